@@ -1,0 +1,557 @@
+/*
+ * conf.c: the guestbox.conf(5) parser, driven by one table of keys.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+#include "xmalloc.h"
+
+/* A config file larger than this is not a config file. */
+#define CONF_MAX_FILE		(1024 * 1024)
+#define CONF_MAX_LISTEN	64
+
+enum conf_type {
+	CT_STRING,
+	CT_PATH,		/* must be absolute */
+	CT_UINT,
+	CT_SIZE,		/* 10M, 2G, plain bytes */
+	CT_DURATION,		/* 30s, 5m, 2h, 5d, plain seconds */
+	CT_BOOL,
+	CT_LISTEN,
+	CT_SMARTHOST_TLS,
+	CT_MAILBOX,		/* a mailbox name: no control characters or '/' */
+};
+
+struct conf_key {
+	const char		*name;
+	enum conf_type	 type;
+	size_t			 offset;
+	const char		*defval;	/* applied before the file; NULL: unset */
+	uint64_t		 min;
+	uint64_t		 max;
+};
+
+#define K(n, t, d, lo, hi) { .name = #n, .type = (t), \
+	.offset = offsetof(struct conf, n), .defval = (d), .min = (lo), .max = (hi) }
+
+static const struct conf_key conf_keys[] = {
+	K(state_dir,		CT_PATH,	"/var/lib/guestbox", 0, 0),
+	K(hostname,		CT_STRING,	NULL, 0, 0),
+	K(public_url,		CT_STRING,	NULL, 0, 0),
+	K(user,			CT_STRING,	"guestbox", 0, 0),
+	K(group,		CT_STRING,	NULL, 0, 0),
+	K(templates_dir,	CT_PATH,	NULL, 0, 0),
+	K(tls_cert,		CT_PATH,	NULL, 0, 0),
+	K(tls_key,		CT_PATH,	NULL, 0, 0),
+	K(imap_listen,		CT_LISTEN,	NULL, 0, 0),
+	K(submission_listen,	CT_LISTEN,	NULL, 0, 0),
+	K(lmtp_listen,		CT_LISTEN,	NULL, 0, 0),
+	K(bootstrap_listen,	CT_LISTEN,	NULL, 0, 0),
+	K(smarthost,		CT_STRING,	NULL, 0, 0),
+	K(smarthost_tls,	CT_SMARTHOST_TLS, "starttls", 0, 0),
+	K(smarthost_verify,	CT_BOOL,	"yes", 0, 0),
+	K(smarthost_ca,		CT_PATH,	NULL, 0, 0),
+	K(smarthost_user,	CT_STRING,	NULL, 0, 0),
+	K(smarthost_password_file, CT_PATH,	NULL, 0, 0),
+	K(queue_max_age,	CT_DURATION,	"5d", 60, 365 * 86400ULL),
+	K(invite_from,		CT_STRING,	NULL, 0, 0),
+	K(mailbox_sent,		CT_MAILBOX,	"Gesendet", 0, 0),
+	K(mailbox_drafts,	CT_MAILBOX,	"Entw\xc3\xbcrfe", 0, 0),
+	K(mailbox_trash,	CT_MAILBOX,	"Papierkorb", 0, 0),
+	K(mailbox_archive,	CT_MAILBOX,	"Archiv", 0, 0),
+	K(mailbox_junk,		CT_MAILBOX,	"Spam", 0, 0),
+	K(sent_dedup_window,	CT_DURATION,	"10m", 0, 7 * 86400ULL),
+	K(protect_subject,	CT_BOOL,	"yes", 0, 0),
+	K(max_message_size,	CT_SIZE,	"50M", 1024, 2047ULL << 20),
+	K(max_recipients,	CT_UINT,	"100", 1, 10000),
+	K(max_connections_per_ip, CT_UINT,	"50", 1, 1000000),
+	K(max_connections_per_account, CT_UINT,	"30", 1, 100000),
+	K(mailbox_quota,	CT_SIZE,	"2G", 0, 1ULL << 50),
+	K(auth_cache_time,	CT_DURATION,	"5m", 0, 86400),
+	K(auth_workers,		CT_UINT,	"2", 1, 64),
+	K(kdf_opslimit,		CT_UINT,	"2", 1, 100),
+	K(kdf_memlimit,		CT_SIZE,	"64M", 8ULL << 20, 4ULL << 30),
+	K(password_min_length,	CT_UINT,	"10", 8, 1024),
+	K(pin_length,		CT_UINT,	"6", 4, 12),
+	K(pin_attempts,		CT_UINT,	"5", 1, 100),
+	K(expire_days,		CT_UINT,	"365", 1, 36500),
+	K(invite_days,		CT_UINT,	"30", 1, 3650),
+	K(expire_warn_days,	CT_UINT,	"14", 0, 3650),
+	K(db_cache_size,	CT_SIZE,	"64M", 1ULL << 20, 64ULL << 30),
+	K(db_checkpoint_interval, CT_DURATION,	"5m", 1, 86400),
+	K(db_log_keep_for_backup, CT_BOOL,	"yes", 0, 0),
+};
+
+static void	conf_error(char *, size_t, const char *, unsigned,
+		    const char *, ...) printflike(5, 6);
+static int	conf_set(struct conf *, const struct conf_key *,
+		    const char *, const char **);
+
+static void
+conf_error(char *err, size_t errlen, const char *file, unsigned line,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	n = snprintf(err, errlen, "%s:%u: ", file, line);
+	if (n < 0 || (size_t)n >= errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+static const struct conf_key *
+conf_find_key(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++)
+		if (strcmp(conf_keys[i].name, name) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+/* Number with an optional unit suffix; units maps suffix to multiplier. */
+static int
+conf_parse_scaled(const char *s, const char *units, const uint64_t *mult,
+    uint64_t *vp)
+{
+	char		 num[32];
+	size_t		 n = strlen(s);
+	const char	*u;
+	uint64_t	 v, m = 1;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	if (!isdigit((unsigned char)num[n - 1])) {
+		if ((u = strchr(units, num[n - 1])) == NULL)
+			return -1;
+		m = mult[u - units];
+		num[n - 1] = '\0';
+	}
+	if (parse_u64(num, UINT64_MAX, &v) == -1 || (v != 0 && m > UINT64_MAX / v))
+		return -1;
+	*vp = v * m;
+	return 0;
+}
+
+static int
+conf_parse_listen(const char *val, struct listen_spec *ls, const char **whyp)
+{
+	char		*copy, *addr, *sec, *extra, *colon, *save = NULL;
+	int		 ret = -1;
+
+	memset(ls, 0, sizeof(*ls));
+	copy = xstrdup(val);
+	addr = strtok_r(copy, " \t", &save);
+	sec = strtok_r(NULL, " \t", &save);
+	extra = strtok_r(NULL, " \t", &save);
+	if (addr == NULL || sec == NULL || extra != NULL) {
+		*whyp = "expected ADDRESS:PORT SECURITY or unix:PATH SECURITY";
+		goto out;
+	}
+	if (strcmp(sec, "tls") == 0)
+		ls->security = LISTEN_TLS;
+	else if (strcmp(sec, "starttls") == 0)
+		ls->security = LISTEN_STARTTLS;
+	else if (strcmp(sec, "plain") == 0)
+		ls->security = LISTEN_PLAIN;
+	else {
+		*whyp = "security must be tls, starttls or plain";
+		goto out;
+	}
+	if (strncmp(addr, "unix:", 5) == 0) {
+		if (addr[5] == '\0' || ls->security != LISTEN_PLAIN) {
+			*whyp = "a unix socket needs a path and security plain";
+			goto out;
+		}
+		ls->port = xstrdup(addr + 5);
+		ret = 0;
+		goto out;
+	}
+	if (addr[0] == '[') {
+		/* [IPv6]:port */
+		if ((colon = strstr(addr, "]:")) == NULL) {
+			*whyp = "an IPv6 address is written [ADDRESS]:PORT";
+			goto out;
+		}
+		*colon = '\0';
+		ls->host = xstrdup(addr + 1);
+		ls->port = xstrdup(colon + 2);
+	} else {
+		if ((colon = strrchr(addr, ':')) == NULL || colon == addr) {
+			*whyp = "expected ADDRESS:PORT";
+			goto out;
+		}
+		*colon = '\0';
+		ls->host = xstrdup(addr);
+		ls->port = xstrdup(colon + 1);
+	}
+	{
+		uint64_t	 port;
+
+		if (parse_u64(ls->port, 65535, &port) == -1) {
+			*whyp = "the port must be a number from 0 to 65535";
+			free(ls->host);
+			free(ls->port);
+			ls->host = ls->port = NULL;
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(copy);
+	return ret;
+}
+
+static void
+conf_listen_free(struct listen_list *ll)
+{
+	size_t	 i;
+
+	for (i = 0; i < ll->n; i++) {
+		free(ll->v[i].host);
+		free(ll->v[i].port);
+	}
+	free(ll->v);
+	ll->v = NULL;
+	ll->n = 0;
+}
+
+static int
+conf_set(struct conf *cf, const struct conf_key *k, const char *val,
+    const char **whyp)
+{
+	static const uint64_t size_mult[] = { 1024, 1024 * 1024,
+	    1024 * 1024 * 1024ULL, 1024ULL * 1024 * 1024 * 1024 };
+	static const uint64_t dur_mult[] = { 1, 60, 3600, 86400, 7 * 86400 };
+	void		*field = (char *)cf + k->offset;
+	char		**sp = field;
+	uint64_t	*up = field, v;
+	int		*bp = field;
+	struct listen_list *ll = field;
+	struct listen_spec ls;
+	const char	*p;
+
+	*whyp = NULL;
+	switch (k->type) {
+	case CT_PATH:
+		if (val[0] != '/') {
+			*whyp = "must be an absolute path";
+			return -1;
+		}
+		/* FALLTHROUGH */
+	case CT_STRING:
+		free(*sp);
+		*sp = xstrdup(val);
+		return 0;
+	case CT_MAILBOX:
+		for (p = val; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '/' ||
+			    *p == '*' || *p == '%') {
+				*whyp = "a mailbox name may not hold control "
+				    "characters, '/', '*' or '%'";
+				return -1;
+			}
+		if (val[0] == '\0' || strcasecmp(val, "INBOX") == 0 ||
+		    strlen(val) > 200) {
+			*whyp = "must be a name other than INBOX, at most 200 bytes";
+			return -1;
+		}
+		free(*sp);
+		*sp = xstrdup(val);
+		return 0;
+	case CT_UINT:
+		if (parse_u64(val, UINT64_MAX, &v) == -1) {
+			*whyp = "must be a whole number";
+			return -1;
+		}
+		break;
+	case CT_SIZE:
+		if (conf_parse_scaled(val, "KMGT", size_mult, &v) == -1) {
+			*whyp = "must be a size such as 512K, 50M or 2G";
+			return -1;
+		}
+		break;
+	case CT_DURATION:
+		if (conf_parse_scaled(val, "smhdw", dur_mult, &v) == -1) {
+			*whyp = "must be a duration such as 30s, 5m, 2h or 5d";
+			return -1;
+		}
+		break;
+	case CT_BOOL:
+		if (strcmp(val, "yes") == 0)
+			*bp = 1;
+		else if (strcmp(val, "no") == 0)
+			*bp = 0;
+		else {
+			*whyp = "must be yes or no";
+			return -1;
+		}
+		return 0;
+	case CT_SMARTHOST_TLS:
+		if (strcmp(val, "starttls") == 0)
+			cf->smarthost_tls = SMARTHOST_STARTTLS;
+		else if (strcmp(val, "tls") == 0)
+			cf->smarthost_tls = SMARTHOST_TLS;
+		else {
+			/* guestbox never relays in clear, even encrypted mail. */
+			*whyp = "must be starttls or tls";
+			return -1;
+		}
+		return 0;
+	case CT_LISTEN:
+		if (strcmp(val, "none") == 0) {
+			conf_listen_free(ll);
+			return 0;
+		}
+		if (ll->n >= CONF_MAX_LISTEN) {
+			*whyp = "too many listeners";
+			return -1;
+		}
+		if (conf_parse_listen(val, &ls, whyp) == -1)
+			return -1;
+		ll->v = xreallocarray(ll->v, ll->n + 1, sizeof(*ll->v));
+		ll->v[ll->n++] = ls;
+		return 0;
+	}
+	if (v < k->min || v > k->max) {
+		*whyp = "is out of range";
+		return -1;
+	}
+	*up = v;
+	return 0;
+}
+
+static void
+conf_apply_defaults(struct conf *cf)
+{
+	const char	*why;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++)
+		if (conf_keys[i].defval != NULL &&
+		    conf_set(cf, &conf_keys[i], conf_keys[i].defval,
+		    &why) == -1)
+			fatalx("config default for %s: %s", conf_keys[i].name,
+			    why);
+}
+
+/* Values derived from others once the file is read. */
+static void
+conf_finish(struct conf *cf)
+{
+	char	 host[256];
+
+	if (cf->hostname == NULL) {
+		if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+			strncpy(host, "localhost", sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+		cf->hostname = xstrdup(host);
+	}
+	if (cf->public_url == NULL)
+		xasprintf(&cf->public_url, "https://%s", cf->hostname);
+	if (cf->invite_from == NULL)
+		xasprintf(&cf->invite_from, "noreply@%s", cf->hostname);
+}
+
+struct conf *
+conf_parse(const char *name, const char *text, size_t len, char *err,
+    size_t errlen)
+{
+	struct conf		*cf;
+	const struct conf_key	*k;
+	const char		*why, *end = text + len, *nl;
+	char			*line, *key, *val, *eq, *p;
+	unsigned		 lineno = 0;
+	size_t			 n;
+
+	cf = xcalloc(1, sizeof(*cf));
+	conf_apply_defaults(cf);
+	while (text < end) {
+		lineno++;
+		nl = memchr(text, '\n', (size_t)(end - text));
+		n = nl == NULL ? (size_t)(end - text) : (size_t)(nl - text);
+		if (memchr(text, '\0', n) != NULL) {
+			conf_error(err, errlen, name, lineno,
+			    "the line holds a NUL byte");
+			goto fail;
+		}
+		line = xstrndup(text, n);
+		text += n + (nl != NULL);
+		if ((p = strchr(line, '#')) != NULL)
+			*p = '\0';
+		for (p = line + strlen(line); p > line && isspace((unsigned char)p[-1]);)
+			*--p = '\0';
+		for (key = line; isspace((unsigned char)*key); key++)
+			;
+		if (*key == '\0') {
+			free(line);
+			continue;
+		}
+		if ((eq = strchr(key, '=')) == NULL) {
+			conf_error(err, errlen, name, lineno,
+			    "expected \"key = value\"");
+			free(line);
+			goto fail;
+		}
+		for (val = eq + 1; isspace((unsigned char)*val); val++)
+			;
+		for (p = eq; p > key && isspace((unsigned char)p[-1]); p--)
+			;
+		*p = '\0';
+		if ((k = conf_find_key(key)) == NULL) {
+			conf_error(err, errlen, name, lineno,
+			    "unknown key \"%s\"", key);
+			free(line);
+			goto fail;
+		}
+		if (*val == '\0') {
+			conf_error(err, errlen, name, lineno,
+			    "%s needs a value", key);
+			free(line);
+			goto fail;
+		}
+		if (conf_set(cf, k, val, &why) == -1) {
+			conf_error(err, errlen, name, lineno, "%s %s", key,
+			    why);
+			free(line);
+			goto fail;
+		}
+		free(line);
+	}
+	conf_finish(cf);
+	return cf;
+fail:
+	conf_free(&cf);
+	return NULL;
+}
+
+struct conf *
+conf_load(const char *path, char *err, size_t errlen)
+{
+	struct conf	*cf;
+	char		*text;
+	size_t		 len;
+
+	if (path == NULL)
+		return conf_parse("(defaults)", "", 0, err, errlen);
+	if (file_read_all(path, CONF_MAX_FILE, &text, &len) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	cf = conf_parse(path, text, len, err, errlen);
+	free(text);
+	if (cf != NULL)
+		cf->path = xstrdup(path);
+	return cf;
+}
+
+void
+conf_free(struct conf **cfp)
+{
+	struct conf	*cf = *cfp;
+	size_t		 i;
+	void		*field;
+
+	if (cf == NULL)
+		return;
+	for (i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++) {
+		field = (char *)cf + conf_keys[i].offset;
+		switch (conf_keys[i].type) {
+		case CT_STRING:
+		case CT_PATH:
+		case CT_MAILBOX:
+			free(*(char **)field);
+			break;
+		case CT_LISTEN:
+			conf_listen_free(field);
+			break;
+		default:
+			break;
+		}
+	}
+	free(cf->path);
+	free(cf);
+	*cfp = NULL;
+}
+
+char *
+conf_state_path(const struct conf *cf, const char *name)
+{
+	char	*p;
+
+	xasprintf(&p, "%s/%s", cf->state_dir, name);
+	return p;
+}
+
+void
+conf_dump(const struct conf *cf, FILE *fp)
+{
+	static const char *sec[] = {
+		[LISTEN_TLS] = "tls",
+		[LISTEN_STARTTLS] = "starttls",
+		[LISTEN_PLAIN] = "plain",
+	};
+	const struct conf_key	*k;
+	const void		*field;
+	const struct listen_list *ll;
+	size_t			 i, j;
+
+	for (i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++) {
+		k = &conf_keys[i];
+		field = (const char *)cf + k->offset;
+		switch (k->type) {
+		case CT_STRING:
+		case CT_PATH:
+		case CT_MAILBOX:
+			if (*(char *const *)field != NULL)
+				fprintf(fp, "%s = %s\n", k->name,
+				    *(char *const *)field);
+			break;
+		case CT_UINT:
+		case CT_SIZE:
+		case CT_DURATION:
+			fprintf(fp, "%s = %llu\n", k->name,
+			    (unsigned long long)*(const uint64_t *)field);
+			break;
+		case CT_BOOL:
+			fprintf(fp, "%s = %s\n", k->name,
+			    *(const int *)field ? "yes" : "no");
+			break;
+		case CT_SMARTHOST_TLS:
+			fprintf(fp, "%s = %s\n", k->name,
+			    cf->smarthost_tls == SMARTHOST_TLS ? "tls" : "starttls");
+			break;
+		case CT_LISTEN:
+			ll = field;
+			for (j = 0; j < ll->n; j++) {
+				if (ll->v[j].host == NULL)
+					fprintf(fp, "%s = unix:%s %s\n", k->name,
+					    ll->v[j].port, sec[ll->v[j].security]);
+				else
+					fprintf(fp, "%s = %s%s%s:%s %s\n", k->name,
+					    strchr(ll->v[j].host, ':') ? "[" : "",
+					    ll->v[j].host,
+					    strchr(ll->v[j].host, ':') ? "]" : "",
+					    ll->v[j].port, sec[ll->v[j].security]);
+			}
+			break;
+		}
+	}
+}

@@ -1,0 +1,122 @@
+/*
+ * conf.h: guestbox.conf(5), the one file every guestbox program reads.
+ *
+ * The file is "key = value" lines; '#' starts a comment.  Keys that take a
+ * list (the listeners) may repeat.  Unknown keys and bad values are errors
+ * that name file:line.  conf_load() without a file gives the defaults.
+ */
+#ifndef GUESTBOX_CONF_H
+#define GUESTBOX_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONF_DEFAULT_PATH	SYSCONFDIR_GUESTBOX "/guestbox.conf"
+
+enum listen_security {
+	LISTEN_TLS,		/* implicit TLS (RFC 8314) */
+	LISTEN_STARTTLS,	/* plain, upgraded by STARTTLS */
+	LISTEN_PLAIN,		/* loopback, unix sockets, behind a proxy */
+};
+
+struct listen_spec {
+	char			*host;	/* NULL for a unix socket */
+	char			*port;	/* or the socket's path */
+	enum listen_security	 security;
+};
+
+struct listen_list {
+	struct listen_spec	*v;
+	size_t			 n;
+};
+
+enum smarthost_tls {
+	SMARTHOST_STARTTLS,
+	SMARTHOST_TLS,
+};
+
+struct conf {
+	char		*path;			/* the file read, or NULL */
+
+	/* Where things are. */
+	char		*state_dir;
+	char		*hostname;
+	char		*public_url;
+	char		*user;
+	char		*group;
+	char		*templates_dir;
+
+	/* TLS */
+	char		*tls_cert;
+	char		*tls_key;
+
+	/* Listeners */
+	struct listen_list imap_listen;
+	struct listen_list submission_listen;
+	struct listen_list lmtp_listen;
+	struct listen_list bootstrap_listen;
+
+	/* Relay */
+	char		*smarthost;		/* host:port, or NULL */
+	enum smarthost_tls smarthost_tls;
+	int		 smarthost_verify;
+	char		*smarthost_ca;
+	char		*smarthost_user;
+	char		*smarthost_password_file;
+	uint64_t	 queue_max_age;		/* seconds */
+	char		*invite_from;
+
+	/* Mailboxes created with every account. */
+	char		*mailbox_sent;
+	char		*mailbox_drafts;
+	char		*mailbox_trash;
+	char		*mailbox_archive;
+	char		*mailbox_junk;
+	uint64_t	 sent_dedup_window;	/* seconds */
+	int		 protect_subject;
+
+	/* Limits */
+	uint64_t	 max_message_size;
+	uint64_t	 max_recipients;
+	uint64_t	 max_connections_per_ip;
+	uint64_t	 max_connections_per_account;
+	uint64_t	 mailbox_quota;		/* bytes per account, 0 none */
+
+	/* Authentication */
+	uint64_t	 auth_cache_time;	/* seconds, 0 disables */
+	uint64_t	 auth_workers;
+	uint64_t	 kdf_opslimit;
+	uint64_t	 kdf_memlimit;
+	uint64_t	 password_min_length;
+	uint64_t	 pin_length;
+	uint64_t	 pin_attempts;
+
+	/* Lifetime */
+	uint64_t	 expire_days;
+	uint64_t	 invite_days;
+	uint64_t	 expire_warn_days;
+
+	/* Berkeley DB */
+	uint64_t	 db_cache_size;
+	uint64_t	 db_checkpoint_interval;	/* seconds */
+	int		 db_log_keep_for_backup;
+};
+
+/*
+ * Loads path (NULL: only defaults).  On error returns NULL and writes a
+ * message naming file:line to err (errlen bytes).
+ */
+struct conf	*conf_load(const char *path, char *err, size_t errlen);
+/* Parses text as if it were the file name; for tests and fuzzing. */
+struct conf	*conf_parse(const char *name, const char *text, size_t len,
+		    char *err, size_t errlen);
+void		 conf_free(struct conf **);
+
+/* Joins the state directory and a relative name; caller frees. */
+char		*conf_state_path(const struct conf *, const char *name);
+
+/* Prints every key with its value, as a config file would hold it. */
+void		 conf_dump(const struct conf *, FILE *);
+
+#endif

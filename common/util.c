@@ -1,0 +1,331 @@
+/*
+ * util.c: addresses, whole-file I/O, encodings, numbers and times.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "util.h"
+#include "xmalloc.h"
+
+/* RFC 5322 3.2.3 atext, the characters of a dot-atom. */
+static int
+addr_is_atext(int c)
+{
+	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+int
+addr_normalize(const char *in, char *out, const char **whyp)
+{
+	const char	*at, *p, *label;
+	size_t		 llen, dlen;
+
+	*whyp = NULL;
+	if ((at = strrchr(in, '@')) == NULL) {
+		*whyp = "an address needs a local part, '@' and a domain";
+		return -1;
+	}
+	llen = (size_t)(at - in);
+	dlen = strlen(at + 1);
+	if (llen == 0 || llen > ADDR_LOCAL_MAX) {
+		*whyp = "the local part must have 1 to 64 characters";
+		return -1;
+	}
+	if (dlen == 0 || dlen > ADDR_DOMAIN_MAX) {
+		*whyp = "the domain must have 1 to 253 characters";
+		return -1;
+	}
+	/* Dot-atom: atext runs separated by single dots (RFC 5322 3.4.1). */
+	if (in[0] == '.' || in[llen - 1] == '.') {
+		*whyp = "the local part may not begin or end with a dot";
+		return -1;
+	}
+	for (p = in; p < at; p++) {
+		if (*p == '.' && p[1] == '.') {
+			*whyp = "the local part may not hold two dots in a row";
+			return -1;
+		}
+		if (*p != '.' && !addr_is_atext((unsigned char)*p)) {
+			*whyp = "the local part holds a character that needs quoting";
+			return -1;
+		}
+	}
+	/* A DNS name of letters, digits and hyphens (RFC 5321 4.1.2). */
+	label = at + 1;
+	for (p = at + 1;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (p == label || p - label > 63 || *label == '-' ||
+			    p[-1] == '-') {
+				*whyp = "the domain is not a valid host name";
+				return -1;
+			}
+			if (*p == '\0')
+				break;
+			label = p + 1;
+			continue;
+		}
+		if (!isalnum((unsigned char)*p) && *p != '-') {
+			*whyp = "the domain is not a valid host name";
+			return -1;
+		}
+	}
+	if (strchr(at + 1, '.') == NULL) {
+		*whyp = "the domain must be fully qualified";
+		return -1;
+	}
+	/*
+	 * Lower-case all of it: the domain is case-insensitive by RFC 5321
+	 * 2.4, and every provider a recipient knows treats the local part so
+	 * too; two mailboxes differing only in case would be a trap.
+	 */
+	for (p = in; *p != '\0'; p++)
+		*out++ = (char)tolower((unsigned char)*p);
+	*out = '\0';
+	return 0;
+}
+
+const char *
+addr_domain(const char *addr)
+{
+	const char	*at = strrchr(addr, '@');
+
+	return at == NULL ? "" : at + 1;
+}
+
+int
+file_read_all(const char *path, size_t max, char **bufp, size_t *lenp)
+{
+	char		*buf = NULL;
+	size_t		 len = 0, cap = 0;
+	ssize_t		 n;
+	int		 fd, saved;
+
+	*bufp = NULL;
+	*lenp = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	for (;;) {
+		if (cap - len < 4096 + 1) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			buf = xrealloc(buf, cap);
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	close(fd);
+	if (buf == NULL)
+		buf = xmalloc(1);
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+fail:
+	saved = errno;
+	close(fd);
+	free(buf);
+	errno = saved;
+	return -1;
+}
+
+int
+file_write_atomic(const char *path, const void *data, size_t len, int mode)
+{
+	char		*tmp;
+	const char	*p = data;
+	ssize_t		 n;
+	int		 fd, saved;
+
+	xasprintf(&tmp, "%s.tmp%ld", path, (long)getpid());
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) == -1)
+		goto fail_free;
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail_close;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		goto fail_close;
+	}
+	if (rename(tmp, path) == -1)
+		goto fail_unlink;
+	free(tmp);
+	return 0;
+fail_close:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	errno = saved;
+fail_unlink:
+	saved = errno;
+	unlink(tmp);
+	errno = saved;
+fail_free:
+	saved = errno;
+	free(tmp);
+	errno = saved;
+	return -1;
+}
+
+char *
+b64url_encode(const void *src, size_t n)
+{
+	size_t	 outlen;
+	char	*out;
+
+	outlen = sodium_base64_encoded_len(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	out = xmalloc(outlen);
+	sodium_bin2base64(out, outlen, src, n,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return out;
+}
+
+int
+b64url_decode(const char *s, void *dst, size_t n)
+{
+	size_t	 got;
+
+	if (sodium_base642bin(dst, n, s, strlen(s), NULL, &got, NULL,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || got != n)
+		return -1;
+	return 0;
+}
+
+char *
+hex_encode(const void *src, size_t n)
+{
+	char	*out = xmalloc(n * 2 + 1);
+
+	sodium_bin2hex(out, n * 2 + 1, src, n);
+	return out;
+}
+
+char *
+crlf_normalize(const char *in, size_t len, size_t *outlenp)
+{
+	char	*out, *o;
+	size_t	 i, extra = 0;
+
+	for (i = 0; i < len; i++)
+		if ((in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) ||
+		    (in[i] == '\r' && (i + 1 == len || in[i + 1] != '\n')))
+			extra++;
+	if (len + extra < len)
+		fatalx("crlf_normalize: overflow");
+	o = out = xmalloc(len + extra + 1);
+	for (i = 0; i < len; i++) {
+		if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
+			*o++ = '\r';
+		*o++ = in[i];
+		if (in[i] == '\r' && (i + 1 == len || in[i + 1] != '\n'))
+			*o++ = '\n';
+	}
+	*o = '\0';
+	*outlenp = (size_t)(o - out);
+	return out;
+}
+
+int
+parse_u64(const char *s, uint64_t max, uint64_t *vp)
+{
+	uint64_t	 v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (v > max)
+		return -1;
+	*vp = v;
+	return 0;
+}
+
+char *
+time_iso8601(time_t t, char *buf, size_t len)
+{
+	struct tm	 tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+	return buf;
+}
+
+int
+time_parse(const char *s, time_t now, time_t *tp)
+{
+	struct tm	 tm;
+	const char	*end;
+	uint64_t	 v;
+	char		 num[32];
+	size_t		 n;
+
+	if (s[0] == '+') {
+		n = strlen(s + 1);
+		if (n < 2 || n >= sizeof(num))
+			return -1;
+		memcpy(num, s + 1, n - 1);
+		num[n - 1] = '\0';
+		if (parse_u64(num, 100 * 365 * 86400ULL, &v) == -1)
+			return -1;
+		switch (s[n]) {
+		case 'd':
+			v *= 86400;
+			break;
+		case 'h':
+			v *= 3600;
+			break;
+		case 's':
+			break;
+		default:
+			return -1;
+		}
+		*tp = now + (time_t)v;
+		return 0;
+	}
+	if (parse_u64(s, INT64_MAX / 2, &v) == 0) {
+		*tp = (time_t)v;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0') {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%d", &tm);
+		if (end == NULL || *end != '\0')
+			return -1;
+	}
+	*tp = timegm(&tm);
+	return 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * cmd-add-key.c: import OpenPGP public keys of people a mailbox may write
+ * to, into the GnuPG home of the state directory.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "pgp.h"
+#include "provision.h"
+
+static int
+cmd_add_key_exec(struct provision *pv, int argc, char **argv)
+{
+	char	 fpr[PGP_FPR_MAX], why[512];
+
+	if (argc != 2)
+		return provision_usage(pv, "add-key");
+	if (pgp_import_file(argv[1], NULL, fpr, why, sizeof(why)) == -1) {
+		provision_errx(pv, "%s", why);
+		return access(argv[1], R_OK) == 0 ? EX_DATAERR : EX_NOINPUT;
+	}
+	if (pv->json) {
+		printf("{");
+		json_key_str(stdout, "fingerprint", fpr, 0);
+		printf("}\n");
+	} else
+		printf("imported %s\n", fpr);
+	return EX_OK;
+}
+
+const struct provision_cmd cmd_add_key = {
+	.name = "add-key",
+	.args = "FILE",
+	.help = "import OpenPGP public keys mailboxes may encrypt to",
+	.exec = cmd_add_key_exec,
+};

@@ -1,0 +1,158 @@
+/*
+ * cmd-create.c: create a temporary mailbox, or add a correspondent to an
+ * existing one.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pgp.h"
+#include "provision.h"
+#include "util.h"
+#include "xmalloc.h"
+
+struct create {
+	struct provision	*pv;
+	const char		*recipient;
+	const char		*sender;
+	const char		*fpr;
+	const struct invite	*inv;
+	struct store_account	 acct;
+	int			 existed;
+};
+
+static int
+cmd_create_txn(struct store_txn *txn, void *arg)
+{
+	struct create			*cr = arg;
+	struct store_mailbox_names	 names;
+	int				 ret;
+
+	cr->existed = 0;
+	ret = store_account_find(txn, cr->recipient, &cr->acct);
+	if (ret == 0) {
+		/* SPEC 1: never a second mailbox; the sender joins this one. */
+		if (cr->acct.state == STORE_ACCT_DELETING)
+			return STORE_ESTATE;
+		cr->existed = 1;
+		return store_corr_put(txn, cr->acct.id, cr->sender, cr->fpr);
+	}
+	if (ret != STORE_ENOTFOUND)
+		return ret;
+	store_account_clear(&cr->acct);
+	if ((ret = store_account_alloc_id(txn, &cr->acct.id)) != 0)
+		return ret;
+	cr->acct.address = xstrdup(cr->recipient);
+	cr->acct.inviter = xstrdup(cr->sender);
+	cr->acct.state = STORE_ACCT_PENDING;
+	invite_apply(cr->pv, cr->inv, &cr->acct, store_txn_now(txn));
+	provision_mailbox_names(cr->pv->conf, &names);
+	if ((ret = store_account_insert(txn, &cr->acct, &names)) != 0)
+		return ret;
+	return store_corr_put(txn, cr->acct.id, cr->sender, cr->fpr);
+}
+
+static int
+cmd_create_exec(struct provision *pv, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "recipient", required_argument, NULL, 'r' },
+		{ "sender", required_argument, NULL, 's' },
+		{ "sender-key", required_argument, NULL, 'k' },
+		{ "pin", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct create	 cr;
+	struct invite	 inv;
+	const char	*rarg = NULL, *sarg = NULL, *keyfile = NULL;
+	const char	*pinmode = "auto";
+	char		 rcpt[ADDR_MAX + 1], sender[ADDR_MAX + 1];
+	char		 fpr[PGP_FPR_MAX], why[512];
+	int		 ch, ret;
+
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			rarg = optarg;
+			break;
+		case 's':
+			sarg = optarg;
+			break;
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 'p':
+			pinmode = optarg;
+			break;
+		case 'j':
+			pv->json = 1;
+			break;
+		default:
+			return provision_usage(pv, "create");
+		}
+	}
+	if (optind != argc || rarg == NULL || sarg == NULL || keyfile == NULL)
+		return provision_usage(pv, "create");
+	if (provision_addr(rarg, rcpt) == -1 || provision_addr(sarg, sender) == -1)
+		return EX_DATAERR;
+	if (strcmp(rcpt, sender) == 0) {
+		provision_errx(pv, "the recipient and the sender are the same "
+		    "address");
+		return EX_DATAERR;
+	}
+	/* The key first: without a usable key there is nothing to reply to. */
+	if (pgp_import_file(keyfile, sender, fpr, why, sizeof(why)) == -1) {
+		provision_errx(pv, "%s", why);
+		return access(keyfile, R_OK) == 0 ? EX_DATAERR : EX_NOINPUT;
+	}
+	if ((ret = invite_prepare(pv, pinmode, fpr, &inv)) != EX_OK)
+		return ret;
+	if (provision_store(pv) == NULL) {
+		invite_clear(&inv);
+		return EX_TEMPFAIL;
+	}
+	memset(&cr, 0, sizeof(cr));
+	cr.pv = pv;
+	cr.recipient = rcpt;
+	cr.sender = sender;
+	cr.fpr = fpr;
+	cr.inv = &inv;
+	ret = store_txn_run(pv->store, cmd_create_txn, &cr);
+	if (ret == STORE_ESTATE) {
+		provision_errx(pv, "%s is being deleted; run \"guestbox-provision "
+		    "delete %s\" to finish, then create it again", rcpt, rcpt);
+		ret = EX_TEMPFAIL;
+	} else if (ret != 0)
+		ret = provision_store_fail(pv, rcpt, ret);
+	else if (cr.existed) {
+		if (pv->json) {
+			printf("{");
+			json_key_str(stdout, "address", rcpt, 1);
+			json_key_str(stdout, "correspondent", sender, 1);
+			json_key_str(stdout, "fingerprint", fpr, 1);
+			printf("\"created\":false}\n");
+		} else
+			printf("%s has a mailbox already; %s (key %s) can now "
+			    "write to it and be written to\n", rcpt, sender, fpr);
+		ret = EX_OK;
+	} else {
+		invite_print(pv, &cr.acct, &inv);
+		ret = EX_OK;
+	}
+	store_account_clear(&cr.acct);
+	invite_clear(&inv);
+	return ret;
+}
+
+const struct provision_cmd cmd_create = {
+	.name = "create",
+	.args = "--recipient ADDR --sender ADDR --sender-key FILE "
+	    "[--pin auto|none|DIGITS]",
+	.help = "create a temporary mailbox, or add a sender to an existing one",
+	.exec = cmd_create_exec,
+};

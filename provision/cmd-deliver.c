@@ -1,0 +1,161 @@
+/*
+ * cmd-deliver.c: the local delivery agent: one message on stdin into a
+ * mailbox's INBOX.  Exit codes follow sysexits(3) so that an MTA retries
+ * EX_TEMPFAIL and bounces the rest.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "provision.h"
+#include "util.h"
+#include "xmalloc.h"
+
+struct deliver {
+	const char		*recipient;
+	const struct store_blob	*blob;
+	struct store_account	 acct;
+	struct store_msg	 msg;
+	int			 state;
+};
+
+/* Find the account (its public key seals the message) outside the write. */
+static int
+cmd_deliver_find(struct store_txn *txn, void *arg)
+{
+	struct deliver	*dl = arg;
+
+	return store_account_find(txn, dl->recipient, &dl->acct);
+}
+
+static int
+cmd_deliver_txn(struct store_txn *txn, void *arg)
+{
+	struct deliver		*dl = arg;
+	struct store_account	 cur;
+	struct store_mailbox	 inbox;
+	int			 ret;
+
+	memset(&cur, 0, sizeof(cur));
+	memset(&inbox, 0, sizeof(inbox));
+	/* The account may have changed since: re-check key and state. */
+	if ((ret = store_account_get(txn, dl->acct.id, &cur)) != 0)
+		return ret;
+	dl->state = cur.state;
+	if ((cur.state != STORE_ACCT_PENDING && cur.state != STORE_ACCT_ACTIVE) ||
+	    memcmp(cur.pk, dl->acct.pk, sizeof(cur.pk)) != 0) {
+		store_account_clear(&cur);
+		return STORE_ESTATE;
+	}
+	store_account_clear(&cur);
+	if ((ret = store_mailbox_find(txn, dl->acct.id, STORE_INBOX, &inbox)) != 0)
+		return ret;
+	ret = store_msg_append(txn, dl->acct.id, inbox.id, dl->blob, 0, 0, 0,
+	    &dl->msg);
+	store_mailbox_clear(&inbox);
+	if (ret != 0)
+		return ret;
+	/* SPEC 7: a delivery is activity; one write per hour is enough. */
+	return store_account_touch(txn, dl->acct.id, 3600);
+}
+
+static int
+cmd_deliver_exec(struct provision *pv, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "recipient", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct deliver		 dl;
+	struct store_blob	*blob;
+	const char		*rarg = NULL;
+	char			 rcpt[ADDR_MAX + 1], *raw, *msg;
+	size_t			 rawlen, len;
+	int			 ch, ret;
+
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (ch != 'r')
+			return provision_usage(pv, "deliver");
+		rarg = optarg;
+	}
+	if (optind != argc || rarg == NULL)
+		return provision_usage(pv, "deliver");
+	if (provision_addr(rarg, rcpt) == -1)
+		return EX_NOUSER;	/* no such mailbox can exist */
+	if (file_read_all("/dev/stdin", pv->conf->max_message_size, &raw,
+	    &rawlen) == -1) {
+		if (errno == EFBIG) {
+			provision_errx(pv, "message larger than %llu bytes "
+			    "(max_message_size)",
+			    (unsigned long long)pv->conf->max_message_size);
+			return EX_DATAERR;
+		}
+		provision_errx(pv, "reading the message: %s", strerror(errno));
+		return EX_TEMPFAIL;
+	}
+	msg = crlf_normalize(raw, rawlen, &len);
+	free(raw);
+	if (provision_store(pv) == NULL) {
+		free(msg);
+		return EX_TEMPFAIL;
+	}
+	memset(&dl, 0, sizeof(dl));
+	dl.recipient = rcpt;
+	ret = store_txn_run(pv->store, cmd_deliver_find, &dl);
+	if (ret == STORE_ENOTFOUND) {
+		provision_errx(pv, "%s: no such mailbox", rcpt);
+		free(msg);
+		return EX_NOUSER;
+	}
+	if (ret != 0) {
+		free(msg);
+		return EX_TEMPFAIL;
+	}
+	/* Seal before the transaction: a retry must not redo the crypto. */
+	blob = store_blob_seal(dl.acct.id, dl.acct.pk, msg, len, NULL, 0);
+	sodium_memzero(msg, len);
+	free(msg);
+	dl.blob = blob;
+	ret = store_txn_run(pv->store, cmd_deliver_txn, &dl);
+	store_blob_free(&blob);
+	switch (ret) {
+	case 0:
+		if (pv->json)
+			printf("{\"address\":\"%s\",\"uid\":%u,\"size\":%llu}\n",
+			    rcpt, dl.msg.uid, (unsigned long long)dl.msg.size);
+		ret = EX_OK;
+		break;
+	case STORE_ESTATE:
+		provision_errx(pv, "%s: mailbox %s", rcpt,
+		    dl.state == STORE_ACCT_DISABLED ? "disabled" :
+		    "being deleted or re-invited; try again");
+		ret = dl.state == STORE_ACCT_DISABLED ? EX_UNAVAILABLE :
+		    EX_TEMPFAIL;
+		break;
+	case STORE_ELIMIT:
+		provision_errx(pv, "%s: mailbox full", rcpt);
+		ret = EX_CANTCREAT;
+		break;
+	default:
+		provision_errx(pv, "%s: %s; try again later", rcpt,
+		    store_strerror(ret));
+		ret = EX_TEMPFAIL;
+		break;
+	}
+	store_account_clear(&dl.acct);
+	return ret;
+}
+
+const struct provision_cmd cmd_deliver = {
+	.name = "deliver",
+	.args = "--recipient ADDR < message",
+	.help = "deliver one message from standard input (local delivery agent)",
+	.exec = cmd_deliver_exec,
+};

@@ -1,0 +1,185 @@
+/*
+ * cmd-expire.c: delete mailboxes idle for expire_days and invitations
+ * never used within invite_days (SPEC 7), and finish interrupted deletes.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provision.h"
+#include "util.h"
+#include "xmalloc.h"
+
+enum expire_action {
+	EXPIRE_KEEP,
+	EXPIRE_WARN,		/* notice due: expire_warn_days left */
+	EXPIRE_IDLE,		/* no activity for expire_days */
+	EXPIRE_UNUSED,		/* invitation never used */
+	EXPIRE_UNFINISHED,	/* an earlier delete was interrupted */
+};
+
+static const char *const expire_reasons[] = {
+	[EXPIRE_KEEP] = "keep",
+	[EXPIRE_WARN] = "notice due",
+	[EXPIRE_IDLE] = "idle",
+	[EXPIRE_UNUSED] = "invitation never used",
+	[EXPIRE_UNFINISHED] = "unfinished delete",
+};
+
+struct expire_item {
+	uint64_t		 id;
+	char			*address;
+	enum expire_action	 action;
+};
+
+struct expire {
+	const struct conf	*conf;
+	time_t			 now;
+	struct expire_item	*items;
+	size_t			 n;
+};
+
+/* The rule, in one place: what happens to this account at now. */
+static enum expire_action
+expire_decide(const struct conf *cf, const struct store_account *a, time_t now)
+{
+	time_t	 idle = (time_t)cf->expire_days * 86400;
+	time_t	 warn = (time_t)cf->expire_warn_days * 86400;
+
+	if (a->state == STORE_ACCT_DELETING)
+		return EXPIRE_UNFINISHED;
+	if (a->state == STORE_ACCT_PENDING && store_account_has_invite(a) &&
+	    now >= a->invite_created + (time_t)cf->invite_days * 86400)
+		return EXPIRE_UNUSED;
+	if (now >= a->last_activity + idle)
+		return EXPIRE_IDLE;
+	if (a->state == STORE_ACCT_ACTIVE && warn > 0 &&
+	    now >= a->last_activity + idle - warn && a->warned < a->last_activity)
+		return EXPIRE_WARN;
+	return EXPIRE_KEEP;
+}
+
+static int
+expire_collect(const struct store_account *a, void *arg)
+{
+	struct expire		*ex = arg;
+	enum expire_action	 act = expire_decide(ex->conf, a, ex->now);
+
+	if (act == EXPIRE_KEEP)
+		return 0;
+	ex->items = xreallocarray(ex->items, ex->n + 1, sizeof(*ex->items));
+	ex->items[ex->n].id = a->id;
+	ex->items[ex->n].address = xstrdup(a->address);
+	ex->items[ex->n].action = act;
+	ex->n++;
+	return 0;
+}
+
+static void
+expire_free_items(struct expire *ex)
+{
+	size_t	 i;
+
+	for (i = 0; i < ex->n; i++)
+		free(ex->items[i].address);
+	free(ex->items);
+	ex->items = NULL;
+	ex->n = 0;
+}
+
+static int
+expire_txn(struct store_txn *txn, void *arg)
+{
+	expire_free_items(arg);
+	return store_account_iter(txn, expire_collect, arg);
+}
+
+static int
+cmd_expire_exec(struct provision *pv, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "now", required_argument, NULL, 'n' },
+		{ "dry-run", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct expire	 ex;
+	uint64_t	 nmsgs;
+	size_t		 i;
+	int		 ch, ret, dry = 0, failed = 0, first = 1;
+
+	memset(&ex, 0, sizeof(ex));
+	ex.conf = pv->conf;
+	ex.now = time(NULL);
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			if (time_parse(optarg, ex.now, &ex.now) == -1) {
+				provision_errx(pv, "--now takes YYYY-MM-DD, "
+				    "YYYY-MM-DDTHH:MM:SSZ, seconds since 1970, "
+				    "or +Nd");
+				return EX_USAGE;
+			}
+			break;
+		case 'd':
+			dry = 1;
+			break;
+		default:
+			return provision_usage(pv, "expire");
+		}
+	}
+	if (optind != argc)
+		return provision_usage(pv, "expire");
+	if (provision_store(pv) == NULL)
+		return EX_TEMPFAIL;
+	if ((ret = store_txn_run(pv->store, expire_txn, &ex)) != 0) {
+		expire_free_items(&ex);
+		return provision_store_fail(pv, "expire", ret);
+	}
+	if (pv->json)
+		printf("[");
+	for (i = 0; i < ex.n; i++) {
+		nmsgs = 0;
+		ret = 0;
+		/*
+		 * The notice mail goes out with the mail sender of the
+		 * submission server; until then expire only reports it.
+		 */
+		if (!dry && ex.items[i].action != EXPIRE_WARN)
+			ret = store_account_purge(pv->store, ex.items[i].id, &nmsgs);
+		if (ret != 0) {
+			provision_errx(pv, "%s: %s", ex.items[i].address,
+			    store_strerror(ret));
+			failed = 1;
+			continue;
+		}
+		if (pv->json) {
+			printf("%s{", first ? "" : ",");
+			json_key_str(stdout, "address", ex.items[i].address, 1);
+			json_key_str(stdout, "reason",
+			    expire_reasons[ex.items[i].action], 1);
+			printf("\"deleted\":%s,", !dry && ex.items[i].action !=
+			    EXPIRE_WARN ? "true" : "false");
+			json_key_num(stdout, "messages_deleted", (long long)nmsgs, 0);
+			printf("}");
+		} else
+			printf("%s: %s%s\n", ex.items[i].address,
+			    expire_reasons[ex.items[i].action],
+			    dry || ex.items[i].action == EXPIRE_WARN ? "" :
+			    ", deleted");
+		first = 0;
+	}
+	if (pv->json)
+		printf("]\n");
+	expire_free_items(&ex);
+	return failed ? EX_TEMPFAIL : EX_OK;
+}
+
+const struct provision_cmd cmd_expire = {
+	.name = "expire",
+	.args = "[--now TIME] [--dry-run]",
+	.help = "delete idle mailboxes and unused invitations",
+	.exec = cmd_expire_exec,
+};

@@ -1,0 +1,155 @@
+/*
+ * cmd-reinvite.c: a new invitation with a new key pair.
+ *
+ * The old secret key is wrapped under a token or password the server does
+ * not have, so mail sealed to the old key can never be opened again: it
+ * is removed, and the command says how much.  For an active mailbox this
+ * is the only way back after a forgotten password, so it takes --force.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provision.h"
+#include "util.h"
+#include "xmalloc.h"
+
+struct reinvite {
+	struct provision	*pv;
+	uint64_t		 id;
+	const struct invite	*inv;
+	int			 force;
+	struct store_account	 acct;
+	uint64_t		 removed;
+};
+
+static int
+cmd_reinvite_txn(struct store_txn *txn, void *arg)
+{
+	struct reinvite			*ri = arg;
+	struct store_account		*a = &ri->acct;
+	struct store_mailbox_names	 names;
+	int				 ret;
+
+	if ((ret = store_account_get(txn, ri->id, a)) != 0)
+		return ret;
+	if (a->state == STORE_ACCT_DELETING ||
+	    (a->state != STORE_ACCT_PENDING && !ri->force))
+		return STORE_ESTATE;
+	provision_mailbox_names(ri->pv->conf, &names);
+	if ((ret = store_account_reset(txn, a, &names, &ri->removed)) != 0)
+		return ret;
+	invite_apply(ri->pv, ri->inv, a, store_txn_now(txn));
+	a->state = STORE_ACCT_PENDING;
+	a->activated = 0;
+	return store_account_update(txn, a);
+}
+
+struct reinvite_inviter {
+	uint64_t	 id;
+	const char	*inviter;
+	char		 fpr[sizeof(((struct store_corr *)0)->fingerprint)];
+};
+
+/* The inviter's key: the PIN is encrypted to it. */
+static int
+cmd_reinvite_corr(struct store_txn *txn, void *arg)
+{
+	struct reinvite_inviter	*ri = arg;
+	struct store_corr	 c;
+	int			 ret;
+
+	memset(&c, 0, sizeof(c));
+	if ((ret = store_corr_get(txn, ri->id, ri->inviter, &c)) != 0)
+		return ret;
+	memcpy(ri->fpr, c.fingerprint, sizeof(ri->fpr));
+	store_corr_clear(&c);
+	return 0;
+}
+
+static int
+cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pin", required_argument, NULL, 'p' },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct reinvite		 ri;
+	struct store_account	 a;
+	struct reinvite_inviter	 who;
+	struct invite		 inv;
+	const char		*pinmode = "auto";
+	int			 ch, ret;
+
+	memset(&ri, 0, sizeof(ri));
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			pinmode = optarg;
+			break;
+		case 'f':
+			ri.force = 1;
+			break;
+		default:
+			return provision_usage(pv, "reinvite");
+		}
+	}
+	if (optind + 1 != argc)
+		return provision_usage(pv, "reinvite");
+	memset(&a, 0, sizeof(a));
+	if ((ret = provision_find(pv, argv[optind], &a)) != EX_OK)
+		return ret;
+	if (a.state == STORE_ACCT_ACTIVE && !ri.force) {
+		provision_errx(pv, "%s is active: a new invitation replaces its "
+		    "keys and its password and deletes all its mail; add --force "
+		    "if that is what its owner asked for", a.address);
+		store_account_clear(&a);
+		return EX_DATAERR;
+	}
+	/* The PIN goes encrypted to whoever invited first. */
+	ri.id = a.id;
+	who.id = a.id;
+	who.inviter = a.inviter;
+	ret = store_txn_run(pv->store, cmd_reinvite_corr, &who);
+	if (ret != 0) {
+		provision_errx(pv, "%s: the inviter %s is no correspondent any "
+		    "more: %s", a.address, a.inviter, store_strerror(ret));
+		store_account_clear(&a);
+		return EX_DATAERR;
+	}
+	ret = invite_prepare(pv, pinmode, who.fpr, &inv);
+	store_account_clear(&a);
+	if (ret != EX_OK)
+		return ret;
+	ri.pv = pv;
+	ri.inv = &inv;
+	ret = store_txn_run(pv->store, cmd_reinvite_txn, &ri);
+	if (ret == STORE_ESTATE) {
+		provision_errx(pv, "%s: %s", ri.acct.address,
+		    ri.acct.state == STORE_ACCT_DELETING ? "it is being deleted" :
+		    "it was activated meanwhile; add --force");
+		ret = EX_DATAERR;
+	} else if (ret != 0)
+		ret = provision_store_fail(pv, "reinvite", ret);
+	else {
+		if (!pv->json)
+			printf("%llu messages removed: they were sealed to the "
+			    "old key\n", (unsigned long long)ri.removed);
+		invite_print(pv, &ri.acct, &inv);
+		ret = EX_OK;
+	}
+	store_account_clear(&ri.acct);
+	invite_clear(&inv);
+	return ret;
+}
+
+const struct provision_cmd cmd_reinvite = {
+	.name = "reinvite",
+	.args = "[--pin auto|none|DIGITS] [--force] ADDR",
+	.help = "issue a new invitation with new keys (mail so far is removed)",
+	.exec = cmd_reinvite_exec,
+};

@@ -1,0 +1,261 @@
+/*
+ * pgp.c: GPGME calls on the GnuPG home of the state directory.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <gpgme.h>
+
+#include "log.h"
+#include "pgp.h"
+#include "util.h"
+#include "xmalloc.h"
+
+static char *pgp_home;
+
+int
+pgp_init(const char *state_dir)
+{
+	gpgme_error_t	 err;
+
+	free(pgp_home);
+	xasprintf(&pgp_home, "%s/gnupg", state_dir);
+	if (mkdir(pgp_home, 0700) == -1 && errno != EEXIST) {
+		log_warn("mkdir %s", pgp_home);
+		return -1;
+	}
+	gpgme_check_version(NULL);
+	setlocale(LC_CTYPE, "");
+	gpgme_set_locale(NULL, LC_CTYPE, setlocale(LC_CTYPE, NULL));
+	if ((err = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP)) != 0) {
+		log_warnx("GnuPG is not usable: %s (apt-get install gnupg)",
+		    gpgme_strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+static gpgme_ctx_t
+pgp_ctx(char *why, size_t whylen)
+{
+	gpgme_ctx_t	 ctx;
+	gpgme_error_t	 err;
+
+	if ((err = gpgme_new(&ctx)) != 0 ||
+	    (err = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL,
+	    pgp_home)) != 0) {
+		snprintf(why, whylen, "GPGME: %s", gpgme_strerror(err));
+		return NULL;
+	}
+	return ctx;
+}
+
+/* Usable to encrypt now: not revoked, expired, disabled or invalid. */
+static int
+pgp_key_can_encrypt(gpgme_key_t key)
+{
+	gpgme_subkey_t	 sk;
+
+	if (key->revoked || key->expired || key->disabled || key->invalid)
+		return 0;
+	for (sk = key->subkeys; sk != NULL; sk = sk->next)
+		if (sk->can_encrypt && !sk->revoked && !sk->expired &&
+		    !sk->disabled && !sk->invalid)
+			return 1;
+	return 0;
+}
+
+static int
+pgp_key_has_address(gpgme_key_t key, const char *address)
+{
+	gpgme_user_id_t	 uid;
+
+	for (uid = key->uids; uid != NULL; uid = uid->next)
+		if (!uid->revoked && !uid->invalid && uid->email != NULL &&
+		    strcasecmp(uid->email, address) == 0)
+			return 1;
+	return 0;
+}
+
+int
+pgp_import_file(const char *file, const char *address, char fpr[PGP_FPR_MAX],
+    char *why, size_t whylen)
+{
+	gpgme_ctx_t		 ctx;
+	gpgme_data_t		 data = NULL;
+	gpgme_import_result_t	 res;
+	gpgme_import_status_t	 st;
+	gpgme_key_t		 key;
+	gpgme_error_t		 err;
+	int			 ret = -1, found_addr = 0;
+	char			*buf;
+	size_t			 len;
+
+	fpr[0] = '\0';
+	/* Read it ourselves: a clear errno for a missing or unreadable file. */
+	if (file_read_all(file, 16 * 1024 * 1024, &buf, &len) == -1) {
+		snprintf(why, whylen, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	if ((ctx = pgp_ctx(why, whylen)) == NULL) {
+		free(buf);
+		return -1;
+	}
+	if ((err = gpgme_data_new_from_mem(&data, buf, len, 0)) != 0 ||
+	    (err = gpgme_op_import(ctx, data)) != 0) {
+		snprintf(why, whylen, "%s: %s", file, gpgme_strerror(err));
+		goto out;
+	}
+	res = gpgme_op_import_result(ctx);
+	if (res == NULL || res->imports == NULL) {
+		snprintf(why, whylen, "%s holds no OpenPGP public key", file);
+		goto out;
+	}
+	if (address == NULL) {
+		snprintf(fpr, PGP_FPR_MAX, "%s", res->imports->fpr);
+		ret = 0;
+		goto out;
+	}
+	for (st = res->imports; st != NULL; st = st->next) {
+		if (st->fpr == NULL || st->result != 0)
+			continue;
+		if (gpgme_get_key(ctx, st->fpr, &key, 0) != 0)
+			continue;
+		if (pgp_key_has_address(key, address)) {
+			found_addr = 1;
+			if (pgp_key_can_encrypt(key) && key->fpr != NULL &&
+			    strlen(key->fpr) < PGP_FPR_MAX) {
+				snprintf(fpr, PGP_FPR_MAX, "%s", key->fpr);
+				ret = 0;
+			}
+		}
+		gpgme_key_unref(key);
+		if (ret == 0)
+			break;
+	}
+	if (ret != 0)
+		snprintf(why, whylen, found_addr ? "the key for %s in %s cannot "
+		    "encrypt (expired, revoked or without an encryption "
+		    "subkey)" : "%s: no key in %s has this address as a user "
+		    "ID", address, file);
+out:
+	gpgme_data_release(data);
+	gpgme_release(ctx);
+	free(buf);
+	return ret;
+}
+
+int
+pgp_encrypt_armor(const char *fpr, const void *data, size_t len, char **outp,
+    char *why, size_t whylen)
+{
+	gpgme_ctx_t		 ctx;
+	gpgme_data_t		 in = NULL, out = NULL;
+	gpgme_key_t		 keys[2] = { NULL, NULL };
+	gpgme_error_t		 err;
+	char			*mem;
+	size_t			 n;
+	int			 ret = -1;
+
+	*outp = NULL;
+	if ((ctx = pgp_ctx(why, whylen)) == NULL)
+		return -1;
+	gpgme_set_armor(ctx, 1);
+	if ((err = gpgme_get_key(ctx, fpr, &keys[0], 0)) != 0) {
+		snprintf(why, whylen, "key %s: %s", fpr, gpgme_strerror(err));
+		goto out;
+	}
+	if (!pgp_key_can_encrypt(keys[0])) {
+		snprintf(why, whylen, "key %s cannot encrypt (expired or "
+		    "revoked)", fpr);
+		goto out;
+	}
+	/* The keys were handed to us by the provisioning system: trust them. */
+	if ((err = gpgme_data_new_from_mem(&in, data, len, 0)) != 0 ||
+	    (err = gpgme_data_new(&out)) != 0 ||
+	    (err = gpgme_op_encrypt(ctx, keys, GPGME_ENCRYPT_ALWAYS_TRUST, in,
+	    out)) != 0) {
+		snprintf(why, whylen, "encrypting to %s: %s", fpr,
+		    gpgme_strerror(err));
+		goto out;
+	}
+	mem = gpgme_data_release_and_get_mem(out, &n);
+	out = NULL;
+	if (mem == NULL) {
+		snprintf(why, whylen, "encrypting to %s: no output", fpr);
+		goto out;
+	}
+	*outp = xstrndup(mem, n);
+	gpgme_free(mem);
+	ret = 0;
+out:
+	if (keys[0] != NULL)
+		gpgme_key_unref(keys[0]);
+	gpgme_data_release(in);
+	gpgme_data_release(out);
+	gpgme_release(ctx);
+	return ret;
+}
+
+int
+pgp_backup(const char *dir, char *why, size_t whylen)
+{
+	gpgme_ctx_t		 ctx, bctx = NULL;
+	gpgme_data_t		 out = NULL, in = NULL;
+	gpgme_error_t		 err;
+	char			*mem = NULL, *home = NULL, *path = NULL;
+	size_t			 n = 0;
+	int			 ret = -1;
+
+	if ((ctx = pgp_ctx(why, whylen)) == NULL)
+		return -1;
+	gpgme_set_armor(ctx, 1);
+	if ((err = gpgme_data_new(&out)) != 0 ||
+	    (err = gpgme_op_export(ctx, NULL, 0, out)) != 0) {
+		snprintf(why, whylen, "exporting keys: %s", gpgme_strerror(err));
+		goto out;
+	}
+	mem = gpgme_data_release_and_get_mem(out, &n);
+	out = NULL;
+	xasprintf(&path, "%s/keys.asc", dir);
+	if (file_write_atomic(path, mem == NULL ? "" : mem, n, 0600) == -1) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (n == 0) {
+		ret = 0;
+		goto out;
+	}
+	xasprintf(&home, "%s/gnupg", dir);
+	if (mkdir(home, 0700) == -1 && errno != EEXIST) {
+		snprintf(why, whylen, "%s: %s", home, strerror(errno));
+		goto out;
+	}
+	if ((err = gpgme_new(&bctx)) != 0 ||
+	    (err = gpgme_ctx_set_engine_info(bctx, GPGME_PROTOCOL_OpenPGP, NULL,
+	    home)) != 0 ||
+	    (err = gpgme_data_new_from_mem(&in, mem, n, 0)) != 0 ||
+	    (err = gpgme_op_import(bctx, in)) != 0) {
+		snprintf(why, whylen, "importing into %s: %s", home,
+		    gpgme_strerror(err));
+		goto out;
+	}
+	ret = 0;
+out:
+	gpgme_free(mem);
+	gpgme_data_release(out);
+	gpgme_data_release(in);
+	if (bctx != NULL)
+		gpgme_release(bctx);
+	gpgme_release(ctx);
+	free(home);
+	free(path);
+	return ret;
+}

@@ -1,0 +1,37 @@
+/*
+ * pgp.h: the GnuPG home in the state directory, through GPGME.
+ *
+ * It holds the public keys of correspondents: senders who created or
+ * wrote to a mailbox, and keys an admin added.  Every operation starts a
+ * gpg process (about 10 ms), so daemons keep these calls off their
+ * event loops.
+ */
+#ifndef GUESTBOX_PGP_H
+#define GUESTBOX_PGP_H
+
+#include <stddef.h>
+
+#define PGP_FPR_MAX	41	/* 40 hex digits of a v4 fingerprint */
+
+/* Points GPGME at STATE_DIR/gnupg (created 0700); -1 on failure. */
+int	pgp_init(const char *state_dir);
+
+/*
+ * Imports the keys in file.  If address is not NULL, the import must hold
+ * a key with a user ID of that address that can encrypt; its fingerprint
+ * goes to fpr.  Returns 0, or -1 with a reason in why.
+ */
+int	pgp_import_file(const char *file, const char *address,
+	    char fpr[PGP_FPR_MAX], char *why, size_t whylen);
+
+/* ASCII-armoured encryption of data to one key (always trust). */
+int	pgp_encrypt_armor(const char *fpr, const void *data, size_t len,
+	    char **outp, char *why, size_t whylen);
+
+/*
+ * Copies every public key into the GnuPG home of another state directory
+ * (a backup), and writes them armoured to dir/keys.asc as well.
+ */
+int	pgp_backup(const char *dir, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * provision.h: guestbox-provision, the admin CLI and LDA.
+ *
+ * Each sub-command lives in its own cmd-*.c and is one row of the table in
+ * provision.c.  A command returns a sysexits(3) code; it prints data on
+ * stdout (as JSON with --json) and problems on stderr.
+ */
+#ifndef GUESTBOX_PROVISION_H
+#define GUESTBOX_PROVISION_H
+
+#include <stdio.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "conf.h"
+#include "store.h"
+
+struct provision {
+	struct conf	*conf;
+	struct store	*store;		/* opened by provision_store() */
+	int		 json;
+	const char	*progname;
+};
+
+struct provision_cmd {
+	const char	*name;
+	const char	*args;		/* for the usage line */
+	const char	*help;
+	int		(*exec)(struct provision *, int argc, char **argv);
+};
+
+/* Opens the store on first use; NULL (with a message) if it cannot. */
+struct store	*provision_store(struct provision *);
+/* The store options from the config file. */
+void		 provision_store_options(const struct conf *,
+		    struct store_options *);
+/* The mailbox names from the config file. */
+void		 provision_mailbox_names(const struct conf *,
+		    struct store_mailbox_names *);
+
+/* Maps a store error to an exit code, printing what happened. */
+int		 provision_store_fail(struct provision *, const char *what, int err);
+/* Normalizes an address argument or prints why not (returns -1). */
+int		 provision_addr(const char *arg, char *out);
+/* Finds an account by address; prints and returns EX_NOUSER if unknown. */
+int		 provision_find(struct provision *, const char *arg,
+		    struct store_account *);
+/*
+ * Changes one account in a transaction: change() edits the record and
+ * returns 0 to have it written, or a store error (STORE_ESTATE with a
+ * reason in *whyp for a refusal).  Prints what happened; returns an exit
+ * code.
+ */
+int		 provision_modify(struct provision *, const char *addr_arg,
+		    int (*change)(struct store_account *, const struct conf *,
+		    const char **whyp), const char *done);
+
+/* Error and usage output. */
+void		 provision_errx(struct provision *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+int		 provision_usage(struct provision *, const char *cmd);
+
+/*
+ * Output produced inside a transaction is buffered, because a retried
+ * transaction must not print twice: outbuf_reset() at the start of the
+ * transaction function, outbuf_emit() once it committed.
+ */
+struct outbuf {
+	FILE		*fp;
+	char		*buf;
+	size_t		 len;
+};
+FILE		*outbuf_reset(struct outbuf *);
+void		 outbuf_emit(struct outbuf *, int print);
+
+/* Minimal JSON output. */
+void		 json_str(FILE *, const char *);
+void		 json_key_str(FILE *, const char *key, const char *val, int comma);
+void		 json_key_num(FILE *, const char *key, long long val, int comma);
+void		 json_key_time(FILE *, const char *key, time_t val, int comma);
+
+/* A new invitation for an account: token, id, PIN (see cmd-create.c). */
+struct invite {
+	char		*link;			/* PUBLIC_URL/i/TOKEN */
+	char		 pin[16];		/* "" when none */
+	char		*pin_verifier;
+	char		*pin_armored;
+	uint8_t		 token[VAULT_TOKENBYTES];
+};
+/* pinmode: "auto", "none" or digits.  Returns an exit code. */
+int		 invite_prepare(struct provision *, const char *pinmode,
+		    const char *inviter_fpr, struct invite *);
+/* Puts the invitation into a: token id, keys wrapped under the token. */
+void		 invite_apply(struct provision *, const struct invite *,
+		    struct store_account *, time_t now);
+void		 invite_clear(struct invite *);
+void		 invite_print(struct provision *, const struct store_account *,
+		    const struct invite *);
+
+extern const struct provision_cmd cmd_add_key;
+extern const struct provision_cmd cmd_backup;
+extern const struct provision_cmd cmd_check;
+extern const struct provision_cmd cmd_create;
+extern const struct provision_cmd cmd_delete;
+extern const struct provision_cmd cmd_deliver;
+extern const struct provision_cmd cmd_disable;
+extern const struct provision_cmd cmd_enable;
+extern const struct provision_cmd cmd_expire;
+extern const struct provision_cmd cmd_list;
+extern const struct provision_cmd cmd_pin;
+extern const struct provision_cmd cmd_reinvite;
+extern const struct provision_cmd cmd_show;
+extern const struct provision_cmd cmd_unlock;
+
+#endif

@@ -1,0 +1,598 @@
+/*
+ * store-account.c: accounts, their indexes, correspondents and deletion.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "store-private.h"
+#include "xmalloc.h"
+
+/* Records deleted per transaction while purging: bounded lock use. */
+#define STORE_PURGE_BATCH	500
+
+static const char *const store_account_states[] = {
+	[STORE_ACCT_PENDING] = "pending",
+	[STORE_ACCT_ACTIVE] = "active",
+	[STORE_ACCT_DISABLED] = "disabled",
+	[STORE_ACCT_DELETING] = "deleting",
+};
+
+const char *
+store_account_state_name(int state)
+{
+	if (state < STORE_ACCT_PENDING || state > STORE_ACCT_DELETING)
+		return "unknown";
+	return store_account_states[state];
+}
+
+void
+store_account_clear(struct store_account *a)
+{
+	free(a->address);
+	free(a->inviter);
+	free(a->pin_verifier);
+	free(a->pin_armored);
+	sodium_memzero(a, sizeof(*a));
+}
+
+int
+store_account_has_invite(const struct store_account *a)
+{
+	static const uint8_t zero[32];
+
+	return sodium_memcmp(a->token_id, zero, sizeof(zero)) != 0;
+}
+
+int
+store_account_alloc_id(struct store_txn *txn, uint64_t *idp)
+{
+	uint8_t	 v[8];
+	void	*val;
+	size_t	 vlen;
+	int	 ret;
+
+	ret = store_db_get_rmw(txn, DBI_META, "next-account", 12, &val, &vlen);
+	if (ret == STORE_ENOTFOUND)
+		*idp = 1;
+	else if (ret != 0)
+		return ret;
+	else {
+		if (vlen != 8) {
+			free(val);
+			return STORE_ECORRUPT;
+		}
+		*idp = unpack_be64(val);
+		free(val);
+	}
+	pack_be64(v, *idp + 1);
+	return store_db_put(txn, DBI_META, "next-account", 12, v, sizeof(v));
+}
+
+static int
+store_account_write(struct store_txn *txn, const struct store_account *a)
+{
+	struct pack	 pk;
+	uint8_t		 key[KEY_ACCT];
+	int		 ret;
+
+	pack_be64(key, a->id);
+	pack_init(&pk);
+	store_account_encode(a, &pk);
+	ret = store_db_put(txn, DBI_ACCOUNTS, key, sizeof(key), pk.buf, pk.len);
+	pack_free(&pk);
+	return ret;
+}
+
+/* INBOX and the special-use mailboxes of a new account, all subscribed. */
+static int
+store_account_default_mailboxes(struct store_txn *txn, uint64_t id,
+    const struct store_mailbox_names *names)
+{
+	static const struct {
+		size_t		 offset;
+		uint32_t	 special;
+	} specials[] = {
+		{ offsetof(struct store_mailbox_names, sent), STORE_SPECIAL_SENT },
+		{ offsetof(struct store_mailbox_names, drafts), STORE_SPECIAL_DRAFTS },
+		{ offsetof(struct store_mailbox_names, trash), STORE_SPECIAL_TRASH },
+		{ offsetof(struct store_mailbox_names, archive), STORE_SPECIAL_ARCHIVE },
+		{ offsetof(struct store_mailbox_names, junk), STORE_SPECIAL_JUNK },
+	};
+	struct store_mailbox mbox;
+	const char	*name;
+	size_t		 i;
+	int		 ret;
+
+	memset(&mbox, 0, sizeof(mbox));
+	ret = store_mailbox_create(txn, id, STORE_INBOX, 0, &mbox);
+	if (ret == 0)
+		ret = store_sub_set(txn, id, STORE_INBOX, 1);
+	for (i = 0; ret == 0 && i < sizeof(specials) / sizeof(specials[0]); i++) {
+		name = *(const char *const *)((const char *)names +
+		    specials[i].offset);
+		if (name == NULL)
+			continue;
+		ret = store_mailbox_create(txn, id, name, specials[i].special,
+		    &mbox);
+		if (ret == 0)
+			ret = store_sub_set(txn, id, name, 1);
+	}
+	store_mailbox_clear(&mbox);
+	return ret;
+}
+
+/* store_mailbox_create() advanced the account's counters: take them. */
+static int
+store_account_reload_counters(struct store_txn *txn, struct store_account *a)
+{
+	struct store_account	 cur;
+	int			 ret;
+
+	memset(&cur, 0, sizeof(cur));
+	if ((ret = store_account_get(txn, a->id, &cur)) != 0)
+		return ret;
+	a->next_mailbox_id = cur.next_mailbox_id;
+	a->last_uidvalidity = cur.last_uidvalidity;
+	store_account_clear(&cur);
+	return 0;
+}
+
+int
+store_account_insert(struct store_txn *txn, struct store_account *a,
+    const struct store_mailbox_names *names)
+{
+	uint8_t		 key[KEY_ACCT];
+	int		 ret;
+
+	pack_be64(key, a->id);
+	if (a->next_mailbox_id == 0)
+		a->next_mailbox_id = 1;
+	if (a->created == 0)
+		a->created = txn->now;
+	if (a->last_activity == 0)
+		a->last_activity = txn->now;
+	ret = store_db_insert(txn, DBI_ACCOUNT_ADDR, a->address,
+	    strlen(a->address), key, sizeof(key));
+	if (ret != 0)
+		return ret;
+	if (store_account_has_invite(a) &&
+	    (ret = store_db_insert(txn, DBI_ACCOUNT_TOKEN, a->token_id,
+	    sizeof(a->token_id), key, sizeof(key))) != 0)
+		return ret == STORE_EEXIST ? STORE_EIO : ret;
+	if ((ret = store_account_write(txn, a)) != 0 ||
+	    (ret = store_account_default_mailboxes(txn, a->id, names)) != 0)
+		return ret;
+	return store_account_reload_counters(txn, a);
+}
+
+struct store_reset {
+	uint32_t	*ids;
+	size_t		 n;
+	uint64_t	 msgs;
+};
+
+static int
+store_reset_collect(const struct store_mailbox *m, void *arg)
+{
+	struct store_reset	*rs = arg;
+
+	rs->ids = xreallocarray(rs->ids, rs->n + 1, sizeof(*rs->ids));
+	rs->ids[rs->n++] = m->id;
+	rs->msgs += m->messages;
+	return 0;
+}
+
+int
+store_account_reset(struct store_txn *txn, struct store_account *a,
+    const struct store_mailbox_names *names, uint64_t *nmsgsp)
+{
+	struct store_reset	 rs = { NULL, 0, 0 };
+	size_t			 i;
+	int			 ret;
+
+	*nmsgsp = 0;
+	ret = store_mailbox_iter(txn, a->id, store_reset_collect, &rs);
+	for (i = 0; ret == 0 && i < rs.n; i++)
+		ret = store_mailbox_delete(txn, a->id, rs.ids[i]);
+	free(rs.ids);
+	if (ret == 0)
+		ret = store_account_default_mailboxes(txn, a->id, names);
+	if (ret == 0)
+		ret = store_account_reload_counters(txn, a);
+	if (ret == 0)
+		*nmsgsp = rs.msgs;
+	return ret;
+}
+
+static int
+store_account_fetch(struct store_txn *txn, uint64_t id, struct store_account *a,
+    int rmw)
+{
+	uint8_t		 key[KEY_ACCT];
+	void		*val;
+	size_t		 vlen;
+	int		 ret;
+
+	pack_be64(key, id);
+	ret = rmw ? store_db_get_rmw(txn, DBI_ACCOUNTS, key, sizeof(key), &val,
+	    &vlen) : store_db_get(txn, DBI_ACCOUNTS, key, sizeof(key), &val,
+	    &vlen);
+	if (ret != 0) {
+		store_account_clear(a);
+		return ret;
+	}
+	ret = store_account_decode(val, vlen, a);
+	free(val);
+	if (ret == 0 && a->id != id) {
+		store_account_clear(a);
+		ret = STORE_ECORRUPT;
+	}
+	return ret;
+}
+
+int
+store_account_get(struct store_txn *txn, uint64_t id, struct store_account *a)
+{
+	return store_account_fetch(txn, id, a, 0);
+}
+
+static int
+store_account_by_index(struct store_txn *txn, enum store_dbi dbi,
+    const void *key, size_t klen, struct store_account *a)
+{
+	void		*val;
+	size_t		 vlen;
+	uint64_t	 id;
+	int		 ret;
+
+	if ((ret = store_db_get(txn, dbi, key, klen, &val, &vlen)) != 0) {
+		store_account_clear(a);
+		return ret;
+	}
+	if (vlen != 8) {
+		free(val);
+		store_account_clear(a);
+		return STORE_ECORRUPT;
+	}
+	id = unpack_be64(val);
+	free(val);
+	return store_account_get(txn, id, a);
+}
+
+int
+store_account_find(struct store_txn *txn, const char *address,
+    struct store_account *a)
+{
+	return store_account_by_index(txn, DBI_ACCOUNT_ADDR, address,
+	    strlen(address), a);
+}
+
+int
+store_account_find_token(struct store_txn *txn, const uint8_t id[32],
+    struct store_account *a)
+{
+	static const uint8_t zero[32];
+
+	if (sodium_memcmp(id, zero, sizeof(zero)) == 0) {
+		store_account_clear(a);
+		return STORE_ENOTFOUND;
+	}
+	return store_account_by_index(txn, DBI_ACCOUNT_TOKEN, id, 32, a);
+}
+
+int
+store_account_update(struct store_txn *txn, const struct store_account *a)
+{
+	struct store_account old;
+	uint8_t		 key[KEY_ACCT];
+	int		 ret;
+
+	memset(&old, 0, sizeof(old));
+	if ((ret = store_account_fetch(txn, a->id, &old, 1)) != 0)
+		return ret;
+	pack_be64(key, a->id);
+	/* The address never changes; the token index follows the record. */
+	if (strcmp(old.address, a->address) != 0) {
+		store_account_clear(&old);
+		return STORE_ESTATE;
+	}
+	if (sodium_memcmp(old.token_id, a->token_id, 32) != 0) {
+		if (store_account_has_invite(&old) &&
+		    (ret = store_db_del(txn, DBI_ACCOUNT_TOKEN, old.token_id,
+		    32)) != 0 && ret != STORE_ENOTFOUND)
+			goto out;
+		if (store_account_has_invite(a) &&
+		    (ret = store_db_insert(txn, DBI_ACCOUNT_TOKEN, a->token_id,
+		    32, key, sizeof(key))) != 0)
+			goto out;
+	}
+	ret = store_account_write(txn, a);
+out:
+	store_account_clear(&old);
+	return ret;
+}
+
+struct store_account_iter_arg {
+	int		(*fn)(const struct store_account *, void *);
+	void		*arg;
+};
+
+static int
+store_account_iter_one(const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen, void *arg)
+{
+	struct store_account_iter_arg	*ia = arg;
+	struct store_account		 a;
+	int				 ret;
+
+	memset(&a, 0, sizeof(a));
+	if ((ret = store_account_decode(val, vlen, &a)) != 0)
+		return ret;
+	ret = ia->fn(&a, ia->arg);
+	store_account_clear(&a);
+	return ret;
+}
+
+int
+store_account_iter(struct store_txn *txn,
+    int (*fn)(const struct store_account *, void *), void *arg)
+{
+	struct store_account_iter_arg ia = { fn, arg };
+
+	return store_db_iter(txn, DBI_ACCOUNTS, "", 0, NULL, 0,
+	    store_account_iter_one, &ia);
+}
+
+int
+store_account_touch(struct store_txn *txn, uint64_t id, time_t min_interval)
+{
+	struct store_account a;
+	int		 ret;
+
+	memset(&a, 0, sizeof(a));
+	if ((ret = store_account_get(txn, id, &a)) != 0)
+		return ret;
+	if (txn->now - a.last_activity >= min_interval) {
+		a.last_activity = txn->now;
+		ret = store_account_write(txn, &a);
+	}
+	store_account_clear(&a);
+	return ret;
+}
+
+/* ---- correspondents ---- */
+
+void
+store_corr_clear(struct store_corr *c)
+{
+	free(c->address);
+	memset(c, 0, sizeof(*c));
+}
+
+static size_t
+store_corr_key(uint8_t **keyp, uint64_t account_id, const char *address)
+{
+	size_t	 n = strlen(address);
+
+	*keyp = xmalloc(8 + n);
+	pack_be64(*keyp, account_id);
+	memcpy(*keyp + 8, address, n);
+	return 8 + n;
+}
+
+int
+store_corr_put(struct store_txn *txn, uint64_t account_id,
+    const char *address, const char *fingerprint)
+{
+	struct store_corr c;
+	struct pack	 pk;
+	uint8_t		*key;
+	size_t		 klen;
+	int		 ret;
+
+	memset(&c, 0, sizeof(c));
+	if (strlen(fingerprint) >= sizeof(c.fingerprint))
+		return STORE_ELIMIT;
+	memcpy(c.fingerprint, fingerprint, strlen(fingerprint) + 1);
+	c.added = txn->now;
+	klen = store_corr_key(&key, account_id, address);
+	pack_init(&pk);
+	store_corr_encode(&c, &pk);
+	ret = store_db_put(txn, DBI_CORRESPONDENTS, key, klen, pk.buf, pk.len);
+	pack_free(&pk);
+	free(key);
+	return ret;
+}
+
+int
+store_corr_get(struct store_txn *txn, uint64_t account_id,
+    const char *address, struct store_corr *c)
+{
+	uint8_t		*key;
+	void		*val;
+	size_t		 klen, vlen;
+	int		 ret;
+
+	klen = store_corr_key(&key, account_id, address);
+	ret = store_db_get(txn, DBI_CORRESPONDENTS, key, klen, &val, &vlen);
+	free(key);
+	if (ret != 0) {
+		store_corr_clear(c);
+		return ret;
+	}
+	ret = store_corr_decode(val, vlen, c);
+	free(val);
+	if (ret == 0)
+		c->address = xstrdup(address);
+	return ret;
+}
+
+struct store_corr_iter_arg {
+	int		(*fn)(const struct store_corr *, void *);
+	void		*arg;
+};
+
+static int
+store_corr_iter_one(const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen, void *arg)
+{
+	struct store_corr_iter_arg	*ia = arg;
+	struct store_corr		 c;
+	int				 ret;
+
+	memset(&c, 0, sizeof(c));
+	if (memchr(key + 8, '\0', klen - 8) != NULL)
+		return STORE_ECORRUPT;
+	if ((ret = store_corr_decode(val, vlen, &c)) != 0)
+		return ret;
+	c.address = xstrndup((const char *)key + 8, klen - 8);
+	ret = ia->fn(&c, ia->arg);
+	store_corr_clear(&c);
+	return ret;
+}
+
+int
+store_corr_iter(struct store_txn *txn, uint64_t account_id,
+    int (*fn)(const struct store_corr *, void *), void *arg)
+{
+	struct store_corr_iter_arg ia = { fn, arg };
+	uint8_t		 prefix[8];
+
+	pack_be64(prefix, account_id);
+	return store_db_iter(txn, DBI_CORRESPONDENTS, prefix, sizeof(prefix),
+	    NULL, 0, store_corr_iter_one, &ia);
+}
+
+/* ---- deletion ---- */
+
+struct store_purge {
+	uint64_t	 id;
+	uint64_t	 removed;	/* records, this batch */
+	uint64_t	 msgs;		/* messages, this batch */
+	int		 counting;	/* walking the messages */
+	int		 done;
+};
+
+/* Step 1: destroy the key material; nothing is readable afterwards. */
+static int
+store_purge_shred(struct store_txn *txn, void *arg)
+{
+	struct store_purge	*pg = arg;
+	struct store_account	 a;
+	int			 ret;
+
+	memset(&a, 0, sizeof(a));
+	if ((ret = store_account_fetch(txn, pg->id, &a, 1)) != 0)
+		return ret;
+	if (a.state != STORE_ACCT_DELETING) {
+		sodium_memzero(a.pk, sizeof(a.pk));
+		sodium_memzero(a.wrapped_sk, sizeof(a.wrapped_sk));
+		sodium_memzero(a.pw_verifier, sizeof(a.pw_verifier));
+		a.kek_kind = 0;
+		free(a.pin_verifier);
+		free(a.pin_armored);
+		a.pin_verifier = xstrdup("");
+		a.pin_armored = xstrdup("");
+		if (store_account_has_invite(&a) &&
+		    (ret = store_db_del(txn, DBI_ACCOUNT_TOKEN, a.token_id,
+		    32)) != 0 && ret != STORE_ENOTFOUND) {
+			store_account_clear(&a);
+			return ret;
+		}
+		sodium_memzero(a.token_id, sizeof(a.token_id));
+		a.state = STORE_ACCT_DELETING;
+		ret = store_account_write(txn, &a);
+	}
+	store_account_clear(&a);
+	return ret;
+}
+
+static int
+store_purge_count(const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen, void *arg)
+{
+	struct store_purge	*pg = arg;
+
+	if (pg->removed >= STORE_PURGE_BATCH)
+		return 1;
+	pg->removed++;
+	if (pg->counting)
+		pg->msgs++;
+	return STORE_ITER_DELETE;
+}
+
+/* Step 2: records keyed by account, a batch per transaction. */
+static int
+store_purge_batch(struct store_txn *txn, void *arg)
+{
+	static const enum store_dbi dbis[] = {
+		DBI_CHUNKS, DBI_BLOBS, DBI_MESSAGES, DBI_CHANGES, DBI_MSGIDS,
+		DBI_MAILBOXES, DBI_SUBSCRIPTIONS, DBI_CORRESPONDENTS,
+	};
+	struct store_purge	*pg = arg;
+	uint8_t			 prefix[8];
+	size_t			 i;
+	int			 ret;
+
+	pack_be64(prefix, pg->id);
+	pg->removed = 0;
+	pg->msgs = 0;
+	pg->done = 0;
+	for (i = 0; i < sizeof(dbis) / sizeof(dbis[0]); i++) {
+		pg->counting = dbis[i] == DBI_MESSAGES;
+		ret = store_db_iter(txn, dbis[i], prefix, sizeof(prefix), NULL,
+		    0, store_purge_count, pg);
+		if (ret == 1)
+			return 0;	/* batch full: commit, come back */
+		if (ret != 0)
+			return ret;
+	}
+	pg->done = 1;
+	return 0;
+}
+
+/* Step 3: the account record and its address. */
+static int
+store_purge_final(struct store_txn *txn, void *arg)
+{
+	struct store_purge	*pg = arg;
+	struct store_account	 a;
+	uint8_t			 key[KEY_ACCT];
+	int			 ret;
+
+	memset(&a, 0, sizeof(a));
+	if ((ret = store_account_fetch(txn, pg->id, &a, 1)) != 0)
+		return ret;
+	pack_be64(key, pg->id);
+	ret = store_db_del(txn, DBI_ACCOUNT_ADDR, a.address, strlen(a.address));
+	if (ret == 0 || ret == STORE_ENOTFOUND)
+		ret = store_db_del(txn, DBI_ACCOUNTS, key, sizeof(key));
+	store_account_clear(&a);
+	return ret;
+}
+
+int
+store_account_purge(struct store *st, uint64_t id, uint64_t *nmsgs)
+{
+	struct store_purge	 pg;
+	int			 ret;
+
+	memset(&pg, 0, sizeof(pg));
+	pg.id = id;
+	if (nmsgs != NULL)
+		*nmsgs = 0;
+	if ((ret = store_txn_run(st, store_purge_shred, &pg)) != 0)
+		return ret;
+	do {
+		if ((ret = store_txn_run(st, store_purge_batch, &pg)) != 0)
+			return ret;
+		if (nmsgs != NULL)
+			*nmsgs += pg.msgs;
+	} while (!pg.done);
+	return store_txn_run(st, store_purge_final, &pg);
+}

@@ -1,0 +1,265 @@
+/*
+ * store-codec.c: encoding and decoding of store records.
+ *
+ * The decoders read bytes from disk that a crash, a bug or an attacker
+ * with file access may have damaged: every length is checked, every
+ * string is NUL-free, and a record must be consumed exactly.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-private.h"
+#include "xmalloc.h"
+
+#define REC_ACCOUNT_V1	1
+#define REC_MAILBOX_V1	1
+#define REC_MSG_V1	1
+#define REC_CORR_V1	1
+#define REC_BLOB_V1	1
+
+void
+store_account_encode(const struct store_account *a, struct pack *pk)
+{
+	pack_u8(pk, REC_ACCOUNT_V1);
+	pack_u64(pk, a->id);
+	pack_str(pk, a->address);
+	pack_u8(pk, a->state);
+	pack_i64(pk, a->created);
+	pack_i64(pk, a->activated);
+	pack_i64(pk, a->last_activity);
+	pack_i64(pk, a->warned);
+	pack_str(pk, a->inviter);
+	pack_raw(pk, a->pk, sizeof(a->pk));
+	pack_u8(pk, a->kek_kind);
+	pack_raw(pk, a->wrapped_sk, sizeof(a->wrapped_sk));
+	pack_u8(pk, a->kdf.alg);
+	pack_u64(pk, a->kdf.opslimit);
+	pack_u64(pk, a->kdf.memlimit);
+	pack_raw(pk, a->kdf.salt, sizeof(a->kdf.salt));
+	pack_raw(pk, a->pw_verifier, sizeof(a->pw_verifier));
+	pack_raw(pk, a->token_id, sizeof(a->token_id));
+	pack_i64(pk, a->invite_created);
+	pack_i64(pk, a->invite_expires);
+	pack_u32(pk, a->pin_failures);
+	pack_str(pk, a->pin_verifier);
+	pack_str(pk, a->pin_armored);
+	pack_u32(pk, a->next_mailbox_id);
+	pack_u32(pk, a->last_uidvalidity);
+}
+
+int
+store_account_decode(const void *buf, size_t len, struct store_account *a)
+{
+	struct unpack	 up;
+
+	store_account_clear(a);
+	unpack_init(&up, buf, len);
+	if (unpack_u8(&up) != REC_ACCOUNT_V1)
+		return STORE_ECORRUPT;
+	a->id = unpack_u64(&up);
+	a->address = unpack_str(&up);
+	a->state = unpack_u8(&up);
+	a->created = unpack_i64(&up);
+	a->activated = unpack_i64(&up);
+	a->last_activity = unpack_i64(&up);
+	a->warned = unpack_i64(&up);
+	a->inviter = unpack_str(&up);
+	unpack_raw(&up, a->pk, sizeof(a->pk));
+	a->kek_kind = unpack_u8(&up);
+	unpack_raw(&up, a->wrapped_sk, sizeof(a->wrapped_sk));
+	a->kdf.alg = unpack_u8(&up);
+	a->kdf.opslimit = unpack_u64(&up);
+	a->kdf.memlimit = unpack_u64(&up);
+	unpack_raw(&up, a->kdf.salt, sizeof(a->kdf.salt));
+	unpack_raw(&up, a->pw_verifier, sizeof(a->pw_verifier));
+	unpack_raw(&up, a->token_id, sizeof(a->token_id));
+	a->invite_created = unpack_i64(&up);
+	a->invite_expires = unpack_i64(&up);
+	a->pin_failures = unpack_u32(&up);
+	a->pin_verifier = unpack_str(&up);
+	a->pin_armored = unpack_str(&up);
+	a->next_mailbox_id = unpack_u32(&up);
+	a->last_uidvalidity = unpack_u32(&up);
+	if (!unpack_done(&up) || a->state < STORE_ACCT_PENDING ||
+	    a->state > STORE_ACCT_DELETING) {
+		store_account_clear(a);
+		return STORE_ECORRUPT;
+	}
+	return 0;
+}
+
+void
+store_mailbox_encode(const struct store_mailbox *m, struct pack *pk)
+{
+	uint32_t	 i;
+
+	pack_u8(pk, REC_MAILBOX_V1);
+	pack_str(pk, m->name);
+	pack_u32(pk, m->special_use);
+	pack_i64(pk, m->created);
+	pack_u32(pk, m->uidvalidity);
+	pack_u32(pk, m->uidnext);
+	pack_u64(pk, m->highestmodseq);
+	pack_u32(pk, m->messages);
+	pack_u32(pk, m->unseen);
+	pack_u64(pk, m->bytes);
+	pack_u32(pk, m->nkeywords);
+	for (i = 0; i < m->nkeywords; i++)
+		pack_str(pk, m->keywords[i]);
+}
+
+/* account_id and id come from the key; the caller sets them. */
+int
+store_mailbox_decode(const void *buf, size_t len, struct store_mailbox *m)
+{
+	struct unpack	 up;
+	uint32_t	 i, n;
+
+	store_mailbox_clear(m);
+	unpack_init(&up, buf, len);
+	if (unpack_u8(&up) != REC_MAILBOX_V1)
+		return STORE_ECORRUPT;
+	m->name = unpack_str(&up);
+	m->special_use = unpack_u32(&up);
+	m->created = unpack_i64(&up);
+	m->uidvalidity = unpack_u32(&up);
+	m->uidnext = unpack_u32(&up);
+	m->highestmodseq = unpack_u64(&up);
+	m->messages = unpack_u32(&up);
+	m->unseen = unpack_u32(&up);
+	m->bytes = unpack_u64(&up);
+	n = unpack_u32(&up);
+	if (n > STORE_MAX_KEYWORDS) {
+		store_mailbox_clear(m);
+		return STORE_ECORRUPT;
+	}
+	for (i = 0; i < n; i++) {
+		m->keywords[i] = unpack_str(&up);
+		m->nkeywords = i + 1;
+	}
+	if (!unpack_done(&up) || m->uidnext == 0) {
+		store_mailbox_clear(m);
+		return STORE_ECORRUPT;
+	}
+	return 0;
+}
+
+void
+store_msg_encode(const struct store_msg *m, struct pack *pk)
+{
+	pack_u8(pk, REC_MSG_V1);
+	pack_u32(pk, m->flags);
+	pack_u64(pk, m->keywords);
+	pack_u64(pk, m->modseq);
+	pack_i64(pk, m->internaldate);
+	pack_i64(pk, m->savedate);
+	pack_u64(pk, m->size);
+	pack_u64(pk, m->blob_id);
+}
+
+/* The uid comes from the key; the caller sets it. */
+int
+store_msg_decode(const void *buf, size_t len, struct store_msg *m)
+{
+	struct unpack	 up;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&up, buf, len);
+	if (unpack_u8(&up) != REC_MSG_V1)
+		return STORE_ECORRUPT;
+	m->flags = unpack_u32(&up);
+	m->keywords = unpack_u64(&up);
+	m->modseq = unpack_u64(&up);
+	m->internaldate = unpack_i64(&up);
+	m->savedate = unpack_i64(&up);
+	m->size = unpack_u64(&up);
+	m->blob_id = unpack_u64(&up);
+	if (!unpack_done(&up) || (m->flags & ~STORE_F_ALL) != 0)
+		return STORE_ECORRUPT;
+	return 0;
+}
+
+void
+store_corr_encode(const struct store_corr *c, struct pack *pk)
+{
+	pack_u8(pk, REC_CORR_V1);
+	pack_str(pk, c->fingerprint);
+	pack_i64(pk, c->added);
+}
+
+/* The address comes from the key; the caller sets it. */
+int
+store_corr_decode(const void *buf, size_t len, struct store_corr *c)
+{
+	struct unpack	 up;
+	char		*fpr;
+
+	store_corr_clear(c);
+	unpack_init(&up, buf, len);
+	if (unpack_u8(&up) != REC_CORR_V1)
+		return STORE_ECORRUPT;
+	fpr = unpack_str(&up);
+	c->added = unpack_i64(&up);
+	if (!unpack_done(&up) || strlen(fpr) >= sizeof(c->fingerprint)) {
+		free(fpr);
+		return STORE_ECORRUPT;
+	}
+	memcpy(c->fingerprint, fpr, strlen(fpr) + 1);
+	free(fpr);
+	return 0;
+}
+
+void
+store_blob_rec_encode(const struct store_blob_rec *b, struct pack *pk)
+{
+	pack_u8(pk, REC_BLOB_V1);
+	pack_u32(pk, b->refcount);
+	pack_u64(pk, b->size);
+	pack_u32(pk, b->nchunks);
+	pack_raw(pk, b->sealed_key, sizeof(b->sealed_key));
+	pack_blob(pk, b->aux, b->auxlen);
+}
+
+int
+store_blob_rec_decode(const void *buf, size_t len, struct store_blob_rec *b)
+{
+	struct unpack	 up;
+
+	memset(b, 0, sizeof(*b));
+	unpack_init(&up, buf, len);
+	if (unpack_u8(&up) != REC_BLOB_V1)
+		return STORE_ECORRUPT;
+	b->refcount = unpack_u32(&up);
+	b->size = unpack_u64(&up);
+	b->nchunks = unpack_u32(&up);
+	unpack_raw(&up, b->sealed_key, sizeof(b->sealed_key));
+	b->aux = unpack_blob(&up, &b->auxlen);
+	if (!unpack_done(&up) || b->nchunks != vault_chunk_count(b->size) ||
+	    (b->auxlen != 0 && b->auxlen < VAULT_AUX_OVERHEAD))
+		return STORE_ECORRUPT;
+	return 0;
+}
+
+void
+store_key_mbox(uint8_t k[KEY_MBOX], uint64_t acct, uint32_t mbox)
+{
+	pack_be64(k, acct);
+	pack_be32(k + 8, mbox);
+}
+
+void
+store_key_msg(uint8_t k[KEY_MSG], uint64_t acct, uint32_t mbox, uint32_t uid)
+{
+	pack_be64(k, acct);
+	pack_be32(k + 8, mbox);
+	pack_be32(k + 12, uid);
+}
+
+void
+store_key_blob(uint8_t k[KEY_BLOB], uint64_t acct, uint64_t blob)
+{
+	pack_be64(k, acct);
+	pack_be64(k + 8, blob);
+}

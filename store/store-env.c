@@ -1,0 +1,629 @@
+/*
+ * store-env.c: the Berkeley DB environment, transactions and the thin
+ * layer that maps Berkeley DB's returns to store errors.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store-private.h"
+#include "util.h"
+#include "xmalloc.h"
+
+/* A transaction that deadlocks this often is given up as EIO. */
+#define STORE_TXN_RETRIES	50
+/* Log files of 10 MiB: small enough to be removed soon after checkpoints. */
+#define STORE_LOG_FILE_SIZE	(10 * 1024 * 1024)
+/*
+ * Lock table sizes.  Deleting a large mailbox or account locks a page per
+ * record touched; Berkeley DB's defaults (1,000) would end such a
+ * transaction with ENOMEM.
+ */
+#define STORE_MAX_LOCKS		200000
+#define STORE_MAX_LOCKERS	20000
+#define STORE_MAX_TXNS		2000
+
+const char *const store_db_names[DBI_COUNT] = {
+	[DBI_META] = "meta.db",
+	[DBI_ACCOUNTS] = "accounts.db",
+	[DBI_ACCOUNT_ADDR] = "account-addr.db",
+	[DBI_ACCOUNT_TOKEN] = "account-token.db",
+	[DBI_CORRESPONDENTS] = "correspondents.db",
+	[DBI_MAILBOXES] = "mailboxes.db",
+	[DBI_SUBSCRIPTIONS] = "subscriptions.db",
+	[DBI_MESSAGES] = "messages.db",
+	[DBI_CHANGES] = "changes.db",
+	[DBI_BLOBS] = "blobs.db",
+	[DBI_CHUNKS] = "chunks.db",
+	[DBI_MSGIDS] = "msgids.db",
+};
+
+static const char *const store_error_text[] = {
+	[0] = "success",
+	[-STORE_ENOTFOUND] = "not found",
+	[-STORE_EEXIST] = "already exists",
+	[-STORE_EDEADLOCK] = "deadlock",
+	[-STORE_ERECOVER] = "the database needs recovery",
+	[-STORE_ECORRUPT] = "a record is damaged or fails to authenticate",
+	[-STORE_ENOSPC] = "the disk is full",
+	[-STORE_ELIMIT] = "a limit was reached",
+	[-STORE_EIO] = "database error",
+	[-STORE_EDENIED] = "wrong key or password",
+	[-STORE_ESTATE] = "not allowed in this state",
+	[-STORE_EMODIFIED] = "modified since",
+	[-STORE_EVERSION] = "the database was written by a newer guestbox",
+};
+
+static int	store_env_open(struct store *);
+static void	store_env_close(struct store *);
+static int	store_schema_check(struct store *);
+static time_t	store_clock_real(void);
+
+const char *
+store_strerror(int err)
+{
+	if (err > 0 || (size_t)-err >= sizeof(store_error_text) /
+	    sizeof(store_error_text[0]) || store_error_text[-err] == NULL)
+		return "unknown store error";
+	return store_error_text[-err];
+}
+
+int
+store_db_error(const char *what, int dberr)
+{
+	switch (dberr) {
+	case 0:
+		return STORE_OK;
+	case DB_NOTFOUND:
+	case DB_KEYEMPTY:
+		return STORE_ENOTFOUND;
+	case DB_KEYEXIST:
+		return STORE_EEXIST;
+	case DB_LOCK_DEADLOCK:
+	case DB_LOCK_NOTGRANTED:
+		return STORE_EDEADLOCK;
+	case DB_RUNRECOVERY:
+		log_warnx("store: %s: %s", what, db_strerror(dberr));
+		return STORE_ERECOVER;
+	case ENOSPC:
+	case EDQUOT:
+		log_warnx("store: %s: %s", what, db_strerror(dberr));
+		return STORE_ENOSPC;
+	default:
+		log_warnx("store: %s: %s", what, db_strerror(dberr));
+		return STORE_EIO;
+	}
+}
+
+static time_t
+store_clock_real(void)
+{
+	return time(NULL);
+}
+
+void
+store_set_clock(struct store *st, time_t (*now)(void))
+{
+	st->now = now == NULL ? store_clock_real : now;
+}
+
+static int
+store_mkdir(const char *path)
+{
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		log_warn("store: mkdir %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+store_env_errcall(const DB_ENV *env, const char *prefix, const char *msg)
+{
+	log_warnx("store: berkeley db: %s", msg);
+}
+
+static int
+store_env_open(struct store *st)
+{
+	DB_ENV		*env;
+	DB		*db;
+	u_int32_t	 flags;
+	int		 ret, i;
+
+	if ((ret = db_env_create(&env, 0)) != 0)
+		return store_db_error("db_env_create", ret);
+	st->env = env;
+	env->set_errcall(env, store_env_errcall);
+	/* Only used when the environment is created; later openers join it. */
+	if ((ret = env->set_cachesize(env, (u_int32_t)(st->opts.cache_size >> 30),
+	    (u_int32_t)(st->opts.cache_size & ((1U << 30) - 1)), 1)) != 0 ||
+	    (ret = env->set_lg_max(env, STORE_LOG_FILE_SIZE)) != 0 ||
+	    (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
+	    (ret = env->set_lk_max_locks(env, STORE_MAX_LOCKS)) != 0 ||
+	    (ret = env->set_lk_max_objects(env, STORE_MAX_LOCKS)) != 0 ||
+	    (ret = env->set_lk_max_lockers(env, STORE_MAX_LOCKERS)) != 0 ||
+	    (ret = env->set_tx_max(env, STORE_MAX_TXNS)) != 0)
+		goto fail;
+	/*
+	 * DB_REGISTER|DB_RECOVER: recovery runs when, and only when, a
+	 * previous user of the environment died without closing it; users
+	 * still alive then get DB_RUNRECOVERY and reopen (store_txn_run).
+	 */
+	flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
+	    DB_INIT_MPOOL | DB_THREAD | DB_REGISTER | DB_RECOVER;
+	if ((ret = env->open(env, st->db_dir, flags, 0600)) != 0)
+		goto fail;
+	for (i = 0; i < DBI_COUNT; i++) {
+		if ((ret = db_create(&db, env, 0)) != 0)
+			goto fail;
+		st->db[i] = db;
+		if ((ret = db->open(db, NULL, store_db_names[i], NULL, DB_BTREE,
+		    DB_CREATE | DB_AUTO_COMMIT | DB_THREAD, 0600)) != 0)
+			goto fail;
+	}
+	return STORE_OK;
+fail:
+	ret = store_db_error("opening the environment", ret);
+	store_env_close(st);
+	return ret == STORE_ENOTFOUND ? STORE_EIO : ret;
+}
+
+static void
+store_env_close(struct store *st)
+{
+	int	 i;
+
+	for (i = 0; i < DBI_COUNT; i++) {
+		if (st->db[i] != NULL)
+			st->db[i]->close(st->db[i], 0);
+		st->db[i] = NULL;
+	}
+	if (st->env != NULL)
+		st->env->close(st->env, 0);
+	st->env = NULL;
+}
+
+/* Reopens after DB_RUNRECOVERY: the registry makes the open recover. */
+static int
+store_env_reopen(struct store *st)
+{
+	log_warnx("store: reopening the environment with recovery");
+	store_env_close(st);
+	return store_env_open(st);
+}
+
+static int
+store_schema_txn(struct store_txn *txn, void *arg)
+{
+	uint32_t	*found = arg;
+	uint8_t		 v[4];
+	void		*val;
+	size_t		 vlen;
+	int		 ret;
+
+	ret = store_db_get_rmw(txn, DBI_META, "schema", 6, &val, &vlen);
+	if (ret == STORE_ENOTFOUND) {
+		/* A new environment. */
+		pack_be32(v, STORE_SCHEMA_VERSION);
+		*found = STORE_SCHEMA_VERSION;
+		return store_db_put(txn, DBI_META, "schema", 6, v, sizeof(v));
+	}
+	if (ret != 0)
+		return ret;
+	if (vlen != 4) {
+		free(val);
+		return STORE_ECORRUPT;
+	}
+	*found = unpack_be32(val);
+	free(val);
+	if (*found > STORE_SCHEMA_VERSION)
+		return STORE_EVERSION;
+	/*
+	 * Upgrades go here: while (*found < STORE_SCHEMA_VERSION) run the
+	 * step for *found, then store *found + 1.  Version 1 is the first.
+	 */
+	return STORE_OK;
+}
+
+static int
+store_schema_check(struct store *st)
+{
+	uint32_t	 found = 0;
+	int		 ret;
+
+	ret = store_txn_run(st, store_schema_txn, &found);
+	if (ret == STORE_EVERSION)
+		log_warnx("store: schema version %u is newer than this "
+		    "guestbox (%u): install the newer version", found,
+		    STORE_SCHEMA_VERSION);
+	return ret;
+}
+
+struct store *
+store_open(const char *state_dir, const struct store_options *opts, int *errp)
+{
+	struct store	*st;
+	int		 ret;
+
+	st = xcalloc(1, sizeof(*st));
+	st->state_dir = xstrdup(state_dir);
+	xasprintf(&st->db_dir, "%s/db", state_dir);
+	xasprintf(&st->notify_dir, "%s/notify", state_dir);
+	st->opts = *opts;
+	if (st->opts.cache_size < 1024 * 1024)
+		st->opts.cache_size = 1024 * 1024;
+	st->now = store_clock_real;
+	st->notify_fd = -1;
+	st->send_fd = -1;
+	if (store_mkdir(st->db_dir) == -1 || store_mkdir(st->notify_dir) == -1) {
+		ret = STORE_EIO;
+		goto fail;
+	}
+	if ((ret = store_env_open(st)) != 0)
+		goto fail;
+	if ((ret = store_schema_check(st)) != 0)
+		goto fail;
+	if (store_notify_init(st) == -1) {
+		ret = STORE_EIO;
+		goto fail;
+	}
+	st->last_checkpoint = time(NULL);
+	*errp = 0;
+	return st;
+fail:
+	*errp = ret;
+	store_close(&st);
+	return NULL;
+}
+
+void
+store_close(struct store **stp)
+{
+	struct store	*st = *stp;
+
+	if (st == NULL)
+		return;
+	store_notify_fini(st);
+	store_env_close(st);
+	free(st->state_dir);
+	free(st->db_dir);
+	free(st->notify_dir);
+	free(st);
+	*stp = NULL;
+}
+
+struct store *
+store_txn_store(struct store_txn *txn)
+{
+	return txn->store;
+}
+
+time_t
+store_txn_now(struct store_txn *txn)
+{
+	return txn->now;
+}
+
+int
+store_txn_run(struct store *st, store_txn_fn fn, void *arg)
+{
+	struct store_txn txn;
+	int		 ret, attempt, recovered = 0;
+	DB_TXN		*tid;
+
+	for (attempt = 0; attempt < STORE_TXN_RETRIES; attempt++) {
+		memset(&txn, 0, sizeof(txn));
+		txn.store = st;
+		txn.now = st->now();
+		if (st->env == NULL)
+			ret = STORE_ERECOVER;
+		else if ((ret = st->env->txn_begin(st->env, NULL, &tid, 0)) != 0)
+			ret = store_db_error("txn_begin", ret);
+		else {
+			txn.tid = tid;
+			ret = fn(&txn, arg);
+			if (ret == 0) {
+				/* The commit flushes the log: this is the ack. */
+				ret = store_db_error("commit",
+				    tid->commit(tid, 0));
+			} else
+				tid->abort(tid);
+			if (ret == 0) {
+				if (txn.nevents > 0 || txn.events_overflow)
+					store_notify_send(st, txn.events,
+					    txn.nevents, txn.events_overflow);
+				return 0;
+			}
+		}
+		if (ret == STORE_EDEADLOCK) {
+			/* Back off a little so the winner can finish. */
+			usleep((useconds_t)(1000 * (attempt + 1)));
+			continue;
+		}
+		if (ret == STORE_ERECOVER && !recovered) {
+			recovered = 1;
+			if ((ret = store_env_reopen(st)) == 0)
+				continue;
+		}
+		return ret;
+	}
+	log_warnx("store: transaction gave up after %d deadlocks", attempt);
+	return STORE_EIO;
+}
+
+int
+store_db_get(struct store_txn *txn, enum store_dbi dbi, const void *key,
+    size_t klen, void **valp, size_t *vlenp)
+{
+	DBT	 k, v;
+	int	 ret;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = (void *)(uintptr_t)key;
+	k.size = (u_int32_t)klen;
+	v.flags = DB_DBT_MALLOC;
+	*valp = NULL;
+	*vlenp = 0;
+	ret = txn->store->db[dbi]->get(txn->store->db[dbi], txn->tid, &k, &v, 0);
+	if (ret != 0)
+		return store_db_error(store_db_names[dbi], ret);
+	*valp = v.data;
+	*vlenp = v.size;
+	return STORE_OK;
+}
+
+int
+store_db_get_rmw(struct store_txn *txn, enum store_dbi dbi, const void *key,
+    size_t klen, void **valp, size_t *vlenp)
+{
+	DBT	 k, v;
+	int	 ret;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = (void *)(uintptr_t)key;
+	k.size = (u_int32_t)klen;
+	v.flags = DB_DBT_MALLOC;
+	*valp = NULL;
+	*vlenp = 0;
+	/* DB_RMW takes the write lock now: no upgrade deadlock later. */
+	ret = txn->store->db[dbi]->get(txn->store->db[dbi], txn->tid, &k, &v,
+	    DB_RMW);
+	if (ret != 0)
+		return store_db_error(store_db_names[dbi], ret);
+	*valp = v.data;
+	*vlenp = v.size;
+	return STORE_OK;
+}
+
+static int
+store_db_put_flags(struct store_txn *txn, enum store_dbi dbi, const void *key,
+    size_t klen, const void *val, size_t vlen, u_int32_t flags)
+{
+	DBT	 k, v;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = (void *)(uintptr_t)key;
+	k.size = (u_int32_t)klen;
+	v.data = (void *)(uintptr_t)val;
+	v.size = (u_int32_t)vlen;
+	return store_db_error(store_db_names[dbi],
+	    txn->store->db[dbi]->put(txn->store->db[dbi], txn->tid, &k, &v,
+	    flags));
+}
+
+int
+store_db_put(struct store_txn *txn, enum store_dbi dbi, const void *key,
+    size_t klen, const void *val, size_t vlen)
+{
+	return store_db_put_flags(txn, dbi, key, klen, val, vlen, 0);
+}
+
+int
+store_db_insert(struct store_txn *txn, enum store_dbi dbi, const void *key,
+    size_t klen, const void *val, size_t vlen)
+{
+	return store_db_put_flags(txn, dbi, key, klen, val, vlen,
+	    DB_NOOVERWRITE);
+}
+
+int
+store_db_del(struct store_txn *txn, enum store_dbi dbi, const void *key,
+    size_t klen)
+{
+	DBT	 k;
+
+	memset(&k, 0, sizeof(k));
+	k.data = (void *)(uintptr_t)key;
+	k.size = (u_int32_t)klen;
+	return store_db_error(store_db_names[dbi],
+	    txn->store->db[dbi]->del(txn->store->db[dbi], txn->tid, &k, 0));
+}
+
+int
+store_db_iter(struct store_txn *txn, enum store_dbi dbi, const void *prefix,
+    size_t plen, const void *start, size_t slen,
+    int (*fn)(const uint8_t *, size_t, const uint8_t *, size_t, void *),
+    void *arg)
+{
+	DB		*db = txn->store->db[dbi];
+	DBC		*cur;
+	DBT		 k, v;
+	u_int32_t	 op;
+	int		 ret, cret;
+
+	if ((ret = db->cursor(db, txn->tid, &cur, 0)) != 0)
+		return store_db_error("cursor", ret);
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.flags = DB_DBT_REALLOC;
+	v.flags = DB_DBT_REALLOC;
+	if (start == NULL) {
+		start = prefix;
+		slen = plen;
+	}
+	k.data = xmemdup(start, slen);
+	k.size = (u_int32_t)slen;
+	op = DB_SET_RANGE;
+	for (;;) {
+		ret = cur->get(cur, &k, &v, op);
+		op = DB_NEXT;
+		if (ret == DB_NOTFOUND) {
+			ret = 0;
+			break;
+		}
+		if (ret != 0) {
+			ret = store_db_error(store_db_names[dbi], ret);
+			break;
+		}
+		if (k.size < plen || memcmp(k.data, prefix, plen) != 0)
+			break;
+		ret = fn(k.data, k.size, v.data, v.size, arg);
+		if (ret == STORE_ITER_DELETE) {
+			if ((ret = cur->del(cur, 0)) != 0) {
+				ret = store_db_error(store_db_names[dbi], ret);
+				break;
+			}
+			continue;
+		}
+		if (ret != 0)
+			break;
+	}
+	free(k.data);
+	free(v.data);
+	if ((cret = cur->close(cur)) != 0 && ret == 0)
+		ret = store_db_error("cursor close", cret);
+	return ret;
+}
+
+/* The log file that the last backup ended in: older logs are in it. */
+static int
+store_backup_floor_txn(struct store_txn *txn, void *arg)
+{
+	uint32_t	*floor = arg;
+	void		*val;
+	size_t		 vlen;
+	int		 ret;
+
+	*floor = 0;
+	ret = store_db_get(txn, DBI_META, "backup-log-floor", 16, &val, &vlen);
+	if (ret == STORE_ENOTFOUND)
+		return 0;
+	if (ret != 0)
+		return ret;
+	if (vlen == 4)
+		*floor = unpack_be32(val);
+	free(val);
+	return 0;
+}
+
+static int
+store_backup_floor_set_txn(struct store_txn *txn, void *arg)
+{
+	uint8_t		 v[4];
+
+	pack_be32(v, *(uint32_t *)arg);
+	return store_db_put(txn, DBI_META, "backup-log-floor", 16, v, sizeof(v));
+}
+
+/* "log.0000000012" -> 12; 0 for anything else. */
+static uint32_t
+store_log_number(const char *path)
+{
+	const char	*base = strrchr(path, '/');
+	uint64_t	 v;
+
+	base = base == NULL ? path : base + 1;
+	if (strncmp(base, "log.", 4) != 0 || parse_u64(base + 4, UINT32_MAX,
+	    &v) == -1)
+		return 0;
+	return (uint32_t)v;
+}
+
+int
+store_maintain(struct store *st, int force)
+{
+	char		**list = NULL, **p;
+	uint32_t	 floor = 0;
+	time_t		 now = time(NULL);
+	int		 ret;
+
+	if (st->env == NULL)
+		return STORE_ERECOVER;
+	if (!force && now - st->last_checkpoint <
+	    (time_t)st->opts.checkpoint_interval)
+		return 0;
+	st->last_checkpoint = now;
+	if ((ret = st->env->txn_checkpoint(st->env, 0, 0, 0)) != 0)
+		return store_db_error("checkpoint", ret);
+	if (st->opts.log_keep_for_backup &&
+	    (ret = store_txn_run(st, store_backup_floor_txn, &floor)) != 0)
+		return ret;
+	/* DB_ARCH_ABS lists the logs that normal recovery no longer needs. */
+	if ((ret = st->env->log_archive(st->env, &list, DB_ARCH_ABS)) != 0)
+		return store_db_error("log_archive", ret);
+	for (p = list; p != NULL && *p != NULL; p++) {
+		/*
+		 * Catastrophic recovery from the last backup needs every log
+		 * written since; without a backup nothing may go.
+		 */
+		if (st->opts.log_keep_for_backup &&
+		    store_log_number(*p) >= floor)
+			continue;
+		if (unlink(*p) == -1)
+			log_warn("store: removing %s", *p);
+		else
+			log_debug("store: removed %s", *p);
+	}
+	free(list);
+	return 0;
+}
+
+int
+store_backup(struct store *st, const char *dir)
+{
+	DB_ENV		*benv;
+	DB_LOG_STAT	*ls;
+	uint32_t	 floor;
+	int		 ret;
+
+	if (st->env == NULL)
+		return STORE_ERECOVER;
+	if (mkdir(dir, 0700) == -1) {
+		log_warn("store: backup: mkdir %s", dir);
+		return STORE_EIO;
+	}
+	if ((ret = st->env->txn_checkpoint(st->env, 0, 0, DB_FORCE)) != 0)
+		return store_db_error("checkpoint", ret);
+	if ((ret = st->env->log_stat(st->env, &ls, 0)) != 0)
+		return store_db_error("log_stat", ret);
+	floor = ls->st_cur_file;
+	free(ls);
+	if ((ret = st->env->backup(st->env, dir, DB_BACKUP_CLEAN)) != 0)
+		return store_db_error("backup", ret);
+	/*
+	 * A hot copy is fuzzy: catastrophic recovery in the copy replays the
+	 * copied logs and makes it consistent (what db_hotbackup does).
+	 */
+	if ((ret = db_env_create(&benv, 0)) != 0)
+		return store_db_error("db_env_create", ret);
+	benv->set_errcall(benv, store_env_errcall);
+	ret = benv->open(benv, dir, DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK |
+	    DB_INIT_LOG | DB_INIT_MPOOL | DB_PRIVATE | DB_RECOVER_FATAL, 0600);
+	benv->close(benv, 0);
+	if (ret != 0)
+		return store_db_error("recovering the backup", ret);
+	/* Logs before this one are now in a backup and may go. */
+	return store_txn_run(st, store_backup_floor_set_txn, &floor);
+}

@@ -1,0 +1,153 @@
+/*
+ * store-private.h: what the files of libstore share, and the layout of
+ * every database.
+ *
+ * Database		key						value
+ * meta			ASCII name					per name
+ * accounts		be64 account					account record
+ * account_addr		address bytes					be64 account
+ * account_token	32-byte token id				be64 account
+ * correspondents	be64 account, address bytes			corr record
+ * mailboxes		be64 account, be32 mailbox			mailbox record
+ * subscriptions	be64 account, name bytes			(empty)
+ * messages		be64 account, be32 mailbox, be32 uid		message record
+ * changes		be64 account, be32 mailbox, be64 modseq		be32 uid, u8 expunged
+ * blobs		be64 account, be64 blob				blob record
+ * chunks		be64 account, be64 blob, be32 index		ciphertext
+ * msgids		be64 account, 16-byte hash			be32 mailbox, be32 uid, i64 when
+ *
+ * Every record starts with a u8 format version.  An upgrade from schema
+ * version N to N+1 is a function in store-env.c that rewrites what
+ * changed, run by store_open() in a transaction, and then the "schema"
+ * meta record is raised (see guestbox(7), UPGRADES).
+ */
+#ifndef GUESTBOX_STORE_PRIVATE_H
+#define GUESTBOX_STORE_PRIVATE_H
+
+#include <db.h>
+
+#include "pack.h"
+#include "store.h"
+
+enum store_dbi {
+	DBI_META,
+	DBI_ACCOUNTS,
+	DBI_ACCOUNT_ADDR,
+	DBI_ACCOUNT_TOKEN,
+	DBI_CORRESPONDENTS,
+	DBI_MAILBOXES,
+	DBI_SUBSCRIPTIONS,
+	DBI_MESSAGES,
+	DBI_CHANGES,
+	DBI_BLOBS,
+	DBI_CHUNKS,
+	DBI_MSGIDS,
+	DBI_COUNT
+};
+
+extern const char *const store_db_names[DBI_COUNT];
+
+#define STORE_NOTIFY_MAX_PENDING	64
+
+struct store {
+	char		*state_dir;
+	char		*db_dir;
+	char		*notify_dir;
+	struct store_options opts;
+	DB_ENV		*env;
+	DB		*db[DBI_COUNT];
+	time_t		(*now)(void);
+	time_t		 last_checkpoint;
+	int		 notify_fd;		/* our socket, or -1 */
+	char		*notify_path;
+	int		 send_fd;		/* unbound socket for sending */
+};
+
+struct store_txn {
+	struct store	*store;
+	DB_TXN		*tid;
+	time_t		 now;
+	size_t		 nevents;
+	struct store_event events[STORE_NOTIFY_MAX_PENDING];
+	int		 events_overflow;
+};
+
+/* Key sizes. */
+#define KEY_ACCT	8
+#define KEY_MBOX	(8 + 4)
+#define KEY_MSG		(8 + 4 + 4)
+#define KEY_CHANGE	(8 + 4 + 8)
+#define KEY_BLOB	(8 + 8)
+#define KEY_CHUNK	(8 + 8 + 4)
+
+/* Maps a Berkeley DB return to enum store_error, logging the unexpected. */
+int	 store_db_error(const char *what, int dberr);
+
+/* Get into a malloc'd buffer (*valp; caller frees). */
+int	 store_db_get(struct store_txn *, enum store_dbi, const void *key,
+	    size_t klen, void **valp, size_t *vlenp);
+/* Get with a read-modify-write lock (DB_RMW), for records about to change. */
+int	 store_db_get_rmw(struct store_txn *, enum store_dbi, const void *key,
+	    size_t klen, void **valp, size_t *vlenp);
+int	 store_db_put(struct store_txn *, enum store_dbi, const void *key,
+	    size_t klen, const void *val, size_t vlen);
+/* STORE_EEXIST if the key exists. */
+int	 store_db_insert(struct store_txn *, enum store_dbi, const void *key,
+	    size_t klen, const void *val, size_t vlen);
+int	 store_db_del(struct store_txn *, enum store_dbi, const void *key,
+	    size_t klen);
+/*
+ * Calls fn for every record whose key starts with prefix (plen bytes) and
+ * is >= start (slen bytes; NULL: the prefix), in key order.  A non-zero
+ * return of fn stops the walk and is returned.  If del is set, fn's
+ * return value 1 deletes the current record and goes on.
+ */
+#define STORE_ITER_DELETE	0x7fff0001
+int	 store_db_iter(struct store_txn *, enum store_dbi, const void *prefix,
+	    size_t plen, const void *start, size_t slen,
+	    int (*fn)(const uint8_t *key, size_t klen, const uint8_t *val,
+	    size_t vlen, void *arg), void *arg);
+
+/* Record codecs (store-codec.c): decoders return 0 or STORE_ECORRUPT. */
+void	 store_account_encode(const struct store_account *, struct pack *);
+int	 store_account_decode(const void *, size_t, struct store_account *);
+void	 store_mailbox_encode(const struct store_mailbox *, struct pack *);
+int	 store_mailbox_decode(const void *, size_t, struct store_mailbox *);
+void	 store_msg_encode(const struct store_msg *, struct pack *);
+int	 store_msg_decode(const void *, size_t, struct store_msg *);
+void	 store_corr_encode(const struct store_corr *, struct pack *);
+int	 store_corr_decode(const void *, size_t, struct store_corr *);
+
+struct store_blob_rec {
+	uint32_t	 refcount;
+	uint64_t	 size;
+	uint32_t	 nchunks;
+	uint8_t		 sealed_key[VAULT_SEALEDKEYBYTES];
+	const uint8_t	*aux;		/* borrowed from the decoded bytes */
+	size_t		 auxlen;
+};
+void	 store_blob_rec_encode(const struct store_blob_rec *, struct pack *);
+int	 store_blob_rec_decode(const void *, size_t, struct store_blob_rec *);
+
+/* Key builders. */
+void	 store_key_mbox(uint8_t k[KEY_MBOX], uint64_t acct, uint32_t mbox);
+void	 store_key_msg(uint8_t k[KEY_MSG], uint64_t acct, uint32_t mbox,
+	    uint32_t uid);
+void	 store_key_blob(uint8_t k[KEY_BLOB], uint64_t acct, uint64_t blob);
+
+/* Writes a mailbox record back (store-mailbox.c). */
+int	 store_mailbox_put(struct store_txn *, const struct store_mailbox *);
+/* Releases one reference to a blob, deleting it at zero (store-msg.c). */
+int	 store_blob_unref(struct store_txn *, uint64_t account_id,
+	    uint64_t blob_id);
+/* Drops every message of a mailbox (store-msg.c). */
+int	 store_msg_delete_all(struct store_txn *, uint64_t account_id,
+	    uint32_t mailbox_id);
+
+/* Notification (store-notify.c). */
+int	 store_notify_init(struct store *);
+void	 store_notify_fini(struct store *);
+void	 store_notify_send(struct store *, const struct store_event *, size_t n,
+	    int overflow);
+
+#endif

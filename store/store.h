@@ -1,0 +1,429 @@
+/*
+ * store.h: libstore, the storage of guestbox.
+ *
+ * One Berkeley DB transactional environment in STATE_DIR/db, opened by
+ * every daemon and the CLI at once.  All reads and writes happen inside a
+ * transaction run by store_txn_run(), which retries deadlocks and reopens
+ * the environment with recovery when another process died holding it.
+ *
+ * Conventions:
+ * - Every function returns 0 or a negative enum store_error.
+ * - Structures filled by a getter own their strings; release them with the
+ *   matching _clear function (which also makes the structure reusable).
+ * - Callback functions given to store_txn_run() may run more than once (a
+ *   deadlock restarts the transaction): they must only touch the database
+ *   and the state they are handed, and must release what a previous run of
+ *   theirs left in that state.
+ * - Nothing is acknowledged before store_txn_run() returned 0: that is the
+ *   commit, flushed to the log on disk.
+ * - Message content never reaches the database in clear: store_blob_*
+ *   seals it with the account's public key (vault.h).
+ *
+ * Keys are big-endian so that Berkeley DB's btrees sort them numerically;
+ * the layout of every database is in store-private.h.
+ */
+#ifndef GUESTBOX_STORE_H
+#define GUESTBOX_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "vault.h"
+
+#define STORE_SCHEMA_VERSION	1
+
+enum store_error {
+	STORE_OK = 0,
+	STORE_ENOTFOUND = -1,	/* no such record */
+	STORE_EEXIST = -2,	/* the record exists already */
+	STORE_EDEADLOCK = -3,	/* retried inside store_txn_run() */
+	STORE_ERECOVER = -4,	/* the environment must be recovered */
+	STORE_ECORRUPT = -5,	/* a record failed to decode or authenticate */
+	STORE_ENOSPC = -6,	/* the disk is full */
+	STORE_ELIMIT = -7,	/* a limit or quota was reached */
+	STORE_EIO = -8,		/* any other database failure (logged) */
+	STORE_EDENIED = -9,	/* wrong key, token or password */
+	STORE_ESTATE = -10,	/* not allowed in the object's state */
+	STORE_EMODIFIED = -11,	/* CONDSTORE: changed since UNCHANGEDSINCE */
+	STORE_EVERSION = -12,	/* written by a newer guestbox */
+};
+
+const char	*store_strerror(int);
+
+/* ---------------------------------------------------------------- */
+/* The environment                                                    */
+/* ---------------------------------------------------------------- */
+
+struct store;
+struct store_txn;
+
+struct store_options {
+	uint64_t	 cache_size;		/* bytes; used when the env is created */
+	uint64_t	 checkpoint_interval;	/* seconds between checkpoints */
+	int		 log_keep_for_backup;	/* keep logs since the last backup */
+	uint64_t	 quota;			/* bytes per account; 0: none */
+};
+
+/*
+ * Opens (creating if needed) the environment under state_dir: db/ for
+ * Berkeley DB, notify/ for change notification.  state_dir must exist.
+ * Recovery runs if a previous user of the environment died.  Returns NULL
+ * with *errp set (and the reason logged) on failure.
+ */
+struct store	*store_open(const char *state_dir, const struct store_options *,
+		    int *errp);
+void		 store_close(struct store **);
+
+typedef int	(*store_txn_fn)(struct store_txn *, void *arg);
+
+/*
+ * Runs fn in a transaction and commits it when fn returns 0; any other
+ * return aborts it and is passed back.  Deadlocks restart fn; a
+ * DB_RUNRECOVERY reopens the environment with recovery and restarts fn.
+ */
+int		 store_txn_run(struct store *, store_txn_fn, void *arg);
+struct store	*store_txn_store(struct store_txn *);
+/* The time of the transaction: one value for all of it. */
+time_t		 store_txn_now(struct store_txn *);
+
+/*
+ * Checkpoints if checkpoint_interval has passed (or force), then removes
+ * log files that neither recovery nor the last backup still needs.
+ * Daemons call this from a timer; the CLI before it exits.
+ */
+int		 store_maintain(struct store *, int force);
+
+/*
+ * A consistent hot backup of the environment into dir (created; must be
+ * empty or absent).  The copy opens with store_open() after recovery.
+ */
+int		 store_backup(struct store *, const char *dir);
+
+/* The clock; tests and `expire --now` move it. */
+void		 store_set_clock(struct store *, time_t (*now)(void));
+
+/* ---------------------------------------------------------------- */
+/* Accounts                                                           */
+/* ---------------------------------------------------------------- */
+
+enum store_account_state {
+	STORE_ACCT_PENDING = 1,		/* invited, no password yet */
+	STORE_ACCT_ACTIVE = 2,
+	STORE_ACCT_DISABLED = 3,
+	STORE_ACCT_DELETING = 4,	/* key material destroyed, purge running */
+};
+
+const char	*store_account_state_name(int);
+
+struct store_account {
+	uint64_t	 id;
+	char		*address;		/* normalized (addr_normalize) */
+	uint8_t		 state;			/* enum store_account_state */
+	int64_t		 created;
+	int64_t		 activated;
+	int64_t		 last_activity;		/* login, delivery, submission */
+	int64_t		 warned;		/* expiry notice sent at */
+	char		*inviter;		/* who created the invitation */
+
+	/* Keys: the public key, and the secret key wrapped under a KEK. */
+	uint8_t		 pk[32];
+	uint8_t		 kek_kind;		/* enum vault_kek_kind, 0: none */
+	uint8_t		 wrapped_sk[VAULT_WRAPPEDBYTES];
+	struct vault_kdf kdf;			/* for VAULT_KEK_PASSWORD */
+	uint8_t		 pw_verifier[VAULT_VERIFIERBYTES];
+
+	/* The invitation; token_id all zero when there is none. */
+	uint8_t		 token_id[32];
+	int64_t		 invite_created;
+	int64_t		 invite_expires;
+	uint32_t	 pin_failures;
+	char		*pin_verifier;		/* crypto_pwhash_str, "" if no PIN */
+	char		*pin_armored;		/* PIN encrypted to the inviter */
+
+	uint32_t	 next_mailbox_id;
+	uint32_t	 last_uidvalidity;
+};
+
+void	 store_account_clear(struct store_account *);
+int	 store_account_has_invite(const struct store_account *);
+
+/* Allocates the next account id (ids are never reused). */
+int	 store_account_alloc_id(struct store_txn *, uint64_t *idp);
+
+/* Names of the mailboxes every account gets. */
+struct store_mailbox_names {
+	const char	*sent;
+	const char	*drafts;
+	const char	*trash;
+	const char	*archive;
+	const char	*junk;
+};
+
+/*
+ * Inserts a new account (id from store_account_alloc_id, address
+ * normalized) with INBOX and the five special-use mailboxes, all
+ * subscribed.  STORE_EEXIST if the address has an account.
+ */
+int	 store_account_insert(struct store_txn *, struct store_account *,
+	    const struct store_mailbox_names *);
+/*
+ * Deletes every mailbox of the account with its mail and creates the
+ * default ones anew (new UIDVALIDITY); a's counters are refreshed, the
+ * caller writes a afterwards.  *nmsgsp gets the number of messages gone.
+ */
+int	 store_account_reset(struct store_txn *, struct store_account *,
+	    const struct store_mailbox_names *, uint64_t *nmsgsp);
+/* Rewrites an account record and its address and token indexes. */
+int	 store_account_update(struct store_txn *, const struct store_account *);
+int	 store_account_get(struct store_txn *, uint64_t id, struct store_account *);
+int	 store_account_find(struct store_txn *, const char *address,
+	    struct store_account *);
+int	 store_account_find_token(struct store_txn *, const uint8_t id[32],
+	    struct store_account *);
+/* Calls fn for each account in id order; a non-zero return stops it. */
+int	 store_account_iter(struct store_txn *,
+	    int (*fn)(const struct store_account *, void *), void *arg);
+/* Sets last_activity to now if it is older than min_interval seconds. */
+int	 store_account_touch(struct store_txn *, uint64_t id, time_t min_interval);
+
+/*
+ * Deletes an account and everything it holds.  First, in one transaction,
+ * the key material is destroyed and the state set to DELETING (crypto-
+ * shredding: from then on nothing of it can be decrypted); then messages
+ * go in batches; an interrupted purge is finished by calling it again.
+ * *nmsgs (may be NULL) gets the number of messages removed.
+ */
+int	 store_account_purge(struct store *, uint64_t id, uint64_t *nmsgs);
+
+/* ---------------------------------------------------------------- */
+/* Correspondents: who may write to the account and be written to     */
+/* ---------------------------------------------------------------- */
+
+struct store_corr {
+	char		*address;
+	char		 fingerprint[41];	/* hex OpenPGP v4 fingerprint */
+	int64_t		 added;
+};
+
+void	 store_corr_clear(struct store_corr *);
+int	 store_corr_put(struct store_txn *, uint64_t account_id,
+	    const char *address, const char *fingerprint);
+int	 store_corr_get(struct store_txn *, uint64_t account_id,
+	    const char *address, struct store_corr *);
+int	 store_corr_iter(struct store_txn *, uint64_t account_id,
+	    int (*fn)(const struct store_corr *, void *), void *arg);
+
+/* ---------------------------------------------------------------- */
+/* Mailboxes                                                          */
+/* ---------------------------------------------------------------- */
+
+/* RFC 6154 special-use attributes. */
+#define STORE_SPECIAL_SENT	0x01
+#define STORE_SPECIAL_DRAFTS	0x02
+#define STORE_SPECIAL_TRASH	0x04
+#define STORE_SPECIAL_ARCHIVE	0x08
+#define STORE_SPECIAL_JUNK	0x10
+
+#define STORE_MAX_KEYWORDS	64	/* per mailbox; one bit each */
+#define STORE_MAILBOX_NAME_MAX	1000	/* bytes of UTF-8 */
+#define STORE_INBOX		"INBOX"
+
+struct store_mailbox {
+	uint64_t	 account_id;
+	uint32_t	 id;
+	char		*name;		/* UTF-8, hierarchy separator '/' */
+	uint32_t	 special_use;
+	int64_t		 created;
+	uint32_t	 uidvalidity;
+	uint32_t	 uidnext;
+	uint64_t	 highestmodseq;
+	uint32_t	 messages;
+	uint32_t	 unseen;
+	uint64_t	 bytes;
+	uint32_t	 nkeywords;
+	char		*keywords[STORE_MAX_KEYWORDS];
+};
+
+void	 store_mailbox_clear(struct store_mailbox *);
+/* STORE_EEXIST if the name is taken (INBOX in any case). */
+int	 store_mailbox_create(struct store_txn *, uint64_t account_id,
+	    const char *name, uint32_t special_use, struct store_mailbox *);
+int	 store_mailbox_get(struct store_txn *, uint64_t account_id, uint32_t id,
+	    struct store_mailbox *);
+int	 store_mailbox_find(struct store_txn *, uint64_t account_id,
+	    const char *name, struct store_mailbox *);
+int	 store_mailbox_find_special(struct store_txn *, uint64_t account_id,
+	    uint32_t special_use, struct store_mailbox *);
+int	 store_mailbox_iter(struct store_txn *, uint64_t account_id,
+	    int (*fn)(const struct store_mailbox *, void *), void *arg);
+int	 store_mailbox_rename(struct store_txn *, uint64_t account_id,
+	    uint32_t id, const char *newname);
+/* Deletes the mailbox and its messages. */
+int	 store_mailbox_delete(struct store_txn *, uint64_t account_id,
+	    uint32_t id);
+/*
+ * The bit of keyword name in the mailbox, adding it if create is set
+ * (STORE_ELIMIT past STORE_MAX_KEYWORDS).  Updates *mbox.
+ */
+int	 store_mailbox_keyword(struct store_txn *, struct store_mailbox *,
+	    const char *name, int create, unsigned *bitp);
+/* Sum of bytes over the account's mailboxes. */
+int	 store_account_usage(struct store_txn *, uint64_t account_id,
+	    uint64_t *bytesp);
+
+/* Subscriptions are by name: RFC 3501 6.3.6 lets one outlive its mailbox. */
+int	 store_sub_set(struct store_txn *, uint64_t account_id, const char *name,
+	    int subscribed);
+int	 store_sub_get(struct store_txn *, uint64_t account_id, const char *name);
+int	 store_sub_iter(struct store_txn *, uint64_t account_id,
+	    int (*fn)(const char *name, void *), void *arg);
+
+/* ---------------------------------------------------------------- */
+/* Sealed content                                                     */
+/* ---------------------------------------------------------------- */
+
+/*
+ * A message sealed in memory, ready to be stored: built before the
+ * transaction so that retries do not repeat the crypto.  Content is
+ * written in any pieces; store_blob_finish() seals the last chunk.
+ */
+struct store_blob;
+
+struct store_blob *store_blob_new(uint64_t account_id, const uint8_t pk[32]);
+void	 store_blob_write(struct store_blob *, const void *, size_t);
+/* aux (may be NULL) is the ENVELOPE/BODYSTRUCTURE cache or other side data. */
+void	 store_blob_finish(struct store_blob *, const void *aux, size_t auxlen);
+uint64_t store_blob_size(const struct store_blob *);
+void	 store_blob_free(struct store_blob **);
+/* All of it at once. */
+struct store_blob *store_blob_seal(uint64_t account_id, const uint8_t pk[32],
+	    const void *data, size_t len, const void *aux, size_t auxlen);
+
+/* ---------------------------------------------------------------- */
+/* Messages                                                           */
+/* ---------------------------------------------------------------- */
+
+/* RFC 3501 2.3.2 system flags. */
+#define STORE_F_SEEN		0x01
+#define STORE_F_ANSWERED	0x02
+#define STORE_F_FLAGGED		0x04
+#define STORE_F_DELETED		0x08
+#define STORE_F_DRAFT		0x10
+#define STORE_F_ALL		0x1f
+
+struct store_msg {
+	uint32_t	 uid;
+	uint32_t	 flags;		/* STORE_F_* */
+	uint64_t	 keywords;	/* bit i: the mailbox's keyword i */
+	uint64_t	 modseq;
+	int64_t		 internaldate;
+	int64_t		 savedate;
+	uint64_t	 size;		/* RFC822.SIZE */
+	uint64_t	 blob_id;
+};
+
+/*
+ * Appends a sealed message: allocates the UID, stores the content, bumps
+ * UIDNEXT and HIGHESTMODSEQ, updates the counters, in the caller's
+ * transaction.  internaldate 0 means now.  out (may be NULL) gets the
+ * record.  STORE_ELIMIT if the account's quota would be exceeded.
+ */
+int	 store_msg_append(struct store_txn *, uint64_t account_id,
+	    uint32_t mailbox_id, const struct store_blob *, uint32_t flags,
+	    uint64_t keywords, int64_t internaldate, struct store_msg *out);
+int	 store_msg_get(struct store_txn *, uint64_t account_id,
+	    uint32_t mailbox_id, uint32_t uid, struct store_msg *);
+/* Messages with first <= uid <= last, in UID order. */
+int	 store_msg_iter(struct store_txn *, uint64_t account_id,
+	    uint32_t mailbox_id, uint32_t first, uint32_t last,
+	    int (*fn)(const struct store_msg *, void *), void *arg);
+/*
+ * Sets the flags and keywords of a message to these values and gives it a
+ * new MODSEQ, unless nothing changes.  unchangedsince (0: none) is
+ * RFC 7162's UNCHANGEDSINCE: STORE_EMODIFIED if the message's MODSEQ is
+ * higher.  out (may be NULL) gets the record after the change.
+ */
+int	 store_msg_store(struct store_txn *, uint64_t account_id,
+	    uint32_t mailbox_id, uint32_t uid, uint32_t flags, uint64_t keywords,
+	    uint64_t unchangedsince, struct store_msg *out);
+/* Copies a message (sharing its sealed content); *newuidp gets its UID. */
+int	 store_msg_copy(struct store_txn *, uint64_t account_id,
+	    uint32_t from_mailbox, uint32_t uid, uint32_t to_mailbox,
+	    uint32_t *newuidp);
+/* Removes a message and remembers its UID as expunged at a new MODSEQ. */
+int	 store_msg_expunge(struct store_txn *, uint64_t account_id,
+	    uint32_t mailbox_id, uint32_t uid);
+
+/*
+ * Changes since a MODSEQ (RFC 7162): fn gets each message changed or
+ * expunged after since, in MODSEQ order.
+ */
+int	 store_changes_iter(struct store_txn *, uint64_t account_id,
+	    uint32_t mailbox_id, uint64_t since,
+	    int (*fn)(uint32_t uid, uint64_t modseq, int expunged, void *),
+	    void *arg);
+
+/*
+ * Decrypts a message's content into a new malloc'd buffer (*datap, *lenp;
+ * caller frees).  STORE_ECORRUPT if any chunk fails to authenticate.
+ */
+int	 store_msg_read(struct store_txn *, const struct vault_seckey *,
+	    uint64_t blob_id, uint8_t **datap, size_t *lenp);
+/* The aux data of a blob; *lenp 0 and *datap NULL if there is none. */
+int	 store_blob_aux_get(struct store_txn *, const struct vault_seckey *,
+	    uint64_t blob_id, uint8_t **datap, size_t *lenp);
+int	 store_blob_aux_set(struct store_txn *, const struct vault_seckey *,
+	    uint64_t blob_id, const void *data, size_t len);
+
+/*
+ * Message-ID index of what the submission server filed (RFC 5322
+ * Message-ID, hashed), for de-duplicating a client's APPEND of the same
+ * message to Gesendet.
+ */
+#define STORE_MSGID_HASHBYTES	16
+void	 store_msgid_hash(const char *msgid, size_t len,
+	    uint8_t out[STORE_MSGID_HASHBYTES]);
+int	 store_msgid_put(struct store_txn *, uint64_t account_id,
+	    const uint8_t hash[STORE_MSGID_HASHBYTES], uint32_t mailbox_id,
+	    uint32_t uid);
+int	 store_msgid_get(struct store_txn *, uint64_t account_id,
+	    const uint8_t hash[STORE_MSGID_HASHBYTES], uint32_t *mailbox_idp,
+	    uint32_t *uidp, int64_t *whenp);
+
+/* ---------------------------------------------------------------- */
+/* Change notification between processes                              */
+/* ---------------------------------------------------------------- */
+
+/*
+ * After a commit that changed a mailbox, the store sends a datagram to
+ * every socket in STATE_DIR/notify.  A process that wants to hear of
+ * changes opens its own socket there and reads events from it (the fd is
+ * non-blocking; add it to the event loop).
+ */
+struct store_event {
+	uint64_t	 account_id;
+	uint32_t	 mailbox_id;
+	uint64_t	 modseq;
+};
+
+int	 store_notify_listen(struct store *);	/* returns the fd, or -1 */
+/* 1 with *ev filled, 0 when nothing is waiting, -1 on error. */
+int	 store_notify_read(struct store *, struct store_event *ev);
+/* Queues an event for the transaction's commit (store ops do this). */
+void	 store_txn_notify(struct store_txn *, uint64_t account_id,
+	    uint32_t mailbox_id, uint64_t modseq);
+
+/* ---------------------------------------------------------------- */
+/* Consistency                                                        */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Checks every record and cross-reference (indexes, counters, blob
+ * reference counts, chunk chains); each problem goes to fn.  Returns the
+ * number of problems, or a negative store_error.
+ */
+int	 store_check(struct store *, void (*fn)(const char *problem, void *),
+	    void *arg);
+
+#endif
