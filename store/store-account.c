@@ -312,6 +312,9 @@ store_account_update(struct store_txn *txn, const struct store_account *a)
 			goto out;
 	}
 	ret = store_account_write(txn, a);
+	/* Mailbox 0: the account itself changed (daemons drop cached keys). */
+	if (ret == 0)
+		store_txn_notify(txn, a->id, 0, 0);
 out:
 	store_account_clear(&old);
 	return ret;
@@ -506,7 +509,8 @@ store_purge_shred(struct store_txn *txn, void *arg)
 		}
 		sodium_memzero(a.token_id, sizeof(a.token_id));
 		a.state = STORE_ACCT_DELETING;
-		ret = store_account_write(txn, &a);
+		if ((ret = store_account_write(txn, &a)) == 0)
+			store_txn_notify(txn, a.id, 0, 0);
 	}
 	store_account_clear(&a);
 	return ret;

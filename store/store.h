@@ -402,8 +402,8 @@ int	 store_msgid_get(struct store_txn *, uint64_t account_id,
  * non-blocking; add it to the event loop).
  */
 struct store_event {
-	uint64_t	 account_id;
-	uint32_t	 mailbox_id;
+	uint64_t	 account_id;	/* 0: anything may have changed */
+	uint32_t	 mailbox_id;	/* 0: the account record changed */
 	uint64_t	 modseq;
 };
 

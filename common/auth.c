@@ -1,0 +1,687 @@
+/*
+ * auth.c: the authentication service: worker pool, cache and throttling.
+ *
+ * Threads only ever run vault_kek_from_password() and vault_unwrap() on
+ * copies they own; everything else (the store, the cache, the throttle
+ * tables, timers) belongs to the event loop thread.  Finished jobs come
+ * back through a pipe.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "auth.h"
+#include "log.h"
+#include "pack.h"
+#include "xmalloc.h"
+
+/* Jobs waiting for a worker; past this, logins get [UNAVAILABLE]. */
+#define AUTH_QUEUE_MAX		256
+/* Every failure waits at least this long (Dovecot: auth_failure_delay). */
+#define AUTH_FAIL_DELAY_MS	2000
+#define AUTH_FAIL_DELAY_MAX_MS	15000
+/* Failures are remembered this long for throttling. */
+#define AUTH_THROTTLE_WINDOW	(15 * 60)
+/* An address with this many recent failures is refused unchecked. */
+#define AUTH_THROTTLE_IP	30
+/*
+ * An account with this many recent failures is checked only after an
+ * extra wait: guessing slows down, the owner still gets in.
+ */
+#define AUTH_THROTTLE_ACCT	10
+#define AUTH_THROTTLE_ACCT_MS	5000
+#define AUTH_THROTTLE_BUCKETS	4096
+#define AUTH_THROTTLE_MAX	65536
+#define AUTH_CACHE_BUCKETS	1024
+/* Last activity is written at most this often per account (issue 3). */
+#define AUTH_TOUCH_INTERVAL	3600
+
+enum auth_req_state {
+	AR_THROTTLE_WAIT,	/* extra wait before checking */
+	AR_QUEUED,		/* waiting for or in a worker */
+	AR_ANSWER_WAIT,		/* the answer goes out from a timer */
+	AR_DONE,
+};
+
+struct auth_req {
+	struct auth		*auth;
+	enum auth_req_state	 state;
+	int			 cancelled;
+	auth_cb			 cb;
+	void			*arg;
+	char			 peer[64];
+	char			 user[ADDR_MAX + 1];	/* normalized, or raw */
+	int			 known;		/* account exists and may log in */
+	struct event		*timer;
+	struct auth_result	 result;
+
+	/* Job for the worker: copies, so the thread owns what it reads. */
+	char			*pw;		/* sodium memory */
+	size_t			 pwlen;
+	uint64_t		 account_id;
+	uint8_t			 pk[32];
+	uint8_t			 wrapped[VAULT_WRAPPEDBYTES];
+	uint8_t			 verifier[VAULT_VERIFIERBYTES];
+	struct vault_kdf	 kdf;
+	struct vault_seckey	*key;		/* worker's result */
+	uint64_t		 hash_ms;
+	struct auth_req		*next;		/* queue link */
+};
+
+struct auth_throttle {
+	char			*key;
+	uint32_t		 failures;
+	time_t			 last;
+	struct auth_throttle	*next;
+};
+
+struct auth_cache {
+	uint64_t		 account_id;
+	uint8_t			 tag[32];	/* keyed hash of the password */
+	uint8_t			 pk[32];
+	struct vault_seckey	*key;
+	time_t			 expires;
+	struct auth_cache	*next;
+};
+
+struct auth {
+	struct event_base	*base;
+	struct store		*store;
+	const struct conf	*conf;
+
+	pthread_t		*threads;
+	size_t			 nthreads;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct auth_req		*queue_head, *queue_tail;
+	size_t			 queued;	/* waiting or running */
+	int			 stopping;
+	int			 pipe[2];
+	struct event		*pipe_ev;
+
+	uint64_t		 hash_ms_avg;	/* for the fake wait */
+	uint8_t			*cache_secret;	/* sodium memory */
+	struct auth_cache	*cache[AUTH_CACHE_BUCKETS];
+	struct auth_throttle	*throttle[AUTH_THROTTLE_BUCKETS];
+	size_t			 nthrottle;
+	struct auth_stats	 stats;
+};
+
+static void	*auth_worker(void *);
+static void	 auth_pipe_cb(evutil_socket_t, short, void *);
+static void	 auth_timer_cb(evutil_socket_t, short, void *);
+static void	 auth_check(struct auth_req *);
+static void	 auth_fail(struct auth_req *, enum auth_status);
+static void	 auth_finish(struct auth_req *);
+static void	 auth_req_free(struct auth_req *);
+static void	 auth_schedule(struct auth_req *, uint64_t);
+
+/* ---- throttling ---- */
+
+static struct auth_throttle **
+auth_throttle_slot(struct auth *au, const char *key)
+{
+	struct auth_throttle	**tp;
+	uint32_t		  h = 2166136261u;
+	const char		 *p;
+
+	for (p = key; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	for (tp = &au->throttle[h % AUTH_THROTTLE_BUCKETS]; *tp != NULL;
+	    tp = &(*tp)->next)
+		if (strcmp((*tp)->key, key) == 0)
+			break;
+	return tp;
+}
+
+/* Recent failures for key, forgetting them once the window passed. */
+static uint32_t
+auth_throttle_get(struct auth *au, const char *key, time_t now)
+{
+	struct auth_throttle	**tp = auth_throttle_slot(au, key);
+
+	if (*tp == NULL)
+		return 0;
+	if (now - (*tp)->last > AUTH_THROTTLE_WINDOW)
+		(*tp)->failures = 0;
+	return (*tp)->failures;
+}
+
+static void
+auth_throttle_prune(struct auth *au, time_t now, int all)
+{
+	struct auth_throttle	**tp, *t;
+	size_t			  i;
+
+	for (i = 0; i < AUTH_THROTTLE_BUCKETS; i++)
+		for (tp = &au->throttle[i]; (t = *tp) != NULL;) {
+			if (all || now - t->last > AUTH_THROTTLE_WINDOW) {
+				*tp = t->next;
+				free(t->key);
+				free(t);
+				au->nthrottle--;
+			} else
+				tp = &t->next;
+		}
+}
+
+static void
+auth_throttle_add(struct auth *au, const char *key, time_t now)
+{
+	struct auth_throttle	**tp = auth_throttle_slot(au, key);
+
+	if (*tp == NULL) {
+		/* Bounded memory: an attacker with many addresses resets it. */
+		if (au->nthrottle >= AUTH_THROTTLE_MAX) {
+			auth_throttle_prune(au, now, 0);
+			if (au->nthrottle >= AUTH_THROTTLE_MAX)
+				auth_throttle_prune(au, now, 1);
+			tp = auth_throttle_slot(au, key);
+		}
+		*tp = xcalloc(1, sizeof(**tp));
+		(*tp)->key = xstrdup(key);
+		au->nthrottle++;
+	}
+	if (now - (*tp)->last > AUTH_THROTTLE_WINDOW)
+		(*tp)->failures = 0;
+	if ((*tp)->failures < UINT32_MAX)
+		(*tp)->failures++;
+	(*tp)->last = now;
+}
+
+static void
+auth_throttle_clear(struct auth *au, const char *key)
+{
+	struct auth_throttle	**tp = auth_throttle_slot(au, key), *t;
+
+	if ((t = *tp) == NULL)
+		return;
+	*tp = t->next;
+	free(t->key);
+	free(t);
+	au->nthrottle--;
+}
+
+/* ---- the cache ---- */
+
+static void
+auth_cache_tag(struct auth *au, uint64_t account_id, const char *pw,
+    size_t pwlen, uint8_t tag[32])
+{
+	crypto_generichash_state	 st;
+	uint8_t				 id[8];
+
+	pack_be64(id, account_id);
+	crypto_generichash_init(&st, au->cache_secret, 32, 32);
+	crypto_generichash_update(&st, id, sizeof(id));
+	crypto_generichash_update(&st, (const uint8_t *)pw, pwlen);
+	crypto_generichash_final(&st, tag, 32);
+}
+
+static void
+auth_cache_entry_free(struct auth_cache *e)
+{
+	vault_seckey_free(&e->key);
+	sodium_memzero(e, sizeof(*e));
+	free(e);
+}
+
+static struct auth_cache *
+auth_cache_lookup(struct auth *au, uint64_t account_id, const uint8_t tag[32],
+    const uint8_t pk[32], time_t now)
+{
+	struct auth_cache	**ep, *e;
+
+	for (ep = &au->cache[account_id % AUTH_CACHE_BUCKETS]; (e = *ep) != NULL;) {
+		if (e->expires <= now) {
+			*ep = e->next;
+			auth_cache_entry_free(e);
+			continue;
+		}
+		if (e->account_id == account_id &&
+		    sodium_memcmp(e->tag, tag, 32) == 0 &&
+		    sodium_memcmp(e->pk, pk, 32) == 0)
+			return e;
+		ep = &e->next;
+	}
+	return NULL;
+}
+
+static void
+auth_cache_add(struct auth *au, const struct auth_req *ar, time_t now)
+{
+	struct auth_cache	*e;
+
+	if (au->conf->auth_cache_time == 0 || ar->result.key == NULL)
+		return;
+	e = xcalloc(1, sizeof(*e));
+	e->account_id = ar->account_id;
+	auth_cache_tag(au, ar->account_id, ar->pw, ar->pwlen, e->tag);
+	memcpy(e->pk, ar->pk, sizeof(e->pk));
+	e->key = vault_seckey_dup(ar->result.key);
+	e->expires = now + (time_t)au->conf->auth_cache_time;
+	e->next = au->cache[ar->account_id % AUTH_CACHE_BUCKETS];
+	au->cache[ar->account_id % AUTH_CACHE_BUCKETS] = e;
+}
+
+void
+auth_forget_account(struct auth *au, uint64_t account_id)
+{
+	struct auth_cache	**ep, *e;
+
+	for (ep = &au->cache[account_id % AUTH_CACHE_BUCKETS]; (e = *ep) != NULL;)
+		if (e->account_id == account_id) {
+			*ep = e->next;
+			auth_cache_entry_free(e);
+		} else
+			ep = &e->next;
+}
+
+/* ---- the pool ---- */
+
+struct auth *
+auth_new(struct event_base *base, struct store *store, const struct conf *cf)
+{
+	struct auth	*au;
+	size_t		 i;
+
+	au = xcalloc(1, sizeof(*au));
+	au->base = base;
+	au->store = store;
+	au->conf = cf;
+	au->hash_ms_avg = 100;
+	au->cache_secret = xsecret_alloc(32);
+	randombytes_buf(au->cache_secret, 32);
+	if (pipe2(au->pipe, O_CLOEXEC | O_NONBLOCK) == -1)
+		fatal("auth: pipe");
+	au->pipe_ev = event_new(base, au->pipe[0], EV_READ | EV_PERSIST,
+	    auth_pipe_cb, au);
+	event_add(au->pipe_ev, NULL);
+	pthread_mutex_init(&au->lock, NULL);
+	pthread_cond_init(&au->cond, NULL);
+	au->nthreads = cf->auth_workers;
+	au->threads = xcalloc(au->nthreads, sizeof(*au->threads));
+	for (i = 0; i < au->nthreads; i++)
+		if (pthread_create(&au->threads[i], NULL, auth_worker, au) != 0)
+			fatalx("auth: cannot start worker threads");
+	return au;
+}
+
+void
+auth_free(struct auth **aup)
+{
+	struct auth	*au = *aup;
+	struct auth_req	*ar;
+	size_t		 i;
+
+	if (au == NULL)
+		return;
+	pthread_mutex_lock(&au->lock);
+	au->stopping = 1;
+	pthread_cond_broadcast(&au->cond);
+	pthread_mutex_unlock(&au->lock);
+	for (i = 0; i < au->nthreads; i++)
+		pthread_join(au->threads[i], NULL);
+	/* Jobs no worker took, and answers still in the pipe. */
+	while ((ar = au->queue_head) != NULL) {
+		au->queue_head = ar->next;
+		auth_req_free(ar);
+	}
+	while (read(au->pipe[0], &ar, sizeof(ar)) == (ssize_t)sizeof(ar))
+		auth_req_free(ar);
+	event_free(au->pipe_ev);
+	close(au->pipe[0]);
+	close(au->pipe[1]);
+	for (i = 0; i < AUTH_CACHE_BUCKETS; i++)
+		while (au->cache[i] != NULL) {
+			struct auth_cache *e = au->cache[i];
+
+			au->cache[i] = e->next;
+			auth_cache_entry_free(e);
+		}
+	auth_throttle_prune(au, 0, 1);
+	pthread_mutex_destroy(&au->lock);
+	pthread_cond_destroy(&au->cond);
+	xsecret_free(au->cache_secret);
+	free(au->threads);
+	free(au);
+	*aup = NULL;
+}
+
+static uint64_t
+auth_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Runs in a worker thread: only the job's own copies are touched. */
+static void
+auth_work(struct auth_req *ar)
+{
+	uint8_t		*kek, verifier[VAULT_VERIFIERBYTES];
+	uint64_t	 start = auth_now_ms();
+
+	kek = xsecret_alloc(VAULT_KEYBYTES);
+	if (vault_kek_from_password(ar->pw, ar->pwlen, &ar->kdf, kek,
+	    verifier) == 0 &&
+	    sodium_memcmp(verifier, ar->verifier, sizeof(verifier)) == 0)
+		ar->key = vault_unwrap(ar->account_id, ar->pk, kek,
+		    VAULT_KEK_PASSWORD, ar->wrapped);
+	xsecret_free(kek);
+	ar->hash_ms = auth_now_ms() - start;
+}
+
+static void *
+auth_worker(void *arg)
+{
+	struct auth	*au = arg;
+	struct auth_req	*ar;
+	ssize_t		 n;
+
+	for (;;) {
+		pthread_mutex_lock(&au->lock);
+		while (au->queue_head == NULL && !au->stopping)
+			pthread_cond_wait(&au->cond, &au->lock);
+		if (au->stopping) {
+			pthread_mutex_unlock(&au->lock);
+			return NULL;
+		}
+		ar = au->queue_head;
+		au->queue_head = ar->next;
+		if (au->queue_head == NULL)
+			au->queue_tail = NULL;
+		pthread_mutex_unlock(&au->lock);
+		auth_work(ar);
+		/* A pointer is far below PIPE_BUF: the write is atomic. */
+		do
+			n = write(au->pipe[1], &ar, sizeof(ar));
+		while (n == -1 && errno == EINTR);
+		if (n != (ssize_t)sizeof(ar))
+			fatal("auth: result pipe");
+	}
+}
+
+struct auth_touch {
+	uint64_t	 id;
+};
+
+static int
+auth_touch_txn(struct store_txn *txn, void *arg)
+{
+	struct auth_touch	*t = arg;
+
+	return store_account_touch(txn, t->id, AUTH_TOUCH_INTERVAL);
+}
+
+static void
+auth_succeed(struct auth_req *ar)
+{
+	struct auth		*au = ar->auth;
+	struct auth_touch	 t = { ar->account_id };
+	int			 ret;
+
+	auth_throttle_clear(au, ar->user);
+	/* SPEC 7: a login is activity. */
+	if ((ret = store_txn_run(au->store, auth_touch_txn, &t)) != 0)
+		log_warnx("auth: %s: recording the login: %s", ar->user,
+		    store_strerror(ret));
+	ar->result.status = AUTH_OK;
+	ar->result.account_id = ar->account_id;
+	snprintf(ar->result.address, sizeof(ar->result.address), "%s", ar->user);
+	/* Never answer from inside auth_start(): the caller holds ar. */
+	ar->state = AR_ANSWER_WAIT;
+	auth_schedule(ar, 0);
+}
+
+static void
+auth_pipe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct auth	*au = arg;
+	struct auth_req	*ar;
+	time_t		 now = time(NULL);
+
+	while (read(fd, &ar, sizeof(ar)) == (ssize_t)sizeof(ar)) {
+		au->queued--;
+		au->stats.hashes++;
+		au->hash_ms_avg = (au->hash_ms_avg * 7 + ar->hash_ms) / 8;
+		if (ar->cancelled) {
+			auth_req_free(ar);
+			continue;
+		}
+		if (ar->key == NULL) {
+			auth_fail(ar, AUTH_FAILED);
+			continue;
+		}
+		ar->result.key = ar->key;
+		ar->key = NULL;
+		auth_cache_add(au, ar, now);
+		auth_succeed(ar);
+	}
+}
+
+static void
+auth_schedule(struct auth_req *ar, uint64_t ms)
+{
+	struct timeval	 tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	if (ar->timer == NULL)
+		ar->timer = evtimer_new(ar->auth->base, auth_timer_cb, ar);
+	evtimer_add(ar->timer, &tv);
+}
+
+/* Answers a failure after the delay that failures cost. */
+static void
+auth_fail(struct auth_req *ar, enum auth_status status)
+{
+	struct auth	*au = ar->auth;
+	time_t		 now = time(NULL);
+	uint64_t	 delay;
+	uint32_t	 ipfails;
+
+	ar->result.status = status;
+	if (status == AUTH_FAILED) {
+		au->stats.failures++;
+		ipfails = auth_throttle_get(au, ar->peer, now);
+		auth_throttle_add(au, ar->peer, now);
+		auth_throttle_add(au, ar->user, now);
+		delay = AUTH_FAIL_DELAY_MS * (1 + (uint64_t)ipfails / 5);
+		if (delay > AUTH_FAIL_DELAY_MAX_MS)
+			delay = AUTH_FAIL_DELAY_MAX_MS;
+		/*
+		 * An unknown user did not pay for a hash: wait as long as one
+		 * takes, so the answer comes as late as for a wrong password.
+		 */
+		if (!ar->known)
+			delay += au->hash_ms_avg;
+	} else
+		delay = 0;
+	ar->state = AR_ANSWER_WAIT;
+	auth_schedule(ar, delay);
+}
+
+static void
+auth_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct auth_req	*ar = arg;
+
+	switch (ar->state) {
+	case AR_THROTTLE_WAIT:
+		auth_check(ar);
+		break;
+	case AR_ANSWER_WAIT:
+		auth_finish(ar);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+auth_finish(struct auth_req *ar)
+{
+	ar->state = AR_DONE;
+	ar->cb(&ar->result, ar->arg);
+	auth_req_free(ar);
+}
+
+struct auth_lookup {
+	const char		*address;
+	struct store_account	 acct;
+};
+
+static int
+auth_lookup_txn(struct store_txn *txn, void *arg)
+{
+	struct auth_lookup	*lk = arg;
+
+	return store_account_find(txn, lk->address, &lk->acct);
+}
+
+/* Looks the account up and hands the job to a worker (or the cache). */
+static void
+auth_check(struct auth_req *ar)
+{
+	struct auth		*au = ar->auth;
+	struct auth_lookup	 lk;
+	struct auth_cache	*hit;
+	uint8_t			 tag[32];
+	int			 ret;
+
+	memset(&lk, 0, sizeof(lk));
+	lk.address = ar->user;
+	ret = store_txn_run(au->store, auth_lookup_txn, &lk);
+	if (ret != 0 && ret != STORE_ENOTFOUND) {
+		log_warnx("auth: looking up %s: %s", ar->user, store_strerror(ret));
+		store_account_clear(&lk.acct);
+		auth_fail(ar, AUTH_UNAVAILABLE);
+		return;
+	}
+	/* Pending and disabled mailboxes cannot log in (issue 3). */
+	if (ret == STORE_ENOTFOUND || lk.acct.state != STORE_ACCT_ACTIVE ||
+	    lk.acct.kek_kind != VAULT_KEK_PASSWORD) {
+		store_account_clear(&lk.acct);
+		auth_fail(ar, AUTH_FAILED);
+		return;
+	}
+	ar->known = 1;
+	ar->account_id = lk.acct.id;
+	memcpy(ar->pk, lk.acct.pk, sizeof(ar->pk));
+	memcpy(ar->wrapped, lk.acct.wrapped_sk, sizeof(ar->wrapped));
+	memcpy(ar->verifier, lk.acct.pw_verifier, sizeof(ar->verifier));
+	ar->kdf = lk.acct.kdf;
+	store_account_clear(&lk.acct);
+
+	if (au->conf->auth_cache_time > 0) {
+		auth_cache_tag(au, ar->account_id, ar->pw, ar->pwlen, tag);
+		hit = auth_cache_lookup(au, ar->account_id, tag, ar->pk,
+		    time(NULL));
+		sodium_memzero(tag, sizeof(tag));
+		if (hit != NULL) {
+			au->stats.cache_hits++;
+			ar->result.key = vault_seckey_dup(hit->key);
+			auth_succeed(ar);
+			return;
+		}
+	}
+	if (au->queued >= AUTH_QUEUE_MAX) {
+		au->stats.busy++;
+		log_warnx("auth: %zu logins waiting; refusing %s", au->queued,
+		    ar->user);
+		auth_fail(ar, AUTH_UNAVAILABLE);
+		return;
+	}
+	ar->state = AR_QUEUED;
+	au->queued++;
+	pthread_mutex_lock(&au->lock);
+	ar->next = NULL;
+	if (au->queue_tail != NULL)
+		au->queue_tail->next = ar;
+	else
+		au->queue_head = ar;
+	au->queue_tail = ar;
+	pthread_cond_signal(&au->cond);
+	pthread_mutex_unlock(&au->lock);
+}
+
+struct auth_req *
+auth_start(struct auth *au, const char *user, const char *pw, size_t pwlen,
+    const char *peer, auth_cb cb, void *arg)
+{
+	struct auth_req	*ar;
+	const char	*why;
+	time_t		 now = time(NULL);
+
+	ar = xcalloc(1, sizeof(*ar));
+	ar->auth = au;
+	ar->cb = cb;
+	ar->arg = arg;
+	snprintf(ar->peer, sizeof(ar->peer), "ip:%s", peer);
+	ar->pw = xsecret_alloc(pwlen + 1);
+	memcpy(ar->pw, pw, pwlen);
+	ar->pw[pwlen] = '\0';
+	ar->pwlen = pwlen;
+	if (strlen(user) > ADDR_MAX ||
+	    addr_normalize(user, ar->user, &why) == -1) {
+		/* Still throttled and delayed: no free probing. */
+		snprintf(ar->user, sizeof(ar->user), "bad-user");
+		auth_fail(ar, AUTH_FAILED);
+		return ar;
+	}
+	if (auth_throttle_get(au, ar->peer, now) >= AUTH_THROTTLE_IP) {
+		au->stats.throttled++;
+		auth_fail(ar, AUTH_FAILED);
+		return ar;
+	}
+	if (auth_throttle_get(au, ar->user, now) >= AUTH_THROTTLE_ACCT) {
+		au->stats.throttled++;
+		ar->state = AR_THROTTLE_WAIT;
+		auth_schedule(ar, AUTH_THROTTLE_ACCT_MS);
+		return ar;
+	}
+	auth_check(ar);
+	return ar;
+}
+
+void
+auth_cancel(struct auth_req **arp)
+{
+	struct auth_req	*ar = *arp;
+
+	if (ar == NULL)
+		return;
+	*arp = NULL;
+	/* A worker may hold it: it is freed when its answer comes back. */
+	if (ar->state == AR_QUEUED)
+		ar->cancelled = 1;
+	else
+		auth_req_free(ar);
+}
+
+static void
+auth_req_free(struct auth_req *ar)
+{
+	if (ar->timer != NULL)
+		event_free(ar->timer);
+	vault_seckey_free(&ar->key);
+	vault_seckey_free(&ar->result.key);
+	xsecret_free(ar->pw);
+	sodium_memzero(ar, sizeof(*ar));
+	free(ar);
+}
+
+void
+auth_get_stats(const struct auth *au, struct auth_stats *st)
+{
+	*st = au->stats;
+}

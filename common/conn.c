@@ -1,0 +1,234 @@
+/*
+ * conn.c: client connections on libevent bufferevents.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "conn.h"
+#include "xmalloc.h"
+
+static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
+
+static void
+conn_peer_name(struct conn *c, const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)(const void *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, c->peer, sizeof(c->peer));
+		break;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, c->peer, sizeof(c->peer));
+		break;
+	default:
+		snprintf(c->peer, sizeof(c->peer), "unix");
+		break;
+	}
+}
+
+static void
+conn_setup(struct conn *c)
+{
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+struct conn *
+conn_new(struct event_base *base, int fd, const struct sockaddr *sa,
+    socklen_t salen, struct tls_server *ts, const struct conn_callbacks *cb,
+    void *arg)
+{
+	struct conn	*c;
+	SSL		*ssl;
+
+	c = xcalloc(1, sizeof(*c));
+	c->base = base;
+	c->fd = fd;
+	c->cb = cb;
+	c->arg = arg;
+	conn_peer_name(c, sa);
+	if (ts != NULL) {
+		if ((ssl = tls_server_ssl(ts)) == NULL)
+			goto fail;
+		c->bev = bufferevent_openssl_socket_new(base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev == NULL) {
+			SSL_free(ssl);
+			goto fail;
+		}
+		c->tls = 1;
+	} else if ((c->bev = bufferevent_socket_new(base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		goto fail;
+	conn_setup(c);
+	return c;
+fail:
+	log_warnx("%s: cannot set up the connection", c->peer);
+	close(fd);
+	free(c);
+	return NULL;
+}
+
+int
+conn_starttls(struct conn *c, struct tls_server *ts)
+{
+	struct bufferevent	*tls;
+	SSL			*ssl;
+
+	if (c->tls)
+		return -1;
+	/* Nothing read in clear may be used after the handshake. */
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	if ((ssl = tls_server_ssl(ts)) == NULL)
+		return -1;
+	/*
+	 * A filter over the plain bufferevent: the reply already queued on
+	 * it goes out in clear first, then the handshake follows.
+	 */
+	tls = bufferevent_openssl_filter_new(c->base, c->bev, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		return -1;
+	}
+	c->bev = tls;
+	c->tls = 1;
+	conn_setup(c);
+	return 0;
+}
+
+struct evbuffer *
+conn_in(struct conn *c)
+{
+	return bufferevent_get_input(c->bev);
+}
+
+struct evbuffer *
+conn_out(struct conn *c)
+{
+	return bufferevent_get_output(c->bev);
+}
+
+void
+conn_printf(struct conn *c, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
+	va_end(ap);
+}
+
+void
+conn_write(struct conn *c, const void *data, size_t len)
+{
+	evbuffer_add(bufferevent_get_output(c->bev), data, len);
+}
+
+void
+conn_set_timeout(struct conn *c, int seconds)
+{
+	struct timeval	 tv = { seconds, 0 };
+
+	bufferevent_set_timeouts(c->bev, seconds > 0 ? &tv : NULL, NULL);
+}
+
+void
+conn_pause(struct conn *c, int paused)
+{
+	if (paused)
+		bufferevent_disable(c->bev, EV_READ);
+	else
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+void
+conn_close_after_flush(struct conn *c)
+{
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		c->cb->end(c, CONN_END_EOF, c->arg);
+}
+
+void
+conn_want_drain(struct conn *c, size_t bytes)
+{
+	c->drain_below = bytes;
+	bufferevent_setwatermark(c->bev, EV_WRITE, bytes, 0);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (!c->closing)
+		c->cb->input(c, c->arg);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->closing) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			c->cb->end(c, CONN_END_EOF, c->arg);
+		return;
+	}
+	if (c->cb->drained != NULL && c->drain_below != 0)
+		c->cb->drained(c, c->arg);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+	enum conn_end	 why;
+
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if (what & BEV_EVENT_TIMEOUT)
+		why = CONN_END_TIMEOUT;
+	else if (what & BEV_EVENT_EOF)
+		why = CONN_END_EOF;
+	else if (c->tls && bufferevent_get_openssl_error(bev) != 0)
+		why = CONN_END_TLS;
+	else
+		why = CONN_END_ERROR;
+	c->cb->end(c, why, c->arg);
+}
+
+void
+conn_free(struct conn **cp)
+{
+	struct conn	*c = *cp;
+	SSL		*ssl;
+
+	if (c == NULL)
+		return;
+	if (c->tls && (ssl = bufferevent_openssl_get_ssl(c->bev)) != NULL)
+		SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);
+	/* CLOSE_ON_FREE: frees the SSL, any plain bufferevent below, the fd. */
+	bufferevent_free(c->bev);
+	free(c);
+	*cp = NULL;
+}

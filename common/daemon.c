@@ -1,0 +1,314 @@
+/*
+ * daemon.c: the frame every guestbox daemon runs in.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "proc.h"
+#include "xmalloc.h"
+
+/* Sessions get this long after SIGTERM before the loop is left. */
+#define DAEMON_SHUTDOWN_GRACE	10
+/* Maintenance timer: checkpoints and log removal (store_maintain). */
+#define DAEMON_MAINT_INTERVAL	30
+
+static void
+daemon_usage(const char *name)
+{
+	fprintf(stderr, "usage: %s [-dv] [-c file]\n", name);
+}
+
+int
+daemon_init(struct daemon *d, const char *name, const struct daemon_ops *ops,
+    int argc, char **argv)
+{
+	const char	*conffile = NULL;
+	char		 err[512];
+	int		 ch, verbose = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->name = name;
+	d->ops = ops;
+	while ((ch = getopt(argc, argv, "c:dvhV")) != -1) {
+		switch (ch) {
+		case 'c':
+			conffile = optarg;
+			break;
+		case 'd':
+			d->debug = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			printf("%s %s\n", name, PACKAGE_VERSION);
+			return EX_OK + 256;
+		case 'h':
+			daemon_usage(name);
+			return EX_OK + 256;
+		default:
+			daemon_usage(name);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		daemon_usage(name);
+		return EX_USAGE;
+	}
+	log_init(name, d->debug, verbose);
+	proc_harden();
+	if (conffile == NULL)
+		conffile = CONF_DEFAULT_PATH;
+	if ((d->conf = conf_load(conffile, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return EX_CONFIG;
+	}
+	if (vault_init() == -1) {
+		log_warnx("libsodium failed to initialise");
+		return EX_SOFTWARE;
+	}
+	/* A peer closing mid-write must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((d->base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	return 0;
+}
+
+void
+daemon_bind(struct daemon *d, const struct listen_list *list)
+{
+	struct listeners	*ls;
+	char			 err[512];
+
+	d->lsets = xreallocarray(d->lsets, d->nlsets + 1, sizeof(*d->lsets));
+	ls = &d->lsets[d->nlsets];
+	if (listeners_bind(list, d->conf->state_dir, ls, err, sizeof(err)) == -1)
+		fatalx("cannot listen: %s", err);
+	d->nlsets++;
+}
+
+int
+daemon_listener_tls(const struct listener *l)
+{
+	return l->spec.security == LISTEN_TLS;
+}
+
+static void
+daemon_accept(struct listener *l, int fd, const struct sockaddr *sa,
+    socklen_t salen, void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (d->stopping) {
+		close(fd);
+		return;
+	}
+	d->ops->accept(d, l, fd, sa, salen);
+}
+
+static void
+daemon_stop_listening(struct daemon *d)
+{
+	size_t	 i;
+
+	for (i = 0; i < d->nlsets; i++)
+		listeners_close(&d->lsets[i]);
+}
+
+static void
+daemon_force_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+
+	log_info("shutdown grace period over; leaving");
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+daemon_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon	*d = arg;
+	struct timeval	 tv = { DAEMON_SHUTDOWN_GRACE, 0 };
+	char		 err[512];
+
+	if (sig == SIGHUP) {
+		/* SPEC: SIGHUP reloads certificates (new connections use them). */
+		if (d->tls != NULL) {
+			if (tls_server_reload(d->tls, err, sizeof(err)) == -1)
+				log_warnx("reload: %s; keeping the old "
+				    "certificate", err);
+			else
+				log_info("certificate reloaded");
+		}
+		return;
+	}
+	if (d->stopping)
+		return;
+	log_info("%s: finishing open sessions", sig == SIGTERM ? "SIGTERM" :
+	    "SIGINT");
+	d->stopping = 1;
+	daemon_stop_listening(d);
+	/* Only sessions keep the loop alive from here on. */
+	event_del(d->ev_maint);
+	if (d->ev_notify != NULL)
+		event_del(d->ev_notify);
+	event_del(d->ev_hup);
+	d->ev_force = evtimer_new(d->base, daemon_force_exit, d);
+	evtimer_add(d->ev_force, &tv);
+	if (d->ops->shutdown != NULL)
+		d->ops->shutdown(d);
+	if (d->sessions == 0)
+		event_base_loopexit(d->base, NULL);
+}
+
+void
+daemon_session_opened(struct daemon *d)
+{
+	d->sessions++;
+}
+
+void
+daemon_session_closed(struct daemon *d)
+{
+	if (d->sessions > 0)
+		d->sessions--;
+	if (d->stopping && d->sessions == 0)
+		event_base_loopexit(d->base, NULL);
+}
+
+static void
+daemon_maint(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+	int		 ret;
+
+	if ((ret = store_maintain(d->store, 0)) != 0)
+		log_warnx("store maintenance: %s", store_strerror(ret));
+}
+
+static void
+daemon_notify(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon		*d = arg;
+	struct store_event	 ev;
+	int			 n = 0;
+
+	/* Bounded per wake-up so a flood cannot starve the sessions. */
+	while (n++ < 1000 && store_notify_read(d->store, &ev) == 1) {
+		if (d->auth != NULL && ev.mailbox_id == 0)
+			auth_forget_account(d->auth, ev.account_id);
+		if (d->ops->notify != NULL)
+			d->ops->notify(d, &ev);
+	}
+}
+
+/* issue 7: the state directory is ours alone, or we do not start. */
+static void
+daemon_check_state_dir(struct daemon *d)
+{
+	struct stat	 st;
+
+	if (stat(d->conf->state_dir, &st) == -1)
+		fatal("state directory %s", d->conf->state_dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0)
+		fatalx("state directory %s must be a directory owned by %s "
+		    "with mode 0700 (chown %s %s; chmod 700 %s)",
+		    d->conf->state_dir, d->conf->user, d->conf->user,
+		    d->conf->state_dir, d->conf->state_dir);
+}
+
+void
+daemon_start(struct daemon *d, int with_auth)
+{
+	struct store_options	 so;
+	struct timeval		 tv = { DAEMON_MAINT_INTERVAL, 0 };
+	char			 err[512];
+	size_t			 i, j;
+	int			 need_tls = 0, fd, ret;
+
+	for (i = 0; i < d->nlsets; i++)
+		for (j = 0; j < d->lsets[i].n; j++)
+			if (d->lsets[i].v[j].spec.security != LISTEN_PLAIN)
+				need_tls = 1;
+	/* Read the key while still root: it may be readable by root only. */
+	if (need_tls && (d->tls = tls_server_new(d->conf->tls_cert,
+	    d->conf->tls_key, err, sizeof(err))) == NULL)
+		fatalx("TLS: %s", err);
+	if (proc_drop_privileges(d->conf->user, d->conf->group) == -1)
+		fatalx("cannot drop privileges");
+	if (geteuid() == 0)
+		fatalx("refusing to run as root: set user in guestbox.conf to "
+		    "an unprivileged account");
+	daemon_check_state_dir(d);
+	memset(&so, 0, sizeof(so));
+	so.cache_size = d->conf->db_cache_size;
+	so.checkpoint_interval = d->conf->db_checkpoint_interval;
+	so.log_keep_for_backup = d->conf->db_log_keep_for_backup;
+	so.quota = d->conf->mailbox_quota;
+	if ((d->store = store_open(d->conf->state_dir, &so, &ret)) == NULL)
+		fatalx("cannot open the store in %s: %s", d->conf->state_dir,
+		    store_strerror(ret));
+	if ((fd = store_notify_listen(d->store)) != -1) {
+		d->ev_notify = event_new(d->base, fd, EV_READ | EV_PERSIST,
+		    daemon_notify, d);
+		event_add(d->ev_notify, NULL);
+	}
+	if (with_auth)
+		d->auth = auth_new(d->base, d->store, d->conf);
+	d->ev_hup = evsignal_new(d->base, SIGHUP, daemon_signal, d);
+	d->ev_term = evsignal_new(d->base, SIGTERM, daemon_signal, d);
+	d->ev_int = evsignal_new(d->base, SIGINT, daemon_signal, d);
+	evsignal_add(d->ev_hup, NULL);
+	evsignal_add(d->ev_term, NULL);
+	evsignal_add(d->ev_int, NULL);
+	d->ev_maint = event_new(d->base, -1, EV_PERSIST, daemon_maint, d);
+	evtimer_add(d->ev_maint, &tv);
+	for (i = 0; i < d->nlsets; i++)
+		if (listeners_start(d->base, &d->lsets[i], daemon_accept, d) == -1)
+			fatalx("cannot start listening");
+	log_info("%s %s started", d->name, PACKAGE_VERSION);
+}
+
+int
+daemon_run(struct daemon *d)
+{
+	size_t	 i;
+
+	event_base_dispatch(d->base);
+	log_info("%s stopping", d->name);
+	daemon_stop_listening(d);
+	auth_free(&d->auth);
+	if (d->ev_notify != NULL)
+		event_free(d->ev_notify);
+	if (d->ev_force != NULL)
+		event_free(d->ev_force);
+	event_free(d->ev_hup);
+	event_free(d->ev_term);
+	event_free(d->ev_int);
+	event_free(d->ev_maint);
+	/* A clean close: the next opener needs no recovery. */
+	if (d->store != NULL)
+		store_maintain(d->store, 1);
+	store_close(&d->store);
+	tls_server_free(&d->tls);
+	for (i = 0; i < d->nlsets; i++)
+		listeners_close(&d->lsets[i]);
+	free(d->lsets);
+	event_base_free(d->base);
+	conf_free(&d->conf);
+	return EX_OK;
+}

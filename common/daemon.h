@@ -1,0 +1,72 @@
+/*
+ * daemon.h: what every guestbox daemon does around its protocol: options,
+ * config, binding, dropping privileges, the store, signals, maintenance.
+ *
+ *	daemon_init()	parse -c -d -v, read the config, harden the process
+ *	daemon_bind()	bind a listen list (still root)
+ *	daemon_start()	drop privileges, check the state directory, open the
+ *			store, TLS, auth; start accepting
+ *	daemon_run()	the event loop until SIGTERM and the last session
+ */
+#ifndef GUESTBOX_DAEMON_H
+#define GUESTBOX_DAEMON_H
+
+#include <sys/socket.h>
+
+#include <event2/event.h>
+
+#include "auth.h"
+#include "conf.h"
+#include "listener.h"
+#include "store.h"
+#include "tls.h"
+
+struct daemon;
+
+struct daemon_ops {
+	/* A new connection on one of the daemon's listeners. */
+	void	(*accept)(struct daemon *, struct listener *, int fd,
+		    const struct sockaddr *, socklen_t);
+	/* A commit changed a mailbox or an account (store_event). */
+	void	(*notify)(struct daemon *, const struct store_event *);
+	/* SIGTERM: finish what is in flight, say goodbye, close. */
+	void	(*shutdown)(struct daemon *);
+};
+
+struct daemon {
+	const char		*name;
+	const struct daemon_ops	*ops;
+	void			*arg;		/* the protocol's own state */
+	struct conf		*conf;
+	int			 debug;		/* -d: foreground, stderr */
+	struct event_base	*base;
+	struct store		*store;
+	struct tls_server	*tls;		/* NULL if no listener needs it */
+	struct auth		*auth;		/* NULL unless requested */
+	struct listeners	*lsets;		/* one set per daemon_bind() */
+	size_t			 nlsets;
+	int			 stopping;
+	size_t			 sessions;	/* open connections */
+	struct event		*ev_hup, *ev_term, *ev_int, *ev_maint;
+	struct event		*ev_notify, *ev_force;
+};
+
+/* Returns an exit code > 0 to exit with, or 0 to go on. */
+int	daemon_init(struct daemon *, const char *name,
+	    const struct daemon_ops *, int argc, char **argv);
+/* Binds a listen list; exits with a message on failure. */
+void	daemon_bind(struct daemon *, const struct listen_list *);
+/* with_auth: start the authentication workers.  Exits on failure. */
+void	daemon_start(struct daemon *, int with_auth);
+/* Runs until shut down; returns the exit code. */
+int	daemon_run(struct daemon *);
+/*
+ * Sessions register so that a shutdown ends the loop when the last one
+ * closed (or after the grace period).
+ */
+void	daemon_session_opened(struct daemon *);
+void	daemon_session_closed(struct daemon *);
+/* The listener a connection came from uses implicit TLS. */
+int	daemon_listener_tls(const struct listener *);
+
+#endif
