@@ -1,0 +1,67 @@
+/*
+ * gb-activate: sets a mailbox's password from its invitation link, the way
+ * guestbox-bootstrapd does, for tests that need an active mailbox without
+ * a browser.  Usage: gb-activate CONFIG LINK-OR-TOKEN PASSWORD [PIN]
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "activate.h"
+#include "conf.h"
+#include "log.h"
+#include "proc.h"
+#include "util.h"
+
+int
+main(int argc, char *argv[])
+{
+	static const char *const results[] = {
+		[ACTIVATE_OK] = "ok",
+		[ACTIVATE_INVALID] = "invalid",
+		[ACTIVATE_PIN_WRONG] = "wrong PIN",
+		[ACTIVATE_PIN_LOCKED] = "locked",
+		[ACTIVATE_ERROR] = "error",
+	};
+	struct conf		*cf;
+	struct store		*st;
+	struct store_options	 so;
+	enum activate_result	 r;
+	const char		*tok;
+	uint8_t			 token[32];
+	char			 err[512], addr[ADDR_MAX + 1];
+	int			 ret;
+
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: gb-activate CONFIG LINK PASSWORD [PIN]\n");
+		return EX_USAGE;
+	}
+	log_init("gb-activate", 1, 0);
+	if ((cf = conf_load(argv[1], err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return EX_CONFIG;
+	}
+	if (vault_init() == -1 || proc_drop_privileges(cf->user, cf->group) == -1)
+		return EX_SOFTWARE;
+	tok = strrchr(argv[2], '/') != NULL ? strrchr(argv[2], '/') + 1 : argv[2];
+	if (b64url_decode(tok, token, sizeof(token)) == -1) {
+		fprintf(stderr, "gb-activate: not a token: %s\n", tok);
+		return EX_DATAERR;
+	}
+	memset(&so, 0, sizeof(so));
+	so.cache_size = cf->db_cache_size;
+	so.checkpoint_interval = cf->db_checkpoint_interval;
+	so.log_keep_for_backup = cf->db_log_keep_for_backup;
+	if ((st = store_open(cf->state_dir, &so, &ret)) == NULL) {
+		fprintf(stderr, "gb-activate: %s\n", store_strerror(ret));
+		return EX_TEMPFAIL;
+	}
+	r = activate_password(st, cf, token, argc == 5 ? argv[4] : NULL,
+	    argv[3], addr, sizeof(addr));
+	printf("%s %s\n", results[r], addr);
+	store_close(&st);
+	conf_free(&cf);
+	return r == ACTIVATE_OK ? EX_OK : EX_DATAERR;
+}
