@@ -35,4 +35,5 @@ const struct provision_cmd cmd_add_key = {
 	.args = "FILE",
 	.help = "import OpenPGP public keys mailboxes may encrypt to",
 	.exec = cmd_add_key_exec,
+	.flags = PROVISION_PGP,
 };

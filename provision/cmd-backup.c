@@ -57,4 +57,5 @@ const struct provision_cmd cmd_backup = {
 	.args = "DIR",
 	.help = "write a consistent copy of the state directory into DIR",
 	.exec = cmd_backup_exec,
+	.flags = PROVISION_PGP,
 };

@@ -155,4 +155,5 @@ const struct provision_cmd cmd_create = {
 	    "[--pin auto|none|DIGITS]",
 	.help = "create a temporary mailbox, or add a sender to an existing one",
 	.exec = cmd_create_exec,
+	.flags = PROVISION_PGP,
 };

@@ -152,4 +152,5 @@ const struct provision_cmd cmd_reinvite = {
 	.args = "[--pin auto|none|DIGITS] [--force] ADDR",
 	.help = "issue a new invitation with new keys (mail so far is removed)",
 	.exec = cmd_reinvite_exec,
+	.flags = PROVISION_PGP,
 };

@@ -394,7 +394,8 @@ main(int argc, char *argv[])
 		    pv.conf->state_dir, strerror(errno));
 		return EX_CANTCREAT;
 	}
-	if (pgp_init(pv.conf->state_dir) == -1) {
+	if ((provision_cmds[i]->flags & PROVISION_PGP) &&
+	    pgp_init(pv.conf->state_dir) == -1) {
 		provision_errx(&pv, "cannot use the GnuPG home in %s",
 		    pv.conf->state_dir);
 		return EX_UNAVAILABLE;

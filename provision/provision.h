@@ -27,7 +27,14 @@ struct provision_cmd {
 	const char	*args;		/* for the usage line */
 	const char	*help;
 	int		(*exec)(struct provision *, int argc, char **argv);
+	int		 flags;
 };
+
+/*
+ * The command uses GnuPG.  Starting GPGME runs five helper processes, so
+ * commands on the delivery path do not ask for it.
+ */
+#define PROVISION_PGP	0x01
 
 /* Opens the store on first use; NULL (with a message) if it cannot. */
 struct store	*provision_store(struct provision *);
