@@ -18,6 +18,7 @@
 #define REC_MSG_V1	1
 #define REC_CORR_V1	1
 #define REC_BLOB_V1	1
+#define REC_QUEUE_V1	1
 
 void
 store_account_encode(const struct store_account *a, struct pack *pk)
@@ -239,6 +240,68 @@ store_blob_rec_decode(const void *buf, size_t len, struct store_blob_rec *b)
 	if (!unpack_done(&up) || b->nchunks != vault_chunk_count(b->size) ||
 	    (b->auxlen != 0 && b->auxlen < VAULT_AUX_OVERHEAD))
 		return STORE_ECORRUPT;
+	return 0;
+}
+
+void
+store_queue_encode(const struct store_queue_entry *e, struct pack *pk)
+{
+	uint32_t	 i;
+
+	pack_u8(pk, REC_QUEUE_V1);
+	pack_u64(pk, e->account_id);
+	pack_i64(pk, e->created);
+	pack_i64(pk, e->next_attempt);
+	pack_u32(pk, e->attempts);
+	pack_str(pk, e->mail_from);
+	pack_str(pk, e->message_id);
+	pack_str(pk, e->last_error);
+	pack_u64(pk, e->size);
+	pack_u32(pk, e->nrcpts);
+	for (i = 0; i < e->nrcpts; i++) {
+		pack_str(pk, e->rcpts[i].address);
+		pack_u8(pk, e->rcpts[i].status);
+		pack_str(pk, e->rcpts[i].reply);
+	}
+}
+
+/* The id comes from the key; the caller sets it. */
+int
+store_queue_decode(const void *buf, size_t len, struct store_queue_entry *e)
+{
+	struct unpack	 up;
+	uint32_t	 i, n;
+
+	store_queue_entry_clear(e);
+	unpack_init(&up, buf, len);
+	if (unpack_u8(&up) != REC_QUEUE_V1)
+		return STORE_ECORRUPT;
+	e->account_id = unpack_u64(&up);
+	e->created = unpack_i64(&up);
+	e->next_attempt = unpack_i64(&up);
+	e->attempts = unpack_u32(&up);
+	e->mail_from = unpack_str(&up);
+	e->message_id = unpack_str(&up);
+	e->last_error = unpack_str(&up);
+	e->size = unpack_u64(&up);
+	n = unpack_u32(&up);
+	/* Each recipient takes at least 13 bytes: no huge allocation. */
+	if (n > STORE_QUEUE_MAX_RCPTS || n > up.left / 9) {
+		store_queue_entry_clear(e);
+		return STORE_ECORRUPT;
+	}
+	if (n > 0)
+		e->rcpts = xcalloc(n, sizeof(*e->rcpts));
+	for (i = 0; i < n; i++) {
+		e->rcpts[i].address = unpack_str(&up);
+		e->rcpts[i].status = unpack_u8(&up);
+		e->rcpts[i].reply = unpack_str(&up);
+		e->nrcpts = i + 1;
+	}
+	if (!unpack_done(&up)) {
+		store_queue_entry_clear(e);
+		return STORE_ECORRUPT;
+	}
 	return 0;
 }
 

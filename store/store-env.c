@@ -44,6 +44,8 @@ const char *const store_db_names[DBI_COUNT] = {
 	[DBI_BLOBS] = "blobs.db",
 	[DBI_CHUNKS] = "chunks.db",
 	[DBI_MSGIDS] = "msgids.db",
+	[DBI_QUEUE] = "queue.db",
+	[DBI_QUEUE_DATA] = "queue-data.db",
 };
 
 static const char *const store_error_text[] = {

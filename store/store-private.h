@@ -15,6 +15,8 @@
  * blobs		be64 account, be64 blob				blob record
  * chunks		be64 account, be64 blob, be32 index		ciphertext
  * msgids		be64 account, 16-byte hash			be32 mailbox, be32 uid, i64 when
+ * queue		be64 queue id					queue entry record
+ * queue_data		be64 queue id					message bytes (encrypted)
  *
  * Every record starts with a u8 format version.  An upgrade from schema
  * version N to N+1 is a function in store-env.c that rewrites what
@@ -42,6 +44,8 @@ enum store_dbi {
 	DBI_BLOBS,
 	DBI_CHUNKS,
 	DBI_MSGIDS,
+	DBI_QUEUE,
+	DBI_QUEUE_DATA,
 	DBI_COUNT
 };
 
@@ -128,6 +132,8 @@ struct store_blob_rec {
 };
 void	 store_blob_rec_encode(const struct store_blob_rec *, struct pack *);
 int	 store_blob_rec_decode(const void *, size_t, struct store_blob_rec *);
+void	 store_queue_encode(const struct store_queue_entry *, struct pack *);
+int	 store_queue_decode(const void *, size_t, struct store_queue_entry *);
 
 /* Key builders. */
 void	 store_key_mbox(uint8_t k[KEY_MBOX], uint64_t acct, uint32_t mbox);

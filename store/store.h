@@ -392,6 +392,61 @@ int	 store_msgid_get(struct store_txn *, uint64_t account_id,
 	    uint32_t *uidp, int64_t *whenp);
 
 /* ---------------------------------------------------------------- */
+/* The outbound queue (guestbox-submitd's relay)                      */
+/* ---------------------------------------------------------------- */
+
+/*
+ * An entry is one message to send to the smarthost for some recipients.
+ * Its data is what goes on the wire: OpenPGP-encrypted copies only, so
+ * nothing readable is queued.
+ */
+enum store_rcpt_status {
+	STORE_RCPT_PENDING = 0,
+	STORE_RCPT_SENT = 1,
+	STORE_RCPT_FAILED = 2,	/* permanently; bounced */
+};
+
+struct store_queue_rcpt {
+	char		*address;
+	uint8_t		 status;	/* enum store_rcpt_status */
+	char		*reply;		/* last answer of the smarthost */
+};
+
+struct store_queue_entry {
+	uint64_t		 id;
+	uint64_t		 account_id;	/* who sent it */
+	int64_t			 created;
+	int64_t			 next_attempt;
+	uint32_t		 attempts;
+	char			*mail_from;
+	char			*message_id;	/* for the bounce report */
+	char			*last_error;
+	uint64_t		 size;
+	struct store_queue_rcpt	*rcpts;
+	uint32_t		 nrcpts;
+};
+
+#define STORE_QUEUE_MAX_RCPTS	10000
+/* store_event.mailbox_id of a change to the queue. */
+#define STORE_QUEUE_EVENT	UINT32_MAX
+
+void	 store_queue_entry_clear(struct store_queue_entry *);
+/* Queues data for e's recipients; e->id gets the new id. */
+int	 store_queue_put(struct store_txn *, struct store_queue_entry *e,
+	    const void *data, size_t len);
+int	 store_queue_get(struct store_txn *, uint64_t id,
+	    struct store_queue_entry *);
+/* Rewrites attempts, times, errors and recipient states. */
+int	 store_queue_update(struct store_txn *, const struct store_queue_entry *);
+/* The message bytes (malloc'd; caller frees). */
+int	 store_queue_data(struct store_txn *, uint64_t id, uint8_t **datap,
+	    size_t *lenp);
+int	 store_queue_del(struct store_txn *, uint64_t id);
+/* In id order (oldest first); a non-zero return of fn stops. */
+int	 store_queue_iter(struct store_txn *,
+	    int (*fn)(const struct store_queue_entry *, void *), void *arg);
+
+/* ---------------------------------------------------------------- */
 /* Change notification between processes                              */
 /* ---------------------------------------------------------------- */
 
