@@ -141,7 +141,7 @@ cmd_create_exec(struct provision *pv, int argc, char **argv)
 			    "write to it and be written to\n", rcpt, sender, fpr);
 		ret = EX_OK;
 	} else {
-		invite_print(pv, &cr.acct, &inv);
+		invite_print(pv, &cr.acct, &inv, -1);
 		ret = EX_OK;
 	}
 	store_account_clear(&cr.acct);

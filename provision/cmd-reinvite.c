@@ -45,6 +45,11 @@ cmd_reinvite_txn(struct store_txn *txn, void *arg)
 	invite_apply(ri->pv, ri->inv, a, store_txn_now(txn));
 	a->state = STORE_ACCT_PENDING;
 	a->activated = 0;
+	/*
+	 * A fresh start: without this an idle account would expire as idle
+	 * (expire_days) long before its new invitation does (invite_days).
+	 */
+	a->last_activity = store_txn_now(txn);
 	return store_account_update(txn, a);
 }
 
@@ -103,10 +108,20 @@ cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	if ((ret = provision_find(pv, argv[optind], &a)) != EX_OK)
 		return ret;
-	if (a.state == STORE_ACCT_ACTIVE && !ri.force) {
-		provision_errx(pv, "%s is active: a new invitation replaces its "
-		    "keys and its password and deletes all its mail; add --force "
-		    "if that is what its owner asked for", a.address);
+	if (a.state == STORE_ACCT_DELETING) {
+		provision_errx(pv, "%s is being deleted; run \"guestbox-provision "
+		    "delete %s\" to finish", a.address, a.address);
+		store_account_clear(&a);
+		return EX_DATAERR;
+	}
+	if (a.state != STORE_ACCT_PENDING && !ri.force) {
+		provision_errx(pv, "%s is %s: a new invitation %sreplaces its "
+		    "keys%s and deletes all its mail; add --force if that is "
+		    "what %s", a.address, store_account_state_name(a.state),
+		    a.state == STORE_ACCT_DISABLED ? "enables it again, " : "",
+		    a.kek_kind == VAULT_KEK_PASSWORD ? " and its password" : "",
+		    a.state == STORE_ACCT_DISABLED ? "you want" :
+		    "its owner asked for");
 		store_account_clear(&a);
 		return EX_DATAERR;
 	}
@@ -131,7 +146,7 @@ cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
 	if (ret == STORE_ESTATE) {
 		provision_errx(pv, "%s: %s", ri.acct.address,
 		    ri.acct.state == STORE_ACCT_DELETING ? "it is being deleted" :
-		    "it was activated meanwhile; add --force");
+		    "its state changed meanwhile; add --force");
 		ret = EX_DATAERR;
 	} else if (ret != 0)
 		ret = provision_store_fail(pv, "reinvite", ret);
@@ -139,7 +154,7 @@ cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
 		if (!pv->json)
 			printf("%llu messages removed: they were sealed to the "
 			    "old key\n", (unsigned long long)ri.removed);
-		invite_print(pv, &ri.acct, &inv);
+		invite_print(pv, &ri.acct, &inv, (long long)ri.removed);
 		ret = EX_OK;
 	}
 	store_account_clear(&ri.acct);

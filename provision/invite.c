@@ -15,6 +15,10 @@
 #include "util.h"
 #include "xmalloc.h"
 
+/* What --pin DIGITS takes; pin_length in guestbox.conf(5) has the same range. */
+#define INVITE_PIN_MIN	4
+#define INVITE_PIN_MAX	12
+
 int
 invite_prepare(struct provision *pv, const char *pinmode,
     const char *inviter_fpr, struct invite *inv)
@@ -32,7 +36,7 @@ invite_prepare(struct provision *pv, const char *pinmode,
 		inv->pin[i] = '\0';
 	} else {
 		n = strlen(pinmode);
-		if (n < 4 || n >= sizeof(inv->pin) ||
+		if (n < INVITE_PIN_MIN || n > INVITE_PIN_MAX ||
 		    strspn(pinmode, "0123456789") != n) {
 			provision_errx(pv, "--pin takes auto, none, or 4 to 12 "
 			    "digits");
@@ -111,7 +115,7 @@ invite_clear(struct invite *inv)
 
 void
 invite_print(struct provision *pv, const struct store_account *a,
-    const struct invite *inv)
+    const struct invite *inv, long long removed)
 {
 	char	 buf[32];
 
@@ -120,6 +124,8 @@ invite_print(struct provision *pv, const struct store_account *a,
 		json_key_str(stdout, "address", a->address, 1);
 		json_key_str(stdout, "link", inv->link, 1);
 		json_key_str(stdout, "pin", inv->pin, 1);
+		if (removed >= 0)
+			json_key_num(stdout, "messages_removed", removed, 1);
 		json_key_time(stdout, "expires", a->invite_expires, 0);
 		printf("}\n");
 		return;

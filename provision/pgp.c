@@ -20,6 +20,32 @@
 
 static char *pgp_home;
 
+static int	pgp_home_prepare(const char *);
+
+/*
+ * Creates a GnuPG home that never starts a gpg-agent: gpg 2.2 starts one
+ * to import even a public key, and it would stay behind, holding sockets
+ * in the state directory (and in every backup).  We hold no secret keys,
+ * so nothing needs the agent.  An existing gpg.conf is left alone.
+ */
+static int
+pgp_home_prepare(const char *home)
+{
+	static const char conf[] = "# written by guestbox: no secret keys "
+	    "here, so no gpg-agent\nno-autostart\n";
+	struct stat	 sb;
+	char		*path;
+	int		 ret = 0;
+
+	if (mkdir(home, 0700) == -1 && errno != EEXIST)
+		return -1;
+	xasprintf(&path, "%s/gpg.conf", home);
+	if (stat(path, &sb) == -1 && errno == ENOENT)
+		ret = file_write_atomic(path, conf, sizeof(conf) - 1, 0600);
+	free(path);
+	return ret;
+}
+
 int
 pgp_init(const char *state_dir)
 {
@@ -27,8 +53,8 @@ pgp_init(const char *state_dir)
 
 	free(pgp_home);
 	xasprintf(&pgp_home, "%s/gnupg", state_dir);
-	if (mkdir(pgp_home, 0700) == -1 && errno != EEXIST) {
-		log_warn("mkdir %s", pgp_home);
+	if (pgp_home_prepare(pgp_home) == -1) {
+		log_warn("preparing the GnuPG home %s", pgp_home);
 		return -1;
 	}
 	gpgme_check_version(NULL);
@@ -234,7 +260,7 @@ pgp_backup(const char *dir, char *why, size_t whylen)
 		goto out;
 	}
 	xasprintf(&home, "%s/gnupg", dir);
-	if (mkdir(home, 0700) == -1 && errno != EEXIST) {
+	if (pgp_home_prepare(home) == -1) {
 		snprintf(why, whylen, "%s: %s", home, strerror(errno));
 		goto out;
 	}

@@ -101,8 +101,9 @@ int		 invite_prepare(struct provision *, const char *pinmode,
 void		 invite_apply(struct provision *, const struct invite *,
 		    struct store_account *, time_t now);
 void		 invite_clear(struct invite *);
+/* removed: messages a reinvite removed, -1 for a new mailbox. */
 void		 invite_print(struct provision *, const struct store_account *,
-		    const struct invite *);
+		    const struct invite *, long long removed);
 
 extern const struct provision_cmd cmd_add_key;
 extern const struct provision_cmd cmd_backup;
