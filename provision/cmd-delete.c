@@ -24,8 +24,8 @@ cmd_delete_exec(struct provision *pv, int argc, char **argv)
 	ret = store_account_purge(pv->store, a.id, &nmsgs);
 	if (ret != 0) {
 		ret = provision_store_fail(pv, a.address, ret);
-		provision_errx(pv, "%s: the keys are destroyed; run delete "
-		    "again to remove the rest", a.address);
+		provision_errx(pv, "%s: not completely deleted; run delete "
+		    "again to finish", a.address);
 	} else if (pv->json) {
 		printf("{");
 		json_key_str(stdout, "address", a.address, 1);

@@ -100,8 +100,21 @@ cmd_deliver_exec(struct provision *pv, int argc, char **argv)
 		provision_errx(pv, "reading the message: %s", strerror(errno));
 		return EX_TEMPFAIL;
 	}
+	if (rawlen == 0) {
+		provision_errx(pv, "the message is empty");
+		free(raw);
+		return EX_DATAERR;
+	}
 	msg = crlf_normalize(raw, rawlen, &len);
 	free(raw);
+	/* The limit holds for what is stored, CRLF line ends included. */
+	if (len > pv->conf->max_message_size) {
+		provision_errx(pv, "message larger than %llu bytes "
+		    "(max_message_size)",
+		    (unsigned long long)pv->conf->max_message_size);
+		free(msg);
+		return EX_DATAERR;
+	}
 	if (provision_store(pv) == NULL) {
 		free(msg);
 		return EX_TEMPFAIL;

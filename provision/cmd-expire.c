@@ -97,6 +97,29 @@ expire_txn(struct store_txn *txn, void *arg)
 	return store_account_iter(txn, expire_collect, arg);
 }
 
+struct expire_recheck {
+	const struct conf	*conf;
+	time_t			 now;
+	uint64_t		 id;
+	enum expire_action	 action;
+};
+
+/* A login may have come between the listing and the delete: look again. */
+static int
+expire_recheck_txn(struct store_txn *txn, void *arg)
+{
+	struct expire_recheck	*rc = arg;
+	struct store_account	 a;
+	int			 ret;
+
+	memset(&a, 0, sizeof(a));
+	if ((ret = store_account_get(txn, rc->id, &a)) != 0)
+		return ret;
+	rc->action = expire_decide(rc->conf, &a, rc->now);
+	store_account_clear(&a);
+	return 0;
+}
+
 static int
 cmd_expire_exec(struct provision *pv, int argc, char **argv)
 {
@@ -147,8 +170,18 @@ cmd_expire_exec(struct provision *pv, int argc, char **argv)
 		 * The notice mail goes out with the mail sender of the
 		 * submission server; until then expire only reports it.
 		 */
-		if (!dry && ex.items[i].action != EXPIRE_WARN)
-			ret = store_account_purge(pv->store, ex.items[i].id, &nmsgs);
+		if (!dry && ex.items[i].action != EXPIRE_WARN) {
+			struct expire_recheck rc = { ex.conf, ex.now,
+			    ex.items[i].id, EXPIRE_KEEP };
+
+			ret = store_txn_run(pv->store, expire_recheck_txn, &rc);
+			if (ret == STORE_ENOTFOUND || (ret == 0 &&
+			    (rc.action == EXPIRE_KEEP || rc.action == EXPIRE_WARN)))
+				continue;	/* deleted or active meanwhile */
+			if (ret == 0)
+				ret = store_account_purge(pv->store,
+				    ex.items[i].id, &nmsgs);
+		}
 		if (ret != 0) {
 			provision_errx(pv, "%s: %s", ex.items[i].address,
 			    store_strerror(ret));

@@ -145,8 +145,14 @@ pgp_import_file(const char *file, const char *address, char fpr[PGP_FPR_MAX],
 		goto out;
 	}
 	if (address == NULL) {
-		snprintf(fpr, PGP_FPR_MAX, "%s", res->imports->fpr);
-		ret = 0;
+		/* The first key that imported (or was there unchanged). */
+		for (st = res->imports; st != NULL; st = st->next)
+			if (st->fpr != NULL && st->result == 0) {
+				snprintf(fpr, PGP_FPR_MAX, "%s", st->fpr);
+				ret = 0;
+				goto out;
+			}
+		snprintf(why, whylen, "%s: no key could be imported", file);
 		goto out;
 	}
 	for (st = res->imports; st != NULL; st = st->next) {
