@@ -252,6 +252,18 @@ crlf_normalize(const char *in, size_t len, size_t *outlenp)
 }
 
 int
+crlf_is_normal(const char *in, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if ((in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) ||
+		    (in[i] == '\r' && (i + 1 == len || in[i + 1] != '\n')))
+			return 0;
+	return 1;
+}
+
+int
 parse_u64(const char *s, uint64_t max, uint64_t *vp)
 {
 	uint64_t	 v = 0;

@@ -39,6 +39,8 @@ char	*hex_encode(const void *, size_t);
  * the form IMAP serves and RFC822.SIZE counts.  Returns a new buffer.
  */
 char	*crlf_normalize(const char *, size_t, size_t *outlenp);
+/* True when every CR is followed by LF and every LF preceded by CR. */
+int	 crlf_is_normal(const char *, size_t);
 
 /* Strict decimal parsing: the whole string, no sign, no overflow. */
 int	 parse_u64(const char *, uint64_t max, uint64_t *);

@@ -1,0 +1,206 @@
+/*
+ * cmd-login.c: STARTTLS, LOGIN and AUTHENTICATE PLAIN (RFC 3501 6.2,
+ * RFC 4959 SASL-IR, RFC 4616 PLAIN).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "imapd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* RFC 4616 2: authzid, authcid and password of at most 255 octets each. */
+#define AUTH_PLAIN_MAX		(3 * 256)
+
+enum imap_cmd_status
+cmd_starttls(struct imap_session *s, const struct imap_command *cmd)
+{
+	if (!imap_arg_is_eol(cmd->args)) {
+		imap_tagged(s, "BAD", "STARTTLS takes no arguments");
+		return CMD_DONE;
+	}
+	if (s->conn->tls || s->listener->spec.security != LISTEN_STARTTLS) {
+		imap_tagged(s, "BAD", "TLS is %s", s->conn->tls ? "active "
+		    "already" : "not offered on this port");
+		return CMD_DONE;
+	}
+	/*
+	 * RFC 3501 6.2.1, CVE-2011-0411: bytes pipelined behind STARTTLS
+	 * were sent in clear and would be read as if protected.  Refuse
+	 * and close rather than guess.
+	 */
+	if (imap_parser_input_pending(s->parser, conn_in(s->conn))) {
+		log_info("%s: data pipelined after STARTTLS; closing",
+		    s->conn->peer);
+		imap_tagged(s, "BAD", "Data after STARTTLS; closing");
+		imap_printf(s, "* BYE Plaintext command injection refused\r\n");
+		s->state = S_LOGOUT;
+		conn_close_after_flush(s->conn);
+		return CMD_DONE;
+	}
+	imap_tagged(s, "OK", "Begin TLS negotiation now");
+	if (conn_starttls(s->conn, s->imapd->daemon.tls) == -1) {
+		s->state = S_LOGOUT;
+		conn_close_after_flush(s->conn);
+	}
+	return CMD_DONE;
+}
+
+static void
+cmd_login_done(struct auth_result *res, void *arg)
+{
+	struct imap_session	*s = arg;
+	struct imap_session	*o;
+	size_t			 n = 0;
+
+	s->auth = NULL;
+	switch (res->status) {
+	case AUTH_OK:
+		for (o = s->imapd->sessions; o != NULL; o = o->next)
+			if (o->account_id == res->account_id)
+				n++;
+		if (n >= s->imapd->daemon.conf->max_connections_per_account) {
+			imap_tagged(s, "NO", "[LIMIT] Too many connections for "
+			    "this account");
+			break;
+		}
+		s->account_id = res->account_id;
+		memcpy(s->address, res->address, sizeof(s->address));
+		s->key = res->key;
+		res->key = NULL;
+		log_info("%s: %s logged in%s", s->conn->peer, s->address,
+		    s->conn->tls ? " (TLS)" : "");
+		imap_session_enter_state(s, S_AUTH);
+		/* RFC 3501 7.1: capabilities change at login; say so. */
+		imap_tagged(s, "OK", "[CAPABILITY %s] Logged in",
+		    imap_capabilities(s));
+		break;
+	case AUTH_FAILED:
+		log_info("%s: login failed", s->conn->peer);
+		imap_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication "
+		    "failed");
+		break;
+	case AUTH_UNAVAILABLE:
+		imap_tagged(s, "NO", "[UNAVAILABLE] Temporary authentication "
+		    "failure; try again");
+		break;
+	}
+	imap_session_done(s);
+}
+
+/* Refuses a login before TLS (RFC 3501 6.2.3, RFC 8314). */
+static int
+cmd_login_allowed(struct imap_session *s)
+{
+	if (s->conn->tls)
+		return 1;
+	imap_tagged(s, "NO", "[PRIVACYREQUIRED] Use STARTTLS or the TLS port "
+	    "first");
+	return 0;
+}
+
+static enum imap_cmd_status
+cmd_login_start(struct imap_session *s, const char *user, const char *pw,
+    size_t pwlen)
+{
+	conn_pause(s->conn, 1);
+	s->auth = auth_start(s->imapd->daemon.auth, user, pw, pwlen,
+	    s->conn->peer, cmd_login_done, s);
+	return CMD_ASYNC;
+}
+
+enum imap_cmd_status
+cmd_login(struct imap_session *s, const struct imap_command *cmd)
+{
+	const char	*user, *pw;
+
+	if (cmd->nargs != 2 || imap_arg_get_astring(&cmd->args[0], &user) == -1 ||
+	    imap_arg_get_astring(&cmd->args[1], &pw) == -1) {
+		imap_tagged(s, "BAD", "LOGIN takes a user name and a password");
+		return CMD_DONE;
+	}
+	if (!cmd_login_allowed(s))
+		return CMD_DONE;
+	return cmd_login_start(s, user, pw, strlen(pw));
+}
+
+/* RFC 4616: [authzid] NUL authcid NUL passwd, in base64. */
+static enum imap_cmd_status
+cmd_authenticate_plain(struct imap_session *s, const char *b64, size_t len)
+{
+	unsigned char	*raw;
+	size_t		 rawlen;
+	const char	*authz, *user, *pw, *end;
+	enum imap_cmd_status st;
+
+	if (len == 1 && b64[0] == '*') {
+		/* RFC 3501 6.2.2: the client cancelled. */
+		imap_tagged(s, "BAD", "Authentication cancelled");
+		return CMD_DONE;
+	}
+	raw = xsecret_alloc(AUTH_PLAIN_MAX + 1);
+	if (len > ((AUTH_PLAIN_MAX + 2) / 3) * 4 ||
+	    sodium_base642bin(raw, AUTH_PLAIN_MAX, b64, len, NULL, &rawlen,
+	    NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+		xsecret_free(raw);
+		imap_tagged(s, "BAD", "Invalid base64 in the SASL response");
+		return CMD_DONE;
+	}
+	raw[rawlen] = '\0';
+	end = (const char *)raw + rawlen;
+	authz = (const char *)raw;
+	user = authz + strlen(authz) + 1;
+	pw = user < end ? user + strlen(user) + 1 : end;
+	if (user >= end || pw > end || (authz[0] != '\0' &&
+	    strcasecmp(authz, user) != 0)) {
+		xsecret_free(raw);
+		/* No proxy logins: the authzid must be empty or the user. */
+		imap_tagged(s, "NO", "[AUTHENTICATIONFAILED] Invalid PLAIN "
+		    "response");
+		return CMD_DONE;
+	}
+	st = cmd_login_start(s, user, pw, (size_t)(end - pw));
+	xsecret_free(raw);
+	return st;
+}
+
+enum imap_cmd_status
+cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
+{
+	const char	*mech, *ir;
+
+	if (cmd->nargs < 1 || cmd->nargs > 2 ||
+	    imap_arg_get_atom(&cmd->args[0], &mech) == -1 ||
+	    (cmd->nargs == 2 && imap_arg_get_atom(&cmd->args[1], &ir) == -1)) {
+		imap_tagged(s, "BAD", "AUTHENTICATE takes a mechanism and an "
+		    "optional initial response");
+		return CMD_DONE;
+	}
+	if (strcasecmp(mech, "PLAIN") != 0) {
+		imap_tagged(s, "NO", "Unsupported authentication mechanism");
+		return CMD_DONE;
+	}
+	if (!cmd_login_allowed(s))
+		return CMD_DONE;
+	if (cmd->nargs == 2) {
+		/* RFC 4959: "=" is an empty initial response. */
+		if (strcmp(ir, "=") == 0)
+			ir = "";
+		return cmd_authenticate_plain(s, ir, strlen(ir));
+	}
+	imap_printf(s, "+ \r\n");
+	imap_session_want_line(s);
+	return CMD_ASYNC;
+}
+
+void
+cmd_authenticate_line(struct imap_session *s, const char *line, size_t len)
+{
+	if (cmd_authenticate_plain(s, line, len) == CMD_DONE)
+		imap_session_done(s);
+}

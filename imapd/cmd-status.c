@@ -1,0 +1,136 @@
+/*
+ * cmd-status.c: STATUS (RFC 3501 6.3.10, RFC 7162 3.1.6) and the STATUS
+ * items LIST-STATUS returns (RFC 5819).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "imapd.h"
+
+/* Parses a STATUS item list into STATUS_* bits; -1 on an unknown item. */
+int
+imap_status_items(const struct imap_arg *a, unsigned int *itemsp)
+{
+	static const struct {
+		const char	*name;
+		unsigned int	 bit;
+	} items[] = {
+		{ "MESSAGES", STATUS_MESSAGES },
+		{ "RECENT", STATUS_RECENT },
+		{ "UIDNEXT", STATUS_UIDNEXT },
+		{ "UIDVALIDITY", STATUS_UIDVALIDITY },
+		{ "UNSEEN", STATUS_UNSEEN },
+		{ "HIGHESTMODSEQ", STATUS_HIGHESTMODSEQ },
+		{ "SIZE", STATUS_SIZE },
+	};
+	const struct imap_arg	*list;
+	size_t			 n, i, j;
+
+	*itemsp = 0;
+	if (imap_arg_get_list(a, &list, &n) == -1 || n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < sizeof(items) / sizeof(items[0]); j++)
+			if (imap_arg_atom_equals(&list[i], items[j].name))
+				break;
+		if (j == sizeof(items) / sizeof(items[0]))
+			return -1;
+		*itemsp |= items[j].bit;
+	}
+	return 0;
+}
+
+void
+imap_status_write(struct imap_session *s, const struct store_mailbox *mb,
+    unsigned int items)
+{
+	const char	*sep = "";
+
+	imap_printf(s, "* STATUS ");
+	imap_write_mailbox(s, mb->name);
+	imap_printf(s, " (");
+	if (items & STATUS_MESSAGES) {
+		imap_printf(s, "%sMESSAGES %u", sep, mb->messages);
+		sep = " ";
+	}
+	if (items & STATUS_RECENT) {
+		/* \Recent is not kept (RFC 9051 dropped it): always 0. */
+		imap_printf(s, "%sRECENT 0", sep);
+		sep = " ";
+	}
+	if (items & STATUS_UIDNEXT) {
+		imap_printf(s, "%sUIDNEXT %u", sep, mb->uidnext);
+		sep = " ";
+	}
+	if (items & STATUS_UIDVALIDITY) {
+		imap_printf(s, "%sUIDVALIDITY %u", sep, mb->uidvalidity);
+		sep = " ";
+	}
+	if (items & STATUS_UNSEEN) {
+		imap_printf(s, "%sUNSEEN %u", sep, mb->unseen);
+		sep = " ";
+	}
+	if (items & STATUS_HIGHESTMODSEQ) {
+		imap_printf(s, "%sHIGHESTMODSEQ %llu", sep,
+		    (unsigned long long)mb->highestmodseq);
+		sep = " ";
+	}
+	if (items & STATUS_SIZE)
+		imap_printf(s, "%sSIZE %llu", sep, (unsigned long long)mb->bytes);
+	imap_printf(s, ")\r\n");
+}
+
+struct status_req {
+	struct imap_session	*s;
+	const char		*name;
+	struct store_mailbox	 mb;
+};
+
+static int
+status_txn(struct store_txn *txn, void *arg)
+{
+	struct status_req	*sr = arg;
+
+	return store_mailbox_find(txn, sr->s->account_id, sr->name, &sr->mb);
+}
+
+enum imap_cmd_status
+cmd_status(struct imap_session *s, const struct imap_command *cmd)
+{
+	struct status_req	 sr;
+	const char		*wire, *why;
+	unsigned int		 items;
+	char			*name;
+	int			 ret;
+
+	if (cmd->nargs != 2 || imap_arg_get_astring(&cmd->args[0], &wire) == -1 ||
+	    imap_status_items(&cmd->args[1], &items) == -1) {
+		imap_tagged(s, "BAD", "STATUS takes a mailbox and a list of "
+		    "MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ SIZE");
+		return CMD_DONE;
+	}
+	if ((name = imap_mailbox_arg(s, wire, &why)) == NULL) {
+		imap_tagged(s, "BAD", "%s", why);
+		return CMD_DONE;
+	}
+	memset(&sr, 0, sizeof(sr));
+	sr.s = s;
+	sr.name = name;
+	ret = imap_txn(s, status_txn, &sr);
+	if (ret == STORE_ENOTFOUND)
+		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
+	else if (ret != 0)
+		imap_tagged_store_error(s, ret);
+	else {
+		/* RFC 7162 3.1.6: asking for HIGHESTMODSEQ enables CONDSTORE. */
+		if (items & STATUS_HIGHESTMODSEQ)
+			s->condstore = 1;
+		imap_status_write(s, &sr.mb, items);
+		imap_tagged(s, "OK", "Status completed");
+	}
+	store_mailbox_clear(&sr.mb);
+	free(name);
+	return CMD_DONE;
+}

@@ -1,0 +1,728 @@
+/*
+ * imap-session.c: one client connection: reading commands, dispatching
+ * them by table, the states of RFC 3501 3, untagged updates, IDLE.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "imapd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static void	imap_session_input(struct conn *, void *);
+static void	imap_session_drained(struct conn *, void *);
+static void	imap_session_end(struct conn *, enum conn_end, void *);
+static void	imap_session_close(struct imap_session *, const char *why);
+static void	imap_session_run(struct imap_session *);
+static void	imap_session_dispatch(struct imap_session *,
+		    const struct imap_command *);
+static void	imap_session_idle_poll(evutil_socket_t, short, void *);
+
+static const struct conn_callbacks imap_conn_callbacks = {
+	.input = imap_session_input,
+	.drained = imap_session_drained,
+	.end = imap_session_end,
+};
+
+static const char *const imap_state_names[] = {
+	[S_NOTAUTH] = "not-authenticated",
+	[S_AUTH] = "authenticated",
+	[S_SELECTED] = "selected",
+	[S_LOGOUT] = "logout",
+};
+
+void
+imap_session_enter_state(struct imap_session *s, enum imap_state state)
+{
+	log_debug("%s: %s -> %s", s->conn->peer, imap_state_names[s->state],
+	    imap_state_names[state]);
+	if (s->state == S_SELECTED && state != S_SELECTED) {
+		imap_view_clear(&s->view);
+		free(s->mailbox_name);
+		s->mailbox_name = NULL;
+		free(s->saved);
+		s->saved = NULL;
+		s->nsaved = 0;
+	}
+	if (state == S_AUTH || state == S_SELECTED)
+		conn_set_timeout(s->conn, IMAP_TIMEOUT_AUTH);
+	s->state = state;
+}
+
+static size_t
+imap_sessions_from(struct imapd *im, const char *peer)
+{
+	struct imap_session	*s;
+	size_t			 n = 0;
+
+	for (s = im->sessions; s != NULL; s = s->next)
+		if (strcmp(s->conn->peer, peer) == 0)
+			n++;
+	return n;
+}
+
+static void
+imap_session_set_limits(struct imap_session *s)
+{
+	struct imap_parser_limits	 lim;
+
+	imap_parser_limits_default(&lim);
+	if (s->state == S_NOTAUTH) {
+		/* Before login nobody needs big literals (RFC 7888 4). */
+		lim.literal_max = 8 * 1024;
+		lim.stream_max = 0;
+		lim.line_max = 8 * 1024;
+		lim.command_max = 64 * 1024;
+	} else
+		lim.stream_max = s->imapd->daemon.conf->max_message_size;
+	imap_parser_set_limits(s->parser, &lim);
+}
+
+static enum imap_literal_action
+imap_session_literal(void *arg, const struct imap_literal_info *li,
+    struct imap_literal_sink *sink, const char **textp)
+{
+	struct imap_session	*s = arg;
+
+	if ((s->state == S_AUTH || s->state == S_SELECTED) &&
+	    li->command != NULL && strcasecmp(li->command, "APPEND") == 0)
+		return imap_append_literal(s, li, sink, textp);
+	return IMAP_LITERAL_MEMORY;
+}
+
+void
+imap_session_accept(struct imapd *im, struct listener *l, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	struct imap_session	*s;
+	struct daemon		*d = &im->daemon;
+
+	s = xcalloc(1, sizeof(*s));
+	s->imapd = im;
+	s->listener = l;
+	s->conn = conn_new(d->base, fd, sa, salen,
+	    daemon_listener_tls(l) ? d->tls : NULL, &imap_conn_callbacks, s);
+	if (s->conn == NULL) {
+		free(s);
+		return;
+	}
+	if (imap_sessions_from(im, s->conn->peer) >=
+	    d->conf->max_connections_per_ip) {
+		log_info("%s: too many connections from this address",
+		    s->conn->peer);
+		conn_printf(s->conn, "* BYE [UNAVAILABLE] Too many connections "
+		    "from your address\r\n");
+		conn_close_after_flush(s->conn);
+		s->state = S_LOGOUT;
+	}
+	s->parser = imap_parser_new(NULL);
+	imap_parser_set_literal_hook(s->parser, imap_session_literal, s);
+	imap_session_set_limits(s);
+	s->next = im->sessions;
+	if (im->sessions != NULL)
+		im->sessions->prev = s;
+	im->sessions = s;
+	im->nsessions++;
+	daemon_session_opened(d);
+	if (s->state == S_LOGOUT)
+		return;
+	conn_set_timeout(s->conn, IMAP_TIMEOUT_PREAUTH);
+	conn_want_drain(s->conn, IMAP_OUTPUT_HIGH / 4);
+	log_debug("%s: connected on %s", s->conn->peer, l->name);
+	/* RFC 3501 7.1.1: capabilities in the greeting save a round trip. */
+	imap_printf(s, "* OK [CAPABILITY %s] guestbox ready.\r\n",
+	    imap_capabilities(s));
+}
+
+static void
+imap_session_free(struct imap_session *s)
+{
+	struct imapd	*im = s->imapd;
+
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		im->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	im->nsessions--;
+	auth_cancel(&s->auth);
+	if (s->cmd_state_free != NULL && s->cmd_state != NULL)
+		s->cmd_state_free(s->cmd_state);
+	if (s->idle_poll != NULL)
+		event_free(s->idle_poll);
+	imap_view_clear(&s->view);
+	free(s->mailbox_name);
+	free(s->saved);
+	free(s->tag);
+	vault_seckey_free(&s->key);
+	imap_parser_free(&s->parser);
+	conn_free(&s->conn);
+	daemon_session_closed(&im->daemon);
+	sodium_memzero(s, sizeof(*s));
+	free(s);
+}
+
+static void
+imap_session_close(struct imap_session *s, const char *why)
+{
+	log_debug("%s: closing: %s", s->conn->peer, why);
+	imap_session_free(s);
+}
+
+static void
+imap_session_end(struct conn *c, enum conn_end why, void *arg)
+{
+	static const char *const reasons[] = {
+		[CONN_END_EOF] = "disconnected",
+		[CONN_END_ERROR] = "connection error",
+		[CONN_END_TIMEOUT] = "idle timeout",
+		[CONN_END_TLS] = "TLS error",
+	};
+	struct imap_session	*s = arg;
+
+	if (why == CONN_END_TIMEOUT && s->state != S_LOGOUT) {
+		/* RFC 3501 7.1.5: say why before closing. */
+		imap_printf(s, "* BYE Disconnected for inactivity.\r\n");
+		s->state = S_LOGOUT;
+		conn_close_after_flush(s->conn);
+		return;
+	}
+	imap_session_close(s, reasons[why]);
+}
+
+/* ---- output ---- */
+
+void
+imap_printf(struct imap_session *s, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(conn_out(s->conn), fmt, ap);
+	va_end(ap);
+}
+
+void
+imap_write(struct imap_session *s, const void *data, size_t len)
+{
+	conn_write(s->conn, data, len);
+}
+
+int
+imap_output_full(const struct imap_session *s)
+{
+	return evbuffer_get_length(conn_out(s->conn)) > IMAP_OUTPUT_HIGH;
+}
+
+void
+imap_write_string(struct imap_session *s, const char *str, size_t len)
+{
+	size_t	 i;
+	int	 quoted = len < 1024;
+
+	/* RFC 3501 9: quoted holds 7-bit TEXT-CHARs only. */
+	for (i = 0; quoted && i < len; i++)
+		if ((unsigned char)str[i] >= 0x80 || str[i] == '\r' ||
+		    str[i] == '\n' || str[i] == '\0')
+			quoted = 0;
+	if (!quoted) {
+		imap_printf(s, "{%zu}\r\n", len);
+		imap_write(s, str, len);
+		return;
+	}
+	imap_write(s, "\"", 1);
+	for (i = 0; i < len; i++) {
+		if (str[i] == '"' || str[i] == '\\')
+			imap_write(s, "\\", 1);
+		imap_write(s, &str[i], 1);
+	}
+	imap_write(s, "\"", 1);
+}
+
+/* RFC 3501 9: ATOM-CHAR excludes atom-specials. */
+static int
+imap_is_atom(const char *s)
+{
+	if (*s == '\0' || strcasecmp(s, "NIL") == 0)
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f ||
+		    strchr("(){%*\"\\]", *s) != NULL)
+			return 0;
+	return 1;
+}
+
+void
+imap_write_astring(struct imap_session *s, const char *str)
+{
+	if (imap_is_atom(str))
+		imap_printf(s, "%s", str);
+	else
+		imap_write_string(s, str, strlen(str));
+}
+
+static void
+imap_tagged_v(struct imap_session *s, const char *status, const char *fmt,
+    va_list ap)
+{
+	const char	*tag = s->tag != NULL ? s->tag : "*";
+
+	imap_printf(s, "%s %s ", tag, status);
+	evbuffer_add_vprintf(conn_out(s->conn), fmt, ap);
+	imap_write(s, "\r\n", 2);
+}
+
+void
+imap_tagged(struct imap_session *s, const char *status, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	/*
+	 * Untagged updates go before the completion (RFC 3501 7.4.1 says
+	 * which commands may carry EXPUNGE).
+	 */
+	if (s->state == S_SELECTED && strcmp(status, "BAD") != 0)
+		imap_session_sync(s, s->cmd_def == NULL ||
+		    !(s->cmd_def->flags & CMD_F_NO_EXPUNGE));
+	va_start(ap, fmt);
+	imap_tagged_v(s, status, fmt, ap);
+	va_end(ap);
+}
+
+void
+imap_tagged_store_error(struct imap_session *s, int err)
+{
+	/* RFC 5530 response codes. */
+	switch (err) {
+	case STORE_ENOTFOUND:
+		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox or message");
+		break;
+	case STORE_EEXIST:
+		imap_tagged(s, "NO", "[ALREADYEXISTS] It exists already");
+		break;
+	case STORE_ELIMIT:
+		imap_tagged(s, "NO", "[OVERQUOTA] Mailbox full or limit reached");
+		break;
+	case STORE_ENOSPC:
+		imap_tagged(s, "NO", "[OVERQUOTA] The server's disk is full; "
+		    "try again later");
+		break;
+	case STORE_ECORRUPT:
+		imap_tagged(s, "NO", "[CORRUPTION] Stored data is damaged");
+		break;
+	default:
+		imap_tagged(s, "NO", "[UNAVAILABLE] Temporary storage "
+		    "problem; try again");
+		break;
+	}
+}
+
+int
+imap_txn(struct imap_session *s, store_txn_fn fn, void *arg)
+{
+	int	 ret;
+
+	ret = store_txn_run(s->imapd->daemon.store, fn, arg);
+	if (ret != 0 && ret != STORE_ENOTFOUND && ret != STORE_EEXIST &&
+	    ret != STORE_ELIMIT && ret != STORE_EMODIFIED && ret != STORE_ESTATE)
+		log_warnx("%s: %s: %s", s->conn->peer, s->address[0] != '\0' ?
+		    s->address : "-", store_strerror(ret));
+	return ret;
+}
+
+/* ---- untagged updates ---- */
+
+static void
+imap_sync_expunge(uint32_t seq, uint32_t uid, void *arg)
+{
+	struct imap_session	*s = arg;
+
+	/* RFC 7162 3.2.10: with QRESYNC, VANISHED replaces EXPUNGE. */
+	if (s->qresync)
+		imap_printf(s, "* VANISHED %u\r\n", uid);
+	else
+		imap_printf(s, "* %u EXPUNGE\r\n", seq);
+}
+
+static void
+imap_sync_exists(uint32_t count, void *arg)
+{
+	struct imap_session	*s = arg;
+
+	imap_printf(s, "* %u EXISTS\r\n", count);
+}
+
+/* The FLAGS list of a message: system flags, then its keywords. */
+void
+imap_write_flags(struct imap_session *s, uint32_t flags, uint64_t keywords)
+{
+	static const struct {
+		uint32_t	 bit;
+		const char	*name;
+	} sys[] = {
+		{ STORE_F_SEEN, "\\Seen" },
+		{ STORE_F_ANSWERED, "\\Answered" },
+		{ STORE_F_FLAGGED, "\\Flagged" },
+		{ STORE_F_DELETED, "\\Deleted" },
+		{ STORE_F_DRAFT, "\\Draft" },
+	};
+	const char	*sep = "";
+	size_t		 i;
+
+	imap_write(s, "(", 1);
+	for (i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
+		if (flags & sys[i].bit) {
+			imap_printf(s, "%s%s", sep, sys[i].name);
+			sep = " ";
+		}
+	for (i = 0; i < s->view.nkeywords && i < 64; i++)
+		if (keywords & (1ULL << i)) {
+			imap_printf(s, "%s%s", sep, s->view.keywords[i]);
+			sep = " ";
+		}
+	imap_write(s, ")", 1);
+}
+
+static void
+imap_sync_flags(uint32_t seq, const struct imap_view_msg *vm, void *arg)
+{
+	struct imap_session	*s = arg;
+
+	imap_printf(s, "* %u FETCH (UID %u ", seq, vm->uid);
+	if (s->condstore)
+		imap_printf(s, "MODSEQ (%llu) ", (unsigned long long)vm->modseq);
+	imap_write(s, "FLAGS ", 6);
+	imap_write_flags(s, vm->flags, vm->keywords);
+	imap_write(s, ")\r\n", 3);
+}
+
+/* The FLAGS and PERMANENTFLAGS responses (RFC 3501 7.2.6, 7.1). */
+void
+imap_write_mailbox_flags(struct imap_session *s)
+{
+	uint32_t	 i;
+
+	imap_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+	    "\\Draft");
+	for (i = 0; i < s->view.nkeywords; i++)
+		imap_printf(s, " %s", s->view.keywords[i]);
+	imap_printf(s, ")\r\n* OK [PERMANENTFLAGS (\\Answered \\Flagged "
+	    "\\Deleted \\Seen \\Draft");
+	for (i = 0; i < s->view.nkeywords; i++)
+		imap_printf(s, " %s", s->view.keywords[i]);
+	imap_printf(s, "%s)] Flags permitted.\r\n",
+	    s->view.nkeywords < STORE_MAX_KEYWORDS ? " \\*" : "");
+}
+
+static void
+imap_sync_keywords(void *arg)
+{
+	imap_write_mailbox_flags(arg);
+}
+
+static const struct imap_view_callbacks imap_sync_callbacks = {
+	.expunge = imap_sync_expunge,
+	.exists = imap_sync_exists,
+	.flags = imap_sync_flags,
+	.keywords = imap_sync_keywords,
+};
+
+static int
+imap_sync_txn(struct store_txn *txn, void *arg)
+{
+	struct imap_session	*s = arg;
+
+	return imap_view_refresh(txn, &s->view);
+}
+
+int
+imap_session_sync(struct imap_session *s, int allow_expunge)
+{
+	int	 ret;
+
+	if (s->state != S_SELECTED)
+		return 0;
+	ret = imap_txn(s, imap_sync_txn, s);
+	if (ret == STORE_ENOTFOUND) {
+		/* Deleted under us (another session, RFC 3501 6.3.4). */
+		imap_printf(s, "* BYE [CLOSED] The selected mailbox was "
+		    "deleted\r\n");
+		s->state = S_LOGOUT;
+		conn_close_after_flush(s->conn);
+		return ret;
+	}
+	imap_view_report(&s->view, allow_expunge, &imap_sync_callbacks, s);
+	return ret;
+}
+
+void
+imap_session_notify(struct imap_session *s, const struct store_event *ev)
+{
+	if (ev->account_id != 0 && ev->account_id != s->account_id)
+		return;
+	if (ev->mailbox_id == 0 && ev->account_id != 0) {
+		/* The account itself changed: disabled or deleted? */
+		return;
+	}
+	if (s->idling && s->state == S_SELECTED &&
+	    (ev->account_id == 0 || ev->mailbox_id == s->view.mailbox_id)) {
+		/* RFC 2177: during IDLE, updates go out at once. */
+		imap_session_sync(s, 1);
+	}
+}
+
+void
+imap_session_shutdown(struct imap_session *s)
+{
+	if (s->state == S_LOGOUT)
+		return;
+	if (s->busy && !s->idling)
+		return;		/* answered when the command ends */
+	imap_printf(s, "* BYE [UNAVAILABLE] Server shutting down\r\n");
+	s->state = S_LOGOUT;
+	conn_close_after_flush(s->conn);
+}
+
+/* ---- commands ---- */
+
+static void
+imap_session_cmd_end(struct imap_session *s)
+{
+	if (s->cmd_state_free != NULL && s->cmd_state != NULL)
+		s->cmd_state_free(s->cmd_state);
+	s->cmd_state = NULL;
+	s->cmd_state_free = NULL;
+	s->cmd_def = NULL;
+	s->cmd = NULL;
+	s->busy = 0;
+	s->more = 0;
+	s->want_line = 0;
+	free(s->tag);
+	s->tag = NULL;
+	imap_parser_reset(s->parser);
+	imap_session_set_limits(s);
+	if (s->imapd->daemon.stopping && s->state != S_LOGOUT)
+		imap_session_shutdown(s);
+}
+
+void
+imap_session_done(struct imap_session *s)
+{
+	imap_session_cmd_end(s);
+	if (s->state == S_LOGOUT)
+		return;
+	conn_pause(s->conn, 0);
+	/* Commands pipelined behind the finished one. */
+	imap_session_run(s);
+}
+
+static void
+imap_session_call(struct imap_session *s)
+{
+	enum imap_cmd_status	 st;
+
+	st = s->cmd_def->handler(s, s->cmd);
+	switch (st) {
+	case CMD_DONE:
+		imap_session_cmd_end(s);
+		break;
+	case CMD_ASYNC:
+		break;
+	case CMD_MORE:
+		/* imap_session_drained() calls again. */
+		s->more = 1;
+		break;
+	}
+}
+
+static void
+imap_session_dispatch(struct imap_session *s, const struct imap_command *cmd)
+{
+	const struct imap_cmd_def	*def;
+
+	s->tag = xstrdup(cmd->tag);
+	s->cmd = cmd;
+	s->busy = 1;
+	if ((def = imap_command_find(cmd->name)) == NULL) {
+		s->bad_count++;
+		imap_tagged(s, "BAD", "Unknown command %s", cmd->name);
+		imap_session_cmd_end(s);
+		return;
+	}
+	if ((def->states & (1U << s->state)) == 0) {
+		s->bad_count++;
+		imap_tagged(s, "BAD", "%s is not allowed %s", def->name,
+		    s->state == S_NOTAUTH ? "before LOGIN" :
+		    s->state == S_AUTH ? "without a selected mailbox" :
+		    "now");
+		imap_session_cmd_end(s);
+		return;
+	}
+	s->cmd_def = def;
+	imap_session_call(s);
+}
+
+static void
+imap_session_parse_error(struct imap_session *s,
+    const struct imap_parse_error *err)
+{
+	const char	*tag = err->tag != NULL ? err->tag : "*";
+
+	s->bad_count++;
+	imap_printf(s, "%s %s %s\r\n", tag,
+	    err->code == IMAP_PERR_REFUSED ? "NO" : "BAD", err->text);
+	if (err->fatal || s->bad_count >= IMAP_MAX_BAD) {
+		imap_printf(s, "* BYE %s\r\n", err->fatal ?
+		    "Cannot find the next command; closing" :
+		    "Too many invalid commands");
+		s->state = S_LOGOUT;
+		conn_close_after_flush(s->conn);
+		return;
+	}
+	imap_parser_reset(s->parser);
+}
+
+static void	imap_session_line(struct imap_session *, const char *, size_t);
+
+static void
+imap_session_run(struct imap_session *s)
+{
+	const struct imap_command	*cmd;
+	const struct imap_parse_error	*err;
+	const char			*line;
+	size_t				 len;
+	int				 ret;
+
+	while (s->state != S_LOGOUT) {
+		if (s->busy) {
+			/* Only IDLE and AUTHENTICATE read while busy. */
+			if (!s->want_line)
+				return;
+			ret = imap_parser_read_line(s->parser, conn_in(s->conn),
+			    &line, &len, &err);
+			if (ret == IMAP_PARSE_NEED_MORE)
+				return;
+			if (ret == IMAP_PARSE_ERROR) {
+				s->want_line = 0;
+				s->idling = 0;
+				imap_tagged(s, "BAD", "%s", err->text);
+				imap_session_cmd_end(s);
+				continue;
+			}
+			imap_session_line(s, line, len);
+			continue;
+		}
+		ret = imap_parser_read(s->parser, conn_in(s->conn), &cmd, &err);
+		switch (ret) {
+		case IMAP_PARSE_NEED_MORE:
+			return;
+		case IMAP_PARSE_CONTINUE:
+			imap_printf(s, "+ OK\r\n");
+			break;
+		case IMAP_PARSE_ERROR:
+			imap_session_parse_error(s, err);
+			break;
+		case IMAP_PARSE_DONE:
+			imap_session_dispatch(s, cmd);
+			if (s->bad_count >= IMAP_MAX_BAD && s->state != S_LOGOUT) {
+				imap_printf(s, "* BYE Too many invalid "
+				    "commands\r\n");
+				s->state = S_LOGOUT;
+				conn_close_after_flush(s->conn);
+			}
+			break;
+		}
+	}
+}
+
+void
+imap_session_want_line(struct imap_session *s)
+{
+	/* The command's arguments go: the parser reads bare lines now. */
+	imap_parser_reset(s->parser);
+	s->cmd = NULL;
+	s->want_line = 1;
+}
+
+static void
+imap_session_input(struct conn *c, void *arg)
+{
+	imap_session_run(arg);
+}
+
+static void
+imap_session_drained(struct conn *c, void *arg)
+{
+	struct imap_session	*s = arg;
+
+	/* A long response (FETCH) goes on once the client has read. */
+	if (s->busy && s->more) {
+		s->more = 0;
+		imap_session_call(s);
+	}
+	if (!s->busy)
+		imap_session_run(s);
+}
+
+/* ---- IDLE (RFC 2177) ---- */
+
+static void
+imap_session_idle_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct imap_session	*s = arg;
+
+	/* A lost datagram must not leave a client in the dark for long. */
+	if (s->idling)
+		imap_session_sync(s, 1);
+}
+
+enum imap_cmd_status
+cmd_idle(struct imap_session *s, const struct imap_command *cmd)
+{
+	struct timeval	 tv = { IMAP_IDLE_POLL, 0 };
+
+	if (!imap_arg_is_eol(cmd->args)) {
+		imap_tagged(s, "BAD", "IDLE takes no arguments");
+		return CMD_DONE;
+	}
+	imap_session_sync(s, 1);
+	imap_printf(s, "+ idling\r\n");
+	s->idling = 1;
+	imap_session_want_line(s);
+	conn_set_timeout(s->conn, IMAP_TIMEOUT_IDLE);
+	if (s->idle_poll == NULL)
+		s->idle_poll = event_new(s->conn->base, -1, EV_PERSIST,
+		    imap_session_idle_poll, s);
+	evtimer_add(s->idle_poll, &tv);
+	return CMD_ASYNC;
+}
+
+static void
+imap_session_line(struct imap_session *s, const char *line, size_t len)
+{
+	if (s->idling) {
+		s->idling = 0;
+		evtimer_del(s->idle_poll);
+		conn_set_timeout(s->conn, IMAP_TIMEOUT_AUTH);
+		if (len == 4 && strncasecmp(line, "DONE", 4) == 0)
+			imap_tagged(s, "OK", "Idle completed");
+		else
+			imap_tagged(s, "BAD", "Expected DONE to end IDLE");
+		imap_session_cmd_end(s);
+		return;
+	}
+	/* AUTHENTICATE's continuation (cmd-login.c); line dies at reset. */
+	s->want_line = 0;
+	cmd_authenticate_line(s, line, len);
+	if (s->busy && s->parser != NULL)
+		imap_parser_reset(s->parser);
+}

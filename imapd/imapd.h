@@ -1,0 +1,229 @@
+/*
+ * imapd.h: guestbox-imapd's sessions and command table.
+ *
+ * One event loop serves every connection.  A session is a state machine
+ * (RFC 3501 3: not authenticated, authenticated, selected, logout); every
+ * change of state goes through imap_session_enter_state().  A command is
+ * a row of the table in imap-commands.c; its handler lives in the
+ * cmd-*.c file of its family.
+ */
+#ifndef GUESTBOX_IMAPD_H
+#define GUESTBOX_IMAPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "conf.h"
+#include "conn.h"
+#include "daemon.h"
+#include "imap-parser.h"
+#include "imap-view.h"
+#include "store.h"
+#include "util.h"
+
+/* Timeouts: RFC 3501 5.4 asks for at least 30 minutes once logged in. */
+#define IMAP_TIMEOUT_PREAUTH	60
+#define IMAP_TIMEOUT_AUTH	(30 * 60)
+#define IMAP_TIMEOUT_IDLE	(31 * 60)
+/* Bad commands before the connection is closed (Dovecot: 20). */
+#define IMAP_MAX_BAD		20
+/* Output queued before a long response pauses to let it drain. */
+#define IMAP_OUTPUT_HIGH	(256 * 1024)
+/* Wake an idle session this often even without a notification. */
+#define IMAP_IDLE_POLL		30
+
+enum imap_state {
+	S_NOTAUTH,
+	S_AUTH,
+	S_SELECTED,
+	S_LOGOUT,
+};
+
+/* Bits for the states in which a command is allowed. */
+#define ST_NOTAUTH	(1 << S_NOTAUTH)
+#define ST_AUTH		(1 << S_AUTH)
+#define ST_SELECTED	(1 << S_SELECTED)
+#define ST_ANY		(ST_NOTAUTH | ST_AUTH | ST_SELECTED)
+#define ST_LOGGEDIN	(ST_AUTH | ST_SELECTED)
+
+/* What a handler says. */
+enum imap_cmd_status {
+	CMD_DONE,	/* answered (tagged); next command */
+	CMD_ASYNC,	/* will answer later and call imap_session_done() */
+	CMD_MORE,	/* call again when the output has drained */
+};
+
+struct imap_session;
+
+struct imap_cmd_def {
+	const char	*name;
+	unsigned int	 states;	/* ST_* */
+	unsigned int	 flags;		/* CMD_F_* */
+	enum imap_cmd_status (*handler)(struct imap_session *,
+			    const struct imap_command *);
+};
+
+/*
+ * RFC 3501 7.4.1: commands naming messages by sequence number must not
+ * see EXPUNGE responses while they run or right after (FETCH, STORE,
+ * SEARCH); their UID forms may.
+ */
+#define CMD_F_NO_EXPUNGE	0x01
+/* The command may be given while another runs? Never, here. */
+
+struct imap_capabilities;
+
+struct imapd {
+	struct daemon		 daemon;
+	struct imap_session	*sessions;	/* all of them */
+	size_t			 nsessions;
+	char			*capa_preauth;		/* plain, before STARTTLS */
+	char			*capa_preauth_tls;	/* TLS, before login */
+	char			*capa_auth;		/* after login */
+};
+
+struct imap_session {
+	struct imapd		*imapd;
+	struct conn		*conn;
+	struct listener		*listener;
+	enum imap_state		 state;
+	struct imap_parser	*parser;
+	struct imap_session	*prev, *next;
+	unsigned int		 bad_count;
+
+	/* The command being worked on (CMD_ASYNC, CMD_MORE). */
+	const struct imap_cmd_def *cmd_def;
+	const struct imap_command *cmd;
+	char			*tag;		/* copy, for async answers */
+	int			 busy;
+	int			 more;		/* CMD_MORE: call on drain */
+	int			 want_line;	/* IDLE, AUTHENTICATE */
+	void			*cmd_state;	/* the handler's own */
+	void			(*cmd_state_free)(void *);
+
+	/* Login */
+	struct auth_req		*auth;
+	uint64_t		 account_id;
+	char			 address[ADDR_MAX + 1];
+	struct vault_seckey	*key;
+
+	/* Selected mailbox */
+	struct imap_view	 view;
+	char			*mailbox_name;	/* UTF-8 */
+
+	/* ENABLEd extensions (RFC 5161) and what they change. */
+	int			 condstore;	/* RFC 7162: MODSEQ in FETCH */
+	int			 qresync;	/* VANISHED instead of EXPUNGE */
+
+	/* IDLE (RFC 2177) */
+	int			 idling;
+	struct event		*idle_poll;
+
+	/* SEARCH RETURN (SAVE) result (RFC 5182). */
+	uint32_t		*saved;
+	size_t			 nsaved;
+};
+
+/* imap-session.c */
+void	 imap_session_accept(struct imapd *, struct listener *, int fd,
+	    const struct sockaddr *, socklen_t);
+void	 imap_session_enter_state(struct imap_session *, enum imap_state);
+/* The running command reads its next input as a bare line. */
+void	 imap_session_want_line(struct imap_session *);
+/* AUTHENTICATE's continuation line (cmd-login.c). */
+void	 cmd_authenticate_line(struct imap_session *, const char *, size_t);
+/* FLAGS lists (imap-session.c). */
+void	 imap_write_flags(struct imap_session *, uint32_t flags,
+	    uint64_t keywords);
+void	 imap_write_mailbox_flags(struct imap_session *);
+/* Ends an asynchronous command (after its tagged answer was written). */
+void	 imap_session_done(struct imap_session *);
+/* The store changed a mailbox of this session's account. */
+void	 imap_session_notify(struct imap_session *, const struct store_event *);
+/* SIGTERM: BYE after the current command. */
+void	 imap_session_shutdown(struct imap_session *);
+/*
+ * Brings the selected view up to date and writes the untagged responses;
+ * allow_expunge per RFC 3501 7.4.1.  Returns a store error or 0.
+ */
+int	 imap_session_sync(struct imap_session *, int allow_expunge);
+/* Output helpers. */
+void	 imap_printf(struct imap_session *, const char *, ...)
+	    printflike(2, 3);
+void	 imap_write(struct imap_session *, const void *, size_t);
+/* "TAG OK|NO|BAD text" for the current command. */
+void	 imap_tagged(struct imap_session *, const char *status,
+	    const char *fmt, ...) printflike(3, 4);
+/* A store error as a tagged NO with an RFC 5530 response code. */
+void	 imap_tagged_store_error(struct imap_session *, int err);
+/* An IMAP string: quoted if it can be, a literal otherwise. */
+void	 imap_write_string(struct imap_session *, const char *, size_t);
+void	 imap_write_astring(struct imap_session *, const char *);
+/* A mailbox name (UTF-8) on the wire, in modified UTF-7. */
+void	 imap_write_mailbox(struct imap_session *, const char *utf8);
+/* The current capability string for the session's state. */
+const char *imap_capabilities(const struct imap_session *);
+/* Output is above the high-water mark: a long response should pause. */
+int	 imap_output_full(const struct imap_session *);
+/* Runs fn in a store transaction; errors are logged. */
+int	 imap_txn(struct imap_session *, store_txn_fn, void *);
+
+/* The parser's literal hook for APPEND (cmd-append.c). */
+enum imap_literal_action imap_append_literal(struct imap_session *,
+	    const struct imap_literal_info *, struct imap_literal_sink *,
+	    const char **textp);
+
+/* imap-commands.c */
+const struct imap_cmd_def *imap_command_find(const char *name);
+
+/* STATUS items (cmd-status.c), shared with LIST-STATUS. */
+#define STATUS_MESSAGES		0x01
+#define STATUS_RECENT		0x02
+#define STATUS_UIDNEXT		0x04
+#define STATUS_UIDVALIDITY	0x08
+#define STATUS_UNSEEN		0x10
+#define STATUS_HIGHESTMODSEQ	0x20
+#define STATUS_SIZE		0x40
+int	 imap_status_items(const struct imap_arg *, unsigned int *itemsp);
+void	 imap_status_write(struct imap_session *, const struct store_mailbox *,
+	    unsigned int items);
+
+/* Mailbox names (cmd-mailbox.c) */
+/* Decodes a client's mailbox argument to UTF-8 (caller frees); NULL: BAD. */
+char	*imap_mailbox_arg(struct imap_session *, const char *wire,
+	    const char **whyp);
+
+/* Handlers, one family per file. */
+enum imap_cmd_status cmd_capability(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_noop(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_logout(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_id(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_starttls(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_login(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_authenticate(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_enable(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_namespace(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_select(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_close(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_unselect(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_check(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_idle(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_create(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_delete(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_rename(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_subscribe(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_unsubscribe(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_list(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_lsub(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_status(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_append(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_expunge(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_fetch(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_store(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_search(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_copy(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_move(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_uid(struct imap_session *, const struct imap_command *);
+
+#endif
