@@ -42,6 +42,7 @@ struct addr {
 	char		*route;
 	char		*mailbox;
 	char		*domain;
+	int		 invalid;
 };
 
 struct addrlist {
@@ -167,7 +168,7 @@ static void	 parser_bnds_free(struct bnd *, struct bnd *);
 static enum pstate parser_header(struct parser *);
 static enum pstate parser_to_boundary(struct parser *);
 static enum pstate parser_finish(struct parser *, struct bnd *, size_t,
-		    size_t);
+		    size_t, uint32_t);
 static void	 parser_close_all(struct parser *, size_t);
 static void	 count_range(const uint8_t *, uint64_t, uint64_t, uint64_t *,
 		    uint64_t *);
@@ -459,17 +460,29 @@ lex_domain(struct lex *lx, struct pack *out)
 static int
 lex_content_type(struct lex *lx, struct pack *out)
 {
+	size_t	 start = out->len, sub;
+	int	 ret;
+
 	if (lex_skip_lwsp(lx) <= 0)
 		return -1;
-	if (lex_mime_token(lx, out) <= 0)
+	/* "text" alone is kept as a type; anything worse is no type. */
+	if (lex_mime_token(lx, out) <= 0 || out->len == start)
 		return -1;
 	if (*lx->p != '/')
-		return -1;
+		goto bad;
 	lx->p++;
 	if (lex_skip_lwsp(lx) <= 0)
-		return -1;
+		goto bad;
 	buf_addc(out, '/');
-	return lex_mime_token(lx, out);
+	sub = out->len;
+	if ((ret = lex_mime_token(lx, out)) < 0 || out->len == sub)
+		goto bad;
+	if (ret > 0 && *lx->p != ';')
+		goto bad;
+	return ret;
+bad:
+	out->len = start;
+	return -1;
 }
 
 /*
@@ -880,8 +893,6 @@ mime_header_fields(const void *hdr, size_t len, const char *const *names,
 				buf_addc(out, '\r');
 			buf_addc(out, h.line[i]);
 		}
-		if (h.line_len == 0 || h.line[h.line_len - 1] != '\n')
-			buf_adds(out, "\r\n");
 	}
 	buf_adds(out, "\r\n");
 }
@@ -1188,25 +1199,29 @@ ap_domain_list(struct aparser *ap)
 static int
 ap_angle_addr(struct aparser *ap)
 {
-	int	 ret;
-
 	ap->lx.p++;
-	if ((ret = lex_skip_lwsp(&ap->lx)) <= 0)
-		return ret;
+	if (lex_skip_lwsp(&ap->lx) <= 0)
+		return -1;
 	if (*ap->lx.p == '@') {
-		if (ap_domain_list(ap) <= 0 || lex_cur(&ap->lx) != ':') {
+		if (ap_domain_list(ap) > 0 && lex_cur(&ap->lx) == ':')
+			ap->lx.p++;
+		else {
 			ap_set(&ap->a.route, "INVALID_ROUTE");
-			return -1;
+			if (ap->lx.p == ap->lx.end)
+				return -1;
+			/* try to go on */
 		}
-		ap->lx.p++;
-		if ((ret = lex_skip_lwsp(&ap->lx)) <= 0)
-			return ret;
+		if (lex_skip_lwsp(&ap->lx) <= 0)
+			return -1;
 	}
-	if ((ret = ap_local_part(ap)) <= 0)
-		return ret;
-	if (*ap->lx.p == '@') {
-		if ((ret = ap_domain(ap)) <= 0)
-			return ret;
+	/* "<>" is no address, but the list goes on after it. */
+	if (*ap->lx.p != '>') {
+		if (ap_local_part(ap) <= 0)
+			return -1;
+		if (*ap->lx.p == '@') {
+			if (ap_domain(ap) <= 0)
+				return -1;
+		}
 	}
 	if (*ap->lx.p != '>')
 		return -1;
@@ -1226,27 +1241,50 @@ ap_name_addr(struct aparser *ap)
 		free(ap->a.name);
 		ap->a.name = NULL;
 	}
-	if (ap_angle_addr(ap) < 0)
+	if (ap_angle_addr(ap) < 0) {
 		ap_set(&ap->a.domain, "SYNTAX_ERROR");
-	return ap->lx.p != ap->lx.end;
+		ap->a.invalid = 1;
+	}
+	return ap->lx.p < ap->lx.end ? 1 : 0;
 }
 
 static int
 ap_addr_spec(struct aparser *ap)
 {
-	int	 ret, ret2;
+	int	 ret, ret2 = -2, quoted;
+	size_t	 n;
 
 	ap->comment.len = 0;
+	quoted = lex_cur(&ap->lx) == '"';
 	ret = ap_local_part(ap);
-	if (ret != 0 && lex_cur(&ap->lx) == '@') {
+	if (ret <= 0)
+		ap->a.invalid = 1;
+	if (ret != 0 && ap->lx.p < ap->lx.end && *ap->lx.p == '@') {
 		ret2 = ap_domain(ap);
 		if (ret2 <= 0)
 			ret = ret2;
 	}
-	/* "user@host (Real Name)": the comment is the name. */
 	if (ap->comment.len > 0) {
+		/* "user@host (Real Name)": the comment is the name. */
 		free(ap->a.name);
 		ap->a.name = buf_cstr(&ap->comment);
+	} else if (ret2 == -2) {
+		/*
+		 * No @domain: a lone word is a mailbox, but words that go on
+		 * are a display name without an address (Dovecot).
+		 */
+		buf_addc(&ap->str, ' ');
+		n = ap->str.len;
+		(void)lex_phrase(&ap->lx, &ap->str);
+		if (ap->str.len != n) {
+			free(ap->a.mailbox);
+			ap->a.mailbox = NULL;
+			free(ap->a.name);
+			ap->a.name = buf_cstr(&ap->str);
+		} else if (!quoted)
+			ap_set(&ap->a.domain, "");
+		ap->a.invalid = 1;
+		ret = -1;
 	}
 	return ret;
 }
@@ -1257,8 +1295,8 @@ ap_add_fixed(struct aparser *ap)
 	/* Dovecot fills what is missing so clients see something. */
 	if (ap->a.mailbox == NULL)
 		ap->a.mailbox = xstrdup("MISSING_MAILBOX");
-	if (ap->a.domain == NULL)
-		ap->a.domain = xstrdup("MISSING_DOMAIN");
+	if (ap->a.domain == NULL || ap->a.domain[0] == '\0')
+		ap_set(&ap->a.domain, "MISSING_DOMAIN");
 	addrlist_add(ap->out, &ap->a);
 }
 
@@ -1271,6 +1309,12 @@ ap_mailbox(struct aparser *ap)
 	if ((ret = ap_name_addr(ap)) < 0) {
 		ap->lx.p = start;
 		ret = ap_addr_spec(ap);
+		/* A lone broken word is taken as a name. */
+		if (ap->a.invalid && ap->a.name == NULL &&
+		    ap->a.mailbox != NULL && ap->a.domain == NULL) {
+			ap->a.name = ap->a.mailbox;
+			ap->a.mailbox = NULL;
+		}
 	}
 	ap_add_fixed(ap);
 	return ret;
@@ -1293,12 +1337,13 @@ ap_group(struct aparser *ap)
 
 	if (ret > 0 && *ap->lx.p != ';') {
 		for (;;) {
-			if (ap->out->n >= MIME_MAX_ADDRESSES ||
-			    ap_mailbox(ap) <= 0) {
+			if (ap->out->n >= MIME_MAX_ADDRESSES) {
 				ret = -1;
 				break;
 			}
-			if (lex_cur(&ap->lx) != ',')
+			/* A broken mailbox: go on with the next one. */
+			(void)ap_mailbox(ap);
+			if (lex_cur(&ap->lx) != ',' || ap->lx.p == ap->lx.end)
 				break;
 			ap->lx.p++;
 			if (lex_skip_lwsp(&ap->lx) <= 0) {
@@ -1368,7 +1413,6 @@ addr_parse_list(struct addrlist *out, const uint8_t *v, size_t n)
 /* The envelope (RFC 3501 7.4.2)                                      */
 /* ---------------------------------------------------------------- */
 
-/* Like Dovecot, the last of repeated fields wins. */
 static void
 envelope_header(struct envelope *env, const struct mime_header *h)
 {
@@ -1406,7 +1450,7 @@ envelope_header(struct envelope *env, const struct mime_header *h)
 		*sp = v;
 		return;
 	}
-	addrlist_clear(al);
+	/* Repeated address fields add up (Dovecot); strings: the last wins. */
 	addr_parse_list(al, (const uint8_t *)v, vlen);
 	free(v);
 }
@@ -1627,7 +1671,7 @@ static void
 imap_envelope(struct pack *out, const struct envelope *env)
 {
 	buf_addc(out, '(');
-	imap_nstring(out, env->date);
+	imap_nstring_nolf(out, env->date);
 	buf_addc(out, ' ');
 	if (env->subject == NULL)
 		buf_adds(out, "NIL");
@@ -1647,9 +1691,9 @@ imap_envelope(struct pack *out, const struct envelope *env)
 	buf_addc(out, ' ');
 	imap_addrs(out, &env->bcc);
 	buf_addc(out, ' ');
-	imap_nstring(out, env->in_reply_to);
+	imap_nstring_nolf(out, env->in_reply_to);
 	buf_addc(out, ' ');
-	imap_nstring(out, env->message_id);
+	imap_nstring_nolf(out, env->message_id);
 	buf_addc(out, ')');
 }
 
@@ -1782,7 +1826,7 @@ write_part(struct pack *out, const struct mime_msg *m, const uint8_t *d,
 		text = strcasecmp(c.type, "text") == 0;
 		imap_nstring(out, c.type);
 		buf_addc(out, ' ');
-		imap_nstring(out, c.subtype);
+		imap_nstring(out, c.subtype != NULL ? c.subtype : "");
 	}
 	buf_addc(out, ' ');
 	write_params(out, c.params, c.nparams, text);
@@ -1975,6 +2019,7 @@ parser_header(struct parser *ps)
 	struct bnd		*b = NULL, *nb;
 	size_t			 pos = ps->pos, hdr_end, prev_nl = 0, blank;
 	uint32_t		 flags = 0, parent = p->parent, child;
+	uint32_t		 hdr_part = ps->cur;
 	char			*boundary = NULL;
 	int			 is_mime, seen_ct = 0, started = 0;
 	int			 truncated = 0;
@@ -2015,12 +2060,24 @@ parser_header(struct parser *ps)
 					p->flags |= MIME_PART_OVERFLOW;
 				}
 			}
+			/*
+			 * A boundary right after the blank line: the empty
+			 * body has no line, the blank line's newline is the
+			 * one before the boundary.
+			 */
+			if ((b = parser_boundary_at(ps, pos + blank)) != NULL &&
+			    b->part != ps->cur) {
+				hdr_end = pos;
+				pos += blank;
+				truncated = 1;
+				break;
+			}
 			hdr_end = pos + blank;
 			break;
 		}
 		if ((b = parser_boundary_at(ps, pos)) != NULL &&
 		    b->part != ps->cur) {
-			/* The CRLF before a boundary is the boundary's. */
+			/* The newline before a boundary is the boundary's. */
 			hdr_end = pos - prev_nl;
 			truncated = 1;
 			break;
@@ -2076,9 +2133,12 @@ parser_header(struct parser *ps)
 			ps->cur = child;
 		}
 	}
+	/*
+	 * Dovecot gives the newline cut from the header to the part's
+	 * parent: the parts above it end after it.
+	 */
 	if (truncated)
-		return parser_finish(ps, b != NULL ? b :
-		    parser_boundary_at(ps, pos), hdr_end, pos);
+		return parser_finish(ps, b, hdr_end, pos, hdr_part);
 	ps->pos = hdr_end;
 	if (started || ps->bnds != NULL)
 		return PS_TO_BOUNDARY;
@@ -2105,7 +2165,7 @@ parser_to_boundary(struct parser *ps)
 				if (end > start && ps->d[end - 1] == '\r')
 					end--;
 			}
-			return parser_finish(ps, b, end, l);
+			return parser_finish(ps, b, end, l, MIME_NONE);
 		}
 		lf = memchr(ps->d + l, '\n', ps->len - l);
 		l = lf == NULL ? ps->len : (size_t)(lf - ps->d) + 1;
@@ -2114,16 +2174,21 @@ parser_to_boundary(struct parser *ps)
 
 /*
  * The boundary line at l of boundary b ends every part inside b's
- * multipart at end.  Then a new part or the epilogue follows.
+ * multipart at end (those above pivot at l).  Then a new part or the
+ * epilogue follows.
  */
 static enum pstate
-parser_finish(struct parser *ps, struct bnd *b, size_t end, size_t l)
+parser_finish(struct parser *ps, struct bnd *b, size_t end, size_t l,
+    uint32_t pivot)
 {
 	const uint8_t	*lf;
 	uint32_t	 mp = b->part;
+	int		 above = 0;
 
 	while (ps->cur != mp) {
-		ps->end[ps->cur] = end;
+		ps->end[ps->cur] = above ? l : end;
+		if (ps->cur == pivot)
+			above = 1;
 		ps->cur = ps->m->parts[ps->cur].parent;
 	}
 	parser_bnds_free(ps->bnds, b);
@@ -2381,6 +2446,15 @@ mime_section_range(const struct mime_msg *m, const char *path, size_t len,
 		break;
 	}
 	return 0;
+}
+
+void
+mime_nuls_replace(void *data, size_t len)
+{
+	uint8_t	*p = data, *end = p + len;
+
+	while (p < end && (p = memchr(p, '\0', end - p)) != NULL)
+		*p++ = 0x80;
 }
 
 /* ---------------------------------------------------------------- */

@@ -124,6 +124,13 @@ int		 mime_section_range(const struct mime_msg *, const char *path,
 		    size_t pathlen, enum mime_section,
 		    uint64_t *offp, uint64_t *lenp);
 
+/*
+ * RFC 3501 4.3: a literal carries no NUL.  Like Dovecot, a section sent
+ * as a literal has each NUL replaced by 0x80 (BINARY, RFC 3516, could
+ * send them in a literal8).  Works in place.
+ */
+void		 mime_nuls_replace(void *, size_t);
+
 /* ---------------------------------------------------------------- */
 /* Headers                                                            */
 /* ---------------------------------------------------------------- */

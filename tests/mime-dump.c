@@ -47,10 +47,13 @@ static void
 dump_literal(struct pack *out, const uint8_t *p, size_t n)
 {
 	char	 num[32];
+	size_t	 at;
 
 	snprintf(num, sizeof(num), "{%zu}\r\n", n);
 	pack_raw(out, num, strlen(num));
+	at = out->len;
 	pack_raw(out, p, n);
+	mime_nuls_replace(out->buf + at, n);
 }
 
 static void
