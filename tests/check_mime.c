@@ -1,0 +1,634 @@
+/*
+ * check_mime.c: unit tests of imapd/mime.c, the MIME structure parser.
+ * The comparison with Dovecot is tests/mime-dovecot.test; these tests
+ * pin the API, the limits and the cache decoder.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mime.h"
+#include "pack.h"
+#include "xmalloc.h"
+
+Suite	*mime_suite(void);
+
+static struct mime_msg *
+parse_str(const char *s)
+{
+	return mime_parse(s, strlen(s));
+}
+
+/* A part's header or body as a new string. */
+static char *
+part_str(const char *msg, uint64_t off, uint64_t len)
+{
+	return xstrndup(msg + off, len);
+}
+
+static const char *multi =
+    "From: a@example.com\r\n"
+    "Subject: multi\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=\"b\"\r\n"
+    "\r\n"
+    "preamble\r\n"
+    "--b\r\n"
+    "Content-Type: text/plain\r\n"
+    "\r\n"
+    "one\r\n"
+    "--b\r\n"
+    "Content-Type: message/rfc822\r\n"
+    "\r\n"
+    "From: inner@example.com\r\n"
+    "Subject: inner\r\n"
+    "Content-Type: multipart/alternative; boundary=c\r\n"
+    "\r\n"
+    "--c\r\n"
+    "\r\n"
+    "plain\r\n"
+    "--c\r\n"
+    "Content-Type: text/html\r\n"
+    "\r\n"
+    "<p>html</p>\r\n"
+    "--c--\r\n"
+    "--b--\r\n"
+    "epilogue\r\n";
+
+/* ---------------------------------------------------------------- */
+/* Structure                                                          */
+/* ---------------------------------------------------------------- */
+
+START_TEST(test_simple_text)
+{
+	const char		*s = "Subject: hi\r\n\r\nline 1\r\nline 2\r\n";
+	struct mime_msg		*m = parse_str(s);
+	const struct mime_part	*p = &m->parts[0];
+
+	ck_assert_uint_eq(m->nparts, 1);
+	ck_assert_uint_eq(p->hdr_off, 0);
+	ck_assert_uint_eq(p->hdr_len, 15);
+	ck_assert_uint_eq(p->body_off, 15);
+	ck_assert_uint_eq(p->body_len, 16);
+	ck_assert_uint_eq(p->body_lines, 2);
+	ck_assert(p->flags & MIME_PART_TEXT);
+	ck_assert_str_eq(m->bodystructure, "(\"text\" \"plain\" (\"charset\" "
+	    "\"us-ascii\") NIL NIL \"7bit\" 16 2 NIL NIL NIL NIL)");
+	ck_assert_str_eq(m->body, "(\"text\" \"plain\" (\"charset\" "
+	    "\"us-ascii\") NIL NIL \"7bit\" 16 2)");
+	mime_msg_free(&m);
+	ck_assert_ptr_null(m);
+}
+END_TEST
+
+START_TEST(test_empty_message)
+{
+	struct mime_msg	*m = mime_parse(NULL, 0);
+
+	ck_assert_uint_eq(m->nparts, 1);
+	ck_assert_uint_eq(m->parts[0].hdr_len, 0);
+	ck_assert_uint_eq(m->parts[0].body_len, 0);
+	ck_assert_str_eq(m->envelope,
+	    "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+	mime_msg_free(&m);
+}
+END_TEST
+
+START_TEST(test_multipart_tree)
+{
+	struct mime_msg		*m = parse_str(multi);
+	const struct mime_part	*p;
+	char			*t;
+
+	/* root, text, rfc822, its message, alternative's two parts */
+	ck_assert_uint_eq(m->nparts, 6);
+	ck_assert(m->parts[0].flags & MIME_PART_MULTIPART);
+	ck_assert_uint_eq(m->parts[0].child, 1);
+	ck_assert_uint_eq(m->parts[1].next, 2);
+	ck_assert(m->parts[2].flags & MIME_PART_RFC822);
+	ck_assert_uint_eq(m->parts[2].child, 3);
+	ck_assert(m->parts[3].flags & MIME_PART_MULTIPART);
+
+	/* The CRLF before a boundary is not the part's. */
+	p = &m->parts[1];
+	t = part_str(multi, p->body_off, p->body_len);
+	ck_assert_str_eq(t, "one");
+	free(t);
+	t = part_str(multi, p->hdr_off, p->hdr_len);
+	ck_assert_str_eq(t, "Content-Type: text/plain\r\n\r\n");
+	free(t);
+
+	/* The part without a header is text/plain. */
+	p = &m->parts[4];
+	ck_assert_uint_eq(p->hdr_len, 2);
+	ck_assert(p->flags & MIME_PART_TEXT);
+	t = part_str(multi, p->body_off, p->body_len);
+	ck_assert_str_eq(t, "plain");
+	free(t);
+
+	/* The root ends with the epilogue. */
+	ck_assert_uint_eq(m->parts[0].body_off + m->parts[0].body_len,
+	    strlen(multi));
+	ck_assert_ptr_nonnull(strstr(m->bodystructure, "(\"message\" "
+	    "\"rfc822\" NIL NIL NIL \"7bit\" "));
+	ck_assert_ptr_nonnull(strstr(m->bodystructure,
+	    "\"alternative\" (\"boundary\" \"c\") NIL NIL NIL) 12"));
+	mime_msg_free(&m);
+}
+END_TEST
+
+START_TEST(test_bare_lf)
+{
+	struct mime_msg	*a, *b;
+	const char	*crlf = "Subject: x\r\nContent-Type: multipart/mixed; "
+	    "boundary=q\r\n\r\n--q\r\n\r\nab\r\ncd\r\n--q--\r\n";
+	const char	*lf = "Subject: x\nContent-Type: multipart/mixed; "
+	    "boundary=q\n\n--q\n\nab\ncd\n--q--\n";
+
+	a = parse_str(crlf);
+	b = parse_str(lf);
+	/* Sizes are those of the CRLF form either way. */
+	ck_assert_str_eq(a->bodystructure, b->bodystructure);
+	ck_assert_str_eq(a->body, b->body);
+	ck_assert_uint_eq(a->parts[1].body_vsize, 6);
+	ck_assert_uint_eq(b->parts[1].body_vsize, 6);
+	ck_assert_uint_eq(b->parts[1].body_len, 5);
+	ck_assert_uint_eq(a->parts[0].body_vsize, b->parts[0].body_vsize);
+	mime_msg_free(&a);
+	mime_msg_free(&b);
+}
+END_TEST
+
+START_TEST(test_broken_boundaries)
+{
+	struct mime_msg	*m;
+
+	/* No boundary parameter: no parts, an empty text/plain is shown. */
+	m = parse_str("Content-Type: multipart/mixed\r\n\r\n--x\r\n\r\nt\r\n");
+	ck_assert_uint_eq(m->nparts, 1);
+	ck_assert_ptr_nonnull(strstr(m->bodystructure, "(\"text\" \"plain\" "
+	    "(\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL) "
+	    "\"mixed\""));
+	mime_msg_free(&m);
+
+	/* Never closed: the last part runs to the end. */
+	m = parse_str("Content-Type: multipart/mixed; boundary=x\r\n\r\n"
+	    "--x\r\n\r\nfirst\r\n--x\r\n\r\nsecond\r\n");
+	ck_assert_uint_eq(m->nparts, 3);
+	ck_assert_uint_eq(m->parts[2].body_len, 8);
+	mime_msg_free(&m);
+
+	/* A header that runs into the next boundary ends there. */
+	m = parse_str("Content-Type: multipart/mixed; boundary=x\r\n\r\n"
+	    "--x\r\nContent-Type: text/plain\r\n--x--\r\n");
+	ck_assert_uint_eq(m->nparts, 2);
+	ck_assert_uint_eq(m->parts[1].hdr_len, 24);
+	ck_assert_uint_eq(m->parts[1].body_len, 0);
+	mime_msg_free(&m);
+}
+END_TEST
+
+START_TEST(test_nuls)
+{
+	const char	 msg[] = "Subject: n\r\n\r\na\0b\r\n";
+	struct mime_msg	*m = mime_parse(msg, sizeof(msg) - 1);
+	char		 buf[] = "a\0b";
+
+	ck_assert(m->parts[0].flags & MIME_PART_HAS_NULS);
+	ck_assert_uint_eq(m->parts[0].body_vsize, 5);
+	mime_nuls_replace(buf, 3);
+	ck_assert_int_eq((uint8_t)buf[1], 0x80);
+	mime_msg_free(&m);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- */
+/* Limits                                                             */
+/* ---------------------------------------------------------------- */
+
+START_TEST(test_limit_depth)
+{
+	struct pack	 pk;
+	struct mime_msg	*m;
+	char		 line[128];
+	int		 i, n = MIME_MAX_DEPTH + 20;
+
+	pack_init(&pk);
+	for (i = 0; i < n; i++) {
+		/* Fixed width: no boundary is a prefix of another. */
+		snprintf(line, sizeof(line), "Content-Type: multipart/mixed; "
+		    "boundary=b%04dz\r\n\r\n--b%04dz\r\n", i, i);
+		pack_raw(&pk, line, strlen(line));
+	}
+	pack_raw(&pk, "\r\ntext\r\n", 8);
+	m = mime_parse(pk.buf, pk.len);
+	ck_assert(m->flags & MIME_MSG_LIMIT_DEPTH);
+	ck_assert_uint_le(m->nparts, MIME_MAX_DEPTH + 1);
+	ck_assert_uint_gt(m->bodystructure_len, 0);
+	mime_msg_free(&m);
+	pack_free(&pk);
+}
+END_TEST
+
+START_TEST(test_limit_parts)
+{
+	struct pack	 pk;
+	struct mime_msg	*m;
+	const char	*h = "Content-Type: multipart/mixed; boundary=x\r\n\r\n";
+	int		 i;
+
+	pack_init(&pk);
+	pack_raw(&pk, h, strlen(h));
+	for (i = 0; i < MIME_MAX_PARTS + 50; i++)
+		pack_raw(&pk, "--x\r\n\r\n.\r\n", 10);
+	m = mime_parse(pk.buf, pk.len);
+	ck_assert(m->flags & MIME_MSG_LIMIT_PARTS);
+	ck_assert_uint_eq(m->nparts, MIME_MAX_PARTS);
+	ck_assert(m->parts[0].flags & MIME_PART_OVERFLOW);
+	mime_msg_free(&m);
+	pack_free(&pk);
+}
+END_TEST
+
+START_TEST(test_limit_header)
+{
+	struct pack	 pk;
+	struct mime_msg	*m;
+	int		 i;
+
+	pack_init(&pk);
+	for (i = 0; i < MIME_MAX_HEADER / 20 + 10; i++)
+		pack_raw(&pk, "X-Filler: 123456789\r\n", 21);
+	pack_raw(&pk, "\r\nbody\r\n", 8);
+	m = mime_parse(pk.buf, pk.len);
+	ck_assert(m->flags & MIME_MSG_LIMIT_HEADER);
+	ck_assert_uint_le(m->parts[0].hdr_len, MIME_MAX_HEADER + 21);
+	ck_assert_uint_eq(m->parts[0].hdr_len + m->parts[0].body_len, pk.len);
+	mime_msg_free(&m);
+	pack_free(&pk);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- */
+/* Header fields                                                      */
+/* ---------------------------------------------------------------- */
+
+static const char *hdr =
+    "From: a@example.com\r\n"
+    "Subject: one\r\n"
+    "\ttwo  \r\n"
+    "No colon here\r\n"
+    "X-Empty:\r\n"
+    "subject : again\r\n"
+    "\r\n"
+    "Body: not a header\r\n";
+
+START_TEST(test_header_iter)
+{
+	struct mime_header_iter	 it;
+	struct mime_header	 h;
+	int			 n = 0;
+
+	mime_header_iter_init(&it, hdr, strlen(hdr));
+	while (mime_header_iter_next(&it, &h)) {
+		switch (n++) {
+		case 1:
+			ck_assert_uint_eq(h.name_len, 7);
+			ck_assert_uint_eq(h.line_len, 22);
+			ck_assert_uint_eq(h.value_len, 11);
+			break;
+		case 2:
+			ck_assert_uint_eq(h.name_len, 13);
+			ck_assert_uint_eq(h.value_len, 0);
+			break;
+		case 4:
+			ck_assert_uint_eq(h.name_len, 7);
+			break;
+		}
+	}
+	ck_assert_int_eq(n, 5);
+}
+END_TEST
+
+START_TEST(test_header_get_unfold)
+{
+	char	*v;
+	size_t	 n;
+
+	v = mime_header_get(hdr, strlen(hdr), "SUBJECT", &n);
+	ck_assert_str_eq(v, "one\ttwo");
+	ck_assert_uint_eq(n, 7);
+	free(v);
+	v = mime_header_get(hdr, strlen(hdr), "x-empty", NULL);
+	ck_assert_str_eq(v, "");
+	free(v);
+	ck_assert_ptr_null(mime_header_get(hdr, strlen(hdr), "Body", NULL));
+}
+END_TEST
+
+START_TEST(test_header_fields)
+{
+	const char	*names[] = { "subject", "X-Nothing" };
+	struct pack	 pk;
+
+	pack_init(&pk);
+	mime_header_fields(hdr, strlen(hdr), names, 2, 0, &pk);
+	pack_u8(&pk, 0);
+	ck_assert_str_eq((char *)pk.buf, "Subject: one\r\n\ttwo  \r\n"
+	    "subject : again\r\n\r\n");
+	pack_free(&pk);
+
+	pack_init(&pk);
+	mime_header_fields(hdr, strlen(hdr), names, 1, 1, &pk);
+	pack_u8(&pk, 0);
+	ck_assert_str_eq((char *)pk.buf, "From: a@example.com\r\n"
+	    "No colon here\r\nX-Empty:\r\n\r\n");
+	pack_free(&pk);
+
+	/* Bare LF lines come out as CRLF. */
+	pack_init(&pk);
+	mime_header_fields("A: 1\nB: 2\n\n", 11, names, 0, 1, &pk);
+	pack_u8(&pk, 0);
+	ck_assert_str_eq((char *)pk.buf, "A: 1\r\nB: 2\r\n\r\n");
+	pack_free(&pk);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- */
+/* Content-* and parameters                                           */
+/* ---------------------------------------------------------------- */
+
+START_TEST(test_content_rfc2231)
+{
+	const char		*h =
+	    "Content-Type: Application/X-Stuff;\r\n"
+	    " title*0*=us-ascii'en'This%20is%20;\r\n"
+	    " title*1=\"50% fun\"; other=\"q\\\"d\"\r\n"
+	    "Content-Disposition: attachment; filename*=UTF-8''%C3%A4.txt;"
+	    " filename=\"fallback.txt\"\r\n"
+	    "Content-Language: de-DE, en\r\n"
+	    "Content-Transfer-Encoding: Base64\r\n\r\n";
+	struct mime_content	 c;
+	char			*v, *cs;
+	size_t			 n;
+
+	mime_content_parse(h, strlen(h), &c);
+	ck_assert_str_eq(c.type, "Application");
+	ck_assert_str_eq(c.subtype, "X-Stuff");
+	ck_assert_uint_eq(c.nparams, 2);
+	ck_assert_str_eq(c.params[0].name, "other");
+	ck_assert_str_eq(c.params[0].value, "q\"d");
+	/* Joined, still encoded; the plain section %-escaped. */
+	ck_assert_str_eq(c.params[1].name, "title*");
+	ck_assert_str_eq(c.params[1].value,
+	    "us-ascii'en'This%20is%2050%25 fun");
+	v = mime_param_get(c.params, c.nparams, "title", &cs, &n);
+	ck_assert_str_eq(v, "This is 50% fun");
+	ck_assert_str_eq(cs, "us-ascii");
+	free(v);
+	free(cs);
+
+	ck_assert_str_eq(c.disposition, "attachment");
+	v = mime_param_get(c.dparams, c.ndparams, "filename", &cs, &n);
+	ck_assert_str_eq(v, "\xc3\xa4.txt");
+	ck_assert_uint_eq(n, 6);
+	ck_assert_str_eq(cs, "UTF-8");
+	free(v);
+	free(cs);
+	ck_assert_uint_eq(c.nlanguage, 2);
+	ck_assert_str_eq(c.language[1], "en");
+	ck_assert_str_eq(c.encoding, "Base64");
+	ck_assert_ptr_null(mime_param_get(c.params, c.nparams, "nope", NULL,
+	    NULL));
+	mime_content_clear(&c);
+	ck_assert_ptr_null(c.type);
+}
+END_TEST
+
+START_TEST(test_content_rfc2231_hole)
+{
+	const char		*h = "Content-Type: text/plain; "
+	    "name*0=a; name*2=c\r\n\r\n";
+	struct mime_content	 c;
+
+	mime_content_parse(h, strlen(h), &c);
+	ck_assert_uint_eq(c.nparams, 2);
+	ck_assert_str_eq(c.params[0].name, "name*0");
+	ck_assert_str_eq(c.params[1].name, "name*2");
+	mime_content_clear(&c);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- */
+/* ENVELOPE                                                           */
+/* ---------------------------------------------------------------- */
+
+START_TEST(test_envelope)
+{
+	struct mime_msg	*m;
+
+	m = parse_str("From: \"Doe, J.\" <j@example.com>\r\n"
+	    "To: undisclosed-recipients:;\r\n"
+	    "Cc: Team: a@x.example, b@y.example;\r\n"
+	    "Subject: =?utf-8?q?x?=  two  spaces\r\n"
+	    "Message-ID: <id@example.com>\r\n\r\n");
+	ck_assert_str_eq(m->envelope, "(NIL {24}\r\n=?utf-8?q?x?= two spaces "
+	    "((\"Doe, J.\" NIL \"j\" \"example.com\")) "
+	    "((\"Doe, J.\" NIL \"j\" \"example.com\")) "
+	    "((\"Doe, J.\" NIL \"j\" \"example.com\")) "
+	    "((NIL NIL \"undisclosed-recipients\" NIL)(NIL NIL NIL NIL)) "
+	    "((NIL NIL \"Team\" NIL)(NIL NIL \"a\" \"x.example\")"
+	    "(NIL NIL \"b\" \"y.example\")(NIL NIL NIL NIL)) "
+	    "NIL NIL \"<id@example.com>\")");
+	mime_msg_free(&m);
+
+	/* 8-bit and many quoted-specials: literals. */
+	m = parse_str("Subject: \xc3\xa4\r\nMessage-ID: \"\"\"\"\"\r\n\r\n");
+	ck_assert_str_eq(m->envelope, "(NIL {2}\r\n\xc3\xa4 NIL NIL NIL NIL "
+	    "NIL NIL NIL {5}\r\n\"\"\"\"\")");
+	mime_msg_free(&m);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- */
+/* Sections                                                           */
+/* ---------------------------------------------------------------- */
+
+START_TEST(test_sections)
+{
+	struct mime_msg		*m = parse_str(multi);
+	uint64_t		 off, len;
+	char			*t;
+
+	ck_assert_ptr_eq(mime_part_find(m, "", 0), &m->parts[0]);
+	ck_assert_ptr_eq(mime_part_find(m, "1", 1), &m->parts[1]);
+	ck_assert_ptr_eq(mime_part_find(m, "2", 1), &m->parts[2]);
+	/* Inside the message/rfc822: its multipart's parts. */
+	ck_assert_ptr_eq(mime_part_find(m, "2.1", 3), &m->parts[4]);
+	ck_assert_ptr_eq(mime_part_find(m, "2.2", 3), &m->parts[5]);
+	ck_assert_ptr_null(mime_part_find(m, "3", 1));
+	ck_assert_ptr_null(mime_part_find(m, "2.3", 3));
+	ck_assert_ptr_null(mime_part_find(m, "1.2", 3));
+	ck_assert_ptr_eq(mime_part_find(m, "1.1", 3), &m->parts[1]);
+	ck_assert_ptr_null(mime_part_find(m, "0", 1));
+	ck_assert_ptr_null(mime_part_find(m, "01", 2));
+	ck_assert_ptr_null(mime_part_find(m, "1.", 2));
+	ck_assert_ptr_null(mime_part_find(m, "1..1", 4));
+	ck_assert_ptr_null(mime_part_find(m, "99999999999999", 14));
+
+	ck_assert_int_eq(mime_section_range(m, "2", 1, MIME_SECTION_HEADER,
+	    &off, &len), 0);
+	t = part_str(multi, off, len);
+	ck_assert_ptr_nonnull(strstr(t, "Subject: inner"));
+	free(t);
+	ck_assert_int_eq(mime_section_range(m, "2", 1, MIME_SECTION_MIME,
+	    &off, &len), 0);
+	t = part_str(multi, off, len);
+	ck_assert_str_eq(t, "Content-Type: message/rfc822\r\n\r\n");
+	free(t);
+	ck_assert_int_eq(mime_section_range(m, "", 0, MIME_SECTION_TEXT,
+	    &off, &len), 0);
+	ck_assert_uint_eq(off + len, strlen(multi));
+	ck_assert_int_eq(mime_section_range(m, "", 0, MIME_SECTION_MIME,
+	    &off, &len), -1);
+	ck_assert_int_eq(mime_section_range(m, "7", 1, MIME_SECTION_BODY,
+	    &off, &len), -1);
+	mime_msg_free(&m);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- */
+/* The cache                                                          */
+/* ---------------------------------------------------------------- */
+
+START_TEST(test_cache_roundtrip)
+{
+	struct mime_msg	*m = parse_str(multi), *d;
+	struct pack	 pk;
+	uint32_t	 i;
+
+	pack_init(&pk);
+	mime_cache_encode(m, &pk);
+	d = mime_cache_decode(pk.buf, pk.len, strlen(multi));
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(d->nparts, m->nparts);
+	ck_assert_mem_eq(d->parts, m->parts, m->nparts * sizeof(*m->parts));
+	ck_assert_str_eq(d->envelope, m->envelope);
+	ck_assert_str_eq(d->bodystructure, m->bodystructure);
+	ck_assert_str_eq(d->body, m->body);
+	mime_msg_free(&d);
+
+	/* The wrong message, a newer version, every truncation: refused. */
+	ck_assert_ptr_null(mime_cache_decode(pk.buf, pk.len, 10));
+	pk.buf[0]++;
+	ck_assert_ptr_null(mime_cache_decode(pk.buf, pk.len, strlen(multi)));
+	pk.buf[0]--;
+	for (i = 0; i < pk.len; i++)
+		ck_assert_ptr_null(mime_cache_decode(pk.buf, i, strlen(multi)));
+	mime_msg_free(&m);
+	pack_free(&pk);
+}
+END_TEST
+
+START_TEST(test_cache_damage)
+{
+	struct mime_msg	*m = parse_str(multi), *d;
+	struct pack	 pk;
+	uint32_t	 i, bit;
+
+	pack_init(&pk);
+	mime_cache_encode(m, &pk);
+	/* Every single bit flip either is refused or decodes sanely. */
+	for (i = 0; i < pk.len; i++) {
+		for (bit = 0; bit < 8; bit++) {
+			pk.buf[i] ^= 1 << bit;
+			d = mime_cache_decode(pk.buf, pk.len, strlen(multi));
+			if (d != NULL) {
+				ck_assert_uint_ge(d->nparts, 1);
+				ck_assert_uint_le(d->parts[0].body_off +
+				    d->parts[0].body_len, strlen(multi));
+				mime_msg_free(&d);
+			}
+			pk.buf[i] ^= 1 << bit;
+		}
+	}
+	/* A part outside its parent. */
+	pack_free(&pk);
+	m->parts[1].hdr_off = 0;
+	pack_init(&pk);
+	mime_cache_encode(m, &pk);
+	ck_assert_ptr_null(mime_cache_decode(pk.buf, pk.len, strlen(multi)));
+	/* A cycle. */
+	m->parts[1].hdr_off = m->parts[0].body_off + 10;
+	m->parts[2].next = 1;
+	pack_free(&pk);
+	pack_init(&pk);
+	mime_cache_encode(m, &pk);
+	ck_assert_ptr_null(mime_cache_decode(pk.buf, pk.len, strlen(multi)));
+	mime_msg_free(&m);
+	pack_free(&pk);
+}
+END_TEST
+
+Suite *
+mime_suite(void)
+{
+	Suite	*s = suite_create("mime");
+	TCase	*tc;
+
+	tc = tcase_create("structure");
+	tcase_add_test(tc, test_simple_text);
+	tcase_add_test(tc, test_empty_message);
+	tcase_add_test(tc, test_multipart_tree);
+	tcase_add_test(tc, test_bare_lf);
+	tcase_add_test(tc, test_broken_boundaries);
+	tcase_add_test(tc, test_nuls);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_limit_depth);
+	tcase_add_test(tc, test_limit_parts);
+	tcase_add_test(tc, test_limit_header);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("headers");
+	tcase_add_test(tc, test_header_iter);
+	tcase_add_test(tc, test_header_get_unfold);
+	tcase_add_test(tc, test_header_fields);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("content");
+	tcase_add_test(tc, test_content_rfc2231);
+	tcase_add_test(tc, test_content_rfc2231_hole);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("envelope");
+	tcase_add_test(tc, test_envelope);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sections");
+	tcase_add_test(tc, test_sections);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cache");
+	tcase_add_test(tc, test_cache_roundtrip);
+	tcase_add_test(tc, test_cache_damage);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(mime_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
