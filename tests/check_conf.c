@@ -411,6 +411,12 @@ START_TEST(test_listen_bad)
 	parse_fails("imap_listen = [::1]993 tls\n", "test.conf:1: imap_listen "
 	    "an IPv6 address");
 	parse_fails("imap_listen = [::1]: tls\n", "test.conf:1: imap_listen");
+	/* An empty host would dump as ":993", which does not parse. */
+	parse_fails("imap_listen = []:993 tls\n", "test.conf:1: imap_listen");
+	/* Without brackets "::1:993" could be an address without a port. */
+	parse_fails("imap_listen = ::1:993 tls\n", "test.conf:1: imap_listen "
+	    "an IPv6 address is written [ADDRESS]:PORT");
+	parse_fails("imap_listen = a]:993 tls\n", "test.conf:1: imap_listen");
 	/* A unix socket is local: TLS on it makes no sense, a path must be. */
 	parse_fails("lmtp_listen = unix:/run/lmtp.sock tls\n", "test.conf:1: "
 	    "lmtp_listen a unix socket");
