@@ -3032,6 +3032,184 @@ START_TEST(test_backup)
 }
 END_TEST
 
+static int
+log_exists(uint32_t n)
+{
+	char		 path[PATH_MAX + 32];
+	struct stat	 sb;
+
+	snprintf(path, sizeof(path), "%s/db/log.%010u", statedir, n);
+	return stat(path, &sb) == 0;
+}
+
+/* Appends n messages of 64 KiB, content numbered from first. */
+static void
+append_big(const struct acct *ac, int first, int n)
+{
+	uint8_t	*buf;
+	int	 i;
+
+	buf = xmalloc(VAULT_CHUNK);
+	for (i = first; i < first + n; i++) {
+		fill_pattern(buf, VAULT_CHUNK, (uint32_t)i);
+		ck_assert_int_eq(try_append(st, ac, ac->inbox, buf, VAULT_CHUNK,
+		    0, 0, NULL), 0);
+	}
+	free(buf);
+}
+
+/* Every message of the INBOX is message uid - 1 of append_big. */
+static void
+check_big(struct store *s, const struct acct *ac, size_t want)
+{
+	struct msglist	 ml;
+	uint8_t		*buf;
+	size_t		 i;
+
+	buf = xmalloc(VAULT_CHUNK);
+	ml = msg_list(s, ac->id, ac->inbox);
+	ck_assert_uint_eq(ml.n, want);
+	for (i = 0; i < ml.n; i++) {
+		fill_pattern(buf, VAULT_CHUNK, ml.v[i].uid - 1);
+		check_content(s, ac->sk, ml.v[i].blob_id, buf, VAULT_CHUNK);
+	}
+	free(ml.v);
+	free(buf);
+}
+
+START_TEST(test_backup_log_floor)
+{
+	struct acct	 ac;
+	struct store	*bk;
+	char		 dir[2][PATH_MAX + 8], db[2 * PATH_MAX + 32];
+	int		 i;
+
+	store_close(&st);
+	opts.log_keep_for_backup = 1;
+	st = open_store(statedir);
+	acct_create(st, "floor@example.org", &ac);
+	/* Past the first 10 MiB log file. */
+	append_big(&ac, 0, 200);
+	ck_assert(log_exists(2));
+	/* No backup yet: catastrophic recovery needs every log. */
+	ck_assert_int_eq(store_maintain(st, 1), 0);
+	ck_assert(log_exists(1));
+	for (i = 0; i < 2; i++) {
+		snprintf(dir[i], sizeof(dir[i]), "%s.b%d", statedir, i);
+		ck_assert_int_eq(mkdir(dir[i], 0700), 0);
+		snprintf(db, sizeof(db), "%s/db", dir[i]);
+		ck_assert_int_eq(store_backup(st, db), 0);
+		/* What the backup holds may go now. */
+		ck_assert_int_eq(store_maintain(st, 1), 0);
+		ck_assert(!log_exists(1));
+		append_big(&ac, 200 + 200 * i, 200);
+	}
+	/* A backup made after logs were removed opens as well. */
+	for (i = 0; i < 2; i++) {
+		bk = open_store(dir[i]);
+		check_big(bk, &ac, 200 + 200 * (size_t)i);
+		ck_assert_int_eq(store_check(bk, check_problem, NULL), 0);
+		store_close(&bk);
+		rm_rf(dir[i]);
+	}
+	check_big(st, &ac, 600);
+	acct_free(&ac);
+}
+END_TEST
+
+START_TEST(test_maintain_no_backup)
+{
+	struct acct	 ac;
+
+	/* Without log_keep_for_backup, logs go once a checkpoint passed. */
+	acct_create(st, "nolog@example.org", &ac);
+	append_big(&ac, 0, 200);
+	ck_assert(log_exists(1));
+	ck_assert(log_exists(2));
+	ck_assert_int_eq(store_maintain(st, 1), 0);
+	ck_assert(!log_exists(1));
+	ck_assert(log_exists(2));
+	check_big(st, &ac, 200);
+	/* Reopened without the first log: recovery needs none of it. */
+	store_close(&st);
+	st = open_store(statedir);
+	check_big(st, &ac, 200);
+	check_clean(st);
+	acct_free(&ac);
+}
+END_TEST
+
+/* Writes n messages of 8 KiB; tells fd after the first 20. */
+static void __attribute__((noreturn))
+child_big_writer(const struct acct *ac, int n, int fd)
+{
+	struct store	*s;
+	uint8_t		 buf[8192];
+	int		 err, i;
+
+	if ((s = store_open(statedir, &opts, &err)) == NULL)
+		_exit(11);
+	for (i = 0; i < n; i++) {
+		fill_pattern(buf, sizeof(buf), (uint32_t)i);
+		if (try_append(s, ac, ac->inbox, buf, sizeof(buf), 0, 0,
+		    NULL) != 0)
+			_exit(12);
+		if (i == 20 && write(fd, "!", 1) != 1)
+			_exit(13);
+	}
+	store_close(&s);
+	_exit(0);
+}
+
+START_TEST(test_backup_hot)
+{
+	struct acct	 ac;
+	struct store	*bk;
+	struct msglist	 ml;
+	char		 dir[PATH_MAX + 8], db[PATH_MAX + 16], c;
+	uint8_t		 buf[8192];
+	size_t		 i;
+	pid_t		 pid;
+	int		 fds[2];
+
+	acct_create(st, "hot@example.org", &ac);
+	store_close(&st);
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		child_big_writer(&ac, 400, fds[1]);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	st = open_store(statedir);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	/* While the writer goes on. */
+	snprintf(dir, sizeof(dir), "%s.hot", statedir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	snprintf(db, sizeof(db), "%s/db", dir);
+	ck_assert_int_eq(store_backup(st, db), 0);
+	wait_ok(pid);
+
+	/* Whatever it caught, it caught whole. */
+	bk = open_store(dir);
+	ml = msg_list(bk, ac.id, ac.inbox);
+	ck_assert_uint_ge(ml.n, 21);
+	ck_assert_uint_le(ml.n, 400);
+	for (i = 0; i < ml.n; i++) {
+		ck_assert_uint_eq(ml.v[i].uid, i + 1);
+		fill_pattern(buf, sizeof(buf), (uint32_t)i);
+		check_content(bk, ac.sk, ml.v[i].blob_id, buf, sizeof(buf));
+	}
+	free(ml.v);
+	ck_assert_int_eq(store_check(bk, check_problem, NULL), 0);
+	store_close(&bk);
+	rm_rf(dir);
+	check_clean(st);
+	acct_free(&ac);
+}
+END_TEST
+
 START_TEST(test_maintain)
 {
 	struct acct	 ac;
@@ -3045,6 +3223,156 @@ START_TEST(test_maintain)
 	append_str(&ac, ac.inbox, "after", 0);
 	check_clean(st);
 	acct_free(&ac);
+}
+END_TEST
+
+/* ================================================================ */
+/* Record codecs: bytes from disk may be anything                     */
+/* ================================================================ */
+
+enum rec_kind { REC_ACCOUNT, REC_MAILBOX, REC_MSG, REC_BLOB, REC_CORR };
+
+static int
+rec_decode(enum rec_kind kind, const uint8_t *buf, size_t len)
+{
+	struct store_account	 a;
+	struct store_mailbox	 m;
+	struct store_msg	 msg;
+	struct store_blob_rec	 b;
+	struct store_corr	 c;
+	int			 ret = STORE_EIO;
+
+	memset(&a, 0, sizeof(a));
+	memset(&m, 0, sizeof(m));
+	memset(&c, 0, sizeof(c));
+	switch (kind) {
+	case REC_ACCOUNT:
+		ret = store_account_decode(buf, len, &a);
+		store_account_clear(&a);
+		break;
+	case REC_MAILBOX:
+		ret = store_mailbox_decode(buf, len, &m);
+		store_mailbox_clear(&m);
+		break;
+	case REC_MSG:
+		ret = store_msg_decode(buf, len, &msg);
+		break;
+	case REC_BLOB:
+		ret = store_blob_rec_decode(buf, len, &b);
+		break;
+	case REC_CORR:
+		ret = store_corr_decode(buf, len, &c);
+		store_corr_clear(&c);
+		break;
+	}
+	return ret;
+}
+
+/*
+ * A valid record decodes; every shorter prefix, a longer record and
+ * another version do not; any flipped byte may decode or not but must
+ * not crash or leak (the sanitizers watch).
+ */
+static void
+check_codec(enum rec_kind kind, const struct pack *pk)
+{
+	uint8_t	*buf;
+	size_t	 i;
+	int	 bit;
+
+	ck_assert_int_eq(rec_decode(kind, pk->buf, pk->len), 0);
+	buf = xmalloc(pk->len + 1);
+	for (i = 0; i < pk->len; i++) {
+		memcpy(buf, pk->buf, i);
+		ck_assert_msg(rec_decode(kind, buf, i) == STORE_ECORRUPT,
+		    "kind %d: a prefix of %zu of %zu bytes decoded", kind, i,
+		    pk->len);
+	}
+	memcpy(buf, pk->buf, pk->len);
+	buf[pk->len] = 0;
+	ck_assert_int_eq(rec_decode(kind, buf, pk->len + 1), STORE_ECORRUPT);
+	buf[0] = 2;
+	ck_assert_int_eq(rec_decode(kind, buf, pk->len), STORE_ECORRUPT);
+	for (i = 0; i < pk->len; i++)
+		for (bit = 0; bit < 8; bit += 7) {
+			memcpy(buf, pk->buf, pk->len);
+			buf[i] ^= (uint8_t)(1 << bit);
+			(void)rec_decode(kind, buf, pk->len);
+		}
+	free(buf);
+}
+
+START_TEST(test_codec_robust)
+{
+	struct store_account	 a;
+	struct store_mailbox	 m, m2;
+	struct store_msg	 msg;
+	struct store_blob_rec	 b;
+	struct store_corr	 c;
+	struct pack		 pk;
+	uint8_t			 aux[VAULT_AUX_OVERHEAD + 3];
+
+	memset(&a, 0, sizeof(a));
+	a.id = 7;
+	a.address = xstrdup("codec@example.org");
+	a.inviter = xstrdup("x@home.example");
+	a.state = STORE_ACCT_ACTIVE;
+	a.pin_verifier = xstrdup("$argon2id$...");
+	a.pin_armored = xstrdup("-----BEGIN PGP MESSAGE-----");
+	pack_init(&pk);
+	store_account_encode(&a, &pk);
+	check_codec(REC_ACCOUNT, &pk);
+	pack_free(&pk);
+	store_account_clear(&a);
+
+	memset(&m, 0, sizeof(m));
+	m.name = xstrdup("Work/Sub");
+	m.uidvalidity = 3;
+	m.uidnext = 9;
+	m.highestmodseq = 12;
+	m.nkeywords = 2;
+	m.keywords[0] = xstrdup("$Label1");
+	m.keywords[1] = xstrdup("Work");
+	pack_init(&pk);
+	store_mailbox_encode(&m, &pk);
+	check_codec(REC_MAILBOX, &pk);
+	memset(&m2, 0, sizeof(m2));
+	ck_assert_int_eq(store_mailbox_decode(pk.buf, pk.len, &m2), 0);
+	ck_assert_str_eq(m2.name, "Work/Sub");
+	ck_assert_uint_eq(m2.uidnext, 9);
+	ck_assert_uint_eq(m2.nkeywords, 2);
+	ck_assert_str_eq(m2.keywords[1], "Work");
+	store_mailbox_clear(&m2);
+	pack_free(&pk);
+	store_mailbox_clear(&m);
+
+	memset(&msg, 0, sizeof(msg));
+	msg.flags = STORE_F_SEEN;
+	msg.size = 100;
+	msg.blob_id = 0x1122334455667788ULL;
+	pack_init(&pk);
+	store_msg_encode(&msg, &pk);
+	check_codec(REC_MSG, &pk);
+	pack_free(&pk);
+
+	memset(&b, 0, sizeof(b));
+	memset(aux, 0xa5, sizeof(aux));
+	b.refcount = 2;
+	b.size = 70000;
+	b.nchunks = 2;
+	b.aux = aux;
+	b.auxlen = sizeof(aux);
+	pack_init(&pk);
+	store_blob_rec_encode(&b, &pk);
+	check_codec(REC_BLOB, &pk);
+	pack_free(&pk);
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.fingerprint, "0123456789ABCDEF0123456789ABCDEF01234567", 41);
+	pack_init(&pk);
+	store_corr_encode(&c, &pk);
+	check_codec(REC_CORR, &pk);
+	pack_free(&pk);
 }
 END_TEST
 
@@ -3101,6 +3429,10 @@ store_suite(void)
 	tcase_add_test(tc, test_aux);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("codec");
+	tcase_add_test(tc, test_codec_robust);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("transaction");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -3123,6 +3455,9 @@ store_suite(void)
 	tcase_add_test(tc, test_kill_reopen);
 	tcase_add_test(tc, test_maintain);
 	tcase_add_test(tc, test_backup);
+	tcase_add_test(tc, test_backup_log_floor);
+	tcase_add_test(tc, test_maintain_no_backup);
+	tcase_add_test(tc, test_backup_hot);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("at_rest");
