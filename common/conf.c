@@ -191,6 +191,11 @@ conf_parse_listen(const char *val, struct listen_spec *ls, const char **whyp)
 			goto out;
 		}
 		*colon = '\0';
+		/* "[]:993" would come out of conf_dump as ":993". */
+		if (addr[1] == '\0') {
+			*whyp = "expected [ADDRESS]:PORT";
+			goto out;
+		}
 		ls->host = xstrdup(addr + 1);
 		ls->port = xstrdup(colon + 2);
 	} else {
@@ -199,6 +204,14 @@ conf_parse_listen(const char *val, struct listen_spec *ls, const char **whyp)
 			goto out;
 		}
 		*colon = '\0';
+		/*
+		 * "::1:993" could be ::1 port 993 or ::1:993 without a
+		 * port: only the brackets say which.
+		 */
+		if (strpbrk(addr, ":[]") != NULL) {
+			*whyp = "an IPv6 address is written [ADDRESS]:PORT";
+			goto out;
+		}
 		ls->host = xstrdup(addr);
 		ls->port = xstrdup(colon + 1);
 	}
