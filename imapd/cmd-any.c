@@ -56,7 +56,7 @@ cmd_id(struct imap_session *s, const struct imap_command *cmd)
 
 	/* RFC 2971 3.3: NIL or a list of at most 30 field-value pairs. */
 	if (cmd->nargs != 1 || (cmd->args[0].type != IMAP_ARG_NIL &&
-	    imap_arg_get_list(&cmd->args[0], &list, &n) == -1)) {
+	    !imap_arg_get_list(&cmd->args[0], &list, &n))) {
 		imap_tagged(s, "BAD", "ID takes NIL or a parenthesised list");
 		return CMD_DONE;
 	}
@@ -67,8 +67,8 @@ cmd_id(struct imap_session *s, const struct imap_command *cmd)
 			return CMD_DONE;
 		}
 		for (i = 0; i < n; i += 2) {
-			if (imap_arg_get_string(&list[i], &name) == -1 ||
-			    imap_arg_get_nstring(&list[i + 1], &value) == -1) {
+			if (!imap_arg_get_string(&list[i], &name) ||
+			    !imap_arg_get_nstring(&list[i + 1], &value)) {
 				imap_tagged(s, "BAD", "ID fields are strings");
 				return CMD_DONE;
 			}

@@ -112,7 +112,7 @@ imap_append_literal(struct imap_session *s, const struct imap_literal_info *li,
 
 	/* Only the message: the last top-level argument after the name. */
 	if (li->depth != 0 || li->index == 0 ||
-	    imap_arg_get_astring(&li->args[0], &wire) == -1)
+	    !imap_arg_get_astring(&li->args[0], &wire))
 		return IMAP_LITERAL_MEMORY;
 	if (li->size > cf->max_message_size) {
 		*textp = "[TOOBIG] Message larger than APPENDLIMIT";
@@ -269,7 +269,7 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 
 	memset(&ar, 0, sizeof(ar));
 	ar.s = s;
-	if (imap_arg_get_astring(&a[0], &wire) == -1) {
+	if (!imap_arg_get_astring(&a[0], &wire)) {
 		imap_tagged(s, "BAD", "APPEND takes a mailbox, [flags], [date] "
 		    "and a message");
 		return CMD_DONE;
@@ -283,7 +283,7 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 		a++;
 	}
 	if (a->type == IMAP_ARG_STRING) {
-		if (imap_arg_get_string(a, &date) == -1 ||
+		if (!imap_arg_get_string(a, &date) ||
 		    imap_datetime_parse(date, &ar.date) == -1) {
 			imap_tagged(s, "BAD", "Invalid date-time");
 			return CMD_DONE;

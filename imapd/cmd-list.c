@@ -231,7 +231,7 @@ list_parse_opts(const struct imap_arg *a, int is_return, unsigned int *opts,
 	const struct imap_arg	*list;
 	size_t			 n, i;
 
-	if (imap_arg_get_list(a, &list, &n) == -1)
+	if (!imap_arg_get_list(a, &list, &n))
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (!is_return && imap_arg_atom_equals(&list[i], "SUBSCRIBED"))
@@ -280,7 +280,7 @@ list_run(struct imap_session *s, const struct imap_command *cmd, int lsub)
 		}
 		a++;
 	}
-	if (imap_arg_get_astring(&a[0], &ref) == -1 || imap_arg_is_eol(&a[1])) {
+	if (!imap_arg_get_astring(&a[0], &ref) || imap_arg_is_eol(&a[1])) {
 		imap_tagged(s, "BAD", "%s takes a reference and a pattern", verb);
 		return CMD_DONE;
 	}
@@ -307,7 +307,7 @@ list_run(struct imap_session *s, const struct imap_command *cmd, int lsub)
 		return CMD_DONE;
 	}
 	for (i = 0; i < npats; i++) {
-		if (imap_arg_get_astring(&pats[i], &pat) == -1 ||
+		if (!imap_arg_get_astring(&pats[i], &pat) ||
 		    strlen(ref) + strlen(pat) > LIST_PATTERN_LEN_MAX) {
 			imap_tagged(s, "BAD", "Invalid mailbox pattern");
 			goto out;

@@ -119,8 +119,8 @@ cmd_login(struct imap_session *s, const struct imap_command *cmd)
 {
 	const char	*user, *pw;
 
-	if (cmd->nargs != 2 || imap_arg_get_astring(&cmd->args[0], &user) == -1 ||
-	    imap_arg_get_astring(&cmd->args[1], &pw) == -1) {
+	if (cmd->nargs != 2 || !imap_arg_get_astring(&cmd->args[0], &user) ||
+	    !imap_arg_get_astring(&cmd->args[1], &pw)) {
 		imap_tagged(s, "BAD", "LOGIN takes a user name and a password");
 		return CMD_DONE;
 	}
@@ -175,8 +175,8 @@ cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
 	const char	*mech, *ir;
 
 	if (cmd->nargs < 1 || cmd->nargs > 2 ||
-	    imap_arg_get_atom(&cmd->args[0], &mech) == -1 ||
-	    (cmd->nargs == 2 && imap_arg_get_atom(&cmd->args[1], &ir) == -1)) {
+	    !imap_arg_get_atom(&cmd->args[0], &mech) ||
+	    (cmd->nargs == 2 && !imap_arg_get_atom(&cmd->args[1], &ir))) {
 		imap_tagged(s, "BAD", "AUTHENTICATE takes a mechanism and an "
 		    "optional initial response");
 		return CMD_DONE;

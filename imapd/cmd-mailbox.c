@@ -118,7 +118,7 @@ mailbox_cmd_arg(struct imap_session *s, const struct imap_command *cmd,
 	const char	*wire, *why;
 	char		*name;
 
-	if (cmd->nargs != nargs || imap_arg_get_astring(&cmd->args[0], &wire) == -1) {
+	if (cmd->nargs != nargs || !imap_arg_get_astring(&cmd->args[0], &wire)) {
 		imap_tagged(s, "BAD", "%s takes %s", cmd->name, nargs == 1 ?
 		    "a mailbox name" : "two mailbox names");
 		return NULL;
@@ -341,7 +341,7 @@ cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 	char			*from, *to;
 	int			 ret;
 
-	if (cmd->nargs != 2 || imap_arg_get_astring(&cmd->args[1], &wire) == -1) {
+	if (cmd->nargs != 2 || !imap_arg_get_astring(&cmd->args[1], &wire)) {
 		imap_tagged(s, "BAD", "RENAME takes two mailbox names");
 		return CMD_DONE;
 	}

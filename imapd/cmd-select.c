@@ -107,7 +107,7 @@ select_parse_params(struct imap_session *s, const struct imap_arg *a,
 	const struct imap_arg	*list, *q;
 	size_t			 n, nq, i;
 
-	if (imap_arg_get_list(a, &list, &n) == -1) {
+	if (!imap_arg_get_list(a, &list, &n)) {
 		*whyp = "SELECT parameters must be a list";
 		return -1;
 	}
@@ -117,7 +117,7 @@ select_parse_params(struct imap_session *s, const struct imap_arg *a,
 			continue;
 		}
 		if (!imap_arg_atom_equals(&list[i], "QRESYNC") || i + 1 >= n ||
-		    imap_arg_get_list(&list[i + 1], &q, &nq) == -1 || nq < 2 ||
+		    !imap_arg_get_list(&list[i + 1], &q, &nq) || nq < 2 ||
 		    nq > 4) {
 			*whyp = "Unknown SELECT parameter";
 			return -1;
@@ -126,9 +126,9 @@ select_parse_params(struct imap_session *s, const struct imap_arg *a,
 			*whyp = "QRESYNC must be enabled first (ENABLE QRESYNC)";
 			return -1;
 		}
-		if (imap_arg_get_number(&q[0], &sr->q_uidvalidity) == -1 ||
+		if (!imap_arg_get_number(&q[0], &sr->q_uidvalidity) ||
 		    sr->q_uidvalidity == 0 ||
-		    imap_arg_get_number64(&q[1], &sr->q_modseq) == -1 ||
+		    !imap_arg_get_number64(&q[1], &sr->q_modseq) ||
 		    sr->q_modseq == 0) {
 			*whyp = "QRESYNC needs a UIDVALIDITY and a MODSEQ";
 			return -1;
@@ -136,7 +136,7 @@ select_parse_params(struct imap_session *s, const struct imap_arg *a,
 		if (nq >= 3) {
 			const char	*set;
 
-			if (imap_arg_get_atom(&q[2], &set) == -1 ||
+			if (!imap_arg_get_atom(&q[2], &set) ||
 			    imap_seqset_parse(set, UINT32_MAX, &sr->q_known) != 0) {
 				*whyp = "Invalid known-uids in QRESYNC";
 				return -1;
@@ -162,7 +162,7 @@ cmd_select(struct imap_session *s, const struct imap_command *cmd)
 	sr.s = s;
 	sr.readonly = strcasecmp(cmd->name, "EXAMINE") == 0;
 	if (cmd->nargs < 1 || cmd->nargs > 2 ||
-	    imap_arg_get_astring(&cmd->args[0], &wire) == -1) {
+	    !imap_arg_get_astring(&cmd->args[0], &wire)) {
 		imap_tagged(s, "BAD", "%s takes a mailbox name", cmd->name);
 		return CMD_DONE;
 	}

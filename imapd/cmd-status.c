@@ -29,7 +29,7 @@ imap_status_items(const struct imap_arg *a, unsigned int *itemsp)
 	size_t			 n, i, j;
 
 	*itemsp = 0;
-	if (imap_arg_get_list(a, &list, &n) == -1 || n == 0)
+	if (!imap_arg_get_list(a, &list, &n) || n == 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < sizeof(items) / sizeof(items[0]); j++)
@@ -105,7 +105,7 @@ cmd_status(struct imap_session *s, const struct imap_command *cmd)
 	char			*name;
 	int			 ret;
 
-	if (cmd->nargs != 2 || imap_arg_get_astring(&cmd->args[0], &wire) == -1 ||
+	if (cmd->nargs != 2 || !imap_arg_get_astring(&cmd->args[0], &wire) ||
 	    imap_status_items(&cmd->args[1], &items) == -1) {
 		imap_tagged(s, "BAD", "STATUS takes a mailbox and a list of "
 		    "MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ SIZE");

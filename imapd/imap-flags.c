@@ -69,18 +69,18 @@ imap_flags_parse(const struct imap_arg *a, struct imap_flags *f,
 
 	memset(f, 0, sizeof(*f));
 	if (a->type == IMAP_ARG_ATOM) {
-		if (imap_arg_get_atom(a, &name) == -1) {
+		if (!imap_arg_get_atom(a, &name)) {
 			*whyp = "Invalid flag";
 			return -1;
 		}
 		return imap_flag_one(name, f, whyp);
 	}
-	if (imap_arg_get_list(a, &list, &n) == -1) {
+	if (!imap_arg_get_list(a, &list, &n)) {
 		*whyp = "Flags must be a list";
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (imap_arg_get_atom(&list[i], &name) == -1) {
+		if (!imap_arg_get_atom(&list[i], &name)) {
 			*whyp = "Flags are atoms";
 			return -1;
 		}

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "imap-seqset.h"
 #include "imapd.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -671,6 +672,41 @@ imap_session_drained(struct conn *c, void *arg)
 	}
 	if (!s->busy)
 		imap_session_run(s);
+}
+
+/* ---- SEARCHRES (RFC 5182) ---- */
+
+void
+imap_save_result(struct imap_session *s, const uint32_t *v, size_t n,
+    int uid_mode)
+{
+	size_t	 i;
+
+	free(s->saved);
+	s->saved = n > 0 ? xreallocarray(NULL, n, sizeof(*s->saved)) : NULL;
+	s->nsaved = n;
+	for (i = 0; i < n; i++)
+		s->saved[i] = uid_mode || v[i] == 0 || v[i] > s->view.count ? v[i] :
+		    s->view.msgs[v[i] - 1].uid;
+}
+
+struct imap_seqset *
+imap_saved_set(struct imap_session *s, int uid_mode)
+{
+	struct imap_seqset	*set;
+	uint32_t		*seqs;
+	size_t			 i, n = 0;
+
+	if (uid_mode || s->nsaved == 0)
+		return imap_seqset_from(s->saved, s->nsaved);
+	/* Expunged messages drop out of the saved result (RFC 5182 2.1). */
+	seqs = xreallocarray(NULL, s->nsaved, sizeof(*seqs));
+	for (i = 0; i < s->nsaved; i++)
+		if ((seqs[n] = imap_view_seq(&s->view, s->saved[i])) != 0)
+			n++;
+	set = imap_seqset_from(seqs, n);
+	free(seqs);
+	return set;
 }
 
 /* ---- IDLE (RFC 2177) ---- */

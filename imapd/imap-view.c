@@ -34,7 +34,7 @@ imap_view_load_one(const struct store_msg *m, void *arg)
 	return 0;
 }
 
-static void
+void
 imap_view_set_keywords(struct imap_view *v, const struct store_mailbox *mb)
 {
 	uint32_t	 i;

@@ -79,6 +79,8 @@ int	 imap_view_refresh(struct store_txn *, struct imap_view *);
 void	 imap_view_report(struct imap_view *, int allow_expunge,
 	    const struct imap_view_callbacks *, void *arg);
 
+/* Takes new keywords of the mailbox (marks keywords_changed). */
+void	 imap_view_set_keywords(struct imap_view *, const struct store_mailbox *);
 /* 1-based sequence number of uid, or 0. */
 uint32_t imap_view_seq(const struct imap_view *, uint32_t uid);
 /* Records our own change so it is not reported back as someone else's. */

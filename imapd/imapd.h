@@ -189,6 +189,15 @@ int	 imap_status_items(const struct imap_arg *, unsigned int *itemsp);
 void	 imap_status_write(struct imap_session *, const struct store_mailbox *,
 	    unsigned int items);
 
+/*
+ * SEARCHRES (RFC 5182): the saved result is kept as UIDs; "$" in a
+ * command gives it as UIDs or as sequence numbers.
+ */
+struct imap_seqset;
+void	 imap_save_result(struct imap_session *, const uint32_t *, size_t n,
+	    int uid_mode);
+struct imap_seqset *imap_saved_set(struct imap_session *, int uid_mode);
+
 /* Mailbox names (cmd-mailbox.c) */
 /* Decodes a client's mailbox argument to UTF-8 (caller frees); NULL: BAD. */
 char	*imap_mailbox_arg(struct imap_session *, const char *wire,
@@ -225,5 +234,12 @@ enum imap_cmd_status cmd_search(struct imap_session *, const struct imap_command
 enum imap_cmd_status cmd_copy(struct imap_session *, const struct imap_command *);
 enum imap_cmd_status cmd_move(struct imap_session *, const struct imap_command *);
 enum imap_cmd_status cmd_uid(struct imap_session *, const struct imap_command *);
+/* The message commands, with UIDs (uid_mode) or sequence numbers. */
+enum imap_cmd_status imap_fetch(struct imap_session *, const struct imap_command *, int);
+enum imap_cmd_status imap_store(struct imap_session *, const struct imap_command *, int);
+enum imap_cmd_status imap_search(struct imap_session *, const struct imap_command *, int);
+enum imap_cmd_status imap_copy(struct imap_session *, const struct imap_command *, int);
+enum imap_cmd_status imap_move(struct imap_session *, const struct imap_command *, int);
+enum imap_cmd_status imap_expunge(struct imap_session *, const struct imap_command *, int);
 
 #endif

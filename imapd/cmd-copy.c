@@ -1,0 +1,163 @@
+/*
+ * cmd-copy.c: COPY, MOVE and their UID forms (RFC 3501 6.4.7, MOVE
+ * RFC 6851, COPYUID RFC 4315).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+
+#include "imap-seqset.h"
+#include "imapd.h"
+#include "xmalloc.h"
+
+struct copy_req {
+	struct imap_session	*s;
+	const char		*dest;
+	int			 move;
+	uint32_t		*uids;		/* source UIDs, ascending */
+	uint32_t		*newuids;
+	size_t			 n;
+	uint32_t		 uidvalidity;
+};
+
+static int
+copy_txn(struct store_txn *txn, void *arg)
+{
+	struct copy_req		*cr = arg;
+	struct imap_session	*s = cr->s;
+	struct store_mailbox	 mb;
+	size_t			 i;
+	int			 ret;
+
+	memset(&mb, 0, sizeof(mb));
+	if ((ret = store_mailbox_find(txn, s->account_id, cr->dest, &mb)) != 0)
+		return ret;
+	cr->uidvalidity = mb.uidvalidity;
+	for (i = 0; i < cr->n; i++) {
+		ret = store_msg_copy(txn, s->account_id, s->view.mailbox_id,
+		    cr->uids[i], mb.id, &cr->newuids[i]);
+		if (ret == 0 && cr->move)
+			ret = store_msg_expunge(txn, s->account_id,
+			    s->view.mailbox_id, cr->uids[i]);
+		if (ret != 0)
+			break;
+	}
+	store_mailbox_clear(&mb);
+	return ret;
+}
+
+static enum imap_cmd_status
+copy_run(struct imap_session *s, const struct imap_command *cmd, int uid_mode,
+    int move)
+{
+	struct copy_req		 cr;
+	struct imap_seqset	*set = NULL;
+	const struct imap_arg	*a = cmd->args + (uid_mode ? 1 : 0);
+	const char		*setstr, *wire, *why;
+	struct evbuffer		*tmp;
+	char			*dest;
+	uint32_t		 seq;
+	int			 ret;
+
+	if (!imap_arg_get_atom(&a[0], &setstr) ||
+	    !imap_arg_get_astring(&a[1], &wire) || !imap_arg_is_eol(&a[2])) {
+		imap_tagged(s, "BAD", "%s takes a sequence set and a mailbox",
+		    move ? "MOVE" : "COPY");
+		return CMD_DONE;
+	}
+	if ((dest = imap_mailbox_arg(s, wire, &why)) == NULL) {
+		imap_tagged(s, "BAD", "%s", why);
+		return CMD_DONE;
+	}
+	if (move && s->view.readonly) {
+		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
+		free(dest);
+		return CMD_DONE;
+	}
+	if (strcmp(setstr, "$") == 0)
+		set = imap_saved_set(s, uid_mode);
+	else if (imap_seqset_parse(setstr, uid_mode ?
+	    imap_view_max_uid(&s->view) : s->view.count, &set) == -1) {
+		imap_tagged(s, "BAD", "Invalid sequence set");
+		free(dest);
+		return CMD_DONE;
+	}
+	memset(&cr, 0, sizeof(cr));
+	cr.s = s;
+	cr.dest = dest;
+	cr.move = move;
+	for (seq = 1; seq <= s->view.count; seq++) {
+		const struct imap_view_msg *vm = &s->view.msgs[seq - 1];
+
+		if (vm->expunged || !imap_seqset_contains(set, uid_mode ?
+		    vm->uid : seq))
+			continue;
+		cr.uids = xreallocarray(cr.uids, cr.n + 1, sizeof(*cr.uids));
+		cr.uids[cr.n++] = vm->uid;
+	}
+	imap_seqset_free(&set);
+	if (cr.n == 0) {
+		/* RFC 4315: nothing copied, no COPYUID. */
+		imap_tagged(s, "OK", "%s completed (no messages)", move ?
+		    "Move" : "Copy");
+		free(dest);
+		return CMD_DONE;
+	}
+	cr.newuids = xcalloc(cr.n, sizeof(*cr.newuids));
+	ret = imap_txn(s, copy_txn, &cr);
+	if (ret == STORE_ENOTFOUND)
+		imap_tagged(s, "NO", "[TRYCREATE] No such mailbox (or a message "
+		    "was expunged)");
+	else if (ret != 0)
+		imap_tagged_store_error(s, ret);
+	else {
+		tmp = evbuffer_new();
+		evbuffer_add_printf(tmp, "COPYUID %u ", cr.uidvalidity);
+		imap_seqset_write_uids(tmp, cr.uids, cr.n);
+		evbuffer_add(tmp, " ", 1);
+		/* New UIDs ascend with the source UIDs: one range list each. */
+		imap_seqset_write_uids(tmp, cr.newuids, cr.n);
+		evbuffer_add(tmp, "", 1);
+		if (move) {
+			/* RFC 6851 3.3: COPYUID untagged, then the expunges. */
+			imap_printf(s, "* OK [%s] Moved\r\n",
+			    (const char *)evbuffer_pullup(tmp, -1));
+			imap_tagged(s, "OK", "Move completed");
+		} else
+			imap_tagged(s, "OK", "[%s] Copy completed",
+			    (const char *)evbuffer_pullup(tmp, -1));
+		evbuffer_free(tmp);
+	}
+	free(cr.uids);
+	free(cr.newuids);
+	free(dest);
+	return CMD_DONE;
+}
+
+enum imap_cmd_status
+imap_copy(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
+{
+	return copy_run(s, cmd, uid_mode, 0);
+}
+
+enum imap_cmd_status
+imap_move(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
+{
+	return copy_run(s, cmd, uid_mode, 1);
+}
+
+enum imap_cmd_status
+cmd_copy(struct imap_session *s, const struct imap_command *cmd)
+{
+	return copy_run(s, cmd, 0, 0);
+}
+
+enum imap_cmd_status
+cmd_move(struct imap_session *s, const struct imap_command *cmd)
+{
+	return copy_run(s, cmd, 0, 1);
+}

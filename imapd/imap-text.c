@@ -1,0 +1,478 @@
+/*
+ * imap-text.c: the text SEARCH compares: header values with their encoded
+ * words (RFC 2047) decoded, bodies with their transfer encoding (RFC 2045
+ * 6.7, 6.8) and charset undone, all in UTF-8 and case-folded.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "imap-text.h"
+#include "mime.h"
+#include "pack.h"
+#include "xmalloc.h"
+
+/* Text searched per message: bodies beyond this are not read further. */
+#define TEXT_SEARCH_MAX		(16 * 1024 * 1024)
+
+/*
+ * Case folding: ASCII, Latin-1 and Latin Extended-A, which covers the
+ * languages of the bootstrap pages and most Western mail.  Other scripts
+ * match exactly.
+ */
+static uint32_t
+text_fold_cp(uint32_t c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c + 32;
+	if ((c >= 0xc0 && c <= 0xde && c != 0xd7))
+		return c + 32;
+	if (c >= 0x100 && c <= 0x17f && c != 0x130 && c != 0x138 &&
+	    c != 0x149 && c != 0x17f) {
+		/* Latin Extended-A pairs: even upper, odd lower (mostly). */
+		if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
+			return (c % 2 == 1) ? c + 1 : c;
+		return (c % 2 == 0) ? c + 1 : c;
+	}
+	return c;
+}
+
+static void
+text_put_cp(struct pack *out, uint32_t c)
+{
+	uint8_t	 b[4];
+
+	if (c < 0x80) {
+		b[0] = (uint8_t)c;
+		pack_raw(out, b, 1);
+	} else if (c < 0x800) {
+		b[0] = (uint8_t)(0xc0 | (c >> 6));
+		b[1] = (uint8_t)(0x80 | (c & 0x3f));
+		pack_raw(out, b, 2);
+	} else if (c < 0x10000) {
+		b[0] = (uint8_t)(0xe0 | (c >> 12));
+		b[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+		b[2] = (uint8_t)(0x80 | (c & 0x3f));
+		pack_raw(out, b, 3);
+	} else {
+		b[0] = (uint8_t)(0xf0 | (c >> 18));
+		b[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3f));
+		b[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+		b[3] = (uint8_t)(0x80 | (c & 0x3f));
+		pack_raw(out, b, 4);
+	}
+}
+
+/* Folds UTF-8 (invalid bytes pass through as they are) into out. */
+static void
+text_fold_into(struct pack *out, const uint8_t *p, size_t len)
+{
+	const uint8_t	*end = p + len;
+	uint32_t	 c;
+	int		 n, i;
+
+	while (p < end) {
+		if (*p < 0x80) {
+			c = text_fold_cp(*p);
+			n = 0;
+		} else if ((*p & 0xe0) == 0xc0) {
+			c = *p & 0x1f;
+			n = 1;
+		} else if ((*p & 0xf0) == 0xe0) {
+			c = *p & 0x0f;
+			n = 2;
+		} else if ((*p & 0xf8) == 0xf0) {
+			c = *p & 0x07;
+			n = 3;
+		} else {
+			pack_raw(out, p++, 1);
+			continue;
+		}
+		if ((size_t)(end - p) <= (size_t)n) {
+			pack_raw(out, p, (size_t)(end - p));
+			return;
+		}
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				break;
+			c = (c << 6) | (p[i] & 0x3f);
+		}
+		if (i <= n) {
+			pack_raw(out, p++, 1);
+			continue;
+		}
+		if (*p == 0)
+			c = ' ';	/* a NUL would end the C string early */
+		text_put_cp(out, n == 0 ? c : text_fold_cp(c));
+		p += n + 1;
+	}
+}
+
+char *
+imap_text_fold(const char *s, size_t len)
+{
+	struct pack	 out;
+
+	pack_init(&out);
+	text_fold_into(&out, (const uint8_t *)s, len);
+	pack_u8(&out, 0);
+	return (char *)out.buf;
+}
+
+/* Converts from charset to UTF-8; unknown charsets pass bytes through. */
+static void
+text_convert(struct pack *out, const char *charset, const uint8_t *in,
+    size_t len)
+{
+	iconv_t		 cd;
+	char		 buf[4096], *ip = (char *)(uintptr_t)in, *op;
+	size_t		 il = len, ol, r;
+
+	if (charset == NULL || *charset == '\0' ||
+	    strcasecmp(charset, "utf-8") == 0 ||
+	    strcasecmp(charset, "us-ascii") == 0 ||
+	    (cd = iconv_open("UTF-8", charset)) == (iconv_t)-1) {
+		pack_raw(out, in, len);
+		return;
+	}
+	while (il > 0) {
+		op = buf;
+		ol = sizeof(buf);
+		r = iconv(cd, &ip, &il, &op, &ol);
+		pack_raw(out, buf, sizeof(buf) - ol);
+		if (r == (size_t)-1 && errno != E2BIG) {
+			/* A broken byte: keep it and go on after it. */
+			pack_raw(out, ip, 1);
+			ip++;
+			il--;
+		}
+	}
+	iconv_close(cd);
+}
+
+static int
+text_hex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* RFC 2045 6.7 quoted-printable (q: RFC 2047 "_" is a space). */
+static void
+text_qp_decode(struct pack *out, const uint8_t *p, size_t len, int q)
+{
+	size_t	 i;
+	int	 h, l;
+	uint8_t	 c;
+
+	for (i = 0; i < len; i++) {
+		if (q && p[i] == '_') {
+			pack_raw(out, " ", 1);
+			continue;
+		}
+		if (p[i] != '=') {
+			pack_raw(out, &p[i], 1);
+			continue;
+		}
+		if (i + 2 < len + 0 && (h = text_hex(p[i + 1])) != -1 &&
+		    (l = text_hex(p[i + 2])) != -1) {
+			c = (uint8_t)(h << 4 | l);
+			pack_raw(out, &c, 1);
+			i += 2;
+		} else if (i + 1 < len && (p[i + 1] == '\r' || p[i + 1] == '\n')) {
+			/* Soft line break. */
+			i++;
+			if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n')
+				i++;
+		} else
+			pack_raw(out, &p[i], 1);
+	}
+}
+
+static int
+text_b64(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* RFC 2045 6.8, lenient: anything outside the alphabet is skipped. */
+static void
+text_b64_decode(struct pack *out, const uint8_t *p, size_t len)
+{
+	uint32_t	 bits = 0;
+	int		 n = 0, v;
+	uint8_t		 c;
+	size_t		 i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '=')
+			break;
+		if ((v = text_b64(p[i])) == -1)
+			continue;
+		bits = (bits << 6) | (uint32_t)v;
+		if ((n += 6) >= 8) {
+			n -= 8;
+			c = (uint8_t)(bits >> n);
+			pack_raw(out, &c, 1);
+		}
+	}
+}
+
+/* RFC 2047 encoded words of a header value, to UTF-8. */
+static void
+text_decode_words(struct pack *out, const uint8_t *p, size_t len)
+{
+	const uint8_t	*end = p + len, *q, *cs, *enc, *text, *close;
+	const uint8_t	*pending_ws = NULL;
+	size_t		 pending_len = 0;
+	struct pack	 raw;
+	char		 charset[64];
+	int		 last_was_word = 0;
+
+	while (p < end) {
+		if (p + 1 < end && p[0] == '=' && p[1] == '?') {
+			cs = p + 2;
+			enc = memchr(cs, '?', (size_t)(end - cs));
+			if (enc != NULL && enc + 2 < end && enc[2] == '?' &&
+			    (close = NULL, text = enc + 3, 1)) {
+				for (q = text; q + 1 < end; q++)
+					if (q[0] == '?' && q[1] == '=') {
+						close = q;
+						break;
+					}
+				if (close != NULL && (size_t)(enc - cs) < sizeof(charset)) {
+					memcpy(charset, cs, (size_t)(enc - cs));
+					charset[enc - cs] = '\0';
+					/* RFC 2231 5: charset*language */
+					if (strchr(charset, '*') != NULL)
+						*strchr(charset, '*') = '\0';
+					/* RFC 2047 6.2: blanks between words go. */
+					if (!last_was_word && pending_ws != NULL)
+						pack_raw(out, pending_ws, pending_len);
+					pending_ws = NULL;
+					pack_init(&raw);
+					if (enc[1] == 'B' || enc[1] == 'b')
+						text_b64_decode(&raw, text,
+						    (size_t)(close - text));
+					else
+						text_qp_decode(&raw, text,
+						    (size_t)(close - text), 1);
+					text_convert(out, charset, raw.buf, raw.len);
+					pack_free(&raw);
+					p = close + 2;
+					last_was_word = 1;
+					continue;
+				}
+			}
+		}
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+			if (pending_ws == NULL) {
+				pending_ws = p;
+				pending_len = 0;
+			}
+			pending_len++;
+			p++;
+			continue;
+		}
+		if (pending_ws != NULL)
+			pack_raw(out, pending_ws, pending_len);
+		pending_ws = NULL;
+		last_was_word = 0;
+		pack_raw(out, p++, 1);
+	}
+	if (pending_ws != NULL)
+		pack_raw(out, pending_ws, pending_len);
+}
+
+static char *
+text_finish(struct pack *decoded)
+{
+	struct pack	 folded;
+
+	pack_init(&folded);
+	text_fold_into(&folded, decoded->buf, decoded->len);
+	pack_u8(&folded, 0);
+	pack_free(decoded);
+	return (char *)folded.buf;
+}
+
+int
+imap_text_header_match(const void *hdr, size_t len, const char *name,
+    const char *folded)
+{
+	struct mime_header_iter	 it;
+	struct mime_header	 h;
+	struct pack		 dec;
+	char			*unf, *f;
+	size_t			 n;
+	int			 hit = 0;
+
+	mime_header_iter_init(&it, hdr, len);
+	while (!hit && mime_header_iter_next(&it, &h)) {
+		if (h.name_len != strlen(name) ||
+		    strncasecmp((const char *)h.name, name, h.name_len) != 0)
+			continue;
+		/* RFC 3501 6.4.4: HEADER name "" matches a present field. */
+		if (*folded == '\0')
+			return 1;
+		unf = mime_header_unfold(h.value, h.value_len, &n);
+		pack_init(&dec);
+		text_decode_words(&dec, (const uint8_t *)unf, n);
+		free(unf);
+		f = text_finish(&dec);
+		hit = strstr(f, folded) != NULL;
+		free(f);
+	}
+	return hit;
+}
+
+char *
+imap_text_header(const void *hdr, size_t len)
+{
+	struct pack	 dec;
+
+	pack_init(&dec);
+	text_decode_words(&dec, hdr, len);
+	return text_finish(&dec);
+}
+
+/* The decoded text of every text part (and of headers of embedded mail). */
+static void
+text_body_part(struct pack *out, const uint8_t *msg, const struct mime_msg *mm,
+    uint32_t idx)
+{
+	const struct mime_part	*p = &mm->parts[idx];
+	struct mime_content	 ct;
+	struct pack		 raw;
+	char			*charset;
+	uint32_t		 kid;
+	size_t			 clen;
+
+	if (out->len > TEXT_SEARCH_MAX)
+		return;
+	if (p->flags & (MIME_PART_MULTIPART | MIME_PART_RFC822)) {
+		for (kid = p->child; kid != MIME_NONE; kid = mm->parts[kid].next) {
+			if (p->flags & MIME_PART_RFC822)
+				text_decode_words(out, msg + mm->parts[kid].hdr_off,
+				    (size_t)mm->parts[kid].hdr_len);
+			text_body_part(out, msg, mm, kid);
+		}
+		return;
+	}
+	memset(&ct, 0, sizeof(ct));
+	mime_content_parse(msg + p->hdr_off, (size_t)p->hdr_len, &ct);
+	/* Only text: attachments' bytes are not words to find. */
+	if (ct.type != NULL && strcasecmp(ct.type, "text") != 0) {
+		mime_content_clear(&ct);
+		return;
+	}
+	pack_init(&raw);
+	if (ct.encoding != NULL && strcasecmp(ct.encoding, "base64") == 0)
+		text_b64_decode(&raw, msg + p->body_off, (size_t)p->body_len);
+	else if (ct.encoding != NULL &&
+	    strcasecmp(ct.encoding, "quoted-printable") == 0)
+		text_qp_decode(&raw, msg + p->body_off, (size_t)p->body_len, 0);
+	else
+		pack_raw(&raw, msg + p->body_off, (size_t)p->body_len);
+	charset = mime_param_get(ct.params, ct.nparams, "charset", NULL, &clen);
+	text_convert(out, charset, raw.buf, raw.len);
+	pack_raw(out, "\n", 1);
+	free(charset);
+	pack_free(&raw);
+	mime_content_clear(&ct);
+}
+
+char *
+imap_text_body(const void *msg, size_t len, const struct mime_msg *mm)
+{
+	struct pack	 dec;
+
+	pack_init(&dec);
+	if (mm != NULL && mm->nparts > 0)
+		text_body_part(&dec, msg, mm, 0);
+	else
+		pack_raw(&dec, msg, len);
+	return text_finish(&dec);
+}
+
+/* RFC 5322 3.3 date-time, leniently (day name, seconds, zone optional). */
+int
+imap_text_date(const char *s, time_t *tp)
+{
+	static const char *const months[] = { "jan", "feb", "mar", "apr",
+	    "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec" };
+	struct tm	 tm;
+	const char	*p = s;
+	char		*end;
+	long		 day, year, hh = 0, mm = 0, ss = 0, zone = 0;
+	int		 mon;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (isalpha((unsigned char)*p)) {
+		while (isalpha((unsigned char)*p))
+			p++;
+		if (*p == ',')
+			p++;
+	}
+	day = strtol(p, &end, 10);
+	if (end == p || day < 1 || day > 31)
+		return -1;
+	for (p = end; *p == ' ' || *p == '\t'; p++)
+		;
+	for (mon = 0; mon < 12; mon++)
+		if (strncasecmp(p, months[mon], 3) == 0)
+			break;
+	if (mon == 12)
+		return -1;
+	p += 3;
+	year = strtol(p, &end, 10);
+	if (end == p)
+		return -1;
+	/* RFC 5322 4.3: two-digit years. */
+	if (end - p <= 2)
+		year += year < 50 ? 2000 : 1900;
+	p = end;
+	if (sscanf(p, " %ld:%ld:%ld", &hh, &mm, &ss) < 2)
+		hh = mm = ss = 0;
+	while (*p == ' ' || *p == '\t' || isdigit((unsigned char)*p) || *p == ':')
+		p++;
+	if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1])) {
+		zone = strtol(p + 1, NULL, 10);
+		zone = (zone / 100) * 3600 + (zone % 100) * 60;
+		if (*p == '-')
+			zone = -zone;
+	}
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_mday = (int)day;
+	tm.tm_mon = mon;
+	tm.tm_year = (int)year - 1900;
+	tm.tm_hour = (int)hh;
+	tm.tm_min = (int)mm;
+	tm.tm_sec = (int)ss;
+	*tp = timegm(&tm) - zone;
+	return 0;
+}
