@@ -1,0 +1,930 @@
+/*
+ * rfc5322.c: header fields, address lists, msg-ids and dates.
+ *
+ * The address parser reads an unfolded field body left to right without
+ * recursion; comments nest only through a counter, so no input can make
+ * it use more stack.  Every buffer it grows is bounded by the value it
+ * reads, and the value by RFC5322_HEADER_MAX.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rfc5322.h"
+#include "util.h"
+#include "xmalloc.h"
+
+struct rfc5322_buf {
+	char	*s;
+	size_t	 len;
+	size_t	 cap;
+};
+
+struct rfc5322_lex {
+	const char	*p;
+	const char	*why;
+};
+
+/* The words before '<', ':' or '@': a display name or a local part. */
+struct rfc5322_words {
+	struct rfc5322_buf	 phrase;	/* display form */
+	struct rfc5322_buf	 local;		/* local-part form */
+	int			 nwords;
+	int			 quoted;	/* a quoted-string among them */
+	int			 adjacent;	/* two words without a dot */
+};
+
+static void	rfc5322_buf_addc(struct rfc5322_buf *, char);
+static void	rfc5322_buf_add(struct rfc5322_buf *, const char *, size_t);
+static char	*rfc5322_buf_take(struct rfc5322_buf *);
+static int	rfc5322_is_atext(int);
+static int	rfc5322_is_dot_atom(const char *);
+static int	rfc5322_cfws(struct rfc5322_lex *);
+static int	rfc5322_word(struct rfc5322_lex *, struct rfc5322_buf *);
+static int	rfc5322_words_read(struct rfc5322_lex *,
+		    struct rfc5322_words *);
+static void	rfc5322_words_clear(struct rfc5322_words *);
+static char	*rfc5322_local_canon(const struct rfc5322_words *,
+		    const char **);
+static int	rfc5322_domain_read(struct rfc5322_lex *, struct rfc5322_buf *);
+static int	rfc5322_mailbox_read(struct rfc5322_lex *, int, const char *,
+		    size_t, struct rfc5322_addrlist *, char **);
+static void	rfc5322_addr_clear(struct rfc5322_addr *);
+static void	rfc5322_addrlist_truncate(struct rfc5322_addrlist *, size_t);
+static const char *rfc5322_msgid_at(const char *, char **);
+static int	rfc5322_date_num(const char **, int, int, int *);
+
+static void
+rfc5322_buf_addc(struct rfc5322_buf *b, char c)
+{
+	rfc5322_buf_add(b, &c, 1);
+}
+
+static void
+rfc5322_buf_add(struct rfc5322_buf *b, const char *s, size_t n)
+{
+	if (b->cap - b->len < n + 1) {
+		b->cap = (b->len + n + 1) * 2;
+		b->s = xrealloc(b->s, b->cap);
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+/* Hands over the string (never NULL) and empties the buffer. */
+static char *
+rfc5322_buf_take(struct rfc5322_buf *b)
+{
+	char	*s = b->s != NULL ? b->s : xstrdup("");
+
+	memset(b, 0, sizeof(*b));
+	return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Header fields                                                      */
+/* ------------------------------------------------------------------ */
+
+char *
+rfc5322_unfold(const char *s, size_t n)
+{
+	char	*out;
+	size_t	 i, o = 0, start = 0;
+
+	out = xmalloc(n + 1);
+	/* RFC 5322 2.2.3: remove each CRLF that precedes WSP. */
+	for (i = 0; i < n; i++)
+		if (s[i] != '\r' && s[i] != '\n')
+			out[o++] = s[i];
+	while (o > 0 && (out[o - 1] == ' ' || out[o - 1] == '\t'))
+		o--;
+	while (start < o && (out[start] == ' ' || out[start] == '\t'))
+		start++;
+	memmove(out, out + start, o - start);
+	out[o - start] = '\0';
+	return out;
+}
+
+int
+rfc5322_header_parse(const char *msg, size_t len, struct rfc5322_header **hp,
+    const char **whyp)
+{
+	struct rfc5322_header	*h;
+	struct rfc5322_field	*f;
+	const char		*p = msg, *end = msg + len, *line, *nl, *next;
+	const char		*colon, *ne, *c;
+	size_t			 llen, cap = 0, i;
+
+	*hp = NULL;
+	*whyp = NULL;
+	h = xcalloc(1, sizeof(*h));
+	h->body = end;
+	while (p < end) {
+		line = p;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		next = nl != NULL ? nl + 1 : end;
+		llen = (size_t)((nl != NULL ? nl : end) - line);
+		if (llen > 0 && line[llen - 1] == '\r')
+			llen--;
+		if ((size_t)(next - msg) > RFC5322_HEADER_MAX) {
+			*whyp = "the header is larger than 256 KiB";
+			goto fail;
+		}
+		if (memchr(line, '\0', (size_t)(next - line)) != NULL) {
+			*whyp = "the header holds a NUL character";
+			goto fail;
+		}
+		if (llen == 0) {
+			/* RFC 5322 2.1: an empty line ends the header. */
+			h->body = next;
+			break;
+		}
+		if (line[0] == ' ' || line[0] == '\t') {
+			if (h->nfields == 0) {
+				*whyp = "the header begins with a folded line";
+				goto fail;
+			}
+			f = &h->fields[h->nfields - 1];
+			f->raw_len = (size_t)(next - f->raw);
+			p = next;
+			continue;
+		}
+		if ((colon = memchr(line, ':', llen)) == NULL) {
+			*whyp = "a header line is not a field (no colon)";
+			goto fail;
+		}
+		/* RFC 5322 4.5: obsolete blanks before the colon. */
+		for (ne = colon; ne > line && (ne[-1] == ' ' || ne[-1] == '\t');
+		    ne--)
+			;
+		if (ne == line) {
+			*whyp = "a header field has an empty name";
+			goto fail;
+		}
+		/* RFC 5322 3.6.8: ftext = %d33-57 / %d59-126 */
+		for (c = line; c < ne; c++)
+			if (*c < 33 || *c > 126) {
+				*whyp = "a header field name holds a character "
+				    "that is not allowed";
+				goto fail;
+			}
+		if (h->nfields == RFC5322_FIELDS_MAX) {
+			*whyp = "the header has more than 1000 fields";
+			goto fail;
+		}
+		if (h->nfields == cap) {
+			cap = cap == 0 ? 32 : cap * 2;
+			h->fields = xreallocarray(h->fields, cap,
+			    sizeof(*h->fields));
+		}
+		f = &h->fields[h->nfields++];
+		memset(f, 0, sizeof(*f));
+		f->raw = line;
+		f->raw_len = (size_t)(next - line);
+		f->name = xstrndup(line, (size_t)(ne - line));
+		p = next;
+	}
+	h->header_len = (size_t)(h->body - msg);
+	h->body_len = (size_t)(end - h->body);
+	for (i = 0; i < h->nfields; i++) {
+		f = &h->fields[i];
+		colon = memchr(f->raw, ':', f->raw_len);
+		f->value = rfc5322_unfold(colon + 1,
+		    f->raw_len - (size_t)(colon + 1 - f->raw));
+	}
+	*hp = h;
+	return 0;
+fail:
+	rfc5322_header_free(&h);
+	return -1;
+}
+
+void
+rfc5322_header_free(struct rfc5322_header **hp)
+{
+	struct rfc5322_header	*h = *hp;
+	size_t			 i;
+
+	if (h == NULL)
+		return;
+	for (i = 0; i < h->nfields; i++) {
+		free(h->fields[i].name);
+		free(h->fields[i].value);
+	}
+	free(h->fields);
+	free(h);
+	*hp = NULL;
+}
+
+const struct rfc5322_field *
+rfc5322_header_find(const struct rfc5322_header *h, const char *name,
+    const struct rfc5322_field *prev)
+{
+	size_t	 i = prev == NULL ? 0 : (size_t)(prev - h->fields) + 1;
+
+	for (; i < h->nfields; i++)
+		if (strcasecmp(h->fields[i].name, name) == 0)
+			return &h->fields[i];
+	return NULL;
+}
+
+const char *
+rfc5322_header_value(const struct rfc5322_header *h, const char *name)
+{
+	const struct rfc5322_field	*f;
+
+	f = rfc5322_header_find(h, name, NULL);
+	return f == NULL ? NULL : f->value;
+}
+
+size_t
+rfc5322_header_count(const struct rfc5322_header *h, const char *name)
+{
+	const struct rfc5322_field	*f = NULL;
+	size_t				 n = 0;
+
+	while ((f = rfc5322_header_find(h, name, f)) != NULL)
+		n++;
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lexical tokens (RFC 5322 3.2)                                      */
+/* ------------------------------------------------------------------ */
+
+/* RFC 5322 3.2.3 atext; RFC 6532 3.2 adds UTF-8, which clients send. */
+static int
+rfc5322_is_atext(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c >= 0x80 ||
+	    (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+static int
+rfc5322_is_dot_atom(const char *s)
+{
+	const char	*p;
+
+	if (*s == '\0' || *s == '.')
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (p[1] == '.' || p[1] == '\0')
+				return 0;
+		} else if (!rfc5322_is_atext((unsigned char)*p))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * RFC 5322 3.2.2 CFWS.  Returns 1 if something was skipped, 0 if not, -1
+ * for a comment that never ends.
+ */
+static int
+rfc5322_cfws(struct rfc5322_lex *lx)
+{
+	const char	*p = lx->p;
+	size_t		 depth;
+	int		 skipped = 0;
+
+	for (;;) {
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+			p++;
+			skipped = 1;
+			continue;
+		}
+		if (*p != '(')
+			break;
+		for (depth = 0;;) {
+			if (*p == '\0') {
+				lx->why = "a comment is not closed";
+				return -1;
+			}
+			if (*p == '\\' && p[1] != '\0') {
+				p += 2;
+				continue;
+			}
+			if (*p == '(')
+				depth++;
+			else if (*p == ')' && --depth == 0) {
+				p++;
+				break;
+			}
+			p++;
+		}
+		skipped = 1;
+	}
+	lx->p = p;
+	return skipped;
+}
+
+/*
+ * RFC 5322 3.2.5 word: an atom, or a quoted-string whose content (quoted
+ * pairs resolved) is appended.  Returns 0 for an atom, 1 for a quoted
+ * string, -2 if no word starts here, -1 on error.
+ */
+static int
+rfc5322_word(struct rfc5322_lex *lx, struct rfc5322_buf *out)
+{
+	const char	*p = lx->p;
+
+	if (*p == '"') {
+		for (p++; *p != '"'; p++) {
+			if (*p == '\\')
+				p++;
+			if (*p == '\0') {
+				lx->why = "a quoted string is not closed";
+				return -1;
+			}
+			rfc5322_buf_addc(out, *p);
+		}
+		lx->p = p + 1;
+		return 1;
+	}
+	if (!rfc5322_is_atext((unsigned char)*p))
+		return -2;
+	while (rfc5322_is_atext((unsigned char)*p))
+		rfc5322_buf_addc(out, *p++);
+	lx->p = p;
+	return 0;
+}
+
+static void
+rfc5322_words_clear(struct rfc5322_words *w)
+{
+	free(w->phrase.s);
+	free(w->local.s);
+	memset(w, 0, sizeof(*w));
+}
+
+/*
+ * Words and dots with CFWS between them: RFC 5322 phrase and obs-phrase
+ * (3.2.5, 4.1: "J. Doe") and local-part with obs-local-part (4.4).
+ */
+static int
+rfc5322_words_read(struct rfc5322_lex *lx, struct rfc5322_words *w)
+{
+	struct rfc5322_buf	 word = { NULL, 0, 0 };
+	size_t			 mark;
+	int			 ws, r, last_word = 0;
+
+	for (;;) {
+		if ((ws = rfc5322_cfws(lx)) == -1)
+			goto fail;
+		if (*lx->p == '.') {
+			rfc5322_buf_addc(&w->phrase, '.');
+			rfc5322_buf_addc(&w->local, '.');
+			lx->p++;
+			last_word = 0;
+			continue;
+		}
+		word.len = 0;
+		if ((r = rfc5322_word(lx, &word)) == -2)
+			break;
+		if (r == -1)
+			goto fail;
+		mark = w->phrase.len;
+		if (ws && mark > 0)
+			rfc5322_buf_addc(&w->phrase, ' ');
+		rfc5322_buf_add(&w->phrase, word.s != NULL ? word.s : "",
+		    word.len);
+		rfc5322_buf_add(&w->local, word.s != NULL ? word.s : "",
+		    word.len);
+		if (last_word)
+			w->adjacent = 1;
+		if (r == 1)
+			w->quoted = 1;
+		w->nwords++;
+		last_word = 1;
+	}
+	free(word.s);
+	return 0;
+fail:
+	free(word.s);
+	return -1;
+}
+
+/*
+ * The local part as we keep it: a dot-atom bare, anything else quoted
+ * (RFC 5322 3.4.1 local-part = dot-atom / quoted-string).
+ */
+static char *
+rfc5322_local_canon(const struct rfc5322_words *w, const char **whyp)
+{
+	struct rfc5322_buf	 b = { NULL, 0, 0 };
+	const char		*local = w->local.s != NULL ? w->local.s : "";
+	const char		*p;
+
+	if (w->nwords == 0) {
+		*whyp = "an address has no local part";
+		return NULL;
+	}
+	if (w->adjacent) {
+		*whyp = "a local part holds words without a dot between "
+		    "them (a display name without <>?)";
+		return NULL;
+	}
+	if (rfc5322_is_dot_atom(local))
+		return xstrdup(local);
+	if (!w->quoted) {
+		*whyp = "a local part has misplaced dots";
+		return NULL;
+	}
+	rfc5322_buf_addc(&b, '"');
+	for (p = local; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			rfc5322_buf_addc(&b, '\\');
+		rfc5322_buf_addc(&b, *p);
+	}
+	rfc5322_buf_addc(&b, '"');
+	return rfc5322_buf_take(&b);
+}
+
+/* RFC 5322 3.4.1 domain = dot-atom / domain-literal (and obs-domain). */
+static int
+rfc5322_domain_read(struct rfc5322_lex *lx, struct rfc5322_buf *out)
+{
+	const char	*p;
+
+	if (rfc5322_cfws(lx) == -1)
+		return -1;
+	if (*lx->p == '[') {
+		for (p = lx->p + 1; *p != ']'; p++)
+			if (*p == '\0' || *p == '[' || *p == '\\') {
+				lx->why = "a domain literal is malformed";
+				return -1;
+			}
+		rfc5322_buf_add(out, lx->p, (size_t)(p + 1 - lx->p));
+		lx->p = p + 1;
+		return rfc5322_cfws(lx) == -1 ? -1 : 0;
+	}
+	for (;;) {
+		if (*lx->p == '"' || rfc5322_word(lx, out) != 0) {
+			lx->why = "an address has no valid domain";
+			return -1;
+		}
+		if (rfc5322_cfws(lx) == -1)
+			return -1;
+		if (*lx->p != '.')
+			break;
+		rfc5322_buf_addc(out, '.');
+		lx->p++;
+		if (rfc5322_cfws(lx) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+rfc5322_addr_clear(struct rfc5322_addr *a)
+{
+	free(a->display);
+	free(a->addr);
+	free(a->norm);
+	free(a->group);
+	memset(a, 0, sizeof(*a));
+}
+
+/*
+ * One mailbox (RFC 5322 3.4: name-addr / addr-spec), or the start of a
+ * group when in_group is 0: then returns 1 with its name in *groupp and
+ * the ':' consumed.  Returns 0 with the mailbox appended, -1 on error.
+ */
+static int
+rfc5322_mailbox_read(struct rfc5322_lex *lx, int in_group, const char *group,
+    size_t max, struct rfc5322_addrlist *list, char **groupp)
+{
+	struct rfc5322_words	 w, lw;
+	struct rfc5322_buf	 dom = { NULL, 0, 0 };
+	struct rfc5322_addr	*a;
+	char			*local = NULL, *display = NULL, *addr;
+	char			 norm[ADDR_MAX + 1];
+	const char		*why;
+	int			 ret = -1;
+
+	memset(&w, 0, sizeof(w));
+	memset(&lw, 0, sizeof(lw));
+	if (rfc5322_words_read(lx, &w) == -1)
+		goto out;
+	switch (*lx->p) {
+	case '<':
+		lx->p++;
+		if (w.nwords > 0)
+			display = rfc5322_buf_take(&w.phrase);
+		if (rfc5322_cfws(lx) == -1)
+			goto out;
+		if (*lx->p == '@') {
+			/* RFC 5322 4.4 obs-route: skip it. */
+			while (*lx->p != ':' && *lx->p != '>' &&
+			    *lx->p != '\0')
+				lx->p++;
+			if (*lx->p != ':') {
+				lx->why = "a route in <> is malformed";
+				goto out;
+			}
+			lx->p++;
+		}
+		if (rfc5322_words_read(lx, &lw) == -1)
+			goto out;
+		if (*lx->p != '@') {
+			lx->why = *lx->p == '>' && lw.nwords == 0 ?
+			    "an address in <> is empty" :
+			    "an address in <> has no '@'";
+			goto out;
+		}
+		lx->p++;
+		if ((local = rfc5322_local_canon(&lw, &lx->why)) == NULL ||
+		    rfc5322_domain_read(lx, &dom) == -1)
+			goto out;
+		if (*lx->p != '>') {
+			lx->why = "an address has no closing '>'";
+			goto out;
+		}
+		lx->p++;
+		break;
+	case ':':
+		if (in_group || w.nwords == 0) {
+			lx->why = in_group ? "groups do not nest" :
+			    "a group has no name";
+			goto out;
+		}
+		lx->p++;
+		*groupp = rfc5322_buf_take(&w.phrase);
+		ret = 1;
+		goto out;
+	case '@':
+		lx->p++;
+		if ((local = rfc5322_local_canon(&w, &lx->why)) == NULL ||
+		    rfc5322_domain_read(lx, &dom) == -1)
+			goto out;
+		break;
+	default:
+		lx->why = w.nwords > 0 ? "an address has no '@' and domain" :
+		    "an address list holds a stray character";
+		goto out;
+	}
+	if (rfc5322_cfws(lx) == -1)
+		goto out;
+	if (list->naddrs >= max) {
+		lx->why = "too many addresses";
+		goto out;
+	}
+	xasprintf(&addr, "%s@%s", local, dom.s);
+	/* Grow at powers of two: 1,000 addresses cost 10 reallocations. */
+	if (list->naddrs == 0 || (list->naddrs >= 4 &&
+	    (list->naddrs & (list->naddrs - 1)) == 0))
+		list->addrs = xreallocarray(list->addrs,
+		    list->naddrs == 0 ? 4 : list->naddrs * 2,
+		    sizeof(*list->addrs));
+	a = &list->addrs[list->naddrs++];
+	memset(a, 0, sizeof(*a));
+	a->addr = addr;
+	a->display = display;
+	display = NULL;
+	if (addr_normalize(addr, norm, &why) == 0)
+		a->norm = xstrdup(norm);
+	if (group != NULL)
+		a->group = xstrdup(group);
+	ret = 0;
+out:
+	rfc5322_words_clear(&w);
+	rfc5322_words_clear(&lw);
+	free(dom.s);
+	free(local);
+	free(display);
+	return ret;
+}
+
+static void
+rfc5322_addrlist_truncate(struct rfc5322_addrlist *list, size_t n)
+{
+	while (list->naddrs > n)
+		rfc5322_addr_clear(&list->addrs[--list->naddrs]);
+}
+
+int
+rfc5322_addrlist_parse(const char *value, size_t max,
+    struct rfc5322_addrlist *list, const char **whyp)
+{
+	struct rfc5322_lex	 lx = { value, NULL };
+	size_t			 n0 = list->naddrs, g0 = list->ngroups;
+	char			*group = NULL;
+	int			 r, sep;
+
+	*whyp = NULL;
+	for (;;) {
+		if (rfc5322_cfws(&lx) == -1)
+			goto fail;
+		if (*lx.p == '\0')
+			break;
+		/* RFC 5322 4.4: obs-addr-list allows empty elements. */
+		if (*lx.p == ',') {
+			lx.p++;
+			continue;
+		}
+		if ((r = rfc5322_mailbox_read(&lx, 0, NULL, max, list,
+		    &group)) == -1)
+			goto fail;
+		if (r == 1) {
+			/* RFC 5322 3.4 group: name ":" [group-list] ";" */
+			list->ngroups++;
+			for (sep = 1;;) {
+				if (rfc5322_cfws(&lx) == -1)
+					goto fail;
+				if (*lx.p == ';') {
+					lx.p++;
+					break;
+				}
+				/* A missing ';' at the very end is common. */
+				if (*lx.p == '\0')
+					break;
+				if (*lx.p == ',') {
+					lx.p++;
+					sep = 1;
+					continue;
+				}
+				if (!sep) {
+					lx.why = "expected ',' between addresses";
+					goto fail;
+				}
+				if (rfc5322_mailbox_read(&lx, 1, group, max,
+				    list, NULL) == -1)
+					goto fail;
+				sep = 0;
+			}
+			free(group);
+			group = NULL;
+			/* The ';' ends it: a ',' after it is not needed. */
+			continue;
+		}
+		if (*lx.p == ',') {
+			lx.p++;
+			continue;
+		}
+		if (*lx.p != '\0') {
+			lx.why = "expected ',' between addresses";
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	free(group);
+	rfc5322_addrlist_truncate(list, n0);
+	list->ngroups = g0;
+	*whyp = lx.why != NULL ? lx.why : "malformed address list";
+	return -1;
+}
+
+int
+rfc5322_header_addrs(const struct rfc5322_header *h, const char *name,
+    size_t max, struct rfc5322_addrlist *list, const char **whyp)
+{
+	const struct rfc5322_field	*f = NULL;
+
+	*whyp = NULL;
+	while ((f = rfc5322_header_find(h, name, f)) != NULL)
+		if (rfc5322_addrlist_parse(f->value, max, list, whyp) == -1)
+			return -1;
+	return 0;
+}
+
+int
+rfc5322_addrlist_has(const struct rfc5322_addrlist *list, const char *norm)
+{
+	size_t	 i;
+
+	for (i = 0; i < list->naddrs; i++)
+		if (list->addrs[i].norm != NULL &&
+		    strcmp(list->addrs[i].norm, norm) == 0)
+			return 1;
+	return 0;
+}
+
+void
+rfc5322_addrlist_clear(struct rfc5322_addrlist *list)
+{
+	rfc5322_addrlist_truncate(list, 0);
+	free(list->addrs);
+	memset(list, 0, sizeof(*list));
+}
+
+/* ------------------------------------------------------------------ */
+/* Message identifiers (RFC 5322 3.6.4)                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * If p starts a msg-id, stores a copy in *idp and returns the position
+ * after it; otherwise returns NULL.
+ */
+static const char *
+rfc5322_msgid_at(const char *p, char **idp)
+{
+	const char	*q;
+
+	*idp = NULL;
+	if (*p != '<')
+		return NULL;
+	for (q = p + 1; *q > ' ' && *q < 127 && *q != '<' && *q != '>'; q++)
+		;
+	if (*q != '>' || q == p + 1)
+		return NULL;
+	*idp = xstrndup(p, (size_t)(q + 1 - p));
+	return q + 1;
+}
+
+char *
+rfc5322_msgid_parse(const char *value)
+{
+	struct rfc5322_lex	 lx = { value, NULL };
+	char			*id;
+
+	if (rfc5322_cfws(&lx) == -1 || rfc5322_msgid_at(lx.p, &id) == NULL)
+		return NULL;
+	return id;
+}
+
+int
+rfc5322_msgids_parse(const char *value, size_t max, char ***idsp, size_t *np)
+{
+	struct rfc5322_lex	 lx = { value, NULL };
+	struct rfc5322_buf	 skip = { NULL, 0, 0 };
+	const char		*next;
+	char			**ids = NULL, *id;
+	size_t			 n = 0;
+
+	*idsp = NULL;
+	*np = 0;
+	for (;;) {
+		/* An unclosed comment: the rest is no msg-id. */
+		if (rfc5322_cfws(&lx) == -1 || *lx.p == '\0')
+			break;
+		if ((next = rfc5322_msgid_at(lx.p, &id)) != NULL) {
+			if (n == max) {
+				free(id);
+				rfc5322_msgids_free(&ids, n);
+				free(skip.s);
+				return -1;
+			}
+			if (n == 0 || (n >= 4 && (n & (n - 1)) == 0))
+				ids = xreallocarray(ids, n == 0 ? 4 : n * 2,
+				    sizeof(*ids));
+			ids[n++] = id;
+			lx.p = next;
+			continue;
+		}
+		/* RFC 5322 4.5.4 obs-phrase between ids, or junk: skip. */
+		skip.len = 0;
+		if (rfc5322_word(&lx, &skip) < 0)
+			lx.p++;
+	}
+	free(skip.s);
+	*idsp = ids;
+	*np = n;
+	return 0;
+}
+
+void
+rfc5322_msgids_free(char ***idsp, size_t n)
+{
+	size_t	 i;
+
+	if (*idsp == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free((*idsp)[i]);
+	free(*idsp);
+	*idsp = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Dates (RFC 5322 3.3, 4.3)                                          */
+/* ------------------------------------------------------------------ */
+
+/* Reads min to max digits into *vp. */
+static int
+rfc5322_date_num(const char **pp, int min, int max, int *vp)
+{
+	const char	*p = *pp;
+	int		 n = 0, v = 0;
+
+	while (*p >= '0' && *p <= '9' && n < max) {
+		v = v * 10 + (*p++ - '0');
+		n++;
+	}
+	if (n < min || (*p >= '0' && *p <= '9'))
+		return -1;
+	*pp = p;
+	*vp = v;
+	return 0;
+}
+
+int
+rfc5322_date_parse(const char *value, time_t *tp)
+{
+	static const char *const months[] = { "jan", "feb", "mar", "apr",
+	    "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec" };
+	/* RFC 5322 4.3 obs-zone */
+	static const struct {
+		const char	*name;
+		int		 hours;
+	} zones[] = {
+		{ "UT", 0 }, { "GMT", 0 }, { "Z", 0 },
+		{ "EST", -5 }, { "EDT", -4 }, { "CST", -6 }, { "CDT", -5 },
+		{ "MST", -7 }, { "MDT", -6 }, { "PST", -8 }, { "PDT", -7 },
+	};
+	struct rfc5322_lex	 lx = { value, NULL };
+	struct tm		 tm;
+	const char		*ys;
+	char			 word[8];
+	size_t			 n, i;
+	int			 day, year, hh, mm, ss = 0, zone = 0, sign, z;
+	int			 mon = -1;
+	time_t			 t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (rfc5322_cfws(&lx) == -1)
+		return -1;
+	/* [ day-of-week "," ] */
+	if ((*lx.p >= 'A' && *lx.p <= 'Z') || (*lx.p >= 'a' && *lx.p <= 'z')) {
+		while ((*lx.p >= 'A' && *lx.p <= 'Z') ||
+		    (*lx.p >= 'a' && *lx.p <= 'z'))
+			lx.p++;
+		if (rfc5322_cfws(&lx) == -1)
+			return -1;
+		if (*lx.p == ',')
+			lx.p++;
+		if (rfc5322_cfws(&lx) == -1)
+			return -1;
+	}
+	if (rfc5322_date_num(&lx.p, 1, 2, &day) == -1 || day < 1 || day > 31 ||
+	    rfc5322_cfws(&lx) == -1)
+		return -1;
+	for (n = 0; n < sizeof(word) - 1 &&
+	    ((*lx.p >= 'A' && *lx.p <= 'Z') || (*lx.p >= 'a' && *lx.p <= 'z'));
+	    n++)
+		word[n] = *lx.p++;
+	word[n] = '\0';
+	for (i = 0; i < 12; i++)
+		if (strcasecmp(word, months[i]) == 0)
+			mon = (int)i;
+	if (mon == -1 || rfc5322_cfws(&lx) == -1)
+		return -1;
+	ys = lx.p;
+	if (rfc5322_date_num(&lx.p, 2, 4, &year) == -1)
+		return -1;
+	/* RFC 5322 4.3: two-digit years, and three-digit ones. */
+	if (lx.p - ys == 2)
+		year += year < 50 ? 2000 : 1900;
+	else if (lx.p - ys == 3)
+		year += 1900;
+	if (year < 1900 || rfc5322_cfws(&lx) == -1 ||
+	    rfc5322_date_num(&lx.p, 1, 2, &hh) == -1 || hh > 23 ||
+	    rfc5322_cfws(&lx) == -1 || *lx.p++ != ':' ||
+	    rfc5322_cfws(&lx) == -1 ||
+	    rfc5322_date_num(&lx.p, 2, 2, &mm) == -1 || mm > 59 ||
+	    rfc5322_cfws(&lx) == -1)
+		return -1;
+	if (*lx.p == ':') {
+		lx.p++;
+		if (rfc5322_cfws(&lx) == -1 ||
+		    rfc5322_date_num(&lx.p, 2, 2, &ss) == -1 || ss > 60 ||
+		    rfc5322_cfws(&lx) == -1)
+			return -1;
+	}
+	if (*lx.p == '+' || *lx.p == '-') {
+		sign = *lx.p++ == '-' ? -1 : 1;
+		if (rfc5322_date_num(&lx.p, 4, 4, &z) == -1 || z % 100 > 59)
+			return -1;
+		zone = sign * ((z / 100) * 3600 + (z % 100) * 60);
+	} else {
+		for (n = 0; n < sizeof(word) - 1 &&
+		    ((*lx.p >= 'A' && *lx.p <= 'Z') ||
+		    (*lx.p >= 'a' && *lx.p <= 'z')); n++)
+			word[n] = *lx.p++;
+		word[n] = '\0';
+		if (n == 0)
+			return -1;
+		/* Military and unknown zones mean -0000 (RFC 5322 4.3). */
+		for (i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
+			if (strcasecmp(word, zones[i].name) == 0)
+				zone = zones[i].hours * 3600;
+	}
+	if (rfc5322_cfws(&lx) == -1 || *lx.p != '\0')
+		return -1;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon;
+	tm.tm_mday = day;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	*tp = t - zone;
+	return 0;
+}
