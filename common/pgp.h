@@ -11,9 +11,10 @@
 
 #include <stddef.h>
 
-#define PGP_FPR_MAX	41	/* 40 hex digits of a v4 fingerprint */
+#define PGP_FPR_MAX	65	/* 40 hex digits (v4), 64 (v5) */
 
 /* Points GPGME at STATE_DIR/gnupg (created 0700); -1 on failure. */
+const char *pgp_home_dir(void);
 int	pgp_init(const char *state_dir);
 
 /*
@@ -23,6 +24,14 @@ int	pgp_init(const char *state_dir);
  */
 int	pgp_import_file(const char *file, const char *address,
 	    char fpr[PGP_FPR_MAX], char *why, size_t whylen);
+
+/*
+ * The fingerprint of a key in the home with a user ID of address that can
+ * encrypt now.  Returns 1 found, 0 none (why says if one exists but is
+ * unusable), -1 when GnuPG failed.  Safe from worker threads.
+ */
+int	pgp_lookup(const char *address, char fpr[PGP_FPR_MAX], char *why,
+	    size_t whylen);
 
 /* ASCII-armoured encryption of data to one key (always trust). */
 int	pgp_encrypt_armor(const char *fpr, const void *data, size_t len,

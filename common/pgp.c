@@ -184,6 +184,53 @@ out:
 	return ret;
 }
 
+const char *
+pgp_home_dir(void)
+{
+	return pgp_home;
+}
+
+int
+pgp_lookup(const char *address, char fpr[PGP_FPR_MAX], char *why,
+    size_t whylen)
+{
+	gpgme_ctx_t	 ctx;
+	gpgme_key_t	 key;
+	gpgme_error_t	 err;
+	char		*pattern;
+	int		 found = 0, unusable = 0;
+
+	fpr[0] = '\0';
+	why[0] = '\0';
+	if ((ctx = pgp_ctx(why, whylen)) == NULL)
+		return -1;
+	/* "<addr>" matches the e-mail part of user IDs exactly. */
+	xasprintf(&pattern, "<%s>", address);
+	err = gpgme_op_keylist_start(ctx, pattern, 0);
+	while (err == 0 && (err = gpgme_op_keylist_next(ctx, &key)) == 0) {
+		if (!found && pgp_key_has_address(key, address)) {
+			if (pgp_key_can_encrypt(key) && key->fpr != NULL &&
+			    strlen(key->fpr) < PGP_FPR_MAX) {
+				snprintf(fpr, PGP_FPR_MAX, "%s", key->fpr);
+				found = 1;
+			} else
+				unusable = 1;
+		}
+		gpgme_key_unref(key);
+	}
+	gpgme_op_keylist_end(ctx);
+	gpgme_release(ctx);
+	free(pattern);
+	if (gpg_err_code(err) != GPG_ERR_EOF && err != 0 && !found) {
+		snprintf(why, whylen, "GnuPG: %s", gpgme_strerror(err));
+		return -1;
+	}
+	if (!found && unusable)
+		snprintf(why, whylen, "the key of %s is expired or revoked",
+		    address);
+	return found;
+}
+
 int
 pgp_encrypt_armor(const char *fpr, const void *data, size_t len, char **outp,
     char *why, size_t whylen)

@@ -1,0 +1,275 @@
+/*
+ * cmd-mail.c: MAIL and RCPT (RFC 5321 4.1.1.2-3) for submission, where
+ * the sender is the authenticated mailbox and every recipient needs an
+ * OpenPGP key, and for LMTP (RFC 2033), where recipients are mailboxes.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pgp.h"
+#include "submitd.h"
+#include "xmalloc.h"
+
+void
+cmd_mail(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	if (s->dialect == SMTP_DIALECT_SUBMISSION) {
+		if (s->account_id == 0) {
+			smtp_reply(s, 530, "5.7.0", "Authentication required");
+			return;
+		}
+		/* issue 4: the envelope sender is the mailbox itself. */
+		if (strcmp(cmd->addr, s->address) != 0) {
+			smtp_reply(s, 553, "5.7.1", "Sender address rejected: "
+			    "you can send only as <%s>", s->address);
+			return;
+		}
+	}
+	smtp_session_reset(s);
+	snprintf(s->mail_from, sizeof(s->mail_from), "%s", cmd->addr);
+	smtp_session_enter_state(s, S_MAIL);
+	smtp_reply(s, 250, "2.1.0", "Ok");
+}
+
+static int
+cmd_rcpt_dup(const struct smtp_session *s, const char *addr)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nrcpts; i++)
+		if (strcmp(s->rcpts[i].addr, addr) == 0)
+			return 1;
+	return 0;
+}
+
+static struct smtp_rcpt *
+cmd_rcpt_add(struct smtp_session *s, const char *addr)
+{
+	struct smtp_rcpt	*r;
+
+	s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(*s->rcpts));
+	r = &s->rcpts[s->nrcpts++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->addr, sizeof(r->addr), "%s", addr);
+	return r;
+}
+
+/* ---- LMTP ---- */
+
+struct lmtp_lookup {
+	const char		*addr;
+	struct store_account	 acct;
+};
+
+static int
+lmtp_lookup_txn(struct store_txn *txn, void *arg)
+{
+	struct lmtp_lookup	*lk = arg;
+
+	return store_account_find(txn, lk->addr, &lk->acct);
+}
+
+static void
+cmd_rcpt_lmtp(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	struct lmtp_lookup	 lk;
+	struct smtp_rcpt	*r;
+	int			 ret;
+
+	memset(&lk, 0, sizeof(lk));
+	lk.addr = cmd->addr;
+	ret = store_txn_run(s->sd->daemon.store, lmtp_lookup_txn, &lk);
+	if (ret == STORE_ENOTFOUND || (ret == 0 &&
+	    lk.acct.state == STORE_ACCT_DELETING))
+		smtp_reply(s, 550, "5.1.1", "<%s>: no such mailbox", cmd->addr);
+	else if (ret != 0)
+		smtp_reply(s, 451, "4.3.0", "<%s>: temporary storage problem",
+		    cmd->addr);
+	else if (lk.acct.state == STORE_ACCT_DISABLED)
+		smtp_reply(s, 550, "5.2.1", "<%s>: mailbox disabled", cmd->addr);
+	else {
+		/* Pending mailboxes take mail too: it waits for the password. */
+		r = cmd_rcpt_add(s, cmd->addr);
+		r->account_id = lk.acct.id;
+		memcpy(r->pk, lk.acct.pk, sizeof(r->pk));
+		smtp_session_enter_state(s, S_RCPT);
+		smtp_reply(s, 250, "2.1.5", "Ok");
+	}
+	store_account_clear(&lk.acct);
+}
+
+/* ---- submission: the key check runs on the work queue ---- */
+
+struct rcpt_job {
+	struct smtp_job		 base;		/* first: see smtp_job */
+	char			 addr[ADDR_MAX + 1];
+	char			 fpr[PGP_FPR_MAX];
+	char			 why[256];
+	int			 found;
+};
+
+static void
+rcpt_job_work(void *arg)
+{
+	struct rcpt_job	*j = arg;
+
+	j->found = pgp_lookup(j->addr, j->fpr, j->why, sizeof(j->why));
+}
+
+struct rcpt_corr_list {
+	char		 buf[512];
+	size_t		 n;
+};
+
+static int
+rcpt_corr_one(const struct store_corr *c, void *arg)
+{
+	struct rcpt_corr_list	*cl = arg;
+	size_t			 len = strlen(cl->buf);
+
+	if (len + strlen(c->address) + 3 >= sizeof(cl->buf))
+		return 1;
+	snprintf(cl->buf + len, sizeof(cl->buf) - len, "%s%s",
+	    cl->n++ > 0 ? ", " : "", c->address);
+	return 0;
+}
+
+struct rcpt_corr_arg {
+	uint64_t		 id;
+	struct rcpt_corr_list	 list;
+};
+
+static int
+rcpt_corr_txn(struct store_txn *txn, void *arg)
+{
+	struct rcpt_corr_arg	*ca = arg;
+	int			 ret;
+
+	memset(&ca->list, 0, sizeof(ca->list));
+	ret = store_corr_iter(txn, ca->id, rcpt_corr_one, &ca->list);
+	return ret == 1 ? 0 : ret;
+}
+
+static void
+rcpt_job_done(void *arg)
+{
+	struct rcpt_job		*j = arg;
+	struct smtp_session	*s = j->base.session;
+	struct smtp_rcpt	*r;
+	struct rcpt_corr_arg	 ca;
+
+	if (s == NULL) {
+		free(j);
+		return;
+	}
+	s->job = NULL;
+	if (j->found == 1) {
+		r = cmd_rcpt_add(s, j->addr);
+		memcpy(r->fpr, j->fpr, sizeof(r->fpr));
+		smtp_session_enter_state(s, S_RCPT);
+		smtp_reply(s, 250, "2.1.5", "Ok");
+	} else if (j->found == 0) {
+		memset(&ca, 0, sizeof(ca));
+		ca.id = s->account_id;
+		(void)store_txn_run(s->sd->daemon.store, rcpt_corr_txn, &ca);
+		log_info("%s: %s: no usable key for %s", s->conn->peer,
+		    s->address, j->addr);
+		/* SPEC 5: never in clear; say why and to whom it can write. */
+		smtp_reply(s, 550, "5.7.1", "<%s>: %s; this mailbox sends only "
+		    "encrypted mail, to people whose OpenPGP key it has%s%s",
+		    j->addr, j->why[0] != '\0' ? j->why : "no OpenPGP key",
+		    ca.list.n > 0 ? ": " : "", ca.list.buf);
+		smtp_session_enter_state(s, s->nrcpts > 0 ? S_RCPT : S_MAIL);
+	} else {
+		log_warnx("%s: key lookup for %s: %s", s->conn->peer, j->addr,
+		    j->why);
+		smtp_reply(s, 451, "4.3.0", "<%s>: temporary problem looking up "
+		    "the key; try again", j->addr);
+		smtp_session_enter_state(s, s->nrcpts > 0 ? S_RCPT : S_MAIL);
+	}
+	free(j);
+	smtp_session_resume(s);
+}
+
+void
+cmd_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	struct rcpt_job	*j;
+
+	if (s->nrcpts >= s->sd->daemon.conf->max_recipients ||
+	    s->nrcpts >= STORE_QUEUE_MAX_RCPTS) {
+		/* RFC 5321 4.5.3.1.10: the client sends the rest later. */
+		smtp_reply(s, 452, "4.5.3", "Too many recipients");
+		return;
+	}
+	if (cmd->addr[0] == '\0') {
+		smtp_reply(s, 501, "5.1.3", "A recipient is needed");
+		return;
+	}
+	if (cmd_rcpt_dup(s, cmd->addr)) {
+		smtp_reply(s, 250, "2.1.5", "Ok (duplicate)");
+		return;
+	}
+	if (s->dialect == SMTP_DIALECT_LMTP) {
+		cmd_rcpt_lmtp(s, cmd);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->base.session = s;
+	snprintf(j->addr, sizeof(j->addr), "%s", cmd->addr);
+	if (workq_submit(s->sd->work, rcpt_job_work, rcpt_job_done, j) == -1) {
+		free(j);
+		smtp_reply(s, 451, "4.3.2", "Server busy; try again");
+		return;
+	}
+	s->job = &j->base;
+	smtp_session_enter_state(s, S_BUSY);
+	conn_pause(s->conn, 1);
+}
+
+void
+cmd_data(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	evbuffer_add_printf(conn_out(s->conn),
+	    "354 End data with <CR><LF>.<CR><LF>\r\n");
+	smtp_session_start_data(s);
+}
+
+void
+cmd_rset(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	smtp_session_reset(s);
+	if (s->state != S_GREETED)
+		smtp_session_enter_state(s, S_READY);
+	smtp_reply(s, 250, "2.0.0", "Ok");
+}
+
+void
+cmd_noop(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	smtp_reply(s, 250, "2.0.0", "Ok");
+}
+
+void
+cmd_quit(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	smtp_reply(s, 221, "2.0.0", "Bye");
+	smtp_session_quit(s);
+}
+
+void
+cmd_vrfy(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	/* RFC 5321 3.5.3: no address harvesting. */
+	smtp_reply(s, 252, "2.1.5", "Cannot VRFY; send some mail and see");
+}
+
+void
+cmd_help(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	smtp_reply(s, 214, "2.0.0", "See RFC 5321 and RFC 6409");
+}

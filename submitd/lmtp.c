@@ -1,0 +1,183 @@
+/*
+ * lmtp.c: LMTP delivery (RFC 2033): the message goes into the INBOX of
+ * each recipient's mailbox, sealed to that mailbox's key, and each
+ * recipient gets its own reply, sent only after its commit.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "mime.h"
+#include "pack.h"
+#include "submitd.h"
+#include "xmalloc.h"
+
+/* issue 4: a delivery is activity; one write per hour is enough. */
+#define LMTP_TOUCH_INTERVAL	3600
+
+struct deliver_req {
+	uint64_t		 account_id;
+	const uint8_t		*pk;
+	uint32_t		 special_use;
+	const struct store_blob	*blob;
+	uint32_t		 flags;
+	struct store_msg	 msg;
+	const char		*mailbox_name;
+};
+
+static int
+deliver_txn(struct store_txn *txn, void *arg)
+{
+	struct deliver_req	*dr = arg;
+	struct store_account	 a;
+	struct store_mailbox	 mb;
+	int			 ret;
+
+	memset(&a, 0, sizeof(a));
+	memset(&mb, 0, sizeof(mb));
+	if ((ret = store_account_get(txn, dr->account_id, &a)) != 0)
+		return ret;
+	/* The key may have changed (reinvite) since the message was sealed. */
+	if ((a.state != STORE_ACCT_PENDING && a.state != STORE_ACCT_ACTIVE) ||
+	    memcmp(a.pk, dr->pk, sizeof(a.pk)) != 0) {
+		store_account_clear(&a);
+		return STORE_ESTATE;
+	}
+	store_account_clear(&a);
+	if (dr->special_use == 0)
+		ret = store_mailbox_find(txn, dr->account_id, STORE_INBOX, &mb);
+	else {
+		ret = store_mailbox_find_special(txn, dr->account_id,
+		    dr->special_use, &mb);
+		/* The user deleted Gesendet: it comes back when needed. */
+		if (ret == STORE_ENOTFOUND && dr->mailbox_name != NULL)
+			ret = store_mailbox_create(txn, dr->account_id,
+			    dr->mailbox_name, dr->special_use, &mb);
+	}
+	if (ret == 0)
+		ret = store_msg_append(txn, dr->account_id, mb.id, dr->blob,
+		    dr->flags, 0, 0, &dr->msg);
+	store_mailbox_clear(&mb);
+	if (ret == 0)
+		ret = store_account_touch(txn, dr->account_id, LMTP_TOUCH_INTERVAL);
+	return ret;
+}
+
+/* Seals msg with its MIME cache; the caller frees the blob. */
+struct store_blob *
+deliver_seal(uint64_t account_id, const uint8_t pk[32], const void *msg,
+    size_t len)
+{
+	struct store_blob	*blob;
+	struct mime_msg		*mm;
+	struct pack		 aux;
+
+	pack_init(&aux);
+	if ((mm = mime_parse(msg, len)) != NULL) {
+		mime_cache_encode(mm, &aux);
+		mime_msg_free(&mm);
+	}
+	blob = store_blob_seal(account_id, pk, msg, len, aux.buf, aux.len);
+	pack_free(&aux);
+	return blob;
+}
+
+int
+deliver_to_mailbox(struct store *st, uint64_t account_id, const uint8_t pk[32],
+    uint32_t special_use, const char *create_name, const void *msg,
+    size_t len, uint32_t flags, struct store_msg *out)
+{
+	struct deliver_req	 dr;
+	struct store_blob	*blob;
+	int			 ret;
+
+	memset(&dr, 0, sizeof(dr));
+	blob = deliver_seal(account_id, pk, msg, len);
+	dr.account_id = account_id;
+	dr.pk = pk;
+	dr.special_use = special_use;
+	dr.blob = blob;
+	dr.flags = flags;
+	dr.mailbox_name = create_name;
+	ret = store_txn_run(st, deliver_txn, &dr);
+	store_blob_free(&blob);
+	if (ret == 0 && out != NULL)
+		*out = dr.msg;
+	return ret;
+}
+
+/* RFC 5321 4.4 trace fields, and Delivered-To for loops (RFC 9228). */
+static char *
+lmtp_headers(struct smtp_session *s, const char *rcpt, size_t *lenp)
+{
+	char		 date[64], id[17];
+	uint8_t		 rnd[8];
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	char		*h;
+	int		 n;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(id, sizeof(id), rnd, sizeof(rnd));
+	n = xasprintf(&h, "Return-Path: <%s>\r\nDelivered-To: %s\r\n"
+	    "Received: from %s (%s)\r\n\tby %s (guestbox) with LMTP id %s\r\n"
+	    "\tfor <%s>; %s\r\n", s->mail_from, rcpt,
+	    s->helo[0] != '\0' ? s->helo : "unknown", s->conn->peer,
+	    s->sd->daemon.conf->hostname, id, rcpt, date);
+	*lenp = (size_t)n;
+	return h;
+}
+
+void
+lmtp_deliver(struct smtp_session *s)
+{
+	struct store		*st = s->sd->daemon.store;
+	char			*hdr, *full;
+	size_t			 hlen, i;
+	int			 ret;
+
+	for (i = 0; i < s->nrcpts; i++) {
+		hdr = lmtp_headers(s, s->rcpts[i].addr, &hlen);
+		full = xmalloc(hlen + s->msglen);
+		memcpy(full, hdr, hlen);
+		memcpy(full + hlen, s->msg, s->msglen);
+		free(hdr);
+		ret = deliver_to_mailbox(st, s->rcpts[i].account_id,
+		    s->rcpts[i].pk, 0, NULL, full, hlen + s->msglen, 0, NULL);
+		sodium_memzero(full, hlen + s->msglen);
+		free(full);
+		/* RFC 2033 4.2: one reply per recipient, in RCPT order. */
+		switch (ret) {
+		case 0:
+			log_info("%s: delivered to %s, %zu bytes", s->conn->peer,
+			    s->rcpts[i].addr, s->msglen);
+			smtp_reply(s, 250, "2.0.0", "<%s> delivered",
+			    s->rcpts[i].addr);
+			break;
+		case STORE_ELIMIT:
+			smtp_reply(s, 552, "5.2.2", "<%s> mailbox full",
+			    s->rcpts[i].addr);
+			break;
+		case STORE_ESTATE:
+		case STORE_ENOTFOUND:
+			smtp_reply(s, 450, "4.2.1", "<%s> mailbox is changing; "
+			    "try again", s->rcpts[i].addr);
+			break;
+		default:
+			smtp_reply(s, 451, "4.3.0", "<%s> temporary storage "
+			    "problem; try again", s->rcpts[i].addr);
+			break;
+		}
+	}
+	smtp_session_reset(s);
+	smtp_session_enter_state(s, S_READY);
+	smtp_session_resume(s);
+}

@@ -1,0 +1,830 @@
+/*
+ * relay.c: sends the outbound queue to the one configured smarthost.
+ *
+ * One connection at a time, reused for the next message while it is
+ * open (RSET between transactions).  TLS is required: STARTTLS or
+ * implicit TLS, the certificate checked unless smarthost_verify is off.
+ * Every round ends in a transaction that records, per recipient, sent,
+ * failed (5xx: a bounce report goes to the sender's INBOX) or still
+ * pending (4xx, connection trouble: tried again with exponential
+ * back-off until queue_max_age, then bounced).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sodium.h>
+
+#include "log.h"
+#include "submitd.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+#define RELAY_SCAN_INTERVAL	30	/* seconds between queue scans */
+#define RELAY_TIMEOUT		120	/* per reply (RFC 5321 4.5.3.2 is longer) */
+#define RELAY_REUSE		10	/* keep an idle connection this long */
+#define RELAY_BACKOFF_MIN	60
+#define RELAY_BACKOFF_MAX	(4 * 3600)
+#define RELAY_REPLY_MAX		2048
+
+enum relay_state {
+	R_IDLE,		/* no connection */
+	R_GREETING,
+	R_EHLO,
+	R_STARTTLS,
+	R_TLS,		/* handshake */
+	R_EHLO_TLS,
+	R_AUTH,
+	R_READY,	/* connected, no transaction */
+	R_RSET,
+	R_MAIL,
+	R_RCPT,
+	R_DATA,
+	R_BODY,
+	R_QUIT,
+};
+
+enum rcpt_round {
+	RR_NONE,	/* not tried this round */
+	RR_ACCEPTED,	/* RCPT 2xx */
+	RR_TEMP,
+	RR_PERM,
+};
+
+struct relay {
+	struct submitd		*sd;
+	struct event		*timer;
+	struct event		*reuse;
+	struct bufferevent	*bev;
+	SSL_CTX			*ctx;
+	enum relay_state	 state;
+	char			*host;
+	char			*port;
+	int			 ext_starttls;
+	int			 ext_auth_plain;
+	int			 in_tls;
+	/* The entry being sent. */
+	int			 busy;
+	struct store_queue_entry entry;
+	uint8_t			*data;
+	size_t			 len;
+	enum rcpt_round		*round;
+	char			**round_reply;
+	uint32_t		 rcpt_sent;	/* RCPTs written */
+	uint32_t		 rcpt_answered;
+	char			 error[512];
+	/* The reply being read. */
+	char			 reply[RELAY_REPLY_MAX];
+	size_t			 replylen;
+};
+
+static void	relay_run(struct relay *);
+static void	relay_read(struct bufferevent *, void *);
+static void	relay_event(struct bufferevent *, short, void *);
+static void	relay_close(struct relay *);
+
+static void
+relay_send(struct relay *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+relay_send(struct relay *r, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(bufferevent_get_output(r->bev), fmt, ap);
+	va_end(ap);
+	evbuffer_add(bufferevent_get_output(r->bev), "\r\n", 2);
+}
+
+/* host:port or [v6]:port; port 25 if none. */
+static void
+relay_parse_host(struct relay *r, const char *spec)
+{
+	const char	*c;
+
+	if (spec[0] == '[' && (c = strstr(spec, "]")) != NULL) {
+		r->host = xstrndup(spec + 1, (size_t)(c - spec - 1));
+		r->port = xstrdup(c[1] == ':' ? c + 2 : "25");
+	} else if ((c = strrchr(spec, ':')) != NULL) {
+		r->host = xstrndup(spec, (size_t)(c - spec));
+		r->port = xstrdup(c + 1);
+	} else {
+		r->host = xstrdup(spec);
+		r->port = xstrdup("25");
+	}
+}
+
+/* ---- the queue ---- */
+
+struct relay_pick {
+	time_t			 now;
+	uint64_t		 id;
+	time_t			 next;	/* earliest future attempt */
+};
+
+static int
+relay_pick_one(const struct store_queue_entry *e, void *arg)
+{
+	struct relay_pick	*rp = arg;
+
+	if (e->next_attempt <= rp->now) {
+		rp->id = e->id;
+		return 1;
+	}
+	if (rp->next == 0 || e->next_attempt < rp->next)
+		rp->next = (time_t)e->next_attempt;
+	return 0;
+}
+
+static int
+relay_pick_txn(struct store_txn *txn, void *arg)
+{
+	struct relay_pick	*rp = arg;
+	int			 ret;
+
+	rp->id = 0;
+	rp->next = 0;
+	ret = store_queue_iter(txn, relay_pick_one, rp);
+	return ret == 1 ? 0 : ret;
+}
+
+struct relay_load {
+	struct relay		*r;
+	uint64_t		 id;
+};
+
+static int
+relay_load_txn(struct store_txn *txn, void *arg)
+{
+	struct relay_load	*rl = arg;
+	struct relay		*r = rl->r;
+
+	free(r->data);
+	r->data = NULL;
+	if (store_queue_get(txn, rl->id, &r->entry) != 0)
+		return STORE_ENOTFOUND;
+	return store_queue_data(txn, rl->id, &r->data, &r->len);
+}
+
+static void
+relay_entry_clear(struct relay *r)
+{
+	uint32_t	 i;
+
+	for (i = 0; r->round_reply != NULL && i < r->entry.nrcpts; i++)
+		free(r->round_reply[i]);
+	free(r->round_reply);
+	r->round_reply = NULL;
+	free(r->round);
+	r->round = NULL;
+	store_queue_entry_clear(&r->entry);
+	free(r->data);
+	r->data = NULL;
+	r->len = 0;
+	r->busy = 0;
+	r->error[0] = '\0';
+}
+
+static time_t
+relay_backoff(uint32_t attempts)
+{
+	time_t	 d = RELAY_BACKOFF_MIN;
+
+	while (attempts-- > 1 && d < RELAY_BACKOFF_MAX)
+		d *= 2;
+	return d > RELAY_BACKOFF_MAX ? RELAY_BACKOFF_MAX : d;
+}
+
+struct relay_finish {
+	struct relay		*r;
+	const struct conf	*conf;
+	int			 remove;
+};
+
+static int
+relay_finish_txn(struct store_txn *txn, void *arg)
+{
+	struct relay_finish	*rf = arg;
+	struct relay		*r = rf->r;
+	struct store_queue_entry cur;
+	uint32_t		 i, pending = 0;
+	time_t			 now = store_txn_now(txn);
+	int			 ret;
+
+	memset(&cur, 0, sizeof(cur));
+	if ((ret = store_queue_get(txn, r->entry.id, &cur)) != 0)
+		return ret;
+	store_queue_entry_clear(&cur);
+	for (i = 0; i < r->entry.nrcpts; i++) {
+		struct store_queue_rcpt *q = &r->entry.rcpts[i];
+
+		if (q->status != STORE_RCPT_PENDING)
+			continue;
+		if (r->round[i] == RR_ACCEPTED)
+			q->status = STORE_RCPT_SENT;
+		else if (r->round[i] == RR_PERM)
+			q->status = STORE_RCPT_FAILED;
+		else if (now - r->entry.created >=
+		    (int64_t)rf->conf->queue_max_age) {
+			/* issue 4: give up after queue_max_age, with a bounce. */
+			q->status = STORE_RCPT_FAILED;
+			if (r->round_reply[i] == NULL)
+				xasprintf(&r->round_reply[i], "given up after "
+				    "%llu days: %s", (unsigned long long)
+				    (rf->conf->queue_max_age / 86400),
+				    r->error[0] != '\0' ? r->error :
+				    "the smarthost kept refusing");
+		}
+		if (r->round_reply[i] != NULL) {
+			free(q->reply);
+			q->reply = xstrdup(r->round_reply[i]);
+		}
+		if (q->status == STORE_RCPT_PENDING)
+			pending++;
+	}
+	r->entry.attempts++;
+	free(r->entry.last_error);
+	r->entry.last_error = xstrdup(r->error);
+	r->entry.next_attempt = now + relay_backoff(r->entry.attempts);
+	rf->remove = pending == 0;
+	if (rf->remove)
+		return store_queue_del(txn, r->entry.id);
+	return store_queue_update(txn, &r->entry);
+}
+
+/* The round is over: record it, bounce what failed for good. */
+static void
+relay_finish(struct relay *r)
+{
+	struct relay_finish	 rf = { r, r->sd->daemon.conf, 0 };
+	struct store		*st = r->sd->daemon.store;
+	uint32_t		 i, failed = 0, sent = 0;
+	int			 ret;
+
+	if (!r->busy)
+		return;
+	for (i = 0; i < r->entry.nrcpts; i++)
+		if (r->entry.rcpts[i].status == STORE_RCPT_PENDING &&
+		    r->round[i] == RR_ACCEPTED)
+			sent++;
+	ret = store_txn_run(st, relay_finish_txn, &rf);
+	if (ret != 0) {
+		/* Sent but not recorded: it goes again (at least once). */
+		log_warnx("relay: recording queue entry %llu: %s",
+		    (unsigned long long)r->entry.id, store_strerror(ret));
+		relay_entry_clear(r);
+		return;
+	}
+	for (i = 0; i < r->entry.nrcpts; i++)
+		if (r->entry.rcpts[i].status == STORE_RCPT_FAILED &&
+		    r->round[i] != RR_NONE + 100)
+			failed++;
+	log_info("relay: queue entry %llu: %u sent this round, %s", (unsigned
+	    long long)r->entry.id, sent, rf.remove ? "done" : r->error[0] !=
+	    '\0' ? r->error : "will retry");
+	if (failed > 0 && (ret = bounce_deliver(st, r->sd->daemon.conf,
+	    &r->entry, r->error)) != 0)
+		log_warnx("relay: bounce for entry %llu: %s",
+		    (unsigned long long)r->entry.id, store_strerror(ret));
+	relay_entry_clear(r);
+}
+
+/* Every recipient not yet answered fails temporarily with why. */
+static void
+relay_fail_round(struct relay *r, const char *why)
+{
+	uint32_t	 i;
+
+	if (!r->busy)
+		return;
+	snprintf(r->error, sizeof(r->error), "%s", why);
+	for (i = 0; i < r->entry.nrcpts; i++)
+		if (r->round[i] == RR_NONE || r->round[i] == RR_ACCEPTED)
+			r->round[i] = RR_TEMP;
+	relay_finish(r);
+}
+
+/* ---- the connection ---- */
+
+static void
+relay_close(struct relay *r)
+{
+	if (r->bev != NULL)
+		bufferevent_free(r->bev);
+	r->bev = NULL;
+	r->state = R_IDLE;
+	r->in_tls = 0;
+	r->replylen = 0;
+	evtimer_del(r->reuse);
+}
+
+static void
+relay_abort(struct relay *r, const char *why)
+{
+	log_warnx("relay: %s:%s: %s", r->host, r->port, why);
+	relay_close(r);
+	relay_fail_round(r, why);
+}
+
+static int
+relay_new_ssl(struct relay *r, SSL **sslp)
+{
+	SSL	*ssl;
+
+	if ((ssl = SSL_new(r->ctx)) == NULL)
+		return -1;
+	SSL_set_tlsext_host_name(ssl, r->host);
+	/* RFC 6125: the name we asked for must be in the certificate. */
+	if (r->sd->daemon.conf->smarthost_verify)
+		SSL_set1_host(ssl, r->host);
+	*sslp = ssl;
+	return 0;
+}
+
+static void
+relay_setup_bev(struct relay *r)
+{
+	struct timeval	 tv = { RELAY_TIMEOUT, 0 };
+
+	bufferevent_setcb(r->bev, relay_read, NULL, relay_event, r);
+	bufferevent_set_timeouts(r->bev, &tv, &tv);
+	bufferevent_enable(r->bev, EV_READ | EV_WRITE);
+}
+
+static void
+relay_connect(struct relay *r)
+{
+	struct event_base	*base = r->sd->daemon.base;
+	SSL			*ssl;
+
+	if (r->sd->daemon.conf->smarthost_tls == SMARTHOST_TLS) {
+		if (relay_new_ssl(r, &ssl) == -1) {
+			relay_abort(r, "TLS set-up failed");
+			return;
+		}
+		r->bev = bufferevent_openssl_socket_new(base, -1, ssl,
+		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+		r->in_tls = 1;
+	} else
+		r->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (r->bev == NULL) {
+		relay_abort(r, "cannot create a connection");
+		return;
+	}
+	relay_setup_bev(r);
+	r->state = R_GREETING;
+	r->ext_starttls = r->ext_auth_plain = 0;
+	/* A NULL evdns base resolves with getaddrinfo: fine for one host. */
+	if (bufferevent_socket_connect_hostname(r->bev, NULL, AF_UNSPEC,
+	    r->host, atoi(r->port)) == -1)
+		relay_abort(r, "cannot connect");
+}
+
+static void
+relay_starttls(struct relay *r)
+{
+	struct bufferevent	*tls;
+	SSL			*ssl;
+
+	if (relay_new_ssl(r, &ssl) == -1) {
+		relay_abort(r, "TLS set-up failed");
+		return;
+	}
+	tls = bufferevent_openssl_filter_new(r->sd->daemon.base, r->bev, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		relay_abort(r, "TLS set-up failed");
+		return;
+	}
+	r->bev = tls;
+	r->in_tls = 1;
+	r->state = R_TLS;
+	relay_setup_bev(r);
+}
+
+static void
+relay_auth(struct relay *r)
+{
+	const struct conf	*cf = r->sd->daemon.conf;
+	char			*pw, *raw, b64[1400];
+	size_t			 pwlen, rawlen;
+
+	if (file_read_all(cf->smarthost_password_file, 1024, &pw, &pwlen) == -1) {
+		relay_abort(r, "cannot read smarthost_password_file");
+		return;
+	}
+	pw[strcspn(pw, "\r\n")] = '\0';
+	pwlen = strlen(pw);
+	/* RFC 4616: NUL user NUL password */
+	rawlen = 1 + strlen(cf->smarthost_user) + 1 + pwlen;
+	raw = xsecret_alloc(rawlen);
+	raw[0] = '\0';
+	memcpy(raw + 1, cf->smarthost_user, strlen(cf->smarthost_user));
+	raw[1 + strlen(cf->smarthost_user)] = '\0';
+	memcpy(raw + 2 + strlen(cf->smarthost_user), pw, pwlen);
+	sodium_memzero(pw, pwlen);
+	free(pw);
+	if (sodium_base64_encoded_len(rawlen, sodium_base64_VARIANT_ORIGINAL) >
+	    sizeof(b64)) {
+		xsecret_free(raw);
+		relay_abort(r, "smarthost credentials too long");
+		return;
+	}
+	sodium_bin2base64(b64, sizeof(b64), (unsigned char *)raw, rawlen,
+	    sodium_base64_VARIANT_ORIGINAL);
+	xsecret_free(raw);
+	r->state = R_AUTH;
+	relay_send(r, "AUTH PLAIN %s", b64);
+	sodium_memzero(b64, sizeof(b64));
+}
+
+/* After EHLO (in TLS): authenticate or go to work. */
+static void
+relay_ready(struct relay *r)
+{
+	const struct conf	*cf = r->sd->daemon.conf;
+
+	if (cf->smarthost_user != NULL && r->state != R_AUTH) {
+		if (!r->ext_auth_plain) {
+			relay_abort(r, "the smarthost does not offer AUTH PLAIN");
+			return;
+		}
+		relay_auth(r);
+		return;
+	}
+	r->state = R_READY;
+	relay_run(r);
+}
+
+/* Sends the message, dot-stuffed (RFC 5321 4.5.2). */
+static void
+relay_send_body(struct relay *r)
+{
+	struct evbuffer	*out = bufferevent_get_output(r->bev);
+	const uint8_t	*p = r->data, *end = r->data + r->len, *nl;
+
+	while (p < end) {
+		if (*p == '.')
+			evbuffer_add(out, ".", 1);
+		nl = memchr(p, '\n', (size_t)(end - p));
+		nl = nl == NULL ? end : nl + 1;
+		evbuffer_add(out, p, (size_t)(nl - p));
+		p = nl;
+	}
+	if (r->len > 0 && r->data[r->len - 1] != '\n')
+		evbuffer_add(out, "\r\n", 2);
+	evbuffer_add(out, ".\r\n", 3);
+}
+
+static void
+relay_begin(struct relay *r)
+{
+	uint32_t	 i;
+
+	r->state = R_MAIL;
+	r->rcpt_sent = r->rcpt_answered = 0;
+	relay_send(r, "MAIL FROM:<%s> BODY=8BITMIME SIZE=%zu", r->entry.mail_from,
+	    r->len);
+	/* RFC 2920: the RCPTs go in the same packet; replies come in order. */
+	for (i = 0; i < r->entry.nrcpts; i++)
+		if (r->entry.rcpts[i].status == STORE_RCPT_PENDING) {
+			relay_send(r, "RCPT TO:<%s>", r->entry.rcpts[i].address);
+			r->rcpt_sent++;
+		}
+	relay_send(r, "DATA");
+}
+
+/* The next pending recipient index after the answered ones. */
+static int32_t
+relay_rcpt_index(struct relay *r, uint32_t nth)
+{
+	uint32_t	 i, k = 0;
+
+	for (i = 0; i < r->entry.nrcpts; i++)
+		if (r->entry.rcpts[i].status == STORE_RCPT_PENDING && k++ == nth)
+			return (int32_t)i;
+	return -1;
+}
+
+static void
+relay_reply(struct relay *r, int code, const char *text)
+{
+	int32_t		 idx;
+	uint32_t	 i;
+	int		 accepted;
+
+	switch (r->state) {
+	case R_GREETING:
+		if (code != 220) {
+			relay_abort(r, text);
+			return;
+		}
+		r->state = r->in_tls ? R_EHLO_TLS : R_EHLO;
+		relay_send(r, "EHLO %s", r->sd->daemon.conf->hostname);
+		return;
+	case R_EHLO:
+	case R_EHLO_TLS:
+		if (code != 250) {
+			relay_abort(r, text);
+			return;
+		}
+		if (r->state == R_EHLO) {
+			/* Never in clear (SPEC): STARTTLS or nothing. */
+			if (!r->ext_starttls) {
+				relay_abort(r, "the smarthost does not offer "
+				    "STARTTLS");
+				return;
+			}
+			r->state = R_STARTTLS;
+			relay_send(r, "STARTTLS");
+			return;
+		}
+		relay_ready(r);
+		return;
+	case R_STARTTLS:
+		if (code != 220) {
+			relay_abort(r, text);
+			return;
+		}
+		relay_starttls(r);
+		return;
+	case R_AUTH:
+		if (code != 235) {
+			relay_abort(r, text);
+			return;
+		}
+		r->state = R_READY;
+		relay_run(r);
+		return;
+	case R_RSET:
+		r->state = R_READY;
+		relay_run(r);
+		return;
+	case R_MAIL:
+		if (code / 100 != 2) {
+			/* The RCPTs and DATA that follow get errors too. */
+			snprintf(r->error, sizeof(r->error), "%s", text);
+			for (i = 0; i < r->entry.nrcpts; i++)
+				if (r->entry.rcpts[i].status ==
+				    STORE_RCPT_PENDING) {
+					r->round[i] = code / 100 == 5 ? RR_PERM :
+					    RR_TEMP;
+					free(r->round_reply[i]);
+					r->round_reply[i] = xstrdup(text);
+				}
+		}
+		r->state = R_RCPT;
+		return;
+	case R_RCPT:
+		idx = relay_rcpt_index(r, r->rcpt_answered++);
+		if (idx >= 0 && r->round[idx] == RR_NONE) {
+			r->round[idx] = code / 100 == 2 ? RR_ACCEPTED :
+			    code / 100 == 5 ? RR_PERM : RR_TEMP;
+			free(r->round_reply[idx]);
+			r->round_reply[idx] = xstrdup(text);
+			if (code / 100 != 2)
+				snprintf(r->error, sizeof(r->error), "%s", text);
+		}
+		if (r->rcpt_answered == r->rcpt_sent)
+			r->state = R_DATA;
+		return;
+	case R_DATA:
+		for (accepted = 0, i = 0; i < r->entry.nrcpts; i++)
+			if (r->round[i] == RR_ACCEPTED)
+				accepted = 1;
+		if (code != 354 || !accepted) {
+			if (code == 354) {
+				/* Nobody to send to: end the DATA empty. */
+				evbuffer_add(bufferevent_get_output(r->bev),
+				    ".\r\n", 3);
+				r->state = R_BODY;
+				for (i = 0; i < r->entry.nrcpts; i++)
+					if (r->round[i] == RR_ACCEPTED)
+						r->round[i] = RR_TEMP;
+				return;
+			}
+			relay_finish(r);
+			r->state = R_RSET;
+			relay_send(r, "RSET");
+			return;
+		}
+		r->state = R_BODY;
+		relay_send_body(r);
+		return;
+	case R_BODY:
+		/* The answer for every recipient that RCPT accepted. */
+		for (i = 0; i < r->entry.nrcpts; i++) {
+			if (r->round[i] != RR_ACCEPTED)
+				continue;
+			if (code / 100 != 2) {
+				r->round[i] = code / 100 == 5 ? RR_PERM : RR_TEMP;
+				free(r->round_reply[i]);
+				r->round_reply[i] = xstrdup(text);
+				snprintf(r->error, sizeof(r->error), "%s", text);
+			}
+		}
+		relay_finish(r);
+		r->state = R_READY;
+		relay_run(r);
+		return;
+	case R_QUIT:
+		relay_close(r);
+		return;
+	default:
+		return;
+	}
+}
+
+/* EHLO keywords (RFC 5321 4.1.1.1). */
+static void
+relay_ehlo_line(struct relay *r, const char *kw)
+{
+	if (strncasecmp(kw, "STARTTLS", 8) == 0)
+		r->ext_starttls = 1;
+	else if (strncasecmp(kw, "AUTH", 4) == 0 && (kw[4] == ' ' ||
+	    kw[4] == '=') && strstr(kw, "PLAIN") != NULL)
+		r->ext_auth_plain = 1;
+}
+
+static void
+relay_read(struct bufferevent *bev, void *arg)
+{
+	struct relay	*r = arg;
+	char		*line;
+	size_t		 len;
+
+	while ((line = evbuffer_readln(bufferevent_get_input(bev), &len,
+	    EVBUFFER_EOL_CRLF)) != NULL) {
+		if (len < 3 || !isdigit((unsigned char)line[0]) ||
+		    !isdigit((unsigned char)line[1]) ||
+		    !isdigit((unsigned char)line[2]) ||
+		    (len > 3 && line[3] != ' ' && line[3] != '-')) {
+			free(line);
+			relay_abort(r, "the smarthost's reply is not SMTP");
+			return;
+		}
+		if ((r->state == R_EHLO || r->state == R_EHLO_TLS) && len > 4)
+			relay_ehlo_line(r, line + 4);
+		if (len > 3 && line[3] == '-') {
+			free(line);
+			continue;
+		}
+		relay_reply(r, atoi(line), line);
+		free(line);
+		if (r->bev == NULL || bev != r->bev)
+			return;		/* closed, or wrapped in TLS */
+	}
+	if (evbuffer_get_length(bufferevent_get_input(bev)) > RELAY_REPLY_MAX)
+		relay_abort(r, "the smarthost's reply line is too long");
+}
+
+static void
+relay_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct relay	*r = arg;
+	char		 why[256];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		if (r->state == R_TLS) {
+			/* The handshake is done: EHLO again (RFC 3207 4.2). */
+			r->state = R_EHLO_TLS;
+			r->ext_auth_plain = 0;
+			relay_send(r, "EHLO %s", r->sd->daemon.conf->hostname);
+		}
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		snprintf(why, sizeof(why), "timeout talking to the smarthost");
+	else if (what & BEV_EVENT_EOF)
+		snprintf(why, sizeof(why), "the smarthost closed the connection");
+	else if (r->in_tls && bufferevent_get_openssl_error(bev) != 0)
+		snprintf(why, sizeof(why), "TLS with the smarthost failed: %s",
+		    tls_error());
+	else
+		snprintf(why, sizeof(why), "connection to the smarthost failed: %s",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	if (r->state == R_QUIT || (r->state == R_READY && !r->busy)) {
+		relay_close(r);
+		return;
+	}
+	relay_abort(r, why);
+}
+
+static void
+relay_reuse_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+
+	if (r->state == R_READY && !r->busy) {
+		r->state = R_QUIT;
+		relay_send(r, "QUIT");
+	}
+}
+
+/* Takes the next due entry, if any, and starts sending it. */
+static void
+relay_run(struct relay *r)
+{
+	struct relay_pick	 rp;
+	struct relay_load	 rl;
+	struct timeval		 tv = { RELAY_REUSE, 0 };
+	int			 ret;
+
+	if (r->busy || (r->state != R_IDLE && r->state != R_READY) ||
+	    r->sd->daemon.stopping)
+		return;
+	memset(&rp, 0, sizeof(rp));
+	rp.now = time(NULL);
+	if ((ret = store_txn_run(r->sd->daemon.store, relay_pick_txn, &rp)) != 0) {
+		log_warnx("relay: reading the queue: %s", store_strerror(ret));
+		return;
+	}
+	if (rp.id == 0) {
+		if (r->state == R_READY)
+			evtimer_add(r->reuse, &tv);
+		return;
+	}
+	evtimer_del(r->reuse);
+	rl.r = r;
+	rl.id = rp.id;
+	if (store_txn_run(r->sd->daemon.store, relay_load_txn, &rl) != 0) {
+		relay_entry_clear(r);
+		return;
+	}
+	r->busy = 1;
+	r->round = xcalloc(r->entry.nrcpts, sizeof(*r->round));
+	r->round_reply = xcalloc(r->entry.nrcpts, sizeof(*r->round_reply));
+	if (r->state == R_IDLE)
+		relay_connect(r);
+	else
+		relay_begin(r);
+}
+
+/* Called when the connection became ready for a transaction. */
+static void
+relay_timer(evutil_socket_t fd, short what, void *arg)
+{
+	relay_run(arg);
+}
+
+void
+relay_kick(struct relay *r)
+{
+	if (r != NULL)
+		relay_run(r);
+}
+
+struct relay *
+relay_new(struct submitd *sd)
+{
+	const struct conf	*cf = sd->daemon.conf;
+	struct relay		*r;
+	struct timeval		 tv = { RELAY_SCAN_INTERVAL, 0 };
+	char			 err[512];
+
+	if (cf->smarthost == NULL) {
+		log_info("relay: no smarthost configured; replies stay queued");
+		return NULL;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->sd = sd;
+	relay_parse_host(r, cf->smarthost);
+	if ((r->ctx = tls_client_ctx(cf->smarthost_verify, cf->smarthost_ca,
+	    err, sizeof(err))) == NULL)
+		fatalx("relay: %s", err);
+	r->timer = event_new(sd->daemon.base, -1, EV_PERSIST, relay_timer, r);
+	evtimer_add(r->timer, &tv);
+	r->reuse = evtimer_new(sd->daemon.base, relay_reuse_timeout, r);
+	return r;
+}
+
+void
+relay_free(struct relay **rp)
+{
+	struct relay	*r = *rp;
+
+	if (r == NULL)
+		return;
+	relay_close(r);
+	relay_entry_clear(r);
+	event_free(r->timer);
+	event_free(r->reuse);
+	SSL_CTX_free(r->ctx);
+	free(r->host);
+	free(r->port);
+	free(r);
+	*rp = NULL;
+}

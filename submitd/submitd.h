@@ -1,0 +1,174 @@
+/*
+ * submitd.h: guestbox-submitd: one SMTP engine, two dialects on the
+ * listening side (submission, RFC 6409; LMTP, RFC 2033), and the relay
+ * of the outbound queue to the smarthost.
+ *
+ * A session is a state machine; every change goes through
+ * smtp_session_enter_state().  Commands are rows of the table in
+ * smtp-commands.c with their handlers in cmd-*.c.  Work that blocks
+ * (GPGME) runs on the work queue; the session waits in S_BUSY and reads
+ * no further commands until it is done.
+ */
+#ifndef GUESTBOX_SUBMITD_H
+#define GUESTBOX_SUBMITD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "conf.h"
+#include "conn.h"
+#include "daemon.h"
+#include "smtp-data.h"
+#include "smtp-parser.h"
+#include "store.h"
+#include "util.h"
+#include "workq.h"
+
+#define SMTP_TIMEOUT_CMD	300	/* RFC 5321 4.5.3.2.7: at least 5 minutes */
+#define SMTP_TIMEOUT_DATA	600
+#define SMTP_MAX_ERRORS		20	/* bad commands before we hang up */
+#define SMTP_WORKERS		2	/* GPGME threads */
+#define SMTP_WORK_QUEUE		64
+
+enum smtp_state {
+	S_GREETED,	/* waiting for EHLO/HELO/LHLO */
+	S_READY,	/* after EHLO: MAIL may come */
+	S_AUTH,		/* inside an AUTH exchange */
+	S_MAIL,		/* after MAIL FROM */
+	S_RCPT,		/* at least one RCPT accepted */
+	S_DATA,		/* reading the message */
+	S_BUSY,		/* a check or the message is being processed */
+	S_QUIT,
+};
+
+#define ST(s)		(1U << (s))
+
+struct smtp_session;
+
+struct smtp_cmd_def {
+	enum smtp_verb	 verb;
+	unsigned int	 states;	/* ST(...) in which it is allowed */
+	void		(*handler)(struct smtp_session *, struct smtp_cmd *);
+};
+
+struct submitd {
+	struct daemon		 daemon;
+	struct workq		*work;
+	struct smtp_session	*sessions;
+	struct relay		*relay;
+	size_t			 nsubmission;	/* listener sets: submission first */
+};
+
+/*
+ * A job on the work queue (an OpenPGP key check, an encryption).  Its
+ * session may end while it runs: the session sets session to NULL, and
+ * the job's completion then only frees what it holds.
+ */
+struct smtp_job {
+	struct smtp_session	*session;
+};
+
+struct smtp_rcpt {
+	char		 addr[ADDR_MAX + 1];
+	char		 fpr[65];		/* submission: the key */
+	uint64_t	 account_id;		/* LMTP: the mailbox */
+	uint8_t		 pk[32];
+};
+
+struct smtp_session {
+	struct submitd		*sd;
+	struct conn		*conn;
+	struct listener		*listener;
+	enum smtp_dialect	 dialect;
+	enum smtp_state		 state;
+	struct smtp_session	*prev, *next;
+	struct smtp_line_reader	*lines;
+	unsigned int		 errors;
+	char			 helo[SMTP_DOMAIN_MAX + 1];
+	int			 esmtp;
+
+	/* Authentication (submission) */
+	struct auth_req		*auth;
+	uint64_t		 account_id;
+	char			 address[ADDR_MAX + 1];
+	struct vault_seckey	*key;
+	char			*sasl_user;	/* AUTH LOGIN, between lines */
+	enum { SASL_NONE, SASL_PLAIN, SASL_LOGIN_USER, SASL_LOGIN_PASS } sasl;
+
+	/* The transaction */
+	char			 mail_from[ADDR_MAX + 1];
+	struct smtp_rcpt	*rcpts;
+	size_t			 nrcpts;
+	struct smtp_data	*data;
+	uint8_t			*msg;		/* the unstuffed message */
+	size_t			 msglen;
+	size_t			 msgcap;
+	uint64_t		 size_max;
+
+	/* A job on the work queue refers to us through this. */
+	struct smtp_job		*job;
+};
+
+/* smtp-session.c */
+void	 smtp_session_accept(struct submitd *, struct listener *, int fd,
+	    const struct sockaddr *, socklen_t, enum smtp_dialect);
+void	 smtp_session_enter_state(struct smtp_session *, enum smtp_state);
+void	 smtp_reply(struct smtp_session *, int code, const char *enhanced,
+	    const char *fmt, ...) printflike(4, 5);
+void	 smtp_reply_send(struct smtp_session *, const struct smtp_reply *);
+/* Work finished: read the commands that waited. */
+void	 smtp_session_resume(struct smtp_session *);
+/* Forgets the transaction (RSET, after DATA). */
+void	 smtp_session_reset(struct smtp_session *);
+void	 smtp_session_quit(struct smtp_session *);
+void	 smtp_session_shutdown(struct smtp_session *);
+/* DATA was accepted (354 sent): read the message. */
+void	 smtp_session_start_data(struct smtp_session *);
+unsigned int smtp_session_ext(const struct smtp_session *);
+
+/* smtp-commands.c */
+const struct smtp_cmd_def *smtp_command_find(enum smtp_verb);
+
+/* Handlers */
+void	 cmd_hello(struct smtp_session *, struct smtp_cmd *);
+void	 cmd_starttls(struct smtp_session *, struct smtp_cmd *);
+void	 cmd_auth(struct smtp_session *, struct smtp_cmd *);
+void	 cmd_auth_line(struct smtp_session *, const char *, size_t);
+void	 cmd_mail(struct smtp_session *, struct smtp_cmd *);
+void	 cmd_rcpt(struct smtp_session *, struct smtp_cmd *);
+void	 cmd_data(struct smtp_session *, struct smtp_cmd *);
+void	 cmd_rset(struct smtp_session *, struct smtp_cmd *);
+void	 cmd_noop(struct smtp_session *, struct smtp_cmd *);
+void	 cmd_quit(struct smtp_session *, struct smtp_cmd *);
+void	 cmd_vrfy(struct smtp_session *, struct smtp_cmd *);
+void	 cmd_help(struct smtp_session *, struct smtp_cmd *);
+
+/* The end of DATA: lmtp.c and submit.c take the message. */
+void	 lmtp_deliver(struct smtp_session *);
+void	 submit_message(struct smtp_session *);
+
+/* relay.c: the smarthost client */
+struct relay;
+struct relay	*relay_new(struct submitd *);
+void		 relay_kick(struct relay *);	/* the queue changed */
+void		 relay_free(struct relay **);
+
+/* bounce.c: a delivery report into the sender's INBOX (RFC 3464). */
+int	 bounce_deliver(struct store *, const struct conf *,
+	    const struct store_queue_entry *, const char *why);
+
+/*
+ * Seals a message (with its MIME cache) and appends it to the INBOX
+ * (special_use 0) or the special-use mailbox of an account, creating
+ * that one as create_name if it is gone (lmtp.c, submit.c, bounce.c).
+ * STORE_ESTATE if the account is not pending or active or its key
+ * changed.
+ */
+int	 deliver_to_mailbox(struct store *, uint64_t account_id,
+	    const uint8_t pk[32], uint32_t special_use, const char *create_name,
+	    const void *msg, size_t len, uint32_t flags, struct store_msg *out);
+struct store_blob *deliver_seal(uint64_t account_id, const uint8_t pk[32],
+	    const void *msg, size_t len);
+
+#endif
