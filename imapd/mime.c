@@ -1572,13 +1572,12 @@ imap_humans(struct pack *out, const char *s)
 		case '\r':
 		case '\n':
 		case '\t':
-			modify = 1;
-			/* FALLTHROUGH */
 		case ' ':
-			if (last_lwsp) {
+			/* Anything but a single space is changed. */
+			if (s[i] != ' ' || last_lwsp)
 				modify = 1;
+			if (last_lwsp)
 				remove++;
-			}
 			last_lwsp = 1;
 			break;
 		case '"':
@@ -1816,7 +1815,11 @@ write_part(struct pack *out, const struct mime_msg *m, const uint8_t *d,
 		return;
 	}
 
-	if (p->flags & MIME_PART_RFC822) {
+	if (p->flags & MIME_PART_OVERFLOW) {
+		/* Not parsed for a limit: opaque data, as Dovecot says. */
+		buf_adds(out, "\"application\" \"octet-stream\"");
+		text = 0;
+	} else if (p->flags & MIME_PART_RFC822) {
 		buf_adds(out, "\"message\" \"rfc822\"");
 		text = 0;
 	} else if (c.type == NULL) {
@@ -1904,7 +1907,8 @@ parser_new_part(struct parser *ps, uint32_t parent, uint64_t off,
 static int
 parser_child_ok(struct parser *ps, uint32_t idx)
 {
-	if (ps->depth[idx] + 1 > MIME_MAX_DEPTH) {
+	/* Dovecot's max_nested_mime_parts: the root and 99 levels below. */
+	if (ps->depth[idx] + 1 >= MIME_MAX_DEPTH) {
 		ps->m->flags |= MIME_MSG_LIMIT_DEPTH;
 		return 0;
 	}
@@ -1954,6 +1958,14 @@ parser_boundary_at(struct parser *ps, size_t pos)
 	if (best != NULL)
 		best->closing = size >= best->len + 2 &&
 		    data[best->len] == '-' && data[best->len + 1] == '-';
+	/*
+	 * At the part limit boundaries are just lines: the last part runs
+	 * to the end (Dovecot's max_total_mime_parts).
+	 */
+	if (best != NULL && ps->m->nparts >= MIME_MAX_PARTS) {
+		ps->m->flags |= MIME_MSG_LIMIT_PARTS;
+		return NULL;
+	}
 	return best;
 }
 
@@ -2204,7 +2216,6 @@ parser_finish(struct parser *ps, struct bnd *b, size_t end, size_t l,
 		return ps->bnds != NULL ? PS_TO_BOUNDARY : PS_TO_EOF;
 	if (!parser_child_ok(ps, mp)) {
 		/* Too many parts: the rest of the multipart is opaque. */
-		ps->m->parts[mp].flags |= MIME_PART_OVERFLOW;
 		return PS_TO_BOUNDARY;
 	}
 	ps->cur = parser_new_part(ps, mp, ps->pos, MIME_PART_IS_MIME);
