@@ -2440,9 +2440,14 @@ mime_section_range(const struct mime_msg *m, const char *path, size_t len,
 	} else {
 		if ((p = mime_part_find(m, path, len)) == NULL)
 			return -1;
-		if ((sec == MIME_SECTION_HEADER || sec == MIME_SECTION_TEXT) &&
-		    (p->flags & MIME_PART_RFC822) && p->child != MIME_NONE)
+		if (sec == MIME_SECTION_HEADER || sec == MIME_SECTION_TEXT) {
+			if (!(p->flags & MIME_PART_RFC822) ||
+			    p->child == MIME_NONE) {
+				*offp = *lenp = 0;
+				return 1;
+			}
 			p = &m->parts[p->child];
+		}
 	}
 	switch (sec) {
 	case MIME_SECTION_HEADER:

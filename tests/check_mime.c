@@ -491,6 +491,9 @@ START_TEST(test_sections)
 	ck_assert_int_eq(mime_section_range(m, "", 0, MIME_SECTION_TEXT,
 	    &off, &len), 0);
 	ck_assert_uint_eq(off + len, strlen(multi));
+	ck_assert_int_eq(mime_section_range(m, "1", 1, MIME_SECTION_TEXT,
+	    &off, &len), 1);
+	ck_assert_uint_eq(len, 0);
 	ck_assert_int_eq(mime_section_range(m, "", 0, MIME_SECTION_MIME,
 	    &off, &len), -1);
 	ck_assert_int_eq(mime_section_range(m, "7", 1, MIME_SECTION_BODY,

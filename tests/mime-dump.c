@@ -141,6 +141,8 @@ dump_section(struct pack *out, const struct mime_msg *m, const uint8_t *d,
 	ret = mime_section_range(m, sec, pathlen, kind, &off, &len);
 	if (ret < 0)
 		pack_raw(out, "NIL", 3);
+	else if (ret > 0)
+		dump_literal(out, d, 0);
 	else if (fields) {
 		pack_init(&pk);
 		mime_header_fields(d + off, len, names, nnames, exclude, &pk);
