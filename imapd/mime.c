@@ -132,6 +132,7 @@ static void	 addrlist_clear(struct addrlist *);
 static void	 addr_parse_list(struct addrlist *, const uint8_t *, size_t);
 static void	 addr_free(struct addr *);
 static void	 ap_set(char **, const char *);
+static int	 ap_loose_dot_atom(struct aparser *);
 static int	 ap_local_part(struct aparser *);
 static int	 ap_domain(struct aparser *);
 static int	 ap_domain_list(struct aparser *);
@@ -899,7 +900,7 @@ mime_header_fields(const void *hdr, size_t len, const char *const *names,
 
 /*
  * The value as Dovecot's header parser hands it over: folds kept as bare
- * LF (the CR before each dropped), ending at the first NUL.
+ * LF (the CR before each dropped), each NUL made U+FFFD.
  */
 static char *
 hdr_full_value(const struct mime_header *h, size_t *lenp)
@@ -910,8 +911,10 @@ hdr_full_value(const struct mime_header *h, size_t *lenp)
 
 	pack_init(&out);
 	for (i = 0; i < h->value_len; i++) {
-		if (h->value[i] == '\0')
-			break;
+		if (h->value[i] == '\0') {
+			buf_adds(&out, "\xef\xbf\xbd");
+			continue;
+		}
 		if (h->value[i] == '\r' && i + 1 < h->value_len &&
 		    h->value[i + 1] == '\n')
 			continue;
@@ -1141,6 +1144,30 @@ ap_set(char **field, const char *s)
 	*field = xstrdup(s);
 }
 
+/*
+ * A local part with dots anywhere ("a..b", ".a", "a."): invalid per
+ * RFC 5322 3.4.1 but sent by real mailers; Dovecot keeps them.
+ */
+static int
+ap_loose_dot_atom(struct aparser *ap)
+{
+	struct lex	*lx = &ap->lx;
+	int		 ret = -1;
+
+	do {
+		while (lx->p < lx->end && *lx->p == '.') {
+			buf_addc(&ap->str, '.');
+			if (++lx->p == lx->end)
+				return 0;
+			ret = 1;
+		}
+		if (lex_cur(lx) == '@')
+			break;
+		ret = lex_atom(lx, &ap->str);
+	} while (ret > 0 && lex_cur(lx) == '.');
+	return ret;
+}
+
 static int
 ap_local_part(struct aparser *ap)
 {
@@ -1150,7 +1177,7 @@ ap_local_part(struct aparser *ap)
 	if (lex_cur(&ap->lx) == '"')
 		ret = lex_quoted(&ap->lx, &ap->str);
 	else
-		ret = lex_dot_atom(&ap->lx, &ap->str);
+		ret = ap_loose_dot_atom(ap);
 	if (ret < 0)
 		return -1;
 	free(ap->a.mailbox);
