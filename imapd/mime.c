@@ -75,6 +75,7 @@ struct parser {
 	uint32_t	 cap;
 	uint64_t	*end;		/* per part: where it ends */
 	uint32_t	*depth;		/* per part: number of ancestors */
+	uint32_t	*last;		/* per part: its last child */
 	struct bnd	*bnds;		/* open boundaries, newest first */
 	uint32_t	 cur;
 	size_t		 pos;
@@ -1905,6 +1906,8 @@ parser_new_part(struct parser *ps, uint32_t parent, uint64_t off,
 		ps->end = xreallocarray(ps->end, ps->cap, sizeof(*ps->end));
 		ps->depth = xreallocarray(ps->depth, ps->cap,
 		    sizeof(*ps->depth));
+		ps->last = xreallocarray(ps->last, ps->cap,
+		    sizeof(*ps->last));
 	}
 	p = &m->parts[idx];
 	memset(p, 0, sizeof(*p));
@@ -1915,17 +1918,13 @@ parser_new_part(struct parser *ps, uint32_t parent, uint64_t off,
 	ps->end[idx] = off;
 	ps->depth[idx] = parent == MIME_NONE ? 0 : ps->depth[parent] + 1;
 	m->nparts++;
+	ps->last[idx] = MIME_NONE;
 	if (parent != MIME_NONE) {
-		if (m->parts[parent].child == MIME_NONE)
+		if ((prev = ps->last[parent]) == MIME_NONE)
 			m->parts[parent].child = idx;
-		else {
-			/* Siblings are few; the last one is found by walking. */
-			for (prev = m->parts[parent].child;
-			    m->parts[prev].next != MIME_NONE;
-			    prev = m->parts[prev].next)
-				;
+		else
 			m->parts[prev].next = idx;
-		}
+		ps->last[parent] = idx;
 	}
 	return idx;
 }
@@ -2385,6 +2384,7 @@ mime_parse(const void *data, size_t len)
 	msg_strings(ps.m, ps.d);
 	free(ps.end);
 	free(ps.depth);
+	free(ps.last);
 	return ps.m;
 }
 
