@@ -75,6 +75,7 @@ struct parser {
 	uint32_t	 cap;
 	uint64_t	*end;		/* per part: where it ends */
 	uint32_t	*depth;		/* per part: number of ancestors */
+	uint32_t	*last;		/* per part: its last child */
 	struct bnd	*bnds;		/* open boundaries, newest first */
 	uint32_t	 cur;
 	size_t		 pos;
@@ -132,6 +133,7 @@ static void	 addrlist_clear(struct addrlist *);
 static void	 addr_parse_list(struct addrlist *, const uint8_t *, size_t);
 static void	 addr_free(struct addr *);
 static void	 ap_set(char **, const char *);
+static int	 ap_loose_dot_atom(struct aparser *);
 static int	 ap_local_part(struct aparser *);
 static int	 ap_domain(struct aparser *);
 static int	 ap_domain_list(struct aparser *);
@@ -899,7 +901,7 @@ mime_header_fields(const void *hdr, size_t len, const char *const *names,
 
 /*
  * The value as Dovecot's header parser hands it over: folds kept as bare
- * LF (the CR before each dropped), ending at the first NUL.
+ * LF (the CR before each dropped), each NUL made U+FFFD.
  */
 static char *
 hdr_full_value(const struct mime_header *h, size_t *lenp)
@@ -910,8 +912,10 @@ hdr_full_value(const struct mime_header *h, size_t *lenp)
 
 	pack_init(&out);
 	for (i = 0; i < h->value_len; i++) {
-		if (h->value[i] == '\0')
-			break;
+		if (h->value[i] == '\0') {
+			buf_adds(&out, "\xef\xbf\xbd");
+			continue;
+		}
 		if (h->value[i] == '\r' && i + 1 < h->value_len &&
 		    h->value[i + 1] == '\n')
 			continue;
@@ -1141,6 +1145,30 @@ ap_set(char **field, const char *s)
 	*field = xstrdup(s);
 }
 
+/*
+ * A local part with dots anywhere ("a..b", ".a", "a."): invalid per
+ * RFC 5322 3.4.1 but sent by real mailers; Dovecot keeps them.
+ */
+static int
+ap_loose_dot_atom(struct aparser *ap)
+{
+	struct lex	*lx = &ap->lx;
+	int		 ret = -1;
+
+	do {
+		while (lx->p < lx->end && *lx->p == '.') {
+			buf_addc(&ap->str, '.');
+			if (++lx->p == lx->end)
+				return 0;
+			ret = 1;
+		}
+		if (lex_cur(lx) == '@')
+			break;
+		ret = lex_atom(lx, &ap->str);
+	} while (ret > 0 && lex_cur(lx) == '.');
+	return ret;
+}
+
 static int
 ap_local_part(struct aparser *ap)
 {
@@ -1150,7 +1178,7 @@ ap_local_part(struct aparser *ap)
 	if (lex_cur(&ap->lx) == '"')
 		ret = lex_quoted(&ap->lx, &ap->str);
 	else
-		ret = lex_dot_atom(&ap->lx, &ap->str);
+		ret = ap_loose_dot_atom(ap);
 	if (ret < 0)
 		return -1;
 	free(ap->a.mailbox);
@@ -1572,13 +1600,12 @@ imap_humans(struct pack *out, const char *s)
 		case '\r':
 		case '\n':
 		case '\t':
-			modify = 1;
-			/* FALLTHROUGH */
 		case ' ':
-			if (last_lwsp) {
+			/* Anything but a single space is changed. */
+			if (s[i] != ' ' || last_lwsp)
 				modify = 1;
+			if (last_lwsp)
 				remove++;
-			}
 			last_lwsp = 1;
 			break;
 		case '"':
@@ -1816,7 +1843,11 @@ write_part(struct pack *out, const struct mime_msg *m, const uint8_t *d,
 		return;
 	}
 
-	if (p->flags & MIME_PART_RFC822) {
+	if (p->flags & MIME_PART_OVERFLOW) {
+		/* Not parsed for a limit: opaque data, as Dovecot says. */
+		buf_adds(out, "\"application\" \"octet-stream\"");
+		text = 0;
+	} else if (p->flags & MIME_PART_RFC822) {
 		buf_adds(out, "\"message\" \"rfc822\"");
 		text = 0;
 	} else if (c.type == NULL) {
@@ -1875,6 +1906,8 @@ parser_new_part(struct parser *ps, uint32_t parent, uint64_t off,
 		ps->end = xreallocarray(ps->end, ps->cap, sizeof(*ps->end));
 		ps->depth = xreallocarray(ps->depth, ps->cap,
 		    sizeof(*ps->depth));
+		ps->last = xreallocarray(ps->last, ps->cap,
+		    sizeof(*ps->last));
 	}
 	p = &m->parts[idx];
 	memset(p, 0, sizeof(*p));
@@ -1885,17 +1918,13 @@ parser_new_part(struct parser *ps, uint32_t parent, uint64_t off,
 	ps->end[idx] = off;
 	ps->depth[idx] = parent == MIME_NONE ? 0 : ps->depth[parent] + 1;
 	m->nparts++;
+	ps->last[idx] = MIME_NONE;
 	if (parent != MIME_NONE) {
-		if (m->parts[parent].child == MIME_NONE)
+		if ((prev = ps->last[parent]) == MIME_NONE)
 			m->parts[parent].child = idx;
-		else {
-			/* Siblings are few; the last one is found by walking. */
-			for (prev = m->parts[parent].child;
-			    m->parts[prev].next != MIME_NONE;
-			    prev = m->parts[prev].next)
-				;
+		else
 			m->parts[prev].next = idx;
-		}
+		ps->last[parent] = idx;
 	}
 	return idx;
 }
@@ -1904,7 +1933,8 @@ parser_new_part(struct parser *ps, uint32_t parent, uint64_t off,
 static int
 parser_child_ok(struct parser *ps, uint32_t idx)
 {
-	if (ps->depth[idx] + 1 > MIME_MAX_DEPTH) {
+	/* Dovecot's max_nested_mime_parts: the root and 99 levels below. */
+	if (ps->depth[idx] + 1 >= MIME_MAX_DEPTH) {
 		ps->m->flags |= MIME_MSG_LIMIT_DEPTH;
 		return 0;
 	}
@@ -1954,6 +1984,14 @@ parser_boundary_at(struct parser *ps, size_t pos)
 	if (best != NULL)
 		best->closing = size >= best->len + 2 &&
 		    data[best->len] == '-' && data[best->len + 1] == '-';
+	/*
+	 * At the part limit boundaries are just lines: the last part runs
+	 * to the end (Dovecot's max_total_mime_parts).
+	 */
+	if (best != NULL && ps->m->nparts >= MIME_MAX_PARTS) {
+		ps->m->flags |= MIME_MSG_LIMIT_PARTS;
+		return NULL;
+	}
 	return best;
 }
 
@@ -2204,7 +2242,6 @@ parser_finish(struct parser *ps, struct bnd *b, size_t end, size_t l,
 		return ps->bnds != NULL ? PS_TO_BOUNDARY : PS_TO_EOF;
 	if (!parser_child_ok(ps, mp)) {
 		/* Too many parts: the rest of the multipart is opaque. */
-		ps->m->parts[mp].flags |= MIME_PART_OVERFLOW;
 		return PS_TO_BOUNDARY;
 	}
 	ps->cur = parser_new_part(ps, mp, ps->pos, MIME_PART_IS_MIME);
@@ -2347,6 +2384,7 @@ mime_parse(const void *data, size_t len)
 	msg_strings(ps.m, ps.d);
 	free(ps.end);
 	free(ps.depth);
+	free(ps.last);
 	return ps.m;
 }
 
@@ -2429,9 +2467,14 @@ mime_section_range(const struct mime_msg *m, const char *path, size_t len,
 	} else {
 		if ((p = mime_part_find(m, path, len)) == NULL)
 			return -1;
-		if ((sec == MIME_SECTION_HEADER || sec == MIME_SECTION_TEXT) &&
-		    (p->flags & MIME_PART_RFC822) && p->child != MIME_NONE)
+		if (sec == MIME_SECTION_HEADER || sec == MIME_SECTION_TEXT) {
+			if (!(p->flags & MIME_PART_RFC822) ||
+			    p->child == MIME_NONE) {
+				*offp = *lenp = 0;
+				return 1;
+			}
 			p = &m->parts[p->child];
+		}
 	}
 	switch (sec) {
 	case MIME_SECTION_HEADER:

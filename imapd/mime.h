@@ -115,9 +115,12 @@ enum mime_section {
 /*
  * The bytes [*offp, *offp + *lenp) of the message a section names.
  * HEADER and TEXT of a message/rfc822 part are those of its embedded
- * message; of any other part those of the part itself.  BODY of the root
- * (empty path) is the whole message.  HEADER.FIELDS is HEADER filtered
- * with mime_header_fields().  Returns 0, or -1 if the part does not exist
+ * message.  BODY of the root (empty path) is the whole message.
+ * HEADER.FIELDS is HEADER filtered with mime_header_fields().
+ * Returns 0 with the range; 1 when the section is empty by definition:
+ * HEADER, TEXT (and so HEADER.FIELDS) of a part that is not
+ * message/rfc822 (RFC 3501 6.4.5 defines them only for messages; send ""
+ * as Dovecot does, without the blank line); -1 if the part does not exist
  * or MIME was asked of the root.
  */
 int		 mime_section_range(const struct mime_msg *, const char *path,

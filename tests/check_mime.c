@@ -247,7 +247,6 @@ START_TEST(test_limit_parts)
 	m = mime_parse(pk.buf, pk.len);
 	ck_assert(m->flags & MIME_MSG_LIMIT_PARTS);
 	ck_assert_uint_eq(m->nparts, MIME_MAX_PARTS);
-	ck_assert(m->parts[0].flags & MIME_PART_OVERFLOW);
 	mime_msg_free(&m);
 	pack_free(&pk);
 }
@@ -492,6 +491,9 @@ START_TEST(test_sections)
 	ck_assert_int_eq(mime_section_range(m, "", 0, MIME_SECTION_TEXT,
 	    &off, &len), 0);
 	ck_assert_uint_eq(off + len, strlen(multi));
+	ck_assert_int_eq(mime_section_range(m, "1", 1, MIME_SECTION_TEXT,
+	    &off, &len), 1);
+	ck_assert_uint_eq(len, 0);
 	ck_assert_int_eq(mime_section_range(m, "", 0, MIME_SECTION_MIME,
 	    &off, &len), -1);
 	ck_assert_int_eq(mime_section_range(m, "7", 1, MIME_SECTION_BODY,

@@ -2,7 +2,7 @@
  * mime-dump: prints what guestbox-imapd would answer to a FETCH of one
  * message, for the differential test against Dovecot.
  *
- *	mime-dump [-l] file [item ...]
+ *	mime-dump [-c | -l] file [item ...]
  *
  * The message is first brought to the stored form (CRLF), parsed, and
  * its cache encoded and decoded again, so the output comes from the cache
@@ -11,7 +11,8 @@
  * HEADER.FIELDS.NOT (...); the default is the first three.  The answer is
  * one "* 1 FETCH (...)" line as a server writes it.  -l lists the section
  * paths of the message instead, one a line, with "R" after those of
- * message/rfc822 parts.
+ * message/rfc822 parts.  -c writes the message size (4 bytes, big-endian)
+ * and the cache bytes instead: seeds for tests/fuzz/fuzz-mime-cache.
  */
 #include "config.h"
 
@@ -39,7 +40,7 @@ static void	 usage(void);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mime-dump [-l] file [item ...]\n");
+	fprintf(stderr, "usage: mime-dump [-c | -l] file [item ...]\n");
 	exit(2);
 }
 
@@ -140,6 +141,8 @@ dump_section(struct pack *out, const struct mime_msg *m, const uint8_t *d,
 	ret = mime_section_range(m, sec, pathlen, kind, &off, &len);
 	if (ret < 0)
 		pack_raw(out, "NIL", 3);
+	else if (ret > 0)
+		dump_literal(out, d, 0);
 	else if (fields) {
 		pack_init(&pk);
 		mime_header_fields(d + off, len, names, nnames, exclude, &pk);
@@ -158,13 +161,17 @@ main(int argc, char *argv[])
 	struct pack	 cache, out;
 	char		*raw, *d;
 	size_t		 rawlen, len;
-	int		 ch, list = 0, i;
+	int		 ch, list = 0, cacheout = 0, i;
+	uint8_t		 be[4];
 	const char	*defaults[] = { "ENVELOPE", "BODYSTRUCTURE", "BODY" };
 	const char	*item;
 
 	log_init("mime-dump", 1, 0);
-	while ((ch = getopt(argc, argv, "l")) != -1) {
+	while ((ch = getopt(argc, argv, "cl")) != -1) {
 		switch (ch) {
+		case 'c':
+			cacheout = 1;
+			break;
 		case 'l':
 			list = 1;
 			break;
@@ -186,12 +193,22 @@ main(int argc, char *argv[])
 	mime_cache_encode(parsed, &cache);
 	if ((m = mime_cache_decode(cache.buf, cache.len, len)) == NULL)
 		fatalx("%s: the cache does not decode", argv[0]);
+	if (cacheout) {
+		pack_be32(be, (uint32_t)len);
+		fwrite(be, 1, 4, stdout);
+		fwrite(cache.buf, 1, cache.len, stdout);
+	}
 	if (m->bodystructure_len != parsed->bodystructure_len ||
 	    memcmp(m->bodystructure, parsed->bodystructure,
 	    m->bodystructure_len) != 0)
 		fatalx("%s: the cache changed BODYSTRUCTURE", argv[0]);
 	pack_free(&cache);
 	mime_msg_free(&parsed);
+	if (cacheout) {
+		mime_msg_free(&m);
+		free(d);
+		return 0;
+	}
 
 	if (list) {
 		if (m->parts[0].flags & MIME_PART_MULTIPART) {
