@@ -20,6 +20,7 @@
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_closed_cb(evutil_socket_t, short, void *);
 
 static void
 conn_peer_name(struct conn *c, const struct sockaddr *sa)
@@ -63,6 +64,7 @@ conn_new(struct event_base *base, int fd, const struct sockaddr *sa,
 	c->cb = cb;
 	c->arg = arg;
 	conn_peer_name(c, sa);
+	c->close_ev = evtimer_new(base, conn_closed_cb, c);
 	if (ts != NULL) {
 		if ((ssl = tls_server_ssl(ts)) == NULL)
 			goto fail;
@@ -81,6 +83,7 @@ conn_new(struct event_base *base, int fd, const struct sockaddr *sa,
 fail:
 	log_warnx("%s: cannot set up the connection", c->peer);
 	close(fd);
+	event_free(c->close_ev);
 	free(c);
 	return NULL;
 }
@@ -108,6 +111,7 @@ conn_starttls(struct conn *c, struct tls_server *ts)
 		SSL_free(ssl);
 		return -1;
 	}
+	c->under = c->bev;
 	c->bev = tls;
 	c->tls = 1;
 	conn_setup(c);
@@ -159,14 +163,37 @@ conn_pause(struct conn *c, int paused)
 		bufferevent_enable(c->bev, EV_READ);
 }
 
+static void
+conn_closed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	struct timeval	 tv = { 0, 10000 };
+
+	/*
+	 * Under a STARTTLS filter the bytes sit in the plain bufferevent
+	 * a while longer; give them up to a second to leave.
+	 */
+	if (c->under != NULL && c->close_tries++ < 100 &&
+	    evbuffer_get_length(bufferevent_get_output(c->under)) > 0) {
+		evtimer_add(c->close_ev, &tv);
+		return;
+	}
+	c->cb->end(c, CONN_END_EOF, c->arg);
+}
+
 void
 conn_close_after_flush(struct conn *c)
 {
 	c->closing = 1;
 	bufferevent_disable(c->bev, EV_READ);
+	/*
+	 * Never end from inside the owner's own call: it may still be
+	 * walking its state.  The end comes from the loop, once written.
+	 */
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		c->cb->end(c, CONN_END_EOF, c->arg);
+		event_active(c->close_ev, EV_TIMEOUT, 0);
 }
+
 
 void
 conn_want_drain(struct conn *c, size_t bytes)
@@ -191,7 +218,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 
 	if (c->closing) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			c->cb->end(c, CONN_END_EOF, c->arg);
+			event_active(c->close_ev, EV_TIMEOUT, 0);
 		return;
 	}
 	if (c->cb->drained != NULL && c->drain_below != 0)
@@ -229,6 +256,7 @@ conn_free(struct conn **cp)
 		SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);
 	/* CLOSE_ON_FREE: frees the SSL, any plain bufferevent below, the fd. */
 	bufferevent_free(c->bev);
+	event_free(c->close_ev);
 	free(c);
 	*cp = NULL;
 }

@@ -45,6 +45,9 @@ struct conn {
 	const struct conn_callbacks *cb;
 	void			*arg;
 	size_t			 drain_below;	/* low-water mark for drained */
+	struct event		*close_ev;	/* conn_close_after_flush */
+	int			 close_tries;
+	struct bufferevent	*under;		/* plain, below a STARTTLS filter */
 };
 
 /*

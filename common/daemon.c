@@ -284,13 +284,27 @@ daemon_start(struct daemon *d, int with_auth)
 }
 
 int
-daemon_run(struct daemon *d)
+daemon_run_loop(struct daemon *d)
 {
-	size_t	 i;
-
 	event_base_dispatch(d->base);
 	log_info("%s stopping", d->name);
 	daemon_stop_listening(d);
+	return EX_OK;
+}
+
+int
+daemon_run(struct daemon *d)
+{
+	daemon_run_loop(d);
+	daemon_cleanup(d);
+	return EX_OK;
+}
+
+void
+daemon_cleanup(struct daemon *d)
+{
+	size_t	 i;
+
 	auth_free(&d->auth);
 	if (d->ev_notify != NULL)
 		event_free(d->ev_notify);
@@ -310,5 +324,4 @@ daemon_run(struct daemon *d)
 	free(d->lsets);
 	event_base_free(d->base);
 	conf_free(&d->conf);
-	return EX_OK;
 }

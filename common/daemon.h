@@ -58,8 +58,11 @@ int	daemon_init(struct daemon *, const char *name,
 void	daemon_bind(struct daemon *, const struct listen_list *);
 /* with_auth: start the authentication workers.  Exits on failure. */
 void	daemon_start(struct daemon *, int with_auth);
-/* Runs until shut down; returns the exit code. */
+/* Runs until shut down, then cleans up; returns the exit code. */
 int	daemon_run(struct daemon *);
+/* The same in two steps, for a daemon with more to free in between. */
+int	daemon_run_loop(struct daemon *);
+void	daemon_cleanup(struct daemon *);
 /*
  * Sessions register so that a shutdown ends the loop when the last one
  * closed (or after the grace period).

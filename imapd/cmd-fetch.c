@@ -388,6 +388,8 @@ fetch_msg_txn(struct store_txn *txn, void *arg)
 		if ((ret = store_msg_read(txn, s->key, fm->m.blob_id, &fm->text,
 		    &fm->textlen)) != 0)
 			return ret;
+		/* RFC 3501 4.3: no NUL in a literal; 0x80 like Dovecot. */
+		mime_nuls_replace(fm->text, fm->textlen);
 	}
 	if (fm->want_mime && fm->mime == NULL) {
 		/* No cache yet (or a damaged one): build it and keep it. */
@@ -450,15 +452,21 @@ fetch_write_section(struct imap_session *s, const struct fetch_section *fs,
 	};
 	struct pack	 pk;
 	uint64_t	 off, len;
+	int		 ret;
 
 	imap_printf(s, "%s", fs->label);
 	if (fs->partial)
 		imap_printf(s, "<%u>", fs->offset);
 	imap_write(s, " ", 1);
-	if (fm->mime == NULL || mime_section_range(fm->mime, fs->path,
-	    strlen(fs->path), map[fs->type], &off, &len) == -1 ||
-	    off + len > fm->textlen) {
-		/* RFC 3501 6.4.5: a part that does not exist is empty. */
+	ret = fm->mime == NULL ? -1 : mime_section_range(fm->mime, fs->path,
+	    strlen(fs->path), map[fs->type], &off, &len);
+	if (ret == -1 || (ret == 0 && off + len > fm->textlen)) {
+		/* A part that does not exist (Dovecot answers NIL too). */
+		imap_printf(s, "NIL");
+		return;
+	}
+	if (ret == 1) {
+		/* HEADER or TEXT of a part that is no message: empty. */
 		imap_printf(s, "\"\"");
 		return;
 	}

@@ -211,8 +211,31 @@ struct relay_finish {
 	struct relay		*r;
 	const struct conf	*conf;
 	int			 remove;
+	/* Recipients that failed for good in this round, for the bounce. */
+	char			**failed;
+	char			**failed_reply;
+	size_t			 nfailed;
 };
 
+static void
+relay_finish_clear(struct relay_finish *rf)
+{
+	size_t	 i;
+
+	for (i = 0; i < rf->nfailed; i++) {
+		free(rf->failed[i]);
+		free(rf->failed_reply[i]);
+	}
+	free(rf->failed);
+	free(rf->failed_reply);
+	rf->failed = rf->failed_reply = NULL;
+	rf->nfailed = 0;
+}
+
+/*
+ * Applies the round to the entry as stored (a rerun after a deadlock
+ * starts from the stored state again, so nothing counts twice).
+ */
 static int
 relay_finish_txn(struct store_txn *txn, void *arg)
 {
@@ -221,83 +244,98 @@ relay_finish_txn(struct store_txn *txn, void *arg)
 	struct store_queue_entry cur;
 	uint32_t		 i, pending = 0;
 	time_t			 now = store_txn_now(txn);
-	int			 ret;
+	const char		*reply;
+	int			 ret, gave_up;
 
+	relay_finish_clear(rf);
 	memset(&cur, 0, sizeof(cur));
 	if ((ret = store_queue_get(txn, r->entry.id, &cur)) != 0)
 		return ret;
-	store_queue_entry_clear(&cur);
-	for (i = 0; i < r->entry.nrcpts; i++) {
-		struct store_queue_rcpt *q = &r->entry.rcpts[i];
+	if (cur.nrcpts != r->entry.nrcpts) {
+		store_queue_entry_clear(&cur);
+		return STORE_ECORRUPT;
+	}
+	gave_up = now - cur.created >= (int64_t)rf->conf->queue_max_age;
+	for (i = 0; i < cur.nrcpts; i++) {
+		struct store_queue_rcpt *q = &cur.rcpts[i];
 
 		if (q->status != STORE_RCPT_PENDING)
 			continue;
+		reply = r->round_reply[i];
 		if (r->round[i] == RR_ACCEPTED)
 			q->status = STORE_RCPT_SENT;
-		else if (r->round[i] == RR_PERM)
+		else if (r->round[i] == RR_PERM || gave_up) {
+			/* issue 4: 5xx, or queue_max_age over: a bounce. */
 			q->status = STORE_RCPT_FAILED;
-		else if (now - r->entry.created >=
-		    (int64_t)rf->conf->queue_max_age) {
-			/* issue 4: give up after queue_max_age, with a bounce. */
-			q->status = STORE_RCPT_FAILED;
-			if (r->round_reply[i] == NULL)
-				xasprintf(&r->round_reply[i], "given up after "
-				    "%llu days: %s", (unsigned long long)
-				    (rf->conf->queue_max_age / 86400),
-				    r->error[0] != '\0' ? r->error :
-				    "the smarthost kept refusing");
+			rf->failed = xreallocarray(rf->failed, rf->nfailed + 1,
+			    sizeof(*rf->failed));
+			rf->failed_reply = xreallocarray(rf->failed_reply,
+			    rf->nfailed + 1, sizeof(*rf->failed_reply));
+			rf->failed[rf->nfailed] = xstrdup(q->address);
+			if (r->round[i] == RR_PERM && reply != NULL)
+				rf->failed_reply[rf->nfailed] = xstrdup(reply);
+			else
+				xasprintf(&rf->failed_reply[rf->nfailed],
+				    "gave up after %llu days: %s",
+				    (unsigned long long)(rf->conf->queue_max_age /
+				    86400), r->error[0] != '\0' ? r->error :
+				    "the smarthost did not take it");
+			rf->nfailed++;
 		}
-		if (r->round_reply[i] != NULL) {
+		if (reply != NULL) {
 			free(q->reply);
-			q->reply = xstrdup(r->round_reply[i]);
+			q->reply = xstrdup(reply);
 		}
 		if (q->status == STORE_RCPT_PENDING)
 			pending++;
 	}
-	r->entry.attempts++;
-	free(r->entry.last_error);
-	r->entry.last_error = xstrdup(r->error);
-	r->entry.next_attempt = now + relay_backoff(r->entry.attempts);
+	cur.attempts++;
+	free(cur.last_error);
+	cur.last_error = xstrdup(r->error);
+	cur.next_attempt = now + relay_backoff(cur.attempts);
 	rf->remove = pending == 0;
-	if (rf->remove)
-		return store_queue_del(txn, r->entry.id);
-	return store_queue_update(txn, &r->entry);
+	ret = rf->remove ? store_queue_del(txn, cur.id) :
+	    store_queue_update(txn, &cur);
+	store_queue_entry_clear(&cur);
+	return ret;
 }
 
 /* The round is over: record it, bounce what failed for good. */
 static void
 relay_finish(struct relay *r)
 {
-	struct relay_finish	 rf = { r, r->sd->daemon.conf, 0 };
+	struct relay_finish	 rf;
 	struct store		*st = r->sd->daemon.store;
-	uint32_t		 i, failed = 0, sent = 0;
+	uint32_t		 i, sent = 0;
 	int			 ret;
 
 	if (!r->busy)
 		return;
+	memset(&rf, 0, sizeof(rf));
+	rf.r = r;
+	rf.conf = r->sd->daemon.conf;
 	for (i = 0; i < r->entry.nrcpts; i++)
-		if (r->entry.rcpts[i].status == STORE_RCPT_PENDING &&
-		    r->round[i] == RR_ACCEPTED)
+		if (r->round[i] == RR_ACCEPTED)
 			sent++;
 	ret = store_txn_run(st, relay_finish_txn, &rf);
 	if (ret != 0) {
 		/* Sent but not recorded: it goes again (at least once). */
 		log_warnx("relay: recording queue entry %llu: %s",
 		    (unsigned long long)r->entry.id, store_strerror(ret));
+		relay_finish_clear(&rf);
 		relay_entry_clear(r);
 		return;
 	}
-	for (i = 0; i < r->entry.nrcpts; i++)
-		if (r->entry.rcpts[i].status == STORE_RCPT_FAILED &&
-		    r->round[i] != RR_NONE + 100)
-			failed++;
-	log_info("relay: queue entry %llu: %u sent this round, %s", (unsigned
-	    long long)r->entry.id, sent, rf.remove ? "done" : r->error[0] !=
-	    '\0' ? r->error : "will retry");
-	if (failed > 0 && (ret = bounce_deliver(st, r->sd->daemon.conf,
-	    &r->entry, r->error)) != 0)
+	log_info("relay: queue entry %llu: %u sent, %zu failed, %s",
+	    (unsigned long long)r->entry.id, sent, rf.nfailed, rf.remove ?
+	    "done" : r->error[0] != '\0' ? r->error : "the rest later");
+	if (rf.nfailed > 0 && (ret = bounce_deliver(st, rf.conf,
+	    r->entry.account_id, r->entry.message_id,
+	    (const char *const *)rf.failed, (const char *const *)rf.failed_reply,
+	    rf.nfailed)) != 0)
 		log_warnx("relay: bounce for entry %llu: %s",
 		    (unsigned long long)r->entry.id, store_strerror(ret));
+	relay_finish_clear(&rf);
 	relay_entry_clear(r);
 }
 

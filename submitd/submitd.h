@@ -154,9 +154,13 @@ struct relay	*relay_new(struct submitd *);
 void		 relay_kick(struct relay *);	/* the queue changed */
 void		 relay_free(struct relay **);
 
-/* bounce.c: a delivery report into the sender's INBOX (RFC 3464). */
-int	 bounce_deliver(struct store *, const struct conf *,
-	    const struct store_queue_entry *, const char *why);
+/*
+ * bounce.c: a delivery report (RFC 3464) into the sender's INBOX, for
+ * recipients that failed for good, with the smarthost's replies.
+ */
+int	 bounce_deliver(struct store *, const struct conf *, uint64_t account_id,
+	    const char *message_id, const char *const *addrs,
+	    const char *const *replies, size_t n);
 
 /*
  * Seals a message (with its MIME cache) and appends it to the INBOX

@@ -1,0 +1,99 @@
+/*
+ * submitd.c: guestbox-submitd's main: submission and LMTP listeners, the
+ * work queue for GPGME, the relay.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "log.h"
+#include "pgp.h"
+#include "pgpmime.h"
+#include "submitd.h"
+
+static int
+submitd_is_submission(struct submitd *sd, struct listener *l)
+{
+	size_t	 i;
+
+	/* The first listener set is submission, the second LMTP. */
+	for (i = 0; sd->nsubmission > 0 && i < sd->daemon.lsets[0].n; i++)
+		if (&sd->daemon.lsets[0].v[i] == l)
+			return 1;
+	return 0;
+}
+
+static void
+submitd_accept(struct daemon *d, struct listener *l, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	struct submitd	*sd = d->arg;
+
+	smtp_session_accept(sd, l, fd, sa, salen, submitd_is_submission(sd, l) ?
+	    SMTP_DIALECT_SUBMISSION : SMTP_DIALECT_LMTP);
+}
+
+static void
+submitd_notify(struct daemon *d, const struct store_event *ev)
+{
+	struct submitd	*sd = d->arg;
+
+	if (ev->mailbox_id == STORE_QUEUE_EVENT || ev->account_id == 0)
+		relay_kick(sd->relay);
+}
+
+static void
+submitd_shutdown(struct daemon *d)
+{
+	struct submitd		*sd = d->arg;
+	struct smtp_session	*s, *next;
+
+	for (s = sd->sessions; s != NULL; s = next) {
+		next = s->next;
+		smtp_session_shutdown(s);
+	}
+}
+
+static const struct daemon_ops submitd_ops = {
+	.accept = submitd_accept,
+	.notify = submitd_notify,
+	.shutdown = submitd_shutdown,
+};
+
+int
+main(int argc, char *argv[])
+{
+	static struct submitd	 sd;
+	const struct conf	*cf;
+	char			 why[256];
+	int			 ret;
+
+	if ((ret = daemon_init(&sd.daemon, "guestbox-submitd", &submitd_ops,
+	    argc, argv)) != 0)
+		return ret > 255 ? 0 : ret;
+	sd.daemon.arg = &sd;
+	cf = sd.daemon.conf;
+	if (cf->submission_listen.n == 0 && cf->lmtp_listen.n == 0) {
+		log_warnx("neither submission_listen nor lmtp_listen in %s",
+		    cf->path != NULL ? cf->path : "the configuration");
+		return EX_CONFIG;
+	}
+	daemon_bind(&sd.daemon, &cf->submission_listen);
+	sd.nsubmission = cf->submission_listen.n;
+	daemon_bind(&sd.daemon, &cf->lmtp_listen);
+	daemon_start(&sd.daemon, 1);
+	if (pgp_init(cf->state_dir) == -1 || pgpmime_init(why, sizeof(why)) == -1)
+		fatalx("cannot use GnuPG in %s/gnupg", cf->state_dir);
+	sd.work = workq_new(sd.daemon.base, SMTP_WORKERS, SMTP_WORK_QUEUE);
+	sd.relay = relay_new(&sd);
+	/* Whatever waited while we were down goes now. */
+	relay_kick(sd.relay);
+	ret = daemon_run_loop(&sd.daemon);
+	relay_free(&sd.relay);
+	workq_free(&sd.work);
+	daemon_cleanup(&sd.daemon);
+	return ret;
+}
