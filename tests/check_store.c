@@ -2693,6 +2693,130 @@ START_TEST(test_concurrent_appends)
 }
 END_TEST
 
+struct mixed_arg {
+	const struct acct	*ac;
+	uint32_t		 archive;
+	int			 op;
+	uint32_t		 uid;
+	int			 i;
+	const char		*who;
+};
+
+/* One step of a writer that does a bit of everything. */
+static int
+mixed_txn(struct store_txn *txn, void *arg)
+{
+	struct mixed_arg	*ma = arg;
+	struct store_mailbox	 m;
+	struct store_blob	*b;
+	unsigned		 bit;
+	uint32_t		 newuid;
+	char			 text[128];
+	int			 ret;
+
+	switch (ma->op) {
+	case 0:
+		snprintf(text, sizeof(text), "Subject: %s %d\r\n\r\nx\r\n",
+		    ma->who, ma->i);
+		b = store_blob_seal(ma->ac->id, ma->ac->sk->pk, text,
+		    strlen(text), text, strlen(text));
+		ret = store_msg_append(txn, ma->ac->id, ma->ac->inbox, b, 0, 0,
+		    0, NULL);
+		store_blob_free(&b);
+		return ret;
+	case 1:
+		return store_msg_store(txn, ma->ac->id, ma->ac->inbox, ma->uid,
+		    STORE_F_SEEN | (ma->i & STORE_F_FLAGGED), 1, 0, NULL);
+	case 2:
+		return store_msg_copy(txn, ma->ac->id, ma->ac->inbox, ma->uid,
+		    ma->archive, &newuid);
+	case 3:
+		return store_msg_expunge(txn, ma->ac->id, ma->ac->inbox, ma->uid);
+	default:
+		memset(&m, 0, sizeof(m));
+		if ((ret = store_mailbox_get(txn, ma->ac->id, ma->ac->inbox,
+		    &m)) == 0) {
+			snprintf(text, sizeof(text), "%s-%d", ma->who, ma->i % 8);
+			ret = store_mailbox_keyword(txn, &m, text, 1, &bit);
+		}
+		store_mailbox_clear(&m);
+		return ret;
+	}
+}
+
+static void __attribute__((noreturn))
+child_mixed(const char *who, const struct acct *ac, uint32_t archive, int n,
+    int waitfd)
+{
+	struct store		*s;
+	struct mixed_arg	 ma;
+	char			 c;
+	int			 err, i, ret;
+
+	if (read(waitfd, &c, 1) != 1)
+		_exit(10);
+	if ((s = store_open(statedir, &opts, &err)) == NULL)
+		_exit(11);
+	for (i = 0; i < n; i++) {
+		memset(&ma, 0, sizeof(ma));
+		ma.ac = ac;
+		ma.archive = archive;
+		ma.who = who;
+		ma.i = i;
+		ma.op = i % 5;
+		/* Both writers aim at the same, low UIDs. */
+		ma.uid = (uint32_t)(i / 2 + 1);
+		ret = store_txn_run(s, mixed_txn, &ma);
+		if (ret != 0 && ret != STORE_ENOTFOUND) {
+			fprintf(stderr, "%s: step %d (op %d): %s\n", who, i,
+			    ma.op, store_strerror(ret));
+			_exit(12);
+		}
+	}
+	store_close(&s);
+	_exit(0);
+}
+
+START_TEST(test_concurrent_mixed)
+{
+	struct acct		 ac;
+	struct store_mailbox	 m;
+	uint32_t		 archive;
+	pid_t			 pa, pb;
+	int			 go[2];
+
+	acct_create(st, "mixed@example.org", &ac);
+	ck_assert_int_eq(mbox_find(ac.id, "Archiv", &archive), 0);
+	store_close(&st);
+	ck_assert_int_eq(pipe(go), 0);
+	if ((pa = fork()) == 0) {
+		close(go[1]);
+		child_mixed("a", &ac, archive, 300, go[0]);
+	}
+	ck_assert_int_ne(pa, -1);
+	if ((pb = fork()) == 0) {
+		close(go[1]);
+		child_mixed("b", &ac, archive, 300, go[0]);
+	}
+	ck_assert_int_ne(pb, -1);
+	close(go[0]);
+	ck_assert_int_eq(write(go[1], "gg", 2), 2);
+	close(go[1]);
+	wait_ok(pa);
+	wait_ok(pb);
+
+	/* Counters, MODSEQs, change records and refcounts all agree. */
+	st = open_store(statedir);
+	check_clean(st);
+	mbox_get(ac.id, ac.inbox, &m);
+	ck_assert_uint_eq(m.uidnext, 121);
+	ck_assert_uint_le(m.nkeywords, 16);
+	ck_assert_uint_gt(m.nkeywords, 0);
+	store_mailbox_clear(&m);
+	acct_free(&ac);
+}
+END_TEST
+
 struct hang_arg {
 	const struct acct	*ac;
 	const struct store_blob	*blob;
@@ -3451,6 +3575,7 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_concurrent_appends);
+	tcase_add_test(tc, test_concurrent_mixed);
 	tcase_add_test(tc, test_kill_mid_txn);
 	tcase_add_test(tc, test_kill_reopen);
 	tcase_add_test(tc, test_maintain);
