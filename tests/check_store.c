@@ -2973,6 +2973,72 @@ START_TEST(test_kill_mid_txn)
 }
 END_TEST
 
+/*
+ * The recovering process stays: it keeps the environment open and writes
+ * while the parent's stale handle reopens and joins it.
+ */
+START_TEST(test_kill_recoverer_stays)
+{
+	struct acct	 ac;
+	struct store	*s;
+	char		 text[256], c;
+	size_t		 len;
+	pid_t		 pid, rpid;
+	int		 fds[2], up[2], down[2], status, err, i;
+
+	acct_create(st, "crash3@example.org", &ac);
+	for (i = 0; i < 3; i++) {
+		len = durable_text(text, sizeof(text), "parent", i);
+		ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0,
+		    NULL), 0);
+	}
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		child_hang(&ac, 2, fds[1]);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(fds[0]);
+
+	ck_assert_int_eq(pipe(up), 0);
+	ck_assert_int_eq(pipe(down), 0);
+	if ((rpid = fork()) == 0) {
+		close(up[0]);
+		close(down[1]);
+		if ((s = store_open(statedir, &opts, &err)) == NULL)
+			_exit(11);
+		/* Recovered and open: let the parent in, then write. */
+		if (write(up[1], "r", 1) != 1 || read(down[0], &c, 1) != 1)
+			_exit(13);
+		len = durable_text(text, sizeof(text), "child", 2);
+		if (try_append(s, &ac, ac.inbox, text, len, 0, 0, NULL) != 0)
+			_exit(12);
+		store_close(&s);
+		_exit(0);
+	}
+	ck_assert_int_ne(rpid, -1);
+	close(up[1]);
+	close(down[0]);
+	ck_assert_int_eq(read(up[0], &c, 1), 1);
+	/* The stale handle reopens next to the live recoverer. */
+	check_survivors(st, &ac, 3, 2);
+	len = durable_text(text, sizeof(text), "parent", 3);
+	ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0, NULL),
+	    0);
+	ck_assert_int_eq(write(down[1], "g", 1), 1);
+	close(up[0]);
+	close(down[1]);
+	wait_ok(rpid);
+	check_survivors(st, &ac, 4, 3);
+	check_clean(st);
+	acct_free(&ac);
+}
+END_TEST
+
 START_TEST(test_kill_reopen)
 {
 	struct acct	 ac;
@@ -3578,6 +3644,7 @@ store_suite(void)
 	tcase_add_test(tc, test_concurrent_mixed);
 	tcase_add_test(tc, test_kill_mid_txn);
 	tcase_add_test(tc, test_kill_reopen);
+	tcase_add_test(tc, test_kill_recoverer_stays);
 	tcase_add_test(tc, test_maintain);
 	tcase_add_test(tc, test_backup);
 	tcase_add_test(tc, test_backup_log_floor);
