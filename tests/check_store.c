@@ -957,34 +957,39 @@ START_TEST(test_account_touch)
 }
 END_TEST
 
+struct idlist {
+	uint64_t	 id[8];
+	uint8_t		 state[8];
+	size_t		 n;
+};
+
+/* Stops the walk (with 42) after three accounts. */
 static int
 iter_collect(const struct store_account *a, void *arg)
 {
-	struct msglist	*ml = arg;	/* uid holds the id: a list of ids */
-	struct store_msg m;
+	struct idlist	*il = arg;
 
-	memset(&m, 0, sizeof(m));
-	m.blob_id = a->id;
-	m.uid = a->state;
-	msglist_add(&m, ml);
-	return ml->n == 3 ? 42 : 0;
+	if (il->n == 8)
+		return STORE_ELIMIT;
+	il->id[il->n] = a->id;
+	il->state[il->n] = a->state;
+	il->n++;
+	return il->n == 3 ? 42 : 0;
 }
 
 static int
 iter_txn(struct store_txn *txn, void *arg)
 {
-	struct msglist	*ml = arg;
+	struct idlist	*il = arg;
 
-	free(ml->v);
-	ml->v = NULL;
-	ml->n = 0;
-	return store_account_iter(txn, iter_collect, ml);
+	il->n = 0;
+	return store_account_iter(txn, iter_collect, il);
 }
 
 START_TEST(test_account_iter)
 {
 	struct acct	 ac[4];
-	struct msglist	 ml;
+	struct idlist	 il;
 	char		 addr[64];
 	int		 i;
 
@@ -992,16 +997,15 @@ START_TEST(test_account_iter)
 		snprintf(addr, sizeof(addr), "user%d@example.org", 3 - i);
 		acct_create(st, addr, &ac[i]);
 	}
-	memset(&ml, 0, sizeof(ml));
+	memset(&il, 0, sizeof(il));
 	/* In id order (not address order); a non-zero return stops it. */
-	ck_assert_int_eq(store_txn_run(st, iter_txn, &ml), 42);
-	ck_assert_uint_eq(ml.n, 3);
+	ck_assert_int_eq(store_txn_run(st, iter_txn, &il), 42);
+	ck_assert_uint_eq(il.n, 3);
 	for (i = 0; i < 3; i++) {
-		ck_assert_uint_eq(ml.v[i].blob_id, ac[i].id);
-		ck_assert_uint_eq(ml.v[i].uid, STORE_ACCT_PENDING);
+		ck_assert_uint_eq(il.id[i], ac[i].id);
+		ck_assert_uint_eq(il.state[i], STORE_ACCT_PENDING);
 	}
 	ck_assert_uint_lt(ac[0].id, ac[1].id);
-	free(ml.v);
 	for (i = 0; i < 4; i++)
 		acct_free(&ac[i]);
 }
@@ -1530,11 +1534,10 @@ START_TEST(test_changes_since)
 	struct changes_arg	 ca;
 	uint32_t		 newuid;
 	size_t			 i;
-	int			 i_;
 
 	acct_create(st, "rita@example.org", &ac);
-	for (i_ = 0; i_ < 4; i_++)
-		m[i_] = append_str(&ac, ac.inbox, "msg", 0);
+	for (i = 0; i < 4; i++)
+		m[i] = append_str(&ac, ac.inbox, "msg", 0);
 	memset(&ca, 0, sizeof(ca));
 	ca.acct = ac.id;
 	ca.mbox = ac.inbox;
