@@ -2976,6 +2976,58 @@ START_TEST(test_kill_mid_txn)
 }
 END_TEST
 
+/* A daemon's maintenance timer may be the first to meet a stale handle. */
+START_TEST(test_maintain_after_recovery)
+{
+	struct acct	 ac;
+	char		 text[256], c, dir[PATH_MAX + 8], db[PATH_MAX + 16];
+	size_t		 len;
+	pid_t		 pid;
+	int		 fds[2], status;
+
+	acct_create(st, "timer@example.org", &ac);
+	len = durable_text(text, sizeof(text), "parent", 0);
+	ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0, NULL),
+	    0);
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		child_hang(&ac, 1, fds[1]);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(fds[0]);
+	recover_elsewhere();
+	ck_assert_int_eq(store_maintain(st, 1), 0);
+	check_survivors(st, &ac, 1, 1);
+
+	/* The same for a backup. */
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		child_hang(&ac, 0, fds[1]);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(fds[0]);
+	recover_elsewhere();
+	snprintf(dir, sizeof(dir), "%s.after", statedir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	snprintf(db, sizeof(db), "%s/db", dir);
+	ck_assert_int_eq(store_backup(st, db), 0);
+	rm_rf(dir);
+	check_survivors(st, &ac, 1, 1);
+	check_clean(st);
+	acct_free(&ac);
+}
+END_TEST
+
 /*
  * The recovering process stays: it keeps the environment open and writes
  * while the parent's stale handle reopens and joins it.
@@ -3648,6 +3700,7 @@ store_suite(void)
 	tcase_add_test(tc, test_kill_mid_txn);
 	tcase_add_test(tc, test_kill_reopen);
 	tcase_add_test(tc, test_kill_recoverer_stays);
+	tcase_add_test(tc, test_maintain_after_recovery);
 	tcase_add_test(tc, test_maintain);
 	tcase_add_test(tc, test_backup);
 	tcase_add_test(tc, test_backup_log_floor);
