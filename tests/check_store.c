@@ -3675,6 +3675,7 @@ store_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("codec");
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_codec_robust);
 	suite_add_tcase(s, tc);
 
