@@ -66,6 +66,7 @@ static const char *const store_error_text[] = {
 
 static int	store_env_open(struct store *);
 static void	store_env_close(struct store *);
+static int	store_checkpoint(struct store *, u_int32_t);
 static int	store_schema_check(struct store *);
 static time_t	store_clock_real(void);
 
@@ -543,6 +544,28 @@ store_backup_floor_set_txn(struct store_txn *txn, void *arg)
 	return store_db_put(txn, DBI_META, "backup-log-floor", 16, v, sizeof(v));
 }
 
+/*
+ * A checkpoint, reopening first if another process recovered the
+ * environment: a daemon's maintenance timer may be the first to use a
+ * handle gone stale, and it must not fail from then on (store_txn_run()
+ * does the same for transactions).
+ */
+static int
+store_checkpoint(struct store *st, u_int32_t flags)
+{
+	int	 ret;
+
+	if (st->env == NULL && (ret = store_env_reopen(st)) != 0)
+		return ret;
+	ret = st->env->txn_checkpoint(st->env, 0, 0, flags);
+	if (ret == DB_RUNRECOVERY) {
+		if ((ret = store_env_reopen(st)) != 0)
+			return ret;
+		ret = st->env->txn_checkpoint(st->env, 0, 0, flags);
+	}
+	return store_db_error("checkpoint", ret);
+}
+
 /* "log.0000000012" -> 12; 0 for anything else. */
 static uint32_t
 store_log_number(const char *path)
@@ -565,14 +588,12 @@ store_maintain(struct store *st, int force)
 	time_t		 now = time(NULL);
 	int		 ret;
 
-	if (st->env == NULL)
-		return STORE_ERECOVER;
 	if (!force && now - st->last_checkpoint <
 	    (time_t)st->opts.checkpoint_interval)
 		return 0;
 	st->last_checkpoint = now;
-	if ((ret = st->env->txn_checkpoint(st->env, 0, 0, 0)) != 0)
-		return store_db_error("checkpoint", ret);
+	if ((ret = store_checkpoint(st, 0)) != 0)
+		return ret;
 	if (st->opts.log_keep_for_backup &&
 	    (ret = store_txn_run(st, store_backup_floor_txn, &floor)) != 0)
 		return ret;
@@ -604,14 +625,12 @@ store_backup(struct store *st, const char *dir)
 	uint32_t	 floor;
 	int		 ret;
 
-	if (st->env == NULL)
-		return STORE_ERECOVER;
 	if (mkdir(dir, 0700) == -1) {
 		log_warn("store: backup: mkdir %s", dir);
 		return STORE_EIO;
 	}
-	if ((ret = st->env->txn_checkpoint(st->env, 0, 0, DB_FORCE)) != 0)
-		return store_db_error("checkpoint", ret);
+	if ((ret = store_checkpoint(st, DB_FORCE)) != 0)
+		return ret;
 	if ((ret = st->env->log_stat(st->env, &ls, 0)) != 0)
 		return store_db_error("log_stat", ret);
 	floor = ls->st_cur_file;
