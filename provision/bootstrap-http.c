@@ -289,6 +289,8 @@ bs_invalid(struct bs_req *r)
 
 	/* Whatever the browser held is of no use any more. */
 	r->clear_cookie = 1;
+	/* The same bytes from every URL: the language switch leads to /. */
+	r->path = "/";
 	free(r->set_cookie);
 	r->set_cookie = NULL;
 	b = html_begin(r, T_INVALID_TITLE);
