@@ -114,7 +114,7 @@ done_get(struct bs_req *r)
 	    T_DONE_FAIR_3 };
 	struct client_settings	 cs;
 	struct evbuffer		*b;
-	const char		*args[1];
+	const char		*args[1], *folders[5];
 
 	if (r->sess->state != SESSION_DONE) {
 		bs_redirect(r, "/");
@@ -132,8 +132,17 @@ done_get(struct bs_req *r)
 	    cs.imap_tls);
 	done_table(b, r, T_DONE_OUTGOING, "smtp", cs.host, cs.smtp_port,
 	    cs.smtp_tls);
-	html_para(b, r, T_DONE_PASSWORD_NOTE, NULL);
-	html_para(b, r, T_DONE_FOLDERS, NULL);
+	/* The folder names are the config's (mailbox_sent and so on). */
+	folders[0] = r->conf->mailbox_sent;
+	folders[1] = r->conf->mailbox_drafts;
+	folders[2] = r->conf->mailbox_trash;
+	folders[3] = r->conf->mailbox_archive;
+	folders[4] = r->conf->mailbox_junk;
+	evbuffer_add_printf(b, "<p>");
+	html_text(b, r, T_DONE_PASSWORD_NOTE, folders, 1);
+	evbuffer_add_printf(b, "</p>\n<p>");
+	html_text(b, r, T_DONE_FOLDERS, folders, 5);
+	evbuffer_add_printf(b, "</p>\n");
 	done_steps(b, r, T_DONE_TB_HEAD, tb, sizeof(tb) / sizeof(tb[0]));
 	done_steps(b, r, T_DONE_APPLE_HEAD, apple,
 	    sizeof(apple) / sizeof(apple[0]));

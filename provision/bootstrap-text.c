@@ -82,7 +82,7 @@ static const char *const text_en[T_COUNT] = {
 	[T_DONE_SEC_STARTTLS] = "STARTTLS",
 	[T_DONE_PASSWORD_NOTE] = "The password is the one you have just "
 	    "chosen. Replies you send are encrypted automatically and filed "
-	    "in the folder Gesendet.",
+	    "in the folder {1}.",
 	[T_DONE_TB_HEAD] = "Thunderbird",
 	[T_DONE_TB_1] = "Add a new mail account and enter your name, the "
 	    "address {1} and your password.",
@@ -123,8 +123,8 @@ static const char *const text_en[T_COUNT] = {
 	[T_DONE_OTHER] = "Other mail programs work the same way: IMAP for "
 	    "reading and SMTP for sending, both with your full address and "
 	    "your password.",
-	[T_DONE_FOLDERS] = "Your folders are INBOX, Gesendet (sent), "
-	    "Entw\xc3\xbcrfe (drafts), Papierkorb (trash), Archiv and Spam.",
+	[T_DONE_FOLDERS] = "Your folders are INBOX, {1} (sent), {2} (drafts), "
+	    "{3} (trash), {4} (archive) and {5} (junk).",
 
 	[T_ERR_CSRF_TITLE] = "The form could not be accepted",
 	[T_ERR_CSRF_TEXT] = "The form was old or did not come from this page. "
@@ -234,7 +234,7 @@ static const char *const text_de[T_COUNT] = {
 	[T_DONE_SEC_STARTTLS] = "STARTTLS",
 	[T_DONE_PASSWORD_NOTE] = "Das Passwort ist das eben gew\xc3\xa4hlte. "
 	    "Ihre Antworten werden automatisch verschl\xc3\xbcsselt und im "
-	    "Ordner Gesendet abgelegt.",
+	    "Ordner {1} abgelegt.",
 	[T_DONE_TB_HEAD] = "Thunderbird",
 	[T_DONE_TB_1] = "Legen Sie ein neues E-Mail-Konto an und geben Sie "
 	    "Ihren Namen, die Adresse {1} und Ihr Passwort ein.",
@@ -282,8 +282,9 @@ static const char *const text_de[T_COUNT] = {
 	[T_DONE_OTHER] = "Andere E-Mail-Programme funktionieren genauso: IMAP "
 	    "zum Lesen und SMTP zum Senden, beide mit Ihrer vollst\xc3\xa4ndigen "
 	    "Adresse und Ihrem Passwort.",
-	[T_DONE_FOLDERS] = "Ihre Ordner sind INBOX (Posteingang), Gesendet, "
-	    "Entw\xc3\xbcrfe, Papierkorb, Archiv und Spam.",
+	[T_DONE_FOLDERS] = "Ihre Ordner sind INBOX (Posteingang), {1} "
+	    "(Gesendet), {2} (Entw\xc3\xbcrfe), {3} (Papierkorb), {4} (Archiv) "
+	    "und {5} (Spam).",
 
 	[T_ERR_CSRF_TITLE] = "Das Formular wurde nicht angenommen",
 	[T_ERR_CSRF_TEXT] = "Das Formular war veraltet oder kam nicht von "
