@@ -96,8 +96,7 @@ bootstrap_listen(struct bootstrapd *bd, size_t set)
 			fatalx("%s: evhttp cannot accept", bl->name);
 		ls->v[i].fd = -1;	/* evhttp owns it now */
 		log_info("listening on %s (%s)", bl->name, bl->tls ? "tls" :
-		    ls->v[i].spec.security == LISTEN_STARTTLS ? "starttls "
-		    "(served as plain HTTP)" : "plain");
+		    "plain HTTP for a reverse proxy");
 		bd->nlisteners = i + 1;
 	}
 }
@@ -339,6 +338,15 @@ main(int argc, char *argv[])
 		conf_free(&bd.d.conf);
 		return EX_CONFIG;
 	}
+	for (set = 0; set < bd.d.conf->bootstrap_listen.n; set++)
+		if (bd.d.conf->bootstrap_listen.v[set].security ==
+		    LISTEN_STARTTLS) {
+			/* HTTP has no STARTTLS (RFC 2817 is not used by browsers). */
+			log_warnx("bootstrap_listen: HTTP has no starttls; use "
+			    "tls, or plain behind a reverse proxy");
+			conf_free(&bd.d.conf);
+			return EX_CONFIG;
+		}
 	bd.https_public = strncasecmp(bd.d.conf->public_url, "https://", 8) == 0;
 	set = daemon_bind_external(&bd.d, &bd.d.conf->bootstrap_listen);
 	daemon_start(&bd.d, 0);
