@@ -94,10 +94,21 @@ daemon_bind(struct daemon *d, const struct listen_list *list)
 	char			 err[512];
 
 	d->lsets = xreallocarray(d->lsets, d->nlsets + 1, sizeof(*d->lsets));
+	d->lsets_external = xreallocarray(d->lsets_external, d->nlsets + 1,
+	    sizeof(*d->lsets_external));
 	ls = &d->lsets[d->nlsets];
 	if (listeners_bind(list, d->conf->state_dir, ls, err, sizeof(err)) == -1)
 		fatalx("cannot listen: %s", err);
+	d->lsets_external[d->nlsets] = 0;
 	d->nlsets++;
+}
+
+size_t
+daemon_bind_external(struct daemon *d, const struct listen_list *list)
+{
+	daemon_bind(d, list);
+	d->lsets_external[d->nlsets - 1] = 1;
+	return d->nlsets - 1;
 }
 
 int
@@ -278,7 +289,8 @@ daemon_start(struct daemon *d, int with_auth)
 	d->ev_maint = event_new(d->base, -1, EV_PERSIST, daemon_maint, d);
 	evtimer_add(d->ev_maint, &tv);
 	for (i = 0; i < d->nlsets; i++)
-		if (listeners_start(d->base, &d->lsets[i], daemon_accept, d) == -1)
+		if (!d->lsets_external[i] &&
+		    listeners_start(d->base, &d->lsets[i], daemon_accept, d) == -1)
 			fatalx("cannot start listening");
 	log_info("%s %s started", d->name, PACKAGE_VERSION);
 }
@@ -322,6 +334,7 @@ daemon_cleanup(struct daemon *d)
 	for (i = 0; i < d->nlsets; i++)
 		listeners_close(&d->lsets[i]);
 	free(d->lsets);
+	free(d->lsets_external);
 	event_base_free(d->base);
 	conf_free(&d->conf);
 }

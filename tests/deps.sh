@@ -7,7 +7,7 @@ libssl-dev libgpgme-dev libdb5.3-dev libevent-dev libsodium-dev check \
 gnupg mandoc openssl"
 
 # Running the tests: the real peers guestbox is tested against.
-GB_TEST_PKGS="python3 curl clang libclang-rt-14-dev dovecot-imapd \
+GB_TEST_PKGS="python3 curl nodejs npm clang libclang-rt-14-dev dovecot-imapd \
 dovecot-lmtpd postfix isync offlineimap3 neomutt fetchmail msmtp swaks \
 chromium tmux cppcheck clang-tidy faketime"
 
