@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,13 @@
 #define STORE_MAX_LOCKS		200000
 #define STORE_MAX_LOCKERS	20000
 #define STORE_MAX_TXNS		2000
+/* Processes and threads using the environment at once (failchk's table). */
+#define STORE_MAX_THREADS	4096
+/*
+ * A lock wait longer than this (microseconds) ends in DB_LOCK_NOTGRANTED:
+ * store_txn_run() then asks failchk whether a dead process holds it.
+ */
+#define STORE_LOCK_TIMEOUT	(2 * 1000 * 1000)
 
 const char *const store_db_names[DBI_COUNT] = {
 	[DBI_META] = "meta.db",
@@ -128,10 +136,34 @@ store_mkdir(const char *path)
 	return 0;
 }
 
+/*
+ * For failchk: is the process that holds a lock still there?  A process
+ * killed with SIGKILL inside a transaction leaves its locks behind;
+ * without this, every other process would wait for them until some
+ * process opened the environment again (DB_REGISTER recovers at open).
+ */
+static int
+store_isalive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
 static void
 store_env_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
+	/* failchk reports each mutex it cannot reclaim: routine after a kill. */
+	if (strstr(msg, "BDB2027") != NULL) {
+		log_debug("store: berkeley db: %s", msg);
+		return;
+	}
 	log_warnx("store: berkeley db: %s", msg);
+}
+
+/* Informational messages (failchk says what it freed). */
+static void
+store_env_msgcall(const DB_ENV *env, const char *msg)
+{
+	log_debug("store: berkeley db: %s", msg);
 }
 
 static int
@@ -146,6 +178,7 @@ store_env_open(struct store *st)
 		return store_db_error("db_env_create", ret);
 	st->env = env;
 	env->set_errcall(env, store_env_errcall);
+	env->set_msgcall(env, store_env_msgcall);
 	/* Only used when the environment is created; later openers join it. */
 	if ((ret = env->set_cachesize(env, (u_int32_t)(st->opts.cache_size >> 30),
 	    (u_int32_t)(st->opts.cache_size & ((1U << 30) - 1)), 1)) != 0 ||
@@ -154,7 +187,10 @@ store_env_open(struct store *st)
 	    (ret = env->set_lk_max_locks(env, STORE_MAX_LOCKS)) != 0 ||
 	    (ret = env->set_lk_max_objects(env, STORE_MAX_LOCKS)) != 0 ||
 	    (ret = env->set_lk_max_lockers(env, STORE_MAX_LOCKERS)) != 0 ||
-	    (ret = env->set_tx_max(env, STORE_MAX_TXNS)) != 0)
+	    (ret = env->set_tx_max(env, STORE_MAX_TXNS)) != 0 ||
+	    (ret = env->set_thread_count(env, STORE_MAX_THREADS)) != 0 ||
+	    (ret = env->set_isalive(env, store_isalive)) != 0 ||
+	    (ret = env->set_timeout(env, STORE_LOCK_TIMEOUT, DB_SET_LOCK_TIMEOUT)) != 0)
 		goto fail;
 	/*
 	 * DB_REGISTER|DB_RECOVER: recovery runs when, and only when, a
@@ -203,9 +239,48 @@ store_env_close(struct store *st)
 static int
 store_env_reopen(struct store *st)
 {
+	int	 ret;
+
 	log_warnx("store: reopening the environment with recovery");
+	pthread_mutex_lock(&st->env_lock);
 	store_env_close(st);
-	return store_env_open(st);
+	ret = store_env_open(st);
+	pthread_mutex_unlock(&st->env_lock);
+	return ret;
+}
+
+/*
+ * Lock waits are not woken by time alone: Berkeley DB looks at lock
+ * timeouts and dead lockers only when asked.  This thread asks once a
+ * second, so a process killed inside a transaction (its locks stay) or
+ * a stuck one (the timeout expires) never blocks the others for long.
+ */
+static void *
+store_watchdog(void *arg)
+{
+	struct store	*st = arg;
+	struct timespec	 ts;
+	int		 ret;
+
+	pthread_mutex_lock(&st->env_lock);
+	while (!st->watchdog_stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&st->watchdog_cond, &st->env_lock, &ts);
+		if (st->watchdog_stop || st->env == NULL)
+			continue;
+		/*
+		 * EBUSY: a dead process's handle mutex cannot be destroyed
+		 * (it stays allocated until the next recovery); its locks
+		 * and transactions are released all the same.
+		 */
+		if ((ret = st->env->failchk(st->env, 0)) != 0 &&
+		    ret != DB_RUNRECOVERY && ret != EBUSY)
+			log_warnx("store: failchk: %s", db_strerror(ret));
+		(void)st->env->lock_detect(st->env, 0, DB_LOCK_EXPIRE, NULL);
+	}
+	pthread_mutex_unlock(&st->env_lock);
+	return NULL;
 }
 
 static int
@@ -271,12 +346,20 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 	st->now = store_clock_real;
 	st->notify_fd = -1;
 	st->send_fd = -1;
+	pthread_mutex_init(&st->env_lock, NULL);
+	pthread_cond_init(&st->watchdog_cond, NULL);
 	if (store_mkdir(st->db_dir) == -1 || store_mkdir(st->notify_dir) == -1) {
 		ret = STORE_EIO;
 		goto fail;
 	}
 	if ((ret = store_env_open(st)) != 0)
 		goto fail;
+	if (pthread_create(&st->watchdog, NULL, store_watchdog, st) != 0) {
+		log_warnx("store: cannot start the watchdog thread");
+		ret = STORE_EIO;
+		goto fail;
+	}
+	st->watchdog_on = 1;
 	if ((ret = store_schema_check(st)) != 0)
 		goto fail;
 	if (store_notify_init(st) == -1) {
@@ -299,8 +382,17 @@ store_close(struct store **stp)
 
 	if (st == NULL)
 		return;
+	if (st->watchdog_on) {
+		pthread_mutex_lock(&st->env_lock);
+		st->watchdog_stop = 1;
+		pthread_cond_signal(&st->watchdog_cond);
+		pthread_mutex_unlock(&st->env_lock);
+		pthread_join(st->watchdog, NULL);
+	}
 	store_notify_fini(st);
 	store_env_close(st);
+	pthread_mutex_destroy(&st->env_lock);
+	pthread_cond_destroy(&st->watchdog_cond);
 	free(st->state_dir);
 	free(st->db_dir);
 	free(st->notify_dir);
@@ -352,6 +444,21 @@ store_txn_run(struct store *st, store_txn_fn fn, void *arg)
 			}
 		}
 		if (ret == STORE_EDEADLOCK) {
+			/*
+			 * A dead process may hold the lock: failchk frees
+			 * its locks and aborts its transactions, or says
+			 * that only recovery can (it died inside a mutex).
+			 */
+			if (st->env != NULL &&
+			    (ret = st->env->failchk(st->env, 0)) != 0) {
+				ret = store_db_error("failchk", ret);
+				if (ret == STORE_ERECOVER && !recovered) {
+					recovered = 1;
+					if (store_env_reopen(st) == 0)
+						continue;
+				}
+				return ret;
+			}
 			/* Back off a little so the winner can finish. */
 			usleep((useconds_t)(1000 * (attempt + 1)));
 			continue;

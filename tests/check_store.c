@@ -2976,6 +2976,42 @@ START_TEST(test_kill_mid_txn)
 }
 END_TEST
 
+/*
+ * The locks of a process killed inside a transaction must not block a
+ * process that has the environment open already, even when nobody opens
+ * it again (the store's watchdog runs failchk).
+ */
+START_TEST(test_kill_locks_released)
+{
+	struct acct	 ac;
+	struct store_msg m;
+	char		 text[256], c;
+	size_t		 len;
+	pid_t		 pid;
+	int		 fds[2], status;
+
+	acct_create(st, "locks@example.org", &ac);
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		child_hang(&ac, 0, fds[1]);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(fds[0]);
+	/* The same mailbox the dead transaction had locked: no reopen. */
+	len = durable_text(text, sizeof(text), "parent", 0);
+	ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0, &m),
+	    0);
+	ck_assert_uint_eq(m.uid, 1);
+	check_survivors(st, &ac, 1, 0);
+	acct_free(&ac);
+}
+END_TEST
+
 /* A daemon's maintenance timer may be the first to meet a stale handle. */
 START_TEST(test_maintain_after_recovery)
 {
@@ -3699,6 +3735,7 @@ store_suite(void)
 	tcase_add_test(tc, test_concurrent_appends);
 	tcase_add_test(tc, test_concurrent_mixed);
 	tcase_add_test(tc, test_kill_mid_txn);
+	tcase_add_test(tc, test_kill_locks_released);
 	tcase_add_test(tc, test_kill_reopen);
 	tcase_add_test(tc, test_kill_recoverer_stays);
 	tcase_add_test(tc, test_maintain_after_recovery);
