@@ -205,8 +205,8 @@ struct smtp_cmd {
 };
 
 /*
- * Parses one command line (from smtp_line_read, without CRLF).  The line
- * is modified in place.  Verbs are matched case-insensitively and exactly
+ * Parses one command line (from smtp_line_read, without CRLF): len
+ * octets, NUL-terminated at len.  The line is modified in place.  Verbs are matched case-insensitively and exactly
  * against a table, never by prefix.  Returns 0, or -1 with the refusal in
  * *reply:
  *
