@@ -88,7 +88,7 @@ struct smtp_line_reader;
 
 struct smtp_line_reader *smtp_line_reader_new(void);
 void	smtp_line_reader_free(struct smtp_line_reader **);
-/* Forgets a half-skipped overlong line (after STARTTLS, say). */
+/* Forgets a half-read or half-skipped line (after STARTTLS, say). */
 void	smtp_line_reader_reset(struct smtp_line_reader *);
 
 /*
@@ -109,7 +109,10 @@ void	smtp_line_reader_reset(struct smtp_line_reader *);
  * in step.  While such a line is still arriving the reader drains it and
  * returns SMTP_LINE_MORE: memory stays bounded by max.
  *
- * SMTP_LINE_MORE: nothing to do until more bytes arrive.
+ * SMTP_LINE_MORE: nothing to do until more bytes arrive.  The reader
+ * remembers how far it has searched the incomplete line; a caller that
+ * takes bytes out of in by other means meanwhile (STARTTLS, DATA) calls
+ * smtp_line_reader_reset() first.
  */
 enum smtp_line_status smtp_line_read(struct smtp_line_reader *,
 	    struct evbuffer *in, size_t max, char **linep, size_t *lenp);
