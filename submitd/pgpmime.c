@@ -128,7 +128,10 @@ pgpmime_is_content_field(const char *name)
 	return strncasecmp(name, "Content-", 8) == 0;
 }
 
-/* The fields named, as submitted, in their order; each ends in CRLF. */
+/*
+ * The fields named (names NULL: the Content-* fields), as submitted, in
+ * their order; each ends in CRLF.
+ */
 static void
 pgpmime_add_fields(struct pgpmime_buf *b, const struct rfc5322_header *h,
     const char *const *names)
@@ -552,10 +555,18 @@ pgpmime_build(const struct pgpmime_opts *opts, const char *msg, size_t len,
 	}
 	if (pgpmime_boundary(outer_b, sizeof(outer_b), "enc") == -1)
 		goto random_failed;
-	/* The inner boundary must not occur in the body it delimits. */
+	/*
+	 * The inner boundary must not occur in the body it delimits.  With
+	 * 96 random bits a clash means the body quotes our boundary back at
+	 * us; eight tries are plenty.
+	 */
 	for (tries = 0;; tries++) {
-		if (tries == 8 || pgpmime_boundary(inner_b, sizeof(inner_b),
-		    "mix") == -1)
+		if (tries == 8) {
+			snprintf(why, whylen, "no MIME boundary found that "
+			    "the message does not contain");
+			goto out;
+		}
+		if (pgpmime_boundary(inner_b, sizeof(inner_b), "mix") == -1)
 			goto random_failed;
 		snprintf(delim, sizeof(delim), "--%s", inner_b);
 		if (memmem(h->body, h->body_len, delim, strlen(delim)) == NULL)
