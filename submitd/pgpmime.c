@@ -37,7 +37,7 @@ static int	pgpmime_fpr_valid(const char *);
 static int	pgpmime_keys_get(gpgme_ctx_t, const struct pgpmime_rcpt *,
 		    size_t, gpgme_key_t *, size_t *, char *, size_t);
 static const char *pgpmime_key_unusable(gpgme_key_t);
-static int	pgpmime_encrypt(gpgme_ctx_t, gpgme_key_t *, const char *,
+static int	pgpmime_encrypt(gpgme_ctx_t, const gpgme_key_t *, const char *,
 		    size_t, const struct pgpmime_rcpt *, const size_t *,
 		    size_t, char **, size_t *, size_t *, char *, size_t);
 
@@ -444,7 +444,7 @@ pgpmime_keys_check(const struct pgpmime_opts *opts,
  * *outp (a new buffer).
  */
 static int
-pgpmime_encrypt(gpgme_ctx_t ctx, gpgme_key_t *keys, const char *payload,
+pgpmime_encrypt(gpgme_ctx_t ctx, const gpgme_key_t *keys, const char *payload,
     size_t len, const struct pgpmime_rcpt *rcpts, const size_t *idx, size_t m,
     char **outp, size_t *outlenp, size_t *badp, char *why, size_t whylen)
 {

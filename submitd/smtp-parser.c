@@ -319,7 +319,7 @@ smtp_cmd_parse(char *line, size_t len, const struct smtp_parse_conf *conf,
 		return -1;
 	}
 	if (arg != NULL) {
-		/* "VERB  arg": several blanks are tolerated, as Postfix does. */
+		/* "VERB  arg": several blanks are tolerated, like Postfix. */
 		while (*arg == ' ')
 			arg++;
 		if (*arg == '\0')

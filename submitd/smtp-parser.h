@@ -170,7 +170,7 @@ enum smtp_body {
 struct smtp_parse_conf {
 	enum smtp_dialect	 dialect;
 	unsigned int		 ext;		/* SMTP_EXT_* offered now */
-	uint64_t		 size_max;	/* message size limit; 0: none */
+	uint64_t		 size_max;	/* size limit; 0: none */
 };
 
 /*
@@ -198,7 +198,8 @@ struct smtp_cmd {
 	uint64_t	 size;		/* SIZE= (RFC 1870) */
 	enum smtp_body	 body;		/* BODY= (RFC 6152) */
 	int		 has_auth;
-	char		 auth[SMTP_AUTH_PARAM_MAX + 1]; /* AUTH=, xtext-decoded */
+	/* AUTH= (RFC 4954 5), xtext-decoded: "<>" or a mailbox */
+	char		 auth[SMTP_AUTH_PARAM_MAX + 1];
 	/* AUTH */
 	char		 mech[SMTP_MECH_MAX + 1];	/* upper case */
 	const char	*initial;	/* initial response as sent, or NULL */
@@ -209,9 +210,9 @@ struct smtp_cmd {
 
 /*
  * Parses one command line (from smtp_line_read, without CRLF): len
- * octets, NUL-terminated at len.  The line is modified in place.  Verbs are matched case-insensitively and exactly
- * against a table, never by prefix.  Returns 0, or -1 with the refusal in
- * *reply:
+ * octets, NUL-terminated at len.  The line is modified in place.  Verbs
+ * are matched case-insensitively and exactly against a table, never by
+ * prefix.  Returns 0, or -1 with the refusal in *reply:
  *
  *   500 5.5.2  unknown verb, NUL or bare CR in the line; HELO/EHLO in
  *              LMTP, LHLO in submission (RFC 2033 4.1)

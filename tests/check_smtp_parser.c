@@ -385,8 +385,8 @@ START_TEST(mail_paths)
 	expect_err(&sub_conf, "MAIL FROM:<j\xc3\xb6rg@b.test>", 553, "5.6.7");
 	expect_err(&sub_conf, "MAIL FROM:<a@b\xc3\xa4.test>", 553, "5.6.7");
 	/* RFC 5321 4.5.3.1.1: 64 octets of local part. */
-	expect_ok(&sub_conf, "MAIL FROM:<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	    "aaaaaaaaaaaaaaaaaaaaaaaaa@b.test>", SMTP_CMD_MAIL);
+	expect_ok(&sub_conf, "MAIL FROM:<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaa@b.test>", SMTP_CMD_MAIL);
 	expect_err(&sub_conf, "MAIL FROM:<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaa@b.test>", 553, "5.1.7");
 }
@@ -415,8 +415,8 @@ START_TEST(mail_params)
 	    "5.3.4");
 	expect_ok(&sub_conf, "MAIL FROM:<a@b.test> SIZE=1000000",
 	    SMTP_CMD_MAIL);
-	expect_err(&sub_conf, "MAIL FROM:<a@b.test> SIZE=99999999999999999999999",
-	    501, "5.5.4");
+	expect_err(&sub_conf,
+	    "MAIL FROM:<a@b.test> SIZE=99999999999999999999999", 501, "5.5.4");
 	expect_err(&sub_conf, "MAIL FROM:<a@b.test> SIZE=-1", 501, "5.5.4");
 	expect_err(&sub_conf, "MAIL FROM:<a@b.test> SIZE", 501, "5.5.4");
 	expect_err(&sub_conf, "MAIL FROM:<a@b.test> SIZE=1 SIZE=2", 501,
