@@ -269,7 +269,7 @@ conf_set(struct conf *cf, const struct conf_key *k, const char *val,
 			*whyp = "must be an absolute path";
 			return -1;
 		}
-		/* FALLTHROUGH */
+		__attribute__((fallthrough));	/* a path is a string too */
 	case CT_STRING:
 		free(*sp);
 		*sp = xstrdup(val);
