@@ -78,6 +78,8 @@ cmd_create_exec(struct provision *pv, int argc, char **argv)
 	int		 print = 0;
 	char		 rcpt[ADDR_MAX + 1], sender[ADDR_MAX + 1];
 	char		 fpr[PGP_FPR_MAX], why[512];
+	const char	*keydata;
+	size_t		 keylen;
 	int		 ch, ret;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -132,10 +134,15 @@ cmd_create_exec(struct provision *pv, int argc, char **argv)
 	if (out != INVITE_OUT_LINK && (ret = invite_mail_load(pv, &im)) != EX_OK)
 		return ret;
 	/* The key first: without a usable key there is nothing to reply to. */
-	if (pgp_import_file(keyfile, sender, fpr, why, sizeof(why)) == -1) {
+	if (provision_input(pv, keyfile, &keydata, &keylen) == -1) {
+		invite_mail_clear(&im);
+		return EX_NOINPUT;
+	}
+	if (pgp_import_mem(keyfile, keydata, keylen, sender, fpr, why,
+	    sizeof(why)) == -1) {
 		provision_errx(pv, "%s", why);
 		invite_mail_clear(&im);
-		return access(keyfile, R_OK) == 0 ? EX_DATAERR : EX_NOINPUT;
+		return EX_DATAERR;
 	}
 	if ((ret = invite_prepare(pv, pinmode, fpr, &inv)) != EX_OK) {
 		invite_mail_clear(&im);
@@ -197,4 +204,5 @@ const struct provision_cmd cmd_create = {
 	.help = "create a temporary mailbox, or add a sender to an existing one",
 	.exec = cmd_create_exec,
 	.flags = PROVISION_PGP,
+	.input_option = "--sender-key",
 };

@@ -17,6 +17,14 @@
 
 struct provision {
 	struct conf	*conf;
+	/*
+	 * A file named on the command line, read before the privilege drop
+	 * (root may be the only one who can read it); see provision_input().
+	 */
+	const char	*input_name;
+	char		*input;
+	size_t		 inputlen;
+	int		 input_errno;
 	struct store	*store;		/* opened by provision_store() */
 	int		 json;
 	const char	*progname;
@@ -28,6 +36,8 @@ struct provision_cmd {
 	const char	*help;
 	int		(*exec)(struct provision *, int argc, char **argv);
 	int		 flags;
+	/* The option naming an input file ("" for the first argument). */
+	const char	*input_option;
 };
 
 /*
@@ -35,6 +45,13 @@ struct provision_cmd {
  * commands on the delivery path do not ask for it.
  */
 #define PROVISION_PGP	0x01
+
+/*
+ * The command's input file as read before the privilege drop; -1 with
+ * a message naming it if it could not be read.
+ */
+int		 provision_input(struct provision *, const char *path,
+		    const char **bufp, size_t *lenp);
 
 /* Opens the store on first use; NULL (with a message) if it cannot. */
 struct store	*provision_store(struct provision *);
