@@ -100,6 +100,7 @@ struct imap_parser {
 	size_t				 tok_len;
 	size_t				 tok_cap;
 	int				 atom_bracket;	/* 0, 1: "[" open, 2: closed */
+	int				 in_section;	/* a section's list is open */
 	char				*sect_atom;	/* atom before the list */
 	size_t				 sect_atom_len;
 	struct imap_arg			 sect_list;	/* LIST, type EOL if none */
@@ -289,6 +290,7 @@ parser_clear(struct imap_parser *p)
 	if (p->tok != NULL)
 		p->tok[0] = '\0';
 	p->atom_bracket = 0;
+	p->in_section = 0;
 	p->lit_size = p->lit_left = 0;
 	p->lit_nonsync = p->lit_literal8 = p->lit_stream = 0;
 	p->sink_failed = 0;
@@ -438,6 +440,8 @@ parser_open_list(struct imap_parser *p, int section)
 	}
 	p->depth++;
 	parser_frame(p)->section = section;
+	if (section)
+		p->in_section = 1;
 	p->state = PS_ARG_START;
 	return STEP_NEXT;
 }
@@ -466,6 +470,7 @@ parser_close_list(struct imap_parser *p)
 	f->section = 0;
 	p->depth--;
 	if (section) {
+		p->in_section = 0;
 		p->sect_list = arg;
 		p->state = PS_SECTION_END;
 		return STEP_NEXT;
@@ -846,8 +851,8 @@ parser_byte(struct imap_parser *p, unsigned char c)
 			parser_tok_add(p, (char)c);
 			return STEP_NEXT;
 		}
-		if (c == ' ' && p->atom_bracket == 1 &&
-		    p->sect_list.type != IMAP_ARG_LIST) {
+		/* Sections do not nest: BODY[...] holds no BODY[...]. */
+		if (c == ' ' && p->atom_bracket == 1 && !p->in_section) {
 			p->state = PS_ATOM_BRACKET_SP;
 			return STEP_NEXT;
 		}

@@ -137,6 +137,9 @@ static const struct vector basic_vectors[] = {
 	  "t FETCH A:1 (A:BODY[] A:BODY[TEXT]<0.10> A:BINARY[1])\n" },
 	{ "t FETCH 1 BODY[HEADER.FIELDS ()]\r\n", 0,
 	  "t FETCH A:1 A:BODY[HEADER.FIELDS][()]\n" },
+	/* Sections do not nest. */
+	{ "t FETCH 1 BODY[HEADER.FIELDS (B[X (Y) ])]\r\n", 0,
+	  "t FETCH A:1 A:BODY[HEADER.FIELDS][(A:B[X (A:Y) A:])]\n" },
 	/* Several commands in one read, and a bare LF. */
 	{ "a NOOP\r\nb NOOP\nc CHECK\r\n", 0, "a NOOP\nb NOOP\nc CHECK\n" },
 };
