@@ -39,6 +39,7 @@ static int
 quote_can_quote(const char *s, size_t len, unsigned int flags)
 {
 	size_t	 i;
+	int	 eight = 0;
 
 	if (len > IMAP_QUOTE_QUOTED_MAX)
 		return 0;
@@ -47,10 +48,14 @@ quote_can_quote(const char *s, size_t len, unsigned int flags)
 
 		if (c == '\0' || c == '\r' || c == '\n')
 			return 0;
-		if (c >= 0x80 && !(flags & IMAP_QUOTE_F_UTF8))
-			return 0;
+		if (c >= 0x80) {
+			if (!(flags & IMAP_QUOTE_F_UTF8))
+				return 0;
+			eight = 1;
+		}
 	}
-	return 1;
+	/* RFC 6855 3: 8-bit in a quoted string must be UTF-8. */
+	return !eight || mutf7_utf8_is_valid(s, len);
 }
 
 static void

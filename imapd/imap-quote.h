@@ -18,7 +18,7 @@ struct evbuffer;
 #define IMAP_QUOTE_QUOTED_MAX	1024
 
 /* Flags. */
-#define IMAP_QUOTE_F_UTF8	0x01	/* RFC 6855 UTF8=ACCEPT: 8-bit may be quoted */
+#define IMAP_QUOTE_F_UTF8	0x01	/* RFC 6855 UTF8=ACCEPT: UTF-8 may be quoted */
 
 /* True if s can be written as an atom (and is not NIL). */
 int	 imap_quote_is_atom(const char *s, size_t len);

@@ -62,6 +62,7 @@ START_TEST(test_quote)
 	check_quote(STRING, "gr\xc3\xbc\xc3\x9f", 6, 0, "{6}\r\ngr\xc3\xbc\xc3\x9f");
 	check_quote(STRING, "gr\xc3\xbc\xc3\x9f", 6, IMAP_QUOTE_F_UTF8,
 	    "\"gr\xc3\xbc\xc3\x9f\"");
+	check_quote(STRING, "gr\xfc", 3, IMAP_QUOTE_F_UTF8, "{3}\r\ngr\xfc");
 	/* NUL never goes out, not even in a literal (RFC 3501 CHAR8). */
 	check_quote(STRING, "a\0b\0", 4, 0, "{4}\r\na\x80" "b\x80");
 	check_quote(ASTRING, "INBOX", 5, 0, "INBOX");
