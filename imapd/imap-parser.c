@@ -544,7 +544,7 @@ parser_literal_fail(struct imap_parser *p, enum imap_parse_errcode code,
 {
 	va_list	 ap;
 	char	*text;
-	int	 fatal = 0;
+	int	 must_close = 0;
 
 	va_start(ap, fmt);
 	xvasprintf(&text, fmt, ap);
@@ -552,13 +552,13 @@ parser_literal_fail(struct imap_parser *p, enum imap_parse_errcode code,
 	if (p->lit_nonsync) {
 		/* RFC 7888 4: "{N+}" too large to take: the server may close. */
 		if (p->lit_size > p->limits.stream_max)
-			fatal = 1;
+			must_close = 1;
 		else
 			p->skip_left = p->lit_size;
 		p->line_ended = 0;
 	} else
 		p->line_ended = 1;
-	parser_fail(p, code, fatal, "%s", text);
+	parser_fail(p, code, must_close, "%s", text);
 	free(text);
 	return STEP_ERROR;
 }
