@@ -88,7 +88,7 @@ fetch_req_free(void *arg)
 		return;
 	for (i = 0; i < fr->nsections; i++)
 		free(fr->sections[i].label);
-	imap_seqset_free(&fr->set);
+	imap_set_free(&fr->set);
 	free(fr);
 }
 
@@ -689,8 +689,8 @@ imap_fetch(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
 	s->cmd_state_free = fetch_req_free;
 	if (strcmp(set, "$") == 0)
 		fr->set = imap_saved_set(s, uid_mode);
-	else if (imap_seqset_parse(set, uid_mode ? imap_view_max_uid(&s->view) :
-	    s->view.count, &fr->set) == -1) {
+	else if ((fr->set = imap_set_parse(set, uid_mode ? imap_view_max_uid(&s->view) :
+	    s->view.count)) == NULL) {
 		imap_tagged(s, "BAD", "Invalid sequence set");
 		return CMD_DONE;
 	}
@@ -727,7 +727,7 @@ imap_fetch(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
 			qsort(va.fv.uids, va.fv.n, sizeof(*va.fv.uids),
 			    fetch_uid_cmp);
 			imap_printf(s, "* VANISHED (EARLIER) ");
-			imap_seqset_write_uids(conn_out(s->conn), va.fv.uids,
+			imap_set_write_list(conn_out(s->conn), va.fv.uids,
 			    va.fv.n);
 			imap_printf(s, "\r\n");
 		}

@@ -319,7 +319,8 @@ list_run(struct imap_session *s, const struct imap_command *cmd, int lsub)
 			goto out;
 		}
 		xasprintf(&full, "%s%s", ref, pat);
-		dec = mutf7_decode(full, &why);
+		if (mutf7_decode(full, strlen(full), &dec, &why) == -1)
+			dec = NULL;
 		free(full);
 		if (dec == NULL) {
 			imap_tagged(s, "BAD", "%s", why);

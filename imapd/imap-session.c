@@ -674,6 +674,54 @@ imap_session_drained(struct conn *c, void *arg)
 		imap_session_run(s);
 }
 
+/* ---- sets of numbers (imap-seqset.h, allocated) ---- */
+
+struct imap_seqset *
+imap_set_parse(const char *str, uint32_t star)
+{
+	struct imap_seqset	*set = xcalloc(1, sizeof(*set));
+	const char		*why;
+
+	imap_seqset_init(set);
+	if (imap_seqset_parse(set, str, star, 0, 0, &why) == -1) {
+		imap_set_free(&set);
+		return NULL;
+	}
+	return set;
+}
+
+struct imap_seqset *
+imap_set_from(const uint32_t *v, size_t n)
+{
+	struct imap_seqset	*set = xcalloc(1, sizeof(*set));
+	size_t			 i;
+
+	imap_seqset_init(set);
+	for (i = 0; i < n; i++)
+		imap_seqset_add(set, v[i], v[i]);
+	imap_seqset_normalize(set);
+	return set;
+}
+
+void
+imap_set_free(struct imap_seqset **setp)
+{
+	if (*setp == NULL)
+		return;
+	imap_seqset_clear(*setp);
+	free(*setp);
+	*setp = NULL;
+}
+
+void
+imap_set_write_list(struct evbuffer *out, const uint32_t *v, size_t n)
+{
+	struct imap_seqset	*set = imap_set_from(v, n);
+
+	imap_seqset_write(set, out);
+	imap_set_free(&set);
+}
+
 /* ---- SEARCHRES (RFC 5182) ---- */
 
 void
@@ -698,13 +746,13 @@ imap_saved_set(struct imap_session *s, int uid_mode)
 	size_t			 i, n = 0;
 
 	if (uid_mode || s->nsaved == 0)
-		return imap_seqset_from(s->saved, s->nsaved);
+		return imap_set_from(s->saved, s->nsaved);
 	/* Expunged messages drop out of the saved result (RFC 5182 2.1). */
 	seqs = xreallocarray(NULL, s->nsaved, sizeof(*seqs));
 	for (i = 0; i < s->nsaved; i++)
 		if ((seqs[n] = imap_view_seq(&s->view, s->saved[i])) != 0)
 			n++;
-	set = imap_seqset_from(seqs, n);
+	set = imap_set_from(seqs, n);
 	free(seqs);
 	return set;
 }

@@ -73,6 +73,7 @@ static const char *const store_error_text[] = {
 };
 
 static int	store_env_open(struct store *);
+static int	store_env_open_flags(struct store *, u_int32_t);
 static void	store_env_close(struct store *);
 static int	store_checkpoint(struct store *, u_int32_t);
 static int	store_schema_check(struct store *);
@@ -169,10 +170,29 @@ store_env_msgcall(const DB_ENV *env, const char *msg)
 static int
 store_env_open(struct store *st)
 {
+	int	 ret;
+
+	ret = store_env_open_flags(st, DB_REGISTER);
+	if (ret == STORE_EREGION) {
+		/*
+		 * The regions were made with other settings (an older
+		 * guestbox): recovery builds them anew.  Processes still
+		 * attached get DB_RUNRECOVERY and reopen.
+		 */
+		log_warnx("store: rebuilding the environment's regions with "
+		    "recovery");
+		ret = store_env_open_flags(st, 0);
+	}
+	return ret;
+}
+
+static int
+store_env_open_flags(struct store *st, u_int32_t extra)
+{
 	DB_ENV		*env;
 	DB		*db;
 	u_int32_t	 flags;
-	int		 ret, i;
+	int		 ret, i, opened = 0;
 
 	if ((ret = db_env_create(&env, 0)) != 0)
 		return store_db_error("db_env_create", ret);
@@ -198,9 +218,10 @@ store_env_open(struct store *st)
 	 * still alive then get DB_RUNRECOVERY and reopen (store_txn_run).
 	 */
 	flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
-	    DB_INIT_MPOOL | DB_THREAD | DB_REGISTER | DB_RECOVER;
+	    DB_INIT_MPOOL | DB_THREAD | DB_RECOVER | extra;
 	if ((ret = env->open(env, st->db_dir, flags, 0600)) != 0)
 		goto fail;
+	opened = 1;
 	for (i = 0; i < DBI_COUNT; i++) {
 		if ((ret = db_create(&db, env, 0)) != 0)
 			goto fail;
@@ -211,6 +232,11 @@ store_env_open(struct store *st)
 	}
 	return STORE_OK;
 fail:
+	/* EINVAL at open: the thread table of set_thread_count is missing. */
+	if (!opened && ret == EINVAL && (extra & DB_REGISTER)) {
+		store_env_close(st);
+		return STORE_EREGION;
+	}
 	ret = store_db_error("opening the environment", ret);
 	store_env_close(st);
 	return ret == STORE_ENOTFOUND ? STORE_EIO : ret;

@@ -53,6 +53,8 @@ enum store_dbi {
 extern const char *const store_db_names[DBI_COUNT];
 
 #define STORE_NOTIFY_MAX_PENDING	64
+/* Internal to store-env.c: the regions must be rebuilt. */
+#define STORE_EREGION			(-100)
 
 struct store {
 	/*

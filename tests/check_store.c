@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <db.h>
 #include <sodium.h>
 
 #include "log.h"
@@ -3398,6 +3399,33 @@ START_TEST(test_backup_log_floor)
 }
 END_TEST
 
+/*
+ * An environment whose regions an older guestbox made (without the
+ * thread table failchk needs) opens all the same: they are rebuilt.
+ */
+START_TEST(test_old_regions)
+{
+	DB_ENV		*env;
+	char		 dir[PATH_MAX + 8], db[PATH_MAX + 16];
+	struct store	*s;
+	int		 err;
+
+	store_close(&st);
+	snprintf(dir, sizeof(dir), "%s.old", statedir);
+	snprintf(db, sizeof(db), "%s/db", dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(mkdir(db, 0700), 0);
+	ck_assert_int_eq(db_env_create(&env, 0), 0);
+	ck_assert_int_eq(env->open(env, db, DB_CREATE | DB_INIT_TXN |
+	    DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_THREAD, 0600), 0);
+	ck_assert_int_eq(env->close(env, 0), 0);
+	s = store_open(dir, &opts, &err);
+	ck_assert_ptr_nonnull(s);
+	store_close(&s);
+	st = open_store(statedir);
+}
+END_TEST
+
 START_TEST(test_maintain_no_backup)
 {
 	struct acct	 ac;
@@ -3743,6 +3771,7 @@ store_suite(void)
 	tcase_add_test(tc, test_backup);
 	tcase_add_test(tc, test_backup_log_floor);
 	tcase_add_test(tc, test_maintain_no_backup);
+	tcase_add_test(tc, test_old_regions);
 	tcase_add_test(tc, test_backup_hot);
 	suite_add_tcase(s, tc);
 

@@ -1,7 +1,8 @@
 /*
- * fuzz-mutf7.c: modified UTF-7 (RFC 3501 5.1.3).  What decodes must
- * encode back to the same wire form (the decoder accepts only canonical
- * encodings), and what we encode must decode back.
+ * fuzz-mutf7.c: libFuzzer target for modified UTF-7.
+ *
+ * The decoder is strict, so whatever it accepts must encode back to the
+ * very same bytes; whatever UTF-8 the encoder accepts must decode back.
  */
 #include "config.h"
 
@@ -16,27 +17,31 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char		*in, *utf8, *wire, *back;
-	const char	*why;
+	const char	*in = (const char *)data, *error;
+	char		*dec, *enc, *back;
 
-	in = malloc(size + 1);
-	memcpy(in, data, size);
-	in[size] = '\0';
-	if ((utf8 = mutf7_decode(in, &why)) != NULL) {
-		wire = mutf7_encode(utf8);
-		if (strlen(in) == size && strcmp(wire, in) != 0)
+	if (mutf7_decode(in, size, &dec, &error) == 0) {
+		if (!mutf7_utf8_is_valid(dec, strlen(dec)))
 			abort();
-		free(wire);
-		free(utf8);
-	}
-	/* The input as a UTF-8 name: encoding then decoding gives it back. */
-	wire = mutf7_encode(in);
-	if ((back = mutf7_decode(wire, &why)) != NULL) {
-		if (strcmp(back, in) != 0 && strstr(back, "\xef\xbf\xbd") == NULL)
+		if (mutf7_encode(dec, strlen(dec), &enc, &error) != 0)
+			abort();
+		if (strlen(enc) != size || memcmp(enc, in, size) != 0)
+			abort();
+		free(enc);
+		free(dec);
+	} else if (mutf7_is_valid(in, size))
+		abort();
+
+	if (mutf7_encode(in, size, &enc, &error) == 0) {
+		if (!mutf7_utf8_is_valid(in, size))
+			abort();
+		if (mutf7_decode(enc, strlen(enc), &back, &error) != 0)
+			abort();
+		if (strlen(back) != size || memcmp(back, in, size) != 0)
 			abort();
 		free(back);
-	}
-	free(wire);
-	free(in);
+		free(enc);
+	} else if (size > 0 && mutf7_utf8_is_valid(in, size))
+		abort();
 	return 0;
 }
