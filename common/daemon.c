@@ -88,6 +88,15 @@ daemon_init(struct daemon *d, const char *name, const struct daemon_ops *ops,
 }
 
 void
+daemon_abandon(struct daemon *d)
+{
+	if (d->base != NULL)
+		event_base_free(d->base);
+	d->base = NULL;
+	conf_free(&d->conf);
+}
+
+void
 daemon_bind(struct daemon *d, const struct listen_list *list)
 {
 	struct listeners	*ls;

@@ -55,6 +55,8 @@ struct daemon {
 /* Returns an exit code > 0 to exit with, or 0 to go on. */
 int	daemon_init(struct daemon *, const char *name,
 	    const struct daemon_ops *, int argc, char **argv);
+/* Gives up after daemon_init() (a configuration the daemon refuses). */
+void	daemon_abandon(struct daemon *);
 /* Binds a listen list; exits with a message on failure. */
 void	daemon_bind(struct daemon *, const struct listen_list *);
 /*

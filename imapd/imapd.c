@@ -84,6 +84,7 @@ main(int argc, char *argv[])
 	if (im.daemon.conf->imap_listen.n == 0) {
 		log_warnx("no imap_listen in %s", im.daemon.conf->path != NULL ?
 		    im.daemon.conf->path : "the configuration");
+		daemon_abandon(&im.daemon);
 		return EX_CONFIG;
 	}
 	xasprintf(&im.capa_preauth, "%s STARTTLS LOGINDISABLED", CAPA_BASE);

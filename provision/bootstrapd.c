@@ -335,7 +335,7 @@ main(int argc, char *argv[])
 	if (bd.d.conf->bootstrap_listen.n == 0) {
 		log_warnx("no bootstrap_listen in %s: nothing to serve",
 		    bd.d.conf->path != NULL ? bd.d.conf->path : "the config");
-		conf_free(&bd.d.conf);
+		daemon_abandon(&bd.d);
 		return EX_CONFIG;
 	}
 	for (set = 0; set < bd.d.conf->bootstrap_listen.n; set++)
@@ -344,7 +344,7 @@ main(int argc, char *argv[])
 			/* HTTP has no STARTTLS (RFC 2817 is not used by browsers). */
 			log_warnx("bootstrap_listen: HTTP has no starttls; use "
 			    "tls, or plain behind a reverse proxy");
-			conf_free(&bd.d.conf);
+			daemon_abandon(&bd.d);
 			return EX_CONFIG;
 		}
 	bd.https_public = strncasecmp(bd.d.conf->public_url, "https://", 8) == 0;
