@@ -20,6 +20,8 @@
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_flush_cb(evutil_socket_t, short, void *);
+static void	conn_end_when_flushed(struct conn *);
 
 static void
 conn_peer_name(struct conn *c, const struct sockaddr *sa)
@@ -159,13 +161,45 @@ conn_pause(struct conn *c, int paused)
 		bufferevent_enable(c->bev, EV_READ);
 }
 
+/*
+ * After STARTTLS, c->bev is a TLS filter that hands its records to the
+ * plain bufferevent below: its output is empty long before the last
+ * record (the BYE of LOGOUT) has reached the socket, and freeing it then
+ * would drop that record.  Nothing calls us when the plain one drains, so
+ * watch the socket for writability until it has.
+ */
+static void
+conn_end_when_flushed(struct conn *c)
+{
+	struct bufferevent	*under;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+		return;		/* conn_write_cb() comes back */
+	under = bufferevent_get_underlying(c->bev);
+	if (under != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(under)) != 0) {
+		if (c->ev_flush == NULL) {
+			c->ev_flush = event_new(c->base, c->fd,
+			    EV_WRITE | EV_PERSIST, conn_flush_cb, c);
+			event_add(c->ev_flush, NULL);
+		}
+		return;
+	}
+	c->cb->end(c, CONN_END_EOF, c->arg);
+}
+
+static void
+conn_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_end_when_flushed(arg);
+}
+
 void
 conn_close_after_flush(struct conn *c)
 {
 	c->closing = 1;
 	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		c->cb->end(c, CONN_END_EOF, c->arg);
+	conn_end_when_flushed(c);
 }
 
 void
@@ -190,8 +224,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	struct conn	*c = arg;
 
 	if (c->closing) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			c->cb->end(c, CONN_END_EOF, c->arg);
+		conn_end_when_flushed(c);
 		return;
 	}
 	if (c->cb->drained != NULL && c->drain_below != 0)
@@ -225,6 +258,8 @@ conn_free(struct conn **cp)
 
 	if (c == NULL)
 		return;
+	if (c->ev_flush != NULL)
+		event_free(c->ev_flush);
 	if (c->tls && (ssl = bufferevent_openssl_get_ssl(c->bev)) != NULL)
 		SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);
 	/* CLOSE_ON_FREE: frees the SSL, any plain bufferevent below, the fd. */

@@ -45,6 +45,7 @@ struct conn {
 	const struct conn_callbacks *cb;
 	void			*arg;
 	size_t			 drain_below;	/* low-water mark for drained */
+	struct event		*ev_flush;	/* closing: STARTTLS output left */
 };
 
 /*
