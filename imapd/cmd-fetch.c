@@ -172,7 +172,8 @@ fetch_parse_section(const struct imap_arg *a, struct fetch_section *fs,
 	fs->path[plen] = '\0';
 	dot = sec + plen;
 	if (plen > 0 && dot < close) {
-		if (*dot != '.')
+		/* "1." names nothing (Dovecot: BAD), not part 1. */
+		if (*dot != '.' || dot + 1 == close)
 			return -1;
 		dot++;
 	}

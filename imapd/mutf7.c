@@ -213,6 +213,12 @@ mutf7_decode(const char *wire, const char **whyp)
 		if (units == 0 || hi != 0 || nbits >= 6 || bits != 0)
 			goto fail;
 		p++;
+		/*
+		 * Nor two runs side by side ("&AOk-&AOk-" is "&AOkA6Q-"):
+		 * one name, one spelling on the wire, as Dovecot insists.
+		 */
+		if (p[0] == '&' && p[1] != '-')
+			goto fail;
 	}
 	out[o] = '\0';
 	*whyp = NULL;
