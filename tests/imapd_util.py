@@ -84,9 +84,11 @@ class Checker:
         sys.stdout.flush()
         return cond
 
-    def eq(self, got, want, what):
+    def eq(self, got, want, what, detail=None):
         return self.ok(got == want, what,
-                       "got:    %r\nwanted: %r" % (got, want))
+                       "got:    %r\nwanted: %r%s" % (
+                           got, want, "" if detail is None else
+                           "\n%r" % (detail,)))
 
     def match(self, pattern, got, what):
         if isinstance(got, bytes) and isinstance(pattern, str):
@@ -422,3 +424,63 @@ def run_main(fn):
         print("FAIL: %s" % e)
         rc = 1
     sys.exit(rc)
+
+
+def message(n, subject=None, body=None):
+    """A small distinct message for the client tests."""
+    subject = subject or "Message %d" % n
+    return ("From: Sender <sender@home.test>\r\n"
+            "To: alice@external.test\r\n"
+            "Subject: %s\r\n"
+            "Date: Mon, 02 Feb 2026 10:%02d:00 +0100\r\n"
+            "Message-ID: <msg%d.%s@home.test>\r\n"
+            "\r\n"
+            "%s\r\n" % (subject, n % 60, n, subject.replace(" ", "-"),
+                        body or "Body of message %d." % n)).encode()
+
+
+def snapshot(M):
+    """The server's view of an account through imaplib: folder ->
+    {"uids": {uid: (flags, subject)}, "highestmodseq": n}."""
+    out = {}
+    typ, data = M.list('""', "*")
+    for line in data:
+        m = re.match(rb'^\(([^)]*)\) "/" (.*)$', line)
+        name = m.group(2).decode()
+        if name.startswith('"'):
+            name = name[1:-1]
+        typ, st = M.status('"%s"' % name, "(HIGHESTMODSEQ MESSAGES)")
+        hms = int(re.search(rb"HIGHESTMODSEQ (\d+)", st[0]).group(1))
+        M.select('"%s"' % name, readonly=True)
+        uids = {}
+        typ, data2 = M.uid("FETCH", "1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        for item in data2:
+            if not isinstance(item, tuple):
+                continue
+            head, hdr = item
+            uid = int(re.search(rb"UID (\d+)", head).group(1))
+            flags = frozenset(re.search(rb"FLAGS \(([^)]*)\)", head).group(1).split())
+            subj = re.sub(rb"^Subject: ?|\r\n", b"", hdr).decode(errors="replace")
+            uids[uid] = (flags, subj)
+        M.unselect()
+        out[name] = {"uids": uids, "highestmodseq": hms}
+    return out
+
+
+def maildir_snapshot(root):
+    """folder path -> sorted list of (subject, maildir flags)."""
+    out = {}
+    for dirpath, dirs, files in os.walk(root):
+        if os.path.basename(dirpath) not in ("cur", "new"):
+            continue
+        folder = os.path.relpath(os.path.dirname(dirpath), root)
+        for f in files:
+            with open(os.path.join(dirpath, f), "rb") as fh:
+                m = re.search(rb"^Subject: ?(.*?)\r?$", fh.read(), re.M)
+            flags = f.split(":2,", 1)[1] if ":2," in f else ""
+            out.setdefault(folder, []).append(
+                ((m.group(1).decode(errors="replace") if m else ""), flags,
+                 os.path.basename(dirpath), f))
+    for k in out:
+        out[k].sort()
+    return out
