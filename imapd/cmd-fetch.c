@@ -417,6 +417,29 @@ fetch_msg_clear(struct fetch_msg *fm)
 }
 
 /* Writes [off, off+len) of data as a literal, cut by a partial. */
+/*
+ * RFC 3501 9: a literal holds no NUL (only BINARY's literal8 may).  Mail
+ * with NULs exists; like Dovecot, send each as 0x80, keeping the size.
+ */
+static void
+fetch_write_nonul(struct imap_session *s, const uint8_t *data, size_t len)
+{
+	const uint8_t	*nul;
+	size_t		 n;
+
+	while (len > 0) {
+		if ((nul = memchr(data, '\0', len)) == NULL) {
+			imap_write(s, data, len);
+			return;
+		}
+		n = (size_t)(nul - data);
+		imap_write(s, data, n);
+		imap_write(s, "\x80", 1);
+		data += n + 1;
+		len -= n + 1;
+	}
+}
+
 static void
 fetch_write_range(struct imap_session *s, const struct fetch_section *fs,
     const uint8_t *data, uint64_t off, uint64_t len)
@@ -433,8 +456,7 @@ fetch_write_range(struct imap_session *s, const struct fetch_section *fs,
 		}
 	}
 	imap_printf(s, "{%llu}\r\n", (unsigned long long)len);
-	if (len > 0)
-		imap_write(s, data + off, (size_t)len);
+	fetch_write_nonul(s, data + off, (size_t)len);
 }
 
 static void
@@ -459,8 +481,11 @@ fetch_write_section(struct imap_session *s, const struct fetch_section *fs,
 	if (fm->mime == NULL || mime_section_range(fm->mime, fs->path,
 	    strlen(fs->path), map[fs->type], &off, &len) == -1 ||
 	    off + len > fm->textlen) {
-		/* RFC 3501 6.4.5: a part that does not exist is empty. */
-		imap_printf(s, "\"\"");
+		/*
+		 * RFC 3501 6.4.5: a part that does not exist is empty;
+		 * Dovecot says "" but {0} for a partial of it, and so do we.
+		 */
+		imap_printf(s, "%s", fs->partial ? "{0}\r\n" : "\"\"");
 		return;
 	}
 	if (fs->type != FS_HEADER_FIELDS && fs->type != FS_HEADER_FIELDS_NOT) {
