@@ -274,6 +274,14 @@ class GuestboxServer:
                 rc = None
         self.proc = None
         self.log.close()
+        # A build with --enable-sanitizers reports to the log at exit.
+        report = re.findall(r"^.*(?:ERROR: \w+Sanitizer|runtime error:"
+                            r"|SUMMARY: \w+Sanitizer).*$", self.read_log(),
+                            re.M)
+        if report:
+            print("# sanitizer report:\n" + "\n".join(
+                "#   " + l for l in self.read_log().splitlines()[-80:]))
+            return "sanitizer report"
         return rc
 
     def cleanup(self, failed=False):
