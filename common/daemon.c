@@ -286,10 +286,21 @@ daemon_start(struct daemon *d, int with_auth)
 int
 daemon_run(struct daemon *d)
 {
-	size_t	 i;
+	sigset_t	 ss;
+	size_t		 i;
 
 	event_base_dispatch(d->base);
 	log_info("%s stopping", d->name);
+	/*
+	 * Freeing the signal events below restores the default action: a
+	 * second SIGTERM would then kill us while the store closes.  Hold
+	 * them; the process is leaving anyway.
+	 */
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
 	daemon_stop_listening(d);
 	auth_free(&d->auth);
 	if (d->ev_notify != NULL)
