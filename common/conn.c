@@ -17,6 +17,9 @@
 #include "conn.h"
 #include "xmalloc.h"
 
+/* Bytes the plain bufferevent under a STARTTLS filter may hold. */
+#define CONN_UNDER_HIGH		(64 * 1024)
+
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
@@ -110,9 +113,18 @@ conn_starttls(struct conn *c, struct tls_server *ts)
 		SSL_free(ssl);
 		return -1;
 	}
+	/*
+	 * Without a high-water mark below, the filter pushes everything it
+	 * is given into the plain bufferevent at once: its own output
+	 * drains, a long FETCH never pauses and all of it sits in memory.
+	 * With one, it waits for the socket (libevent's consider_writing).
+	 */
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, CONN_UNDER_HIGH);
 	c->bev = tls;
 	c->tls = 1;
 	conn_setup(c);
+	if (c->drain_below != 0)
+		bufferevent_setwatermark(c->bev, EV_WRITE, c->drain_below, 0);
 	return 0;
 }
 
