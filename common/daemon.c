@@ -307,8 +307,20 @@ daemon_start(struct daemon *d, int with_auth)
 int
 daemon_run_loop(struct daemon *d)
 {
+	sigset_t	 ss;
+
 	event_base_dispatch(d->base);
 	log_info("%s stopping", d->name);
+	/*
+	 * Freeing the signal events below restores the default action: a
+	 * second SIGTERM would then kill us while the store closes.  Hold
+	 * them; the process is leaving anyway.
+	 */
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
 	daemon_stop_listening(d);
 	return EX_OK;
 }

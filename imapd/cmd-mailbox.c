@@ -219,8 +219,11 @@ cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 	else if (ret != 0)
 		imap_tagged_store_error(s, ret);
 	else {
-		if (s->state == S_SELECTED && mr.id == s->view.mailbox_id)
+		if (s->state == S_SELECTED && mr.id == s->view.mailbox_id) {
+			/* RFC 7162 3.2.11: say that no mailbox is selected now. */
 			imap_session_enter_state(s, S_AUTH);
+			imap_printf(s, "* OK [CLOSED] Selected mailbox deleted\r\n");
+		}
 		imap_tagged(s, "OK", "Delete completed");
 	}
 	free(name);

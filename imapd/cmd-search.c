@@ -678,7 +678,18 @@ imap_search(struct imap_session *s, const struct imap_command *cmd,
 		imap_tagged_store_error(s, ret);
 		return CMD_DONE;
 	}
-	if (ret_opts & RET_SAVE)
+	if ((ret_opts & RET_SAVE) && (ret_opts & (RET_MIN | RET_MAX)) &&
+	    !(ret_opts & (RET_ALL | RET_COUNT)) && sr.nhits > 0) {
+		uint32_t	 mm[2];
+		size_t		 nmm = 0;
+
+		/* RFC 5182 2.4: SAVE with MIN and/or MAX saves just those. */
+		if (ret_opts & RET_MIN)
+			mm[nmm++] = sr.hits[0];
+		if ((ret_opts & RET_MAX) && (nmm == 0 || sr.nhits > 1))
+			mm[nmm++] = sr.hits[sr.nhits - 1];
+		imap_save_result(s, mm, nmm, uid_mode);
+	} else if (ret_opts & RET_SAVE)
 		imap_save_result(s, sr.hits, sr.nhits, uid_mode);
 	if (!esearch) {
 		imap_printf(s, "* SEARCH");

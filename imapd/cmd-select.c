@@ -180,9 +180,11 @@ cmd_select(struct imap_session *s, const struct imap_command *cmd)
 	/* RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected. */
 	if (was_selected) {
 		imap_session_enter_state(s, S_AUTH);
-		/* RFC 7162 3.2.11: tell a QRESYNC client where one ends. */
-		if (s->qresync)
-			imap_printf(s, "* OK [CLOSED] Previous mailbox closed\r\n");
+		/*
+		 * RFC 7162 3.2.11: a server that advertises QRESYNC sends
+		 * [CLOSED] whether or not the client enabled it.
+		 */
+		imap_printf(s, "* OK [CLOSED] Previous mailbox closed\r\n");
 	}
 	sr.name = name;
 	ret = imap_txn(s, select_txn, &sr);

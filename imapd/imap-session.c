@@ -156,6 +156,11 @@ imap_session_free(struct imap_session *s)
 		s->next->prev = s->prev;
 	im->nsessions--;
 	auth_cancel(&s->auth);
+	/*
+	 * The parser first: an APPEND literal cut off by a disconnect
+	 * still has its sink in cmd_state, and freeing the parser aborts it.
+	 */
+	imap_parser_free(&s->parser);
 	if (s->cmd_state_free != NULL && s->cmd_state != NULL)
 		s->cmd_state_free(s->cmd_state);
 	if (s->idle_poll != NULL)
@@ -165,7 +170,6 @@ imap_session_free(struct imap_session *s)
 	free(s->saved);
 	free(s->tag);
 	vault_seckey_free(&s->key);
-	imap_parser_free(&s->parser);
 	conn_free(&s->conn);
 	daemon_session_closed(&im->daemon);
 	sodium_memzero(s, sizeof(*s));
@@ -498,6 +502,8 @@ imap_session_shutdown(struct imap_session *s)
 static void
 imap_session_cmd_end(struct imap_session *s)
 {
+	/* Before cmd_state: a literal sink may point into it. */
+	imap_parser_reset(s->parser);
 	if (s->cmd_state_free != NULL && s->cmd_state != NULL)
 		s->cmd_state_free(s->cmd_state);
 	s->cmd_state = NULL;
@@ -509,7 +515,6 @@ imap_session_cmd_end(struct imap_session *s)
 	s->want_line = 0;
 	free(s->tag);
 	s->tag = NULL;
-	imap_parser_reset(s->parser);
 	imap_session_set_limits(s);
 	if (s->imapd->daemon.stopping && s->state != S_LOGOUT)
 		imap_session_shutdown(s);

@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "mime-seal.h"
 #include "provision.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -136,7 +137,7 @@ cmd_deliver_exec(struct provision *pv, int argc, char **argv)
 		return EX_TEMPFAIL;
 	}
 	/* Seal before the transaction: a retry must not redo the crypto. */
-	blob = store_blob_seal(dl.acct.id, dl.acct.pk, msg, len, NULL, 0);
+	blob = mime_seal(dl.acct.id, dl.acct.pk, msg, len);
 	sodium_memzero(msg, len);
 	free(msg);
 	dl.blob = blob;

@@ -287,6 +287,11 @@ store_watchdog(void *arg)
 	struct store	*st = arg;
 	struct timespec	 ts;
 	int		 ret;
+	sigset_t	 ss;
+
+	/* Signals are the event loop's: never let one land here. */
+	sigfillset(&ss);
+	pthread_sigmask(SIG_BLOCK, &ss, NULL);
 
 	pthread_mutex_lock(&st->env_lock);
 	while (!st->watchdog_stop) {
