@@ -751,6 +751,9 @@ relay_event(struct bufferevent *bev, short what, void *arg)
 	else if (r->in_tls && bufferevent_get_openssl_error(bev) != 0)
 		snprintf(why, sizeof(why), "TLS with the smarthost failed: %s",
 		    tls_error());
+	else if (EVUTIL_SOCKET_ERROR() == 0)
+		/* A TLS connection closed without close_notify. */
+		snprintf(why, sizeof(why), "the smarthost closed the connection");
 	else
 		snprintf(why, sizeof(why), "connection to the smarthost failed: %s",
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -781,7 +784,16 @@ relay_run(struct relay *r)
 	struct timeval		 tv = { RELAY_REUSE, 0 };
 	int			 ret;
 
-	if (r->busy || (r->state != R_IDLE && r->state != R_READY) ||
+	/*
+	 * The entry taken before connecting goes out once the connection
+	 * is ready (after EHLO, STARTTLS and AUTH).
+	 */
+	if (r->busy) {
+		if (r->state == R_READY)
+			relay_begin(r);
+		return;
+	}
+	if ((r->state != R_IDLE && r->state != R_READY) ||
 	    r->sd->daemon.stopping)
 		return;
 	memset(&rp, 0, sizeof(rp));

@@ -15,6 +15,10 @@ lib_cleanup()
 {
 	local rc=$? h
 	set +e
+	# A test's own teardown (daemons it started) runs first.
+	if [ "$(type -t lib_cleanup_hook)" = function ]; then
+		lib_cleanup_hook "$rc"
+	fi
 	for h in $gnupg_homes; do
 		[ -d "$h" ] && gpgconf --homedir "$h" --kill all >/dev/null 2>&1
 	done
