@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sodium.h>
@@ -380,10 +382,14 @@ static int
 relay_new_ssl(struct relay *r, SSL **sslp)
 {
 	SSL	*ssl;
+	uint8_t	 addr[16];
 
 	if ((ssl = SSL_new(r->ctx)) == NULL)
 		return -1;
-	SSL_set_tlsext_host_name(ssl, r->host);
+	/* RFC 6066 3: SNI names a host, never an address literal. */
+	if (inet_pton(AF_INET, r->host, addr) != 1 &&
+	    inet_pton(AF_INET6, r->host, addr) != 1)
+		SSL_set_tlsext_host_name(ssl, r->host);
 	/* RFC 6125: the name we asked for must be in the certificate. */
 	if (r->sd->daemon.conf->smarthost_verify)
 		SSL_set1_host(ssl, r->host);
@@ -654,6 +660,20 @@ relay_reply(struct relay *r, int code, const char *text)
 						r->round[i] = RR_TEMP;
 				return;
 			}
+			/*
+			 * DATA refused: the recipients RCPT took have not got
+			 * the message; they fail as the reply says, never
+			 * count as sent.
+			 */
+			for (i = 0; i < r->entry.nrcpts; i++) {
+				if (r->round[i] != RR_ACCEPTED)
+					continue;
+				r->round[i] = code / 100 == 5 ? RR_PERM :
+				    RR_TEMP;
+				free(r->round_reply[i]);
+				r->round_reply[i] = xstrdup(text);
+			}
+			snprintf(r->error, sizeof(r->error), "%s", text);
 			relay_finish(r);
 			r->state = R_RSET;
 			relay_send(r, "RSET");
@@ -729,11 +749,35 @@ relay_read(struct bufferevent *bev, void *arg)
 		relay_abort(r, "the smarthost's reply line is too long");
 }
 
+/*
+ * Why the handshake failed.  The bufferevent took the error off
+ * OpenSSL's queue already (tls_error() finds it empty); a failed
+ * certificate check is best told by the verification result.
+ */
+static void
+relay_tls_why(struct bufferevent *bev, unsigned long err, char *why,
+    size_t len)
+{
+	SSL	*ssl = bufferevent_openssl_get_ssl(bev);
+	long	 vr;
+	char	 buf[256];
+
+	if (ssl != NULL && (vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
+		snprintf(why, len, "TLS with the smarthost failed: certificate "
+		    "verify failed: %s", X509_verify_cert_error_string(vr));
+		return;
+	}
+	ERR_error_string_n(err, buf, sizeof(buf));
+	snprintf(why, len, "TLS with the smarthost failed: %.200s", buf);
+	(void)tls_error();	/* anything else queued goes too */
+}
+
 static void
 relay_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct relay	*r = arg;
 	char		 why[256];
+	unsigned long	 err;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		if (r->state == R_TLS) {
@@ -748,9 +792,8 @@ relay_event(struct bufferevent *bev, short what, void *arg)
 		snprintf(why, sizeof(why), "timeout talking to the smarthost");
 	else if (what & BEV_EVENT_EOF)
 		snprintf(why, sizeof(why), "the smarthost closed the connection");
-	else if (r->in_tls && bufferevent_get_openssl_error(bev) != 0)
-		snprintf(why, sizeof(why), "TLS with the smarthost failed: %s",
-		    tls_error());
+	else if (r->in_tls && (err = bufferevent_get_openssl_error(bev)) != 0)
+		relay_tls_why(bev, err, why, sizeof(why));
 	else if (EVUTIL_SOCKET_ERROR() == 0)
 		/* A TLS connection closed without close_notify. */
 		snprintf(why, sizeof(why), "the smarthost closed the connection");

@@ -9,7 +9,8 @@ session is logged on stdout.
 
   fake-smarthost.py --port P --cert C --key K --dir DIR [--tls]
       [--reject ADDR]... [--tempfail ADDR]... [--auth USER:PASS]
-      [--no-starttls] [--pidfile F]
+      [--no-starttls] [--data-reply REPLY] [--eom-reply REPLY]
+      [--pidfile F]
 """
 import argparse
 import base64
@@ -127,6 +128,9 @@ class Session(socketserver.StreamRequestHandler):
                 if not rcpts:
                     self.reply("554 5.5.1 no valid recipients")
                     continue
+                if opts.data_reply:
+                    self.reply(opts.data_reply)
+                    continue
                 self.reply("354 go ahead")
                 data = []
                 while True:
@@ -138,6 +142,11 @@ class Session(socketserver.StreamRequestHandler):
                     if l.startswith(b"."):
                         l = l[1:]
                     data.append(l)
+                if opts.eom_reply:
+                    self.reply(opts.eom_reply)
+                    mail_from = None
+                    rcpts = []
+                    continue
                 with counter_lock:
                     counter[0] += 1
                     n = counter[0]
@@ -182,11 +191,17 @@ def main():
     ap.add_argument("--reject", action="append", default=[])
     ap.add_argument("--tempfail", action="append", default=[])
     ap.add_argument("--auth")
+    ap.add_argument("--data-reply", help="answer DATA with this")
+    ap.add_argument("--eom-reply", help="answer the end of data with this")
     ap.add_argument("--pidfile")
     opts = ap.parse_args()
     os.makedirs(os.path.join(opts.dir, "tmp"), exist_ok=True)
+    # A restarted smarthost goes on numbering where the last one stopped.
+    counter[0] = max([int(f[:-4]) for f in os.listdir(opts.dir)
+                      if f.endswith(".eml")] + [0])
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(opts.cert, opts.key)
+    ctx.sni_callback = lambda sock, name, c: log("sni", name)
     srv = Server(("127.0.0.1", opts.port), Session)
     srv.opts = opts
     srv.ctx = ctx

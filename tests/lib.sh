@@ -23,7 +23,8 @@ lib_cleanup()
 		[ -d "$h" ] && gpgconf --homedir "$h" --kill all >/dev/null 2>&1
 	done
 	if [ -n "$tmp" ] && [ -d "$tmp" ]; then
-		if [ "$rc" -ne 0 ] && [ -n "${KEEP_TMP:-}" ]; then
+		if { [ "$rc" -ne 0 ] && [ -n "${KEEP_TMP:-}" ]; } ||
+		    [ "${KEEP_TMP:-}" = always ]; then
 			echo "# kept $tmp" >&2
 		else
 			rm -rf "$tmp"
