@@ -792,8 +792,10 @@ relay_event(struct bufferevent *bev, short what, void *arg)
 		snprintf(why, sizeof(why), "timeout talking to the smarthost");
 	else if (what & BEV_EVENT_EOF)
 		snprintf(why, sizeof(why), "the smarthost closed the connection");
-	else if (r->in_tls && (err = bufferevent_get_openssl_error(bev)) != 0)
+	else if (r->in_tls && (err = bufferevent_get_openssl_error(bev)) != 0 &&
+	    ERR_GET_LIB(err) != 0)
 		relay_tls_why(bev, err, why, sizeof(why));
+	/* (Library 0: libevent's SSL_ERROR_SYSCALL; errno says more.) */
 	else if (EVUTIL_SOCKET_ERROR() == 0)
 		/* A TLS connection closed without close_notify. */
 		snprintf(why, sizeof(why), "the smarthost closed the connection");

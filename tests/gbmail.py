@@ -6,6 +6,7 @@
   gbmail.py imap-append --port P --user U --password PW MAILBOX FILE
   gbmail.py imap-bodystructure --port P --user U --password PW MAILBOX N|*
   gbmail.py imap-flags  --port P --user U --password PW MAILBOX N|*
+  gbmail.py imap-idle   --port P --user U --password PW MAILBOX SECONDS READY
   gbmail.py submit --port P (--tls|--starttls) --user U --password PW
                    --from ADDR --to ADDR[,ADDR...] FILE
 
@@ -90,6 +91,30 @@ def main():
             print(d.decode() if isinstance(d, bytes) else
                   b"".join(x if isinstance(x, bytes) else b"".join(x)
                            for x in data).decode())
+        m.logout()
+    elif a.cmd == "imap-idle":
+        # imap-idle MAILBOX SECONDS READYFILE: IDLE until an EXISTS
+        # arrives (printed, exit 0) or SECONDS pass (exit 1).
+        m = imap(a)
+        select(m, a.args[0])
+        tag = m._new_tag()
+        m.send(tag + b" IDLE\r\n")
+        if not m.readline().startswith(b"+"):
+            sys.exit("IDLE refused")
+        open(a.args[2], "w").close()
+        m.sock.settimeout(float(a.args[1]))
+        try:
+            while True:
+                l = m.readline()
+                if not l:
+                    sys.exit("connection closed")
+                if l.startswith(b"* ") and l.rstrip().endswith(b"EXISTS"):
+                    print(l.decode().rstrip())
+                    break
+        except OSError:
+            sys.exit("no EXISTS within %s s" % a.args[1])
+        m.send(b"DONE\r\n")
+        m.readline()
         m.logout()
     elif a.cmd == "imap-append":
         m = imap(a)

@@ -196,7 +196,8 @@ gb_start_submitd()
 {
 	local n
 	n=$(grep -c ' started$' "$tmp/submitd.log" 2>/dev/null) || n=0
-	gb_start submitd "$SUBMITD" -d -c "$C" "$@"
+	# GB_WRAP: a command to run it under (faketime, say).
+	gb_start submitd ${GB_WRAP:-} "$SUBMITD" -d -c "$C" "$@"
 	gb_wait 20 gb_started submitd $((n + 1)) ||
 	    { cat "$tmp/submitd.log" >&2; fail "guestbox-submitd did not start"; }
 }
