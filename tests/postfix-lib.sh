@@ -107,6 +107,9 @@ anvil     unix  - - n - 1 anvil
 scache    unix  - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
 EOF
+	# More services (bench/bench-lmtp.sh adds an implicit TLS smtpd).
+	[ -z "${PF_MASTER_EXTRA:-}" ] ||
+	    printf '%s\n' "$PF_MASTER_EXTRA" >>"$dir/etc/master.cf"
 	postfix -c "$dir/etc" check >"$dir/check.log" 2>&1 || {
 		cat "$dir/check.log" >&2
 		fail "postfix check"
