@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -388,6 +389,11 @@ auth_worker(void *arg)
 	struct auth	*au = arg;
 	struct auth_req	*ar;
 	ssize_t		 n;
+	sigset_t	 ss;
+
+	/* Signals are the event loop's: never let one land here. */
+	sigfillset(&ss);
+	pthread_sigmask(SIG_BLOCK, &ss, NULL);
 
 	for (;;) {
 		pthread_mutex_lock(&au->lock);

@@ -86,6 +86,7 @@ static const struct conf_key conf_keys[] = {
 	K(password_min_length,	CT_UINT,	"10", 8, 1024),
 	K(pin_length,		CT_UINT,	"6", 4, 12),
 	K(pin_attempts,		CT_UINT,	"5", 1, 100),
+	K(bootstrap_rate,	CT_UINT,	"30", 1, 100000),
 	K(expire_days,		CT_UINT,	"365", 1, 36500),
 	K(invite_days,		CT_UINT,	"30", 1, 3650),
 	K(expire_warn_days,	CT_UINT,	"14", 0, 3650),
@@ -268,7 +269,7 @@ conf_set(struct conf *cf, const struct conf_key *k, const char *val,
 			*whyp = "must be an absolute path";
 			return -1;
 		}
-		/* FALLTHROUGH */
+		__attribute__((fallthrough));	/* a path is a string too */
 	case CT_STRING:
 		free(*sp);
 		*sp = xstrdup(val);

@@ -91,6 +91,7 @@ struct conf {
 	uint64_t	 password_min_length;
 	uint64_t	 pin_length;
 	uint64_t	 pin_attempts;
+	uint64_t	 bootstrap_rate;	/* form posts per minute per address */
 
 	/* Lifetime */
 	uint64_t	 expire_days;

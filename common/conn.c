@@ -17,10 +17,15 @@
 #include "conn.h"
 #include "xmalloc.h"
 
+/* Bytes the plain bufferevent under a STARTTLS filter may hold. */
+#define CONN_UNDER_HIGH		(64 * 1024)
+
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_closed_cb(evutil_socket_t, short, void *);
+static void	conn_flush_cb(evutil_socket_t, short, void *);
+static void	conn_end_when_flushed(struct conn *);
 
 static void
 conn_peer_name(struct conn *c, const struct sockaddr *sa)
@@ -111,10 +116,18 @@ conn_starttls(struct conn *c, struct tls_server *ts)
 		SSL_free(ssl);
 		return -1;
 	}
-	c->under = c->bev;
+	/*
+	 * Without a high-water mark below, the filter pushes everything it
+	 * is given into the plain bufferevent at once: its own output
+	 * drains, a long FETCH never pauses and all of it sits in memory.
+	 * With one, it waits for the socket (libevent's consider_writing).
+	 */
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, CONN_UNDER_HIGH);
 	c->bev = tls;
 	c->tls = 1;
 	conn_setup(c);
+	if (c->drain_below != 0)
+		bufferevent_setwatermark(c->bev, EV_WRITE, c->drain_below, 0);
 	return 0;
 }
 
@@ -163,22 +176,43 @@ conn_pause(struct conn *c, int paused)
 		bufferevent_enable(c->bev, EV_READ);
 }
 
+/*
+ * After STARTTLS, c->bev is a TLS filter that hands its records to the
+ * plain bufferevent below: its output is empty long before the last
+ * record (the BYE of LOGOUT) has reached the socket, and freeing it then
+ * would drop that record.  Nothing calls us when the plain one drains, so
+ * watch the socket for writability until it has.
+ */
 static void
-conn_closed_cb(evutil_socket_t fd, short what, void *arg)
+conn_end_when_flushed(struct conn *c)
 {
-	struct conn	*c = arg;
-	struct timeval	 tv = { 0, 10000 };
+	struct bufferevent	*under;
 
-	/*
-	 * Under a STARTTLS filter the bytes sit in the plain bufferevent
-	 * a while longer; give them up to a second to leave.
-	 */
-	if (c->under != NULL && c->close_tries++ < 100 &&
-	    evbuffer_get_length(bufferevent_get_output(c->under)) > 0) {
-		evtimer_add(c->close_ev, &tv);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+		return;		/* conn_write_cb() comes back */
+	under = bufferevent_get_underlying(c->bev);
+	if (under != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(under)) != 0) {
+		if (c->ev_flush == NULL) {
+			c->ev_flush = event_new(c->base, c->fd,
+			    EV_WRITE | EV_PERSIST, conn_flush_cb, c);
+			event_add(c->ev_flush, NULL);
+		}
 		return;
 	}
 	c->cb->end(c, CONN_END_EOF, c->arg);
+}
+
+static void
+conn_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_end_when_flushed(arg);
+}
+
+static void
+conn_closed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_end_when_flushed(arg);
 }
 
 void
@@ -190,10 +224,8 @@ conn_close_after_flush(struct conn *c)
 	 * Never end from inside the owner's own call: it may still be
 	 * walking its state.  The end comes from the loop, once written.
 	 */
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		event_active(c->close_ev, EV_TIMEOUT, 0);
+	event_active(c->close_ev, EV_TIMEOUT, 0);
 }
-
 
 void
 conn_want_drain(struct conn *c, size_t bytes)
@@ -217,8 +249,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	struct conn	*c = arg;
 
 	if (c->closing) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			event_active(c->close_ev, EV_TIMEOUT, 0);
+		conn_end_when_flushed(c);
 		return;
 	}
 	if (c->cb->drained != NULL && c->drain_below != 0)
@@ -252,6 +283,8 @@ conn_free(struct conn **cp)
 
 	if (c == NULL)
 		return;
+	if (c->ev_flush != NULL)
+		event_free(c->ev_flush);
 	if (c->tls && (ssl = bufferevent_openssl_get_ssl(c->bev)) != NULL)
 		SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);
 	/* CLOSE_ON_FREE: frees the SSL, any plain bufferevent below, the fd. */

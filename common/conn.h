@@ -46,8 +46,7 @@ struct conn {
 	void			*arg;
 	size_t			 drain_below;	/* low-water mark for drained */
 	struct event		*close_ev;	/* conn_close_after_flush */
-	int			 close_tries;
-	struct bufferevent	*under;		/* plain, below a STARTTLS filter */
+	struct event		*ev_flush;	/* closing: STARTTLS output left */
 };
 
 /*

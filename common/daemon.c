@@ -88,16 +88,36 @@ daemon_init(struct daemon *d, const char *name, const struct daemon_ops *ops,
 }
 
 void
+daemon_abandon(struct daemon *d)
+{
+	if (d->base != NULL)
+		event_base_free(d->base);
+	d->base = NULL;
+	conf_free(&d->conf);
+}
+
+void
 daemon_bind(struct daemon *d, const struct listen_list *list)
 {
 	struct listeners	*ls;
 	char			 err[512];
 
 	d->lsets = xreallocarray(d->lsets, d->nlsets + 1, sizeof(*d->lsets));
+	d->lsets_external = xreallocarray(d->lsets_external, d->nlsets + 1,
+	    sizeof(*d->lsets_external));
 	ls = &d->lsets[d->nlsets];
 	if (listeners_bind(list, d->conf->state_dir, ls, err, sizeof(err)) == -1)
 		fatalx("cannot listen: %s", err);
+	d->lsets_external[d->nlsets] = 0;
 	d->nlsets++;
+}
+
+size_t
+daemon_bind_external(struct daemon *d, const struct listen_list *list)
+{
+	daemon_bind(d, list);
+	d->lsets_external[d->nlsets - 1] = 1;
+	return d->nlsets - 1;
 }
 
 int
@@ -278,7 +298,8 @@ daemon_start(struct daemon *d, int with_auth)
 	d->ev_maint = event_new(d->base, -1, EV_PERSIST, daemon_maint, d);
 	evtimer_add(d->ev_maint, &tv);
 	for (i = 0; i < d->nlsets; i++)
-		if (listeners_start(d->base, &d->lsets[i], daemon_accept, d) == -1)
+		if (!d->lsets_external[i] &&
+		    listeners_start(d->base, &d->lsets[i], daemon_accept, d) == -1)
 			fatalx("cannot start listening");
 	log_info("%s %s started", d->name, PACKAGE_VERSION);
 }
@@ -286,8 +307,20 @@ daemon_start(struct daemon *d, int with_auth)
 int
 daemon_run_loop(struct daemon *d)
 {
+	sigset_t	 ss;
+
 	event_base_dispatch(d->base);
 	log_info("%s stopping", d->name);
+	/*
+	 * Freeing the signal events below restores the default action: a
+	 * second SIGTERM would then kill us while the store closes.  Hold
+	 * them; the process is leaving anyway.
+	 */
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
 	daemon_stop_listening(d);
 	return EX_OK;
 }
@@ -322,6 +355,7 @@ daemon_cleanup(struct daemon *d)
 	for (i = 0; i < d->nlsets; i++)
 		listeners_close(&d->lsets[i]);
 	free(d->lsets);
+	free(d->lsets_external);
 	event_base_free(d->base);
 	conf_free(&d->conf);
 }

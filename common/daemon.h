@@ -45,6 +45,7 @@ struct daemon {
 	struct auth		*auth;		/* NULL unless requested */
 	struct listeners	*lsets;		/* one set per daemon_bind() */
 	size_t			 nlsets;
+	int			*lsets_external; /* daemon_bind_external() sets */
 	int			 stopping;
 	size_t			 sessions;	/* open connections */
 	struct event		*ev_hup, *ev_term, *ev_int, *ev_maint;
@@ -54,8 +55,17 @@ struct daemon {
 /* Returns an exit code > 0 to exit with, or 0 to go on. */
 int	daemon_init(struct daemon *, const char *name,
 	    const struct daemon_ops *, int argc, char **argv);
+/* Gives up after daemon_init() (a configuration the daemon refuses). */
+void	daemon_abandon(struct daemon *);
 /* Binds a listen list; exits with a message on failure. */
 void	daemon_bind(struct daemon *, const struct listen_list *);
+/*
+ * Binds a listen list whose sockets another owner accepts on (evhttp in
+ * guestbox-bootstrapd): daemon_start() reads the TLS key for it and drops
+ * privileges as usual but starts no evconnlistener.  Returns the index of
+ * the set in d->lsets; the owner takes each fd and sets it to -1.
+ */
+size_t	daemon_bind_external(struct daemon *, const struct listen_list *);
 /* with_auth: start the authentication workers.  Exits on failure. */
 void	daemon_start(struct daemon *, int with_auth);
 /* Runs until shut down, then cleans up; returns the exit code. */

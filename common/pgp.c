@@ -119,6 +119,24 @@ int
 pgp_import_file(const char *file, const char *address, char fpr[PGP_FPR_MAX],
     char *why, size_t whylen)
 {
+	char	*buf;
+	size_t	 len;
+	int	 ret;
+
+	/* Read it ourselves: a clear errno for a missing or unreadable file. */
+	if (file_read_all(file, PGP_KEYFILE_MAX, &buf, &len) == -1) {
+		snprintf(why, whylen, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	ret = pgp_import_mem(file, buf, len, address, fpr, why, whylen);
+	free(buf);
+	return ret;
+}
+
+int
+pgp_import_mem(const char *file, const char *buf, size_t len,
+    const char *address, char fpr[PGP_FPR_MAX], char *why, size_t whylen)
+{
 	gpgme_ctx_t		 ctx;
 	gpgme_data_t		 data = NULL;
 	gpgme_import_result_t	 res;
@@ -126,19 +144,10 @@ pgp_import_file(const char *file, const char *address, char fpr[PGP_FPR_MAX],
 	gpgme_key_t		 key;
 	gpgme_error_t		 err;
 	int			 ret = -1, found_addr = 0;
-	char			*buf;
-	size_t			 len;
 
 	fpr[0] = '\0';
-	/* Read it ourselves: a clear errno for a missing or unreadable file. */
-	if (file_read_all(file, 16 * 1024 * 1024, &buf, &len) == -1) {
-		snprintf(why, whylen, "%s: %s", file, strerror(errno));
+	if ((ctx = pgp_ctx(why, whylen)) == NULL)
 		return -1;
-	}
-	if ((ctx = pgp_ctx(why, whylen)) == NULL) {
-		free(buf);
-		return -1;
-	}
 	if ((err = gpgme_data_new_from_mem(&data, buf, len, 0)) != 0 ||
 	    (err = gpgme_op_import(ctx, data)) != 0) {
 		snprintf(why, whylen, "%s: %s", file, gpgme_strerror(err));
@@ -186,7 +195,6 @@ pgp_import_file(const char *file, const char *address, char fpr[PGP_FPR_MAX],
 out:
 	gpgme_data_release(data);
 	gpgme_release(ctx);
-	free(buf);
 	return ret;
 }
 

@@ -24,6 +24,12 @@ int	pgp_init(const char *state_dir);
  */
 int	pgp_import_file(const char *file, const char *address,
 	    char fpr[PGP_FPR_MAX], char *why, size_t whylen);
+/* The same for keys already read (file names them in messages). */
+int	pgp_import_mem(const char *file, const char *buf, size_t len,
+	    const char *address, char fpr[PGP_FPR_MAX], char *why,
+	    size_t whylen);
+
+#define PGP_KEYFILE_MAX	(16 * 1024 * 1024)
 
 /*
  * The fingerprint of a key in the home with a user ID of address that can

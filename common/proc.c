@@ -60,5 +60,8 @@ proc_drop_privileges(const char *user, const char *group)
 	/* setuid re-enables dumping on some kernels: switch it off again. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		log_warn("prctl PR_SET_DUMPABLE");
+	/* issue 7: nothing we exec (gpg) can gain privileges again. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		log_warn("prctl PR_SET_NO_NEW_PRIVS");
 	return 0;
 }

@@ -104,17 +104,15 @@ addr_domain(const char *addr)
 }
 
 int
-file_read_all(const char *path, size_t max, char **bufp, size_t *lenp)
+fd_read_all(int fd, size_t max, char **bufp, size_t *lenp)
 {
 	char		*buf = NULL;
 	size_t		 len = 0, cap = 0;
 	ssize_t		 n;
-	int		 fd, saved;
+	int		 saved;
 
 	*bufp = NULL;
 	*lenp = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
 	for (;;) {
 		if (cap - len < 4096 + 1) {
 			cap = cap == 0 ? 8192 : cap * 2;
@@ -134,7 +132,6 @@ file_read_all(const char *path, size_t max, char **bufp, size_t *lenp)
 			goto fail;
 		}
 	}
-	close(fd);
 	if (buf == NULL)
 		buf = xmalloc(1);
 	buf[len] = '\0';
@@ -143,10 +140,25 @@ file_read_all(const char *path, size_t max, char **bufp, size_t *lenp)
 	return 0;
 fail:
 	saved = errno;
-	close(fd);
 	free(buf);
 	errno = saved;
 	return -1;
+}
+
+int
+file_read_all(const char *path, size_t max, char **bufp, size_t *lenp)
+{
+	int	 fd, ret, saved;
+
+	*bufp = NULL;
+	*lenp = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	ret = fd_read_all(fd, max, bufp, lenp);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return ret;
 }
 
 int

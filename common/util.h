@@ -25,6 +25,8 @@ const char *addr_domain(const char *addr);
 
 /* Reads a whole file into a NUL-terminated buffer; -1 with errno. */
 int	 file_read_all(const char *path, size_t max, char **bufp, size_t *lenp);
+/* The same from an open descriptor (standard input after a setuid). */
+int	 fd_read_all(int fd, size_t max, char **bufp, size_t *lenp);
 /* Writes a file atomically (temporary name, fsync, rename); -1 with errno. */
 int	 file_write_atomic(const char *path, const void *, size_t, int mode);
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -40,6 +41,11 @@ workq_thread(void *arg)
 	struct workq		*wq = arg;
 	struct workq_job	*job;
 	ssize_t			 n;
+	sigset_t		 ss;
+
+	/* Signals are the event loop's: never let one land here. */
+	sigfillset(&ss);
+	pthread_sigmask(SIG_BLOCK, &ss, NULL);
 
 	for (;;) {
 		pthread_mutex_lock(&wq->lock);

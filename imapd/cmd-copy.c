@@ -80,8 +80,8 @@ copy_run(struct imap_session *s, const struct imap_command *cmd, int uid_mode,
 	}
 	if (strcmp(setstr, "$") == 0)
 		set = imap_saved_set(s, uid_mode);
-	else if (imap_seqset_parse(setstr, uid_mode ?
-	    imap_view_max_uid(&s->view) : s->view.count, &set) == -1) {
+	else if ((set = imap_set_parse(setstr, uid_mode ?
+	    imap_view_max_uid(&s->view) : s->view.count)) == NULL) {
 		imap_tagged(s, "BAD", "Invalid sequence set");
 		free(dest);
 		return CMD_DONE;
@@ -99,7 +99,7 @@ copy_run(struct imap_session *s, const struct imap_command *cmd, int uid_mode,
 		cr.uids = xreallocarray(cr.uids, cr.n + 1, sizeof(*cr.uids));
 		cr.uids[cr.n++] = vm->uid;
 	}
-	imap_seqset_free(&set);
+	imap_set_free(&set);
 	if (cr.n == 0) {
 		/* RFC 4315: nothing copied, no COPYUID. */
 		imap_tagged(s, "OK", "%s completed (no messages)", move ?
@@ -117,10 +117,10 @@ copy_run(struct imap_session *s, const struct imap_command *cmd, int uid_mode,
 	else {
 		tmp = evbuffer_new();
 		evbuffer_add_printf(tmp, "COPYUID %u ", cr.uidvalidity);
-		imap_seqset_write_uids(tmp, cr.uids, cr.n);
+		imap_set_write_list(tmp, cr.uids, cr.n);
 		evbuffer_add(tmp, " ", 1);
 		/* New UIDs ascend with the source UIDs: one range list each. */
-		imap_seqset_write_uids(tmp, cr.newuids, cr.n);
+		imap_set_write_list(tmp, cr.newuids, cr.n);
 		evbuffer_add(tmp, "", 1);
 		if (move) {
 			/* RFC 6851 3.3: COPYUID untagged, then the expunges. */

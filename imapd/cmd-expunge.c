@@ -69,8 +69,7 @@ imap_expunge(struct imap_session *s, const struct imap_command *cmd,
 	if (uid_mode) {
 		if (!imap_arg_get_atom(&a[0], &setstr) ||
 		    !imap_arg_is_eol(&a[1]) ||
-		    imap_seqset_parse(setstr, imap_view_max_uid(&s->view),
-		    &er.uids) == -1) {
+		    (er.uids = imap_set_parse(setstr, imap_view_max_uid(&s->view))) == NULL) {
 			imap_tagged(s, "BAD", "UID EXPUNGE takes a UID set");
 			return CMD_DONE;
 		}
@@ -79,12 +78,12 @@ imap_expunge(struct imap_session *s, const struct imap_command *cmd,
 		return CMD_DONE;
 	}
 	if (s->view.readonly) {
-		imap_seqset_free(&er.uids);
+		imap_set_free(&er.uids);
 		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 		return CMD_DONE;
 	}
 	ret = imap_txn(s, expunge_txn, &er);
-	imap_seqset_free(&er.uids);
+	imap_set_free(&er.uids);
 	free(er.todo);
 	if (ret != 0)
 		imap_tagged_store_error(s, ret);

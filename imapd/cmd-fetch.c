@@ -24,7 +24,8 @@
 #include "pack.h"
 #include "xmalloc.h"
 
-#define FETCH_SECTIONS_MAX	64
+/* Body items in one FETCH (the parser module allows as many). */
+#define FETCH_SECTIONS_MAX	1000
 #define FETCH_FIELDS_MAX	256
 #define FETCH_BATCH		50
 
@@ -67,7 +68,7 @@ struct fetch_section {
 struct fetch_req {
 	int			 uid_mode;
 	unsigned int		 items;
-	struct fetch_section	 sections[FETCH_SECTIONS_MAX];
+	struct fetch_section	*sections;	/* nsections of them */
 	size_t			 nsections;
 	int			 sets_seen;	/* a non-PEEK body item */
 	struct imap_seqset	*set;
@@ -88,7 +89,8 @@ fetch_req_free(void *arg)
 		return;
 	for (i = 0; i < fr->nsections; i++)
 		free(fr->sections[i].label);
-	imap_seqset_free(&fr->set);
+	free(fr->sections);
+	imap_set_free(&fr->set);
 	free(fr);
 }
 
@@ -172,7 +174,8 @@ fetch_parse_section(const struct imap_arg *a, struct fetch_section *fs,
 	fs->path[plen] = '\0';
 	dot = sec + plen;
 	if (plen > 0 && dot < close) {
-		if (*dot != '.')
+		/* "1." names nothing (Dovecot: BAD), not part 1. */
+		if (*dot != '.' || dot + 1 == close)
 			return -1;
 		dot++;
 	}
@@ -291,6 +294,8 @@ fetch_parse_item(const struct imap_arg *a, struct fetch_req *fr,
 		*whyp = "Too many sections in one FETCH";
 		return -1;
 	}
+	fr->sections = xreallocarray(fr->sections, fr->nsections + 1,
+	    sizeof(*fr->sections));
 	fs = &fr->sections[fr->nsections];
 	if (fetch_parse_section(a, fs, whyp) == -1)
 		return -1;
@@ -388,8 +393,6 @@ fetch_msg_txn(struct store_txn *txn, void *arg)
 		if ((ret = store_msg_read(txn, s->key, fm->m.blob_id, &fm->text,
 		    &fm->textlen)) != 0)
 			return ret;
-		/* RFC 3501 4.3: no NUL in a literal; 0x80 like Dovecot. */
-		mime_nuls_replace(fm->text, fm->textlen);
 	}
 	if (fm->want_mime && fm->mime == NULL) {
 		/* No cache yet (or a damaged one): build it and keep it. */
@@ -402,6 +405,12 @@ fetch_msg_txn(struct store_txn *txn, void *arg)
 		if (ret != 0)
 			return ret;
 	}
+	/*
+	 * RFC 3501 4.3: no NUL in a literal; 0x80 like Dovecot.  After the
+	 * parse: the parser sees what was delivered.
+	 */
+	if (fm->text != NULL)
+		mime_nuls_replace(fm->text, fm->textlen);
 	return 0;
 }
 
@@ -418,6 +427,29 @@ fetch_msg_clear(struct fetch_msg *fm)
 }
 
 /* Writes [off, off+len) of data as a literal, cut by a partial. */
+/*
+ * RFC 3501 9: a literal holds no NUL (only BINARY's literal8 may).  Mail
+ * with NULs exists; like Dovecot, send each as 0x80, keeping the size.
+ */
+static void
+fetch_write_nonul(struct imap_session *s, const uint8_t *data, size_t len)
+{
+	const uint8_t	*nul;
+	size_t		 n;
+
+	while (len > 0) {
+		if ((nul = memchr(data, '\0', len)) == NULL) {
+			imap_write(s, data, len);
+			return;
+		}
+		n = (size_t)(nul - data);
+		imap_write(s, data, n);
+		imap_write(s, "\x80", 1);
+		data += n + 1;
+		len -= n + 1;
+	}
+}
+
 static void
 fetch_write_range(struct imap_session *s, const struct fetch_section *fs,
     const uint8_t *data, uint64_t off, uint64_t len)
@@ -434,8 +466,7 @@ fetch_write_range(struct imap_session *s, const struct fetch_section *fs,
 		}
 	}
 	imap_printf(s, "{%llu}\r\n", (unsigned long long)len);
-	if (len > 0)
-		imap_write(s, data + off, (size_t)len);
+	fetch_write_nonul(s, data + off, (size_t)len);
 }
 
 static void
@@ -461,13 +492,16 @@ fetch_write_section(struct imap_session *s, const struct fetch_section *fs,
 	ret = fm->mime == NULL ? -1 : mime_section_range(fm->mime, fs->path,
 	    strlen(fs->path), map[fs->type], &off, &len);
 	if (ret == -1 || (ret == 0 && off + len > fm->textlen)) {
-		/* A part that does not exist (Dovecot answers NIL too). */
-		imap_printf(s, "NIL");
+		/*
+		 * RFC 3501 6.4.5: a part that does not exist is empty;
+		 * Dovecot says "" but {0} for a partial of it, and so do we.
+		 */
+		imap_printf(s, "%s", fs->partial ? "{0}\r\n" : "\"\"");
 		return;
 	}
 	if (ret == 1) {
 		/* HEADER or TEXT of a part that is no message: empty. */
-		imap_printf(s, "\"\"");
+		imap_printf(s, "{0}\r\n");
 		return;
 	}
 	if (fs->type != FS_HEADER_FIELDS && fs->type != FS_HEADER_FIELDS_NOT) {
@@ -689,8 +723,8 @@ imap_fetch(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
 	s->cmd_state_free = fetch_req_free;
 	if (strcmp(set, "$") == 0)
 		fr->set = imap_saved_set(s, uid_mode);
-	else if (imap_seqset_parse(set, uid_mode ? imap_view_max_uid(&s->view) :
-	    s->view.count, &fr->set) == -1) {
+	else if ((fr->set = imap_set_parse(set, uid_mode ? imap_view_max_uid(&s->view) :
+	    s->view.count)) == NULL) {
 		imap_tagged(s, "BAD", "Invalid sequence set");
 		return CMD_DONE;
 	}
@@ -727,7 +761,7 @@ imap_fetch(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
 			qsort(va.fv.uids, va.fv.n, sizeof(*va.fv.uids),
 			    fetch_uid_cmp);
 			imap_printf(s, "* VANISHED (EARLIER) ");
-			imap_seqset_write_uids(conn_out(s->conn), va.fv.uids,
+			imap_set_write_list(conn_out(s->conn), va.fv.uids,
 			    va.fv.n);
 			imap_printf(s, "\r\n");
 		}

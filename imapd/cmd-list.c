@@ -262,6 +262,49 @@ list_parse_opts(const struct imap_arg *a, int is_return, unsigned int *opts,
 	return 0;
 }
 
+/*
+ * RFC 3501 6.3.9: when "%" stops short of a subscribed mailbox, LSUB
+ * names the unsubscribed parent that matched, as \Noselect ("foo/bar"
+ * subscribed, "foo" not: LSUB "" % answers foo), once each.
+ */
+static void
+lsub_parents(struct imap_session *s, struct list_req *lr, char **patterns,
+    size_t npat)
+{
+	struct list_box	*p;
+	char		**sent = NULL, *name, *slash;
+	size_t		 nsent = 0, i, j, k;
+	int		 any;
+
+	for (i = 0; i < lr->n; i++) {
+		if (!lr->boxes[i].subscribed)
+			continue;
+		name = xstrdup(lr->boxes[i].name);
+		while ((slash = strrchr(name, '/')) != NULL) {
+			*slash = '\0';
+			if ((p = list_find(lr, name)) != NULL && p->subscribed)
+				continue;	/* LSUB lists it itself */
+			for (any = 0, j = 0; j < npat && !any; j++)
+				any = list_match(patterns[j], name) &&
+				    !list_match(patterns[j], lr->boxes[i].name);
+			for (k = 0; any && k < nsent; k++)
+				if (strcmp(sent[k], name) == 0)
+					any = 0;
+			if (!any)
+				continue;
+			imap_printf(s, "* LSUB (\\Noselect) \"/\" ");
+			imap_write_mailbox(s, name);
+			imap_printf(s, "\r\n");
+			sent = xreallocarray(sent, nsent + 1, sizeof(*sent));
+			sent[nsent++] = xstrdup(name);
+		}
+		free(name);
+	}
+	for (k = 0; k < nsent; k++)
+		free(sent[k]);
+	free(sent);
+}
+
 static enum imap_cmd_status
 list_run(struct imap_session *s, const struct imap_command *cmd, int lsub)
 {
@@ -319,7 +362,8 @@ list_run(struct imap_session *s, const struct imap_command *cmd, int lsub)
 			goto out;
 		}
 		xasprintf(&full, "%s%s", ref, pat);
-		dec = mutf7_decode(full, &why);
+		if (mutf7_decode(full, strlen(full), &dec, &why) == -1)
+			dec = NULL;
 		free(full);
 		if (dec == NULL) {
 			imap_tagged(s, "BAD", "%s", why);
@@ -351,6 +395,8 @@ list_run(struct imap_session *s, const struct imap_command *cmd, int lsub)
 			continue;
 		list_write(s, verb, b, opts, status_items);
 	}
+	if (lsub)
+		lsub_parents(s, &lr, patterns, npat);
 	list_clear(&lr);
 	imap_tagged(s, "OK", "%s completed", lsub ? "Lsub" : "List");
 out:
@@ -389,6 +435,7 @@ cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct imap_arg	*a;
 	char			 enabled[64] = "";
+	int			 had_condstore = s->condstore;
 
 	if (imap_arg_is_eol(cmd->args)) {
 		imap_tagged(s, "BAD", "ENABLE takes capability names");
@@ -409,6 +456,13 @@ cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 		}
 	}
 	imap_printf(s, "* ENABLED%s\r\n", enabled);
+	/*
+	 * RFC 7162 3.1: CONDSTORE enabled with a mailbox selected; the
+	 * client has had no HIGHESTMODSEQ for it yet (as Dovecot does).
+	 */
+	if (s->state == S_SELECTED && !had_condstore && s->condstore)
+		imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+		    (unsigned long long)s->view.highestmodseq);
 	imap_tagged(s, "OK", "Enabled");
 	return CMD_DONE;
 }

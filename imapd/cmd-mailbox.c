@@ -27,7 +27,7 @@ imap_mailbox_arg(struct imap_session *s, const char *wire, const char **whyp)
 
 	if (strcasecmp(wire, "INBOX") == 0)
 		return xstrdup(STORE_INBOX);
-	if ((name = mutf7_decode(wire, whyp)) == NULL)
+	if (mutf7_decode(wire, strlen(wire), &name, whyp) == -1)
 		return NULL;
 	len = strlen(name);
 	/* CREATE "a/b/" names a/b (RFC 3501 6.3.3). */
@@ -59,8 +59,14 @@ imap_mailbox_arg(struct imap_session *s, const char *wire, const char **whyp)
 void
 imap_write_mailbox(struct imap_session *s, const char *utf8)
 {
-	char	*wire = mutf7_encode(utf8);
+	const char	*why;
+	char		*wire;
 
+	/* Names come from the store, valid UTF-8; never write a broken one. */
+	if (mutf7_encode(utf8, strlen(utf8), &wire, &why) == -1) {
+		imap_write_astring(s, "?");
+		return;
+	}
 	imap_write_astring(s, wire);
 	free(wire);
 }
@@ -213,8 +219,11 @@ cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 	else if (ret != 0)
 		imap_tagged_store_error(s, ret);
 	else {
-		if (s->state == S_SELECTED && mr.id == s->view.mailbox_id)
+		if (s->state == S_SELECTED && mr.id == s->view.mailbox_id) {
+			/* RFC 7162 3.2.11: say that no mailbox is selected now. */
 			imap_session_enter_state(s, S_AUTH);
+			imap_printf(s, "* OK [CLOSED] Selected mailbox deleted\r\n");
+		}
 		imap_tagged(s, "OK", "Delete completed");
 	}
 	free(name);

@@ -91,7 +91,7 @@ search_free(struct search_node *n)
 	free(n->kids);
 	free(n->str);
 	free(n->value);
-	imap_seqset_free(&n->set);
+	imap_set_free(&n->set);
 	free(n);
 }
 
@@ -330,8 +330,7 @@ search_parse_key(struct search_parse *sp, const struct imap_arg **ap,
 			return NULL;
 		if (strcmp(str, "$") == 0)
 			n->set = imap_saved_set(sp->s, 1);
-		else if (imap_seqset_parse(str, imap_view_max_uid(&sp->s->view),
-		    &n->set) == -1) {
+		else if ((n->set = imap_set_parse(str, imap_view_max_uid(&sp->s->view))) == NULL) {
 			sp->why = "Invalid UID set";
 			search_free(n);
 			return NULL;
@@ -394,7 +393,7 @@ search_parse_key(struct search_parse *sp, const struct imap_arg **ap,
 	star = sp->s->view.count;
 	if (strcmp(key, "$") == 0)
 		n->set = imap_saved_set(sp->s, 0);
-	else if (imap_seqset_parse(key, star, &n->set) == -1) {
+	else if ((n->set = imap_set_parse(key, star)) == NULL) {
 		sp->why = "Unknown SEARCH key";
 		search_free(n);
 		return NULL;
@@ -679,7 +678,18 @@ imap_search(struct imap_session *s, const struct imap_command *cmd,
 		imap_tagged_store_error(s, ret);
 		return CMD_DONE;
 	}
-	if (ret_opts & RET_SAVE)
+	if ((ret_opts & RET_SAVE) && (ret_opts & (RET_MIN | RET_MAX)) &&
+	    !(ret_opts & (RET_ALL | RET_COUNT)) && sr.nhits > 0) {
+		uint32_t	 mm[2];
+		size_t		 nmm = 0;
+
+		/* RFC 5182 2.4: SAVE with MIN and/or MAX saves just those. */
+		if (ret_opts & RET_MIN)
+			mm[nmm++] = sr.hits[0];
+		if ((ret_opts & RET_MAX) && (nmm == 0 || sr.nhits > 1))
+			mm[nmm++] = sr.hits[sr.nhits - 1];
+		imap_save_result(s, mm, nmm, uid_mode);
+	} else if (ret_opts & RET_SAVE)
 		imap_save_result(s, sr.hits, sr.nhits, uid_mode);
 	if (!esearch) {
 		imap_printf(s, "* SEARCH");
@@ -701,7 +711,7 @@ imap_search(struct imap_session *s, const struct imap_command *cmd,
 			imap_printf(s, " MAX %u", sr.hits[sr.nhits - 1]);
 		if ((ret_opts & RET_ALL) && sr.nhits > 0) {
 			imap_printf(s, " ALL ");
-			imap_seqset_write_uids(conn_out(s->conn), sr.hits,
+			imap_set_write_list(conn_out(s->conn), sr.hits,
 			    sr.nhits);
 		}
 		if (ret_opts & RET_COUNT)

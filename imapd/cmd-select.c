@@ -94,7 +94,7 @@ select_txn(struct store_txn *txn, void *arg)
 static void
 select_free(struct select_req *sr)
 {
-	imap_seqset_free(&sr->q_known);
+	imap_set_free(&sr->q_known);
 	free(sr->vanished);
 	free(sr->changed);
 }
@@ -137,7 +137,7 @@ select_parse_params(struct imap_session *s, const struct imap_arg *a,
 			const char	*set;
 
 			if (!imap_arg_get_atom(&q[2], &set) ||
-			    imap_seqset_parse(set, UINT32_MAX, &sr->q_known) != 0) {
+			    (sr->q_known = imap_set_parse(set, UINT32_MAX)) == NULL) {
 				*whyp = "Invalid known-uids in QRESYNC";
 				return -1;
 			}
@@ -180,9 +180,11 @@ cmd_select(struct imap_session *s, const struct imap_command *cmd)
 	/* RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected. */
 	if (was_selected) {
 		imap_session_enter_state(s, S_AUTH);
-		/* RFC 7162 3.2.11: tell a QRESYNC client where one ends. */
-		if (s->qresync)
-			imap_printf(s, "* OK [CLOSED] Previous mailbox closed\r\n");
+		/*
+		 * RFC 7162 3.2.11: a server that advertises QRESYNC sends
+		 * [CLOSED] whether or not the client enabled it.
+		 */
+		imap_printf(s, "* OK [CLOSED] Previous mailbox closed\r\n");
 	}
 	sr.name = name;
 	ret = imap_txn(s, select_txn, &sr);
@@ -211,7 +213,7 @@ cmd_select(struct imap_session *s, const struct imap_command *cmd)
 	if (sr.qresync && sr.q_uidvalidity == s->view.uidvalidity) {
 		if (sr.nvanished > 0) {
 			imap_printf(s, "* VANISHED (EARLIER) ");
-			imap_seqset_write_uids(conn_out(s->conn), sr.vanished,
+			imap_set_write_list(conn_out(s->conn), sr.vanished,
 			    sr.nvanished);
 			imap_printf(s, "\r\n");
 		}

@@ -164,8 +164,8 @@ imap_store(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
 	}
 	if (strcmp(setstr, "$") == 0)
 		set = imap_saved_set(s, uid_mode);
-	else if (imap_seqset_parse(setstr, uid_mode ?
-	    imap_view_max_uid(&s->view) : s->view.count, &set) == -1) {
+	else if ((set = imap_set_parse(setstr, uid_mode ?
+	    imap_view_max_uid(&s->view) : s->view.count)) == NULL) {
 		imap_tagged(s, "BAD", "Invalid sequence set");
 		return CMD_DONE;
 	}
@@ -177,7 +177,7 @@ imap_store(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
 		sr.seqs = xreallocarray(sr.seqs, sr.nseqs + 1, sizeof(*sr.seqs));
 		sr.seqs[sr.nseqs++] = seq;
 	}
-	imap_seqset_free(&set);
+	imap_set_free(&set);
 	if (sr.nseqs > 0) {
 		sr.after = xcalloc(sr.nseqs, sizeof(*sr.after));
 		sr.changed = xcalloc(sr.nseqs, sizeof(int));
@@ -230,7 +230,7 @@ imap_store(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
 		struct evbuffer	*tmp = evbuffer_new();
 
 		/* RFC 7162 3.1.3: the messages UNCHANGEDSINCE kept as they were. */
-		imap_seqset_write_uids(tmp, failed, nfailed);
+		imap_set_write_list(tmp, failed, nfailed);
 		evbuffer_add(tmp, "", 1);
 		imap_tagged(s, "OK", "[MODIFIED %s] Conditional STORE failed "
 		    "for some messages", (const char *)evbuffer_pullup(tmp, -1));

@@ -33,9 +33,9 @@ imap_flag_one(const char *name, struct imap_flags *f, const char **whyp)
 				f->sys |= sys[i].bit;
 				return 0;
 			}
-		if (strcasecmp(name, "\\Recent") == 0)
-			return 0;
-		*whyp = "Unknown system flag";
+		/* RFC 3501 2.3.2: \Recent is the server's; Dovecot says BAD. */
+		*whyp = strcasecmp(name, "\\Recent") == 0 ?
+		    "\\Recent cannot be set by a client" : "Unknown system flag";
 		return -1;
 	}
 	if (strlen(name) > IMAP_KEYWORD_MAX) {

@@ -55,6 +55,9 @@ enum step {
 	STEP_ERROR,		/* consumed; p->err is set */
 };
 
+/* Bytes looked at per pass over the evbuffer. */
+#define PARSER_PIECE	16384
+
 enum parser_mode {
 	MODE_COMMAND,
 	MODE_LINE,
@@ -100,6 +103,7 @@ struct imap_parser {
 	size_t				 tok_len;
 	size_t				 tok_cap;
 	int				 atom_bracket;	/* 0, 1: "[" open, 2: closed */
+	int				 in_section;	/* a section's list is open */
 	char				*sect_atom;	/* atom before the list */
 	size_t				 sect_atom_len;
 	struct imap_arg			 sect_list;	/* LIST, type EOL if none */
@@ -289,6 +293,7 @@ parser_clear(struct imap_parser *p)
 	if (p->tok != NULL)
 		p->tok[0] = '\0';
 	p->atom_bracket = 0;
+	p->in_section = 0;
 	p->lit_size = p->lit_left = 0;
 	p->lit_nonsync = p->lit_literal8 = p->lit_stream = 0;
 	p->sink_failed = 0;
@@ -299,14 +304,32 @@ parser_clear(struct imap_parser *p)
 void
 imap_parser_reset(struct imap_parser *p)
 {
-	int	 failed = p->state == PS_ERROR;
+	int	 failed;
 	int	 line_ended = p->line_ended;
 
-	if (p->state == PS_SKIP || p->state == PS_SKIP_LITERAL)
+	switch (p->state) {
+	case PS_SKIP:
+	case PS_SKIP_LITERAL:
 		return;		/* still discarding a failed command */
-	if (failed && p->err.fatal) {
-		/* Nothing can follow; keep returning the error. */
-		return;
+	case PS_START:
+	case PS_DONE:
+		failed = 0;
+		break;
+	case PS_ERROR:
+		/* After a fatal error nothing can follow. */
+		if (p->err.fatal)
+			return;
+		failed = 1;
+		break;
+	case PS_LIT_DATA:
+		/* Abandoned mid-literal: its data is still coming. */
+		p->skip_left = p->lit_left;
+		failed = 1;
+		break;
+	default:
+		/* Abandoned mid-line: discard the rest as after an error. */
+		failed = 1;
+		break;
 	}
 	parser_clear(p);
 	p->limits = p->next_limits;
@@ -438,6 +461,8 @@ parser_open_list(struct imap_parser *p, int section)
 	}
 	p->depth++;
 	parser_frame(p)->section = section;
+	if (section)
+		p->in_section = 1;
 	p->state = PS_ARG_START;
 	return STEP_NEXT;
 }
@@ -466,6 +491,7 @@ parser_close_list(struct imap_parser *p)
 	f->section = 0;
 	p->depth--;
 	if (section) {
+		p->in_section = 0;
 		p->sect_list = arg;
 		p->state = PS_SECTION_END;
 		return STEP_NEXT;
@@ -518,7 +544,7 @@ parser_literal_fail(struct imap_parser *p, enum imap_parse_errcode code,
 {
 	va_list	 ap;
 	char	*text;
-	int	 fatal = 0;
+	int	 must_close = 0;
 
 	va_start(ap, fmt);
 	xvasprintf(&text, fmt, ap);
@@ -526,13 +552,13 @@ parser_literal_fail(struct imap_parser *p, enum imap_parse_errcode code,
 	if (p->lit_nonsync) {
 		/* RFC 7888 4: "{N+}" too large to take: the server may close. */
 		if (p->lit_size > p->limits.stream_max)
-			fatal = 1;
+			must_close = 1;
 		else
 			p->skip_left = p->lit_size;
 		p->line_ended = 0;
 	} else
 		p->line_ended = 1;
-	parser_fail(p, code, fatal, "%s", text);
+	parser_fail(p, code, must_close, "%s", text);
 	free(text);
 	return STEP_ERROR;
 }
@@ -846,8 +872,8 @@ parser_byte(struct imap_parser *p, unsigned char c)
 			parser_tok_add(p, (char)c);
 			return STEP_NEXT;
 		}
-		if (c == ' ' && p->atom_bracket == 1 &&
-		    p->sect_list.type != IMAP_ARG_LIST) {
+		/* Sections do not nest: BODY[...] holds no BODY[...]. */
+		if (c == ' ' && p->atom_bracket == 1 && !p->in_section) {
 			p->state = PS_ATOM_BRACKET_SP;
 			return STEP_NEXT;
 		}
@@ -1088,11 +1114,10 @@ parser_skip_byte(struct imap_parser *p, unsigned char c)
 static int
 parser_run(struct imap_parser *p, struct evbuffer *in)
 {
-	unsigned char	 buf[16384];
-	ev_ssize_t	 got;
-	size_t		 i, used, n;
-	enum step	 r = STEP_NEXT;
-	enum parser_state before;
+	const unsigned char	*buf;
+	size_t			 got, i, used, n;
+	enum step		 r = STEP_NEXT;
+	enum parser_state	 before;
 
 	for (;;) {
 		if (p->state == PS_ERROR)
@@ -1105,17 +1130,25 @@ parser_run(struct imap_parser *p, struct evbuffer *in)
 				return IMAP_PARSE_ERROR;
 			continue;
 		}
-		got = evbuffer_copyout(in, buf, sizeof(buf));
-		if (got <= 0)
+		if ((got = evbuffer_get_length(in)) == 0)
 			return IMAP_PARSE_NEED_MORE;
+		/*
+		 * Work on the buffer in place: pulling up a bounded piece
+		 * copies only across chain boundaries, so many pipelined
+		 * commands in one read cost no more than one.
+		 */
+		if (got > PARSER_PIECE)
+			got = PARSER_PIECE;
+		if ((buf = evbuffer_pullup(in, (ev_ssize_t)got)) == NULL)
+			fatalx("imap parser: evbuffer_pullup");
 
-		for (i = 0; i < (size_t)got; ) {
+		for (i = 0; i < got; ) {
 			if (p->state == PS_LIT_DATA) {
-				r = parser_literal_data(p, buf + i,
-				    (size_t)got - i, &used);
+				r = parser_literal_data(p, buf + i, got - i,
+				    &used);
 				i += used;
 			} else if (p->state == PS_SKIP_LITERAL) {
-				n = (size_t)got - i;
+				n = got - i;
 				if (n > p->skip_left)
 					n = (size_t)p->skip_left;
 				p->skip_left -= n;
@@ -1128,30 +1161,26 @@ parser_run(struct imap_parser *p, struct evbuffer *in)
 			} else if (p->state == PS_SKIP) {
 				r = parser_skip_byte(p, buf[i]);
 				i++;
-			} else {
+			} else if (p->line_bytes >= p->limits.line_max) {
 				/*
-				 * Count before taking the byte, so that no
+				 * Checked before taking the byte, so that no
 				 * token ever grows past line_max.
 				 */
-				if (p->line_bytes >= p->limits.line_max) {
-					if (buf[i] == '\n')
-						p->line_ended = 1;
+				if (buf[i] == '\n')
+					p->line_ended = 1;
+				i++;
+				r = parser_fail(p, IMAP_PERR_LINE_TOO_LONG, 0,
+				    "Line too long (limit %zu bytes)",
+				    p->limits.line_max);
+			} else {
+				before = p->state;
+				r = parser_byte(p, buf[i]);
+				if (r == STEP_ERROR && buf[i] == '\n' &&
+				    before != PS_LIT_CR && before != PS_LIT_LF)
+					p->line_ended = 1;
+				if (r != STEP_AGAIN) {
+					p->line_bytes++;
 					i++;
-					r = parser_fail(p,
-					    IMAP_PERR_LINE_TOO_LONG, 0,
-					    "Line too long (limit %zu bytes)",
-					    p->limits.line_max);
-				} else {
-					before = p->state;
-					r = parser_byte(p, buf[i]);
-					if (r == STEP_ERROR && buf[i] == '\n' &&
-					    before != PS_LIT_CR &&
-					    before != PS_LIT_LF)
-						p->line_ended = 1;
-					if (r != STEP_AGAIN) {
-						p->line_bytes++;
-						i++;
-					}
 				}
 			}
 			if (r == STEP_DONE || r == STEP_CONTINUE ||

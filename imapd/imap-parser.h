@@ -218,10 +218,12 @@ int		 imap_parser_read_line(struct imap_parser *, struct evbuffer *in,
 
 /*
  * Forgets the command (aborting a sink still open) and prepares for the
- * next one.  After an error it first discards what remains of the failed
- * command on the next read: the rest of its line and the data of any
- * non-synchronizing literal announced on it (so mbsync's APPEND {N+} to
- * a missing mailbox resynchronizes after NO [TRYCREATE]).
+ * next one.  After an error, or when a command is abandoned half read,
+ * the next reads first discard what remains of it: the rest of its line
+ * and the data of literals announced on it that the client is sending
+ * anyway ({N+}, or {N} once "+" was asked for), so that mbsync's APPEND
+ * {N+} to a missing mailbox resynchronizes after NO [TRYCREATE].  After a
+ * fatal error it does nothing.
  */
 void		 imap_parser_reset(struct imap_parser *);
 

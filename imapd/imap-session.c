@@ -156,6 +156,11 @@ imap_session_free(struct imap_session *s)
 		s->next->prev = s->prev;
 	im->nsessions--;
 	auth_cancel(&s->auth);
+	/*
+	 * The parser first: an APPEND literal cut off by a disconnect
+	 * still has its sink in cmd_state, and freeing the parser aborts it.
+	 */
+	imap_parser_free(&s->parser);
 	if (s->cmd_state_free != NULL && s->cmd_state != NULL)
 		s->cmd_state_free(s->cmd_state);
 	if (s->idle_poll != NULL)
@@ -165,7 +170,6 @@ imap_session_free(struct imap_session *s)
 	free(s->saved);
 	free(s->tag);
 	vault_seckey_free(&s->key);
-	imap_parser_free(&s->parser);
 	conn_free(&s->conn);
 	daemon_session_closed(&im->daemon);
 	sodium_memzero(s, sizeof(*s));
@@ -498,6 +502,8 @@ imap_session_shutdown(struct imap_session *s)
 static void
 imap_session_cmd_end(struct imap_session *s)
 {
+	/* Before cmd_state: a literal sink may point into it. */
+	imap_parser_reset(s->parser);
 	if (s->cmd_state_free != NULL && s->cmd_state != NULL)
 		s->cmd_state_free(s->cmd_state);
 	s->cmd_state = NULL;
@@ -509,7 +515,6 @@ imap_session_cmd_end(struct imap_session *s)
 	s->want_line = 0;
 	free(s->tag);
 	s->tag = NULL;
-	imap_parser_reset(s->parser);
 	imap_session_set_limits(s);
 	if (s->imapd->daemon.stopping && s->state != S_LOGOUT)
 		imap_session_shutdown(s);
@@ -674,6 +679,54 @@ imap_session_drained(struct conn *c, void *arg)
 		imap_session_run(s);
 }
 
+/* ---- sets of numbers (imap-seqset.h, allocated) ---- */
+
+struct imap_seqset *
+imap_set_parse(const char *str, uint32_t star)
+{
+	struct imap_seqset	*set = xcalloc(1, sizeof(*set));
+	const char		*why;
+
+	imap_seqset_init(set);
+	if (imap_seqset_parse(set, str, star, 0, 0, &why) == -1) {
+		imap_set_free(&set);
+		return NULL;
+	}
+	return set;
+}
+
+struct imap_seqset *
+imap_set_from(const uint32_t *v, size_t n)
+{
+	struct imap_seqset	*set = xcalloc(1, sizeof(*set));
+	size_t			 i;
+
+	imap_seqset_init(set);
+	for (i = 0; i < n; i++)
+		imap_seqset_add(set, v[i], v[i]);
+	imap_seqset_normalize(set);
+	return set;
+}
+
+void
+imap_set_free(struct imap_seqset **setp)
+{
+	if (*setp == NULL)
+		return;
+	imap_seqset_clear(*setp);
+	free(*setp);
+	*setp = NULL;
+}
+
+void
+imap_set_write_list(struct evbuffer *out, const uint32_t *v, size_t n)
+{
+	struct imap_seqset	*set = imap_set_from(v, n);
+
+	imap_seqset_write(set, out);
+	imap_set_free(&set);
+}
+
 /* ---- SEARCHRES (RFC 5182) ---- */
 
 void
@@ -698,13 +751,13 @@ imap_saved_set(struct imap_session *s, int uid_mode)
 	size_t			 i, n = 0;
 
 	if (uid_mode || s->nsaved == 0)
-		return imap_seqset_from(s->saved, s->nsaved);
+		return imap_set_from(s->saved, s->nsaved);
 	/* Expunged messages drop out of the saved result (RFC 5182 2.1). */
 	seqs = xreallocarray(NULL, s->nsaved, sizeof(*seqs));
 	for (i = 0; i < s->nsaved; i++)
 		if ((seqs[n] = imap_view_seq(&s->view, s->saved[i])) != 0)
 			n++;
-	set = imap_seqset_from(seqs, n);
+	set = imap_set_from(seqs, n);
 	free(seqs);
 	return set;
 }

@@ -17,7 +17,7 @@
 #define CAPA_BASE	"IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE"
 #define CAPA_AUTH	CAPA_BASE " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN " \
 			"SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES " \
-			"CONDSTORE QRESYNC"
+			"CONDSTORE QRESYNC STATUS=SIZE"
 
 static void
 imapd_accept(struct daemon *d, struct listener *l, int fd,
@@ -84,6 +84,7 @@ main(int argc, char *argv[])
 	if (im.daemon.conf->imap_listen.n == 0) {
 		log_warnx("no imap_listen in %s", im.daemon.conf->path != NULL ?
 		    im.daemon.conf->path : "the configuration");
+		daemon_abandon(&im.daemon);
 		return EX_CONFIG;
 	}
 	xasprintf(&im.capa_preauth, "%s STARTTLS LOGINDISABLED", CAPA_BASE);

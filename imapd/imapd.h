@@ -194,6 +194,14 @@ void	 imap_status_write(struct imap_session *, const struct store_mailbox *,
  * command gives it as UIDs or as sequence numbers.
  */
 struct imap_seqset;
+/*
+ * Sets of numbers (imap-seqset.h) on the heap: parsed (NULL on bad
+ * syntax), made from a sorted list, freed; a list written as a set.
+ */
+struct imap_seqset *imap_set_parse(const char *, uint32_t star);
+struct imap_seqset *imap_set_from(const uint32_t *, size_t);
+void	 imap_set_free(struct imap_seqset **);
+void	 imap_set_write_list(struct evbuffer *, const uint32_t *, size_t);
 void	 imap_save_result(struct imap_session *, const uint32_t *, size_t n,
 	    int uid_mode);
 struct imap_seqset *imap_saved_set(struct imap_session *, int uid_mode);

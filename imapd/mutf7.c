@@ -1,7 +1,5 @@
 /*
- * mutf7.c: modified UTF-7 (RFC 3501 5.1.3): printable ASCII but "&"
- * stands for itself; "&" starts a modified base64 run of UTF-16 that
- * "-" ends; "&-" is "&".
+ * mutf7.c: modified UTF-7 (RFC 3501 5.1.3) to and from UTF-8.
  */
 #include "config.h"
 
@@ -12,212 +10,319 @@
 #include "mutf7.h"
 #include "xmalloc.h"
 
+struct outbuf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static void	out_add(struct outbuf *, char);
+static void	out_utf8(struct outbuf *, uint32_t);
+static int	utf8_next(const unsigned char *, size_t, size_t *, uint32_t *);
+static void	encode_run(struct outbuf *, const uint32_t *, size_t);
+static int	b64_value(unsigned char);
+
+/* RFC 3501 5.1.3: RFC 2045 base64 with "," in place of "/". */
 static const char mutf7_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
-/* Next code point of UTF-8, or -1 for invalid UTF-8. */
-static int32_t
-mutf7_utf8_next(const unsigned char **pp)
+static void
+out_add(struct outbuf *o, char c)
 {
-	const unsigned char	*p = *pp;
-	int32_t			 c;
-	int			 n, i;
-
-	if (p[0] < 0x80) {
-		*pp = p + 1;
-		return p[0];
+	if (o->len + 1 >= o->cap) {
+		o->cap = o->cap == 0 ? 64 : o->cap * 2;
+		o->p = xrealloc(o->p, o->cap);
 	}
-	if ((p[0] & 0xe0) == 0xc0) {
-		c = p[0] & 0x1f;
-		n = 1;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		c = p[0] & 0x0f;
-		n = 2;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		c = p[0] & 0x07;
-		n = 3;
-	} else
-		return -1;
-	for (i = 1; i <= n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return -1;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past Unicode are invalid. */
-	if ((n == 1 && c < 0x80) || (n == 2 && c < 0x800) ||
-	    (n == 3 && c < 0x10000) || c > 0x10ffff ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return -1;
-	*pp = p + n + 1;
-	return c;
-}
-
-char *
-mutf7_encode(const char *utf8)
-{
-	const unsigned char	*p = (const unsigned char *)utf8;
-	size_t			 cap = strlen(utf8) * 4 + 4, o = 0;
-	char			*out = xmalloc(cap);
-	uint32_t		 bits = 0;
-	int			 nbits = 0, inb64 = 0;
-	int32_t			 c;
-	uint16_t		 units[2];
-	int			 nunits, i;
-
-	while (*p != '\0') {
-		if (*p >= 0x20 && *p < 0x7f) {
-			if (inb64) {
-				if (nbits > 0)
-					out[o++] = mutf7_b64[(bits << (6 - nbits)) & 0x3f];
-				out[o++] = '-';
-				inb64 = 0;
-				nbits = 0;
-				bits = 0;
-			}
-			out[o++] = (char)*p;
-			if (*p == '&')
-				out[o++] = '-';
-			p++;
-			continue;
-		}
-		if ((c = mutf7_utf8_next(&p)) == -1) {
-			/* Names come from the store, which holds valid UTF-8. */
-			c = 0xfffd;
-			p++;
-		}
-		if (c >= 0x10000) {
-			c -= 0x10000;
-			units[0] = (uint16_t)(0xd800 + (c >> 10));
-			units[1] = (uint16_t)(0xdc00 + (c & 0x3ff));
-			nunits = 2;
-		} else {
-			units[0] = (uint16_t)c;
-			nunits = 1;
-		}
-		if (!inb64) {
-			out[o++] = '&';
-			inb64 = 1;
-		}
-		for (i = 0; i < nunits; i++) {
-			bits = (bits << 16) | units[i];
-			nbits += 16;
-			while (nbits >= 6) {
-				nbits -= 6;
-				out[o++] = mutf7_b64[(bits >> nbits) & 0x3f];
-			}
-			bits &= (1U << nbits) - 1;
-		}
-		if (o + 16 > cap) {
-			cap *= 2;
-			out = xrealloc(out, cap);
-		}
-	}
-	if (inb64) {
-		if (nbits > 0)
-			out[o++] = mutf7_b64[(bits << (6 - nbits)) & 0x3f];
-		out[o++] = '-';
-	}
-	out[o] = '\0';
-	return out;
-}
-
-static int
-mutf7_b64_value(char c)
-{
-	const char	*p;
-
-	if (c == '\0' || (p = strchr(mutf7_b64, c)) == NULL)
-		return -1;
-	return (int)(p - mutf7_b64);
+	o->p[o->len++] = c;
+	o->p[o->len] = '\0';
 }
 
 static void
-mutf7_put_utf8(char *out, size_t *o, uint32_t c)
+out_utf8(struct outbuf *o, uint32_t c)
 {
 	if (c < 0x80)
-		out[(*o)++] = (char)c;
+		out_add(o, (char)c);
 	else if (c < 0x800) {
-		out[(*o)++] = (char)(0xc0 | (c >> 6));
-		out[(*o)++] = (char)(0x80 | (c & 0x3f));
+		out_add(o, (char)(0xc0 | (c >> 6)));
+		out_add(o, (char)(0x80 | (c & 0x3f)));
 	} else if (c < 0x10000) {
-		out[(*o)++] = (char)(0xe0 | (c >> 12));
-		out[(*o)++] = (char)(0x80 | ((c >> 6) & 0x3f));
-		out[(*o)++] = (char)(0x80 | (c & 0x3f));
+		out_add(o, (char)(0xe0 | (c >> 12)));
+		out_add(o, (char)(0x80 | ((c >> 6) & 0x3f)));
+		out_add(o, (char)(0x80 | (c & 0x3f)));
 	} else {
-		out[(*o)++] = (char)(0xf0 | (c >> 18));
-		out[(*o)++] = (char)(0x80 | ((c >> 12) & 0x3f));
-		out[(*o)++] = (char)(0x80 | ((c >> 6) & 0x3f));
-		out[(*o)++] = (char)(0x80 | (c & 0x3f));
+		out_add(o, (char)(0xf0 | (c >> 18)));
+		out_add(o, (char)(0x80 | ((c >> 12) & 0x3f)));
+		out_add(o, (char)(0x80 | ((c >> 6) & 0x3f)));
+		out_add(o, (char)(0x80 | (c & 0x3f)));
 	}
 }
 
-char *
-mutf7_decode(const char *wire, const char **whyp)
+/*
+ * Decodes the UTF-8 character at s[*ip], advancing *ip.  RFC 3629 3:
+ * shortest form only, no surrogates, nothing above U+10FFFF.
+ */
+static int
+utf8_next(const unsigned char *s, size_t len, size_t *ip, uint32_t *cp)
 {
-	const char	*p = wire;
-	char		*out = xmalloc(strlen(wire) * 2 + 1);
-	size_t		 o = 0;
-	uint32_t	 bits, hi;
-	int		 nbits, v, units;
-	uint16_t	 u;
+	size_t		 i = *ip, n, k;
+	uint32_t	 c, min;
 
-	*whyp = "Invalid modified UTF-7 in the mailbox name";
-	while (*p != '\0') {
-		if ((unsigned char)*p >= 0x80) {
-			*whyp = "8-bit mailbox names must be sent in modified "
-			    "UTF-7";
+	c = s[i];
+	if (c < 0x80) {
+		n = 0;
+		min = 0;
+	} else if ((c & 0xe0) == 0xc0) {
+		n = 1;
+		c &= 0x1f;
+		min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 2;
+		c &= 0x0f;
+		min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 3;
+		c &= 0x07;
+		min = 0x10000;
+	} else
+		return -1;
+	if (len - i - 1 < n)
+		return -1;
+	for (k = 1; k <= n; k++) {
+		if ((s[i + k] & 0xc0) != 0x80)
+			return -1;
+		c = (c << 6) | (s[i + k] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return -1;
+	*ip = i + n + 1;
+	*cp = c;
+	return 0;
+}
+
+int
+mutf7_utf8_is_valid(const char *s, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i = 0;
+	uint32_t		 c;
+
+	while (i < len) {
+		if (utf8_next(u, len, &i, &c) == -1 || c == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* Writes "&" base64(UTF-16BE of the run) "-". */
+static void
+encode_run(struct outbuf *o, const uint32_t *cps, size_t n)
+{
+	uint32_t	 bits = 0, c, u[2];
+	size_t		 i, k, nu;
+	int		 nbits = 0;
+
+	out_add(o, '&');
+	for (i = 0; i < n; i++) {
+		c = cps[i];
+		if (c >= 0x10000) {
+			c -= 0x10000;
+			u[0] = 0xd800 | (c >> 10);
+			u[1] = 0xdc00 | (c & 0x3ff);
+			nu = 2;
+		} else {
+			u[0] = c;
+			nu = 1;
+		}
+		for (k = 0; k < nu; k++) {
+			bits = (bits << 16) | u[k];
+			nbits += 16;
+			while (nbits >= 6) {
+				nbits -= 6;
+				out_add(o, mutf7_b64[(bits >> nbits) & 0x3f]);
+			}
+			bits &= (1u << nbits) - 1;
+		}
+	}
+	if (nbits > 0)
+		out_add(o, mutf7_b64[(bits << (6 - nbits)) & 0x3f]);
+	out_add(o, '-');
+}
+
+int
+mutf7_encode(const char *utf8, size_t len, char **out_r, const char **error_r)
+{
+	const unsigned char	*s = (const unsigned char *)utf8;
+	struct outbuf		 o = { NULL, 0, 0 };
+	uint32_t		*run = NULL, c;
+	size_t			 i = 0, nrun = 0;
+
+	out_add(&o, 'x');		/* allocates; taken back below */
+	o.len = 0;
+	o.p[0] = '\0';
+	if (len > 0)
+		run = xreallocarray(NULL, len, sizeof(*run));
+	while (i < len) {
+		if (utf8_next(s, len, &i, &c) == -1) {
+			*error_r = "Invalid UTF-8 in mailbox name";
 			goto fail;
 		}
-		if (*p != '&') {
-			out[o++] = *p++;
+		if (c == 0) {
+			*error_r = "NUL in mailbox name";
+			goto fail;
+		}
+		/* RFC 3501 5.1.3: printable US-ASCII stands for itself. */
+		if (c >= 0x20 && c <= 0x7e) {
+			if (nrun > 0) {
+				encode_run(&o, run, nrun);
+				nrun = 0;
+			}
+			out_add(&o, (char)c);
+			if (c == '&')
+				out_add(&o, '-');
+		} else
+			run[nrun++] = c;
+	}
+	if (nrun > 0)
+		encode_run(&o, run, nrun);
+	free(run);
+	*out_r = o.p;
+	return 0;
+
+fail:
+	free(run);
+	free(o.p);
+	return -1;
+}
+
+static int
+b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == ',')
+		return 63;
+	return -1;
+}
+
+int
+mutf7_decode(const char *mutf7, size_t len, char **out_r, const char **error_r)
+{
+	const unsigned char	*s = (const unsigned char *)mutf7;
+	struct outbuf		 o = { NULL, 0, 0 };
+	size_t			 i = 0;
+	uint32_t		 bits, u, high;
+	int			 nbits, v, after_shift = 0, units;
+
+	out_add(&o, 'x');
+	o.len = 0;
+	o.p[0] = '\0';
+	while (i < len) {
+		if (s[i] < 0x20 || s[i] > 0x7e) {
+			*error_r = s[i] >= 0x80 ?
+			    "8-bit character in mailbox name (use modified UTF-7)" :
+			    "Control character in mailbox name";
+			goto fail;
+		}
+		if (s[i] != '&') {
+			out_add(&o, (char)s[i++]);
+			after_shift = 0;
 			continue;
 		}
-		p++;
-		if (*p == '-') {
-			out[o++] = '&';
-			p++;
+		i++;
+		if (i < len && s[i] == '-') {
+			out_add(&o, '&');
+			i++;
+			after_shift = 0;
 			continue;
+		}
+		if (after_shift) {
+			/* Two shifts in a row: one would have done. */
+			*error_r = "Invalid modified UTF-7: adjacent shifts";
+			goto fail;
 		}
 		bits = 0;
 		nbits = 0;
-		hi = 0;
+		high = 0;
 		units = 0;
-		while (*p != '-') {
-			if ((v = mutf7_b64_value(*p)) == -1)
+		for (;;) {
+			if (i >= len) {
+				*error_r = "Invalid modified UTF-7: "
+				    "unterminated shift";
 				goto fail;
+			}
+			if (s[i] == '-')
+				break;
+			if ((v = b64_value(s[i])) == -1) {
+				*error_r = "Invalid modified UTF-7: "
+				    "bad base64";
+				goto fail;
+			}
+			i++;
 			bits = (bits << 6) | (uint32_t)v;
 			nbits += 6;
-			p++;
 			if (nbits < 16)
 				continue;
 			nbits -= 16;
-			u = (uint16_t)(bits >> nbits);
-			bits &= (1U << nbits) - 1;
+			u = (bits >> nbits) & 0xffff;
+			bits &= (1u << nbits) - 1;
 			units++;
-			if (hi != 0) {
-				if (u < 0xdc00 || u > 0xdfff)
+			if (high != 0) {
+				if (u < 0xdc00 || u > 0xdfff) {
+					*error_r = "Invalid modified UTF-7: "
+					    "lone surrogate";
 					goto fail;
-				mutf7_put_utf8(out, &o, 0x10000 +
-				    ((hi - 0xd800) << 10) + (u - 0xdc00));
-				hi = 0;
+				}
+				out_utf8(&o, 0x10000 +
+				    ((high - 0xd800) << 10) + (u - 0xdc00));
+				high = 0;
 			} else if (u >= 0xd800 && u <= 0xdbff)
-				hi = u;
-			else if (u >= 0xdc00 && u <= 0xdfff)
+				high = u;
+			else if (u >= 0xdc00 && u <= 0xdfff) {
+				*error_r = "Invalid modified UTF-7: "
+				    "lone surrogate";
 				goto fail;
-			else if (u >= 0x20 && u < 0x7f)
-				goto fail;	/* must have been plain ASCII */
-			else
-				mutf7_put_utf8(out, &o, u);
+			} else if (u >= 0x20 && u <= 0x7e) {
+				/* RFC 3501 5.1.3: MUST NOT be encoded. */
+				*error_r = "Invalid modified UTF-7: "
+				    "encoded ASCII";
+				goto fail;
+			} else if (u == 0) {
+				*error_r = "Invalid modified UTF-7: NUL";
+				goto fail;
+			} else
+				out_utf8(&o, u);
 		}
-		/* Canonical: no empty run, at most 5 zero bits left over. */
-		if (units == 0 || hi != 0 || nbits >= 6 || bits != 0)
+		i++;			/* the "-" */
+		if (units == 0 || high != 0 || nbits >= 6 || bits != 0) {
+			*error_r = high != 0 ?
+			    "Invalid modified UTF-7: lone surrogate" :
+			    "Invalid modified UTF-7: bad base64 padding";
 			goto fail;
-		p++;
+		}
+		after_shift = 1;
 	}
-	out[o] = '\0';
-	*whyp = NULL;
-	return out;
+	*out_r = o.p;
+	return 0;
+
 fail:
+	free(o.p);
+	return -1;
+}
+
+int
+mutf7_is_valid(const char *mutf7, size_t len)
+{
+	char		*out;
+	const char	*error;
+
+	if (mutf7_decode(mutf7, len, &out, &error) == -1)
+		return 0;
 	free(out);
-	return NULL;
+	return 1;
 }

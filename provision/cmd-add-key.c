@@ -13,13 +13,18 @@
 static int
 cmd_add_key_exec(struct provision *pv, int argc, char **argv)
 {
-	char	 fpr[PGP_FPR_MAX], why[512];
+	char		 fpr[PGP_FPR_MAX], why[512];
+	const char	*keydata;
+	size_t		 keylen;
 
 	if (argc != 2)
 		return provision_usage(pv, "add-key");
-	if (pgp_import_file(argv[1], NULL, fpr, why, sizeof(why)) == -1) {
+	if (provision_input(pv, argv[1], &keydata, &keylen) == -1)
+		return EX_NOINPUT;
+	if (pgp_import_mem(argv[1], keydata, keylen, NULL, fpr, why,
+	    sizeof(why)) == -1) {
 		provision_errx(pv, "%s", why);
-		return access(argv[1], R_OK) == 0 ? EX_DATAERR : EX_NOINPUT;
+		return EX_DATAERR;
 	}
 	if (pv->json) {
 		printf("{");
@@ -36,4 +41,5 @@ const struct provision_cmd cmd_add_key = {
 	.help = "import OpenPGP public keys mailboxes may encrypt to",
 	.exec = cmd_add_key_exec,
 	.flags = PROVISION_PGP,
+	.input_option = "",
 };

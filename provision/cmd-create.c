@@ -65,14 +65,21 @@ cmd_create_exec(struct provision *pv, int argc, char **argv)
 		{ "sender-key", required_argument, NULL, 'k' },
 		{ "pin", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "print", no_argument, NULL, 'P' },
+		{ "sender-name", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct create	 cr;
 	struct invite	 inv;
+	struct invite_mail im;
+	enum invite_output out;
 	const char	*rarg = NULL, *sarg = NULL, *keyfile = NULL;
-	const char	*pinmode = "auto";
+	const char	*pinmode = "auto", *sender_name = NULL;
+	int		 print = 0;
 	char		 rcpt[ADDR_MAX + 1], sender[ADDR_MAX + 1];
 	char		 fpr[PGP_FPR_MAX], why[512];
+	const char	*keydata;
+	size_t		 keylen;
 	int		 ch, ret;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -92,6 +99,12 @@ cmd_create_exec(struct provision *pv, int argc, char **argv)
 		case 'j':
 			pv->json = 1;
 			break;
+		case 'P':
+			print = 1;
+			break;
+		case 'n':
+			sender_name = optarg;
+			break;
 		default:
 			return provision_usage(pv, "create");
 		}
@@ -105,15 +118,39 @@ cmd_create_exec(struct provision *pv, int argc, char **argv)
 		    "address");
 		return EX_DATAERR;
 	}
-	/* The key first: without a usable key there is nothing to reply to. */
-	if (pgp_import_file(keyfile, sender, fpr, why, sizeof(why)) == -1) {
-		provision_errx(pv, "%s", why);
-		return access(keyfile, R_OK) == 0 ? EX_DATAERR : EX_NOINPUT;
+	if (sender_name != NULL && (strlen(sender_name) > 100 ||
+	    strpbrk(sender_name, "\r\n") != NULL)) {
+		provision_errx(pv, "--sender-name takes one line of at most 100 "
+		    "bytes");
+		return EX_USAGE;
 	}
-	if ((ret = invite_prepare(pv, pinmode, fpr, &inv)) != EX_OK)
+	/*
+	 * The invitation goes by mail when a smarthost is configured; without
+	 * one the link is printed, as the admin then hands it on.
+	 */
+	out = print ? INVITE_OUT_PRINT : pv->conf->smarthost != NULL ?
+	    INVITE_OUT_SEND : INVITE_OUT_LINK;
+	memset(&im, 0, sizeof(im));
+	if (out != INVITE_OUT_LINK && (ret = invite_mail_load(pv, &im)) != EX_OK)
 		return ret;
+	/* The key first: without a usable key there is nothing to reply to. */
+	if (provision_input(pv, keyfile, &keydata, &keylen) == -1) {
+		invite_mail_clear(&im);
+		return EX_NOINPUT;
+	}
+	if (pgp_import_mem(keyfile, keydata, keylen, sender, fpr, why,
+	    sizeof(why)) == -1) {
+		provision_errx(pv, "%s", why);
+		invite_mail_clear(&im);
+		return EX_DATAERR;
+	}
+	if ((ret = invite_prepare(pv, pinmode, fpr, &inv)) != EX_OK) {
+		invite_mail_clear(&im);
+		return ret;
+	}
 	if (provision_store(pv) == NULL) {
 		invite_clear(&inv);
+		invite_mail_clear(&im);
 		return EX_TEMPFAIL;
 	}
 	memset(&cr, 0, sizeof(cr));
@@ -140,20 +177,32 @@ cmd_create_exec(struct provision *pv, int argc, char **argv)
 			printf("%s has a mailbox already; %s (key %s) can now "
 			    "write to it and be written to\n", rcpt, sender, fpr);
 		ret = EX_OK;
-	} else {
-		invite_print(pv, &cr.acct, &inv, -1);
-		ret = EX_OK;
+	} else if ((ret = invite_mail_deliver(pv, &im, out, &cr.acct, &inv,
+	    sender, sender_name, -1)) != EX_OK) {
+		/*
+		 * Nobody could ever reach a mailbox whose only link was lost,
+		 * and the token exists nowhere else: take the mailbox back.
+		 */
+		if (store_account_purge(pv->store, cr.acct.id, NULL) == 0)
+			provision_errx(pv, "%s was not created; run create again "
+			    "once the smarthost works", rcpt);
+		else
+			provision_errx(pv, "%s could not be removed again; run "
+			    "\"guestbox-provision delete %s\"", rcpt, rcpt);
+		ret = EX_TEMPFAIL;
 	}
 	store_account_clear(&cr.acct);
 	invite_clear(&inv);
+	invite_mail_clear(&im);
 	return ret;
 }
 
 const struct provision_cmd cmd_create = {
 	.name = "create",
 	.args = "--recipient ADDR --sender ADDR --sender-key FILE "
-	    "[--pin auto|none|DIGITS]",
+	    "[--pin auto|none|DIGITS] [--sender-name NAME] [--print]",
 	.help = "create a temporary mailbox, or add a sender to an existing one",
 	.exec = cmd_create_exec,
 	.flags = PROVISION_PGP,
+	.input_option = "--sender-key",
 };

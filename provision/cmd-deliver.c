@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "mime-seal.h"
 #include "provision.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -89,7 +90,11 @@ cmd_deliver_exec(struct provision *pv, int argc, char **argv)
 		return provision_usage(pv, "deliver");
 	if (provision_addr(rarg, rcpt) == -1)
 		return EX_NOUSER;	/* no such mailbox can exist */
-	if (file_read_all("/dev/stdin", pv->conf->max_message_size, &raw,
+	/*
+	 * Standard input as opened by the MTA, not /dev/stdin: after the
+	 * privilege drop we may not open the caller's file again.
+	 */
+	if (fd_read_all(STDIN_FILENO, pv->conf->max_message_size, &raw,
 	    &rawlen) == -1) {
 		if (errno == EFBIG) {
 			provision_errx(pv, "message larger than %llu bytes "
@@ -132,7 +137,7 @@ cmd_deliver_exec(struct provision *pv, int argc, char **argv)
 		return EX_TEMPFAIL;
 	}
 	/* Seal before the transaction: a retry must not redo the crypto. */
-	blob = store_blob_seal(dl.acct.id, dl.acct.pk, msg, len, NULL, 0);
+	blob = mime_seal(dl.acct.id, dl.acct.pk, msg, len);
 	sodium_memzero(msg, len);
 	free(msg);
 	dl.blob = blob;

@@ -81,8 +81,14 @@ cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "pin", required_argument, NULL, 'p' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "print", no_argument, NULL, 'P' },
+		{ "sender-name", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct invite_mail	 im;
+	enum invite_output	 out;
+	const char		*sender_name = NULL;
+	int			 print = 0;
 	struct reinvite		 ri;
 	struct store_account	 a;
 	struct reinvite_inviter	 who;
@@ -99,19 +105,39 @@ cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
 		case 'f':
 			ri.force = 1;
 			break;
+		case 'P':
+			print = 1;
+			break;
+		case 'n':
+			sender_name = optarg;
+			break;
 		default:
 			return provision_usage(pv, "reinvite");
 		}
 	}
 	if (optind + 1 != argc)
 		return provision_usage(pv, "reinvite");
-	memset(&a, 0, sizeof(a));
-	if ((ret = provision_find(pv, argv[optind], &a)) != EX_OK)
+	if (sender_name != NULL && (strlen(sender_name) > 100 ||
+	    strpbrk(sender_name, "\r\n") != NULL)) {
+		provision_errx(pv, "--sender-name takes one line of at most 100 "
+		    "bytes");
+		return EX_USAGE;
+	}
+	out = print ? INVITE_OUT_PRINT : pv->conf->smarthost != NULL ?
+	    INVITE_OUT_SEND : INVITE_OUT_LINK;
+	memset(&im, 0, sizeof(im));
+	if (out != INVITE_OUT_LINK && (ret = invite_mail_load(pv, &im)) != EX_OK)
 		return ret;
+	memset(&a, 0, sizeof(a));
+	if ((ret = provision_find(pv, argv[optind], &a)) != EX_OK) {
+		invite_mail_clear(&im);
+		return ret;
+	}
 	if (a.state == STORE_ACCT_DELETING) {
 		provision_errx(pv, "%s is being deleted; run \"guestbox-provision "
 		    "delete %s\" to finish", a.address, a.address);
 		store_account_clear(&a);
+		invite_mail_clear(&im);
 		return EX_DATAERR;
 	}
 	if (a.state != STORE_ACCT_PENDING && !ri.force) {
@@ -123,6 +149,7 @@ cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
 		    a.state == STORE_ACCT_DISABLED ? "you want" :
 		    "its owner asked for");
 		store_account_clear(&a);
+		invite_mail_clear(&im);
 		return EX_DATAERR;
 	}
 	/* The PIN goes encrypted to whoever invited first. */
@@ -134,12 +161,15 @@ cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
 		provision_errx(pv, "%s: the inviter %s is no correspondent any "
 		    "more: %s", a.address, a.inviter, store_strerror(ret));
 		store_account_clear(&a);
+		invite_mail_clear(&im);
 		return EX_DATAERR;
 	}
 	ret = invite_prepare(pv, pinmode, who.fpr, &inv);
 	store_account_clear(&a);
-	if (ret != EX_OK)
+	if (ret != EX_OK) {
+		invite_mail_clear(&im);
 		return ret;
+	}
 	ri.pv = pv;
 	ri.inv = &inv;
 	ret = store_txn_run(pv->store, cmd_reinvite_txn, &ri);
@@ -152,19 +182,29 @@ cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
 		ret = provision_store_fail(pv, "reinvite", ret);
 	else {
 		if (!pv->json)
-			printf("%llu messages removed: they were sealed to the "
+			fprintf(out == INVITE_OUT_PRINT ? stderr : stdout,
+			    "%llu messages removed: they were sealed to the "
 			    "old key\n", (unsigned long long)ri.removed);
-		invite_print(pv, &ri.acct, &inv, (long long)ri.removed);
-		ret = EX_OK;
+		/* The sender of the new mail is whoever invited first. */
+		if ((ret = invite_mail_deliver(pv, &im, out, &ri.acct, &inv,
+		    ri.acct.inviter, sender_name, (long long)ri.removed)) != EX_OK) {
+			/* The old link is void already; only a new one helps. */
+			provision_errx(pv, "%s: the new invitation is in place "
+			    "but did not reach the recipient; run reinvite "
+			    "again once the smarthost works", ri.acct.address);
+			ret = EX_TEMPFAIL;
+		}
 	}
 	store_account_clear(&ri.acct);
 	invite_clear(&inv);
+	invite_mail_clear(&im);
 	return ret;
 }
 
 const struct provision_cmd cmd_reinvite = {
 	.name = "reinvite",
-	.args = "[--pin auto|none|DIGITS] [--force] ADDR",
+	.args = "[--pin auto|none|DIGITS] [--force] [--sender-name NAME] "
+	    "[--print] ADDR",
 	.help = "issue a new invitation with new keys (mail so far is removed)",
 	.exec = cmd_reinvite_exec,
 	.flags = PROVISION_PGP,

@@ -135,6 +135,49 @@ provision_store_fail(struct provision *pv, const char *what, int err)
 }
 
 int
+provision_input(struct provision *pv, const char *path, const char **bufp,
+    size_t *lenp)
+{
+	if (pv->input_name == NULL || strcmp(pv->input_name, path) != 0) {
+		provision_errx(pv, "%s: not read", path);
+		return -1;
+	}
+	if (pv->input == NULL) {
+		provision_errx(pv, "%s: %s", path, strerror(pv->input_errno));
+		return -1;
+	}
+	*bufp = pv->input;
+	*lenp = pv->inputlen;
+	return 0;
+}
+
+/* Finds the command's input file on its command line and reads it. */
+static void
+provision_preload(struct provision *pv, const struct provision_cmd *cmd,
+    int argc, char **argv)
+{
+	size_t	 n;
+	int	 i;
+
+	if (cmd->input_option == NULL)
+		return;
+	n = strlen(cmd->input_option);
+	for (i = 1; i < argc && pv->input_name == NULL; i++) {
+		if (n == 0 && argv[i][0] != '-')
+			pv->input_name = argv[i];
+		else if (n > 0 && strcmp(argv[i], cmd->input_option) == 0 &&
+		    i + 1 < argc)
+			pv->input_name = argv[i + 1];
+		else if (n > 0 && strncmp(argv[i], cmd->input_option, n) == 0 &&
+		    argv[i][n] == '=')
+			pv->input_name = argv[i] + n + 1;
+	}
+	if (pv->input_name != NULL && file_read_all(pv->input_name,
+	    PGP_KEYFILE_MAX, &pv->input, &pv->inputlen) == -1)
+		pv->input_errno = errno;
+}
+
+int
 provision_addr(const char *arg, char *out)
 {
 	const char	*why;
@@ -388,6 +431,7 @@ main(int argc, char *argv[])
 		return EX_SOFTWARE;
 	}
 	/* Files in the state directory belong to the daemons' user. */
+	provision_preload(&pv, provision_cmds[i], argc, argv);
 	if (proc_drop_privileges(pv.conf->user, pv.conf->group) == -1)
 		return EX_NOPERM;
 	if (mkdir(pv.conf->state_dir, 0700) == -1 && errno != EEXIST) {
@@ -409,5 +453,6 @@ main(int argc, char *argv[])
 		store_close(&pv.store);
 	}
 	conf_free(&pv.conf);
+	free(pv.input);
 	return ret;
 }

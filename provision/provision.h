@@ -17,6 +17,14 @@
 
 struct provision {
 	struct conf	*conf;
+	/*
+	 * A file named on the command line, read before the privilege drop
+	 * (root may be the only one who can read it); see provision_input().
+	 */
+	const char	*input_name;
+	char		*input;
+	size_t		 inputlen;
+	int		 input_errno;
 	struct store	*store;		/* opened by provision_store() */
 	int		 json;
 	const char	*progname;
@@ -28,6 +36,8 @@ struct provision_cmd {
 	const char	*help;
 	int		(*exec)(struct provision *, int argc, char **argv);
 	int		 flags;
+	/* The option naming an input file ("" for the first argument). */
+	const char	*input_option;
 };
 
 /*
@@ -35,6 +45,13 @@ struct provision_cmd {
  * commands on the delivery path do not ask for it.
  */
 #define PROVISION_PGP	0x01
+
+/*
+ * The command's input file as read before the privilege drop; -1 with
+ * a message naming it if it could not be read.
+ */
+int		 provision_input(struct provision *, const char *path,
+		    const char **bufp, size_t *lenp);
 
 /* Opens the store on first use; NULL (with a message) if it cannot. */
 struct store	*provision_store(struct provision *);
@@ -104,6 +121,48 @@ void		 invite_clear(struct invite *);
 /* removed: messages a reinvite removed, -1 for a new mailbox. */
 void		 invite_print(struct provision *, const struct store_account *,
 		    const struct invite *, long long removed);
+
+/*
+ * The invitation mail (invite-mail.c): templates loaded before anything
+ * is created, so a missing file changes nothing.
+ */
+enum invite_mail_file {
+	INVITE_MAIL_SUBJECT,
+	INVITE_MAIL_TEXT,
+	INVITE_MAIL_HTML,
+	INVITE_MAIL_NFILES,
+};
+struct invite_mail {
+	char		*tpl[INVITE_MAIL_NFILES];
+};
+/* Returns an exit code (EX_CONFIG if a template is missing). */
+int		 invite_mail_load(struct provision *, struct invite_mail *);
+void		 invite_mail_clear(struct invite_mail *);
+/* The whole RFC 5322 message, CRLF line ends; caller frees *msgp. */
+int		 invite_mail_build(struct provision *, const struct invite_mail *,
+		    const struct store_account *, const struct invite *,
+		    const char *sender, const char *sender_name, char **msgp,
+		    size_t *lenp);
+/* Where an invitation goes. */
+enum invite_output {
+	INVITE_OUT_LINK,	/* no smarthost: print the link (as before) */
+	INVITE_OUT_PRINT,	/* --print: the whole message on stdout */
+	INVITE_OUT_SEND,	/* through the smarthost */
+};
+/*
+ * Prints or sends the invitation; returns an exit code.  removed is as
+ * for invite_print().
+ */
+int		 invite_mail_deliver(struct provision *,
+		    const struct invite_mail *, enum invite_output,
+		    const struct store_account *, const struct invite *,
+		    const char *sender, const char *sender_name, long long removed);
+void		 invite_mail_report(struct provision *,
+		    const struct store_account *, const struct invite *,
+		    int printed);
+/* Through the smarthost; EX_OK, or EX_TEMPFAIL with a message printed. */
+int		 invite_mail_send(struct provision *, const struct store_account *,
+		    const char *msg, size_t len);
 
 extern const struct provision_cmd cmd_add_key;
 extern const struct provision_cmd cmd_backup;

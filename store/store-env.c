@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,13 @@
 #define STORE_MAX_LOCKS		200000
 #define STORE_MAX_LOCKERS	20000
 #define STORE_MAX_TXNS		2000
+/* Processes and threads using the environment at once (failchk's table). */
+#define STORE_MAX_THREADS	4096
+/*
+ * A lock wait longer than this (microseconds) ends in DB_LOCK_NOTGRANTED:
+ * store_txn_run() then asks failchk whether a dead process holds it.
+ */
+#define STORE_LOCK_TIMEOUT	(2 * 1000 * 1000)
 
 const char *const store_db_names[DBI_COUNT] = {
 	[DBI_META] = "meta.db",
@@ -65,7 +73,9 @@ static const char *const store_error_text[] = {
 };
 
 static int	store_env_open(struct store *);
+static int	store_env_open_flags(struct store *, u_int32_t);
 static void	store_env_close(struct store *);
+static int	store_checkpoint(struct store *, u_int32_t);
 static int	store_schema_check(struct store *);
 static time_t	store_clock_real(void);
 
@@ -127,24 +137,68 @@ store_mkdir(const char *path)
 	return 0;
 }
 
+/*
+ * For failchk: is the process that holds a lock still there?  A process
+ * killed with SIGKILL inside a transaction leaves its locks behind;
+ * without this, every other process would wait for them until some
+ * process opened the environment again (DB_REGISTER recovers at open).
+ */
+static int
+store_isalive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
 static void
 store_env_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
+	/* failchk reports each mutex it cannot reclaim: routine after a kill. */
+	if (strstr(msg, "BDB2027") != NULL) {
+		log_debug("store: berkeley db: %s", msg);
+		return;
+	}
 	log_warnx("store: berkeley db: %s", msg);
+}
+
+/* Informational messages (failchk says what it freed). */
+static void
+store_env_msgcall(const DB_ENV *env, const char *msg)
+{
+	log_debug("store: berkeley db: %s", msg);
 }
 
 static int
 store_env_open(struct store *st)
 {
+	int	 ret;
+
+	ret = store_env_open_flags(st, DB_REGISTER);
+	if (ret == STORE_EREGION) {
+		/*
+		 * The regions were made with other settings (an older
+		 * guestbox): recovery builds them anew.  Processes still
+		 * attached get DB_RUNRECOVERY and reopen.
+		 */
+		log_warnx("store: rebuilding the environment's regions with "
+		    "recovery");
+		ret = store_env_open_flags(st, 0);
+	}
+	return ret;
+}
+
+static int
+store_env_open_flags(struct store *st, u_int32_t extra)
+{
 	DB_ENV		*env;
 	DB		*db;
 	u_int32_t	 flags;
-	int		 ret, i;
+	int		 ret, i, opened = 0;
 
 	if ((ret = db_env_create(&env, 0)) != 0)
 		return store_db_error("db_env_create", ret);
 	st->env = env;
 	env->set_errcall(env, store_env_errcall);
+	env->set_msgcall(env, store_env_msgcall);
 	/* Only used when the environment is created; later openers join it. */
 	if ((ret = env->set_cachesize(env, (u_int32_t)(st->opts.cache_size >> 30),
 	    (u_int32_t)(st->opts.cache_size & ((1U << 30) - 1)), 1)) != 0 ||
@@ -153,7 +207,10 @@ store_env_open(struct store *st)
 	    (ret = env->set_lk_max_locks(env, STORE_MAX_LOCKS)) != 0 ||
 	    (ret = env->set_lk_max_objects(env, STORE_MAX_LOCKS)) != 0 ||
 	    (ret = env->set_lk_max_lockers(env, STORE_MAX_LOCKERS)) != 0 ||
-	    (ret = env->set_tx_max(env, STORE_MAX_TXNS)) != 0)
+	    (ret = env->set_tx_max(env, STORE_MAX_TXNS)) != 0 ||
+	    (ret = env->set_thread_count(env, STORE_MAX_THREADS)) != 0 ||
+	    (ret = env->set_isalive(env, store_isalive)) != 0 ||
+	    (ret = env->set_timeout(env, STORE_LOCK_TIMEOUT, DB_SET_LOCK_TIMEOUT)) != 0)
 		goto fail;
 	/*
 	 * DB_REGISTER|DB_RECOVER: recovery runs when, and only when, a
@@ -161,9 +218,10 @@ store_env_open(struct store *st)
 	 * still alive then get DB_RUNRECOVERY and reopen (store_txn_run).
 	 */
 	flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
-	    DB_INIT_MPOOL | DB_THREAD | DB_REGISTER | DB_RECOVER;
+	    DB_INIT_MPOOL | DB_THREAD | DB_RECOVER | extra;
 	if ((ret = env->open(env, st->db_dir, flags, 0600)) != 0)
 		goto fail;
+	opened = 1;
 	for (i = 0; i < DBI_COUNT; i++) {
 		if ((ret = db_create(&db, env, 0)) != 0)
 			goto fail;
@@ -174,6 +232,11 @@ store_env_open(struct store *st)
 	}
 	return STORE_OK;
 fail:
+	/* EINVAL at open: the thread table of set_thread_count is missing. */
+	if (!opened && ret == EINVAL && (extra & DB_REGISTER)) {
+		store_env_close(st);
+		return STORE_EREGION;
+	}
 	ret = store_db_error("opening the environment", ret);
 	store_env_close(st);
 	return ret == STORE_ENOTFOUND ? STORE_EIO : ret;
@@ -202,9 +265,53 @@ store_env_close(struct store *st)
 static int
 store_env_reopen(struct store *st)
 {
+	int	 ret;
+
 	log_warnx("store: reopening the environment with recovery");
+	pthread_mutex_lock(&st->env_lock);
 	store_env_close(st);
-	return store_env_open(st);
+	ret = store_env_open(st);
+	pthread_mutex_unlock(&st->env_lock);
+	return ret;
+}
+
+/*
+ * Lock waits are not woken by time alone: Berkeley DB looks at lock
+ * timeouts and dead lockers only when asked.  This thread asks once a
+ * second, so a process killed inside a transaction (its locks stay) or
+ * a stuck one (the timeout expires) never blocks the others for long.
+ */
+static void *
+store_watchdog(void *arg)
+{
+	struct store	*st = arg;
+	struct timespec	 ts;
+	int		 ret;
+	sigset_t	 ss;
+
+	/* Signals are the event loop's: never let one land here. */
+	sigfillset(&ss);
+	pthread_sigmask(SIG_BLOCK, &ss, NULL);
+
+	pthread_mutex_lock(&st->env_lock);
+	while (!st->watchdog_stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&st->watchdog_cond, &st->env_lock, &ts);
+		if (st->watchdog_stop || st->env == NULL)
+			continue;
+		/*
+		 * EBUSY: a dead process's handle mutex cannot be destroyed
+		 * (it stays allocated until the next recovery); its locks
+		 * and transactions are released all the same.
+		 */
+		if ((ret = st->env->failchk(st->env, 0)) != 0 &&
+		    ret != DB_RUNRECOVERY && ret != EBUSY)
+			log_warnx("store: failchk: %s", db_strerror(ret));
+		(void)st->env->lock_detect(st->env, 0, DB_LOCK_EXPIRE, NULL);
+	}
+	pthread_mutex_unlock(&st->env_lock);
+	return NULL;
 }
 
 static int
@@ -270,12 +377,20 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 	st->now = store_clock_real;
 	st->notify_fd = -1;
 	st->send_fd = -1;
+	pthread_mutex_init(&st->env_lock, NULL);
+	pthread_cond_init(&st->watchdog_cond, NULL);
 	if (store_mkdir(st->db_dir) == -1 || store_mkdir(st->notify_dir) == -1) {
 		ret = STORE_EIO;
 		goto fail;
 	}
 	if ((ret = store_env_open(st)) != 0)
 		goto fail;
+	if (pthread_create(&st->watchdog, NULL, store_watchdog, st) != 0) {
+		log_warnx("store: cannot start the watchdog thread");
+		ret = STORE_EIO;
+		goto fail;
+	}
+	st->watchdog_on = 1;
 	if ((ret = store_schema_check(st)) != 0)
 		goto fail;
 	if (store_notify_init(st) == -1) {
@@ -298,8 +413,17 @@ store_close(struct store **stp)
 
 	if (st == NULL)
 		return;
+	if (st->watchdog_on) {
+		pthread_mutex_lock(&st->env_lock);
+		st->watchdog_stop = 1;
+		pthread_cond_signal(&st->watchdog_cond);
+		pthread_mutex_unlock(&st->env_lock);
+		pthread_join(st->watchdog, NULL);
+	}
 	store_notify_fini(st);
 	store_env_close(st);
+	pthread_mutex_destroy(&st->env_lock);
+	pthread_cond_destroy(&st->watchdog_cond);
 	free(st->state_dir);
 	free(st->db_dir);
 	free(st->notify_dir);
@@ -351,6 +475,21 @@ store_txn_run(struct store *st, store_txn_fn fn, void *arg)
 			}
 		}
 		if (ret == STORE_EDEADLOCK) {
+			/*
+			 * A dead process may hold the lock: failchk frees
+			 * its locks and aborts its transactions, or says
+			 * that only recovery can (it died inside a mutex).
+			 */
+			if (st->env != NULL &&
+			    (ret = st->env->failchk(st->env, 0)) != 0) {
+				ret = store_db_error("failchk", ret);
+				if (ret == STORE_ERECOVER && !recovered) {
+					recovered = 1;
+					if (store_env_reopen(st) == 0)
+						continue;
+				}
+				return ret;
+			}
 			/* Back off a little so the winner can finish. */
 			usleep((useconds_t)(1000 * (attempt + 1)));
 			continue;
@@ -543,6 +682,28 @@ store_backup_floor_set_txn(struct store_txn *txn, void *arg)
 	return store_db_put(txn, DBI_META, "backup-log-floor", 16, v, sizeof(v));
 }
 
+/*
+ * A checkpoint, reopening first if another process recovered the
+ * environment: a daemon's maintenance timer may be the first to use a
+ * handle gone stale, and it must not fail from then on (store_txn_run()
+ * does the same for transactions).
+ */
+static int
+store_checkpoint(struct store *st, u_int32_t flags)
+{
+	int	 ret;
+
+	if (st->env == NULL && (ret = store_env_reopen(st)) != 0)
+		return ret;
+	ret = st->env->txn_checkpoint(st->env, 0, 0, flags);
+	if (ret == DB_RUNRECOVERY) {
+		if ((ret = store_env_reopen(st)) != 0)
+			return ret;
+		ret = st->env->txn_checkpoint(st->env, 0, 0, flags);
+	}
+	return store_db_error("checkpoint", ret);
+}
+
 /* "log.0000000012" -> 12; 0 for anything else. */
 static uint32_t
 store_log_number(const char *path)
@@ -565,14 +726,12 @@ store_maintain(struct store *st, int force)
 	time_t		 now = time(NULL);
 	int		 ret;
 
-	if (st->env == NULL)
-		return STORE_ERECOVER;
 	if (!force && now - st->last_checkpoint <
 	    (time_t)st->opts.checkpoint_interval)
 		return 0;
 	st->last_checkpoint = now;
-	if ((ret = st->env->txn_checkpoint(st->env, 0, 0, 0)) != 0)
-		return store_db_error("checkpoint", ret);
+	if ((ret = store_checkpoint(st, 0)) != 0)
+		return ret;
 	if (st->opts.log_keep_for_backup &&
 	    (ret = store_txn_run(st, store_backup_floor_txn, &floor)) != 0)
 		return ret;
@@ -604,14 +763,12 @@ store_backup(struct store *st, const char *dir)
 	uint32_t	 floor;
 	int		 ret;
 
-	if (st->env == NULL)
-		return STORE_ERECOVER;
 	if (mkdir(dir, 0700) == -1) {
 		log_warn("store: backup: mkdir %s", dir);
 		return STORE_EIO;
 	}
-	if ((ret = st->env->txn_checkpoint(st->env, 0, 0, DB_FORCE)) != 0)
-		return store_db_error("checkpoint", ret);
+	if ((ret = store_checkpoint(st, DB_FORCE)) != 0)
+		return ret;
 	if ((ret = st->env->log_stat(st->env, &ls, 0)) != 0)
 		return store_db_error("log_stat", ret);
 	floor = ls->st_cur_file;

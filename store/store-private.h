@@ -27,6 +27,7 @@
 #define GUESTBOX_STORE_PRIVATE_H
 
 #include <db.h>
+#include <pthread.h>
 
 #include "pack.h"
 #include "store.h"
@@ -52,8 +53,20 @@ enum store_dbi {
 extern const char *const store_db_names[DBI_COUNT];
 
 #define STORE_NOTIFY_MAX_PENDING	64
+/* Internal to store-env.c: the regions must be rebuilt. */
+#define STORE_EREGION			(-100)
 
 struct store {
+	/*
+	 * The watchdog thread runs failchk and expires lock timeouts once
+	 * a second; env_lock keeps it off the environment while the main
+	 * thread reopens or closes it.
+	 */
+	pthread_t	 watchdog;
+	int		 watchdog_on;
+	int		 watchdog_stop;
+	pthread_mutex_t	 env_lock;
+	pthread_cond_t	 watchdog_cond;
 	char		*state_dir;
 	char		*db_dir;
 	char		*notify_dir;

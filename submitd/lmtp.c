@@ -13,8 +13,7 @@
 #include <sodium.h>
 
 #include "log.h"
-#include "mime.h"
-#include "pack.h"
+#include "mime-seal.h"
 #include "submitd.h"
 #include "xmalloc.h"
 
@@ -69,25 +68,6 @@ deliver_txn(struct store_txn *txn, void *arg)
 	return ret;
 }
 
-/* Seals msg with its MIME cache; the caller frees the blob. */
-struct store_blob *
-deliver_seal(uint64_t account_id, const uint8_t pk[32], const void *msg,
-    size_t len)
-{
-	struct store_blob	*blob;
-	struct mime_msg		*mm;
-	struct pack		 aux;
-
-	pack_init(&aux);
-	if ((mm = mime_parse(msg, len)) != NULL) {
-		mime_cache_encode(mm, &aux);
-		mime_msg_free(&mm);
-	}
-	blob = store_blob_seal(account_id, pk, msg, len, aux.buf, aux.len);
-	pack_free(&aux);
-	return blob;
-}
-
 int
 deliver_to_mailbox(struct store *st, uint64_t account_id, const uint8_t pk[32],
     uint32_t special_use, const char *create_name, const void *msg,
@@ -98,7 +78,7 @@ deliver_to_mailbox(struct store *st, uint64_t account_id, const uint8_t pk[32],
 	int			 ret;
 
 	memset(&dr, 0, sizeof(dr));
-	blob = deliver_seal(account_id, pk, msg, len);
+	blob = mime_seal(account_id, pk, msg, len);
 	dr.account_id = account_id;
 	dr.pk = pk;
 	dr.special_use = special_use;

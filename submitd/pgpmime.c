@@ -37,7 +37,7 @@ static int	pgpmime_fpr_valid(const char *);
 static int	pgpmime_keys_get(gpgme_ctx_t, const struct pgpmime_rcpt *,
 		    size_t, gpgme_key_t *, size_t *, char *, size_t);
 static const char *pgpmime_key_unusable(gpgme_key_t);
-static int	pgpmime_encrypt(gpgme_ctx_t, gpgme_key_t *, const char *,
+static int	pgpmime_encrypt(gpgme_ctx_t, const gpgme_key_t *, const char *,
 		    size_t, const struct pgpmime_rcpt *, const size_t *,
 		    size_t, char **, size_t *, size_t *, char *, size_t);
 
@@ -128,7 +128,10 @@ pgpmime_is_content_field(const char *name)
 	return strncasecmp(name, "Content-", 8) == 0;
 }
 
-/* The fields named, as submitted, in their order; each ends in CRLF. */
+/*
+ * The fields named (names NULL: the Content-* fields), as submitted, in
+ * their order; each ends in CRLF.
+ */
 static void
 pgpmime_add_fields(struct pgpmime_buf *b, const struct rfc5322_header *h,
     const char *const *names)
@@ -441,7 +444,7 @@ pgpmime_keys_check(const struct pgpmime_opts *opts,
  * *outp (a new buffer).
  */
 static int
-pgpmime_encrypt(gpgme_ctx_t ctx, gpgme_key_t *keys, const char *payload,
+pgpmime_encrypt(gpgme_ctx_t ctx, const gpgme_key_t *keys, const char *payload,
     size_t len, const struct pgpmime_rcpt *rcpts, const size_t *idx, size_t m,
     char **outp, size_t *outlenp, size_t *badp, char *why, size_t whylen)
 {
@@ -552,10 +555,18 @@ pgpmime_build(const struct pgpmime_opts *opts, const char *msg, size_t len,
 	}
 	if (pgpmime_boundary(outer_b, sizeof(outer_b), "enc") == -1)
 		goto random_failed;
-	/* The inner boundary must not occur in the body it delimits. */
+	/*
+	 * The inner boundary must not occur in the body it delimits.  With
+	 * 96 random bits a clash means the body quotes our boundary back at
+	 * us; eight tries are plenty.
+	 */
 	for (tries = 0;; tries++) {
-		if (tries == 8 || pgpmime_boundary(inner_b, sizeof(inner_b),
-		    "mix") == -1)
+		if (tries == 8) {
+			snprintf(why, whylen, "no MIME boundary found that "
+			    "the message does not contain");
+			goto out;
+		}
+		if (pgpmime_boundary(inner_b, sizeof(inner_b), "mix") == -1)
 			goto random_failed;
 		snprintf(delim, sizeof(delim), "--%s", inner_b);
 		if (memmem(h->body, h->body_len, delim, strlen(delim)) == NULL)

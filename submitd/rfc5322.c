@@ -650,7 +650,8 @@ rfc5322_addrlist_parse(const char *value, size_t max,
 					continue;
 				}
 				if (!sep) {
-					lx.why = "expected ',' between addresses";
+					lx.why = "expected ',' between "
+					    "addresses";
 					goto fail;
 				}
 				if (rfc5322_mailbox_read(&lx, 1, group, max,

@@ -113,7 +113,7 @@ smtp_data_feed(struct smtp_data *d, const void *buf, size_t len,
     size_t *usedp, struct smtp_reply *reply)
 {
 	const unsigned char	*p = buf;
-	size_t			 i, span = 0;
+	size_t			 i, span = 0, consumed = 0;
 	int			 c;
 
 	*usedp = 0;
@@ -124,6 +124,7 @@ smtp_data_feed(struct smtp_data *d, const void *buf, size_t len,
 	memset(reply, 0, sizeof(*reply));
 	for (i = 0; i < len; i++) {
 		c = p[i];
+		consumed = i + 1;
 again:
 		switch (d->state) {
 		case DS_BOL:
@@ -158,7 +159,7 @@ again:
 			/* CRLF "." CR: likewise; c stays unread. */
 			d->flags |= SMTP_DATA_BARE_CR;
 			d->lax_end = 1;
-			i--;
+			consumed = i;
 			goto done;
 		case DS_TEXT:
 			break;
@@ -210,10 +211,14 @@ again:
 	return SMTP_DATA_MORE;
 
 done:
-	if (!d->lax_end)
-		smtp_data_emit(d, p + span, i - span);
+	/*
+	 * The text before the end (none after a held-back "." or ".\r"); in
+	 * a refused message it is only counted, so that the size does not
+	 * depend on how the input was cut.
+	 */
+	smtp_data_emit(d, p + span, i - span);
 	d->state = DS_DONE;
-	*usedp = i + 1;
+	*usedp = consumed;
 	smtp_data_reply(d, reply);
 	return SMTP_DATA_DONE;
 }

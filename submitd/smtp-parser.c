@@ -19,6 +19,7 @@
 struct smtp_line_reader {
 	char	*buf;		/* max + 1 bytes: the last line returned */
 	size_t	 size;
+	size_t	 scanned;	/* leading octets known to hold no LF */
 	int	 skipping;	/* draining an overlong line up to its LF */
 };
 
@@ -152,18 +153,21 @@ void
 smtp_line_reader_reset(struct smtp_line_reader *r)
 {
 	r->skipping = 0;
+	r->scanned = 0;
 }
 
 enum smtp_line_status
 smtp_line_read(struct smtp_line_reader *r, struct evbuffer *in, size_t max,
     char **linep, size_t *lenp)
 {
-	struct evbuffer_ptr	 end, lf;
+	struct evbuffer_ptr	 start, end, lf;
 	size_t			 avail, n;
 
 	*linep = NULL;
 	*lenp = 0;
 	avail = evbuffer_get_length(in);
+	if (r->scanned > avail)
+		r->scanned = 0;		/* the caller drained the buffer */
 	if (avail == 0)
 		return SMTP_LINE_MORE;
 	if (r->skipping) {
@@ -176,14 +180,23 @@ smtp_line_read(struct smtp_line_reader *r, struct evbuffer *in, size_t max,
 		r->skipping = 0;
 		return SMTP_LINE_TOOLONG;
 	}
-	/* Look only at the first max bytes: the LF must be among them. */
+	/*
+	 * Look only at the first max bytes: the LF must be among them.  A
+	 * line that trickles in is not searched again from its start each
+	 * time (that would be quadratic in max).
+	 */
 	n = avail < max ? avail : max;
-	if (evbuffer_ptr_set(in, &end, n, EVBUFFER_PTR_SET) == -1)
+	if (r->scanned > n)
+		r->scanned = 0;
+	if (evbuffer_ptr_set(in, &start, r->scanned, EVBUFFER_PTR_SET) == -1 ||
+	    evbuffer_ptr_set(in, &end, n, EVBUFFER_PTR_SET) == -1)
 		return SMTP_LINE_MORE;
-	lf = evbuffer_search_range(in, "\n", 1, NULL, &end);
+	lf = evbuffer_search_range(in, "\n", 1, &start, &end);
 	if (lf.pos == -1) {
+		r->scanned = n;
 		if (avail < max)
 			return SMTP_LINE_MORE;
+		r->scanned = 0;
 		/* Too long: drop what is here and the rest as it comes. */
 		lf = evbuffer_search(in, "\n", 1, NULL);
 		if (lf.pos == -1) {
@@ -194,6 +207,7 @@ smtp_line_read(struct smtp_line_reader *r, struct evbuffer *in, size_t max,
 		evbuffer_drain(in, (size_t)lf.pos + 1);
 		return SMTP_LINE_TOOLONG;
 	}
+	r->scanned = 0;
 	n = (size_t)lf.pos + 1;
 	if (r->size < max + 1) {
 		r->buf = xrealloc(r->buf, max + 1);
@@ -305,7 +319,7 @@ smtp_cmd_parse(char *line, size_t len, const struct smtp_parse_conf *conf,
 		return -1;
 	}
 	if (arg != NULL) {
-		/* "VERB  arg": several blanks are tolerated, as Postfix does. */
+		/* "VERB  arg": several blanks are tolerated, like Postfix. */
 		while (*arg == ' ')
 			arg++;
 		if (*arg == '\0')

@@ -88,7 +88,7 @@ struct smtp_line_reader;
 
 struct smtp_line_reader *smtp_line_reader_new(void);
 void	smtp_line_reader_free(struct smtp_line_reader **);
-/* Forgets a half-skipped overlong line (after STARTTLS, say). */
+/* Forgets a half-read or half-skipped line (after STARTTLS, say). */
 void	smtp_line_reader_reset(struct smtp_line_reader *);
 
 /*
@@ -109,7 +109,10 @@ void	smtp_line_reader_reset(struct smtp_line_reader *);
  * in step.  While such a line is still arriving the reader drains it and
  * returns SMTP_LINE_MORE: memory stays bounded by max.
  *
- * SMTP_LINE_MORE: nothing to do until more bytes arrive.
+ * SMTP_LINE_MORE: nothing to do until more bytes arrive.  The reader
+ * remembers how far it has searched the incomplete line; a caller that
+ * takes bytes out of in by other means meanwhile (STARTTLS, DATA) calls
+ * smtp_line_reader_reset() first.
  */
 enum smtp_line_status smtp_line_read(struct smtp_line_reader *,
 	    struct evbuffer *in, size_t max, char **linep, size_t *lenp);
@@ -167,7 +170,7 @@ enum smtp_body {
 struct smtp_parse_conf {
 	enum smtp_dialect	 dialect;
 	unsigned int		 ext;		/* SMTP_EXT_* offered now */
-	uint64_t		 size_max;	/* message size limit; 0: none */
+	uint64_t		 size_max;	/* size limit; 0: none */
 };
 
 /*
@@ -195,7 +198,8 @@ struct smtp_cmd {
 	uint64_t	 size;		/* SIZE= (RFC 1870) */
 	enum smtp_body	 body;		/* BODY= (RFC 6152) */
 	int		 has_auth;
-	char		 auth[SMTP_AUTH_PARAM_MAX + 1]; /* AUTH=, xtext-decoded */
+	/* AUTH= (RFC 4954 5), xtext-decoded: "<>" or a mailbox */
+	char		 auth[SMTP_AUTH_PARAM_MAX + 1];
 	/* AUTH */
 	char		 mech[SMTP_MECH_MAX + 1];	/* upper case */
 	const char	*initial;	/* initial response as sent, or NULL */
@@ -205,10 +209,10 @@ struct smtp_cmd {
 };
 
 /*
- * Parses one command line (from smtp_line_read, without CRLF).  The line
- * is modified in place.  Verbs are matched case-insensitively and exactly
- * against a table, never by prefix.  Returns 0, or -1 with the refusal in
- * *reply:
+ * Parses one command line (from smtp_line_read, without CRLF): len
+ * octets, NUL-terminated at len.  The line is modified in place.  Verbs
+ * are matched case-insensitively and exactly against a table, never by
+ * prefix.  Returns 0, or -1 with the refusal in *reply:
  *
  *   500 5.5.2  unknown verb, NUL or bare CR in the line; HELO/EHLO in
  *              LMTP, LHLO in submission (RFC 2033 4.1)

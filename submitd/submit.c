@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "mime-seal.h"
 #include "pgp.h"
 #include "pgpmime.h"
 #include "rfc5322.h"
@@ -168,7 +169,7 @@ submit_job_done(void *arg)
 	    (v = rfc5322_header_value(hdr, "Message-ID")) != NULL)
 		ta.msgid = rfc5322_msgid_parse(v);
 	rfc5322_header_free(&hdr);
-	ta.blob = deliver_seal(s->account_id, s->key->pk, j->msg, j->len);
+	ta.blob = mime_seal(s->account_id, s->key->pk, j->msg, j->len);
 	ret = store_txn_run(s->sd->daemon.store, submit_txn, &ta);
 	store_blob_free((struct store_blob **)(void *)&ta.blob);
 	if (ret != 0) {

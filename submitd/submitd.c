@@ -79,6 +79,7 @@ main(int argc, char *argv[])
 	if (cf->submission_listen.n == 0 && cf->lmtp_listen.n == 0) {
 		log_warnx("neither submission_listen nor lmtp_listen in %s",
 		    cf->path != NULL ? cf->path : "the configuration");
+		daemon_abandon(&sd.daemon);
 		return EX_CONFIG;
 	}
 	daemon_bind(&sd.daemon, &cf->submission_listen);

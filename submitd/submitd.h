@@ -172,7 +172,5 @@ int	 bounce_deliver(struct store *, const struct conf *, uint64_t account_id,
 int	 deliver_to_mailbox(struct store *, uint64_t account_id,
 	    const uint8_t pk[32], uint32_t special_use, const char *create_name,
 	    const void *msg, size_t len, uint32_t flags, struct store_msg *out);
-struct store_blob *deliver_seal(uint64_t account_id, const uint8_t pk[32],
-	    const void *msg, size_t len);
 
 #endif

@@ -137,6 +137,9 @@ static const struct vector basic_vectors[] = {
 	  "t FETCH A:1 (A:BODY[] A:BODY[TEXT]<0.10> A:BINARY[1])\n" },
 	{ "t FETCH 1 BODY[HEADER.FIELDS ()]\r\n", 0,
 	  "t FETCH A:1 A:BODY[HEADER.FIELDS][()]\n" },
+	/* Sections do not nest. */
+	{ "t FETCH 1 BODY[HEADER.FIELDS (B[X (Y) ])]\r\n", 0,
+	  "t FETCH A:1 A:BODY[HEADER.FIELDS][(A:B[X (A:Y) A:])]\n" },
 	/* Several commands in one read, and a bare LF. */
 	{ "a NOOP\r\nb NOOP\nc CHECK\r\n", 0, "a NOOP\nb NOOP\nc CHECK\n" },
 };
@@ -697,6 +700,38 @@ START_TEST(test_pending)
 }
 END_TEST
 
+START_TEST(test_reset_midway)
+{
+	struct imap_parser		*p;
+	struct evbuffer			*in;
+	const struct imap_command	*cmd;
+	const struct imap_parse_error	*err;
+
+	p = imap_parser_new(NULL);
+	in = evbuffer_new();
+	/* Abandoned mid-line: the rest of the line is discarded. */
+	evbuffer_add(in, "a LOGIN x", 9);
+	ck_assert_int_eq(imap_parser_read(p, in, &cmd, &err),
+	    IMAP_PARSE_NEED_MORE);
+	imap_parser_reset(p);
+	evbuffer_add(in, " y\r\nb NOOP\r\n", 12);
+	ck_assert_int_eq(imap_parser_read(p, in, &cmd, &err), IMAP_PARSE_DONE);
+	ck_assert_str_eq(cmd->tag, "b");
+	imap_parser_reset(p);
+	/* Abandoned mid-literal: the literal's rest and line too. */
+	evbuffer_add(in, "a LOGIN {5+}\r\nab", 16);
+	ck_assert_int_eq(imap_parser_read(p, in, &cmd, &err),
+	    IMAP_PARSE_NEED_MORE);
+	imap_parser_reset(p);
+	evbuffer_add(in, "c\r\n x\r\nc NOOP\r\n", 15);
+	ck_assert_int_eq(imap_parser_read(p, in, &cmd, &err), IMAP_PARSE_DONE);
+	ck_assert_str_eq(cmd->tag, "c");
+	ck_assert_uint_eq(evbuffer_get_length(in), 0);
+	imap_parser_free(&p);
+	evbuffer_free(in);
+}
+END_TEST
+
 START_TEST(test_read_line)
 {
 	struct imap_parser		*p;
@@ -806,6 +841,7 @@ imap_parser_suite(void)
 	tc = tcase_create("connection");
 	tcase_add_test(tc, test_pending);
 	tcase_add_test(tc, test_read_line);
+	tcase_add_test(tc, test_reset_midway);
 	suite_add_tcase(s, tc);
 
 	return s;

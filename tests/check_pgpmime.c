@@ -247,7 +247,8 @@ START_TEST(payload_protected)
 	check_crlf(p, len);
 	ck_assert_int_eq(rfc5322_header_parse(p, len, &ih, &why), 0);
 	ck_assert_str_eq(rfc5322_header_value(ih, "Content-Type"),
-	    "multipart/mixed; boundary=\"gbx.mix.1\"; protected-headers=\"v1\"");
+	    "multipart/mixed; boundary=\"gbx.mix.1\"; "
+	    "protected-headers=\"v1\"");
 	ck_assert_str_eq(rfc5322_header_value(ih, "Subject"), "Secret plans");
 	ck_assert_str_eq(rfc5322_header_value(ih, "From"),
 	    "Alice <alice@guest.test>");

@@ -37,7 +37,8 @@ START_TEST(header_fields)
 	    &why), 0);
 	ck_assert_uint_eq(h->nfields, 5);
 	ck_assert_str_eq(h->fields[0].name, "From");
-	ck_assert_str_eq(h->fields[0].value, "Alice Example <alice@example.org>");
+	ck_assert_str_eq(h->fields[0].value,
+	    "Alice Example <alice@example.org>");
 	ck_assert_str_eq(rfc5322_header_value(h, "to"),
 	    "bob@x.test, \"Doe, John\" <john@x.test>");
 	ck_assert_str_eq(rfc5322_header_value(h, "SUBJECT"),

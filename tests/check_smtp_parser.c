@@ -174,6 +174,43 @@ START_TEST(line_one_mib)
 }
 END_TEST
 
+/* A line arriving an octet at a time is not searched from its start. */
+START_TEST(line_trickle)
+{
+	struct smtp_line_reader	*r = smtp_line_reader_new();
+	struct evbuffer		*in = evbuffer_new();
+	char			*line;
+	size_t			 len, i;
+
+	for (i = 0; i < SMTP_LINE_MAX - 2; i++) {
+		evbuffer_add(in, i < 4 ? &"NOOP"[i] : "x", 1);
+		ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line,
+		    &len), SMTP_LINE_MORE);
+	}
+	evbuffer_add(in, "\r", 1);
+	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
+	    SMTP_LINE_MORE);
+	evbuffer_add(in, "\n", 1);
+	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
+	    SMTP_LINE_OK);
+	ck_assert_uint_eq(len, SMTP_LINE_MAX - 2);
+	ck_assert(strncmp(line, "NOOPxx", 6) == 0);
+
+	/* After a reset, a refilled buffer is searched from its start. */
+	evbuffer_add(in, "abcdef", 6);
+	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
+	    SMTP_LINE_MORE);
+	evbuffer_drain(in, 6);
+	smtp_line_reader_reset(r);
+	evbuffer_add(in, "a\nbcdefgh", 10);
+	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
+	    SMTP_LINE_OK);
+	ck_assert_str_eq(line, "a");
+	evbuffer_free(in);
+	smtp_line_reader_free(&r);
+}
+END_TEST
+
 START_TEST(line_reset_after_starttls)
 {
 	struct smtp_line_reader	*r = smtp_line_reader_new();
@@ -348,8 +385,8 @@ START_TEST(mail_paths)
 	expect_err(&sub_conf, "MAIL FROM:<j\xc3\xb6rg@b.test>", 553, "5.6.7");
 	expect_err(&sub_conf, "MAIL FROM:<a@b\xc3\xa4.test>", 553, "5.6.7");
 	/* RFC 5321 4.5.3.1.1: 64 octets of local part. */
-	expect_ok(&sub_conf, "MAIL FROM:<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	    "aaaaaaaaaaaaaaaaaaaaaaaaa@b.test>", SMTP_CMD_MAIL);
+	expect_ok(&sub_conf, "MAIL FROM:<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaa@b.test>", SMTP_CMD_MAIL);
 	expect_err(&sub_conf, "MAIL FROM:<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaa@b.test>", 553, "5.1.7");
 }
@@ -378,8 +415,8 @@ START_TEST(mail_params)
 	    "5.3.4");
 	expect_ok(&sub_conf, "MAIL FROM:<a@b.test> SIZE=1000000",
 	    SMTP_CMD_MAIL);
-	expect_err(&sub_conf, "MAIL FROM:<a@b.test> SIZE=99999999999999999999999",
-	    501, "5.5.4");
+	expect_err(&sub_conf,
+	    "MAIL FROM:<a@b.test> SIZE=99999999999999999999999", 501, "5.5.4");
 	expect_err(&sub_conf, "MAIL FROM:<a@b.test> SIZE=-1", 501, "5.5.4");
 	expect_err(&sub_conf, "MAIL FROM:<a@b.test> SIZE", 501, "5.5.4");
 	expect_err(&sub_conf, "MAIL FROM:<a@b.test> SIZE=1 SIZE=2", 501,
@@ -661,6 +698,7 @@ smtp_parser_suite(void)
 	tcase_add_test(tc, line_crlf_and_lf);
 	tcase_add_test(tc, line_exact_limit);
 	tcase_add_test(tc, line_one_mib);
+	tcase_add_test(tc, line_trickle);
 	tcase_add_test(tc, line_reset_after_starttls);
 	tcase_add_test(tc, line_nul);
 	suite_add_tcase(s, tc);

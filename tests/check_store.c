@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <db.h>
 #include <sodium.h>
 
 #include "log.h"
@@ -957,34 +958,39 @@ START_TEST(test_account_touch)
 }
 END_TEST
 
+struct idlist {
+	uint64_t	 id[8];
+	uint8_t		 state[8];
+	size_t		 n;
+};
+
+/* Stops the walk (with 42) after three accounts. */
 static int
 iter_collect(const struct store_account *a, void *arg)
 {
-	struct msglist	*ml = arg;	/* uid holds the id: a list of ids */
-	struct store_msg m;
+	struct idlist	*il = arg;
 
-	memset(&m, 0, sizeof(m));
-	m.blob_id = a->id;
-	m.uid = a->state;
-	msglist_add(&m, ml);
-	return ml->n == 3 ? 42 : 0;
+	if (il->n == 8)
+		return STORE_ELIMIT;
+	il->id[il->n] = a->id;
+	il->state[il->n] = a->state;
+	il->n++;
+	return il->n == 3 ? 42 : 0;
 }
 
 static int
 iter_txn(struct store_txn *txn, void *arg)
 {
-	struct msglist	*ml = arg;
+	struct idlist	*il = arg;
 
-	free(ml->v);
-	ml->v = NULL;
-	ml->n = 0;
-	return store_account_iter(txn, iter_collect, ml);
+	il->n = 0;
+	return store_account_iter(txn, iter_collect, il);
 }
 
 START_TEST(test_account_iter)
 {
 	struct acct	 ac[4];
-	struct msglist	 ml;
+	struct idlist	 il;
 	char		 addr[64];
 	int		 i;
 
@@ -992,16 +998,15 @@ START_TEST(test_account_iter)
 		snprintf(addr, sizeof(addr), "user%d@example.org", 3 - i);
 		acct_create(st, addr, &ac[i]);
 	}
-	memset(&ml, 0, sizeof(ml));
+	memset(&il, 0, sizeof(il));
 	/* In id order (not address order); a non-zero return stops it. */
-	ck_assert_int_eq(store_txn_run(st, iter_txn, &ml), 42);
-	ck_assert_uint_eq(ml.n, 3);
+	ck_assert_int_eq(store_txn_run(st, iter_txn, &il), 42);
+	ck_assert_uint_eq(il.n, 3);
 	for (i = 0; i < 3; i++) {
-		ck_assert_uint_eq(ml.v[i].blob_id, ac[i].id);
-		ck_assert_uint_eq(ml.v[i].uid, STORE_ACCT_PENDING);
+		ck_assert_uint_eq(il.id[i], ac[i].id);
+		ck_assert_uint_eq(il.state[i], STORE_ACCT_PENDING);
 	}
 	ck_assert_uint_lt(ac[0].id, ac[1].id);
-	free(ml.v);
 	for (i = 0; i < 4; i++)
 		acct_free(&ac[i]);
 }
@@ -1530,11 +1535,10 @@ START_TEST(test_changes_since)
 	struct changes_arg	 ca;
 	uint32_t		 newuid;
 	size_t			 i;
-	int			 i_;
 
 	acct_create(st, "rita@example.org", &ac);
-	for (i_ = 0; i_ < 4; i_++)
-		m[i_] = append_str(&ac, ac.inbox, "msg", 0);
+	for (i = 0; i < 4; i++)
+		m[i] = append_str(&ac, ac.inbox, "msg", 0);
 	memset(&ca, 0, sizeof(ca));
 	ca.acct = ac.id;
 	ca.mbox = ac.inbox;
@@ -2693,6 +2697,130 @@ START_TEST(test_concurrent_appends)
 }
 END_TEST
 
+struct mixed_arg {
+	const struct acct	*ac;
+	uint32_t		 archive;
+	int			 op;
+	uint32_t		 uid;
+	int			 i;
+	const char		*who;
+};
+
+/* One step of a writer that does a bit of everything. */
+static int
+mixed_txn(struct store_txn *txn, void *arg)
+{
+	struct mixed_arg	*ma = arg;
+	struct store_mailbox	 m;
+	struct store_blob	*b;
+	unsigned		 bit;
+	uint32_t		 newuid;
+	char			 text[128];
+	int			 ret;
+
+	switch (ma->op) {
+	case 0:
+		snprintf(text, sizeof(text), "Subject: %s %d\r\n\r\nx\r\n",
+		    ma->who, ma->i);
+		b = store_blob_seal(ma->ac->id, ma->ac->sk->pk, text,
+		    strlen(text), text, strlen(text));
+		ret = store_msg_append(txn, ma->ac->id, ma->ac->inbox, b, 0, 0,
+		    0, NULL);
+		store_blob_free(&b);
+		return ret;
+	case 1:
+		return store_msg_store(txn, ma->ac->id, ma->ac->inbox, ma->uid,
+		    STORE_F_SEEN | (ma->i & STORE_F_FLAGGED), 1, 0, NULL);
+	case 2:
+		return store_msg_copy(txn, ma->ac->id, ma->ac->inbox, ma->uid,
+		    ma->archive, &newuid);
+	case 3:
+		return store_msg_expunge(txn, ma->ac->id, ma->ac->inbox, ma->uid);
+	default:
+		memset(&m, 0, sizeof(m));
+		if ((ret = store_mailbox_get(txn, ma->ac->id, ma->ac->inbox,
+		    &m)) == 0) {
+			snprintf(text, sizeof(text), "%s-%d", ma->who, ma->i % 8);
+			ret = store_mailbox_keyword(txn, &m, text, 1, &bit);
+		}
+		store_mailbox_clear(&m);
+		return ret;
+	}
+}
+
+static void __attribute__((noreturn))
+child_mixed(const char *who, const struct acct *ac, uint32_t archive, int n,
+    int waitfd)
+{
+	struct store		*s;
+	struct mixed_arg	 ma;
+	char			 c;
+	int			 err, i, ret;
+
+	if (read(waitfd, &c, 1) != 1)
+		_exit(10);
+	if ((s = store_open(statedir, &opts, &err)) == NULL)
+		_exit(11);
+	for (i = 0; i < n; i++) {
+		memset(&ma, 0, sizeof(ma));
+		ma.ac = ac;
+		ma.archive = archive;
+		ma.who = who;
+		ma.i = i;
+		ma.op = i % 5;
+		/* Both writers aim at the same, low UIDs. */
+		ma.uid = (uint32_t)(i / 2 + 1);
+		ret = store_txn_run(s, mixed_txn, &ma);
+		if (ret != 0 && ret != STORE_ENOTFOUND) {
+			fprintf(stderr, "%s: step %d (op %d): %s\n", who, i,
+			    ma.op, store_strerror(ret));
+			_exit(12);
+		}
+	}
+	store_close(&s);
+	_exit(0);
+}
+
+START_TEST(test_concurrent_mixed)
+{
+	struct acct		 ac;
+	struct store_mailbox	 m;
+	uint32_t		 archive;
+	pid_t			 pa, pb;
+	int			 go[2];
+
+	acct_create(st, "mixed@example.org", &ac);
+	ck_assert_int_eq(mbox_find(ac.id, "Archiv", &archive), 0);
+	store_close(&st);
+	ck_assert_int_eq(pipe(go), 0);
+	if ((pa = fork()) == 0) {
+		close(go[1]);
+		child_mixed("a", &ac, archive, 300, go[0]);
+	}
+	ck_assert_int_ne(pa, -1);
+	if ((pb = fork()) == 0) {
+		close(go[1]);
+		child_mixed("b", &ac, archive, 300, go[0]);
+	}
+	ck_assert_int_ne(pb, -1);
+	close(go[0]);
+	ck_assert_int_eq(write(go[1], "gg", 2), 2);
+	close(go[1]);
+	wait_ok(pa);
+	wait_ok(pb);
+
+	/* Counters, MODSEQs, change records and refcounts all agree. */
+	st = open_store(statedir);
+	check_clean(st);
+	mbox_get(ac.id, ac.inbox, &m);
+	ck_assert_uint_eq(m.uidnext, 121);
+	ck_assert_uint_le(m.nkeywords, 16);
+	ck_assert_uint_gt(m.nkeywords, 0);
+	store_mailbox_clear(&m);
+	acct_free(&ac);
+}
+END_TEST
+
 struct hang_arg {
 	const struct acct	*ac;
 	const struct store_blob	*blob;
@@ -2844,6 +2972,160 @@ START_TEST(test_kill_mid_txn)
 	/* And the parent re-opening sees the same. */
 	st = open_store(statedir);
 	check_survivors(st, &ac, 6, 3);
+	check_clean(st);
+	acct_free(&ac);
+}
+END_TEST
+
+/*
+ * The locks of a process killed inside a transaction must not block a
+ * process that has the environment open already, even when nobody opens
+ * it again (the store's watchdog runs failchk).
+ */
+START_TEST(test_kill_locks_released)
+{
+	struct acct	 ac;
+	struct store_msg m;
+	char		 text[256], c;
+	size_t		 len;
+	pid_t		 pid;
+	int		 fds[2], status;
+
+	acct_create(st, "locks@example.org", &ac);
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		child_hang(&ac, 0, fds[1]);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(fds[0]);
+	/* The same mailbox the dead transaction had locked: no reopen. */
+	len = durable_text(text, sizeof(text), "parent", 0);
+	ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0, &m),
+	    0);
+	ck_assert_uint_eq(m.uid, 1);
+	check_survivors(st, &ac, 1, 0);
+	acct_free(&ac);
+}
+END_TEST
+
+/* A daemon's maintenance timer may be the first to meet a stale handle. */
+START_TEST(test_maintain_after_recovery)
+{
+	struct acct	 ac;
+	char		 text[256], c, dir[PATH_MAX + 8], db[PATH_MAX + 16];
+	size_t		 len;
+	pid_t		 pid;
+	int		 fds[2], status;
+
+	acct_create(st, "timer@example.org", &ac);
+	len = durable_text(text, sizeof(text), "parent", 0);
+	ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0, NULL),
+	    0);
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		child_hang(&ac, 1, fds[1]);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(fds[0]);
+	recover_elsewhere();
+	ck_assert_int_eq(store_maintain(st, 1), 0);
+	check_survivors(st, &ac, 1, 1);
+
+	/* The same for a backup. */
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		child_hang(&ac, 0, fds[1]);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(fds[0]);
+	recover_elsewhere();
+	snprintf(dir, sizeof(dir), "%s.after", statedir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	snprintf(db, sizeof(db), "%s/db", dir);
+	ck_assert_int_eq(store_backup(st, db), 0);
+	rm_rf(dir);
+	check_survivors(st, &ac, 1, 1);
+	check_clean(st);
+	acct_free(&ac);
+}
+END_TEST
+
+/*
+ * The recovering process stays: it keeps the environment open and writes
+ * while the parent's stale handle reopens and joins it.
+ */
+START_TEST(test_kill_recoverer_stays)
+{
+	struct acct	 ac;
+	struct store	*s;
+	char		 text[256], c;
+	size_t		 len;
+	pid_t		 pid, rpid;
+	int		 fds[2], up[2], down[2], status, err, i;
+
+	acct_create(st, "crash3@example.org", &ac);
+	for (i = 0; i < 3; i++) {
+		len = durable_text(text, sizeof(text), "parent", i);
+		ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0,
+		    NULL), 0);
+	}
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		child_hang(&ac, 2, fds[1]);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(fds[0]);
+
+	ck_assert_int_eq(pipe(up), 0);
+	ck_assert_int_eq(pipe(down), 0);
+	if ((rpid = fork()) == 0) {
+		close(up[0]);
+		close(down[1]);
+		if ((s = store_open(statedir, &opts, &err)) == NULL)
+			_exit(11);
+		/* Recovered and open: let the parent in, then write. */
+		if (write(up[1], "r", 1) != 1 || read(down[0], &c, 1) != 1)
+			_exit(13);
+		len = durable_text(text, sizeof(text), "child", 2);
+		if (try_append(s, &ac, ac.inbox, text, len, 0, 0, NULL) != 0)
+			_exit(12);
+		store_close(&s);
+		_exit(0);
+	}
+	ck_assert_int_ne(rpid, -1);
+	close(up[1]);
+	close(down[0]);
+	ck_assert_int_eq(read(up[0], &c, 1), 1);
+	/* The stale handle reopens next to the live recoverer. */
+	check_survivors(st, &ac, 3, 2);
+	len = durable_text(text, sizeof(text), "parent", 3);
+	ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0, NULL),
+	    0);
+	ck_assert_int_eq(write(down[1], "g", 1), 1);
+	close(up[0]);
+	close(down[1]);
+	wait_ok(rpid);
+	check_survivors(st, &ac, 4, 3);
 	check_clean(st);
 	acct_free(&ac);
 }
@@ -3114,6 +3396,33 @@ START_TEST(test_backup_log_floor)
 	}
 	check_big(st, &ac, 600);
 	acct_free(&ac);
+}
+END_TEST
+
+/*
+ * An environment whose regions an older guestbox made (without the
+ * thread table failchk needs) opens all the same: they are rebuilt.
+ */
+START_TEST(test_old_regions)
+{
+	DB_ENV		*env;
+	char		 dir[PATH_MAX + 8], db[PATH_MAX + 16];
+	struct store	*s;
+	int		 err;
+
+	store_close(&st);
+	snprintf(dir, sizeof(dir), "%s.old", statedir);
+	snprintf(db, sizeof(db), "%s/db", dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(mkdir(db, 0700), 0);
+	ck_assert_int_eq(db_env_create(&env, 0), 0);
+	ck_assert_int_eq(env->open(env, db, DB_CREATE | DB_INIT_TXN |
+	    DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_THREAD, 0600), 0);
+	ck_assert_int_eq(env->close(env, 0), 0);
+	s = store_open(dir, &opts, &err);
+	ck_assert_ptr_nonnull(s);
+	store_close(&s);
+	st = open_store(statedir);
 }
 END_TEST
 
@@ -3430,6 +3739,7 @@ store_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("codec");
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_codec_robust);
 	suite_add_tcase(s, tc);
 
@@ -3451,12 +3761,17 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_concurrent_appends);
+	tcase_add_test(tc, test_concurrent_mixed);
 	tcase_add_test(tc, test_kill_mid_txn);
+	tcase_add_test(tc, test_kill_locks_released);
 	tcase_add_test(tc, test_kill_reopen);
+	tcase_add_test(tc, test_kill_recoverer_stays);
+	tcase_add_test(tc, test_maintain_after_recovery);
 	tcase_add_test(tc, test_maintain);
 	tcase_add_test(tc, test_backup);
 	tcase_add_test(tc, test_backup_log_floor);
 	tcase_add_test(tc, test_maintain_no_backup);
+	tcase_add_test(tc, test_old_regions);
 	tcase_add_test(tc, test_backup_hot);
 	suite_add_tcase(s, tc);
 

@@ -534,6 +534,8 @@ vault_suite(void)
 
 	tc = tcase_create("wrap");
 	tcase_add_checked_fixture(tc, setup, teardown);
+	/* Argon2id runs here, at its cheapest but still not free. */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_token_derive);
 	tcase_add_test(tc, test_wrap_token_roundtrip);
 	tcase_add_test(tc, test_wrap_password_roundtrip);

@@ -48,6 +48,22 @@ lib_gnupg_home()
 	gnupg_homes="$gnupg_homes $1"
 }
 
+# lib_gen_key HOME UID ALGO: a key without passphrase.  gpg-agent can
+# time out while other tests load the machine: try again, and show gpg's
+# words if it keeps failing.
+lib_gen_key()
+{
+	local i
+	for i in 1 2 3; do
+		gpg --homedir "$1" --batch --quiet --pinentry-mode loopback \
+		    --passphrase '' --quick-gen-key "$2" "$3" default never \
+		    2>"$tmp/gpg-genkey.err" && return 0
+		sleep 1
+	done
+	cat "$tmp/gpg-genkey.err" >&2
+	return 1
+}
+
 need()
 {
 	local p

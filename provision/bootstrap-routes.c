@@ -1,0 +1,36 @@
+/*
+ * bootstrap-routes.c: every URL guestbox-bootstrapd answers, one row each.
+ *
+ *	GET  /i/TOKEN		the link from the mail: token into the cookie
+ *	GET  /			where the browser is in the flow
+ *	GET  /pin, POST /pin	the PIN form
+ *	GET  /password, POST /password
+ *	GET  /done		settings for mail programs
+ *	GET  /profile.mobileconfig
+ *	GET  /style.css
+ */
+#include "config.h"
+
+#include "bootstrap.h"
+
+const struct route bs_routes[] = {
+	{ .method = EVHTTP_REQ_GET, .path = "/i/",
+	    .flags = ROUTE_PREFIX | ROUTE_THROTTLED, .handler = invite_get },
+	{ .method = EVHTTP_REQ_GET, .path = "/", .handler = start_get },
+	{ .method = EVHTTP_REQ_GET, .path = "/pin", .handler = pin_get },
+	{ .method = EVHTTP_REQ_POST, .path = "/pin",
+	    .flags = ROUTE_THROTTLED | ROUTE_FORM, .form = "pin",
+	    .handler = pin_post },
+	{ .method = EVHTTP_REQ_GET, .path = "/password",
+	    .handler = password_get },
+	{ .method = EVHTTP_REQ_POST, .path = "/password",
+	    .flags = ROUTE_THROTTLED | ROUTE_FORM, .form = "password",
+	    .handler = password_post },
+	{ .method = EVHTTP_REQ_GET, .path = "/done", .handler = done_get },
+	{ .method = EVHTTP_REQ_GET, .path = "/profile.mobileconfig",
+	    .handler = profile_get },
+	{ .method = EVHTTP_REQ_GET, .path = "/style.css",
+	    .handler = static_style_get },
+};
+
+const size_t bs_nroutes = sizeof(bs_routes) / sizeof(bs_routes[0]);

@@ -1,0 +1,310 @@
+/*
+ * bootstrap.h: guestbox-bootstrapd, the web page that turns an invitation
+ * link into an active mailbox.  Internal to the program: one file per page
+ * family (bootstrap-invite.c, -pin.c, -password.c, -done.c, -profile.c,
+ * -static.c), the route table (bootstrap-routes.c), HTTP plumbing
+ * (bootstrap-http.c), the sealed session cookie (bootstrap-session.c), the
+ * per-address throttle (bootstrap-throttle.c), HTML output
+ * (bootstrap-html.c) and every text in both languages (bootstrap-text.c).
+ */
+#ifndef GUESTBOX_BOOTSTRAP_H
+#define GUESTBOX_BOOTSTRAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "util.h"
+
+/* Request limits: a form here is a few short fields. */
+#define BS_MAX_HEADERS		8192	/* evhttp_set_max_headers_size */
+#define BS_MAX_BODY_HTTP	65536	/* evhttp's own cut-off */
+#define BS_MAX_FORM		4096	/* what a form may hold */
+#define BS_MAX_FIELDS		8
+#define BS_MAX_PASSWORD		1024	/* bytes */
+#define BS_MAX_COOKIE		2048	/* one cookie value */
+#define BS_HTTP_TIMEOUT		30	/* seconds per request */
+
+/* How long a session cookie lives (seconds). */
+#define BS_SESSION_INVITE	1800	/* from the link to the password */
+#define BS_SESSION_DONE		900	/* success page and profile */
+
+/* ---------------------------------------------------------------- */
+/* Texts (bootstrap-text.c)                                           */
+/* ---------------------------------------------------------------- */
+
+enum bs_lang {
+	LANG_EN,
+	LANG_DE,
+	LANG_COUNT,
+};
+
+enum text_id {
+	T_LANG_CODE,
+	T_LANG_NAME,
+	T_SWITCH_LABEL,
+	T_SITE,
+	T_SKIP,
+	/* neutral page */
+	T_INVALID_TITLE,
+	T_INVALID_TEXT,
+	T_INVALID_HINT,
+	/* PIN */
+	T_PIN_TITLE,
+	T_PIN_INTRO,
+	T_PIN_NONE,
+	T_PIN_LABEL,
+	T_PIN_SUBMIT,
+	T_PIN_WRONG,
+	T_PIN_FORMAT,
+	/* password */
+	T_PW_TITLE,
+	T_PW_INTRO,
+	T_PW_WARNING_HEAD,
+	T_PW_WARNING,
+	T_PW_USER_LABEL,
+	T_PW_LABEL,
+	T_PW_LABEL2,
+	T_PW_HINT,
+	T_PW_SUBMIT,
+	T_PW_MISMATCH,
+	T_PW_SHORT,
+	T_PW_LONG,
+	T_PW_COMMON,
+	T_PW_ADDRESS,
+	T_PW_BAD_CHARS,
+	/* success */
+	T_DONE_TITLE,
+	T_DONE_INTRO,
+	T_DONE_SETTINGS,
+	T_DONE_INCOMING,
+	T_DONE_OUTGOING,
+	T_DONE_SERVER,
+	T_DONE_PORT,
+	T_DONE_SECURITY,
+	T_DONE_USER,
+	T_DONE_AUTH,
+	T_DONE_AUTH_NORMAL,
+	T_DONE_SEC_TLS,
+	T_DONE_SEC_STARTTLS,
+	T_DONE_PASSWORD_NOTE,
+	T_DONE_TB_HEAD,
+	T_DONE_TB_1,
+	T_DONE_TB_2,
+	T_DONE_TB_3,
+	T_DONE_TB_4,
+	T_DONE_APPLE_HEAD,
+	T_DONE_APPLE_1,
+	T_DONE_APPLE_2,
+	T_DONE_APPLE_3,
+	T_DONE_APPLE_LINK,
+	T_DONE_APPLE_LATER,
+	T_DONE_K9_HEAD,
+	T_DONE_K9_1,
+	T_DONE_K9_2,
+	T_DONE_K9_3,
+	T_DONE_FAIR_HEAD,
+	T_DONE_FAIR_1,
+	T_DONE_FAIR_2,
+	T_DONE_FAIR_3,
+	T_DONE_OTHER,
+	T_DONE_FOLDERS,
+	/* errors */
+	T_ERR_CSRF_TITLE,
+	T_ERR_CSRF_TEXT,
+	T_ERR_SESSION_TITLE,
+	T_ERR_SESSION_TEXT,
+	T_ERR_THROTTLE_TITLE,
+	T_ERR_THROTTLE_TEXT,
+	T_ERR_BUSY_TITLE,
+	T_ERR_BUSY_TEXT,
+	T_ERR_NOTFOUND_TITLE,
+	T_ERR_NOTFOUND_TEXT,
+	T_ERR_METHOD_TITLE,
+	T_ERR_METHOD_TEXT,
+	T_ERR_TOOBIG_TITLE,
+	T_ERR_TOOBIG_TEXT,
+	T_ERR_BADFORM_TITLE,
+	T_ERR_BADFORM_TEXT,
+	T_START_AGAIN,
+	/* the Apple profile */
+	T_PROFILE_NAME,
+	T_PROFILE_DESC,
+	T_COUNT,
+};
+
+const char	*text_get(enum bs_lang, enum text_id);
+/* The best language for an Accept-Language header (RFC 9110 12.5.4). */
+enum bs_lang	 text_negotiate(const char *accept_language);
+/* "de" or "en" to a language; -1 if neither. */
+int		 text_lang_parse(const char *);
+
+/* ---------------------------------------------------------------- */
+/* Sessions (bootstrap-session.c)                                     */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Where a browser is in the flow.  The state travels in the session
+ * cookie, sealed with a key that never leaves this process.
+ */
+enum session_state {
+	SESSION_NONE,		/* no (valid) cookie */
+	SESSION_TOKEN,		/* the link was opened; PIN not yet given */
+	SESSION_PIN_OK,		/* the PIN was right (or there is none) */
+	SESSION_DONE,		/* activated: success page and profile */
+	SESSION_STATE_COUNT,
+};
+
+/* Allocated with xsecret_alloc: it holds the token and the PIN. */
+struct session {
+	enum session_state	 state;
+	int64_t			 expires;
+	uint8_t			 token[32];
+	char			 pin[16];
+	char			 address[ADDR_MAX + 1];
+};
+
+#define SESSION_COOKIE		"__Host-guestbox"
+#define SESSION_LANG_COOKIE	"__Host-guestbox-lang"
+
+void		 session_init(void);		/* per-process keys */
+struct session	*session_new(void);
+void		 session_free(struct session **);
+/* Opens a sealed cookie value; -1 if forged, garbled or expired. */
+int		 session_open(const char *value, time_t now, struct session *);
+/* Seals the session into a new cookie value (caller frees). */
+char		*session_seal(const struct session *);
+/* The one place a session changes state; logs old -> new. */
+void		 session_enter_state(struct session *, enum session_state,
+		    const char *why);
+const char	*session_state_name(enum session_state);
+/* The CSRF token of a form for this cookie value (caller frees). */
+char		*session_csrf(const char *cookie_value, const char *form);
+int		 session_csrf_check(const char *cookie_value, const char *form,
+		    const char *given);
+
+/* ---------------------------------------------------------------- */
+/* Throttle (bootstrap-throttle.c)                                    */
+/* ---------------------------------------------------------------- */
+
+struct throttle;
+
+struct throttle	*throttle_new(uint64_t per_minute);
+void		 throttle_free(struct throttle **);
+/* Takes one attempt for addr; 0, or the seconds until the next one. */
+unsigned	 throttle_take(struct throttle *, const char *addr,
+		    uint64_t now_ms);
+
+/* ---------------------------------------------------------------- */
+/* The daemon and one request                                         */
+/* ---------------------------------------------------------------- */
+
+struct bs_listener;
+
+struct bootstrapd {
+	struct daemon		 d;
+	struct throttle		*throttle;
+	struct bs_listener	*listeners;
+	size_t			 nlisteners;
+	int			 https_public;	/* public_url is https */
+};
+
+struct bs_req {
+	struct bootstrapd	*bd;
+	const struct conf	*conf;
+	struct evhttp_request	*req;
+	int			 tls;		/* came over our own TLS */
+	int			 head;		/* HEAD: headers only */
+	enum bs_lang		 lang;
+	const char		*path;
+	char			 peer[64];	/* client address, for throttling */
+	char			*cookie;	/* session cookie value or NULL */
+	struct session		*sess;		/* opened from cookie */
+	char			*set_cookie;	/* new session cookie value */
+	int			 clear_cookie;
+	/* The form, decoded. */
+	size_t			 nfields;
+	char			*fname[BS_MAX_FIELDS];
+	char			*fval[BS_MAX_FIELDS];	/* secret memory */
+	size_t			 flen[BS_MAX_FIELDS];
+};
+
+enum route_flags {
+	ROUTE_THROTTLED = 0x01,	/* costs one attempt of the client address */
+	ROUTE_FORM = 0x02,	/* POST with a form body and a CSRF token */
+	ROUTE_PREFIX = 0x04,	/* path is a prefix (/i/TOKEN) */
+};
+
+struct route {
+	enum evhttp_cmd_type	 method;	/* GET also answers HEAD */
+	const char		*path;
+	unsigned		 flags;
+	const char		*form;		/* CSRF form name */
+	void			(*handler)(struct bs_req *);
+};
+
+extern const struct route	bs_routes[];
+extern const size_t		bs_nroutes;
+
+/* bootstrap-http.c */
+void		 bs_reply(struct bs_req *, int code, const char *reason,
+		    const char *content_type, struct evbuffer *body);
+void		 bs_redirect(struct bs_req *, const char *location);
+const char	*bs_header(struct bs_req *, const char *name);
+char		*bs_cookie_get(const char *header, const char *name);
+int		 bs_form_parse(struct bs_req *, char *why, size_t whylen);
+const char	*bs_form_get(struct bs_req *, const char *name, size_t *lenp);
+void		 bs_form_clear(struct bs_req *);
+/* The session cookie to send: sealed value, or a deletion. */
+void		 bs_session_save(struct bs_req *, const struct session *);
+/* An error page of text ids, in the request's language. */
+void		 bs_error(struct bs_req *, int code, const char *reason,
+		    enum text_id title, enum text_id text);
+/* The neutral page: unknown, expired, used and locked look alike. */
+void		 bs_invalid(struct bs_req *);
+
+/* bootstrap-html.c */
+struct evbuffer	*html_begin(struct bs_req *, enum text_id title);
+void		 html_end(struct bs_req *, struct evbuffer *);
+void		 html_escape(struct evbuffer *, const char *);
+/* A text with {1} {2} ... replaced by args (all escaped). */
+void		 html_text(struct evbuffer *, struct bs_req *, enum text_id,
+		    const char *const *args, size_t nargs);
+/* <p class=cls>text</p>, cls may be NULL. */
+void		 html_para(struct evbuffer *, struct bs_req *, enum text_id,
+		    const char *cls);
+void		 html_csrf(struct evbuffer *, struct bs_req *, const char *form);
+void		 xml_escape(struct evbuffer *, const char *);
+
+/* bootstrap-password.c: the policy, also for tests */
+enum text_id	 password_check(const char *pw, size_t len, const char *pw2,
+		    size_t len2, const char *address, uint64_t min_length);
+
+/* The pages */
+void		 invite_get(struct bs_req *);
+void		 start_get(struct bs_req *);
+void		 pin_get(struct bs_req *);
+void		 pin_post(struct bs_req *);
+void		 password_get(struct bs_req *);
+void		 password_post(struct bs_req *);
+void		 done_get(struct bs_req *);
+void		 profile_get(struct bs_req *);
+void		 static_style_get(struct bs_req *);
+
+/* Settings for a mail client, from the config (bootstrap-done.c). */
+struct client_settings {
+	const char	*host;
+	char		 imap_port[8];
+	int		 imap_tls;	/* 1 implicit TLS, 0 STARTTLS */
+	char		 smtp_port[8];
+	int		 smtp_tls;
+};
+void		 client_settings_get(const struct conf *,
+		    struct client_settings *);
+
+#endif

@@ -1,0 +1,485 @@
+/*
+ * invite-mail.c: the invitation mail: templates, MIME, and delivery
+ * through the smarthost (or stdout with --print).
+ *
+ * The templates are files an admin may replace (templates_dir in
+ * guestbox.conf(5); defaults in PKGDATADIR/templates):
+ *	invite-subject.txt	the Subject, one line of UTF-8
+ *	invite.txt		the text/plain part
+ *	invite.html		the text/html part
+ * {{LINK}}, {{SENDER}}, {{SENDER_NAME}}, {{RECIPIENT}}, {{EXPIRES}} and
+ * {{HOSTNAME}} are replaced (escaped in the HTML part); text between
+ * {{#PIN}} and {{/PIN}} is kept only if the invitation has a PIN, text
+ * between {{^PIN}} and {{/PIN}} only if it has none.
+ *
+ * The link is the token: it is never written anywhere but into this
+ * message, so the message is sent at once, or not at all.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "provision.h"
+#include "smtp-send.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define INVITE_TEMPLATE_MAX	(256 * 1024)
+/* RFC 2047 2: an encoded-word is at most 75 characters. */
+#define INVITE_EW_BYTES		45
+
+static const char *const invite_mail_files[INVITE_MAIL_NFILES] = {
+	[INVITE_MAIL_SUBJECT] = "invite-subject.txt",
+	[INVITE_MAIL_TEXT] = "invite.txt",
+	[INVITE_MAIL_HTML] = "invite.html",
+};
+
+/* A growing string. */
+struct sbuf {
+	char	*p;
+	size_t	 n, cap;
+};
+
+static void
+sbuf_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->n + n + 1 > b->cap) {
+		b->cap = (b->n + n + 1) * 2;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+static void
+sbuf_str(struct sbuf *b, const char *s)
+{
+	sbuf_add(b, s, strlen(s));
+}
+
+static void	sbuf_printf(struct sbuf *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+sbuf_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = xvasprintf(&s, fmt, ap);
+	va_end(ap);
+	sbuf_add(b, s, (size_t)n);
+	free(s);
+}
+
+static void
+sbuf_html(struct sbuf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&':
+			sbuf_str(b, "&amp;");
+			break;
+		case '<':
+			sbuf_str(b, "&lt;");
+			break;
+		case '>':
+			sbuf_str(b, "&gt;");
+			break;
+		case '"':
+			sbuf_str(b, "&quot;");
+			break;
+		case '\'':
+			sbuf_str(b, "&#39;");
+			break;
+		default:
+			sbuf_add(b, s, 1);
+		}
+	}
+}
+
+int
+invite_mail_load(struct provision *pv, struct invite_mail *im)
+{
+	char	*dir, *path;
+	size_t	 len, i;
+
+	memset(im, 0, sizeof(*im));
+	dir = pv->conf->templates_dir != NULL ?
+	    xstrdup(pv->conf->templates_dir) : xstrdup(PKGDATADIR "/templates");
+	for (i = 0; i < INVITE_MAIL_NFILES; i++) {
+		xasprintf(&path, "%s/%s", dir, invite_mail_files[i]);
+		if (file_read_all(path, INVITE_TEMPLATE_MAX, &im->tpl[i],
+		    &len) == -1) {
+			provision_errx(pv, "cannot read the invitation template "
+			    "%s: %s (templates_dir in guestbox.conf(5))", path,
+			    strerror(errno));
+			free(path);
+			free(dir);
+			invite_mail_clear(im);
+			return EX_CONFIG;
+		}
+		if (memchr(im->tpl[i], '\0', len) != NULL) {
+			provision_errx(pv, "%s holds a NUL byte", path);
+			free(path);
+			free(dir);
+			invite_mail_clear(im);
+			return EX_CONFIG;
+		}
+		free(path);
+	}
+	free(dir);
+	return EX_OK;
+}
+
+void
+invite_mail_clear(struct invite_mail *im)
+{
+	size_t	 i;
+
+	for (i = 0; i < INVITE_MAIL_NFILES; i++)
+		free(im->tpl[i]);
+	memset(im, 0, sizeof(*im));
+}
+
+struct invite_vars {
+	const char	*link;
+	const char	*sender;
+	const char	*sender_name;
+	const char	*recipient;
+	const char	*hostname;
+	char		 expires[16];
+	int		 has_pin;
+};
+
+static const char *
+invite_var(const struct invite_vars *v, const char *name, size_t n)
+{
+	static const struct {
+		const char	*name;
+		size_t		 off;
+	} vars[] = {
+		{ "LINK", offsetof(struct invite_vars, link) },
+		{ "SENDER", offsetof(struct invite_vars, sender) },
+		{ "SENDER_NAME", offsetof(struct invite_vars, sender_name) },
+		{ "RECIPIENT", offsetof(struct invite_vars, recipient) },
+		{ "HOSTNAME", offsetof(struct invite_vars, hostname) },
+	};
+	size_t	 i;
+
+	if (n == 7 && strncmp(name, "EXPIRES", 7) == 0)
+		return v->expires;
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (strlen(vars[i].name) == n &&
+		    strncmp(vars[i].name, name, n) == 0)
+			return *(const char *const *)((const char *)v +
+			    vars[i].off);
+	return NULL;
+}
+
+/* Fills in a template; an unknown {{NAME}} stays as it is. */
+static void
+invite_render(const char *tpl, const struct invite_vars *v, int html,
+    struct sbuf *out)
+{
+	const char	*p = tpl, *open, *close, *val;
+	int		 skip = 0;
+	size_t		 n;
+
+	while ((open = strstr(p, "{{")) != NULL) {
+		if (!skip)
+			sbuf_add(out, p, (size_t)(open - p));
+		if ((close = strstr(open + 2, "}}")) == NULL) {
+			p = open;
+			break;
+		}
+		n = (size_t)(close - open - 2);
+		p = close + 2;
+		if (n == 4 && strncmp(open + 2, "#PIN", 4) == 0)
+			skip = !v->has_pin;
+		else if (n == 4 && strncmp(open + 2, "^PIN", 4) == 0)
+			skip = v->has_pin;
+		else if (n == 4 && strncmp(open + 2, "/PIN", 4) == 0) {
+			skip = 0;
+			/* A section's own line end goes with it. */
+			if (*p == '\n' && (open == tpl || open[-1] == '\n'))
+				p++;
+		} else if (skip)
+			continue;
+		else if ((val = invite_var(v, open + 2, n)) != NULL) {
+			if (html)
+				sbuf_html(out, val);
+			else
+				sbuf_str(out, val);
+		} else
+			sbuf_add(out, open, (size_t)(p - open));
+		if ((n == 4 && (open[2] == '#' || open[2] == '^')) &&
+		    *p == '\n' && (open == tpl || open[-1] == '\n'))
+			p++;
+	}
+	if (!skip)
+		sbuf_str(out, p);
+}
+
+static int
+invite_is_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80 || (unsigned char)*s < 0x20)
+			return 0;
+	return 1;
+}
+
+/*
+ * RFC 2047 encoded-words (B, UTF-8) for a header value, folded so that
+ * each line stays short (RFC 5322 2.1.1); never splits a UTF-8 sequence.
+ */
+static void
+invite_header_encoded(struct sbuf *b, const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 len = strlen(s), n, b64len;
+	char			 b64[128];
+	int			 first = 1;
+
+	while (len > 0) {
+		n = len < INVITE_EW_BYTES ? len : INVITE_EW_BYTES;
+		while (n < len && n > 0 && (p[n] & 0xc0) == 0x80)
+			n--;
+		b64len = sodium_base64_ENCODED_LEN(n,
+		    sodium_base64_VARIANT_ORIGINAL);
+		if (b64len > sizeof(b64))
+			fatalx("encoded-word too long");
+		sodium_bin2base64(b64, sizeof(b64), p, n,
+		    sodium_base64_VARIANT_ORIGINAL);
+		sbuf_printf(b, "%s=?UTF-8?B?%s?=", first ? "" : "\r\n ", b64);
+		first = 0;
+		p += n;
+		len -= n;
+	}
+}
+
+/* RFC 5322 3.2.4: a quoted-string, or encoded-words if not ASCII. */
+static void
+invite_display_name(struct sbuf *b, const char *name)
+{
+	const char	*p;
+
+	if (!invite_is_ascii(name)) {
+		invite_header_encoded(b, name);
+		return;
+	}
+	sbuf_str(b, "\"");
+	for (p = name; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			sbuf_str(b, "\\");
+		sbuf_add(b, p, 1);
+	}
+	sbuf_str(b, "\"");
+}
+
+/* RFC 2045 6.7 quoted-printable, CRLF line ends, soft breaks at 76. */
+static void
+invite_qp(struct sbuf *b, const char *s)
+{
+	const unsigned char	*p;
+	char			 enc[4];
+	size_t			 col = 0, need;
+	int			 c, literal;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		c = *p;
+		if (c == '\r')
+			continue;
+		if (c == '\n') {
+			sbuf_str(b, "\r\n");
+			col = 0;
+			continue;
+		}
+		/* Trailing white space must be encoded (rule 3). */
+		literal = (c >= 33 && c <= 126 && c != '=') ||
+		    ((c == ' ' || c == '\t') && p[1] != '\n' && p[1] != '\r' &&
+		    p[1] != '\0');
+		/* A leading dot or "From " is encoded for fragile transports. */
+		if (col == 0 && c == '.')
+			literal = 0;
+		need = literal ? 1 : 3;
+		if (col + need > 75) {
+			sbuf_str(b, "=\r\n");
+			col = 0;
+		}
+		if (literal) {
+			enc[0] = (char)c;
+			sbuf_add(b, enc, 1);
+		} else {
+			snprintf(enc, sizeof(enc), "=%02X", c);
+			sbuf_add(b, enc, 3);
+		}
+		col += need;
+	}
+}
+
+int
+invite_mail_build(struct provision *pv, const struct invite_mail *im,
+    const struct store_account *a, const struct invite *inv,
+    const char *sender, const char *sender_name, char **msgp, size_t *lenp)
+{
+	const struct conf	*cf = pv->conf;
+	struct invite_vars	 v;
+	struct sbuf		 m = { NULL, 0, 0 }, part = { NULL, 0, 0 };
+	struct sbuf		 subj = { NULL, 0, 0 };
+	struct tm		 tm;
+	time_t			 now = time(NULL), exp = a->invite_expires;
+	uint8_t			 rnd[16];
+	char			*hex, *nl, date[64], name[ADDR_MAX + 64];
+
+	memset(&v, 0, sizeof(v));
+	v.link = inv->link;
+	v.sender = sender;
+	v.sender_name = sender_name != NULL ? sender_name : sender;
+	v.recipient = a->address;
+	v.hostname = cf->hostname;
+	v.has_pin = inv->pin[0] != '\0';
+	gmtime_r(&exp, &tm);
+	strftime(v.expires, sizeof(v.expires), "%Y-%m-%d", &tm);
+
+	invite_render(im->tpl[INVITE_MAIL_SUBJECT], &v, 0, &subj);
+	/* One line: the first, without its line end. */
+	if (subj.p != NULL && (nl = strpbrk(subj.p, "\r\n")) != NULL)
+		*nl = '\0';
+
+	/* RFC 5322 3.6.2: the sender's name, but our address and domain. */
+	snprintf(name, sizeof(name), "%s via guestbox", v.sender_name);
+	sbuf_str(&m, "From: ");
+	invite_display_name(&m, name);
+	sbuf_printf(&m, " <%s>\r\n", cf->invite_from);
+	sbuf_printf(&m, "Reply-To: <%s>\r\n", sender);
+	sbuf_printf(&m, "To: <%s>\r\n", a->address);
+	sbuf_str(&m, "Subject: ");
+	if (subj.p != NULL && invite_is_ascii(subj.p))
+		sbuf_str(&m, subj.p);
+	else if (subj.p != NULL)
+		invite_header_encoded(&m, subj.p);
+	sbuf_str(&m, "\r\n");
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	sbuf_printf(&m, "Date: %s\r\n", date);
+	randombytes_buf(rnd, sizeof(rnd));
+	hex = hex_encode(rnd, sizeof(rnd));
+	sbuf_printf(&m, "Message-ID: <%s.invite@%s>\r\n", hex, cf->hostname);
+	sbuf_str(&m, "MIME-Version: 1.0\r\n");
+	/* RFC 3834 5: no auto-replies to this. */
+	sbuf_str(&m, "Auto-Submitted: auto-generated\r\n");
+	sbuf_str(&m, "Content-Language: de, en\r\n");
+	sbuf_printf(&m, "Content-Type: multipart/alternative;\r\n"
+	    " boundary=\"=_guestbox_%s\"\r\n\r\n", hex);
+	sbuf_str(&m, "This is a message in MIME format.\r\n");
+
+	invite_render(im->tpl[INVITE_MAIL_TEXT], &v, 0, &part);
+	sbuf_printf(&m, "\r\n--=_guestbox_%s\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n", hex);
+	invite_qp(&m, part.p != NULL ? part.p : "");
+	free(part.p);
+	memset(&part, 0, sizeof(part));
+
+	invite_render(im->tpl[INVITE_MAIL_HTML], &v, 1, &part);
+	sbuf_printf(&m, "\r\n--=_guestbox_%s\r\n"
+	    "Content-Type: text/html; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n", hex);
+	invite_qp(&m, part.p != NULL ? part.p : "");
+	sbuf_printf(&m, "\r\n--=_guestbox_%s--\r\n", hex);
+	free(part.p);
+	free(subj.p);
+	free(hex);
+	*msgp = m.p;
+	*lenp = m.n;
+	return EX_OK;
+}
+
+int
+invite_mail_send(struct provision *pv, const struct store_account *a,
+    const char *msg, size_t len)
+{
+	char	 err[512];
+
+	if (smtp_send(pv->conf, pv->conf->invite_from, a->address, msg, len,
+	    NULL, err, sizeof(err)) == -1) {
+		provision_errx(pv, "the invitation to %s was not sent: %s",
+		    a->address, err);
+		return EX_TEMPFAIL;
+	}
+	return EX_OK;
+}
+
+/*
+ * What create and reinvite print once the invitation went out by mail or
+ * to stdout: everything but the link, which only the recipient gets.
+ * With --print the message is on stdout, so this goes to stderr.
+ */
+void
+invite_mail_report(struct provision *pv, const struct store_account *a,
+    const struct invite *inv, int printed)
+{
+	FILE	*fp = printed ? stderr : stdout;
+	char	 buf[32];
+
+	if (pv->json && !printed) {
+		printf("{");
+		json_key_str(stdout, "address", a->address, 1);
+		json_key_str(stdout, "pin", inv->pin, 1);
+		json_key_time(stdout, "expires", a->invite_expires, 1);
+		printf("\"sent\":true}\n");
+		return;
+	}
+	fprintf(fp, "address: %s\npin:     %s\nexpires: %s\n%s\n", a->address,
+	    inv->pin[0] != '\0' ? inv->pin : "(none)",
+	    time_iso8601(a->invite_expires, buf, sizeof(buf)), printed ?
+	    "invitation: printed on standard output" :
+	    "invitation: sent through the smarthost");
+}
+
+int
+invite_mail_deliver(struct provision *pv, const struct invite_mail *im,
+    enum invite_output out, const struct store_account *a,
+    const struct invite *inv, const char *sender, const char *sender_name,
+    long long removed)
+{
+	char	*msg;
+	size_t	 len;
+	int	 ret;
+
+	if (out == INVITE_OUT_LINK) {
+		invite_print(pv, a, inv, removed);
+		return EX_OK;
+	}
+	if ((ret = invite_mail_build(pv, im, a, inv, sender, sender_name, &msg,
+	    &len)) != EX_OK)
+		return ret;
+	if (out == INVITE_OUT_PRINT) {
+		/* RFC 5322 on a terminal or a pipe: local line ends. */
+		ret = EX_OK;
+		for (size_t i = 0; i < len; i++)
+			if (msg[i] != '\r' && putchar(msg[i]) == EOF)
+				ret = EX_IOERR;
+		if (fflush(stdout) == EOF)
+			ret = EX_IOERR;
+	} else
+		ret = invite_mail_send(pv, a, msg, len);
+	sodium_memzero(msg, len);
+	free(msg);
+	if (ret == EX_OK)
+		invite_mail_report(pv, a, inv, out == INVITE_OUT_PRINT);
+	return ret;
+}
