@@ -209,7 +209,7 @@ gb_start_imapd()
 {
 	local n
 	n=$(grep -c ' started$' "$tmp/imapd.log" 2>/dev/null) || n=0
-	gb_start imapd "$IMAPD" -d -c "$C"
+	gb_start imapd ${GB_WRAP:-} "$IMAPD" -d -c "$C"
 	gb_wait 20 gb_started imapd $((n + 1)) ||
 	    { cat "$tmp/imapd.log" >&2; fail "guestbox-imapd did not start"; }
 }
