@@ -10,7 +10,10 @@ session is logged on stdout.
   fake-smarthost.py --port P --cert C --key K --dir DIR [--tls]
       [--reject ADDR]... [--tempfail ADDR]... [--auth USER:PASS]
       [--no-starttls] [--data-reply REPLY] [--eom-reply REPLY]
-      [--pidfile F]
+      [--strict] [--quit-delay SECONDS] [--pidfile F]
+
+--strict offers only ENHANCEDSTATUSCODES (and STARTTLS, AUTH) and, like
+Postfix, refuses MAIL parameters and pipelined commands it did not offer.
 """
 import argparse
 import base64
@@ -21,6 +24,7 @@ import socketserver
 import ssl
 import sys
 import threading
+import time
 
 counter_lock = threading.Lock()
 counter = [0]
@@ -44,6 +48,17 @@ class Session(socketserver.StreamRequestHandler):
     def reply(self, s):
         self.wfile.write((s + "\r\n").encode())
         self.wfile.flush()
+
+    def pipelined(self):
+        """Bytes already sent behind the command just read."""
+        sock = self.request
+        try:
+            sock.setblocking(False)
+            return len(self.rfile.peek(1)) > 0
+        except (BlockingIOError, ssl.SSLError, OSError):
+            return False
+        finally:
+            sock.settimeout(self.timeout)
 
     def readline(self):
         line = self.rfile.readline(65536)
@@ -73,11 +88,17 @@ class Session(socketserver.StreamRequestHandler):
                 log("eof")
                 return
             log("<", line[:200])
+            if opts.strict and self.pipelined():
+                # As Postfix does when PIPELINING was not offered.
+                self.reply("554 5.5.0 Error: improper command pipelining")
+                log("improper pipelining")
+                return
             verb = line.split(" ", 1)[0].upper()
             arg = line[len(verb) + 1:] if " " in line else ""
             if verb in ("EHLO", "HELO"):
-                ext = ["PIPELINING", "SIZE 100000000", "8BITMIME",
-                       "ENHANCEDSTATUSCODES"]
+                ext = ["ENHANCEDSTATUSCODES"] if opts.strict else \
+                    ["PIPELINING", "SIZE 100000000", "8BITMIME",
+                     "ENHANCEDSTATUSCODES"]
                 if not self.tls and not opts.no_starttls:
                     ext.append("STARTTLS")
                 if self.tls and opts.auth is not None:
@@ -108,6 +129,10 @@ class Session(socketserver.StreamRequestHandler):
             elif verb == "MAIL":
                 if not authed:
                     self.reply("530 5.7.0 authentication required")
+                    continue
+                params = arg.split(":", 1)[1].split(" ")[1:]
+                if opts.strict and params:
+                    self.reply("555 5.5.4 Unsupported option: %s" % params[0])
                     continue
                 mail_from = arg.split(":", 1)[1].split(" ")[0].strip("<>")
                 rcpts = []
@@ -169,6 +194,8 @@ class Session(socketserver.StreamRequestHandler):
             elif verb == "NOOP":
                 self.reply("250 2.0.0 ok")
             elif verb == "QUIT":
+                if opts.quit_delay:
+                    time.sleep(opts.quit_delay)
                 self.reply("221 2.0.0 bye")
                 return
             else:
@@ -192,6 +219,9 @@ def main():
     ap.add_argument("--tempfail", action="append", default=[])
     ap.add_argument("--auth")
     ap.add_argument("--data-reply", help="answer DATA with this")
+    ap.add_argument("--strict", action="store_true",
+                    help="offer no PIPELINING, SIZE, 8BITMIME; refuse them")
+    ap.add_argument("--quit-delay", type=float, default=0)
     ap.add_argument("--eom-reply", help="answer the end of data with this")
     ap.add_argument("--pidfile")
     opts = ap.parse_args()

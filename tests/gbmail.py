@@ -12,8 +12,8 @@
 
 IMAP is always over implicit TLS, checked against --cafile (default
 $tmp/cert.pem).  imap-fetch writes the message to stdout as it is stored.
-submit prints "250 text" on success and exits 0, or prints the refusal
-("CODE text") and exits 1.
+submit prints the reply to the message ("250 2.0.0 Ok: queued ... as N")
+and exits 0, or prints the refusal ("CODE text") and exits 1.
 """
 import argparse
 import imaplib
@@ -136,8 +136,20 @@ def main():
                 s = smtplib.SMTP("127.0.0.1", a.port, timeout=60)
                 s.starttls(context=ctx(a.cafile))
             s.login(a.user, a.password)
-            refused = s.sendmail(a.mail_from, a.to.split(","), msg)
-            code, text = s.noop()
+            s.ehlo_or_helo_if_needed()
+            code, text = s.mail(a.mail_from)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, text, a.mail_from)
+            refused = {}
+            for r in a.to.split(","):
+                code, text = s.rcpt(r)
+                if code // 100 != 2:
+                    refused[r] = (code, text)
+            if len(refused) == len(a.to.split(",")):
+                raise smtplib.SMTPRecipientsRefused(refused)
+            code, text = s.data(msg)
+            if code != 250:
+                raise smtplib.SMTPDataError(code, text)
             s.quit()
         except smtplib.SMTPRecipientsRefused as e:
             for r, (code, text) in e.recipients.items():
@@ -150,7 +162,7 @@ def main():
             for r, (code, text) in refused.items():
                 print(code, text.decode())
             sys.exit(1)
-        print("250 accepted")
+        print(code, text.decode())
     else:
         sys.exit("unknown command " + a.cmd)
 
