@@ -523,6 +523,32 @@ def case_envelope():
     alive("envelope")
 
 
+# ---- connections ----
+
+def case_connections():
+    """max_connections_per_ip, and the unix socket is not counted."""
+    held = []
+    for i in range(A.max_conn):
+        c = C(A.lmtp)
+        c.expect(r"220 ", "connection %d" % (i + 1))
+        held.append(c)
+    c = C(A.smtps, tls=True)
+    c.expect(r"421 4\.7\.0 Too many connections", "one connection too many")
+    c.closed("one connection too many")
+    if A.unix:
+        u = socket.socket(socket.AF_UNIX)
+        u.connect(A.unix)
+        u.settimeout(10)
+        if not u.recv(100).startswith(b"220 "):
+            fail("the unix socket counted against the address limit")
+        u.close()
+    for c in held:
+        c.close()
+    time.sleep(0.5)
+    ok("%d connections from one address, then 421 4.7.0" % A.max_conn)
+    alive("too many connections")
+
+
 def main():
     global A
     ap = argparse.ArgumentParser()
@@ -533,10 +559,14 @@ def main():
     ap.add_argument("--user", required=True)
     ap.add_argument("--password", required=True)
     ap.add_argument("--rcpts", required=True)
+    ap.add_argument("--max-conn", type=int, default=0)
+    ap.add_argument("--unix")
     ap.add_argument("cases", nargs="*")
     A = ap.parse_args()
     cases = [case_long_line, case_many_rcpts, case_nul, case_bare_lf,
              case_bdat, case_auth, case_starttls_injection, case_envelope]
+    if A.max_conn:
+        cases.append(case_connections)
     for f in cases:
         if not A.cases or f.__name__[5:] in A.cases:
             f()
