@@ -16,6 +16,7 @@ import argparse
 import base64
 import os
 import re
+import signal
 import socket
 import ssl
 import sys
@@ -523,6 +524,29 @@ def case_envelope():
     alive("envelope")
 
 
+# ---- SIGTERM in the middle of a message ----
+
+def case_sigterm():
+    """Not in the default list: it stops the daemon."""
+    c = greet(A.smtps, tls=True)
+    auth(c)
+    c.send("MAIL FROM:<%s>\r\nRCPT TO:<sender@home.test>\r\nDATA\r\n" %
+           A.user)
+    c.expect(r"250 ", "MAIL")
+    c.expect(r"250 ", "RCPT")
+    c.expect(r"354 ", "DATA")
+    c.send("From: %s\r\nTo: sender@home.test\r\nSubject: sigterm\r\n\r\n"
+           "the first half" % A.user)
+    time.sleep(0.5)
+    os.kill(A.pid, signal.SIGTERM)
+    time.sleep(1)
+    c.send(" and the rest\r\n.\r\n")
+    c.expect(r"250 2\.0\.0 Ok: queued", "the message under way at SIGTERM")
+    c.expect(r"421 4\.3\.2 Service shutting down", "after the message")
+    c.closed("after SIGTERM")
+    ok("SIGTERM during DATA: the message is finished and queued, then 421")
+
+
 # ---- connections ----
 
 def case_connections():
@@ -567,6 +591,8 @@ def main():
              case_bdat, case_auth, case_starttls_injection, case_envelope]
     if A.max_conn:
         cases.append(case_connections)
+    if A.cases:
+        cases.append(case_sigterm)
     for f in cases:
         if not A.cases or f.__name__[5:] in A.cases:
             f()
