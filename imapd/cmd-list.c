@@ -71,14 +71,14 @@ list_match(const char *pat, const char *name)
 			else if (j < 5 && strncasecmp(name, "INBOX", 5) == 0 &&
 			    (name[5] == '\0' || name[5] == '/'))
 				/* RFC 3501 5.1: INBOX in any case. */
-				next[i] = row[i - 1] &&
-				    (p == c || (p ^ 0x20) == c);
+				next[i] = row[i - 1] && (p == c ||
+				    ((unsigned char)p ^ 0x20) == (unsigned char)c);
 			else
 				next[i] = row[i - 1] && p == c;
 		}
 		memcpy(row, next, m + 1);
 	}
-	ok = row[m];
+	ok = row[m] != 0;
 	free(row);
 	free(next);
 	return ok;

@@ -121,7 +121,7 @@ static char *
 mailbox_cmd_arg(struct imap_session *s, const struct imap_command *cmd,
     size_t nargs)
 {
-	const char	*wire, *why;
+	const char	*wire, *why = "Invalid mailbox name";
 	char		*name;
 
 	if (cmd->nargs != nargs || !imap_arg_get_astring(&cmd->args[0], &wire)) {

@@ -26,6 +26,8 @@ static void	imap_session_run(struct imap_session *);
 static void	imap_session_dispatch(struct imap_session *,
 		    const struct imap_command *);
 static void	imap_session_idle_poll(evutil_socket_t, short, void *);
+static void	imap_tagged_v(struct imap_session *, const char *, const char *,
+		    va_list) printflike(3, 0);
 
 static const struct conn_callbacks imap_conn_callbacks = {
 	.input = imap_session_input,

@@ -1420,7 +1420,7 @@ addr_parse_list(struct addrlist *out, const uint8_t *v, size_t n)
 	ap.out = out;
 	if (lex_skip_lwsp(&ap.lx) > 0) {
 		while (out->n < MIME_MAX_ADDRESSES) {
-			if ((ret = ap_address(&ap)) == 0)
+			if (ap_address(&ap) == 0)
 				break;
 			if (lex_cur(&ap.lx) != ',')
 				break;
@@ -1915,7 +1915,8 @@ parser_new_part(struct parser *ps, uint32_t parent, uint64_t off,
 	p->child = p->next = MIME_NONE;
 	p->flags = flags;
 	p->hdr_off = p->body_off = off;
-	ps->end[idx] = off;
+	/* parts, end, depth and last grow together: cap > nparts here. */
+	ps->end[idx] = off;	/* NOLINT(clang-analyzer-core.NullDereference) */
 	ps->depth[idx] = parent == MIME_NONE ? 0 : ps->depth[parent] + 1;
 	m->nparts++;
 	ps->last[idx] = MIME_NONE;

@@ -51,7 +51,7 @@ struct sbuf {
 static void
 sbuf_add(struct sbuf *b, const char *s, size_t n)
 {
-	if (b->n + n + 1 > b->cap) {
+	if (b->p == NULL || b->n + n + 1 > b->cap) {
 		b->cap = (b->n + n + 1) * 2;
 		b->p = xrealloc(b->p, b->cap);
 	}

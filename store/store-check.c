@@ -235,12 +235,12 @@ check_account_txn(struct store_txn *txn, void *arg)
 	memset(&b, 0, sizeof(b));
 	if ((ret = store_account_get(txn, ck->acct, &a)) != 0)
 		return ret == STORE_ENOTFOUND ? 0 : ret;	/* deleted since */
-	if ((ret = store_account_find(txn, a.address, &b)) != 0 || b.id != a.id)
+	if (store_account_find(txn, a.address, &b) != 0 || b.id != a.id)
 		check_problem(ck, "account %llu (%s): address index is wrong",
 		    (unsigned long long)a.id, a.address);
 	store_account_clear(&b);
 	if (store_account_has_invite(&a) &&
-	    ((ret = store_account_find_token(txn, a.token_id, &b)) != 0 ||
+	    (store_account_find_token(txn, a.token_id, &b) != 0 ||
 	    b.id != a.id))
 		check_problem(ck, "account %llu (%s): token index is wrong",
 		    (unsigned long long)a.id, a.address);

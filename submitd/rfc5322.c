@@ -66,7 +66,7 @@ rfc5322_buf_addc(struct rfc5322_buf *b, char c)
 static void
 rfc5322_buf_add(struct rfc5322_buf *b, const char *s, size_t n)
 {
-	if (b->cap - b->len < n + 1) {
+	if (b->s == NULL || b->cap - b->len < n + 1) {
 		b->cap = (b->len + n + 1) * 2;
 		b->s = xrealloc(b->s, b->cap);
 	}
@@ -81,7 +81,8 @@ rfc5322_buf_take(struct rfc5322_buf *b)
 {
 	char	*s = b->s != NULL ? b->s : xstrdup("");
 
-	memset(b, 0, sizeof(*b));
+	b->s = NULL;
+	b->len = b->cap = 0;
 	return s;
 }
 
