@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -16,6 +17,23 @@
 #define VAULT_AD_CHUNK	"guestbox chunk v1"
 #define VAULT_AD_AUX	"guestbox aux v1"
 #define VAULT_KDF_CTX	"gbtoken_"	/* crypto_kdf context, 8 bytes */
+
+/*
+ * Message keys are opened for every message read (each FETCH of a body
+ * or header, each message a SEARCH looks into): a sodium_malloc() each
+ * costs an mmap, mprotects and an mlock, and as many calls again to free
+ * -- about 26 us, nearly half of opening the sealed key itself, and under
+ * bench/bench-imap's mixed workload a quarter of guestbox-imapd's CPU.
+ * So they take 32-byte slots of slabs of guarded, locked memory
+ * (sodium_malloc, one page each), wiped when freed and kept for the next
+ * key.  The slabs are never returned: there are as many as keys were
+ * open at once at worst, usually one.
+ */
+#define VAULT_SLAB_KEYS	128
+
+static pthread_mutex_t	 vault_slots_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t		**vault_slots;		/* free slots */
+static size_t		 vault_slots_free, vault_slots_total;
 
 int
 vault_init(void)
@@ -164,12 +182,42 @@ fail:
 	return NULL;
 }
 
+static uint8_t *
+vault_slot_get(void)
+{
+	uint8_t	*slab, *k;
+	size_t	 i;
+
+	pthread_mutex_lock(&vault_slots_lock);
+	if (vault_slots_free == 0) {
+		slab = xsecret_alloc(VAULT_SLAB_KEYS * VAULT_KEYBYTES);
+		vault_slots_total += VAULT_SLAB_KEYS;
+		vault_slots = xreallocarray(vault_slots, vault_slots_total,
+		    sizeof(*vault_slots));
+		for (i = 0; i < VAULT_SLAB_KEYS; i++)
+			vault_slots[vault_slots_free++] = slab +
+			    i * VAULT_KEYBYTES;
+	}
+	k = vault_slots[--vault_slots_free];
+	pthread_mutex_unlock(&vault_slots_lock);
+	return k;
+}
+
+static void
+vault_slot_put(uint8_t *k)
+{
+	sodium_memzero(k, VAULT_KEYBYTES);
+	pthread_mutex_lock(&vault_slots_lock);
+	vault_slots[vault_slots_free++] = k;
+	pthread_mutex_unlock(&vault_slots_lock);
+}
+
 struct vault_msgkey *
 vault_msgkey_new(void)
 {
 	struct vault_msgkey	*mk = xcalloc(1, sizeof(*mk));
 
-	mk->k = xsecret_alloc(VAULT_KEYBYTES);
+	mk->k = vault_slot_get();
 	crypto_aead_xchacha20poly1305_ietf_keygen(mk->k);
 	return mk;
 }
@@ -179,7 +227,7 @@ vault_msgkey_free(struct vault_msgkey **mkp)
 {
 	if (*mkp == NULL)
 		return;
-	xsecret_free((*mkp)->k);
+	vault_slot_put((*mkp)->k);
 	free(*mkp);
 	*mkp = NULL;
 }
@@ -199,7 +247,7 @@ vault_msgkey_open(const struct vault_seckey *sk,
 {
 	struct vault_msgkey	*mk = xcalloc(1, sizeof(*mk));
 
-	mk->k = xsecret_alloc(VAULT_KEYBYTES);
+	mk->k = vault_slot_get();
 	if (crypto_box_seal_open(mk->k, in, VAULT_SEALEDKEYBYTES, sk->pk,
 	    sk->sk) != 0)
 		vault_msgkey_free(&mk);
