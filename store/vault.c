@@ -309,16 +309,11 @@ vault_chunk_decrypt(const struct vault_msgkey *mk,
 
 static void
 vault_aux_adbytes(uint64_t account_id, uint64_t blob_id,
-    uint8_t ad[VAULT_AUX_ADLEN], uint8_t nonce[24])
+    uint8_t ad[VAULT_AUX_ADLEN])
 {
 	memcpy(ad, VAULT_AD_AUX, sizeof(VAULT_AD_AUX));
 	pack_be64(ad + sizeof(VAULT_AD_AUX), account_id);
 	pack_be64(ad + sizeof(VAULT_AD_AUX) + 8, blob_id);
-	/*
-	 * The aux data may be rewritten under the same key (a cache built
-	 * later), so its nonce is random, never a counter.
-	 */
-	randombytes_buf(nonce, 24);
 }
 
 void
@@ -327,7 +322,12 @@ vault_aux_encrypt(const struct vault_msgkey *mk, uint64_t account_id,
 {
 	uint8_t	 ad[VAULT_AUX_ADLEN];
 
-	vault_aux_adbytes(account_id, blob_id, ad, out);
+	vault_aux_adbytes(account_id, blob_id, ad);
+	/*
+	 * The aux data may be rewritten under the same key (a cache built
+	 * later), so its nonce is random, never a counter.
+	 */
+	randombytes_buf(out, 24);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(out + 24, NULL, pt, len, ad,
 	    sizeof(ad), NULL, out, mk->k);
 }
@@ -336,11 +336,12 @@ int
 vault_aux_decrypt(const struct vault_msgkey *mk, uint64_t account_id,
     uint64_t blob_id, const uint8_t *ct, size_t ctlen, uint8_t *pt)
 {
-	uint8_t	 ad[VAULT_AUX_ADLEN], unused[24];
+	uint8_t	 ad[VAULT_AUX_ADLEN];
 
 	if (ctlen < 24 + VAULT_CHUNK_OVERHEAD)
 		return -1;
-	vault_aux_adbytes(account_id, blob_id, ad, unused);
+	/* The nonce is stored in front (no random draw to decrypt). */
+	vault_aux_adbytes(account_id, blob_id, ad);
 	return crypto_aead_xchacha20poly1305_ietf_decrypt(pt, NULL, NULL,
 	    ct + 24, ctlen - 24, ad, sizeof(ad), ct, mk->k) == 0 ? 0 : -1;
 }
