@@ -431,52 +431,22 @@ search_msg_mime(struct search_msg *sm)
 	return sm->mime;
 }
 
-/*
- * The length of the top-level header block with its blank line, as
- * mime_parse() gives it in parts[0].hdr_len (RFC 5322 2.1: the header
- * ends at the first empty line, CRLF or bare LF).  A header without a
- * blank line within MIME_MAX_HEADER is left to mime_parse(), which
- * decides where such a header is cut.
- */
+/* The length of the top-level header, with its blank line. */
 static int
 search_msg_header_len(struct search_msg *sm, size_t *lenp)
 {
-	const uint8_t	*d = sm->text, *nl;
-	size_t		 pos = 0, max;
+	uint64_t	 end;
 
 	if (sm->text == NULL)
 		return -1;
-	if (!sm->hdr_known && sm->mime == NULL) {
-		max = sm->textlen < MIME_MAX_HEADER ? sm->textlen :
-		    MIME_MAX_HEADER;
-		while (pos < max) {
-			if (d[pos] == '\n') {
-				sm->hdr_len = pos + 1;
-				sm->hdr_known = 1;
-				break;
-			}
-			if (d[pos] == '\r' && pos + 1 < sm->textlen &&
-			    d[pos + 1] == '\n') {
-				sm->hdr_len = pos + 2;
-				sm->hdr_known = 1;
-				break;
-			}
-			if ((nl = memchr(d + pos, '\n', sm->textlen - pos)) ==
-			    NULL)
-				break;
-			pos = (size_t)(nl - d) + 1;
-		}
-		/* No blank line: all header, if it is within the limit. */
-		if (!sm->hdr_known && pos >= sm->textlen &&
-		    sm->textlen <= MIME_MAX_HEADER) {
-			sm->hdr_len = sm->textlen;
-			sm->hdr_known = 1;
-		}
-	}
 	if (!sm->hdr_known) {
-		if (search_msg_mime(sm) == NULL)
+		if (sm->mime == NULL &&
+		    mime_header_end(sm->text, sm->textlen, &end) == 0)
+			sm->hdr_len = (size_t)end;
+		else if (search_msg_mime(sm) != NULL)
+			sm->hdr_len = (size_t)sm->mime->parts[0].hdr_len;
+		else
 			return -1;
-		sm->hdr_len = (size_t)sm->mime->parts[0].hdr_len;
 		sm->hdr_known = 1;
 	}
 	*lenp = sm->hdr_len;
