@@ -133,6 +133,14 @@ struct series {
 	uint64_t	 errors;
 };
 
+/* What the server's processes use (proc_read). */
+struct proc_sum {
+	uint64_t	 rss_kb;
+	uint64_t	 pss_kb;
+	uint64_t	 ticks;		/* user and system CPU, clock ticks */
+	unsigned int	 nprocs;
+};
+
 struct bench;
 
 struct client {
@@ -192,6 +200,7 @@ struct bench {
 	unsigned int		 errors_shown;
 	struct event		*phase_ev;
 	struct rusage		 ru_start, ru_end;
+	struct proc_sum		 srv_start, srv_end;	/* server CPU */
 
 	/* idle and login */
 	unsigned int		 next_connect;
@@ -234,8 +243,8 @@ static void	idle_run(struct bench *);
 static void	idle_more(struct bench *);
 static void	login_run(struct bench *);
 static void	login_go(struct bench *);
-static int	mem_read(long root, const char *names, uint64_t *rss_kb,
-		    uint64_t *pss_kb, unsigned int *nprocs);
+static int	proc_read(long root, const char *names, int with_mem,
+		    struct proc_sum *);
 
 /* ---- small helpers ---- */
 
@@ -806,6 +815,9 @@ load_phase_cb(evutil_socket_t fd, short what, void *arg)
 		b->measuring = 1;
 		b->t_measure = bench_now_us();
 		getrusage(RUSAGE_SELF, &b->ru_start);
+		if (b->server_pid > 0)
+			proc_read(b->server_pid, b->server_names, 0,
+			    &b->srv_start);
 		evtimer_add(b->phase_ev, &tv);
 		break;
 	case PH_MEASURE:
@@ -813,6 +825,9 @@ load_phase_cb(evutil_socket_t fd, short what, void *arg)
 		b->measuring = 0;
 		b->t_measure = bench_now_us() - b->t_measure;
 		getrusage(RUSAGE_SELF, &b->ru_end);
+		if (b->server_pid > 0)
+			proc_read(b->server_pid, b->server_names, 0,
+			    &b->srv_end);
 		for (i = 0; i < b->nclients; i++) {
 			if (b->clients[i].retry != NULL)
 				evtimer_del(b->clients[i].retry);
@@ -836,7 +851,7 @@ load_report(struct bench *b)
 {
 	struct series	 all;
 	struct rusage	*ru = &b->ru_end;
-	double		 secs = (double)b->t_measure / 1e6, cpu;
+	double		 secs = (double)b->t_measure / 1e6, cpu, srv;
 	uint64_t	 errors = 0;
 	size_t		 i, j;
 
@@ -868,16 +883,27 @@ load_report(struct bench *b)
 	    all.n, (double)all.n / secs, series_pct(&all, 0.50) / 1000.0,
 	    series_pct(&all, 0.90) / 1000.0, series_pct(&all, 0.99) / 1000.0,
 	    all.errors);
+	/*
+	 * Processes that ended during the run are not counted: Dovecot's
+	 * of these connections live as long as they do.
+	 */
+	srv = b->server_pid <= 0 || b->srv_end.ticks < b->srv_start.ticks ?
+	    -1.0 : 100.0 * (double)(b->srv_end.ticks - b->srv_start.ticks) /
+	    (double)sysconf(_SC_CLK_TCK) / secs;
 	printf("%u clients, %.1f s measured after %u s of warm-up; "
-	    "%" PRIu64 " disconnects; client CPU %.0f%% of one core\n",
+	    "%" PRIu64 " disconnects; CPU (100%% is one core): client %.0f%%",
 	    b->nclients, secs, b->warmup, b->disconnects,
 	    100.0 * cpu / secs);
+	if (srv >= 0)
+		printf(", server %.0f%% (%u processes)", srv,
+		    b->srv_end.nprocs);
+	printf("\n");
 	printf("RESULT mode=load clients=%u cps=%.1f p50=%.2f p90=%.2f "
 	    "p99=%.2f errors=%" PRIu64 " errors_total=%" PRIu64 " "
-	    "client_cpu=%.0f\n", b->nclients, (double)all.n / secs,
-	    series_pct(&all, 0.50) / 1000.0, series_pct(&all, 0.90) / 1000.0,
-	    series_pct(&all, 0.99) / 1000.0, errors, b->errors_total,
-	    100.0 * cpu / secs);
+	    "client_cpu=%.0f server_cpu=%.0f\n", b->nclients,
+	    (double)all.n / secs, series_pct(&all, 0.50) / 1000.0,
+	    series_pct(&all, 0.90) / 1000.0, series_pct(&all, 0.99) / 1000.0,
+	    errors, b->errors_total, 100.0 * cpu / secs, srv);
 	free(all.v);
 }
 
@@ -895,28 +921,30 @@ idle_more(struct bench *b)
 }
 
 static void
-mem_print(const char *label, long pid, const char *names, uint64_t *rss,
-    uint64_t *pss, unsigned int *nprocs)
+mem_print(const char *label, const struct bench *b, struct proc_sum *ps)
 {
-	if (mem_read(pid, names, rss, pss, nprocs) == -1) {
-		printf("%s: cannot read the memory of process %ld\n", label, pid);
+	if (proc_read(b->server_pid, b->server_names, 1, ps) == -1) {
+		printf("%s: cannot read the memory of process %ld\n", label,
+		    b->server_pid);
 		return;
 	}
 	printf("%s: %u processes, VmRSS %.1f MiB, Pss %.1f MiB\n", label,
-	    *nprocs, *rss / 1024.0, *pss / 1024.0);
+	    ps->nprocs, ps->rss_kb / 1024.0, ps->pss_kb / 1024.0);
 }
 
 static void
 idle_run(struct bench *b)
 {
 	struct timeval	 tv;
-	uint64_t	 rss0 = 0, pss0 = 0, rss1 = 0, pss1 = 0, rss2 = 0, pss2 = 0;
-	unsigned int	 np0 = 0, np1 = 0, np2 = 0, held, i;
-	double		 setup;
+	struct proc_sum	 m0, m1, m2;
+	unsigned int	 held, i;
+	double		 setup, rss = 0, pss = 0;
 
+	memset(&m0, 0, sizeof(m0));
+	memset(&m1, 0, sizeof(m1));
+	memset(&m2, 0, sizeof(m2));
 	if (b->server_pid > 0)
-		mem_print("before", b->server_pid, b->server_names, &rss0, &pss0,
-		    &np0);
+		mem_print("before", b, &m0);
 	b->t_setup = bench_now_us();
 	b->setting_up = 1;
 	idle_more(b);
@@ -931,8 +959,7 @@ idle_run(struct bench *b)
 	event_base_loopexit(b->base, &tv);
 	event_base_dispatch(b->base);
 	if (b->server_pid > 0)
-		mem_print("after", b->server_pid, b->server_names, &rss1, &pss1,
-		    &np1);
+		mem_print("after", b, &m1);
 	/* Hold: an idle connection must stay (no timeouts, no drops). */
 	tv.tv_sec = b->hold;
 	event_base_loopexit(b->base, &tv);
@@ -942,21 +969,20 @@ idle_run(struct bench *b)
 		if (b->clients[i].state == CL_IDLING)
 			held++;
 	if (b->server_pid > 0)
-		mem_print("held", b->server_pid, b->server_names, &rss2, &pss2,
-		    &np2);
+		mem_print("held", b, &m2);
 	printf("%u connections still in IDLE after %u s more\n", held, b->hold);
-	if (held > 0 && b->server_pid > 0)
-		printf("per idle connection: VmRSS %.1f kB, Pss %.1f kB\n",
-		    ((double)rss1 - (double)rss0) / b->idling,
-		    ((double)pss1 - (double)pss0) / b->idling);
+	if (b->idling > 0 && b->server_pid > 0) {
+		rss = ((double)m1.rss_kb - (double)m0.rss_kb) / b->idling;
+		pss = ((double)m1.pss_kb - (double)m0.pss_kb) / b->idling;
+		printf("per idle connection: VmRSS %.1f kB, Pss %.1f kB\n", rss,
+		    pss);
+	}
 	printf("RESULT mode=idle target=%u idling=%u held=%u failed=%u "
 	    "setup_s=%.1f rss_before_kb=%" PRIu64 " rss_after_kb=%" PRIu64
 	    " pss_before_kb=%" PRIu64 " pss_after_kb=%" PRIu64
 	    " procs_after=%u rss_per_conn_kb=%.1f pss_per_conn_kb=%.1f\n",
-	    b->nclients, b->idling, held, b->failed, setup, rss0, rss1, pss0,
-	    pss1, np1,
-	    b->idling > 0 ? ((double)rss1 - (double)rss0) / b->idling : 0.0,
-	    b->idling > 0 ? ((double)pss1 - (double)pss0) / b->idling : 0.0);
+	    b->nclients, b->idling, held, b->failed, setup, m0.rss_kb,
+	    m1.rss_kb, m0.pss_kb, m1.pss_kb, m1.nprocs, rss, pss);
 	for (i = 0; i < b->nclients; i++)
 		client_close(&b->clients[i]);
 }
@@ -1030,11 +1056,12 @@ mem_status_kb(long pid, const char *file, const char *key, uint64_t *kb)
 }
 
 static int
-mem_stat(long pid, long *ppid, char *comm, size_t commlen)
+proc_stat(long pid, long *ppid, uint64_t *ticks, char *comm, size_t commlen)
 {
-	char	 path[64], buf[512], *l, *r;
-	FILE	*f;
-	size_t	 n;
+	char			 path[64], buf[512], *l, *r;
+	FILE			*f;
+	size_t			 n;
+	unsigned long long	 ut, st;
 
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	if ((f = fopen(path, "r")) == NULL)
@@ -1046,13 +1073,17 @@ mem_stat(long pid, long *ppid, char *comm, size_t commlen)
 	if ((l = strchr(buf, '(')) == NULL || (r = strrchr(buf, ')')) == NULL)
 		return -1;
 	snprintf(comm, commlen, "%.*s", (int)(r - l - 1), l + 1);
-	if (sscanf(r + 2, "%*c %ld", ppid) != 1)
+	/* proc(5): state ppid pgrp session tty tpgid flags minflt cminflt
+	 * majflt cmajflt utime stime */
+	if (sscanf(r + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	    "%llu %llu", ppid, &ut, &st) != 3)
 		return -1;
+	*ticks = ut + st;
 	return 0;
 }
 
 static int
-mem_name_ok(const char *names, const char *comm)
+proc_name_ok(const char *names, const char *comm)
 {
 	const char	*p = names;
 	size_t		 n = strlen(comm);
@@ -1069,36 +1100,37 @@ mem_name_ok(const char *names, const char *comm)
 }
 
 /*
- * Sums VmRSS and Pss over root and all its descendants (named in names,
- * if given).  Dovecot forks per connection, so its memory is the sum;
- * VmRSS counts shared pages once per process, Pss splits them.
+ * Sums VmRSS and Pss (with_mem) and CPU time over root and all its
+ * descendants (those named in names, if given).  Dovecot forks per
+ * connection, so its memory is the sum; VmRSS counts shared pages once
+ * per process, Pss splits them.
  */
 static int
-mem_read(long root, const char *names, uint64_t *rss_kb, uint64_t *pss_kb,
-    unsigned int *nprocs)
+proc_read(long root, const char *names, int with_mem, struct proc_sum *sum)
 {
 	struct proc {
 		long	 pid, ppid;
+		uint64_t ticks;
 		char	 comm[64];
 	}		*v = NULL;
 	size_t		 n = 0, cap = 0, i, j;
 	DIR		*d;
 	struct dirent	*de;
 	long		 pid, ppid;
+	uint64_t	 ticks;
 	char		 comm[64];
 	unsigned char	*in = NULL;
 	int		 changed;
 	uint64_t	 kb;
 
-	*rss_kb = *pss_kb = 0;
-	*nprocs = 0;
+	memset(sum, 0, sizeof(*sum));
 	if ((d = opendir("/proc")) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid = strtol(de->d_name, NULL, 10);
-		if (mem_stat(pid, &ppid, comm, sizeof(comm)) == -1)
+		if (proc_stat(pid, &ppid, &ticks, comm, sizeof(comm)) == -1)
 			continue;
 		if (n == cap) {
 			cap = cap == 0 ? 1024 : cap * 2;
@@ -1109,6 +1141,7 @@ mem_read(long root, const char *names, uint64_t *rss_kb, uint64_t *pss_kb,
 		}
 		v[n].pid = pid;
 		v[n].ppid = ppid;
+		v[n].ticks = ticks;
 		snprintf(v[n].comm, sizeof(v[n].comm), "%s", comm);
 		n++;
 	}
@@ -1133,13 +1166,16 @@ mem_read(long root, const char *names, uint64_t *rss_kb, uint64_t *pss_kb,
 		}
 	} while (changed);
 	for (i = 0; i < n; i++) {
-		if (!in[i] || !mem_name_ok(names, v[i].comm))
+		if (!in[i] || !proc_name_ok(names, v[i].comm))
+			continue;
+		sum->ticks += v[i].ticks;
+		sum->nprocs++;
+		if (!with_mem)
 			continue;
 		if (mem_status_kb(v[i].pid, "status", "VmRSS:", &kb) == 0)
-			*rss_kb += kb;
+			sum->rss_kb += kb;
 		if (mem_status_kb(v[i].pid, "smaps_rollup", "Pss:", &kb) == 0)
-			*pss_kb += kb;
-		(*nprocs)++;
+			sum->pss_kb += kb;
 	}
 	free(in);
 	free(v);
