@@ -24,12 +24,19 @@
  * costs an mmap, mprotects and an mlock, and as many calls again to free
  * -- about 26 us, nearly half of opening the sealed key itself, and under
  * bench/bench-imap's mixed workload a quarter of guestbox-imapd's CPU.
- * So they take 32-byte slots of slabs of guarded, locked memory
- * (sodium_malloc, one page each), wiped when freed and kept for the next
- * key.  The slabs are never returned: there are as many as keys were
- * open at once at worst, usually one.
+ * An account's secret key lives as long as an IMAP session: in its own
+ * sodium_malloc() it takes two resident pages and four memory mappings,
+ * 8 kB of each idle connection, and 10,000 sessions come close to the
+ * kernel's 65,530 mappings (vm.max_map_count), past which sodium_malloc()
+ * fails and the daemon with it.  So both take 32-byte slots of slabs of
+ * guarded, locked memory (sodium_malloc, one page each), wiped when freed
+ * and kept for the next key.  The slabs are never returned: there are as
+ * many as keys were open at once at worst.
  */
-#define VAULT_SLAB_KEYS	128
+#define VAULT_SLOT		32
+#define VAULT_SLAB_KEYS		(4096 / VAULT_SLOT)
+_Static_assert(VAULT_KEYBYTES == VAULT_SLOT, "message key slot size");
+_Static_assert(crypto_box_SECRETKEYBYTES == VAULT_SLOT, "secret key slot size");
 
 static pthread_mutex_t	 vault_slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t		**vault_slots;		/* free slots */
@@ -41,13 +48,43 @@ vault_init(void)
 	return sodium_init() < 0 ? -1 : 0;
 }
 
+static uint8_t *
+vault_slot_get(void)
+{
+	uint8_t	*slab, *k;
+	size_t	 i;
+
+	pthread_mutex_lock(&vault_slots_lock);
+	if (vault_slots_free == 0) {
+		slab = xsecret_alloc(VAULT_SLAB_KEYS * VAULT_SLOT);
+		vault_slots_total += VAULT_SLAB_KEYS;
+		vault_slots = xreallocarray(vault_slots, vault_slots_total,
+		    sizeof(*vault_slots));
+		for (i = 0; i < VAULT_SLAB_KEYS; i++)
+			vault_slots[vault_slots_free++] = slab +
+			    i * VAULT_SLOT;
+	}
+	k = vault_slots[--vault_slots_free];
+	pthread_mutex_unlock(&vault_slots_lock);
+	return k;
+}
+
+static void
+vault_slot_put(uint8_t *k)
+{
+	sodium_memzero(k, VAULT_SLOT);
+	pthread_mutex_lock(&vault_slots_lock);
+	vault_slots[vault_slots_free++] = k;
+	pthread_mutex_unlock(&vault_slots_lock);
+}
+
 static struct vault_seckey *
 vault_seckey_alloc(uint64_t account_id)
 {
 	struct vault_seckey	*sk = xcalloc(1, sizeof(*sk));
 
 	sk->account_id = account_id;
-	sk->sk = xsecret_alloc(crypto_box_SECRETKEYBYTES);
+	sk->sk = vault_slot_get();
 	return sk;
 }
 
@@ -75,7 +112,7 @@ vault_seckey_free(struct vault_seckey **skp)
 {
 	if (*skp == NULL)
 		return;
-	xsecret_free((*skp)->sk);
+	vault_slot_put((*skp)->sk);
 	free(*skp);
 	*skp = NULL;
 }
@@ -180,36 +217,6 @@ vault_unwrap(uint64_t account_id, const uint8_t pk[crypto_box_PUBLICKEYBYTES],
 fail:
 	vault_seckey_free(&sk);
 	return NULL;
-}
-
-static uint8_t *
-vault_slot_get(void)
-{
-	uint8_t	*slab, *k;
-	size_t	 i;
-
-	pthread_mutex_lock(&vault_slots_lock);
-	if (vault_slots_free == 0) {
-		slab = xsecret_alloc(VAULT_SLAB_KEYS * VAULT_KEYBYTES);
-		vault_slots_total += VAULT_SLAB_KEYS;
-		vault_slots = xreallocarray(vault_slots, vault_slots_total,
-		    sizeof(*vault_slots));
-		for (i = 0; i < VAULT_SLAB_KEYS; i++)
-			vault_slots[vault_slots_free++] = slab +
-			    i * VAULT_KEYBYTES;
-	}
-	k = vault_slots[--vault_slots_free];
-	pthread_mutex_unlock(&vault_slots_lock);
-	return k;
-}
-
-static void
-vault_slot_put(uint8_t *k)
-{
-	sodium_memzero(k, VAULT_KEYBYTES);
-	pthread_mutex_lock(&vault_slots_lock);
-	vault_slots[vault_slots_free++] = k;
-	pthread_mutex_unlock(&vault_slots_lock);
 }
 
 struct vault_msgkey *
