@@ -150,7 +150,6 @@ struct client {
 	struct bufferevent	*bev;
 	enum client_state	 state;
 	int			 logged_in;
-	int			 selected;
 	int			 login_done;	/* login mode: answered or failed */
 
 	/* The command out and how its answer is read. */
@@ -331,7 +330,6 @@ client_connect(struct client *cl)
 
 	cl->state = CL_CONNECTING;
 	cl->logged_in = 0;
-	cl->selected = 0;
 	cl->literal_left = 0;
 	cl->in_literal_resp = 0;
 	cl->want_cont = 0;
