@@ -397,16 +397,19 @@ echo
 echo "== summary (guestbox-imapd / Dovecot $("$dovecot" --version | cut -d' ' -f1), same machine, same run)"
 echo "load average at the start: $load_start; now: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "mixed workload (best of $rounds round(s) each):"
-printf '%-9s %-9s %9s %8s %8s %8s %7s %10s\n' clients server "cmd/s" \
-    "p50 ms" "p90 ms" "p99 ms" errors "server CPU"
+# cmd per CPU-s: commands per second of server CPU (guestbox has one
+# thread for sessions, Dovecot a process per connection).
+printf '%-9s %-9s %9s %8s %8s %8s %7s %10s %12s\n' clients server "cmd/s" \
+    "p50 ms" "p90 ms" "p99 ms" errors "server CPU" "cmd/CPU-s"
 for c in $clients_list; do
 	for s in gb dv; do
 		f=$tmp/load-$s-$c.out
-		printf '%-9s %-9s %9s %8s %8s %8s %7s %9s%%\n' "$c" \
+		printf '%-9s %-9s %9s %8s %8s %8s %7s %9s%% %12s\n' "$c" \
 		    "$( [ $s = gb ] && echo guestbox || echo dovecot)" \
 		    "$(result "$f" cps)" "$(result "$f" p50)" "$(result "$f" p90)" \
 		    "$(result "$f" p99)" "$(result "$f" errors)" \
-		    "$(result "$f" server_cpu)"
+		    "$(result "$f" server_cpu)" \
+		    "$(ratio "$(result "$f" cps)" "$(python3 -c 'import sys; print(float(sys.argv[1] or 0) / 100)' "$(result "$f" server_cpu)")" | sed 's/\.[0-9]*$//')"
 	done
 	printf '%-9s %-9s %9s\n' "$c" "ratio" \
 	    "$(ratio "$(result "$tmp/load-gb-$c.out" cps)" "$(result "$tmp/load-dv-$c.out" cps)")"
