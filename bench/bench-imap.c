@@ -138,6 +138,7 @@ struct proc_sum {
 	uint64_t	 rss_kb;
 	uint64_t	 pss_kb;
 	uint64_t	 ticks;		/* user and system CPU, clock ticks */
+	uint64_t	 wait_ns;	/* runnable, waiting for a CPU */
 	unsigned int	 nprocs;
 };
 
@@ -849,7 +850,7 @@ load_report(struct bench *b)
 {
 	struct series	 all;
 	struct rusage	*ru = &b->ru_end;
-	double		 secs = (double)b->t_measure / 1e6, cpu, srv;
+	double		 secs = (double)b->t_measure / 1e6, cpu, srv, wait;
 	uint64_t	 errors = 0;
 	size_t		 i, j;
 
@@ -892,16 +893,23 @@ load_report(struct bench *b)
 	    "%" PRIu64 " disconnects; CPU (100%% is one core): client %.0f%%",
 	    b->nclients, secs, b->warmup, b->disconnects,
 	    100.0 * cpu / secs);
+	/*
+	 * Run-queue wait: time the server was ready but found no CPU (other
+	 * work on the machine, or the client); in cores, like the CPU.
+	 */
+	wait = b->server_pid <= 0 || b->srv_end.wait_ns < b->srv_start.wait_ns ?
+	    -1.0 : 100.0 * (double)(b->srv_end.wait_ns - b->srv_start.wait_ns) /
+	    1e9 / secs;
 	if (srv >= 0)
-		printf(", server %.0f%% (%u processes)", srv,
-		    b->srv_end.nprocs);
+		printf(", server %.0f%% (%u processes), server waiting for a "
+		    "CPU %.0f%%", srv, b->srv_end.nprocs, wait);
 	printf("\n");
 	printf("RESULT mode=load clients=%u cps=%.1f p50=%.2f p90=%.2f "
 	    "p99=%.2f errors=%" PRIu64 " errors_total=%" PRIu64 " "
-	    "client_cpu=%.0f server_cpu=%.0f\n", b->nclients,
+	    "client_cpu=%.0f server_cpu=%.0f server_wait=%.0f\n", b->nclients,
 	    (double)all.n / secs, series_pct(&all, 0.50) / 1000.0,
 	    series_pct(&all, 0.90) / 1000.0, series_pct(&all, 0.99) / 1000.0,
-	    errors, b->errors_total, 100.0 * cpu / secs, srv);
+	    errors, b->errors_total, 100.0 * cpu / secs, srv, wait);
 	free(all.v);
 }
 
@@ -1054,6 +1062,25 @@ mem_status_kb(long pid, const char *file, const char *key, uint64_t *kb)
 }
 
 static int
+proc_schedstat(long pid, uint64_t *wait_ns)
+{
+	char			 path[64];
+	FILE			*f;
+	unsigned long long	 run, wait;
+	int			 n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/schedstat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fscanf(f, "%llu %llu", &run, &wait);
+	fclose(f);
+	if (n != 2)
+		return -1;
+	*wait_ns = wait;
+	return 0;
+}
+
+static int
 proc_stat(long pid, long *ppid, uint64_t *ticks, char *comm, size_t commlen)
 {
 	char			 path[64], buf[512], *l, *r;
@@ -1119,7 +1146,7 @@ proc_read(long root, const char *names, int with_mem, struct proc_sum *sum)
 	char		 comm[64];
 	unsigned char	*in = NULL;
 	int		 changed;
-	uint64_t	 kb;
+	uint64_t	 kb, wns;
 
 	memset(sum, 0, sizeof(*sum));
 	if ((d = opendir("/proc")) == NULL)
@@ -1168,6 +1195,9 @@ proc_read(long root, const char *names, int with_mem, struct proc_sum *sum)
 			continue;
 		sum->ticks += v[i].ticks;
 		sum->nprocs++;
+		/* schedstat: on-CPU ns, run-queue wait ns, time slices */
+		if (proc_schedstat(v[i].pid, &wns) == 0)
+			sum->wait_ns += wns;
 		if (!with_mem)
 			continue;
 		if (mem_status_kb(v[i].pid, "status", "VmRSS:", &kb) == 0)
