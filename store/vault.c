@@ -38,6 +38,20 @@
 _Static_assert(VAULT_KEYBYTES == VAULT_SLOT, "message key slot size");
 _Static_assert(crypto_box_SECRETKEYBYTES == VAULT_SLOT, "secret key slot size");
 
+/* The message key cache: sets of VAULT_CACHE_WAYS, replaced in turn. */
+#define VAULT_CACHE_WAYS	4
+
+struct vault_keycache_entry {
+	uint8_t		 sealed[VAULT_SEALEDKEYBYTES];	/* public */
+	uint8_t		*k;				/* a slot, or NULL */
+};
+
+struct vault_keycache {
+	size_t				 nsets;		/* a power of two */
+	struct vault_keycache_entry	*e;		/* lazily */
+	unsigned int			 victim;
+};
+
 static pthread_mutex_t	 vault_slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t		**vault_slots;		/* free slots */
 static size_t		 vault_slots_free, vault_slots_total;
@@ -112,9 +126,89 @@ vault_seckey_free(struct vault_seckey **skp)
 {
 	if (*skp == NULL)
 		return;
+	if ((*skp)->cache != NULL) {
+		vault_seckey_cache_drop(*skp);
+		free((*skp)->cache);
+	}
 	vault_slot_put((*skp)->sk);
 	free(*skp);
 	*skp = NULL;
+}
+
+void
+vault_seckey_cache_enable(struct vault_seckey *sk, size_t n)
+{
+	size_t	 nsets = 1;
+
+	if (sk->cache != NULL)
+		return;
+	while (nsets * VAULT_CACHE_WAYS < n)
+		nsets *= 2;
+	sk->cache = xcalloc(1, sizeof(*sk->cache));
+	sk->cache->nsets = nsets;
+}
+
+void
+vault_seckey_cache_drop(struct vault_seckey *sk)
+{
+	struct vault_keycache	*c = sk->cache;
+	size_t			 i;
+
+	if (c == NULL || c->e == NULL)
+		return;
+	for (i = 0; i < c->nsets * VAULT_CACHE_WAYS; i++)
+		if (c->e[i].k != NULL)
+			vault_slot_put(c->e[i].k);
+	free(c->e);
+	c->e = NULL;
+}
+
+/* The set of a sealed key: its first bytes are a fresh X25519 public key. */
+static struct vault_keycache_entry *
+vault_keycache_set(struct vault_keycache *c, const uint8_t *sealed)
+{
+	uint32_t	 h;
+
+	h = (uint32_t)sealed[0] | (uint32_t)sealed[1] << 8 |
+	    (uint32_t)sealed[2] << 16 | (uint32_t)sealed[3] << 24;
+	return &c->e[(h & (c->nsets - 1)) * VAULT_CACHE_WAYS];
+}
+
+static const uint8_t *
+vault_keycache_find(struct vault_keycache *c, const uint8_t *sealed)
+{
+	struct vault_keycache_entry	*set;
+	size_t				 i;
+
+	if (c->e == NULL)
+		return NULL;
+	set = vault_keycache_set(c, sealed);
+	for (i = 0; i < VAULT_CACHE_WAYS; i++)
+		if (set[i].k != NULL &&
+		    memcmp(set[i].sealed, sealed, VAULT_SEALEDKEYBYTES) == 0)
+			return set[i].k;
+	return NULL;
+}
+
+static void
+vault_keycache_add(struct vault_keycache *c, const uint8_t *sealed,
+    const uint8_t *k)
+{
+	struct vault_keycache_entry	*set, *e = NULL;
+	size_t				 i;
+
+	if (c->e == NULL)
+		c->e = xcalloc(c->nsets * VAULT_CACHE_WAYS, sizeof(*c->e));
+	set = vault_keycache_set(c, sealed);
+	for (i = 0; i < VAULT_CACHE_WAYS && e == NULL; i++)
+		if (set[i].k == NULL)
+			e = &set[i];
+	if (e == NULL)
+		e = &set[c->victim++ % VAULT_CACHE_WAYS];
+	if (e->k == NULL)
+		e->k = vault_slot_get();
+	memcpy(e->sealed, sealed, VAULT_SEALEDKEYBYTES);
+	memcpy(e->k, k, VAULT_KEYBYTES);
 }
 
 void
@@ -253,11 +347,21 @@ vault_msgkey_open(const struct vault_seckey *sk,
     const uint8_t in[VAULT_SEALEDKEYBYTES])
 {
 	struct vault_msgkey	*mk = xcalloc(1, sizeof(*mk));
+	const uint8_t		*k;
 
 	mk->k = vault_slot_get();
+	if (sk->cache != NULL && (k = vault_keycache_find(sk->cache, in)) !=
+	    NULL) {
+		memcpy(mk->k, k, VAULT_KEYBYTES);
+		return mk;
+	}
 	if (crypto_box_seal_open(mk->k, in, VAULT_SEALEDKEYBYTES, sk->pk,
-	    sk->sk) != 0)
+	    sk->sk) != 0) {
 		vault_msgkey_free(&mk);
+		return NULL;
+	}
+	if (sk->cache != NULL)
+		vault_keycache_add(sk->cache, in, mk->k);
 	return mk;
 }
 
