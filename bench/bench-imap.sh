@@ -29,11 +29,29 @@
 #   BENCH_MAXK ("1000 5000 10000"), BENCH_ROUNDS (2: the load runs
 #   alternate between the servers this often; the best of each counts),
 #   BENCH_NICE=-10 runs both servers and the client at that niceness
-#   (root only), so that other work on a shared machine disturbs less;
+#   (root only), in a session of their own whose scheduler autogroup
+#   gets it too, so that other work on a shared machine disturbs less;
 #   the CPU wait column of the summary shows how much it still did,
 #   BENCH_KEEP=1 keeps the directory.
 # Everything it starts is stopped by its PID, however it ends.
 set -eu
+
+# With autogroups (Linux), nice counts only within a session's group:
+# the run gets a session of its own, and its group the niceness.
+if [ -n "${BENCH_NICE:-}" ] && [ -z "${BENCH_IMAP_CHILD:-}" ] &&
+    command -v setsid > /dev/null 2>&1; then
+	# A background job is no group leader: setsid does not fork.
+	BENCH_IMAP_CHILD=1 setsid sh "$0" "$@" &
+	child=$!
+	trap 'kill -TERM $child 2> /dev/null' INT TERM HUP
+	wait $child || rc=$?
+	wait $child 2> /dev/null || true
+	exit ${rc:-0}
+fi
+if [ -n "${BENCH_NICE:-}" ]; then
+	echo "$BENCH_NICE" 2> /dev/null > /proc/self/autogroup || true
+	renice -n "$BENCH_NICE" -p $$ > /dev/null 2>&1 || true
+fi
 
 build=$(pwd)
 srcdir=${srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -45,8 +63,6 @@ clients_list=${BENCH_CLIENTS:-10 50}
 idle_k=${BENCH_IDLE:-1000}
 maxk_list=${BENCH_MAXK:-1000 5000 10000}
 rounds=${BENCH_ROUNDS:-2}
-nice_cmd=
-[ -z "${BENCH_NICE:-}" ] || nice_cmd="nice -n $BENCH_NICE"
 if [ "${1:-}" = --quick ]; then
 	messages=${BENCH_MESSAGES:-60}
 	duration=${BENCH_DURATION:-10}
@@ -314,9 +330,9 @@ chown -R "$mail_uid:$mail_gid" "$tmp/dv/mail" "$tmp/dv/home"
 # ---- start both ------------------------------------------------------
 # Other work on the machine shows here (and slows down the numbers).
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-$nice_cmd "$build/guestbox-imapd" -d -c "$tmp/gb/guestbox.conf" > "$tmp/gb/imapd.log" 2>&1 &
+"$build/guestbox-imapd" -d -c "$tmp/gb/guestbox.conf" > "$tmp/gb/imapd.log" 2>&1 &
 gb_pid=$!
-$nice_cmd "$dovecot" -F -c "$tmp/dv/dovecot.conf" > "$tmp/dv/stderr.log" 2>&1 &
+"$dovecot" -F -c "$tmp/dv/dovecot.conf" > "$tmp/dv/stderr.log" 2>&1 &
 dv_pid=$!
 wait_port "$gb_port" "$gb_pid" guestbox-imapd "$tmp/gb/imapd.log"
 wait_port "$dv_port" "$dv_pid" dovecot "$tmp/dv/stderr.log"
@@ -327,7 +343,7 @@ run()
 	local label=$1
 	shift
 	echo "-- $label"
-	$nice_cmd "$B" "$@" > "$tmp/$label.out" 2> "$tmp/$label.err" || true
+	"$B" "$@" > "$tmp/$label.out" 2> "$tmp/$label.err" || true
 	sed 's/^/   /' "$tmp/$label.out"
 	if [ -s "$tmp/$label.err" ]; then
 		echo "   errors (first lines):"
@@ -400,7 +416,7 @@ done
 # ---- summary ---------------------------------------------------------
 echo
 echo "== summary (guestbox-imapd / Dovecot $("$dovecot" --version | cut -d' ' -f1), same machine, same run)"
-echo "load average at the start: $load_start; now: $(cut -d' ' -f1-3 /proc/loadavg)${nice_cmd:+; ran with $nice_cmd}"
+echo "load average at the start: $load_start; now: $(cut -d' ' -f1-3 /proc/loadavg)${BENCH_NICE:+; niceness $(ps -o ni= -p $$ | tr -d ' '), $(cat /proc/self/autogroup 2>/dev/null)}"
 echo "mixed workload (best of $rounds round(s) each):"
 # cmd per CPU-s: commands per second of server CPU (guestbox has one
 # thread for sessions, Dovecot a process per connection).
