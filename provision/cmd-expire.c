@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "provision.h"
+#include "smtp-send.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -33,6 +36,7 @@ struct expire_item {
 	uint64_t		 id;
 	char			*address;
 	enum expire_action	 action;
+	int64_t			 last_activity;
 };
 
 struct expire {
@@ -74,6 +78,7 @@ expire_collect(const struct store_account *a, void *arg)
 	ex->items[ex->n].id = a->id;
 	ex->items[ex->n].address = xstrdup(a->address);
 	ex->items[ex->n].action = act;
+	ex->items[ex->n].last_activity = a->last_activity;
 	ex->n++;
 	return 0;
 }
@@ -120,6 +125,80 @@ expire_recheck_txn(struct store_txn *txn, void *arg)
 	return 0;
 }
 
+/* The notice went out: do not send it again before the next activity. */
+static int
+expire_warned_txn(struct store_txn *txn, void *arg)
+{
+	struct expire_recheck	*rc = arg;
+	struct store_account	 a;
+	int			 ret;
+
+	memset(&a, 0, sizeof(a));
+	if ((ret = store_account_get(txn, rc->id, &a)) != 0)
+		return ret;
+	a.warned = rc->now;
+	ret = store_account_update(txn, &a);
+	store_account_clear(&a);
+	return ret;
+}
+
+/*
+ * SPEC 7: a notice without content that the mailbox goes unless its owner
+ * logs in.  Returns 0 sent, 1 not sent (no smarthost), -1 on failure.
+ */
+static int
+expire_notice(struct provision *pv, const struct expire_item *it, time_t now)
+{
+	const struct conf	*cf = pv->conf;
+	struct expire_recheck	 rc = { cf, now, it->id, EXPIRE_KEEP };
+	char			*msg, date[64], id[33], when[32], del[32], err[512];
+	uint8_t			 rnd[16];
+	struct tm		 tm;
+	time_t			 last, gone;
+	int			 len, ret;
+
+	if (cf->smarthost == NULL)
+		return 1;
+	last = (time_t)it->last_activity;
+	gone = last + (time_t)cf->expire_days * 86400;
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	gmtime_r(&last, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d", &tm);
+	gmtime_r(&gone, &tm);
+	strftime(del, sizeof(del), "%Y-%m-%d", &tm);
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(id, sizeof(id), rnd, sizeof(rnd));
+	/* RFC 2047 for the German half of the subject. */
+	len = xasprintf(&msg, "From: guestbox <%s>\r\nTo: <%s>\r\n"
+	    "Subject: Your temporary mailbox will be deleted / =?utf-8?Q?"
+	    "Ihr_tempor=C3=A4res_Postfach_wird_gel=C3=B6scht?=\r\n"
+	    "Date: %s\r\nMessage-ID: <%s@%s>\r\nAuto-Submitted: "
+	    "auto-generated\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; "
+	    "charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+	    "Your temporary mailbox %s on %s has not been used since %s.\r\n"
+	    "It will be deleted, with all its mail, on %s unless you log in "
+	    "before\r\n(with your mail client, as usual).\r\n\r\n"
+	    "Ihr tempor\xc3\xa4res Postfach %s auf %s wurde seit %s nicht "
+	    "benutzt.\r\nEs wird am %s mit allen Nachrichten gel\xc3\xb6scht, "
+	    "wenn Sie sich\r\nnicht vorher anmelden (wie gewohnt mit Ihrem "
+	    "Mailprogramm).\r\n", cf->invite_from, it->address, date, id,
+	    cf->hostname, it->address, cf->hostname, when, del, it->address,
+	    cf->hostname, when, del);
+	ret = smtp_send(cf, cf->invite_from, it->address, msg, (size_t)len, NULL,
+	    err, sizeof(err));
+	free(msg);
+	if (ret == -1) {
+		provision_errx(pv, "%s: the expiry notice was not sent: %s",
+		    it->address, err);
+		return -1;
+	}
+	if ((ret = store_txn_run(pv->store, expire_warned_txn, &rc)) != 0)
+		provision_errx(pv, "%s: notice sent, but not recorded: %s",
+		    it->address, store_strerror(ret));
+	return 0;
+}
+
 static int
 cmd_expire_exec(struct provision *pv, int argc, char **argv)
 {
@@ -131,7 +210,8 @@ cmd_expire_exec(struct provision *pv, int argc, char **argv)
 	struct expire	 ex;
 	uint64_t	 nmsgs;
 	size_t		 i;
-	int		 ch, ret, dry = 0, failed = 0, first = 1;
+	const char	*notice;
+	int		 ch, ret, n, dry = 0, failed = 0, first = 1;
 
 	memset(&ex, 0, sizeof(ex));
 	ex.conf = pv->conf;
@@ -166,11 +246,19 @@ cmd_expire_exec(struct provision *pv, int argc, char **argv)
 	for (i = 0; i < ex.n; i++) {
 		nmsgs = 0;
 		ret = 0;
-		/*
-		 * The notice mail goes out with the mail sender of the
-		 * submission server; until then expire only reports it.
-		 */
-		if (!dry && ex.items[i].action != EXPIRE_WARN) {
+		notice = NULL;
+		if (ex.items[i].action == EXPIRE_WARN) {
+			notice = dry ? "due" : "due (no smarthost to send it)";
+			if (!dry) {
+				n = expire_notice(pv, &ex.items[i], ex.now);
+				if (n == 0)
+					notice = "sent";
+				else if (n == -1) {
+					notice = "failed";
+					failed = 1;
+				}
+			}
+		} else if (!dry) {
 			struct expire_recheck rc = { ex.conf, ex.now,
 			    ex.items[i].id, EXPIRE_KEEP };
 
@@ -195,12 +283,16 @@ cmd_expire_exec(struct provision *pv, int argc, char **argv)
 			    expire_reasons[ex.items[i].action], 1);
 			printf("\"deleted\":%s,", !dry && ex.items[i].action !=
 			    EXPIRE_WARN ? "true" : "false");
+			if (notice != NULL)
+				json_key_str(stdout, "notice", notice, 1);
 			json_key_num(stdout, "messages_deleted", (long long)nmsgs, 0);
 			printf("}");
-		} else
+		} else if (notice != NULL)
+			printf("%s: expiry notice %s\n", ex.items[i].address,
+			    notice);
+		else
 			printf("%s: %s%s\n", ex.items[i].address,
-			    expire_reasons[ex.items[i].action],
-			    dry || ex.items[i].action == EXPIRE_WARN ? "" :
+			    expire_reasons[ex.items[i].action], dry ? "" :
 			    ", deleted");
 		first = 0;
 	}

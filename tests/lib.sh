@@ -10,11 +10,15 @@
 # Where each test keeps its files; removed on exit, even after a failure.
 tmp=
 gnupg_homes=
+lib_pids=
 
 lib_cleanup()
 {
 	local rc=$? h
 	set +e
+	for h in $lib_pids; do
+		kill "$h" 2>/dev/null && wait "$h" 2>/dev/null
+	done
 	for h in $gnupg_homes; do
 		[ -d "$h" ] && gpgconf --homedir "$h" --kill all >/dev/null 2>&1
 	done
@@ -34,6 +38,35 @@ lib_setup()
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/guestbox-test.XXXXXXXX")
 	trap lib_cleanup EXIT
 	trap 'exit 99' INT TERM HUP
+}
+
+# A free TCP port on 127.0.0.1.
+lib_free_port()
+{
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# lib_smtp_sink PORT DIR [smtp-sink.py options]: the smarthost stand-in,
+# with a certificate for localhost in $tmp/sink-cert.pem; stopped by
+# lib_cleanup.  Returns once it accepts connections.
+lib_smtp_sink()
+{
+	local port=$1 dir=$2 i
+	shift 2
+	[ -f "$tmp/sink-cert.pem" ] ||
+	    openssl req -x509 -newkey rsa:2048 -nodes -days 30 \
+	    -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+	    -keyout "$tmp/sink-key.pem" -out "$tmp/sink-cert.pem" 2>/dev/null
+	mkdir -p "$dir"
+	python3 "$srcdir/tests/smtp-sink.py" "$port" "$tmp/sink-cert.pem" \
+	    "$tmp/sink-key.pem" "$dir" "$@" >"$dir.log" 2>&1 &
+	lib_pids="$lib_pids $!"
+	for i in $(seq 1 50); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" \
+		    2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "the SMTP sink on port $port did not start: $(cat "$dir.log")"
 }
 
 # A GnuPG home whose agent lib_cleanup stops.
