@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +39,11 @@
  * store_txn_run() then asks failchk whether a dead process holds it.
  */
 #define STORE_LOCK_TIMEOUT	(2 * 1000 * 1000)
+/*
+ * Seconds a thread may sit inside Berkeley DB while the environment says
+ * it needs recovery before the process gives up (store_watchdog).
+ */
+#define STORE_STUCK_SECS	5
 
 const char *const store_db_names[DBI_COUNT] = {
 	[DBI_META] = "meta.db",
@@ -78,6 +84,15 @@ static void	store_env_close(struct store *);
 static int	store_checkpoint(struct store *, u_int32_t);
 static int	store_schema_check(struct store *);
 static time_t	store_clock_real(void);
+static int	store_busy_enter(struct store *);
+static int	store_txn_run_busy(struct store *, store_txn_fn, void *);
+static void	store_watchdog_stuck(struct store *);
+static int	store_maintain_busy(struct store *, int);
+static void	store_busy_leave(struct store *, int);
+
+/* This thread's slot in busy_since (one numbering for every store). */
+static _Thread_local int	store_busy_slot = -1;
+static atomic_int		store_busy_next;
 
 const char *
 store_strerror(int err)
@@ -276,6 +291,53 @@ store_env_reopen(struct store *st)
 }
 
 /*
+ * A process killed while it held one of Berkeley DB's mutexes (the log
+ * flush mutex during a commit's fsync, most often) leaves it held for
+ * good: failchk can then only say that the environment needs recovery,
+ * and Berkeley DB 5.3 wakes no thread that waits on that mutex.  Such a
+ * thread never comes back, and the process can neither serve nor reopen
+ * the environment.  Leave: the supervisor (systemd's Restart=on-failure)
+ * starts us again, the new process recovers the environment, and nothing
+ * acknowledged is lost, since every acknowledgement follows a commit.
+ */
+static void
+store_watchdog_stuck(struct store *st)
+{
+	int64_t	 since, now = (int64_t)time(NULL);
+	int	 i;
+
+	for (i = 0; i < STORE_BUSY_SLOTS; i++) {
+		since = atomic_load(&st->busy_since[i]);
+		if (since != 0 && now - since >= STORE_STUCK_SECS) {
+			log_warnx("store: a thread has waited %lld s inside "
+			    "Berkeley DB for a process that died; the "
+			    "environment needs recovery: exiting so that a "
+			    "restart recovers it", (long long)(now - since));
+			_exit(EX_TEMPFAIL);
+		}
+	}
+}
+
+static int
+store_busy_enter(struct store *st)
+{
+	if (store_busy_slot == -1)
+		store_busy_slot = atomic_fetch_add(&store_busy_next, 1);
+	if (store_busy_slot >= STORE_BUSY_SLOTS ||
+	    atomic_load(&st->busy_since[store_busy_slot]) != 0)
+		return 0;	/* untracked, or a call inside a call */
+	atomic_store(&st->busy_since[store_busy_slot], (int64_t)time(NULL));
+	return 1;
+}
+
+static void
+store_busy_leave(struct store *st, int entered)
+{
+	if (entered)
+		atomic_store(&st->busy_since[store_busy_slot], 0);
+}
+
+/*
  * Lock waits are not woken by time alone: Berkeley DB looks at lock
  * timeouts and dead lockers only when asked.  This thread asks once a
  * second, so a process killed inside a transaction (its locks stay) or
@@ -305,8 +367,9 @@ store_watchdog(void *arg)
 		 * (it stays allocated until the next recovery); its locks
 		 * and transactions are released all the same.
 		 */
-		if ((ret = st->env->failchk(st->env, 0)) != 0 &&
-		    ret != DB_RUNRECOVERY && ret != EBUSY)
+		if ((ret = st->env->failchk(st->env, 0)) == DB_RUNRECOVERY)
+			store_watchdog_stuck(st);
+		else if (ret != 0 && ret != EBUSY)
 			log_warnx("store: failchk: %s", db_strerror(ret));
 		(void)st->env->lock_detect(st->env, 0, DB_LOCK_EXPIRE, NULL);
 	}
@@ -445,6 +508,17 @@ store_txn_now(struct store_txn *txn)
 
 int
 store_txn_run(struct store *st, store_txn_fn fn, void *arg)
+{
+	int	 entered, ret;
+
+	entered = store_busy_enter(st);
+	ret = store_txn_run_busy(st, fn, arg);
+	store_busy_leave(st, entered);
+	return ret;
+}
+
+static int
+store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
 {
 	struct store_txn txn;
 	int		 ret, attempt, recovered = 0;
@@ -720,6 +794,17 @@ store_log_number(const char *path)
 
 int
 store_maintain(struct store *st, int force)
+{
+	int	 entered, ret;
+
+	entered = store_busy_enter(st);
+	ret = store_maintain_busy(st, force);
+	store_busy_leave(st, entered);
+	return ret;
+}
+
+static int
+store_maintain_busy(struct store *st, int force)
 {
 	char		**list = NULL, **p;
 	uint32_t	 floor = 0;
