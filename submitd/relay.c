@@ -781,7 +781,16 @@ relay_run(struct relay *r)
 	struct timeval		 tv = { RELAY_REUSE, 0 };
 	int			 ret;
 
-	if (r->busy || (r->state != R_IDLE && r->state != R_READY) ||
+	/*
+	 * The entry taken before connecting goes out once the connection
+	 * is ready (after EHLO, STARTTLS and AUTH).
+	 */
+	if (r->busy) {
+		if (r->state == R_READY)
+			relay_begin(r);
+		return;
+	}
+	if ((r->state != R_IDLE && r->state != R_READY) ||
 	    r->sd->daemon.stopping)
 		return;
 	memset(&rp, 0, sizeof(rp));
