@@ -6,6 +6,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +81,8 @@ static const char *const store_error_text[] = {
 };
 
 static int	store_env_open(struct store *);
+static int	store_env_reserve(struct store *);
+static int	store_env_reserve_file(const char *, off_t, off_t);
 static int	store_env_open_flags(struct store *, u_int32_t);
 static void	store_env_close(struct store *);
 static int	store_checkpoint(struct store *, u_int32_t);
@@ -182,6 +186,66 @@ store_env_msgcall(const DB_ENV *env, const char *msg)
 	log_debug("store: berkeley db: %s", msg);
 }
 
+/*
+ * The regions (__db.001 ...) are files that every process maps shared.
+ * Berkeley DB maps each at its largest size but makes the file grow
+ * (ftruncate, sparse) as the region fills: on a full disk the first
+ * touch of a page without a block behind it is SIGBUS, not an error, and
+ * the daemon dies (tests/diskfull.test).  Give every mapped page its
+ * block now, past the end of the file too (FALLOC_FL_KEEP_SIZE), so that
+ * a region can no longer run out of disk.  fallocate(2), not
+ * posix_fallocate(): glibc's fallback writes into files other processes
+ * use.  A file system without fallocate keeps the old risk.
+ */
+static int
+store_env_reserve_file(const char *path, off_t off, off_t len)
+{
+	int	 fd, ret = 0;
+
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1) {
+		log_warn("store: %s", path);
+		return STORE_EIO;
+	}
+	if (len > 0 && fallocate(fd, FALLOC_FL_KEEP_SIZE, off, len) == -1 &&
+	    errno != EOPNOTSUPP && errno != ENOSYS) {
+		ret = errno == ENOSPC || errno == EDQUOT ? STORE_ENOSPC :
+		    STORE_EIO;
+		log_warn("store: reserving %lld bytes for %s", (long long)len,
+		    path);
+	}
+	close(fd);
+	return ret;
+}
+
+static int
+store_env_reserve(struct store *st)
+{
+	FILE		*fp;
+	char		 line[PATH_MAX + 256], *path;
+	unsigned long	 lo, hi;
+	unsigned long long off;
+	size_t		 dlen = strlen(st->db_dir);
+	int		 n, ret = 0;
+
+	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
+		return 0;	/* no procfs: nothing we can do */
+	while (ret == 0 && fgets(line, sizeof(line), fp) != NULL) {
+		/* lo-hi perms offset dev inode path */
+		if (sscanf(line, "%lx-%lx %*s %llx %*s %*s %n", &lo, &hi, &off,
+		    &n) != 3)
+			continue;
+		path = line + n;
+		path[strcspn(path, "\n")] = '\0';
+		if (strncmp(path, st->db_dir, dlen) != 0 ||
+		    strncmp(path + dlen, "/__db.0", 7) != 0 || hi <= lo)
+			continue;
+		ret = store_env_reserve_file(path, (off_t)off,
+		    (off_t)(hi - lo));
+	}
+	fclose(fp);
+	return ret;
+}
+
 static int
 store_env_open(struct store *st)
 {
@@ -198,6 +262,8 @@ store_env_open(struct store *st)
 		    "recovery");
 		ret = store_env_open_flags(st, 0);
 	}
+	if (ret == 0 && (ret = store_env_reserve(st)) != 0)
+		store_env_close(st);
 	return ret;
 }
 
