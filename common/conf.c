@@ -66,6 +66,7 @@ static const struct conf_key conf_keys[] = {
 	K(smarthost_user,	CT_STRING,	NULL, 0, 0),
 	K(smarthost_password_file, CT_PATH,	NULL, 0, 0),
 	K(queue_max_age,	CT_DURATION,	"5d", 60, 365 * 86400ULL),
+	K(queue_retry,		CT_DURATION,	"1m", 1, 4 * 3600),
 	K(invite_from,		CT_STRING,	NULL, 0, 0),
 	K(mailbox_sent,		CT_MAILBOX,	"Gesendet", 0, 0),
 	K(mailbox_drafts,	CT_MAILBOX,	"Entw\xc3\xbcrfe", 0, 0),

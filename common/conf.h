@@ -65,6 +65,7 @@ struct conf {
 	char		*smarthost_user;
 	char		*smarthost_password_file;
 	uint64_t	 queue_max_age;		/* seconds */
+	uint64_t	 queue_retry;		/* first retry after, seconds */
 	char		*invite_from;
 
 	/* Mailboxes created with every account. */
