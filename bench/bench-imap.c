@@ -5,11 +5,13 @@
  *
  * Modes (-m):
  *   load   N clients (-c) log in and loop over a mixed workload: SELECT
- *          INBOX, FETCH the headers of 50 messages, FETCH one body, STORE
- *          +/-FLAGS \Seen, SEARCH, APPEND 4 KiB, UID STORE \Deleted and
- *          UID EXPUNGE of what was appended, IDLE (until "+", then DONE).
- *          After a warm-up (-w) it counts commands per second over a fixed
- *          time (-d) and latency percentiles per command type.
+ *          INBOX, FETCH the headers of 50 messages, UID FETCH one body,
+ *          UID STORE +/-FLAGS \Seen (on the delivered messages), SEARCH,
+ *          APPEND 4 KiB, UID STORE \Deleted and UID EXPUNGE of what was
+ *          appended, IDLE (until "+", then DONE).  After a warm-up (-w)
+ *          it counts commands per second over a fixed time (-d) and
+ *          latency percentiles per command type; then each client ends
+ *          its command and logs out.
  *   idle   K clients (-c) log in, SELECT INBOX and stay in IDLE; prints
  *          the server's resident memory (VmRSS and Pss of the process -s
  *          and its descendants, optionally only those named by -n) before
@@ -59,6 +61,8 @@
 #define BENCH_APPEND_SIZE	4096
 /* Messages a FETCH of one body picks from (the delivered ones). */
 #define BENCH_BODY_RANGE	200
+/* After the measurement, commands in flight get this long to end. */
+#define BENCH_STOP_GRACE	10
 /* Errors whose text is shown, per run. */
 #define BENCH_SHOW_ERRORS	10
 /* A line longer than this is not IMAP we expect. */
@@ -115,6 +119,7 @@ enum load_phase {
 	PH_LOGIN,
 	PH_WARMUP,
 	PH_MEASURE,
+	PH_STOPPING,		/* in-flight commands end, then LOGOUT */
 	PH_DONE,
 };
 
@@ -152,6 +157,7 @@ struct client {
 	enum client_state	 state;
 	int			 logged_in;
 	int			 login_done;	/* login mode: answered or failed */
+	int			 logging_out;	/* LOGOUT sent: BYE is no error */
 
 	/* The command out and how its answer is read. */
 	enum cmd_type		 type;
@@ -166,6 +172,7 @@ struct client {
 	enum step		 step;
 	uint64_t		 round;
 	uint32_t		 exists;
+	uint32_t		 delivered;	/* EXISTS at the first SELECT */
 	uint32_t		 appended_uid;
 	uint64_t		 rng;
 	struct event		*retry;
@@ -238,6 +245,7 @@ static void	client_retry_cb(evutil_socket_t, short, void *);
 static void	load_run(struct bench *);
 static void	load_wait_cb(evutil_socket_t, short, void *);
 static void	load_phase_cb(evutil_socket_t, short, void *);
+static void	load_stopped(struct bench *);
 static void	load_report(struct bench *);
 static void	idle_run(struct bench *);
 static void	idle_more(struct bench *);
@@ -331,6 +339,7 @@ client_connect(struct client *cl)
 
 	cl->state = CL_CONNECTING;
 	cl->logged_in = 0;
+	cl->logging_out = 0;
 	cl->literal_left = 0;
 	cl->in_literal_resp = 0;
 	cl->want_cont = 0;
@@ -384,7 +393,8 @@ client_fail(struct client *cl, const char *why)
 		return;
 	if (old == CL_CONNECTING && b->connecting > 0)
 		b->connecting--;
-	bench_error(b, cl, "%s", why);
+	if (!cl->logging_out)
+		bench_error(b, cl, "%s", why);
 	if (b->measuring) {
 		b->disconnects++;
 		if (old == CL_BUSY)
@@ -397,8 +407,10 @@ client_fail(struct client *cl, const char *why)
 	client_close(cl);
 	switch (b->mode) {
 	case MODE_LOAD:
-		if (b->phase == PH_DONE)
+		if (b->phase >= PH_STOPPING) {
+			load_stopped(b);
 			break;
+		}
 		/* Keep the load up: a new connection after a pause. */
 		if (cl->retry == NULL)
 			cl->retry = evtimer_new(b->base, client_retry_cb, cl);
@@ -494,7 +506,7 @@ client_next(struct client *cl)
 		"SEARCH FROM \"example.com\"",
 		"SEARCH UNSEEN",
 	};
-	uint32_t	 seq, range;
+	uint32_t	 uid, range;
 
 	for (;;) {
 		switch (cl->step) {
@@ -506,19 +518,24 @@ client_next(struct client *cl)
 			    "RFC822.SIZE BODY.PEEK[HEADER.FIELDS (From To "
 			    "Subject Date Message-ID)])");
 			return;
+		/*
+		 * By UID, among the delivered messages (UIDs 1 to n on both
+		 * servers): never one that another client of the same account
+		 * is expunging, which would be [EXPUNGEISSUED].
+		 */
 		case STEP_FETCH_BODY:
-			range = cl->exists < BENCH_BODY_RANGE ? cl->exists :
-			    BENCH_BODY_RANGE;
-			seq = range == 0 ? 1 : 1 + rng_next(&cl->rng) % range;
-			client_send(cl, C_FETCH_BODY, "FETCH %u (BODY.PEEK[])",
-			    seq);
+			range = cl->delivered < BENCH_BODY_RANGE ?
+			    cl->delivered : BENCH_BODY_RANGE;
+			uid = range == 0 ? 1 : 1 + rng_next(&cl->rng) % range;
+			client_send(cl, C_FETCH_BODY, "UID FETCH %u "
+			    "(BODY.PEEK[])", uid);
 			return;
 		case STEP_STORE_SEEN:
-			range = cl->exists < BENCH_BODY_RANGE ? cl->exists :
-			    BENCH_BODY_RANGE;
-			seq = range == 0 ? 1 : 1 + rng_next(&cl->rng) % range;
-			client_send(cl, C_STORE, "STORE %u %cFLAGS (\\Seen)", seq,
-			    cl->round % 2 == 0 ? '+' : '-');
+			range = cl->delivered < BENCH_BODY_RANGE ?
+			    cl->delivered : BENCH_BODY_RANGE;
+			uid = range == 0 ? 1 : 1 + rng_next(&cl->rng) % range;
+			client_send(cl, C_STORE, "UID STORE %u %cFLAGS (\\Seen)",
+			    uid, cl->round % 2 == 0 ? '+' : '-');
 			return;
 		case STEP_SEARCH:
 			client_send(cl, C_SEARCH, "%s",
@@ -648,6 +665,11 @@ client_tagged(struct client *cl, const char *status, const char *line)
 	}
 
 	/* Load mode. */
+	if (cl->logging_out) {
+		client_close(cl);
+		load_stopped(b);
+		return;
+	}
 	if (b->measuring) {
 		if (ok)
 			series_add(&b->series[cl->type], us);
@@ -663,6 +685,8 @@ client_tagged(struct client *cl, const char *status, const char *line)
 		b->logged_in++;
 		cl->step = STEP_SELECT;
 	} else {
+		if (cl->type == C_SELECT && ok && cl->delivered == 0)
+			cl->delivered = cl->exists;
 		if (cl->type == C_APPEND && ok &&
 		    (p = strstr(line, "[APPENDUID ")) != NULL) {
 			/* RFC 4315: [APPENDUID uidvalidity uid] */
@@ -674,6 +698,11 @@ client_tagged(struct client *cl, const char *status, const char *line)
 		if (cl->type == C_APPEND && ok && cl->appended_uid == 0)
 			bench_error(b, cl, "APPEND without APPENDUID: %s", line);
 		cl->step++;
+	}
+	if (b->phase >= PH_STOPPING) {
+		cl->logging_out = 1;
+		client_send(cl, C_LOGIN, "LOGOUT");
+		return;
 	}
 	client_next(cl);
 }
@@ -706,7 +735,8 @@ client_line(struct client *cl, char *line, size_t len)
 					    "\"%s\"", cl->user, b->password);
 			} else if (strncmp(line, "* BYE", 5) == 0) {
 				/* The disconnect that follows is the error. */
-				bench_error(b, cl, "%s", line);
+				if (!cl->logging_out)
+					bench_error(b, cl, "%s", line);
 			} else
 				client_untagged(cl, line);
 		} else if (cl->state == CL_BUSY &&
@@ -820,23 +850,51 @@ load_phase_cb(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(b->phase_ev, &tv);
 		break;
 	case PH_MEASURE:
-		b->phase = PH_DONE;
+		b->phase = PH_STOPPING;
 		b->measuring = 0;
 		b->t_measure = bench_now_us() - b->t_measure;
 		getrusage(RUSAGE_SELF, &b->ru_end);
 		if (b->server_pid > 0)
 			proc_read(b->server_pid, b->server_names, 0,
 			    &b->srv_end);
+		/*
+		 * End like a client, not in the middle of a command: each
+		 * finishes the one it has out, then logs out.
+		 */
 		for (i = 0; i < b->nclients; i++) {
 			if (b->clients[i].retry != NULL)
 				evtimer_del(b->clients[i].retry);
-			client_close(&b->clients[i]);
+			if (b->clients[i].state != CL_BUSY)
+				client_close(&b->clients[i]);
 		}
-		event_base_loopexit(b->base, NULL);
+		tv.tv_sec = BENCH_STOP_GRACE;
+		evtimer_add(b->phase_ev, &tv);
+		load_stopped(b);
+		break;
+	case PH_STOPPING:
+		fprintf(stderr, "bench-imap: commands still out after %d s; "
+		    "closing\n", BENCH_STOP_GRACE);
+		for (i = 0; i < b->nclients; i++)
+			client_close(&b->clients[i]);
+		load_stopped(b);
 		break;
 	default:
 		break;
 	}
+}
+
+/* Every client gone after the measurement: the run is over. */
+static void
+load_stopped(struct bench *b)
+{
+	unsigned int	 i;
+
+	for (i = 0; i < b->nclients; i++)
+		if (b->clients[i].state != CL_DEAD)
+			return;
+	b->phase = PH_DONE;
+	evtimer_del(b->phase_ev);
+	event_base_loopexit(b->base, NULL);
 }
 
 static double

@@ -349,7 +349,20 @@ run()
 		echo "   errors (first lines):"
 		head -n 5 "$tmp/$label.err" | sed 's/^/   ! /'
 	fi
+	# A server that died is a finding, not a zero in the table.
+	if [ -z "$gb_dead" ] && ! kill -0 "$gb_pid" 2> /dev/null; then
+		gb_dead=$label
+		echo "   !!! guestbox-imapd (pid $gb_pid) is gone after $label; its log ends:"
+		tail -n 20 "$tmp/gb/imapd.log" | sed 's/^/   ! /'
+	fi
+	if [ -z "$dv_dead" ] && ! kill -0 "$dv_pid" 2> /dev/null; then
+		dv_dead=$label
+		echo "   !!! dovecot (pid $dv_pid) is gone after $label; its log ends:"
+		tail -n 20 "$tmp/dv/dovecot.log" | sed 's/^/   ! /'
+	fi
 }
+gb_dead=
+dv_dead=
 
 echo
 echo "== 1. login latency, 50 LOGINs at the same moment (TLS set up before)"
@@ -448,6 +461,8 @@ printf '  dovecot   VmRSS %7s kB  Pss %7s kB  (%s of %s held; %s imap and imap-l
     "$(result "$tmp/idle-dv.out" held)" "$idle_k" \
     "$(result "$tmp/idle-dv.out" procs_after)"
 echo "largest K idle TLS connections held on guestbox: $maxk (tried: $maxk_list)"
+[ -z "$gb_dead" ] || echo "!!! guestbox-imapd died during $gb_dead: the numbers after it are not valid"
+[ -z "$dv_dead" ] || echo "!!! dovecot died during $dv_dead: the numbers after it are not valid"
 echo "login latency, $nlogin LOGINs at once, ms (p50 / p99):"
 for s in gb dv; do
 	printf '  %-9s cold %7s / %7s   warm %7s / %7s\n' \
