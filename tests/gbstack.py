@@ -12,6 +12,7 @@
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import smtplib
@@ -125,13 +126,19 @@ class Stack(GuestboxServer):
                             which, self.read_log_of(which)[-3000:]))
                     time.sleep(0.02)
 
-    def start_daemon(self, which, wait=True, env=None):
+    def start_daemon(self, which, wait=True, env=None, nofile=None):
+        """nofile: the daemon's limit of open files."""
         prog = self.imapd if which == "imapd" else self.submitd
         if which not in self.logs:
             self.logs[which] = os.path.join(self.tmp, "%s.log" % which)
         log = open(self.logs[which], "ab")
+
+        def limit():
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         p = subprocess.Popen([prog, "-d", "-c", self.conf], stdout=log,
-                             stderr=log, env=env, start_new_session=True)
+                             stderr=log, env=env, start_new_session=True,
+                             preexec_fn=limit)
         log.close()
         self.procs[which] = p
         if wait:

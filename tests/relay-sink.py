@@ -19,8 +19,8 @@ test changes them without restarting the sink:
 
   {"delay": S}            wait S seconds before every reply
   {"reset_in_data": B, "resets": K}
-                          the next K connections are reset (RST) after B
-                          bytes of message data
+                          the next K messages: the connection is reset
+                          (RST) after B bytes of their data
   {"tempfail": true}      451 at the end of DATA
 
 The test stops it by PID (SIGTERM).
@@ -92,10 +92,6 @@ class Session(socketserver.StreamRequestHandler):
             state["conn"] += 1
             self.cid = state["conn"]
             self.mode = mode()
-            self.reset_here = False
-            if state["resets_done"] < self.mode.get("resets", 0):
-                state["resets_done"] += 1
-                self.reset_here = True
         how = "eof"
         try:
             how = self.session()
@@ -169,7 +165,12 @@ class Session(socketserver.StreamRequestHandler):
     def read_data(self):
         lines = []
         got = 0
-        limit = self.mode.get("reset_in_data") if self.reset_here else None
+        limit = None
+        with lock:
+            # Counted per message, so that a probe takes none.
+            if state["resets_done"] < self.mode.get("resets", 0):
+                state["resets_done"] += 1
+                limit = self.mode.get("reset_in_data", 0)
         while True:
             line = self.rfile.readline(1 << 20)
             if not line:
