@@ -48,6 +48,7 @@
 enum auth_req_state {
 	AR_THROTTLE_WAIT,	/* extra wait before checking */
 	AR_QUEUED,		/* waiting for or in a worker */
+	AR_FOLLOWING,		/* waiting for the same hash of another */
 	AR_ANSWER_WAIT,		/* the answer goes out from a timer */
 	AR_DONE,
 };
@@ -75,6 +76,16 @@ struct auth_req {
 	struct vault_seckey	*key;		/* worker's result */
 	uint64_t		 hash_ms;
 	struct auth_req		*next;		/* queue link */
+
+	/*
+	 * Logins with the same account and password while its hash runs
+	 * (a client's parallel connections) follow that one job.  Main
+	 * thread only.
+	 */
+	uint8_t			 tag[32];	/* auth_cache_tag() */
+	struct auth_req		*inflight_prev, *inflight_next;
+	struct auth_req		*leader;	/* AR_FOLLOWING */
+	struct auth_req		*followers, *follower_next;
 };
 
 struct auth_throttle {
@@ -104,6 +115,7 @@ struct auth {
 	pthread_cond_t		 cond;
 	struct auth_req		*queue_head, *queue_tail;
 	size_t			 queued;	/* waiting or running */
+	struct auth_req		*inflight;	/* the same, main thread's list */
 	int			 stopping;
 	int			 pipe[2];
 	struct event		*pipe_ev;
@@ -124,6 +136,7 @@ static void	 auth_fail(struct auth_req *, enum auth_status);
 static void	 auth_finish(struct auth_req *);
 static void	 auth_req_free(struct auth_req *);
 static void	 auth_schedule(struct auth_req *, uint64_t);
+static void	 auth_succeed(struct auth_req *);
 
 /* ---- throttling ---- */
 
@@ -450,6 +463,66 @@ auth_succeed(struct auth_req *ar)
 	auth_schedule(ar, 0);
 }
 
+/* ---- logins that share a hash ---- */
+
+static void
+auth_inflight_add(struct auth *au, struct auth_req *ar)
+{
+	ar->inflight_prev = NULL;
+	ar->inflight_next = au->inflight;
+	if (au->inflight != NULL)
+		au->inflight->inflight_prev = ar;
+	au->inflight = ar;
+}
+
+static void
+auth_inflight_remove(struct auth *au, struct auth_req *ar)
+{
+	if (ar->inflight_prev != NULL)
+		ar->inflight_prev->inflight_next = ar->inflight_next;
+	else if (au->inflight == ar)
+		au->inflight = ar->inflight_next;
+	if (ar->inflight_next != NULL)
+		ar->inflight_next->inflight_prev = ar->inflight_prev;
+	ar->inflight_prev = ar->inflight_next = NULL;
+}
+
+/* A job already hashing this password for this account, or NULL. */
+static struct auth_req *
+auth_inflight_find(struct auth *au, const struct auth_req *ar)
+{
+	struct auth_req	*j;
+
+	for (j = au->inflight; j != NULL; j = j->inflight_next)
+		if (j->account_id == ar->account_id &&
+		    sodium_memcmp(j->tag, ar->tag, sizeof(j->tag)) == 0 &&
+		    sodium_memcmp(j->pk, ar->pk, sizeof(j->pk)) == 0)
+			return j;
+	return NULL;
+}
+
+/*
+ * The leader's hash is done: each follower gets its own copy of the key,
+ * or its own failure (delayed and throttled like any other).
+ */
+static void
+auth_answer_followers(struct auth_req *lead)
+{
+	struct auth_req	*f;
+
+	while ((f = lead->followers) != NULL) {
+		lead->followers = f->follower_next;
+		f->follower_next = NULL;
+		f->leader = NULL;
+		if (lead->result.key == NULL) {
+			auth_fail(f, AUTH_FAILED);
+			continue;
+		}
+		f->result.key = vault_seckey_dup(lead->result.key);
+		auth_succeed(f);
+	}
+}
+
 static void
 auth_pipe_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -461,17 +534,20 @@ auth_pipe_cb(evutil_socket_t fd, short what, void *arg)
 		au->queued--;
 		au->stats.hashes++;
 		au->hash_ms_avg = (au->hash_ms_avg * 7 + ar->hash_ms) / 8;
+		auth_inflight_remove(au, ar);
+		ar->result.key = ar->key;
+		ar->key = NULL;
+		auth_cache_add(au, ar, now);
+		/* Followers are answered even if the leader has gone. */
+		auth_answer_followers(ar);
 		if (ar->cancelled) {
 			auth_req_free(ar);
 			continue;
 		}
-		if (ar->key == NULL) {
+		if (ar->result.key == NULL) {
 			auth_fail(ar, AUTH_FAILED);
 			continue;
 		}
-		ar->result.key = ar->key;
-		ar->key = NULL;
-		auth_cache_add(au, ar, now);
 		auth_succeed(ar);
 	}
 }
@@ -561,7 +637,7 @@ auth_check(struct auth_req *ar)
 	struct auth		*au = ar->auth;
 	struct auth_lookup	 lk;
 	struct auth_cache	*hit;
-	uint8_t			 tag[32];
+	struct auth_req		*lead;
 	int			 ret;
 
 	memset(&lk, 0, sizeof(lk));
@@ -588,17 +664,30 @@ auth_check(struct auth_req *ar)
 	ar->kdf = lk.acct.kdf;
 	store_account_clear(&lk.acct);
 
+	auth_cache_tag(au, ar->account_id, ar->pw, ar->pwlen, ar->tag);
 	if (au->conf->auth_cache_time > 0) {
-		auth_cache_tag(au, ar->account_id, ar->pw, ar->pwlen, tag);
-		hit = auth_cache_lookup(au, ar->account_id, tag, ar->pk,
+		hit = auth_cache_lookup(au, ar->account_id, ar->tag, ar->pk,
 		    time(NULL));
-		sodium_memzero(tag, sizeof(tag));
 		if (hit != NULL) {
 			au->stats.cache_hits++;
 			ar->result.key = vault_seckey_dup(hit->key);
 			auth_succeed(ar);
 			return;
 		}
+	}
+	/*
+	 * Thunderbird opens five connections at once, a phone reconnects
+	 * one IDLE per folder: the same password for the same account,
+	 * before the first hash is done.  One Argon2id (64 MiB, ~0.1 s of
+	 * a core) answers them all.
+	 */
+	if ((lead = auth_inflight_find(au, ar)) != NULL) {
+		au->stats.shared++;
+		ar->state = AR_FOLLOWING;
+		ar->leader = lead;
+		ar->follower_next = lead->followers;
+		lead->followers = ar;
+		return;
 	}
 	if (au->queued >= AUTH_QUEUE_MAX) {
 		au->stats.busy++;
@@ -609,6 +698,7 @@ auth_check(struct auth_req *ar)
 	}
 	ar->state = AR_QUEUED;
 	au->queued++;
+	auth_inflight_add(au, ar);
 	pthread_mutex_lock(&au->lock);
 	ar->next = NULL;
 	if (au->queue_tail != NULL)
@@ -662,16 +752,25 @@ auth_start(struct auth *au, const char *user, const char *pw, size_t pwlen,
 void
 auth_cancel(struct auth_req **arp)
 {
-	struct auth_req	*ar = *arp;
+	struct auth_req	*ar = *arp, **fp;
 
 	if (ar == NULL)
 		return;
 	*arp = NULL;
 	/* A worker may hold it: it is freed when its answer comes back. */
-	if (ar->state == AR_QUEUED)
+	if (ar->state == AR_QUEUED) {
 		ar->cancelled = 1;
-	else
-		auth_req_free(ar);
+		return;
+	}
+	if (ar->state == AR_FOLLOWING && ar->leader != NULL) {
+		for (fp = &ar->leader->followers; *fp != NULL;
+		    fp = &(*fp)->follower_next)
+			if (*fp == ar) {
+				*fp = ar->follower_next;
+				break;
+			}
+	}
+	auth_req_free(ar);
 }
 
 static void

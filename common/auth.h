@@ -60,6 +60,7 @@ void		 auth_forget_account(struct auth *, uint64_t account_id);
 struct auth_stats {
 	uint64_t	 hashes;	/* Argon2id runs */
 	uint64_t	 cache_hits;
+	uint64_t	 shared;	/* answered by another login's hash */
 	uint64_t	 failures;
 	uint64_t	 throttled;
 	uint64_t	 busy;		/* refused: queue full */

@@ -98,14 +98,19 @@ pgp_key_can_encrypt(gpgme_key_t key)
 	return 0;
 }
 
+/*
+ * A user ID of the key has address.  GnuPG marks every user ID of a
+ * revoked key revoked too: with revoked_too such a key still counts, so
+ * that a lookup can say why it is unusable instead of "no key".
+ */
 static int
-pgp_key_has_address(gpgme_key_t key, const char *address)
+pgp_key_has_address(gpgme_key_t key, const char *address, int revoked_too)
 {
 	gpgme_user_id_t	 uid;
 
 	for (uid = key->uids; uid != NULL; uid = uid->next)
-		if (!uid->revoked && !uid->invalid && uid->email != NULL &&
-		    strcasecmp(uid->email, address) == 0)
+		if ((revoked_too || !uid->revoked) && !uid->invalid &&
+		    uid->email != NULL && strcasecmp(uid->email, address) == 0)
 			return 1;
 	return 0;
 }
@@ -169,9 +174,10 @@ pgp_import_mem(const char *file, const char *buf, size_t len,
 			continue;
 		if (gpgme_get_key(ctx, st->fpr, &key, 0) != 0)
 			continue;
-		if (pgp_key_has_address(key, address)) {
+		if (pgp_key_has_address(key, address, 1)) {
 			found_addr = 1;
-			if (pgp_key_can_encrypt(key) && key->fpr != NULL &&
+			if (pgp_key_has_address(key, address, 0) &&
+			    pgp_key_can_encrypt(key) && key->fpr != NULL &&
 			    strlen(key->fpr) < PGP_FPR_MAX) {
 				snprintf(fpr, PGP_FPR_MAX, "%s", key->fpr);
 				ret = 0;
@@ -216,14 +222,15 @@ pgp_lookup(const char *address, char fpr[PGP_FPR_MAX], char *why,
 	xasprintf(&pattern, "<%s>", address);
 	err = gpgme_op_keylist_start(ctx, pattern, 0);
 	while (err == 0 && (err = gpgme_op_keylist_next(ctx, &key)) == 0) {
-		if (!found && pgp_key_has_address(key, address)) {
+		if (!found && pgp_key_has_address(key, address, 0)) {
 			if (pgp_key_can_encrypt(key) && key->fpr != NULL &&
 			    strlen(key->fpr) < PGP_FPR_MAX) {
 				snprintf(fpr, PGP_FPR_MAX, "%s", key->fpr);
 				found = 1;
 			} else
 				unusable = 1;
-		}
+		} else if (!found && pgp_key_has_address(key, address, 1))
+			unusable = 1;
 		gpgme_key_unref(key);
 	}
 	gpgme_op_keylist_end(ctx);

@@ -355,6 +355,7 @@ struct fetch_msg {
 	struct store_msg	 m;
 	int			 want_mime;
 	int			 want_text;
+	int			 root_only;	/* the root's split is enough */
 	int			 set_seen;
 	uint8_t			*text;
 	size_t			 textlen;
@@ -380,7 +381,22 @@ fetch_msg_txn(struct store_txn *txn, void *arg)
 	    &fm->m)) != 0)
 		return ret;
 	mime_msg_free(&fm->mime);
-	if (fm->want_mime) {
+	if (fm->root_only) {
+		/*
+		 * BODY[], BODY[HEADER...], BODY[TEXT], RFC822.HEADER/TEXT:
+		 * the root's header and body split from the text itself.
+		 * Reading the cached structure would open the message's
+		 * sealed key a second time (crypto_box_seal_open, ~60 us).
+		 */
+		if (fm->text == NULL) {
+			if ((ret = store_msg_read(txn, s->key, fm->m.blob_id,
+			    &fm->text, &fm->textlen)) != 0)
+				return ret;
+			mime_nuls_replace(fm->text, fm->textlen);
+		}
+		fm->mime = mime_parse_root(fm->text, fm->textlen);
+	}
+	if (fm->want_mime && fm->mime == NULL) {
 		if ((ret = store_blob_aux_get(txn, s->key, fm->m.blob_id, &aux,
 		    &auxlen)) != 0)
 			return ret;
@@ -597,6 +613,7 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 	struct imap_view_msg	*vm;
 	uint32_t		 seq, done = 0, oldflags;
 	uint64_t		 oldkw;
+	size_t			 i;
 	int			 ret, key;
 
 	memset(&fm, 0, sizeof(fm));
@@ -604,6 +621,11 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 	fm.want_mime = (fr->items & (F_NEEDS_MIME | F_RFC822_HEADER |
 	    F_RFC822_TEXT)) != 0 || fr->nsections > 0;
 	fm.want_text = (fr->items & F_NEEDS_TEXT) != 0 || fr->nsections > 0;
+	fm.root_only = fm.want_mime && fm.want_text &&
+	    (fr->items & F_NEEDS_MIME) == 0;
+	for (i = 0; i < fr->nsections; i++)
+		if (fr->sections[i].path[0] != '\0')
+			fm.root_only = 0;
 	fm.set_seen = fr->sets_seen && !s->view.readonly;
 	for (seq = fr->next; seq <= s->view.count; seq++) {
 		vm = &s->view.msgs[seq - 1];

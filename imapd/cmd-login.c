@@ -73,6 +73,7 @@ cmd_login_done(struct auth_result *res, void *arg)
 		memcpy(s->address, res->address, sizeof(s->address));
 		s->key = res->key;
 		res->key = NULL;
+		vault_seckey_cache_enable(s->key, IMAP_KEY_CACHE);
 		log_info("%s: %s logged in%s", s->conn->peer, s->address,
 		    s->conn->tls ? " (TLS)" : "");
 		imap_session_enter_state(s, S_AUTH);

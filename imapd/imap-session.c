@@ -775,6 +775,9 @@ imap_session_idle_poll(evutil_socket_t fd, short what, void *arg)
 	/* A lost datagram must not leave a client in the dark for long. */
 	if (s->idling)
 		imap_session_sync(s, 1);
+	/* Idle for a while: the opened message keys can go. */
+	if (s->idling && s->key != NULL)
+		vault_seckey_cache_drop(s->key);
 }
 
 enum imap_cmd_status

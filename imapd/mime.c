@@ -2389,6 +2389,62 @@ mime_parse(const void *data, size_t len)
 	return ps.m;
 }
 
+int
+mime_header_end(const void *data, size_t len, uint64_t *endp)
+{
+	const uint8_t	*d = data, *nl;
+	size_t		 pos = 0, max = len < MIME_MAX_HEADER ? len :
+			    MIME_MAX_HEADER;
+
+	/*
+	 * parser_header() looks for the blank line at the start of each
+	 * field, and continuation lines begin with a blank or a tab, never
+	 * a newline: so the first empty line of the message ends the root's
+	 * header, if parser_header() has not given up on its size first.
+	 */
+	while (pos < max) {
+		if (d[pos] == '\n') {
+			*endp = pos + 1;
+			return 0;
+		}
+		if (d[pos] == '\r' && pos + 1 < len && d[pos + 1] == '\n') {
+			*endp = pos + 2;
+			return 0;
+		}
+		if ((nl = memchr(d + pos, '\n', len - pos)) == NULL)
+			return -1;	/* a last line without newline */
+		pos = (size_t)(nl - d) + 1;
+	}
+	/* Every line a field: the header is the whole message. */
+	if (pos >= len && len <= MIME_MAX_HEADER) {
+		*endp = len;
+		return 0;
+	}
+	return -1;
+}
+
+struct mime_msg *
+mime_parse_root(const void *data, size_t len)
+{
+	struct mime_msg		*m;
+	struct mime_part	*p;
+	uint64_t		 end;
+
+	if (mime_header_end(data, len, &end) == -1)
+		return NULL;
+	m = xcalloc(1, sizeof(*m));
+	m->parts = xcalloc(1, sizeof(*m->parts));
+	m->nparts = 1;
+	m->size = len;
+	p = &m->parts[0];
+	p->parent = p->child = p->next = MIME_NONE;
+	p->hdr_off = 0;
+	p->hdr_len = end;
+	p->body_off = end;
+	p->body_len = len - end;
+	return m;
+}
+
 void
 mime_msg_free(struct mime_msg **mp)
 {

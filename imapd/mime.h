@@ -91,6 +91,23 @@ struct mime_msg {
 struct mime_msg	*mime_parse(const void *data, size_t len);
 void		 mime_msg_free(struct mime_msg **);
 
+/*
+ * Where the top-level header ends, its blank line included: exactly
+ * mime_parse()'s parts[0].hdr_len, found without parsing the message
+ * (RFC 5322 2.1: the first empty line).  -1 when only mime_parse() can
+ * tell: a header with no empty line within MIME_MAX_HEADER, or a last
+ * line without a newline.
+ */
+int		 mime_header_end(const void *data, size_t len, uint64_t *endp);
+/*
+ * A mime_msg of the root part alone, header and body split as
+ * mime_parse() splits them: enough for BODY[], BODY[HEADER...],
+ * BODY[TEXT] and RFC822.HEADER/TEXT without the cached structure.  Only
+ * parts[0]'s offsets and lengths and size are set: no children, flags,
+ * line counts or FETCH strings.  NULL where mime_header_end() fails.
+ */
+struct mime_msg	*mime_parse_root(const void *data, size_t len);
+
 /* ---------------------------------------------------------------- */
 /* Sections (RFC 3501 6.4.5 BODY[section])                            */
 /* ---------------------------------------------------------------- */

@@ -33,6 +33,7 @@ static const struct provision_cmd *const provision_cmds[] = {
 	&cmd_unlock,
 	&cmd_pin,
 	&cmd_add_key,
+	&cmd_queue,
 	&cmd_expire,
 	&cmd_check,
 	&cmd_backup,

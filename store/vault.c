@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -17,10 +18,78 @@
 #define VAULT_AD_AUX	"guestbox aux v1"
 #define VAULT_KDF_CTX	"gbtoken_"	/* crypto_kdf context, 8 bytes */
 
+/*
+ * Message keys are opened for every message read (each FETCH of a body
+ * or header, each message a SEARCH looks into): a sodium_malloc() each
+ * costs an mmap, mprotects and an mlock, and as many calls again to free
+ * -- about 26 us, nearly half of opening the sealed key itself, and under
+ * bench/bench-imap's mixed workload a quarter of guestbox-imapd's CPU.
+ * An account's secret key lives as long as an IMAP session: in its own
+ * sodium_malloc() it takes two resident pages and four memory mappings,
+ * 8 kB of each idle connection, and 10,000 sessions come close to the
+ * kernel's 65,530 mappings (vm.max_map_count), past which sodium_malloc()
+ * fails and the daemon with it.  So both take 32-byte slots of slabs of
+ * guarded, locked memory (sodium_malloc, one page each), wiped when freed
+ * and kept for the next key.  The slabs are never returned: there are as
+ * many as keys were open at once at worst.
+ */
+#define VAULT_SLOT		32
+#define VAULT_SLAB_KEYS		(4096 / VAULT_SLOT)
+_Static_assert(VAULT_KEYBYTES == VAULT_SLOT, "message key slot size");
+_Static_assert(crypto_box_SECRETKEYBYTES == VAULT_SLOT, "secret key slot size");
+
+/* The message key cache: sets of VAULT_CACHE_WAYS, replaced in turn. */
+#define VAULT_CACHE_WAYS	4
+
+struct vault_keycache_entry {
+	uint8_t		 sealed[VAULT_SEALEDKEYBYTES];	/* public */
+	uint8_t		*k;				/* a slot, or NULL */
+};
+
+struct vault_keycache {
+	size_t				 nsets;		/* a power of two */
+	struct vault_keycache_entry	*e;		/* lazily */
+	unsigned int			 victim;
+};
+
+static pthread_mutex_t	 vault_slots_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t		**vault_slots;		/* free slots */
+static size_t		 vault_slots_free, vault_slots_total;
+
 int
 vault_init(void)
 {
 	return sodium_init() < 0 ? -1 : 0;
+}
+
+static uint8_t *
+vault_slot_get(void)
+{
+	uint8_t	*slab, *k;
+	size_t	 i;
+
+	pthread_mutex_lock(&vault_slots_lock);
+	if (vault_slots_free == 0) {
+		slab = xsecret_alloc(VAULT_SLAB_KEYS * VAULT_SLOT);
+		vault_slots_total += VAULT_SLAB_KEYS;
+		vault_slots = xreallocarray(vault_slots, vault_slots_total,
+		    sizeof(*vault_slots));
+		for (i = 0; i < VAULT_SLAB_KEYS; i++)
+			vault_slots[vault_slots_free++] = slab +
+			    i * VAULT_SLOT;
+	}
+	k = vault_slots[--vault_slots_free];
+	pthread_mutex_unlock(&vault_slots_lock);
+	return k;
+}
+
+static void
+vault_slot_put(uint8_t *k)
+{
+	sodium_memzero(k, VAULT_SLOT);
+	pthread_mutex_lock(&vault_slots_lock);
+	vault_slots[vault_slots_free++] = k;
+	pthread_mutex_unlock(&vault_slots_lock);
 }
 
 static struct vault_seckey *
@@ -29,7 +98,7 @@ vault_seckey_alloc(uint64_t account_id)
 	struct vault_seckey	*sk = xcalloc(1, sizeof(*sk));
 
 	sk->account_id = account_id;
-	sk->sk = xsecret_alloc(crypto_box_SECRETKEYBYTES);
+	sk->sk = vault_slot_get();
 	return sk;
 }
 
@@ -57,9 +126,89 @@ vault_seckey_free(struct vault_seckey **skp)
 {
 	if (*skp == NULL)
 		return;
-	xsecret_free((*skp)->sk);
+	if ((*skp)->cache != NULL) {
+		vault_seckey_cache_drop(*skp);
+		free((*skp)->cache);
+	}
+	vault_slot_put((*skp)->sk);
 	free(*skp);
 	*skp = NULL;
+}
+
+void
+vault_seckey_cache_enable(struct vault_seckey *sk, size_t n)
+{
+	size_t	 nsets = 1;
+
+	if (sk->cache != NULL)
+		return;
+	while (nsets * VAULT_CACHE_WAYS < n)
+		nsets *= 2;
+	sk->cache = xcalloc(1, sizeof(*sk->cache));
+	sk->cache->nsets = nsets;
+}
+
+void
+vault_seckey_cache_drop(struct vault_seckey *sk)
+{
+	struct vault_keycache	*c = sk->cache;
+	size_t			 i;
+
+	if (c == NULL || c->e == NULL)
+		return;
+	for (i = 0; i < c->nsets * VAULT_CACHE_WAYS; i++)
+		if (c->e[i].k != NULL)
+			vault_slot_put(c->e[i].k);
+	free(c->e);
+	c->e = NULL;
+}
+
+/* The set of a sealed key: its first bytes are a fresh X25519 public key. */
+static struct vault_keycache_entry *
+vault_keycache_set(struct vault_keycache *c, const uint8_t *sealed)
+{
+	uint32_t	 h;
+
+	h = (uint32_t)sealed[0] | (uint32_t)sealed[1] << 8 |
+	    (uint32_t)sealed[2] << 16 | (uint32_t)sealed[3] << 24;
+	return &c->e[(h & (c->nsets - 1)) * VAULT_CACHE_WAYS];
+}
+
+static const uint8_t *
+vault_keycache_find(struct vault_keycache *c, const uint8_t *sealed)
+{
+	struct vault_keycache_entry	*set;
+	size_t				 i;
+
+	if (c->e == NULL)
+		return NULL;
+	set = vault_keycache_set(c, sealed);
+	for (i = 0; i < VAULT_CACHE_WAYS; i++)
+		if (set[i].k != NULL &&
+		    memcmp(set[i].sealed, sealed, VAULT_SEALEDKEYBYTES) == 0)
+			return set[i].k;
+	return NULL;
+}
+
+static void
+vault_keycache_add(struct vault_keycache *c, const uint8_t *sealed,
+    const uint8_t *k)
+{
+	struct vault_keycache_entry	*set, *e = NULL;
+	size_t				 i;
+
+	if (c->e == NULL)
+		c->e = xcalloc(c->nsets * VAULT_CACHE_WAYS, sizeof(*c->e));
+	set = vault_keycache_set(c, sealed);
+	for (i = 0; i < VAULT_CACHE_WAYS && e == NULL; i++)
+		if (set[i].k == NULL)
+			e = &set[i];
+	if (e == NULL)
+		e = &set[c->victim++ % VAULT_CACHE_WAYS];
+	if (e->k == NULL)
+		e->k = vault_slot_get();
+	memcpy(e->sealed, sealed, VAULT_SEALEDKEYBYTES);
+	memcpy(e->k, k, VAULT_KEYBYTES);
 }
 
 void
@@ -169,7 +318,7 @@ vault_msgkey_new(void)
 {
 	struct vault_msgkey	*mk = xcalloc(1, sizeof(*mk));
 
-	mk->k = xsecret_alloc(VAULT_KEYBYTES);
+	mk->k = vault_slot_get();
 	crypto_aead_xchacha20poly1305_ietf_keygen(mk->k);
 	return mk;
 }
@@ -179,7 +328,7 @@ vault_msgkey_free(struct vault_msgkey **mkp)
 {
 	if (*mkp == NULL)
 		return;
-	xsecret_free((*mkp)->k);
+	vault_slot_put((*mkp)->k);
 	free(*mkp);
 	*mkp = NULL;
 }
@@ -198,11 +347,21 @@ vault_msgkey_open(const struct vault_seckey *sk,
     const uint8_t in[VAULT_SEALEDKEYBYTES])
 {
 	struct vault_msgkey	*mk = xcalloc(1, sizeof(*mk));
+	const uint8_t		*k;
 
-	mk->k = xsecret_alloc(VAULT_KEYBYTES);
+	mk->k = vault_slot_get();
+	if (sk->cache != NULL && (k = vault_keycache_find(sk->cache, in)) !=
+	    NULL) {
+		memcpy(mk->k, k, VAULT_KEYBYTES);
+		return mk;
+	}
 	if (crypto_box_seal_open(mk->k, in, VAULT_SEALEDKEYBYTES, sk->pk,
-	    sk->sk) != 0)
+	    sk->sk) != 0) {
 		vault_msgkey_free(&mk);
+		return NULL;
+	}
+	if (sk->cache != NULL)
+		vault_keycache_add(sk->cache, in, mk->k);
 	return mk;
 }
 
@@ -261,16 +420,11 @@ vault_chunk_decrypt(const struct vault_msgkey *mk,
 
 static void
 vault_aux_adbytes(uint64_t account_id, uint64_t blob_id,
-    uint8_t ad[VAULT_AUX_ADLEN], uint8_t nonce[24])
+    uint8_t ad[VAULT_AUX_ADLEN])
 {
 	memcpy(ad, VAULT_AD_AUX, sizeof(VAULT_AD_AUX));
 	pack_be64(ad + sizeof(VAULT_AD_AUX), account_id);
 	pack_be64(ad + sizeof(VAULT_AD_AUX) + 8, blob_id);
-	/*
-	 * The aux data may be rewritten under the same key (a cache built
-	 * later), so its nonce is random, never a counter.
-	 */
-	randombytes_buf(nonce, 24);
 }
 
 void
@@ -279,7 +433,12 @@ vault_aux_encrypt(const struct vault_msgkey *mk, uint64_t account_id,
 {
 	uint8_t	 ad[VAULT_AUX_ADLEN];
 
-	vault_aux_adbytes(account_id, blob_id, ad, out);
+	vault_aux_adbytes(account_id, blob_id, ad);
+	/*
+	 * The aux data may be rewritten under the same key (a cache built
+	 * later), so its nonce is random, never a counter.
+	 */
+	randombytes_buf(out, 24);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(out + 24, NULL, pt, len, ad,
 	    sizeof(ad), NULL, out, mk->k);
 }
@@ -288,11 +447,12 @@ int
 vault_aux_decrypt(const struct vault_msgkey *mk, uint64_t account_id,
     uint64_t blob_id, const uint8_t *ct, size_t ctlen, uint8_t *pt)
 {
-	uint8_t	 ad[VAULT_AUX_ADLEN], unused[24];
+	uint8_t	 ad[VAULT_AUX_ADLEN];
 
 	if (ctlen < 24 + VAULT_CHUNK_OVERHEAD)
 		return -1;
-	vault_aux_adbytes(account_id, blob_id, ad, unused);
+	/* The nonce is stored in front (no random draw to decrypt). */
+	vault_aux_adbytes(account_id, blob_id, ad);
 	return crypto_aead_xchacha20poly1305_ietf_decrypt(pt, NULL, NULL,
 	    ct + 24, ctlen - 24, ad, sizeof(ad), ct, mk->k) == 0 ? 0 : -1;
 }

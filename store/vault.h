@@ -54,11 +54,14 @@ struct vault_kdf {
 	uint8_t		 salt[VAULT_SALTBYTES];
 };
 
+struct vault_keycache;
+
 /* An account's unwrapped key pair; sk is in sodium_malloc memory. */
 struct vault_seckey {
 	uint64_t	 account_id;
 	uint8_t		 pk[crypto_box_PUBLICKEYBYTES];
 	uint8_t		*sk;
+	struct vault_keycache *cache;	/* opened message keys, or NULL */
 };
 
 /* A message key; k is in sodium_malloc memory. */
@@ -71,6 +74,19 @@ int	 vault_init(void);	/* sodium_init(); -1 if it fails */
 struct vault_seckey *vault_keypair_new(uint64_t account_id);
 struct vault_seckey *vault_seckey_dup(const struct vault_seckey *);
 void	 vault_seckey_free(struct vault_seckey **);
+/*
+ * Opening a sealed message key is an X25519 operation (about 60 us), paid
+ * on every read of a message.  With a cache, vault_msgkey_open() with this
+ * key remembers up to about n opened message keys (in secret memory,
+ * indexed by the sealed bytes, so a hit returns exactly what opening
+ * would) and answers repeated reads -- a SEARCH as the user types, a
+ * client that fetches again -- without it.  The cache holds nothing the
+ * secret key could not open anyway.  Not shared between threads: only the
+ * owner of sk may use it.  vault_seckey_dup() does not copy it.
+ */
+void	 vault_seckey_cache_enable(struct vault_seckey *, size_t n);
+/* Wipes and frees what the cache holds; it stays enabled. */
+void	 vault_seckey_cache_drop(struct vault_seckey *);
 
 /*
  * Invitation tokens.  The server stores only the token id; the KEK never

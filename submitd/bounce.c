@@ -49,6 +49,14 @@ bounce_status(const char *reply, char *out, size_t len)
 			return;
 		}
 	}
+	/*
+	 * No SMTP reply at all: the queue gave up on a recipient that only
+	 * ever failed temporarily (RFC 3463 4.4.7, delivery time expired).
+	 */
+	if (!isdigit((unsigned char)p[0])) {
+		snprintf(out, len, "4.4.7");
+		return;
+	}
 	snprintf(out, len, "%c.0.0", p[0] == '4' ? '4' : '5');
 }
 

@@ -33,6 +33,7 @@ cmd_auth_done(struct auth_result *res, void *arg)
 		break;
 	case AUTH_FAILED:
 		log_info("%s: authentication failed", s->conn->peer);
+		s->errors++;
 		smtp_reply(s, 535, "5.7.8", "Authentication credentials invalid");
 		break;
 	case AUTH_UNAVAILABLE:
@@ -70,6 +71,8 @@ cmd_auth_plain(struct smtp_session *s, const char *line, size_t len)
 	memset(&r, 0, sizeof(r));
 	if (smtp_sasl_decode(line, len, buf, SASL_MAX, &n, &r) == -1 ||
 	    smtp_sasl_plain_split(buf, n, &sp, &r) == -1) {
+		/* Aborted ("*") or malformed: an error, as in Postfix. */
+		s->errors++;
 		smtp_reply_send(s, &r);
 		smtp_session_enter_state(s, S_READY);
 		xsecret_free(buf);
@@ -78,6 +81,7 @@ cmd_auth_plain(struct smtp_session *s, const char *line, size_t len)
 	/* No proxy authorization: an authzid must name the same user. */
 	if (sp.authzid_len > 0 && (sp.authzid_len != sp.authcid_len ||
 	    strncasecmp(sp.authzid, sp.authcid, sp.authcid_len) != 0)) {
+		s->errors++;
 		smtp_reply(s, 535, "5.7.8", "Authentication credentials invalid");
 		smtp_session_enter_state(s, S_READY);
 		xsecret_free(buf);
@@ -166,6 +170,7 @@ cmd_auth_line(struct smtp_session *s, const char *line, size_t len)
 	xsecret_free(buf);
 	return;
 fail:
+	s->errors++;
 	xsecret_free(buf);
 	free(s->sasl_user);
 	s->sasl_user = NULL;

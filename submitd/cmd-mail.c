@@ -178,6 +178,11 @@ rcpt_job_done(void *arg)
 		(void)store_txn_run(s->sd->daemon.store, rcpt_corr_txn, &ca);
 		log_info("%s: %s: no usable key for %s", s->conn->peer,
 		    s->address, j->addr);
+		/*
+		 * Each refusal cost a gpg run: a client that keeps trying
+		 * addresses is cut off like any other erring client.
+		 */
+		s->errors++;
 		/* SPEC 5: never in clear; say why and to whom it can write. */
 		smtp_reply(s, 550, "5.7.1", "<%s>: %s; this mailbox sends only "
 		    "encrypted mail, to people whose OpenPGP key it has%s%s",

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sodium.h>
@@ -71,6 +73,10 @@ struct relay {
 	char			*port;
 	int			 ext_starttls;
 	int			 ext_auth_plain;
+	/* RFC 5321 4.1.1.1: only what the EHLO reply offered is used. */
+	int			 ext_pipelining;
+	int			 ext_size;
+	int			 ext_8bitmime;
 	int			 in_tls;
 	/* The entry being sent. */
 	int			 busy;
@@ -79,6 +85,7 @@ struct relay {
 	size_t			 len;
 	enum rcpt_round		*round;
 	char			**round_reply;
+	uint32_t		 rcpt_total;	/* pending recipients */
 	uint32_t		 rcpt_sent;	/* RCPTs written */
 	uint32_t		 rcpt_answered;
 	char			 error[512];
@@ -91,6 +98,8 @@ static void	relay_run(struct relay *);
 static void	relay_read(struct bufferevent *, void *);
 static void	relay_event(struct bufferevent *, short, void *);
 static void	relay_close(struct relay *);
+static void	relay_ehlo_reset(struct relay *);
+static int32_t	relay_rcpt_index(const struct relay *, uint32_t);
 
 static void
 relay_send(struct relay *r, const char *fmt, ...)
@@ -355,6 +364,14 @@ relay_fail_round(struct relay *r, const char *why)
 
 /* ---- the connection ---- */
 
+/* Before each EHLO: what the last one offered no longer counts. */
+static void
+relay_ehlo_reset(struct relay *r)
+{
+	r->ext_starttls = r->ext_auth_plain = r->ext_pipelining = 0;
+	r->ext_size = r->ext_8bitmime = 0;
+}
+
 static void
 relay_close(struct relay *r)
 {
@@ -379,10 +396,14 @@ static int
 relay_new_ssl(struct relay *r, SSL **sslp)
 {
 	SSL	*ssl;
+	uint8_t	 addr[16];
 
 	if ((ssl = SSL_new(r->ctx)) == NULL)
 		return -1;
-	SSL_set_tlsext_host_name(ssl, r->host);
+	/* RFC 6066 3: SNI names a host, never an address literal. */
+	if (inet_pton(AF_INET, r->host, addr) != 1 &&
+	    inet_pton(AF_INET6, r->host, addr) != 1)
+		SSL_set_tlsext_host_name(ssl, r->host);
 	/* RFC 6125: the name we asked for must be in the certificate. */
 	if (r->sd->daemon.conf->smarthost_verify)
 		SSL_set1_host(ssl, r->host);
@@ -422,7 +443,7 @@ relay_connect(struct relay *r)
 	}
 	relay_setup_bev(r);
 	r->state = R_GREETING;
-	r->ext_starttls = r->ext_auth_plain = 0;
+	relay_ehlo_reset(r);
 	/* A NULL evdns base resolves with getaddrinfo: fine for one host. */
 	if (bufferevent_socket_connect_hostname(r->bev, NULL, AF_UNSPEC,
 	    r->host, atoi(r->port)) == -1)
@@ -526,27 +547,42 @@ relay_send_body(struct relay *r)
 	evbuffer_add(out, ".\r\n", 3);
 }
 
+/* The next RCPT of the transaction. */
+static void
+relay_send_rcpt(struct relay *r)
+{
+	int32_t	 idx = relay_rcpt_index(r, r->rcpt_sent++);
+
+	if (idx >= 0)
+		relay_send(r, "RCPT TO:<%s>", r->entry.rcpts[idx].address);
+}
+
 static void
 relay_begin(struct relay *r)
 {
+	char		 size[32];
 	uint32_t	 i;
 
 	r->state = R_MAIL;
-	r->rcpt_sent = r->rcpt_answered = 0;
-	relay_send(r, "MAIL FROM:<%s> BODY=8BITMIME SIZE=%zu", r->entry.mail_from,
-	    r->len);
-	/* RFC 2920: the RCPTs go in the same packet; replies come in order. */
+	r->rcpt_sent = r->rcpt_answered = r->rcpt_total = 0;
 	for (i = 0; i < r->entry.nrcpts; i++)
-		if (r->entry.rcpts[i].status == STORE_RCPT_PENDING) {
-			relay_send(r, "RCPT TO:<%s>", r->entry.rcpts[i].address);
-			r->rcpt_sent++;
-		}
+		if (r->entry.rcpts[i].status == STORE_RCPT_PENDING)
+			r->rcpt_total++;
+	snprintf(size, sizeof(size), " SIZE=%zu", r->len);
+	/* RFC 5321 4.1.1.11: no parameter the server did not offer. */
+	relay_send(r, "MAIL FROM:<%s>%s%s", r->entry.mail_from,
+	    r->ext_8bitmime ? " BODY=8BITMIME" : "", r->ext_size ? size : "");
+	if (!r->ext_pipelining)
+		return;		/* one command at a time, from the replies */
+	/* RFC 2920: the RCPTs go in the same packet; replies come in order. */
+	while (r->rcpt_sent < r->rcpt_total)
+		relay_send_rcpt(r);
 	relay_send(r, "DATA");
 }
 
 /* The next pending recipient index after the answered ones. */
 static int32_t
-relay_rcpt_index(struct relay *r, uint32_t nth)
+relay_rcpt_index(const struct relay *r, uint32_t nth)
 {
 	uint32_t	 i, k = 0;
 
@@ -624,6 +660,8 @@ relay_reply(struct relay *r, int code, const char *text)
 				}
 		}
 		r->state = R_RCPT;
+		if (!r->ext_pipelining)
+			relay_send_rcpt(r);
 		return;
 	case R_RCPT:
 		idx = relay_rcpt_index(r, r->rcpt_answered++);
@@ -635,8 +673,25 @@ relay_reply(struct relay *r, int code, const char *text)
 			if (code / 100 != 2)
 				snprintf(r->error, sizeof(r->error), "%s", text);
 		}
-		if (r->rcpt_answered == r->rcpt_sent)
-			r->state = R_DATA;
+		if (r->rcpt_answered < r->rcpt_total) {
+			if (!r->ext_pipelining)
+				relay_send_rcpt(r);
+			return;
+		}
+		r->state = R_DATA;
+		if (r->ext_pipelining)
+			return;		/* DATA went with the RCPTs */
+		for (accepted = 0, i = 0; i < r->entry.nrcpts; i++)
+			if (r->round[i] == RR_ACCEPTED)
+				accepted = 1;
+		if (!accepted) {
+			/* Nobody took it: no DATA (RFC 5321 3.3). */
+			relay_finish(r);
+			r->state = R_RSET;
+			relay_send(r, "RSET");
+			return;
+		}
+		relay_send(r, "DATA");
 		return;
 	case R_DATA:
 		for (accepted = 0, i = 0; i < r->entry.nrcpts; i++)
@@ -653,6 +708,20 @@ relay_reply(struct relay *r, int code, const char *text)
 						r->round[i] = RR_TEMP;
 				return;
 			}
+			/*
+			 * DATA refused: the recipients RCPT took have not got
+			 * the message; they fail as the reply says, never
+			 * count as sent.
+			 */
+			for (i = 0; i < r->entry.nrcpts; i++) {
+				if (r->round[i] != RR_ACCEPTED)
+					continue;
+				r->round[i] = code / 100 == 5 ? RR_PERM :
+				    RR_TEMP;
+				free(r->round_reply[i]);
+				r->round_reply[i] = xstrdup(text);
+			}
+			snprintf(r->error, sizeof(r->error), "%s", text);
 			relay_finish(r);
 			r->state = R_RSET;
 			relay_send(r, "RSET");
@@ -679,18 +748,35 @@ relay_reply(struct relay *r, int code, const char *text)
 		return;
 	case R_QUIT:
 		relay_close(r);
+		/* A reply queued while QUIT was on its way goes now. */
+		relay_run(r);
 		return;
 	default:
 		return;
 	}
 }
 
-/* EHLO keywords (RFC 5321 4.1.1.1). */
+/* EHLO keywords (RFC 5321 4.1.1.1), matched whole. */
+static int
+relay_ehlo_is(const char *kw, const char *name)
+{
+	size_t	 n = strlen(name);
+
+	return strncasecmp(kw, name, n) == 0 && (kw[n] == '\0' ||
+	    kw[n] == ' ');
+}
+
 static void
 relay_ehlo_line(struct relay *r, const char *kw)
 {
-	if (strncasecmp(kw, "STARTTLS", 8) == 0)
+	if (relay_ehlo_is(kw, "STARTTLS"))
 		r->ext_starttls = 1;
+	else if (relay_ehlo_is(kw, "PIPELINING"))
+		r->ext_pipelining = 1;
+	else if (relay_ehlo_is(kw, "SIZE"))
+		r->ext_size = 1;
+	else if (relay_ehlo_is(kw, "8BITMIME"))
+		r->ext_8bitmime = 1;
 	else if (strncasecmp(kw, "AUTH", 4) == 0 && (kw[4] == ' ' ||
 	    kw[4] == '=') && strstr(kw, "PLAIN") != NULL)
 		r->ext_auth_plain = 1;
@@ -728,17 +814,41 @@ relay_read(struct bufferevent *bev, void *arg)
 		relay_abort(r, "the smarthost's reply line is too long");
 }
 
+/*
+ * Why the handshake failed.  The bufferevent took the error off
+ * OpenSSL's queue already (tls_error() finds it empty); a failed
+ * certificate check is best told by the verification result.
+ */
+static void
+relay_tls_why(struct bufferevent *bev, unsigned long err, char *why,
+    size_t len)
+{
+	SSL	*ssl = bufferevent_openssl_get_ssl(bev);
+	long	 vr;
+	char	 buf[256];
+
+	if (ssl != NULL && (vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
+		snprintf(why, len, "TLS with the smarthost failed: certificate "
+		    "verify failed: %s", X509_verify_cert_error_string(vr));
+		return;
+	}
+	ERR_error_string_n(err, buf, sizeof(buf));
+	snprintf(why, len, "TLS with the smarthost failed: %.200s", buf);
+	(void)tls_error();	/* anything else queued goes too */
+}
+
 static void
 relay_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct relay	*r = arg;
 	char		 why[256];
+	unsigned long	 err;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		if (r->state == R_TLS) {
 			/* The handshake is done: EHLO again (RFC 3207 4.2). */
 			r->state = R_EHLO_TLS;
-			r->ext_auth_plain = 0;
+			relay_ehlo_reset(r);
 			relay_send(r, "EHLO %s", r->sd->daemon.conf->hostname);
 		}
 		return;
@@ -747,14 +857,19 @@ relay_event(struct bufferevent *bev, short what, void *arg)
 		snprintf(why, sizeof(why), "timeout talking to the smarthost");
 	else if (what & BEV_EVENT_EOF)
 		snprintf(why, sizeof(why), "the smarthost closed the connection");
-	else if (r->in_tls && bufferevent_get_openssl_error(bev) != 0)
-		snprintf(why, sizeof(why), "TLS with the smarthost failed: %s",
-		    tls_error());
+	else if (r->in_tls && (err = bufferevent_get_openssl_error(bev)) != 0 &&
+	    ERR_GET_LIB(err) != 0)
+		relay_tls_why(bev, err, why, sizeof(why));
+	/* (Library 0: libevent's SSL_ERROR_SYSCALL; errno says more.) */
+	else if (EVUTIL_SOCKET_ERROR() == 0)
+		/* A TLS connection closed without close_notify. */
+		snprintf(why, sizeof(why), "the smarthost closed the connection");
 	else
 		snprintf(why, sizeof(why), "connection to the smarthost failed: %s",
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	if (r->state == R_QUIT || (r->state == R_READY && !r->busy)) {
 		relay_close(r);
+		relay_run(r);
 		return;
 	}
 	relay_abort(r, why);

@@ -318,6 +318,16 @@ smtp_session_run(struct smtp_session *s)
 		default:
 			break;
 		}
+		/*
+		 * Checked before each command, so that errors found by work
+		 * that finished later (a refused RCPT, a failed AUTH) count
+		 * before the next command starts more of it.
+		 */
+		if (s->errors >= SMTP_MAX_ERRORS) {
+			smtp_reply(s, 421, "4.7.0", "Too many errors; closing");
+			smtp_session_quit(s);
+			return;
+		}
 		st = smtp_line_read(s->lines, conn_in(s->conn), s->state ==
 		    S_AUTH ? SMTP_SASL_LINE_MAX : SMTP_LINE_MAX, &line, &len);
 		if (st == SMTP_LINE_MORE)
@@ -329,16 +339,14 @@ smtp_session_run(struct smtp_session *s)
 				    "exchange line too long");
 				smtp_session_enter_state(s, S_READY);
 				s->sasl = SASL_NONE;
+				free(s->sasl_user);
+				s->sasl_user = NULL;
 			} else
 				smtp_reply(s, 500, "5.5.2", "Line too long");
 		} else if (s->state == S_AUTH)
 			cmd_auth_line(s, line, len);
 		else
 			smtp_session_command(s, line, len);
-		if (s->errors >= SMTP_MAX_ERRORS && s->state != S_QUIT) {
-			smtp_reply(s, 421, "4.7.0", "Too many errors; closing");
-			smtp_session_quit(s);
-		}
 	}
 }
 

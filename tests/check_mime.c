@@ -271,6 +271,81 @@ START_TEST(test_limit_header)
 }
 END_TEST
 
+static const char *hdr_doc =
+    "From: a@example.com\r\n"
+    "Subject: one\r\n"
+    "\ttwo  \r\n"
+    "No colon here\r\n"
+    "\r\n"
+    "Body: not a header\r\n";
+
+/*
+ * mime_parse_root() splits the root as mime_parse() does, or says it
+ * cannot (NULL), never differently.
+ */
+static void
+check_root_same(const void *d, size_t len, int want_known)
+{
+	struct mime_msg	*full, *root;
+	uint64_t	 end;
+
+	full = mime_parse(d, len);
+	root = mime_parse_root(d, len);
+	ck_assert_int_eq(root != NULL, want_known);
+	ck_assert_int_eq(mime_header_end(d, len, &end) == 0, want_known);
+	if (root != NULL) {
+		ck_assert_uint_eq(end, full->parts[0].hdr_len);
+		ck_assert_uint_eq(root->parts[0].hdr_off, full->parts[0].hdr_off);
+		ck_assert_uint_eq(root->parts[0].hdr_len, full->parts[0].hdr_len);
+		ck_assert_uint_eq(root->parts[0].body_off, full->parts[0].body_off);
+		ck_assert_uint_eq(root->parts[0].body_len, full->parts[0].body_len);
+		ck_assert_uint_eq(root->size, full->size);
+		ck_assert_uint_eq(root->nparts, 1);
+	}
+	mime_msg_free(&root);
+	mime_msg_free(&full);
+}
+
+START_TEST(test_root_header_end)
+{
+	static const struct {
+		const char	*msg;
+		int		 known;
+	} cases[] = {
+		{ "", 1 },
+		{ "\r\n", 1 },
+		{ "\n", 1 },
+		{ "\r\nbody\r\n", 1 },
+		{ "Subject: x\r\n\r\nbody\r\n", 1 },
+		{ "Subject: x\n\nbare LF\n", 1 },
+		{ "Subject: x\r\n\tfolded\r\n\r\nbody", 1 },
+		{ "Subject: x\r\n \r\nbody\r\n", 1 },	/* blank, not empty */
+		{ "Subject: x\r\r\nY: z\r\n\r\nbody", 1 },
+		{ "No colon\r\n\r\nbody", 1 },
+		{ "Subject: only a header\r\n", 1 },
+		{ "Subject: no newline at all", 0 },
+		{ "Subject: x\r\nlast line open", 0 },
+		{ "Subject: x\r", 0 },
+	};
+	struct pack	 pk;
+	size_t		 i;
+	int		 j;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_root_same(cases[i].msg, strlen(cases[i].msg),
+		    cases[i].known);
+	check_root_same(multi, strlen(multi), 1);
+	check_root_same(hdr_doc, strlen(hdr_doc), 1);
+	/* Past MIME_MAX_HEADER only mime_parse() knows where it is cut. */
+	pack_init(&pk);
+	for (j = 0; j < MIME_MAX_HEADER / 20 + 10; j++)
+		pack_raw(&pk, "X-Filler: 123456789\r\n", 21);
+	pack_raw(&pk, "\r\nbody\r\n", 8);
+	check_root_same(pk.buf, pk.len, 0);
+	pack_free(&pk);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- */
 /* Header fields                                                      */
 /* ---------------------------------------------------------------- */
@@ -595,6 +670,7 @@ mime_suite(void)
 	tcase_add_test(tc, test_limit_depth);
 	tcase_add_test(tc, test_limit_parts);
 	tcase_add_test(tc, test_limit_header);
+	tcase_add_test(tc, test_root_header_end);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("headers");

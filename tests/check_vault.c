@@ -321,6 +321,55 @@ START_TEST(test_msgkey_seal_open)
 }
 END_TEST
 
+/*
+ * With a cache, opening gives exactly what it gives without: the same key
+ * for the same sealed bytes, a failure for altered ones, across evictions
+ * and drops.
+ */
+START_TEST(test_msgkey_cache)
+{
+	enum { N = 40 };
+	struct vault_msgkey	*mk[N], *got;
+	struct vault_seckey	*other;
+	uint8_t			 sealed[N][VAULT_SEALEDKEYBYTES];
+	int			 i, round;
+
+	vault_seckey_cache_enable(sk, 16);	/* smaller than N: evictions */
+	for (i = 0; i < N; i++) {
+		mk[i] = vault_msgkey_new();
+		vault_msgkey_seal(mk[i], sk->pk, sealed[i]);
+	}
+	for (round = 0; round < 3; round++) {
+		if (round == 2)
+			vault_seckey_cache_drop(sk);
+		for (i = 0; i < N; i++) {
+			got = vault_msgkey_open(sk, sealed[i]);
+			ck_assert_ptr_nonnull(got);
+			ck_assert_mem_eq(got->k, mk[i]->k, VAULT_KEYBYTES);
+			vault_msgkey_free(&got);
+			/* Twice in a row: the second from the cache. */
+			got = vault_msgkey_open(sk, sealed[i]);
+			ck_assert_ptr_nonnull(got);
+			ck_assert_mem_eq(got->k, mk[i]->k, VAULT_KEYBYTES);
+			vault_msgkey_free(&got);
+		}
+	}
+	/* Cached, then altered: the altered bytes are not in the cache. */
+	ck_assert_ptr_nonnull(got = vault_msgkey_open(sk, sealed[0]));
+	vault_msgkey_free(&got);
+	sealed[0][VAULT_SEALEDKEYBYTES - 1] ^= 1;
+	ck_assert_ptr_null(vault_msgkey_open(sk, sealed[0]));
+	sealed[0][VAULT_SEALEDKEYBYTES - 1] ^= 1;
+	/* The cache is the key's own: another key still cannot open. */
+	other = vault_keypair_new(42);
+	vault_seckey_cache_enable(other, 16);
+	ck_assert_ptr_null(vault_msgkey_open(other, sealed[0]));
+	vault_seckey_free(&other);
+	for (i = 0; i < N; i++)
+		vault_msgkey_free(&mk[i]);
+}
+END_TEST
+
 /* ---- chunks ---- */
 
 static struct vault_msgkey	*cmk;
@@ -555,6 +604,7 @@ vault_suite(void)
 	tc = tcase_create("msgkey");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_msgkey_seal_open);
+	tcase_add_test(tc, test_msgkey_cache);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("chunk");

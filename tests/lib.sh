@@ -16,6 +16,10 @@ lib_cleanup()
 {
 	local rc=$? h
 	set +e
+	# A test's own teardown (daemons it started) runs first.
+	if [ "$(type -t lib_cleanup_hook)" = function ]; then
+		lib_cleanup_hook "$rc"
+	fi
 	for h in $lib_pids; do
 		kill "$h" 2>/dev/null && wait "$h" 2>/dev/null
 	done
@@ -23,7 +27,8 @@ lib_cleanup()
 		[ -d "$h" ] && gpgconf --homedir "$h" --kill all >/dev/null 2>&1
 	done
 	if [ -n "$tmp" ] && [ -d "$tmp" ]; then
-		if [ "$rc" -ne 0 ] && [ -n "${KEEP_TMP:-}" ]; then
+		if { [ "$rc" -ne 0 ] && [ -n "${KEEP_TMP:-}" ]; } ||
+		    [ "${KEEP_TMP:-}" = always ]; then
 			echo "# kept $tmp" >&2
 		else
 			rm -rf "$tmp"
