@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
@@ -82,6 +83,7 @@ static const char *const store_error_text[] = {
 
 static int	store_env_open(struct store *);
 static int	store_env_reserve(struct store *);
+static void	store_env_unmap_stale(struct store *);
 static int	store_env_reserve_file(const char *, off_t, off_t);
 static int	store_env_open_flags(struct store *, u_int32_t);
 static void	store_env_close(struct store *);
@@ -202,14 +204,14 @@ store_env_reserve_file(const char *path, off_t off, off_t len)
 {
 	int	 fd, ret = 0;
 
-	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1) {
-		log_warn("store: %s", path);
-		return STORE_EIO;
-	}
+	/* Gone: another process's recovery replaced it just now. */
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1)
+		return 0;
+	/* Only a full disk stops the open; anything else keeps the risk. */
 	if (len > 0 && fallocate(fd, FALLOC_FL_KEEP_SIZE, off, len) == -1 &&
 	    errno != EOPNOTSUPP && errno != ENOSYS) {
-		ret = errno == ENOSPC || errno == EDQUOT ? STORE_ENOSPC :
-		    STORE_EIO;
+		if (errno == ENOSPC || errno == EDQUOT)
+			ret = STORE_ENOSPC;
 		log_warn("store: reserving %lld bytes for %s", (long long)len,
 		    path);
 	}
@@ -236,6 +238,13 @@ store_env_reserve(struct store *st)
 			continue;
 		path = line + n;
 		path[strcspn(path, "\n")] = '\0';
+		/*
+		 * A region that recovery removed while it was mapped (its
+		 * mapping can outlive the handle of a panicked environment)
+		 * is no business of ours.
+		 */
+		if (strstr(path, " (deleted)") != NULL)
+			continue;
 		if (strncmp(path, st->db_dir, dlen) != 0 ||
 		    strncmp(path + dlen, "/__db.0", 7) != 0 || hi <= lo)
 			continue;
@@ -352,8 +361,60 @@ store_env_reopen(struct store *st)
 	pthread_mutex_lock(&st->env_lock);
 	store_env_close(st);
 	ret = store_env_open(st);
+	if (ret == 0)
+		store_env_unmap_stale(st);
 	pthread_mutex_unlock(&st->env_lock);
 	return ret;
+}
+
+/*
+ * Closing an environment that panicked leaves its regions mapped: the
+ * recovery that another process ran has removed their files, but every
+ * block of them (all reserved, store_env_reserve) stays taken as long as
+ * the mapping does, a few hundred megabytes per recovery for as long as
+ * this process lives.  Unmap them, once no other thread of ours is
+ * inside Berkeley DB (one that is may still be on the old regions);
+ * otherwise leave them for this time.
+ */
+static void
+store_env_unmap_stale(struct store *st)
+{
+	FILE		*fp;
+	char		 line[PATH_MAX + 256], *path;
+	unsigned long	 lo, hi;
+	size_t		 dlen = strlen(st->db_dir);
+	int		 i, n, tries, busy = 1;
+
+	for (tries = 0; busy && tries < 200; tries++) {
+		busy = 0;
+		for (i = 0; i < STORE_BUSY_SLOTS; i++)
+			if (i != store_busy_slot &&
+			    atomic_load(&st->busy_since[i]) != 0)
+				busy = 1;
+		if (busy)
+			usleep(10000);
+	}
+	if (busy) {
+		log_warnx("store: the old regions stay mapped: a thread is "
+		    "busy in them");
+		return;
+	}
+	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi,
+		    &n) != 2)
+			continue;
+		path = line + n;
+		path[strcspn(path, "\n")] = '\0';
+		if (strncmp(path, st->db_dir, dlen) != 0 ||
+		    strncmp(path + dlen, "/__db.0", 7) != 0 ||
+		    strstr(path, " (deleted)") == NULL || hi <= lo)
+			continue;
+		if (munmap((void *)lo, hi - lo) == -1)
+			log_warn("store: munmap %s", path);
+	}
+	fclose(fp);
 }
 
 /*
