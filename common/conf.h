@@ -65,6 +65,7 @@ struct conf {
 	char		*smarthost_user;
 	char		*smarthost_password_file;
 	uint64_t	 queue_max_age;		/* seconds */
+	uint64_t	 queue_retry;		/* first retry after, seconds */
 	char		*invite_from;
 
 	/* Mailboxes created with every account. */
@@ -82,6 +83,12 @@ struct conf {
 	uint64_t	 max_connections_per_ip;
 	uint64_t	 max_connections_per_account;
 	uint64_t	 mailbox_quota;		/* bytes per account, 0 none */
+
+	/* Idle timeouts (seconds): a client silent this long is dropped. */
+	uint64_t	 imap_login_timeout;	/* before login */
+	uint64_t	 imap_timeout;		/* after login; IDLE gets 1m more */
+	uint64_t	 smtp_timeout;		/* between SMTP and LMTP commands */
+	uint64_t	 smtp_data_timeout;	/* inside DATA */
 
 	/* Authentication */
 	uint64_t	 auth_cache_time;	/* seconds, 0 disables */

@@ -26,6 +26,8 @@ static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_closed_cb(evutil_socket_t, short, void *);
 static void	conn_flush_cb(evutil_socket_t, short, void *);
 static void	conn_end_when_flushed(struct conn *);
+static void	conn_linger_cb(evutil_socket_t, short, void *);
+static void	conn_apply_timeout(struct conn *);
 
 static void
 conn_peer_name(struct conn *c, const struct sockaddr *sa)
@@ -53,6 +55,8 @@ conn_setup(struct conn *c)
 {
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	/* A STARTTLS filter starts with no timeouts of its own. */
+	conn_apply_timeout(c);
 }
 
 struct conn *
@@ -70,6 +74,7 @@ conn_new(struct event_base *base, int fd, const struct sockaddr *sa,
 	c->arg = arg;
 	conn_peer_name(c, sa);
 	c->close_ev = evtimer_new(base, conn_closed_cb, c);
+	c->linger_ev = evtimer_new(base, conn_linger_cb, c);
 	if (ts != NULL) {
 		if ((ssl = tls_server_ssl(ts)) == NULL)
 			goto fail;
@@ -89,6 +94,7 @@ fail:
 	log_warnx("%s: cannot set up the connection", c->peer);
 	close(fd);
 	event_free(c->close_ev);
+	event_free(c->linger_ev);
 	free(c);
 	return NULL;
 }
@@ -125,6 +131,7 @@ conn_starttls(struct conn *c, struct tls_server *ts)
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, CONN_UNDER_HIGH);
 	c->bev = tls;
 	c->tls = 1;
+	c->tls_up = 0;
 	conn_setup(c);
 	if (c->drain_below != 0)
 		bufferevent_setwatermark(c->bev, EV_WRITE, c->drain_below, 0);
@@ -159,12 +166,25 @@ conn_write(struct conn *c, const void *data, size_t len)
 	evbuffer_add(bufferevent_get_output(c->bev), data, len);
 }
 
+static void
+conn_apply_timeout(struct conn *c)
+{
+	struct timeval	 tv = { c->timeout, 0 };
+
+	/*
+	 * Writing too: a client that stops reading (or stops in the TLS
+	 * handshake, which needs both directions) is as idle as one that
+	 * stops sending.
+	 */
+	bufferevent_set_timeouts(c->bev, c->timeout > 0 ? &tv : NULL,
+	    c->timeout > 0 ? &tv : NULL);
+}
+
 void
 conn_set_timeout(struct conn *c, int seconds)
 {
-	struct timeval	 tv = { seconds, 0 };
-
-	bufferevent_set_timeouts(c->bev, seconds > 0 ? &tv : NULL, NULL);
+	c->timeout = seconds;
+	conn_apply_timeout(c);
 }
 
 void
@@ -215,9 +235,26 @@ conn_closed_cb(evutil_socket_t fd, short what, void *arg)
 	conn_end_when_flushed(arg);
 }
 
+/*
+ * The goodbye did not get out: the client reads nothing, or is stuck in
+ * the TLS handshake, so the output never drains.  Without this such a
+ * connection would stay for good (tests/resources.test, slowloris).
+ */
+static void
+conn_linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	c->cb->end(c, CONN_END_TIMEOUT, c->arg);
+}
+
 void
 conn_close_after_flush(struct conn *c)
 {
+	struct timeval	 tv = { CONN_LINGER, 0 };
+
+	if (!c->closing)
+		evtimer_add(c->linger_ev, &tv);
 	c->closing = 1;
 	bufferevent_disable(c->bev, EV_READ);
 	/*
@@ -262,10 +299,16 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn	*c = arg;
 	enum conn_end	 why;
 
-	if (what & BEV_EVENT_CONNECTED)
+	if (what & BEV_EVENT_CONNECTED) {
+		c->tls_up = 1;		/* the TLS handshake is done */
 		return;
+	}
+	/*
+	 * A client silent in the middle of the TLS handshake cannot be told
+	 * anything: a TLS failure, closed at once, not a goodbye to flush.
+	 */
 	if (what & BEV_EVENT_TIMEOUT)
-		why = CONN_END_TIMEOUT;
+		why = c->tls && !c->tls_up ? CONN_END_TLS : CONN_END_TIMEOUT;
 	else if (what & BEV_EVENT_EOF)
 		why = CONN_END_EOF;
 	else if (c->tls && bufferevent_get_openssl_error(bev) != 0)
@@ -290,6 +333,7 @@ conn_free(struct conn **cp)
 	/* CLOSE_ON_FREE: frees the SSL, any plain bufferevent below, the fd. */
 	bufferevent_free(c->bev);
 	event_free(c->close_ev);
+	event_free(c->linger_ev);
 	free(c);
 	*cp = NULL;
 }

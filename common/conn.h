@@ -27,6 +27,9 @@ enum conn_end {
 	CONN_END_TLS,		/* handshake or record error */
 };
 
+/* Seconds a goodbye may take to reach a client before we hang up. */
+#define CONN_LINGER		10
+
 struct conn;
 
 struct conn_callbacks {
@@ -40,6 +43,7 @@ struct conn {
 	struct bufferevent	*bev;
 	int			 fd;
 	int			 tls;		/* 1 once TLS is set up */
+	int			 tls_up;	/* its handshake is done */
 	int			 closing;	/* end after the output drains */
 	char			 peer[64];	/* "203.0.113.5", "unix" */
 	const struct conn_callbacks *cb;
@@ -47,6 +51,8 @@ struct conn {
 	size_t			 drain_below;	/* low-water mark for drained */
 	struct event		*close_ev;	/* conn_close_after_flush */
 	struct event		*ev_flush;	/* closing: STARTTLS output left */
+	struct event		*linger_ev;	/* closing: the flush took too long */
+	int			 timeout;	/* seconds, 0 none */
 };
 
 /*
@@ -68,11 +74,17 @@ struct evbuffer	*conn_out(struct conn *);
 void		 conn_printf(struct conn *, const char *, ...)
 		    printflike(2, 3);
 void		 conn_write(struct conn *, const void *, size_t);
-/* Idle timeout in seconds for reading (0: none). */
+/*
+ * Idle timeout in seconds (0: none): for reading, and for writing while
+ * output waits; it carries over to the TLS of STARTTLS.
+ */
 void		 conn_set_timeout(struct conn *, int seconds);
 /* Stop or resume reading (while a command runs, or awaiting a worker). */
 void		 conn_pause(struct conn *, int paused);
-/* Ends the connection once the output is written (LOGOUT, QUIT). */
+/*
+ * Ends the connection once the output is written (LOGOUT, QUIT), or after
+ * CONN_LINGER seconds if the client does not take it.
+ */
 void		 conn_close_after_flush(struct conn *);
 /* Ask for the drained callback when output falls below bytes. */
 void		 conn_want_drain(struct conn *, size_t bytes);

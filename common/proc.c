@@ -25,6 +25,13 @@ proc_harden(void)
 		log_warn("setrlimit RLIMIT_CORE");
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		log_warn("prctl PR_SET_DUMPABLE");
+	/*
+	 * issue 7: nothing we exec (gpg) can gain privileges, also when we
+	 * were started unprivileged and have none to drop.  It does not
+	 * keep root from dropping them in proc_drop_privileges().
+	 */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		log_warn("prctl PR_SET_NO_NEW_PRIVS");
 	umask(077);
 }
 
@@ -60,8 +67,5 @@ proc_drop_privileges(const char *user, const char *group)
 	/* setuid re-enables dumping on some kernels: switch it off again. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		log_warn("prctl PR_SET_DUMPABLE");
-	/* issue 7: nothing we exec (gpg) can gain privileges again. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		log_warn("prctl PR_SET_NO_NEW_PRIVS");
 	return 0;
 }

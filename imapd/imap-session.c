@@ -56,7 +56,8 @@ imap_session_enter_state(struct imap_session *s, enum imap_state state)
 		s->nsaved = 0;
 	}
 	if (state == S_AUTH || state == S_SELECTED)
-		conn_set_timeout(s->conn, IMAP_TIMEOUT_AUTH);
+		conn_set_timeout(s->conn,
+		    (int)s->imapd->daemon.conf->imap_timeout);
 	s->state = state;
 }
 
@@ -137,7 +138,7 @@ imap_session_accept(struct imapd *im, struct listener *l, int fd,
 	daemon_session_opened(d);
 	if (s->state == S_LOGOUT)
 		return;
-	conn_set_timeout(s->conn, IMAP_TIMEOUT_PREAUTH);
+	conn_set_timeout(s->conn, (int)d->conf->imap_login_timeout);
 	conn_want_drain(s->conn, IMAP_OUTPUT_HIGH / 4);
 	log_debug("%s: connected on %s", s->conn->peer, l->name);
 	/* RFC 3501 7.1.1: capabilities in the greeting save a round trip. */
@@ -792,7 +793,8 @@ cmd_idle(struct imap_session *s, const struct imap_command *cmd)
 	imap_printf(s, "+ idling\r\n");
 	s->idling = 1;
 	imap_session_want_line(s);
-	conn_set_timeout(s->conn, IMAP_TIMEOUT_IDLE);
+	conn_set_timeout(s->conn, (int)s->imapd->daemon.conf->imap_timeout +
+	    IMAP_TIMEOUT_IDLE_EXTRA);
 	if (s->idle_poll == NULL)
 		s->idle_poll = event_new(s->conn->base, -1, EV_PERSIST,
 		    imap_session_idle_poll, s);
@@ -806,7 +808,8 @@ imap_session_line(struct imap_session *s, const char *line, size_t len)
 	if (s->idling) {
 		s->idling = 0;
 		evtimer_del(s->idle_poll);
-		conn_set_timeout(s->conn, IMAP_TIMEOUT_AUTH);
+		conn_set_timeout(s->conn,
+		    (int)s->imapd->daemon.conf->imap_timeout);
 		if (len == 4 && strncasecmp(line, "DONE", 4) == 0)
 			imap_tagged(s, "OK", "Idle completed");
 		else

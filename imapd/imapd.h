@@ -22,10 +22,13 @@
 #include "store.h"
 #include "util.h"
 
-/* Timeouts: RFC 3501 5.4 asks for at least 30 minutes once logged in. */
-#define IMAP_TIMEOUT_PREAUTH	60
-#define IMAP_TIMEOUT_AUTH	(30 * 60)
-#define IMAP_TIMEOUT_IDLE	(31 * 60)
+/*
+ * Timeouts come from guestbox.conf(5): imap_login_timeout before login,
+ * imap_timeout after (RFC 3501 5.4 asks for at least 30 minutes), and in
+ * IDLE this much more, so a client that renews IDLE every imap_timeout
+ * (RFC 2177 3) is never cut off.
+ */
+#define IMAP_TIMEOUT_IDLE_EXTRA	60
 /* Bad commands before the connection is closed (Dovecot: 20). */
 #define IMAP_MAX_BAD		20
 /* Output queued before a long response pauses to let it drain. */

@@ -1,10 +1,9 @@
 /*
- * bootstrap-http.c: what every response carries, cookies, and bounded
- * parsing of form bodies.
+ * bootstrap-http.c: what every response carries, cookies, and the form
+ * of a POST taken from evhttp.
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,166 +91,24 @@ bs_redirect(struct bs_req *r, const char *location)
 	evbuffer_free(b);
 }
 
-/* RFC 6265 5.4: "name=value; name=value"; the first of our name counts. */
-char *
-bs_cookie_get(const char *header, const char *name)
-{
-	const char	*p, *eq, *end;
-	size_t		 nlen = strlen(name);
-
-	if (header == NULL)
-		return NULL;
-	for (p = header; *p != '\0'; p = *end == '\0' ? end : end + 1) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if ((end = strchr(p, ';')) == NULL)
-			end = p + strlen(p);
-		if ((eq = memchr(p, '=', (size_t)(end - p))) == NULL)
-			continue;
-		if ((size_t)(eq - p) != nlen || strncmp(p, name, nlen) != 0)
-			continue;
-		eq++;
-		while (end > eq && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
-		if ((size_t)(end - eq) > BS_MAX_COOKIE)
-			return NULL;
-		return xstrndup(eq, (size_t)(end - eq));
-	}
-	return NULL;
-}
-
-static int
-bs_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
- * WHATWG URL application/x-www-form-urlencoded parsing of one name or
- * value into out (at least len + 1 bytes).  NUL and other controls are
- * refused: nothing a form here carries needs them.
+ * The form of a POST, parsed from the body in place (bootstrap-form.c
+ * does the parsing, without evhttp, so that a fuzz target reaches it).
  */
-static int
-bs_form_decode(const char *in, size_t len, char *out, size_t *outlenp)
-{
-	size_t	 i, n = 0;
-	int	 hi, lo, c;
-
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)in[i];
-		if (c == '+')
-			c = ' ';
-		else if (c == '%') {
-			if (i + 2 >= len)
-				return -1;
-			if ((hi = bs_hexval((unsigned char)in[i + 1])) == -1 ||
-			    (lo = bs_hexval((unsigned char)in[i + 2])) == -1)
-				return -1;
-			c = hi * 16 + lo;
-			i += 2;
-		}
-		if (c < 0x20 || c == 0x7f)
-			return -1;
-		out[n++] = (char)c;
-	}
-	out[n] = '\0';
-	*outlenp = n;
-	return 0;
-}
-
 int
 bs_form_parse(struct bs_req *r, char *why, size_t whylen)
 {
 	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
-	const char	*ct = bs_header(r, "Content-Type");
-	char		*body, *p, *end, *amp, *eq, *name;
-	size_t		 len, nlen, vlen, i;
+	size_t		 len = evbuffer_get_length(in);
+	const char	*body;
+	int		 ret;
 
-	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded",
-	    33) != 0 || (ct[33] != '\0' && ct[33] != ';')) {
-		snprintf(why, whylen, "not a form");
-		return -1;
-	}
-	if ((len = evbuffer_get_length(in)) > BS_MAX_FORM) {
-		snprintf(why, whylen, "too large");
-		return -1;
-	}
-	/* The body holds the password: keep it in guarded memory. */
-	body = xsecret_alloc(len + 1);
-	evbuffer_remove(in, body, len);
-	body[len] = '\0';
-	for (p = body, end = body + len; p < end; p = amp + 1) {
-		if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
-			amp = end;
-		if (amp == p)
-			continue;
-		if (r->nfields == BS_MAX_FIELDS) {
-			snprintf(why, whylen, "too many fields");
-			goto fail;
-		}
-		if ((eq = memchr(p, '=', (size_t)(amp - p))) == NULL)
-			eq = amp;
-		name = xmalloc((size_t)(eq - p) + 1);
-		if (bs_form_decode(p, (size_t)(eq - p), name, &nlen) == -1) {
-			free(name);
-			snprintf(why, whylen, "bad field name");
-			goto fail;
-		}
-		for (i = 0; i < r->nfields; i++)
-			if (strcmp(r->fname[i], name) == 0)
-				break;
-		if (i < r->nfields) {
-			free(name);
-			snprintf(why, whylen, "field given twice");
-			goto fail;
-		}
-		vlen = eq < amp ? (size_t)(amp - eq - 1) : 0;
-		r->fname[r->nfields] = name;
-		r->fval[r->nfields] = xsecret_alloc(vlen + 1);
-		r->flen[r->nfields] = 0;
-		r->nfields++;
-		if (bs_form_decode(eq < amp ? eq + 1 : eq, vlen,
-		    r->fval[r->nfields - 1], &r->flen[r->nfields - 1]) == -1) {
-			snprintf(why, whylen, "bad encoding in field %s", name);
-			goto fail;
-		}
-	}
-	xsecret_free(body);
-	return 0;
-fail:
-	xsecret_free(body);
-	return -1;
-}
-
-const char *
-bs_form_get(struct bs_req *r, const char *name, size_t *lenp)
-{
-	size_t	 i;
-
-	for (i = 0; i < r->nfields; i++)
-		if (strcmp(r->fname[i], name) == 0) {
-			if (lenp != NULL)
-				*lenp = r->flen[i];
-			return r->fval[i];
-		}
-	return NULL;
-}
-
-void
-bs_form_clear(struct bs_req *r)
-{
-	size_t	 i;
-
-	for (i = 0; i < r->nfields; i++) {
-		free(r->fname[i]);
-		xsecret_free(r->fval[i]);
-	}
-	r->nfields = 0;
+	/* evhttp caps the body at BS_MAX_BODY_HTTP; a form is smaller. */
+	body = len > BS_MAX_FORM ? NULL : (const char *)evbuffer_pullup(in, -1);
+	ret = bs_form_parse_body(&r->form, bs_header(r, "Content-Type"),
+	    body != NULL ? body : "", len, why, whylen);
+	evbuffer_drain(in, len);
+	return ret;
 }
 
 void

@@ -268,8 +268,8 @@ password_post(struct bs_req *r)
 
 	if (!password_applies(r))
 		return;
-	pw = bs_form_get(r, "password", &len);
-	pw2 = bs_form_get(r, "password2", &len2);
+	pw = bs_form_get(&r->form, "password", &len);
+	pw2 = bs_form_get(&r->form, "password2", &len2);
 	if ((why = password_check(pw, len, pw2, len2, r->sess->address,
 	    r->conf->password_min_length)) != T_COUNT) {
 		password_form(r, why);

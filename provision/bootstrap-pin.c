@@ -101,7 +101,7 @@ pin_post(struct bs_req *r)
 
 	if (!pin_applies(r))
 		return;
-	pin = bs_form_get(r, "pin", &len);
+	pin = bs_form_get(&r->form, "pin", &len);
 	/* Not a PIN at all: say so, and do not count it as an attempt. */
 	if (pin == NULL || len < 4 || len >= sizeof(r->sess->pin) ||
 	    strspn(pin, "0123456789") != len) {

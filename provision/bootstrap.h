@@ -206,6 +206,14 @@ unsigned	 throttle_take(struct throttle *, const char *addr,
 
 struct bs_listener;
 
+/* A decoded form: names in plain memory, values in secret memory. */
+struct bs_form {
+	size_t			 nfields;
+	char			*fname[BS_MAX_FIELDS];
+	char			*fval[BS_MAX_FIELDS];
+	size_t			 flen[BS_MAX_FIELDS];
+};
+
 struct bootstrapd {
 	struct daemon		 d;
 	struct throttle		*throttle;
@@ -227,11 +235,7 @@ struct bs_req {
 	struct session		*sess;		/* opened from cookie */
 	char			*set_cookie;	/* new session cookie value */
 	int			 clear_cookie;
-	/* The form, decoded. */
-	size_t			 nfields;
-	char			*fname[BS_MAX_FIELDS];
-	char			*fval[BS_MAX_FIELDS];	/* secret memory */
-	size_t			 flen[BS_MAX_FIELDS];
+	struct bs_form		 form;		/* of a POST, decoded */
 };
 
 enum route_flags {
@@ -256,10 +260,8 @@ void		 bs_reply(struct bs_req *, int code, const char *reason,
 		    const char *content_type, struct evbuffer *body);
 void		 bs_redirect(struct bs_req *, const char *location);
 const char	*bs_header(struct bs_req *, const char *name);
-char		*bs_cookie_get(const char *header, const char *name);
+/* Parses the request's body into r->form; -1 with a reason in why. */
 int		 bs_form_parse(struct bs_req *, char *why, size_t whylen);
-const char	*bs_form_get(struct bs_req *, const char *name, size_t *lenp);
-void		 bs_form_clear(struct bs_req *);
 /* The session cookie to send: sealed value, or a deletion. */
 void		 bs_session_save(struct bs_req *, const struct session *);
 /* An error page of text ids, in the request's language. */
@@ -267,6 +269,18 @@ void		 bs_error(struct bs_req *, int code, const char *reason,
 		    enum text_id title, enum text_id text);
 /* The neutral page: unknown, expired, used and locked look alike. */
 void		 bs_invalid(struct bs_req *);
+
+/* bootstrap-form.c: no evhttp, reached by tests/fuzz/fuzz-http.c */
+/* The value of cookie name in a Cookie header (caller frees), or NULL. */
+char		*bs_cookie_get(const char *header, const char *name);
+/* Decodes a form body of content type ct; -1 with a reason in why and
+ * the form left empty. */
+int		 bs_form_parse_body(struct bs_form *, const char *ct,
+		    const char *body, size_t len, char *why, size_t whylen);
+/* A field's value (borrowed from the form) and length, or NULL. */
+const char	*bs_form_get(const struct bs_form *, const char *name,
+		    size_t *lenp);
+void		 bs_form_clear(struct bs_form *);
 
 /* bootstrap-html.c */
 struct evbuffer	*html_begin(struct bs_req *, enum text_id title);

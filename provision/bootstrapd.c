@@ -305,7 +305,7 @@ bootstrap_request(struct evhttp_request *req, void *arg)
 		}
 		/* Double protection with SameSite=Strict: a token per form. */
 		if (!session_csrf_check(r.cookie, rt->form,
-		    bs_form_get(&r, "csrf", NULL))) {
+		    bs_form_get(&r.form, "csrf", NULL))) {
 			log_info("%s: POST %s: CSRF token missing or wrong",
 			    r.peer, r.path);
 			bs_error(&r, 403, "Forbidden", T_ERR_CSRF_TITLE,
@@ -315,7 +315,7 @@ bootstrap_request(struct evhttp_request *req, void *arg)
 	}
 	rt->handler(&r);
 out:
-	bs_form_clear(&r);
+	bs_form_clear(&r.form);
 	session_free(&r.sess);
 	free(r.cookie);
 	free(r.set_cookie);

@@ -6,11 +6,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +42,11 @@
  * store_txn_run() then asks failchk whether a dead process holds it.
  */
 #define STORE_LOCK_TIMEOUT	(2 * 1000 * 1000)
+/*
+ * Seconds a thread may sit inside Berkeley DB while the environment says
+ * it needs recovery before the process gives up (store_watchdog).
+ */
+#define STORE_STUCK_SECS	5
 
 const char *const store_db_names[DBI_COUNT] = {
 	[DBI_META] = "meta.db",
@@ -73,11 +82,23 @@ static const char *const store_error_text[] = {
 };
 
 static int	store_env_open(struct store *);
+static int	store_env_reserve(struct store *);
+static void	store_env_unmap_stale(struct store *);
+static int	store_env_reserve_file(const char *, off_t, off_t);
 static int	store_env_open_flags(struct store *, u_int32_t);
 static void	store_env_close(struct store *);
 static int	store_checkpoint(struct store *, u_int32_t);
 static int	store_schema_check(struct store *);
 static time_t	store_clock_real(void);
+static int	store_busy_enter(struct store *);
+static int	store_txn_run_busy(struct store *, store_txn_fn, void *);
+static void	store_watchdog_stuck(struct store *);
+static int	store_maintain_busy(struct store *, int);
+static void	store_busy_leave(struct store *, int);
+
+/* This thread's slot in busy_since (one numbering for every store). */
+static _Thread_local int	store_busy_slot = -1;
+static atomic_int		store_busy_next;
 
 const char *
 store_strerror(int err)
@@ -167,6 +188,73 @@ store_env_msgcall(const DB_ENV *env, const char *msg)
 	log_debug("store: berkeley db: %s", msg);
 }
 
+/*
+ * The regions (__db.001 ...) are files that every process maps shared.
+ * Berkeley DB maps each at its largest size but makes the file grow
+ * (ftruncate, sparse) as the region fills: on a full disk the first
+ * touch of a page without a block behind it is SIGBUS, not an error, and
+ * the daemon dies (tests/diskfull.test).  Give every mapped page its
+ * block now, past the end of the file too (FALLOC_FL_KEEP_SIZE), so that
+ * a region can no longer run out of disk.  fallocate(2), not
+ * posix_fallocate(): glibc's fallback writes into files other processes
+ * use.  A file system without fallocate keeps the old risk.
+ */
+static int
+store_env_reserve_file(const char *path, off_t off, off_t len)
+{
+	int	 fd, ret = 0;
+
+	/* Gone: another process's recovery replaced it just now. */
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1)
+		return 0;
+	/* Only a full disk stops the open; anything else keeps the risk. */
+	if (len > 0 && fallocate(fd, FALLOC_FL_KEEP_SIZE, off, len) == -1 &&
+	    errno != EOPNOTSUPP && errno != ENOSYS) {
+		if (errno == ENOSPC || errno == EDQUOT)
+			ret = STORE_ENOSPC;
+		log_warn("store: reserving %lld bytes for %s", (long long)len,
+		    path);
+	}
+	close(fd);
+	return ret;
+}
+
+static int
+store_env_reserve(struct store *st)
+{
+	FILE		*fp;
+	char		 line[PATH_MAX + 256], *path;
+	unsigned long	 lo, hi;
+	unsigned long long off;
+	size_t		 dlen = strlen(st->db_dir);
+	int		 n, ret = 0;
+
+	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
+		return 0;	/* no procfs: nothing we can do */
+	while (ret == 0 && fgets(line, sizeof(line), fp) != NULL) {
+		/* lo-hi perms offset dev inode path */
+		if (sscanf(line, "%lx-%lx %*s %llx %*s %*s %n", &lo, &hi, &off,
+		    &n) != 3)
+			continue;
+		path = line + n;
+		path[strcspn(path, "\n")] = '\0';
+		/*
+		 * A region that recovery removed while it was mapped (its
+		 * mapping can outlive the handle of a panicked environment)
+		 * is no business of ours.
+		 */
+		if (strstr(path, " (deleted)") != NULL)
+			continue;
+		if (strncmp(path, st->db_dir, dlen) != 0 ||
+		    strncmp(path + dlen, "/__db.0", 7) != 0 || hi <= lo)
+			continue;
+		ret = store_env_reserve_file(path, (off_t)off,
+		    (off_t)(hi - lo));
+	}
+	fclose(fp);
+	return ret;
+}
+
 static int
 store_env_open(struct store *st)
 {
@@ -183,6 +271,8 @@ store_env_open(struct store *st)
 		    "recovery");
 		ret = store_env_open_flags(st, 0);
 	}
+	if (ret == 0 && (ret = store_env_reserve(st)) != 0)
+		store_env_close(st);
 	return ret;
 }
 
@@ -271,8 +361,107 @@ store_env_reopen(struct store *st)
 	pthread_mutex_lock(&st->env_lock);
 	store_env_close(st);
 	ret = store_env_open(st);
+	if (ret == 0)
+		store_env_unmap_stale(st);
 	pthread_mutex_unlock(&st->env_lock);
 	return ret;
+}
+
+/*
+ * Closing an environment that panicked leaves its regions mapped: the
+ * recovery that another process ran has removed their files, but every
+ * block of them (all reserved, store_env_reserve) stays taken as long as
+ * the mapping does, a few hundred megabytes per recovery for as long as
+ * this process lives.  Unmap them, once no other thread of ours is
+ * inside Berkeley DB (one that is may still be on the old regions);
+ * otherwise leave them for this time.
+ */
+static void
+store_env_unmap_stale(struct store *st)
+{
+	FILE		*fp;
+	char		 line[PATH_MAX + 256], *path;
+	unsigned long	 lo, hi;
+	size_t		 dlen = strlen(st->db_dir);
+	int		 i, n, tries, busy = 1;
+
+	for (tries = 0; busy && tries < 200; tries++) {
+		busy = 0;
+		for (i = 0; i < STORE_BUSY_SLOTS; i++)
+			if (i != store_busy_slot &&
+			    atomic_load(&st->busy_since[i]) != 0)
+				busy = 1;
+		if (busy)
+			usleep(10000);
+	}
+	if (busy) {
+		log_warnx("store: the old regions stay mapped: a thread is "
+		    "busy in them");
+		return;
+	}
+	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi,
+		    &n) != 2)
+			continue;
+		path = line + n;
+		path[strcspn(path, "\n")] = '\0';
+		if (strncmp(path, st->db_dir, dlen) != 0 ||
+		    strncmp(path + dlen, "/__db.0", 7) != 0 ||
+		    strstr(path, " (deleted)") == NULL || hi <= lo)
+			continue;
+		if (munmap((void *)lo, hi - lo) == -1)
+			log_warn("store: munmap %s", path);
+	}
+	fclose(fp);
+}
+
+/*
+ * A process killed while it held one of Berkeley DB's mutexes (the log
+ * flush mutex during a commit's fsync, most often) leaves it held for
+ * good: failchk can then only say that the environment needs recovery,
+ * and Berkeley DB 5.3 wakes no thread that waits on that mutex.  Such a
+ * thread never comes back, and the process can neither serve nor reopen
+ * the environment.  Leave: the supervisor (systemd's Restart=on-failure)
+ * starts us again, the new process recovers the environment, and nothing
+ * acknowledged is lost, since every acknowledgement follows a commit.
+ */
+static void
+store_watchdog_stuck(struct store *st)
+{
+	int64_t	 since, now = (int64_t)time(NULL);
+	int	 i;
+
+	for (i = 0; i < STORE_BUSY_SLOTS; i++) {
+		since = atomic_load(&st->busy_since[i]);
+		if (since != 0 && now - since >= STORE_STUCK_SECS) {
+			log_warnx("store: a thread has waited %lld s inside "
+			    "Berkeley DB for a process that died; the "
+			    "environment needs recovery: exiting so that a "
+			    "restart recovers it", (long long)(now - since));
+			_exit(EX_TEMPFAIL);
+		}
+	}
+}
+
+static int
+store_busy_enter(struct store *st)
+{
+	if (store_busy_slot == -1)
+		store_busy_slot = atomic_fetch_add(&store_busy_next, 1);
+	if (store_busy_slot >= STORE_BUSY_SLOTS ||
+	    atomic_load(&st->busy_since[store_busy_slot]) != 0)
+		return 0;	/* untracked, or a call inside a call */
+	atomic_store(&st->busy_since[store_busy_slot], (int64_t)time(NULL));
+	return 1;
+}
+
+static void
+store_busy_leave(struct store *st, int entered)
+{
+	if (entered)
+		atomic_store(&st->busy_since[store_busy_slot], 0);
 }
 
 /*
@@ -305,8 +494,9 @@ store_watchdog(void *arg)
 		 * (it stays allocated until the next recovery); its locks
 		 * and transactions are released all the same.
 		 */
-		if ((ret = st->env->failchk(st->env, 0)) != 0 &&
-		    ret != DB_RUNRECOVERY && ret != EBUSY)
+		if ((ret = st->env->failchk(st->env, 0)) == DB_RUNRECOVERY)
+			store_watchdog_stuck(st);
+		else if (ret != 0 && ret != EBUSY)
 			log_warnx("store: failchk: %s", db_strerror(ret));
 		(void)st->env->lock_detect(st->env, 0, DB_LOCK_EXPIRE, NULL);
 	}
@@ -445,6 +635,17 @@ store_txn_now(struct store_txn *txn)
 
 int
 store_txn_run(struct store *st, store_txn_fn fn, void *arg)
+{
+	int	 entered, ret;
+
+	entered = store_busy_enter(st);
+	ret = store_txn_run_busy(st, fn, arg);
+	store_busy_leave(st, entered);
+	return ret;
+}
+
+static int
+store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
 {
 	struct store_txn txn;
 	int		 ret, attempt, recovered = 0;
@@ -720,6 +921,17 @@ store_log_number(const char *path)
 
 int
 store_maintain(struct store *st, int force)
+{
+	int	 entered, ret;
+
+	entered = store_busy_enter(st);
+	ret = store_maintain_busy(st, force);
+	store_busy_leave(st, entered);
+	return ret;
+}
+
+static int
+store_maintain_busy(struct store *st, int force)
 {
 	char		**list = NULL, **p;
 	uint32_t	 floor = 0;

@@ -28,6 +28,7 @@
 
 #include <db.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "pack.h"
 #include "store.h"
@@ -53,6 +54,8 @@ enum store_dbi {
 extern const char *const store_db_names[DBI_COUNT];
 
 #define STORE_NOTIFY_MAX_PENDING	64
+/* Threads whose time inside Berkeley DB the watchdog watches. */
+#define STORE_BUSY_SLOTS		16
 /* Internal to store-env.c: the regions must be rebuilt. */
 #define STORE_EREGION			(-100)
 
@@ -67,6 +70,12 @@ struct store {
 	int		 watchdog_stop;
 	pthread_mutex_t	 env_lock;
 	pthread_cond_t	 watchdog_cond;
+	/*
+	 * When each thread (a slot per thread) entered Berkeley DB, 0 when
+	 * outside: a thread that waits on a mutex a dead process held never
+	 * comes back (store-env.c, store_watchdog).
+	 */
+	_Atomic int64_t	 busy_since[STORE_BUSY_SLOTS];
 	char		*state_dir;
 	char		*db_dir;
 	char		*notify_dir;

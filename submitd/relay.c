@@ -35,8 +35,7 @@
 #define RELAY_SCAN_INTERVAL	30	/* seconds between queue scans */
 #define RELAY_TIMEOUT		120	/* per reply (RFC 5321 4.5.3.2 is longer) */
 #define RELAY_REUSE		10	/* keep an idle connection this long */
-#define RELAY_BACKOFF_MIN	60
-#define RELAY_BACKOFF_MAX	(4 * 3600)
+#define RELAY_BACKOFF_MAX	(4 * 3600)	/* from queue_retry, doubling */
 #define RELAY_REPLY_MAX		2048
 
 enum relay_state {
@@ -207,9 +206,9 @@ relay_entry_clear(struct relay *r)
 }
 
 static time_t
-relay_backoff(uint32_t attempts)
+relay_backoff(const struct conf *cf, uint32_t attempts)
 {
-	time_t	 d = RELAY_BACKOFF_MIN;
+	time_t	 d = (time_t)cf->queue_retry;
 
 	while (attempts-- > 1 && d < RELAY_BACKOFF_MAX)
 		d *= 2;
@@ -301,7 +300,7 @@ relay_finish_txn(struct store_txn *txn, void *arg)
 	cur.attempts++;
 	free(cur.last_error);
 	cur.last_error = xstrdup(r->error);
-	cur.next_attempt = now + relay_backoff(cur.attempts);
+	cur.next_attempt = now + relay_backoff(rf->conf, cur.attempts);
 	rf->remove = pending == 0;
 	ret = rf->remove ? store_queue_del(txn, cur.id) :
 	    store_queue_update(txn, &cur);

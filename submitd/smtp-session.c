@@ -41,8 +41,10 @@ smtp_session_enter_state(struct smtp_session *s, enum smtp_state state)
 	log_debug("%s: %s -> %s", s->conn->peer, smtp_state_names[s->state],
 	    smtp_state_names[state]);
 	s->state = state;
-	conn_set_timeout(s->conn, state == S_DATA ? SMTP_TIMEOUT_DATA :
-	    SMTP_TIMEOUT_CMD);
+	/* RFC 5321 4.5.3.2.7: at least 5 minutes by default. */
+	conn_set_timeout(s->conn, (int)(state == S_DATA ?
+	    s->sd->daemon.conf->smtp_data_timeout :
+	    s->sd->daemon.conf->smtp_timeout));
 }
 
 void

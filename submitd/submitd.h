@@ -25,8 +25,7 @@
 #include "util.h"
 #include "workq.h"
 
-#define SMTP_TIMEOUT_CMD	300	/* RFC 5321 4.5.3.2.7: at least 5 minutes */
-#define SMTP_TIMEOUT_DATA	600
+/* Timeouts: smtp_timeout and smtp_data_timeout in guestbox.conf(5). */
 #define SMTP_MAX_ERRORS		20	/* bad commands before we hang up */
 #define SMTP_WORKERS		2	/* GPGME threads */
 #define SMTP_WORK_QUEUE		64

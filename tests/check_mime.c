@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mime.h"
 #include "pack.h"
@@ -247,6 +248,105 @@ START_TEST(test_limit_parts)
 	m = mime_parse(pk.buf, pk.len);
 	ck_assert(m->flags & MIME_MSG_LIMIT_PARTS);
 	ck_assert_uint_eq(m->nparts, MIME_MAX_PARTS);
+	mime_msg_free(&m);
+	pack_free(&pk);
+}
+END_TEST
+
+static double
+seconds_since(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static size_t
+count_str(const char *hay, size_t len, const char *needle)
+{
+	const char	*p = hay, *end = hay + len;
+	size_t		 n = 0, nl = strlen(needle);
+
+	while ((p = memmem(p, (size_t)(end - p), needle, nl)) != NULL) {
+		n++;
+		p += nl;
+	}
+	return n;
+}
+
+/*
+ * Dovecot CVE-2024-23184: many address headers, and long address lists,
+ * took minutes of CPU.  ENVELOPE keeps MIME_MAX_ADDRESSES per field and
+ * the parse stays linear.
+ */
+START_TEST(test_limit_addresses)
+{
+	struct timespec	 t0;
+	struct pack	 pk;
+	struct mime_msg	*m;
+	char		 line[64];
+	int		 i, n;
+
+	pack_init(&pk);
+	pack_raw(&pk, "To: ", 4);
+	for (i = 0; i < MIME_MAX_ADDRESSES + 5000; i++) {
+		n = snprintf(line, sizeof(line), "%su%d@x.example", i ? ", " : "",
+		    i);
+		pack_raw(&pk, line, (size_t)n);
+	}
+	pack_raw(&pk, "\r\n", 2);
+	for (i = 0; i < 50000; i++) {
+		n = snprintf(line, sizeof(line), "Cc: c%d@y.example\r\n", i);
+		pack_raw(&pk, line, (size_t)n);
+	}
+	pack_raw(&pk, "\r\nbody\r\n", 8);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	m = mime_parse(pk.buf, pk.len);
+	ck_assert_msg(seconds_since(&t0) < 10.0, "parse took %.1f s",
+	    seconds_since(&t0));
+	ck_assert_ptr_nonnull(m->envelope);
+	ck_assert_uint_le(count_str(m->envelope, strlen(m->envelope),
+	    "\"x.example\""), MIME_MAX_ADDRESSES);
+	ck_assert_uint_le(count_str(m->envelope, strlen(m->envelope),
+	    "\"y.example\""), MIME_MAX_ADDRESSES);
+	mime_msg_free(&m);
+	pack_free(&pk);
+}
+END_TEST
+
+/*
+ * Dovecot CVE-2026-27859: a flood of RFC 2231 parameters cost LMTP
+ * excessive CPU.  BODYSTRUCTURE keeps at most MIME_MAX_PARAMS.
+ */
+START_TEST(test_limit_params)
+{
+	struct timespec	 t0;
+	struct pack	 pk;
+	struct mime_msg	*m;
+	char		 line[64];
+	int		 i, n;
+
+	pack_init(&pk);
+	pack_raw(&pk, "Content-Type: text/plain", 24);
+	for (i = 0; i < 20000; i++) {
+		/* Continuations out of order, and plain ones between. */
+		n = snprintf(line, sizeof(line), i % 2 ? ";\r\n p%d=v" :
+		    ";\r\n title*%d*=utf-8''%%41", i % 2 ? i : 19999 - i);
+		pack_raw(&pk, line, (size_t)n);
+	}
+	pack_raw(&pk, "\r\n\r\nbody\r\n", 10);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	m = mime_parse(pk.buf, pk.len);
+	ck_assert_msg(seconds_since(&t0) < 10.0, "parse took %.1f s",
+	    seconds_since(&t0));
+	ck_assert_uint_gt(m->bodystructure_len, 0);
+	/* Each p<n>=v parameter kept shows as "p<n>" "v". */
+	ck_assert_uint_le(count_str(m->bodystructure, m->bodystructure_len,
+	    "\" \"v\""), MIME_MAX_PARAMS);
+	ck_assert_uint_gt(count_str(m->bodystructure, m->bodystructure_len,
+	    "\" \"v\""), 100);
 	mime_msg_free(&m);
 	pack_free(&pk);
 }
@@ -670,6 +770,8 @@ mime_suite(void)
 	tcase_add_test(tc, test_limit_depth);
 	tcase_add_test(tc, test_limit_parts);
 	tcase_add_test(tc, test_limit_header);
+	tcase_add_test(tc, test_limit_addresses);
+	tcase_add_test(tc, test_limit_params);
 	tcase_add_test(tc, test_root_header_end);
 	suite_add_tcase(s, tc);
 
