@@ -9,7 +9,8 @@ gnupg mandoc openssl"
 # Running the tests: the real peers guestbox is tested against.
 GB_TEST_PKGS="python3 curl clang libclang-rt-14-dev dovecot-imapd \
 dovecot-lmtpd postfix isync offlineimap3 neomutt fetchmail msmtp swaks \
-chromium tmux cppcheck clang-tidy faketime nodejs npm bc"
+chromium tmux cppcheck clang-tidy faketime nodejs npm bc strace \
+systemd"
 
 gb_missing() {
 	for p in "$@"; do
