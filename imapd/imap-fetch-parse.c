@@ -223,6 +223,10 @@ fetch_parse_section(struct imap_fetch_request *req,
 
 	/* Part numbers, while the next dot-separated word is digits. */
 	while (p < end && *p >= '0' && *p <= '9') {
+		/* RFC 3501 9: nz-number = digit-nz *DIGIT, so no "01". */
+		if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
+			return fetch_fail(req,
+			    "Invalid section: part number with a leading zero");
 		v = 0;
 		for (; p < end && *p >= '0' && *p <= '9'; p++) {
 			v = v * 10 + (uint64_t)(*p - '0');
@@ -284,6 +288,9 @@ fetch_parse_section(struct imap_fetch_request *req,
 		    "Invalid section: HEADER.FIELDS needs field names");
 	for (n = 0; list[n].type != IMAP_ARG_EOL; n++)
 		;
+	if (n > IMAP_FETCH_FIELDS_MAX)
+		return fetch_fail(req, "Invalid section: more than %d header "
+		    "fields", IMAP_FETCH_FIELDS_MAX);
 	part->fields = xreallocarray(NULL, n, sizeof(*part->fields));
 	for (i = 0, a = list; i < n; i++, a++) {
 		const char	*name;
@@ -313,6 +320,10 @@ fetch_parse_partial(struct imap_fetch_request *req,
 	for (i = 0; i < 2; i++) {
 		if (*s < '0' || *s > '9')
 			return fetch_fail(req, "Invalid partial");
+		/* RFC 3501 9: the length is an nz-number: no "05". */
+		if (i == 1 && *s == '0' && s[1] >= '0' && s[1] <= '9')
+			return fetch_fail(req,
+			    "Invalid partial: length with a leading zero");
 		v[i] = 0;
 		for (; *s >= '0' && *s <= '9'; s++) {
 			v[i] = v[i] * 10 + (uint64_t)(*s - '0');

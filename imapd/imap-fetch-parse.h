@@ -25,6 +25,12 @@
 #define IMAP_FETCH_PART_DEPTH_MAX	100
 /* Body items (BODY[...], BINARY[...], RFC822*) in one FETCH. */
 #define IMAP_FETCH_PARTS_MAX		1000
+/*
+ * Field names in one HEADER.FIELDS (.NOT) list.  Clients ask for a
+ * dozen or two (NeoMutt about 20); the bound keeps one FETCH of 1000
+ * sections from matching each header against millions of names.
+ */
+#define IMAP_FETCH_FIELDS_MAX		256
 
 /* Attributes without a section: bits of imap_fetch_request.attrs. */
 #define IMAP_FETCH_FLAGS		0x0001
@@ -62,8 +68,9 @@ struct imap_fetch_part {
 	size_t				 depth;
 	enum imap_section_text		 text;
 	/*
-	 * HEADER.FIELDS (.NOT): the field names as sent, each 1*(printable
-	 * US-ASCII but ":"); compare them case-insensitively.
+	 * HEADER.FIELDS (.NOT): the field names as sent (RFC 3501 9:
+	 * header-fld-name = astring, so any text without NUL); compare them
+	 * case-insensitively.
 	 */
 	char				**fields;
 	size_t				 nfields;

@@ -29,6 +29,8 @@ struct search_parser {
 	const struct imap_search_context	*ctx;
 	struct imap_search_program		*prog;
 	unsigned int				 depth_max;
+	size_t					 keys_max;
+	size_t					 nkeys;
 };
 
 static int	search_fail(struct search_parser *, const char *, ...)
@@ -159,11 +161,8 @@ imap_search_date_days(const struct imap_date *d)
 int
 imap_search_date_parse(const char *s, struct imap_date *d)
 {
-	static const uint8_t	 mdays[] = {
-		31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
-	};
 	unsigned int		 day = 0, year = 0, i, n;
-	int			 month = -1, leap;
+	int			 month = -1;
 
 	/* RFC 3501 9: date-day = 1*2DIGIT. */
 	for (n = 0; *s >= '0' && *s <= '9' && n < 3; s++, n++)
@@ -184,9 +183,12 @@ imap_search_date_parse(const char *s, struct imap_date *d)
 		year = year * 10 + (unsigned int)(*s - '0');
 	if (n != 4 || *s != '\0' || year == 0)
 		return -1;
-	leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-	if (day < 1 || day > mdays[month] ||
-	    (month == 1 && day == 29 && !leap))
+	/*
+	 * RFC 3501 9: date-day = 1*2DIGIT, "Day of month", with no check
+	 * against the month; Dovecot takes 31-Feb too.  BAD for a date the
+	 * grammar allows would break a client, so only 1 .. 31 is checked.
+	 */
+	if (day < 1 || day > 31)
 		return -1;
 	d->year = (uint16_t)year;
 	d->month = (uint8_t)(month + 1);
@@ -445,6 +447,11 @@ search_parse_list(struct search_parser *sp, const struct imap_arg *args,
 	struct pending		*top;
 
 	while (a->type != IMAP_ARG_EOL) {
+		if (++sp->nkeys > sp->keys_max) {
+			search_fail(sp, "[LIMIT] Search program too large "
+			    "(limit %zu keys)", sp->keys_max);
+			goto out;
+		}
 		if (imap_arg_atom_equals(a, "OR") ||
 		    imap_arg_atom_equals(a, "NOT")) {
 			if (nstack == capstack) {
@@ -555,6 +562,9 @@ imap_search_parse(const struct imap_arg *args,
 	sp.prog = prog;
 	sp.depth_max = ctx->depth_max != 0 ? ctx->depth_max :
 	    IMAP_SEARCH_DEPTH_MAX;
+	sp.keys_max = ctx->keys_max != 0 ? ctx->keys_max :
+	    IMAP_SEARCH_KEYS_MAX;
+	sp.nkeys = 0;
 
 	if (imap_arg_atom_equals(args, "RETURN")) {
 		if ((r = search_parse_return(&sp, &args[1])) != 0)

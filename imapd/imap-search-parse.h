@@ -29,6 +29,14 @@
 
 /* Default depth bound of the normalized tree and of parentheses. */
 #define IMAP_SEARCH_DEPTH_MAX	100
+/*
+ * Default bound on the search keys of one program, each OR, NOT and
+ * parenthesised group counted as one: a flat program is not deep, but
+ * 20,000 keys still cost 20,000 tests per message.  An OR chain of 3,000
+ * addresses fits.  (The command parser's IMAP_PARSER_ARGS_MAX bounds the
+ * arguments of a command as well; this holds whatever parser is used.)
+ */
+#define IMAP_SEARCH_KEYS_MAX	10000
 
 /* Results of imap_search_parse(). */
 #define IMAP_SEARCH_OK		0
@@ -83,9 +91,13 @@ enum imap_search_modseq_type {
 	IMAP_SEARCH_MODSEQ_ALL,
 };
 
-/* RFC 3501 9: date, d-Mon-yyyy; checked against the calendar. */
+/*
+ * RFC 3501 9: date, d-Mon-yyyy.  The grammar allows any day 1 .. 31 in
+ * any month; "30-Feb-2024" is the day after 29-Feb-2024, as Dovecot and
+ * timegm() read it (imap_search_date_days() counts on).
+ */
 struct imap_date {
-	uint16_t	 year;
+	uint16_t	 year;		/* 1 .. 9999 */
 	uint8_t		 month;		/* 1 .. 12 */
 	uint8_t		 day;		/* 1 .. 31 */
 };
@@ -131,6 +143,7 @@ struct imap_search_context {
 	uint32_t	 max_seq;	/* "*" of sequence sets: EXISTS */
 	uint32_t	 max_uid;	/* "*" of UID sets: the highest UID */
 	unsigned int	 depth_max;	/* 0: IMAP_SEARCH_DEPTH_MAX */
+	size_t		 keys_max;	/* 0: IMAP_SEARCH_KEYS_MAX */
 	int		 allow_saved;	/* SEARCHRES advertised: "$" */
 };
 

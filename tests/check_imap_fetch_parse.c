@@ -166,6 +166,10 @@ START_TEST(test_partial_bounds)
 	check_fetch("BODY[]<99999999999999999999.1>", 0,
 	    "BAD Invalid partial: number too large");
 	check_fetch("BODY[]<0.0>", 0, "BAD Invalid partial: length 0");
+	/* The offset is a number, the length an nz-number (RFC 3501 9). */
+	check_fetch("BODY[]<0.05>", 0,
+	    "BAD Invalid partial: length with a leading zero");
+	check_fetch("BODY[]<007.10>", 0, "0 BODY[]<7>/k1/t0//<7.10> seen");
 	check_fetch("BODY[]<0>", 0, "BAD Invalid partial");
 	check_fetch("BODY[]<-1.5>", 0, "BAD Invalid partial");
 	check_fetch("BODY[]<1.5", 0, "BAD Invalid partial");
@@ -187,6 +191,12 @@ START_TEST(test_bad_sections)
 	check_fetch("BODY[1.]", 0, "BAD Invalid section");
 	check_fetch("BODY[.1]", 0, "BAD Invalid section: .1");
 	check_fetch("BODY[1..2]", 0, "BAD Invalid section: .2");
+	/* RFC 3501 9: nz-number has no leading zero (Dovecot is laxer). */
+	check_fetch("BODY[01]", 0,
+	    "BAD Invalid section: part number with a leading zero");
+	check_fetch("BODY[1.02.TEXT]", 0,
+	    "BAD Invalid section: part number with a leading zero");
+	check_fetch("BODY[10.20]", 0, "0 BODY[10.20]/k1/t0/10.20 seen");
 	check_fetch("BODY[4294967296]", 0,
 	    "BAD Invalid section: part number too large");
 	check_fetch("BODY[4294967295]", 0,
@@ -206,6 +216,20 @@ START_TEST(test_bad_sections)
 	check_fetch("BODY.PEEK", 0, "BAD BODY.PEEK needs a section");
 	check_fetch("BODY[1", 0, "BAD Invalid section: missing ']'");
 	check_fetch("BODYX[1]", 0, "BAD Unknown FETCH attribute: BODYX");
+
+	/* At most 256 header field names in one list. */
+	in = xmalloc(40 + 257 * 6);
+	strcpy(in, "BODY.PEEK[HEADER.FIELDS (");
+	for (i = 0; i < 256; i++)
+		strcat(in, i > 0 ? " X-F" : "X-F");
+	strcat(in, ")]");
+	got = fetch(in, 0, NULL);
+	ck_assert(strncmp(got, "0 BODY[HEADER.FIELDS (X-F X-F", 29) == 0);
+	free(got);
+	in[strlen(in) - 2] = '\0';
+	strcat(in, " X-F)]");
+	check_fetch(in, 0, "BAD Invalid section: more than 256 header fields");
+	free(in);
 
 	/* Sections 1000 levels deep: refused past 100. */
 	in = xmalloc(8 + 2000 + 2);

@@ -271,12 +271,19 @@ START_TEST(test_bad)
 	check_search("HEADER From", "BAD Missing argument for HEADER");
 	check_search("SUBJECT \"\xc3\"", "BAD Invalid UTF-8 in argument for SUBJECT");
 	check_search("BEFORE", "BAD Missing date for BEFORE");
-	check_search("BEFORE 30-Feb-2024",
-	    "BAD Invalid date for BEFORE (expected e.g. 1-Feb-2024)");
-	check_search("BEFORE 29-Feb-2023",
-	    "BAD Invalid date for BEFORE (expected e.g. 1-Feb-2024)");
+	/*
+	 * RFC 3501 9 checks only the digits of date-day: 30-Feb is the
+	 * day after 29-Feb (Dovecot agrees); 32 is no day of any month.
+	 */
+	check_search("BEFORE 30-Feb-2024", "(BEFORE 2024-02-30)");
+	check_search("BEFORE 29-Feb-2023", "(BEFORE 2023-02-29)");
 	check_search("ON 29-Feb-2000", "(ON 2000-02-29)");
-	check_search("ON 29-Feb-1900",
+	check_search("ON 29-Feb-1900", "(ON 1900-02-29)");
+	check_search("ON 32-Jan-2024",
+	    "BAD Invalid date for ON (expected e.g. 1-Feb-2024)");
+	check_search("ON +1-Jan-2024",
+	    "BAD Invalid date for ON (expected e.g. 1-Feb-2024)");
+	check_search("ON \" 1-Jan-2024\"",
 	    "BAD Invalid date for ON (expected e.g. 1-Feb-2024)");
 	check_search("ON 1-Foo-2024",
 	    "BAD Invalid date for ON (expected e.g. 1-Feb-2024)");
@@ -403,6 +410,46 @@ START_TEST(test_nesting)
 	ck_assert_str_eq(got,
 	    "BAD Search program nested too deeply (limit 100)");
 	free(got);
+	free(in);
+
+	/*
+	 * The number of keys is bounded, flat or not (RFC 5530 LIMIT);
+	 * through the command parser its own bound on arguments comes
+	 * first, so the check uses a small bound from the context.
+	 */
+	in = repeat("", 10001, "ALL ", "ALL");
+	got = search(in);
+	ck_assert_str_eq(got, "PARSE Too many arguments (limit 10000)");
+	free(got);
+	free(in);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.keys_max = 5;
+	got = search_ctx("ALL ALL ALL ALL ALL", &ctx);
+	ck_assert_str_eq(got, "(AND (ALL) (ALL) (ALL) (ALL) (ALL))");
+	free(got);
+	got = search_ctx("ALL ALL ALL ALL ALL ALL", &ctx);
+	ck_assert_str_eq(got,
+	    "BAD [LIMIT] Search program too large (limit 5 keys)");
+	free(got);
+	/* Operators and groups count too. */
+	got = search_ctx("NOT NOT NOT NOT ALL", &ctx);
+	ck_assert_str_eq(got, "(ALL)");
+	free(got);
+	got = search_ctx("NOT NOT NOT NOT NOT ALL", &ctx);
+	ck_assert_str_eq(got,
+	    "BAD [LIMIT] Search program too large (limit 5 keys)");
+	free(got);
+	got = search_ctx("(ALL) (ALL) ALL", &ctx);
+	ck_assert_str_eq(got, "(AND (ALL) (ALL) (ALL))");
+	free(got);
+	got = search_ctx("(ALL) (SEEN) (ALL)", &ctx);
+	ck_assert_str_eq(got,
+	    "BAD [LIMIT] Search program too large (limit 5 keys)");
+	free(got);
+	got = search_ctx("OR (ALL) OR SEEN ALL", &ctx);
+	ck_assert_str_eq(got,
+	    "BAD [LIMIT] Search program too large (limit 5 keys)");
+	free(got);
 
 	/* A smaller bound from the context. */
 	memset(&ctx, 0, sizeof(ctx));
@@ -420,7 +467,6 @@ START_TEST(test_nesting)
 	got = search_ctx("((((ALL))))", &ctx);
 	ck_assert_str_eq(got, "BAD Search program nested too deeply (limit 3)");
 	free(got);
-	free(in);
 }
 END_TEST
 
@@ -441,7 +487,12 @@ START_TEST(test_dates)
 	ck_assert_int_eq(imap_search_date_parse("", &d), -1);
 	ck_assert_int_eq(imap_search_date_parse("1-Jan", &d), -1);
 	ck_assert_int_eq(imap_search_date_parse("1-Jan-", &d), -1);
-	ck_assert_int_eq(imap_search_date_parse("31-Apr-2024", &d), -1);
+	/* Days past the month's end count on into the next. */
+	ck_assert_int_eq(imap_search_date_parse("31-Apr-2024", &d), 0);
+	ck_assert_int_eq(imap_search_date_days(&d), 19844);
+	ck_assert_int_eq(imap_search_date_parse("1-May-2024", &d), 0);
+	ck_assert_int_eq(imap_search_date_days(&d), 19844);
+	ck_assert_int_eq(imap_search_date_parse("32-Jan-2024", &d), -1);
 }
 END_TEST
 

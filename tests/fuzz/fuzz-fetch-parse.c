@@ -24,7 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct imap_parse_error	*err;
 	struct imap_fetch_request	 req;
 	const char			*error;
-	size_t				 i;
+	size_t				 i, j;
 	int				 r, uid;
 
 	p = imap_parser_new(NULL);
@@ -49,6 +49,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						abort();
 					if (pt->partial && pt->length == 0)
 						abort();
+					if (pt->nfields > IMAP_FETCH_FIELDS_MAX)
+						abort();
+					for (j = 0; j < pt->depth; j++)
+						if (pt->path[j] == 0)
+							abort();
 				}
 				if (req.vanished && (!uid ||
 				    !req.changedsince_set))

@@ -16,11 +16,12 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static unsigned int	check_key(const struct imap_search_key *);
+static unsigned int	check_key(const struct imap_search_key *,
+			    unsigned int);
 
 /* Returns the depth of k, checking it against what k says. */
 static unsigned int
-check_key(const struct imap_search_key *k)
+check_key(const struct imap_search_key *k, unsigned int depth_max)
 {
 	unsigned int	 d, max = 0;
 	size_t		 i;
@@ -44,11 +45,11 @@ check_key(const struct imap_search_key *k)
 		/* Same-kind children were flattened into k. */
 		if (k->type != IMAP_SEARCH_NOT && k->sub[i].type == k->type)
 			abort();
-		d = check_key(&k->sub[i]);
+		d = check_key(&k->sub[i], depth_max);
 		if (d > max)
 			max = d;
 	}
-	if (k->depth != max + 1 || k->depth > IMAP_SEARCH_DEPTH_MAX)
+	if (k->depth != max + 1 || k->depth > depth_max)
 		abort();
 	return k->depth;
 }
@@ -63,7 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct imap_search_program	 prog;
 	struct imap_search_context	 ctx;
 	const char			*error;
-	int				 r;
+	int				 r, pass;
 
 	p = imap_parser_new(NULL);
 	if ((in = evbuffer_new()) == NULL)
@@ -74,16 +75,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while ((r = imap_parser_read(p, in, &cmd, &err)) == IMAP_PARSE_CONTINUE)
 		;
 	if (r == IMAP_PARSE_DONE) {
-		memset(&ctx, 0, sizeof(ctx));
-		ctx.max_seq = 100;
-		ctx.max_uid = 1000;
-		ctx.allow_saved = 1;
-		r = imap_search_parse(cmd->args, &ctx, &prog, &error);
-		if (r == IMAP_SEARCH_OK)
-			check_key(&prog.root);
-		else if (error == NULL)
-			abort();
-		imap_search_program_clear(&prog);
+		/* The defaults, then small bounds the fuzzer can reach. */
+		for (pass = 0; pass < 2; pass++) {
+			memset(&ctx, 0, sizeof(ctx));
+			ctx.max_seq = 100;
+			ctx.max_uid = 1000;
+			ctx.allow_saved = pass == 0;
+			ctx.depth_max = pass == 0 ? 0 : 4;
+			ctx.keys_max = pass == 0 ? 0 : 8;
+			r = imap_search_parse(cmd->args, &ctx, &prog, &error);
+			if (r == IMAP_SEARCH_OK)
+				check_key(&prog.root, pass == 0 ?
+				    IMAP_SEARCH_DEPTH_MAX : 4);
+			else if (error == NULL)
+				abort();
+			if (r == IMAP_SEARCH_OK && pass == 1 &&
+			    (prog.uses_saved || (prog.ret &
+			    IMAP_SEARCH_RET_SAVE)))
+				abort();
+			imap_search_program_clear(&prog);
+		}
 	}
 	imap_parser_free(&p);
 	evbuffer_free(in);
