@@ -7,16 +7,20 @@
  * is missing); sections decrypt the message.  A long FETCH writes a batch
  * of messages, then waits for the client to read (CMD_MORE), so a FETCH
  * of a whole mailbox never sits in memory.
+ *
+ * The arguments are read by imap-fetch-parse.c (unit-tested and fuzzed);
+ * this file only runs the request.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <sodium.h>
 
 #include "imap-date.h"
+#include "imap-fetch-parse.h"
 #include "imap-seqset.h"
 #include "imapd.h"
 #include "log.h"
@@ -24,59 +28,25 @@
 #include "pack.h"
 #include "xmalloc.h"
 
-/* Body items in one FETCH (the parser module allows as many). */
-#define FETCH_SECTIONS_MAX	1000
-#define FETCH_FIELDS_MAX	256
 #define FETCH_BATCH		50
 
-/* Items without a section. */
-#define F_FLAGS		0x0001
-#define F_INTERNALDATE	0x0002
-#define F_SIZE		0x0004
-#define F_ENVELOPE	0x0008
-#define F_BODY		0x0010
-#define F_BODYSTRUCTURE	0x0020
-#define F_UID		0x0040
-#define F_MODSEQ	0x0080
-#define F_RFC822	0x0100
-#define F_RFC822_HEADER	0x0200
-#define F_RFC822_TEXT	0x0400
-#define F_NEEDS_MIME	(F_ENVELOPE | F_BODY | F_BODYSTRUCTURE)
-#define F_NEEDS_TEXT	(F_RFC822 | F_RFC822_HEADER | F_RFC822_TEXT)
+/* Items that need the MIME structure (from the cache or a parse). */
+#define FETCH_NEEDS_MIME	(IMAP_FETCH_ENVELOPE | IMAP_FETCH_BODY | \
+				    IMAP_FETCH_BODYSTRUCTURE)
 
-enum fetch_section_type {
-	FS_ALL,			/* BODY[] or BODY[1.2] */
-	FS_HEADER,
-	FS_HEADER_FIELDS,
-	FS_HEADER_FIELDS_NOT,
-	FS_TEXT,
-	FS_MIME,
-};
-
-struct fetch_section {
-	int			 peek;
-	char			 path[512];	/* "1.2.3" or "" */
-	enum fetch_section_type	 type;
-	const char		*fields[FETCH_FIELDS_MAX];	/* borrowed */
-	size_t			 nfields;
-	char			*label;		/* as echoed: "BODY[HEADER]" */
-	int			 partial;
-	uint32_t		 offset;
-	uint32_t		 length;
-};
-
+/*
+ * A FETCH being answered: the request as imap-fetch-parse.c read it,
+ * plus what running it needs.
+ */
 struct fetch_req {
-	int			 uid_mode;
-	unsigned int		 items;
-	struct fetch_section	*sections;	/* nsections of them */
-	size_t			 nsections;
-	int			 sets_seen;	/* a non-PEEK body item */
-	struct imap_seqset	*set;
-	uint64_t		 changedsince;
-	int			 vanished;
-	uint32_t		 next;		/* next sequence number to look at */
-	int			 missing;	/* some messages were expunged */
-	int			 failed;	/* a storage error */
+	int				 uid_mode;
+	struct imap_fetch_request	 req;
+	/* Each part's section path as mime_section_range() takes it. */
+	char				**paths;
+	struct imap_seqset		*set;
+	uint32_t			 next;	/* next sequence number */
+	int				 missing; /* some were expunged */
+	int				 failed;  /* a storage error */
 };
 
 static void
@@ -87,265 +57,33 @@ fetch_req_free(void *arg)
 
 	if (fr == NULL)
 		return;
-	for (i = 0; i < fr->nsections; i++)
-		free(fr->sections[i].label);
-	free(fr->sections);
+	if (fr->paths != NULL) {
+		for (i = 0; i < fr->req.nparts; i++)
+			free(fr->paths[i]);
+		free(fr->paths);
+	}
+	imap_fetch_request_clear(&fr->req);
 	imap_set_free(&fr->set);
 	free(fr);
 }
 
-/* "<0.100>" after a section; -1 if malformed (RFC 3501 9 partial). */
-static int
-fetch_parse_partial(const char *p, struct fetch_section *fs)
+/* "1.2.3" from the part numbers (at most 100 of them, 10 digits each). */
+static char *
+fetch_path_format(const struct imap_fetch_part *part)
 {
-	uint64_t	 off = 0, len = 0;
-	const char	*q = p + 1;
-
-	if (*p == '\0')
-		return 0;
-	if (*p != '<')
-		return -1;
-	if (*q < '0' || *q > '9')
-		return -1;
-	for (; *q >= '0' && *q <= '9'; q++)
-		if ((off = off * 10 + (uint64_t)(*q - '0')) > UINT32_MAX)
-			return -1;
-	if (*q++ != '.' || *q < '1' || *q > '9')
-		return -1;
-	for (; *q >= '0' && *q <= '9'; q++)
-		if ((len = len * 10 + (uint64_t)(*q - '0')) > UINT32_MAX)
-			return -1;
-	if (q[0] != '>' || q[1] != '\0')
-		return -1;
-	fs->partial = 1;
-	fs->offset = (uint32_t)off;
-	fs->length = (uint32_t)len;
-	return 0;
-}
-
-/* BODY[...] / BODY.PEEK[...]; the atom's text and its section list. */
-static int
-fetch_parse_section(const struct imap_arg *a, struct fetch_section *fs,
-    const char **whyp)
-{
-	const char	*s = a->str, *open, *close, *sec, *dot;
-	size_t		 i, plen, seclen;
-	int		 nparts = 0;
-
-	memset(fs, 0, sizeof(*fs));
-	*whyp = "Invalid section in FETCH";
-	open = strchr(s, '[');
-	close = open != NULL ? strchr(open, ']') : NULL;
-	if (open == NULL || close == NULL)
-		return -1;
-	if ((size_t)(open - s) == 4 && strncasecmp(s, "BODY", 4) == 0)
-		fs->peek = 0;
-	else if ((size_t)(open - s) == 9 && strncasecmp(s, "BODY.PEEK", 9) == 0)
-		fs->peek = 1;
-	else
-		return -1;
-	if (fetch_parse_partial(close + 1, fs) == -1) {
-		*whyp = "Invalid partial in FETCH (<offset.length>)";
-		return -1;
-	}
-	sec = open + 1;
-	seclen = (size_t)(close - sec);
-	/* The part number: digits and dots, each number nonzero. */
-	for (plen = 0; plen < seclen && ((sec[plen] >= '0' && sec[plen] <= '9') ||
-	    sec[plen] == '.'); plen++) {
-		if (sec[plen] == '.' && plen + 1 < seclen &&
-		    !(sec[plen + 1] >= '1' && sec[plen + 1] <= '9'))
-			break;
-		if (sec[plen] == '.')
-			nparts++;
-	}
-	if (plen > 0 && sec[plen - 1] == '.')
-		plen--;
-	if (plen >= sizeof(fs->path) || nparts >= MIME_MAX_DEPTH) {
-		*whyp = "Section part number too deep";
-		return -1;
-	}
-	if (plen > 0 && sec[0] == '0')
-		return -1;
-	for (i = 1; i < plen; i++)
-		if (sec[i] == '0' && sec[i - 1] == '.')
-			return -1;
-	memcpy(fs->path, sec, plen);
-	fs->path[plen] = '\0';
-	dot = sec + plen;
-	if (plen > 0 && dot < close) {
-		/* "1." names nothing (Dovecot: BAD), not part 1. */
-		if (*dot != '.' || dot + 1 == close)
-			return -1;
-		dot++;
-	}
-	seclen = (size_t)(close - dot);
-	if (seclen == 0)
-		fs->type = FS_ALL;
-	else if (seclen == 6 && strncasecmp(dot, "HEADER", 6) == 0)
-		fs->type = FS_HEADER;
-	else if (seclen == 4 && strncasecmp(dot, "TEXT", 4) == 0)
-		fs->type = FS_TEXT;
-	else if (seclen == 4 && strncasecmp(dot, "MIME", 4) == 0 && plen > 0)
-		fs->type = FS_MIME;
-	else if (seclen == 13 && strncasecmp(dot, "HEADER.FIELDS", 13) == 0)
-		fs->type = FS_HEADER_FIELDS;
-	else if (seclen == 17 && strncasecmp(dot, "HEADER.FIELDS.NOT", 17) == 0)
-		fs->type = FS_HEADER_FIELDS_NOT;
-	else
-		return -1;
-	if (fs->type == FS_HEADER_FIELDS || fs->type == FS_HEADER_FIELDS_NOT) {
-		if (!(a->flags & IMAP_ARG_F_SECTION) || a->list_count == 0) {
-			*whyp = "HEADER.FIELDS needs a list of field names";
-			return -1;
-		}
-		if (a->list_count > FETCH_FIELDS_MAX) {
-			*whyp = "Too many header fields";
-			return -1;
-		}
-		for (i = 0; i < a->list_count; i++)
-			if (!imap_arg_get_astring(&a->list[i], &fs->fields[i]))
-				return -1;
-		fs->nfields = a->list_count;
-	} else if (a->flags & IMAP_ARG_F_SECTION)
-		return -1;
-	*whyp = NULL;
-	return 0;
-}
-
-/* The label echoed in the response: BODY[...] without PEEK and length. */
-static void
-fetch_section_label(struct fetch_section *fs)
-{
-	static const char *const types[] = {
-		[FS_ALL] = "",
-		[FS_HEADER] = "HEADER",
-		[FS_HEADER_FIELDS] = "HEADER.FIELDS",
-		[FS_HEADER_FIELDS_NOT] = "HEADER.FIELDS.NOT",
-		[FS_TEXT] = "TEXT",
-		[FS_MIME] = "MIME",
-	};
 	struct pack	 pk;
+	char		 num[16];
 	size_t		 i;
+	int		 n;
 
 	pack_init(&pk);
-	pack_raw(&pk, "BODY[", 5);
-	pack_raw(&pk, fs->path, strlen(fs->path));
-	if (fs->path[0] != '\0' && fs->type != FS_ALL)
-		pack_raw(&pk, ".", 1);
-	pack_raw(&pk, types[fs->type], strlen(types[fs->type]));
-	if (fs->nfields > 0) {
-		pack_raw(&pk, " (", 2);
-		for (i = 0; i < fs->nfields; i++) {
-			if (i > 0)
-				pack_raw(&pk, " ", 1);
-			pack_raw(&pk, fs->fields[i], strlen(fs->fields[i]));
-		}
-		pack_raw(&pk, ")", 1);
+	for (i = 0; i < part->depth; i++) {
+		n = snprintf(num, sizeof(num), "%s%u", i > 0 ? "." : "",
+		    part->path[i]);
+		pack_raw(&pk, num, (size_t)n);
 	}
-	pack_raw(&pk, "]", 1);
 	pack_u8(&pk, 0);
-	fs->label = (char *)pk.buf;
-}
-
-static int
-fetch_parse_item(const struct imap_arg *a, struct fetch_req *fr,
-    const char **whyp)
-{
-	static const struct {
-		const char	*name;
-		unsigned int	 items;
-	} simple[] = {
-		{ "FLAGS", F_FLAGS },
-		{ "INTERNALDATE", F_INTERNALDATE },
-		{ "RFC822.SIZE", F_SIZE },
-		{ "ENVELOPE", F_ENVELOPE },
-		{ "BODY", F_BODY },
-		{ "BODYSTRUCTURE", F_BODYSTRUCTURE },
-		{ "UID", F_UID },
-		{ "MODSEQ", F_MODSEQ },
-		{ "RFC822", F_RFC822 },
-		{ "RFC822.HEADER", F_RFC822_HEADER },
-		{ "RFC822.TEXT", F_RFC822_TEXT },
-		/* RFC 3501 6.4.5 macros */
-		{ "ALL", F_FLAGS | F_INTERNALDATE | F_SIZE | F_ENVELOPE },
-		{ "FAST", F_FLAGS | F_INTERNALDATE | F_SIZE },
-		{ "FULL", F_FLAGS | F_INTERNALDATE | F_SIZE | F_ENVELOPE | F_BODY },
-	};
-	struct fetch_section	*fs;
-	size_t			 i;
-
-	if (a->type != IMAP_ARG_ATOM) {
-		*whyp = "FETCH items are atoms";
-		return -1;
-	}
-	if (strchr(a->str, '[') == NULL) {
-		for (i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
-			if (strcasecmp(a->str, simple[i].name) == 0) {
-				fr->items |= simple[i].items;
-				if (simple[i].items & (F_RFC822 | F_RFC822_TEXT))
-					fr->sets_seen = 1;
-				return 0;
-			}
-		*whyp = "Unknown FETCH item";
-		return -1;
-	}
-	if (fr->nsections == FETCH_SECTIONS_MAX) {
-		*whyp = "Too many sections in one FETCH";
-		return -1;
-	}
-	fr->sections = xreallocarray(fr->sections, fr->nsections + 1,
-	    sizeof(*fr->sections));
-	fs = &fr->sections[fr->nsections];
-	if (fetch_parse_section(a, fs, whyp) == -1)
-		return -1;
-	fetch_section_label(fs);
-	fr->nsections++;
-	if (!fs->peek)
-		fr->sets_seen = 1;
-	return 0;
-}
-
-/* RFC 7162 3.1.4.1, 3.2.6: (CHANGEDSINCE n [VANISHED]) */
-static int
-fetch_parse_modifiers(struct imap_session *s, const struct imap_arg *a,
-    struct fetch_req *fr, const char **whyp)
-{
-	const struct imap_arg	*list;
-	size_t			 n, i;
-
-	if (!imap_arg_get_list(a, &list, &n)) {
-		*whyp = "FETCH modifiers must be a list";
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (imap_arg_atom_equals(&list[i], "CHANGEDSINCE") && i + 1 < n &&
-		    imap_arg_get_number64(&list[i + 1], &fr->changedsince)) {
-			i++;
-			continue;
-		}
-		if (imap_arg_atom_equals(&list[i], "VANISHED")) {
-			if (!fr->uid_mode || !s->qresync) {
-				*whyp = "VANISHED needs UID FETCH and ENABLE "
-				    "QRESYNC";
-				return -1;
-			}
-			fr->vanished = 1;
-			continue;
-		}
-		*whyp = "Unknown FETCH modifier";
-		return -1;
-	}
-	if (fr->vanished && fr->changedsince == 0) {
-		*whyp = "VANISHED needs CHANGEDSINCE";
-		return -1;
-	}
-	if (fr->changedsince != 0) {
-		/* RFC 7162 3.1.4.1: CHANGEDSINCE implies MODSEQ. */
-		fr->items |= F_MODSEQ;
-		s->condstore = 1;
-	}
-	return 0;
+	return (char *)pk.buf;
 }
 
 /* Everything a message needs for one response, read in one txn. */
@@ -442,7 +180,6 @@ fetch_msg_clear(struct fetch_msg *fm)
 	mime_msg_free(&fm->mime);
 }
 
-/* Writes [off, off+len) of data as a literal, cut by a partial. */
 /*
  * RFC 3501 9: a literal holds no NUL (only BINARY's literal8 may).  Mail
  * with NULs exists; like Dovecot, send each as 0x80, keeping the size.
@@ -466,53 +203,53 @@ fetch_write_nonul(struct imap_session *s, const uint8_t *data, size_t len)
 	}
 }
 
+/* Writes [off, off+len) of data as a literal, cut by a partial. */
 static void
-fetch_write_range(struct imap_session *s, const struct fetch_section *fs,
+fetch_write_range(struct imap_session *s, const struct imap_fetch_part *part,
     const uint8_t *data, uint64_t off, uint64_t len)
 {
-	if (fs != NULL && fs->partial) {
+	if (part != NULL && part->partial) {
 		/* RFC 3501 6.4.5: past the end is an empty string. */
-		if (fs->offset >= len)
+		if (part->offset >= len)
 			len = 0;
 		else {
-			off += fs->offset;
-			len -= fs->offset;
-			if (len > fs->length)
-				len = fs->length;
+			off += part->offset;
+			len -= part->offset;
+			if (len > part->length)
+				len = part->length;
 		}
 	}
 	imap_printf(s, "{%llu}\r\n", (unsigned long long)len);
 	fetch_write_nonul(s, data + off, (size_t)len);
 }
 
+/* BODY[...] and BODY.PEEK[...]: the name, then the section's text. */
 static void
-fetch_write_section(struct imap_session *s, const struct fetch_section *fs,
-    struct fetch_msg *fm)
+fetch_write_section(struct imap_session *s, const struct imap_fetch_part *part,
+    const char *path, struct fetch_msg *fm)
 {
 	static const enum mime_section map[] = {
-		[FS_ALL] = MIME_SECTION_BODY,
-		[FS_HEADER] = MIME_SECTION_HEADER,
-		[FS_HEADER_FIELDS] = MIME_SECTION_HEADER,
-		[FS_HEADER_FIELDS_NOT] = MIME_SECTION_HEADER,
-		[FS_TEXT] = MIME_SECTION_TEXT,
-		[FS_MIME] = MIME_SECTION_MIME,
+		[IMAP_SECTION_ALL] = MIME_SECTION_BODY,
+		[IMAP_SECTION_HEADER] = MIME_SECTION_HEADER,
+		[IMAP_SECTION_HEADER_FIELDS] = MIME_SECTION_HEADER,
+		[IMAP_SECTION_HEADER_FIELDS_NOT] = MIME_SECTION_HEADER,
+		[IMAP_SECTION_TEXT] = MIME_SECTION_TEXT,
+		[IMAP_SECTION_MIME] = MIME_SECTION_MIME,
 	};
 	struct pack	 pk;
 	uint64_t	 off, len;
 	int		 ret;
 
-	imap_printf(s, "%s", fs->label);
-	if (fs->partial)
-		imap_printf(s, "<%u>", fs->offset);
-	imap_write(s, " ", 1);
-	ret = fm->mime == NULL ? -1 : mime_section_range(fm->mime, fs->path,
-	    strlen(fs->path), map[fs->type], &off, &len);
+	/* RFC 3501 7.4.2: the name holds "<origin>" of a partial. */
+	imap_printf(s, "%s ", part->name);
+	ret = fm->mime == NULL ? -1 : mime_section_range(fm->mime, path,
+	    strlen(path), map[part->text], &off, &len);
 	if (ret == -1 || (ret == 0 && off + len > fm->textlen)) {
 		/*
 		 * RFC 3501 6.4.5: a part that does not exist is empty;
 		 * Dovecot says "" but {0} for a partial of it, and so do we.
 		 */
-		imap_printf(s, "%s", fs->partial ? "{0}\r\n" : "\"\"");
+		imap_printf(s, "%s", part->partial ? "{0}\r\n" : "\"\"");
 		return;
 	}
 	if (ret == 1) {
@@ -520,87 +257,118 @@ fetch_write_section(struct imap_session *s, const struct fetch_section *fs,
 		imap_printf(s, "{0}\r\n");
 		return;
 	}
-	if (fs->type != FS_HEADER_FIELDS && fs->type != FS_HEADER_FIELDS_NOT) {
-		fetch_write_range(s, fs, fm->text, off, len);
+	if (part->text != IMAP_SECTION_HEADER_FIELDS &&
+	    part->text != IMAP_SECTION_HEADER_FIELDS_NOT) {
+		fetch_write_range(s, part, fm->text, off, len);
 		return;
 	}
 	pack_init(&pk);
-	mime_header_fields(fm->text + off, (size_t)len, fs->fields, fs->nfields,
-	    fs->type == FS_HEADER_FIELDS_NOT, &pk);
-	fetch_write_range(s, fs, pk.buf, 0, pk.len);
+	mime_header_fields(fm->text + off, (size_t)len,
+	    (const char *const *)part->fields, part->nfields,
+	    part->text == IMAP_SECTION_HEADER_FIELDS_NOT, &pk);
+	fetch_write_range(s, part, pk.buf, 0, pk.len);
 	pack_free(&pk);
+}
+
+/*
+ * RFC822, RFC822.HEADER, RFC822.TEXT (RFC 3501 6.4.5): the whole
+ * message, the root's header, the root's body; left out if the message
+ * could not be read.  Returns whether something was written.
+ */
+static int
+fetch_write_rfc822(struct imap_session *s, const struct imap_fetch_part *part,
+    struct fetch_msg *fm, const char *sp)
+{
+	const struct mime_part	*root;
+
+	root = fm->mime != NULL ? &fm->mime->parts[0] : NULL;
+	switch (part->kind) {
+	case IMAP_FETCH_PART_RFC822:
+		if (fm->text == NULL)
+			return 0;
+		imap_printf(s, "%s%s ", sp, part->name);
+		fetch_write_range(s, NULL, fm->text, 0, fm->textlen);
+		return 1;
+	case IMAP_FETCH_PART_RFC822_HEADER:
+		if (root == NULL)
+			return 0;
+		imap_printf(s, "%s%s ", sp, part->name);
+		fetch_write_range(s, NULL, fm->text, root->hdr_off,
+		    root->hdr_len);
+		return 1;
+	case IMAP_FETCH_PART_RFC822_TEXT:
+		if (root == NULL)
+			return 0;
+		imap_printf(s, "%s%s ", sp, part->name);
+		fetch_write_range(s, NULL, fm->text, root->body_off,
+		    root->body_len);
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 static void
 fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
     struct fetch_msg *fm, int flags_changed)
 {
-	const struct mime_part	*root;
-	char			 date[IMAP_DATETIME_LEN + 1];
-	const char		*sp = "";
-	size_t			 i;
+	const struct imap_fetch_request	*req = &fr->req;
+	const struct imap_fetch_part	*part;
+	char				 date[IMAP_DATETIME_LEN + 1];
+	const char			*sp = "";
+	size_t				 i;
 
 	imap_printf(s, "* %u FETCH (", seq);
-	if ((fr->items & F_UID) || fr->uid_mode) {
+	if ((req->attrs & IMAP_FETCH_UID) || fr->uid_mode) {
 		imap_printf(s, "UID %u", fm->m.uid);
 		sp = " ";
 	}
-	if ((fr->items & F_FLAGS) || flags_changed) {
+	if ((req->attrs & IMAP_FETCH_FLAGS) || flags_changed) {
 		imap_printf(s, "%sFLAGS ", sp);
 		imap_write_flags(s, fm->m.flags, fm->m.keywords);
 		sp = " ";
 	}
-	if ((fr->items & F_MODSEQ) || (s->condstore && flags_changed)) {
+	if ((req->attrs & IMAP_FETCH_MODSEQ) || (s->condstore && flags_changed)) {
 		imap_printf(s, "%sMODSEQ (%llu)", sp,
 		    (unsigned long long)fm->m.modseq);
 		sp = " ";
 	}
-	if (fr->items & F_INTERNALDATE) {
+	if (req->attrs & IMAP_FETCH_INTERNALDATE) {
 		imap_printf(s, "%sINTERNALDATE \"%s\"", sp, imap_datetime_format(
 		    (time_t)fm->m.internaldate, date, sizeof(date)));
 		sp = " ";
 	}
-	if (fr->items & F_SIZE) {
+	if (req->attrs & IMAP_FETCH_RFC822_SIZE) {
 		imap_printf(s, "%sRFC822.SIZE %llu", sp,
 		    (unsigned long long)fm->m.size);
 		sp = " ";
 	}
-	if ((fr->items & F_ENVELOPE) && fm->mime != NULL) {
+	if ((req->attrs & IMAP_FETCH_ENVELOPE) && fm->mime != NULL) {
 		imap_printf(s, "%sENVELOPE ", sp);
 		imap_write(s, fm->mime->envelope, fm->mime->envelope_len);
 		sp = " ";
 	}
-	if ((fr->items & F_BODYSTRUCTURE) && fm->mime != NULL) {
+	if ((req->attrs & IMAP_FETCH_BODYSTRUCTURE) && fm->mime != NULL) {
 		imap_printf(s, "%sBODYSTRUCTURE ", sp);
 		imap_write(s, fm->mime->bodystructure,
 		    fm->mime->bodystructure_len);
 		sp = " ";
 	}
-	if ((fr->items & F_BODY) && fm->mime != NULL) {
+	if ((req->attrs & IMAP_FETCH_BODY) && fm->mime != NULL) {
 		imap_printf(s, "%sBODY ", sp);
 		imap_write(s, fm->mime->body, fm->mime->body_len);
 		sp = " ";
 	}
-	root = fm->mime != NULL ? &fm->mime->parts[0] : NULL;
-	if ((fr->items & F_RFC822) && fm->text != NULL) {
-		imap_printf(s, "%sRFC822 ", sp);
-		fetch_write_range(s, NULL, fm->text, 0, fm->textlen);
-		sp = " ";
-	}
-	if ((fr->items & F_RFC822_HEADER) && root != NULL) {
-		imap_printf(s, "%sRFC822.HEADER ", sp);
-		fetch_write_range(s, NULL, fm->text, root->hdr_off, root->hdr_len);
-		sp = " ";
-	}
-	if ((fr->items & F_RFC822_TEXT) && root != NULL) {
-		imap_printf(s, "%sRFC822.TEXT ", sp);
-		fetch_write_range(s, NULL, fm->text, root->body_off,
-		    root->body_len);
-		sp = " ";
-	}
-	for (i = 0; i < fr->nsections; i++) {
+	/* Body items in the order asked for. */
+	for (i = 0; i < req->nparts; i++) {
+		part = &req->parts[i];
+		if (part->kind != IMAP_FETCH_PART_BODY) {
+			if (fetch_write_rfc822(s, part, fm, sp))
+				sp = " ";
+			continue;
+		}
 		imap_printf(s, "%s", sp);
-		fetch_write_section(s, &fr->sections[i], fm);
+		fetch_write_section(s, part, fr->paths[i], fm);
 		sp = " ";
 	}
 	imap_printf(s, ")\r\n");
@@ -609,6 +377,7 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 static enum imap_cmd_status
 fetch_run(struct imap_session *s, struct fetch_req *fr)
 {
+	const struct imap_fetch_request *req = &fr->req;
 	struct fetch_msg	 fm;
 	struct imap_view_msg	*vm;
 	uint32_t		 seq, done = 0, oldflags;
@@ -618,22 +387,26 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 
 	memset(&fm, 0, sizeof(fm));
 	fm.s = s;
-	fm.want_mime = (fr->items & (F_NEEDS_MIME | F_RFC822_HEADER |
-	    F_RFC822_TEXT)) != 0 || fr->nsections > 0;
-	fm.want_text = (fr->items & F_NEEDS_TEXT) != 0 || fr->nsections > 0;
+	/* RFC822 alone needs the text only; every other body item a split. */
+	fm.want_mime = (req->attrs & FETCH_NEEDS_MIME) != 0;
+	fm.want_text = req->nparts > 0;
+	for (i = 0; i < req->nparts; i++)
+		if (req->parts[i].kind != IMAP_FETCH_PART_RFC822)
+			fm.want_mime = 1;
 	fm.root_only = fm.want_mime && fm.want_text &&
-	    (fr->items & F_NEEDS_MIME) == 0;
-	for (i = 0; i < fr->nsections; i++)
-		if (fr->sections[i].path[0] != '\0')
+	    (req->attrs & FETCH_NEEDS_MIME) == 0;
+	for (i = 0; i < req->nparts; i++)
+		if (req->parts[i].depth > 0)
 			fm.root_only = 0;
-	fm.set_seen = fr->sets_seen && !s->view.readonly;
+	fm.set_seen = req->sets_seen && !s->view.readonly;
 	for (seq = fr->next; seq <= s->view.count; seq++) {
 		vm = &s->view.msgs[seq - 1];
 		key = fr->uid_mode ? (int)imap_seqset_contains(fr->set, vm->uid) :
 		    imap_seqset_contains(fr->set, seq);
 		if (!key)
 			continue;
-		if (fr->changedsince != 0 && vm->modseq <= fr->changedsince)
+		/* RFC 7162 3.1.4.1: only what changed after CHANGEDSINCE. */
+		if (req->changedsince_set && vm->modseq <= req->changedsince)
 			continue;
 		if (vm->expunged) {
 			fr->missing = 1;
@@ -709,7 +482,7 @@ fetch_vanished_txn(struct store_txn *txn, void *arg)
 	va->fv.n = 0;
 	va->fv.set = va->fr->set;
 	return store_changes_iter(txn, va->s->account_id, va->s->view.mailbox_id,
-	    va->fr->changedsince, fetch_vanished_one, &va->fv);
+	    va->fr->req.changedsince, fetch_vanished_one, &va->fv);
 }
 
 /* Expunged UIDs the view never saw, sorted by the MODSEQ walk: sort. */
@@ -725,9 +498,9 @@ enum imap_cmd_status
 imap_fetch(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
 {
 	struct fetch_req	*fr = s->cmd_state;
-	const struct imap_arg	*a, *items;
-	const char		*set, *why = NULL;
-	size_t			 n, i;
+	const struct imap_arg	*a;
+	const char		*set, *why;
+	size_t			 i;
 
 	if (fr != NULL)
 		return fetch_run(s, fr);	/* the output drained */
@@ -750,24 +523,33 @@ imap_fetch(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
 		imap_tagged(s, "BAD", "Invalid sequence set");
 		return CMD_DONE;
 	}
-	if (a[1].type == IMAP_ARG_LIST) {
-		(void)imap_arg_get_list(&a[1], &items, &n);
-		if (n == 0)
-			why = "Empty FETCH item list";
-		for (i = 0; why == NULL && i < n; i++)
-			if (fetch_parse_item(&items[i], fr, &why) == -1)
-				break;
-	} else
-		(void)fetch_parse_item(&a[1], fr, &why);
-	if (why == NULL && !imap_arg_is_eol(&a[2]) &&
-	    (fetch_parse_modifiers(s, &a[2], fr, &why) == -1 ||
-	    !imap_arg_is_eol(&a[3])) && why == NULL)
-		why = "Too many FETCH arguments";
-	if (why != NULL) {
+	/* The grammar is imap-fetch-parse.c's, the same the fuzzer runs. */
+	if (imap_fetch_parse(&a[1], uid_mode, &fr->req, &why) == -1) {
 		imap_tagged(s, "BAD", "%s", why);
 		return CMD_DONE;
 	}
-	if (fr->vanished) {
+	for (i = 0; i < fr->req.nparts; i++) {
+		/* RFC 3516 BINARY is not in our CAPABILITY. */
+		if (fr->req.parts[i].kind == IMAP_FETCH_PART_BINARY ||
+		    fr->req.parts[i].kind == IMAP_FETCH_PART_BINARY_SIZE) {
+			imap_tagged(s, "BAD", "BINARY is not supported "
+			    "(no BINARY capability)");
+			return CMD_DONE;
+		}
+	}
+	/* RFC 7162 3.2.6: VANISHED only once QRESYNC is enabled. */
+	if (fr->req.vanished && !s->qresync) {
+		imap_tagged(s, "BAD", "VANISHED needs ENABLE QRESYNC");
+		return CMD_DONE;
+	}
+	/* RFC 7162 3.1: CHANGEDSINCE is a CONDSTORE enabling command. */
+	if (fr->req.changedsince_set)
+		s->condstore = 1;
+	fr->paths = xcalloc(fr->req.nparts > 0 ? fr->req.nparts : 1,
+	    sizeof(*fr->paths));
+	for (i = 0; i < fr->req.nparts; i++)
+		fr->paths[i] = fetch_path_format(&fr->req.parts[i]);
+	if (fr->req.vanished) {
 		struct fetch_vanished_arg va;
 		int		 ret;
 
