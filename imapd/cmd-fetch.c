@@ -542,8 +542,11 @@ imap_fetch(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
 		imap_tagged(s, "BAD", "VANISHED needs ENABLE QRESYNC");
 		return CMD_DONE;
 	}
-	/* RFC 7162 3.1: CHANGEDSINCE is a CONDSTORE enabling command. */
-	if (fr->req.changedsince_set)
+	/*
+	 * RFC 7162 3.1: CHANGEDSINCE and the MODSEQ item make FETCH a
+	 * CONDSTORE enabling command.
+	 */
+	if (fr->req.changedsince_set || (fr->req.attrs & IMAP_FETCH_MODSEQ))
 		s->condstore = 1;
 	fr->paths = xcalloc(fr->req.nparts > 0 ? fr->req.nparts : 1,
 	    sizeof(*fr->paths));
