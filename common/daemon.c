@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,13 +167,18 @@ daemon_signal(evutil_socket_t sig, short what, void *arg)
 	char		 err[512];
 
 	if (sig == SIGHUP) {
-		/* SPEC: SIGHUP reloads certificates (new connections use them). */
+		/*
+		 * SPEC: SIGHUP reloads certificates; new connections use
+		 * them, open ones keep theirs.  The files are read as the
+		 * unprivileged user (daemon_check_tls_files).
+		 */
 		if (d->tls != NULL) {
 			if (tls_server_reload(d->tls, err, sizeof(err)) == -1)
-				log_warnx("reload: %s; keeping the old "
-				    "certificate", err);
+				log_warnx("SIGHUP: cannot reload the "
+				    "certificate: %s; the old certificate stays "
+				    "in service", err);
 			else
-				log_info("certificate reloaded");
+				log_info("SIGHUP: certificate reloaded");
 		}
 		return;
 	}
@@ -251,6 +258,36 @@ daemon_check_state_dir(struct daemon *d)
 		    d->conf->state_dir, d->conf->state_dir);
 }
 
+/*
+ * The key was read as root; a SIGHUP reload reads it as the user we run
+ * as now.  A key readable by root only (0600 root) cannot be reloaded:
+ * say so at start-up, not at the first renewal.  The fix is Debian's
+ * ssl-cert convention with our group (supplementary groups are dropped
+ * with the privileges): 0640 root:<group>.
+ */
+static void
+daemon_check_tls_files(struct daemon *d)
+{
+	struct group	*gr;
+	struct passwd	*pw;
+	const char	*path, *group, *user;
+	char		 gid[32];
+	int		 saved;
+
+	if (d->tls == NULL ||
+	    (path = tls_server_unreadable(d->tls, &saved)) == NULL)
+		return;
+	gr = getgrgid(getegid());
+	snprintf(gid, sizeof(gid), "%lu", (unsigned long)getegid());
+	group = gr != NULL ? gr->gr_name : gid;
+	pw = getpwuid(geteuid());
+	user = pw != NULL ? pw->pw_name : d->conf->user;
+	log_warnx("SIGHUP will not be able to reload the certificate: %s is "
+	    "not readable by %s (%s); make it readable by group %s "
+	    "(chgrp %s %s; chmod 640 %s) and its directories searchable",
+	    path, user, strerror(saved), group, group, path, path);
+}
+
 void
 daemon_start(struct daemon *d, int with_auth)
 {
@@ -273,6 +310,7 @@ daemon_start(struct daemon *d, int with_auth)
 	if (geteuid() == 0)
 		fatalx("refusing to run as root: set user in guestbox.conf to "
 		    "an unprivileged account");
+	daemon_check_tls_files(d);
 	daemon_check_state_dir(d);
 	memset(&so, 0, sizeof(so));
 	so.cache_size = d->conf->db_cache_size;

@@ -5,11 +5,13 @@
 
 #include <errno.h>
 #include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <gpgme.h>
 
@@ -18,9 +20,53 @@
 #include "util.h"
 #include "xmalloc.h"
 
+/*
+ * The key cache.  Every GPGME operation starts a gpg process (about
+ * 10 ms); a submission listed keys at RCPT, listed them again before
+ * encrypting, then encrypted: three runs a message.  Now each process
+ * keeps a snapshot of the whole keyring (the correspondents' public
+ * keys, a few hundred at most) and lists it again only when the GnuPG
+ * home's files change (an import or revocation by guestbox-provision,
+ * which is another process) or after PGP_CACHE_MAX_AGE seconds, so that
+ * a message costs the one gpg run that encrypts it.  Expiry is judged
+ * at each use against the clock, not by gpg's flags at listing time: a
+ * key that expires while cached is refused all the same.
+ */
+#define PGP_CACHE_MAX_AGE	300
+#define PGP_CACHE_NFILES	3
+
+/* What gpg writes when keys or their trust change. */
+static const char *const pgp_cache_files[PGP_CACHE_NFILES] = {
+	"pubring.kbx", "pubring.gpg", "trustdb.gpg"
+};
+
+struct pgp_file_stamp {
+	int		 exists;
+	dev_t		 dev;
+	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 mtim;
+	struct timespec	 ctim;
+};
+
+struct pgp_cache {
+	pthread_mutex_t		 lock;
+	int			 valid;
+	char			*home;
+	struct pgp_file_stamp	 stamp[PGP_CACHE_NFILES];
+	time_t			 made;
+	gpgme_key_t		*keys;
+	size_t			 nkeys;
+};
+
 static char *pgp_home;
+static struct pgp_cache pgp_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static int	pgp_home_prepare(const char *);
+static void	pgp_cache_stamp(const char *, struct pgp_file_stamp *);
+static void	pgp_cache_drop(void);
+static int	pgp_cache_fresh(const char *, time_t);
+static int	pgp_cache_get(const char *, char *, size_t);
 
 /*
  * Creates a GnuPG home that never starts a gpg-agent: gpg 2.2 starts one
@@ -65,6 +111,33 @@ pgp_init(const char *state_dir)
 		    gpgme_strerror(err));
 		return -1;
 	}
+	/*
+	 * The home as the process's default: setting it per context makes
+	 * GPGME run "gpg --version" each time, a second gpg process for
+	 * every operation.  New contexts copy the default.
+	 */
+	if ((err = gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, NULL,
+	    pgp_home)) != 0) {
+		log_warnx("GPGME: %s", gpgme_strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+int
+pgp_ctx_set_home(struct gpgme_context *ctx, const char *home, char *why,
+    size_t whylen)
+{
+	gpgme_error_t	 err;
+
+	/* pgp_init made it the default: nothing to do, no gpg to run. */
+	if (pgp_home != NULL && strcmp(home, pgp_home) == 0)
+		return 0;
+	if ((err = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL,
+	    home)) != 0) {
+		snprintf(why, whylen, "GPGME: %s", gpgme_strerror(err));
+		return -1;
+	}
 	return 0;
 }
 
@@ -74,26 +147,37 @@ pgp_ctx(char *why, size_t whylen)
 	gpgme_ctx_t	 ctx;
 	gpgme_error_t	 err;
 
-	if ((err = gpgme_new(&ctx)) != 0 ||
-	    (err = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL,
-	    pgp_home)) != 0) {
+	if ((err = gpgme_new(&ctx)) != 0) {
 		snprintf(why, whylen, "GPGME: %s", gpgme_strerror(err));
+		return NULL;
+	}
+	if (pgp_ctx_set_home(ctx, pgp_home, why, whylen) == -1) {
+		gpgme_release(ctx);
 		return NULL;
 	}
 	return ctx;
 }
 
-/* Usable to encrypt now: not revoked, expired, disabled or invalid. */
+/*
+ * Usable to encrypt at now: not revoked, expired, disabled or invalid.
+ * The expiry times count as well as gpg's flags, which are as old as the
+ * listing (the key cache).
+ */
 static int
-pgp_key_can_encrypt(gpgme_key_t key)
+pgp_key_can_encrypt(gpgme_key_t key, time_t now)
 {
 	gpgme_subkey_t	 sk;
 
 	if (key->revoked || key->expired || key->disabled || key->invalid)
 		return 0;
+	/* The first subkey is the primary key. */
+	if (key->subkeys != NULL && key->subkeys->expires > 0 &&
+	    key->subkeys->expires <= now)
+		return 0;
 	for (sk = key->subkeys; sk != NULL; sk = sk->next)
 		if (sk->can_encrypt && !sk->revoked && !sk->expired &&
-		    !sk->disabled && !sk->invalid)
+		    !sk->disabled && !sk->invalid &&
+		    (sk->expires <= 0 || sk->expires > now))
 			return 1;
 	return 0;
 }
@@ -177,7 +261,8 @@ pgp_import_mem(const char *file, const char *buf, size_t len,
 		if (pgp_key_has_address(key, address, 1)) {
 			found_addr = 1;
 			if (pgp_key_has_address(key, address, 0) &&
-			    pgp_key_can_encrypt(key) && key->fpr != NULL &&
+			    pgp_key_can_encrypt(key, time(NULL)) &&
+			    key->fpr != NULL &&
 			    strlen(key->fpr) < PGP_FPR_MAX) {
 				snprintf(fpr, PGP_FPR_MAX, "%s", key->fpr);
 				ret = 0;
@@ -204,46 +289,186 @@ pgp_home_dir(void)
 	return pgp_home;
 }
 
+/* ---- the key cache ---- */
+
+static void
+pgp_cache_stamp(const char *home, struct pgp_file_stamp *stamp)
+{
+	struct stat	 sb;
+	char		*path;
+	size_t		 i;
+
+	memset(stamp, 0, PGP_CACHE_NFILES * sizeof(*stamp));
+	for (i = 0; i < PGP_CACHE_NFILES; i++) {
+		xasprintf(&path, "%s/%s", home, pgp_cache_files[i]);
+		if (stat(path, &sb) == 0) {
+			stamp[i].exists = 1;
+			stamp[i].dev = sb.st_dev;
+			stamp[i].ino = sb.st_ino;
+			stamp[i].size = sb.st_size;
+			stamp[i].mtim = sb.st_mtim;
+			stamp[i].ctim = sb.st_ctim;
+		}
+		free(path);
+	}
+}
+
+/* Called with the lock held. */
+static void
+pgp_cache_drop(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < pgp_cache.nkeys; i++)
+		gpgme_key_unref(pgp_cache.keys[i]);
+	free(pgp_cache.keys);
+	pgp_cache.keys = NULL;
+	pgp_cache.nkeys = 0;
+	free(pgp_cache.home);
+	pgp_cache.home = NULL;
+	pgp_cache.valid = 0;
+}
+
+/* Called with the lock held. */
+static int
+pgp_cache_fresh(const char *home, time_t now)
+{
+	struct pgp_file_stamp	 stamp[PGP_CACHE_NFILES];
+	size_t			 i;
+
+	if (!pgp_cache.valid || strcmp(pgp_cache.home, home) != 0 ||
+	    now < pgp_cache.made || now - pgp_cache.made >= PGP_CACHE_MAX_AGE)
+		return 0;
+	pgp_cache_stamp(home, stamp);
+	for (i = 0; i < PGP_CACHE_NFILES; i++)
+		if (stamp[i].exists != pgp_cache.stamp[i].exists ||
+		    stamp[i].dev != pgp_cache.stamp[i].dev ||
+		    stamp[i].ino != pgp_cache.stamp[i].ino ||
+		    stamp[i].size != pgp_cache.stamp[i].size ||
+		    stamp[i].mtim.tv_sec != pgp_cache.stamp[i].mtim.tv_sec ||
+		    stamp[i].mtim.tv_nsec != pgp_cache.stamp[i].mtim.tv_nsec ||
+		    stamp[i].ctim.tv_sec != pgp_cache.stamp[i].ctim.tv_sec ||
+		    stamp[i].ctim.tv_nsec != pgp_cache.stamp[i].ctim.tv_nsec)
+			return 0;
+	return 1;
+}
+
+/*
+ * Makes the snapshot of home current; called with the lock held.  The
+ * files are stamped before gpg lists them: a change in between makes the
+ * next call list again rather than keep a stale snapshot.
+ */
+static int
+pgp_cache_get(const char *home, char *why, size_t whylen)
+{
+	struct pgp_file_stamp	 stamp[PGP_CACHE_NFILES];
+	gpgme_ctx_t		 ctx;
+	gpgme_key_t		 key, *keys = NULL;
+	gpgme_error_t		 err;
+	size_t			 n = 0, cap = 0, i;
+	time_t			 now = time(NULL);
+
+	if (pgp_cache_fresh(home, now))
+		return 0;
+	pgp_cache_drop();
+	pgp_cache_stamp(home, stamp);
+	if ((err = gpgme_new(&ctx)) != 0) {
+		snprintf(why, whylen, "GPGME: %s", gpgme_strerror(err));
+		return -1;
+	}
+	if (pgp_ctx_set_home(ctx, home, why, whylen) == -1) {
+		gpgme_release(ctx);
+		return -1;
+	}
+	gpgme_set_offline(ctx, 1);
+	err = gpgme_op_keylist_start(ctx, NULL, 0);
+	while (err == 0 && (err = gpgme_op_keylist_next(ctx, &key)) == 0) {
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			keys = xreallocarray(keys, cap, sizeof(*keys));
+		}
+		keys[n++] = key;
+	}
+	gpgme_op_keylist_end(ctx);
+	gpgme_release(ctx);
+	if (err != 0 && gpg_err_code(err) != GPG_ERR_EOF) {
+		snprintf(why, whylen, "GnuPG: %s", gpgme_strerror(err));
+		for (i = 0; i < n; i++)
+			gpgme_key_unref(keys[i]);
+		free(keys);
+		return -1;
+	}
+	pgp_cache.home = xstrdup(home);
+	memcpy(pgp_cache.stamp, stamp, sizeof(stamp));
+	pgp_cache.made = now;
+	pgp_cache.keys = keys;
+	pgp_cache.nkeys = n;
+	pgp_cache.valid = 1;
+	return 0;
+}
+
 int
 pgp_lookup(const char *address, char fpr[PGP_FPR_MAX], char *why,
     size_t whylen)
 {
-	gpgme_ctx_t	 ctx;
 	gpgme_key_t	 key;
-	gpgme_error_t	 err;
-	char		*pattern;
+	time_t		 now = time(NULL);
+	size_t		 i;
 	int		 found = 0, unusable = 0;
 
 	fpr[0] = '\0';
 	why[0] = '\0';
-	if ((ctx = pgp_ctx(why, whylen)) == NULL)
+	pthread_mutex_lock(&pgp_cache.lock);
+	if (pgp_cache_get(pgp_home, why, whylen) == -1) {
+		pthread_mutex_unlock(&pgp_cache.lock);
 		return -1;
-	/* "<addr>" matches the e-mail part of user IDs exactly. */
-	xasprintf(&pattern, "<%s>", address);
-	err = gpgme_op_keylist_start(ctx, pattern, 0);
-	while (err == 0 && (err = gpgme_op_keylist_next(ctx, &key)) == 0) {
-		if (!found && pgp_key_has_address(key, address, 0)) {
-			if (pgp_key_can_encrypt(key) && key->fpr != NULL &&
+	}
+	/* In keyring order, as gpg listed "<address>": the first usable. */
+	for (i = 0; i < pgp_cache.nkeys && !found; i++) {
+		key = pgp_cache.keys[i];
+		if (pgp_key_has_address(key, address, 0)) {
+			if (pgp_key_can_encrypt(key, now) && key->fpr != NULL &&
 			    strlen(key->fpr) < PGP_FPR_MAX) {
 				snprintf(fpr, PGP_FPR_MAX, "%s", key->fpr);
 				found = 1;
 			} else
 				unusable = 1;
-		} else if (!found && pgp_key_has_address(key, address, 1))
+		} else if (pgp_key_has_address(key, address, 1))
 			unusable = 1;
-		gpgme_key_unref(key);
 	}
-	gpgme_op_keylist_end(ctx);
-	gpgme_release(ctx);
-	free(pattern);
-	if (gpg_err_code(err) != GPG_ERR_EOF && err != 0 && !found) {
-		snprintf(why, whylen, "GnuPG: %s", gpgme_strerror(err));
-		return -1;
-	}
+	pthread_mutex_unlock(&pgp_cache.lock);
 	if (!found && unusable)
 		snprintf(why, whylen, "the key of %s is expired or revoked",
 		    address);
 	return found;
+}
+
+int
+pgp_keys_find(const char *home, const char *const *fprs, size_t n,
+    struct _gpgme_key **keys, char *why, size_t whylen)
+{
+	gpgme_key_t	 key;
+	size_t		 i, k;
+
+	for (i = 0; i < n; i++)
+		keys[i] = NULL;
+	pthread_mutex_lock(&pgp_cache.lock);
+	if (pgp_cache_get(home, why, whylen) == -1) {
+		pthread_mutex_unlock(&pgp_cache.lock);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		for (k = 0; k < pgp_cache.nkeys && keys[i] == NULL; k++) {
+			key = pgp_cache.keys[k];
+			if (key->fpr != NULL && fprs[i] != NULL &&
+			    strcasecmp(key->fpr, fprs[i]) == 0) {
+				/* Outlives a new snapshot: the caller's own. */
+				gpgme_key_ref(key);
+				keys[i] = key;
+			}
+		}
+	pthread_mutex_unlock(&pgp_cache.lock);
+	return 0;
 }
 
 int
@@ -266,7 +491,7 @@ pgp_encrypt_armor(const char *fpr, const void *data, size_t len, char **outp,
 		snprintf(why, whylen, "key %s: %s", fpr, gpgme_strerror(err));
 		goto out;
 	}
-	if (!pgp_key_can_encrypt(keys[0])) {
+	if (!pgp_key_can_encrypt(keys[0], time(NULL))) {
 		snprintf(why, whylen, "key %s cannot encrypt (expired or "
 		    "revoked)", fpr);
 		goto out;

@@ -13,9 +13,21 @@
 
 #define PGP_FPR_MAX	65	/* 40 hex digits (v4), 64 (v5) */
 
-/* Points GPGME at STATE_DIR/gnupg (created 0700); -1 on failure. */
+/*
+ * Points GPGME at STATE_DIR/gnupg (created 0700), as the default of every
+ * context made after; -1 on failure.  Call it before worker threads start.
+ */
 const char *pgp_home_dir(void);
 int	pgp_init(const char *state_dir);
+
+/*
+ * Points a context at the GnuPG home home, unless that is the default
+ * already (GPGME runs "gpg --version" whenever a context's home is set).
+ * Returns 0, or -1 with a reason in why.
+ */
+struct gpgme_context;
+int	pgp_ctx_set_home(struct gpgme_context *, const char *home, char *why,
+	    size_t whylen);
 
 /*
  * Imports the keys in file.  If address is not NULL, the import must hold
@@ -34,10 +46,23 @@ int	pgp_import_mem(const char *file, const char *buf, size_t len,
 /*
  * The fingerprint of a key in the home with a user ID of address that can
  * encrypt now.  Returns 1 found, 0 none (why says if one exists but is
- * unusable), -1 when GnuPG failed.  Safe from worker threads.
+ * unusable), -1 when GnuPG failed.  Safe from worker threads.  Answered
+ * from the process's snapshot of the keyring, which gpg lists again when
+ * the home's files change (see pgp.c).
  */
 int	pgp_lookup(const char *address, char fpr[PGP_FPR_MAX], char *why,
 	    size_t whylen);
+
+/*
+ * The keys of the GnuPG home home whose primary fingerprints are fprs[0..n)
+ * (GPGME's gpgme_key_t), from the same snapshot: keys[i] is a reference
+ * the caller releases with gpgme_key_unref, or NULL if there is no such
+ * key.  Whether a key can encrypt is the caller's to judge.  Returns 0,
+ * or -1 with a reason in why when GnuPG failed.  Safe from worker threads.
+ */
+struct _gpgme_key;
+int	pgp_keys_find(const char *home, const char *const *fprs, size_t n,
+	    struct _gpgme_key **keys, char *why, size_t whylen);
 
 /* ASCII-armoured encryption of data to one key (always trust). */
 int	pgp_encrypt_armor(const char *fpr, const void *data, size_t len,

@@ -3,8 +3,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -42,11 +45,36 @@ tls_error(void)
 	return buf;
 }
 
+/*
+ * 0 if this process can open the file for reading, else -1 with errno
+ * set.  OpenSSL's own words for a file it cannot open ("system
+ * library::Permission denied") do not say which file.
+ */
+static int
+tls_file_readable(const char *path)
+{
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 static SSL_CTX *
 tls_server_ctx(const char *cert, const char *key, char *err, size_t errlen)
 {
 	SSL_CTX	*ctx;
 
+	if (tls_file_readable(cert) == -1) {
+		snprintf(err, errlen, "certificate %s: %s", cert,
+		    strerror(errno));
+		return NULL;
+	}
+	if (tls_file_readable(key) == -1) {
+		snprintf(err, errlen, "key %s: %s", key, strerror(errno));
+		return NULL;
+	}
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 		snprintf(err, errlen, "SSL_CTX_new: %s", tls_error());
 		return NULL;
@@ -107,6 +135,20 @@ tls_server_reload(struct tls_server *ts, char *err, size_t errlen)
 	SSL_CTX_free(ts->ctx);
 	ts->ctx = ctx;
 	return 0;
+}
+
+const char *
+tls_server_unreadable(const struct tls_server *ts, int *errnop)
+{
+	if (tls_file_readable(ts->cert) == -1) {
+		*errnop = errno;
+		return ts->cert;
+	}
+	if (tls_file_readable(ts->key) == -1) {
+		*errnop = errno;
+		return ts->key;
+	}
+	return NULL;
 }
 
 SSL *

@@ -21,6 +21,12 @@ struct tls_server *tls_server_new(const char *cert, const char *key,
 	    char *err, size_t errlen);
 /* Re-reads the files; on failure keeps the old context and returns -1. */
 int		 tls_server_reload(struct tls_server *, char *err, size_t errlen);
+/*
+ * The certificate or key file this process cannot open now (a reload
+ * would fail), with the reason in *errnop; NULL if it can open both.
+ * The name is borrowed from the tls_server.
+ */
+const char	*tls_server_unreadable(const struct tls_server *, int *errnop);
 /* A new SSL for one accepted connection (server mode). */
 SSL		*tls_server_ssl(struct tls_server *);
 void		 tls_server_free(struct tls_server **);

@@ -10,9 +10,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <gpgme.h>
 
+#include "pgp.h"
 #include "pgpmime.h"
 #include "rfc5322.h"
 #include "xmalloc.h"
@@ -34,8 +36,9 @@ static int	pgpmime_name_in(const char *, const char *const *);
 static int	pgpmime_boundary(char *, size_t, const char *);
 static gpgme_ctx_t pgpmime_ctx(const struct pgpmime_opts *, char *, size_t);
 static int	pgpmime_fpr_valid(const char *);
-static int	pgpmime_keys_get(gpgme_ctx_t, const struct pgpmime_rcpt *,
-		    size_t, gpgme_key_t *, size_t *, char *, size_t);
+static int	pgpmime_keys_get(const struct pgpmime_opts *,
+		    const struct pgpmime_rcpt *, size_t, gpgme_key_t *, size_t *,
+		    char *, size_t);
 static const char *pgpmime_key_unusable(gpgme_key_t);
 static int	pgpmime_encrypt(gpgme_ctx_t, const gpgme_key_t *, const char *,
 		    size_t, const struct pgpmime_rcpt *, const size_t *,
@@ -297,10 +300,12 @@ pgpmime_ctx(const struct pgpmime_opts *opts, char *why, size_t whylen)
 		snprintf(why, whylen, "GPGME: %s", gpgme_strerror(err));
 		return NULL;
 	}
-	if ((err = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||
-	    (err = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP,
-	    NULL, opts->gnupg_home)) != 0) {
+	if ((err = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP)) != 0) {
 		snprintf(why, whylen, "GPGME: %s", gpgme_strerror(err));
+		gpgme_release(ctx);
+		return NULL;
+	}
+	if (pgp_ctx_set_home(ctx, opts->gnupg_home, why, whylen) == -1) {
 		gpgme_release(ctx);
 		return NULL;
 	}
@@ -323,15 +328,22 @@ pgpmime_fpr_valid(const char *fpr)
 	return 1;
 }
 
-/* Why a key cannot encrypt now, or NULL if it can. */
+/*
+ * Why a key cannot encrypt now, or NULL if it can.  The key may come from
+ * a snapshot listed a while ago (pgp_keys_find): the expiry times count
+ * as well as gpg's flags.
+ */
 static const char *
 pgpmime_key_unusable(gpgme_key_t key)
 {
 	gpgme_subkey_t	 sk;
+	time_t		 now = time(NULL);
 
 	if (key->revoked)
 		return "has been revoked";
-	if (key->expired)
+	/* The first subkey is the primary key. */
+	if (key->expired || (key->subkeys != NULL &&
+	    key->subkeys->expires > 0 && key->subkeys->expires <= now))
 		return "has expired";
 	if (key->disabled)
 		return "is disabled";
@@ -339,23 +351,24 @@ pgpmime_key_unusable(gpgme_key_t key)
 		return "is invalid";
 	for (sk = key->subkeys; sk != NULL; sk = sk->next)
 		if (sk->can_encrypt && !sk->revoked && !sk->expired &&
-		    !sk->disabled && !sk->invalid)
+		    !sk->disabled && !sk->invalid &&
+		    (sk->expires <= 0 || sk->expires > now))
 			return NULL;
 	return "has no usable encryption subkey (expired or revoked)";
 }
 
 /*
- * One key listing for all recipients; keys[i] gets recipient i's key
+ * The recipients' keys, from the process's snapshot of the keyring (no
+ * gpg run unless the keyring changed); keys[i] gets recipient i's key
  * (a reference the caller releases).
  */
 static int
-pgpmime_keys_get(gpgme_ctx_t ctx, const struct pgpmime_rcpt *rcpts, size_t n,
-    gpgme_key_t *keys, size_t *badp, char *why, size_t whylen)
+pgpmime_keys_get(const struct pgpmime_opts *opts,
+    const struct pgpmime_rcpt *rcpts, size_t n, gpgme_key_t *keys,
+    size_t *badp, char *why, size_t whylen)
 {
-	const char	**patterns;
+	const char	**fprs;
 	const char	 *what;
-	gpgme_key_t	  key;
-	gpgme_error_t	  err;
 	size_t		  i;
 	int		  ret = -1;
 
@@ -369,24 +382,12 @@ pgpmime_keys_get(gpgme_ctx_t ctx, const struct pgpmime_rcpt *rcpts, size_t n,
 			return -1;
 		}
 	}
-	patterns = xcalloc(n + 1, sizeof(*patterns));
+	fprs = xcalloc(n, sizeof(*fprs));
 	for (i = 0; i < n; i++)
-		patterns[i] = rcpts[i].fpr;
-	if ((err = gpgme_op_keylist_ext_start(ctx, patterns, 0, 0)) != 0) {
-		snprintf(why, whylen, "listing OpenPGP keys: %s",
-		    gpgme_strerror(err));
+		fprs[i] = rcpts[i].fpr;
+	if (pgp_keys_find(opts->gnupg_home, fprs, n, keys, why,
+	    whylen) == -1)
 		goto out;
-	}
-	while (gpgme_op_keylist_next(ctx, &key) == 0) {
-		for (i = 0; i < n; i++)
-			if (keys[i] == NULL && key->fpr != NULL &&
-			    strcasecmp(key->fpr, rcpts[i].fpr) == 0) {
-				gpgme_key_ref(key);
-				keys[i] = key;
-			}
-		gpgme_key_unref(key);
-	}
-	gpgme_op_keylist_end(ctx);
 	for (i = 0; i < n; i++) {
 		if (keys[i] == NULL) {
 			*badp = i;
@@ -404,7 +405,7 @@ pgpmime_keys_get(gpgme_ctx_t ctx, const struct pgpmime_rcpt *rcpts, size_t n,
 	}
 	ret = 0;
 out:
-	free(patterns);
+	free(fprs);
 	if (ret == -1)
 		for (i = 0; i < n; i++)
 			if (keys[i] != NULL) {
@@ -419,7 +420,6 @@ pgpmime_keys_check(const struct pgpmime_opts *opts,
     const struct pgpmime_rcpt *rcpts, size_t n, size_t *badp, char *why,
     size_t whylen)
 {
-	gpgme_ctx_t	 ctx;
 	gpgme_key_t	*keys;
 	size_t		 i;
 	int		 ret;
@@ -427,15 +427,12 @@ pgpmime_keys_check(const struct pgpmime_opts *opts,
 	*badp = n;
 	if (n == 0)
 		return 0;
-	if ((ctx = pgpmime_ctx(opts, why, whylen)) == NULL)
-		return -1;
 	keys = xcalloc(n, sizeof(*keys));
-	ret = pgpmime_keys_get(ctx, rcpts, n, keys, badp, why, whylen);
+	ret = pgpmime_keys_get(opts, rcpts, n, keys, badp, why, whylen);
 	for (i = 0; i < n; i++)
 		if (keys[i] != NULL)
 			gpgme_key_unref(keys[i]);
 	free(keys);
-	gpgme_release(ctx);
 	return ret;
 }
 
@@ -572,10 +569,10 @@ pgpmime_build(const struct pgpmime_opts *opts, const char *msg, size_t len,
 		if (memmem(h->body, h->body_len, delim, strlen(delim)) == NULL)
 			break;
 	}
-	if ((ctx = pgpmime_ctx(opts, why, whylen)) == NULL)
-		goto out;
 	keys = xcalloc(n, sizeof(*keys));
-	if (pgpmime_keys_get(ctx, rcpts, n, keys, badp, why, whylen) == -1)
+	if (pgpmime_keys_get(opts, rcpts, n, keys, badp, why, whylen) == -1)
+		goto out;
+	if ((ctx = pgpmime_ctx(opts, why, whylen)) == NULL)
 		goto out;
 	/* Bcc recipients are nowhere in it: the same payload for all. */
 	payload = pgpmime_payload(h, opts->flags, inner_b, &plen);

@@ -8,7 +8,9 @@
  * plaintext fallback anywhere.
  *
  * Each GPGME operation starts a gpg process (about 10 ms): pgpmime_build
- * does one key listing for all recipients and one encryption per copy.
+ * takes the recipients' keys from the process's snapshot of the keyring
+ * (pgp_keys_find in pgp.h: no gpg run unless the keyring changed) and
+ * runs gpg once per copy to encrypt.
  * Call it off the event loop (a worker thread); GPGME contexts are made
  * per call, so concurrent calls are safe once pgpmime_init() has run.
  *
