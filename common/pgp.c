@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gpgme.h>
 
@@ -96,6 +97,7 @@ int
 pgp_init(const char *state_dir)
 {
 	gpgme_error_t	 err;
+	int		 tries;
 
 	free(pgp_home);
 	xasprintf(&pgp_home, "%s/gnupg", state_dir);
@@ -106,7 +108,18 @@ pgp_init(const char *state_dir)
 	gpgme_check_version(NULL);
 	setlocale(LC_CTYPE, "");
 	gpgme_set_locale(NULL, LC_CTYPE, setlocale(LC_CTYPE, NULL));
-	if ((err = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP)) != 0) {
+	/*
+	 * GPGME learns gpg's version by running it.  That run can fail for
+	 * a moment (fork or a pipe refused on a loaded machine: seen once
+	 * in the tests' libfaketime runs), and a daemon that gives up here
+	 * is down until someone restarts it: try three times.
+	 */
+	for (tries = 1; (err = gpgme_engine_check_version(
+	    GPGME_PROTOCOL_OpenPGP)) != 0 && tries < 3; tries++) {
+		log_warnx("GnuPG check: %s; trying again", gpgme_strerror(err));
+		sleep(1);
+	}
+	if (err != 0) {
 		log_warnx("GnuPG is not usable: %s (apt-get install gnupg)",
 		    gpgme_strerror(err));
 		return -1;

@@ -86,8 +86,10 @@ main(int argc, char *argv[])
 	sd.nsubmission = cf->submission_listen.n;
 	daemon_bind(&sd.daemon, &cf->lmtp_listen);
 	daemon_start(&sd.daemon, 1);
-	if (pgp_init(cf->state_dir) == -1 || pgpmime_init(why, sizeof(why)) == -1)
+	if (pgp_init(cf->state_dir) == -1)
 		fatalx("cannot use GnuPG in %s/gnupg", cf->state_dir);
+	if (pgpmime_init(why, sizeof(why)) == -1)
+		fatalx("cannot use GnuPG in %s/gnupg: %s", cf->state_dir, why);
 	sd.work = workq_new(sd.daemon.base, SMTP_WORKERS, SMTP_WORK_QUEUE);
 	sd.relay = relay_new(&sd);
 	/* Whatever waited while we were down goes now. */
