@@ -146,6 +146,11 @@ lmtp_deliver(struct smtp_session *s)
 			smtp_reply(s, 552, "5.2.2", "<%s> mailbox full",
 			    s->rcpts[i].addr);
 			break;
+		case STORE_ENOSPC:
+			/* RFC 5321 4.2.3, RFC 3463 X.3.1: mail system full. */
+			smtp_reply(s, 452, "4.3.1", "<%s> insufficient system "
+			    "storage; try again later", s->rcpts[i].addr);
+			break;
 		case STORE_ESTATE:
 		case STORE_ENOTFOUND:
 			smtp_reply(s, 450, "4.2.1", "<%s> mailbox is changing; "

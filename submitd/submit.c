@@ -178,6 +178,9 @@ submit_job_done(void *arg)
 		if (ret == STORE_ELIMIT)
 			smtp_reply(s, 552, "5.2.2", "Your mailbox is full: "
 			    "delete mail from Gesendet to send more");
+		else if (ret == STORE_ENOSPC)
+			smtp_reply(s, 452, "4.3.1", "Insufficient system "
+			    "storage; try again later");
 		else
 			smtp_reply(s, 451, "4.3.0", "Temporary storage problem; "
 			    "try again");
