@@ -79,8 +79,7 @@ static const char *const store_error_text[] = {
 	[-STORE_ESTATE] = "not allowed in this state",
 	[-STORE_EMODIFIED] = "modified since",
 	[-STORE_EVERSION] = "the database was written by a newer guestbox",
-	[-STORE_ESHREDDED] = "the account's erase key is gone (the account "
-	    "was deleted); its records cannot be read",
+	[-STORE_ESHREDDED] = "the account's erase key is gone (deleted)",
 };
 
 static int	store_env_open(struct store *);
@@ -622,6 +621,7 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 		ret = STORE_EIO;
 		goto fail;
 	}
+	store_erase_pool_init(st);
 	if (store_mkdir(st->db_dir) == -1 || store_mkdir(st->notify_dir) == -1 ||
 	    store_mkdir(st->erase_dir) == -1) {
 		ret = STORE_EIO;
@@ -677,6 +677,7 @@ store_close(struct store **stp)
 	free(st->index_path);
 	if (st->index_key != NULL)
 		sodium_free(st->index_key);
+	store_erase_pool_fini(st);
 	free(st);
 	*stp = NULL;
 }

@@ -48,6 +48,7 @@ static int	store_file_sync_dir(const char *);
 static int	store_file_write(const char *, const char *, const void *,
 		    size_t, int);
 static int	store_file_read_key(const char *, uint8_t **);
+static int	store_file_read_into(const char *, uint8_t *);
 static void	store_seal_ad(struct pack *, enum store_dbi, const void *,
 		    size_t, const uint8_t *);
 
@@ -125,16 +126,14 @@ fail:
 	return ret;
 }
 
-/* A key file: exactly STORE_ERASE_KEYBYTES into sodium_malloc memory. */
+/* A key file: exactly STORE_ERASE_KEYBYTES into k. */
 static int
-store_file_read_key(const char *path, uint8_t **keyp)
+store_file_read_into(const char *path, uint8_t *k)
 {
 	struct stat	 sb;
-	uint8_t		*k;
 	ssize_t		 n;
 	int		 fd;
 
-	*keyp = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
 		if (errno == ENOENT)
 			return STORE_ESHREDDED;
@@ -147,17 +146,31 @@ store_file_read_key(const char *path, uint8_t **keyp)
 		close(fd);
 		return STORE_ECORRUPT;
 	}
-	if ((k = sodium_malloc(STORE_ERASE_KEYBYTES)) == NULL)
-		fatalx("sodium_malloc");
 	n = read(fd, k, STORE_ERASE_KEYBYTES);
 	close(fd);
 	if (n != STORE_ERASE_KEYBYTES) {
 		log_warnx("store: short read of %s", path);
-		sodium_free(k);
+		sodium_memzero(k, STORE_ERASE_KEYBYTES);
 		return STORE_EIO;
 	}
-	*keyp = k;
 	return 0;
+}
+
+/* The same into new sodium_malloc memory. */
+static int
+store_file_read_key(const char *path, uint8_t **keyp)
+{
+	uint8_t	*k;
+	int	 ret;
+
+	if ((k = sodium_malloc(STORE_ERASE_KEYBYTES)) == NULL)
+		fatalx("sodium_malloc");
+	if ((ret = store_file_read_into(path, k)) != 0) {
+		sodium_free(k);
+		k = NULL;
+	}
+	*keyp = k;
+	return ret;
 }
 
 /* ---- the store-wide index secret ---- */
@@ -226,21 +239,80 @@ store_erase_create(struct store *st, uint64_t id)
 	return ret;
 }
 
+void
+store_erase_pool_init(struct store *st)
+{
+	pthread_mutex_init(&st->erase_lock, NULL);
+	if ((st->erase_pool = sodium_malloc(64 * STORE_ERASE_KEYBYTES)) == NULL)
+		fatalx("sodium_malloc");
+	st->erase_used = 0;
+}
+
+void
+store_erase_pool_fini(struct store *st)
+{
+	if (st->erase_pool == NULL)
+		return;
+	sodium_free(st->erase_pool);
+	st->erase_pool = NULL;
+	pthread_mutex_destroy(&st->erase_lock);
+}
+
+/* A free slot of the pool, or NULL when all 64 are taken. */
+static uint8_t *
+store_erase_slot_get(struct store *st)
+{
+	uint8_t	*k = NULL;
+	int	 i;
+
+	pthread_mutex_lock(&st->erase_lock);
+	for (i = 0; i < 64; i++)
+		if (!(st->erase_used & ((uint64_t)1 << i))) {
+			st->erase_used |= (uint64_t)1 << i;
+			k = st->erase_pool + (size_t)i * STORE_ERASE_KEYBYTES;
+			break;
+		}
+	pthread_mutex_unlock(&st->erase_lock);
+	return k;
+}
+
 int
 store_erase_load(struct store *st, uint64_t id, uint8_t **keyp)
 {
 	char	 path[PATH_MAX];
+	uint8_t	*k;
+	int	 ret;
 
 	store_erase_path(st, id, path, sizeof(path));
-	return store_file_read_key(path, keyp);
+	if ((k = store_erase_slot_get(st)) == NULL)
+		return store_file_read_key(path, keyp);
+	if ((ret = store_file_read_into(path, k)) != 0) {
+		store_erase_free(st, &k);
+		*keyp = NULL;
+		return ret;
+	}
+	*keyp = k;
+	return 0;
 }
 
 void
-store_erase_free(uint8_t **keyp)
+store_erase_free(struct store *st, uint8_t **keyp)
 {
-	if (*keyp != NULL)
-		sodium_free(*keyp);
+	uint8_t		*k = *keyp;
+	size_t		 i;
+
+	if (k == NULL)
+		return;
 	*keyp = NULL;
+	if (st->erase_pool != NULL && k >= st->erase_pool &&
+	    k < st->erase_pool + 64 * STORE_ERASE_KEYBYTES) {
+		i = (size_t)(k - st->erase_pool) / STORE_ERASE_KEYBYTES;
+		sodium_memzero(k, STORE_ERASE_KEYBYTES);
+		pthread_mutex_lock(&st->erase_lock);
+		st->erase_used &= ~((uint64_t)1 << i);
+		pthread_mutex_unlock(&st->erase_lock);
+	} else
+		sodium_free(k);
 }
 
 int
@@ -297,7 +369,7 @@ store_erase_hash(struct store *st, uint64_t id, const void *in, size_t len,
 		return ret;
 	crypto_generichash(out, STORE_ERASE_HASHBYTES, in, len, k,
 	    STORE_ERASE_KEYBYTES);
-	store_erase_free(&k);
+	store_erase_free(st, &k);
 	return 0;
 }
 
@@ -555,7 +627,7 @@ store_seal_open(struct store *st, enum store_dbi dbi, const void *key,
 	if ((ret = store_erase_load(st, id, &ek)) != 0)
 		return ret;
 	ret = store_unseal(ek, dbi, key, klen, val, vlen, ptp, lenp);
-	store_erase_free(&ek);
+	store_erase_free(st, &ek);
 	return ret;
 }
 
@@ -591,7 +663,7 @@ store_seal_put(struct store_txn *txn, enum store_dbi dbi, const void *key,
 		return ret;
 	pack_init(&pk);
 	store_seal(ek, dbi, key, klen, account_id, pt, len, &pk);
-	store_erase_free(&ek);
+	store_erase_free(txn->store, &ek);
 	ret = insert ? store_db_insert(txn, dbi, key, klen, pk.buf, pk.len) :
 	    store_db_put(txn, dbi, key, klen, pk.buf, pk.len);
 	pack_free(&pk);

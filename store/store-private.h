@@ -87,6 +87,13 @@ struct store {
 	char		*erase_dir;
 	char		*index_path;
 	uint8_t		*index_key;		/* sodium_malloc'd */
+	/*
+	 * Erase keys are read into slots of one sodium_malloc'd pool:
+	 * sodium_malloc() costs ten times what reading the key file does.
+	 */
+	pthread_mutex_t	 erase_lock;
+	uint8_t		*erase_pool;
+	uint64_t	 erase_used;		/* bit i: slot i is taken */
 	struct store_options opts;
 	DB_ENV		*env;
 	DB		*db[DBI_COUNT];
@@ -193,7 +200,7 @@ int	 store_msg_delete_all(struct store_txn *, uint64_t account_id,
 
 /*
  * Erase keys and sealed records (store-erase.c).  Keys are returned in
- * sodium_malloc memory; free them with store_erase_free().
+ * sodium_malloc memory; release them with store_erase_free() soon.
  */
 int	 store_index_init(struct store *);
 void	 store_index_hash(const struct store *, const char *address,
@@ -203,7 +210,9 @@ void	 store_index_check_value(const struct store *, uint8_t out[16]);
 int	 store_erase_create(struct store *, uint64_t account_id);
 /* STORE_ESHREDDED if the key file is gone. */
 int	 store_erase_load(struct store *, uint64_t account_id, uint8_t **keyp);
-void	 store_erase_free(uint8_t **keyp);
+void	 store_erase_free(struct store *, uint8_t **keyp);
+void	 store_erase_pool_init(struct store *);
+void	 store_erase_pool_fini(struct store *);
 int	 store_erase_exists(struct store *, uint64_t account_id);
 /* Overwrites and unlinks the key file: after the commit of the delete. */
 int	 store_erase_remove(struct store *, uint64_t account_id);

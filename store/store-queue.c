@@ -250,7 +250,7 @@ store_queue_drop(struct store_txn *txn, uint64_t account_id, uint64_t *np)
 			if (ret != 0)
 				break;
 			ret = store_erase_load(txn->store, owner, &ek);
-			store_erase_free(&ek);
+			store_erase_free(txn->store, &ek);
 			if (ret == 0)
 				continue;
 			if (ret != STORE_ESHREDDED)

@@ -168,14 +168,14 @@ upg_corrs(struct store_txn *txn)
 		pack_init(&pk);
 		pack_str(&pk, c.address);
 		store_corr_encode(&c, &pk);
-		store_erase_free(&ek);
+		store_erase_free(txn->store, &ek);
 		store_corr_clear(&c);
 		ret = store_seal_put(txn, DBI_CORRESPONDENTS, key, sizeof(key),
 		    acct, pk.buf, pk.len, 0);
 		sodium_memzero(pk.buf, pk.len);
 		pack_free(&pk);
 	}
-	store_erase_free(&ek);
+	store_erase_free(txn->store, &ek);
 	store_corr_clear(&c);
 	upg_list_free(&l);
 	return ret;
@@ -264,10 +264,10 @@ upg_queue(struct store_txn *txn)
 			    pk.buf, pk.len);
 			pack_free(&pk);
 		}
-		store_erase_free(&ek);
+		store_erase_free(txn->store, &ek);
 		store_queue_entry_clear(&e);
 	}
-	store_erase_free(&ek);
+	store_erase_free(txn->store, &ek);
 	store_queue_entry_clear(&e);
 	upg_list_free(&l);
 	if (ret == 0 && dropped > 0)
