@@ -87,16 +87,19 @@ store_file_write(const char *dir, const char *path, const void *buf,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (fd == -1) {
+		ret = errno == ENOSPC || errno == EDQUOT ? STORE_ENOSPC :
+		    STORE_EIO;
 		log_warn("store: creating %s", tmp);
 		free(tmp);
-		return errno == ENOSPC ? STORE_ENOSPC : STORE_EIO;
+		return ret;
 	}
 	n = write(fd, buf, len);
 	if (n != (ssize_t)len || fsync(fd) == -1) {
 		if (n >= 0 && n != (ssize_t)len)
-			errno = EIO;
+			errno = ENOSPC;		/* a short write: the disk is full */
+		ret = errno == ENOSPC || errno == EDQUOT ? STORE_ENOSPC :
+		    STORE_EIO;
 		log_warn("store: writing %s", tmp);
-		ret = errno == ENOSPC ? STORE_ENOSPC : STORE_EIO;
 		close(fd);
 		goto fail;
 	}
