@@ -242,11 +242,12 @@ check_account_txn(struct store_txn *txn, void *arg)
 	memset(&b, 0, sizeof(b));
 	if ((ret = store_account_get(txn, ck->acct, &a)) == STORE_ESHREDDED ||
 	    ret == STORE_ECORRUPT) {
-		check_problem(ck, "account %llu: %s", (unsigned long long)
-		    ck->acct, ret == STORE_ESHREDDED ? "its erase key "
-		    "(erase/ in the state directory) is missing: nothing of it "
-		    "can be read; restore the key from a backup or delete the "
-		    "account" : "the record fails to authenticate");
+		check_problem(ck, "account %llu: %s%016llx%s", (unsigned long long)
+		    ck->acct, ret == STORE_ESHREDDED ? "its erase key erase/" :
+		    "the record fails to authenticate under erase/",
+		    (unsigned long long)ck->acct, ret == STORE_ESHREDDED ?
+		    " is missing: nothing of it can be read; restore the file "
+		    "from a backup" : "");
 		return 0;
 	}
 	if (ret != 0)
