@@ -5,7 +5,11 @@
  * Appends N messages of SIZE bytes (default 2000 of 10 KiB), one
  * synchronous transaction each, to a fresh state directory DIR, then
  * prints messages per second and bytes on disk per message (database
- * files, and log files separately).
+ * files, and log files separately).  Then queues N outbound entries of
+ * SIZE bytes for two recipients (one transaction each, as a submission
+ * does), reads each back as the relay does, and looks the account up by
+ * address N times: the queue is sealed under the account's erase key and
+ * the account record too, so these show what that costs.
  */
 #include "config.h"
 
@@ -65,6 +69,76 @@ bench_append(struct store_txn *txn, void *arg)
 	struct bench	*b = arg;
 
 	return store_msg_append(txn, b->id, b->inbox, b->blob, 0, 0, 0, NULL);
+}
+
+struct bench_q {
+	struct bench	*b;
+	const char	*data;
+	size_t		 len;
+	uint64_t	 id;
+};
+
+static int
+bench_queue_put(struct store_txn *txn, void *arg)
+{
+	struct bench_q		*q = arg;
+	struct store_queue_entry e;
+	int			 ret;
+
+	memset(&e, 0, sizeof(e));
+	e.account_id = q->b->id;
+	e.mail_from = xstrdup("bench@example.org");
+	e.message_id = xstrdup("<bench@example.org>");
+	e.last_error = xstrdup("");
+	e.rcpts = xcalloc(2, sizeof(*e.rcpts));
+	e.nrcpts = 2;
+	e.rcpts[0].address = xstrdup("one@home.example");
+	e.rcpts[0].reply = xstrdup("");
+	e.rcpts[1].address = xstrdup("two@home.example");
+	e.rcpts[1].reply = xstrdup("");
+	ret = store_queue_put(txn, &e, q->data, q->len);
+	q->id = e.id;
+	store_queue_entry_clear(&e);
+	return ret;
+}
+
+static int
+bench_queue_read(struct store_txn *txn, void *arg)
+{
+	struct bench_q		*q = arg;
+	struct store_queue_entry e;
+	uint8_t			*data;
+	size_t			 len;
+	int			 ret;
+
+	memset(&e, 0, sizeof(e));
+	if ((ret = store_queue_get(txn, q->id, &e)) == 0 &&
+	    (ret = store_queue_data(txn, q->id, &data, &len)) == 0)
+		free(data);
+	store_queue_entry_clear(&e);
+	return ret;
+}
+
+static int
+bench_find(struct store_txn *txn, void *arg)
+{
+	struct store_account	 a;
+	int			 ret;
+
+	memset(&a, 0, sizeof(a));
+	ret = store_account_find(txn, "bench@example.org", &a);
+	store_account_clear(&a);
+	return ret;
+}
+
+static double
+bench_since(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 static void
@@ -139,6 +213,36 @@ main(int argc, char *argv[])
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	{
+		struct bench_q	 q = { &b, msg, size, 0 };
+		uint64_t	 first = 0;
+		double		 qs, rs, fs;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (i = 0; i < n; i++) {
+			if ((ret = store_txn_run(st, bench_queue_put, &q)) != 0)
+				fatalx("queue put: %s", store_strerror(ret));
+			if (i == 0)
+				first = q.id;
+		}
+		qs = bench_since(&t0);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (i = 0; i < n; i++) {
+			q.id = first + i;
+			if ((ret = store_txn_run(st, bench_queue_read, &q)) != 0)
+				fatalx("queue read: %s", store_strerror(ret));
+		}
+		rs = bench_since(&t0);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (i = 0; i < n; i++)
+			if ((ret = store_txn_run(st, bench_find, NULL)) != 0)
+				fatalx("find: %s", store_strerror(ret));
+		fs = bench_since(&t0);
+		printf("queue: %zu durable puts of %zu bytes: %.0f/s; reads "
+		    "(entry and data): %.0f/s; account lookups by address: "
+		    "%.0f/s\n", n, size, (double)n / qs, (double)n / rs,
+		    (double)n / fs);
+	}
 	store_maintain(st, 1);
 	store_close(&st);
 	xasprintf(&dbdir, "%s/db", argv[1]);

@@ -208,7 +208,7 @@ cmd_expire_exec(struct provision *pv, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct expire	 ex;
-	uint64_t	 nmsgs;
+	uint64_t	 nmsgs, norphans = 0;
 	size_t		 i;
 	const char	*notice;
 	int		 ch, ret, n, dry = 0, failed = 0, first = 1;
@@ -299,6 +299,17 @@ cmd_expire_exec(struct provision *pv, int argc, char **argv)
 	if (pv->json)
 		printf("]\n");
 	expire_free_items(&ex);
+	/*
+	 * A delete that crashed between its commit and the unlink of the
+	 * erase key left the key behind: remove it now.
+	 */
+	if (!dry && (ret = store_erase_sweep(pv->store, &norphans)) != 0) {
+		provision_errx(pv, "removing erase keys of deleted accounts: %s",
+		    store_strerror(ret));
+		failed = 1;
+	} else if (norphans > 0 && !pv->json)
+		printf("%llu erase key%s of deleted accounts removed\n",
+		    (unsigned long long)norphans, norphans == 1 ? "" : "s");
 	return failed ? EX_TEMPFAIL : EX_OK;
 }
 

@@ -216,6 +216,13 @@ check_blob(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
 	return 0;
 }
 
+/* Decrypting is the check: a record that fails stops the walk. */
+static int
+check_corr(const struct store_corr *c, void *arg)
+{
+	return 0;
+}
+
 static int
 check_account_txn(struct store_txn *txn, void *arg)
 {
@@ -233,7 +240,17 @@ check_account_txn(struct store_txn *txn, void *arg)
 	ck->nrefs = 0;
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	if ((ret = store_account_get(txn, ck->acct, &a)) != 0)
+	if ((ret = store_account_get(txn, ck->acct, &a)) == STORE_ESHREDDED ||
+	    ret == STORE_ECORRUPT) {
+		check_problem(ck, "account %llu: %s%016llx%s", (unsigned long long)
+		    ck->acct, ret == STORE_ESHREDDED ? "its erase key erase/" :
+		    "the record fails to authenticate under erase/",
+		    (unsigned long long)ck->acct, ret == STORE_ESHREDDED ?
+		    " is missing: nothing of it can be read; restore the file "
+		    "from a backup" : "");
+		return 0;
+	}
+	if (ret != 0)
 		return ret == STORE_ENOTFOUND ? 0 : ret;	/* deleted since */
 	if (store_account_find(txn, a.address, &b) != 0 || b.id != a.id)
 		check_problem(ck, "account %llu (%s): address index is wrong",
@@ -246,6 +263,12 @@ check_account_txn(struct store_txn *txn, void *arg)
 		    (unsigned long long)a.id, a.address);
 	store_account_clear(&b);
 	store_account_clear(&a);
+	if ((ret = store_corr_iter(txn, ck->acct, check_corr, ck)) ==
+	    STORE_ECORRUPT)
+		check_problem(ck, "account %llu: a correspondent record fails "
+		    "to authenticate", (unsigned long long)ck->acct);
+	else if (ret != 0)
+		return ret;
 	if ((ret = store_mailbox_iter(txn, ck->acct, check_mailbox, &mc)) != 0)
 		return ret;
 	pack_be64(prefix, ck->acct);
@@ -260,13 +283,42 @@ check_account_txn(struct store_txn *txn, void *arg)
 	return 0;
 }
 
+/* By key, not by record: an account without its erase key counts too. */
 static int
-check_collect_id(const struct store_account *a, void *arg)
+check_collect_id(const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen, void *arg)
 {
 	struct check	*ck = arg;
 
+	if (klen != KEY_ACCT) {
+		check_problem(ck, "an account record has a key of %zu bytes",
+		    klen);
+		return 0;
+	}
 	ck->ids = xreallocarray(ck->ids, ck->nids + 1, sizeof(*ck->ids));
-	ck->ids[ck->nids++] = a->id;
+	ck->ids[ck->nids++] = unpack_be64(key);
+	return 0;
+}
+
+/* Every queue entry and its data must open under its account's key. */
+static int
+check_queue_entry(const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen, void *arg)
+{
+	struct check	*ck = arg;
+	uint8_t		*pt;
+	size_t		 ptlen;
+	int		 ret;
+
+	ret = store_seal_open(ck->st, DBI_QUEUE, key, klen, val, vlen, NULL,
+	    &pt, &ptlen);
+	store_unseal_free(&pt, ptlen);
+	if (ret == STORE_ECORRUPT || ret == STORE_ESHREDDED)
+		check_problem(ck, "queue entry %llu: %s", klen == 8 ?
+		    (unsigned long long)unpack_be64(key) : 0ULL,
+		    store_strerror(ret));
+	else if (ret != 0)
+		return ret;
 	return 0;
 }
 
@@ -278,7 +330,8 @@ check_ids_txn(struct store_txn *txn, void *arg)
 	free(ck->ids);
 	ck->ids = NULL;
 	ck->nids = 0;
-	return store_account_iter(txn, check_collect_id, ck);
+	return store_db_iter(txn, DBI_ACCOUNTS, "", 0, NULL, 0,
+	    check_collect_id, ck);
 }
 
 /* Index entries must point at accounts that point back. */
@@ -313,6 +366,9 @@ check_indexes_txn(struct store_txn *txn, void *arg)
 	    check_index_entry, ck)) == 0)
 		ret = store_db_iter(txn, DBI_ACCOUNT_TOKEN, "", 0, NULL, 0,
 		    check_index_entry, ck);
+	if (ret == 0)
+		ret = store_db_iter(txn, DBI_QUEUE, "", 0, NULL, 0,
+		    check_queue_entry, ck);
 	if (ret != 0)
 		ck->problems = problems;	/* rerun reports again */
 	return ret;
@@ -329,6 +385,12 @@ store_check(struct store *st, void (*fn)(const char *, void *), void *arg)
 	ck.st = st;
 	ck.fn = fn;
 	ck.arg = arg;
+	/*
+	 * Erase keys of accounts that are gone (a crash after a delete's
+	 * commit) go first, with queue entries nobody can read any more.
+	 */
+	if ((ret = store_erase_sweep(st, NULL)) != 0)
+		goto out;
 	if ((ret = store_txn_run(st, check_ids_txn, &ck)) != 0)
 		goto out;
 	for (i = 0; i < ck.nids; i++) {

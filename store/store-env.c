@@ -79,6 +79,7 @@ static const char *const store_error_text[] = {
 	[-STORE_ESTATE] = "not allowed in this state",
 	[-STORE_EMODIFIED] = "modified since",
 	[-STORE_EVERSION] = "the database was written by a newer guestbox",
+	[-STORE_ESHREDDED] = "the account's erase key is gone (deleted)",
 };
 
 static int	store_env_open(struct store *);
@@ -89,6 +90,7 @@ static int	store_env_open_flags(struct store *, u_int32_t);
 static void	store_env_close(struct store *);
 static int	store_checkpoint(struct store *, u_int32_t);
 static int	store_schema_check(struct store *);
+static int	store_index_check(struct store_txn *);
 static time_t	store_clock_real(void);
 static int	store_busy_enter(struct store *);
 static int	store_txn_run_busy(struct store *, store_txn_fn, void *);
@@ -504,6 +506,35 @@ store_watchdog(void *arg)
 	return NULL;
 }
 
+/*
+ * The address index is keyed with index.key: a state directory restored
+ * without it (or with another one) would find no account by address.
+ */
+static int
+store_index_check(struct store_txn *txn)
+{
+	uint8_t		 want[16];
+	void		*val;
+	size_t		 vlen;
+	int		 ret;
+
+	store_index_check_value(txn->store, want);
+	ret = store_db_get(txn, DBI_META, "index-check", 11, &val, &vlen);
+	if (ret == STORE_ENOTFOUND)
+		return store_db_put(txn, DBI_META, "index-check", 11, want,
+		    sizeof(want));
+	if (ret != 0)
+		return ret;
+	ret = vlen == sizeof(want) && sodium_memcmp(val, want,
+	    sizeof(want)) == 0 ? 0 : STORE_ECORRUPT;
+	free(val);
+	if (ret != 0)
+		log_warnx("store: %s does not belong to this database: restore "
+		    "the state directory with its index.key and erase/",
+		    txn->store->index_path);
+	return ret;
+}
+
 static int
 store_schema_txn(struct store_txn *txn, void *arg)
 {
@@ -518,7 +549,10 @@ store_schema_txn(struct store_txn *txn, void *arg)
 		/* A new environment. */
 		pack_be32(v, STORE_SCHEMA_VERSION);
 		*found = STORE_SCHEMA_VERSION;
-		return store_db_put(txn, DBI_META, "schema", 6, v, sizeof(v));
+		if ((ret = store_db_put(txn, DBI_META, "schema", 6, v,
+		    sizeof(v))) != 0)
+			return ret;
+		return store_index_check(txn);
 	}
 	if (ret != 0)
 		return ret;
@@ -534,7 +568,19 @@ store_schema_txn(struct store_txn *txn, void *arg)
 	 * Upgrades go here: while (*found < STORE_SCHEMA_VERSION) run the
 	 * step for *found, then store *found + 1.  Version 1 is the first.
 	 */
-	return STORE_OK;
+	if (*found < 2) {
+		if ((ret = store_upgrade_v2(txn)) != 0)
+			return ret;
+		log_info("store: upgraded from schema version %u to 2: erase "
+		    "keys in %s", *found, txn->store->erase_dir);
+	}
+	if (*found < STORE_SCHEMA_VERSION) {
+		pack_be32(v, STORE_SCHEMA_VERSION);
+		if ((ret = store_db_put(txn, DBI_META, "schema", 6, v,
+		    sizeof(v))) != 0)
+			return ret;
+	}
+	return store_index_check(txn);
 }
 
 static int
@@ -561,6 +607,7 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 	st->state_dir = xstrdup(state_dir);
 	xasprintf(&st->db_dir, "%s/db", state_dir);
 	xasprintf(&st->notify_dir, "%s/notify", state_dir);
+	xasprintf(&st->erase_dir, "%s/erase", state_dir);
 	st->opts = *opts;
 	if (st->opts.cache_size < 1024 * 1024)
 		st->opts.cache_size = 1024 * 1024;
@@ -569,10 +616,19 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 	st->send_fd = -1;
 	pthread_mutex_init(&st->env_lock, NULL);
 	pthread_cond_init(&st->watchdog_cond, NULL);
-	if (store_mkdir(st->db_dir) == -1 || store_mkdir(st->notify_dir) == -1) {
+	if (sodium_init() == -1) {
+		log_warnx("store: libsodium does not initialize");
 		ret = STORE_EIO;
 		goto fail;
 	}
+	store_erase_pool_init(st);
+	if (store_mkdir(st->db_dir) == -1 || store_mkdir(st->notify_dir) == -1 ||
+	    store_mkdir(st->erase_dir) == -1) {
+		ret = STORE_EIO;
+		goto fail;
+	}
+	if ((ret = store_index_init(st)) != 0)
+		goto fail;
 	if ((ret = store_env_open(st)) != 0)
 		goto fail;
 	if (pthread_create(&st->watchdog, NULL, store_watchdog, st) != 0) {
@@ -617,6 +673,11 @@ store_close(struct store **stp)
 	free(st->state_dir);
 	free(st->db_dir);
 	free(st->notify_dir);
+	free(st->erase_dir);
+	free(st->index_path);
+	if (st->index_key != NULL)
+		sodium_free(st->index_key);
+	store_erase_pool_fini(st);
 	free(st);
 	*stp = NULL;
 }
@@ -973,6 +1034,7 @@ store_backup(struct store *st, const char *dir)
 	DB_ENV		*benv;
 	DB_LOG_STAT	*ls;
 	uint32_t	 floor;
+	char		*parent, *slash;
 	int		 ret;
 
 	if (mkdir(dir, 0700) == -1) {
@@ -999,6 +1061,18 @@ store_backup(struct store *st, const char *dir)
 	benv->close(benv, 0);
 	if (ret != 0)
 		return store_db_error("recovering the backup", ret);
+	/* The keys the copy's records are sealed with: into COPY. */
+	parent = xstrdup(dir);
+	if ((slash = strrchr(parent, '/')) != NULL && slash != parent)
+		*slash = '\0';
+	else {
+		free(parent);
+		parent = xstrdup(".");
+	}
+	ret = store_erase_backup(st, parent);
+	free(parent);
+	if (ret != 0)
+		return ret;
 	/* Logs before this one are now in a backup and may go. */
 	return store_txn_run(st, store_backup_floor_set_txn, &floor);
 }

@@ -189,8 +189,6 @@ store_mailbox_create(struct store_txn *txn, uint64_t account_id,
 {
 	struct store_mailbox_find_arg fa = { .name = name };
 	struct store_account a;
-	uint8_t		 key[KEY_ACCT];
-	struct pack	 pk;
 	uint32_t	 uidvalidity;
 	int		 ret;
 
@@ -223,11 +221,7 @@ store_mailbox_create(struct store_txn *txn, uint64_t account_id,
 	m->highestmodseq = 1;
 	a.next_mailbox_id = m->id + 1;
 	a.last_uidvalidity = uidvalidity;
-	pack_be64(key, account_id);
-	pack_init(&pk);
-	store_account_encode(&a, &pk);
-	ret = store_db_put(txn, DBI_ACCOUNTS, key, sizeof(key), pk.buf, pk.len);
-	pack_free(&pk);
+	ret = store_account_put(txn, &a);
 	store_account_clear(&a);
 	if (ret == 0)
 		ret = store_mailbox_put(txn, m);

@@ -844,14 +844,28 @@ store_msgid_hash(const char *msgid, size_t len,
 	    len, label, sizeof(label) - 1);
 }
 
+/*
+ * The plain hash of a Message-ID would confirm a guess after the account
+ * is gone: the key hashes it again under the account's erase key.
+ */
+static int
+store_msgid_key(struct store_txn *txn, uint64_t acct,
+    const uint8_t hash[STORE_MSGID_HASHBYTES], uint8_t key[KEY_MSGID])
+{
+	pack_be64(key, acct);
+	return store_erase_hash(txn->store, acct, hash, STORE_MSGID_HASHBYTES,
+	    key + 8);
+}
+
 int
 store_msgid_put(struct store_txn *txn, uint64_t acct,
     const uint8_t hash[STORE_MSGID_HASHBYTES], uint32_t mbox, uint32_t uid)
 {
-	uint8_t	 key[8 + STORE_MSGID_HASHBYTES], val[16];
+	uint8_t	 key[KEY_MSGID], val[16];
+	int	 ret;
 
-	pack_be64(key, acct);
-	memcpy(key + 8, hash, STORE_MSGID_HASHBYTES);
+	if ((ret = store_msgid_key(txn, acct, hash, key)) != 0)
+		return ret;
 	pack_be32(val, mbox);
 	pack_be32(val + 4, uid);
 	pack_be64(val + 8, (uint64_t)txn->now);
@@ -863,13 +877,13 @@ store_msgid_get(struct store_txn *txn, uint64_t acct,
     const uint8_t hash[STORE_MSGID_HASHBYTES], uint32_t *mboxp, uint32_t *uidp,
     int64_t *whenp)
 {
-	uint8_t	 key[8 + STORE_MSGID_HASHBYTES];
+	uint8_t	 key[KEY_MSGID];
 	void	*val;
 	size_t	 vlen;
 	int	 ret;
 
-	pack_be64(key, acct);
-	memcpy(key + 8, hash, STORE_MSGID_HASHBYTES);
+	if ((ret = store_msgid_key(txn, acct, hash, key)) != 0)
+		return ret;
 	if ((ret = store_db_get(txn, DBI_MSGIDS, key, sizeof(key), &val,
 	    &vlen)) != 0)
 		return ret;

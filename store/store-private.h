@@ -4,19 +4,24 @@
  *
  * Database		key						value
  * meta			ASCII name					per name
- * accounts		be64 account					account record
- * account_addr		address bytes					be64 account
+ * accounts		be64 account					sealed account record
+ * account_addr		32-byte index hash of the address		be64 account
  * account_token	32-byte token id				be64 account
- * correspondents	be64 account, address bytes			corr record
+ * correspondents	be64 account, 16-byte erase hash of address	sealed address, corr record
  * mailboxes		be64 account, be32 mailbox			mailbox record
  * subscriptions	be64 account, name bytes			(empty)
  * messages		be64 account, be32 mailbox, be32 uid		message record
  * changes		be64 account, be32 mailbox, be64 modseq		be32 uid, u8 expunged
  * blobs		be64 account, be64 blob				blob record
  * chunks		be64 account, be64 blob, be32 index		ciphertext
- * msgids		be64 account, 16-byte hash			be32 mailbox, be32 uid, i64 when
- * queue		be64 queue id					queue entry record
- * queue_data		be64 queue id					message bytes (encrypted)
+ * msgids		be64 account, 16-byte erase hash of the hash	be32 mailbox, be32 uid, i64 when
+ * queue		be64 queue id					sealed queue entry record
+ * queue_data		be64 queue id					sealed message bytes
+ *
+ * "Sealed" is store-erase.c's envelope under the account's erase key,
+ * STATE_DIR/erase/<account id in 16 hex digits>; the index hash is keyed
+ * with STATE_DIR/index.key (schema version 2; version 1 kept all of it in
+ * clear).
  *
  * Every record starts with a u8 format version.  An upgrade from schema
  * version N to N+1 is a function in store-env.c that rewrites what
@@ -79,6 +84,16 @@ struct store {
 	char		*state_dir;
 	char		*db_dir;
 	char		*notify_dir;
+	char		*erase_dir;
+	char		*index_path;
+	uint8_t		*index_key;		/* sodium_malloc'd */
+	/*
+	 * Erase keys are read into slots of one sodium_malloc'd pool:
+	 * sodium_malloc() costs ten times what reading the key file does.
+	 */
+	pthread_mutex_t	 erase_lock;
+	uint8_t		*erase_pool;
+	uint64_t	 erase_used;		/* bit i: slot i is taken */
 	struct store_options opts;
 	DB_ENV		*env;
 	DB		*db[DBI_COUNT];
@@ -98,6 +113,11 @@ struct store_txn {
 	int		 events_overflow;
 };
 
+/* Erase keys and the hashes keyed with them (store-erase.c). */
+#define STORE_ERASE_KEYBYTES	32
+#define STORE_ERASE_HASHBYTES	16
+#define STORE_INDEX_HASHBYTES	32
+
 /* Key sizes. */
 #define KEY_ACCT	8
 #define KEY_MBOX	(8 + 4)
@@ -105,6 +125,8 @@ struct store_txn {
 #define KEY_CHANGE	(8 + 4 + 8)
 #define KEY_BLOB	(8 + 8)
 #define KEY_CHUNK	(8 + 8 + 4)
+#define KEY_CORR	(8 + STORE_ERASE_HASHBYTES)
+#define KEY_MSGID	(8 + STORE_ERASE_HASHBYTES)
 
 /* Maps a Berkeley DB return to enum store_error, logging the unexpected. */
 int	 store_db_error(const char *what, int dberr);
@@ -143,6 +165,10 @@ void	 store_msg_encode(const struct store_msg *, struct pack *);
 int	 store_msg_decode(const void *, size_t, struct store_msg *);
 void	 store_corr_encode(const struct store_corr *, struct pack *);
 int	 store_corr_decode(const void *, size_t, struct store_corr *);
+/* What a correspondent's sealed record holds (store-account.c). */
+void	 store_corr_encode_sealed(const char *address,
+	    const struct store_corr *, struct pack *);
+int	 store_corr_decode_sealed(const uint8_t *, size_t, struct store_corr *);
 
 struct store_blob_rec {
 	uint32_t	 refcount;
@@ -171,6 +197,60 @@ int	 store_blob_unref(struct store_txn *, uint64_t account_id,
 /* Drops every message of a mailbox (store-msg.c). */
 int	 store_msg_delete_all(struct store_txn *, uint64_t account_id,
 	    uint32_t mailbox_id);
+
+/*
+ * Erase keys and sealed records (store-erase.c).  Keys are returned in
+ * sodium_malloc memory; release them with store_erase_free() soon.
+ */
+int	 store_index_init(struct store *);
+void	 store_index_hash(const struct store *, const char *address,
+	    uint8_t out[STORE_INDEX_HASHBYTES]);
+void	 store_index_check_value(const struct store *, uint8_t out[16]);
+/* Writes a new key durably (replacing a stale one): before the commit. */
+int	 store_erase_create(struct store *, uint64_t account_id);
+/* STORE_ESHREDDED if the key file is gone. */
+int	 store_erase_load(struct store *, uint64_t account_id, uint8_t **keyp);
+void	 store_erase_free(struct store *, uint8_t **keyp);
+void	 store_erase_pool_init(struct store *);
+void	 store_erase_pool_fini(struct store *);
+int	 store_erase_exists(struct store *, uint64_t account_id);
+/* Overwrites and unlinks the key file: after the commit of the delete. */
+int	 store_erase_remove(struct store *, uint64_t account_id);
+/* Keyed hash under the account's erase key. */
+int	 store_erase_hash(struct store *, uint64_t account_id, const void *,
+	    size_t, uint8_t out[STORE_ERASE_HASHBYTES]);
+/* Appends the sealed record to out; the AD names dbi and key. */
+void	 store_seal(const uint8_t *ek, enum store_dbi, const void *key,
+	    size_t klen, uint64_t account_id, const void *pt, size_t len,
+	    struct pack *out);
+/* The account a sealed record belongs to; STORE_ECORRUPT if not sealed. */
+int	 store_sealed_account(const void *val, size_t vlen, uint64_t *idp);
+/* Plaintext in a malloc'd buffer; release it with store_unseal_free(). */
+int	 store_unseal(const uint8_t *ek, enum store_dbi, const void *key,
+	    size_t klen, const void *val, size_t vlen, uint8_t **ptp,
+	    size_t *lenp);
+void	 store_unseal_free(uint8_t **ptp, size_t len);
+/* store_unseal() with the key of the account the record names. */
+int	 store_seal_open(struct store *, enum store_dbi, const void *key,
+	    size_t klen, const void *val, size_t vlen, uint64_t *acctp,
+	    uint8_t **ptp, size_t *lenp);
+int	 store_seal_get(struct store_txn *, enum store_dbi, const void *key,
+	    size_t klen, int rmw, uint64_t *acctp, uint8_t **ptp, size_t *lenp);
+int	 store_seal_put(struct store_txn *, enum store_dbi, const void *key,
+	    size_t klen, uint64_t account_id, const void *pt, size_t len,
+	    int insert);
+/*
+ * Removes the queue entries of an account, or (account_id 0) those whose
+ * erase key is gone (store-queue.c).
+ */
+int	 store_queue_drop(struct store_txn *, uint64_t account_id,
+	    uint64_t *np);
+/* Copies index.key and erase/ into the state directory copy dir. */
+int	 store_erase_backup(struct store *, const char *dir);
+/* Writes an account record (store-account.c). */
+int	 store_account_put(struct store_txn *, const struct store_account *);
+/* The schema 1 -> 2 upgrade (store-upgrade.c). */
+int	 store_upgrade_v2(struct store_txn *);
 
 /* Notification (store-notify.c). */
 int	 store_notify_init(struct store *);

@@ -2,11 +2,18 @@
  * store-queue.c: the durable outbound queue.  A submission commits its
  * queue entries in the same transaction that files the message to
  * Gesendet, so an accepted message is never lost and never half-filed.
+ *
+ * The data is OpenPGP-encrypted already, but its outer headers (From,
+ * To, Cc, Date, Message-ID, References) and the entry's envelope are not:
+ * both are sealed under the sender's erase key (store-erase.c), so what
+ * Berkeley DB keeps of them after the account is deleted is unreadable.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "store-private.h"
 #include "xmalloc.h"
@@ -37,7 +44,9 @@ store_queue_write(struct store_txn *txn, const struct store_queue_entry *e)
 	pack_be64(key, e->id);
 	pack_init(&pk);
 	store_queue_encode(e, &pk);
-	ret = store_db_put(txn, DBI_QUEUE, key, sizeof(key), pk.buf, pk.len);
+	ret = store_seal_put(txn, DBI_QUEUE, key, sizeof(key), e->account_id,
+	    pk.buf, pk.len, 0);
+	sodium_memzero(pk.buf, pk.len);
 	pack_free(&pk);
 	if (ret == 0)
 		store_txn_notify(txn, e->account_id, STORE_QUEUE_EVENT, e->id);
@@ -77,8 +86,8 @@ store_queue_put(struct store_txn *txn, struct store_queue_entry *e,
 		e->next_attempt = txn->now;
 	e->size = len;
 	pack_be64(key, e->id);
-	if ((ret = store_db_insert(txn, DBI_QUEUE_DATA, key, sizeof(key), data,
-	    len)) != 0)
+	if ((ret = store_seal_put(txn, DBI_QUEUE_DATA, key, sizeof(key),
+	    e->account_id, data, len, 1)) != 0)
 		return ret;
 	return store_queue_write(txn, e);
 }
@@ -86,19 +95,22 @@ store_queue_put(struct store_txn *txn, struct store_queue_entry *e,
 int
 store_queue_get(struct store_txn *txn, uint64_t id, struct store_queue_entry *e)
 {
-	uint8_t		 key[8];
-	void		*val;
-	size_t		 vlen;
+	uint8_t		 key[8], *pt;
+	uint64_t	 owner;
+	size_t		 ptlen;
 	int		 ret;
 
 	pack_be64(key, id);
-	if ((ret = store_db_get_rmw(txn, DBI_QUEUE, key, sizeof(key), &val,
-	    &vlen)) != 0) {
-		store_queue_entry_clear(e);
+	store_queue_entry_clear(e);
+	if ((ret = store_seal_get(txn, DBI_QUEUE, key, sizeof(key), 1, &owner,
+	    &pt, &ptlen)) != 0)
 		return ret;
+	ret = store_queue_decode(pt, ptlen, e);
+	store_unseal_free(&pt, ptlen);
+	if (ret == 0 && e->account_id != owner) {
+		store_queue_entry_clear(e);
+		ret = STORE_ECORRUPT;
 	}
-	ret = store_queue_decode(val, vlen, e);
-	free(val);
 	e->id = id;
 	return ret;
 }
@@ -114,13 +126,10 @@ store_queue_data(struct store_txn *txn, uint64_t id, uint8_t **datap,
     size_t *lenp)
 {
 	uint8_t		 key[8];
-	void		*val;
-	int		 ret;
 
 	pack_be64(key, id);
-	ret = store_db_get(txn, DBI_QUEUE_DATA, key, sizeof(key), &val, lenp);
-	*datap = ret == 0 ? val : NULL;
-	return ret;
+	return store_seal_get(txn, DBI_QUEUE_DATA, key, sizeof(key), 0, NULL,
+	    datap, lenp);
 }
 
 int
@@ -137,8 +146,9 @@ store_queue_del(struct store_txn *txn, uint64_t id)
 }
 
 struct store_queue_iter_arg {
-	int	(*fn)(const struct store_queue_entry *, void *);
-	void	*arg;
+	struct store	*st;
+	int		(*fn)(const struct store_queue_entry *, void *);
+	void		*arg;
 };
 
 static int
@@ -147,13 +157,33 @@ store_queue_iter_one(const uint8_t *key, size_t klen, const uint8_t *val,
 {
 	struct store_queue_iter_arg	*ia = arg;
 	struct store_queue_entry	 e;
+	uint8_t				*pt;
+	uint64_t			 owner;
+	size_t				 ptlen;
 	int				 ret;
 
 	memset(&e, 0, sizeof(e));
 	if (klen != 8)
 		return STORE_ECORRUPT;
-	if ((ret = store_queue_decode(val, vlen, &e)) != 0)
+	ret = store_seal_open(ia->st, DBI_QUEUE, key, klen, val, vlen, &owner,
+	    &pt, &ptlen);
+	if (ret == STORE_ESHREDDED) {
+		/*
+		 * Left by a submission that raced its account's delete: it
+		 * can never be sent.  store_queue_sweep() removes it.
+		 */
+		return 0;
+	}
+	if (ret != 0)
 		return ret;
+	ret = store_queue_decode(pt, ptlen, &e);
+	store_unseal_free(&pt, ptlen);
+	if (ret == 0 && e.account_id != owner)
+		ret = STORE_ECORRUPT;
+	if (ret != 0) {
+		store_queue_entry_clear(&e);
+		return ret;
+	}
 	e.id = unpack_be64(key);
 	ret = ia->fn(&e, ia->arg);
 	store_queue_entry_clear(&e);
@@ -164,8 +194,71 @@ int
 store_queue_iter(struct store_txn *txn,
     int (*fn)(const struct store_queue_entry *, void *), void *arg)
 {
-	struct store_queue_iter_arg ia = { fn, arg };
+	struct store_queue_iter_arg ia = { txn->store, fn, arg };
 
 	return store_db_iter(txn, DBI_QUEUE, "", 0, NULL, 0,
 	    store_queue_iter_one, &ia);
+}
+
+struct store_queue_drop {
+	uint64_t	 account_id;	/* 0: every entry without an erase key */
+	uint64_t	*ids;
+	size_t		 n;
+};
+
+static int
+store_queue_drop_one(const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen, void *arg)
+{
+	struct store_queue_drop	*qd = arg;
+	uint64_t		 owner;
+
+	if (klen != 8 || store_sealed_account(val, vlen, &owner) != 0)
+		return 0;	/* `check` says what is wrong with it */
+	if (qd->account_id != 0 && owner != qd->account_id)
+		return 0;
+	qd->ids = xreallocarray(qd->ids, qd->n + 1, sizeof(*qd->ids));
+	qd->ids[qd->n++] = unpack_be64(key);
+	return 0;
+}
+
+/*
+ * Removes the entries of an account (account_id) or, with account_id 0,
+ * those whose account has no erase key any more; *np gets how many.
+ */
+int
+store_queue_drop(struct store_txn *txn, uint64_t account_id, uint64_t *np)
+{
+	struct store_queue_drop	 qd = { account_id, NULL, 0 };
+	uint8_t			 key[8], *ek;
+	void			*val;
+	size_t			 i, vlen;
+	uint64_t		 owner;
+	int			 ret;
+
+	*np = 0;
+	ret = store_db_iter(txn, DBI_QUEUE, "", 0, NULL, 0,
+	    store_queue_drop_one, &qd);
+	for (i = 0; ret == 0 && i < qd.n; i++) {
+		if (account_id == 0) {
+			pack_be64(key, qd.ids[i]);
+			if ((ret = store_db_get(txn, DBI_QUEUE, key, sizeof(key),
+			    &val, &vlen)) != 0)
+				break;
+			ret = store_sealed_account(val, vlen, &owner);
+			free(val);
+			if (ret != 0)
+				break;
+			ret = store_erase_load(txn->store, owner, &ek);
+			store_erase_free(txn->store, &ek);
+			if (ret == 0)
+				continue;
+			if (ret != STORE_ESHREDDED)
+				break;
+		}
+		if ((ret = store_queue_del(txn, qd.ids[i])) == 0)
+			(*np)++;
+	}
+	free(qd.ids);
+	return ret;
 }

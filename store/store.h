@@ -17,7 +17,10 @@
  * - Nothing is acknowledged before store_txn_run() returned 0: that is the
  *   commit, flushed to the log on disk.
  * - Message content never reaches the database in clear: store_blob_*
- *   seals it with the account's public key (vault.h).
+ *   seals it with the account's public key (vault.h).  The metadata of an
+ *   account's mail (its address, correspondents, outbound queue) is
+ *   sealed under the account's erase key, a file outside the database
+ *   that a delete unlinks (store-erase.c).
  *
  * Keys are big-endian so that Berkeley DB's btrees sort them numerically;
  * the layout of every database is in store-private.h.
@@ -31,7 +34,7 @@
 
 #include "vault.h"
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 
 enum store_error {
 	STORE_OK = 0,
@@ -47,6 +50,7 @@ enum store_error {
 	STORE_ESTATE = -10,	/* not allowed in the object's state */
 	STORE_EMODIFIED = -11,	/* CONDSTORE: changed since UNCHANGEDSINCE */
 	STORE_EVERSION = -12,	/* written by a newer guestbox */
+	STORE_ESHREDDED = -13,	/* the account's erase key is gone */
 };
 
 const char	*store_strerror(int);
@@ -96,7 +100,9 @@ int		 store_maintain(struct store *, int force);
 
 /*
  * A consistent hot backup of the environment into dir (created; must be
- * empty or absent).  The copy opens with store_open() after recovery.
+ * empty or absent), which must be COPY/db: index.key and the erase keys
+ * go into COPY (after the databases, so every account of the copy has
+ * its key).  COPY opens with store_open() after recovery.
  */
 int		 store_backup(struct store *, const char *dir);
 
@@ -191,10 +197,23 @@ int	 store_account_touch(struct store_txn *, uint64_t id, time_t min_interval);
  * Deletes an account and everything it holds.  First, in one transaction,
  * the key material is destroyed and the state set to DELETING (crypto-
  * shredding: from then on nothing of it can be decrypted); then messages
- * go in batches; an interrupted purge is finished by calling it again.
- * *nmsgs (may be NULL) gets the number of messages removed.
+ * go in batches with the account's unsent queue entries; an interrupted
+ * purge is finished by calling it again.  Last, after the commit that
+ * removes the account record, its erase key file is overwritten and
+ * unlinked: what Berkeley DB keeps of its records (freed pages, logs,
+ * regions) is sealed under that key.  *nmsgs (may be NULL) gets the
+ * number of messages removed.
  */
 int	 store_account_purge(struct store *, uint64_t id, uint64_t *nmsgs);
+
+/*
+ * Erase keys: STATE_DIR/erase/<account id, 16 hex digits>, one random
+ * 32-byte key per account, written before the account commits.  The
+ * sweep removes the keys of accounts that no longer exist (a crash
+ * between a delete's commit and the unlink) and queue entries whose key
+ * is gone; *removedp (may be NULL) gets the number of keys removed.
+ */
+int	 store_erase_sweep(struct store *, uint64_t *removedp);
 
 /* ---------------------------------------------------------------- */
 /* Correspondents: who may write to the account and be written to     */
