@@ -197,8 +197,11 @@ conf_parse_listen(const char *val, struct listen_spec *ls, const char **whyp)
 			goto out;
 		}
 		*colon = '\0';
-		/* "[]:993" would come out of conf_dump as ":993". */
-		if (addr[1] == '\0') {
+		/*
+		 * "[]:993" would come out of conf_dump as ":993", and
+		 * "[][]:993" as "][:993" (found by fuzz-conf).
+		 */
+		if (addr[1] == '\0' || strpbrk(addr + 1, "[]") != NULL) {
 			*whyp = "expected [ADDRESS]:PORT";
 			goto out;
 		}

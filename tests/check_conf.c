@@ -413,6 +413,11 @@ START_TEST(test_listen_bad)
 	parse_fails("imap_listen = [::1]: tls\n", "test.conf:1: imap_listen");
 	/* An empty host would dump as ":993", which does not parse. */
 	parse_fails("imap_listen = []:993 tls\n", "test.conf:1: imap_listen");
+	/* Brackets inside the brackets dumped as "][:57" (fuzz-conf). */
+	parse_fails("submission_listen = [][]:57 tls\n", "test.conf:1: "
+	    "submission_listen");
+	parse_fails("imap_listen = [[::1]]:993 tls\n", "test.conf:1: "
+	    "imap_listen");
 	/* Without brackets "::1:993" could be an address without a port. */
 	parse_fails("imap_listen = ::1:993 tls\n", "test.conf:1: imap_listen "
 	    "an IPv6 address is written [ADDRESS]:PORT");
