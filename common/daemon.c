@@ -74,6 +74,7 @@ daemon_init(struct daemon *d, const char *name, const struct daemon_ops *ops,
 	proc_harden();
 	if (conffile == NULL)
 		conffile = CONF_DEFAULT_PATH;
+	d->conf_path = conffile;	/* argv or a constant: lives as long */
 	if ((d->conf = conf_load(conffile, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		return EX_CONFIG;
@@ -159,6 +160,103 @@ daemon_force_exit(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+static char *
+daemon_conf_dump(const struct conf *cf)
+{
+	char	*buf = NULL;
+	size_t	 len;
+	FILE	*fp;
+
+	if ((fp = open_memstream(&buf, &len)) == NULL)
+		fatal("open_memstream");
+	conf_dump(cf, fp);
+	if (fclose(fp) == EOF)
+		fatal("conf_dump");
+	return buf;
+}
+
+/* Whether text, lines ending in '\n', has a line that is line. */
+static int
+daemon_has_line(const char *text, const char *line, size_t len)
+{
+	const char	*p;
+
+	for (p = text; (p = strstr(p, line)) != NULL; p++)
+		if ((p == text || p[-1] == '\n') &&
+		    (p[len] == '\n' || p[len] == '\0'))
+			return 1;
+	return 0;
+}
+
+/*
+ * Logs each key with a line in a that b lacks, once: seen collects the
+ * names logged (" name " entries).
+ */
+static size_t
+daemon_conf_diff(const struct daemon *d, const char *a, const char *b,
+    char **seen)
+{
+	const char	*line, *next, *eq;
+	char		*name, *entry;
+	size_t		 len, changed = 0;
+
+	for (line = a; *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		len = next != NULL ? (size_t)(next - line) : strlen(line);
+		next = next != NULL ? next + 1 : line + len;
+		if (len == 0 || daemon_has_line(b, line, len))
+			continue;
+		eq = memchr(line, '=', len);
+		name = xstrndup(line, eq != NULL && eq > line ?
+		    (size_t)(eq - line - 1) : len);
+		xasprintf(&entry, " %s ", name);
+		if (strstr(*seen, entry) == NULL) {
+			log_warnx("SIGHUP: %s changed in %s; the change takes "
+			    "effect when %s restarts", name, d->conf_path,
+			    d->name);
+			changed++;
+			xasprintf(&name, "%s%s", *seen, entry + 1);
+			free(*seen);
+			*seen = name;
+		} else
+			free(name);
+		free(entry);
+	}
+	return changed;
+}
+
+/*
+ * SIGHUP: read the file again and say what changed.  The settings are
+ * copied into listeners, pools and sessions at start-up, so a change
+ * takes effect at the next restart; a reload that applied half of them
+ * would leave the admin guessing which.  Naming each change at once is
+ * what catches a typo before the restart does.
+ */
+static void
+daemon_conf_recheck(struct daemon *d)
+{
+	struct conf	*cf;
+	char		 err[512], *now, *was, *seen;
+	size_t		 changed;
+
+	if ((cf = conf_load(d->conf_path, err, sizeof(err))) == NULL) {
+		log_warnx("SIGHUP: %s; a restart would fail", err);
+		return;
+	}
+	now = daemon_conf_dump(cf);
+	was = daemon_conf_dump(d->conf);
+	conf_free(&cf);
+	seen = xstrdup(" ");
+	/* conf_dump writes "key = value" lines; a list is a line each. */
+	changed = daemon_conf_diff(d, now, was, &seen);
+	changed += daemon_conf_diff(d, was, now, &seen);
+	if (changed == 0)
+		log_info("SIGHUP: %s unchanged", d->conf_path);
+	free(seen);
+	free(now);
+	free(was);
+}
+
 static void
 daemon_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -180,6 +278,7 @@ daemon_signal(evutil_socket_t sig, short what, void *arg)
 			else
 				log_info("SIGHUP: certificate reloaded");
 		}
+		daemon_conf_recheck(d);
 		return;
 	}
 	if (d->stopping)

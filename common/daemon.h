@@ -38,6 +38,7 @@ struct daemon {
 	const struct daemon_ops	*ops;
 	void			*arg;		/* the protocol's own state */
 	struct conf		*conf;
+	const char		*conf_path;	/* read again on SIGHUP */
 	int			 debug;		/* -d: foreground, stderr */
 	struct event_base	*base;
 	struct store		*store;
