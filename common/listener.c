@@ -23,7 +23,14 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define LISTENER_BACKLOG	1024
+/*
+ * Room for a burst of connections while the loop is busy (a phone
+ * reconnecting all its folders, a flood: tests/resources.test opens
+ * 2,000 at once).  A full accept queue makes the kernel drop the
+ * client's final ACK, and that client waits for SYN-ACK retransmissions,
+ * up to a minute.  Linux caps it at net.core.somaxconn (4096 on Debian 12).
+ */
+#define LISTENER_BACKLOG	4096
 
 static int
 listener_bind_tcp(struct listener *l, char *err, size_t errlen)
@@ -172,8 +179,12 @@ listeners_start(struct event_base *base, struct listeners *ls,
 	for (i = 0; i < ls->n; i++) {
 		ls->v[i].cb = cb;
 		ls->v[i].arg = arg;
+		/*
+		 * Backlog 0: listen() was called at bind time.  A negative
+		 * one would make libevent call listen(fd, 128) again.
+		 */
 		ls->v[i].evl = evconnlistener_new(base, listener_accept,
-		    &ls->v[i], LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+		    &ls->v[i], LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
 		    ls->v[i].fd);
 		if (ls->v[i].evl == NULL) {
 			log_warnx("%s: cannot listen", ls->v[i].name);
