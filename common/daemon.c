@@ -175,16 +175,21 @@ daemon_conf_dump(const struct conf *cf)
 	return buf;
 }
 
-/* Whether text, lines ending in '\n', has a line that is line. */
+/* Whether text, lines ending in '\n', has the len bytes of line as a line. */
 static int
 daemon_has_line(const char *text, const char *line, size_t len)
 {
-	const char	*p;
+	const char	*p, *nl;
+	size_t		 n;
 
-	for (p = text; (p = strstr(p, line)) != NULL; p++)
-		if ((p == text || p[-1] == '\n') &&
-		    (p[len] == '\n' || p[len] == '\0'))
+	for (p = text; *p != '\0'; p = nl != NULL ? nl + 1 : p + n) {
+		nl = strchr(p, '\n');
+		n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if (n == len && memcmp(p, line, len) == 0)
 			return 1;
+		if (nl == NULL)
+			break;
+	}
 	return 0;
 }
 
@@ -197,7 +202,7 @@ daemon_conf_diff(const struct daemon *d, const char *a, const char *b,
     char **seen)
 {
 	const char	*line, *next, *eq;
-	char		*name, *entry;
+	char		*name, *entry, *grown;
 	size_t		 len, changed = 0;
 
 	for (line = a; *line != '\0'; line = next) {
@@ -215,11 +220,11 @@ daemon_conf_diff(const struct daemon *d, const char *a, const char *b,
 			    "effect when %s restarts", name, d->conf_path,
 			    d->name);
 			changed++;
-			xasprintf(&name, "%s%s", *seen, entry + 1);
+			xasprintf(&grown, "%s%s", *seen, entry + 1);
 			free(*seen);
-			*seen = name;
-		} else
-			free(name);
+			*seen = grown;
+		}
+		free(name);
 		free(entry);
 	}
 	return changed;
