@@ -1,5 +1,5 @@
 /*
- * check_mime.c: unit tests of imapd/mime.c, the MIME structure parser.
+ * check_mime.c: unit tests of mail/mime.c, the MIME structure parser.
  * The comparison with Dovecot is tests/mime-dovecot.test; these tests
  * pin the API, the limits and the cache decoder.
  */

@@ -1,6 +1,6 @@
 /*
  * check_rfc5322.c: header fields, address lists, msg-ids and dates
- * (submitd/rfc5322.c).
+ * (mail/rfc5322.c).
  */
 #include "config.h"
 

@@ -10,6 +10,7 @@ gnupg mandoc openssl"
 GB_TEST_PKGS="python3 curl clang libclang-rt-14-dev dovecot-imapd \
 dovecot-lmtpd postfix isync offlineimap3 neomutt fetchmail msmtp swaks \
 chromium tmux cppcheck clang-tidy faketime nodejs npm bc strace \
+libnet-ssleay-perl libio-socket-ssl-perl \
 systemd"
 
 gb_missing() {
