@@ -73,6 +73,9 @@ struct smtp_rcpt {
 	char		 fpr[65];		/* submission: the key */
 	uint64_t	 account_id;		/* LMTP: the mailbox */
 	uint8_t		 pk[32];
+	/* LMTP: a repeated RCPT is 1 + the index of its first, else 0. */
+	size_t		 dup_of;
+	int		 result;		/* LMTP: the delivery's result */
 };
 
 struct smtp_session {
