@@ -125,6 +125,8 @@ void	 smtp_session_resume(struct smtp_session *);
 void	 smtp_session_reset(struct smtp_session *);
 void	 smtp_session_quit(struct smtp_session *);
 void	 smtp_session_shutdown(struct smtp_session *);
+/* The login no longer stands (auth_login_revoked): 421 and close. */
+void	 smtp_session_revoke(struct smtp_session *);
 /* DATA was accepted (354 sent): read the message. */
 void	 smtp_session_start_data(struct smtp_session *);
 unsigned int smtp_session_ext(const struct smtp_session *);
