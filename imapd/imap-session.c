@@ -97,8 +97,13 @@ imap_session_set_limits(struct imap_session *s)
 
 	imap_parser_limits_default(&lim);
 	if (s->state == S_NOTAUTH) {
-		/* Before login nobody needs big literals (RFC 7888 4). */
+		/*
+		 * Before login nobody needs big literals (RFC 7888 4), and
+		 * LITERAL- is what CAPABILITY says then (RFC 7888 3: never
+		 * both; LITERAL+ once logged in).
+		 */
 		lim.literal_max = 8 * 1024;
+		lim.nonsync_max = IMAP_PARSER_NONSYNC_MINUS;
 		lim.stream_max = 0;
 		lim.line_max = 8 * 1024;
 		lim.command_max = 64 * 1024;

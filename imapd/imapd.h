@@ -117,7 +117,7 @@ struct imap_cmd_def {
 			    const struct imap_literal_info *,
 			    struct imap_literal_sink *, const char **textp);
 	/* What it adds to CAPABILITY. */
-	struct imap_capa capa[2];
+	struct imap_capa capa[3];
 };
 
 /*
