@@ -512,6 +512,21 @@ imap_session_notify(struct imap_session *s, const struct store_event *ev)
 }
 
 void
+imap_session_revoke(struct imap_session *s)
+{
+	if (s->state == S_LOGOUT)
+		return;
+	log_info("%s: %s: the mailbox was disabled, deleted or re-invited; "
+	    "ending the session", s->conn->peer, s->address);
+	/* Not into the middle of a command's output (a FETCH literal). */
+	if (s->phase == CP_NONE || imap_session_live(s))
+		imap_printf(s, "* BYE [UNAVAILABLE] This mailbox was disabled, "
+		    "deleted or invited again; ask the person who invited "
+		    "you\r\n");
+	imap_session_enter_state(s, S_LOGOUT);
+}
+
+void
 imap_session_shutdown(struct imap_session *s)
 {
 	if (s->state == S_LOGOUT)

@@ -28,8 +28,14 @@ imapd_notify(struct daemon *d, const struct store_event *ev)
 
 	for (s = im->sessions; s != NULL; s = next) {
 		next = s->next;		/* a sync may end the session */
-		if (s->account_id != 0 &&
-		    (ev->account_id == 0 || ev->account_id == s->account_id))
+		if (s->account_id == 0 ||
+		    (ev->account_id != 0 && ev->account_id != s->account_id))
+			continue;
+		/* issue 19: disabled, deleted, re-invited: out at once. */
+		if (ev->mailbox_id == 0 && s->key != NULL &&
+		    auth_login_revoked(d->store, s->account_id, s->key->pk))
+			imap_session_revoke(s);
+		else
 			imap_session_notify(s, ev);
 	}
 }

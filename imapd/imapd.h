@@ -204,6 +204,8 @@ void	 imap_session_done(struct imap_session *);
 void	 imap_session_notify(struct imap_session *, const struct store_event *);
 /* SIGTERM: BYE after the current command. */
 void	 imap_session_shutdown(struct imap_session *);
+/* The login no longer stands (auth_login_revoked): BYE and close. */
+void	 imap_session_revoke(struct imap_session *);
 /*
  * Brings the selected view up to date and writes the untagged responses;
  * allow_expunge per RFC 3501 7.4.1.  Returns a store error or 0.
