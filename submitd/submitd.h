@@ -4,9 +4,9 @@
  * of the outbound queue to the smarthost.
  *
  * A session is a state machine; every change goes through
- * smtp_session_enter_state().  Commands are rows of the table of the
- * session's protocol in smtp-commands.c (one row shape for submission
- * and LMTP) with their handlers in cmd-*.c.  Work that blocks
+ * smtp_session_enter_state().  Commands are rows of the table in
+ * smtp-commands.c, each for submission, LMTP or both, with their
+ * handlers in cmd-*.c.  Work that blocks
  * (GPGME) runs on the work queue; the session waits in S_BUSY and reads
  * no further commands until it is done.
  */
@@ -48,6 +48,7 @@ struct smtp_session;
 
 struct smtp_cmd_def {
 	enum smtp_verb	 verb;
+	unsigned int	 protocols;	/* 1 << enum smtp_dialect, or-ed */
 	unsigned int	 states;	/* ST(...) in which it is allowed */
 	void		(*handler)(struct smtp_session *, struct smtp_cmd *);
 };
@@ -56,8 +57,7 @@ struct smtp_cmd_def {
 struct smtp_protocol {
 	const char	*name;		/* in the greeting: ESMTP, LMTP */
 	const char	*hello;		/* the verb that greets, for 503 */
-	const struct smtp_cmd_def *commands;
-	size_t		 ncommands;
+	enum smtp_dialect dialect;	/* its rows in the command table */
 	unsigned int	 ext;		/* SMTP_EXT_* it may offer */
 	void		(*message)(struct smtp_session *);	/* DATA ended */
 	int		 reply_per_rcpt;	/* a reply per recipient */
