@@ -302,9 +302,6 @@ enum imap_cmd_status cmd_list(struct imap_session *, const struct imap_command *
 enum imap_cmd_status cmd_lsub(struct imap_session *, const struct imap_command *);
 enum imap_cmd_status cmd_status(struct imap_session *, const struct imap_command *);
 enum imap_cmd_status cmd_append(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_getquotaroot(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_getquota(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_setquota(struct imap_session *, const struct imap_command *);
 enum imap_cmd_status cmd_expunge(struct imap_session *, const struct imap_command *);
 enum imap_cmd_status cmd_fetch(struct imap_session *, const struct imap_command *);
 enum imap_cmd_status cmd_store(struct imap_session *, const struct imap_command *);
