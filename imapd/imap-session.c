@@ -597,6 +597,8 @@ imap_session_result(struct imap_session *s, enum imap_cmd_status st)
 		s->phase = CP_MORE;
 		break;
 	case CMD_LINE:
+		if (s->cmd_def->line == NULL)
+			fatalx("%s: CMD_LINE without a line hook", s->cmd_def->name);
 		/* The command's arguments go: the parser reads bare lines now. */
 		imap_parser_reset(s->parser);
 		s->cmd = NULL;
