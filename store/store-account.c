@@ -385,7 +385,7 @@ store_account_iter(struct store_txn *txn,
 }
 
 int
-store_account_touch(struct store_txn *txn, uint64_t id, time_t min_interval)
+store_account_activity(struct store_txn *txn, uint64_t id)
 {
 	struct store_account a;
 	int		 ret;
@@ -393,7 +393,7 @@ store_account_touch(struct store_txn *txn, uint64_t id, time_t min_interval)
 	memset(&a, 0, sizeof(a));
 	if ((ret = store_account_get(txn, id, &a)) != 0)
 		return ret;
-	if (txn->now - a.last_activity >= min_interval) {
+	if (txn->now - a.last_activity >= STORE_ACTIVITY_INTERVAL) {
 		a.last_activity = txn->now;
 		ret = store_account_put(txn, &a);
 	}
