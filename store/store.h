@@ -174,6 +174,22 @@ struct store_mailbox_names {
 int	 store_account_insert(struct store_txn *, struct store_account *,
 	    const struct store_mailbox_names *);
 /*
+ * A new key pair for account a (a->id set): the public key into a, the
+ * secret key wrapped under the KEK of the invitation token (token_id
+ * set too), or under none if token is NULL; no password.  *skp (may be
+ * NULL) gets the secret key, which the caller frees.
+ */
+void	 store_account_rekey(struct store_account *,
+	    const uint8_t token[VAULT_TOKENBYTES], struct vault_seckey **skp);
+/*
+ * How every account is made (guestbox-provision, the tests, the
+ * benchmarks): an id, store_account_rekey(), store_account_insert().
+ * a holds the rest (address, inviter, state, invitation, PIN).
+ */
+int	 store_account_create(struct store_txn *, struct store_account *,
+	    const uint8_t token[VAULT_TOKENBYTES],
+	    const struct store_mailbox_names *, struct vault_seckey **skp);
+/*
  * Deletes every mailbox of the account with its mail and creates the
  * default ones anew (new UIDVALIDITY); a's counters are refreshed, the
  * caller writes a afterwards.  *nmsgsp gets the number of messages gone.

@@ -3,7 +3,7 @@
  *
  * Every test gets a fresh state directory under one temporary root that
  * main() removes at the end, so a failing test leaves nothing behind.
- * Accounts are made the way guestbox-provision makes them (invite_apply):
+ * Accounts are made as guestbox-provision makes them (store_account_create):
  * a fresh key pair wrapped under a token KEK; the test keeps the secret
  * key to read messages back.
  *
@@ -178,29 +178,15 @@ acct_create_txn(struct store_txn *txn, void *arg)
 {
 	struct acct		*ac = arg;
 	struct store_account	 a;
-	uint8_t			*kek;
 	int			 ret;
 
 	memset(&a, 0, sizeof(a));
-	if ((ret = store_account_alloc_id(txn, &ac->id)) != 0)
-		return ret;
-	/* A rerun gets a new id: make the key for it (invite_apply). */
-	vault_seckey_free(&ac->sk);
-	ac->sk = vault_keypair_new(ac->id);
-	kek = xsecret_alloc(VAULT_KEYBYTES);
-	vault_token_derive(ac->token, a.token_id, kek);
-	a.id = ac->id;
 	a.address = xstrdup(ac->address);
 	a.inviter = xstrdup("sender@home.example");
 	a.state = STORE_ACCT_PENDING;
-	memcpy(a.pk, ac->sk->pk, sizeof(a.pk));
-	a.kek_kind = VAULT_KEK_TOKEN;
-	vault_wrap(ac->sk, kek, VAULT_KEK_TOKEN, a.wrapped_sk);
-	xsecret_free(kek);
-	a.pin_verifier = xstrdup("");
-	a.pin_armored = xstrdup("");
+	ret = store_account_create(txn, &a, ac->token, &names, &ac->sk);
+	ac->id = a.id;
 	memcpy(ac->token_id, a.token_id, sizeof(ac->token_id));
-	ret = store_account_insert(txn, &a, &names);
 	store_account_clear(&a);
 	return ret;
 }
