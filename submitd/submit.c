@@ -95,6 +95,9 @@ submit_txn(struct store_txn *txn, void *arg)
 	size_t				 i, k;
 	int				 ret;
 
+	/* issue 19: disabled or deleted while the message was encrypted. */
+	if ((ret = auth_login_check(txn, s->account_id, s->key->pk)) != 0)
+		return ret;
 	/* Replayed: the earlier run's commit took, copies queued and all. */
 	if ((ret = store_deliver(txn, &ta->d)) != 0 || ta->d.ap.replayed)
 		return ret;
@@ -175,12 +178,12 @@ submit_job_done(void *arg)
 		if (ret == STORE_ELIMIT)
 			smtp_reply(s, 552, "5.2.2", "Your mailbox is full: "
 			    "delete mail from Gesendet to send more");
+		else if (ret == STORE_ESTATE)
+			smtp_reply(s, 554, "5.7.0", "This mailbox was "
+			    "disabled, deleted or invited again; not sent");
 		else if (ret == STORE_ENOSPC)
 			smtp_reply(s, 452, "4.3.1", "Insufficient system "
 			    "storage; try again later");
-		else if (ret == STORE_ESTATE)
-			smtp_reply(s, 554, "5.7.0", "Your mailbox was disabled "
-			    "or re-invited meanwhile: nothing was sent");
 		else
 			smtp_reply(s, 451, "4.3.0", "Temporary storage problem; "
 			    "try again");

@@ -8,20 +8,18 @@
   gbmail.py imap-flags  --port P --user U --password PW MAILBOX N|*
   gbmail.py imap-idle   --port P --user U --password PW MAILBOX SECONDS READY
   gbmail.py submit --port P (--tls|--starttls) --user U --password PW
-                   --from ADDR --to ADDR[,ADDR...] [--before-data CMD] FILE
+                   --from ADDR --to ADDR[,ADDR...] FILE
 
 IMAP is always over implicit TLS, checked against --cafile (default
 $tmp/cert.pem).  imap-fetch writes the message to stdout as it is stored.
 submit prints the reply to the message ("250 2.0.0 Ok: queued ... as N")
-and exits 0, or prints the refusal ("CODE text") and exits 1; with
---before-data it runs the shell command CMD between RCPT and DATA.
+and exits 0, or prints the refusal ("CODE text") and exits 1.
 """
 import argparse
 import imaplib
 import os
 import smtplib
 import ssl
-import subprocess
 import sys
 
 
@@ -67,7 +65,6 @@ def main():
     ap.add_argument("--starttls", action="store_true")
     ap.add_argument("--from", dest="mail_from")
     ap.add_argument("--to")
-    ap.add_argument("--before-data")
     a = ap.parse_intermixed_args()
     if a.cafile is None:
         a.cafile = os.path.join(os.environ["tmp"], "cert.pem")
@@ -150,9 +147,6 @@ def main():
                     refused[r] = (code, text)
             if len(refused) == len(a.to.split(",")):
                 raise smtplib.SMTPRecipientsRefused(refused)
-            if a.before_data:
-                subprocess.run(a.before_data, shell=True, check=True,
-                               stdout=subprocess.DEVNULL)
             code, text = s.data(msg)
             if code != 250:
                 raise smtplib.SMTPDataError(code, text)
