@@ -53,6 +53,12 @@ static const struct imap_cmd_def imap_commands[] = {
 	{ .name = "LSUB", .states = ST_LOGGEDIN, .handler = cmd_lsub },
 	{ .name = "STATUS", .states = ST_LOGGEDIN, .handler = cmd_status,
 	    .capa = { { "STATUS=SIZE", CAPA_LOGGEDIN } } },	/* RFC 8438 */
+	/* RFC 9208: one root over the account, STORAGE only, set by the admin. */
+	{ .name = "GETQUOTAROOT", .states = ST_LOGGEDIN,
+	    .handler = cmd_getquotaroot,
+	    .capa = { { "QUOTA QUOTA=RES-STORAGE", CAPA_LOGGEDIN } } },
+	{ .name = "GETQUOTA", .states = ST_LOGGEDIN, .handler = cmd_getquota },
+	{ .name = "SETQUOTA", .states = ST_LOGGEDIN, .handler = cmd_setquota },
 	{ .name = "APPEND", .states = ST_LOGGEDIN, .flags = CMD_F_CAPA_LIMIT,
 	    .handler = cmd_append, .literal = cmd_append_literal,
 	    .capa = { { "APPENDLIMIT", CAPA_LOGGEDIN } } },	/* RFC 7889 */
