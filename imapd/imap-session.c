@@ -366,9 +366,13 @@ imap_tagged_store_error(struct imap_session *s, int err)
 int
 imap_txn(struct imap_session *s, store_txn_fn fn, void *arg)
 {
-	int	 ret;
+	return imap_txn_result(s, store_txn_run(s->imapd->daemon.store, fn,
+	    arg));
+}
 
-	ret = store_txn_run(s->imapd->daemon.store, fn, arg);
+int
+imap_txn_result(struct imap_session *s, int ret)
+{
 	if (ret != 0 && ret != STORE_ENOTFOUND && ret != STORE_EEXIST &&
 	    ret != STORE_ELIMIT && ret != STORE_EMODIFIED && ret != STORE_ESTATE)
 		log_warnx("%s: %s: %s", s->conn->peer, s->address[0] != '\0' ?
