@@ -21,6 +21,7 @@
 #include "imap-flags.h"
 #include "imapd.h"
 #include "log.h"
+#include "mime-cache.h"
 #include "mime.h"
 #include "pack.h"
 #include "xmalloc.h"
