@@ -790,3 +790,44 @@ auth_get_stats(const struct auth *au, struct auth_stats *st)
 {
 	*st = au->stats;
 }
+
+int
+auth_login_check(struct store_txn *txn, uint64_t account_id,
+    const uint8_t pk[32])
+{
+	struct store_account	 a;
+	int			 ret;
+
+	memset(&a, 0, sizeof(a));
+	ret = store_account_get(txn, account_id, &a);
+	if (ret == STORE_ENOTFOUND)
+		ret = STORE_ESTATE;
+	/* As auth_check lets in: active, a password, the same keys. */
+	else if (ret == 0 && (a.state != STORE_ACCT_ACTIVE ||
+	    a.kek_kind != VAULT_KEK_PASSWORD ||
+	    sodium_memcmp(a.pk, pk, sizeof(a.pk)) != 0))
+		ret = STORE_ESTATE;
+	store_account_clear(&a);
+	return ret;
+}
+
+struct auth_login_arg {
+	uint64_t	 account_id;
+	const uint8_t	*pk;
+};
+
+static int
+auth_login_txn(struct store_txn *txn, void *arg)
+{
+	struct auth_login_arg	*la = arg;
+
+	return auth_login_check(txn, la->account_id, la->pk);
+}
+
+int
+auth_login_revoked(struct store *st, uint64_t account_id, const uint8_t pk[32])
+{
+	struct auth_login_arg	 la = { account_id, pk };
+
+	return store_txn_run(st, auth_login_txn, &la) == STORE_ESTATE;
+}

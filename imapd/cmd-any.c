@@ -43,7 +43,6 @@ cmd_logout(struct imap_session *s, const struct imap_command *cmd)
 	/* RFC 3501 6.1.3: no untagged updates after BYE. */
 	imap_session_enter_state(s, S_LOGOUT);
 	imap_tagged(s, "OK", "Logout completed");
-	conn_close_after_flush(s->conn);
 	return CMD_DONE;
 }
 

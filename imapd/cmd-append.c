@@ -102,7 +102,7 @@ append_check_txn(struct store_txn *txn, void *arg)
 }
 
 enum imap_literal_action
-imap_append_literal(struct imap_session *s, const struct imap_literal_info *li,
+cmd_append_literal(struct imap_session *s, const struct imap_literal_info *li,
     struct imap_literal_sink *sink, const char **textp)
 {
 	const struct conf	*cf = s->imapd->daemon.conf;

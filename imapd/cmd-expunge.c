@@ -56,11 +56,11 @@ expunge_txn(struct store_txn *txn, void *arg)
 }
 
 enum imap_cmd_status
-imap_expunge(struct imap_session *s, const struct imap_command *cmd,
-    int uid_mode)
+cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct expunge_req	 er;
-	const struct imap_arg	*a = cmd->args + (uid_mode ? 1 : 0);
+	const struct imap_arg	*a = cmd->args;
+	int			 uid_mode = s->cmd_uid;
 	const char		*setstr;
 	int			 ret;
 
@@ -90,10 +90,4 @@ imap_expunge(struct imap_session *s, const struct imap_command *cmd,
 	else
 		imap_tagged(s, "OK", "Expunge completed");
 	return CMD_DONE;
-}
-
-enum imap_cmd_status
-cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
-{
-	return imap_expunge(s, cmd, 0);
 }

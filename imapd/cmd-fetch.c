@@ -497,18 +497,16 @@ fetch_uid_cmp(const void *a, const void *b)
 }
 
 enum imap_cmd_status
-imap_fetch(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
+cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct fetch_req	*fr = s->cmd_state;
-	const struct imap_arg	*a;
+	const struct imap_arg	*a = cmd->args;
 	const char		*set, *why;
 	size_t			 i;
+	int			 uid_mode = s->cmd_uid;
 
 	if (fr != NULL)
 		return fetch_run(s, fr);	/* the output drained */
-	a = cmd->args;
-	if (uid_mode)
-		a++;
 	if (!imap_arg_get_atom(&a[0], &set) || imap_arg_is_eol(&a[1])) {
 		imap_tagged(s, "BAD", "FETCH takes a sequence set and items");
 		return CMD_DONE;
@@ -577,10 +575,4 @@ imap_fetch(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
 		free(va.fv.uids);
 	}
 	return fetch_run(s, fr);
-}
-
-enum imap_cmd_status
-cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
-{
-	return imap_fetch(s, cmd, 0);
 }

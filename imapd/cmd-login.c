@@ -39,15 +39,12 @@ cmd_starttls(struct imap_session *s, const struct imap_command *cmd)
 		    s->conn->peer);
 		imap_tagged(s, "BAD", "Data after STARTTLS; closing");
 		imap_printf(s, "* BYE Plaintext command injection refused\r\n");
-		s->state = S_LOGOUT;
-		conn_close_after_flush(s->conn);
+		imap_session_enter_state(s, S_LOGOUT);
 		return CMD_DONE;
 	}
 	imap_tagged(s, "OK", "Begin TLS negotiation now");
-	if (conn_starttls(s->conn, s->imapd->daemon.tls) == -1) {
-		s->state = S_LOGOUT;
-		conn_close_after_flush(s->conn);
-	}
+	if (conn_starttls(s->conn, s->imapd->daemon.tls) == -1)
+		imap_session_enter_state(s, S_LOGOUT);
 	return CMD_DONE;
 }
 
@@ -194,14 +191,13 @@ cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
 			ir = "";
 		return cmd_authenticate_plain(s, ir, strlen(ir));
 	}
+	/* RFC 3501 6.2.2: an empty challenge; the response is a line. */
 	imap_printf(s, "+ \r\n");
-	imap_session_want_line(s);
-	return CMD_ASYNC;
+	return CMD_LINE;
 }
 
-void
+enum imap_cmd_status
 cmd_authenticate_line(struct imap_session *s, const char *line, size_t len)
 {
-	if (cmd_authenticate_plain(s, line, len) == CMD_DONE)
-		imap_session_done(s);
+	return cmd_authenticate_plain(s, line, len);
 }

@@ -366,13 +366,13 @@ search_txn(struct store_txn *txn, void *arg)
 }
 
 enum imap_cmd_status
-imap_search(struct imap_session *s, const struct imap_command *cmd,
-    int uid_mode)
+cmd_search(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct imap_search_context	 ctx;
 	struct imap_search_program	 prog;
 	struct search_run		 sr;
-	const struct imap_arg		*a = cmd->args + (uid_mode ? 1 : 0);
+	const struct imap_arg		*a = cmd->args;
+	int				 uid_mode = s->cmd_uid;
 	const char			*why;
 	unsigned int			 ret_opts;
 	int				 ret;
@@ -462,10 +462,4 @@ imap_search(struct imap_session *s, const struct imap_command *cmd,
 	imap_search_program_clear(&prog);
 	imap_tagged(s, "OK", "Search completed");
 	return CMD_DONE;
-}
-
-enum imap_cmd_status
-cmd_search(struct imap_session *s, const struct imap_command *cmd)
-{
-	return imap_search(s, cmd, 0);
 }

@@ -2,8 +2,8 @@
  * invite-mail.c: the invitation mail: templates, MIME, and delivery
  * through the smarthost (or stdout with --print).
  *
- * The templates are files an admin may replace (templates_dir in
- * guestbox.conf(5); defaults in PKGDATADIR/templates):
+ * The templates are compiled in from provision/templates/; an admin may
+ * replace each with a file in templates_dir (guestbox.conf(5)):
  *	invite-subject.txt	the Subject, one line of UTF-8
  *	invite.txt		the text/plain part
  *	invite.html		the text/html part
@@ -25,6 +25,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/stat.h>
+
 #include <sodium.h>
 
 #include "provision.h"
@@ -35,6 +37,15 @@
 #define INVITE_TEMPLATE_MAX	(256 * 1024)
 /* RFC 2047 2: an encoded-word is at most 75 characters. */
 #define INVITE_EW_BYTES		45
+
+#include "invite-templates.inc"
+
+/* The built-in templates: provision/templates/, compiled in. */
+static const char *const invite_mail_builtin[INVITE_MAIL_NFILES] = {
+	[INVITE_MAIL_SUBJECT] = tpl_invite_subject_txt,
+	[INVITE_MAIL_TEXT] = tpl_invite_txt,
+	[INVITE_MAIL_HTML] = tpl_invite_html,
+};
 
 static const char *const invite_mail_files[INVITE_MAIL_NFILES] = {
 	[INVITE_MAIL_SUBJECT] = "invite-subject.txt",
@@ -112,34 +123,49 @@ sbuf_html(struct sbuf *b, const char *s)
 int
 invite_mail_load(struct provision *pv, struct invite_mail *im)
 {
-	char	*dir, *path;
-	size_t	 len, i;
+	const char	*dir = pv->conf->templates_dir;
+	char		*path;
+	size_t		 len, i;
+	struct stat	 st;
 
 	memset(im, 0, sizeof(*im));
-	dir = pv->conf->templates_dir != NULL ?
-	    xstrdup(pv->conf->templates_dir) : xstrdup(PKGDATADIR "/templates");
+	/* A templates_dir that is not there is a typo, not "no changes". */
+	if (dir != NULL && (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))) {
+		provision_errx(pv, "templates_dir %s: %s (guestbox.conf(5); "
+		    "without templates_dir the built-in templates are used)",
+		    dir, stat(dir, &st) == -1 ? strerror(errno) :
+		    "not a directory");
+		return EX_CONFIG;
+	}
 	for (i = 0; i < INVITE_MAIL_NFILES; i++) {
+		if (dir == NULL) {
+			im->tpl[i] = xstrdup(invite_mail_builtin[i]);
+			continue;
+		}
 		xasprintf(&path, "%s/%s", dir, invite_mail_files[i]);
 		if (file_read_all(path, INVITE_TEMPLATE_MAX, &im->tpl[i],
 		    &len) == -1) {
+			if (errno == ENOENT) {
+				/* Only the files an admin changed need be there. */
+				im->tpl[i] = xstrdup(invite_mail_builtin[i]);
+				free(path);
+				continue;
+			}
 			provision_errx(pv, "cannot read the invitation template "
 			    "%s: %s (templates_dir in guestbox.conf(5))", path,
 			    strerror(errno));
 			free(path);
-			free(dir);
 			invite_mail_clear(im);
 			return EX_CONFIG;
 		}
 		if (memchr(im->tpl[i], '\0', len) != NULL) {
 			provision_errx(pv, "%s holds a NUL byte", path);
 			free(path);
-			free(dir);
 			invite_mail_clear(im);
 			return EX_CONFIG;
 		}
 		free(path);
 	}
-	free(dir);
 	return EX_OK;
 }
 

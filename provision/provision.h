@@ -28,6 +28,8 @@ struct provision {
 	struct store	*store;		/* opened by provision_store() */
 	int		 json;
 	const char	*progname;
+	/* Started as root and switched to user (guestbox.conf(5)), or NULL. */
+	const char	*switched_to;
 };
 
 struct provision_cmd {

@@ -35,14 +35,16 @@ cmd_mail(struct smtp_session *s, struct smtp_cmd *cmd)
 	smtp_reply(s, 250, "2.1.0", "Ok");
 }
 
-static int
+/* 1 + the index of the first RCPT of addr, or 0. */
+static size_t
 cmd_rcpt_dup(const struct smtp_session *s, const char *addr)
 {
 	size_t	 i;
 
 	for (i = 0; i < s->nrcpts; i++)
-		if (strcmp(s->rcpts[i].addr, addr) == 0)
-			return 1;
+		if (s->rcpts[i].dup_of == 0 &&
+		    strcmp(s->rcpts[i].addr, addr) == 0)
+			return i + 1;
 	return 0;
 }
 
@@ -204,6 +206,7 @@ void
 cmd_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 {
 	struct rcpt_job	*j;
+	size_t		 first;
 
 	if (s->nrcpts >= s->sd->daemon.conf->max_recipients ||
 	    s->nrcpts >= STORE_QUEUE_MAX_RCPTS) {
@@ -215,7 +218,14 @@ cmd_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 		smtp_reply(s, 501, "5.1.3", "A recipient is needed");
 		return;
 	}
-	if (cmd_rcpt_dup(s, cmd->addr)) {
+	if ((first = cmd_rcpt_dup(s, cmd->addr)) != 0) {
+		/*
+		 * RFC 2033 4.2: after DATA, LMTP answers once per accepted
+		 * RCPT, so the repeat gets its place in the list and, then,
+		 * its first one's reply; it is delivered once.
+		 */
+		if (s->dialect == SMTP_DIALECT_LMTP)
+			cmd_rcpt_add(s, cmd->addr)->dup_of = first;
 		smtp_reply(s, 250, "2.1.5", "Ok (duplicate)");
 		return;
 	}

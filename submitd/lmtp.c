@@ -116,6 +116,36 @@ lmtp_headers(struct smtp_session *s, const char *rcpt, size_t *lenp)
 	return h;
 }
 
+/* RFC 2033 4.2: the reply for one recipient after DATA. */
+static void
+lmtp_reply(struct smtp_session *s, const struct smtp_rcpt *r, int ret)
+{
+	switch (ret) {
+	case 0:
+		log_info("%s: delivered to %s, %zu bytes", s->conn->peer,
+		    r->addr, s->msglen);
+		smtp_reply(s, 250, "2.0.0", "<%s> delivered", r->addr);
+		break;
+	case STORE_ELIMIT:
+		smtp_reply(s, 552, "5.2.2", "<%s> mailbox full", r->addr);
+		break;
+	case STORE_ENOSPC:
+		/* RFC 5321 4.2.3, RFC 3463 X.3.1: mail system full. */
+		smtp_reply(s, 452, "4.3.1", "<%s> insufficient system "
+		    "storage; try again later", r->addr);
+		break;
+	case STORE_ESTATE:
+	case STORE_ENOTFOUND:
+		smtp_reply(s, 450, "4.2.1", "<%s> mailbox is changing; "
+		    "try again", r->addr);
+		break;
+	default:
+		smtp_reply(s, 451, "4.3.0", "<%s> temporary storage "
+		    "problem; try again", r->addr);
+		break;
+	}
+}
+
 void
 lmtp_deliver(struct smtp_session *s)
 {
@@ -125,6 +155,12 @@ lmtp_deliver(struct smtp_session *s)
 	int			 ret;
 
 	for (i = 0; i < s->nrcpts; i++) {
+		if (s->rcpts[i].dup_of != 0) {
+			/* Delivered once; answered like its first RCPT. */
+			lmtp_reply(s, &s->rcpts[i],
+			    s->rcpts[s->rcpts[i].dup_of - 1].result);
+			continue;
+		}
 		hdr = lmtp_headers(s, s->rcpts[i].addr, &hlen);
 		full = xmalloc(hlen + s->msglen);
 		memcpy(full, hdr, hlen);
@@ -134,33 +170,9 @@ lmtp_deliver(struct smtp_session *s)
 		    s->rcpts[i].pk, 0, NULL, full, hlen + s->msglen, 0, NULL);
 		sodium_memzero(full, hlen + s->msglen);
 		free(full);
+		s->rcpts[i].result = ret;
 		/* RFC 2033 4.2: one reply per recipient, in RCPT order. */
-		switch (ret) {
-		case 0:
-			log_info("%s: delivered to %s, %zu bytes", s->conn->peer,
-			    s->rcpts[i].addr, s->msglen);
-			smtp_reply(s, 250, "2.0.0", "<%s> delivered",
-			    s->rcpts[i].addr);
-			break;
-		case STORE_ELIMIT:
-			smtp_reply(s, 552, "5.2.2", "<%s> mailbox full",
-			    s->rcpts[i].addr);
-			break;
-		case STORE_ENOSPC:
-			/* RFC 5321 4.2.3, RFC 3463 X.3.1: mail system full. */
-			smtp_reply(s, 452, "4.3.1", "<%s> insufficient system "
-			    "storage; try again later", s->rcpts[i].addr);
-			break;
-		case STORE_ESTATE:
-		case STORE_ENOTFOUND:
-			smtp_reply(s, 450, "4.2.1", "<%s> mailbox is changing; "
-			    "try again", s->rcpts[i].addr);
-			break;
-		default:
-			smtp_reply(s, 451, "4.3.0", "<%s> temporary storage "
-			    "problem; try again", s->rcpts[i].addr);
-			break;
-		}
+		lmtp_reply(s, &s->rcpts[i], ret);
 	}
 	smtp_session_reset(s);
 	smtp_session_enter_state(s, S_READY);

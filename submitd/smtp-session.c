@@ -190,6 +190,22 @@ smtp_session_shutdown(struct smtp_session *s)
 	smtp_session_quit(s);
 }
 
+void
+smtp_session_revoke(struct smtp_session *s)
+{
+	if (s->state == S_QUIT)
+		return;
+	log_info("%s: %s: the mailbox was disabled, deleted or re-invited; "
+	    "ending the session", s->conn->peer, s->address);
+	/*
+	 * RFC 5321 3.8: 421 at any time, then close; a message being read
+	 * or encrypted is dropped (its job finds the session gone).
+	 */
+	smtp_reply(s, 421, "4.7.0", "This mailbox was disabled, deleted or "
+	    "invited again; closing");
+	smtp_session_quit(s);
+}
+
 static void
 smtp_session_end(struct conn *c, enum conn_end why, void *arg)
 {

@@ -98,6 +98,9 @@ submit_txn(struct store_txn *txn, void *arg)
 	size_t				 i, k;
 	int				 ret;
 
+	/* issue 19: disabled or deleted while the message was encrypted. */
+	if ((ret = auth_login_check(txn, s->account_id, s->key->pk)) != 0)
+		return ret;
 	memset(&mb, 0, sizeof(mb));
 	ret = store_mailbox_find_special(txn, s->account_id, STORE_SPECIAL_SENT,
 	    &mb);
@@ -178,6 +181,9 @@ submit_job_done(void *arg)
 		if (ret == STORE_ELIMIT)
 			smtp_reply(s, 552, "5.2.2", "Your mailbox is full: "
 			    "delete mail from Gesendet to send more");
+		else if (ret == STORE_ESTATE)
+			smtp_reply(s, 554, "5.7.0", "This mailbox was "
+			    "disabled, deleted or invited again; not sent");
 		else if (ret == STORE_ENOSPC)
 			smtp_reply(s, 452, "4.3.1", "Insufficient system "
 			    "storage; try again later");

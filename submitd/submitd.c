@@ -39,10 +39,21 @@ submitd_accept(struct daemon *d, struct listener *l, int fd,
 static void
 submitd_notify(struct daemon *d, const struct store_event *ev)
 {
-	struct submitd	*sd = d->arg;
+	struct submitd		*sd = d->arg;
+	struct smtp_session	*s, *next;
 
 	if (ev->mailbox_id == STORE_QUEUE_EVENT || ev->account_id == 0)
 		relay_kick(sd->relay);
+	if (ev->mailbox_id != 0)
+		return;
+	/* issue 19: disabled, deleted, re-invited: no more sending. */
+	for (s = sd->sessions; s != NULL; s = next) {
+		next = s->next;
+		if (s->key != NULL && (ev->account_id == 0 ||
+		    ev->account_id == s->account_id) &&
+		    auth_login_revoked(d->store, s->account_id, s->key->pk))
+			smtp_session_revoke(s);
+	}
 }
 
 static void

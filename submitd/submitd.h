@@ -73,6 +73,9 @@ struct smtp_rcpt {
 	char		 fpr[65];		/* submission: the key */
 	uint64_t	 account_id;		/* LMTP: the mailbox */
 	uint8_t		 pk[32];
+	/* LMTP: a repeated RCPT is 1 + the index of its first, else 0. */
+	size_t		 dup_of;
+	int		 result;		/* LMTP: the delivery's result */
 };
 
 struct smtp_session {
@@ -122,6 +125,8 @@ void	 smtp_session_resume(struct smtp_session *);
 void	 smtp_session_reset(struct smtp_session *);
 void	 smtp_session_quit(struct smtp_session *);
 void	 smtp_session_shutdown(struct smtp_session *);
+/* The login no longer stands (auth_login_revoked): 421 and close. */
+void	 smtp_session_revoke(struct smtp_session *);
 /* DATA was accepted (354 sent): read the message. */
 void	 smtp_session_start_data(struct smtp_session *);
 unsigned int smtp_session_ext(const struct smtp_session *);
