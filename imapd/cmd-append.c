@@ -21,8 +21,11 @@
 #include "imap-flags.h"
 #include "imapd.h"
 #include "log.h"
+#include "mime-cache.h"
 #include "mime.h"
 #include "mime-seal.h"
+#include "pack.h"
+#include "rfc5322.h"
 #include "xmalloc.h"
 
 struct append_buf {
@@ -226,14 +229,17 @@ append_txn(struct store_txn *txn, void *arg)
 	return ret;
 }
 
-/* The Message-ID of the header, hashed as the store indexes it. */
+/*
+ * The Message-ID of the header, hashed as the store indexes it.  The id
+ * is read by rfc5322_msgid_parse(), as submission reads it for the copy
+ * it files into Gesendet: the duplicate check needs both to agree.
+ */
 static int
 append_msgid(const uint8_t *data, size_t len, uint8_t out[STORE_MSGID_HASHBYTES])
 {
 	struct mime_msg	*mm;
-	char		*v, *p, *e;
+	char		*v, *id;
 	size_t		 vlen;
-	int		 ok = 0;
 
 	if ((mm = mime_parse(data, len)) == NULL)
 		return 0;
@@ -242,13 +248,13 @@ append_msgid(const uint8_t *data, size_t len, uint8_t out[STORE_MSGID_HASHBYTES]
 	mime_msg_free(&mm);
 	if (v == NULL)
 		return 0;
-	/* <id@host> without blanks or comments around it. */
-	if ((p = strchr(v, '<')) != NULL && (e = strchr(p, '>')) != NULL) {
-		store_msgid_hash(p, (size_t)(e - p + 1), out);
-		ok = 1;
-	}
+	id = rfc5322_msgid_parse(v);
 	free(v);
-	return ok;
+	if (id == NULL)
+		return 0;
+	store_msgid_hash(id, strlen(id), out);
+	free(id);
+	return 1;
 }
 
 enum imap_cmd_status
