@@ -209,6 +209,26 @@ int		 session_csrf_check(const char *cookie_value, const char *form,
 /* Throttle (bootstrap-throttle.c)                                    */
 /* ---------------------------------------------------------------- */
 
+/*
+ * bootstrap-limits.c: connections per client address and in all, and
+ * the deadline for each request (bootstrap_max_connections,
+ * bootstrap_max_connections_per_ip, bootstrap_request_timeout).
+ * bs_limits_track: a new connection's bufferevent, from evhttp's bevcb;
+ * per_ip: its peer is the client (not a reverse proxy).
+ * bs_limits_answered: a request came whole; the next one is due anew.
+ */
+struct bs_limits;
+struct bufferevent;
+struct evconnlistener;
+struct evhttp_request;
+struct bs_limits *bs_limits_new(struct event_base *, const struct conf *);
+void		 bs_limits_free(struct bs_limits **);
+/* A listener of evhttp's, paused while new connections wait for a look. */
+void		 bs_limits_listener(struct bs_limits *, struct evconnlistener *);
+void		 bs_limits_track(struct bs_limits *, struct bufferevent *,
+		    int per_ip);
+void		 bs_limits_answered(struct bs_limits *, struct evhttp_request *);
+
 struct throttle;
 
 struct throttle	*throttle_new(uint64_t per_minute);
@@ -234,6 +254,7 @@ struct bs_form {
 struct bootstrapd {
 	struct daemon		 d;
 	struct throttle		*throttle;
+	struct bs_limits	*limits;
 	struct bs_listener	*listeners;
 	size_t			 nlisteners;
 	int			 https_public;	/* public_url is https */
