@@ -109,6 +109,8 @@ void	smtp_client_connect(struct smtp_client *);
 int	smtp_client_send(struct smtp_client *, const struct smtp_client_msg *);
 /* Says QUIT if ready (else nothing); closed follows. */
 void	smtp_client_quit(struct smtp_client *);
+/* "host:port" ("[v6]:port"), for logs; valid as long as the client. */
+const char *smtp_client_peer(const struct smtp_client *);
 /* Drops the connection without callbacks. */
 void	smtp_client_free(struct smtp_client **);
 
