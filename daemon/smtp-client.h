@@ -84,8 +84,9 @@ struct smtp_client_msg {
  * done: a transaction is over (also when the connection broke during
  * it); ready or closed follows.
  * closed: the connection is gone; why is NULL after QUIT or when it
- * ended while idle, else what went wrong.  It comes from the event loop,
- * never from inside another call, and may smtp_client_free().
+ * ended while idle, else what went wrong (in the client: gone with
+ * smtp_client_free()).  It comes from the event loop, never from inside
+ * another call, and may smtp_client_free().
  * Only closed may free the client.
  */
 struct smtp_client_cb {

@@ -381,15 +381,16 @@ relay_sc_closed(struct smtp_client *sc, const char *why, void *arg)
 {
 	struct relay	*r = arg;
 
-	if (why != NULL)
-		log_warnx("relay: %s: %s", smtp_client_peer(sc), why);
-	smtp_client_free(&r->sc);
 	r->idle = 0;
 	evtimer_del(r->reuse);
 	if (why != NULL) {
+		log_warnx("relay: %s: %s", smtp_client_peer(sc), why);
+		/* why lives in the client: record the round first. */
 		relay_fail_round(r, why);
+		smtp_client_free(&r->sc);
 		return;
 	}
+	smtp_client_free(&r->sc);
 	/* After QUIT: a reply queued meanwhile goes now. */
 	relay_run(r);
 }
