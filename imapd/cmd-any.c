@@ -8,6 +8,9 @@
 #include "imapd.h"
 #include "log.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_capability, cmd_noop, cmd_logout, cmd_id;
+
 enum imap_cmd_status
 cmd_capability(struct imap_session *s, const struct imap_command *cmd)
 {
