@@ -19,7 +19,9 @@
  * declares its own with the same types (imapd.h).
  */
 /* cmd-any.c */
-imap_cmd_fn	cmd_capability, cmd_noop, cmd_logout, cmd_id;
+imap_cmd_fn	cmd_capability, cmd_noop, cmd_logout;
+/* cmd-id.c */
+imap_cmd_fn	cmd_id;
 /* cmd-login.c */
 imap_cmd_fn	cmd_starttls, cmd_login, cmd_authenticate;
 imap_cmd_line_fn cmd_authenticate_line;
