@@ -48,8 +48,11 @@ imap_cmd_fn	cmd_expunge, cmd_fetch, cmd_store, cmd_search, cmd_copy,
 
 static const struct imap_cmd_def imap_commands[] = {
 	/* Any state (RFC 3501 6.1); IMAP4rev1 leads CAPABILITY (7.2.1). */
+	/* RFC 7888 3: LITERAL- before login, LITERAL+ after, never both. */
 	{ .name = "CAPABILITY", .states = ST_ANY, .handler = cmd_capability,
-	    .capa = { { "IMAP4rev1 LITERAL+", CAPA_ANY } } },	/* RFC 7888 */
+	    .capa = { { "IMAP4rev1", CAPA_ANY },
+		{ "LITERAL-", CAPA_PLAIN | CAPA_TLS },
+		{ "LITERAL+", CAPA_LOGGEDIN } } },
 	{ .name = "NOOP", .states = ST_ANY, .handler = cmd_noop },
 	{ .name = "LOGOUT", .states = ST_ANY, .handler = cmd_logout },
 	/* RFC 2971 */

@@ -123,7 +123,7 @@ struct imap_cmd_def {
 	imap_cmd_line_fn *line;		/* NULL: never returns CMD_LINE */
 	imap_cmd_literal_fn *literal;	/* NULL: literals in memory */
 	/* What it adds to CAPABILITY. */
-	struct imap_capa capa[2];
+	struct imap_capa capa[3];
 };
 
 /*
@@ -237,6 +237,8 @@ const char *imap_capabilities(const struct imap_session *);
 int	 imap_output_full(const struct imap_session *);
 /* Runs fn in a store transaction; errors are logged. */
 int	 imap_txn(struct imap_session *, store_txn_fn, void *);
+/* Logs what a store transaction returned, as imap_txn does; returns it. */
+int	 imap_txn_result(struct imap_session *, int ret);
 
 /* imap-commands.c */
 /*

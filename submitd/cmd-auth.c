@@ -62,7 +62,7 @@ cmd_auth_start(struct smtp_session *s, const char *user, size_t userlen,
 static void
 cmd_auth_plain(struct smtp_session *s, const char *line, size_t len)
 {
-	struct smtp_sasl_plain	 sp;
+	struct sasl_plain	 sp;
 	struct smtp_reply	 r;
 	uint8_t			*buf;
 	size_t			 n;

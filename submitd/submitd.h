@@ -184,15 +184,4 @@ int	 bounce_deliver(struct store *, const struct conf *, uint64_t account_id,
 	    const char *message_id, const char *const *addrs,
 	    const char *const *replies, size_t n);
 
-/*
- * Seals a message (with its MIME cache) and appends it to the INBOX
- * (special_use 0) or the special-use mailbox of an account, creating
- * that one as create_name if it is gone (lmtp.c, submit.c, bounce.c).
- * STORE_ESTATE if the account is not pending or active or its key
- * changed.
- */
-int	 deliver_to_mailbox(struct store *, uint64_t account_id,
-	    const uint8_t pk[32], uint32_t special_use, const char *create_name,
-	    const void *msg, size_t len, uint32_t flags, struct store_msg *out);
-
 #endif
