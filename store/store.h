@@ -254,6 +254,13 @@ int	 store_corr_get(struct store_txn *, uint64_t account_id,
 	    const char *address, struct store_corr *);
 int	 store_corr_iter(struct store_txn *, uint64_t account_id,
 	    int (*fn)(const struct store_corr *, void *), void *arg);
+/*
+ * The correspondents' addresses joined by ", " into buf, as many whole
+ * addresses as fit; their number in *np (may be NULL).  What a mailbox
+ * can write to, for the guest's eyes (SMTP replies, the welcome).
+ */
+int	 store_corr_list(struct store_txn *, uint64_t account_id, char *buf,
+	    size_t buflen, size_t *np);
 
 /* ---------------------------------------------------------------- */
 /* Mailboxes                                                          */
