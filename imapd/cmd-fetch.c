@@ -2,9 +2,10 @@
  * cmd-fetch.c: FETCH and UID FETCH (RFC 3501 6.4.5, 7.4.2; CONDSTORE and
  * QRESYNC, RFC 7162 3.1.4, 3.2.6).
  *
- * ENVELOPE, BODYSTRUCTURE and BODY come from the MIME cache sealed with
- * the message (computed at delivery or APPEND, or here the first time it
- * is missing); sections decrypt the message.  A long FETCH writes a batch
+ * ENVELOPE, BODYSTRUCTURE and BODY are written (imap-bodystructure.c)
+ * from the MIME cache sealed with the message (computed at delivery or
+ * APPEND, or here the first time it is missing); sections decrypt the
+ * message.  A long FETCH writes a batch
  * of messages, then waits for the client to read (CMD_MORE), so a FETCH
  * of a whole mailbox never sits in memory.
  *
@@ -19,11 +20,13 @@
 
 #include <sodium.h>
 
+#include "imap-bodystructure.h"
 #include "imap-date.h"
 #include "imap-fetch-parse.h"
 #include "imap-seqset.h"
 #include "imapd.h"
 #include "log.h"
+#include "mime-cache.h"
 #include "mime.h"
 #include "pack.h"
 #include "xmalloc.h"
@@ -345,18 +348,17 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 	}
 	if ((req->attrs & IMAP_FETCH_ENVELOPE) && fm->mime != NULL) {
 		imap_printf(s, "%sENVELOPE ", sp);
-		imap_write(s, fm->mime->envelope, fm->mime->envelope_len);
+		imap_bodystructure_write_envelope(conn_out(s->conn), fm->mime);
 		sp = " ";
 	}
 	if ((req->attrs & IMAP_FETCH_BODYSTRUCTURE) && fm->mime != NULL) {
 		imap_printf(s, "%sBODYSTRUCTURE ", sp);
-		imap_write(s, fm->mime->bodystructure,
-		    fm->mime->bodystructure_len);
+		imap_bodystructure_write(conn_out(s->conn), fm->mime, 1);
 		sp = " ";
 	}
 	if ((req->attrs & IMAP_FETCH_BODY) && fm->mime != NULL) {
 		imap_printf(s, "%sBODY ", sp);
-		imap_write(s, fm->mime->body, fm->mime->body_len);
+		imap_bodystructure_write(conn_out(s->conn), fm->mime, 0);
 		sp = " ";
 	}
 	/* Body items in the order asked for. */

@@ -8,10 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sodium.h>
-
 #include "imapd.h"
 #include "log.h"
+#include "sasl.h"
 #include "xmalloc.h"
 
 /* RFC 4616 2: authzid, authcid and password of at most 255 octets each. */
@@ -127,44 +126,43 @@ cmd_login(struct imap_session *s, const struct imap_command *cmd)
 	return cmd_login_start(s, user, pw, strlen(pw));
 }
 
-/* RFC 4616: [authzid] NUL authcid NUL passwd, in base64. */
+/* RFC 4616: [authzid] NUL authcid NUL passwd, in base64 (daemon/sasl.c). */
 static enum imap_cmd_status
 cmd_authenticate_plain(struct imap_session *s, const char *b64, size_t len)
 {
-	unsigned char	*raw;
-	size_t		 rawlen;
-	const char	*authz, *user, *pw, *end;
-	enum imap_cmd_status st;
+	struct sasl_plain	 sp;
+	unsigned char		*raw;
+	size_t			 rawlen;
+	enum sasl_status	 st;
+	enum imap_cmd_status	 ret;
 
-	if (len == 1 && b64[0] == '*') {
+	raw = xsecret_alloc(AUTH_PLAIN_MAX + 1);
+	st = sasl_response_decode(b64, len, raw, AUTH_PLAIN_MAX, &rawlen);
+	if (st == SASL_CANCELLED) {
 		/* RFC 3501 6.2.2: the client cancelled. */
+		xsecret_free(raw);
 		imap_tagged(s, "BAD", "Authentication cancelled");
 		return CMD_DONE;
 	}
-	raw = xsecret_alloc(AUTH_PLAIN_MAX + 1);
-	if (len > ((AUTH_PLAIN_MAX + 2) / 3) * 4 ||
-	    sodium_base642bin(raw, AUTH_PLAIN_MAX, b64, len, NULL, &rawlen,
-	    NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+	if (st != SASL_OK) {
 		xsecret_free(raw);
 		imap_tagged(s, "BAD", "Invalid base64 in the SASL response");
 		return CMD_DONE;
 	}
 	raw[rawlen] = '\0';
-	end = (const char *)raw + rawlen;
-	authz = (const char *)raw;
-	user = authz + strlen(authz) + 1;
-	pw = user < end ? user + strlen(user) + 1 : end;
-	if (user >= end || pw > end || (authz[0] != '\0' &&
-	    strcasecmp(authz, user) != 0)) {
+	/* No proxy logins: the authzid must be empty or the user. */
+	if (sasl_plain_split(raw, rawlen, &sp) != SASL_OK ||
+	    (sp.authzid_len > 0 && (sp.authzid_len != sp.authcid_len ||
+	    strncasecmp(sp.authzid, sp.authcid, sp.authcid_len) != 0))) {
 		xsecret_free(raw);
-		/* No proxy logins: the authzid must be empty or the user. */
 		imap_tagged(s, "NO", "[AUTHENTICATIONFAILED] Invalid PLAIN "
 		    "response");
 		return CMD_DONE;
 	}
-	st = cmd_login_start(s, user, pw, (size_t)(end - pw));
+	/* sasl_plain_split() leaves authcid NUL-terminated in raw. */
+	ret = cmd_login_start(s, sp.authcid, sp.passwd, sp.passwd_len);
 	xsecret_free(raw);
-	return st;
+	return ret;
 }
 
 enum imap_cmd_status

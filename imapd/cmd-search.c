@@ -25,6 +25,7 @@
 #include "imap-text.h"
 #include "imapd.h"
 #include "mime.h"
+#include "rfc5322.h"
 #include "xmalloc.h"
 
 struct search_msg;
@@ -152,7 +153,7 @@ search_sent_date(struct search_msg *sm, time_t *tp)
 	v = mime_header_get(sm->text, hlen, "Date", &len);
 	if (v == NULL)
 		return -1;
-	ret = imap_text_date(v, tp);
+	ret = rfc5322_date_parse(v, tp);
 	free(v);
 	return ret;
 }

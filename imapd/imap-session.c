@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "imap-quote.h"
 #include "imap-seqset.h"
 #include "imapd.h"
 #include "log.h"
@@ -97,8 +98,13 @@ imap_session_set_limits(struct imap_session *s)
 
 	imap_parser_limits_default(&lim);
 	if (s->state == S_NOTAUTH) {
-		/* Before login nobody needs big literals (RFC 7888 4). */
+		/*
+		 * Before login nobody needs big literals (RFC 7888 4), and
+		 * LITERAL- is what CAPABILITY says then (RFC 7888 3: never
+		 * both; LITERAL+ once logged in).
+		 */
 		lim.literal_max = 8 * 1024;
+		lim.nonsync_max = IMAP_PARSER_NONSYNC_MINUS;
 		lim.stream_max = 0;
 		lim.line_max = 8 * 1024;
 		lim.command_max = 64 * 1024;
@@ -255,51 +261,17 @@ imap_output_full(const struct imap_session *s)
 	return evbuffer_get_length(conn_out(s->conn)) > IMAP_OUTPUT_HIGH;
 }
 
+/* The one IMAP quoter (imap-quote.c) writes them. */
 void
 imap_write_string(struct imap_session *s, const char *str, size_t len)
 {
-	size_t	 i;
-	int	 quoted = len < 1024;
-
-	/* RFC 3501 9: quoted holds 7-bit TEXT-CHARs only. */
-	for (i = 0; quoted && i < len; i++)
-		if ((unsigned char)str[i] >= 0x80 || str[i] == '\r' ||
-		    str[i] == '\n' || str[i] == '\0')
-			quoted = 0;
-	if (!quoted) {
-		imap_printf(s, "{%zu}\r\n", len);
-		imap_write(s, str, len);
-		return;
-	}
-	imap_write(s, "\"", 1);
-	for (i = 0; i < len; i++) {
-		if (str[i] == '"' || str[i] == '\\')
-			imap_write(s, "\\", 1);
-		imap_write(s, &str[i], 1);
-	}
-	imap_write(s, "\"", 1);
-}
-
-/* RFC 3501 9: ATOM-CHAR excludes atom-specials. */
-static int
-imap_is_atom(const char *s)
-{
-	if (*s == '\0' || strcasecmp(s, "NIL") == 0)
-		return 0;
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f ||
-		    strchr("(){%*\"\\]", *s) != NULL)
-			return 0;
-	return 1;
+	imap_quote_string(conn_out(s->conn), str, len, 0);
 }
 
 void
 imap_write_astring(struct imap_session *s, const char *str)
 {
-	if (imap_is_atom(str))
-		imap_printf(s, "%s", str);
-	else
-		imap_write_string(s, str, strlen(str));
+	imap_quote_astring(conn_out(s->conn), str, strlen(str), 0);
 }
 
 static void
@@ -361,9 +333,13 @@ imap_tagged_store_error(struct imap_session *s, int err)
 int
 imap_txn(struct imap_session *s, store_txn_fn fn, void *arg)
 {
-	int	 ret;
+	return imap_txn_result(s, store_txn_run(s->imapd->daemon.store, fn,
+	    arg));
+}
 
-	ret = store_txn_run(s->imapd->daemon.store, fn, arg);
+int
+imap_txn_result(struct imap_session *s, int ret)
+{
 	if (ret != 0 && ret != STORE_ENOTFOUND && ret != STORE_EEXIST &&
 	    ret != STORE_ELIMIT && ret != STORE_EMODIFIED && ret != STORE_ESTATE)
 		log_warnx("%s: %s: %s", s->conn->peer, s->address[0] != '\0' ?
@@ -592,6 +568,8 @@ imap_session_result(struct imap_session *s, enum imap_cmd_status st)
 		s->phase = CP_MORE;
 		break;
 	case CMD_LINE:
+		if (s->cmd_def->line == NULL)
+			fatalx("%s: CMD_LINE without a line hook", s->cmd_def->name);
 		/* The command's arguments go: the parser reads bare lines now. */
 		imap_parser_reset(s->parser);
 		s->cmd = NULL;

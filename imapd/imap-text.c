@@ -5,15 +5,12 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "imap-text.h"
 #include "mime.h"
@@ -416,63 +413,4 @@ imap_text_body(const void *msg, size_t len, const struct mime_msg *mm)
 	else
 		pack_raw(&dec, msg, len);
 	return text_finish(&dec);
-}
-
-/* RFC 5322 3.3 date-time, leniently (day name, seconds, zone optional). */
-int
-imap_text_date(const char *s, time_t *tp)
-{
-	static const char *const months[] = { "jan", "feb", "mar", "apr",
-	    "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec" };
-	struct tm	 tm;
-	const char	*p = s;
-	char		*end;
-	long		 day, year, hh = 0, mm = 0, ss = 0, zone = 0;
-	int		 mon;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (isalpha((unsigned char)*p)) {
-		while (isalpha((unsigned char)*p))
-			p++;
-		if (*p == ',')
-			p++;
-	}
-	day = strtol(p, &end, 10);
-	if (end == p || day < 1 || day > 31)
-		return -1;
-	for (p = end; *p == ' ' || *p == '\t'; p++)
-		;
-	for (mon = 0; mon < 12; mon++)
-		if (strncasecmp(p, months[mon], 3) == 0)
-			break;
-	if (mon == 12)
-		return -1;
-	p += 3;
-	year = strtol(p, &end, 10);
-	if (end == p)
-		return -1;
-	/* RFC 5322 4.3: two-digit years. */
-	if (end - p <= 2)
-		year += year < 50 ? 2000 : 1900;
-	p = end;
-	if (sscanf(p, " %ld:%ld:%ld", &hh, &mm, &ss) < 2)
-		hh = mm = ss = 0;
-	while (*p == ' ' || *p == '\t' || isdigit((unsigned char)*p) || *p == ':')
-		p++;
-	if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1])) {
-		zone = strtol(p + 1, NULL, 10);
-		zone = (zone / 100) * 3600 + (zone % 100) * 60;
-		if (*p == '-')
-			zone = -zone;
-	}
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_mday = (int)day;
-	tm.tm_mon = mon;
-	tm.tm_year = (int)year - 1900;
-	tm.tm_hour = (int)hh;
-	tm.tm_min = (int)mm;
-	tm.tm_sec = (int)ss;
-	*tp = timegm(&tm) - zone;
-	return 0;
 }
