@@ -216,11 +216,7 @@ auth_hash_str(const char *p, uint32_t h)
 	return h;
 }
 
-/*
- * The throttling key of a client: its IPv4 address, or the /64 of its
- * IPv6 address, which one client usually holds whole.
- */
-static void
+void
 auth_peer_key(const char *peer, char *out, size_t outlen)
 {
 	struct in6_addr	 a6;
