@@ -205,7 +205,6 @@ static void	 auth_dispatch_cb(evutil_socket_t, short, void *);
 static void	 auth_inflight_add(struct auth *, struct auth_req *);
 static void	 auth_inflight_remove(struct auth *, struct auth_req *);
 static void	 auth_drop_followers(struct auth_req *, enum auth_status);
-static uint64_t	 auth_now_ms(void);
 static void	 auth_known_prune(struct auth *, time_t, int, uint64_t);
 
 static uint32_t
@@ -562,7 +561,7 @@ auth_enqueue(struct auth_req *ar)
 {
 	struct auth		*au = ar->auth;
 	struct auth_lane	*l;
-	uint64_t		 now = auth_now_ms();
+	uint64_t		 now = time_mono_ms();
 
 	l = auth_lane_get(au, ar->user, now);
 	if (au->nwaiting >= AUTH_QUEUE_MAX ||
@@ -642,7 +641,7 @@ auth_dispatch(struct auth *au)
 {
 	struct auth_req	*ar;
 	struct timeval	 tv;
-	uint64_t	 now = auth_now_ms(), wake = 0;
+	uint64_t	 now = time_mono_ms(), wake = 0;
 
 	while (au->queued < au->nthreads) {
 		if ((ar = TAILQ_FIRST(&au->known_wait)) == NULL &&
@@ -786,21 +785,12 @@ auth_free(struct auth **aup)
 	*aup = NULL;
 }
 
-static uint64_t
-auth_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Runs in a worker thread: only the job's own copies are touched. */
 static void
 auth_work(struct auth_req *ar)
 {
 	uint8_t		*kek, verifier[VAULT_VERIFIERBYTES];
-	uint64_t	 start = auth_now_ms();
+	uint64_t	 start = time_mono_ms();
 
 	kek = xsecret_alloc(VAULT_KEYBYTES);
 	/* Unknown or inactive: the same hash, with a salt of nobody's. */
@@ -810,7 +800,7 @@ auth_work(struct auth_req *ar)
 		ar->key = vault_unwrap(ar->account_id, ar->pk, kek,
 		    VAULT_KEK_PASSWORD, ar->wrapped);
 	xsecret_free(kek);
-	ar->hash_ms = auth_now_ms() - start;
+	ar->hash_ms = time_mono_ms() - start;
 }
 
 static void *

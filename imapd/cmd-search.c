@@ -330,15 +330,6 @@ struct search_run {
 static void	search_run_free(void *);
 static void	search_slice_cb(evutil_socket_t, short, void *);
 
-static uint64_t
-search_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int
 search_txn(struct store_txn *txn, void *arg)
 {
@@ -348,7 +339,7 @@ search_txn(struct store_txn *txn, void *arg)
 	struct store_msg	 m;
 	uint8_t			*text;
 	size_t			 len, n = 0;
-	uint64_t		 deadline = search_now_ms() + SEARCH_SLICE_MS;
+	uint64_t		 deadline = time_mono_ms() + SEARCH_SLICE_MS;
 	uint32_t		 seq;
 	int			 ret, hit;
 
@@ -357,7 +348,7 @@ search_txn(struct store_txn *txn, void *arg)
 	sr->maxmodseq = sr->slice_maxmodseq;
 	for (seq = sr->seq; seq <= s->view.count; seq++) {
 		if (n > 0 && (n >= SEARCH_SLICE_MSGS ||
-		    (sr->needs_text && search_now_ms() >= deadline)))
+		    (sr->needs_text && time_mono_ms() >= deadline)))
 			break;
 		if (s->view.msgs[seq - 1].expunged)
 			continue;
