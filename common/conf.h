@@ -99,6 +99,10 @@ struct conf {
 	uint64_t	 pin_length;
 	uint64_t	 pin_attempts;
 	uint64_t	 bootstrap_rate;	/* form posts per minute per address */
+	/* guestbox-bootstrapd's connections (issue 19) */
+	uint64_t	 bootstrap_max_connections;
+	uint64_t	 bootstrap_max_connections_per_ip;
+	uint64_t	 bootstrap_request_timeout;	/* seconds */
 
 	/* Lifetime */
 	uint64_t	 expire_days;

@@ -42,8 +42,6 @@
 #define AUTH_THROTTLE_BUCKETS	4096
 #define AUTH_THROTTLE_MAX	65536
 #define AUTH_CACHE_BUCKETS	1024
-/* Last activity is written at most this often per account (issue 3). */
-#define AUTH_TOUCH_INTERVAL	3600
 
 enum auth_req_state {
 	AR_THROTTLE_WAIT,	/* extra wait before checking */
@@ -440,7 +438,7 @@ auth_touch_txn(struct store_txn *txn, void *arg)
 {
 	struct auth_touch	*t = arg;
 
-	return store_account_touch(txn, t->id, AUTH_TOUCH_INTERVAL);
+	return store_account_activity(txn, t->id);
 }
 
 static void

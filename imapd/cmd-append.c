@@ -23,6 +23,7 @@
 #include "log.h"
 #include "mime-cache.h"
 #include "mime.h"
+#include "mime-seal.h"
 #include "pack.h"
 #include "rfc5322.h"
 #include "xmalloc.h"
@@ -160,7 +161,7 @@ struct append_req {
 	const char		*name;
 	struct imap_flags	 flags;
 	time_t			 date;
-	const struct store_blob	*blob;
+	struct store_append	 ap;		/* the blob in, the record out */
 	uint8_t			 msgid[STORE_MSGID_HASHBYTES];
 	int			 has_msgid;
 	uint32_t		 uidvalidity;
@@ -206,8 +207,6 @@ append_txn(struct store_txn *txn, void *arg)
 {
 	struct append_req	*ar = arg;
 	struct store_mailbox	 mb;
-	struct store_msg	 m;
-	uint64_t		 kw;
 	int			 ret;
 
 	memset(&mb, 0, sizeof(mb));
@@ -219,12 +218,13 @@ append_txn(struct store_txn *txn, void *arg)
 		store_mailbox_clear(&mb);
 		return ret;
 	}
-	ret = imap_flags_keywords(txn, &mb, &ar->flags, 1, &kw);
+	ret = imap_flags_keywords(txn, &mb, &ar->flags, 1, &ar->ap.keywords);
+	ar->ap.flags = ar->flags.sys;
+	ar->ap.internaldate = ar->date;
 	if (ret == 0)
-		ret = store_msg_append(txn, ar->s->account_id, mb.id, ar->blob,
-		    ar->flags.sys, kw, ar->date, &m);
+		ret = store_append_once(txn, ar->s->account_id, mb.id, &ar->ap);
 	if (ret == 0)
-		ar->uid = m.uid;
+		ar->uid = ar->ap.msg.uid;
 	store_mailbox_clear(&mb);
 	return ret;
 }
@@ -264,9 +264,7 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 	struct append_buf	*ab = s->cmd_state;
 	const struct imap_arg	*a = cmd->args, *msg;
 	const uint8_t		*data;
-	struct mime_msg		*mm;
 	struct store_blob	*blob;
-	struct pack		 aux;
 	const char		*wire, *why, *date;
 	char			*name, *norm = NULL;
 	size_t			 len;
@@ -330,19 +328,12 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "NO", "[TOOBIG] Message larger than APPENDLIMIT");
 		goto out;
 	}
-	mm = mime_parse(data, len);
-	pack_init(&aux);
-	if (mm != NULL) {
-		mime_cache_encode(mm, &aux);
-		mime_msg_free(&mm);
-	}
 	ar.has_msgid = append_msgid(data, len, ar.msgid);
-	blob = store_blob_seal(s->account_id, s->key->pk, data, len, aux.buf,
-	    aux.len);
-	pack_free(&aux);
+	blob = mime_seal(s->account_id, s->key->pk, data, len);
 	ar.name = name;
-	ar.blob = blob;
-	ret = imap_txn(s, append_txn, &ar);
+	ar.ap.blob = blob;
+	ret = imap_txn_result(s, store_append_run(s->imapd->daemon.store,
+	    &ar.ap, append_txn, &ar));
 	store_blob_free(&blob);
 	if (ret == STORE_ENOTFOUND)
 		imap_tagged(s, "NO", "[TRYCREATE] No such mailbox");

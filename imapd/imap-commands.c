@@ -15,8 +15,11 @@
 
 static const struct imap_cmd_def imap_commands[] = {
 	/* Any state (RFC 3501 6.1); IMAP4rev1 leads CAPABILITY (7.2.1). */
+	/* RFC 7888 3: LITERAL- before login, LITERAL+ after, never both. */
 	{ .name = "CAPABILITY", .states = ST_ANY, .handler = cmd_capability,
-	    .capa = { { "IMAP4rev1 LITERAL+", CAPA_ANY } } },	/* RFC 7888 */
+	    .capa = { { "IMAP4rev1", CAPA_ANY },
+		{ "LITERAL-", CAPA_PLAIN | CAPA_TLS },
+		{ "LITERAL+", CAPA_LOGGEDIN } } },
 	{ .name = "NOOP", .states = ST_ANY, .handler = cmd_noop },
 	{ .name = "LOGOUT", .states = ST_ANY, .handler = cmd_logout },
 	{ .name = "ID", .states = ST_ANY, .handler = cmd_id,		/* RFC 2971 */
@@ -53,6 +56,12 @@ static const struct imap_cmd_def imap_commands[] = {
 	{ .name = "LSUB", .states = ST_LOGGEDIN, .handler = cmd_lsub },
 	{ .name = "STATUS", .states = ST_LOGGEDIN, .handler = cmd_status,
 	    .capa = { { "STATUS=SIZE", CAPA_LOGGEDIN } } },	/* RFC 8438 */
+	/* RFC 9208: one root over the account, STORAGE only, set by the admin. */
+	{ .name = "GETQUOTAROOT", .states = ST_LOGGEDIN,
+	    .handler = cmd_getquotaroot,
+	    .capa = { { "QUOTA QUOTA=RES-STORAGE", CAPA_LOGGEDIN } } },
+	{ .name = "GETQUOTA", .states = ST_LOGGEDIN, .handler = cmd_getquota },
+	{ .name = "SETQUOTA", .states = ST_LOGGEDIN, .handler = cmd_setquota },
 	{ .name = "APPEND", .states = ST_LOGGEDIN, .flags = CMD_F_CAPA_LIMIT,
 	    .handler = cmd_append, .literal = cmd_append_literal,
 	    .capa = { { "APPENDLIMIT", CAPA_LOGGEDIN } } },	/* RFC 7889 */

@@ -98,8 +98,13 @@ imap_session_set_limits(struct imap_session *s)
 
 	imap_parser_limits_default(&lim);
 	if (s->state == S_NOTAUTH) {
-		/* Before login nobody needs big literals (RFC 7888 4). */
+		/*
+		 * Before login nobody needs big literals (RFC 7888 4), and
+		 * LITERAL- is what CAPABILITY says then (RFC 7888 3: never
+		 * both; LITERAL+ once logged in).
+		 */
 		lim.literal_max = 8 * 1024;
+		lim.nonsync_max = IMAP_PARSER_NONSYNC_MINUS;
 		lim.stream_max = 0;
 		lim.line_max = 8 * 1024;
 		lim.command_max = 64 * 1024;
@@ -328,9 +333,13 @@ imap_tagged_store_error(struct imap_session *s, int err)
 int
 imap_txn(struct imap_session *s, store_txn_fn fn, void *arg)
 {
-	int	 ret;
+	return imap_txn_result(s, store_txn_run(s->imapd->daemon.store, fn,
+	    arg));
+}
 
-	ret = store_txn_run(s->imapd->daemon.store, fn, arg);
+int
+imap_txn_result(struct imap_session *s, int ret)
+{
 	if (ret != 0 && ret != STORE_ENOTFOUND && ret != STORE_EEXIST &&
 	    ret != STORE_ELIMIT && ret != STORE_EMODIFIED && ret != STORE_ESTATE)
 		log_warnx("%s: %s: %s", s->conn->peer, s->address[0] != '\0' ?
@@ -559,6 +568,8 @@ imap_session_result(struct imap_session *s, enum imap_cmd_status st)
 		s->phase = CP_MORE;
 		break;
 	case CMD_LINE:
+		if (s->cmd_def->line == NULL)
+			fatalx("%s: CMD_LINE without a line hook", s->cmd_def->name);
 		/* The command's arguments go: the parser reads bare lines now. */
 		imap_parser_reset(s->parser);
 		s->cmd = NULL;

@@ -117,7 +117,7 @@ struct imap_cmd_def {
 			    const struct imap_literal_info *,
 			    struct imap_literal_sink *, const char **textp);
 	/* What it adds to CAPABILITY. */
-	struct imap_capa capa[2];
+	struct imap_capa capa[3];
 };
 
 /*
@@ -231,6 +231,8 @@ const char *imap_capabilities(const struct imap_session *);
 int	 imap_output_full(const struct imap_session *);
 /* Runs fn in a store transaction; errors are logged. */
 int	 imap_txn(struct imap_session *, store_txn_fn, void *);
+/* Logs what a store transaction returned, as imap_txn does; returns it. */
+int	 imap_txn_result(struct imap_session *, int ret);
 
 /* imap-commands.c */
 /*
@@ -252,6 +254,8 @@ char	*imap_commands_capability(unsigned int when, uint64_t limit);
 #define STATUS_UNSEEN		0x10
 #define STATUS_HIGHESTMODSEQ	0x20
 #define STATUS_SIZE		0x40
+#define STATUS_DELETED		0x80	/* RFC 9208 4.2.1 */
+#define STATUS_DELETED_STORAGE	0x100	/* RFC 9208 4.2.2 */
 int	 imap_status_items(const struct imap_arg *, unsigned int *itemsp);
 void	 imap_status_write(struct imap_session *, const struct store_mailbox *,
 	    unsigned int items);
@@ -308,6 +312,9 @@ enum imap_cmd_status cmd_store(struct imap_session *, const struct imap_command 
 enum imap_cmd_status cmd_search(struct imap_session *, const struct imap_command *);
 enum imap_cmd_status cmd_copy(struct imap_session *, const struct imap_command *);
 enum imap_cmd_status cmd_move(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_getquota(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_getquotaroot(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_setquota(struct imap_session *, const struct imap_command *);
 /* Row hooks: continuation lines and literals. */
 enum imap_cmd_status cmd_authenticate_line(struct imap_session *, const char *, size_t);
 enum imap_cmd_status cmd_idle_line(struct imap_session *, const char *, size_t);

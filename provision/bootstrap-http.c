@@ -157,3 +157,28 @@ bs_invalid(struct bs_req *r)
 	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
 	evbuffer_free(b);
 }
+
+void
+bs_locked(struct bs_req *r)
+{
+	struct evbuffer	*b;
+
+	/*
+	 * Only who holds the link gets here; the cookie stays, so that once
+	 * the invitation is unlocked a reload leads on to the PIN form.
+	 */
+	b = html_begin(r, T_LOCKED_TITLE);
+	html_para(b, r, T_LOCKED_TEXT, NULL);
+	html_para(b, r, T_LOCKED_HINT, NULL);
+	html_end(r, b);
+	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+void
+bs_form_refused(struct bs_req *r, enum text_id error, const char *location)
+{
+	r->sess->flash = error;
+	bs_session_save(r, r->sess);
+	bs_redirect(r, location);
+}

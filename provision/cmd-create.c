@@ -44,14 +44,13 @@ cmd_create_txn(struct store_txn *txn, void *arg)
 	if (ret != STORE_ENOTFOUND)
 		return ret;
 	store_account_clear(&cr->acct);
-	if ((ret = store_account_alloc_id(txn, &cr->acct.id)) != 0)
-		return ret;
 	cr->acct.address = xstrdup(cr->recipient);
 	cr->acct.inviter = xstrdup(cr->sender);
 	cr->acct.state = STORE_ACCT_PENDING;
 	invite_apply(cr->pv, cr->inv, &cr->acct, store_txn_now(txn));
 	provision_mailbox_names(cr->pv->conf, &names);
-	if ((ret = store_account_insert(txn, &cr->acct, &names)) != 0)
+	if ((ret = store_account_create(txn, &cr->acct, cr->inv->token, &names,
+	    NULL)) != 0)
 		return ret;
 	return store_corr_put(txn, cr->acct.id, cr->sender, cr->fpr);
 }

@@ -42,6 +42,7 @@ cmd_reinvite_txn(struct store_txn *txn, void *arg)
 	provision_mailbox_names(ri->pv->conf, &names);
 	if ((ret = store_account_reset(txn, a, &names, &ri->removed)) != 0)
 		return ret;
+	store_account_rekey(a, ri->inv->token, NULL);
 	invite_apply(ri->pv, ri->inv, a, store_txn_now(txn));
 	a->state = STORE_ACCT_PENDING;
 	a->activated = 0;

@@ -30,7 +30,7 @@
 #include <sodium.h>
 
 #include "provision.h"
-#include "smtp-send.h"
+#include "smtp-client.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -440,8 +440,8 @@ invite_mail_send(struct provision *pv, const struct store_account *a,
 {
 	char	 err[512];
 
-	if (smtp_send(pv->conf, pv->conf->invite_from, a->address, msg, len,
-	    NULL, err, sizeof(err)) == -1) {
+	if (smtp_client_send_wait(pv->conf, pv->conf->invite_from, a->address,
+	    msg, len, err, sizeof(err)) == -1) {
 		provision_errx(pv, "the invitation to %s was not sent: %s",
 		    a->address, err);
 		return EX_TEMPFAIL;

@@ -78,23 +78,6 @@ void
 invite_apply(struct provision *pv, const struct invite *inv,
     struct store_account *a, time_t now)
 {
-	struct vault_seckey	*sk;
-	uint8_t			*kek;
-
-	kek = xsecret_alloc(VAULT_KEYBYTES);
-	vault_token_derive(inv->token, a->token_id, kek);
-	/*
-	 * A new key pair every time: the old secret key is wrapped under a
-	 * password or token we do not have.
-	 */
-	sk = vault_keypair_new(a->id);
-	memcpy(a->pk, sk->pk, sizeof(a->pk));
-	vault_wrap(sk, kek, VAULT_KEK_TOKEN, a->wrapped_sk);
-	a->kek_kind = VAULT_KEK_TOKEN;
-	memset(&a->kdf, 0, sizeof(a->kdf));
-	memset(a->pw_verifier, 0, sizeof(a->pw_verifier));
-	vault_seckey_free(&sk);
-	xsecret_free(kek);
 	a->invite_created = now;
 	a->invite_expires = now + (time_t)pv->conf->invite_days * 86400;
 	a->pin_failures = 0;

@@ -116,7 +116,10 @@ struct invite {
 /* pinmode: "auto", "none" or digits.  Returns an exit code. */
 int		 invite_prepare(struct provision *, const char *pinmode,
 		    const char *inviter_fpr, struct invite *);
-/* Puts the invitation into a: token id, keys wrapped under the token. */
+/*
+ * Puts the invitation's times and PIN into a; the keys wrapped under its
+ * token are store_account_rekey's (store_account_create's for a new one).
+ */
 void		 invite_apply(struct provision *, const struct invite *,
 		    struct store_account *, time_t now);
 void		 invite_clear(struct invite *);

@@ -727,6 +727,8 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
 				/* The commit flushes the log: this is the ack. */
 				ret = store_db_error("commit",
 				    tid->commit(tid, 0));
+				if (ret == 0 && st->after_commit != NULL)
+					ret = st->after_commit(st);
 			} else
 				tid->abort(tid);
 			if (ret == 0) {

@@ -15,20 +15,24 @@
 #include "xmalloc.h"
 
 void
+cmd_mail_submission(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	if (s->account_id == 0) {
+		smtp_reply(s, 530, "5.7.0", "Authentication required");
+		return;
+	}
+	/* issue 4: the envelope sender is the mailbox itself. */
+	if (strcmp(cmd->addr, s->address) != 0) {
+		smtp_reply(s, 553, "5.7.1", "Sender address rejected: "
+		    "you can send only as <%s>", s->address);
+		return;
+	}
+	cmd_mail(s, cmd);
+}
+
+void
 cmd_mail(struct smtp_session *s, struct smtp_cmd *cmd)
 {
-	if (s->dialect == SMTP_DIALECT_SUBMISSION) {
-		if (s->account_id == 0) {
-			smtp_reply(s, 530, "5.7.0", "Authentication required");
-			return;
-		}
-		/* issue 4: the envelope sender is the mailbox itself. */
-		if (strcmp(cmd->addr, s->address) != 0) {
-			smtp_reply(s, 553, "5.7.1", "Sender address rejected: "
-			    "you can send only as <%s>", s->address);
-			return;
-		}
-	}
 	smtp_session_reset(s);
 	snprintf(s->mail_from, sizeof(s->mail_from), "%s", cmd->addr);
 	smtp_session_enter_state(s, S_MAIL);
@@ -60,6 +64,36 @@ cmd_rcpt_add(struct smtp_session *s, const char *addr)
 	return r;
 }
 
+/* What RCPT checks in both protocols; -1: refused (answered). */
+static int
+cmd_rcpt_check(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	size_t	 first;
+
+	if (s->nrcpts >= s->sd->daemon.conf->max_recipients ||
+	    s->nrcpts >= STORE_QUEUE_MAX_RCPTS) {
+		/* RFC 5321 4.5.3.1.10: the client sends the rest later. */
+		smtp_reply(s, 452, "4.5.3", "Too many recipients");
+		return -1;
+	}
+	if (cmd->addr[0] == '\0') {
+		smtp_reply(s, 501, "5.1.3", "A recipient is needed");
+		return -1;
+	}
+	if ((first = cmd_rcpt_dup(s, cmd->addr)) != 0) {
+		/*
+		 * RFC 2033 4.2: after DATA, LMTP answers once per accepted
+		 * RCPT, so the repeat gets its place in the list and, then,
+		 * its first one's reply; it is delivered once.
+		 */
+		if (s->proto->reply_per_rcpt)
+			cmd_rcpt_add(s, cmd->addr)->dup_of = first;
+		smtp_reply(s, 250, "2.1.5", "Ok (duplicate)");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- LMTP ---- */
 
 struct lmtp_lookup {
@@ -75,13 +109,15 @@ lmtp_lookup_txn(struct store_txn *txn, void *arg)
 	return store_account_find(txn, lk->addr, &lk->acct);
 }
 
-static void
+void
 cmd_rcpt_lmtp(struct smtp_session *s, struct smtp_cmd *cmd)
 {
 	struct lmtp_lookup	 lk;
 	struct smtp_rcpt	*r;
 	int			 ret;
 
+	if (cmd_rcpt_check(s, cmd) == -1)
+		return;
 	memset(&lk, 0, sizeof(lk));
 	lk.addr = cmd->addr;
 	ret = store_txn_run(s->sd->daemon.store, lmtp_lookup_txn, &lk);
@@ -206,33 +242,9 @@ void
 cmd_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 {
 	struct rcpt_job	*j;
-	size_t		 first;
 
-	if (s->nrcpts >= s->sd->daemon.conf->max_recipients ||
-	    s->nrcpts >= STORE_QUEUE_MAX_RCPTS) {
-		/* RFC 5321 4.5.3.1.10: the client sends the rest later. */
-		smtp_reply(s, 452, "4.5.3", "Too many recipients");
+	if (cmd_rcpt_check(s, cmd) == -1)
 		return;
-	}
-	if (cmd->addr[0] == '\0') {
-		smtp_reply(s, 501, "5.1.3", "A recipient is needed");
-		return;
-	}
-	if ((first = cmd_rcpt_dup(s, cmd->addr)) != 0) {
-		/*
-		 * RFC 2033 4.2: after DATA, LMTP answers once per accepted
-		 * RCPT, so the repeat gets its place in the list and, then,
-		 * its first one's reply; it is delivered once.
-		 */
-		if (s->dialect == SMTP_DIALECT_LMTP)
-			cmd_rcpt_add(s, cmd->addr)->dup_of = first;
-		smtp_reply(s, 250, "2.1.5", "Ok (duplicate)");
-		return;
-	}
-	if (s->dialect == SMTP_DIALECT_LMTP) {
-		cmd_rcpt_lmtp(s, cmd);
-		return;
-	}
 	j = xcalloc(1, sizeof(*j));
 	j->base.session = s;
 	snprintf(j->addr, sizeof(j->addr), "%s", cmd->addr);
