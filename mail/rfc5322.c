@@ -16,7 +16,9 @@
 #include <strings.h>
 
 #include "message-address.h"
+#include "pack.h"
 #include "rfc5322.h"
+#include "rfc822-lex.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -26,18 +28,19 @@ struct rfc5322_buf {
 	size_t	 cap;
 };
 
+/* A C string read with rfc822-lex.c (end: its NUL). */
 struct rfc5322_lex {
 	const char	*p;
-	const char	*why;
+	const char	*end;
 };
 
 static void	rfc5322_buf_addc(struct rfc5322_buf *, char);
 static void	rfc5322_buf_add(struct rfc5322_buf *, const char *, size_t);
 static char	*rfc5322_buf_take(struct rfc5322_buf *);
-static int	rfc5322_is_atext(int);
 static int	rfc5322_is_dot_atom(const char *);
 static int	rfc5322_cfws(struct rfc5322_lex *);
-static int	rfc5322_word(struct rfc5322_lex *, struct rfc5322_buf *);
+static void	rfc5322_lex_init(struct rfc5322_lex *, const char *);
+static int	rfc5322_skip_word(struct rfc5322_lex *);
 static char	*rfc5322_local_canon(const struct message_address *,
 		    const char **);
 static int	rfc5322_mailbox_ok(const struct message_address *,
@@ -247,15 +250,6 @@ rfc5322_header_count(const struct rfc5322_header *h, const char *name)
 /* Lexical tokens (RFC 5322 3.2)                                      */
 /* ------------------------------------------------------------------ */
 
-/* RFC 5322 3.2.3 atext; RFC 6532 3.2 adds UTF-8, which clients send. */
-static int
-rfc5322_is_atext(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c >= 0x80 ||
-	    (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
-}
-
 static int
 rfc5322_is_dot_atom(const char *s)
 {
@@ -267,82 +261,50 @@ rfc5322_is_dot_atom(const char *s)
 		if (*p == '.') {
 			if (p[1] == '.' || p[1] == '\0')
 				return 0;
-		} else if (!rfc5322_is_atext((unsigned char)*p))
+		} else if (!RFC822_IS_ATEXT((unsigned char)*p))
 			return 0;
 	}
 	return 1;
 }
 
-/*
- * RFC 5322 3.2.2 CFWS.  Returns 1 if something was skipped, 0 if not, -1
- * for a comment that never ends.
- */
+static void
+rfc5322_lex_init(struct rfc5322_lex *lx, const char *s)
+{
+	lx->p = s;
+	lx->end = s + strlen(s);
+}
+
+/* RFC 5322 3.2.2 CFWS (rfc822-lex.c); -1 for a comment never closed. */
 static int
 rfc5322_cfws(struct rfc5322_lex *lx)
 {
-	const char	*p = lx->p;
-	size_t		 depth;
-	int		 skipped = 0;
+	struct rfc822_lex	 l;
 
-	for (;;) {
-		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
-			p++;
-			skipped = 1;
-			continue;
-		}
-		if (*p != '(')
-			break;
-		for (depth = 0;;) {
-			if (*p == '\0') {
-				lx->why = "a comment is not closed";
-				return -1;
-			}
-			if (*p == '\\' && p[1] != '\0') {
-				p += 2;
-				continue;
-			}
-			if (*p == '(')
-				depth++;
-			else if (*p == ')' && --depth == 0) {
-				p++;
-				break;
-			}
-			p++;
-		}
-		skipped = 1;
-	}
-	lx->p = p;
-	return skipped;
+	rfc822_lex_init(&l, (const uint8_t *)lx->p, (size_t)(lx->end - lx->p),
+	    NULL);
+	if (rfc822_lex_skip_lwsp(&l) < 0)
+		return -1;
+	lx->p = (const char *)l.p;
+	return 0;
 }
 
-/*
- * RFC 5322 3.2.5 word: an atom, or a quoted-string whose content (quoted
- * pairs resolved) is appended.  Returns 0 for an atom, 1 for a quoted
- * string, -2 if no word starts here, -1 on error.
- */
+/* RFC 5322 3.2.5 word (atom or quoted-string) and CFWS; -1 if none. */
 static int
-rfc5322_word(struct rfc5322_lex *lx, struct rfc5322_buf *out)
+rfc5322_skip_word(struct rfc5322_lex *lx)
 {
-	const char	*p = lx->p;
+	struct rfc822_lex	 l;
+	struct pack		 word;
+	int			 ret;
 
-	if (*p == '"') {
-		for (p++; *p != '"'; p++) {
-			if (*p == '\\')
-				p++;
-			if (*p == '\0') {
-				lx->why = "a quoted string is not closed";
-				return -1;
-			}
-			rfc5322_buf_addc(out, *p);
-		}
-		lx->p = p + 1;
-		return 1;
-	}
-	if (!rfc5322_is_atext((unsigned char)*p))
-		return -2;
-	while (rfc5322_is_atext((unsigned char)*p))
-		rfc5322_buf_addc(out, *p++);
-	lx->p = p;
+	rfc822_lex_init(&l, (const uint8_t *)lx->p, (size_t)(lx->end - lx->p),
+	    NULL);
+	pack_init(&word);
+	ret = *lx->p == '"' ? rfc822_lex_quoted(&l, &word) :
+	    rfc822_lex_atom(&l, &word);
+	pack_free(&word);
+	if (ret < 0)
+		return -1;
+	lx->p = (const char *)l.p;
 	return 0;
 }
 
@@ -560,9 +522,10 @@ rfc5322_msgid_at(const char *p, char **idp)
 char *
 rfc5322_msgid_parse(const char *value)
 {
-	struct rfc5322_lex	 lx = { value, NULL };
+	struct rfc5322_lex	 lx;
 	char			*id;
 
+	rfc5322_lex_init(&lx, value);
 	if (rfc5322_cfws(&lx) == -1 || rfc5322_msgid_at(lx.p, &id) == NULL)
 		return NULL;
 	return id;
@@ -571,14 +534,14 @@ rfc5322_msgid_parse(const char *value)
 int
 rfc5322_msgids_parse(const char *value, size_t max, char ***idsp, size_t *np)
 {
-	struct rfc5322_lex	 lx = { value, NULL };
-	struct rfc5322_buf	 skip = { NULL, 0, 0 };
+	struct rfc5322_lex	 lx;
 	const char		*next;
 	char			**ids = NULL, *id;
 	size_t			 n = 0;
 
 	*idsp = NULL;
 	*np = 0;
+	rfc5322_lex_init(&lx, value);
 	for (;;) {
 		/* An unclosed comment: the rest is no msg-id. */
 		if (rfc5322_cfws(&lx) == -1 || *lx.p == '\0')
@@ -587,7 +550,6 @@ rfc5322_msgids_parse(const char *value, size_t max, char ***idsp, size_t *np)
 			if (n == max) {
 				free(id);
 				rfc5322_msgids_free(&ids, n);
-				free(skip.s);
 				return -1;
 			}
 			if (n == 0 || (n >= 4 && (n & (n - 1)) == 0))
@@ -598,11 +560,9 @@ rfc5322_msgids_parse(const char *value, size_t max, char ***idsp, size_t *np)
 			continue;
 		}
 		/* RFC 5322 4.5.4 obs-phrase between ids, or junk: skip. */
-		skip.len = 0;
-		if (rfc5322_word(&lx, &skip) < 0)
+		if (rfc5322_skip_word(&lx) < 0)
 			lx.p++;
 	}
-	free(skip.s);
 	*idsp = ids;
 	*np = n;
 	return 0;
@@ -657,7 +617,7 @@ rfc5322_date_parse(const char *value, time_t *tp)
 		{ "EST", -5 }, { "EDT", -4 }, { "CST", -6 }, { "CDT", -5 },
 		{ "MST", -7 }, { "MDT", -6 }, { "PST", -8 }, { "PDT", -7 },
 	};
-	struct rfc5322_lex	 lx = { value, NULL };
+	struct rfc5322_lex	 lx;
 	struct tm		 tm;
 	const char		*ys;
 	char			 word[8];
@@ -667,6 +627,7 @@ rfc5322_date_parse(const char *value, time_t *tp)
 	time_t			 t;
 
 	memset(&tm, 0, sizeof(tm));
+	rfc5322_lex_init(&lx, value);
 	if (rfc5322_cfws(&lx) == -1)
 		return -1;
 	/* [ day-of-week "," ] */
