@@ -45,7 +45,10 @@ addrlist_add(struct message_addrlist *l, struct message_address *a)
 		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
 	}
 	l->v[l->n++] = *a;
-	memset(a, 0, sizeof(*a));
+	/* The list owns the strings now (see addr_free). */
+	a->name = a->route = a->mailbox = a->domain = NULL;
+	a->invalid = 0;
+	a->flags = 0;
 }
 
 static void
@@ -55,7 +58,10 @@ addr_free(struct message_address *a)
 	free(a->route);
 	free(a->mailbox);
 	free(a->domain);
-	memset(a, 0, sizeof(*a));
+	/* Field by field: clang-analyzer loses a memset of a copied struct. */
+	a->name = a->route = a->mailbox = a->domain = NULL;
+	a->invalid = 0;
+	a->flags = 0;
 }
 
 void

@@ -414,6 +414,11 @@ rfc5322_addrlist_parse(const char *value, size_t max,
 			group = NULL;		/* the end of a group */
 			continue;
 		}
+		/* Mailboxes are filled in (F_FILLED): both are set. */
+		if (e->mailbox == NULL) {
+			why = "an address has no local part";
+			goto fail;
+		}
 		if (e->domain == NULL) {
 			/* RFC 5322 3.4 group: display-name ":" ... ";" */
 			if (e->mailbox[0] == '\0') {
