@@ -220,8 +220,11 @@ smtp_client_do_connect(struct smtp_client *c)
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
 		if ((c->bev = bufferevent_socket_new(c->base, -1,
-		    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+			snprintf(c->connect_why, sizeof(c->connect_why),
+			    "no connection object");
 			break;
+		}
 		smtp_client_setup_bev(c);
 		/* The write timeout bounds the connect. */
 		if (bufferevent_socket_connect(c->bev, ai->ai_addr,
@@ -928,6 +931,12 @@ smtp_client_quit(struct smtp_client *c)
 {
 	if (c->state == SC_READY)
 		smtp_client_enter_state(c, SC_QUIT);
+}
+
+const char *
+smtp_client_peer(const struct smtp_client *c)
+{
+	return c->peer;
 }
 
 void

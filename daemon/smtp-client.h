@@ -84,8 +84,9 @@ struct smtp_client_msg {
  * done: a transaction is over (also when the connection broke during
  * it); ready or closed follows.
  * closed: the connection is gone; why is NULL after QUIT or when it
- * ended while idle, else what went wrong.  It comes from the event loop,
- * never from inside another call, and may smtp_client_free().
+ * ended while idle, else what went wrong (in the client: gone with
+ * smtp_client_free()).  It comes from the event loop, never from inside
+ * another call, and may smtp_client_free().
  * Only closed may free the client.
  */
 struct smtp_client_cb {
@@ -119,6 +120,8 @@ void	smtp_client_connect(struct smtp_client *);
 int	smtp_client_send(struct smtp_client *, const struct smtp_client_msg *);
 /* Says QUIT if ready (else nothing); closed follows. */
 void	smtp_client_quit(struct smtp_client *);
+/* "host:port" ("[v6]:port"), for logs; valid as long as the client. */
+const char *smtp_client_peer(const struct smtp_client *);
 /* Drops the connection without callbacks. */
 void	smtp_client_free(struct smtp_client **);
 

@@ -37,6 +37,8 @@ static const struct imap_cmd_def imap_commands[] = {
 	{ .name = "ENABLE", .states = ST_LOGGEDIN, .handler = cmd_enable,	/* RFC 5161 */
 	    .capa = { { "ENABLE", CAPA_ANY },
 		{ "CONDSTORE QRESYNC", CAPA_LOGGEDIN } } },	/* RFC 7162 */
+	{ .name = "COMPRESS", .states = ST_LOGGEDIN, .handler = cmd_compress,
+	    .capa = { { "COMPRESS=DEFLATE", CAPA_LOGGEDIN } } },	/* RFC 4978 */
 	{ .name = "IDLE", .states = ST_LOGGEDIN, .flags = CMD_F_LIVE,	/* RFC 2177 */
 	    .handler = cmd_idle, .line = cmd_idle_line,
 	    .capa = { { "IDLE", CAPA_ANY } } },

@@ -312,6 +312,7 @@ enum imap_cmd_status cmd_store(struct imap_session *, const struct imap_command 
 enum imap_cmd_status cmd_search(struct imap_session *, const struct imap_command *);
 enum imap_cmd_status cmd_copy(struct imap_session *, const struct imap_command *);
 enum imap_cmd_status cmd_move(struct imap_session *, const struct imap_command *);
+enum imap_cmd_status cmd_compress(struct imap_session *, const struct imap_command *);
 enum imap_cmd_status cmd_getquota(struct imap_session *, const struct imap_command *);
 enum imap_cmd_status cmd_getquotaroot(struct imap_session *, const struct imap_command *);
 enum imap_cmd_status cmd_setquota(struct imap_session *, const struct imap_command *);
