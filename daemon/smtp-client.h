@@ -105,6 +105,16 @@ struct smtp_client_cb {
 struct smtp_client *smtp_client_new(struct event_base *, const struct conf *cf,
 	    SSL_CTX *ctx, int timeout, const struct smtp_client_cb *, void *arg,
 	    char *err, size_t errlen);
+/*
+ * The same for a plain SMTP server at plain_to ("host:port"): no TLS, no
+ * AUTH; for the gateway's re-injection into the home MTA on loopback
+ * (gateway_reinject in guestbox.conf(5)).  NULL plain_to: the smarthost,
+ * as smtp_client_new().
+ */
+struct smtp_client *smtp_client_new_to(struct event_base *,
+	    const struct conf *cf, const char *plain_to, SSL_CTX *ctx,
+	    int timeout, const struct smtp_client_cb *, void *arg, char *err,
+	    size_t errlen);
 void	smtp_client_connect(struct smtp_client *);
 /* Starts a transaction; only in the ready state (else -1). */
 int	smtp_client_send(struct smtp_client *, const struct smtp_client_msg *);
@@ -123,5 +133,24 @@ void	smtp_client_free(struct smtp_client **);
 int	smtp_client_send_wait(const struct conf *cf, const char *from,
 	    const char *rcpt, const char *msg, size_t len, char *err,
 	    size_t errlen);
+
+/* What became of one message of smtp_client_send_list_wait(). */
+struct smtp_client_outcome {
+	/* SENT: every recipient took it; TEMPFAIL if any failed for now. */
+	enum smtp_client_status	 status;
+	int			 refused;	/* the server said no (not a
+						   broken connection) */
+	char			 error[512];
+};
+
+/*
+ * Blocking, on a private event base (also from a worker thread): sends
+ * the n messages one after another on one connection, to plain_to (plain
+ * SMTP, see smtp_client_new_to) or, if NULL, cf's smarthost.  out[i] says
+ * what became of msgs[i].  Returns 0 if every message was sent, else -1.
+ */
+int	smtp_client_send_list_wait(const struct conf *cf, const char *plain_to,
+	    struct smtp_client_msg *msgs, struct smtp_client_outcome *out,
+	    size_t n);
 
 #endif
