@@ -146,6 +146,12 @@ struct store_account {
 	uint32_t	 pin_failures;
 	char		*pin_verifier;		/* crypto_pwhash_str, "" if no PIN */
 	char		*pin_armored;		/* PIN encrypted to the inviter */
+	/*
+	 * The gateway made this invitation and has not yet sent it (and the
+	 * PIN notice): a retry makes a new one, as the token was only in
+	 * the memory of the run that crashed.
+	 */
+	uint8_t		 invite_unsent;
 
 	uint32_t	 next_mailbox_id;
 	uint32_t	 last_uidvalidity;

@@ -1,7 +1,8 @@
 /*
  * cmd-mail.c: MAIL and RCPT (RFC 5321 4.1.1.2-3) for submission, where
  * the sender is the authenticated mailbox and every recipient needs an
- * OpenPGP key, and for LMTP (RFC 2033), where recipients are mailboxes.
+ * OpenPGP key, for LMTP (RFC 2033), where recipients are mailboxes, and
+ * for the gateway, which takes the home MTA's envelope as it is.
  */
 #include "config.h"
 
@@ -92,6 +93,18 @@ cmd_rcpt_check(struct smtp_session *s, struct smtp_cmd *cmd)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- the gateway: the home MTA's envelope, as it is ---- */
+
+void
+cmd_rcpt_gateway(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	if (cmd_rcpt_check(s, cmd) == -1)
+		return;
+	(void)cmd_rcpt_add(s, cmd->addr);
+	smtp_session_enter_state(s, S_RCPT);
+	smtp_reply(s, 250, "2.1.5", "Ok");
 }
 
 /* ---- LMTP ---- */
