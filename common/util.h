@@ -53,5 +53,7 @@ int	 parse_u64(const char *, uint64_t max, uint64_t *);
 char	*time_iso8601(time_t, char *buf, size_t);
 /* Parses that form, a plain epoch number, or "+Nd"/"+Ns" relative to now. */
 int	 time_parse(const char *, time_t now, time_t *);
+/* Milliseconds of CLOCK_MONOTONIC: for intervals, never for dates. */
+uint64_t time_mono_ms(void);
 
 #endif

@@ -86,10 +86,7 @@ static void	bs_limits_sweep_cb(evutil_socket_t, short, void *);
 static time_t
 bs_limits_now(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (time_t)(time_mono_ms() / 1000);
 }
 
 struct bs_limits *

@@ -146,6 +146,12 @@ struct store_account {
 	uint32_t	 pin_failures;
 	char		*pin_verifier;		/* crypto_pwhash_str, "" if no PIN */
 	char		*pin_armored;		/* PIN encrypted to the inviter */
+	/*
+	 * The gateway made this invitation and has not yet sent it (and the
+	 * PIN notice): a retry makes a new one, as the token was only in
+	 * the memory of the run that crashed.
+	 */
+	uint8_t		 invite_unsent;
 
 	uint32_t	 next_mailbox_id;
 	uint32_t	 last_uidvalidity;
@@ -254,6 +260,13 @@ int	 store_corr_get(struct store_txn *, uint64_t account_id,
 	    const char *address, struct store_corr *);
 int	 store_corr_iter(struct store_txn *, uint64_t account_id,
 	    int (*fn)(const struct store_corr *, void *), void *arg);
+/*
+ * The correspondents' addresses joined by ", " into buf, as many whole
+ * addresses as fit; their number in *np (may be NULL).  What a mailbox
+ * can write to, for the guest's eyes (SMTP replies, the welcome).
+ */
+int	 store_corr_list(struct store_txn *, uint64_t account_id, char *buf,
+	    size_t buflen, size_t *np);
 
 /* ---------------------------------------------------------------- */
 /* Mailboxes                                                          */

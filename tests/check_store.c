@@ -4338,6 +4338,35 @@ START_TEST(test_codec_robust)
 	store_account_encode(&a, &pk);
 	check_codec(REC_ACCOUNT, &pk);
 	pack_free(&pk);
+	/*
+	 * issue 11: the gateway's unsent invitation survives a round trip
+	 * (a version 2 record), no shorter prefix of it decodes, and a
+	 * flag byte other than 1 is corrupt.
+	 */
+	a.invite_unsent = 1;
+	pack_init(&pk);
+	store_account_encode(&a, &pk);
+	ck_assert_int_eq(pk.buf[0], 2);
+	{
+		struct store_account	 a2;
+		uint8_t			*buf = xmalloc(pk.len);
+		size_t			 i;
+
+		memset(&a2, 0, sizeof(a2));
+		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a2), 0);
+		ck_assert_int_eq(a2.invite_unsent, 1);
+		ck_assert_str_eq(a2.address, "codec@example.org");
+		for (i = 0; i < pk.len; i++)
+			ck_assert_int_eq(store_account_decode(pk.buf, i, &a2),
+			    STORE_ECORRUPT);
+		memcpy(buf, pk.buf, pk.len);
+		buf[pk.len - 1] = 2;
+		ck_assert_int_eq(store_account_decode(buf, pk.len, &a2),
+		    STORE_ECORRUPT);
+		store_account_clear(&a2);
+		free(buf);
+	}
+	pack_free(&pk);
 	store_account_clear(&a);
 
 	memset(&m, 0, sizeof(m));
