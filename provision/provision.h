@@ -26,6 +26,8 @@ struct provision {
 	size_t		 inputlen;
 	int		 input_errno;
 	struct store	*store;		/* opened by provision_store() */
+	/* Set before provision_store(): see store_options.stuck_secs. */
+	unsigned	 stuck_secs;
 	int		 json;
 	const char	*progname;
 };
