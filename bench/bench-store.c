@@ -44,18 +44,10 @@ bench_setup(struct store_txn *txn, void *arg)
 
 	memset(&a, 0, sizeof(a));
 	memset(&m, 0, sizeof(m));
-	if ((ret = store_account_alloc_id(txn, &b->id)) != 0)
-		return ret;
-	vault_seckey_free(&b->sk);
-	b->sk = vault_keypair_new(b->id);
-	a.id = b->id;
 	a.address = xstrdup("bench@example.org");
-	a.inviter = xstrdup("");
-	a.pin_verifier = xstrdup("");
-	a.pin_armored = xstrdup("");
 	a.state = STORE_ACCT_ACTIVE;
-	memcpy(a.pk, b->sk->pk, sizeof(a.pk));
-	ret = store_account_insert(txn, &a, &names);
+	ret = store_account_create(txn, &a, NULL, &names, &b->sk);
+	b->id = a.id;
 	store_account_clear(&a);
 	if (ret == 0 && (ret = store_mailbox_find(txn, b->id, "INBOX", &m)) == 0)
 		b->inbox = m.id;

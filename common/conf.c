@@ -32,6 +32,7 @@ enum conf_type {
 	CT_LISTEN,
 	CT_SMARTHOST_TLS,
 	CT_MAILBOX,		/* a mailbox name: no control characters or '/' */
+	CT_URL,			/* https://host[:port][/path] */
 };
 
 struct conf_key {
@@ -49,7 +50,7 @@ struct conf_key {
 static const struct conf_key conf_keys[] = {
 	K(state_dir,		CT_PATH,	"/var/lib/guestbox", 0, 0),
 	K(hostname,		CT_STRING,	NULL, 0, 0),
-	K(public_url,		CT_STRING,	NULL, 0, 0),
+	K(public_url,		CT_URL,		NULL, 0, 0),
 	K(user,			CT_STRING,	"guestbox", 0, 0),
 	K(group,		CT_STRING,	NULL, 0, 0),
 	K(templates_dir,	CT_PATH,	NULL, 0, 0),
@@ -59,6 +60,7 @@ static const struct conf_key conf_keys[] = {
 	K(submission_listen,	CT_LISTEN,	NULL, 0, 0),
 	K(lmtp_listen,		CT_LISTEN,	NULL, 0, 0),
 	K(bootstrap_listen,	CT_LISTEN,	NULL, 0, 0),
+	K(gateway_listen,	CT_LISTEN,	NULL, 0, 0),
 	K(smarthost,		CT_STRING,	NULL, 0, 0),
 	K(smarthost_tls,	CT_SMARTHOST_TLS, "starttls", 0, 0),
 	K(smarthost_verify,	CT_BOOL,	"yes", 0, 0),
@@ -68,6 +70,12 @@ static const struct conf_key conf_keys[] = {
 	K(queue_max_age,	CT_DURATION,	"5d", 60, 365 * 86400ULL),
 	K(queue_retry,		CT_DURATION,	"1m", 1, 4 * 3600),
 	K(invite_from,		CT_STRING,	NULL, 0, 0),
+	K(gateway_reinject,	CT_STRING,	NULL, 0, 0),
+	K(gateway_domains,	CT_STRING,	NULL, 0, 0),
+	K(gateway_header,	CT_STRING,	"X-Guestbox-Encrypt: yes", 0, 0),
+	K(gateway_subject_tags,	CT_STRING,	"[secure] [vertraulich]", 0, 0),
+	K(gateway_encrypt_from,	CT_STRING,	NULL, 0, 0),
+	K(gateway_keyring,	CT_PATH,	NULL, 0, 0),
 	K(mailbox_sent,		CT_MAILBOX,	"Gesendet", 0, 0),
 	K(mailbox_drafts,	CT_MAILBOX,	"Entw\xc3\xbcrfe", 0, 0),
 	K(mailbox_trash,	CT_MAILBOX,	"Papierkorb", 0, 0),
@@ -86,12 +94,16 @@ static const struct conf_key conf_keys[] = {
 	K(smtp_data_timeout,	CT_DURATION,	"10m", 1, 3600),
 	K(auth_cache_time,	CT_DURATION,	"5m", 0, 86400),
 	K(auth_workers,		CT_UINT,	"2", 1, 64),
+	K(auth_account_rate,	CT_UINT,	"12", 1, 100000),
 	K(kdf_opslimit,		CT_UINT,	"2", 1, 100),
 	K(kdf_memlimit,		CT_SIZE,	"64M", 8ULL << 20, 4ULL << 30),
 	K(password_min_length,	CT_UINT,	"10", 8, 1024),
 	K(pin_length,		CT_UINT,	"6", 4, 12),
 	K(pin_attempts,		CT_UINT,	"5", 1, 100),
 	K(bootstrap_rate,	CT_UINT,	"30", 1, 100000),
+	K(bootstrap_max_connections, CT_UINT,	"256", 1, 100000),
+	K(bootstrap_max_connections_per_ip, CT_UINT, "8", 1, 100000),
+	K(bootstrap_request_timeout, CT_DURATION, "15s", 1, 3600),
 	K(expire_days,		CT_UINT,	"365", 1, 36500),
 	K(invite_days,		CT_UINT,	"30", 1, 3650),
 	K(expire_warn_days,	CT_UINT,	"14", 0, 3650),
@@ -100,10 +112,15 @@ static const struct conf_key conf_keys[] = {
 	K(db_log_keep_for_backup, CT_BOOL,	"yes", 0, 0),
 };
 
+#define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
+
 static void	conf_error(char *, size_t, const char *, unsigned,
 		    const char *, ...) printflike(5, 6);
 static int	conf_set(struct conf *, const struct conf_key *,
 		    const char *, const char **);
+static int	conf_check_url(const char *, const char **);
+static int	conf_unquote(char *, const char **);
+static size_t	strspn_back(const char *, int);
 
 static void
 conf_error(char *err, size_t errlen, const char *file, unsigned line,
@@ -125,7 +142,7 @@ conf_find_key(const char *name)
 {
 	size_t	 i;
 
-	for (i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++)
+	for (i = 0; i < CONF_NKEYS; i++)
 		if (strcmp(conf_keys[i].name, name) == 0)
 			return &conf_keys[i];
 	return NULL;
@@ -241,6 +258,116 @@ out:
 	return ret;
 }
 
+/*
+ * public_url ends up only in invitation mails, so a URL no browser opens
+ * (no scheme, plain http, a blank) costs every invitation made until it
+ * is noticed.  Accepted: https://host[:port][/path], host a DNS name, an
+ * IPv4 address or a bracketed IPv6 address (RFC 3986 3.2.2); no user
+ * info, query or fragment, which a link prefix cannot carry.
+ */
+static int
+conf_check_url(const char *url, const char **whyp)
+{
+	const char	*h, *p, *end;
+	uint64_t	 port;
+	char		 num[8];
+
+	if (strncasecmp(url, "https://", 8) != 0) {
+		*whyp = "must start with https:// (the invitation links are "
+		    "made from it), e.g. https://guestbox.example.org:8443";
+		return -1;
+	}
+	h = url + 8;
+	end = h + strcspn(h, "/");
+	if (*h == '[') {
+		for (p = h + 1; p < end && (isxdigit((unsigned char)*p) ||
+		    *p == ':' || *p == '.'); p++)
+			;
+		if (p == h + 1 || p >= end || *p != ']') {
+			*whyp = "has a bad [IPv6] host";
+			return -1;
+		}
+		p++;
+	} else {
+		for (p = h; p < end && (isalnum((unsigned char)*p) ||
+		    *p == '-' || *p == '.'); p++)
+			;
+		if (p == h || (p < end && *p != ':')) {
+			*whyp = "needs a host name after https:// (letters, "
+			    "digits, '-' and '.')";
+			return -1;
+		}
+	}
+	if (p < end) {
+		if (*p != ':' || end - p - 1 < 1 ||
+		    (size_t)(end - p - 1) >= sizeof(num)) {
+			*whyp = "has a bad port";
+			return -1;
+		}
+		memcpy(num, p + 1, (size_t)(end - p - 1));
+		num[end - p - 1] = '\0';
+		if (parse_u64(num, 65535, &port) == -1 || port == 0) {
+			*whyp = "has a bad port (1 to 65535)";
+			return -1;
+		}
+	}
+	for (p = end; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    *p == '?' || *p == '#' || *p == '"' || *p == '<' ||
+		    *p == '>' || *p == '\\') {
+			*whyp = "may hold only a path after the host, without "
+			    "blanks, '?' or quotes";
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * The quoting rule of guestbox.conf(5): a value may stand in one pair of
+ * double quotes, which are removed; no other double quote is allowed, so
+ * that "noreply@\"localhost\"" never reaches a mail header.  The quotes
+ * protect nothing: blanks at their inside ends are removed too.
+ */
+static int
+conf_unquote(char *val, const char **whyp)
+{
+	size_t	 n = strlen(val);
+	char	*p;
+
+	if (val[0] == '"') {
+		if (n < 2 || val[n - 1] != '"') {
+			*whyp = "has an opening double quote without a closing "
+			    "one (a '#' inside quotes still starts a comment)";
+			return -1;
+		}
+		memmove(val, val + 1, n - 2);
+		val[n - 2] = '\0';
+		for (p = val + strlen(val); p > val &&
+		    isspace((unsigned char)p[-1]);)
+			*--p = '\0';
+		for (p = val; isspace((unsigned char)*p); p++)
+			;
+		memmove(val, p, strlen(p) + 1);
+	}
+	if (strchr(val, '"') != NULL) {
+		*whyp = "may hold a double quote only as one pair around the "
+		    "whole value";
+		return -1;
+	}
+	return 0;
+}
+
+/* How many c end s. */
+static size_t
+strspn_back(const char *s, int c)
+{
+	size_t	 n = strlen(s), i = 0;
+
+	while (i < n && s[n - 1 - i] == c)
+		i++;
+	return i;
+}
+
 static void
 conf_listen_free(struct listen_list *ll)
 {
@@ -281,6 +408,14 @@ conf_set(struct conf *cf, const struct conf_key *k, const char *val,
 	case CT_STRING:
 		free(*sp);
 		*sp = xstrdup(val);
+		return 0;
+	case CT_URL:
+		if (conf_check_url(val, whyp) == -1)
+			return -1;
+		free(*sp);
+		*sp = xstrdup(val);
+		/* Links are public_url "/i/" token: no doubled slash. */
+		(*sp)[strlen(*sp) - strspn_back(*sp, '/')] = '\0';
 		return 0;
 	case CT_MAILBOX:
 		for (p = val; *p != '\0'; p++)
@@ -366,7 +501,7 @@ conf_apply_defaults(struct conf *cf)
 	const char	*why;
 	size_t		 i;
 
-	for (i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++)
+	for (i = 0; i < CONF_NKEYS; i++)
 		if (conf_keys[i].defval != NULL &&
 		    conf_set(cf, &conf_keys[i], conf_keys[i].defval,
 		    &why) == -1)
@@ -374,9 +509,12 @@ conf_apply_defaults(struct conf *cf)
 			    why);
 }
 
-/* Values derived from others once the file is read. */
-static void
-conf_finish(struct conf *cf)
+/*
+ * Values derived from others once the file is read; -1 with *whyp if the
+ * host name cannot stand in the derived public_url.
+ */
+static int
+conf_finish(struct conf *cf, const char **whyp)
 {
 	char	 host[256];
 
@@ -386,10 +524,17 @@ conf_finish(struct conf *cf)
 		host[sizeof(host) - 1] = '\0';
 		cf->hostname = xstrdup(host);
 	}
-	if (cf->public_url == NULL)
+	if (cf->public_url == NULL) {
 		xasprintf(&cf->public_url, "https://%s", cf->hostname);
+		if (conf_check_url(cf->public_url, whyp) == -1) {
+			*whyp = "cannot stand in the default public_url "
+			    "https://HOSTNAME: set public_url";
+			return -1;
+		}
+	}
 	if (cf->invite_from == NULL)
 		xasprintf(&cf->invite_from, "noreply@%s", cf->hostname);
+	return 0;
 }
 
 struct conf *
@@ -400,9 +545,10 @@ conf_parse(const char *name, const char *text, size_t len, char *err,
 	const struct conf_key	*k;
 	const char		*why, *end = text + len, *nl;
 	char			*line, *key, *val, *eq, *p;
-	unsigned		 lineno = 0;
+	unsigned		 lineno = 0, seen[CONF_NKEYS];
 	size_t			 n;
 
+	memset(seen, 0, sizeof(seen));
 	cf = xcalloc(1, sizeof(*cf));
 	conf_apply_defaults(cf);
 	while (text < end) {
@@ -443,12 +589,27 @@ conf_parse(const char *name, const char *text, size_t len, char *err,
 			free(line);
 			goto fail;
 		}
+		if (conf_unquote(val, &why) == -1) {
+			conf_error(err, errlen, name, lineno, "%s %s", key,
+			    why);
+			free(line);
+			goto fail;
+		}
 		if (*val == '\0') {
 			conf_error(err, errlen, name, lineno,
 			    "%s needs a value", key);
 			free(line);
 			goto fail;
 		}
+		/* Only a list (the listeners) takes a key more than once. */
+		if (seen[k - conf_keys] != 0 && k->type != CT_LISTEN) {
+			conf_error(err, errlen, name, lineno,
+			    "%s is already set on line %u; remove one of the "
+			    "two", key, seen[k - conf_keys]);
+			free(line);
+			goto fail;
+		}
+		seen[k - conf_keys] = lineno;
 		if (conf_set(cf, k, val, &why) == -1) {
 			conf_error(err, errlen, name, lineno, "%s %s", key,
 			    why);
@@ -457,7 +618,12 @@ conf_parse(const char *name, const char *text, size_t len, char *err,
 		}
 		free(line);
 	}
-	conf_finish(cf);
+	k = conf_find_key("hostname");
+	if (conf_finish(cf, &why) == -1) {
+		conf_error(err, errlen, name, seen[k - conf_keys],
+		    "hostname \"%s\" %s", cf->hostname, why);
+		goto fail;
+	}
 	return cf;
 fail:
 	conf_free(&cf);
@@ -493,11 +659,12 @@ conf_free(struct conf **cfp)
 
 	if (cf == NULL)
 		return;
-	for (i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++) {
+	for (i = 0; i < CONF_NKEYS; i++) {
 		field = (char *)cf + conf_keys[i].offset;
 		switch (conf_keys[i].type) {
 		case CT_STRING:
 		case CT_PATH:
+		case CT_URL:
 		case CT_MAILBOX:
 			free(*(char **)field);
 			break;
@@ -535,12 +702,13 @@ conf_dump(const struct conf *cf, FILE *fp)
 	const struct listen_list *ll;
 	size_t			 i, j;
 
-	for (i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++) {
+	for (i = 0; i < CONF_NKEYS; i++) {
 		k = &conf_keys[i];
 		field = (const char *)cf + k->offset;
 		switch (k->type) {
 		case CT_STRING:
 		case CT_PATH:
+		case CT_URL:
 		case CT_MAILBOX:
 			if (*(char *const *)field != NULL)
 				fprintf(fp, "%s = %s\n", k->name,

@@ -56,6 +56,7 @@ struct conf {
 	struct listen_list submission_listen;
 	struct listen_list lmtp_listen;
 	struct listen_list bootstrap_listen;
+	struct listen_list gateway_listen;
 
 	/* Relay */
 	char		*smarthost;		/* host:port, or NULL */
@@ -67,6 +68,14 @@ struct conf {
 	uint64_t	 queue_max_age;		/* seconds */
 	uint64_t	 queue_retry;		/* first retry after, seconds */
 	char		*invite_from;
+
+	/* The gateway (guestbox-submitd(8)): lists are blank-separated. */
+	char		*gateway_reinject;	/* host:port of the home MTA */
+	char		*gateway_domains;	/* the home domains */
+	char		*gateway_header;	/* "Name: value", or "none" */
+	char		*gateway_subject_tags;	/* or "none" */
+	char		*gateway_encrypt_from;	/* addresses, @domains */
+	char		*gateway_keyring;	/* the home users' public keys */
 
 	/* Mailboxes created with every account. */
 	char		*mailbox_sent;
@@ -93,12 +102,17 @@ struct conf {
 	/* Authentication */
 	uint64_t	 auth_cache_time;	/* seconds, 0 disables */
 	uint64_t	 auth_workers;
+	uint64_t	 auth_account_rate;	/* hashes per minute per account */
 	uint64_t	 kdf_opslimit;
 	uint64_t	 kdf_memlimit;
 	uint64_t	 password_min_length;
 	uint64_t	 pin_length;
 	uint64_t	 pin_attempts;
 	uint64_t	 bootstrap_rate;	/* form posts per minute per address */
+	/* guestbox-bootstrapd's connections (issue 19) */
+	uint64_t	 bootstrap_max_connections;
+	uint64_t	 bootstrap_max_connections_per_ip;
+	uint64_t	 bootstrap_request_timeout;	/* seconds */
 
 	/* Lifetime */
 	uint64_t	 expire_days;

@@ -56,6 +56,26 @@ void		 auth_cancel(struct auth_req **);
 /* Drop cached keys of an account (disabled, deleted, re-invited). */
 void		 auth_forget_account(struct auth *, uint64_t account_id);
 
+/*
+ * issue 19: a login stands while its account is active with the key it
+ * logged in with.  auth_login_check: 0, or STORE_ESTATE once the mailbox
+ * was disabled, deleted or re-invited, or a store error; inside a
+ * transaction, for a write that must not happen after that.
+ * auth_login_revoked: 1 if the session must end now (a store error is
+ * not taken as a no).  Sessions ask on each account change notification.
+ */
+int		 auth_login_check(struct store_txn *, uint64_t account_id,
+		    const uint8_t pk[32]);
+int		 auth_login_revoked(struct store *, uint64_t account_id,
+		    const uint8_t pk[32]);
+
+/*
+ * The throttling key of a client address: "ip:ADDR" for IPv4, and for
+ * IPv6 its /64, "ip6:PREFIX::/64", since one client usually holds a whole
+ * /64 (issue 19).
+ */
+void		 auth_peer_key(const char *peer, char *out, size_t outlen);
+
 /* For tests and logs. */
 struct auth_stats {
 	uint64_t	 hashes;	/* Argon2id runs */

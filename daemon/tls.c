@@ -61,10 +61,54 @@ tls_file_readable(const char *path)
 	return 0;
 }
 
+/*
+ * What a PEM file holds, by its first "-----BEGIN LABEL-----" line
+ * (RFC 7468 2): "a certificate", "a private key", ... or NULL.  OpenSSL
+ * answers a certificate given as the key with only "PEM lib", which
+ * names neither the file nor the mix-up.
+ */
+static const char *
+tls_pem_holds(const char *path)
+{
+	static const struct {
+		const char	*label;
+		const char	*what;
+	} kinds[] = {
+		{ "CERTIFICATE-----", "a certificate" },
+		{ "TRUSTED CERTIFICATE-----", "a certificate" },
+		{ "PRIVATE KEY-----", "a private key" },
+		{ "RSA PRIVATE KEY-----", "a private key" },
+		{ "EC PRIVATE KEY-----", "a private key" },
+		{ "ENCRYPTED PRIVATE KEY-----", "an encrypted private key" },
+		{ "CERTIFICATE REQUEST-----", "a certificate request" },
+		{ "PUBLIC KEY-----", "a public key" },
+	};
+	const char	*what = NULL;
+	char		 line[256];
+	size_t		 i;
+	FILE		*fp;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return NULL;
+	while (what == NULL && fgets(line, sizeof(line), fp) != NULL) {
+		if (strncmp(line, "-----BEGIN ", 11) != 0)
+			continue;
+		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			if (strncmp(line + 11, kinds[i].label,
+			    strlen(kinds[i].label)) == 0)
+				what = kinds[i].what;
+		if (what == NULL)
+			what = "PEM data of another kind";
+	}
+	fclose(fp);
+	return what == NULL ? "no PEM data" : what;
+}
+
 static SSL_CTX *
 tls_server_ctx(const char *cert, const char *key, char *err, size_t errlen)
 {
-	SSL_CTX	*ctx;
+	SSL_CTX		*ctx;
+	const char	*what;
 
 	if (tls_file_readable(cert) == -1) {
 		snprintf(err, errlen, "certificate %s: %s", cert,
@@ -89,11 +133,26 @@ tls_server_ctx(const char *cert, const char *key, char *err, size_t errlen)
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		snprintf(err, errlen, "certificate %s: %s", cert, tls_error());
+		what = tls_pem_holds(cert);
+		if (what != NULL && strcmp(what, "a certificate") != 0) {
+			ERR_clear_error();
+			snprintf(err, errlen, "tls_cert %s holds %s, not a "
+			    "certificate: tls_cert names the certificate "
+			    "(chain), tls_key its private key", cert, what);
+		} else
+			snprintf(err, errlen, "certificate %s: %s", cert,
+			    tls_error());
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		snprintf(err, errlen, "key %s: %s", key, tls_error());
+		what = tls_pem_holds(key);
+		if (what != NULL && strcmp(what, "a private key") != 0) {
+			ERR_clear_error();
+			snprintf(err, errlen, "tls_key %s holds %s, not a "
+			    "private key: tls_key names the private key, "
+			    "tls_cert the certificate", key, what);
+		} else
+			snprintf(err, errlen, "key %s: %s", key, tls_error());
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {

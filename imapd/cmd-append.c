@@ -21,9 +21,16 @@
 #include "imap-flags.h"
 #include "imapd.h"
 #include "log.h"
+#include "mime-cache.h"
 #include "mime.h"
+#include "mime-seal.h"
 #include "pack.h"
+#include "rfc5322.h"
 #include "xmalloc.h"
+
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_append;
+imap_cmd_literal_fn cmd_append_literal;
 
 struct append_buf {
 	uint8_t		*data;
@@ -100,7 +107,7 @@ append_check_txn(struct store_txn *txn, void *arg)
 }
 
 enum imap_literal_action
-imap_append_literal(struct imap_session *s, const struct imap_literal_info *li,
+cmd_append_literal(struct imap_session *s, const struct imap_literal_info *li,
     struct imap_literal_sink *sink, const char **textp)
 {
 	const struct conf	*cf = s->imapd->daemon.conf;
@@ -158,7 +165,7 @@ struct append_req {
 	const char		*name;
 	struct imap_flags	 flags;
 	time_t			 date;
-	const struct store_blob	*blob;
+	struct store_append	 ap;		/* the blob in, the record out */
 	uint8_t			 msgid[STORE_MSGID_HASHBYTES];
 	int			 has_msgid;
 	uint32_t		 uidvalidity;
@@ -204,8 +211,6 @@ append_txn(struct store_txn *txn, void *arg)
 {
 	struct append_req	*ar = arg;
 	struct store_mailbox	 mb;
-	struct store_msg	 m;
-	uint64_t		 kw;
 	int			 ret;
 
 	memset(&mb, 0, sizeof(mb));
@@ -217,24 +222,28 @@ append_txn(struct store_txn *txn, void *arg)
 		store_mailbox_clear(&mb);
 		return ret;
 	}
-	ret = imap_flags_keywords(txn, &mb, &ar->flags, 1, &kw);
+	ret = imap_flags_keywords(txn, &mb, &ar->flags, 1, &ar->ap.keywords);
+	ar->ap.flags = ar->flags.sys;
+	ar->ap.internaldate = ar->date;
 	if (ret == 0)
-		ret = store_msg_append(txn, ar->s->account_id, mb.id, ar->blob,
-		    ar->flags.sys, kw, ar->date, &m);
+		ret = store_append_once(txn, ar->s->account_id, mb.id, &ar->ap);
 	if (ret == 0)
-		ar->uid = m.uid;
+		ar->uid = ar->ap.msg.uid;
 	store_mailbox_clear(&mb);
 	return ret;
 }
 
-/* The Message-ID of the header, hashed as the store indexes it. */
+/*
+ * The Message-ID of the header, hashed as the store indexes it.  The id
+ * is read by rfc5322_msgid_parse(), as submission reads it for the copy
+ * it files into Gesendet: the duplicate check needs both to agree.
+ */
 static int
 append_msgid(const uint8_t *data, size_t len, uint8_t out[STORE_MSGID_HASHBYTES])
 {
 	struct mime_msg	*mm;
-	char		*v, *p, *e;
+	char		*v, *id;
 	size_t		 vlen;
-	int		 ok = 0;
 
 	if ((mm = mime_parse(data, len)) == NULL)
 		return 0;
@@ -243,13 +252,13 @@ append_msgid(const uint8_t *data, size_t len, uint8_t out[STORE_MSGID_HASHBYTES]
 	mime_msg_free(&mm);
 	if (v == NULL)
 		return 0;
-	/* <id@host> without blanks or comments around it. */
-	if ((p = strchr(v, '<')) != NULL && (e = strchr(p, '>')) != NULL) {
-		store_msgid_hash(p, (size_t)(e - p + 1), out);
-		ok = 1;
-	}
+	id = rfc5322_msgid_parse(v);
 	free(v);
-	return ok;
+	if (id == NULL)
+		return 0;
+	store_msgid_hash(id, strlen(id), out);
+	free(id);
+	return 1;
 }
 
 enum imap_cmd_status
@@ -259,9 +268,7 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 	struct append_buf	*ab = s->cmd_state;
 	const struct imap_arg	*a = cmd->args, *msg;
 	const uint8_t		*data;
-	struct mime_msg		*mm;
 	struct store_blob	*blob;
-	struct pack		 aux;
 	const char		*wire, *why, *date;
 	char			*name, *norm = NULL;
 	size_t			 len;
@@ -325,19 +332,12 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "NO", "[TOOBIG] Message larger than APPENDLIMIT");
 		goto out;
 	}
-	mm = mime_parse(data, len);
-	pack_init(&aux);
-	if (mm != NULL) {
-		mime_cache_encode(mm, &aux);
-		mime_msg_free(&mm);
-	}
 	ar.has_msgid = append_msgid(data, len, ar.msgid);
-	blob = store_blob_seal(s->account_id, s->key->pk, data, len, aux.buf,
-	    aux.len);
-	pack_free(&aux);
+	blob = mime_seal(s->account_id, s->key->pk, data, len);
 	ar.name = name;
-	ar.blob = blob;
-	ret = imap_txn(s, append_txn, &ar);
+	ar.ap.blob = blob;
+	ret = imap_txn_result(s, store_append_run(s->imapd->daemon.store,
+	    &ar.ap, append_txn, &ar));
 	store_blob_free(&blob);
 	if (ret == STORE_ENOTFOUND)
 		imap_tagged(s, "NO", "[TRYCREATE] No such mailbox");

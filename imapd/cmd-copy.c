@@ -14,6 +14,9 @@
 #include "imapd.h"
 #include "xmalloc.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_copy, cmd_move;
+
 struct copy_req {
 	struct imap_session	*s;
 	const char		*dest;
@@ -56,7 +59,7 @@ copy_run(struct imap_session *s, const struct imap_command *cmd, int uid_mode,
 {
 	struct copy_req		 cr;
 	struct imap_seqset	*set = NULL;
-	const struct imap_arg	*a = cmd->args + (uid_mode ? 1 : 0);
+	const struct imap_arg	*a = cmd->args;
 	const char		*setstr, *wire, *why;
 	struct evbuffer		*tmp;
 	char			*dest;
@@ -139,25 +142,13 @@ copy_run(struct imap_session *s, const struct imap_command *cmd, int uid_mode,
 }
 
 enum imap_cmd_status
-imap_copy(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
-{
-	return copy_run(s, cmd, uid_mode, 0);
-}
-
-enum imap_cmd_status
-imap_move(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
-{
-	return copy_run(s, cmd, uid_mode, 1);
-}
-
-enum imap_cmd_status
 cmd_copy(struct imap_session *s, const struct imap_command *cmd)
 {
-	return copy_run(s, cmd, 0, 0);
+	return copy_run(s, cmd, s->cmd_uid, 0);
 }
 
 enum imap_cmd_status
 cmd_move(struct imap_session *s, const struct imap_command *cmd)
 {
-	return copy_run(s, cmd, 0, 1);
+	return copy_run(s, cmd, s->cmd_uid, 1);
 }

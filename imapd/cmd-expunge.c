@@ -12,6 +12,9 @@
 #include "imapd.h"
 #include "xmalloc.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_expunge;
+
 struct expunge_req {
 	struct imap_session	*s;
 	struct imap_seqset	*uids;		/* NULL: every \Deleted */
@@ -56,11 +59,11 @@ expunge_txn(struct store_txn *txn, void *arg)
 }
 
 enum imap_cmd_status
-imap_expunge(struct imap_session *s, const struct imap_command *cmd,
-    int uid_mode)
+cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct expunge_req	 er;
-	const struct imap_arg	*a = cmd->args + (uid_mode ? 1 : 0);
+	const struct imap_arg	*a = cmd->args;
+	int			 uid_mode = s->cmd_uid;
 	const char		*setstr;
 	int			 ret;
 
@@ -90,10 +93,4 @@ imap_expunge(struct imap_session *s, const struct imap_command *cmd,
 	else
 		imap_tagged(s, "OK", "Expunge completed");
 	return CMD_DONE;
-}
-
-enum imap_cmd_status
-cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
-{
-	return imap_expunge(s, cmd, 0);
 }

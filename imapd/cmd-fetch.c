@@ -2,9 +2,10 @@
  * cmd-fetch.c: FETCH and UID FETCH (RFC 3501 6.4.5, 7.4.2; CONDSTORE and
  * QRESYNC, RFC 7162 3.1.4, 3.2.6).
  *
- * ENVELOPE, BODYSTRUCTURE and BODY come from the MIME cache sealed with
- * the message (computed at delivery or APPEND, or here the first time it
- * is missing); sections decrypt the message.  A long FETCH writes a batch
+ * ENVELOPE, BODYSTRUCTURE and BODY are written (imap-bodystructure.c)
+ * from the MIME cache sealed with the message (computed at delivery or
+ * APPEND, or here the first time it is missing); sections decrypt the
+ * message.  A long FETCH writes a batch
  * of messages, then waits for the client to read (CMD_MORE), so a FETCH
  * of a whole mailbox never sits in memory.
  *
@@ -19,14 +20,19 @@
 
 #include <sodium.h>
 
+#include "imap-bodystructure.h"
 #include "imap-date.h"
 #include "imap-fetch-parse.h"
 #include "imap-seqset.h"
 #include "imapd.h"
 #include "log.h"
+#include "mime-cache.h"
 #include "mime.h"
 #include "pack.h"
 #include "xmalloc.h"
+
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_fetch;
 
 #define FETCH_BATCH		50
 
@@ -345,18 +351,17 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 	}
 	if ((req->attrs & IMAP_FETCH_ENVELOPE) && fm->mime != NULL) {
 		imap_printf(s, "%sENVELOPE ", sp);
-		imap_write(s, fm->mime->envelope, fm->mime->envelope_len);
+		imap_bodystructure_write_envelope(conn_out(s->conn), fm->mime);
 		sp = " ";
 	}
 	if ((req->attrs & IMAP_FETCH_BODYSTRUCTURE) && fm->mime != NULL) {
 		imap_printf(s, "%sBODYSTRUCTURE ", sp);
-		imap_write(s, fm->mime->bodystructure,
-		    fm->mime->bodystructure_len);
+		imap_bodystructure_write(conn_out(s->conn), fm->mime, 1);
 		sp = " ";
 	}
 	if ((req->attrs & IMAP_FETCH_BODY) && fm->mime != NULL) {
 		imap_printf(s, "%sBODY ", sp);
-		imap_write(s, fm->mime->body, fm->mime->body_len);
+		imap_bodystructure_write(conn_out(s->conn), fm->mime, 0);
 		sp = " ";
 	}
 	/* Body items in the order asked for. */
@@ -495,18 +500,16 @@ fetch_uid_cmp(const void *a, const void *b)
 }
 
 enum imap_cmd_status
-imap_fetch(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
+cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct fetch_req	*fr = s->cmd_state;
-	const struct imap_arg	*a;
+	const struct imap_arg	*a = cmd->args;
 	const char		*set, *why;
 	size_t			 i;
+	int			 uid_mode = s->cmd_uid;
 
 	if (fr != NULL)
 		return fetch_run(s, fr);	/* the output drained */
-	a = cmd->args;
-	if (uid_mode)
-		a++;
 	if (!imap_arg_get_atom(&a[0], &set) || imap_arg_is_eol(&a[1])) {
 		imap_tagged(s, "BAD", "FETCH takes a sequence set and items");
 		return CMD_DONE;
@@ -575,10 +578,4 @@ imap_fetch(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
 		free(va.fv.uids);
 	}
 	return fetch_run(s, fr);
-}
-
-enum imap_cmd_status
-cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
-{
-	return imap_fetch(s, cmd, 0);
 }

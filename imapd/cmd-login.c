@@ -8,11 +8,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sodium.h>
-
 #include "imapd.h"
 #include "log.h"
+#include "sasl.h"
 #include "xmalloc.h"
+
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_starttls, cmd_login, cmd_authenticate;
+imap_cmd_line_fn cmd_authenticate_line;
 
 /* RFC 4616 2: authzid, authcid and password of at most 255 octets each. */
 #define AUTH_PLAIN_MAX		(3 * 256)
@@ -39,15 +42,12 @@ cmd_starttls(struct imap_session *s, const struct imap_command *cmd)
 		    s->conn->peer);
 		imap_tagged(s, "BAD", "Data after STARTTLS; closing");
 		imap_printf(s, "* BYE Plaintext command injection refused\r\n");
-		s->state = S_LOGOUT;
-		conn_close_after_flush(s->conn);
+		imap_session_enter_state(s, S_LOGOUT);
 		return CMD_DONE;
 	}
 	imap_tagged(s, "OK", "Begin TLS negotiation now");
-	if (conn_starttls(s->conn, s->imapd->daemon.tls) == -1) {
-		s->state = S_LOGOUT;
-		conn_close_after_flush(s->conn);
-	}
+	if (conn_starttls(s->conn, s->imapd->daemon.tls) == -1)
+		imap_session_enter_state(s, S_LOGOUT);
 	return CMD_DONE;
 }
 
@@ -130,44 +130,43 @@ cmd_login(struct imap_session *s, const struct imap_command *cmd)
 	return cmd_login_start(s, user, pw, strlen(pw));
 }
 
-/* RFC 4616: [authzid] NUL authcid NUL passwd, in base64. */
+/* RFC 4616: [authzid] NUL authcid NUL passwd, in base64 (daemon/sasl.c). */
 static enum imap_cmd_status
 cmd_authenticate_plain(struct imap_session *s, const char *b64, size_t len)
 {
-	unsigned char	*raw;
-	size_t		 rawlen;
-	const char	*authz, *user, *pw, *end;
-	enum imap_cmd_status st;
+	struct sasl_plain	 sp;
+	unsigned char		*raw;
+	size_t			 rawlen;
+	enum sasl_status	 st;
+	enum imap_cmd_status	 ret;
 
-	if (len == 1 && b64[0] == '*') {
+	raw = xsecret_alloc(AUTH_PLAIN_MAX + 1);
+	st = sasl_response_decode(b64, len, raw, AUTH_PLAIN_MAX, &rawlen);
+	if (st == SASL_CANCELLED) {
 		/* RFC 3501 6.2.2: the client cancelled. */
+		xsecret_free(raw);
 		imap_tagged(s, "BAD", "Authentication cancelled");
 		return CMD_DONE;
 	}
-	raw = xsecret_alloc(AUTH_PLAIN_MAX + 1);
-	if (len > ((AUTH_PLAIN_MAX + 2) / 3) * 4 ||
-	    sodium_base642bin(raw, AUTH_PLAIN_MAX, b64, len, NULL, &rawlen,
-	    NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+	if (st != SASL_OK) {
 		xsecret_free(raw);
 		imap_tagged(s, "BAD", "Invalid base64 in the SASL response");
 		return CMD_DONE;
 	}
 	raw[rawlen] = '\0';
-	end = (const char *)raw + rawlen;
-	authz = (const char *)raw;
-	user = authz + strlen(authz) + 1;
-	pw = user < end ? user + strlen(user) + 1 : end;
-	if (user >= end || pw > end || (authz[0] != '\0' &&
-	    strcasecmp(authz, user) != 0)) {
+	/* No proxy logins: the authzid must be empty or the user. */
+	if (sasl_plain_split(raw, rawlen, &sp) != SASL_OK ||
+	    (sp.authzid_len > 0 && (sp.authzid_len != sp.authcid_len ||
+	    strncasecmp(sp.authzid, sp.authcid, sp.authcid_len) != 0))) {
 		xsecret_free(raw);
-		/* No proxy logins: the authzid must be empty or the user. */
 		imap_tagged(s, "NO", "[AUTHENTICATIONFAILED] Invalid PLAIN "
 		    "response");
 		return CMD_DONE;
 	}
-	st = cmd_login_start(s, user, pw, (size_t)(end - pw));
+	/* sasl_plain_split() leaves authcid NUL-terminated in raw. */
+	ret = cmd_login_start(s, sp.authcid, sp.passwd, sp.passwd_len);
 	xsecret_free(raw);
-	return st;
+	return ret;
 }
 
 enum imap_cmd_status
@@ -194,14 +193,13 @@ cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
 			ir = "";
 		return cmd_authenticate_plain(s, ir, strlen(ir));
 	}
+	/* RFC 3501 6.2.2: an empty challenge; the response is a line. */
 	imap_printf(s, "+ \r\n");
-	imap_session_want_line(s);
-	return CMD_ASYNC;
+	return CMD_LINE;
 }
 
-void
+enum imap_cmd_status
 cmd_authenticate_line(struct imap_session *s, const char *line, size_t len)
 {
-	if (cmd_authenticate_plain(s, line, len) == CMD_DONE)
-		imap_session_done(s);
+	return cmd_authenticate_plain(s, line, len);
 }

@@ -1,6 +1,6 @@
 /*
- * cmd-status.c: STATUS (RFC 3501 6.3.10, RFC 7162 3.1.6) and the STATUS
- * items LIST-STATUS returns (RFC 5819).
+ * cmd-status.c: STATUS (RFC 3501 6.3.10, RFC 7162 3.1.6, RFC 9208 4.2)
+ * and the STATUS items LIST-STATUS returns (RFC 5819).
  */
 #include "config.h"
 
@@ -8,6 +8,17 @@
 #include <string.h>
 
 #include "imapd.h"
+
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_status;
+
+struct status_deleted {
+	uint32_t	 messages;
+	uint64_t	 bytes;
+};
+
+static int	status_deleted_one(const struct store_msg *, void *);
+static int	status_deleted_txn(struct store_txn *, void *);
 
 /* Parses a STATUS item list into STATUS_* bits; -1 on an unknown item. */
 int
@@ -24,6 +35,8 @@ imap_status_items(const struct imap_arg *a, unsigned int *itemsp)
 		{ "UNSEEN", STATUS_UNSEEN },
 		{ "HIGHESTMODSEQ", STATUS_HIGHESTMODSEQ },
 		{ "SIZE", STATUS_SIZE },
+		{ "DELETED", STATUS_DELETED },
+		{ "DELETED-STORAGE", STATUS_DELETED_STORAGE },
 	};
 	const struct imap_arg	*list;
 	size_t			 n, i, j;
@@ -42,11 +55,50 @@ imap_status_items(const struct imap_arg *a, unsigned int *itemsp)
 	return 0;
 }
 
+static int
+status_deleted_one(const struct store_msg *m, void *arg)
+{
+	struct status_deleted	*sd = arg;
+
+	if (m->flags & STORE_F_DELETED) {
+		sd->messages++;
+		sd->bytes += m->size;
+	}
+	return 0;
+}
+
+struct status_deleted_req {
+	const struct store_mailbox	*mb;
+	struct status_deleted		 sd;
+};
+
+static int
+status_deleted_txn(struct store_txn *txn, void *arg)
+{
+	struct status_deleted_req	*dr = arg;
+
+	memset(&dr->sd, 0, sizeof(dr->sd));
+	return store_msg_iter(txn, dr->mb->account_id, dr->mb->id, 1,
+	    UINT32_MAX, status_deleted_one, &dr->sd);
+}
+
 void
 imap_status_write(struct imap_session *s, const struct store_mailbox *mb,
     unsigned int items)
 {
+	struct status_deleted_req dr;
 	const char	*sep = "";
+
+	/*
+	 * The mailbox record counts no \Deleted messages: the two items a
+	 * QUOTA client asks for walk the mailbox's flags (no content is
+	 * opened), and only when asked.
+	 */
+	memset(&dr, 0, sizeof(dr));
+	dr.mb = mb;
+	if ((items & (STATUS_DELETED | STATUS_DELETED_STORAGE)) &&
+	    imap_txn(s, status_deleted_txn, &dr) != 0)
+		items &= ~(STATUS_DELETED | STATUS_DELETED_STORAGE);
 
 	imap_printf(s, "* STATUS ");
 	imap_write_mailbox(s, mb->name);
@@ -77,8 +129,18 @@ imap_status_write(struct imap_session *s, const struct store_mailbox *mb,
 		    (unsigned long long)mb->highestmodseq);
 		sep = " ";
 	}
-	if (items & STATUS_SIZE)
+	if (items & STATUS_SIZE) {
 		imap_printf(s, "%sSIZE %llu", sep, (unsigned long long)mb->bytes);
+		sep = " ";
+	}
+	if (items & STATUS_DELETED) {
+		imap_printf(s, "%sDELETED %u", sep, dr.sd.messages);
+		sep = " ";
+	}
+	/* RFC 9208 4.2.2: in units of 1024 octets, as STORAGE. */
+	if (items & STATUS_DELETED_STORAGE)
+		imap_printf(s, "%sDELETED-STORAGE %llu", sep,
+		    (unsigned long long)((dr.sd.bytes + 1023) / 1024));
 	imap_printf(s, ")\r\n");
 }
 
@@ -108,7 +170,8 @@ cmd_status(struct imap_session *s, const struct imap_command *cmd)
 	if (cmd->nargs != 2 || !imap_arg_get_astring(&cmd->args[0], &wire) ||
 	    imap_status_items(&cmd->args[1], &items) == -1) {
 		imap_tagged(s, "BAD", "STATUS takes a mailbox and a list of "
-		    "MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ SIZE");
+		    "MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ SIZE "
+		    "DELETED DELETED-STORAGE");
 		return CMD_DONE;
 	}
 	if ((name = imap_mailbox_arg(s, wire, &why)) == NULL) {

@@ -13,6 +13,9 @@
 #include "imapd.h"
 #include "xmalloc.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_store;
+
 enum store_mode {
 	STORE_SET,
 	STORE_ADD,
@@ -116,11 +119,12 @@ store_parse_action(const char *a, struct store_req *sr)
 }
 
 enum imap_cmd_status
-imap_store(struct imap_session *s, const struct imap_command *cmd, int uid_mode)
+cmd_store(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct store_req	 sr;
 	struct imap_seqset	*set = NULL;
-	const struct imap_arg	*a = cmd->args + (uid_mode ? 1 : 0);
+	const struct imap_arg	*a = cmd->args;
+	int			 uid_mode = s->cmd_uid;
 	const struct imap_arg	*mods;
 	const char		*setstr, *action, *why;
 	uint32_t		 seq, *failed = NULL;
@@ -245,10 +249,4 @@ out:
 	free(sr.modified);
 	free(sr.gone);
 	return CMD_DONE;
-}
-
-enum imap_cmd_status
-cmd_store(struct imap_session *s, const struct imap_command *cmd)
-{
-	return imap_store(s, cmd, 0);
 }

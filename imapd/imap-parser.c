@@ -165,6 +165,7 @@ imap_parser_limits_default(struct imap_parser_limits *l)
 	l->command_max = IMAP_PARSER_COMMAND_MAX;
 	l->depth_max = IMAP_PARSER_DEPTH_MAX;
 	l->args_max = IMAP_PARSER_ARGS_MAX;
+	l->nonsync_max = IMAP_PARSER_NONSYNC_ANY;
 }
 
 struct imap_parser *
@@ -580,6 +581,12 @@ parser_literal_begin(struct imap_parser *p)
 	if (p->nargs + 1 > p->limits.args_max)
 		return parser_literal_fail(p, IMAP_PERR_TOO_MANY_ARGS,
 		    "Too many arguments (limit %zu)", p->limits.args_max);
+	/* RFC 7888 5: LITERAL- takes {N+} up to 4096 octets only. */
+	if (p->lit_nonsync && p->lit_size > p->limits.nonsync_max)
+		return parser_literal_fail(p, IMAP_PERR_LITERAL_TOO_BIG,
+		    "[TOOBIG] Non-synchronizing literal too large (limit %llu "
+		    "bytes; use {%llu})", (unsigned long long)p->limits.nonsync_max,
+		    (unsigned long long)p->lit_size);
 
 	if (p->hook != NULL) {
 		memset(&info, 0, sizeof(info));

@@ -71,7 +71,16 @@ struct imap_parser_limits {
 	unsigned int	 depth_max;
 	/* Arguments of one command, the elements of every list included. */
 	size_t		 args_max;
+	/*
+	 * Size of one non-synchronizing literal {N+}: above it the literal
+	 * fails with BAD [TOOBIG].  IMAP_PARSER_NONSYNC_ANY (the default)
+	 * is LITERAL+; IMAP_PARSER_NONSYNC_MINUS is LITERAL- (RFC 7888 5).
+	 */
+	uint64_t	 nonsync_max;
 };
+
+#define IMAP_PARSER_NONSYNC_ANY		UINT64_MAX
+#define IMAP_PARSER_NONSYNC_MINUS	4096
 
 /* Why a command failed (struct imap_parse_error). */
 enum imap_parse_errcode {

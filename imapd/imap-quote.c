@@ -11,6 +11,7 @@
 
 #include "imap-quote.h"
 #include "mutf7.h"
+#include "xmalloc.h"
 
 static int	quote_can_quote(const char *, size_t, unsigned int);
 static void	quote_literal(struct evbuffer *, const char *, size_t);
@@ -38,15 +39,18 @@ imap_quote_is_atom(const char *s, size_t len)
 static int
 quote_can_quote(const char *s, size_t len, unsigned int flags)
 {
-	size_t	 i;
+	size_t	 i, esc = 0;
 	int	 eight = 0;
 
-	if (len > IMAP_QUOTE_QUOTED_MAX)
+	if (len > IMAP_QUOTE_QUOTED_MAX && !(flags & IMAP_QUOTE_F_MESSAGE))
 		return 0;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '\0' || c == '\r' || c == '\n')
+			return 0;
+		if ((c == '"' || c == '\\') && (flags & IMAP_QUOTE_F_MESSAGE) &&
+		    ++esc > 4)
 			return 0;
 		if (c >= 0x80) {
 			if (!(flags & IMAP_QUOTE_F_UTF8))
@@ -118,6 +122,86 @@ imap_quote_nstring(struct evbuffer *out, const char *s, size_t len,
 		evbuffer_add(out, "NIL", 3);
 	else
 		imap_quote_string(out, s, len, flags);
+}
+
+void
+imap_quote_nstring_nolf(struct evbuffer *out, const char *s, size_t len,
+    unsigned int flags)
+{
+	char	*t;
+	size_t	 i, n = 0;
+	int	 c;
+
+	if (s == NULL || (memchr(s, '\r', len) == NULL &&
+	    memchr(s, '\n', len) == NULL)) {
+		imap_quote_nstring(out, s, len, flags);
+		return;
+	}
+	t = xmalloc(len + 1);
+	for (i = 0; i < len; i++) {
+		if (s[i] != '\r' && s[i] != '\n') {
+			t[n++] = s[i];
+			continue;
+		}
+		c = i + 1 < len ? s[i + 1] : '\0';
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n' &&
+		    c != '\0')
+			t[n++] = ' ';
+	}
+	imap_quote_string(out, t, n, flags);
+	free(t);
+}
+
+void
+imap_quote_humans(struct evbuffer *out, const char *s, size_t len)
+{
+	char	*t;
+	size_t	 i, n = 0;
+	int	 last_lwsp = 1, modify = 0;
+
+	/* One pass: the cleaned copy, and whether anything had to change. */
+	t = xmalloc(len + 1);
+	for (i = 0; i < len; i++) {
+		switch ((unsigned char)s[i]) {
+		case '\r':
+		case '\n':
+		case '\t':
+		case ' ':
+			/* Anything but a single space is changed. */
+			if (s[i] != ' ' || last_lwsp)
+				modify = 1;
+			if (!last_lwsp)
+				t[n++] = ' ';
+			last_lwsp = 1;
+			break;
+		case '"':
+		case '\\':
+			modify = 1;
+			last_lwsp = 0;
+			t[n++] = s[i];
+			break;
+		default:
+			if ((unsigned char)s[i] >= 0x80)
+				modify = 1;
+			last_lwsp = 0;
+			t[n++] = s[i];
+			break;
+		}
+	}
+	if (last_lwsp && n > 0) {
+		/* A trailing blank goes. */
+		modify = 1;
+		n--;
+	}
+	if (!modify) {
+		evbuffer_add(out, "\"", 1);
+		evbuffer_add(out, s, len);
+		evbuffer_add(out, "\"", 1);
+	} else if (n == 0)
+		evbuffer_add(out, "\"\"", 2);
+	else
+		quote_literal(out, t, n);
+	free(t);
 }
 
 int

@@ -1,6 +1,9 @@
 /*
  * imap-session.c: one client connection: reading commands, dispatching
- * them by table, the states of RFC 3501 3, untagged updates, IDLE.
+ * them by the table in imap-commands.c, the states of RFC 3501 3 and the
+ * phases of a command, untagged updates.  It names no command: what a
+ * command needs (its continuation lines, its literals, live updates
+ * while it waits) is in its row.
  */
 #include "config.h"
 
@@ -10,9 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include <event2/event.h>
 #include <sodium.h>
 
+#include "imap-quote.h"
 #include "imap-seqset.h"
 #include "imapd.h"
 #include "log.h"
@@ -25,7 +28,8 @@ static void	imap_session_close(struct imap_session *, const char *why);
 static void	imap_session_run(struct imap_session *);
 static void	imap_session_dispatch(struct imap_session *,
 		    const struct imap_command *);
-static void	imap_session_idle_poll(evutil_socket_t, short, void *);
+static void	imap_session_result(struct imap_session *,
+		    enum imap_cmd_status);
 static void	imap_tagged_v(struct imap_session *, const char *, const char *,
 		    va_list) printflike(3, 0);
 
@@ -47,7 +51,12 @@ imap_session_enter_state(struct imap_session *s, enum imap_state state)
 {
 	log_debug("%s: %s -> %s", s->conn->peer, imap_state_names[s->state],
 	    imap_state_names[state]);
-	if (s->state == S_SELECTED && state != S_SELECTED) {
+	/*
+	 * Leaving the mailbox (CLOSE, UNSELECT, another SELECT) forgets it.
+	 * A logout keeps it for the command that may still walk the view;
+	 * the session's end frees it.
+	 */
+	if (s->state == S_SELECTED && state == S_AUTH) {
 		imap_view_clear(&s->view);
 		free(s->mailbox_name);
 		s->mailbox_name = NULL;
@@ -59,6 +68,15 @@ imap_session_enter_state(struct imap_session *s, enum imap_state state)
 		conn_set_timeout(s->conn,
 		    (int)s->imapd->daemon.conf->imap_timeout);
 	s->state = state;
+	/* RFC 3501 3: the server closes the connection (after a BYE). */
+	if (state == S_LOGOUT)
+		conn_close_after_flush(s->conn);
+}
+
+int
+imap_session_live(const struct imap_session *s)
+{
+	return s->phase == CP_LINE && (s->cmd_def->flags & CMD_F_LIVE);
 }
 
 static size_t
@@ -80,8 +98,13 @@ imap_session_set_limits(struct imap_session *s)
 
 	imap_parser_limits_default(&lim);
 	if (s->state == S_NOTAUTH) {
-		/* Before login nobody needs big literals (RFC 7888 4). */
+		/*
+		 * Before login nobody needs big literals (RFC 7888 4), and
+		 * LITERAL- is what CAPABILITY says then (RFC 7888 3: never
+		 * both; LITERAL+ once logged in).
+		 */
 		lim.literal_max = 8 * 1024;
+		lim.nonsync_max = IMAP_PARSER_NONSYNC_MINUS;
 		lim.stream_max = 0;
 		lim.line_max = 8 * 1024;
 		lim.command_max = 64 * 1024;
@@ -90,16 +113,27 @@ imap_session_set_limits(struct imap_session *s)
 	imap_parser_set_limits(s->parser, &lim);
 }
 
+/* The parser's literal hook: the row's, where it has one (APPEND). */
 static enum imap_literal_action
 imap_session_literal(void *arg, const struct imap_literal_info *li,
     struct imap_literal_sink *sink, const char **textp)
 {
-	struct imap_session	*s = arg;
+	struct imap_session		*s = arg;
+	const struct imap_cmd_def	*def;
+	struct imap_literal_info	 own = *li;
+	int				 uid = 0;
 
-	if ((s->state == S_AUTH || s->state == S_SELECTED) &&
-	    li->command != NULL && strcasecmp(li->command, "APPEND") == 0)
-		return imap_append_literal(s, li, sink, textp);
-	return IMAP_LITERAL_MEMORY;
+	if (li->command == NULL || (def = imap_command_find(li->command,
+	    &own.args, &uid)) == NULL || def->literal == NULL ||
+	    (def->states & (1U << s->state)) == 0)
+		return IMAP_LITERAL_MEMORY;
+	/* The UID form's hook sees the arguments after the name. */
+	if (uid) {
+		own.nargs--;
+		if (own.depth == 0)
+			own.index--;
+	}
+	return def->literal(s, &own, sink, textp);
 }
 
 void
@@ -124,8 +158,7 @@ imap_session_accept(struct imapd *im, struct listener *l, int fd,
 		    s->conn->peer);
 		conn_printf(s->conn, "* BYE [UNAVAILABLE] Too many connections "
 		    "from your address\r\n");
-		conn_close_after_flush(s->conn);
-		s->state = S_LOGOUT;
+		imap_session_enter_state(s, S_LOGOUT);
 	}
 	s->parser = imap_parser_new(NULL);
 	imap_parser_set_literal_hook(s->parser, imap_session_literal, s);
@@ -166,8 +199,6 @@ imap_session_free(struct imap_session *s)
 	imap_parser_free(&s->parser);
 	if (s->cmd_state_free != NULL && s->cmd_state != NULL)
 		s->cmd_state_free(s->cmd_state);
-	if (s->idle_poll != NULL)
-		event_free(s->idle_poll);
 	imap_view_clear(&s->view);
 	free(s->mailbox_name);
 	free(s->saved);
@@ -200,8 +231,7 @@ imap_session_end(struct conn *c, enum conn_end why, void *arg)
 	if (why == CONN_END_TIMEOUT && s->state != S_LOGOUT) {
 		/* RFC 3501 7.1.5: say why before closing. */
 		imap_printf(s, "* BYE Disconnected for inactivity.\r\n");
-		s->state = S_LOGOUT;
-		conn_close_after_flush(s->conn);
+		imap_session_enter_state(s, S_LOGOUT);
 		return;
 	}
 	imap_session_close(s, reasons[why]);
@@ -231,51 +261,17 @@ imap_output_full(const struct imap_session *s)
 	return evbuffer_get_length(conn_out(s->conn)) > IMAP_OUTPUT_HIGH;
 }
 
+/* The one IMAP quoter (imap-quote.c) writes them. */
 void
 imap_write_string(struct imap_session *s, const char *str, size_t len)
 {
-	size_t	 i;
-	int	 quoted = len < 1024;
-
-	/* RFC 3501 9: quoted holds 7-bit TEXT-CHARs only. */
-	for (i = 0; quoted && i < len; i++)
-		if ((unsigned char)str[i] >= 0x80 || str[i] == '\r' ||
-		    str[i] == '\n' || str[i] == '\0')
-			quoted = 0;
-	if (!quoted) {
-		imap_printf(s, "{%zu}\r\n", len);
-		imap_write(s, str, len);
-		return;
-	}
-	imap_write(s, "\"", 1);
-	for (i = 0; i < len; i++) {
-		if (str[i] == '"' || str[i] == '\\')
-			imap_write(s, "\\", 1);
-		imap_write(s, &str[i], 1);
-	}
-	imap_write(s, "\"", 1);
-}
-
-/* RFC 3501 9: ATOM-CHAR excludes atom-specials. */
-static int
-imap_is_atom(const char *s)
-{
-	if (*s == '\0' || strcasecmp(s, "NIL") == 0)
-		return 0;
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f ||
-		    strchr("(){%*\"\\]", *s) != NULL)
-			return 0;
-	return 1;
+	imap_quote_string(conn_out(s->conn), str, len, 0);
 }
 
 void
 imap_write_astring(struct imap_session *s, const char *str)
 {
-	if (imap_is_atom(str))
-		imap_printf(s, "%s", str);
-	else
-		imap_write_string(s, str, strlen(str));
+	imap_quote_astring(conn_out(s->conn), str, strlen(str), 0);
 }
 
 static void
@@ -299,7 +295,7 @@ imap_tagged(struct imap_session *s, const char *status, const char *fmt, ...)
 	 * which commands may carry EXPUNGE).
 	 */
 	if (s->state == S_SELECTED && strcmp(status, "BAD") != 0)
-		imap_session_sync(s, s->cmd_def == NULL ||
+		imap_session_sync(s, s->cmd_def == NULL || s->cmd_uid ||
 		    !(s->cmd_def->flags & CMD_F_NO_EXPUNGE));
 	va_start(ap, fmt);
 	imap_tagged_v(s, status, fmt, ap);
@@ -337,9 +333,13 @@ imap_tagged_store_error(struct imap_session *s, int err)
 int
 imap_txn(struct imap_session *s, store_txn_fn fn, void *arg)
 {
-	int	 ret;
+	return imap_txn_result(s, store_txn_run(s->imapd->daemon.store, fn,
+	    arg));
+}
 
-	ret = store_txn_run(s->imapd->daemon.store, fn, arg);
+int
+imap_txn_result(struct imap_session *s, int ret)
+{
 	if (ret != 0 && ret != STORE_ENOTFOUND && ret != STORE_EEXIST &&
 	    ret != STORE_ELIMIT && ret != STORE_EMODIFIED && ret != STORE_ESTATE)
 		log_warnx("%s: %s: %s", s->conn->peer, s->address[0] != '\0' ?
@@ -464,8 +464,7 @@ imap_session_sync(struct imap_session *s, int allow_expunge)
 		/* Deleted under us (another session, RFC 3501 6.3.4). */
 		imap_printf(s, "* BYE [CLOSED] The selected mailbox was "
 		    "deleted\r\n");
-		s->state = S_LOGOUT;
-		conn_close_after_flush(s->conn);
+		imap_session_enter_state(s, S_LOGOUT);
 		return ret;
 	}
 	imap_view_report(&s->view, allow_expunge, &imap_sync_callbacks, s);
@@ -481,7 +480,7 @@ imap_session_notify(struct imap_session *s, const struct store_event *ev)
 		/* The account itself changed: disabled or deleted? */
 		return;
 	}
-	if (s->idling && s->state == S_SELECTED &&
+	if (imap_session_live(s) && s->state == S_SELECTED &&
 	    (ev->account_id == 0 || ev->mailbox_id == s->view.mailbox_id)) {
 		/* RFC 2177: during IDLE, updates go out at once. */
 		imap_session_sync(s, 1);
@@ -489,15 +488,29 @@ imap_session_notify(struct imap_session *s, const struct store_event *ev)
 }
 
 void
+imap_session_revoke(struct imap_session *s)
+{
+	if (s->state == S_LOGOUT)
+		return;
+	log_info("%s: %s: the mailbox was disabled, deleted or re-invited; "
+	    "ending the session", s->conn->peer, s->address);
+	/* Not into the middle of a command's output (a FETCH literal). */
+	if (s->phase == CP_NONE || imap_session_live(s))
+		imap_printf(s, "* BYE [UNAVAILABLE] This mailbox was disabled, "
+		    "deleted or invited again; ask the person who invited "
+		    "you\r\n");
+	imap_session_enter_state(s, S_LOGOUT);
+}
+
+void
 imap_session_shutdown(struct imap_session *s)
 {
 	if (s->state == S_LOGOUT)
 		return;
-	if (s->busy && !s->idling)
+	if (s->phase != CP_NONE && !imap_session_live(s))
 		return;		/* answered when the command ends */
 	imap_printf(s, "* BYE [UNAVAILABLE] Server shutting down\r\n");
-	s->state = S_LOGOUT;
-	conn_close_after_flush(s->conn);
+	imap_session_enter_state(s, S_LOGOUT);
 }
 
 /* ---- commands ---- */
@@ -513,9 +526,8 @@ imap_session_cmd_end(struct imap_session *s)
 	s->cmd_state_free = NULL;
 	s->cmd_def = NULL;
 	s->cmd = NULL;
-	s->busy = 0;
-	s->more = 0;
-	s->want_line = 0;
+	s->cmd_uid = 0;
+	s->phase = CP_NONE;
 	free(s->tag);
 	s->tag = NULL;
 	imap_session_set_limits(s);
@@ -534,36 +546,64 @@ imap_session_done(struct imap_session *s)
 	imap_session_run(s);
 }
 
+/* The next phase, from what the handler or the line hook said. */
 static void
-imap_session_call(struct imap_session *s)
+imap_session_result(struct imap_session *s, enum imap_cmd_status st)
 {
-	enum imap_cmd_status	 st;
-
-	st = s->cmd_def->handler(s, s->cmd);
+	/* An answer that came at once has ended the command already. */
+	if (s->phase != CP_RUN)
+		return;
 	switch (st) {
 	case CMD_DONE:
 		imap_session_cmd_end(s);
 		break;
 	case CMD_ASYNC:
+		/* After a line, nothing of the parser's is needed any more. */
+		if (s->cmd == NULL)
+			imap_parser_reset(s->parser);
+		s->phase = CP_ASYNC;
 		break;
 	case CMD_MORE:
 		/* imap_session_drained() calls again. */
-		s->more = 1;
+		s->phase = CP_MORE;
+		break;
+	case CMD_LINE:
+		if (s->cmd_def->line == NULL)
+			fatalx("%s: CMD_LINE without a line hook",
+			    s->cmd_def->name);
+		/* Its arguments go: the parser reads bare lines now. */
+		imap_parser_reset(s->parser);
+		s->cmd = NULL;
+		s->phase = CP_LINE;
 		break;
 	}
+}
+
+static void
+imap_session_call(struct imap_session *s)
+{
+	s->phase = CP_RUN;
+	imap_session_result(s, s->cmd_def->handler(s, s->cmd));
 }
 
 static void
 imap_session_dispatch(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct imap_cmd_def	*def;
+	const struct imap_arg		*args = cmd->args;
+	const char			*sub;
+	int				 uid = 0;
 
 	s->tag = xstrdup(cmd->tag);
 	s->cmd = cmd;
-	s->busy = 1;
-	if ((def = imap_command_find(cmd->name)) == NULL) {
+	s->phase = CP_RUN;
+	if ((def = imap_command_find(cmd->name, &args, &uid)) == NULL) {
 		s->bad_count++;
-		imap_tagged(s, "BAD", "Unknown command %s", cmd->name);
+		/* "UID NAME": the name UID looked for. */
+		if (!uid || !imap_arg_get_atom(args, &sub))
+			sub = NULL;
+		imap_tagged(s, "BAD", "Unknown command %s%s%s", cmd->name,
+		    sub != NULL ? " " : "", sub != NULL ? sub : "");
 		imap_session_cmd_end(s);
 		return;
 	}
@@ -575,6 +615,15 @@ imap_session_dispatch(struct imap_session *s, const struct imap_command *cmd)
 		    "now");
 		imap_session_cmd_end(s);
 		return;
+	}
+	if (uid) {
+		/* The handler sees its own name and arguments. */
+		s->cmd_own.tag = cmd->tag;
+		s->cmd_own.name = def->name;
+		s->cmd_own.args = args;
+		s->cmd_own.nargs = cmd->nargs - 1;
+		s->cmd = &s->cmd_own;
+		s->cmd_uid = 1;
 	}
 	s->cmd_def = def;
 	imap_session_call(s);
@@ -593,14 +642,19 @@ imap_session_parse_error(struct imap_session *s,
 		imap_printf(s, "* BYE %s\r\n", err->fatal ?
 		    "Cannot find the next command; closing" :
 		    "Too many invalid commands");
-		s->state = S_LOGOUT;
-		conn_close_after_flush(s->conn);
+		imap_session_enter_state(s, S_LOGOUT);
 		return;
 	}
 	imap_parser_reset(s->parser);
 }
 
-static void	imap_session_line(struct imap_session *, const char *, size_t);
+/* A bare line for the row's hook (CMD_LINE); valid until reset. */
+static void
+imap_session_line(struct imap_session *s, const char *line, size_t len)
+{
+	s->phase = CP_RUN;
+	imap_session_result(s, s->cmd_def->line(s, line, len));
+}
 
 static void
 imap_session_run(struct imap_session *s)
@@ -612,17 +666,15 @@ imap_session_run(struct imap_session *s)
 	int				 ret;
 
 	while (s->state != S_LOGOUT) {
-		if (s->busy) {
-			/* Only IDLE and AUTHENTICATE read while busy. */
-			if (!s->want_line)
+		if (s->phase != CP_NONE) {
+			/* A command at work reads only the lines it wants. */
+			if (s->phase != CP_LINE)
 				return;
 			ret = imap_parser_read_line(s->parser, conn_in(s->conn),
 			    &line, &len, &err);
 			if (ret == IMAP_PARSE_NEED_MORE)
 				return;
 			if (ret == IMAP_PARSE_ERROR) {
-				s->want_line = 0;
-				s->idling = 0;
 				imap_tagged(s, "BAD", "%s", err->text);
 				imap_session_cmd_end(s);
 				continue;
@@ -645,21 +697,11 @@ imap_session_run(struct imap_session *s)
 			if (s->bad_count >= IMAP_MAX_BAD && s->state != S_LOGOUT) {
 				imap_printf(s, "* BYE Too many invalid "
 				    "commands\r\n");
-				s->state = S_LOGOUT;
-				conn_close_after_flush(s->conn);
+				imap_session_enter_state(s, S_LOGOUT);
 			}
 			break;
 		}
 	}
-}
-
-void
-imap_session_want_line(struct imap_session *s)
-{
-	/* The command's arguments go: the parser reads bare lines now. */
-	imap_parser_reset(s->parser);
-	s->cmd = NULL;
-	s->want_line = 1;
 }
 
 static void
@@ -674,11 +716,9 @@ imap_session_drained(struct conn *c, void *arg)
 	struct imap_session	*s = arg;
 
 	/* A long response (FETCH) goes on once the client has read. */
-	if (s->busy && s->more) {
-		s->more = 0;
+	if (s->phase == CP_MORE)
 		imap_session_call(s);
-	}
-	if (!s->busy)
+	if (s->phase == CP_NONE)
 		imap_session_run(s);
 }
 
@@ -763,63 +803,4 @@ imap_saved_set(struct imap_session *s, int uid_mode)
 	set = imap_set_from(seqs, n);
 	free(seqs);
 	return set;
-}
-
-/* ---- IDLE (RFC 2177) ---- */
-
-static void
-imap_session_idle_poll(evutil_socket_t fd, short what, void *arg)
-{
-	struct imap_session	*s = arg;
-
-	/* A lost datagram must not leave a client in the dark for long. */
-	if (s->idling)
-		imap_session_sync(s, 1);
-	/* Idle for a while: the opened message keys can go. */
-	if (s->idling && s->key != NULL)
-		vault_seckey_cache_drop(s->key);
-}
-
-enum imap_cmd_status
-cmd_idle(struct imap_session *s, const struct imap_command *cmd)
-{
-	struct timeval	 tv = { IMAP_IDLE_POLL, 0 };
-
-	if (!imap_arg_is_eol(cmd->args)) {
-		imap_tagged(s, "BAD", "IDLE takes no arguments");
-		return CMD_DONE;
-	}
-	imap_session_sync(s, 1);
-	imap_printf(s, "+ idling\r\n");
-	s->idling = 1;
-	imap_session_want_line(s);
-	conn_set_timeout(s->conn, (int)s->imapd->daemon.conf->imap_timeout +
-	    IMAP_TIMEOUT_IDLE_EXTRA);
-	if (s->idle_poll == NULL)
-		s->idle_poll = event_new(s->conn->base, -1, EV_PERSIST,
-		    imap_session_idle_poll, s);
-	evtimer_add(s->idle_poll, &tv);
-	return CMD_ASYNC;
-}
-
-static void
-imap_session_line(struct imap_session *s, const char *line, size_t len)
-{
-	if (s->idling) {
-		s->idling = 0;
-		evtimer_del(s->idle_poll);
-		conn_set_timeout(s->conn,
-		    (int)s->imapd->daemon.conf->imap_timeout);
-		if (len == 4 && strncasecmp(line, "DONE", 4) == 0)
-			imap_tagged(s, "OK", "Idle completed");
-		else
-			imap_tagged(s, "BAD", "Expected DONE to end IDLE");
-		imap_session_cmd_end(s);
-		return;
-	}
-	/* AUTHENTICATE's continuation (cmd-login.c); line dies at reset. */
-	s->want_line = 0;
-	cmd_authenticate_line(s, line, len);
-	if (s->busy && s->parser != NULL)
-		imap_parser_reset(s->parser);
 }

@@ -9,7 +9,6 @@
 #define GUESTBOX_IMAP_TEXT_H
 
 #include <stddef.h>
-#include <time.h>
 
 struct mime_msg;
 
@@ -21,7 +20,5 @@ int	 imap_text_header_match(const void *hdr, size_t len, const char *name,
 	    const char *folded);
 /* The text parts of a message, transfer encoding and charset undone. */
 char	*imap_text_body(const void *msg, size_t len, const struct mime_msg *);
-/* An RFC 5322 Date: value; -1 if it is not one. */
-int	 imap_text_date(const char *, time_t *);
 
 #endif

@@ -13,12 +13,6 @@
 #include "log.h"
 #include "xmalloc.h"
 
-/* Before and after login; the pre-login sets depend on TLS (RFC 3501 6.2). */
-#define CAPA_BASE	"IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE"
-#define CAPA_AUTH	CAPA_BASE " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN " \
-			"SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES " \
-			"CONDSTORE QRESYNC STATUS=SIZE"
-
 static void
 imapd_accept(struct daemon *d, struct listener *l, int fd,
     const struct sockaddr *sa, socklen_t salen)
@@ -34,8 +28,14 @@ imapd_notify(struct daemon *d, const struct store_event *ev)
 
 	for (s = im->sessions; s != NULL; s = next) {
 		next = s->next;		/* a sync may end the session */
-		if (s->account_id != 0 &&
-		    (ev->account_id == 0 || ev->account_id == s->account_id))
+		if (s->account_id == 0 ||
+		    (ev->account_id != 0 && ev->account_id != s->account_id))
+			continue;
+		/* issue 19: disabled, deleted, re-invited: out at once. */
+		if (ev->mailbox_id == 0 && s->key != NULL &&
+		    auth_login_revoked(d->store, s->account_id, s->key->pk))
+			imap_session_revoke(s);
+		else
 			imap_session_notify(s, ev);
 	}
 }
@@ -87,10 +87,13 @@ main(int argc, char *argv[])
 		daemon_abandon(&im.daemon);
 		return EX_CONFIG;
 	}
-	xasprintf(&im.capa_preauth, "%s STARTTLS LOGINDISABLED", CAPA_BASE);
-	xasprintf(&im.capa_preauth_tls, "%s AUTH=PLAIN", CAPA_BASE);
-	xasprintf(&im.capa_auth, "%s APPENDLIMIT=%llu", CAPA_AUTH,
-	    (unsigned long long)im.daemon.conf->max_message_size);
+	/* From the command table: before and after login, with and without TLS. */
+	im.capa_preauth = imap_commands_capability(CAPA_PLAIN,
+	    im.daemon.conf->max_message_size);
+	im.capa_preauth_tls = imap_commands_capability(CAPA_TLS,
+	    im.daemon.conf->max_message_size);
+	im.capa_auth = imap_commands_capability(CAPA_LOGGEDIN,
+	    im.daemon.conf->max_message_size);
 	daemon_bind(&im.daemon, &im.daemon.conf->imap_listen);
 	daemon_start(&im.daemon, 1);
 	ret = daemon_run(&im.daemon);

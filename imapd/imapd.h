@@ -4,8 +4,9 @@
  * One event loop serves every connection.  A session is a state machine
  * (RFC 3501 3: not authenticated, authenticated, selected, logout); every
  * change of state goes through imap_session_enter_state().  A command is
- * a row of the table in imap-commands.c; its handler lives in the
- * cmd-*.c file of its family.
+ * a row of the table in imap-commands.c (its states, flags, UID form,
+ * continuation hooks and capability); its handler lives in the cmd-*.c
+ * file of its family, and the session core names no command.
  */
 #ifndef GUESTBOX_IMAPD_H
 #define GUESTBOX_IMAPD_H
@@ -58,21 +59,71 @@ enum imap_state {
 #define ST_ANY		(ST_NOTAUTH | ST_AUTH | ST_SELECTED)
 #define ST_LOGGEDIN	(ST_AUTH | ST_SELECTED)
 
-/* What a handler says. */
+/* What a handler (or a row's line hook) says. */
 enum imap_cmd_status {
 	CMD_DONE,	/* answered (tagged); next command */
 	CMD_ASYNC,	/* will answer later and call imap_session_done() */
 	CMD_MORE,	/* call again when the output has drained */
+	CMD_LINE,	/* give the row's line hook the client's next line */
+};
+
+/*
+ * Where the session is with its one command; only the session core
+ * (imap-session.c) changes it, from what handlers and hooks return.
+ */
+enum imap_cmd_phase {
+	CP_NONE,	/* no command: the next one may be read */
+	CP_RUN,		/* its handler or hook is running */
+	CP_ASYNC,	/* waiting for work that answers later (a login) */
+	CP_MORE,	/* waiting for the output to drain (a long FETCH) */
+	CP_LINE,	/* waiting for a bare line (AUTHENTICATE, IDLE) */
 };
 
 struct imap_session;
+
+/*
+ * When a row's capability words are advertised: after login, or before
+ * it with or without TLS (RFC 3501 6.2, RFC 8314: no password in clear).
+ */
+#define CAPA_PLAIN	0x01	/* not authenticated, no TLS yet */
+#define CAPA_TLS	0x02	/* not authenticated, over TLS */
+#define CAPA_LOGGEDIN	0x04	/* authenticated or selected */
+#define CAPA_ANY	(CAPA_PLAIN | CAPA_TLS | CAPA_LOGGEDIN)
+
+struct imap_capa {
+	const char	*words;		/* space-separated; NULL: none */
+	unsigned int	 when;		/* CAPA_* */
+};
+
+/*
+ * A row of the command table (imap-commands.c).  The handler sees the
+ * command's own name and arguments; for the UID form (CMD_F_UID, RFC
+ * 3501 6.4.8) those after "UID", with imap_session.cmd_uid set.
+ */
+/*
+ * The function types of a row.  A cmd-*.c file declares its handlers and
+ * hooks with them, and so does the table, so the two cannot disagree and
+ * a new command needs no line in this header.
+ */
+typedef enum imap_cmd_status imap_cmd_fn(struct imap_session *,
+	    const struct imap_command *);
+/* After CMD_LINE: the next bare line (valid during the call). */
+typedef enum imap_cmd_status imap_cmd_line_fn(struct imap_session *,
+	    const char *, size_t);
+/* How the parser receives a literal (see imap_literal_hook). */
+typedef enum imap_literal_action imap_cmd_literal_fn(struct imap_session *,
+	    const struct imap_literal_info *, struct imap_literal_sink *,
+	    const char **textp);
 
 struct imap_cmd_def {
 	const char	*name;
 	unsigned int	 states;	/* ST_* */
 	unsigned int	 flags;		/* CMD_F_* */
-	enum imap_cmd_status (*handler)(struct imap_session *,
-			    const struct imap_command *);
+	imap_cmd_fn	*handler;
+	imap_cmd_line_fn *line;		/* NULL: never returns CMD_LINE */
+	imap_cmd_literal_fn *literal;	/* NULL: literals in memory */
+	/* What it adds to CAPABILITY. */
+	struct imap_capa capa[3];
 };
 
 /*
@@ -81,9 +132,16 @@ struct imap_cmd_def {
  * SEARCH); their UID forms may.
  */
 #define CMD_F_NO_EXPUNGE	0x01
+/* Also given as "UID name ..." (RFC 3501 6.4.8, RFC 4315, RFC 6851). */
+#define CMD_F_UID		0x02
+/*
+ * While it waits for its line, untagged updates go out at once and a
+ * shutdown may end it with BYE (IDLE, RFC 2177 3).
+ */
+#define CMD_F_LIVE		0x04
+/* Its capability takes "=<max_message_size>" (APPENDLIMIT, RFC 7889). */
+#define CMD_F_CAPA_LIMIT	0x08
 /* The command may be given while another runs? Never, here. */
-
-struct imap_capabilities;
 
 struct imapd {
 	struct daemon		 daemon;
@@ -103,13 +161,13 @@ struct imap_session {
 	struct imap_session	*prev, *next;
 	unsigned int		 bad_count;
 
-	/* The command being worked on (CMD_ASYNC, CMD_MORE). */
+	/* The command being worked on (CMD_ASYNC, CMD_MORE, CMD_LINE). */
+	enum imap_cmd_phase	 phase;
 	const struct imap_cmd_def *cmd_def;
-	const struct imap_command *cmd;
+	const struct imap_command *cmd;	/* NULL once its line is read */
+	struct imap_command	 cmd_own;	/* the UID form's, past "UID" */
+	int			 cmd_uid;	/* given as "UID name" */
 	char			*tag;		/* copy, for async answers */
-	int			 busy;
-	int			 more;		/* CMD_MORE: call on drain */
-	int			 want_line;	/* IDLE, AUTHENTICATE */
 	void			*cmd_state;	/* the handler's own */
 	void			(*cmd_state_free)(void *);
 
@@ -127,10 +185,6 @@ struct imap_session {
 	int			 condstore;	/* RFC 7162: MODSEQ in FETCH */
 	int			 qresync;	/* VANISHED instead of EXPUNGE */
 
-	/* IDLE (RFC 2177) */
-	int			 idling;
-	struct event		*idle_poll;
-
 	/* SEARCH RETURN (SAVE) result (RFC 5182). */
 	uint32_t		*saved;
 	size_t			 nsaved;
@@ -139,11 +193,13 @@ struct imap_session {
 /* imap-session.c */
 void	 imap_session_accept(struct imapd *, struct listener *, int fd,
 	    const struct sockaddr *, socklen_t);
+/*
+ * Every change of imap_session.state: logs "old -> new"; leaving the
+ * selected state forgets the mailbox; logout closes once written.
+ */
 void	 imap_session_enter_state(struct imap_session *, enum imap_state);
-/* The running command reads its next input as a bare line. */
-void	 imap_session_want_line(struct imap_session *);
-/* AUTHENTICATE's continuation line (cmd-login.c). */
-void	 cmd_authenticate_line(struct imap_session *, const char *, size_t);
+/* Waiting for a line with untagged updates going out (CMD_F_LIVE). */
+int	 imap_session_live(const struct imap_session *);
 /* FLAGS lists (imap-session.c). */
 void	 imap_write_flags(struct imap_session *, uint32_t flags,
 	    uint64_t keywords);
@@ -154,6 +210,8 @@ void	 imap_session_done(struct imap_session *);
 void	 imap_session_notify(struct imap_session *, const struct store_event *);
 /* SIGTERM: BYE after the current command. */
 void	 imap_session_shutdown(struct imap_session *);
+/* The login no longer stands (auth_login_revoked): BYE and close. */
+void	 imap_session_revoke(struct imap_session *);
 /*
  * Brings the selected view up to date and writes the untagged responses;
  * allow_expunge per RFC 3501 7.4.1.  Returns a store error or 0.
@@ -179,14 +237,20 @@ const char *imap_capabilities(const struct imap_session *);
 int	 imap_output_full(const struct imap_session *);
 /* Runs fn in a store transaction; errors are logged. */
 int	 imap_txn(struct imap_session *, store_txn_fn, void *);
-
-/* The parser's literal hook for APPEND (cmd-append.c). */
-enum imap_literal_action imap_append_literal(struct imap_session *,
-	    const struct imap_literal_info *, struct imap_literal_sink *,
-	    const char **textp);
+/* Logs what a store transaction returned, as imap_txn does; returns it. */
+int	 imap_txn_result(struct imap_session *, int ret);
 
 /* imap-commands.c */
-const struct imap_cmd_def *imap_command_find(const char *name);
+/*
+ * The row of a command, case-insensitively by its exact name (RFC 3501
+ * 9).  "UID name" finds the row of name if it has CMD_F_UID: *uidp is
+ * then set and *argsp moves past name.  NULL if there is none (*uidp set
+ * if it was a UID form; *argsp left alone).
+ */
+const struct imap_cmd_def *imap_command_find(const char *name,
+	    const struct imap_arg **argsp, int *uidp);
+/* CAPABILITY for CAPA_PLAIN, CAPA_TLS or CAPA_LOGGEDIN (caller frees). */
+char	*imap_commands_capability(unsigned int when, uint64_t limit);
 
 /* STATUS items (cmd-status.c), shared with LIST-STATUS. */
 #define STATUS_MESSAGES		0x01
@@ -196,6 +260,8 @@ const struct imap_cmd_def *imap_command_find(const char *name);
 #define STATUS_UNSEEN		0x10
 #define STATUS_HIGHESTMODSEQ	0x20
 #define STATUS_SIZE		0x40
+#define STATUS_DELETED		0x80	/* RFC 9208 4.2.1 */
+#define STATUS_DELETED_STORAGE	0x100	/* RFC 9208 4.2.2 */
 int	 imap_status_items(const struct imap_arg *, unsigned int *itemsp);
 void	 imap_status_write(struct imap_session *, const struct store_mailbox *,
 	    unsigned int items);
@@ -221,44 +287,5 @@ struct imap_seqset *imap_saved_set(struct imap_session *, int uid_mode);
 /* Decodes a client's mailbox argument to UTF-8 (caller frees); NULL: BAD. */
 char	*imap_mailbox_arg(struct imap_session *, const char *wire,
 	    const char **whyp);
-
-/* Handlers, one family per file. */
-enum imap_cmd_status cmd_capability(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_noop(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_logout(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_id(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_starttls(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_login(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_authenticate(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_enable(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_namespace(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_select(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_close(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_unselect(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_check(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_idle(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_create(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_delete(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_rename(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_subscribe(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_unsubscribe(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_list(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_lsub(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_status(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_append(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_expunge(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_fetch(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_store(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_search(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_copy(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_move(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_uid(struct imap_session *, const struct imap_command *);
-/* The message commands, with UIDs (uid_mode) or sequence numbers. */
-enum imap_cmd_status imap_fetch(struct imap_session *, const struct imap_command *, int);
-enum imap_cmd_status imap_store(struct imap_session *, const struct imap_command *, int);
-enum imap_cmd_status imap_search(struct imap_session *, const struct imap_command *, int);
-enum imap_cmd_status imap_copy(struct imap_session *, const struct imap_command *, int);
-enum imap_cmd_status imap_move(struct imap_session *, const struct imap_command *, int);
-enum imap_cmd_status imap_expunge(struct imap_session *, const struct imap_command *, int);
 
 #endif

@@ -3,12 +3,12 @@
  *
  * mime_parse() reads a whole message (RFC 5322, RFC 2045/2046) once, at
  * delivery or APPEND, and gives the part tree with the byte offsets of
- * each part's header and body, and the ENVELOPE, BODYSTRUCTURE and BODY
- * strings exactly as guestbox-imapd writes them (RFC 3501 7.4.2, with
- * Dovecot's conventions where the RFC leaves a choice).  mime_cache_encode()
- * turns that into the aux bytes of the sealed blob; mime_cache_decode()
- * reads them back without the message, so FETCH ENVELOPE never decrypts
- * the content.
+ * each part's header and body, the Content-* fields of each part and the
+ * envelope of the message and of each embedded one: what imapd writes as
+ * ENVELOPE, BODYSTRUCTURE and BODY (imapd/imap-bodystructure.c).
+ * mime_cache_encode() (mime-cache.h) turns that into the aux bytes of the
+ * sealed blob; mime_cache_decode() reads them back without the message,
+ * so FETCH ENVELOPE never decrypts the content.
  *
  * The stored form of a message has CRLF line ends, but the parser accepts
  * bare LF (sizes and line counts are those of the CRLF form, as RFC 3501
@@ -24,15 +24,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct pack;
+#include "message-envelope.h"
+#include "mime-content.h"
+#include "mime-header.h"
 
 /* Limits; past each one the rest is opaque body, never an error. */
 #define MIME_MAX_DEPTH		100		/* nested multipart/rfc822 */
 #define MIME_MAX_PARTS		10000		/* parts in one message */
 #define MIME_MAX_HEADER		(1024 * 1024)	/* bytes of one header block */
 #define MIME_MAX_BOUNDARY	80		/* RFC 2046 5.1.1 says 70 */
-#define MIME_MAX_ADDRESSES	10000		/* per address header */
-#define MIME_MAX_PARAMS		1000		/* per Content-* header */
 
 #define MIME_NONE		UINT32_MAX	/* no such part index */
 
@@ -68,6 +68,10 @@ struct mime_part {
 	uint64_t	 body_vsize;
 	uint32_t	 hdr_lines;
 	uint32_t	 body_lines;
+	/* The Content-* fields; NULL unless MIME_PART_IS_MIME. */
+	struct mime_content	*content;
+	/* The root's and each embedded message's (parent RFC822); or NULL. */
+	struct message_envelope	*envelope;
 };
 
 struct mime_msg {
@@ -76,16 +80,17 @@ struct mime_msg {
 	uint32_t	 flags;		/* MIME_MSG_LIMIT_* */
 	uint64_t	 size;		/* bytes of the parsed message */
 	/*
-	 * The FETCH values, parentheses included, ready to follow
-	 * "ENVELOPE ", "BODYSTRUCTURE " and "BODY ".  They may contain IMAP
-	 * literals ({n}CRLF and 8-bit bytes) but never a NUL.
+	 * Only from a version 1 cache, which kept the FETCH values
+	 * themselves (parentheses included, ready to follow "ENVELOPE ",
+	 * "BODYSTRUCTURE " and "BODY "; IMAP literals but never a NUL) and
+	 * no content or envelope fields: imapd writes these as they are.
 	 */
-	char		*envelope;
-	size_t		 envelope_len;
-	char		*bodystructure;
-	size_t		 bodystructure_len;
-	char		*body;
-	size_t		 body_len;
+	char		*v1_envelope;
+	size_t		 v1_envelope_len;
+	char		*v1_bodystructure;
+	size_t		 v1_bodystructure_len;
+	char		*v1_body;
+	size_t		 v1_body_len;
 };
 
 struct mime_msg	*mime_parse(const void *data, size_t len);
@@ -104,7 +109,7 @@ int		 mime_header_end(const void *data, size_t len, uint64_t *endp);
  * mime_parse() splits them: enough for BODY[], BODY[HEADER...],
  * BODY[TEXT] and RFC822.HEADER/TEXT without the cached structure.  Only
  * parts[0]'s offsets and lengths and size are set: no children, flags,
- * line counts or FETCH strings.  NULL where mime_header_end() fails.
+ * line counts or fields.  NULL where mime_header_end() fails.
  */
 struct mime_msg	*mime_parse_root(const void *data, size_t len);
 
@@ -150,107 +155,5 @@ int		 mime_section_range(const struct mime_msg *, const char *path,
  * send them in a literal8).  Works in place.
  */
 void		 mime_nuls_replace(void *, size_t);
-
-/* ---------------------------------------------------------------- */
-/* Headers                                                            */
-/* ---------------------------------------------------------------- */
-
-/* One header field as it stands in the message. */
-struct mime_header {
-	const uint8_t	*line;		/* first byte of the field */
-	size_t		 line_len;	/* with continuation lines and newline */
-	const uint8_t	*name;		/* field name, trailing blanks cut */
-	size_t		 name_len;
-	const uint8_t	*value;		/* raw value after ':' and blanks */
-	size_t		 value_len;	/* up to the end of the last line */
-};
-
-struct mime_header_iter {
-	const uint8_t	*p;
-	const uint8_t	*end;
-};
-
-/*
- * Walks the fields of a header block; stops at the blank line or the end.
- * A line without a colon is a field whose name is the whole line (as
- * Dovecot does), so that nothing of a broken header is lost.
- */
-void	 mime_header_iter_init(struct mime_header_iter *, const void *hdr,
-	    size_t len);
-int	 mime_header_iter_next(struct mime_header_iter *, struct mime_header *);
-
-/*
- * RFC 5322 2.2.3 unfolding: the value without the CRLF (or LF) of each
- * fold and without trailing blanks.  Returns a new NUL-terminated string
- * (it may hold other NULs; *lenp is the length).
- */
-char	*mime_header_unfold(const uint8_t *value, size_t len, size_t *lenp);
-/* The unfolded value of the first field called name, or NULL. */
-char	*mime_header_get(const void *hdr, size_t len, const char *name,
-	    size_t *lenp);
-/*
- * BODY[HEADER.FIELDS (names)] and HEADER.FIELDS.NOT: appends the original
- * lines of the fields whose name is (exclude: is not) in names, compared
- * case-insensitively, then the blank line.  Bare LFs become CRLF.
- */
-void	 mime_header_fields(const void *hdr, size_t len,
-	    const char *const *names, size_t nnames, int exclude,
-	    struct pack *out);
-
-/* ---------------------------------------------------------------- */
-/* Content-* fields                                                   */
-/* ---------------------------------------------------------------- */
-
-struct mime_param {
-	char	*name;		/* as written; RFC 2231 name*: the '*' kept */
-	char	*value;		/* unquoted; RFC 2231 sections joined */
-};
-
-/* RFC 2045, 2183, 3282, 2557 fields of one part; NULL when absent. */
-struct mime_content {
-	char			*type;		/* as written, e.g. "Text" */
-	char			*subtype;
-	struct mime_param	*params;
-	size_t			 nparams;
-	char			*encoding;	/* Content-Transfer-Encoding */
-	char			*id;
-	char			*description;
-	char			*md5;
-	char			*disposition;
-	struct mime_param	*dparams;
-	size_t			 ndparams;
-	char			**language;	/* Content-Language tags */
-	size_t			 nlanguage;
-	char			*location;
-};
-
-/* Parses the Content-* fields of a header block (first one of each wins). */
-void	 mime_content_parse(const void *hdr, size_t len, struct mime_content *);
-void	 mime_content_clear(struct mime_content *);
-
-/*
- * The value of a parameter, decoded: RFC 2231 name*= (charset'lang'%XX)
- * is percent-decoded and *charsetp set (a new string, or NULL if none was
- * given); a plain name= is returned as it is.  Returns a new string (it
- * may hold NULs; *lenp), or NULL if there is no such parameter.
- */
-char	*mime_param_get(const struct mime_param *, size_t nparams,
-	    const char *name, char **charsetp, size_t *lenp);
-
-/* ---------------------------------------------------------------- */
-/* The sealed cache (aux data of the blob)                            */
-/* ---------------------------------------------------------------- */
-
-#define MIME_CACHE_VERSION	1
-
-/* Appends the parts and the FETCH strings of msg to out. */
-void		 mime_cache_encode(const struct mime_msg *, struct pack *out);
-/*
- * Reads what mime_cache_encode() wrote.  Every index, offset and length is
- * checked (against msgsize, the size of the message the cache belongs
- * to); returns NULL on any damage, so that the caller parses the message
- * again.
- */
-struct mime_msg	*mime_cache_decode(const void *, size_t, uint64_t msgsize);
 
 #endif

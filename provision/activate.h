@@ -22,22 +22,44 @@ enum activate_result {
 /*
  * Checks a token without using it; with pin non-NULL also the PIN, whose
  * failures are counted (and lock the invitation at pin_attempts).
- * *has_pinp (may be NULL) says whether the invitation has a PIN.
+ * *has_pinp (may be NULL) says whether the invitation has a PIN,
+ * *attempts_leftp (may be NULL) how many wrong PINs it still takes
+ * before it locks (after this one, if pin was given).
  */
 enum activate_result activate_check(struct store *, const struct conf *,
 	    const uint8_t token[32], const char *pin, int *has_pinp,
-	    char *address, size_t addrlen);
+	    unsigned *attempts_leftp, char *address, size_t addrlen);
+
+/* activate_password() also files the welcome message into INBOX. */
+#define ACTIVATE_WELCOME	0x01
 
 /*
  * Sets the password, in one transaction: unwrap the secret key with the
  * token, wrap it under the Argon2id key of the password, store the
- * verifier, drop the token, set the mailbox active.  A PIN, if the
- * invitation has one, must be given again (the form carries no state the
- * client could forge).  Of two concurrent calls exactly one succeeds.
- * address (addrlen bytes, may be NULL) gets the mailbox's address.
+ * verifier, drop the token, set the mailbox active and, with
+ * ACTIVATE_WELCOME, file the welcome message.  A PIN, if the invitation
+ * has one, must be given again (the form carries no state the client
+ * could forge).  Of two concurrent calls exactly one succeeds.  address
+ * (addrlen bytes, may be NULL) gets the mailbox's address.
  */
 enum activate_result activate_password(struct store *, const struct conf *,
 	    const uint8_t token[32], const char *pin, const char *password,
-	    char *address, size_t addrlen);
+	    unsigned flags, char *address, size_t addrlen);
+
+/*
+ * The addresses the mailbox can write to (its correspondents), joined by
+ * ", " (caller frees); NULL if the account is not found or on a storage
+ * error.
+ */
+char	*activate_correspondents(struct store *, const char *address);
+
+/*
+ * The "about this mailbox" message that activate_password() files into
+ * INBOX, in German and English: content-free (no one's mail, only how
+ * the mailbox works), naming correspondents.  For tests; caller frees.
+ */
+char	*activate_welcome(const struct conf *, const char *address,
+	    const char *correspondents, int64_t created, uint64_t account_id,
+	    size_t *lenp);
 
 #endif

@@ -9,8 +9,10 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "activate.h"
 #include "bootstrap.h"
 #include "log.h"
 
@@ -115,6 +117,7 @@ done_get(struct bs_req *r)
 	struct client_settings	 cs;
 	struct evbuffer		*b;
 	const char		*args[1], *folders[5];
+	char			*corr;
 
 	if (r->sess->state != SESSION_DONE) {
 		bs_redirect(r, "/");
@@ -125,6 +128,16 @@ done_get(struct bs_req *r)
 	b = html_begin(r, T_DONE_TITLE);
 	evbuffer_add_printf(b, "<p class=\"success\" role=\"status\">");
 	html_text(b, r, T_DONE_INTRO, args, 1);
+	/*
+	 * Clients show their own "Encrypt" greyed out (no key of their own):
+	 * say that guestbox encrypts, and to whom one can write.
+	 */
+	corr = activate_correspondents(r->bd->d.store, r->sess->address);
+	args[0] = corr != NULL && corr[0] != '\0' ? corr :
+	    text_get(r->lang, T_DONE_CORR_UNKNOWN);
+	evbuffer_add_printf(b, "</p>\n<p id=\"encrypted\">");
+	html_text(b, r, T_DONE_ENCRYPTED, args, 1);
+	free(corr);
 	evbuffer_add_printf(b, "</p>\n<h2>");
 	html_text(b, r, T_DONE_SETTINGS, NULL, 0);
 	evbuffer_add_printf(b, "</h2>\n");

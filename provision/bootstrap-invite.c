@@ -6,7 +6,8 @@
  * links.  It only moves the token out of the URL (out of the history,
  * the address bar and any Referer) into a sealed cookie and redirects;
  * whether the token is any good is decided on the token-free URL, where
- * unknown, expired, used and locked tokens get one and the same page.
+ * unknown, expired and used tokens get one and the same page; a locked
+ * one, which only its holder reaches, says that an unlock is enough.
  */
 #include "config.h"
 
@@ -55,13 +56,16 @@ start_get(struct bs_req *r)
 		break;
 	}
 	ar = activate_check(r->bd->d.store, r->conf, r->sess->token, NULL,
-	    &has_pin, r->sess->address, sizeof(r->sess->address));
+	    &has_pin, NULL, r->sess->address, sizeof(r->sess->address));
 	switch (ar) {
 	case ACTIVATE_OK:
 		break;
 	case ACTIVATE_ERROR:
 		bs_error(r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
 		    T_ERR_BUSY_TEXT);
+		return;
+	case ACTIVATE_PIN_LOCKED:
+		bs_locked(r);
 		return;
 	default:
 		bs_invalid(r);

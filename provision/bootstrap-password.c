@@ -154,7 +154,10 @@ password_check(const char *pw, size_t len, const char *pw2, size_t len2,
 	for (i = 0; i < len; i++)
 		if (!seen[(unsigned char)pw[i]]++)
 			distinct++;
-	if (distinct < PASSWORD_MIN_DISTINCT || password_is_common(pw, len))
+	/* Each rule its own words: "aaaaabbbbbb" is no common password. */
+	if (distinct < PASSWORD_MIN_DISTINCT)
+		return T_PW_FEW_CHARS;
+	if (password_is_common(pw, len))
 		return T_PW_COMMON;
 	if (address != NULL && (at = strchr(address, '@')) != NULL &&
 	    (password_contains(pw, len, address, strlen(address)) ||
@@ -168,16 +171,17 @@ static void
 password_form(struct bs_req *r, enum text_id error)
 {
 	struct evbuffer	*b;
-	char		 min[24];
-	const char	*args[1] = { min };
+	char		 min[24], distinct[8];
+	const char	*args[2] = { min, distinct };
 
 	snprintf(min, sizeof(min), "%llu",
 	    (unsigned long long)r->conf->password_min_length);
+	snprintf(distinct, sizeof(distinct), "%d", PASSWORD_MIN_DISTINCT);
 	b = html_begin(r, T_PW_TITLE);
 	if (error != T_COUNT) {
 		evbuffer_add_printf(b, "<p class=\"error\" id=\"error\" "
 		    "role=\"alert\">");
-		html_text(b, r, error, args, 1);
+		html_text(b, r, error, args, 2);
 		evbuffer_add_printf(b, "</p>\n");
 	}
 	evbuffer_add_printf(b, "<div class=\"warning\" id=\"warning\">\n"
@@ -243,18 +247,29 @@ void
 password_get(struct bs_req *r)
 {
 	enum activate_result	 ar;
+	enum text_id		 flash;
 
 	if (!password_applies(r))
 		return;
+
 	ar = activate_check(r->bd->d.store, r->conf, r->sess->token, NULL,
-	    NULL, r->sess->address, sizeof(r->sess->address));
+	    NULL, NULL, r->sess->address, sizeof(r->sess->address));
 	if (ar == ACTIVATE_ERROR)
 		bs_error(r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
 		    T_ERR_BUSY_TEXT);
+	else if (ar == ACTIVATE_PIN_LOCKED)
+		bs_locked(r);
 	else if (ar != ACTIVATE_OK)
 		bs_invalid(r);
-	else
-		password_form(r, T_COUNT);
+	else {
+		/* The error of the POST that sent us here, once. */
+		flash = r->sess->flash;
+		if (flash != T_COUNT) {
+			r->sess->flash = T_COUNT;
+			bs_session_save(r, r->sess);
+		}
+		password_form(r, flash);
+	}
 }
 
 void
@@ -272,12 +287,12 @@ password_post(struct bs_req *r)
 	pw2 = bs_form_get(&r->form, "password2", &len2);
 	if ((why = password_check(pw, len, pw2, len2, r->sess->address,
 	    r->conf->password_min_length)) != T_COUNT) {
-		password_form(r, why);
+		bs_form_refused(r, why, "/password");
 		return;
 	}
 	ar = activate_password(r->bd->d.store, r->conf, r->sess->token,
-	    r->sess->pin[0] != '\0' ? r->sess->pin : NULL, pw, addr,
-	    sizeof(addr));
+	    r->sess->pin[0] != '\0' ? r->sess->pin : NULL, pw,
+	    ACTIVATE_WELCOME, addr, sizeof(addr));
 	switch (ar) {
 	case ACTIVATE_OK:
 		log_info("%s: %s activated", r->peer, addr);

@@ -3,25 +3,39 @@
  *
  * activate_check() compares the PIN with its verifier in constant time
  * and counts failures in the store; at pin_attempts the invitation is
- * locked until the admin runs unlock or reinvite.  A correct PIN goes
- * into the sealed session, because activate_password() checks it again
- * with the password: the form itself carries nothing the browser could
- * forge.
+ * locked until the admin runs unlock or reinvite, and the page says that
+ * an unlock is all it takes.  Errors go through the session and a
+ * redirect (POST/redirect/GET), so that Back and reload never resend the
+ * form.  A correct PIN goes into the sealed session, because
+ * activate_password() checks it again with the password: the form itself
+ * carries nothing the browser could forge.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "activate.h"
 #include "bootstrap.h"
 #include "log.h"
 
+/* A PIN has 4 to 12 digits (guestbox-provision(8) --pin, pin_length). */
+#define PIN_MIN_DIGITS	4
+#define PIN_MAX_DIGITS	12
+
+static void	pin_form(struct bs_req *, enum text_id, unsigned);
+static enum text_id pin_normalize(const char *, size_t, char *, size_t);
+
 static void
-pin_form(struct bs_req *r, enum text_id error)
+pin_form(struct bs_req *r, enum text_id error, unsigned left)
 {
 	struct evbuffer	*b;
+	char		 n[16];
+	const char	*args[1] = { n };
 
+	snprintf(n, sizeof(n), "%u", left);
 	b = html_begin(r, T_PIN_TITLE);
 	if (error != T_COUNT) {
 		evbuffer_add_printf(b, "<p class=\"error\" id=\"error\" "
@@ -35,18 +49,52 @@ pin_form(struct bs_req *r, enum text_id error)
 	html_csrf(b, r, "pin");
 	evbuffer_add_printf(b, "<p><label for=\"pin\">");
 	html_text(b, r, T_PIN_LABEL, NULL, 0);
-	/* RFC-less but real: one-time-code lets phones offer an SMS code. */
+	/*
+	 * No pattern attribute: the browser's own words for it ("match the
+	 * requested format") say less than ours, and would refuse a PIN
+	 * typed in groups ("123 456"), which we take.  one-time-code lets
+	 * phones offer an SMS code.
+	 */
 	evbuffer_add_printf(b, "</label>\n<input id=\"pin\" name=\"pin\" "
-	    "type=\"text\" inputmode=\"numeric\" pattern=\"[0-9]*\" "
-	    "autocomplete=\"one-time-code\" maxlength=\"12\" size=\"12\" "
-	    "required autofocus%s></p>\n", error != T_COUNT ?
-	    " aria-describedby=\"error\" aria-invalid=\"true\"" : "");
-	evbuffer_add_printf(b, "<p><button type=\"submit\">");
+	    "type=\"text\" inputmode=\"numeric\" "
+	    "autocomplete=\"one-time-code\" maxlength=\"32\" size=\"12\" "
+	    "required autofocus aria-describedby=\"%sattempts\"%s></p>\n",
+	    error != T_COUNT ? "error " : "", error != T_COUNT ?
+	    " aria-invalid=\"true\"" : "");
+	evbuffer_add_printf(b, "<p class=\"hint\" id=\"attempts\">");
+	html_text(b, r, left == 1 ? T_PIN_LEFT_ONE : T_PIN_LEFT_MANY, args, 1);
+	evbuffer_add_printf(b, "</p>\n<p><button type=\"submit\">");
 	html_text(b, r, T_PIN_SUBMIT, NULL, 0);
 	evbuffer_add_printf(b, "</button></p>\n</form>\n");
 	html_end(r, b);
 	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
 	evbuffer_free(b);
+}
+
+/*
+ * The PIN as typed, without the blanks people put into a long number
+ * ("123 456"), into out; T_COUNT if it is a PIN, else what is wrong.
+ */
+static enum text_id
+pin_normalize(const char *in, size_t len, char *out, size_t outlen)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		if (in[i] == ' ' || in[i] == '\t')
+			continue;
+		if (in[i] < '0' || in[i] > '9')
+			return T_PIN_FORMAT;
+		if (n + 1 < outlen)
+			out[n] = in[i];
+		n++;
+	}
+	if (n < PIN_MIN_DIGITS)
+		return T_PIN_SHORT;
+	if (n > PIN_MAX_DIGITS || n + 1 > outlen)
+		return T_PIN_LONG;
+	out[n] = '\0';
+	return T_COUNT;
 }
 
 /* Sends the browser on if this is not its step; 1 if the form applies. */
@@ -74,57 +122,74 @@ void
 pin_get(struct bs_req *r)
 {
 	enum activate_result	 ar;
+	enum text_id		 flash;
+	unsigned		 left = 0;
 	int			 has_pin = 0;
 
 	if (!pin_applies(r))
 		return;
 	ar = activate_check(r->bd->d.store, r->conf, r->sess->token, NULL,
-	    &has_pin, NULL, 0);
+	    &has_pin, &left, NULL, 0);
 	if (ar == ACTIVATE_ERROR)
 		bs_error(r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
 		    T_ERR_BUSY_TEXT);
+	else if (ar == ACTIVATE_PIN_LOCKED)
+		bs_locked(r);
 	else if (ar != ACTIVATE_OK)
 		bs_invalid(r);
 	else if (!has_pin)
 		bs_redirect(r, "/");
-	else
-		pin_form(r, T_COUNT);
+	else {
+		/* The error of the POST that sent us here, once. */
+		flash = r->sess->flash;
+		if (flash != T_COUNT) {
+			r->sess->flash = T_COUNT;
+			bs_session_save(r, r->sess);
+		}
+		pin_form(r, flash, left);
+	}
 }
 
 void
 pin_post(struct bs_req *r)
 {
 	enum activate_result	 ar;
-	const char		*pin;
+	enum text_id		 why;
+	const char		*given;
+	char			 pin[sizeof(r->sess->pin)];
 	size_t			 len = 0;
 	int			 has_pin = 0;
 
 	if (!pin_applies(r))
 		return;
-	pin = bs_form_get(&r->form, "pin", &len);
-	/* Not a PIN at all: say so, and do not count it as an attempt. */
-	if (pin == NULL || len < 4 || len >= sizeof(r->sess->pin) ||
-	    strspn(pin, "0123456789") != len) {
-		pin_form(r, T_PIN_FORMAT);
+	given = bs_form_get(&r->form, "pin", &len);
+	/* Not a PIN at all: say why, and do not count it as an attempt. */
+	if (given == NULL)
+		why = T_PIN_SHORT;
+	else
+		why = pin_normalize(given, len, pin, sizeof(pin));
+	if (why != T_COUNT) {
+		bs_form_refused(r, why, "/pin");
 		return;
 	}
 	ar = activate_check(r->bd->d.store, r->conf, r->sess->token, pin,
-	    &has_pin, r->sess->address, sizeof(r->sess->address));
+	    &has_pin, NULL, r->sess->address, sizeof(r->sess->address));
 	switch (ar) {
 	case ACTIVATE_OK:
-		memcpy(r->sess->pin, pin, len + 1);
+		memcpy(r->sess->pin, pin, strlen(pin) + 1);
 		session_enter_state(r->sess, SESSION_PIN_OK, "PIN right");
 		bs_session_save(r, r->sess);
 		bs_redirect(r, "/password");
 		break;
 	case ACTIVATE_PIN_WRONG:
 		log_info("%s: wrong PIN for %s", r->peer, r->sess->address);
-		pin_form(r, T_PIN_WRONG);
+		bs_form_refused(r, T_PIN_WRONG, "/pin");
 		break;
 	case ACTIVATE_PIN_LOCKED:
 		log_info("%s: invitation of %s locked after wrong PINs",
 		    r->peer, r->sess->address);
-		bs_invalid(r);
+		/* GET /pin shows the locked page; a reload there resends nothing. */
+		bs_redirect(r, "/pin");
 		break;
 	case ACTIVATE_INVALID:
 		bs_invalid(r);
@@ -134,4 +199,5 @@ pin_post(struct bs_req *r)
 		    T_ERR_BUSY_TEXT);
 		break;
 	}
+	sodium_memzero(pin, sizeof(pin));
 }

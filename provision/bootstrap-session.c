@@ -24,9 +24,13 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define SESSION_VERSION	1
-/* version, state, expires, token, PIN, address: fixed, so lengths leak nothing. */
-#define SESSION_PLAIN	(1 + 1 + 8 + 32 + 16 + ADDR_MAX + 1)
+#define SESSION_VERSION	2
+/*
+ * version, state, expires, token, PIN, address, flash (2 bytes, 0 for
+ * none): fixed, so lengths leak nothing.
+ */
+#define SESSION_FLASH_OFF	(58 + ADDR_MAX + 1)
+#define SESSION_PLAIN	(SESSION_FLASH_OFF + 2)
 #define SESSION_SEALED	(crypto_secretbox_NONCEBYTES + \
 			 crypto_secretbox_MACBYTES + SESSION_PLAIN)
 
@@ -56,6 +60,7 @@ session_new(void)
 
 	s = xsecret_alloc(sizeof(*s));
 	sodium_memzero(s, sizeof(*s));
+	s->flash = T_COUNT;
 	return s;
 }
 
@@ -103,6 +108,10 @@ session_seal(const struct session *s)
 	memcpy(plain + 42, s->pin, 16);
 	alen = strnlen(s->address, ADDR_MAX);
 	memcpy(plain + 58, s->address, alen);
+	if (s->flash < T_COUNT) {
+		plain[SESSION_FLASH_OFF] = (uint8_t)((s->flash + 1) >> 8);
+		plain[SESSION_FLASH_OFF + 1] = (uint8_t)(s->flash + 1);
+	}
 	randombytes_buf(sealed, crypto_secretbox_NONCEBYTES);
 	crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES, plain,
 	    SESSION_PLAIN, sealed, session_seal_key);
@@ -116,6 +125,7 @@ session_open(const char *value, time_t now, struct session *s)
 {
 	uint8_t		 sealed[SESSION_SEALED], *plain;
 	uint64_t	 e = 0;
+	unsigned	 flash;
 	int		 i, ret = -1;
 
 	if (value == NULL || b64url_decode(value, sealed, sizeof(sealed)) == -1)
@@ -139,6 +149,10 @@ session_open(const char *value, time_t now, struct session *s)
 	s->pin[sizeof(s->pin) - 1] = '\0';
 	memcpy(s->address, plain + 58, ADDR_MAX);
 	s->address[ADDR_MAX] = '\0';
+	flash = (unsigned)plain[SESSION_FLASH_OFF] << 8 |
+	    plain[SESSION_FLASH_OFF + 1];
+	s->flash = flash == 0 || flash > T_COUNT ? T_COUNT :
+	    (enum text_id)(flash - 1);
 	ret = 0;
 out:
 	xsecret_free(plain);

@@ -21,8 +21,8 @@ static const char *const text_en[T_COUNT] = {
 	[T_SKIP] = "Skip to content",
 
 	[T_INVALID_TITLE] = "This link is no longer valid",
-	[T_INVALID_TEXT] = "The link may have been used already, it may have "
-	    "expired, or it was locked after too many wrong PINs.",
+	[T_INVALID_TEXT] = "The link may have been used already, or it may "
+	    "have expired.",
 	[T_INVALID_HINT] = "Please ask the person who wrote to you to send a "
 	    "new invitation. If you have already set your password, simply "
 	    "use your mail program.",
@@ -37,7 +37,24 @@ static const char *const text_en[T_COUNT] = {
 	[T_PIN_SUBMIT] = "Continue",
 	[T_PIN_WRONG] = "This PIN is not correct. Please check it and try "
 	    "again. After too many wrong attempts the link is locked.",
-	[T_PIN_FORMAT] = "A PIN consists of digits only.",
+	[T_PIN_FORMAT] = "A PIN consists of digits only; spaces between "
+	    "them are fine.",
+	[T_PIN_SHORT] = "A PIN has at least 4 digits. Please check it and "
+	    "try again; this did not count as an attempt.",
+	[T_PIN_LONG] = "A PIN has at most 12 digits. Please check it and "
+	    "try again; this did not count as an attempt.",
+	[T_PIN_LEFT_ONE] = "1 attempt left: after one more wrong PIN the "
+	    "invitation is locked.",
+	[T_PIN_LEFT_MANY] = "{1} attempts left: after that many wrong PINs "
+	    "the invitation is locked.",
+
+	[T_LOCKED_TITLE] = "This invitation is locked",
+	[T_LOCKED_TEXT] = "The PIN was entered wrongly too many times, so "
+	    "the invitation was locked to protect your mailbox.",
+	[T_LOCKED_HINT] = "You do not need a new invitation: ask the "
+	    "person who wrote to you to have it unlocked. Then reload this "
+	    "page, or open the link from the invitation mail again, and "
+	    "enter the PIN.",
 
 	[T_PW_TITLE] = "Choose your password",
 	[T_PW_INTRO] = "Your messages are stored encrypted. Only this "
@@ -61,6 +78,9 @@ static const char *const text_en[T_COUNT] = {
 	[T_PW_LONG] = "This password is too long.",
 	[T_PW_COMMON] = "This password is too easy to guess: it is one of "
 	    "the most common passwords. Please choose another.",
+	[T_PW_FEW_CHARS] = "This password uses too few different "
+	    "characters: it needs at least {2} different ones. Please "
+	    "choose another.",
 	[T_PW_ADDRESS] = "The password must not contain your e-mail address "
 	    "or its name part. Please choose another.",
 	[T_PW_BAD_CHARS] = "The password contains characters that cannot be "
@@ -69,6 +89,13 @@ static const char *const text_en[T_COUNT] = {
 	[T_DONE_TITLE] = "Your mailbox is ready",
 	[T_DONE_INTRO] = "Your password is set. Read and answer your messages "
 	    "with any mail program, using the address {1} as user name.",
+	[T_DONE_ENCRYPTED] = "Your replies are encrypted: guestbox "
+	    "encrypts every message you send from this mailbox with "
+	    "OpenPGP for its recipient before it leaves the server. Your "
+	    "mail program need not do it, so its own \"Encrypt\" button "
+	    "may stay greyed out. You can write to: {1}. The first message "
+	    "in your INBOX says the same.",
+	[T_DONE_CORR_UNKNOWN] = "the people who wrote to you",
 	[T_DONE_SETTINGS] = "Settings for your mail program",
 	[T_DONE_INCOMING] = "Incoming mail (IMAP)",
 	[T_DONE_OUTGOING] = "Outgoing mail (SMTP)",
@@ -165,8 +192,8 @@ static const char *const text_de[T_COUNT] = {
 	[T_SKIP] = "Zum Inhalt springen",
 
 	[T_INVALID_TITLE] = "Dieser Link ist nicht mehr g\xc3\xbcltig",
-	[T_INVALID_TEXT] = "Der Link wurde vielleicht schon benutzt, ist "
-	    "abgelaufen oder wurde nach zu vielen falschen PINs gesperrt.",
+	[T_INVALID_TEXT] = "Der Link wurde vielleicht schon benutzt oder ist "
+	    "abgelaufen.",
 	[T_INVALID_HINT] = "Bitten Sie die Person, die Ihnen geschrieben hat, "
 	    "um eine neue Einladung. Wenn Sie Ihr Passwort schon festgelegt "
 	    "haben, benutzen Sie einfach Ihr E-Mail-Programm.",
@@ -183,7 +210,27 @@ static const char *const text_de[T_COUNT] = {
 	[T_PIN_WRONG] = "Diese PIN ist nicht richtig. Bitte pr\xc3\xbc" "fen "
 	    "Sie sie und versuchen Sie es noch einmal. Nach zu vielen falschen "
 	    "Versuchen wird der Link gesperrt.",
-	[T_PIN_FORMAT] = "Eine PIN besteht nur aus Ziffern.",
+	[T_PIN_FORMAT] = "Eine PIN besteht nur aus Ziffern; Leerzeichen "
+	    "dazwischen sind erlaubt.",
+	[T_PIN_SHORT] = "Eine PIN hat mindestens 4 Ziffern. Bitte "
+	    "pr\xc3\xbc" "fen Sie sie und versuchen Sie es noch einmal; "
+	    "dies z\xc3\xa4hlte nicht als Versuch.",
+	[T_PIN_LONG] = "Eine PIN hat h\xc3\xb6" "chstens 12 Ziffern. Bitte "
+	    "pr\xc3\xbc" "fen Sie sie und versuchen Sie es noch einmal; "
+	    "dies z\xc3\xa4hlte nicht als Versuch.",
+	[T_PIN_LEFT_ONE] = "Noch 1 Versuch: Nach einer weiteren falschen "
+	    "PIN wird die Einladung gesperrt.",
+	[T_PIN_LEFT_MANY] = "Noch {1} Versuche: Nach so vielen falschen "
+	    "PINs wird die Einladung gesperrt.",
+
+	[T_LOCKED_TITLE] = "Diese Einladung ist gesperrt",
+	[T_LOCKED_TEXT] = "Die PIN wurde zu oft falsch eingegeben; deshalb "
+	    "wurde die Einladung zum Schutz Ihres Postfachs gesperrt.",
+	[T_LOCKED_HINT] = "Sie brauchen keine neue Einladung: Bitten Sie "
+	    "die Person, die Ihnen geschrieben hat, sie entsperren zu "
+	    "lassen. Laden Sie danach diese Seite neu oder \xc3\xb6" "ffnen "
+	    "Sie den Link aus der Einladung noch einmal, und geben "
+	    "Sie die PIN ein.",
 
 	[T_PW_TITLE] = "Passwort festlegen",
 	[T_PW_INTRO] = "Ihre Nachrichten werden verschl\xc3\xbcsselt "
@@ -211,6 +258,9 @@ static const char *const text_de[T_COUNT] = {
 	[T_PW_COMMON] = "Dieses Passwort ist zu leicht zu erraten: Es "
 	    "geh\xc3\xb6rt zu den h\xc3\xa4ufigsten Passw\xc3\xb6rtern. Bitte "
 	    "w\xc3\xa4hlen Sie ein anderes.",
+	[T_PW_FEW_CHARS] = "Dieses Passwort hat zu wenige verschiedene "
+	    "Zeichen: Es braucht mindestens {2} verschiedene. Bitte "
+	    "w\xc3\xa4hlen Sie ein anderes.",
 	[T_PW_ADDRESS] = "Das Passwort darf Ihre E-Mail-Adresse oder deren "
 	    "Namensteil nicht enthalten. Bitte w\xc3\xa4hlen Sie ein anderes.",
 	[T_PW_BAD_CHARS] = "Das Passwort enth\xc3\xa4lt Zeichen, die nicht "
@@ -221,6 +271,15 @@ static const char *const text_de[T_COUNT] = {
 	[T_DONE_INTRO] = "Ihr Passwort ist festgelegt. Lesen und beantworten "
 	    "Sie Ihre Nachrichten mit jedem E-Mail-Programm, mit der Adresse "
 	    "{1} als Benutzername.",
+	[T_DONE_ENCRYPTED] = "Ihre Antworten werden verschl\xc3\xbcsselt: "
+	    "guestbox verschl\xc3\xbcsselt jede Nachricht, die Sie aus "
+	    "diesem Postfach senden, mit OpenPGP f\xc3\xbcr den "
+	    "Empf\xc3\xa4nger, bevor sie den Server verl\xc3\xa4sst. Ihr "
+	    "E-Mail-Programm muss das nicht tun; sein eigener Knopf "
+	    "\xe2\x80\x9eVerschl\xc3\xbcsseln\xe2\x80\x9c darf ausgegraut "
+	    "bleiben. Sie k\xc3\xb6nnen schreiben an: {1}. Die erste "
+	    "Nachricht in Ihrem Posteingang sagt dasselbe.",
+	[T_DONE_CORR_UNKNOWN] = "die Personen, die Ihnen geschrieben haben",
 	[T_DONE_SETTINGS] = "Einstellungen f\xc3\xbcr Ihr E-Mail-Programm",
 	[T_DONE_INCOMING] = "Posteingang (IMAP)",
 	[T_DONE_OUTGOING] = "Postausgang (SMTP)",

@@ -62,6 +62,14 @@ enum text_id {
 	T_PIN_SUBMIT,
 	T_PIN_WRONG,
 	T_PIN_FORMAT,
+	T_PIN_SHORT,
+	T_PIN_LONG,
+	T_PIN_LEFT_ONE,
+	T_PIN_LEFT_MANY,
+	/* a locked invitation */
+	T_LOCKED_TITLE,
+	T_LOCKED_TEXT,
+	T_LOCKED_HINT,
 	/* password */
 	T_PW_TITLE,
 	T_PW_INTRO,
@@ -76,11 +84,14 @@ enum text_id {
 	T_PW_SHORT,
 	T_PW_LONG,
 	T_PW_COMMON,
+	T_PW_FEW_CHARS,
 	T_PW_ADDRESS,
 	T_PW_BAD_CHARS,
 	/* success */
 	T_DONE_TITLE,
 	T_DONE_INTRO,
+	T_DONE_ENCRYPTED,
+	T_DONE_CORR_UNKNOWN,
 	T_DONE_SETTINGS,
 	T_DONE_INCOMING,
 	T_DONE_OUTGOING,
@@ -167,6 +178,12 @@ struct session {
 	uint8_t			 token[32];
 	char			 pin[16];
 	char			 address[ADDR_MAX + 1];
+	/*
+	 * The error of a refused form (T_COUNT: none), shown once by the
+	 * GET its POST redirects to (POST/redirect/GET: Back and reload
+	 * never resend a form).
+	 */
+	enum text_id		 flash;
 };
 
 #define SESSION_COOKIE		"__Host-guestbox"
@@ -191,6 +208,26 @@ int		 session_csrf_check(const char *cookie_value, const char *form,
 /* ---------------------------------------------------------------- */
 /* Throttle (bootstrap-throttle.c)                                    */
 /* ---------------------------------------------------------------- */
+
+/*
+ * bootstrap-limits.c: connections per client address and in all, and
+ * the deadline for each request (bootstrap_max_connections,
+ * bootstrap_max_connections_per_ip, bootstrap_request_timeout).
+ * bs_limits_track: a new connection's bufferevent, from evhttp's bevcb;
+ * per_ip: its peer is the client (not a reverse proxy).
+ * bs_limits_answered: a request came whole; the next one is due anew.
+ */
+struct bs_limits;
+struct bufferevent;
+struct evconnlistener;
+struct evhttp_request;
+struct bs_limits *bs_limits_new(struct event_base *, const struct conf *);
+void		 bs_limits_free(struct bs_limits **);
+/* A listener of evhttp's, paused while new connections wait for a look. */
+void		 bs_limits_listener(struct bs_limits *, struct evconnlistener *);
+void		 bs_limits_track(struct bs_limits *, struct bufferevent *,
+		    int per_ip);
+void		 bs_limits_answered(struct bs_limits *, struct evhttp_request *);
 
 struct throttle;
 
@@ -217,6 +254,7 @@ struct bs_form {
 struct bootstrapd {
 	struct daemon		 d;
 	struct throttle		*throttle;
+	struct bs_limits	*limits;
 	struct bs_listener	*listeners;
 	size_t			 nlisteners;
 	int			 https_public;	/* public_url is https */
@@ -267,8 +305,14 @@ void		 bs_session_save(struct bs_req *, const struct session *);
 /* An error page of text ids, in the request's language. */
 void		 bs_error(struct bs_req *, int code, const char *reason,
 		    enum text_id title, enum text_id text);
-/* The neutral page: unknown, expired, used and locked look alike. */
+/* The neutral page: unknown, expired and used links look alike. */
 void		 bs_invalid(struct bs_req *);
+/* The page of an invitation locked after wrong PINs: only an unlock is
+ * needed, no new invitation. */
+void		 bs_locked(struct bs_req *);
+/* Keeps error for the next GET of the form and redirects there. */
+void		 bs_form_refused(struct bs_req *, enum text_id error,
+		    const char *location);
 
 /* bootstrap-form.c: no evhttp, reached by tests/fuzz/fuzz-http.c */
 /* The value of cookie name in a Cookie header (caller frees), or NULL. */

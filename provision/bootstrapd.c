@@ -50,26 +50,38 @@ static const struct daemon_ops bootstrap_ops = {
 	.shutdown = bootstrap_shutdown,
 };
 
-/* evhttp_set_bevcb: a TLS listener's connections start with a handshake. */
+/*
+ * evhttp_set_bevcb: every new connection, which bootstrap-limits.c
+ * counts; a TLS listener's connections start with a handshake.
+ */
 static struct bufferevent *
 bootstrap_bevcb(struct event_base *base, void *arg)
 {
 	struct bs_listener	*bl = arg;
+	struct bufferevent	*bev;
 	SSL			*ssl;
 
-	/* tls_server_ssl() uses the context of the last (re)load. */
-	if ((ssl = tls_server_ssl(bl->bd->d.tls)) == NULL)
-		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bl->tls) {
+		/* tls_server_ssl() uses the context of the last (re)load. */
+		if ((ssl = tls_server_ssl(bl->bd->d.tls)) == NULL)
+			return NULL;
+		bev = bufferevent_openssl_socket_new(base, -1, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	} else
+		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	/* Behind a proxy every connection is the proxy's: no cap per IP. */
+	if (bev != NULL)
+		bs_limits_track(bl->bd->limits, bev, bl->tls);
+	return bev;
 }
 
 static void
 bootstrap_listen(struct bootstrapd *bd, size_t set)
 {
 	struct listeners	*ls = &bd->d.lsets[set];
-	struct bs_listener	*bl;
-	size_t			 i;
+	struct bs_listener		*bl;
+	struct evhttp_bound_socket	*bound;
+	size_t				 i;
 
 	bd->listeners = xcalloc(ls->n, sizeof(*bd->listeners));
 	for (i = 0; i < ls->n; i++) {
@@ -89,11 +101,12 @@ bootstrap_listen(struct bootstrapd *bd, size_t set)
 		    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
 		    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 		evhttp_set_gencb(bl->http, bootstrap_request, bl);
-		if (bl->tls)
-			evhttp_set_bevcb(bl->http, bootstrap_bevcb, bl);
-		if (evhttp_accept_socket_with_handle(bl->http,
-		    ls->v[i].fd) == NULL)
+		evhttp_set_bevcb(bl->http, bootstrap_bevcb, bl);
+		if ((bound = evhttp_accept_socket_with_handle(bl->http,
+		    ls->v[i].fd)) == NULL)
 			fatalx("%s: evhttp cannot accept", bl->name);
+		bs_limits_listener(bd->limits,
+		    evhttp_bound_socket_get_listener(bound));
 		ls->v[i].fd = -1;	/* evhttp owns it now */
 		log_info("listening on %s (%s)", bl->name, bl->tls ? "tls" :
 		    "plain HTTP for a reverse proxy");
@@ -115,6 +128,7 @@ bootstrap_shutdown(struct daemon *d)
 		evhttp_free(bd->listeners[i].http);
 		bd->listeners[i].http = NULL;
 	}
+	bs_limits_free(&bd->limits);
 }
 
 /*
@@ -240,6 +254,7 @@ bootstrap_request(struct evhttp_request *req, void *arg)
 	int			 known;
 
 	bootstrap_nodelay(req);
+	bs_limits_answered(bd->limits, req);
 	memset(&r, 0, sizeof(r));
 	r.bd = bd;
 	r.conf = bd->d.conf;
@@ -352,6 +367,7 @@ main(int argc, char *argv[])
 	daemon_start(&bd.d, 0);
 	session_init();
 	bd.throttle = throttle_new(bd.d.conf->bootstrap_rate);
+	bd.limits = bs_limits_new(bd.d.base, bd.d.conf);
 	bootstrap_listen(&bd, set);
 	ret = daemon_run(&bd.d);
 	/* The servers went in bootstrap_shutdown(), before the event base. */

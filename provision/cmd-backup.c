@@ -26,9 +26,19 @@ cmd_backup_exec(struct provision *pv, int argc, char **argv)
 		return provision_usage(pv, "backup");
 	dir = argv[1];
 	if (mkdir(dir, 0700) == -1) {
-		provision_errx(pv, "%s: %s%s", dir, strerror(errno),
-		    errno == EEXIST ? " (a backup goes into a new directory)" :
-		    "");
+		if (errno == EACCES && pv->switched_to != NULL)
+			/* Root's "Permission denied" is a puzzle otherwise. */
+			provision_errx(pv, "%s: %s: guestbox-provision switched "
+			    "from root to user %s (user in guestbox.conf(5)), "
+			    "so that the copy belongs to the daemons; make the "
+			    "parent directory writable by %s (chown %s DIR), "
+			    "or choose one %s can write to", dir,
+			    strerror(errno), pv->switched_to, pv->switched_to,
+			    pv->switched_to, pv->switched_to);
+		else
+			provision_errx(pv, "%s: %s%s", dir, strerror(errno),
+			    errno == EEXIST ?
+			    " (a backup goes into a new directory)" : "");
 		return EX_CANTCREAT;
 	}
 	if (provision_store(pv) == NULL)

@@ -4,23 +4,67 @@
  */
 #include "config.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "provision.h"
+
+static int	cmd_delete_confirm(const char *);
+
+/*
+ * An admin at a terminal who typed the wrong address loses a mailbox for
+ * good: ask, unless --yes.  Scripts (no terminal) are not asked.
+ */
+static int
+cmd_delete_confirm(const char *address)
+{
+	char	 line[64];
+
+	if (!isatty(STDIN_FILENO))
+		return 1;
+	fprintf(stderr, "Delete %s and all its mail? The keys are destroyed "
+	    "first: this cannot be undone. [y/N] ", address);
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return 0;
+	line[strcspn(line, "\r\n")] = '\0';
+	return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+}
 
 static int
 cmd_delete_exec(struct provision *pv, int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "yes", no_argument, NULL, 'y' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct store_account	 a;
 	uint64_t		 nmsgs;
-	int			 ret;
+	int			 ch, ret, yes = 0;
 
-	if (argc != 2)
+	while ((ch = getopt_long(argc, argv, "y", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'y':
+			yes = 1;
+			break;
+		default:
+			return provision_usage(pv, "delete");
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
 		return provision_usage(pv, "delete");
 	memset(&a, 0, sizeof(a));
-	if ((ret = provision_find(pv, argv[1], &a)) != EX_OK)
+	if ((ret = provision_find(pv, argv[0], &a)) != EX_OK)
 		return ret;
+	if (!yes && !cmd_delete_confirm(a.address)) {
+		provision_errx(pv, "%s: not deleted", a.address);
+		store_account_clear(&a);
+		return EX_NOPERM;
+	}
 	ret = store_account_purge(pv->store, a.id, &nmsgs);
 	if (ret != 0) {
 		ret = provision_store_fail(pv, a.address, ret);
@@ -40,7 +84,7 @@ cmd_delete_exec(struct provision *pv, int argc, char **argv)
 
 const struct provision_cmd cmd_delete = {
 	.name = "delete",
-	.args = "ADDR",
+	.args = "[--yes] ADDR",
 	.help = "delete a mailbox and all its mail (keys are destroyed first)",
 	.exec = cmd_delete_exec,
 };

@@ -14,7 +14,6 @@
 
 #include <sodium.h>
 
-#include "mime-seal.h"
 #include "provision.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -22,52 +21,18 @@
 /* Seconds inside Berkeley DB behind a dead process before we leave. */
 #define CMD_DELIVER_STUCK_SECS	2
 
-struct deliver {
+struct deliver_find {
 	const char		*recipient;
-	const struct store_blob	*blob;
 	struct store_account	 acct;
-	struct store_msg	 msg;
-	int			 state;
 };
 
 /* Find the account (its public key seals the message) outside the write. */
 static int
 cmd_deliver_find(struct store_txn *txn, void *arg)
 {
-	struct deliver	*dl = arg;
+	struct deliver_find	*f = arg;
 
-	return store_account_find(txn, dl->recipient, &dl->acct);
-}
-
-static int
-cmd_deliver_txn(struct store_txn *txn, void *arg)
-{
-	struct deliver		*dl = arg;
-	struct store_account	 cur;
-	struct store_mailbox	 inbox;
-	int			 ret;
-
-	memset(&cur, 0, sizeof(cur));
-	memset(&inbox, 0, sizeof(inbox));
-	/* The account may have changed since: re-check key and state. */
-	if ((ret = store_account_get(txn, dl->acct.id, &cur)) != 0)
-		return ret;
-	dl->state = cur.state;
-	if ((cur.state != STORE_ACCT_PENDING && cur.state != STORE_ACCT_ACTIVE) ||
-	    memcmp(cur.pk, dl->acct.pk, sizeof(cur.pk)) != 0) {
-		store_account_clear(&cur);
-		return STORE_ESTATE;
-	}
-	store_account_clear(&cur);
-	if ((ret = store_mailbox_find(txn, dl->acct.id, STORE_INBOX, &inbox)) != 0)
-		return ret;
-	ret = store_msg_append(txn, dl->acct.id, inbox.id, dl->blob, 0, 0, 0,
-	    &dl->msg);
-	store_mailbox_clear(&inbox);
-	if (ret != 0)
-		return ret;
-	/* SPEC 7: a delivery is activity; one write per hour is enough. */
-	return store_account_touch(txn, dl->acct.id, 3600);
+	return store_account_find(txn, f->recipient, &f->acct);
 }
 
 static int
@@ -77,8 +42,8 @@ cmd_deliver_exec(struct provision *pv, int argc, char **argv)
 		{ "recipient", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct deliver		 dl;
-	struct store_blob	*blob;
+	struct deliver_find	 f;
+	struct store_delivery	 d;
 	const char		*rarg = NULL;
 	char			 rcpt[ADDR_MAX + 1], *raw, *msg;
 	size_t			 rawlen, len;
@@ -133,37 +98,36 @@ cmd_deliver_exec(struct provision *pv, int argc, char **argv)
 		free(msg);
 		return EX_TEMPFAIL;
 	}
-	memset(&dl, 0, sizeof(dl));
-	dl.recipient = rcpt;
-	ret = store_txn_run(pv->store, cmd_deliver_find, &dl);
-	if (ret == STORE_ENOTFOUND) {
-		provision_errx(pv, "%s: no such mailbox", rcpt);
+	memset(&f, 0, sizeof(f));
+	f.recipient = rcpt;
+	ret = store_txn_run(pv->store, cmd_deliver_find, &f);
+	if (ret != 0) {
+		store_account_clear(&f.acct);
+		sodium_memzero(msg, len);
 		free(msg);
+		if (ret != STORE_ENOTFOUND)
+			return EX_TEMPFAIL;
+		provision_errx(pv, "%s: no such mailbox", rcpt);
 		return EX_NOUSER;
 	}
-	if (ret != 0) {
-		free(msg);
-		return EX_TEMPFAIL;
-	}
-	/* Seal before the transaction: a retry must not redo the crypto. */
-	blob = mime_seal(dl.acct.id, dl.acct.pk, msg, len);
+	memset(&d, 0, sizeof(d));
+	d.account_id = f.acct.id;
+	d.pk = f.acct.pk;
+	ret = store_deliver_message(pv->store, &d, msg, len);
 	sodium_memzero(msg, len);
 	free(msg);
-	dl.blob = blob;
-	ret = store_txn_run(pv->store, cmd_deliver_txn, &dl);
-	store_blob_free(&blob);
 	switch (ret) {
 	case 0:
 		if (pv->json)
 			printf("{\"address\":\"%s\",\"uid\":%u,\"size\":%llu}\n",
-			    rcpt, dl.msg.uid, (unsigned long long)dl.msg.size);
+			    rcpt, d.ap.msg.uid, (unsigned long long)d.ap.msg.size);
 		ret = EX_OK;
 		break;
 	case STORE_ESTATE:
 		provision_errx(pv, "%s: mailbox %s", rcpt,
-		    dl.state == STORE_ACCT_DISABLED ? "disabled" :
+		    d.state == STORE_ACCT_DISABLED ? "disabled" :
 		    "being deleted or re-invited; try again");
-		ret = dl.state == STORE_ACCT_DISABLED ? EX_UNAVAILABLE :
+		ret = d.state == STORE_ACCT_DISABLED ? EX_UNAVAILABLE :
 		    EX_TEMPFAIL;
 		break;
 	case STORE_ELIMIT:
@@ -176,7 +140,7 @@ cmd_deliver_exec(struct provision *pv, int argc, char **argv)
 		ret = EX_TEMPFAIL;
 		break;
 	}
-	store_account_clear(&dl.acct);
+	store_account_clear(&f.acct);
 	return ret;
 }
 

@@ -16,6 +16,8 @@ disable_change(struct store_account *a, const struct conf *cf,
 		*whyp = "it is being deleted";
 		return STORE_ESTATE;
 	}
+	if (a->state == STORE_ACCT_DISABLED)
+		*whyp = "it was disabled already";
 	a->state = STORE_ACCT_DISABLED;
 	return 0;
 }
@@ -24,9 +26,14 @@ static int
 enable_change(struct store_account *a, const struct conf *cf,
     const char **whyp)
 {
-	if (a->state != STORE_ACCT_DISABLED) {
-		*whyp = "it is not disabled";
+	if (a->state == STORE_ACCT_DELETING) {
+		*whyp = "it is being deleted";
 		return STORE_ESTATE;
+	}
+	/* As disable twice is fine, so is enable twice. */
+	if (a->state != STORE_ACCT_DISABLED) {
+		*whyp = "it was not disabled";
+		return 0;
 	}
 	/* Back to what its keys say it is. */
 	a->state = a->kek_kind == VAULT_KEK_PASSWORD ? STORE_ACCT_ACTIVE :

@@ -12,7 +12,7 @@
 #include <sodium.h>
 
 #include "provision.h"
-#include "smtp-send.h"
+#include "smtp-client.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -185,8 +185,8 @@ expire_notice(struct provision *pv, const struct expire_item *it, time_t now)
 	    "Mailprogramm).\r\n", cf->invite_from, it->address, date, id,
 	    cf->hostname, it->address, cf->hostname, when, del, it->address,
 	    cf->hostname, when, del);
-	ret = smtp_send(cf, cf->invite_from, it->address, msg, (size_t)len, NULL,
-	    err, sizeof(err));
+	ret = smtp_client_send_wait(cf, cf->invite_from, it->address, msg,
+	    (size_t)len, err, sizeof(err));
 	free(msg);
 	if (ret == -1) {
 		provision_errx(pv, "%s: the expiry notice was not sent: %s",

@@ -284,7 +284,9 @@ provision_modify(struct provision *pv, const char *arg,
 		json_key_str(stdout, "address", addr, 1);
 		json_key_str(stdout, "result", done, 0);
 		printf("}\n");
-	} else
+	} else if (ma.why != NULL)
+		printf("%s: %s (%s)\n", addr, done, ma.why);
+	else
 		printf("%s: %s\n", addr, done);
 	return EX_OK;
 }
@@ -377,7 +379,7 @@ main(int argc, char *argv[])
 	const char		*conffile = NULL;
 	char			 err[512];
 	size_t			 i;
-	int			 ch, verbose = 0, ret;
+	int			 ch, verbose = 0, ret, was_root;
 
 	memset(&pv, 0, sizeof(pv));
 	pv.progname = "guestbox-provision";
@@ -433,8 +435,11 @@ main(int argc, char *argv[])
 	}
 	/* Files in the state directory belong to the daemons' user. */
 	provision_preload(&pv, provision_cmds[i], argc, argv);
+	was_root = geteuid() == 0;
 	if (proc_drop_privileges(pv.conf->user, pv.conf->group) == -1)
 		return EX_NOPERM;
+	if (was_root && geteuid() != 0)
+		pv.switched_to = pv.conf->user;
 	if (mkdir(pv.conf->state_dir, 0700) == -1 && errno != EEXIST) {
 		provision_errx(&pv, "cannot create the state directory %s: %s",
 		    pv.conf->state_dir, strerror(errno));

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include "mime-cache.h"
 #include "mime.h"
 #include "mime-seal.h"
 #include "pack.h"

@@ -180,6 +180,51 @@ store_account_insert(struct store_txn *txn, struct store_account *a,
 	return store_account_reload_counters(txn, a);
 }
 
+void
+store_account_rekey(struct store_account *a,
+    const uint8_t token[VAULT_TOKENBYTES], struct vault_seckey **skp)
+{
+	struct vault_seckey	*sk;
+	uint8_t			*kek;
+
+	/*
+	 * A new key pair every time: the old secret key is wrapped under a
+	 * password or token we do not have.
+	 */
+	sk = vault_keypair_new(a->id);
+	memcpy(a->pk, sk->pk, sizeof(a->pk));
+	a->kek_kind = 0;
+	memset(a->wrapped_sk, 0, sizeof(a->wrapped_sk));
+	if (token != NULL) {
+		kek = xsecret_alloc(VAULT_KEYBYTES);
+		vault_token_derive(token, a->token_id, kek);
+		vault_wrap(sk, kek, VAULT_KEK_TOKEN, a->wrapped_sk);
+		a->kek_kind = VAULT_KEK_TOKEN;
+		xsecret_free(kek);
+	}
+	memset(&a->kdf, 0, sizeof(a->kdf));
+	memset(a->pw_verifier, 0, sizeof(a->pw_verifier));
+	if (skp != NULL) {
+		vault_seckey_free(skp);
+		*skp = sk;
+	} else
+		vault_seckey_free(&sk);
+}
+
+int
+store_account_create(struct store_txn *txn, struct store_account *a,
+    const uint8_t token[VAULT_TOKENBYTES],
+    const struct store_mailbox_names *names, struct vault_seckey **skp)
+{
+	int	 ret;
+
+	if ((ret = store_account_alloc_id(txn, &a->id)) != 0)
+		return ret;
+	/* The key pair names the id: a rerun (a new id) needs a new one. */
+	store_account_rekey(a, token, skp);
+	return store_account_insert(txn, a, names);
+}
+
 struct store_reset {
 	uint32_t	*ids;
 	size_t		 n;
@@ -385,7 +430,7 @@ store_account_iter(struct store_txn *txn,
 }
 
 int
-store_account_touch(struct store_txn *txn, uint64_t id, time_t min_interval)
+store_account_activity(struct store_txn *txn, uint64_t id)
 {
 	struct store_account a;
 	int		 ret;
@@ -393,7 +438,7 @@ store_account_touch(struct store_txn *txn, uint64_t id, time_t min_interval)
 	memset(&a, 0, sizeof(a));
 	if ((ret = store_account_get(txn, id, &a)) != 0)
 		return ret;
-	if (txn->now - a.last_activity >= min_interval) {
+	if (txn->now - a.last_activity >= STORE_ACTIVITY_INTERVAL) {
 		a.last_activity = txn->now;
 		ret = store_account_put(txn, &a);
 	}
@@ -547,6 +592,42 @@ store_corr_iter(struct store_txn *txn, uint64_t account_id,
 	pack_be64(prefix, account_id);
 	return store_db_iter(txn, DBI_CORRESPONDENTS, prefix, sizeof(prefix),
 	    NULL, 0, store_corr_iter_one, &ia);
+}
+
+struct store_corr_list_arg {
+	char		*buf;
+	size_t		 buflen;
+	size_t		 n;
+};
+
+static int
+store_corr_list_one(const struct store_corr *c, void *arg)
+{
+	struct store_corr_list_arg	*la = arg;
+	size_t				 len = strlen(la->buf);
+
+	if (len + strlen(c->address) + 3 >= la->buflen)
+		return 1;	/* full: stop */
+	snprintf(la->buf + len, la->buflen - len, "%s%s",
+	    la->n++ > 0 ? ", " : "", c->address);
+	return 0;
+}
+
+int
+store_corr_list(struct store_txn *txn, uint64_t account_id, char *buf,
+    size_t buflen, size_t *np)
+{
+	struct store_corr_list_arg	 la = { buf, buflen, 0 };
+	int				 ret;
+
+	if (buflen == 0)
+		return STORE_ELIMIT;
+	/* From the start: a retried transaction calls again. */
+	buf[0] = '\0';
+	ret = store_corr_iter(txn, account_id, store_corr_list_one, &la);
+	if (np != NULL)
+		*np = la.n;
+	return ret == 1 ? 0 : ret;
 }
 
 /* ---- deletion ---- */

@@ -969,6 +969,8 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
 					(void)store_env_reopen(st, gen);
 					return ret;
 				}
+				if (ret == 0 && st->after_commit != NULL)
+					ret = st->after_commit(st);
 			} else
 				tid->abort(tid);
 			if (ret == 0) {

@@ -348,6 +348,19 @@ store_msg_get(struct store_txn *txn, uint64_t acct, uint32_t mbox,
 	return store_msg_fetch(txn, acct, mbox, uid, m, 0);
 }
 
+int
+store_msg_holds_blob(struct store_txn *txn, uint64_t acct, uint32_t mbox,
+    uint32_t uid, const struct store_blob *b)
+{
+	struct store_msg	 m;
+	int			 ret;
+
+	if ((ret = store_msg_fetch(txn, acct, mbox, uid, &m, 0)) != 0)
+		return ret == STORE_ENOTFOUND ? 0 : ret;
+	/* 64 random bits, drawn for this blob: no other message has them. */
+	return m.blob_id == b->blob_id;
+}
+
 /* Gives a message the mailbox's next MODSEQ and files it in the index. */
 static int
 store_msg_bump(struct store_txn *txn, struct store_mailbox *mb,

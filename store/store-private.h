@@ -129,6 +129,12 @@ struct store {
 	int		 notify_fd;		/* our socket, or -1 */
 	char		*notify_path;
 	int		 send_fd;		/* unbound socket for sending */
+	/*
+	 * Tests only (check_store): runs after each commit that took, and a
+	 * non-zero return is what store_txn_run() sees instead, as when the
+	 * environment panics after the commit record reached the disk.
+	 */
+	int		(*after_commit)(struct store *);
 };
 
 /*
@@ -227,6 +233,9 @@ int	 store_mailbox_put(struct store_txn *, const struct store_mailbox *);
 /* Releases one reference to a blob, deleting it at zero (store-msg.c). */
 int	 store_blob_unref(struct store_txn *, uint64_t account_id,
 	    uint64_t blob_id);
+/* 1 if message uid of the mailbox holds blob b, else 0 (store-msg.c). */
+int	 store_msg_holds_blob(struct store_txn *, uint64_t account_id,
+	    uint32_t mailbox_id, uint32_t uid, const struct store_blob *b);
 /* Drops every message of a mailbox (store-msg.c). */
 int	 store_msg_delete_all(struct store_txn *, uint64_t account_id,
 	    uint32_t mailbox_id);

@@ -154,6 +154,12 @@ struct store_account {
 	uint32_t	 pin_failures;
 	char		*pin_verifier;		/* crypto_pwhash_str, "" if no PIN */
 	char		*pin_armored;		/* PIN encrypted to the inviter */
+	/*
+	 * The gateway made this invitation and has not yet sent it (and the
+	 * PIN notice): a retry makes a new one, as the token was only in
+	 * the memory of the run that crashed.
+	 */
+	uint8_t		 invite_unsent;
 
 	uint32_t	 next_mailbox_id;
 	uint32_t	 last_uidvalidity;
@@ -182,6 +188,22 @@ struct store_mailbox_names {
 int	 store_account_insert(struct store_txn *, struct store_account *,
 	    const struct store_mailbox_names *);
 /*
+ * A new key pair for account a (a->id set): the public key into a, the
+ * secret key wrapped under the KEK of the invitation token (token_id
+ * set too), or under none if token is NULL; no password.  *skp (may be
+ * NULL) gets the secret key, which the caller frees.
+ */
+void	 store_account_rekey(struct store_account *,
+	    const uint8_t token[VAULT_TOKENBYTES], struct vault_seckey **skp);
+/*
+ * How every account is made (guestbox-provision, the tests, the
+ * benchmarks): an id, store_account_rekey(), store_account_insert().
+ * a holds the rest (address, inviter, state, invitation, PIN).
+ */
+int	 store_account_create(struct store_txn *, struct store_account *,
+	    const uint8_t token[VAULT_TOKENBYTES],
+	    const struct store_mailbox_names *, struct vault_seckey **skp);
+/*
  * Deletes every mailbox of the account with its mail and creates the
  * default ones anew (new UIDVALIDITY); a's counters are refreshed, the
  * caller writes a afterwards.  *nmsgsp gets the number of messages gone.
@@ -198,8 +220,14 @@ int	 store_account_find_token(struct store_txn *, const uint8_t id[32],
 /* Calls fn for each account in id order; a non-zero return stops it. */
 int	 store_account_iter(struct store_txn *,
 	    int (*fn)(const struct store_account *, void *), void *arg);
-/* Sets last_activity to now if it is older than min_interval seconds. */
-int	 store_account_touch(struct store_txn *, uint64_t id, time_t min_interval);
+/*
+ * SPEC 7: a login, a delivery or a submission is activity, and expiry
+ * counts from the last one.  Written at most once an hour (the only place
+ * that rule lives): expiry counts in days, and a write per message would
+ * double what a delivery costs.
+ */
+#define STORE_ACTIVITY_INTERVAL	3600
+int	 store_account_activity(struct store_txn *, uint64_t id);
 
 /*
  * Deletes an account and everything it holds.  First, in one transaction,
@@ -240,6 +268,13 @@ int	 store_corr_get(struct store_txn *, uint64_t account_id,
 	    const char *address, struct store_corr *);
 int	 store_corr_iter(struct store_txn *, uint64_t account_id,
 	    int (*fn)(const struct store_corr *, void *), void *arg);
+/*
+ * The correspondents' addresses joined by ", " into buf, as many whole
+ * addresses as fit; their number in *np (may be NULL).  What a mailbox
+ * can write to, for the guest's eyes (SMTP replies, the welcome).
+ */
+int	 store_corr_list(struct store_txn *, uint64_t account_id, char *buf,
+	    size_t buflen, size_t *np);
 
 /* ---------------------------------------------------------------- */
 /* Mailboxes                                                          */
@@ -381,6 +416,70 @@ int	 store_msg_copy(struct store_txn *, uint64_t account_id,
 /* Removes a message and remembers its UID as expunged at a new MODSEQ. */
 int	 store_msg_expunge(struct store_txn *, uint64_t account_id,
 	    uint32_t mailbox_id, uint32_t uid);
+
+/* ---------------------------------------------------------------- */
+/* Delivery: one message into a mailbox (store-deliver.c)             */
+/* ---------------------------------------------------------------- */
+
+/*
+ * The sealed append at the core of every delivery and of APPEND.  A
+ * commit can fail after its record reached the log on disk (another
+ * process died and a third one's recovery panicked the environment under
+ * it): store_txn_run() then runs the transaction again, and a message
+ * answered as refused although stored comes twice when the sender tries
+ * again (issue 16).  A run that finds the blob it sealed already filed
+ * where an earlier run put it knows that run committed: it writes
+ * nothing and answers with the earlier record.
+ */
+struct store_append {
+	const struct store_blob	*blob;		/* sealed before the transaction */
+	uint32_t		 flags;		/* STORE_F_* */
+	uint64_t		 keywords;
+	int64_t			 internaldate;	/* 0: now */
+	/* Out, kept across the runs of one transaction. */
+	uint32_t		 mailbox_id;
+	struct store_msg	 msg;
+	int			 replayed;	/* an earlier run committed it */
+	int			 tried;		/* a run got as far as its commit */
+};
+
+/* In the caller's transaction; on ap->replayed the caller writes nothing. */
+int	 store_append_once(struct store_txn *, uint64_t account_id,
+	    uint32_t mailbox_id, struct store_append *);
+/*
+ * store_txn_run(fn, arg) for a transaction that calls store_append_once
+ * (or store_deliver) on ap: when it fails after a run reached its commit,
+ * one more run on the recovered environment says whether that commit took.
+ */
+int	 store_append_run(struct store *, struct store_append *, store_txn_fn,
+	    void *arg);
+
+/*
+ * A delivery (LMTP, the local delivery agent, bounces, the Gesendet copy
+ * of a submission): the account must be pending or active and still have
+ * the key the message was sealed to (a reinvite makes a new one); then the
+ * INBOX, or the special_use mailbox (created as create_name if it is gone
+ * and create_name is set), the sealed append, and activity.
+ *
+ * Errors: STORE_ENOTFOUND, no such account (or its INBOX is gone);
+ * STORE_ESTATE, not pending or active (d->state says which) or the key
+ * changed; STORE_ELIMIT, the quota; STORE_ENOSPC, the disk is full; any
+ * other is trouble with storage, worth a later try.
+ */
+struct store_delivery {
+	uint64_t		 account_id;
+	const uint8_t		*pk;		/* 32 bytes: the key sealed to */
+	uint32_t		 special_use;	/* 0: INBOX */
+	const char		*create_name;
+	struct store_append	 ap;		/* blob, flags; the results */
+	uint8_t			 state;		/* out: the account's */
+};
+
+/* In the caller's transaction, d->ap.blob sealed with mime_seal. */
+int	 store_deliver(struct store_txn *, struct store_delivery *);
+/* Seals msg (mime_seal) and delivers it in a transaction of its own. */
+int	 store_deliver_message(struct store *, struct store_delivery *,
+	    const void *msg, size_t len);
 
 /*
  * Changes since a MODSEQ (RFC 7162): fn gets each message changed or

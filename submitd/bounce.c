@@ -75,6 +75,7 @@ bounce_deliver(struct store *st, const struct conf *cf, uint64_t account_id,
     const char *const *replies, size_t n)
 {
 	struct bounce_acct	 ba;
+	struct store_delivery	 d;
 	FILE			*fp;
 	char			*msg = NULL, date[64], bnd[33], id[33], status[32];
 	char			*reply;
@@ -139,8 +140,10 @@ bounce_deliver(struct store *st, const struct conf *cf, uint64_t account_id,
 		fprintf(fp, "Message-ID: %s\r\n", message_id);
 	fprintf(fp, "\r\n--%s--\r\n", bnd);
 	fclose(fp);
-	ret = deliver_to_mailbox(st, account_id, ba.acct.pk, 0, NULL, msg, len,
-	    0, NULL);
+	memset(&d, 0, sizeof(d));
+	d.account_id = account_id;
+	d.pk = ba.acct.pk;
+	ret = store_deliver_message(st, &d, msg, len);
 	free(msg);
 	store_account_clear(&ba.acct);
 	return ret;

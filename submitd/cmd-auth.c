@@ -62,7 +62,7 @@ cmd_auth_start(struct smtp_session *s, const char *user, size_t userlen,
 static void
 cmd_auth_plain(struct smtp_session *s, const char *line, size_t len)
 {
-	struct smtp_sasl_plain	 sp;
+	struct sasl_plain	 sp;
 	struct smtp_reply	 r;
 	uint8_t			*buf;
 	size_t			 n;
@@ -94,10 +94,6 @@ cmd_auth_plain(struct smtp_session *s, const char *line, size_t len)
 void
 cmd_auth(struct smtp_session *s, struct smtp_cmd *cmd)
 {
-	if (s->dialect == SMTP_DIALECT_LMTP) {
-		smtp_reply(s, 502, "5.5.1", "AUTH is not offered here");
-		return;
-	}
 	if (!s->conn->tls) {
 		smtp_reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
 		return;

@@ -1,7 +1,8 @@
 /*
  * cmd-mail.c: MAIL and RCPT (RFC 5321 4.1.1.2-3) for submission, where
  * the sender is the authenticated mailbox and every recipient needs an
- * OpenPGP key, and for LMTP (RFC 2033), where recipients are mailboxes.
+ * OpenPGP key, for LMTP (RFC 2033), where recipients are mailboxes, and
+ * for the gateway, which takes the home MTA's envelope as it is.
  */
 #include "config.h"
 
@@ -15,34 +16,40 @@
 #include "xmalloc.h"
 
 void
+cmd_mail_submission(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	if (s->account_id == 0) {
+		smtp_reply(s, 530, "5.7.0", "Authentication required");
+		return;
+	}
+	/* issue 4: the envelope sender is the mailbox itself. */
+	if (strcmp(cmd->addr, s->address) != 0) {
+		smtp_reply(s, 553, "5.7.1", "Sender address rejected: "
+		    "you can send only as <%s>", s->address);
+		return;
+	}
+	cmd_mail(s, cmd);
+}
+
+void
 cmd_mail(struct smtp_session *s, struct smtp_cmd *cmd)
 {
-	if (s->dialect == SMTP_DIALECT_SUBMISSION) {
-		if (s->account_id == 0) {
-			smtp_reply(s, 530, "5.7.0", "Authentication required");
-			return;
-		}
-		/* issue 4: the envelope sender is the mailbox itself. */
-		if (strcmp(cmd->addr, s->address) != 0) {
-			smtp_reply(s, 553, "5.7.1", "Sender address rejected: "
-			    "you can send only as <%s>", s->address);
-			return;
-		}
-	}
 	smtp_session_reset(s);
 	snprintf(s->mail_from, sizeof(s->mail_from), "%s", cmd->addr);
 	smtp_session_enter_state(s, S_MAIL);
 	smtp_reply(s, 250, "2.1.0", "Ok");
 }
 
-static int
+/* 1 + the index of the first RCPT of addr, or 0. */
+static size_t
 cmd_rcpt_dup(const struct smtp_session *s, const char *addr)
 {
 	size_t	 i;
 
 	for (i = 0; i < s->nrcpts; i++)
-		if (strcmp(s->rcpts[i].addr, addr) == 0)
-			return 1;
+		if (s->rcpts[i].dup_of == 0 &&
+		    strcmp(s->rcpts[i].addr, addr) == 0)
+			return i + 1;
 	return 0;
 }
 
@@ -56,6 +63,48 @@ cmd_rcpt_add(struct smtp_session *s, const char *addr)
 	memset(r, 0, sizeof(*r));
 	snprintf(r->addr, sizeof(r->addr), "%s", addr);
 	return r;
+}
+
+/* What RCPT checks in both protocols; -1: refused (answered). */
+static int
+cmd_rcpt_check(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	size_t	 first;
+
+	if (s->nrcpts >= s->sd->daemon.conf->max_recipients ||
+	    s->nrcpts >= STORE_QUEUE_MAX_RCPTS) {
+		/* RFC 5321 4.5.3.1.10: the client sends the rest later. */
+		smtp_reply(s, 452, "4.5.3", "Too many recipients");
+		return -1;
+	}
+	if (cmd->addr[0] == '\0') {
+		smtp_reply(s, 501, "5.1.3", "A recipient is needed");
+		return -1;
+	}
+	if ((first = cmd_rcpt_dup(s, cmd->addr)) != 0) {
+		/*
+		 * RFC 2033 4.2: after DATA, LMTP answers once per accepted
+		 * RCPT, so the repeat gets its place in the list and, then,
+		 * its first one's reply; it is delivered once.
+		 */
+		if (s->proto->reply_per_rcpt)
+			cmd_rcpt_add(s, cmd->addr)->dup_of = first;
+		smtp_reply(s, 250, "2.1.5", "Ok (duplicate)");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the gateway: the home MTA's envelope, as it is ---- */
+
+void
+cmd_rcpt_gateway(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	if (cmd_rcpt_check(s, cmd) == -1)
+		return;
+	(void)cmd_rcpt_add(s, cmd->addr);
+	smtp_session_enter_state(s, S_RCPT);
+	smtp_reply(s, 250, "2.1.5", "Ok");
 }
 
 /* ---- LMTP ---- */
@@ -73,13 +122,15 @@ lmtp_lookup_txn(struct store_txn *txn, void *arg)
 	return store_account_find(txn, lk->addr, &lk->acct);
 }
 
-static void
+void
 cmd_rcpt_lmtp(struct smtp_session *s, struct smtp_cmd *cmd)
 {
 	struct lmtp_lookup	 lk;
 	struct smtp_rcpt	*r;
 	int			 ret;
 
+	if (cmd_rcpt_check(s, cmd) == -1)
+		return;
 	memset(&lk, 0, sizeof(lk));
 	lk.addr = cmd->addr;
 	ret = store_txn_run(s->sd->daemon.store, lmtp_lookup_txn, &lk);
@@ -120,38 +171,18 @@ rcpt_job_work(void *arg)
 	j->found = pgp_lookup(j->addr, j->fpr, j->why, sizeof(j->why));
 }
 
-struct rcpt_corr_list {
-	char		 buf[512];
-	size_t		 n;
-};
-
-static int
-rcpt_corr_one(const struct store_corr *c, void *arg)
-{
-	struct rcpt_corr_list	*cl = arg;
-	size_t			 len = strlen(cl->buf);
-
-	if (len + strlen(c->address) + 3 >= sizeof(cl->buf))
-		return 1;
-	snprintf(cl->buf + len, sizeof(cl->buf) - len, "%s%s",
-	    cl->n++ > 0 ? ", " : "", c->address);
-	return 0;
-}
-
 struct rcpt_corr_arg {
 	uint64_t		 id;
-	struct rcpt_corr_list	 list;
+	char			 buf[512];
+	size_t			 n;
 };
 
 static int
 rcpt_corr_txn(struct store_txn *txn, void *arg)
 {
 	struct rcpt_corr_arg	*ca = arg;
-	int			 ret;
 
-	memset(&ca->list, 0, sizeof(ca->list));
-	ret = store_corr_iter(txn, ca->id, rcpt_corr_one, &ca->list);
-	return ret == 1 ? 0 : ret;
+	return store_corr_list(txn, ca->id, ca->buf, sizeof(ca->buf), &ca->n);
 }
 
 static void
@@ -187,7 +218,7 @@ rcpt_job_done(void *arg)
 		smtp_reply(s, 550, "5.7.1", "<%s>: %s; this mailbox sends only "
 		    "encrypted mail, to people whose OpenPGP key it has%s%s",
 		    j->addr, j->why[0] != '\0' ? j->why : "no OpenPGP key",
-		    ca.list.n > 0 ? ": " : "", ca.list.buf);
+		    ca.n > 0 ? ": " : "", ca.buf);
 		smtp_session_enter_state(s, s->nrcpts > 0 ? S_RCPT : S_MAIL);
 	} else {
 		log_warnx("%s: key lookup for %s: %s", s->conn->peer, j->addr,
@@ -205,24 +236,8 @@ cmd_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 {
 	struct rcpt_job	*j;
 
-	if (s->nrcpts >= s->sd->daemon.conf->max_recipients ||
-	    s->nrcpts >= STORE_QUEUE_MAX_RCPTS) {
-		/* RFC 5321 4.5.3.1.10: the client sends the rest later. */
-		smtp_reply(s, 452, "4.5.3", "Too many recipients");
+	if (cmd_rcpt_check(s, cmd) == -1)
 		return;
-	}
-	if (cmd->addr[0] == '\0') {
-		smtp_reply(s, 501, "5.1.3", "A recipient is needed");
-		return;
-	}
-	if (cmd_rcpt_dup(s, cmd->addr)) {
-		smtp_reply(s, 250, "2.1.5", "Ok (duplicate)");
-		return;
-	}
-	if (s->dialect == SMTP_DIALECT_LMTP) {
-		cmd_rcpt_lmtp(s, cmd);
-		return;
-	}
 	j = xcalloc(1, sizeof(*j));
 	j->base.session = s;
 	snprintf(j->addr, sizeof(j->addr), "%s", cmd->addr);

@@ -13,84 +13,8 @@
 #include <sodium.h>
 
 #include "log.h"
-#include "mime-seal.h"
 #include "submitd.h"
 #include "xmalloc.h"
-
-/* issue 4: a delivery is activity; one write per hour is enough. */
-#define LMTP_TOUCH_INTERVAL	3600
-
-struct deliver_req {
-	uint64_t		 account_id;
-	const uint8_t		*pk;
-	uint32_t		 special_use;
-	const struct store_blob	*blob;
-	uint32_t		 flags;
-	struct store_msg	 msg;
-	const char		*mailbox_name;
-};
-
-static int
-deliver_txn(struct store_txn *txn, void *arg)
-{
-	struct deliver_req	*dr = arg;
-	struct store_account	 a;
-	struct store_mailbox	 mb;
-	int			 ret;
-
-	memset(&a, 0, sizeof(a));
-	memset(&mb, 0, sizeof(mb));
-	if ((ret = store_account_get(txn, dr->account_id, &a)) != 0)
-		return ret;
-	/* The key may have changed (reinvite) since the message was sealed. */
-	if ((a.state != STORE_ACCT_PENDING && a.state != STORE_ACCT_ACTIVE) ||
-	    memcmp(a.pk, dr->pk, sizeof(a.pk)) != 0) {
-		store_account_clear(&a);
-		return STORE_ESTATE;
-	}
-	store_account_clear(&a);
-	if (dr->special_use == 0)
-		ret = store_mailbox_find(txn, dr->account_id, STORE_INBOX, &mb);
-	else {
-		ret = store_mailbox_find_special(txn, dr->account_id,
-		    dr->special_use, &mb);
-		/* The user deleted Gesendet: it comes back when needed. */
-		if (ret == STORE_ENOTFOUND && dr->mailbox_name != NULL)
-			ret = store_mailbox_create(txn, dr->account_id,
-			    dr->mailbox_name, dr->special_use, &mb);
-	}
-	if (ret == 0)
-		ret = store_msg_append(txn, dr->account_id, mb.id, dr->blob,
-		    dr->flags, 0, 0, &dr->msg);
-	store_mailbox_clear(&mb);
-	if (ret == 0)
-		ret = store_account_touch(txn, dr->account_id, LMTP_TOUCH_INTERVAL);
-	return ret;
-}
-
-int
-deliver_to_mailbox(struct store *st, uint64_t account_id, const uint8_t pk[32],
-    uint32_t special_use, const char *create_name, const void *msg,
-    size_t len, uint32_t flags, struct store_msg *out)
-{
-	struct deliver_req	 dr;
-	struct store_blob	*blob;
-	int			 ret;
-
-	memset(&dr, 0, sizeof(dr));
-	blob = mime_seal(account_id, pk, msg, len);
-	dr.account_id = account_id;
-	dr.pk = pk;
-	dr.special_use = special_use;
-	dr.blob = blob;
-	dr.flags = flags;
-	dr.mailbox_name = create_name;
-	ret = store_txn_run(st, deliver_txn, &dr);
-	store_blob_free(&blob);
-	if (ret == 0 && out != NULL)
-		*out = dr.msg;
-	return ret;
-}
 
 /* RFC 5321 4.4 trace fields, and Delivered-To for loops (RFC 9228). */
 static char *
@@ -116,51 +40,66 @@ lmtp_headers(struct smtp_session *s, const char *rcpt, size_t *lenp)
 	return h;
 }
 
+/* RFC 2033 4.2: the reply for one recipient after DATA. */
+static void
+lmtp_reply(struct smtp_session *s, const struct smtp_rcpt *r, int ret)
+{
+	switch (ret) {
+	case 0:
+		log_info("%s: delivered to %s, %zu bytes", s->conn->peer,
+		    r->addr, s->msglen);
+		smtp_reply(s, 250, "2.0.0", "<%s> delivered", r->addr);
+		break;
+	case STORE_ELIMIT:
+		smtp_reply(s, 552, "5.2.2", "<%s> mailbox full", r->addr);
+		break;
+	case STORE_ENOSPC:
+		/* RFC 5321 4.2.3, RFC 3463 X.3.1: mail system full. */
+		smtp_reply(s, 452, "4.3.1", "<%s> insufficient system "
+		    "storage; try again later", r->addr);
+		break;
+	case STORE_ESTATE:
+	case STORE_ENOTFOUND:
+		smtp_reply(s, 450, "4.2.1", "<%s> mailbox is changing; "
+		    "try again", r->addr);
+		break;
+	default:
+		smtp_reply(s, 451, "4.3.0", "<%s> temporary storage "
+		    "problem; try again", r->addr);
+		break;
+	}
+}
+
 void
 lmtp_deliver(struct smtp_session *s)
 {
 	struct store		*st = s->sd->daemon.store;
+	struct store_delivery	 d;
 	char			*hdr, *full;
 	size_t			 hlen, i;
 	int			 ret;
 
 	for (i = 0; i < s->nrcpts; i++) {
+		if (s->rcpts[i].dup_of != 0) {
+			/* Delivered once; answered like its first RCPT. */
+			lmtp_reply(s, &s->rcpts[i],
+			    s->rcpts[s->rcpts[i].dup_of - 1].result);
+			continue;
+		}
 		hdr = lmtp_headers(s, s->rcpts[i].addr, &hlen);
 		full = xmalloc(hlen + s->msglen);
 		memcpy(full, hdr, hlen);
 		memcpy(full + hlen, s->msg, s->msglen);
 		free(hdr);
-		ret = deliver_to_mailbox(st, s->rcpts[i].account_id,
-		    s->rcpts[i].pk, 0, NULL, full, hlen + s->msglen, 0, NULL);
+		memset(&d, 0, sizeof(d));
+		d.account_id = s->rcpts[i].account_id;
+		d.pk = s->rcpts[i].pk;
+		ret = store_deliver_message(st, &d, full, hlen + s->msglen);
 		sodium_memzero(full, hlen + s->msglen);
 		free(full);
+		s->rcpts[i].result = ret;
 		/* RFC 2033 4.2: one reply per recipient, in RCPT order. */
-		switch (ret) {
-		case 0:
-			log_info("%s: delivered to %s, %zu bytes", s->conn->peer,
-			    s->rcpts[i].addr, s->msglen);
-			smtp_reply(s, 250, "2.0.0", "<%s> delivered",
-			    s->rcpts[i].addr);
-			break;
-		case STORE_ELIMIT:
-			smtp_reply(s, 552, "5.2.2", "<%s> mailbox full",
-			    s->rcpts[i].addr);
-			break;
-		case STORE_ENOSPC:
-			/* RFC 5321 4.2.3, RFC 3463 X.3.1: mail system full. */
-			smtp_reply(s, 452, "4.3.1", "<%s> insufficient system "
-			    "storage; try again later", s->rcpts[i].addr);
-			break;
-		case STORE_ESTATE:
-		case STORE_ENOTFOUND:
-			smtp_reply(s, 450, "4.2.1", "<%s> mailbox is changing; "
-			    "try again", s->rcpts[i].addr);
-			break;
-		default:
-			smtp_reply(s, 451, "4.3.0", "<%s> temporary storage "
-			    "problem; try again", s->rcpts[i].addr);
-			break;
-		}
+		lmtp_reply(s, &s->rcpts[i], ret);
 	}
 	smtp_session_reset(s);
 	smtp_session_enter_state(s, S_READY);

@@ -31,7 +31,8 @@ typedef int (*smtp_parse_fn)(char *, const struct smtp_parse_conf *,
 #define SMTP_DF_HTTP		0x200	/* an HTTP method: hang up */
 #define SMTP_DF_NEVER		0x400	/* recognised, never offered */
 
-#define D_SUB	(1U << SMTP_DIALECT_SUBMISSION)
+/* The gateway speaks plain SMTP (RFC 5321): HELO and EHLO as submission. */
+#define D_SUB	(1U << SMTP_DIALECT_SUBMISSION | 1U << SMTP_DIALECT_GATEWAY)
 #define D_LMTP	(1U << SMTP_DIALECT_LMTP)
 #define D_ALL	(D_SUB | D_LMTP)
 
@@ -65,7 +66,6 @@ static int	smtp_is_atext(int);
 static char	*smtp_param_next(char **, char **);
 static int	smtp_param_check(const char *, const char *);
 static int	smtp_xtext_decode(const char *, char *, size_t);
-static int	smtp_b64_value(int);
 
 /*
  * RFC 2920 3.1: EHLO, DATA, VRFY, EXPN, TURN, QUIT and NOOP (and HELO,
@@ -867,123 +867,46 @@ syntax:
 	return -1;
 }
 
-static int
-smtp_b64_value(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int
-smtp_b64_decode(const char *in, size_t inlen, void *out, size_t outmax,
-    size_t *outlenp)
-{
-	unsigned char	*o = out;
-	size_t		 i, n = 0;
-	int		 v[4], k, pad;
-
-	*outlenp = 0;
-	if (inlen % 4 != 0)
-		return -1;
-	for (i = 0; i < inlen; i += 4) {
-		pad = 0;
-		for (k = 0; k < 4; k++) {
-			if (in[i + k] == '=' && i + 4 == inlen && k >= 2) {
-				/* "x=" must be followed by "=" too. */
-				if (k == 2 && in[i + 3] != '=')
-					return -1;
-				pad = 4 - k;
-				break;
-			}
-			if ((v[k] = smtp_b64_value((unsigned char)in[i + k]))
-			    == -1)
-				return -1;
-		}
-		if (n + 3 - (size_t)pad > outmax)
-			return -1;
-		o[n++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		if (pad == 2) {
-			/* RFC 4648 3.5: the unused bits must be zero. */
-			if (v[1] & 0x0f)
-				return -1;
-			break;
-		}
-		o[n++] = (unsigned char)((v[1] & 0x0f) << 4 | v[2] >> 2);
-		if (pad == 1) {
-			if (v[2] & 0x03)
-				return -1;
-			break;
-		}
-		o[n++] = (unsigned char)((v[2] & 0x03) << 6 | v[3]);
-	}
-	*outlenp = n;
-	return 0;
-}
-
 int
 smtp_sasl_decode(const char *line, size_t len, void *out, size_t outmax,
     size_t *outlenp, struct smtp_reply *reply)
 {
 	memset(reply, 0, sizeof(*reply));
-	*outlenp = 0;
-	if (len == 1 && line[0] == '*') {
+	switch (sasl_response_decode(line, len, out, outmax, outlenp)) {
+	case SASL_OK:
+		return 0;
+	case SASL_CANCELLED:
 		/* RFC 4954 4: the client cancels; the reply must be 501. */
 		smtp_reply_set(reply, 501, "5.7.0", "Authentication cancelled");
-		return -1;
-	}
-	/* RFC 4954 4: "=" is an empty initial response. */
-	if (len == 0 || (len == 1 && line[0] == '='))
-		return 0;
-	if (len / 4 * 3 > outmax + 2) {
+		break;
+	case SASL_TOO_LONG:
 		smtp_reply_set(reply, 500, "5.5.6",
 		    "Authentication exchange line is too long");
-		return -1;
-	}
-	if (smtp_b64_decode(line, len, out, outmax, outlenp) == -1) {
+		break;
+	default:
 		smtp_reply_set(reply, 501, "5.5.2",
 		    "Cannot decode the base64 response");
-		return -1;
+		break;
 	}
-	return 0;
+	return -1;
 }
 
 int
-smtp_sasl_plain_split(const void *msg, size_t len,
-    struct smtp_sasl_plain *sp, struct smtp_reply *reply)
+smtp_sasl_plain_split(const void *msg, size_t len, struct sasl_plain *sp,
+    struct smtp_reply *reply)
 {
-	const char	*m = msg, *nul1, *nul2;
-
-	memset(sp, 0, sizeof(*sp));
 	memset(reply, 0, sizeof(*reply));
-	if ((nul1 = memchr(m, '\0', len)) == NULL ||
-	    (nul2 = memchr(nul1 + 1, '\0', len - (size_t)(nul1 + 1 - m))) ==
-	    NULL || memchr(nul2 + 1, '\0', len - (size_t)(nul2 + 1 - m)) !=
-	    NULL) {
+	switch (sasl_plain_split(msg, len, sp)) {
+	case SASL_OK:
+		return 0;
+	case SASL_MALFORMED:
 		smtp_reply_set(reply, 501, "5.5.2",
 		    "Malformed PLAIN response (RFC 4616)");
-		return -1;
-	}
-	sp->authzid = m;
-	sp->authzid_len = (size_t)(nul1 - m);
-	sp->authcid = nul1 + 1;
-	sp->authcid_len = (size_t)(nul2 - sp->authcid);
-	sp->passwd = nul2 + 1;
-	sp->passwd_len = len - (size_t)(sp->passwd - m);
-	if (sp->authcid_len == 0 || sp->authcid_len > SMTP_SASL_USER_MAX ||
-	    sp->authzid_len > SMTP_SASL_USER_MAX ||
-	    sp->passwd_len == 0 || sp->passwd_len > SMTP_SASL_PASS_MAX) {
+		break;
+	default:
 		smtp_reply_set(reply, 535, "5.7.8",
 		    "Authentication credentials invalid");
-		return -1;
+		break;
 	}
-	return 0;
+	return -1;
 }

@@ -14,8 +14,8 @@
  *   smtp_cmd_parse()   turns one line into a struct smtp_cmd (verb,
  *                      normalized address, ESMTP parameters), or into the
  *                      reply that refuses it.
- *   smtp_sasl_*()      strict base64 and the RFC 4616 PLAIN split for the
- *                      AUTH exchange.
+ *   smtp_sasl_*()      the replies of the AUTH exchange to what daemon/sasl.c
+ *                      (strict base64, the RFC 4616 PLAIN split) finds.
  *
  * Errors are (code, enhanced code, text) triples in struct smtp_reply; the
  * engine sends "<code> <enhanced> <text>\r\n" (RFC 2034 / RFC 3463).
@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sasl.h"
 #include "util.h"
 
 struct evbuffer;
@@ -52,9 +53,9 @@ struct evbuffer;
 /* The decoded value of MAIL FROM's AUTH= parameter (RFC 4954 5). */
 #define SMTP_AUTH_PARAM_MAX	512
 /* User names longer than any address are refused before any lookup. */
-#define SMTP_SASL_USER_MAX	ADDR_MAX
+#define SMTP_SASL_USER_MAX	SASL_USER_MAX
 /* RFC 4616 2 asks for 255 octets; longer passwords than this are refused. */
-#define SMTP_SASL_PASS_MAX	1024
+#define SMTP_SASL_PASS_MAX	SASL_PASS_MAX
 #define SMTP_REPLY_TEXT_MAX	256
 
 /*
@@ -124,6 +125,7 @@ enum smtp_line_status smtp_line_read(struct smtp_line_reader *,
 enum smtp_dialect {
 	SMTP_DIALECT_SUBMISSION,	/* RFC 6409: HELO, EHLO */
 	SMTP_DIALECT_LMTP,		/* RFC 2033: LHLO only */
+	SMTP_DIALECT_GATEWAY,		/* RFC 5321, from the home MTA */
 };
 
 /* Service extensions the engine offers right now (its EHLO reply). */
@@ -239,15 +241,6 @@ unsigned int smtp_verb_flags(enum smtp_verb);
 /* ------------------------------------------------------------------ */
 
 /*
- * Strict base64 (RFC 4648 4): the standard alphabet, padding required, no
- * white space, zero trailing bits.  Writes at most outmax bytes to out.
- * Returns 0, or -1 if the input is not canonical base64 or decodes to
- * more than outmax bytes.
- */
-int	smtp_b64_decode(const char *in, size_t inlen, void *out, size_t outmax,
-	    size_t *outlenp);
-
-/*
  * Decodes one client response of an AUTH exchange: an initial response
  * (RFC 4954 4: "=" is the empty one) or a continuation line.  out should
  * be secret memory (xsecret_alloc) of outmax bytes.  Returns 0, or -1
@@ -257,16 +250,6 @@ int	smtp_b64_decode(const char *in, size_t inlen, void *out, size_t outmax,
 int	smtp_sasl_decode(const char *line, size_t len, void *out,
 	    size_t outmax, size_t *outlenp, struct smtp_reply *);
 
-/* RFC 4616 2: message = [authzid] NUL authcid NUL passwd */
-struct smtp_sasl_plain {
-	const char	*authzid;	/* NUL-free, may be empty */
-	size_t		 authzid_len;
-	const char	*authcid;	/* 1 to SMTP_SASL_USER_MAX octets */
-	size_t		 authcid_len;
-	const char	*passwd;	/* 1 to SMTP_SASL_PASS_MAX octets */
-	size_t		 passwd_len;
-};
-
 /*
  * Splits a decoded PLAIN message; the pointers borrow from msg (not
  * NUL-terminated).  Returns 0, or -1 with *reply: a malformed message
@@ -275,6 +258,6 @@ struct smtp_sasl_plain {
  * wrong password so that nothing is learnt from it (RFC 4954 6).
  */
 int	smtp_sasl_plain_split(const void *msg, size_t len,
-	    struct smtp_sasl_plain *, struct smtp_reply *);
+	    struct sasl_plain *, struct smtp_reply *);
 
 #endif

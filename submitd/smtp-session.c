@@ -41,6 +41,11 @@ smtp_session_enter_state(struct smtp_session *s, enum smtp_state state)
 	log_debug("%s: %s -> %s", s->conn->peer, smtp_state_names[s->state],
 	    smtp_state_names[state]);
 	s->state = state;
+	if (state == S_QUIT) {
+		/* The reply already queued goes out first. */
+		conn_close_after_flush(s->conn);
+		return;
+	}
 	/* RFC 5321 4.5.3.2.7: at least 5 minutes by default. */
 	conn_set_timeout(s->conn, (int)(state == S_DATA ?
 	    s->sd->daemon.conf->smtp_data_timeout :
@@ -74,14 +79,12 @@ smtp_session_ext(const struct smtp_session *s)
 	unsigned int	 ext = SMTP_EXT_PIPELINING | SMTP_EXT_SIZE |
 	    SMTP_EXT_8BITMIME | SMTP_EXT_ENHANCEDSTATUSCODES;
 
-	if (s->dialect == SMTP_DIALECT_SUBMISSION) {
-		if (!s->conn->tls && s->listener->spec.security == LISTEN_STARTTLS)
-			ext |= SMTP_EXT_STARTTLS;
-		/* RFC 8314, SPEC: no AUTH before TLS. */
-		if (s->conn->tls)
-			ext |= SMTP_EXT_AUTH;
-	}
-	return ext;
+	if (!s->conn->tls && s->listener->spec.security == LISTEN_STARTTLS)
+		ext |= SMTP_EXT_STARTTLS;
+	/* RFC 8314, SPEC: no AUTH before TLS. */
+	if (s->conn->tls)
+		ext |= SMTP_EXT_AUTH;
+	return ext & s->proto->ext;
 }
 
 static size_t
@@ -107,6 +110,7 @@ smtp_session_accept(struct submitd *sd, struct listener *l, int fd,
 	s->sd = sd;
 	s->listener = l;
 	s->dialect = dialect;
+	s->proto = smtp_protocol_get(dialect);
 	s->conn = conn_new(d->base, fd, sa, salen,
 	    daemon_listener_tls(l) ? d->tls : NULL, &smtp_conn_callbacks, s);
 	if (s->conn == NULL) {
@@ -129,7 +133,7 @@ smtp_session_accept(struct submitd *sd, struct listener *l, int fd,
 	}
 	smtp_session_enter_state(s, S_GREETED);
 	evbuffer_add_printf(conn_out(s->conn), "220 %s %s guestbox\r\n",
-	    d->conf->hostname, dialect == SMTP_DIALECT_LMTP ? "LMTP" : "ESMTP");
+	    d->conf->hostname, s->proto->name);
 }
 
 void
@@ -175,10 +179,8 @@ smtp_session_free(struct smtp_session *s)
 void
 smtp_session_quit(struct smtp_session *s)
 {
-	if (s->state == S_QUIT)
-		return;
-	s->state = S_QUIT;
-	conn_close_after_flush(s->conn);
+	if (s->state != S_QUIT)
+		smtp_session_enter_state(s, S_QUIT);
 }
 
 void
@@ -187,6 +189,22 @@ smtp_session_shutdown(struct smtp_session *s)
 	if (s->state == S_BUSY || s->state == S_DATA || s->state == S_QUIT)
 		return;		/* finishes the message first */
 	smtp_reply(s, 421, "4.3.2", "Service shutting down; try again later");
+	smtp_session_quit(s);
+}
+
+void
+smtp_session_revoke(struct smtp_session *s)
+{
+	if (s->state == S_QUIT)
+		return;
+	log_info("%s: %s: the mailbox was disabled, deleted or re-invited; "
+	    "ending the session", s->conn->peer, s->address);
+	/*
+	 * RFC 5321 3.8: 421 at any time, then close; a message being read
+	 * or encrypted is dropped (its job finds the session gone).
+	 */
+	smtp_reply(s, 421, "4.7.0", "This mailbox was disabled, deleted or "
+	    "invited again; closing");
 	smtp_session_quit(s);
 }
 
@@ -241,7 +259,7 @@ smtp_session_data(struct smtp_session *s)
 		log_info("%s: message refused: %d %s", s->conn->peer, r.code,
 		    r.text);
 		/* LMTP answers once per recipient (RFC 2033 4.2). */
-		if (s->dialect == SMTP_DIALECT_LMTP && !r.close) {
+		if (s->proto->reply_per_rcpt && !r.close) {
 			size_t	 i;
 
 			for (i = 0; i < s->nrcpts; i++)
@@ -255,10 +273,7 @@ smtp_session_data(struct smtp_session *s)
 	}
 	smtp_data_free(&s->data);
 	smtp_session_enter_state(s, S_BUSY);
-	if (s->dialect == SMTP_DIALECT_LMTP)
-		lmtp_deliver(s);
-	else
-		submit_message(s);
+	s->proto->message(s);
 }
 
 /* ---- commands ---- */
@@ -280,7 +295,7 @@ smtp_session_command(struct smtp_session *s, char *line, size_t len)
 		smtp_reply_send(s, &r);
 		return;
 	}
-	def = smtp_command_find(cmd.verb);
+	def = smtp_command_find(s->proto, cmd.verb);
 	if (def == NULL) {
 		s->errors++;
 		smtp_reply(s, 502, "5.5.1", "Command not implemented");
@@ -288,11 +303,14 @@ smtp_session_command(struct smtp_session *s, char *line, size_t len)
 	}
 	if ((def->states & ST(s->state)) == 0) {
 		s->errors++;
-		smtp_reply(s, 503, "5.5.1", "Bad sequence of commands: %s %s",
-		    cmd.name, s->state == S_GREETED ? (s->dialect ==
-		    SMTP_DIALECT_LMTP ? "needs LHLO first" : "needs EHLO first") :
-		    s->state == S_READY ? "needs MAIL first" :
-		    s->state == S_MAIL ? "needs RCPT first" : "not now");
+		if (s->state == S_GREETED)
+			smtp_reply(s, 503, "5.5.1", "Bad sequence of commands: "
+			    "%s needs %s first", cmd.name, s->proto->hello);
+		else
+			smtp_reply(s, 503, "5.5.1", "Bad sequence of commands: "
+			    "%s %s", cmd.name, s->state == S_READY ?
+			    "needs MAIL first" : s->state == S_MAIL ?
+			    "needs RCPT first" : "not now");
 		return;
 	}
 	def->handler(s, &cmd);

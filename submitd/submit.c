@@ -79,8 +79,7 @@ submit_job_work(void *arg)
 struct submit_txn_arg {
 	struct smtp_session	*s;
 	struct submit_job	*j;
-	const struct store_blob	*blob;
-	const char		*sent_name;
+	struct store_delivery	 d;		/* the Gesendet copy */
 	char			*msgid;
 	uint64_t		 first_id;
 };
@@ -91,29 +90,24 @@ submit_txn(struct store_txn *txn, void *arg)
 	struct submit_txn_arg		*ta = arg;
 	struct smtp_session		*s = ta->s;
 	struct submit_job		*j = ta->j;
-	struct store_mailbox		 mb;
-	struct store_msg		 m;
 	struct store_queue_entry	 e;
 	uint8_t				 hash[STORE_MSGID_HASHBYTES];
 	size_t				 i, k;
 	int				 ret;
 
-	memset(&mb, 0, sizeof(mb));
-	ret = store_mailbox_find_special(txn, s->account_id, STORE_SPECIAL_SENT,
-	    &mb);
-	if (ret == STORE_ENOTFOUND)
-		ret = store_mailbox_create(txn, s->account_id, ta->sent_name,
-		    STORE_SPECIAL_SENT, &mb);
-	if (ret == 0)
-		ret = store_msg_append(txn, s->account_id, mb.id, ta->blob,
-		    STORE_F_SEEN, 0, 0, &m);
-	if (ret == 0 && ta->msgid != NULL) {
-		store_msgid_hash(ta->msgid, strlen(ta->msgid), hash);
-		ret = store_msgid_put(txn, s->account_id, hash, mb.id, m.uid);
-	}
-	store_mailbox_clear(&mb);
-	if (ret != 0)
+	/* issue 19: disabled or deleted while the message was encrypted. */
+	if ((ret = auth_login_check(txn, s->account_id, s->key->pk)) != 0)
 		return ret;
+	/* Replayed: the earlier run's commit took, copies queued and all. */
+	if ((ret = store_deliver(txn, &ta->d)) != 0 || ta->d.ap.replayed)
+		return ret;
+	if (ta->msgid != NULL) {
+		store_msgid_hash(ta->msgid, strlen(ta->msgid), hash);
+		ret = store_msgid_put(txn, s->account_id, hash,
+		    ta->d.ap.mailbox_id, ta->d.ap.msg.uid);
+		if (ret != 0)
+			return ret;
+	}
 	for (i = 0; i < j->ncopies; i++) {
 		memset(&e, 0, sizeof(e));
 		e.account_id = s->account_id;
@@ -131,8 +125,7 @@ submit_txn(struct store_txn *txn, void *arg)
 		if (i == 0)
 			ta->first_id = e.id;
 	}
-	/* SPEC 7: sending is activity. */
-	return store_account_touch(txn, s->account_id, 3600);
+	return 0;
 }
 
 static void
@@ -141,6 +134,7 @@ submit_job_done(void *arg)
 	struct submit_job	*j = arg;
 	struct smtp_session	*s = j->base.session;
 	struct submit_txn_arg	 ta;
+	struct store_blob	*blob;
 	struct rfc5322_header	*hdr = NULL;
 	const char		*why, *v;
 	int			 ret;
@@ -164,20 +158,29 @@ submit_job_done(void *arg)
 	memset(&ta, 0, sizeof(ta));
 	ta.s = s;
 	ta.j = j;
-	ta.sent_name = s->sd->daemon.conf->mailbox_sent;
+	/* SPEC 7: sending is activity (store_deliver records it). */
+	ta.d.account_id = s->account_id;
+	ta.d.pk = s->key->pk;
+	ta.d.special_use = STORE_SPECIAL_SENT;
+	ta.d.create_name = s->sd->daemon.conf->mailbox_sent;
+	ta.d.ap.flags = STORE_F_SEEN;
 	if (rfc5322_header_parse(j->msg, j->len, &hdr, &why) == 0 &&
 	    (v = rfc5322_header_value(hdr, "Message-ID")) != NULL)
 		ta.msgid = rfc5322_msgid_parse(v);
 	rfc5322_header_free(&hdr);
-	ta.blob = mime_seal(s->account_id, s->key->pk, j->msg, j->len);
-	ret = store_txn_run(s->sd->daemon.store, submit_txn, &ta);
-	store_blob_free((struct store_blob **)(void *)&ta.blob);
+	blob = mime_seal(s->account_id, s->key->pk, j->msg, j->len);
+	ta.d.ap.blob = blob;
+	ret = store_append_run(s->sd->daemon.store, &ta.d.ap, submit_txn, &ta);
+	store_blob_free(&blob);
 	if (ret != 0) {
 		log_warnx("%s: %s: filing and queueing: %s", s->conn->peer,
 		    s->address, store_strerror(ret));
 		if (ret == STORE_ELIMIT)
 			smtp_reply(s, 552, "5.2.2", "Your mailbox is full: "
 			    "delete mail from Gesendet to send more");
+		else if (ret == STORE_ESTATE)
+			smtp_reply(s, 554, "5.7.0", "This mailbox was "
+			    "disabled, deleted or invited again; not sent");
 		else if (ret == STORE_ENOSPC)
 			smtp_reply(s, 452, "4.3.1", "Insufficient system "
 			    "storage; try again later");
@@ -188,7 +191,7 @@ submit_job_done(void *arg)
 		log_info("%s: %s: queued %zu encrypted cop%s as %llu, "
 		    "filed to %s", s->conn->peer, s->address, j->ncopies,
 		    j->ncopies == 1 ? "y" : "ies",
-		    (unsigned long long)ta.first_id, ta.sent_name);
+		    (unsigned long long)ta.first_id, ta.d.create_name);
 		smtp_reply(s, 250, "2.0.0", "Ok: queued encrypted as %llu",
 		    (unsigned long long)ta.first_id);
 		relay_kick(s->sd->relay);

@@ -5,7 +5,8 @@
  *
  * A session is a state machine; every change goes through
  * smtp_session_enter_state().  Commands are rows of the table in
- * smtp-commands.c with their handlers in cmd-*.c.  Work that blocks
+ * smtp-commands.c, each for submission, LMTP or both, with their
+ * handlers in cmd-*.c.  Work that blocks
  * (GPGME) runs on the work queue; the session waits in S_BUSY and reads
  * no further commands until it is done.
  */
@@ -47,8 +48,19 @@ struct smtp_session;
 
 struct smtp_cmd_def {
 	enum smtp_verb	 verb;
+	unsigned int	 protocols;	/* 1 << enum smtp_dialect, or-ed */
 	unsigned int	 states;	/* ST(...) in which it is allowed */
 	void		(*handler)(struct smtp_session *, struct smtp_cmd *);
+};
+
+/* What the session core does differently for submission and LMTP. */
+struct smtp_protocol {
+	const char	*name;		/* in the greeting: ESMTP, LMTP */
+	const char	*hello;		/* the verb that greets, for 503 */
+	enum smtp_dialect dialect;	/* its rows in the command table */
+	unsigned int	 ext;		/* SMTP_EXT_* it may offer */
+	void		(*message)(struct smtp_session *);	/* DATA ended */
+	int		 reply_per_rcpt;	/* a reply per recipient */
 };
 
 struct submitd {
@@ -56,7 +68,6 @@ struct submitd {
 	struct workq		*work;
 	struct smtp_session	*sessions;
 	struct relay		*relay;
-	size_t			 nsubmission;	/* listener sets: submission first */
 };
 
 /*
@@ -73,6 +84,9 @@ struct smtp_rcpt {
 	char		 fpr[65];		/* submission: the key */
 	uint64_t	 account_id;		/* LMTP: the mailbox */
 	uint8_t		 pk[32];
+	/* LMTP: a repeated RCPT is 1 + the index of its first, else 0. */
+	size_t		 dup_of;
+	int		 result;		/* LMTP: the delivery's result */
 };
 
 struct smtp_session {
@@ -80,6 +94,7 @@ struct smtp_session {
 	struct conn		*conn;
 	struct listener		*listener;
 	enum smtp_dialect	 dialect;
+	const struct smtp_protocol *proto;
 	enum smtp_state		 state;
 	struct smtp_session	*prev, *next;
 	struct smtp_line_reader	*lines;
@@ -122,12 +137,17 @@ void	 smtp_session_resume(struct smtp_session *);
 void	 smtp_session_reset(struct smtp_session *);
 void	 smtp_session_quit(struct smtp_session *);
 void	 smtp_session_shutdown(struct smtp_session *);
+/* The login no longer stands (auth_login_revoked): 421 and close. */
+void	 smtp_session_revoke(struct smtp_session *);
 /* DATA was accepted (354 sent): read the message. */
 void	 smtp_session_start_data(struct smtp_session *);
 unsigned int smtp_session_ext(const struct smtp_session *);
 
 /* smtp-commands.c */
-const struct smtp_cmd_def *smtp_command_find(enum smtp_verb);
+const struct smtp_protocol *smtp_protocol_get(enum smtp_dialect);
+/* The protocol's row for a verb; NULL: not implemented there. */
+const struct smtp_cmd_def *smtp_command_find(const struct smtp_protocol *,
+	    enum smtp_verb);
 
 /* Handlers */
 void	 cmd_hello(struct smtp_session *, struct smtp_cmd *);
@@ -135,7 +155,10 @@ void	 cmd_starttls(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_auth(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_auth_line(struct smtp_session *, const char *, size_t);
 void	 cmd_mail(struct smtp_session *, struct smtp_cmd *);
+void	 cmd_mail_submission(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_rcpt(struct smtp_session *, struct smtp_cmd *);
+void	 cmd_rcpt_lmtp(struct smtp_session *, struct smtp_cmd *);
+void	 cmd_rcpt_gateway(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_data(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_rset(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_noop(struct smtp_session *, struct smtp_cmd *);
@@ -143,9 +166,18 @@ void	 cmd_quit(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_vrfy(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_help(struct smtp_session *, struct smtp_cmd *);
 
-/* The end of DATA: lmtp.c and submit.c take the message. */
+/* The end of DATA: lmtp.c, submit.c and gateway.c take the message. */
 void	 lmtp_deliver(struct smtp_session *);
 void	 submit_message(struct smtp_session *);
+void	 gateway_message(struct smtp_session *);
+
+/*
+ * gateway.c: gateway_check() checks the gateway_* keys (before the
+ * listeners are bound); gateway_init() imports gateway_keyring into the
+ * GnuPG home (after pgp_init).  Both return 0, or -1 with why.
+ */
+int	 gateway_check(const struct conf *, char *why, size_t whylen);
+int	 gateway_init(const struct conf *, char *why, size_t whylen);
 
 /* relay.c: the smarthost client */
 struct relay;
@@ -160,16 +192,5 @@ void		 relay_free(struct relay **);
 int	 bounce_deliver(struct store *, const struct conf *, uint64_t account_id,
 	    const char *message_id, const char *const *addrs,
 	    const char *const *replies, size_t n);
-
-/*
- * Seals a message (with its MIME cache) and appends it to the INBOX
- * (special_use 0) or the special-use mailbox of an account, creating
- * that one as create_name if it is gone (lmtp.c, submit.c, bounce.c).
- * STORE_ESTATE if the account is not pending or active or its key
- * changed.
- */
-int	 deliver_to_mailbox(struct store *, uint64_t account_id,
-	    const uint8_t pk[32], uint32_t special_use, const char *create_name,
-	    const void *msg, size_t len, uint32_t flags, struct store_msg *out);
 
 #endif

@@ -19,6 +19,18 @@ const artifacts = process.env.GB_ARTIFACTS;
 const origin = new URL(link).origin;
 const expect = JSON.parse(process.env.GB_EXPECT || '{}');
 
+// Reloads the page; fails if the reload sent a POST (the browser's
+// "Confirm Form Resubmission"): every form answers with a redirect.
+async function reloadIsGet(page, what) {
+	const methods = [];
+	const seen = (req) => methods.push(req.method());
+	page.on('request', seen);
+	const resp = await page.reload();
+	page.off('request', seen);
+	check(resp.request().method() === 'GET' && !methods.includes('POST'),
+	    `${what}: a reload sends no form again (${methods.join(',')})`);
+}
+
 function check(cond, what) {
 	if (!cond)
 		throw new Error('FAIL: ' + what);
@@ -74,17 +86,43 @@ async function shot(page, name) {
 		check(css !== '0px', 'the stylesheet applies despite the CSP');
 		await shot(page, '1-pin');
 
-		// 2. A wrong PIN is refused with an error.
+		// 2. A wrong PIN is refused with an error, through a redirect,
+		// and the page says how many attempts are left.
+		const left0 = await page.textContent('#attempts');
 		await page.fill('#pin', '000000' === pin ? '111111' : '000000');
-		await page.click('button[type=submit]');
+		const [wrong] = await Promise.all([page.waitForNavigation(),
+		    page.click('button[type=submit]')]);
+		check(wrong.request().method() === 'GET' &&
+		    wrong.request().redirectedFrom() !== null &&
+		    wrong.request().redirectedFrom().method() === 'POST',
+		    'a wrong PIN is answered POST -> 303 -> GET /pin');
 		check(await page.locator('#error').count() === 1,
 		    'a wrong PIN shows an error');
+		const wrongText = await page.textContent('#error');
+		const left1 = await page.textContent('#attempts');
+		check(left1 !== left0 && /[0-9]/.test(left1),
+		    `the attempts left go down (${left0.trim()} -> ${left1.trim()})`);
 		await shot(page, '2-pin-wrong');
+		await reloadIsGet(page, 'after a wrong PIN');
+		check(await page.locator('#error').count() === 0,
+		    'the error is shown once, not after a reload');
 
-		// 3. The right PIN: the password form with the warning.
-		await page.fill('#pin', pin);
+		// Three digits: the rule (4 to 12 digits), not "digits only".
+		await page.fill('#pin', '123');
+		await Promise.all([page.waitForNavigation(),
+		    page.click('button[type=submit]')]);
+		const shortText = await page.textContent('#error');
+		check(shortText.includes('4') && shortText !== wrongText,
+		    `"123" is told the 4-digit minimum (${shortText.trim()})`);
+		check(await page.textContent('#attempts') === left1,
+		    'a PIN of three digits is not counted as an attempt');
+
+		// 3. The right PIN, typed in groups with a blank as people do
+		// (the browser's pattern check refused that): the password form.
+		await page.fill('#pin', pin.slice(0, 3) + ' ' + pin.slice(3));
 		await Promise.all([page.waitForURL('**/password'),
 		    page.click('button[type=submit]')]);
+		check(true, 'a PIN typed with a blank is taken');
 		check(await page.locator('#warning').isVisible(),
 		    'the password page shows the warning');
 		check(await page.inputValue('#username') === expect.address,
@@ -97,7 +135,16 @@ async function shot(page, name) {
 		await page.click('button[type=submit]');
 		check(await page.locator('#error').count() === 1,
 		    'a common password is refused');
+		const commonText = await page.textContent('#error');
 		await shot(page, '4-password-common');
+		await reloadIsGet(page, 'after a refused password');
+		// Too few different characters: its own words (issue 16).
+		await page.fill('#password', 'aaaaabbbbbb');
+		await page.fill('#password2', 'aaaaabbbbbb');
+		await page.click('button[type=submit]');
+		const fewText = await page.textContent('#error');
+		check(fewText !== commonText && fewText.includes('5'),
+		    `"aaaaabbbbbb" is told its own rule (${fewText.trim()})`);
 		await page.fill('#password', password);
 		await page.fill('#password2', password + 'x');
 		await page.click('button[type=submit]');
@@ -109,6 +156,12 @@ async function shot(page, name) {
 		await page.fill('#password2', password);
 		await Promise.all([page.waitForURL('**/done'),
 		    page.click('button[type=submit]')]);
+		check(await page.locator('#encrypted').isVisible(),
+		    'the success page says the replies are encrypted');
+		if (expect.correspondent)
+			check((await page.textContent('#encrypted')).includes(
+			    expect.correspondent), 'and names ' +
+			    expect.correspondent);
 		for (const [id, want] of Object.entries(expect.settings || {})) {
 			const got = (await page.textContent('#' + id)).trim();
 			check(got === want, `${id} is ${want} (${got})`);

@@ -284,7 +284,7 @@ START_TEST(test_bools)
 	ck_assert_int_eq(cf->protect_subject, 0);
 	ck_assert_int_eq(cf->db_log_keep_for_backup, 0);
 	conf_free(&cf);
-	cf = parse_ok("smarthost_verify = no\nsmarthost_verify = yes\n");
+	cf = parse_ok("smarthost_verify = yes\n");
 	ck_assert_int_eq(cf->smarthost_verify, 1);
 	conf_free(&cf);
 	parse_fails("protect_subject = true\n", "test.conf:1: protect_subject "
@@ -300,7 +300,7 @@ START_TEST(test_smarthost_tls)
 	cf = parse_ok("smarthost_tls = tls\n");
 	ck_assert_int_eq(cf->smarthost_tls, SMARTHOST_TLS);
 	conf_free(&cf);
-	cf = parse_ok("smarthost_tls = tls\nsmarthost_tls = starttls\n");
+	cf = parse_ok("smarthost_tls = starttls\n");
 	ck_assert_int_eq(cf->smarthost_tls, SMARTHOST_STARTTLS);
 	conf_free(&cf);
 	/* Never in clear. */
@@ -466,8 +466,102 @@ START_TEST(test_errors_name_line)
 	/* Keys are exact: no case folding, no prefixes. */
 	parse_fails("User = a\n", "test.conf:1: unknown key \"User\"");
 	parse_fails("use = a\n", "test.conf:1: unknown key \"use\"");
-	parse_fails("pin_length = 6\npin_length = 99\n", "test.conf:2: "
+	parse_fails("pin_length = 99\n", "test.conf:1: "
 	    "pin_length is out of range");
+}
+END_TEST
+
+/* issue 16: a key given twice was silently the later value. */
+START_TEST(test_duplicate_key)
+{
+	struct conf	*cf;
+
+	parse_fails("pin_length = 6\n# c\npin_length = 8\n", "test.conf:3: "
+	    "pin_length is already set on line 1");
+	parse_fails("user = a\nuser = a\n", "test.conf:2: user is already "
+	    "set on line 1");
+	parse_fails("public_url = https://a.example\n"
+	    "public_url = https://b.example\n", "test.conf:2: public_url is "
+	    "already set on line 1");
+	/* The listener keys are lists: each line adds one. */
+	cf = parse_ok("imap_listen = 127.0.0.1:993 tls\n"
+	    "imap_listen = 127.0.0.1:143 starttls\n");
+	ck_assert_uint_eq(cf->imap_listen.n, 2);
+	conf_free(&cf);
+}
+END_TEST
+
+/* issue 16: hostname = "localhost" made invite_from noreply@"localhost". */
+START_TEST(test_quotes)
+{
+	struct conf	*cf;
+
+	cf = parse_ok("hostname = \"localhost\"\nuser = \" mail \"\n"
+	    "imap_listen = \"127.0.0.1:993 tls\"\n"
+	    "mailbox_sent = \"Sent Items\"  # a comment\n");
+	ck_assert_str_eq(cf->hostname, "localhost");
+	ck_assert_str_eq(cf->invite_from, "noreply@localhost");
+	ck_assert_str_eq(cf->public_url, "https://localhost");
+	ck_assert_str_eq(cf->user, "mail");
+	ck_assert_str_eq(cf->mailbox_sent, "Sent Items");
+	ck_assert_uint_eq(cf->imap_listen.n, 1);
+	conf_free(&cf);
+	parse_fails("invite_from = noreply@\"localhost\"\n", "test.conf:1: "
+	    "invite_from may hold a double quote only as one pair around "
+	    "the whole value");
+	parse_fails("user = \"mail\n", "test.conf:1: user has an opening "
+	    "double quote without a closing one");
+	parse_fails("user = \"\n", "test.conf:1: user has an opening");
+	parse_fails("mailbox_sent = \"a#b\"\n", "test.conf:1: mailbox_sent "
+	    "has an opening");
+	parse_fails("user = \"\"\n", "test.conf:1: user needs a value");
+	parse_fails("user = \"\"x\"\"\n", "test.conf:1: user may hold");
+	parse_fails("user = \"  \"\n", "test.conf:1: user needs a value");
+}
+END_TEST
+
+/* issue 16: public_url = 127.0.0.1:8443 made links nobody could click. */
+START_TEST(test_public_url)
+{
+	static const char *good[] = {
+		"https://guestbox.example", "https://127.0.0.1:8443",
+		"HTTPS://a-b.example.org/gb", "https://[::1]:8443/x/y",
+		"https://[2001:db8::1]",
+	};
+	static const char *bad[] = {
+		"127.0.0.1:8443", "http://guestbox.example", "https://",
+		"https:///path", "https://:8443", "https://a.example:",
+		"https://a.example:0", "https://a.example:65536",
+		"https://a.example:84x3", "https://user@a.example",
+		"https://a.example/x?y=1", "https://a.example/x y",
+		"https://a example", "https://[]:1", "https://[::1",
+		"https://a_b.example", "ftp://a.example",
+	};
+	struct conf	*cf;
+	char		 text[256];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "public_url = %s\n", good[i]);
+		cf = parse_ok(text);
+		ck_assert_str_eq(cf->public_url, good[i]);
+		conf_free(&cf);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "\npublic_url = %s\n", bad[i]);
+		parse_fails(text, "test.conf:2: public_url ");
+	}
+	parse_fails("public_url = 127.0.0.1:8443\n", "test.conf:1: public_url "
+	    "must start with https://");
+	/* A trailing slash would double the one of "/i/". */
+	cf = parse_ok("public_url = https://a.example:8443/gb//\n");
+	ck_assert_str_eq(cf->public_url, "https://a.example:8443/gb");
+	conf_free(&cf);
+	/* The default, https://HOSTNAME, is checked too. */
+	parse_fails("user = a\nhostname = a b\n", "test.conf:2: hostname "
+	    "\"a b\" cannot stand in the default public_url");
+	cf = parse_ok("hostname = a b\npublic_url = https://b.example\n");
+	conf_free(&cf);
 }
 END_TEST
 
@@ -625,6 +719,9 @@ conf_suite(void)
 	tc = tcase_create("syntax");
 	tcase_add_test(tc, test_comments_blanks);
 	tcase_add_test(tc, test_errors_name_line);
+	tcase_add_test(tc, test_duplicate_key);
+	tcase_add_test(tc, test_quotes);
+	tcase_add_test(tc, test_public_url);
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_error_truncated);
 	tcase_add_test(tc, test_load_file);

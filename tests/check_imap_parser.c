@@ -469,6 +469,39 @@ START_TEST(test_args_limit)
 }
 END_TEST
 
+/* RFC 7888 5: LITERAL- takes {N+} up to 4096 octets; {N} of any size. */
+START_TEST(test_literal_minus)
+{
+	struct imap_parser_limits	 l;
+	char				*in, *got;
+	size_t				 n;
+
+	imap_parser_limits_default(&l);
+	l.nonsync_max = IMAP_PARSER_NONSYNC_MINUS;
+	in = xmalloc(4200);
+	n = (size_t)snprintf(in, 4200, "a X {4096+}\r\n");
+	memset(in + n, 'x', 4096);
+	strcpy(in + n + 4096, "\r\nb NOOP\r\n");
+	got = run_all_ways(&l, in, strlen(in), 0);
+	ck_assert(strncmp(got, "a X L+{4096}:\"xxx", 17) == 0);
+	ck_assert(strstr(got, "\nb NOOP\n") != NULL);
+	free(got);
+	n = (size_t)snprintf(in, 4200, "a X {4097+}\r\n");
+	memset(in + n, 'x', 4097);
+	strcpy(in + n + 4097, "\r\nb NOOP\r\n");
+	got = run_all_ways(&l, in, strlen(in), 0);
+	ck_assert_str_eq(got, "ERR 3 a X: [TOOBIG] Non-synchronizing literal "
+	    "too large (limit 4096 bytes; use {4097})\nb NOOP\n");
+	free(got);
+	free(in);
+	in = xstrdup("a X {4097}\r\n");
+	got = run_all_ways(&l, in, strlen(in), 0);
+	ck_assert(strstr(got, "TOOBIG") == NULL);
+	free(got);
+	free(in);
+}
+END_TEST
+
 START_TEST(test_command_limit)
 {
 	struct imap_parser_limits	 l;
@@ -829,6 +862,7 @@ imap_parser_suite(void)
 	tcase_add_test(tc, test_depth);
 	tcase_add_test(tc, test_args_limit);
 	tcase_add_test(tc, test_command_limit);
+	tcase_add_test(tc, test_literal_minus);
 	tcase_add_test(tc, test_limits_change);
 	suite_add_tcase(s, tc);
 

@@ -14,7 +14,7 @@
 
 Suite	*imap_quote_suite(void);
 
-enum how { STRING, ASTRING, NSTRING };
+enum how { STRING, ASTRING, NSTRING, NOLF, HUMANS };
 
 static char *
 quote(enum how how, const char *s, size_t len, unsigned int flags)
@@ -32,6 +32,12 @@ quote(enum how how, const char *s, size_t len, unsigned int flags)
 		break;
 	case NSTRING:
 		imap_quote_nstring(b, s, len, flags);
+		break;
+	case NOLF:
+		imap_quote_nstring_nolf(b, s, len, flags);
+		break;
+	case HUMANS:
+		imap_quote_humans(b, s, len);
 		break;
 	}
 	n = evbuffer_get_length(b);
@@ -121,6 +127,47 @@ START_TEST(test_mailbox)
 }
 END_TEST
 
+/*
+ * ENVELOPE and BODYSTRUCTURE strings follow Dovecot's rules (clients
+ * compare; tests/mime-dovecot.test checks whole messages).
+ */
+START_TEST(test_message_data)
+{
+	char	 big[2001], *got;
+
+	/* Past four escapes a literal is shorter; four are still quoted. */
+	check_quote(STRING, "\"\"\"\"", 4, IMAP_QUOTE_F_MESSAGE,
+	    "\"\\\"\\\"\\\"\\\"\"");
+	check_quote(STRING, "\"\"\"\"\"", 5, IMAP_QUOTE_F_MESSAGE,
+	    "{5}\r\n\"\"\"\"\"");
+	check_quote(STRING, "\"\"\"\"\"", 5, 0, "\"\\\"\\\"\\\"\\\"\\\"\"");
+	/* Any length is quoted. */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	got = quote(STRING, big, 2000, IMAP_QUOTE_F_MESSAGE);
+	ck_assert_uint_eq(got[0], '"');
+	free(got);
+	check_quote(STRING, "\xc3\xa4", 2, IMAP_QUOTE_F_MESSAGE,
+	    "{2}\r\n\xc3\xa4");
+
+	/* Folds kept as LF become one space, none before a blank. */
+	check_quote(NOLF, NULL, 0, IMAP_QUOTE_F_MESSAGE, "NIL");
+	check_quote(NOLF, "<a@b>", 5, IMAP_QUOTE_F_MESSAGE, "\"<a@b>\"");
+	check_quote(NOLF, "Mon,\n 1 Jan", 11, IMAP_QUOTE_F_MESSAGE,
+	    "\"Mon, 1 Jan\"");
+	check_quote(NOLF, "a\nb", 3, IMAP_QUOTE_F_MESSAGE, "\"a b\"");
+
+	/* For humans: blanks squeezed, anything changed a literal. */
+	check_quote(HUMANS, "plain words", 11, 0, "\"plain words\"");
+	check_quote(HUMANS, "", 0, 0, "\"\"");
+	check_quote(HUMANS, "  \t ", 4, 0, "\"\"");
+	check_quote(HUMANS, " two  spaces\n\tfold ", 19, 0,
+	    "{15}\r\ntwo spaces fold");
+	check_quote(HUMANS, "say \"hi\"", 8, 0, "{8}\r\nsay \"hi\"");
+	check_quote(HUMANS, "\xc3\xa4", 2, 0, "{2}\r\n\xc3\xa4");
+}
+END_TEST
+
 Suite *
 imap_quote_suite(void)
 {
@@ -132,6 +179,7 @@ imap_quote_suite(void)
 	tcase_add_test(tc, test_quote);
 	tcase_add_test(tc, test_long);
 	tcase_add_test(tc, test_mailbox);
+	tcase_add_test(tc, test_message_data);
 	suite_add_tcase(s, tc);
 	return s;
 }

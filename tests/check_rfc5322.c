@@ -250,6 +250,12 @@ START_TEST(addr_comments_words)
 	/* Domain literals have no normal form. */
 	parse_ok("a@[192.0.2.1]", 1);
 	check_addr(0, NULL, "a@[192.0.2.1]", NULL);
+	/* RFC 5322 4.4 obs-dtext: quoted pairs in a domain literal. */
+	parse_ok("a@[x\\]y]", 1);
+	check_addr(0, NULL, "a@[x\\]y]", NULL);
+	/* A comment after the address is no display name (ENVELOPE's is). */
+	parse_ok("a@x.test (Real Name)", 1);
+	check_addr(0, NULL, "a@x.test", "a@x.test");
 	/* RFC 5322 4.4 obs-route in angle brackets. */
 	parse_ok("Bob <@relay.test,@other.test:bob@x.test>", 1);
 	check_addr(0, "Bob", "bob@x.test", "bob@x.test");
@@ -302,6 +308,8 @@ START_TEST(addr_refusals)
 	parse_bad("a@[x");
 	parse_bad("a@\"x\".test");
 	parse_bad("<@relay a@x.test>");
+	/* RFC 5322 4.4 obs-route is "@" domain, "," ...: nothing else. */
+	parse_bad("Bob <@relay junk:bob@x.test>");
 }
 END_TEST
 

@@ -554,19 +554,19 @@ START_TEST(b64_strict)
 	size_t		 i, n;
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		ck_assert_msg(smtp_b64_decode(good[i].in, strlen(good[i].in),
+		ck_assert_msg(sasl_b64_decode(good[i].in, strlen(good[i].in),
 		    out, sizeof(out), &n) == 0, "refused %s", good[i].in);
 		ck_assert_uint_eq(n, strlen(good[i].out));
 		ck_assert(memcmp(out, good[i].out, n) == 0);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(smtp_b64_decode(bad[i], strlen(bad[i]), out,
+		ck_assert_msg(sasl_b64_decode(bad[i], strlen(bad[i]), out,
 		    sizeof(out), &n) == -1, "accepted %s", bad[i]);
 	/* The output limit is exact. */
-	ck_assert_int_eq(smtp_b64_decode("Zm9vYmFy", 8, out, 6, &n), 0);
-	ck_assert_int_eq(smtp_b64_decode("Zm9vYmFy", 8, out, 5, &n), -1);
-	ck_assert_int_eq(smtp_b64_decode("Zm9vYg==", 8, out, 4, &n), 0);
-	ck_assert_int_eq(smtp_b64_decode("Zm9vYg==", 8, out, 3, &n), -1);
+	ck_assert_int_eq(sasl_b64_decode("Zm9vYmFy", 8, out, 6, &n), 0);
+	ck_assert_int_eq(sasl_b64_decode("Zm9vYmFy", 8, out, 5, &n), -1);
+	ck_assert_int_eq(sasl_b64_decode("Zm9vYg==", 8, out, 4, &n), 0);
+	ck_assert_int_eq(sasl_b64_decode("Zm9vYg==", 8, out, 3, &n), -1);
 }
 END_TEST
 
@@ -605,7 +605,7 @@ END_TEST
 
 START_TEST(sasl_plain)
 {
-	struct smtp_sasl_plain	 sp;
+	struct sasl_plain	 sp;
 	unsigned char		*msg;
 	size_t			 i;
 

@@ -3,7 +3,7 @@
  *
  * Every test gets a fresh state directory under one temporary root that
  * main() removes at the end, so a failing test leaves nothing behind.
- * Accounts are made the way guestbox-provision makes them (invite_apply):
+ * Accounts are made as guestbox-provision makes them (store_account_create):
  * a fresh key pair wrapped under a token KEK; the test keeps the secret
  * key to read messages back.
  *
@@ -181,29 +181,15 @@ acct_create_txn(struct store_txn *txn, void *arg)
 {
 	struct acct		*ac = arg;
 	struct store_account	 a;
-	uint8_t			*kek;
 	int			 ret;
 
 	memset(&a, 0, sizeof(a));
-	if ((ret = store_account_alloc_id(txn, &ac->id)) != 0)
-		return ret;
-	/* A rerun gets a new id: make the key for it (invite_apply). */
-	vault_seckey_free(&ac->sk);
-	ac->sk = vault_keypair_new(ac->id);
-	kek = xsecret_alloc(VAULT_KEYBYTES);
-	vault_token_derive(ac->token, a.token_id, kek);
-	a.id = ac->id;
 	a.address = xstrdup(ac->address);
 	a.inviter = xstrdup("sender@home.example");
 	a.state = STORE_ACCT_PENDING;
-	memcpy(a.pk, ac->sk->pk, sizeof(a.pk));
-	a.kek_kind = VAULT_KEK_TOKEN;
-	vault_wrap(ac->sk, kek, VAULT_KEK_TOKEN, a.wrapped_sk);
-	xsecret_free(kek);
-	a.pin_verifier = xstrdup("");
-	a.pin_armored = xstrdup("");
+	ret = store_account_create(txn, &a, ac->token, &names, &ac->sk);
+	ac->id = a.id;
 	memcpy(ac->token_id, a.token_id, sizeof(ac->token_id));
-	ret = store_account_insert(txn, &a, &names);
 	store_account_clear(&a);
 	return ret;
 }
@@ -260,7 +246,6 @@ struct aop {
 	uint64_t		 id;
 	const char		*address;
 	const uint8_t		*token_id;
-	time_t			 interval;
 	struct store_account	 a;
 };
 
@@ -279,7 +264,7 @@ aop_txn(struct store_txn *txn, void *arg)
 	case A_UPDATE:
 		return store_account_update(txn, &o->a);
 	case A_TOUCH:
-		return store_account_touch(txn, o->id, o->interval);
+		return store_account_activity(txn, o->id);
 	}
 	return STORE_EIO;
 }
@@ -937,22 +922,23 @@ START_TEST(test_account_touch)
 	created = o.a.last_activity;
 	store_account_clear(&o.a);
 	ck_assert_int_ne(created, 0);
-	/* 100 s later: within an hour nothing is written. */
-	clock_value = created + 100;
+	/* Within the hour nothing is written... */
+	clock_value = created + STORE_ACTIVITY_INTERVAL - 1;
 	store_set_clock(st, test_clock);
 	o.op = A_TOUCH;
-	o.interval = 3600;
 	ck_assert_int_eq(aop_run(&o), 0);
 	o.op = A_GET;
 	ck_assert_int_eq(aop_run(&o), 0);
 	ck_assert_int_eq(o.a.last_activity, created);
 	store_account_clear(&o.a);
+	/* ...and an hour on, the time of this activity. */
+	clock_value = created + STORE_ACTIVITY_INTERVAL + 100;
 	o.op = A_TOUCH;
-	o.interval = 60;
 	ck_assert_int_eq(aop_run(&o), 0);
 	o.op = A_GET;
 	ck_assert_int_eq(aop_run(&o), 0);
-	ck_assert_int_eq(o.a.last_activity, created + 100);
+	ck_assert_int_eq(o.a.last_activity, created + STORE_ACTIVITY_INTERVAL +
+	    100);
 	store_account_clear(&o.a);
 	o.op = A_TOUCH;
 	o.id = 999;
@@ -2235,6 +2221,186 @@ START_TEST(test_txn_atomic)
 		check_content(st, ac.sk, aa.msg.blob_id, "never", 5);
 	}
 	store_blob_free(&b);
+	check_clean(st);
+	acct_free(&ac);
+}
+END_TEST
+
+/* ---- delivery (store-deliver.c) ---- */
+
+/* How many of the next commits "fail" after they took. */
+static int	 commit_faults;
+
+static int
+commit_fault(struct store *s)
+{
+	if (commit_faults == 0)
+		return 0;
+	commit_faults--;
+	/* What the environment says when it panicked under the commit. */
+	return STORE_ERECOVER;
+}
+
+static void
+deliver_init(struct store_delivery *d, const struct acct *ac)
+{
+	memset(d, 0, sizeof(*d));
+	d->account_id = ac->id;
+	d->pk = ac->sk->pk;
+}
+
+static const char deliver_msg[] = "From: a@home.example\r\n"
+    "Message-ID: <1@home.example>\r\n\r\nOnce only.\r\n";
+
+/*
+ * Issue 16: the commit took, but store_txn_run() heard a failure and ran
+ * the transaction again (or gave up); before, the rerun found its own
+ * blob stored ("blob id collision") and the delivery was refused, and the
+ * sender's retry stored the message twice.
+ */
+START_TEST(test_deliver_commit_unsure)
+{
+	struct acct		 ac;
+	struct store_delivery	 d;
+	struct store_mailbox	 m;
+	int			 faults;
+
+	acct_create(st, "gina@example.org", &ac);
+	st->after_commit = commit_fault;
+	for (faults = 0; faults <= 2; faults++) {
+		/* 2: the run after the recovery "fails" too, and gives up. */
+		commit_faults = faults;
+		deliver_init(&d, &ac);
+		ck_assert_int_eq(store_deliver_message(st, &d, deliver_msg,
+		    sizeof(deliver_msg) - 1), 0);
+		ck_assert_int_eq(commit_faults, 0);
+		ck_assert_int_eq(d.ap.replayed, faults > 0);
+		ck_assert_uint_eq(d.ap.msg.uid, (uint32_t)faults + 1);
+		ck_assert_uint_eq(d.ap.mailbox_id, ac.inbox);
+		check_content(st, ac.sk, d.ap.msg.blob_id, deliver_msg,
+		    sizeof(deliver_msg) - 1);
+		/* Each delivery is there once (the same text, three times). */
+		mbox_get(ac.id, ac.inbox, &m);
+		ck_assert_uint_eq(m.messages, (uint32_t)faults + 1);
+		ck_assert_uint_eq(m.uidnext, (uint32_t)faults + 2);
+		store_mailbox_clear(&m);
+	}
+	st->after_commit = NULL;
+	check_clean(st);
+	acct_free(&ac);
+}
+END_TEST
+
+struct deliver_abort {
+	struct store_delivery	 d;
+	int			 runs;
+};
+
+/* The first run reaches its commit point, then aborts after all. */
+static int
+deliver_abort_txn(struct store_txn *txn, void *arg)
+{
+	struct deliver_abort	*da = arg;
+	int			 ret;
+
+	if ((ret = store_deliver(txn, &da->d)) != 0)
+		return ret;
+	return da->runs++ == 0 ? STORE_EDEADLOCK : 0;
+}
+
+/* A run that got as far as the commit but aborted is not a replay. */
+START_TEST(test_deliver_rerun_aborted)
+{
+	struct acct		 ac;
+	struct deliver_abort	 da;
+	struct store_blob	*b;
+	struct store_mailbox	 m;
+
+	acct_create(st, "hugo@example.org", &ac);
+	memset(&da, 0, sizeof(da));
+	deliver_init(&da.d, &ac);
+	b = store_blob_seal(ac.id, ac.sk->pk, "twice?", 6, NULL, 0);
+	da.d.ap.blob = b;
+	ck_assert_int_eq(store_append_run(st, &da.d.ap, deliver_abort_txn,
+	    &da), 0);
+	ck_assert_int_eq(da.runs, 2);
+	ck_assert_int_eq(da.d.ap.replayed, 0);
+	ck_assert_uint_eq(da.d.ap.msg.uid, 1);
+	mbox_get(ac.id, ac.inbox, &m);
+	ck_assert_uint_eq(m.messages, 1);
+	store_mailbox_clear(&m);
+	store_blob_free(&b);
+	check_clean(st);
+	acct_free(&ac);
+}
+END_TEST
+
+/* The errors LMTP and the local delivery agent answer from. */
+START_TEST(test_deliver_refusals)
+{
+	struct acct		 ac;
+	struct store_delivery	 d;
+	struct vault_seckey	*other;
+	struct aop		 o;
+
+	acct_create(st, "ida@example.org", &ac);
+	deliver_init(&d, &ac);
+	d.account_id = 999;
+	ck_assert_int_eq(store_deliver_message(st, &d, "x", 1),
+	    STORE_ENOTFOUND);
+	/* Sealed to a key the account no longer has (a reinvite). */
+	other = vault_keypair_new(ac.id);
+	deliver_init(&d, &ac);
+	d.pk = other->pk;
+	ck_assert_int_eq(store_deliver_message(st, &d, "x", 1), STORE_ESTATE);
+	ck_assert_uint_eq(d.state, STORE_ACCT_PENDING);
+	vault_seckey_free(&other);
+	memset(&o, 0, sizeof(o));
+	o.op = A_GET;
+	o.id = ac.id;
+	ck_assert_int_eq(aop_run(&o), 0);
+	o.a.state = STORE_ACCT_DISABLED;
+	o.op = A_UPDATE;
+	ck_assert_int_eq(aop_run(&o), 0);
+	store_account_clear(&o.a);
+	deliver_init(&d, &ac);
+	ck_assert_int_eq(store_deliver_message(st, &d, "x", 1), STORE_ESTATE);
+	ck_assert_uint_eq(d.state, STORE_ACCT_DISABLED);
+	check_clean(st);
+	acct_free(&ac);
+}
+END_TEST
+
+/* The Gesendet copy: its mailbox comes back if the user deleted it. */
+START_TEST(test_deliver_special_created)
+{
+	struct acct		 ac;
+	struct store_delivery	 d;
+	struct store_mailbox	 m;
+	struct mop		 o;
+	uint32_t		 sent;
+
+	acct_create(st, "jana@example.org", &ac);
+	ck_assert_int_eq(mbox_find(ac.id, "Gesendet", &sent), 0);
+	memset(&o, 0, sizeof(o));
+	o.op = M_DELETE;
+	o.acct = ac.id;
+	o.id = sent;
+	ck_assert_int_eq(mop_run(&o), 0);
+	deliver_init(&d, &ac);
+	d.special_use = STORE_SPECIAL_SENT;
+	ck_assert_int_eq(store_deliver_message(st, &d, "x", 1),
+	    STORE_ENOTFOUND);
+	d.create_name = "Gesendet";
+	d.ap.flags = STORE_F_SEEN;
+	ck_assert_int_eq(store_deliver_message(st, &d, "x", 1), 0);
+	ck_assert_int_eq(mbox_find(ac.id, "Gesendet", &sent), 0);
+	ck_assert_uint_eq(d.ap.mailbox_id, sent);
+	mbox_get(ac.id, sent, &m);
+	ck_assert_uint_eq(m.special_use, STORE_SPECIAL_SENT);
+	ck_assert_uint_eq(m.messages, 1);
+	ck_assert_uint_eq(m.unseen, 0);
+	store_mailbox_clear(&m);
 	check_clean(st);
 	acct_free(&ac);
 }
@@ -4299,6 +4465,35 @@ START_TEST(test_codec_robust)
 	store_account_encode(&a, &pk);
 	check_codec(REC_ACCOUNT, &pk);
 	pack_free(&pk);
+	/*
+	 * issue 11: the gateway's unsent invitation survives a round trip
+	 * (a version 2 record), no shorter prefix of it decodes, and a
+	 * flag byte other than 1 is corrupt.
+	 */
+	a.invite_unsent = 1;
+	pack_init(&pk);
+	store_account_encode(&a, &pk);
+	ck_assert_int_eq(pk.buf[0], 2);
+	{
+		struct store_account	 a2;
+		uint8_t			*buf = xmalloc(pk.len);
+		size_t			 i;
+
+		memset(&a2, 0, sizeof(a2));
+		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a2), 0);
+		ck_assert_int_eq(a2.invite_unsent, 1);
+		ck_assert_str_eq(a2.address, "codec@example.org");
+		for (i = 0; i < pk.len; i++)
+			ck_assert_int_eq(store_account_decode(pk.buf, i, &a2),
+			    STORE_ECORRUPT);
+		memcpy(buf, pk.buf, pk.len);
+		buf[pk.len - 1] = 2;
+		ck_assert_int_eq(store_account_decode(buf, pk.len, &a2),
+		    STORE_ECORRUPT);
+		store_account_clear(&a2);
+		free(buf);
+	}
+	pack_free(&pk);
 	store_account_clear(&a);
 
 	memset(&m, 0, sizeof(m));
@@ -4414,6 +4609,15 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_txn_atomic);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("deliver");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_deliver_commit_unsure);
+	tcase_add_test(tc, test_deliver_rerun_aborted);
+	tcase_add_test(tc, test_deliver_refusals);
+	tcase_add_test(tc, test_deliver_special_created);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("delete");

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "imap-bodystructure.h"
+#include "mime-cache.h"
 #include "mime.h"
 #include "pack.h"
 #include "util.h"
@@ -159,8 +161,8 @@ main(int argc, char *argv[])
 {
 	struct mime_msg	*parsed, *m;
 	struct pack	 cache, out;
-	char		*raw, *d;
-	size_t		 rawlen, len;
+	char		*raw, *d, *bs1, *bs2, *wire;
+	size_t		 rawlen, len, wlen;
 	int		 ch, list = 0, cacheout = 0, i;
 	uint8_t		 be[4];
 	const char	*defaults[] = { "ENVELOPE", "BODYSTRUCTURE", "BODY" };
@@ -198,10 +200,12 @@ main(int argc, char *argv[])
 		fwrite(be, 1, 4, stdout);
 		fwrite(cache.buf, 1, cache.len, stdout);
 	}
-	if (m->bodystructure_len != parsed->bodystructure_len ||
-	    memcmp(m->bodystructure, parsed->bodystructure,
-	    m->bodystructure_len) != 0)
+	bs1 = imap_bodystructure_string(parsed, IMAP_BS_BODYSTRUCTURE, NULL);
+	bs2 = imap_bodystructure_string(m, IMAP_BS_BODYSTRUCTURE, NULL);
+	if (strcmp(bs1, bs2) != 0)
 		fatalx("%s: the cache changed BODYSTRUCTURE", argv[0]);
+	free(bs1);
+	free(bs2);
 	pack_free(&cache);
 	mime_msg_free(&parsed);
 	if (cacheout) {
@@ -235,13 +239,19 @@ main(int argc, char *argv[])
 			pack_u8(&out, ' ');
 		if (strcasecmp(item, "ENVELOPE") == 0) {
 			pack_raw(&out, "ENVELOPE ", 9);
-			pack_raw(&out, m->envelope, m->envelope_len);
+			wire = imap_bodystructure_string(m, IMAP_BS_ENVELOPE, &wlen);
+			pack_raw(&out, wire, wlen);
+			free(wire);
 		} else if (strcasecmp(item, "BODYSTRUCTURE") == 0) {
 			pack_raw(&out, "BODYSTRUCTURE ", 14);
-			pack_raw(&out, m->bodystructure, m->bodystructure_len);
+			wire = imap_bodystructure_string(m, IMAP_BS_BODYSTRUCTURE, &wlen);
+			pack_raw(&out, wire, wlen);
+			free(wire);
 		} else if (strcasecmp(item, "BODY") == 0) {
 			pack_raw(&out, "BODY ", 5);
-			pack_raw(&out, m->body, m->body_len);
+			wire = imap_bodystructure_string(m, IMAP_BS_BODY, &wlen);
+			pack_raw(&out, wire, wlen);
+			free(wire);
 		} else if (strncasecmp(item, "BODY[", 5) != 0 ||
 		    dump_section(&out, m, (const uint8_t *)d, item) < 0)
 			fatalx("unknown item %s", item);

@@ -474,8 +474,12 @@ def case_starttls_injection():
     c = greet(A.lmtp, lmtp=True)
     c.send("STARTTLS\r\n")
     c.expect(r"502 5\.5\.1 ", "STARTTLS on LMTP")
+    # LMTP's table has no AUTH row: not implemented there at all.
+    c.send("AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nNOOP\r\n")
+    c.expect(r"502 5\.5\.1 ", "AUTH on LMTP")
+    c.expect(r"250 ", "NOOP after AUTH on LMTP")
     c.close()
-    ok("STARTTLS not offered: 503 / 502")
+    ok("STARTTLS not offered: 503 / 502; AUTH on LMTP: 502")
     alive("STARTTLS injection")
 
 

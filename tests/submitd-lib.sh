@@ -148,7 +148,14 @@ gb_conf()
 		echo "smarthost_ca = $tmp/cert.pem"
 		local l
 		for l in "$@"; do echo "$l"; done
-	} >"$C"
+	} | awk '
+	# A key may be set only once (guestbox.conf(5)): a line given to
+	# gb_conf replaces the one above, except the listener lists.
+	{ line[NR] = $0; if ($2 == "=" && $1 !~ /_listen$/) last[$1] = NR }
+	END { for (i = 1; i <= NR; i++) { split(line[i], f, " ")
+		if (f[2] == "=" && f[1] !~ /_listen$/ && last[f[1]] != i)
+			continue
+		print line[i] } }' >"$C"
 }
 
 gp() { "$PROVISION" -c "$C" "$@"; }

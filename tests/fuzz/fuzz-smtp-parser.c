@@ -31,7 +31,7 @@ fuzz_line(char *line, size_t len, const struct smtp_parse_conf *conf)
 {
 	struct smtp_cmd		 cmd;
 	struct smtp_reply	 reply;
-	struct smtp_sasl_plain	 sp;
+	struct sasl_plain	 sp;
 	unsigned char		 out[SMTP_SASL_LINE_MAX];
 	size_t			 n;
 	char			*copy;

@@ -1,0 +1,137 @@
+/*
+ * store-deliver.c: one delivery operation, for every way a message comes
+ * into a mailbox: LMTP and the local delivery agent, bounces, the
+ * Gesendet copy of a submission, and (its sealed append) APPEND.
+ *
+ * Nothing is acknowledged before the commit (store.h): the callers answer
+ * after store_deliver_message() or store_append_run() returned.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "mime-seal.h"
+#include "store-private.h"
+
+static int	store_deliver_txn(struct store_txn *, void *);
+static int	store_deliver_mailbox(struct store_txn *,
+		    const struct store_delivery *, uint32_t *);
+
+int
+store_append_once(struct store_txn *txn, uint64_t account_id,
+    uint32_t mailbox_id, struct store_append *ap)
+{
+	int	 ret;
+
+	ap->replayed = 0;
+	/*
+	 * The earlier run got as far as its commit: if the message it
+	 * filed is there with our blob, that commit took (its failure came
+	 * after the log record was on disk) and ap still holds its record.
+	 */
+	if (ap->tried) {
+		ret = store_msg_holds_blob(txn, account_id, ap->mailbox_id,
+		    ap->msg.uid, ap->blob);
+		if (ret < 0)
+			return ret;
+		if (ret == 1) {
+			ap->replayed = 1;
+			return 0;
+		}
+	}
+	ret = store_msg_append(txn, account_id, mailbox_id, ap->blob,
+	    ap->flags, ap->keywords, ap->internaldate, &ap->msg);
+	if (ret == 0) {
+		ap->mailbox_id = mailbox_id;
+		ap->tried = 1;
+	}
+	return ret;
+}
+
+int
+store_append_run(struct store *st, struct store_append *ap, store_txn_fn fn,
+    void *arg)
+{
+	int	 ret;
+
+	ap->tried = 0;
+	ret = store_txn_run(st, fn, arg);
+	/*
+	 * store_txn_run() gives up when the run after a recovery fails too;
+	 * if a run reached its commit, whether that commit took is unknown
+	 * until one more run looks (issue 16: never refuse what is stored).
+	 */
+	if (ret != 0 && ap->tried)
+		ret = store_txn_run(st, fn, arg);
+	return ret;
+}
+
+/* The INBOX, or the special-use mailbox, made again if it is gone. */
+static int
+store_deliver_mailbox(struct store_txn *txn, const struct store_delivery *d,
+    uint32_t *idp)
+{
+	struct store_mailbox	 mb;
+	int			 ret;
+
+	memset(&mb, 0, sizeof(mb));
+	if (d->special_use == 0)
+		ret = store_mailbox_find(txn, d->account_id, STORE_INBOX, &mb);
+	else {
+		ret = store_mailbox_find_special(txn, d->account_id,
+		    d->special_use, &mb);
+		/* The user deleted Gesendet: it comes back when needed. */
+		if (ret == STORE_ENOTFOUND && d->create_name != NULL)
+			ret = store_mailbox_create(txn, d->account_id,
+			    d->create_name, d->special_use, &mb);
+	}
+	*idp = mb.id;
+	store_mailbox_clear(&mb);
+	return ret;
+}
+
+int
+store_deliver(struct store_txn *txn, struct store_delivery *d)
+{
+	struct store_account	 a;
+	uint32_t		 mbox;
+	int			 ret, ok;
+
+	memset(&a, 0, sizeof(a));
+	if ((ret = store_account_get(txn, d->account_id, &a)) != 0)
+		return ret;
+	d->state = a.state;
+	/* The key may have changed (reinvite) since the message was sealed. */
+	ok = (a.state == STORE_ACCT_PENDING || a.state == STORE_ACCT_ACTIVE) &&
+	    memcmp(a.pk, d->pk, sizeof(a.pk)) == 0;
+	store_account_clear(&a);
+	if (!ok)
+		return STORE_ESTATE;
+	if ((ret = store_deliver_mailbox(txn, d, &mbox)) != 0 ||
+	    (ret = store_append_once(txn, d->account_id, mbox, &d->ap)) != 0 ||
+	    d->ap.replayed)
+		return ret;
+	return store_account_activity(txn, d->account_id);
+}
+
+static int
+store_deliver_txn(struct store_txn *txn, void *arg)
+{
+	return store_deliver(txn, arg);
+}
+
+int
+store_deliver_message(struct store *st, struct store_delivery *d,
+    const void *msg, size_t len)
+{
+	struct store_blob	*blob;
+	int			 ret;
+
+	/* Sealed once: a rerun neither repeats the crypto nor changes blob. */
+	blob = mime_seal(d->account_id, d->pk, msg, len);
+	d->ap.blob = blob;
+	ret = store_append_run(st, &d->ap, store_deliver_txn, d);
+	d->ap.blob = NULL;
+	store_blob_free(&blob);
+	return ret;
+}
