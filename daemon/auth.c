@@ -184,7 +184,7 @@ struct auth {
 	size_t			 nwaiting;
 	struct auth_lane	*lanes[AUTH_LANE_BUCKETS];
 	size_t			 nlanes;
-	TAILQ_HEAD(, auth_lane)	 ring;		/* lanes with strangers */
+	TAILQ_HEAD(auth_lane_list, auth_lane) ring;	/* lanes with strangers */
 	struct event		*dispatch_ev;	/* a bucket refills */
 	struct auth_known	*known[AUTH_KNOWN_BUCKETS];
 	size_t			 nknown;
@@ -526,24 +526,37 @@ auth_lane_get(struct auth *au, const char *user, uint64_t now)
 	return l;
 }
 
+/* Takes a stranger off its lane; a lane left empty leaves the ring. */
+static void
+auth_lane_unlink(struct auth *au, struct auth_req *ar)
+{
+	struct auth_lane	*l = ar->lane;
+
+	TAILQ_REMOVE(&l->strangers, ar, wait_link);
+	if (--l->nstrangers == 0 && l->in_ring) {
+		TAILQ_REMOVE(&au->ring, l, ring);
+		l->in_ring = 0;
+	}
+}
+
+/* A request off its list is no longer waiting. */
+static void
+auth_wait_done(struct auth *au, struct auth_req *ar)
+{
+	ar->lane->nref--;
+	ar->lane = NULL;
+	au->nwaiting--;
+}
+
 /* Takes a waiting request off its list (AR_WAITING). */
 static void
 auth_wait_remove(struct auth *au, struct auth_req *ar)
 {
-	struct auth_lane	*l = ar->lane;
-
 	if (ar->known_client)
 		TAILQ_REMOVE(&au->known_wait, ar, wait_link);
-	else {
-		TAILQ_REMOVE(&l->strangers, ar, wait_link);
-		if (--l->nstrangers == 0 && l->in_ring) {
-			TAILQ_REMOVE(&au->ring, l, ring);
-			l->in_ring = 0;
-		}
-	}
-	l->nref--;
-	ar->lane = NULL;
-	au->nwaiting--;
+	else
+		auth_lane_unlink(au, ar);
+	auth_wait_done(au, ar);
 }
 
 /* Refused for load: answered after the failure delay, like a guess. */
@@ -604,7 +617,7 @@ auth_lane_next(struct auth *au, uint64_t now, uint64_t *wakep)
 	uint64_t		 ms;
 
 	*wakep = 0;
-	TAILQ_FOREACH(l, &au->ring, ring) {
+	for (l = TAILQ_FIRST(&au->ring); l != NULL; l = TAILQ_NEXT(l, ring)) {
 		auth_lane_refill(au, l, now);
 		if (l->tokens >= 1.0) {
 			/* Its turn is over: to the end of the ring. */
@@ -644,14 +657,17 @@ auth_dispatch(struct auth *au)
 	uint64_t	 now = time_mono_ms(), wake = 0;
 
 	while (au->queued < au->nthreads) {
-		if ((ar = TAILQ_FIRST(&au->known_wait)) == NULL &&
-		    (ar = auth_lane_next(au, now, &wake)) == NULL)
+		if ((ar = TAILQ_FIRST(&au->known_wait)) != NULL)
+			TAILQ_REMOVE(&au->known_wait, ar, wait_link);
+		else if ((ar = auth_lane_next(au, now, &wake)) != NULL)
+			auth_lane_unlink(au, ar);
+		else
 			break;
 		/* Known clients spend from the bucket too, never below 0. */
 		auth_lane_refill(au, ar->lane, now);
 		ar->lane->tokens = ar->lane->tokens >= 1.0 ?
 		    ar->lane->tokens - 1.0 : 0.0;
-		auth_wait_remove(au, ar);
+		auth_wait_done(au, ar);
 		evtimer_del(ar->timer);
 		if (ar->cancelled && ar->followers == NULL) {
 			auth_inflight_remove(au, ar);
@@ -750,7 +766,7 @@ auth_free(struct auth **aup)
 		auth_req_free(ar);
 	/* Logins that waited for the scheduler (their sessions are gone). */
 	while ((ar = TAILQ_FIRST(&au->known_wait)) != NULL) {
-		auth_wait_remove(au, ar);
+		TAILQ_REMOVE(&au->known_wait, ar, wait_link);
 		auth_req_free(ar);
 	}
 	for (i = 0; i < AUTH_LANE_BUCKETS; i++)
@@ -758,7 +774,7 @@ auth_free(struct auth **aup)
 			struct auth_lane *l = au->lanes[i];
 
 			while ((ar = TAILQ_FIRST(&l->strangers)) != NULL) {
-				auth_wait_remove(au, ar);
+				TAILQ_REMOVE(&l->strangers, ar, wait_link);
 				auth_req_free(ar);
 			}
 			au->lanes[i] = l->next;
