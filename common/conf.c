@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -60,6 +61,7 @@ static const struct conf_key conf_keys[] = {
 	K(submission_listen,	CT_LISTEN,	NULL, 0, 0),
 	K(lmtp_listen,		CT_LISTEN,	NULL, 0, 0),
 	K(bootstrap_listen,	CT_LISTEN,	NULL, 0, 0),
+	K(gateway_listen,	CT_LISTEN,	NULL, 0, 0),
 	K(smarthost,		CT_STRING,	NULL, 0, 0),
 	K(smarthost_tls,	CT_SMARTHOST_TLS, "starttls", 0, 0),
 	K(smarthost_verify,	CT_BOOL,	"yes", 0, 0),
@@ -69,6 +71,12 @@ static const struct conf_key conf_keys[] = {
 	K(queue_max_age,	CT_DURATION,	"5d", 60, 365 * 86400ULL),
 	K(queue_retry,		CT_DURATION,	"1m", 1, 4 * 3600),
 	K(invite_from,		CT_STRING,	NULL, 0, 0),
+	K(gateway_reinject,	CT_STRING,	NULL, 0, 0),
+	K(gateway_domains,	CT_STRING,	NULL, 0, 0),
+	K(gateway_header,	CT_STRING,	"X-Guestbox-Encrypt: yes", 0, 0),
+	K(gateway_subject_tags,	CT_STRING,	"[secure] [vertraulich]", 0, 0),
+	K(gateway_encrypt_from,	CT_STRING,	NULL, 0, 0),
+	K(gateway_keyring,	CT_PATH,	NULL, 0, 0),
 	K(mailbox_sent,		CT_MAILBOX,	"Gesendet", 0, 0),
 	K(mailbox_drafts,	CT_MAILBOX,	"Entw\xc3\xbcrfe", 0, 0),
 	K(mailbox_trash,	CT_MAILBOX,	"Papierkorb", 0, 0),

@@ -56,6 +56,7 @@ struct conf {
 	struct listen_list submission_listen;
 	struct listen_list lmtp_listen;
 	struct listen_list bootstrap_listen;
+	struct listen_list gateway_listen;
 
 	/* Relay */
 	char		*smarthost;		/* host:port, or NULL */
@@ -67,6 +68,14 @@ struct conf {
 	uint64_t	 queue_max_age;		/* seconds */
 	uint64_t	 queue_retry;		/* first retry after, seconds */
 	char		*invite_from;
+
+	/* The gateway (guestbox-submitd(8)): lists are blank-separated. */
+	char		*gateway_reinject;	/* host:port of the home MTA */
+	char		*gateway_domains;	/* the home domains */
+	char		*gateway_header;	/* "Name: value", or "none" */
+	char		*gateway_subject_tags;	/* or "none" */
+	char		*gateway_encrypt_from;	/* addresses, @domains */
+	char		*gateway_keyring;	/* the home users' public keys */
 
 	/* Mailboxes created with every account. */
 	char		*mailbox_sent;

@@ -230,6 +230,22 @@ b64url_decode(const char *s, void *dst, size_t n)
 	return 0;
 }
 
+int
+b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
 char *
 hex_encode(const void *src, size_t n)
 {

@@ -34,6 +34,8 @@ int	 file_write_atomic(const char *path, const void *, size_t, int mode);
 char	*b64url_encode(const void *, size_t);
 /* Decodes exactly n bytes of base64url; -1 on any other input. */
 int	 b64url_decode(const char *, void *, size_t n);
+/* The value of a character of the base64 alphabet (RFC 4648 4), or -1. */
+int	 b64_value(int);
 char	*hex_encode(const void *, size_t);
 
 /*

@@ -13,12 +13,42 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
+#include <zlib.h>
 
 #include "conn.h"
 #include "xmalloc.h"
 
-/* Bytes the plain bufferevent under a STARTTLS filter may hold. */
+/* Bytes the bufferevent under a STARTTLS or COMPRESS filter may hold. */
 #define CONN_UNDER_HIGH		(64 * 1024)
+
+/*
+ * COMPRESS=DEFLATE (RFC 4978): raw deflate both ways.  Our side
+ * compresses with a 4 KiB window, level 1 and memLevel 5 (about 32 kB of
+ * state; Dovecot's defaults take 256 kB) since the CPU and memory are
+ * shared by every session; inflating must take the client's window, up
+ * to the 32 KiB RFC 1951 allows.  The inflated input one read may add is
+ * capped, so a small compressed burst cannot fill memory.
+ */
+#define CONN_Z_LEVEL		1
+#define CONN_Z_WINDOW		12
+#define CONN_Z_MEMLEVEL		5
+#define CONN_Z_CHUNK		(16 * 1024)
+#define CONN_Z_INPUT_HIGH	(256 * 1024)
+
+struct conn_zlib {
+	z_stream		 in;
+	z_stream		 out;
+	int			 out_pending;	/* deflated, not yet flushed */
+	int			 failed;	/* corrupt input, or zlib failed */
+	/*
+	 * From the loop, once per turn: the flush of what was deflated, or
+	 * the end of a connection whose stream broke (libevent does not
+	 * act on a filter's BEV_ERROR).
+	 */
+	struct event		*ev;
+	struct bufferevent	*bev;		/* the filter */
+	struct conn		*conn;
+};
 
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
@@ -28,6 +58,16 @@ static void	conn_flush_cb(evutil_socket_t, short, void *);
 static void	conn_end_when_flushed(struct conn *);
 static void	conn_linger_cb(evutil_socket_t, short, void *);
 static void	conn_apply_timeout(struct conn *);
+static enum bufferevent_filter_result conn_inflate(struct evbuffer *,
+		    struct evbuffer *, ev_ssize_t, enum bufferevent_flush_mode,
+		    void *);
+static enum bufferevent_filter_result conn_deflate(struct evbuffer *,
+		    struct evbuffer *, ev_ssize_t, enum bufferevent_flush_mode,
+		    void *);
+static void	conn_zlib_cb(evutil_socket_t, short, void *);
+static enum bufferevent_filter_result conn_zlib_fail(struct conn_zlib *);
+static void	conn_zlib_free(void *);
+static SSL	*conn_ssl(const struct conn *);
 
 static void
 conn_peer_name(struct conn *c, const struct sockaddr *sa)
@@ -105,7 +145,7 @@ conn_starttls(struct conn *c, struct tls_server *ts)
 	struct bufferevent	*tls;
 	SSL			*ssl;
 
-	if (c->tls)
+	if (c->tls || c->zlib != NULL)
 		return -1;
 	/* Nothing read in clear may be used after the handshake. */
 	evbuffer_drain(bufferevent_get_input(c->bev),
@@ -132,6 +172,174 @@ conn_starttls(struct conn *c, struct tls_server *ts)
 	c->bev = tls;
 	c->tls = 1;
 	c->tls_up = 0;
+	conn_setup(c);
+	if (c->drain_below != 0)
+		bufferevent_setwatermark(c->bev, EV_WRITE, c->drain_below, 0);
+	return 0;
+}
+
+/* The input filter: inflates what the client sent. */
+static enum bufferevent_filter_result
+conn_inflate(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
+    enum bufferevent_flush_mode mode, void *arg)
+{
+	struct conn_zlib	*z = arg;
+	struct evbuffer_iovec	 v;
+	size_t			 inlen, room, made = 0;
+	int			 r;
+
+	(void)mode;
+	while ((inlen = evbuffer_get_length(src)) > 0 &&
+	    (limit < 0 || made < (size_t)limit)) {
+		if (inlen > CONN_Z_CHUNK)
+			inlen = CONN_Z_CHUNK;
+		z->in.next_in = evbuffer_pullup(src, (ev_ssize_t)inlen);
+		z->in.avail_in = (uInt)inlen;
+		room = CONN_Z_CHUNK;
+		if (evbuffer_reserve_space(dst, (ev_ssize_t)room, &v, 1) < 1)
+			return conn_zlib_fail(z);
+		z->in.next_out = v.iov_base;
+		z->in.avail_out = (uInt)(v.iov_len < room ? v.iov_len : room);
+		room = z->in.avail_out;
+		r = inflate(&z->in, Z_SYNC_FLUSH);
+		/* The stream has no end in IMAP: Z_STREAM_END is an error too. */
+		if (r != Z_OK && r != Z_BUF_ERROR) {
+			evbuffer_commit_space(dst, &v, 0);
+			return conn_zlib_fail(z);
+		}
+		v.iov_len = room - z->in.avail_out;
+		evbuffer_commit_space(dst, &v, 1);
+		evbuffer_drain(src, inlen - z->in.avail_in);
+		made += v.iov_len;
+		if (v.iov_len == 0 && z->in.avail_in == inlen)
+			break;		/* needs more input than there is */
+	}
+	return made > 0 ? BEV_OK : BEV_NEED_MORE;
+}
+
+/*
+ * The output filter: deflates what the session wrote.  A normal write
+ * only compresses; one flush per turn of the loop (conn_zflush_cb) ends
+ * the block, so the many small writes of one response share it.
+ */
+static enum bufferevent_filter_result
+conn_deflate(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
+    enum bufferevent_flush_mode mode, void *arg)
+{
+	struct conn_zlib	*z = arg;
+	struct evbuffer_iovec	 v;
+	size_t			 inlen, room, made = 0;
+	int			 flush, r;
+
+	flush = mode == BEV_NORMAL ? Z_NO_FLUSH : Z_SYNC_FLUSH;
+	for (;;) {
+		inlen = evbuffer_get_length(src);
+		if (inlen > CONN_Z_CHUNK)
+			inlen = CONN_Z_CHUNK;
+		if (inlen == 0 && (flush == Z_NO_FLUSH || !z->out_pending))
+			break;
+		if (flush == Z_NO_FLUSH && limit >= 0 && made >= (size_t)limit)
+			break;
+		z->out.next_in = inlen > 0 ?
+		    evbuffer_pullup(src, (ev_ssize_t)inlen) : NULL;
+		z->out.avail_in = (uInt)inlen;
+		room = CONN_Z_CHUNK + 64;
+		if (evbuffer_reserve_space(dst, (ev_ssize_t)room, &v, 1) < 1)
+			return conn_zlib_fail(z);
+		z->out.next_out = v.iov_base;
+		z->out.avail_out = (uInt)(v.iov_len < room ? v.iov_len : room);
+		room = z->out.avail_out;
+		/* All of this chunk's input goes in; Z_SYNC_FLUSH at its end. */
+		r = deflate(&z->out, inlen == evbuffer_get_length(src) ?
+		    flush : Z_NO_FLUSH);
+		if (r != Z_OK && r != Z_BUF_ERROR) {
+			evbuffer_commit_space(dst, &v, 0);
+			return conn_zlib_fail(z);
+		}
+		v.iov_len = room - z->out.avail_out;
+		evbuffer_commit_space(dst, &v, 1);
+		evbuffer_drain(src, inlen - z->out.avail_in);
+		made += v.iov_len;
+		if (inlen > 0)
+			z->out_pending = 1;
+		/* A flush is done when deflate had room to spare. */
+		if (flush != Z_NO_FLUSH && evbuffer_get_length(src) == 0 &&
+		    z->out.avail_out > 0)
+			z->out_pending = 0;
+	}
+	if (z->out_pending)
+		event_active(z->ev, EV_TIMEOUT, 0);
+	return BEV_OK;
+}
+
+static enum bufferevent_filter_result
+conn_zlib_fail(struct conn_zlib *z)
+{
+	if (!z->failed)
+		log_warnx("%s: COMPRESS: %s", z->conn->peer,
+		    z->in.msg != NULL ? z->in.msg : "corrupt deflate stream");
+	z->failed = 1;
+	event_active(z->ev, EV_TIMEOUT, 0);
+	return BEV_ERROR;
+}
+
+static void
+conn_zlib_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn_zlib	*z = arg;
+	struct conn		*c = z->conn;
+
+	if (z->failed)
+		c->cb->end(c, CONN_END_ERROR, c->arg);
+	else if (z->out_pending)
+		bufferevent_flush(z->bev, EV_WRITE, BEV_FLUSH);
+}
+
+static void
+conn_zlib_free(void *arg)
+{
+	struct conn_zlib	*z = arg;
+
+	inflateEnd(&z->in);
+	deflateEnd(&z->out);
+	event_free(z->ev);
+	free(z);
+}
+
+int
+conn_compress(struct conn *c)
+{
+	struct conn_zlib	*z;
+	struct bufferevent	*f;
+
+	if (c->zlib != NULL)
+		return -1;
+	z = xcalloc(1, sizeof(*z));
+	if (inflateInit2(&z->in, -MAX_WBITS) != Z_OK) {
+		free(z);
+		return -1;
+	}
+	if (deflateInit2(&z->out, CONN_Z_LEVEL, Z_DEFLATED, -CONN_Z_WINDOW,
+	    CONN_Z_MEMLEVEL, Z_DEFAULT_STRATEGY) != Z_OK) {
+		inflateEnd(&z->in);
+		free(z);
+		return -1;
+	}
+	z->conn = c;
+	z->ev = event_new(c->base, -1, 0, conn_zlib_cb, z);
+	/* What is queued below (the OK that agreed to COMPRESS) goes as is. */
+	f = bufferevent_filter_new(c->bev, conn_inflate, conn_deflate,
+	    BEV_OPT_CLOSE_ON_FREE, conn_zlib_free, z);
+	if (f == NULL) {
+		conn_zlib_free(z);
+		return -1;
+	}
+	z->bev = f;
+	/* Flow control as under a STARTTLS filter (conn_starttls). */
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, CONN_UNDER_HIGH);
+	bufferevent_setwatermark(f, EV_READ, 0, CONN_Z_INPUT_HIGH);
+	c->bev = f;
+	c->zlib = z;
 	conn_setup(c);
 	if (c->drain_below != 0)
 		bufferevent_setwatermark(c->bev, EV_WRITE, c->drain_below, 0);
@@ -192,8 +400,15 @@ conn_pause(struct conn *c, int paused)
 {
 	if (paused)
 		bufferevent_disable(c->bev, EV_READ);
-	else
+	else {
 		bufferevent_enable(c->bev, EV_READ);
+		/*
+		 * A paused filter leaves what arrived compressed below it;
+		 * inflate that now, for the commands the owner reads next.
+		 */
+		if (c->zlib != NULL)
+			bufferevent_flush(c->bev, EV_READ, BEV_NORMAL);
+	}
 }
 
 /*
@@ -208,11 +423,16 @@ conn_end_when_flushed(struct conn *c)
 {
 	struct bufferevent	*under;
 
+	/* The last deflate block, before anything can drain. */
+	if (c->zlib != NULL && c->zlib->out_pending)
+		bufferevent_flush(c->bev, EV_WRITE, BEV_FLUSH);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
 		return;		/* conn_write_cb() comes back */
-	under = bufferevent_get_underlying(c->bev);
-	if (under != NULL &&
-	    evbuffer_get_length(bufferevent_get_output(under)) != 0) {
+	/* Any filter below (TLS, plain under STARTTLS) must drain too. */
+	for (under = bufferevent_get_underlying(c->bev); under != NULL;
+	    under = bufferevent_get_underlying(under)) {
+		if (evbuffer_get_length(bufferevent_get_output(under)) == 0)
+			continue;
 		if (c->ev_flush == NULL) {
 			c->ev_flush = event_new(c->base, c->fd,
 			    EV_WRITE | EV_PERSIST, conn_flush_cb, c);
@@ -318,6 +538,21 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	c->cb->end(c, why, c->arg);
 }
 
+/* The TLS of the connection, under a COMPRESS filter if there is one. */
+static SSL *
+conn_ssl(const struct conn *c)
+{
+	struct bufferevent	*b;
+	SSL			*ssl;
+
+	if (!c->tls)
+		return NULL;
+	for (b = c->bev; b != NULL; b = bufferevent_get_underlying(b))
+		if ((ssl = bufferevent_openssl_get_ssl(b)) != NULL)
+			return ssl;
+	return NULL;
+}
+
 void
 conn_free(struct conn **cp)
 {
@@ -328,9 +563,12 @@ conn_free(struct conn **cp)
 		return;
 	if (c->ev_flush != NULL)
 		event_free(c->ev_flush);
-	if (c->tls && (ssl = bufferevent_openssl_get_ssl(c->bev)) != NULL)
+	if ((ssl = conn_ssl(c)) != NULL)
 		SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);
-	/* CLOSE_ON_FREE: frees the SSL, any plain bufferevent below, the fd. */
+	/*
+	 * CLOSE_ON_FREE: frees the filters (COMPRESS, then TLS), any plain
+	 * bufferevent below, the SSL and the fd.
+	 */
 	bufferevent_free(c->bev);
 	event_free(c->close_ev);
 	event_free(c->linger_ev);

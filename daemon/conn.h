@@ -31,6 +31,7 @@ enum conn_end {
 #define CONN_LINGER		10
 
 struct conn;
+struct conn_zlib;
 
 struct conn_callbacks {
 	void	(*input)(struct conn *, void *arg);
@@ -53,6 +54,7 @@ struct conn {
 	struct event		*ev_flush;	/* closing: STARTTLS output left */
 	struct event		*linger_ev;	/* closing: the flush took too long */
 	int			 timeout;	/* seconds, 0 none */
+	struct conn_zlib	*zlib;		/* COMPRESS=DEFLATE, or NULL */
 };
 
 /*
@@ -69,6 +71,14 @@ struct conn	*conn_new(struct event_base *, int fd, const struct sockaddr *,
  * there was any).  Returns -1 if TLS cannot start.
  */
 int		 conn_starttls(struct conn *, struct tls_server *);
+/*
+ * Starts DEFLATE compression both ways (RFC 4978) once the reply that
+ * agreed to it was queued: that reply still goes out as it is,
+ * everything after is compressed, and everything read from here on is
+ * inflated.  The caller has refused COMPRESS if input was pipelined
+ * behind it.  -1 if it cannot start; it can start only once.
+ */
+int		 conn_compress(struct conn *);
 struct evbuffer	*conn_in(struct conn *);
 struct evbuffer	*conn_out(struct conn *);
 void		 conn_printf(struct conn *, const char *, ...)

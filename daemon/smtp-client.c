@@ -104,6 +104,8 @@ struct smtp_client {
 	const struct smtp_client_cb	*cb;
 	void				*arg;
 	enum smtp_client_state		 state;
+	/* The gateway's re-injection: plain SMTP, no TLS, no AUTH. */
+	int				 plain;
 	char				 host[256];
 	char				 port[8];
 	char				 peer[270];	/* host:port, for logs */
@@ -218,8 +220,11 @@ smtp_client_do_connect(struct smtp_client *c)
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
 		if ((c->bev = bufferevent_socket_new(c->base, -1,
-		    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+			snprintf(c->connect_why, sizeof(c->connect_why),
+			    "no connection object");
 			break;
+		}
 		smtp_client_setup_bev(c);
 		/* The write timeout bounds the connect. */
 		if (bufferevent_socket_connect(c->bev, ai->ai_addr,
@@ -530,6 +535,10 @@ smtp_client_reply(struct smtp_client *c, int code, const char *text)
 			    text);
 			return;
 		}
+		if (c->plain) {
+			smtp_client_enter_state(c, SC_READY);
+			return;
+		}
 		if (!c->in_tls) {
 			/* Never in clear (guestbox.conf(5)): STARTTLS or nothing. */
 			if (!c->ext_starttls)
@@ -750,8 +759,9 @@ smtp_client_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		if (c->state == SC_CONNECT)
-			smtp_client_enter_state(c, c->cf->smarthost_tls ==
-			    SMARTHOST_TLS ? SC_TLS : SC_GREETING);
+			smtp_client_enter_state(c, !c->plain &&
+			    c->cf->smarthost_tls == SMARTHOST_TLS ? SC_TLS :
+			    SC_GREETING);
 		else if (c->state == SC_TLS)
 			/* RFC 3207 4.2: after STARTTLS, EHLO again. */
 			smtp_client_enter_state(c, c->greeted ? SC_EHLO :
@@ -840,13 +850,26 @@ smtp_client_new(struct event_base *base, const struct conf *cf, SSL_CTX *ctx,
     int timeout, const struct smtp_client_cb *cb, void *arg, char *err,
     size_t errlen)
 {
+	return smtp_client_new_to(base, cf, NULL, ctx, timeout, cb, arg, err,
+	    errlen);
+}
+
+struct smtp_client *
+smtp_client_new_to(struct event_base *base, const struct conf *cf,
+    const char *plain_to, SSL_CTX *ctx, int timeout,
+    const struct smtp_client_cb *cb, void *arg, char *err, size_t errlen)
+{
 	struct smtp_client	*c;
+	const char		*to = plain_to != NULL ? plain_to : cf->smarthost;
 
 	c = xcalloc(1, sizeof(*c));
-	if (smtp_client_smarthost(cf->smarthost, cf->smarthost_tls, c->host,
-	    sizeof(c->host), c->port, sizeof(c->port)) == -1) {
-		snprintf(err, errlen, "smarthost \"%s\" is not HOST:PORT",
-		    cf->smarthost != NULL ? cf->smarthost : "");
+	c->plain = plain_to != NULL;
+	if (smtp_client_smarthost(to, c->plain ? SMARTHOST_STARTTLS :
+	    cf->smarthost_tls, c->host, sizeof(c->host), c->port,
+	    sizeof(c->port)) == -1) {
+		snprintf(err, errlen, "%s \"%s\" is not HOST:PORT",
+		    c->plain ? "gateway_reinject" : "smarthost",
+		    to != NULL ? to : "");
 		free(c);
 		return NULL;
 	}
@@ -910,6 +933,12 @@ smtp_client_quit(struct smtp_client *c)
 		smtp_client_enter_state(c, SC_QUIT);
 }
 
+const char *
+smtp_client_peer(const struct smtp_client *c)
+{
+	return c->peer;
+}
+
 void
 smtp_client_free(struct smtp_client **cp)
 {
@@ -938,13 +967,13 @@ smtp_client_free(struct smtp_client **cp)
 struct smtp_client_wait {
 	struct event_base	*base;
 	struct event		*quit_timer;
-	struct smtp_client_msg	 msg;
-	int			 started;
-	int			 done;
-	int			 ok;
-	char			*err;
-	size_t			 errlen;
+	struct smtp_client_msg	*msgs;
+	struct smtp_client_outcome *out;
+	size_t			 nmsgs;
+	size_t			 next;		/* the next message to send */
+	size_t			 ndone;
 	const char		*peer;
+	int			 plain;
 };
 
 static void
@@ -953,10 +982,12 @@ smtp_client_wait_ready(struct smtp_client *c, void *arg)
 	struct smtp_client_wait	*w = arg;
 	struct timeval		 tv = { SMTP_CLIENT_QUIT_WAIT, 0 };
 
-	if (!w->started) {
-		w->started = 1;
-		(void)smtp_client_send(c, &w->msg);
-		return;
+	while (w->next < w->nmsgs) {
+		if (smtp_client_send(c, &w->msgs[w->next++]) == 0)
+			return;
+		/* No recipients: nothing to send, and nothing lost. */
+		w->out[w->next - 1].status = SMTP_CLIENT_SENT;
+		w->ndone = w->next;
 	}
 	/* The outcome is known; a lost QUIT changes nothing. */
 	smtp_client_quit(c);
@@ -967,29 +998,43 @@ static void
 smtp_client_wait_done(struct smtp_client *c, const struct smtp_client_result *r,
     void *arg)
 {
-	struct smtp_client_wait	*w = arg;
+	struct smtp_client_wait		*w = arg;
+	struct smtp_client_outcome	*o = &w->out[w->next - 1];
+	size_t				 i;
 
 	(void)c;
-	w->done = 1;
-	w->ok = r->nsent == r->nrcpts;
-	if (w->ok)
+	w->ndone = w->next;
+	o->status = SMTP_CLIENT_SENT;
+	if (r->nsent == r->nrcpts)
 		return;
+	/* Any temporary failure makes the message's; else it is refused. */
+	o->status = SMTP_CLIENT_PERMFAIL;
+	for (i = 0; i < r->nrcpts; i++)
+		if (r->rcpts[i].status == SMTP_CLIENT_TEMPFAIL)
+			o->status = SMTP_CLIENT_TEMPFAIL;
+	o->refused = r->refused != NULL;
 	if (r->refused != NULL)
-		snprintf(w->err, w->errlen, "the smarthost %s refused %s: %s",
+		snprintf(o->error, sizeof(o->error), "%s refused %s: %s",
 		    w->peer, r->refused, r->error);
 	else
-		snprintf(w->err, w->errlen, "%s: %s", w->peer, r->error);
+		snprintf(o->error, sizeof(o->error), "%s: %s", w->peer,
+		    r->error);
 }
 
 static void
 smtp_client_wait_closed(struct smtp_client *c, const char *why, void *arg)
 {
 	struct smtp_client_wait	*w = arg;
+	size_t			 i;
 
 	(void)c;
-	if (!w->done)
-		snprintf(w->err, w->errlen, "%s: %s", w->peer, why != NULL ?
-		    why : "the smarthost closed the connection");
+	/* What was not answered did not go. */
+	for (i = w->ndone; i < w->nmsgs; i++) {
+		w->out[i].status = SMTP_CLIENT_TEMPFAIL;
+		snprintf(w->out[i].error, sizeof(w->out[i].error), "%s: %s",
+		    w->peer, why != NULL ? why : w->plain ? "the server closed "
+		    "the connection" : "the smarthost closed the connection");
+	}
 	event_base_loopbreak(w->base);
 }
 
@@ -1010,36 +1055,41 @@ static const struct smtp_client_cb smtp_client_wait_cb = {
 };
 
 int
-smtp_client_send_wait(const struct conf *cf, const char *from,
-    const char *rcpt, const char *msg, size_t len, char *err, size_t errlen)
+smtp_client_send_list_wait(const struct conf *cf, const char *plain_to,
+    struct smtp_client_msg *msgs, struct smtp_client_outcome *out, size_t n)
 {
 	struct smtp_client_wait	 w;
 	struct smtp_client	*c = NULL;
 	struct sigaction	 sa, osa;
-	SSL_CTX			*ctx;
-	char			 why[256];
+	SSL_CTX			*ctx = NULL;
+	char			 why[256], err[256];
+	size_t			 i;
+	int			 ret = 0;
 
 	memset(&w, 0, sizeof(w));
-	w.err = err;
-	w.errlen = errlen;
-	w.msg.from = from;
-	w.msg.rcpts = &rcpt;
-	w.msg.nrcpts = 1;
-	w.msg.data = msg;
-	w.msg.len = len;
-	snprintf(err, errlen, "not sent");
-	if ((ctx = tls_client_ctx(cf->smarthost_verify, cf->smarthost_ca, why,
-	    sizeof(why))) == NULL) {
-		snprintf(err, errlen, "TLS: %s", why);
+	w.msgs = msgs;
+	w.out = out;
+	w.nmsgs = n;
+	w.plain = plain_to != NULL;
+	for (i = 0; i < n; i++) {
+		out[i].status = SMTP_CLIENT_TEMPFAIL;
+		snprintf(out[i].error, sizeof(out[i].error), "not sent");
+	}
+	if (plain_to == NULL && (ctx = tls_client_ctx(cf->smarthost_verify,
+	    cf->smarthost_ca, why, sizeof(why))) == NULL) {
+		for (i = 0; i < n; i++)
+			snprintf(out[i].error, sizeof(out[i].error), "TLS: %s",
+			    why);
 		return -1;
 	}
 	if ((w.base = event_base_new()) == NULL)
 		fatalx("smtp-client: event_base_new failed");
 	w.quit_timer = evtimer_new(w.base, smtp_client_wait_timer, &w);
-	if ((c = smtp_client_new(w.base, cf, ctx, SMTP_CLIENT_TIMEOUT,
-	    &smtp_client_wait_cb, &w, err, errlen)) != NULL) {
+	if ((c = smtp_client_new_to(w.base, cf, plain_to, ctx,
+	    SMTP_CLIENT_TIMEOUT, &smtp_client_wait_cb, &w, err,
+	    sizeof(err))) != NULL) {
 		w.peer = c->peer;
-		/* A smarthost that hangs up must give an error, not a SIGPIPE. */
+		/* A server that hangs up must give an error, not a SIGPIPE. */
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_IGN;
 		sigaction(SIGPIPE, &sa, &osa);
@@ -1047,9 +1097,37 @@ smtp_client_send_wait(const struct conf *cf, const char *from,
 		event_base_dispatch(w.base);
 		sigaction(SIGPIPE, &osa, NULL);
 		smtp_client_free(&c);
-	}
+	} else
+		for (i = 0; i < n; i++)
+			snprintf(out[i].error, sizeof(out[i].error), "%s", err);
 	event_free(w.quit_timer);
 	event_base_free(w.base);
-	SSL_CTX_free(ctx);
-	return w.done && w.ok ? 0 : -1;
+	if (ctx != NULL)
+		SSL_CTX_free(ctx);
+	for (i = 0; i < n; i++)
+		if (out[i].status != SMTP_CLIENT_SENT)
+			ret = -1;
+	return ret;
+}
+
+int
+smtp_client_send_wait(const struct conf *cf, const char *from,
+    const char *rcpt, const char *msg, size_t len, char *err, size_t errlen)
+{
+	struct smtp_client_msg		 m;
+	struct smtp_client_outcome	 o;
+
+	memset(&m, 0, sizeof(m));
+	m.from = from;
+	m.rcpts = &rcpt;
+	m.nrcpts = 1;
+	m.data = msg;
+	m.len = len;
+	if (smtp_client_send_list_wait(cf, NULL, &m, &o, 1) == 0)
+		return 0;
+	if (o.refused)
+		snprintf(err, errlen, "the smarthost %s", o.error);
+	else
+		snprintf(err, errlen, "%s", o.error);
+	return -1;
 }

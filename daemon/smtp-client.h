@@ -84,8 +84,9 @@ struct smtp_client_msg {
  * done: a transaction is over (also when the connection broke during
  * it); ready or closed follows.
  * closed: the connection is gone; why is NULL after QUIT or when it
- * ended while idle, else what went wrong.  It comes from the event loop,
- * never from inside another call, and may smtp_client_free().
+ * ended while idle, else what went wrong (in the client: gone with
+ * smtp_client_free()).  It comes from the event loop, never from inside
+ * another call, and may smtp_client_free().
  * Only closed may free the client.
  */
 struct smtp_client_cb {
@@ -104,11 +105,23 @@ struct smtp_client_cb {
 struct smtp_client *smtp_client_new(struct event_base *, const struct conf *cf,
 	    SSL_CTX *ctx, int timeout, const struct smtp_client_cb *, void *arg,
 	    char *err, size_t errlen);
+/*
+ * The same for a plain SMTP server at plain_to ("host:port"): no TLS, no
+ * AUTH; for the gateway's re-injection into the home MTA on loopback
+ * (gateway_reinject in guestbox.conf(5)).  NULL plain_to: the smarthost,
+ * as smtp_client_new().
+ */
+struct smtp_client *smtp_client_new_to(struct event_base *,
+	    const struct conf *cf, const char *plain_to, SSL_CTX *ctx,
+	    int timeout, const struct smtp_client_cb *, void *arg, char *err,
+	    size_t errlen);
 void	smtp_client_connect(struct smtp_client *);
 /* Starts a transaction; only in the ready state (else -1). */
 int	smtp_client_send(struct smtp_client *, const struct smtp_client_msg *);
 /* Says QUIT if ready (else nothing); closed follows. */
 void	smtp_client_quit(struct smtp_client *);
+/* "host:port" ("[v6]:port"), for logs; valid as long as the client. */
+const char *smtp_client_peer(const struct smtp_client *);
 /* Drops the connection without callbacks. */
 void	smtp_client_free(struct smtp_client **);
 
@@ -120,5 +133,24 @@ void	smtp_client_free(struct smtp_client **);
 int	smtp_client_send_wait(const struct conf *cf, const char *from,
 	    const char *rcpt, const char *msg, size_t len, char *err,
 	    size_t errlen);
+
+/* What became of one message of smtp_client_send_list_wait(). */
+struct smtp_client_outcome {
+	/* SENT: every recipient took it; TEMPFAIL if any failed for now. */
+	enum smtp_client_status	 status;
+	int			 refused;	/* the server said no (not a
+						   broken connection) */
+	char			 error[512];
+};
+
+/*
+ * Blocking, on a private event base (also from a worker thread): sends
+ * the n messages one after another on one connection, to plain_to (plain
+ * SMTP, see smtp_client_new_to) or, if NULL, cf's smarthost.  out[i] says
+ * what became of msgs[i].  Returns 0 if every message was sent, else -1.
+ */
+int	smtp_client_send_list_wait(const struct conf *cf, const char *plain_to,
+	    struct smtp_client_msg *msgs, struct smtp_client_outcome *out,
+	    size_t n);
 
 #endif

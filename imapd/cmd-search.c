@@ -30,6 +30,9 @@
 #include "rfc5322.h"
 #include "xmalloc.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_search;
+
 struct search_msg;
 
 static void	search_prepare(struct imap_session *, struct imap_search_key *,

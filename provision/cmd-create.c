@@ -47,7 +47,7 @@ cmd_create_txn(struct store_txn *txn, void *arg)
 	cr->acct.address = xstrdup(cr->recipient);
 	cr->acct.inviter = xstrdup(cr->sender);
 	cr->acct.state = STORE_ACCT_PENDING;
-	invite_apply(cr->pv, cr->inv, &cr->acct, store_txn_now(txn));
+	invite_apply(cr->pv->conf, cr->inv, &cr->acct, store_txn_now(txn));
 	provision_mailbox_names(cr->pv->conf, &names);
 	if ((ret = store_account_create(txn, &cr->acct, cr->inv->token, &names,
 	    NULL)) != 0)
@@ -130,7 +130,7 @@ cmd_create_exec(struct provision *pv, int argc, char **argv)
 	out = print ? INVITE_OUT_PRINT : pv->conf->smarthost != NULL ?
 	    INVITE_OUT_SEND : INVITE_OUT_LINK;
 	memset(&im, 0, sizeof(im));
-	if (out != INVITE_OUT_LINK && (ret = invite_mail_load(pv, &im)) != EX_OK)
+	if (out != INVITE_OUT_LINK && (ret = provision_invite_mail_load(pv, &im)) != EX_OK)
 		return ret;
 	/* The key first: without a usable key there is nothing to reply to. */
 	if (provision_input(pv, keyfile, &keydata, &keylen) == -1) {
@@ -143,7 +143,7 @@ cmd_create_exec(struct provision *pv, int argc, char **argv)
 		invite_mail_clear(&im);
 		return EX_DATAERR;
 	}
-	if ((ret = invite_prepare(pv, pinmode, fpr, &inv)) != EX_OK) {
+	if ((ret = provision_invite_prepare(pv, pinmode, fpr, &inv)) != EX_OK) {
 		invite_mail_clear(&im);
 		return ret;
 	}

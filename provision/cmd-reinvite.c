@@ -43,7 +43,7 @@ cmd_reinvite_txn(struct store_txn *txn, void *arg)
 	if ((ret = store_account_reset(txn, a, &names, &ri->removed)) != 0)
 		return ret;
 	store_account_rekey(a, ri->inv->token, NULL);
-	invite_apply(ri->pv, ri->inv, a, store_txn_now(txn));
+	invite_apply(ri->pv->conf, ri->inv, a, store_txn_now(txn));
 	a->state = STORE_ACCT_PENDING;
 	a->activated = 0;
 	/*
@@ -127,7 +127,7 @@ cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
 	out = print ? INVITE_OUT_PRINT : pv->conf->smarthost != NULL ?
 	    INVITE_OUT_SEND : INVITE_OUT_LINK;
 	memset(&im, 0, sizeof(im));
-	if (out != INVITE_OUT_LINK && (ret = invite_mail_load(pv, &im)) != EX_OK)
+	if (out != INVITE_OUT_LINK && (ret = provision_invite_mail_load(pv, &im)) != EX_OK)
 		return ret;
 	memset(&a, 0, sizeof(a));
 	if ((ret = provision_find(pv, argv[optind], &a)) != EX_OK) {
@@ -165,7 +165,7 @@ cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
 		invite_mail_clear(&im);
 		return EX_DATAERR;
 	}
-	ret = invite_prepare(pv, pinmode, who.fpr, &inv);
+	ret = provision_invite_prepare(pv, pinmode, who.fpr, &inv);
 	store_account_clear(&a);
 	if (ret != EX_OK) {
 		invite_mail_clear(&im);

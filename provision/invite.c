@@ -1,6 +1,7 @@
 /*
- * invite.c: what create and reinvite share: a token, a PIN, a fresh key
- * pair wrapped under the token.
+ * invite.c: what create and reinvite share on top of daemon/invite.c:
+ * its errors as exit codes, and the invitation printed, or sent through
+ * the smarthost.
  */
 #include "config.h"
 
@@ -10,90 +11,45 @@
 
 #include <sodium.h>
 
-#include "pgp.h"
 #include "provision.h"
+#include "smtp-client.h"
 #include "util.h"
 #include "xmalloc.h"
 
-/* What --pin DIGITS takes; pin_length in guestbox.conf(5) has the same range. */
-#define INVITE_PIN_MIN	4
-#define INVITE_PIN_MAX	12
-
+/* invite_prepare()'s errors as exit codes, with the reason printed. */
 int
-invite_prepare(struct provision *pv, const char *pinmode,
+provision_invite_prepare(struct provision *pv, const char *pinmode,
     const char *inviter_fpr, struct invite *inv)
 {
-	const struct conf	*cf = pv->conf;
-	char			*tok, why[512];
-	size_t			 i, n;
+	char	 why[512];
 
-	memset(inv, 0, sizeof(*inv));
-	if (strcmp(pinmode, "none") == 0)
-		inv->pin[0] = '\0';
-	else if (strcmp(pinmode, "auto") == 0) {
-		for (i = 0; i < cf->pin_length; i++)
-			inv->pin[i] = (char)('0' + randombytes_uniform(10));
-		inv->pin[i] = '\0';
-	} else {
-		n = strlen(pinmode);
-		if (n < INVITE_PIN_MIN || n > INVITE_PIN_MAX ||
-		    strspn(pinmode, "0123456789") != n) {
-			provision_errx(pv, "--pin takes auto, none, or 4 to 12 "
-			    "digits");
-			return EX_USAGE;
-		}
-		memcpy(inv->pin, pinmode, n + 1);
+	switch (invite_prepare(pv->conf, pinmode, inviter_fpr, inv, why,
+	    sizeof(why))) {
+	case INVITE_OK:
+		return EX_OK;
+	case INVITE_EPINMODE:
+		provision_errx(pv, "%s", why);
+		return EX_USAGE;
+	case INVITE_ENOMEM:
+		provision_errx(pv, "%s", why);
+		return EX_OSERR;
+	case INVITE_EKEY:
+		break;
 	}
-	if (inv->pin[0] != '\0') {
-		/* The verifier resists offline guessing as far as 6 digits can. */
-		inv->pin_verifier = xmalloc(crypto_pwhash_STRBYTES);
-		if (crypto_pwhash_str(inv->pin_verifier, inv->pin,
-		    strlen(inv->pin), cf->kdf_opslimit,
-		    (size_t)cf->kdf_memlimit) != 0) {
-			provision_errx(pv, "hashing the PIN failed (out of "
-			    "memory?)");
-			invite_clear(inv);
-			return EX_OSERR;
-		}
-		/* The sender may ask for it later: only they can read it. */
-		if (pgp_encrypt_armor(inviter_fpr, inv->pin, strlen(inv->pin),
-		    &inv->pin_armored, why, sizeof(why)) == -1) {
-			provision_errx(pv, "%s", why);
-			invite_clear(inv);
-			return EX_DATAERR;
-		}
-	} else {
-		inv->pin_verifier = xstrdup("");
-		inv->pin_armored = xstrdup("");
+	provision_errx(pv, "%s", why);
+	return EX_DATAERR;
+}
+
+int
+provision_invite_mail_load(struct provision *pv, struct invite_mail *im)
+{
+	char	 why[512];
+
+	if (invite_mail_load(pv->conf, im, why, sizeof(why)) == -1) {
+		provision_errx(pv, "%s", why);
+		return EX_CONFIG;
 	}
-	vault_token_new(inv->token);
-	tok = b64url_encode(inv->token, sizeof(inv->token));
-	xasprintf(&inv->link, "%s/i/%s", cf->public_url, tok);
-	sodium_memzero(tok, strlen(tok));
-	free(tok);
 	return EX_OK;
-}
-
-void
-invite_apply(struct provision *pv, const struct invite *inv,
-    struct store_account *a, time_t now)
-{
-	a->invite_created = now;
-	a->invite_expires = now + (time_t)pv->conf->invite_days * 86400;
-	a->pin_failures = 0;
-	free(a->pin_verifier);
-	free(a->pin_armored);
-	a->pin_verifier = xstrdup(inv->pin_verifier);
-	a->pin_armored = xstrdup(inv->pin_armored);
-}
-
-void
-invite_clear(struct invite *inv)
-{
-	free(inv->link);
-	free(inv->pin_verifier);
-	free(inv->pin_armored);
-	sodium_memzero(inv, sizeof(*inv));
 }
 
 void
@@ -116,4 +72,79 @@ invite_print(struct provision *pv, const struct store_account *a,
 	printf("address: %s\nlink:    %s\npin:     %s\nexpires: %s\n",
 	    a->address, inv->link, inv->pin[0] != '\0' ? inv->pin : "(none)",
 	    time_iso8601(a->invite_expires, buf, sizeof(buf)));
+}
+
+int
+invite_mail_send(struct provision *pv, const struct store_account *a,
+    const char *msg, size_t len)
+{
+	char	 err[512];
+
+	if (smtp_client_send_wait(pv->conf, pv->conf->invite_from, a->address,
+	    msg, len, err, sizeof(err)) == -1) {
+		provision_errx(pv, "the invitation to %s was not sent: %s",
+		    a->address, err);
+		return EX_TEMPFAIL;
+	}
+	return EX_OK;
+}
+
+/*
+ * What create and reinvite print once the invitation went out by mail or
+ * to stdout: everything but the link, which only the recipient gets.
+ * With --print the message is on stdout, so this goes to stderr.
+ */
+void
+invite_mail_report(struct provision *pv, const struct store_account *a,
+    const struct invite *inv, int printed)
+{
+	FILE	*fp = printed ? stderr : stdout;
+	char	 buf[32];
+
+	if (pv->json && !printed) {
+		printf("{");
+		json_key_str(stdout, "address", a->address, 1);
+		json_key_str(stdout, "pin", inv->pin, 1);
+		json_key_time(stdout, "expires", a->invite_expires, 1);
+		printf("\"sent\":true}\n");
+		return;
+	}
+	fprintf(fp, "address: %s\npin:     %s\nexpires: %s\n%s\n", a->address,
+	    inv->pin[0] != '\0' ? inv->pin : "(none)",
+	    time_iso8601(a->invite_expires, buf, sizeof(buf)), printed ?
+	    "invitation: printed on standard output" :
+	    "invitation: sent through the smarthost");
+}
+
+int
+invite_mail_deliver(struct provision *pv, const struct invite_mail *im,
+    enum invite_output out, const struct store_account *a,
+    const struct invite *inv, const char *sender, const char *sender_name,
+    long long removed)
+{
+	char	*msg;
+	size_t	 len;
+	int	 ret;
+
+	if (out == INVITE_OUT_LINK) {
+		invite_print(pv, a, inv, removed);
+		return EX_OK;
+	}
+	invite_mail_build(pv->conf, im, a, inv, sender, sender_name, &msg,
+	    &len);
+	if (out == INVITE_OUT_PRINT) {
+		/* RFC 5322 on a terminal or a pipe: local line ends. */
+		ret = EX_OK;
+		for (size_t i = 0; i < len; i++)
+			if (msg[i] != '\r' && putchar(msg[i]) == EOF)
+				ret = EX_IOERR;
+		if (fflush(stdout) == EOF)
+			ret = EX_IOERR;
+	} else
+		ret = invite_mail_send(pv, a, msg, len);
+	sodium_memzero(msg, len);
+	free(msg);
+	if (ret == EX_OK)
+		invite_mail_report(pv, a, inv, out == INVITE_OUT_PRINT);
+	return ret;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "invite.h"
 #include "store.h"
 
 struct provision {
@@ -26,6 +27,8 @@ struct provision {
 	size_t		 inputlen;
 	int		 input_errno;
 	struct store	*store;		/* opened by provision_store() */
+	/* Set before provision_store(): see store_options.stuck_secs. */
+	unsigned	 stuck_secs;
 	int		 json;
 	const char	*progname;
 	/* Started as root and switched to user (guestbox.conf(5)), or NULL. */
@@ -105,49 +108,15 @@ void		 json_key_str(FILE *, const char *key, const char *val, int comma);
 void		 json_key_num(FILE *, const char *key, long long val, int comma);
 void		 json_key_time(FILE *, const char *key, time_t val, int comma);
 
-/* A new invitation for an account: token, id, PIN (see cmd-create.c). */
-struct invite {
-	char		*link;			/* PUBLIC_URL/i/TOKEN */
-	char		 pin[16];		/* "" when none */
-	char		*pin_verifier;
-	char		*pin_armored;
-	uint8_t		 token[VAULT_TOKENBYTES];
-};
-/* pinmode: "auto", "none" or digits.  Returns an exit code. */
-int		 invite_prepare(struct provision *, const char *pinmode,
+/* invite_prepare() (invite.h), its errors printed and as exit codes. */
+int		 provision_invite_prepare(struct provision *, const char *pinmode,
 		    const char *inviter_fpr, struct invite *);
-/*
- * Puts the invitation's times and PIN into a; the keys wrapped under its
- * token are store_account_rekey's (store_account_create's for a new one).
- */
-void		 invite_apply(struct provision *, const struct invite *,
-		    struct store_account *, time_t now);
-void		 invite_clear(struct invite *);
+/* invite_mail_load(); EX_CONFIG if a template is missing. */
+int		 provision_invite_mail_load(struct provision *,
+		    struct invite_mail *);
 /* removed: messages a reinvite removed, -1 for a new mailbox. */
 void		 invite_print(struct provision *, const struct store_account *,
 		    const struct invite *, long long removed);
-
-/*
- * The invitation mail (invite-mail.c): templates loaded before anything
- * is created, so a missing file changes nothing.
- */
-enum invite_mail_file {
-	INVITE_MAIL_SUBJECT,
-	INVITE_MAIL_TEXT,
-	INVITE_MAIL_HTML,
-	INVITE_MAIL_NFILES,
-};
-struct invite_mail {
-	char		*tpl[INVITE_MAIL_NFILES];
-};
-/* Returns an exit code (EX_CONFIG if a template is missing). */
-int		 invite_mail_load(struct provision *, struct invite_mail *);
-void		 invite_mail_clear(struct invite_mail *);
-/* The whole RFC 5322 message, CRLF line ends; caller frees *msgp. */
-int		 invite_mail_build(struct provision *, const struct invite_mail *,
-		    const struct store_account *, const struct invite *,
-		    const char *sender, const char *sender_name, char **msgp,
-		    size_t *lenp);
 /* Where an invitation goes. */
 enum invite_output {
 	INVITE_OUT_LINK,	/* no smarthost: print the link (as before) */

@@ -14,6 +14,8 @@
 #include "xmalloc.h"
 
 #define REC_ACCOUNT_V1	1
+/* issue 11: V1 and invite_unsent; written only while that is set. */
+#define REC_ACCOUNT_V2	2
 #define REC_MAILBOX_V1	1
 #define REC_MSG_V1	1
 #define REC_CORR_V1	1
@@ -23,7 +25,7 @@
 void
 store_account_encode(const struct store_account *a, struct pack *pk)
 {
-	pack_u8(pk, REC_ACCOUNT_V1);
+	pack_u8(pk, a->invite_unsent ? REC_ACCOUNT_V2 : REC_ACCOUNT_V1);
 	pack_u64(pk, a->id);
 	pack_str(pk, a->address);
 	pack_u8(pk, a->state);
@@ -48,16 +50,20 @@ store_account_encode(const struct store_account *a, struct pack *pk)
 	pack_str(pk, a->pin_armored);
 	pack_u32(pk, a->next_mailbox_id);
 	pack_u32(pk, a->last_uidvalidity);
+	if (a->invite_unsent)
+		pack_u8(pk, 1);
 }
 
 int
 store_account_decode(const void *buf, size_t len, struct store_account *a)
 {
 	struct unpack	 up;
+	uint8_t		 version;
 
 	store_account_clear(a);
 	unpack_init(&up, buf, len);
-	if (unpack_u8(&up) != REC_ACCOUNT_V1)
+	version = unpack_u8(&up);
+	if (version != REC_ACCOUNT_V1 && version != REC_ACCOUNT_V2)
 		return STORE_ECORRUPT;
 	a->id = unpack_u64(&up);
 	a->address = unpack_str(&up);
@@ -83,7 +89,10 @@ store_account_decode(const void *buf, size_t len, struct store_account *a)
 	a->pin_armored = unpack_str(&up);
 	a->next_mailbox_id = unpack_u32(&up);
 	a->last_uidvalidity = unpack_u32(&up);
-	if (!unpack_done(&up) || a->state < STORE_ACCT_PENDING ||
+	if (version == REC_ACCOUNT_V2 && (a->invite_unsent =
+	    unpack_u8(&up)) != 1)
+		version = 0;
+	if (version == 0 || !unpack_done(&up) || a->state < STORE_ACCT_PENDING ||
 	    a->state > STORE_ACCT_DELETING) {
 		store_account_clear(a);
 		return STORE_ECORRUPT;

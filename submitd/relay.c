@@ -35,7 +35,6 @@ struct relay {
 	struct event		*timer;
 	struct event		*reuse;
 	SSL_CTX			*ctx;
-	char			 peer[300];	/* host:port, for logs */
 	/* The connection (smtp-client.c), or NULL; idle: it is ready. */
 	struct smtp_client	*sc;
 	int			 idle;
@@ -382,15 +381,16 @@ relay_sc_closed(struct smtp_client *sc, const char *why, void *arg)
 {
 	struct relay	*r = arg;
 
-	(void)sc;
-	smtp_client_free(&r->sc);
 	r->idle = 0;
 	evtimer_del(r->reuse);
 	if (why != NULL) {
-		log_warnx("relay: %s: %s", r->peer, why);
+		log_warnx("relay: %s: %s", smtp_client_peer(sc), why);
+		/* why lives in the client: record the round first. */
 		relay_fail_round(r, why);
+		smtp_client_free(&r->sc);
 		return;
 	}
+	smtp_client_free(&r->sc);
 	/* After QUIT: a reply queued meanwhile goes now. */
 	relay_run(r);
 }
@@ -485,9 +485,6 @@ relay_new(struct submitd *sd)
 		fatalx("relay: smarthost \"%s\" is not HOST:PORT", cf->smarthost);
 	r = xcalloc(1, sizeof(*r));
 	r->sd = sd;
-	snprintf(r->peer, sizeof(r->peer), "%s%s%s:%s",
-	    strchr(host, ':') != NULL ? "[" : "", host,
-	    strchr(host, ':') != NULL ? "]" : "", port);
 	if ((r->ctx = tls_client_ctx(cf->smarthost_verify, cf->smarthost_ca,
 	    err, sizeof(err))) == NULL)
 		fatalx("relay: %s", err);

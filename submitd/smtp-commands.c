@@ -13,32 +13,37 @@
 /* The protocols a row is for. */
 #define P_SUB		(1U << SMTP_DIALECT_SUBMISSION)
 #define P_LMTP		(1U << SMTP_DIALECT_LMTP)
-#define P_ALL		(P_SUB | P_LMTP)
+#define P_GW		(1U << SMTP_DIALECT_GATEWAY)
+#define P_ALL		(P_SUB | P_LMTP | P_GW)
 
 /*
  * Submission (RFC 6409): authenticated senders, OpenPGP recipients;
- * LMTP (RFC 2033): local delivery into mailboxes, no AUTH.  A verb that
- * differs has a row per protocol.
+ * LMTP (RFC 2033): local delivery into mailboxes, no AUTH; the gateway
+ * (RFC 5321, after-queue content filter of the home MTA, on loopback):
+ * no AUTH, no STARTTLS, every envelope taken.  A verb that differs has a
+ * row per protocol.
  */
 static const struct smtp_cmd_def smtp_commands[] = {
-	{ .verb = SMTP_CMD_EHLO, .protocols = P_SUB, .states = ST_ANYTIME,
-	    .handler = cmd_hello },
-	{ .verb = SMTP_CMD_HELO, .protocols = P_SUB, .states = ST_ANYTIME,
-	    .handler = cmd_hello },
+	{ .verb = SMTP_CMD_EHLO, .protocols = P_SUB | P_GW,
+	    .states = ST_ANYTIME, .handler = cmd_hello },
+	{ .verb = SMTP_CMD_HELO, .protocols = P_SUB | P_GW,
+	    .states = ST_ANYTIME, .handler = cmd_hello },
 	{ .verb = SMTP_CMD_LHLO, .protocols = P_LMTP, .states = ST_ANYTIME,
 	    .handler = cmd_hello },
-	{ .verb = SMTP_CMD_STARTTLS, .protocols = P_ALL, .states = ST(S_READY),
-	    .handler = cmd_starttls },
+	{ .verb = SMTP_CMD_STARTTLS, .protocols = P_SUB | P_LMTP,
+	    .states = ST(S_READY), .handler = cmd_starttls },
 	{ .verb = SMTP_CMD_AUTH, .protocols = P_SUB, .states = ST(S_READY),
 	    .handler = cmd_auth },
 	{ .verb = SMTP_CMD_MAIL, .protocols = P_SUB, .states = ST(S_READY),
 	    .handler = cmd_mail_submission },
-	{ .verb = SMTP_CMD_MAIL, .protocols = P_LMTP, .states = ST(S_READY),
-	    .handler = cmd_mail },
+	{ .verb = SMTP_CMD_MAIL, .protocols = P_LMTP | P_GW,
+	    .states = ST(S_READY), .handler = cmd_mail },
 	{ .verb = SMTP_CMD_RCPT, .protocols = P_SUB,
 	    .states = ST(S_MAIL) | ST(S_RCPT), .handler = cmd_rcpt },
 	{ .verb = SMTP_CMD_RCPT, .protocols = P_LMTP,
 	    .states = ST(S_MAIL) | ST(S_RCPT), .handler = cmd_rcpt_lmtp },
+	{ .verb = SMTP_CMD_RCPT, .protocols = P_GW,
+	    .states = ST(S_MAIL) | ST(S_RCPT), .handler = cmd_rcpt_gateway },
 	{ .verb = SMTP_CMD_DATA, .protocols = P_ALL, .states = ST(S_RCPT),
 	    .handler = cmd_data },
 	{ .verb = SMTP_CMD_RSET, .protocols = P_ALL, .states = ST_ANYTIME,
@@ -73,6 +78,13 @@ static const struct smtp_protocol smtp_protocols[] = {
 		.message = lmtp_deliver,
 		/* RFC 2033 4.2: one reply per recipient after DATA. */
 		.reply_per_rcpt = 1,
+	},
+	[SMTP_DIALECT_GATEWAY] = {
+		.name = "ESMTP",
+		.hello = "EHLO",
+		.dialect = SMTP_DIALECT_GATEWAY,
+		.ext = SMTP_EXT_BASE,
+		.message = gateway_message,
 	},
 };
 

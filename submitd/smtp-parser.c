@@ -31,7 +31,8 @@ typedef int (*smtp_parse_fn)(char *, const struct smtp_parse_conf *,
 #define SMTP_DF_HTTP		0x200	/* an HTTP method: hang up */
 #define SMTP_DF_NEVER		0x400	/* recognised, never offered */
 
-#define D_SUB	(1U << SMTP_DIALECT_SUBMISSION)
+/* The gateway speaks plain SMTP (RFC 5321): HELO and EHLO as submission. */
+#define D_SUB	(1U << SMTP_DIALECT_SUBMISSION | 1U << SMTP_DIALECT_GATEWAY)
 #define D_LMTP	(1U << SMTP_DIALECT_LMTP)
 #define D_ALL	(D_SUB | D_LMTP)
 

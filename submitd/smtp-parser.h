@@ -125,6 +125,7 @@ enum smtp_line_status smtp_line_read(struct smtp_line_reader *,
 enum smtp_dialect {
 	SMTP_DIALECT_SUBMISSION,	/* RFC 6409: HELO, EHLO */
 	SMTP_DIALECT_LMTP,		/* RFC 2033: LHLO only */
+	SMTP_DIALECT_GATEWAY,		/* RFC 5321, from the home MTA */
 };
 
 /* Service extensions the engine offers right now (its EHLO reply). */

@@ -1,6 +1,6 @@
 /*
- * submitd.c: guestbox-submitd's main: submission and LMTP listeners, the
- * work queue for GPGME, the relay.
+ * submitd.c: guestbox-submitd's main: submission, LMTP and gateway
+ * listeners, the work queue for GPGME, the relay.
  */
 #include "config.h"
 
@@ -14,16 +14,17 @@
 #include "pgpmime.h"
 #include "submitd.h"
 
-static int
-submitd_is_submission(struct submitd *sd, struct listener *l)
+/* The listener sets are bound in the order of enum smtp_dialect. */
+static enum smtp_dialect
+submitd_dialect(struct submitd *sd, struct listener *l)
 {
-	size_t	 i;
+	size_t	 i, j;
 
-	/* The first listener set is submission, the second LMTP. */
-	for (i = 0; sd->nsubmission > 0 && i < sd->daemon.lsets[0].n; i++)
-		if (&sd->daemon.lsets[0].v[i] == l)
-			return 1;
-	return 0;
+	for (i = 0; i < sd->daemon.nlsets; i++)
+		for (j = 0; j < sd->daemon.lsets[i].n; j++)
+			if (&sd->daemon.lsets[i].v[j] == l)
+				return (enum smtp_dialect)i;
+	fatalx("a connection on no listener of ours");
 }
 
 static void
@@ -32,8 +33,7 @@ submitd_accept(struct daemon *d, struct listener *l, int fd,
 {
 	struct submitd	*sd = d->arg;
 
-	smtp_session_accept(sd, l, fd, sa, salen, submitd_is_submission(sd, l) ?
-	    SMTP_DIALECT_SUBMISSION : SMTP_DIALECT_LMTP);
+	smtp_session_accept(sd, l, fd, sa, salen, submitd_dialect(sd, l));
 }
 
 static void
@@ -87,20 +87,34 @@ main(int argc, char *argv[])
 		return ret > 255 ? 0 : ret;
 	sd.daemon.arg = &sd;
 	cf = sd.daemon.conf;
-	if (cf->submission_listen.n == 0 && cf->lmtp_listen.n == 0) {
-		log_warnx("neither submission_listen nor lmtp_listen in %s",
+	if (cf->submission_listen.n == 0 && cf->lmtp_listen.n == 0 &&
+	    cf->gateway_listen.n == 0) {
+		log_warnx("none of submission_listen, lmtp_listen and "
+		    "gateway_listen in %s",
 		    cf->path != NULL ? cf->path : "the configuration");
 		daemon_abandon(&sd.daemon);
 		return EX_CONFIG;
 	}
+	if (cf->gateway_listen.n > 0 && gateway_check(cf, why,
+	    sizeof(why)) == -1) {
+		log_warnx("%s: %s", cf->path != NULL ? cf->path :
+		    "the configuration", why);
+		daemon_abandon(&sd.daemon);
+		return EX_CONFIG;
+	}
+	/* In the order of enum smtp_dialect: see submitd_dialect(). */
 	daemon_bind(&sd.daemon, &cf->submission_listen);
-	sd.nsubmission = cf->submission_listen.n;
 	daemon_bind(&sd.daemon, &cf->lmtp_listen);
+	daemon_bind(&sd.daemon, &cf->gateway_listen);
 	daemon_start(&sd.daemon, 1);
 	if (pgp_init(cf->state_dir) == -1)
 		fatalx("cannot use GnuPG in %s/gnupg", cf->state_dir);
 	if (pgpmime_init(why, sizeof(why)) == -1)
 		fatalx("cannot use GnuPG in %s/gnupg: %s", cf->state_dir, why);
+	/* The home users' keys, before the first message can need them. */
+	if (cf->gateway_listen.n > 0 && gateway_init(cf, why,
+	    sizeof(why)) == -1)
+		fatalx("gateway_keyring: %s", why);
 	sd.work = workq_new(sd.daemon.base, SMTP_WORKERS, SMTP_WORK_QUEUE);
 	sd.relay = relay_new(&sd);
 	/* Whatever waited while we were down goes now. */

@@ -68,7 +68,6 @@ struct submitd {
 	struct workq		*work;
 	struct smtp_session	*sessions;
 	struct relay		*relay;
-	size_t			 nsubmission;	/* listener sets: submission first */
 };
 
 /*
@@ -159,6 +158,7 @@ void	 cmd_mail(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_mail_submission(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_rcpt(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_rcpt_lmtp(struct smtp_session *, struct smtp_cmd *);
+void	 cmd_rcpt_gateway(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_data(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_rset(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_noop(struct smtp_session *, struct smtp_cmd *);
@@ -166,9 +166,18 @@ void	 cmd_quit(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_vrfy(struct smtp_session *, struct smtp_cmd *);
 void	 cmd_help(struct smtp_session *, struct smtp_cmd *);
 
-/* The end of DATA: lmtp.c and submit.c take the message. */
+/* The end of DATA: lmtp.c, submit.c and gateway.c take the message. */
 void	 lmtp_deliver(struct smtp_session *);
 void	 submit_message(struct smtp_session *);
+void	 gateway_message(struct smtp_session *);
+
+/*
+ * gateway.c: gateway_check() checks the gateway_* keys (before the
+ * listeners are bound); gateway_init() imports gateway_keyring into the
+ * GnuPG home (after pgp_init).  Both return 0, or -1 with why.
+ */
+int	 gateway_check(const struct conf *, char *why, size_t whylen);
+int	 gateway_init(const struct conf *, char *why, size_t whylen);
 
 /* relay.c: the smarthost client */
 struct relay;

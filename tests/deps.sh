@@ -3,7 +3,7 @@
 
 # Building.
 GB_BUILD_PKGS="build-essential autoconf automake autoconf-archive pkg-config \
-libssl-dev libgpgme-dev libdb5.3-dev libevent-dev libsodium-dev check \
+libssl-dev libgpgme-dev libdb5.3-dev libevent-dev libsodium-dev zlib1g-dev check \
 gnupg mandoc openssl"
 
 # Running the tests: the real peers guestbox is tested against.

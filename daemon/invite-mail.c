@@ -1,6 +1,7 @@
 /*
- * invite-mail.c: the invitation mail: templates, MIME, and delivery
- * through the smarthost (or stdout with --print).
+ * invite-mail.c: the invitation mail: templates and MIME.  How it
+ * goes out is the caller's (guestbox-provision: the smarthost or stdout;
+ * the gateway: back to the home MTA).
  *
  * The templates are compiled in from provision/templates/; an admin may
  * replace each with a file in templates_dir (guestbox.conf(5)):
@@ -29,8 +30,7 @@
 
 #include <sodium.h>
 
-#include "provision.h"
-#include "smtp-client.h"
+#include "invite.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -121,9 +121,10 @@ sbuf_html(struct sbuf *b, const char *s)
 }
 
 int
-invite_mail_load(struct provision *pv, struct invite_mail *im)
+invite_mail_load(const struct conf *cf, struct invite_mail *im, char *why,
+    size_t whylen)
 {
-	const char	*dir = pv->conf->templates_dir;
+	const char	*dir = cf->templates_dir;
 	char		*path;
 	size_t		 len, i;
 	struct stat	 st;
@@ -131,11 +132,11 @@ invite_mail_load(struct provision *pv, struct invite_mail *im)
 	memset(im, 0, sizeof(*im));
 	/* A templates_dir that is not there is a typo, not "no changes". */
 	if (dir != NULL && (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))) {
-		provision_errx(pv, "templates_dir %s: %s (guestbox.conf(5); "
+		snprintf(why, whylen, "templates_dir %s: %s (guestbox.conf(5); "
 		    "without templates_dir the built-in templates are used)",
 		    dir, stat(dir, &st) == -1 ? strerror(errno) :
 		    "not a directory");
-		return EX_CONFIG;
+		return -1;
 	}
 	for (i = 0; i < INVITE_MAIL_NFILES; i++) {
 		if (dir == NULL) {
@@ -151,22 +152,22 @@ invite_mail_load(struct provision *pv, struct invite_mail *im)
 				free(path);
 				continue;
 			}
-			provision_errx(pv, "cannot read the invitation template "
+			snprintf(why, whylen, "cannot read the invitation template "
 			    "%s: %s (templates_dir in guestbox.conf(5))", path,
 			    strerror(errno));
 			free(path);
 			invite_mail_clear(im);
-			return EX_CONFIG;
+			return -1;
 		}
 		if (memchr(im->tpl[i], '\0', len) != NULL) {
-			provision_errx(pv, "%s holds a NUL byte", path);
+			snprintf(why, whylen, "%s holds a NUL byte", path);
 			free(path);
 			invite_mail_clear(im);
-			return EX_CONFIG;
+			return -1;
 		}
 		free(path);
 	}
-	return EX_OK;
+	return 0;
 }
 
 void
@@ -356,12 +357,11 @@ invite_qp(struct sbuf *b, const char *s)
 	}
 }
 
-int
-invite_mail_build(struct provision *pv, const struct invite_mail *im,
+void
+invite_mail_build(const struct conf *cf, const struct invite_mail *im,
     const struct store_account *a, const struct invite *inv,
     const char *sender, const char *sender_name, char **msgp, size_t *lenp)
 {
-	const struct conf	*cf = pv->conf;
 	struct invite_vars	 v;
 	struct sbuf		 m = { NULL, 0, 0 }, part = { NULL, 0, 0 };
 	struct sbuf		 subj = { NULL, 0, 0 };
@@ -431,81 +431,4 @@ invite_mail_build(struct provision *pv, const struct invite_mail *im,
 	free(hex);
 	*msgp = m.p;
 	*lenp = m.n;
-	return EX_OK;
-}
-
-int
-invite_mail_send(struct provision *pv, const struct store_account *a,
-    const char *msg, size_t len)
-{
-	char	 err[512];
-
-	if (smtp_client_send_wait(pv->conf, pv->conf->invite_from, a->address,
-	    msg, len, err, sizeof(err)) == -1) {
-		provision_errx(pv, "the invitation to %s was not sent: %s",
-		    a->address, err);
-		return EX_TEMPFAIL;
-	}
-	return EX_OK;
-}
-
-/*
- * What create and reinvite print once the invitation went out by mail or
- * to stdout: everything but the link, which only the recipient gets.
- * With --print the message is on stdout, so this goes to stderr.
- */
-void
-invite_mail_report(struct provision *pv, const struct store_account *a,
-    const struct invite *inv, int printed)
-{
-	FILE	*fp = printed ? stderr : stdout;
-	char	 buf[32];
-
-	if (pv->json && !printed) {
-		printf("{");
-		json_key_str(stdout, "address", a->address, 1);
-		json_key_str(stdout, "pin", inv->pin, 1);
-		json_key_time(stdout, "expires", a->invite_expires, 1);
-		printf("\"sent\":true}\n");
-		return;
-	}
-	fprintf(fp, "address: %s\npin:     %s\nexpires: %s\n%s\n", a->address,
-	    inv->pin[0] != '\0' ? inv->pin : "(none)",
-	    time_iso8601(a->invite_expires, buf, sizeof(buf)), printed ?
-	    "invitation: printed on standard output" :
-	    "invitation: sent through the smarthost");
-}
-
-int
-invite_mail_deliver(struct provision *pv, const struct invite_mail *im,
-    enum invite_output out, const struct store_account *a,
-    const struct invite *inv, const char *sender, const char *sender_name,
-    long long removed)
-{
-	char	*msg;
-	size_t	 len;
-	int	 ret;
-
-	if (out == INVITE_OUT_LINK) {
-		invite_print(pv, a, inv, removed);
-		return EX_OK;
-	}
-	if ((ret = invite_mail_build(pv, im, a, inv, sender, sender_name, &msg,
-	    &len)) != EX_OK)
-		return ret;
-	if (out == INVITE_OUT_PRINT) {
-		/* RFC 5322 on a terminal or a pipe: local line ends. */
-		ret = EX_OK;
-		for (size_t i = 0; i < len; i++)
-			if (msg[i] != '\r' && putchar(msg[i]) == EOF)
-				ret = EX_IOERR;
-		if (fflush(stdout) == EOF)
-			ret = EX_IOERR;
-	} else
-		ret = invite_mail_send(pv, a, msg, len);
-	sodium_memzero(msg, len);
-	free(msg);
-	if (ret == EX_OK)
-		invite_mail_report(pv, a, inv, out == INVITE_OUT_PRINT);
-	return ret;
 }
