@@ -66,6 +66,7 @@
 #define AUTH_LANES_MAX		65536
 #define AUTH_LANE_BUCKETS	4096
 #define AUTH_WAIT_MAX_MS	20000
+#define AUTH_BUSY_LOG		10	/* seconds between reports */
 
 struct auth_lane;
 
@@ -188,6 +189,8 @@ struct auth {
 	struct event		*dispatch_ev;	/* a bucket refills */
 	struct auth_known	*known[AUTH_KNOWN_BUCKETS];
 	size_t			 nknown;
+	time_t			 busy_logged;	/* auth_busy_log() */
+	uint64_t		 busy_unlogged;
 };
 
 static void	*auth_worker(void *);
@@ -559,6 +562,26 @@ auth_wait_remove(struct auth *au, struct auth_req *ar)
 	auth_wait_done(au, ar);
 }
 
+/*
+ * Under attack every refusal would be a line: one every AUTH_BUSY_LOG
+ * seconds says how many there were, and the latest.
+ */
+static void
+auth_busy_log(struct auth *au, const struct auth_req *ar, const char *why)
+{
+	time_t	 now = time(NULL);
+
+	au->busy_unlogged++;
+	if (now - au->busy_logged < AUTH_BUSY_LOG)
+		return;
+	log_warnx("auth: %llu logins refused with [UNAVAILABLE] since the "
+	    "last report (%zu waiting); the latest for %s from %s: %s",
+	    (unsigned long long)au->busy_unlogged, au->nwaiting, ar->user,
+	    ar->peer, why);
+	au->busy_logged = now;
+	au->busy_unlogged = 0;
+}
+
 /* Refused for load: answered after the failure delay, like a guess. */
 static void
 auth_busy(struct auth_req *ar)
@@ -579,8 +602,7 @@ auth_enqueue(struct auth_req *ar)
 	l = auth_lane_get(au, ar->user, now);
 	if (au->nwaiting >= AUTH_QUEUE_MAX ||
 	    (!ar->known_client && l->nstrangers >= AUTH_LANE_QUEUE)) {
-		log_warnx("auth: %zu logins waiting, %zu for %s; refusing one "
-		    "from %s", au->nwaiting, l->nstrangers, ar->user, ar->peer);
+		auth_busy_log(au, ar, "too many waiting");
 		auth_busy(ar);
 		return;
 	}
@@ -704,8 +726,7 @@ auth_wait_expired(struct auth_req *ar)
 		return;
 	}
 	au->stats.busy++;
-	log_warnx("auth: %s from %s waited %d s for a check; [UNAVAILABLE]",
-	    ar->user, ar->peer, AUTH_WAIT_MAX_MS / 1000);
+	auth_busy_log(au, ar, "waited too long");
 	auth_fail(ar, AUTH_UNAVAILABLE);
 }
 
