@@ -66,6 +66,7 @@
 #define AUTH_LANES_MAX		65536
 #define AUTH_LANE_BUCKETS	4096
 #define AUTH_WAIT_MAX_MS	20000
+#define AUTH_BUSY_LOG		10	/* seconds between reports */
 
 struct auth_lane;
 
@@ -125,8 +126,6 @@ struct auth_throttle {
 };
 
 TAILQ_HEAD(auth_req_list, auth_req);
-/* Named: cppcheck cannot read TAILQ_HEAD with an empty tag. */
-TAILQ_HEAD(auth_lane_ring, auth_lane);
 
 /* The logins of one user name waiting, and its budget of hashes. */
 struct auth_lane {
@@ -186,10 +185,12 @@ struct auth {
 	size_t			 nwaiting;
 	struct auth_lane	*lanes[AUTH_LANE_BUCKETS];
 	size_t			 nlanes;
-	struct auth_lane_ring	 ring;		/* lanes with strangers */
+	TAILQ_HEAD(auth_lane_list, auth_lane) ring;	/* lanes with strangers */
 	struct event		*dispatch_ev;	/* a bucket refills */
 	struct auth_known	*known[AUTH_KNOWN_BUCKETS];
 	size_t			 nknown;
+	time_t			 busy_logged;	/* auth_busy_log() */
+	uint64_t		 busy_unlogged;
 };
 
 static void	*auth_worker(void *);
@@ -528,24 +529,57 @@ auth_lane_get(struct auth *au, const char *user, uint64_t now)
 	return l;
 }
 
+/* Takes a stranger off its lane; a lane left empty leaves the ring. */
+static void
+auth_lane_unlink(struct auth *au, struct auth_req *ar)
+{
+	struct auth_lane	*l = ar->lane;
+
+	TAILQ_REMOVE(&l->strangers, ar, wait_link);
+	if (--l->nstrangers == 0 && l->in_ring) {
+		TAILQ_REMOVE(&au->ring, l, ring);
+		l->in_ring = 0;
+	}
+}
+
+/* A request off its list is no longer waiting. */
+static void
+auth_wait_done(struct auth *au, struct auth_req *ar)
+{
+	ar->lane->nref--;
+	ar->lane = NULL;
+	au->nwaiting--;
+}
+
 /* Takes a waiting request off its list (AR_WAITING). */
 static void
 auth_wait_remove(struct auth *au, struct auth_req *ar)
 {
-	struct auth_lane	*l = ar->lane;
-
 	if (ar->known_client)
 		TAILQ_REMOVE(&au->known_wait, ar, wait_link);
-	else {
-		TAILQ_REMOVE(&l->strangers, ar, wait_link);
-		if (--l->nstrangers == 0 && l->in_ring) {
-			TAILQ_REMOVE(&au->ring, l, ring);
-			l->in_ring = 0;
-		}
-	}
-	l->nref--;
-	ar->lane = NULL;
-	au->nwaiting--;
+	else
+		auth_lane_unlink(au, ar);
+	auth_wait_done(au, ar);
+}
+
+/*
+ * Under attack every refusal would be a line: one every AUTH_BUSY_LOG
+ * seconds says how many there were, and the latest.
+ */
+static void
+auth_busy_log(struct auth *au, const struct auth_req *ar, const char *why)
+{
+	time_t	 now = time(NULL);
+
+	au->busy_unlogged++;
+	if (now - au->busy_logged < AUTH_BUSY_LOG)
+		return;
+	log_warnx("auth: %llu logins refused with [UNAVAILABLE] since the "
+	    "last report (%zu waiting); the latest for %s from %s: %s",
+	    (unsigned long long)au->busy_unlogged, au->nwaiting, ar->user,
+	    ar->peer, why);
+	au->busy_logged = now;
+	au->busy_unlogged = 0;
 }
 
 /* Refused for load: answered after the failure delay, like a guess. */
@@ -568,8 +602,7 @@ auth_enqueue(struct auth_req *ar)
 	l = auth_lane_get(au, ar->user, now);
 	if (au->nwaiting >= AUTH_QUEUE_MAX ||
 	    (!ar->known_client && l->nstrangers >= AUTH_LANE_QUEUE)) {
-		log_warnx("auth: %zu logins waiting, %zu for %s; refusing one "
-		    "from %s", au->nwaiting, l->nstrangers, ar->user, ar->peer);
+		auth_busy_log(au, ar, "too many waiting");
 		auth_busy(ar);
 		return;
 	}
@@ -606,9 +639,7 @@ auth_lane_next(struct auth *au, uint64_t now, uint64_t *wakep)
 	uint64_t		 ms;
 
 	*wakep = 0;
-	TAILQ_FOREACH(l, &au->ring, ring) {
-		/* cppcheck 2.10 takes the TAILQ_FOREACH cursor for unset. */
-		/* cppcheck-suppress uninitvar */
+	for (l = TAILQ_FIRST(&au->ring); l != NULL; l = TAILQ_NEXT(l, ring)) {
 		auth_lane_refill(au, l, now);
 		if (l->tokens >= 1.0) {
 			/* Its turn is over: to the end of the ring. */
@@ -648,14 +679,17 @@ auth_dispatch(struct auth *au)
 	uint64_t	 now = time_mono_ms(), wake = 0;
 
 	while (au->queued < au->nthreads) {
-		if ((ar = TAILQ_FIRST(&au->known_wait)) == NULL &&
-		    (ar = auth_lane_next(au, now, &wake)) == NULL)
+		if ((ar = TAILQ_FIRST(&au->known_wait)) != NULL)
+			TAILQ_REMOVE(&au->known_wait, ar, wait_link);
+		else if ((ar = auth_lane_next(au, now, &wake)) != NULL)
+			auth_lane_unlink(au, ar);
+		else
 			break;
 		/* Known clients spend from the bucket too, never below 0. */
 		auth_lane_refill(au, ar->lane, now);
 		ar->lane->tokens = ar->lane->tokens >= 1.0 ?
 		    ar->lane->tokens - 1.0 : 0.0;
-		auth_wait_remove(au, ar);
+		auth_wait_done(au, ar);
 		evtimer_del(ar->timer);
 		if (ar->cancelled && ar->followers == NULL) {
 			auth_inflight_remove(au, ar);
@@ -692,8 +726,7 @@ auth_wait_expired(struct auth_req *ar)
 		return;
 	}
 	au->stats.busy++;
-	log_warnx("auth: %s from %s waited %d s for a check; [UNAVAILABLE]",
-	    ar->user, ar->peer, AUTH_WAIT_MAX_MS / 1000);
+	auth_busy_log(au, ar, "waited too long");
 	auth_fail(ar, AUTH_UNAVAILABLE);
 }
 
@@ -754,7 +787,7 @@ auth_free(struct auth **aup)
 		auth_req_free(ar);
 	/* Logins that waited for the scheduler (their sessions are gone). */
 	while ((ar = TAILQ_FIRST(&au->known_wait)) != NULL) {
-		auth_wait_remove(au, ar);
+		TAILQ_REMOVE(&au->known_wait, ar, wait_link);
 		auth_req_free(ar);
 	}
 	for (i = 0; i < AUTH_LANE_BUCKETS; i++)
@@ -762,7 +795,7 @@ auth_free(struct auth **aup)
 			struct auth_lane *l = au->lanes[i];
 
 			while ((ar = TAILQ_FIRST(&l->strangers)) != NULL) {
-				auth_wait_remove(au, ar);
+				TAILQ_REMOVE(&l->strangers, ar, wait_link);
 				auth_req_free(ar);
 			}
 			au->lanes[i] = l->next;
