@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -94,6 +95,7 @@ static const struct conf_key conf_keys[] = {
 	K(smtp_data_timeout,	CT_DURATION,	"10m", 1, 3600),
 	K(auth_cache_time,	CT_DURATION,	"5m", 0, 86400),
 	K(auth_workers,		CT_UINT,	"2", 1, 64),
+	K(auth_account_rate,	CT_UINT,	"12", 1, 100000),
 	K(kdf_opslimit,		CT_UINT,	"2", 1, 100),
 	K(kdf_memlimit,		CT_SIZE,	"64M", 8ULL << 20, 4ULL << 30),
 	K(password_min_length,	CT_UINT,	"10", 8, 1024),

@@ -102,6 +102,7 @@ struct conf {
 	/* Authentication */
 	uint64_t	 auth_cache_time;	/* seconds, 0 disables */
 	uint64_t	 auth_workers;
+	uint64_t	 auth_account_rate;	/* hashes per minute per account */
 	uint64_t	 kdf_opslimit;
 	uint64_t	 kdf_memlimit;
 	uint64_t	 password_min_length;

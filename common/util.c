@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -229,6 +230,22 @@ b64url_decode(const char *s, void *dst, size_t n)
 	return 0;
 }
 
+int
+b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
 char *
 hex_encode(const void *src, size_t n)
 {
@@ -352,4 +369,13 @@ time_parse(const char *s, time_t now, time_t *tp)
 	}
 	*tp = timegm(&tm);
 	return 0;
+}
+
+uint64_t
+time_mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

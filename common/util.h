@@ -34,6 +34,8 @@ int	 file_write_atomic(const char *path, const void *, size_t, int mode);
 char	*b64url_encode(const void *, size_t);
 /* Decodes exactly n bytes of base64url; -1 on any other input. */
 int	 b64url_decode(const char *, void *, size_t n);
+/* The value of a character of the base64 alphabet (RFC 4648 4), or -1. */
+int	 b64_value(int);
 char	*hex_encode(const void *, size_t);
 
 /*
@@ -51,5 +53,7 @@ int	 parse_u64(const char *, uint64_t max, uint64_t *);
 char	*time_iso8601(time_t, char *buf, size_t);
 /* Parses that form, a plain epoch number, or "+Nd"/"+Ns" relative to now. */
 int	 time_parse(const char *, time_t now, time_t *);
+/* Milliseconds of CLOCK_MONOTONIC: for intervals, never for dates. */
+uint64_t time_mono_ms(void);
 
 #endif

@@ -5,11 +5,27 @@
  * copies they own; everything else (the store, the cache, the throttle
  * tables, timers) belongs to the event loop thread.  Finished jobs come
  * back through a pipe.
+ *
+ * issue 19: guessing from 200 addresses kept both workers busy and the
+ * owner got [UNAVAILABLE].  So a hash is handed to a worker only when one
+ * is free, from a scheduler on the loop: first the logins from a client
+ * address where the account's password was right before ("known
+ * clients", kept AUTH_KNOWN_TIME), then the others round-robin over
+ * accounts ("lanes", by user name, existing or not), each account
+ * spending from a bucket of auth_account_rate hashes per minute.  A lane
+ * holds at most AUTH_LANE_QUEUE waiting logins and a login waits at most
+ * AUTH_WAIT_MAX_MS; past either it gets [UNAVAILABLE].  An unknown or
+ * inactive account runs a hash as well, with the configured cost, so its
+ * answer comes as late as a wrong password's, also right after a start.
  */
 #include "config.h"
 
+#include <sys/queue.h>
+
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -42,10 +58,21 @@
 #define AUTH_THROTTLE_BUCKETS	4096
 #define AUTH_THROTTLE_MAX	65536
 #define AUTH_CACHE_BUCKETS	1024
+/* issue 19: the scheduler (see the top of the file). */
+#define AUTH_KNOWN_TIME		(30 * 86400)
+#define AUTH_KNOWN_MAX		16384
+#define AUTH_KNOWN_BUCKETS	1024
+#define AUTH_LANE_QUEUE		16
+#define AUTH_LANES_MAX		65536
+#define AUTH_LANE_BUCKETS	4096
+#define AUTH_WAIT_MAX_MS	20000
+
+struct auth_lane;
 
 enum auth_req_state {
 	AR_THROTTLE_WAIT,	/* extra wait before checking */
-	AR_QUEUED,		/* waiting for or in a worker */
+	AR_WAITING,		/* for the scheduler (auth_dispatch) */
+	AR_QUEUED,		/* handed to a worker */
 	AR_FOLLOWING,		/* waiting for the same hash of another */
 	AR_ANSWER_WAIT,		/* the answer goes out from a timer */
 	AR_DONE,
@@ -60,6 +87,10 @@ struct auth_req {
 	char			 peer[64];
 	char			 user[ADDR_MAX + 1];	/* normalized, or raw */
 	int			 known;		/* account exists and may log in */
+	int			 known_client;	/* its password was right from peer */
+	int			 hashed;	/* a worker ran the hash */
+	struct auth_lane	*lane;		/* AR_WAITING */
+	TAILQ_ENTRY(auth_req)	 wait_link;
 	struct event		*timer;
 	struct auth_result	 result;
 
@@ -93,6 +124,31 @@ struct auth_throttle {
 	struct auth_throttle	*next;
 };
 
+TAILQ_HEAD(auth_req_list, auth_req);
+/* Named: cppcheck cannot read TAILQ_HEAD with an empty tag. */
+TAILQ_HEAD(auth_lane_ring, auth_lane);
+
+/* The logins of one user name waiting, and its budget of hashes. */
+struct auth_lane {
+	char			*user;
+	double			 tokens;
+	uint64_t		 refilled_ms;
+	struct auth_req_list	 strangers;	/* not from known clients */
+	size_t			 nstrangers;
+	size_t			 nref;		/* waiting requests on it */
+	int			 in_ring;
+	TAILQ_ENTRY(auth_lane)	 ring;
+	struct auth_lane	*next;		/* hash chain */
+};
+
+/* A client address where an account's password was right. */
+struct auth_known {
+	uint64_t		 account_id;
+	char			 peer[64];
+	time_t			 last;
+	struct auth_known	*next;
+};
+
 struct auth_cache {
 	uint64_t		 account_id;
 	uint8_t			 tag[32];	/* keyed hash of the password */
@@ -112,7 +168,7 @@ struct auth {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
 	struct auth_req		*queue_head, *queue_tail;
-	size_t			 queued;	/* waiting or running */
+	size_t			 queued;	/* handed to workers, not back */
 	struct auth_req		*inflight;	/* the same, main thread's list */
 	int			 stopping;
 	int			 pipe[2];
@@ -124,6 +180,16 @@ struct auth {
 	struct auth_throttle	*throttle[AUTH_THROTTLE_BUCKETS];
 	size_t			 nthrottle;
 	struct auth_stats	 stats;
+
+	/* The scheduler (main thread). */
+	struct auth_req_list	 known_wait;
+	size_t			 nwaiting;
+	struct auth_lane	*lanes[AUTH_LANE_BUCKETS];
+	size_t			 nlanes;
+	struct auth_lane_ring	 ring;		/* lanes with strangers */
+	struct event		*dispatch_ev;	/* a bucket refills */
+	struct auth_known	*known[AUTH_KNOWN_BUCKETS];
+	size_t			 nknown;
 };
 
 static void	*auth_worker(void *);
@@ -135,6 +201,35 @@ static void	 auth_finish(struct auth_req *);
 static void	 auth_req_free(struct auth_req *);
 static void	 auth_schedule(struct auth_req *, uint64_t);
 static void	 auth_succeed(struct auth_req *);
+static void	 auth_enqueue(struct auth_req *);
+static void	 auth_dispatch(struct auth *);
+static void	 auth_dispatch_cb(evutil_socket_t, short, void *);
+static void	 auth_inflight_add(struct auth *, struct auth_req *);
+static void	 auth_inflight_remove(struct auth *, struct auth_req *);
+static void	 auth_drop_followers(struct auth_req *, enum auth_status);
+static void	 auth_known_prune(struct auth *, time_t, int, uint64_t);
+
+static uint32_t
+auth_hash_str(const char *p, uint32_t h)
+{
+	for (; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return h;
+}
+
+void
+auth_peer_key(const char *peer, char *out, size_t outlen)
+{
+	struct in6_addr	 a6;
+	char		 buf[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET6, peer, &a6) == 1 && !IN6_IS_ADDR_V4MAPPED(&a6)) {
+		memset(&a6.s6_addr[8], 0, 8);
+		inet_ntop(AF_INET6, &a6, buf, sizeof(buf));
+		snprintf(out, outlen, "ip6:%s/64", buf);
+	} else
+		snprintf(out, outlen, "ip:%s", peer);
+}
 
 /* ---- throttling ---- */
 
@@ -289,12 +384,317 @@ auth_forget_account(struct auth *au, uint64_t account_id)
 {
 	struct auth_cache	**ep, *e;
 
+	/* Re-invited or deleted: its clients are strangers again. */
+	auth_known_prune(au, time(NULL), 0, account_id);
 	for (ep = &au->cache[account_id % AUTH_CACHE_BUCKETS]; (e = *ep) != NULL;)
 		if (e->account_id == account_id) {
 			*ep = e->next;
 			auth_cache_entry_free(e);
 		} else
 			ep = &e->next;
+}
+
+/* ---- known clients ---- */
+
+static struct auth_known **
+auth_known_slot(struct auth *au, uint64_t account_id, const char *peer)
+{
+	struct auth_known	**kp;
+	uint32_t		  h;
+
+	h = auth_hash_str(peer, 2166136261u ^ (uint32_t)account_id);
+	for (kp = &au->known[h % AUTH_KNOWN_BUCKETS]; *kp != NULL;
+	    kp = &(*kp)->next)
+		if ((*kp)->account_id == account_id &&
+		    strcmp((*kp)->peer, peer) == 0)
+			break;
+	return kp;
+}
+
+static void
+auth_known_prune(struct auth *au, time_t now, int all, uint64_t account_id)
+{
+	struct auth_known	**kp, *k;
+	size_t			  i;
+
+	for (i = 0; i < AUTH_KNOWN_BUCKETS; i++)
+		for (kp = &au->known[i]; (k = *kp) != NULL;) {
+			if (all || now - k->last > AUTH_KNOWN_TIME ||
+			    (account_id != 0 && k->account_id == account_id)) {
+				*kp = k->next;
+				free(k);
+				au->nknown--;
+			} else
+				kp = &k->next;
+		}
+}
+
+static int
+auth_known_get(struct auth *au, uint64_t account_id, const char *peer,
+    time_t now)
+{
+	struct auth_known	*k = *auth_known_slot(au, account_id, peer);
+
+	return k != NULL && now - k->last <= AUTH_KNOWN_TIME;
+}
+
+static void
+auth_known_add(struct auth *au, uint64_t account_id, const char *peer,
+    time_t now)
+{
+	struct auth_known	**kp = auth_known_slot(au, account_id, peer);
+
+	if (*kp == NULL) {
+		/* Only right passwords add: an attacker cannot fill it. */
+		if (au->nknown >= AUTH_KNOWN_MAX) {
+			auth_known_prune(au, now, 0, 0);
+			if (au->nknown >= AUTH_KNOWN_MAX)
+				auth_known_prune(au, now, 1, 0);
+			kp = auth_known_slot(au, account_id, peer);
+		}
+		*kp = xcalloc(1, sizeof(**kp));
+		(*kp)->account_id = account_id;
+		snprintf((*kp)->peer, sizeof((*kp)->peer), "%s", peer);
+		au->nknown++;
+	}
+	(*kp)->last = now;
+}
+
+/* ---- lanes: the budget of each user name, and its waiting logins ---- */
+
+static void
+auth_lane_refill(const struct auth *au, struct auth_lane *l, uint64_t now)
+{
+	double	 rate = (double)au->conf->auth_account_rate;
+
+	if (now > l->refilled_ms)
+		l->tokens += (double)(now - l->refilled_ms) * rate / 60000.0;
+	if (l->tokens > rate)
+		l->tokens = rate;
+	l->refilled_ms = now;
+}
+
+static void
+auth_lane_free(struct auth_lane *l)
+{
+	free(l->user);
+	free(l);
+}
+
+/* Forgets lanes nobody waits in: first those with a full bucket. */
+static void
+auth_lane_prune(struct auth *au, uint64_t now, int all)
+{
+	struct auth_lane	**lp, *l;
+	size_t			  i;
+
+	for (i = 0; i < AUTH_LANE_BUCKETS; i++)
+		for (lp = &au->lanes[i]; (l = *lp) != NULL;) {
+			if (l->nref == 0)
+				auth_lane_refill(au, l, now);
+			if (l->nref == 0 && (all ||
+			    l->tokens >= (double)au->conf->auth_account_rate)) {
+				*lp = l->next;
+				auth_lane_free(l);
+				au->nlanes--;
+			} else
+				lp = &l->next;
+		}
+}
+
+static struct auth_lane *
+auth_lane_get(struct auth *au, const char *user, uint64_t now)
+{
+	struct auth_lane	**lp, *l;
+	uint32_t		  b;
+
+	b = auth_hash_str(user, 2166136261u) % AUTH_LANE_BUCKETS;
+	for (lp = &au->lanes[b]; (l = *lp) != NULL; lp = &l->next)
+		if (strcmp(l->user, user) == 0)
+			return l;
+	if (au->nlanes >= AUTH_LANES_MAX) {
+		auth_lane_prune(au, now, 0);
+		if (au->nlanes >= AUTH_LANES_MAX)
+			auth_lane_prune(au, now, 1);
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->user = xstrdup(user);
+	l->tokens = (double)au->conf->auth_account_rate;
+	l->refilled_ms = now;
+	TAILQ_INIT(&l->strangers);
+	l->next = au->lanes[b];
+	au->lanes[b] = l;
+	au->nlanes++;
+	return l;
+}
+
+/* Takes a waiting request off its list (AR_WAITING). */
+static void
+auth_wait_remove(struct auth *au, struct auth_req *ar)
+{
+	struct auth_lane	*l = ar->lane;
+
+	if (ar->known_client)
+		TAILQ_REMOVE(&au->known_wait, ar, wait_link);
+	else {
+		TAILQ_REMOVE(&l->strangers, ar, wait_link);
+		if (--l->nstrangers == 0 && l->in_ring) {
+			TAILQ_REMOVE(&au->ring, l, ring);
+			l->in_ring = 0;
+		}
+	}
+	l->nref--;
+	ar->lane = NULL;
+	au->nwaiting--;
+}
+
+/* Refused for load: answered after the failure delay, like a guess. */
+static void
+auth_busy(struct auth_req *ar)
+{
+	ar->auth->stats.busy++;
+	ar->result.status = AUTH_UNAVAILABLE;
+	ar->state = AR_ANSWER_WAIT;
+	auth_schedule(ar, AUTH_FAIL_DELAY_MS);
+}
+
+static void
+auth_enqueue(struct auth_req *ar)
+{
+	struct auth		*au = ar->auth;
+	struct auth_lane	*l;
+	uint64_t		 now = time_mono_ms();
+
+	l = auth_lane_get(au, ar->user, now);
+	if (au->nwaiting >= AUTH_QUEUE_MAX ||
+	    (!ar->known_client && l->nstrangers >= AUTH_LANE_QUEUE)) {
+		log_warnx("auth: %zu logins waiting, %zu for %s; refusing one "
+		    "from %s", au->nwaiting, l->nstrangers, ar->user, ar->peer);
+		auth_busy(ar);
+		return;
+	}
+	ar->state = AR_WAITING;
+	ar->lane = l;
+	l->nref++;
+	au->nwaiting++;
+	if (ar->known_client)
+		TAILQ_INSERT_TAIL(&au->known_wait, ar, wait_link);
+	else {
+		TAILQ_INSERT_TAIL(&l->strangers, ar, wait_link);
+		l->nstrangers++;
+		if (!l->in_ring) {
+			TAILQ_INSERT_TAIL(&au->ring, l, ring);
+			l->in_ring = 1;
+		}
+	}
+	if (ar->known)
+		auth_inflight_add(au, ar);
+	/* The answer must come while the client still waits. */
+	auth_schedule(ar, AUTH_WAIT_MAX_MS);
+	auth_dispatch(au);
+}
+
+/*
+ * The next stranger to hash: round-robin over the lanes with a token.
+ * NULL if none has one; *wakep then says when the first refills.
+ */
+static struct auth_req *
+auth_lane_next(struct auth *au, uint64_t now, uint64_t *wakep)
+{
+	struct auth_lane	*l;
+	double			 rate = (double)au->conf->auth_account_rate;
+	uint64_t		 ms;
+
+	*wakep = 0;
+	TAILQ_FOREACH(l, &au->ring, ring) {
+		/* cppcheck 2.10 takes the TAILQ_FOREACH cursor for unset. */
+		/* cppcheck-suppress uninitvar */
+		auth_lane_refill(au, l, now);
+		if (l->tokens >= 1.0) {
+			/* Its turn is over: to the end of the ring. */
+			TAILQ_REMOVE(&au->ring, l, ring);
+			TAILQ_INSERT_TAIL(&au->ring, l, ring);
+			return TAILQ_FIRST(&l->strangers);
+		}
+		ms = (uint64_t)((1.0 - l->tokens) * 60000.0 / rate) + 1;
+		if (*wakep == 0 || now + ms < *wakep)
+			*wakep = now + ms;
+	}
+	return NULL;
+}
+
+static void
+auth_submit(struct auth *au, struct auth_req *ar)
+{
+	ar->state = AR_QUEUED;
+	au->queued++;
+	pthread_mutex_lock(&au->lock);
+	ar->next = NULL;
+	if (au->queue_tail != NULL)
+		au->queue_tail->next = ar;
+	else
+		au->queue_head = ar;
+	au->queue_tail = ar;
+	pthread_cond_signal(&au->cond);
+	pthread_mutex_unlock(&au->lock);
+}
+
+/* Hands waiting logins to the workers that are free. */
+static void
+auth_dispatch(struct auth *au)
+{
+	struct auth_req	*ar;
+	struct timeval	 tv;
+	uint64_t	 now = time_mono_ms(), wake = 0;
+
+	while (au->queued < au->nthreads) {
+		if ((ar = TAILQ_FIRST(&au->known_wait)) == NULL &&
+		    (ar = auth_lane_next(au, now, &wake)) == NULL)
+			break;
+		/* Known clients spend from the bucket too, never below 0. */
+		auth_lane_refill(au, ar->lane, now);
+		ar->lane->tokens = ar->lane->tokens >= 1.0 ?
+		    ar->lane->tokens - 1.0 : 0.0;
+		auth_wait_remove(au, ar);
+		evtimer_del(ar->timer);
+		if (ar->cancelled && ar->followers == NULL) {
+			auth_inflight_remove(au, ar);
+			auth_req_free(ar);
+			continue;
+		}
+		auth_submit(au, ar);
+	}
+	if (wake != 0 && !evtimer_pending(au->dispatch_ev, NULL)) {
+		wake -= now;
+		tv.tv_sec = (time_t)(wake / 1000);
+		tv.tv_usec = (suseconds_t)(wake % 1000) * 1000;
+		evtimer_add(au->dispatch_ev, &tv);
+	}
+}
+
+static void
+auth_dispatch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	auth_dispatch(arg);
+}
+
+/* A waiting login waited too long (or went away): nobody hashes it. */
+static void
+auth_wait_expired(struct auth_req *ar)
+{
+	struct auth	*au = ar->auth;
+
+	auth_wait_remove(au, ar);
+	auth_inflight_remove(au, ar);
+	auth_drop_followers(ar, AUTH_UNAVAILABLE);
+	if (ar->cancelled) {
+		auth_req_free(ar);
+		return;
+	}
+	au->stats.busy++;
+	log_warnx("auth: %s from %s waited %d s for a check; [UNAVAILABLE]",
+	    ar->user, ar->peer, AUTH_WAIT_MAX_MS / 1000);
+	auth_fail(ar, AUTH_UNAVAILABLE);
 }
 
 /* ---- the pool ---- */
@@ -317,6 +717,9 @@ auth_new(struct event_base *base, struct store *store, const struct conf *cf)
 	au->pipe_ev = event_new(base, au->pipe[0], EV_READ | EV_PERSIST,
 	    auth_pipe_cb, au);
 	event_add(au->pipe_ev, NULL);
+	TAILQ_INIT(&au->known_wait);
+	TAILQ_INIT(&au->ring);
+	au->dispatch_ev = evtimer_new(base, auth_dispatch_cb, au);
 	pthread_mutex_init(&au->lock, NULL);
 	pthread_cond_init(&au->cond, NULL);
 	au->nthreads = cf->auth_workers;
@@ -349,6 +752,24 @@ auth_free(struct auth **aup)
 	}
 	while (read(au->pipe[0], &ar, sizeof(ar)) == (ssize_t)sizeof(ar))
 		auth_req_free(ar);
+	/* Logins that waited for the scheduler (their sessions are gone). */
+	while ((ar = TAILQ_FIRST(&au->known_wait)) != NULL) {
+		auth_wait_remove(au, ar);
+		auth_req_free(ar);
+	}
+	for (i = 0; i < AUTH_LANE_BUCKETS; i++)
+		while (au->lanes[i] != NULL) {
+			struct auth_lane *l = au->lanes[i];
+
+			while ((ar = TAILQ_FIRST(&l->strangers)) != NULL) {
+				auth_wait_remove(au, ar);
+				auth_req_free(ar);
+			}
+			au->lanes[i] = l->next;
+			auth_lane_free(l);
+		}
+	auth_known_prune(au, 0, 1, 0);
+	event_free(au->dispatch_ev);
 	event_free(au->pipe_ev);
 	close(au->pipe[0]);
 	close(au->pipe[1]);
@@ -368,30 +789,22 @@ auth_free(struct auth **aup)
 	*aup = NULL;
 }
 
-static uint64_t
-auth_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Runs in a worker thread: only the job's own copies are touched. */
 static void
 auth_work(struct auth_req *ar)
 {
 	uint8_t		*kek, verifier[VAULT_VERIFIERBYTES];
-	uint64_t	 start = auth_now_ms();
+	uint64_t	 start = time_mono_ms();
 
 	kek = xsecret_alloc(VAULT_KEYBYTES);
+	/* Unknown or inactive: the same hash, with a salt of nobody's. */
 	if (vault_kek_from_password(ar->pw, ar->pwlen, &ar->kdf, kek,
-	    verifier) == 0 &&
+	    verifier) == 0 && ar->known &&
 	    sodium_memcmp(verifier, ar->verifier, sizeof(verifier)) == 0)
 		ar->key = vault_unwrap(ar->account_id, ar->pk, kek,
 		    VAULT_KEK_PASSWORD, ar->wrapped);
 	xsecret_free(kek);
-	ar->hash_ms = auth_now_ms() - start;
+	ar->hash_ms = time_mono_ms() - start;
 }
 
 static void *
@@ -449,6 +862,7 @@ auth_succeed(struct auth_req *ar)
 	int			 ret;
 
 	auth_throttle_clear(au, ar->user);
+	auth_known_add(au, ar->account_id, ar->peer, time(NULL));
 	/* SPEC 7: a login is activity. */
 	if ((ret = store_txn_run(au->store, auth_touch_txn, &t)) != 0)
 		log_warnx("auth: %s: recording the login: %s", ar->user,
@@ -521,6 +935,20 @@ auth_answer_followers(struct auth_req *lead)
 	}
 }
 
+/* The leader is not hashed after all: its followers get status. */
+static void
+auth_drop_followers(struct auth_req *lead, enum auth_status status)
+{
+	struct auth_req	*f;
+
+	while ((f = lead->followers) != NULL) {
+		lead->followers = f->follower_next;
+		f->follower_next = NULL;
+		f->leader = NULL;
+		auth_fail(f, status);
+	}
+}
+
 static void
 auth_pipe_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -532,6 +960,12 @@ auth_pipe_cb(evutil_socket_t fd, short what, void *arg)
 		au->queued--;
 		au->stats.hashes++;
 		au->hash_ms_avg = (au->hash_ms_avg * 7 + ar->hash_ms) / 8;
+		ar->hashed = 1;
+		/* One line per Argon2id: the guess rate per account shows. */
+		log_info("auth: %s: password checked for %s (%s): %s, %llu ms",
+		    ar->peer, ar->user, ar->known_client ? "known client" :
+		    "other client", ar->key != NULL ? "right" : "wrong",
+		    (unsigned long long)ar->hash_ms);
 		auth_inflight_remove(au, ar);
 		ar->result.key = ar->key;
 		ar->key = NULL;
@@ -548,6 +982,7 @@ auth_pipe_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		auth_succeed(ar);
 	}
+	auth_dispatch(au);
 }
 
 static void
@@ -582,7 +1017,7 @@ auth_fail(struct auth_req *ar, enum auth_status status)
 		 * An unknown user did not pay for a hash: wait as long as one
 		 * takes, so the answer comes as late as for a wrong password.
 		 */
-		if (!ar->known)
+		if (!ar->known && !ar->hashed)
 			delay += au->hash_ms_avg;
 	} else
 		delay = 0;
@@ -597,7 +1032,10 @@ auth_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	switch (ar->state) {
 	case AR_THROTTLE_WAIT:
-		auth_check(ar);
+		auth_enqueue(ar);
+		break;
+	case AR_WAITING:
+		auth_wait_expired(ar);
 		break;
 	case AR_ANSWER_WAIT:
 		auth_finish(ar);
@@ -628,7 +1066,10 @@ auth_lookup_txn(struct store_txn *txn, void *arg)
 	return store_account_find(txn, lk->address, &lk->acct);
 }
 
-/* Looks the account up and hands the job to a worker (or the cache). */
+/*
+ * Looks the account up and answers from the cache, or joins a hash of the
+ * same password already under way, or waits for the scheduler.
+ */
 static void
 auth_check(struct auth_req *ar)
 {
@@ -636,6 +1077,7 @@ auth_check(struct auth_req *ar)
 	struct auth_lookup	 lk;
 	struct auth_cache	*hit;
 	struct auth_req		*lead;
+	time_t			 now = time(NULL);
 	int			 ret;
 
 	memset(&lk, 0, sizeof(lk));
@@ -647,12 +1089,16 @@ auth_check(struct auth_req *ar)
 		auth_fail(ar, AUTH_UNAVAILABLE);
 		return;
 	}
-	/* Pending and disabled mailboxes cannot log in (issue 3). */
+	/*
+	 * Pending and disabled mailboxes cannot log in (issue 3); they, and
+	 * unknown names, cost a hash of the configured cost all the same.
+	 */
 	if (ret == STORE_ENOTFOUND || lk.acct.state != STORE_ACCT_ACTIVE ||
 	    lk.acct.kek_kind != VAULT_KEK_PASSWORD) {
 		store_account_clear(&lk.acct);
-		auth_fail(ar, AUTH_FAILED);
-		return;
+		vault_kdf_new(&ar->kdf, au->conf->kdf_opslimit,
+		    au->conf->kdf_memlimit);
+		goto wait;
 	}
 	ar->known = 1;
 	ar->account_id = lk.acct.id;
@@ -687,25 +1133,20 @@ auth_check(struct auth_req *ar)
 		lead->followers = ar;
 		return;
 	}
-	if (au->queued >= AUTH_QUEUE_MAX) {
-		au->stats.busy++;
-		log_warnx("auth: %zu logins waiting; refusing %s", au->queued,
-		    ar->user);
-		auth_fail(ar, AUTH_UNAVAILABLE);
+	ar->known_client = auth_known_get(au, ar->account_id, ar->peer, now);
+wait:
+	/*
+	 * Many recent failures for this name: others wait a while more
+	 * before they even queue; the owner's known clients do not.
+	 */
+	if (!ar->known_client &&
+	    auth_throttle_get(au, ar->user, now) >= AUTH_THROTTLE_ACCT) {
+		au->stats.throttled++;
+		ar->state = AR_THROTTLE_WAIT;
+		auth_schedule(ar, AUTH_THROTTLE_ACCT_MS);
 		return;
 	}
-	ar->state = AR_QUEUED;
-	au->queued++;
-	auth_inflight_add(au, ar);
-	pthread_mutex_lock(&au->lock);
-	ar->next = NULL;
-	if (au->queue_tail != NULL)
-		au->queue_tail->next = ar;
-	else
-		au->queue_head = ar;
-	au->queue_tail = ar;
-	pthread_cond_signal(&au->cond);
-	pthread_mutex_unlock(&au->lock);
+	auth_enqueue(ar);
 }
 
 struct auth_req *
@@ -720,7 +1161,7 @@ auth_start(struct auth *au, const char *user, const char *pw, size_t pwlen,
 	ar->auth = au;
 	ar->cb = cb;
 	ar->arg = arg;
-	snprintf(ar->peer, sizeof(ar->peer), "ip:%s", peer);
+	auth_peer_key(peer, ar->peer, sizeof(ar->peer));
 	ar->pw = xsecret_alloc(pwlen + 1);
 	memcpy(ar->pw, pw, pwlen);
 	ar->pw[pwlen] = '\0';
@@ -735,12 +1176,6 @@ auth_start(struct auth *au, const char *user, const char *pw, size_t pwlen,
 	if (auth_throttle_get(au, ar->peer, now) >= AUTH_THROTTLE_IP) {
 		au->stats.throttled++;
 		auth_fail(ar, AUTH_FAILED);
-		return ar;
-	}
-	if (auth_throttle_get(au, ar->user, now) >= AUTH_THROTTLE_ACCT) {
-		au->stats.throttled++;
-		ar->state = AR_THROTTLE_WAIT;
-		auth_schedule(ar, AUTH_THROTTLE_ACCT_MS);
 		return ar;
 	}
 	auth_check(ar);
@@ -758,6 +1193,13 @@ auth_cancel(struct auth_req **arp)
 	/* A worker may hold it: it is freed when its answer comes back. */
 	if (ar->state == AR_QUEUED) {
 		ar->cancelled = 1;
+		return;
+	}
+	/* Still hashed for the logins that follow it; else gone now. */
+	if (ar->state == AR_WAITING) {
+		ar->cancelled = 1;
+		if (ar->followers == NULL)
+			auth_wait_expired(ar);
 		return;
 	}
 	if (ar->state == AR_FOLLOWING && ar->leader != NULL) {

@@ -69,6 +69,13 @@ int		 auth_login_check(struct store_txn *, uint64_t account_id,
 int		 auth_login_revoked(struct store *, uint64_t account_id,
 		    const uint8_t pk[32]);
 
+/*
+ * The throttling key of a client address: "ip:ADDR" for IPv4, and for
+ * IPv6 its /64, "ip6:PREFIX::/64", since one client usually holds a whole
+ * /64 (issue 19).
+ */
+void		 auth_peer_key(const char *peer, char *out, size_t outlen);
+
 /* For tests and logs. */
 struct auth_stats {
 	uint64_t	 hashes;	/* Argon2id runs */

@@ -8,24 +8,7 @@
 #include <string.h>
 
 #include "sasl.h"
-
-static int	sasl_b64_value(int);
-
-static int
-sasl_b64_value(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+#include "util.h"
 
 int
 sasl_b64_decode(const char *in, size_t inlen, void *out, size_t outmax,
@@ -48,7 +31,7 @@ sasl_b64_decode(const char *in, size_t inlen, void *out, size_t outmax,
 				pad = 4 - k;
 				break;
 			}
-			if ((v[k] = sasl_b64_value((unsigned char)in[i + k]))
+			if ((v[k] = b64_value((unsigned char)in[i + k]))
 			    == -1)
 				return -1;
 		}

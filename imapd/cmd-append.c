@@ -28,6 +28,10 @@
 #include "rfc5322.h"
 #include "xmalloc.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_append;
+imap_cmd_literal_fn cmd_append_literal;
+
 struct append_buf {
 	uint8_t		*data;
 	size_t		 len;

@@ -10,6 +10,9 @@
 #include "imapd.h"
 #include "log.h"
 
+/* Its row's handler (imap-commands.c). */
+imap_cmd_fn	cmd_compress;
+
 enum imap_cmd_status
 cmd_compress(struct imap_session *s, const struct imap_command *cmd)
 {

@@ -14,6 +14,9 @@
 #include "imapd.h"
 #include "xmalloc.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_copy, cmd_move;
+
 struct copy_req {
 	struct imap_session	*s;
 	const char		*dest;

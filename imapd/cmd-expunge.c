@@ -12,6 +12,9 @@
 #include "imapd.h"
 #include "xmalloc.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_expunge;
+
 struct expunge_req {
 	struct imap_session	*s;
 	struct imap_seqset	*uids;		/* NULL: every \Deleted */

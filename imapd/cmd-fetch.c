@@ -31,6 +31,9 @@
 #include "pack.h"
 #include "xmalloc.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_fetch;
+
 #define FETCH_BATCH		50
 
 /* Items that need the MIME structure (from the cache or a parse). */

@@ -13,6 +13,10 @@
 #include "log.h"
 #include "xmalloc.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_idle;
+imap_cmd_line_fn cmd_idle_line;
+
 struct idle_state {
 	struct imap_session	*s;
 	struct event		*poll;

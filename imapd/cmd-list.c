@@ -14,6 +14,9 @@
 #include "mutf7.h"
 #include "xmalloc.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_enable, cmd_namespace, cmd_list, cmd_lsub;
+
 #define LIST_PATTERNS_MAX	64
 #define LIST_PATTERN_LEN_MAX	1024
 

@@ -13,6 +13,10 @@
 #include "sasl.h"
 #include "xmalloc.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_starttls, cmd_login, cmd_authenticate;
+imap_cmd_line_fn cmd_authenticate_line;
+
 /* RFC 4616 2: authzid, authcid and password of at most 255 octets each. */
 #define AUTH_PLAIN_MAX		(3 * 256)
 

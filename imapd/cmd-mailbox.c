@@ -16,6 +16,10 @@
 #include "mutf7.h"
 #include "xmalloc.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_create, cmd_delete, cmd_rename, cmd_subscribe,
+		cmd_unsubscribe;
+
 #define MAILBOX_DEPTH_MAX	32
 
 char *

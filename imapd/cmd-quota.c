@@ -15,6 +15,9 @@
 
 #include "imapd.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_getquotaroot, cmd_getquota, cmd_setquota;
+
 /* The name of the account's one quota root. */
 #define QUOTA_ROOT	""
 

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <sodium.h>
 
 #include "imap-flags.h"
@@ -24,9 +25,13 @@
 #include "imap-seqset.h"
 #include "imap-text.h"
 #include "imapd.h"
+#include "log.h"
 #include "mime.h"
 #include "rfc5322.h"
 #include "xmalloc.h"
+
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_search;
 
 struct search_msg;
 
@@ -299,15 +304,34 @@ search_match(const struct imap_search_key *key, struct search_msg *sm)
 
 /* ---- the command ---- */
 
+/*
+ * issue 19: SEARCH TEXT over a 50 MB mailbox held the event loop (and
+ * every other client) for seconds.  The messages are tested in slices of
+ * at most SEARCH_SLICE_MS (and SEARCH_SLICE_MSGS), each its own
+ * transaction; between two the loop serves everyone else.  The view does
+ * not change meanwhile (a busy session is not synced); a message
+ * expunged by another session is skipped, as within one transaction.
+ */
+#define SEARCH_SLICE_MS		10
+#define SEARCH_SLICE_MSGS	256
+
 struct search_run {
 	struct imap_session	*s;
-	const struct imap_search_key *prog;
+	struct imap_search_program prog;
 	int			 needs_text;
-	uint32_t		*hits;		/* seqs or UIDs */
-	size_t			 nhits;
-	uint64_t		 maxmodseq;
 	int			 uid_mode;
+	uint32_t		*hits;		/* seqs or UIDs */
+	size_t			 nhits, hitcap;
+	uint64_t		 maxmodseq;
+	/* Where the slice starts, and what the slices before found. */
+	uint32_t		 seq;
+	size_t			 slice_nhits;
+	uint64_t		 slice_maxmodseq;
+	struct event		*ev;		/* the next slice */
 };
+
+static void	search_run_free(void *);
+static void	search_slice_cb(evutil_socket_t, short, void *);
 
 static int
 search_txn(struct store_txn *txn, void *arg)
@@ -317,15 +341,18 @@ search_txn(struct store_txn *txn, void *arg)
 	struct search_msg	 sm;
 	struct store_msg	 m;
 	uint8_t			*text;
-	size_t			 len;
+	size_t			 len, n = 0;
+	uint64_t		 deadline = time_mono_ms() + SEARCH_SLICE_MS;
 	uint32_t		 seq;
 	int			 ret, hit;
 
-	free(sr->hits);
-	sr->hits = NULL;
-	sr->nhits = 0;
-	sr->maxmodseq = 0;
-	for (seq = 1; seq <= s->view.count; seq++) {
+	/* A retried transaction starts its slice again. */
+	sr->nhits = sr->slice_nhits;
+	sr->maxmodseq = sr->slice_maxmodseq;
+	for (seq = sr->seq; seq <= s->view.count; seq++) {
+		if (n > 0 && (n >= SEARCH_SLICE_MSGS ||
+		    (sr->needs_text && time_mono_ms() >= deadline)))
+			break;
 		if (s->view.msgs[seq - 1].expunged)
 			continue;
 		ret = store_msg_get(txn, s->account_id, s->view.mailbox_id,
@@ -334,6 +361,7 @@ search_txn(struct store_txn *txn, void *arg)
 			continue;
 		if (ret != 0)
 			return ret;
+		n++;
 		memset(&sm, 0, sizeof(sm));
 		sm.seq = seq;
 		sm.m = &m;
@@ -347,7 +375,7 @@ search_txn(struct store_txn *txn, void *arg)
 			sm.text = text;
 			sm.textlen = len;
 		}
-		hit = search_match(sr->prog, &sm);
+		hit = search_match(&sr->prog.root, &sm);
 		mime_msg_free(&sm.mime);
 		free(sm.body);
 		free(sm.header);
@@ -357,110 +385,180 @@ search_txn(struct store_txn *txn, void *arg)
 		}
 		if (!hit)
 			continue;
-		sr->hits = xreallocarray(sr->hits, sr->nhits + 1,
-		    sizeof(*sr->hits));
+		if (sr->nhits == sr->hitcap) {
+			sr->hitcap = sr->hitcap == 0 ? 64 : sr->hitcap * 2;
+			sr->hits = xreallocarray(sr->hits, sr->hitcap,
+			    sizeof(*sr->hits));
+		}
 		sr->hits[sr->nhits++] = sr->uid_mode ? m.uid : seq;
 		if (m.modseq > sr->maxmodseq)
 			sr->maxmodseq = m.modseq;
 	}
+	sr->seq = seq;
 	return 0;
 }
 
-enum imap_cmd_status
-cmd_search(struct imap_session *s, const struct imap_command *cmd)
+/* The answer, once every message was tested. */
+static void
+search_answer(struct imap_session *s, struct search_run *sr)
 {
-	struct imap_search_context	 ctx;
-	struct imap_search_program	 prog;
-	struct search_run		 sr;
-	const struct imap_arg		*a = cmd->args;
-	int				 uid_mode = s->cmd_uid;
-	const char			*why;
-	unsigned int			 ret_opts;
-	int				 ret;
-	size_t				 i;
+	unsigned int	 ret_opts = sr->prog.ret;
+	int		 uid_mode = sr->uid_mode;
+	size_t		 i;
 
-	memset(&sr, 0, sizeof(sr));
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.max_seq = s->view.count;
-	ctx.max_uid = imap_view_max_uid(&s->view);
-	ctx.allow_saved = 1;		/* SEARCHRES is in our CAPABILITY */
-	/* The grammar is imap-search-parse.c's, the same the fuzzer runs. */
-	ret = imap_search_parse(a, &ctx, &prog, &why);
-	if (ret == IMAP_SEARCH_EBADCHARSET) {
-		/* RFC 3501 6.4.4: refuse what we cannot convert. */
-		imap_tagged(s, "NO", "[BADCHARSET (%s)] %s",
-		    IMAP_SEARCH_CHARSETS, why);
-		imap_search_program_clear(&prog);
-		return CMD_DONE;
-	}
-	if (ret != IMAP_SEARCH_OK) {
-		imap_tagged(s, "BAD", "%s", why);
-		imap_search_program_clear(&prog);
-		return CMD_DONE;
-	}
-	/* RFC 7162 3.1: a MODSEQ key is a CONDSTORE enabling command. */
-	if (prog.uses_modseq)
-		s->condstore = 1;
-	search_prepare(s, &prog.root, &sr.needs_text);
-	ret_opts = prog.ret;
-	sr.s = s;
-	sr.prog = &prog.root;
-	sr.uid_mode = uid_mode;
-	ret = imap_txn(s, search_txn, &sr);
-	if (ret != 0) {
-		free(sr.hits);
-		imap_search_program_clear(&prog);
-		imap_tagged_store_error(s, ret);
-		return CMD_DONE;
-	}
 	if ((ret_opts & IMAP_SEARCH_RET_SAVE) &&
 	    (ret_opts & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX)) &&
 	    !(ret_opts & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT)) &&
-	    sr.nhits > 0) {
+	    sr->nhits > 0) {
 		uint32_t	 mm[2];
 		size_t		 nmm = 0;
 
 		/* RFC 5182 2.4: SAVE with MIN and/or MAX saves just those. */
 		if (ret_opts & IMAP_SEARCH_RET_MIN)
-			mm[nmm++] = sr.hits[0];
+			mm[nmm++] = sr->hits[0];
 		if ((ret_opts & IMAP_SEARCH_RET_MAX) &&
-		    (nmm == 0 || sr.nhits > 1))
-			mm[nmm++] = sr.hits[sr.nhits - 1];
+		    (nmm == 0 || sr->nhits > 1))
+			mm[nmm++] = sr->hits[sr->nhits - 1];
 		imap_save_result(s, mm, nmm, uid_mode);
 	} else if (ret_opts & IMAP_SEARCH_RET_SAVE)
-		imap_save_result(s, sr.hits, sr.nhits, uid_mode);
-	if (!prog.esearch) {
+		imap_save_result(s, sr->hits, sr->nhits, uid_mode);
+	if (!sr->prog.esearch) {
 		imap_printf(s, "* SEARCH");
-		for (i = 0; i < sr.nhits; i++)
-			imap_printf(s, " %u", sr.hits[i]);
+		for (i = 0; i < sr->nhits; i++)
+			imap_printf(s, " %u", sr->hits[i]);
 		/* RFC 7162 3.1.5: the highest MODSEQ of what was found. */
-		if (prog.uses_modseq && sr.nhits > 0)
+		if (sr->prog.uses_modseq && sr->nhits > 0)
 			imap_printf(s, " (MODSEQ %llu)",
-			    (unsigned long long)sr.maxmodseq);
+			    (unsigned long long)sr->maxmodseq);
 		imap_printf(s, "\r\n");
 	} else if (ret_opts != IMAP_SEARCH_RET_SAVE) {
 		/* RFC 4731 3.1: SAVE alone answers nothing. */
 		imap_printf(s, "* ESEARCH (TAG ");
 		imap_write_string(s, s->tag, strlen(s->tag));
 		imap_printf(s, ")%s", uid_mode ? " UID" : "");
-		if ((ret_opts & IMAP_SEARCH_RET_MIN) && sr.nhits > 0)
-			imap_printf(s, " MIN %u", sr.hits[0]);
-		if ((ret_opts & IMAP_SEARCH_RET_MAX) && sr.nhits > 0)
-			imap_printf(s, " MAX %u", sr.hits[sr.nhits - 1]);
-		if ((ret_opts & IMAP_SEARCH_RET_ALL) && sr.nhits > 0) {
+		if ((ret_opts & IMAP_SEARCH_RET_MIN) && sr->nhits > 0)
+			imap_printf(s, " MIN %u", sr->hits[0]);
+		if ((ret_opts & IMAP_SEARCH_RET_MAX) && sr->nhits > 0)
+			imap_printf(s, " MAX %u", sr->hits[sr->nhits - 1]);
+		if ((ret_opts & IMAP_SEARCH_RET_ALL) && sr->nhits > 0) {
 			imap_printf(s, " ALL ");
-			imap_set_write_list(conn_out(s->conn), sr.hits,
-			    sr.nhits);
+			imap_set_write_list(conn_out(s->conn), sr->hits,
+			    sr->nhits);
 		}
 		if (ret_opts & IMAP_SEARCH_RET_COUNT)
-			imap_printf(s, " COUNT %zu", sr.nhits);
-		if (prog.uses_modseq && sr.nhits > 0)
+			imap_printf(s, " COUNT %zu", sr->nhits);
+		if (sr->prog.uses_modseq && sr->nhits > 0)
 			imap_printf(s, " MODSEQ %llu",
-			    (unsigned long long)sr.maxmodseq);
+			    (unsigned long long)sr->maxmodseq);
 		imap_printf(s, "\r\n");
 	}
-	free(sr.hits);
-	imap_search_program_clear(&prog);
 	imap_tagged(s, "OK", "Search completed");
-	return CMD_DONE;
+}
+
+/*
+ * Runs one slice: 1 if more are left, else 0 after the answer (the
+ * result or the storage error).
+ */
+static int
+search_slice(struct imap_session *s, struct search_run *sr)
+{
+	int	 ret;
+
+	if ((ret = imap_txn(s, search_txn, sr)) != 0) {
+		imap_tagged_store_error(s, ret);
+		return 0;
+	}
+	sr->slice_nhits = sr->nhits;
+	sr->slice_maxmodseq = sr->maxmodseq;
+	if (sr->seq <= s->view.count)
+		return 1;
+	search_answer(s, sr);
+	return 0;
+}
+
+/*
+ * A timer, not event_active(): an event made active from a callback can
+ * run again before the loop polls, and the others would still starve.
+ */
+static void
+search_later(struct search_run *sr)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	evtimer_add(sr->ev, &tv);
+}
+
+static void
+search_slice_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct search_run	*sr = arg;
+	struct imap_session	*s = sr->s;
+
+	if (search_slice(s, sr)) {
+		search_later(sr);
+		return;
+	}
+	/* Ends the command and frees sr (cmd_state). */
+	imap_session_done(s);
+}
+
+static void
+search_run_free(void *arg)
+{
+	struct search_run	*sr = arg;
+
+	if (sr->ev != NULL)
+		event_free(sr->ev);
+	free(sr->hits);
+	imap_search_program_clear(&sr->prog);
+	free(sr);
+}
+
+enum imap_cmd_status
+cmd_search(struct imap_session *s, const struct imap_command *cmd)
+{
+	struct imap_search_context	 ctx;
+	struct search_run		*sr;
+	const struct imap_arg		*a = cmd->args;
+	const char			*why;
+	int				 ret;
+
+	sr = xcalloc(1, sizeof(*sr));
+	sr->s = s;
+	sr->uid_mode = s->cmd_uid;
+	sr->seq = 1;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.max_seq = s->view.count;
+	ctx.max_uid = imap_view_max_uid(&s->view);
+	ctx.allow_saved = 1;		/* SEARCHRES is in our CAPABILITY */
+	/* The grammar is imap-search-parse.c's, the same the fuzzer runs. */
+	ret = imap_search_parse(a, &ctx, &sr->prog, &why);
+	if (ret == IMAP_SEARCH_EBADCHARSET) {
+		/* RFC 3501 6.4.4: refuse what we cannot convert. */
+		imap_tagged(s, "NO", "[BADCHARSET (%s)] %s",
+		    IMAP_SEARCH_CHARSETS, why);
+		search_run_free(sr);
+		return CMD_DONE;
+	}
+	if (ret != IMAP_SEARCH_OK) {
+		imap_tagged(s, "BAD", "%s", why);
+		search_run_free(sr);
+		return CMD_DONE;
+	}
+	/* RFC 7162 3.1: a MODSEQ key is a CONDSTORE enabling command. */
+	if (sr->prog.uses_modseq)
+		s->condstore = 1;
+	search_prepare(s, &sr->prog.root, &sr->needs_text);
+	/* A small or cheap search is answered at once. */
+	if (!search_slice(s, sr)) {
+		search_run_free(sr);
+		return CMD_DONE;
+	}
+	sr->ev = evtimer_new(s->conn->base, search_slice_cb, sr);
+	if (sr->ev == NULL)
+		fatalx("event_new");
+	s->cmd_state = sr;
+	s->cmd_state_free = search_run_free;
+	search_later(sr);
+	return CMD_ASYNC;
 }

@@ -12,6 +12,9 @@
 #include "imapd.h"
 #include "xmalloc.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_select, cmd_close, cmd_unselect;
+
 struct select_req {
 	struct imap_session	*s;
 	const char		*name;
@@ -307,11 +310,4 @@ cmd_unselect(struct imap_session *s, const struct imap_command *cmd)
 	imap_session_enter_state(s, S_AUTH);
 	imap_tagged(s, "OK", "Unselect completed");
 	return CMD_DONE;
-}
-
-enum imap_cmd_status
-cmd_check(struct imap_session *s, const struct imap_command *cmd)
-{
-	/* Every change is committed already: CHECK is a NOOP here. */
-	return cmd_noop(s, cmd);
 }

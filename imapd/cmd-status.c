@@ -9,6 +9,9 @@
 
 #include "imapd.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_status;
+
 struct status_deleted {
 	uint32_t	 messages;
 	uint64_t	 bytes;

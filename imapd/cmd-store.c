@@ -13,6 +13,9 @@
 #include "imapd.h"
 #include "xmalloc.h"
 
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_store;
+
 enum store_mode {
 	STORE_SET,
 	STORE_ADD,

@@ -2,8 +2,9 @@
  * imap-commands.c: the command table.  A row says everything the session
  * core needs to know of a command: where it is allowed, its flags (its
  * UID form among them), its handler and continuation hooks, and the
- * words it adds to CAPABILITY.  A new command is a new cmd-*.c file and
- * one row here.
+ * words it adds to CAPABILITY.  A new command is a new cmd-*.c file,
+ * one row here (with its handler's declaration above the table) and its
+ * line in Makefile.am.
  */
 #include "config.h"
 
@@ -12,6 +13,40 @@
 
 #include "imapd.h"
 #include "xmalloc.h"
+
+/*
+ * The rows' handlers and hooks, by the file that holds them; each file
+ * declares its own with the same types (imapd.h).
+ */
+/* cmd-any.c */
+imap_cmd_fn	cmd_capability, cmd_noop, cmd_logout;
+/* cmd-id.c */
+imap_cmd_fn	cmd_id;
+/* cmd-login.c */
+imap_cmd_fn	cmd_starttls, cmd_login, cmd_authenticate;
+imap_cmd_line_fn cmd_authenticate_line;
+/* cmd-list.c */
+imap_cmd_fn	cmd_enable, cmd_namespace, cmd_list, cmd_lsub;
+/* cmd-select.c */
+imap_cmd_fn	cmd_select, cmd_close, cmd_unselect;
+/* cmd-compress.c */
+imap_cmd_fn	cmd_compress;
+/* cmd-idle.c */
+imap_cmd_fn	cmd_idle;
+imap_cmd_line_fn cmd_idle_line;
+/* cmd-mailbox.c */
+imap_cmd_fn	cmd_create, cmd_delete, cmd_rename, cmd_subscribe,
+		cmd_unsubscribe;
+/* cmd-status.c */
+imap_cmd_fn	cmd_status;
+/* cmd-append.c */
+imap_cmd_fn	cmd_append;
+imap_cmd_literal_fn cmd_append_literal;
+/* cmd-quota.c */
+imap_cmd_fn	cmd_getquotaroot, cmd_getquota, cmd_setquota;
+/* cmd-expunge.c, cmd-fetch.c, cmd-store.c, cmd-search.c, cmd-copy.c */
+imap_cmd_fn	cmd_expunge, cmd_fetch, cmd_store, cmd_search, cmd_copy,
+		cmd_move;
 
 static const struct imap_cmd_def imap_commands[] = {
 	/* Any state (RFC 3501 6.1); IMAP4rev1 leads CAPABILITY (7.2.1). */
@@ -22,7 +57,8 @@ static const struct imap_cmd_def imap_commands[] = {
 		{ "LITERAL+", CAPA_LOGGEDIN } } },
 	{ .name = "NOOP", .states = ST_ANY, .handler = cmd_noop },
 	{ .name = "LOGOUT", .states = ST_ANY, .handler = cmd_logout },
-	{ .name = "ID", .states = ST_ANY, .handler = cmd_id,		/* RFC 2971 */
+	/* RFC 2971 */
+	{ .name = "ID", .states = ST_ANY, .handler = cmd_id,
 	    .capa = { { "ID", CAPA_ANY } } },
 	/* Not authenticated (RFC 3501 6.2) */
 	{ .name = "STARTTLS", .states = ST_NOTAUTH, .handler = cmd_starttls,
@@ -34,15 +70,19 @@ static const struct imap_cmd_def imap_commands[] = {
 	    .capa = { { "SASL-IR", CAPA_ANY },			/* RFC 4959 */
 		{ "AUTH=PLAIN", CAPA_TLS } } },			/* RFC 4616 */
 	/* Authenticated (RFC 3501 6.3) */
-	{ .name = "ENABLE", .states = ST_LOGGEDIN, .handler = cmd_enable,	/* RFC 5161 */
+	/* RFC 5161, RFC 7162 */
+	{ .name = "ENABLE", .states = ST_LOGGEDIN, .handler = cmd_enable,
 	    .capa = { { "ENABLE", CAPA_ANY },
-		{ "CONDSTORE QRESYNC", CAPA_LOGGEDIN } } },	/* RFC 7162 */
+		{ "CONDSTORE QRESYNC", CAPA_LOGGEDIN } } },
+	/* RFC 4978 */
 	{ .name = "COMPRESS", .states = ST_LOGGEDIN, .handler = cmd_compress,
-	    .capa = { { "COMPRESS=DEFLATE", CAPA_LOGGEDIN } } },	/* RFC 4978 */
-	{ .name = "IDLE", .states = ST_LOGGEDIN, .flags = CMD_F_LIVE,	/* RFC 2177 */
+	    .capa = { { "COMPRESS=DEFLATE", CAPA_LOGGEDIN } } },
+	/* RFC 2177 */
+	{ .name = "IDLE", .states = ST_LOGGEDIN, .flags = CMD_F_LIVE,
 	    .handler = cmd_idle, .line = cmd_idle_line,
 	    .capa = { { "IDLE", CAPA_ANY } } },
-	{ .name = "NAMESPACE", .states = ST_LOGGEDIN, .handler = cmd_namespace, /* RFC 2342 */
+	/* RFC 2342 */
+	{ .name = "NAMESPACE", .states = ST_LOGGEDIN, .handler = cmd_namespace,
 	    .capa = { { "NAMESPACE", CAPA_LOGGEDIN } } },
 	{ .name = "SELECT", .states = ST_LOGGEDIN, .handler = cmd_select },
 	{ .name = "EXAMINE", .states = ST_LOGGEDIN, .handler = cmd_select },
@@ -50,9 +90,10 @@ static const struct imap_cmd_def imap_commands[] = {
 	{ .name = "DELETE", .states = ST_LOGGEDIN, .handler = cmd_delete },
 	{ .name = "RENAME", .states = ST_LOGGEDIN, .handler = cmd_rename },
 	{ .name = "SUBSCRIBE", .states = ST_LOGGEDIN, .handler = cmd_subscribe },
-	{ .name = "UNSUBSCRIBE", .states = ST_LOGGEDIN, .handler = cmd_unsubscribe },
+	{ .name = "UNSUBSCRIBE", .states = ST_LOGGEDIN,
+	    .handler = cmd_unsubscribe },
+	/* RFC 3348, RFC 6154, RFC 5258, RFC 5819 */
 	{ .name = "LIST", .states = ST_LOGGEDIN, .handler = cmd_list,
-	    /* RFC 3348, RFC 6154, RFC 5258, RFC 5819 */
 	    .capa = { { "CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS",
 		CAPA_LOGGEDIN } } },
 	{ .name = "LSUB", .states = ST_LOGGEDIN, .handler = cmd_lsub },
@@ -68,23 +109,28 @@ static const struct imap_cmd_def imap_commands[] = {
 	    .handler = cmd_append, .literal = cmd_append_literal,
 	    .capa = { { "APPENDLIMIT", CAPA_LOGGEDIN } } },	/* RFC 7889 */
 	/* Selected (RFC 3501 6.4) */
-	{ .name = "CHECK", .states = ST_SELECTED, .handler = cmd_check },
+	/* Every change is committed already: CHECK is a NOOP here. */
+	{ .name = "CHECK", .states = ST_SELECTED, .handler = cmd_noop },
 	{ .name = "CLOSE", .states = ST_SELECTED, .handler = cmd_close },
-	{ .name = "UNSELECT", .states = ST_SELECTED, .handler = cmd_unselect,	/* RFC 3691 */
+	/* RFC 3691 */
+	{ .name = "UNSELECT", .states = ST_SELECTED, .handler = cmd_unselect,
 	    .capa = { { "UNSELECT", CAPA_LOGGEDIN } } },
+	/* RFC 4315 */
 	{ .name = "EXPUNGE", .states = ST_SELECTED, .flags = CMD_F_UID,
 	    .handler = cmd_expunge,
-	    .capa = { { "UIDPLUS", CAPA_LOGGEDIN } } },		/* RFC 4315 */
+	    .capa = { { "UIDPLUS", CAPA_LOGGEDIN } } },
+	/* RFC 4731, RFC 5182 */
 	{ .name = "SEARCH", .states = ST_SELECTED,
 	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_search,
-	    .capa = { { "ESEARCH SEARCHRES", CAPA_LOGGEDIN } } },	/* RFC 4731, 5182 */
+	    .capa = { { "ESEARCH SEARCHRES", CAPA_LOGGEDIN } } },
 	{ .name = "FETCH", .states = ST_SELECTED,
 	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_fetch },
 	{ .name = "STORE", .states = ST_SELECTED,
 	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_store },
 	{ .name = "COPY", .states = ST_SELECTED,
 	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_copy },
-	{ .name = "MOVE", .states = ST_SELECTED, .flags = CMD_F_UID,	/* RFC 6851 */
+	/* RFC 6851 */
+	{ .name = "MOVE", .states = ST_SELECTED, .flags = CMD_F_UID,
 	    .handler = cmd_move,
 	    .capa = { { "MOVE", CAPA_LOGGEDIN } } },
 };

@@ -569,8 +569,9 @@ imap_session_result(struct imap_session *s, enum imap_cmd_status st)
 		break;
 	case CMD_LINE:
 		if (s->cmd_def->line == NULL)
-			fatalx("%s: CMD_LINE without a line hook", s->cmd_def->name);
-		/* The command's arguments go: the parser reads bare lines now. */
+			fatalx("%s: CMD_LINE without a line hook",
+			    s->cmd_def->name);
+		/* Its arguments go: the parser reads bare lines now. */
 		imap_parser_reset(s->parser);
 		s->cmd = NULL;
 		s->phase = CP_LINE;
@@ -666,7 +667,7 @@ imap_session_run(struct imap_session *s)
 
 	while (s->state != S_LOGOUT) {
 		if (s->phase != CP_NONE) {
-			/* A command at work reads only the lines it asked for. */
+			/* A command at work reads only the lines it wants. */
 			if (s->phase != CP_LINE)
 				return;
 			ret = imap_parser_read_line(s->parser, conn_in(s->conn),

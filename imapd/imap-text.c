@@ -1,18 +1,18 @@
 /*
  * imap-text.c: the text SEARCH compares: header values with their encoded
  * words (RFC 2047) decoded, bodies with their transfer encoding (RFC 2045
- * 6.7, 6.8) and charset undone, all in UTF-8 and case-folded.
+ * 6.7, 6.8) and charset undone (mail/mime-decode.c), all in UTF-8 and
+ * case-folded.
  */
 #include "config.h"
 
-#include <errno.h>
-#include <iconv.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "imap-text.h"
+#include "mime-decode.h"
 #include "mime.h"
 #include "pack.h"
 #include "xmalloc.h"
@@ -124,186 +124,6 @@ imap_text_fold(const char *s, size_t len)
 	return (char *)out.buf;
 }
 
-/* Converts from charset to UTF-8; unknown charsets pass bytes through. */
-static void
-text_convert(struct pack *out, const char *charset, const uint8_t *in,
-    size_t len)
-{
-	iconv_t		 cd;
-	char		 buf[4096], *ip = (char *)(uintptr_t)in, *op;
-	size_t		 il = len, ol, r;
-
-	if (charset == NULL || *charset == '\0' ||
-	    strcasecmp(charset, "utf-8") == 0 ||
-	    strcasecmp(charset, "us-ascii") == 0 ||
-	    (cd = iconv_open("UTF-8", charset)) == (iconv_t)-1) {
-		pack_raw(out, in, len);
-		return;
-	}
-	while (il > 0) {
-		op = buf;
-		ol = sizeof(buf);
-		r = iconv(cd, &ip, &il, &op, &ol);
-		pack_raw(out, buf, sizeof(buf) - ol);
-		if (r == (size_t)-1 && errno != E2BIG) {
-			/* A broken byte: keep it and go on after it. */
-			pack_raw(out, ip, 1);
-			ip++;
-			il--;
-		}
-	}
-	iconv_close(cd);
-}
-
-static int
-text_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* RFC 2045 6.7 quoted-printable (q: RFC 2047 "_" is a space). */
-static void
-text_qp_decode(struct pack *out, const uint8_t *p, size_t len, int q)
-{
-	size_t	 i;
-	int	 h, l;
-	uint8_t	 c;
-
-	for (i = 0; i < len; i++) {
-		if (q && p[i] == '_') {
-			pack_raw(out, " ", 1);
-			continue;
-		}
-		if (p[i] != '=') {
-			pack_raw(out, &p[i], 1);
-			continue;
-		}
-		if (i + 2 < len + 0 && (h = text_hex(p[i + 1])) != -1 &&
-		    (l = text_hex(p[i + 2])) != -1) {
-			c = (uint8_t)(h << 4 | l);
-			pack_raw(out, &c, 1);
-			i += 2;
-		} else if (i + 1 < len && (p[i + 1] == '\r' || p[i + 1] == '\n')) {
-			/* Soft line break. */
-			i++;
-			if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n')
-				i++;
-		} else
-			pack_raw(out, &p[i], 1);
-	}
-}
-
-static int
-text_b64(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* RFC 2045 6.8, lenient: anything outside the alphabet is skipped. */
-static void
-text_b64_decode(struct pack *out, const uint8_t *p, size_t len)
-{
-	uint32_t	 bits = 0;
-	int		 n = 0, v;
-	uint8_t		 c;
-	size_t		 i;
-
-	for (i = 0; i < len; i++) {
-		if (p[i] == '=')
-			break;
-		if ((v = text_b64(p[i])) == -1)
-			continue;
-		bits = (bits << 6) | (uint32_t)v;
-		if ((n += 6) >= 8) {
-			n -= 8;
-			c = (uint8_t)(bits >> n);
-			pack_raw(out, &c, 1);
-		}
-	}
-}
-
-/* RFC 2047 encoded words of a header value, to UTF-8. */
-static void
-text_decode_words(struct pack *out, const uint8_t *p, size_t len)
-{
-	const uint8_t	*end = p + len, *q, *cs, *enc, *text, *close;
-	const uint8_t	*pending_ws = NULL;
-	size_t		 pending_len = 0;
-	struct pack	 raw;
-	char		 charset[64];
-	int		 last_was_word = 0;
-
-	while (p < end) {
-		if (p + 1 < end && p[0] == '=' && p[1] == '?') {
-			cs = p + 2;
-			enc = memchr(cs, '?', (size_t)(end - cs));
-			if (enc != NULL && enc + 2 < end && enc[2] == '?' &&
-			    (close = NULL, text = enc + 3, 1)) {
-				for (q = text; q + 1 < end; q++)
-					if (q[0] == '?' && q[1] == '=') {
-						close = q;
-						break;
-					}
-				if (close != NULL && (size_t)(enc - cs) < sizeof(charset)) {
-					memcpy(charset, cs, (size_t)(enc - cs));
-					charset[enc - cs] = '\0';
-					/* RFC 2231 5: charset*language */
-					if (strchr(charset, '*') != NULL)
-						*strchr(charset, '*') = '\0';
-					/* RFC 2047 6.2: blanks between words go. */
-					if (!last_was_word && pending_ws != NULL)
-						pack_raw(out, pending_ws, pending_len);
-					pending_ws = NULL;
-					pack_init(&raw);
-					if (enc[1] == 'B' || enc[1] == 'b')
-						text_b64_decode(&raw, text,
-						    (size_t)(close - text));
-					else
-						text_qp_decode(&raw, text,
-						    (size_t)(close - text), 1);
-					text_convert(out, charset, raw.buf, raw.len);
-					pack_free(&raw);
-					p = close + 2;
-					last_was_word = 1;
-					continue;
-				}
-			}
-		}
-		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
-			if (pending_ws == NULL) {
-				pending_ws = p;
-				pending_len = 0;
-			}
-			pending_len++;
-			p++;
-			continue;
-		}
-		if (pending_ws != NULL)
-			pack_raw(out, pending_ws, pending_len);
-		pending_ws = NULL;
-		last_was_word = 0;
-		pack_raw(out, p++, 1);
-	}
-	if (pending_ws != NULL)
-		pack_raw(out, pending_ws, pending_len);
-}
-
 static char *
 text_finish(struct pack *decoded)
 {
@@ -337,7 +157,7 @@ imap_text_header_match(const void *hdr, size_t len, const char *name,
 			return 1;
 		unf = mime_header_unfold(h.value, h.value_len, &n);
 		pack_init(&dec);
-		text_decode_words(&dec, (const uint8_t *)unf, n);
+		mime_decode_words(&dec, (const uint8_t *)unf, n);
 		free(unf);
 		f = text_finish(&dec);
 		hit = strstr(f, folded) != NULL;
@@ -352,7 +172,7 @@ imap_text_header(const void *hdr, size_t len)
 	struct pack	 dec;
 
 	pack_init(&dec);
-	text_decode_words(&dec, hdr, len);
+	mime_decode_words(&dec, hdr, len);
 	return text_finish(&dec);
 }
 
@@ -363,17 +183,14 @@ text_body_part(struct pack *out, const uint8_t *msg, const struct mime_msg *mm,
 {
 	const struct mime_part	*p = &mm->parts[idx];
 	struct mime_content	 ct;
-	struct pack		 raw;
-	char			*charset;
 	uint32_t		 kid;
-	size_t			 clen;
 
 	if (out->len > TEXT_SEARCH_MAX)
 		return;
 	if (p->flags & (MIME_PART_MULTIPART | MIME_PART_RFC822)) {
 		for (kid = p->child; kid != MIME_NONE; kid = mm->parts[kid].next) {
 			if (p->flags & MIME_PART_RFC822)
-				text_decode_words(out, msg + mm->parts[kid].hdr_off,
+				mime_decode_words(out, msg + mm->parts[kid].hdr_off,
 				    (size_t)mm->parts[kid].hdr_len);
 			text_body_part(out, msg, mm, kid);
 		}
@@ -386,19 +203,8 @@ text_body_part(struct pack *out, const uint8_t *msg, const struct mime_msg *mm,
 		mime_content_clear(&ct);
 		return;
 	}
-	pack_init(&raw);
-	if (ct.encoding != NULL && strcasecmp(ct.encoding, "base64") == 0)
-		text_b64_decode(&raw, msg + p->body_off, (size_t)p->body_len);
-	else if (ct.encoding != NULL &&
-	    strcasecmp(ct.encoding, "quoted-printable") == 0)
-		text_qp_decode(&raw, msg + p->body_off, (size_t)p->body_len, 0);
-	else
-		pack_raw(&raw, msg + p->body_off, (size_t)p->body_len);
-	charset = mime_param_get(ct.params, ct.nparams, "charset", NULL, &clen);
-	text_convert(out, charset, raw.buf, raw.len);
+	mime_decode_part_text(out, msg, p, &ct);
 	pack_raw(out, "\n", 1);
-	free(charset);
-	pack_free(&raw);
 	mime_content_clear(&ct);
 }
 

@@ -100,22 +100,28 @@ struct imap_capa {
  * command's own name and arguments; for the UID form (CMD_F_UID, RFC
  * 3501 6.4.8) those after "UID", with imap_session.cmd_uid set.
  */
+/*
+ * The function types of a row.  A cmd-*.c file declares its handlers and
+ * hooks with them, and so does the table, so the two cannot disagree and
+ * a new command needs no line in this header.
+ */
+typedef enum imap_cmd_status imap_cmd_fn(struct imap_session *,
+	    const struct imap_command *);
+/* After CMD_LINE: the next bare line (valid during the call). */
+typedef enum imap_cmd_status imap_cmd_line_fn(struct imap_session *,
+	    const char *, size_t);
+/* How the parser receives a literal (see imap_literal_hook). */
+typedef enum imap_literal_action imap_cmd_literal_fn(struct imap_session *,
+	    const struct imap_literal_info *, struct imap_literal_sink *,
+	    const char **textp);
+
 struct imap_cmd_def {
 	const char	*name;
 	unsigned int	 states;	/* ST_* */
 	unsigned int	 flags;		/* CMD_F_* */
-	enum imap_cmd_status (*handler)(struct imap_session *,
-			    const struct imap_command *);
-	/* After CMD_LINE: the next bare line (valid during the call). */
-	enum imap_cmd_status (*line)(struct imap_session *, const char *,
-			    size_t);
-	/*
-	 * How the parser receives a literal of this command (NULL: in
-	 * memory); see imap_literal_hook in imap-parser.h.
-	 */
-	enum imap_literal_action (*literal)(struct imap_session *,
-			    const struct imap_literal_info *,
-			    struct imap_literal_sink *, const char **textp);
+	imap_cmd_fn	*handler;
+	imap_cmd_line_fn *line;		/* NULL: never returns CMD_LINE */
+	imap_cmd_literal_fn *literal;	/* NULL: literals in memory */
 	/* What it adds to CAPABILITY. */
 	struct imap_capa capa[3];
 };
@@ -159,8 +165,8 @@ struct imap_session {
 	enum imap_cmd_phase	 phase;
 	const struct imap_cmd_def *cmd_def;
 	const struct imap_command *cmd;	/* NULL once its line is read */
-	struct imap_command	 cmd_own;	/* the UID form's, after "UID" */
-	int			 cmd_uid;	/* given as UID name (CMD_F_UID) */
+	struct imap_command	 cmd_own;	/* the UID form's, past "UID" */
+	int			 cmd_uid;	/* given as "UID name" */
 	char			*tag;		/* copy, for async answers */
 	void			*cmd_state;	/* the handler's own */
 	void			(*cmd_state_free)(void *);
@@ -281,46 +287,5 @@ struct imap_seqset *imap_saved_set(struct imap_session *, int uid_mode);
 /* Decodes a client's mailbox argument to UTF-8 (caller frees); NULL: BAD. */
 char	*imap_mailbox_arg(struct imap_session *, const char *wire,
 	    const char **whyp);
-
-/* Handlers, one family per file. */
-enum imap_cmd_status cmd_capability(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_noop(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_logout(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_id(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_starttls(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_login(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_authenticate(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_enable(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_namespace(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_select(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_close(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_unselect(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_check(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_idle(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_create(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_delete(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_rename(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_subscribe(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_unsubscribe(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_list(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_lsub(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_status(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_append(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_expunge(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_fetch(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_store(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_search(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_copy(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_move(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_compress(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_getquota(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_getquotaroot(struct imap_session *, const struct imap_command *);
-enum imap_cmd_status cmd_setquota(struct imap_session *, const struct imap_command *);
-/* Row hooks: continuation lines and literals. */
-enum imap_cmd_status cmd_authenticate_line(struct imap_session *, const char *, size_t);
-enum imap_cmd_status cmd_idle_line(struct imap_session *, const char *, size_t);
-enum imap_literal_action cmd_append_literal(struct imap_session *,
-	    const struct imap_literal_info *, struct imap_literal_sink *,
-	    const char **textp);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mutf7.h"
+#include "util.h"
 #include "xmalloc.h"
 
 struct outbuf {
@@ -20,7 +21,7 @@ static void	out_add(struct outbuf *, char);
 static void	out_utf8(struct outbuf *, uint32_t);
 static int	utf8_next(const unsigned char *, size_t, size_t *, uint32_t *);
 static void	encode_run(struct outbuf *, const uint32_t *, size_t);
-static int	b64_value(unsigned char);
+static int	mutf7_b64_value(unsigned char);
 
 /* RFC 3501 5.1.3: RFC 2045 base64 with "," in place of "/". */
 static const char mutf7_b64[] =
@@ -194,20 +195,13 @@ fail:
 	return -1;
 }
 
+/* RFC 3501 5.1.3: modified base64 has "," where RFC 4648 has "/". */
 static int
-b64_value(unsigned char c)
+mutf7_b64_value(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
 	if (c == ',')
 		return 63;
-	return -1;
+	return c == '/' ? -1 : b64_value(c);
 }
 
 int
@@ -258,7 +252,7 @@ mutf7_decode(const char *mutf7, size_t len, char **out_r, const char **error_r)
 			}
 			if (s[i] == '-')
 				break;
-			if ((v = b64_value(s[i])) == -1) {
+			if ((v = mutf7_b64_value(s[i])) == -1) {
 				*error_r = "Invalid modified UTF-7: "
 				    "bad base64";
 				goto fail;

@@ -46,4 +46,17 @@ mail_buf_take(struct pack *pk, size_t *lenp)
 	return (char *)pk->buf;
 }
 
+/* A hex digit's value, or -1. */
+static inline int
+mail_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 #endif

@@ -18,6 +18,7 @@ struct aparser {
 	struct pack		 comment;
 	struct message_address	 a;
 	struct message_addrlist	*out;
+	unsigned int		 flags;		/* MESSAGE_ADDRESS_PARSE_* */
 };
 
 static void	 addrlist_add(struct message_addrlist *,
@@ -35,6 +36,7 @@ static void	 ap_add_fixed(struct aparser *);
 static int	 ap_mailbox(struct aparser *);
 static int	 ap_group(struct aparser *);
 static int	 ap_address(struct aparser *);
+static int	 addrlist_group_ended(const struct message_addrlist *);
 
 static void
 addrlist_add(struct message_addrlist *l, struct message_address *a)
@@ -44,7 +46,10 @@ addrlist_add(struct message_addrlist *l, struct message_address *a)
 		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
 	}
 	l->v[l->n++] = *a;
-	memset(a, 0, sizeof(*a));
+	/* The list owns the strings now (see addr_free). */
+	a->name = a->route = a->mailbox = a->domain = NULL;
+	a->invalid = 0;
+	a->flags = 0;
 }
 
 static void
@@ -54,7 +59,10 @@ addr_free(struct message_address *a)
 	free(a->route);
 	free(a->mailbox);
 	free(a->domain);
-	memset(a, 0, sizeof(*a));
+	/* Field by field: clang-analyzer loses a memset of a copied struct. */
+	a->name = a->route = a->mailbox = a->domain = NULL;
+	a->invalid = 0;
+	a->flags = 0;
 }
 
 void
@@ -105,10 +113,13 @@ ap_local_part(struct aparser *ap)
 	int	 ret;
 
 	ap->str.len = 0;
-	if (rfc822_lex_cur(&ap->lx) == '"')
+	if (rfc822_lex_cur(&ap->lx) == '"') {
 		ret = rfc822_lex_quoted(&ap->lx, &ap->str);
-	else
+		ap->a.flags |= MESSAGE_ADDRESS_F_QUOTED;
+	} else {
 		ret = ap_loose_dot_atom(ap);
+		ap->a.flags &= ~MESSAGE_ADDRESS_F_QUOTED;
+	}
 	if (ret < 0)
 		return -1;
 	free(ap->a.mailbox);
@@ -227,6 +238,7 @@ ap_addr_spec(struct aparser *ap)
 		/* "user@host (Real Name)": the comment is the name. */
 		free(ap->a.name);
 		ap->a.name = mail_buf_cstr(&ap->comment);
+		ap->a.flags |= MESSAGE_ADDRESS_F_COMMENT_NAME;
 	} else if (ret2 == -2) {
 		/*
 		 * No @domain: a lone word is a mailbox, but words that go on
@@ -252,10 +264,14 @@ static void
 ap_add_fixed(struct aparser *ap)
 {
 	/* Dovecot fills what is missing so clients see something. */
-	if (ap->a.mailbox == NULL)
+	if (ap->a.mailbox == NULL) {
 		ap->a.mailbox = xstrdup("MISSING_MAILBOX");
-	if (ap->a.domain == NULL || ap->a.domain[0] == '\0')
+		ap->a.flags |= MESSAGE_ADDRESS_F_FILLED;
+	}
+	if (ap->a.domain == NULL || ap->a.domain[0] == '\0') {
 		ap_set(&ap->a.domain, "MISSING_DOMAIN");
+		ap->a.flags |= MESSAGE_ADDRESS_F_FILLED;
+	}
 	addrlist_add(ap->out, &ap->a);
 }
 
@@ -301,9 +317,21 @@ ap_group(struct aparser *ap)
 				ret = -1;
 				break;
 			}
+			if (ap->flags & MESSAGE_ADDRESS_PARSE_STRICT) {
+				/* RFC 5322 4.4 obs-mbox-list: empty elements. */
+				while (rfc822_lex_cur(&ap->lx) == ',') {
+					ap->lx.p++;
+					if (rfc822_lex_skip_lwsp(&ap->lx) <= 0)
+						break;
+				}
+				if (rfc822_lex_cur(&ap->lx) == ';' ||
+				    ap->lx.p == ap->lx.end)
+					break;
+			}
 			/* A broken mailbox: go on with the next one. */
 			(void)ap_mailbox(ap);
-			if (rfc822_lex_cur(&ap->lx) != ',' || ap->lx.p == ap->lx.end)
+			if (rfc822_lex_cur(&ap->lx) != ',' ||
+			    ap->lx.p == ap->lx.end)
 				break;
 			ap->lx.p++;
 			if (rfc822_lex_skip_lwsp(&ap->lx) <= 0) {
@@ -342,30 +370,73 @@ ap_address(struct aparser *ap)
 void
 message_address_parse(struct message_addrlist *out, const uint8_t *v, size_t n)
 {
+	(void)message_address_parse_full(out, v, n, 0);
+}
+
+/* Whether the last entry of the list ends a group. */
+static int
+addrlist_group_ended(const struct message_addrlist *l)
+{
+	const struct message_address	*a;
+
+	if (l->n == 0)
+		return 0;
+	a = &l->v[l->n - 1];
+	return a->name == NULL && a->route == NULL && a->mailbox == NULL &&
+	    a->domain == NULL;
+}
+
+int
+message_address_parse_full(struct message_addrlist *out, const uint8_t *v,
+    size_t n, unsigned int flags)
+{
 	struct aparser	 ap;
-	int		 ret;
+	int		 ret, all = 0;
 
 	memset(&ap, 0, sizeof(ap));
 	pack_init(&ap.str);
 	pack_init(&ap.comment);
 	rfc822_lex_init(&ap.lx, v, n, &ap.comment);
 	ap.out = out;
-	if (rfc822_lex_skip_lwsp(&ap.lx) > 0) {
-		while (out->n < MIME_MAX_ADDRESSES) {
-			if (ap_address(&ap) == 0)
-				break;
-			if (rfc822_lex_cur(&ap.lx) != ',')
-				break;
-			ap.lx.p++;
-			if ((ret = rfc822_lex_skip_lwsp(&ap.lx)) <= 0) {
-				if (ret < 0)
-					ap_add_fixed(&ap);
+	ap.flags = flags;
+	if ((ret = rfc822_lex_skip_lwsp(&ap.lx)) == 0)
+		all = 1;
+	while (ret > 0 && out->n < MIME_MAX_ADDRESSES) {
+		if (flags & MESSAGE_ADDRESS_PARSE_STRICT) {
+			/* RFC 5322 4.4 obs-addr-list: empty elements. */
+			while (ret > 0 && rfc822_lex_cur(&ap.lx) == ',') {
+				ap.lx.p++;
+				ret = rfc822_lex_skip_lwsp(&ap.lx);
+			}
+			if (ret <= 0) {
+				all = ret == 0;
 				break;
 			}
 		}
+		if (ap_address(&ap) == 0) {
+			all = ap.lx.p == ap.lx.end;
+			break;
+		}
+		if (rfc822_lex_cur(&ap.lx) != ',') {
+			/* A group's ';' ends it: "G: a@x; b@y" goes on. */
+			if ((flags & MESSAGE_ADDRESS_PARSE_STRICT) &&
+			    ap.lx.p < ap.lx.end && addrlist_group_ended(out))
+				continue;
+			break;
+		}
+		ap.lx.p++;
+		if ((ret = rfc822_lex_skip_lwsp(&ap.lx)) <= 0) {
+			if (ret < 0)
+				ap_add_fixed(&ap);
+			all = ret == 0;
+			break;
+		}
 	}
+	/* Stopped at the end: read all unless something was not closed. */
+	if (ap.lx.p == ap.lx.end && !ap.lx.unclosed)
+		all = 1;
 	addr_free(&ap.a);
 	pack_free(&ap.str);
 	pack_free(&ap.comment);
+	return all && !ap.lx.unclosed ? 0 : -1;
 }
-

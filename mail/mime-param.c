@@ -24,7 +24,6 @@ static int	 param_lex(struct rfc822_lex *, char **, char **);
 static int	 rparam_cmp(const void *, const void *);
 static void	 params_push(struct mime_param **, size_t *, size_t *, char *,
 		    char *);
-static int	 hexval(int);
 
 /*
  * One ";" attribute "=" value.  1 with new strings in *keyp and *valuep,
@@ -216,18 +215,6 @@ mime_params_parse(struct rfc822_lex *lx, struct mime_param **paramsp,
 	*np = n;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *
 mime_param_get(const struct mime_param *params, size_t n, const char *name,
     char **charsetp, size_t *lenp)
@@ -253,8 +240,8 @@ mime_param_get(const struct mime_param *params, size_t n, const char *name,
 			*charsetp = xstrndup(v, q1 - v);
 		pack_init(&out);
 		for (v = q2 + 1; *v != '\0'; v++) {
-			if (*v == '%' && (hi = hexval(v[1])) >= 0 &&
-			    (lo = hexval(v[2])) >= 0) {
+			if (*v == '%' && (hi = mail_hexval(v[1])) >= 0 &&
+			    (lo = mail_hexval(v[2])) >= 0) {
 				mail_buf_addc(&out, hi << 4 | lo);
 				v += 2;
 			} else

@@ -1,10 +1,12 @@
 /*
- * rfc5322.c: header fields, address lists, msg-ids and dates.
+ * rfc5322.c: the header of a submitted message: fields, address lists
+ * (checked on top of message-address.c, the one address parser), msg-ids
+ * and dates (the one date parser, also SEARCH's).
  *
- * The address parser reads an unfolded field body left to right without
- * recursion; comments nest only through a counter, so no input can make
- * it use more stack.  Every buffer it grows is bounded by the value it
- * reads, and the value by RFC5322_HEADER_MAX.
+ * The parsers read an unfolded field body left to right; comments nest
+ * only through a counter, so no input can make them use more stack.
+ * Every buffer they grow is bounded by the value they read, and the value
+ * by RFC5322_HEADER_MAX.
  */
 #include "config.h"
 
@@ -13,7 +15,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "message-address.h"
+#include "pack.h"
 #include "rfc5322.h"
+#include "rfc822-lex.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -23,35 +28,24 @@ struct rfc5322_buf {
 	size_t	 cap;
 };
 
+/* A C string read with rfc822-lex.c (end: its NUL). */
 struct rfc5322_lex {
 	const char	*p;
-	const char	*why;
-};
-
-/* The words before '<', ':' or '@': a display name or a local part. */
-struct rfc5322_words {
-	struct rfc5322_buf	 phrase;	/* display form */
-	struct rfc5322_buf	 local;		/* local-part form */
-	int			 nwords;
-	int			 quoted;	/* a quoted-string among them */
-	int			 adjacent;	/* two words without a dot */
+	const char	*end;
 };
 
 static void	rfc5322_buf_addc(struct rfc5322_buf *, char);
 static void	rfc5322_buf_add(struct rfc5322_buf *, const char *, size_t);
 static char	*rfc5322_buf_take(struct rfc5322_buf *);
-static int	rfc5322_is_atext(int);
 static int	rfc5322_is_dot_atom(const char *);
 static int	rfc5322_cfws(struct rfc5322_lex *);
-static int	rfc5322_word(struct rfc5322_lex *, struct rfc5322_buf *);
-static int	rfc5322_words_read(struct rfc5322_lex *,
-		    struct rfc5322_words *);
-static void	rfc5322_words_clear(struct rfc5322_words *);
-static char	*rfc5322_local_canon(const struct rfc5322_words *,
+static void	rfc5322_lex_init(struct rfc5322_lex *, const char *);
+static int	rfc5322_skip_word(struct rfc5322_lex *);
+static char	*rfc5322_local_canon(const struct message_address *,
 		    const char **);
-static int	rfc5322_domain_read(struct rfc5322_lex *, struct rfc5322_buf *);
-static int	rfc5322_mailbox_read(struct rfc5322_lex *, int, const char *,
-		    size_t, struct rfc5322_addrlist *, char **);
+static int	rfc5322_is_domain_literal(const char *);
+static int	rfc5322_mailbox_ok(const struct message_address *,
+		    const char **);
 static void	rfc5322_addr_clear(struct rfc5322_addr *);
 static void	rfc5322_addrlist_truncate(struct rfc5322_addrlist *, size_t);
 static const char *rfc5322_msgid_at(const char *, char **);
@@ -257,15 +251,6 @@ rfc5322_header_count(const struct rfc5322_header *h, const char *name)
 /* Lexical tokens (RFC 5322 3.2)                                      */
 /* ------------------------------------------------------------------ */
 
-/* RFC 5322 3.2.3 atext; RFC 6532 3.2 adds UTF-8, which clients send. */
-static int
-rfc5322_is_atext(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c >= 0x80 ||
-	    (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
-}
-
 static int
 rfc5322_is_dot_atom(const char *s)
 {
@@ -277,208 +262,50 @@ rfc5322_is_dot_atom(const char *s)
 		if (*p == '.') {
 			if (p[1] == '.' || p[1] == '\0')
 				return 0;
-		} else if (!rfc5322_is_atext((unsigned char)*p))
+		} else if (!RFC822_IS_ATEXT((unsigned char)*p))
 			return 0;
 	}
 	return 1;
 }
 
-/*
- * RFC 5322 3.2.2 CFWS.  Returns 1 if something was skipped, 0 if not, -1
- * for a comment that never ends.
- */
+static void
+rfc5322_lex_init(struct rfc5322_lex *lx, const char *s)
+{
+	lx->p = s;
+	lx->end = s + strlen(s);
+}
+
+/* RFC 5322 3.2.2 CFWS (rfc822-lex.c); -1 for a comment never closed. */
 static int
 rfc5322_cfws(struct rfc5322_lex *lx)
 {
-	const char	*p = lx->p;
-	size_t		 depth;
-	int		 skipped = 0;
+	struct rfc822_lex	 l;
 
-	for (;;) {
-		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
-			p++;
-			skipped = 1;
-			continue;
-		}
-		if (*p != '(')
-			break;
-		for (depth = 0;;) {
-			if (*p == '\0') {
-				lx->why = "a comment is not closed";
-				return -1;
-			}
-			if (*p == '\\' && p[1] != '\0') {
-				p += 2;
-				continue;
-			}
-			if (*p == '(')
-				depth++;
-			else if (*p == ')' && --depth == 0) {
-				p++;
-				break;
-			}
-			p++;
-		}
-		skipped = 1;
-	}
-	lx->p = p;
-	return skipped;
-}
-
-/*
- * RFC 5322 3.2.5 word: an atom, or a quoted-string whose content (quoted
- * pairs resolved) is appended.  Returns 0 for an atom, 1 for a quoted
- * string, -2 if no word starts here, -1 on error.
- */
-static int
-rfc5322_word(struct rfc5322_lex *lx, struct rfc5322_buf *out)
-{
-	const char	*p = lx->p;
-
-	if (*p == '"') {
-		for (p++; *p != '"'; p++) {
-			if (*p == '\\')
-				p++;
-			if (*p == '\0') {
-				lx->why = "a quoted string is not closed";
-				return -1;
-			}
-			rfc5322_buf_addc(out, *p);
-		}
-		lx->p = p + 1;
-		return 1;
-	}
-	if (!rfc5322_is_atext((unsigned char)*p))
-		return -2;
-	while (rfc5322_is_atext((unsigned char)*p))
-		rfc5322_buf_addc(out, *p++);
-	lx->p = p;
-	return 0;
-}
-
-static void
-rfc5322_words_clear(struct rfc5322_words *w)
-{
-	free(w->phrase.s);
-	free(w->local.s);
-	memset(w, 0, sizeof(*w));
-}
-
-/*
- * Words and dots with CFWS between them: RFC 5322 phrase and obs-phrase
- * (3.2.5, 4.1: "J. Doe") and local-part with obs-local-part (4.4).
- */
-static int
-rfc5322_words_read(struct rfc5322_lex *lx, struct rfc5322_words *w)
-{
-	struct rfc5322_buf	 word = { NULL, 0, 0 };
-	size_t			 mark;
-	int			 ws, r, last_word = 0;
-
-	for (;;) {
-		if ((ws = rfc5322_cfws(lx)) == -1)
-			goto fail;
-		if (*lx->p == '.') {
-			rfc5322_buf_addc(&w->phrase, '.');
-			rfc5322_buf_addc(&w->local, '.');
-			lx->p++;
-			last_word = 0;
-			continue;
-		}
-		word.len = 0;
-		if ((r = rfc5322_word(lx, &word)) == -2)
-			break;
-		if (r == -1)
-			goto fail;
-		mark = w->phrase.len;
-		if (ws && mark > 0)
-			rfc5322_buf_addc(&w->phrase, ' ');
-		rfc5322_buf_add(&w->phrase, word.s != NULL ? word.s : "",
-		    word.len);
-		rfc5322_buf_add(&w->local, word.s != NULL ? word.s : "",
-		    word.len);
-		if (last_word)
-			w->adjacent = 1;
-		if (r == 1)
-			w->quoted = 1;
-		w->nwords++;
-		last_word = 1;
-	}
-	free(word.s);
-	return 0;
-fail:
-	free(word.s);
-	return -1;
-}
-
-/*
- * The local part as we keep it: a dot-atom bare, anything else quoted
- * (RFC 5322 3.4.1 local-part = dot-atom / quoted-string).
- */
-static char *
-rfc5322_local_canon(const struct rfc5322_words *w, const char **whyp)
-{
-	struct rfc5322_buf	 b = { NULL, 0, 0 };
-	const char		*local = w->local.s != NULL ? w->local.s : "";
-	const char		*p;
-
-	if (w->nwords == 0) {
-		*whyp = "an address has no local part";
-		return NULL;
-	}
-	if (w->adjacent) {
-		*whyp = "a local part holds words without a dot between "
-		    "them (a display name without <>?)";
-		return NULL;
-	}
-	if (rfc5322_is_dot_atom(local))
-		return xstrdup(local);
-	if (!w->quoted) {
-		*whyp = "a local part has misplaced dots";
-		return NULL;
-	}
-	rfc5322_buf_addc(&b, '"');
-	for (p = local; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			rfc5322_buf_addc(&b, '\\');
-		rfc5322_buf_addc(&b, *p);
-	}
-	rfc5322_buf_addc(&b, '"');
-	return rfc5322_buf_take(&b);
-}
-
-/* RFC 5322 3.4.1 domain = dot-atom / domain-literal (and obs-domain). */
-static int
-rfc5322_domain_read(struct rfc5322_lex *lx, struct rfc5322_buf *out)
-{
-	const char	*p;
-
-	if (rfc5322_cfws(lx) == -1)
+	rfc822_lex_init(&l, (const uint8_t *)lx->p, (size_t)(lx->end - lx->p),
+	    NULL);
+	if (rfc822_lex_skip_lwsp(&l) < 0)
 		return -1;
-	if (*lx->p == '[') {
-		for (p = lx->p + 1; *p != ']'; p++)
-			if (*p == '\0' || *p == '[' || *p == '\\') {
-				lx->why = "a domain literal is malformed";
-				return -1;
-			}
-		rfc5322_buf_add(out, lx->p, (size_t)(p + 1 - lx->p));
-		lx->p = p + 1;
-		return rfc5322_cfws(lx) == -1 ? -1 : 0;
-	}
-	for (;;) {
-		if (*lx->p == '"' || rfc5322_word(lx, out) != 0) {
-			lx->why = "an address has no valid domain";
-			return -1;
-		}
-		if (rfc5322_cfws(lx) == -1)
-			return -1;
-		if (*lx->p != '.')
-			break;
-		rfc5322_buf_addc(out, '.');
-		lx->p++;
-		if (rfc5322_cfws(lx) == -1)
-			return -1;
-	}
+	lx->p = (const char *)l.p;
+	return 0;
+}
+
+/* RFC 5322 3.2.5 word (atom or quoted-string) and CFWS; -1 if none. */
+static int
+rfc5322_skip_word(struct rfc5322_lex *lx)
+{
+	struct rfc822_lex	 l;
+	struct pack		 word;
+	int			 ret;
+
+	rfc822_lex_init(&l, (const uint8_t *)lx->p, (size_t)(lx->end - lx->p),
+	    NULL);
+	pack_init(&word);
+	ret = *lx->p == '"' ? rfc822_lex_quoted(&l, &word) :
+	    rfc822_lex_atom(&l, &word);
+	pack_free(&word);
+	if (ret < 0)
+		return -1;
+	lx->p = (const char *)l.p;
 	return 0;
 }
 
@@ -492,116 +319,6 @@ rfc5322_addr_clear(struct rfc5322_addr *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/*
- * One mailbox (RFC 5322 3.4: name-addr / addr-spec), or the start of a
- * group when in_group is 0: then returns 1 with its name in *groupp and
- * the ':' consumed.  Returns 0 with the mailbox appended, -1 on error.
- */
-static int
-rfc5322_mailbox_read(struct rfc5322_lex *lx, int in_group, const char *group,
-    size_t max, struct rfc5322_addrlist *list, char **groupp)
-{
-	struct rfc5322_words	 w, lw;
-	struct rfc5322_buf	 dom = { NULL, 0, 0 };
-	struct rfc5322_addr	*a;
-	char			*local = NULL, *display = NULL, *addr;
-	char			 norm[ADDR_MAX + 1];
-	const char		*why;
-	int			 ret = -1;
-
-	memset(&w, 0, sizeof(w));
-	memset(&lw, 0, sizeof(lw));
-	if (rfc5322_words_read(lx, &w) == -1)
-		goto out;
-	switch (*lx->p) {
-	case '<':
-		lx->p++;
-		if (w.nwords > 0)
-			display = rfc5322_buf_take(&w.phrase);
-		if (rfc5322_cfws(lx) == -1)
-			goto out;
-		if (*lx->p == '@') {
-			/* RFC 5322 4.4 obs-route: skip it. */
-			while (*lx->p != ':' && *lx->p != '>' &&
-			    *lx->p != '\0')
-				lx->p++;
-			if (*lx->p != ':') {
-				lx->why = "a route in <> is malformed";
-				goto out;
-			}
-			lx->p++;
-		}
-		if (rfc5322_words_read(lx, &lw) == -1)
-			goto out;
-		if (*lx->p != '@') {
-			lx->why = *lx->p == '>' && lw.nwords == 0 ?
-			    "an address in <> is empty" :
-			    "an address in <> has no '@'";
-			goto out;
-		}
-		lx->p++;
-		if ((local = rfc5322_local_canon(&lw, &lx->why)) == NULL ||
-		    rfc5322_domain_read(lx, &dom) == -1)
-			goto out;
-		if (*lx->p != '>') {
-			lx->why = "an address has no closing '>'";
-			goto out;
-		}
-		lx->p++;
-		break;
-	case ':':
-		if (in_group || w.nwords == 0) {
-			lx->why = in_group ? "groups do not nest" :
-			    "a group has no name";
-			goto out;
-		}
-		lx->p++;
-		*groupp = rfc5322_buf_take(&w.phrase);
-		ret = 1;
-		goto out;
-	case '@':
-		lx->p++;
-		if ((local = rfc5322_local_canon(&w, &lx->why)) == NULL ||
-		    rfc5322_domain_read(lx, &dom) == -1)
-			goto out;
-		break;
-	default:
-		lx->why = w.nwords > 0 ? "an address has no '@' and domain" :
-		    "an address list holds a stray character";
-		goto out;
-	}
-	if (rfc5322_cfws(lx) == -1)
-		goto out;
-	if (list->naddrs >= max) {
-		lx->why = "too many addresses";
-		goto out;
-	}
-	xasprintf(&addr, "%s@%s", local, dom.s);
-	/* Grow at powers of two: 1,000 addresses cost 10 reallocations. */
-	if (list->naddrs == 0 || (list->naddrs >= 4 &&
-	    (list->naddrs & (list->naddrs - 1)) == 0))
-		list->addrs = xreallocarray(list->addrs,
-		    list->naddrs == 0 ? 4 : list->naddrs * 2,
-		    sizeof(*list->addrs));
-	a = &list->addrs[list->naddrs++];
-	memset(a, 0, sizeof(*a));
-	a->addr = addr;
-	a->display = display;
-	display = NULL;
-	if (addr_normalize(addr, norm, &why) == 0)
-		a->norm = xstrdup(norm);
-	if (group != NULL)
-		a->group = xstrdup(group);
-	ret = 0;
-out:
-	rfc5322_words_clear(&w);
-	rfc5322_words_clear(&lw);
-	free(dom.s);
-	free(local);
-	free(display);
-	return ret;
-}
-
 static void
 rfc5322_addrlist_truncate(struct rfc5322_addrlist *list, size_t n)
 {
@@ -609,77 +326,164 @@ rfc5322_addrlist_truncate(struct rfc5322_addrlist *list, size_t n)
 		rfc5322_addr_clear(&list->addrs[--list->naddrs]);
 }
 
+/*
+ * RFC 5322 3.4.1 local-part = dot-atom / quoted-string, as we keep it: a
+ * dot-atom bare (so "bob"@x is bob@x), anything else quoted.  NULL with
+ * a reason for an unquoted local part that is no dot-atom (".a", "a..b":
+ * message-address.c keeps those for ENVELOPE, as Dovecot does).
+ */
+static char *
+rfc5322_local_canon(const struct message_address *a, const char **whyp)
+{
+	struct rfc5322_buf	 b = { NULL, 0, 0 };
+	const char		*p;
+
+	if (rfc5322_is_dot_atom(a->mailbox))
+		return xstrdup(a->mailbox);
+	if (!(a->flags & MESSAGE_ADDRESS_F_QUOTED)) {
+		*whyp = "a local part has misplaced dots";
+		return NULL;
+	}
+	rfc5322_buf_addc(&b, '"');
+	for (p = a->mailbox; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			rfc5322_buf_addc(&b, '\\');
+		rfc5322_buf_addc(&b, *p);
+	}
+	rfc5322_buf_addc(&b, '"');
+	return rfc5322_buf_take(&b);
+}
+
+/*
+ * Whether an entry of message_address_parse_full() is a whole mailbox as
+ * RFC 5322 3.4 has it; sets a reason if not.
+ */
+/*
+ * RFC 5322 3.4.1 domain-literal: "[" *([FWS] dtext) [FWS] "]", where
+ * dtext excludes "[", "]" and "\\" but obs-dtext (4.4) allows quoted pairs.
+ */
+static int
+rfc5322_is_domain_literal(const char *s)
+{
+	const char	*p;
+
+	for (p = s + 1; *p != '\0' && *p != ']'; p++) {
+		if (*p == '[')
+			return 0;
+		if (*p == '\\' && *++p == '\0')
+			return 0;
+	}
+	return *p == ']' && p[1] == '\0';
+}
+
+static int
+rfc5322_mailbox_ok(const struct message_address *a, const char **whyp)
+{
+	if (a->flags & MESSAGE_ADDRESS_F_FILLED) {
+		*whyp = a->mailbox != NULL &&
+		    strcmp(a->mailbox, "MISSING_MAILBOX") == 0 ?
+		    "an address has no local part" :
+		    "an address has no '@' and domain";
+		return 0;
+	}
+	if (a->invalid) {
+		*whyp = "an address is malformed";
+		return 0;
+	}
+	/* RFC 5322 4.4 obs-route: "@a,@b:" before the addr-spec. */
+	if (a->route != NULL && strcmp(a->route, "INVALID_ROUTE") == 0) {
+		*whyp = "a route in <> is malformed";
+		return 0;
+	}
+	/* RFC 5322 3.4.1 domain = dot-atom / domain-literal */
+	if (a->domain[0] == '[' ? !rfc5322_is_domain_literal(a->domain) :
+	    !rfc5322_is_dot_atom(a->domain)) {
+		*whyp = "an address has no valid domain";
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * The one address parser is message-address.c's (RFC 5322 3.4 with the
+ * obsolete forms of 4.4); submission takes from it only what is a whole
+ * mailbox and refuses everything it had to repair.
+ */
 int
 rfc5322_addrlist_parse(const char *value, size_t max,
     struct rfc5322_addrlist *list, const char **whyp)
 {
-	struct rfc5322_lex	 lx = { value, NULL };
-	size_t			 n0 = list->naddrs, g0 = list->ngroups;
-	char			*group = NULL;
-	int			 r, sep;
+	struct message_addrlist	 l;
+	struct message_address	*e;
+	struct rfc5322_addr	*a;
+	size_t			 n0 = list->naddrs, g0 = list->ngroups, i;
+	const char		*group = NULL, *why = NULL;
+	char			*local, norm[ADDR_MAX + 1];
 
 	*whyp = NULL;
-	for (;;) {
-		if (rfc5322_cfws(&lx) == -1)
-			goto fail;
-		if (*lx.p == '\0')
-			break;
-		/* RFC 5322 4.4: obs-addr-list allows empty elements. */
-		if (*lx.p == ',') {
-			lx.p++;
-			continue;
-		}
-		if ((r = rfc5322_mailbox_read(&lx, 0, NULL, max, list,
-		    &group)) == -1)
-			goto fail;
-		if (r == 1) {
-			/* RFC 5322 3.4 group: name ":" [group-list] ";" */
-			list->ngroups++;
-			for (sep = 1;;) {
-				if (rfc5322_cfws(&lx) == -1)
-					goto fail;
-				if (*lx.p == ';') {
-					lx.p++;
-					break;
-				}
-				/* A missing ';' at the very end is common. */
-				if (*lx.p == '\0')
-					break;
-				if (*lx.p == ',') {
-					lx.p++;
-					sep = 1;
-					continue;
-				}
-				if (!sep) {
-					lx.why = "expected ',' between "
-					    "addresses";
-					goto fail;
-				}
-				if (rfc5322_mailbox_read(&lx, 1, group, max,
-				    list, NULL) == -1)
-					goto fail;
-				sep = 0;
-			}
-			free(group);
-			group = NULL;
-			/* The ';' ends it: a ',' after it is not needed. */
-			continue;
-		}
-		if (*lx.p == ',') {
-			lx.p++;
-			continue;
-		}
-		if (*lx.p != '\0') {
-			lx.why = "expected ',' between addresses";
-			goto fail;
-		}
+	memset(&l, 0, sizeof(l));
+	if (message_address_parse_full(&l, (const uint8_t *)value,
+	    strlen(value), MESSAGE_ADDRESS_PARSE_STRICT) == -1) {
+		why = "malformed address list";
+		goto fail;
 	}
+	for (i = 0; i < l.n; i++) {
+		e = &l.v[i];
+		if (e->mailbox == NULL && e->domain == NULL &&
+		    e->name == NULL && e->route == NULL) {
+			group = NULL;		/* the end of a group */
+			continue;
+		}
+		/* Mailboxes are filled in (F_FILLED): both are set. */
+		if (e->mailbox == NULL) {
+			why = "an address has no local part";
+			goto fail;
+		}
+		if (e->domain == NULL) {
+			/* RFC 5322 3.4 group: display-name ":" ... ";" */
+			if (e->mailbox[0] == '\0') {
+				why = "a group has no name";
+				goto fail;
+			}
+			group = e->mailbox;
+			list->ngroups++;
+			continue;
+		}
+		if (!rfc5322_mailbox_ok(e, &why) ||
+		    (local = rfc5322_local_canon(e, &why)) == NULL)
+			goto fail;
+		if (list->naddrs >= max) {
+			free(local);
+			why = "too many addresses";
+			goto fail;
+		}
+		/* Grow at powers of two: 1,000 addresses, 10 reallocations. */
+		if (list->naddrs == 0 || (list->naddrs >= 4 &&
+		    (list->naddrs & (list->naddrs - 1)) == 0))
+			list->addrs = xreallocarray(list->addrs,
+			    list->naddrs == 0 ? 4 : list->naddrs * 2,
+			    sizeof(*list->addrs));
+		a = &list->addrs[list->naddrs++];
+		memset(a, 0, sizeof(*a));
+		xasprintf(&a->addr, "%s@%s", local, e->domain);
+		free(local);
+		/* A comment after the address is no display name here. */
+		if (e->name != NULL &&
+		    !(e->flags & MESSAGE_ADDRESS_F_COMMENT_NAME))
+			a->display = xstrdup(e->name);
+		if (addr_normalize(a->addr, norm, &why) == 0)
+			a->norm = xstrdup(norm);
+		why = NULL;
+		if (group != NULL)
+			a->group = xstrdup(group);
+	}
+	message_addrlist_clear(&l);
 	return 0;
 fail:
-	free(group);
+	message_addrlist_clear(&l);
 	rfc5322_addrlist_truncate(list, n0);
 	list->ngroups = g0;
-	*whyp = lx.why != NULL ? lx.why : "malformed address list";
+	*whyp = why != NULL ? why : "malformed address list";
 	return -1;
 }
 
@@ -743,9 +547,10 @@ rfc5322_msgid_at(const char *p, char **idp)
 char *
 rfc5322_msgid_parse(const char *value)
 {
-	struct rfc5322_lex	 lx = { value, NULL };
+	struct rfc5322_lex	 lx;
 	char			*id;
 
+	rfc5322_lex_init(&lx, value);
 	if (rfc5322_cfws(&lx) == -1 || rfc5322_msgid_at(lx.p, &id) == NULL)
 		return NULL;
 	return id;
@@ -754,14 +559,14 @@ rfc5322_msgid_parse(const char *value)
 int
 rfc5322_msgids_parse(const char *value, size_t max, char ***idsp, size_t *np)
 {
-	struct rfc5322_lex	 lx = { value, NULL };
-	struct rfc5322_buf	 skip = { NULL, 0, 0 };
+	struct rfc5322_lex	 lx;
 	const char		*next;
 	char			**ids = NULL, *id;
 	size_t			 n = 0;
 
 	*idsp = NULL;
 	*np = 0;
+	rfc5322_lex_init(&lx, value);
 	for (;;) {
 		/* An unclosed comment: the rest is no msg-id. */
 		if (rfc5322_cfws(&lx) == -1 || *lx.p == '\0')
@@ -770,7 +575,6 @@ rfc5322_msgids_parse(const char *value, size_t max, char ***idsp, size_t *np)
 			if (n == max) {
 				free(id);
 				rfc5322_msgids_free(&ids, n);
-				free(skip.s);
 				return -1;
 			}
 			if (n == 0 || (n >= 4 && (n & (n - 1)) == 0))
@@ -781,11 +585,9 @@ rfc5322_msgids_parse(const char *value, size_t max, char ***idsp, size_t *np)
 			continue;
 		}
 		/* RFC 5322 4.5.4 obs-phrase between ids, or junk: skip. */
-		skip.len = 0;
-		if (rfc5322_word(&lx, &skip) < 0)
+		if (rfc5322_skip_word(&lx) < 0)
 			lx.p++;
 	}
-	free(skip.s);
 	*idsp = ids;
 	*np = n;
 	return 0;
@@ -840,7 +642,7 @@ rfc5322_date_parse(const char *value, time_t *tp)
 		{ "EST", -5 }, { "EDT", -4 }, { "CST", -6 }, { "CDT", -5 },
 		{ "MST", -7 }, { "MDT", -6 }, { "PST", -8 }, { "PDT", -7 },
 	};
-	struct rfc5322_lex	 lx = { value, NULL };
+	struct rfc5322_lex	 lx;
 	struct tm		 tm;
 	const char		*ys;
 	char			 word[8];
@@ -850,6 +652,7 @@ rfc5322_date_parse(const char *value, time_t *tp)
 	time_t			 t;
 
 	memset(&tm, 0, sizeof(tm));
+	rfc5322_lex_init(&lx, value);
 	if (rfc5322_cfws(&lx) == -1)
 		return -1;
 	/* [ day-of-week "," ] */

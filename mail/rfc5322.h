@@ -90,9 +90,10 @@ struct rfc5322_addrlist {
 /*
  * Parses an address-list (RFC 5322 3.4, with the obsolete forms of 4.4
  * that clients still send: empty list elements, dots in display names,
- * routes in angle brackets) from an unfolded value, and appends its
- * mailboxes to list, which must be zeroed or hold an earlier result (To
- * and Cc can be collected in one list).  Groups such as
+ * routes in angle brackets) from an unfolded value with the parser of
+ * ENVELOPE (message-address.c), refusing whatever that had to repair,
+ * and appends its mailboxes to list, which must be zeroed or hold an
+ * earlier result (To and Cc can be collected in one list).  Groups such as
  * "undisclosed-recipients:;" add no mailbox.  At most max mailboxes in
  * the list in all.  Returns 0, or -1 with a reason in *whyp; on error the
  * list keeps what it had before the call.

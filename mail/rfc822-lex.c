@@ -14,6 +14,7 @@
 #include "mail-buf.h"
 #include "rfc822-lex.h"
 
+static int	 rfc822_lex_unclosed(struct rfc822_lex *);
 static int	 rfc822_lex_skip_comment(struct rfc822_lex *);
 static int	 rfc822_lex_atom_or_dot(struct rfc822_lex *, struct pack *);
 static int	 rfc822_lex_domain_literal(struct rfc822_lex *, struct pack *);
@@ -51,6 +52,15 @@ rfc822_lex_init(struct rfc822_lex *lx, const uint8_t *p, size_t n,
 	lx->p = p;
 	lx->end = p + n;
 	lx->comment = comment;
+	lx->unclosed = 0;
+}
+
+/* A comment, quoted string or domain literal ran to the end. */
+static int
+rfc822_lex_unclosed(struct rfc822_lex *lx)
+{
+	lx->unclosed = 1;
+	return -1;
 }
 
 /* RFC 5322 3.2.2 comment, nested; 1: more follows, 0: end, -1: unclosed. */
@@ -83,11 +93,11 @@ rfc822_lex_skip_comment(struct rfc822_lex *lx)
 			start = lx->p + 1;
 			lx->p++;
 			if (lx->p == lx->end)
-				return -1;
+				return rfc822_lex_unclosed(lx);
 			break;
 		}
 	}
-	return -1;
+	return rfc822_lex_unclosed(lx);
 }
 
 /* CFWS; 1: more follows, 0: end, -1: an unclosed comment. */
@@ -188,13 +198,13 @@ rfc822_lex_quoted(struct rfc822_lex *lx, struct pack *out)
 		case '\\':
 			lx->p++;
 			if (lx->p == lx->end)
-				return -1;
+				return rfc822_lex_unclosed(lx);
 			mail_buf_add(out, start, lx->p - start - 1);
 			start = lx->p;
 			break;
 		}
 	}
-	return -1;
+	return rfc822_lex_unclosed(lx);
 }
 
 static int
@@ -250,7 +260,7 @@ rfc822_lex_domain_literal(struct rfc822_lex *lx, struct pack *out)
 			return rfc822_lex_skip_lwsp(lx);
 		}
 	}
-	return -1;
+	return rfc822_lex_unclosed(lx);
 }
 
 /* "@" domain: dot-atom or domain-literal. */

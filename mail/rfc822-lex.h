@@ -16,6 +16,7 @@ struct rfc822_lex {
 	const uint8_t	*p;
 	const uint8_t	*end;
 	struct pack	*comment;	/* the last comment seen, or NULL */
+	int		 unclosed;	/* a comment, quote or literal was */
 };
 
 /*

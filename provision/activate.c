@@ -18,7 +18,6 @@
 
 struct activate;
 
-static int	activate_corr_one(const struct store_corr *, void *);
 static int	activate_corr_txn(struct store_txn *, void *);
 static int	activate_welcome_txn(struct store_txn *,
 		    const struct activate *, uint64_t);
@@ -245,25 +244,14 @@ activate_welcome_txn(struct store_txn *txn, const struct activate *ac,
 	return ret;
 }
 
+/* Enough for the addresses a guest is shown; more are left out. */
+#define ACTIVATE_CORR_MAX	4096
+
 struct activate_corr {
 	uint64_t	 id;
-	const char	*address;
-	char		*list;		/* "a@x, b@y" */
-	size_t		 n;
+	const char	*address;	/* or NULL: id is known */
+	char		*buf;
 };
-
-static int
-activate_corr_one(const struct store_corr *c, void *arg)
-{
-	struct activate_corr	*ca = arg;
-	char			*l;
-
-	xasprintf(&l, "%s%s%s", ca->list, ca->n++ > 0 ? ", " : "",
-	    c->address);
-	free(ca->list);
-	ca->list = l;
-	return 0;
-}
 
 static int
 activate_corr_txn(struct store_txn *txn, void *arg)
@@ -279,11 +267,7 @@ activate_corr_txn(struct store_txn *txn, void *arg)
 		ca->id = a.id;
 		store_account_clear(&a);
 	}
-	/* A retried transaction starts the list again. */
-	free(ca->list);
-	ca->list = xstrdup("");
-	ca->n = 0;
-	return store_corr_iter(txn, ca->id, activate_corr_one, ca);
+	return store_corr_list(txn, ca->id, ca->buf, ACTIVATE_CORR_MAX, NULL);
 }
 
 /* The correspondents of account id (address NULL) or of address. */
@@ -295,11 +279,12 @@ activate_corr_list(struct store *st, uint64_t id, const char *address)
 	memset(&ca, 0, sizeof(ca));
 	ca.id = id;
 	ca.address = address;
+	ca.buf = xmalloc(ACTIVATE_CORR_MAX);
 	if (store_txn_run(st, activate_corr_txn, &ca) != 0) {
-		free(ca.list);
+		free(ca.buf);
 		return NULL;
 	}
-	return ca.list;
+	return ca.buf;
 }
 
 char *

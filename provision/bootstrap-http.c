@@ -139,40 +139,41 @@ bs_error(struct bs_req *r, int code, const char *reason, enum text_id title,
 	evbuffer_free(b);
 }
 
-void
-bs_invalid(struct bs_req *r)
+/* A page of a title and two paragraphs, without a form. */
+static void
+bs_notice(struct bs_req *r, enum text_id title, enum text_id text,
+    enum text_id hint)
 {
 	struct evbuffer	*b;
 
-	/* Whatever the browser held is of no use any more. */
-	r->clear_cookie = 1;
-	/* The same bytes from every URL: the language switch leads to /. */
-	r->path = "/";
-	free(r->set_cookie);
-	r->set_cookie = NULL;
-	b = html_begin(r, T_INVALID_TITLE);
-	html_para(b, r, T_INVALID_TEXT, NULL);
-	html_para(b, r, T_INVALID_HINT, NULL);
+	b = html_begin(r, title);
+	html_para(b, r, text, NULL);
+	html_para(b, r, hint, NULL);
 	html_end(r, b);
 	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
 	evbuffer_free(b);
 }
 
 void
+bs_invalid(struct bs_req *r)
+{
+	/* Whatever the browser held is of no use any more. */
+	r->clear_cookie = 1;
+	/* The same bytes from every URL: the language switch leads to /. */
+	r->path = "/";
+	free(r->set_cookie);
+	r->set_cookie = NULL;
+	bs_notice(r, T_INVALID_TITLE, T_INVALID_TEXT, T_INVALID_HINT);
+}
+
+void
 bs_locked(struct bs_req *r)
 {
-	struct evbuffer	*b;
-
 	/*
 	 * Only who holds the link gets here; the cookie stays, so that once
 	 * the invitation is unlocked a reload leads on to the PIN form.
 	 */
-	b = html_begin(r, T_LOCKED_TITLE);
-	html_para(b, r, T_LOCKED_TEXT, NULL);
-	html_para(b, r, T_LOCKED_HINT, NULL);
-	html_end(r, b);
-	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
-	evbuffer_free(b);
+	bs_notice(r, T_LOCKED_TITLE, T_LOCKED_TEXT, T_LOCKED_HINT);
 }
 
 void

@@ -594,6 +594,42 @@ store_corr_iter(struct store_txn *txn, uint64_t account_id,
 	    NULL, 0, store_corr_iter_one, &ia);
 }
 
+struct store_corr_list_arg {
+	char		*buf;
+	size_t		 buflen;
+	size_t		 n;
+};
+
+static int
+store_corr_list_one(const struct store_corr *c, void *arg)
+{
+	struct store_corr_list_arg	*la = arg;
+	size_t				 len = strlen(la->buf);
+
+	if (len + strlen(c->address) + 3 >= la->buflen)
+		return 1;	/* full: stop */
+	snprintf(la->buf + len, la->buflen - len, "%s%s",
+	    la->n++ > 0 ? ", " : "", c->address);
+	return 0;
+}
+
+int
+store_corr_list(struct store_txn *txn, uint64_t account_id, char *buf,
+    size_t buflen, size_t *np)
+{
+	struct store_corr_list_arg	 la = { buf, buflen, 0 };
+	int				 ret;
+
+	if (buflen == 0)
+		return STORE_ELIMIT;
+	/* From the start: a retried transaction calls again. */
+	buf[0] = '\0';
+	ret = store_corr_iter(txn, account_id, store_corr_list_one, &la);
+	if (np != NULL)
+		*np = la.n;
+	return ret == 1 ? 0 : ret;
+}
+
 /* ---- deletion ---- */
 
 struct store_purge {

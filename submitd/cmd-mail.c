@@ -171,38 +171,18 @@ rcpt_job_work(void *arg)
 	j->found = pgp_lookup(j->addr, j->fpr, j->why, sizeof(j->why));
 }
 
-struct rcpt_corr_list {
-	char		 buf[512];
-	size_t		 n;
-};
-
-static int
-rcpt_corr_one(const struct store_corr *c, void *arg)
-{
-	struct rcpt_corr_list	*cl = arg;
-	size_t			 len = strlen(cl->buf);
-
-	if (len + strlen(c->address) + 3 >= sizeof(cl->buf))
-		return 1;
-	snprintf(cl->buf + len, sizeof(cl->buf) - len, "%s%s",
-	    cl->n++ > 0 ? ", " : "", c->address);
-	return 0;
-}
-
 struct rcpt_corr_arg {
 	uint64_t		 id;
-	struct rcpt_corr_list	 list;
+	char			 buf[512];
+	size_t			 n;
 };
 
 static int
 rcpt_corr_txn(struct store_txn *txn, void *arg)
 {
 	struct rcpt_corr_arg	*ca = arg;
-	int			 ret;
 
-	memset(&ca->list, 0, sizeof(ca->list));
-	ret = store_corr_iter(txn, ca->id, rcpt_corr_one, &ca->list);
-	return ret == 1 ? 0 : ret;
+	return store_corr_list(txn, ca->id, ca->buf, sizeof(ca->buf), &ca->n);
 }
 
 static void
@@ -238,7 +218,7 @@ rcpt_job_done(void *arg)
 		smtp_reply(s, 550, "5.7.1", "<%s>: %s; this mailbox sends only "
 		    "encrypted mail, to people whose OpenPGP key it has%s%s",
 		    j->addr, j->why[0] != '\0' ? j->why : "no OpenPGP key",
-		    ca.list.n > 0 ? ": " : "", ca.list.buf);
+		    ca.n > 0 ? ": " : "", ca.buf);
 		smtp_session_enter_state(s, s->nrcpts > 0 ? S_RCPT : S_MAIL);
 	} else {
 		log_warnx("%s: key lookup for %s: %s", s->conn->peer, j->addr,
