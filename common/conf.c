@@ -77,6 +77,8 @@ static const struct conf_key conf_keys[] = {
 	K(gateway_subject_tags,	CT_STRING,	"[secure] [vertraulich]", 0, 0),
 	K(gateway_encrypt_from,	CT_STRING,	NULL, 0, 0),
 	K(gateway_keyring,	CT_PATH,	NULL, 0, 0),
+	K(gateway_wkd,		CT_STRING,	"none", 0, 0),
+	K(gateway_wkd_ca,	CT_PATH,	NULL, 0, 0),
 	K(mailbox_sent,		CT_MAILBOX,	"Gesendet", 0, 0),
 	K(mailbox_drafts,	CT_MAILBOX,	"Entw\xc3\xbcrfe", 0, 0),
 	K(mailbox_trash,	CT_MAILBOX,	"Papierkorb", 0, 0),

@@ -76,6 +76,8 @@ struct conf {
 	char		*gateway_subject_tags;	/* or "none" */
 	char		*gateway_encrypt_from;	/* addresses, @domains */
 	char		*gateway_keyring;	/* the home users' public keys */
+	char		*gateway_wkd;		/* none, direct or a base URL */
+	char		*gateway_wkd_ca;	/* CA file for it, or NULL */
 
 	/* Mailboxes created with every account. */
 	char		*mailbox_sent;

@@ -13,6 +13,7 @@
  *	the trigger is removed, then per recipient:
  *	internal (gateway_domains)	re-injected as it is;
  *	a key in the GnuPG home		PGP/MIME to it and the sender's key;
+ *	(or in the web key directory,	imported first: gateway_wkd)
  *	no key				its temporary mailbox (one per
  *					address) is made or reused, the
  *					message delivered into it, and once
@@ -224,6 +225,12 @@ gateway_check(const struct conf *cf, char *why, size_t whylen)
 	    "none") != 0 && gateway_header_split(cf, name) == NULL) {
 		snprintf(why, whylen, "gateway_header must be \"Name: value\" "
 		    "or none");
+		return -1;
+	}
+	if (strcmp(cf->gateway_wkd, "none") != 0 && strcmp(cf->gateway_wkd,
+	    "direct") != 0 && strncmp(cf->gateway_wkd, "https://", 8) != 0) {
+		snprintf(why, whylen, "gateway_wkd must be none, direct or an "
+		    "https:// URL");
 		return -1;
 	}
 	p = cf->gateway_encrypt_from;
@@ -839,6 +846,11 @@ gateway_encrypt(struct gateway_job *j, const struct rfc5322_header *h)
 		}
 		ret = pgp_lookup(j->rcpts[i].addr, j->rcpts[i].fpr, why,
 		    sizeof(why));
+		if (ret == 0 && strcmp(j->cf->gateway_wkd, "none") != 0 &&
+		    (ret = wkd_lookup(j->cf, j->rcpts[i].addr,
+		    j->rcpts[i].fpr, why, sizeof(why))) == 1)
+			log_info("%s: <%s>: key %s from the web key directory",
+			    j->peer, j->rcpts[i].addr, j->rcpts[i].fpr);
 		if (ret == -1) {
 			log_warnx("%s: key lookup for <%s>: %s", j->peer,
 			    j->rcpts[i].addr, why);

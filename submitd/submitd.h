@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "conn.h"
 #include "daemon.h"
+#include "pgp.h"
 #include "smtp-data.h"
 #include "smtp-parser.h"
 #include "store.h"
@@ -177,6 +178,13 @@ void	 gateway_message(struct smtp_session *);
  * GnuPG home (after pgp_init).  Both return 0, or -1 with why.
  */
 int	 gateway_check(const struct conf *, char *why, size_t whylen);
+/*
+ * wkd.c: the key of addr from the web key directory (gateway_wkd),
+ * imported into the GnuPG home; blocking, for worker threads.  1: found
+ * (fpr), 0: none there (why), -1: ask again later (why).
+ */
+int	 wkd_lookup(const struct conf *, const char *addr,
+	    char fpr[PGP_FPR_MAX], char *why, size_t whylen);
 int	 gateway_init(const struct conf *, char *why, size_t whylen);
 
 /* relay.c: the smarthost client */
