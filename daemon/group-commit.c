@@ -51,7 +51,7 @@ group_commit_new(struct event_base *base, struct store *st)
 	return gc;
 }
 
-void
+struct group_commit_waiter *
 group_commit_wait(struct group_commit *gc, group_commit_fn done, void *arg)
 {
 	struct group_commit_waiter	*w = xcalloc(1, sizeof(*w));
@@ -62,6 +62,16 @@ group_commit_wait(struct group_commit *gc, group_commit_fn done, void *arg)
 	gc->tail = &w->next;
 	if (!gc->flushing)
 		group_commit_start(gc);
+	return w;
+}
+
+void
+group_commit_cancel(struct group_commit_waiter **wp)
+{
+	/* Its batch frees it; only the call goes. */
+	if (*wp != NULL)
+		(*wp)->done = NULL;
+	*wp = NULL;
 }
 
 static void
@@ -96,6 +106,13 @@ group_commit_flushed(void *arg)
 	struct group_commit		*gc = b->gc;
 
 	gc->flushing = 0;
+	/*
+	 * The environment panicked under the flush: recover and flush here
+	 * (on the loop, which owns the reopen) rather than refuse messages
+	 * that are in the log file and that recovery keeps.
+	 */
+	if (b->ret == STORE_ERECOVER)
+		b->ret = store_log_flush_recover(gc->store);
 	/* The next batch goes out first: its flush overlaps our replies. */
 	if (gc->head != NULL && gc->flusher != NULL)
 		group_commit_start(gc);
@@ -110,7 +127,8 @@ group_commit_answer(struct group_commit_waiter *w, int ret)
 
 	for (; w != NULL; w = next) {
 		next = w->next;
-		w->done(ret, w->arg);
+		if (w->done != NULL)
+			w->done(ret, w->arg);
 		free(w);
 	}
 }

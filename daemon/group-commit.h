@@ -14,6 +14,7 @@
 #include "store.h"
 
 struct group_commit;
+struct group_commit_waiter;
 
 /* done(ret, arg) on the loop: 0, or the store error of the flush. */
 typedef void	(*group_commit_fn)(int ret, void *arg);
@@ -21,11 +22,13 @@ typedef void	(*group_commit_fn)(int ret, void *arg);
 struct group_commit *group_commit_new(struct event_base *, struct store *);
 /*
  * Calls done(ret, arg) on the loop once a log flush that started after
- * this call has ended.  Whoever owns arg and may go away first must keep
- * it alive until then (the session's smtp_job does).
+ * this call has ended.  The waiter returned is valid until done runs;
+ * an owner of arg that goes away first cancels it.
  */
-void		 group_commit_wait(struct group_commit *, group_commit_fn done,
-		    void *arg);
+struct group_commit_waiter *group_commit_wait(struct group_commit *,
+		    group_commit_fn done, void *arg);
+/* done will not be called; sets *wp to NULL. */
+void		 group_commit_cancel(struct group_commit_waiter **wp);
 /* Waits for a running flush; whatever still waits hears STORE_EIO. */
 void		 group_commit_free(struct group_commit **);
 

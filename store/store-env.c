@@ -744,6 +744,29 @@ store_log_flush(struct store *st)
 	return ret;
 }
 
+int
+store_log_flush_recover(struct store *st)
+{
+	int	 entered, ret;
+
+	entered = store_busy_enter(st);
+	if (st->env == NULL)
+		ret = STORE_ERECOVER;
+	else
+		ret = store_db_error("log_flush",
+		    st->env->log_flush(st->env, NULL));
+	/*
+	 * The commits it covers were written to the log file before the
+	 * panic: the recovery reads them there, and its checkpoint puts
+	 * them on disk; the flush after it confirms.
+	 */
+	if (ret == STORE_ERECOVER && (ret = store_env_reopen(st)) == 0)
+		ret = store_db_error("log_flush",
+		    st->env->log_flush(st->env, NULL));
+	store_busy_leave(st, entered);
+	return ret;
+}
+
 static int
 store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
     u_int32_t commit_flags)

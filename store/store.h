@@ -103,6 +103,14 @@ int		 store_txn_run_nosync(struct store *, store_txn_fn, void *arg);
  * or a store error (the flush failed: what waited for it is not durable).
  */
 int		 store_log_flush(struct store *);
+/*
+ * After store_log_flush() said STORE_ERECOVER (another process died and
+ * the environment panicked): on the thread that runs transactions,
+ * reopens it with recovery if need be and flushes again.  0 means the
+ * commits before the failed flush are on disk after all (issue 16: a
+ * stored message must not be refused).
+ */
+int		 store_log_flush_recover(struct store *);
 struct store	*store_txn_store(struct store_txn *);
 /* The time of the transaction: one value for all of it. */
 time_t		 store_txn_now(struct store_txn *);

@@ -123,7 +123,7 @@ lmtp_deliver(struct smtp_session *s)
 	j->base.session = s;
 	s->job = &j->base;
 	conn_pause(s->conn, 1);
-	group_commit_wait(s->sd->commit, lmtp_flushed, j);
+	(void)group_commit_wait(s->sd->commit, lmtp_flushed, j);
 }
 
 static void

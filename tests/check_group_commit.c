@@ -120,12 +120,12 @@ waiter_done(int ret, void *arg)
 	w->covered = atomic_load(&flush_ended) >= w->started_at_wait + 1;
 }
 
-static void
+static struct group_commit_waiter *
 waiter_add(struct waiter *w, int i)
 {
 	ck_assert_int_eq(store_txn_run_nosync(st, put_txn, &i), 0);
 	w->started_at_wait = atomic_load(&flush_started);
-	group_commit_wait(gc, waiter_done, w);
+	return group_commit_wait(gc, waiter_done, w);
 }
 
 static int
@@ -156,7 +156,7 @@ START_TEST(test_answer_after_flush)
 
 	memset(w, 0, sizeof(w));
 	for (i = 0; i < NWAITERS; i++) {
-		waiter_add(&w[i], (int)i);
+		(void)waiter_add(&w[i], (int)i);
 		/* Nothing answers on the spot, before any flush ended. */
 		ck_assert_int_eq(w[i].answered, 0);
 		/* The loop turns meanwhile: some waiters come mid-flush. */
@@ -184,17 +184,34 @@ START_TEST(test_flush_fails)
 	memset(w, 0, sizeof(w));
 	flush_result = STORE_EIO;
 	for (i = 0; i < 3; i++)
-		waiter_add(&w[i], (int)i);
+		(void)waiter_add(&w[i], (int)i);
 	loop_until_answered(w, 3);
 	for (i = 0; i < 3; i++)
 		ck_assert_int_eq(w[i].ret, STORE_EIO);
 	/* The next flush works again, and its waiters hear so. */
 	flush_result = 0;
 	memset(w, 0, sizeof(w));
-	waiter_add(&w[0], 10);
+	(void)waiter_add(&w[0], 10);
 	loop_until_answered(w, 1);
 	ck_assert_int_eq(w[0].ret, 0);
 	ck_assert(w[0].covered);
+}
+END_TEST
+
+/*
+ * A flush that meets a panicked environment (another process died) is
+ * retried on the loop after recovery: commits in the log file are kept
+ * by recovery, so they are answered with success, not refused.
+ */
+START_TEST(test_flush_recover)
+{
+	struct waiter	 w;
+
+	memset(&w, 0, sizeof(w));
+	flush_result = STORE_ERECOVER;
+	(void)waiter_add(&w, 0);
+	loop_until_answered(&w, 1);
+	ck_assert_int_eq(w.ret, 0);
 }
 END_TEST
 
@@ -214,14 +231,33 @@ START_TEST(test_real_flush)
 }
 END_TEST
 
+/* A cancelled waiter (its session went away) is never called. */
+START_TEST(test_cancel)
+{
+	struct waiter			 w[3];
+	struct group_commit_waiter	*gw;
+
+	memset(w, 0, sizeof(w));
+	(void)waiter_add(&w[0], 0);
+	gw = waiter_add(&w[1], 1);
+	(void)waiter_add(&w[2], 2);
+	group_commit_cancel(&gw);
+	ck_assert_ptr_null(gw);
+	loop_until_answered(&w[2], 1);
+	loop_until_answered(&w[0], 1);
+	ck_assert_int_eq(w[1].answered, 0);
+	ck_assert_int_eq(w[2].ret, 0);
+}
+END_TEST
+
 /* Shutting down with waiters: they hear an error, never a success. */
 START_TEST(test_free_with_waiters)
 {
 	struct waiter	 w[2];
 
 	memset(w, 0, sizeof(w));
-	waiter_add(&w[0], 0);
-	waiter_add(&w[1], 1);
+	(void)waiter_add(&w[0], 0);
+	(void)waiter_add(&w[1], 1);
 	group_commit_free(&gc);
 	ck_assert_int_eq(w[0].answered, 1);
 	ck_assert_int_eq(w[1].answered, 1);
@@ -239,7 +275,9 @@ group_commit_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_answer_after_flush);
 	tcase_add_test(tc, test_flush_fails);
+	tcase_add_test(tc, test_flush_recover);
 	tcase_add_test(tc, test_real_flush);
+	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_free_with_waiters);
 	suite_add_tcase(s, tc);
 	return s;
