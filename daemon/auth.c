@@ -125,6 +125,8 @@ struct auth_throttle {
 };
 
 TAILQ_HEAD(auth_req_list, auth_req);
+/* Named: cppcheck cannot read TAILQ_HEAD with an empty tag. */
+TAILQ_HEAD(auth_lane_ring, auth_lane);
 
 /* The logins of one user name waiting, and its budget of hashes. */
 struct auth_lane {
@@ -184,7 +186,7 @@ struct auth {
 	size_t			 nwaiting;
 	struct auth_lane	*lanes[AUTH_LANE_BUCKETS];
 	size_t			 nlanes;
-	TAILQ_HEAD(, auth_lane)	 ring;		/* lanes with strangers */
+	struct auth_lane_ring	 ring;		/* lanes with strangers */
 	struct event		*dispatch_ev;	/* a bucket refills */
 	struct auth_known	*known[AUTH_KNOWN_BUCKETS];
 	size_t			 nknown;
@@ -605,6 +607,8 @@ auth_lane_next(struct auth *au, uint64_t now, uint64_t *wakep)
 
 	*wakep = 0;
 	TAILQ_FOREACH(l, &au->ring, ring) {
+		/* cppcheck 2.10 takes the TAILQ_FOREACH cursor for unset. */
+		/* cppcheck-suppress uninitvar */
 		auth_lane_refill(au, l, now);
 		if (l->tokens >= 1.0) {
 			/* Its turn is over: to the end of the ring. */

@@ -18,6 +18,7 @@ struct aparser {
 	struct pack		 comment;
 	struct message_address	 a;
 	struct message_addrlist	*out;
+	unsigned int		 flags;		/* MESSAGE_ADDRESS_PARSE_* */
 };
 
 static void	 addrlist_add(struct message_addrlist *,
@@ -316,9 +317,21 @@ ap_group(struct aparser *ap)
 				ret = -1;
 				break;
 			}
+			if (ap->flags & MESSAGE_ADDRESS_PARSE_STRICT) {
+				/* RFC 5322 4.4 obs-mbox-list: empty elements. */
+				while (rfc822_lex_cur(&ap->lx) == ',') {
+					ap->lx.p++;
+					if (rfc822_lex_skip_lwsp(&ap->lx) <= 0)
+						break;
+				}
+				if (rfc822_lex_cur(&ap->lx) == ';' ||
+				    ap->lx.p == ap->lx.end)
+					break;
+			}
 			/* A broken mailbox: go on with the next one. */
 			(void)ap_mailbox(ap);
-			if (rfc822_lex_cur(&ap->lx) != ',' || ap->lx.p == ap->lx.end)
+			if (rfc822_lex_cur(&ap->lx) != ',' ||
+			    ap->lx.p == ap->lx.end)
 				break;
 			ap->lx.p++;
 			if (rfc822_lex_skip_lwsp(&ap->lx) <= 0) {
@@ -385,6 +398,7 @@ message_address_parse_full(struct message_addrlist *out, const uint8_t *v,
 	pack_init(&ap.comment);
 	rfc822_lex_init(&ap.lx, v, n, &ap.comment);
 	ap.out = out;
+	ap.flags = flags;
 	if ((ret = rfc822_lex_skip_lwsp(&ap.lx)) == 0)
 		all = 1;
 	while (ret > 0 && out->n < MIME_MAX_ADDRESSES) {

@@ -43,6 +43,7 @@ static void	rfc5322_lex_init(struct rfc5322_lex *, const char *);
 static int	rfc5322_skip_word(struct rfc5322_lex *);
 static char	*rfc5322_local_canon(const struct message_address *,
 		    const char **);
+static int	rfc5322_is_domain_literal(const char *);
 static int	rfc5322_mailbox_ok(const struct message_address *,
 		    const char **);
 static void	rfc5322_addr_clear(struct rfc5322_addr *);
@@ -357,6 +358,24 @@ rfc5322_local_canon(const struct message_address *a, const char **whyp)
  * Whether an entry of message_address_parse_full() is a whole mailbox as
  * RFC 5322 3.4 has it; sets a reason if not.
  */
+/*
+ * RFC 5322 3.4.1 domain-literal: "[" *([FWS] dtext) [FWS] "]", where
+ * dtext excludes "[", "]" and "\\" but obs-dtext (4.4) allows quoted pairs.
+ */
+static int
+rfc5322_is_domain_literal(const char *s)
+{
+	const char	*p;
+
+	for (p = s + 1; *p != '\0' && *p != ']'; p++) {
+		if (*p == '[')
+			return 0;
+		if (*p == '\\' && *++p == '\0')
+			return 0;
+	}
+	return *p == ']' && p[1] == '\0';
+}
+
 static int
 rfc5322_mailbox_ok(const struct message_address *a, const char **whyp)
 {
@@ -377,7 +396,8 @@ rfc5322_mailbox_ok(const struct message_address *a, const char **whyp)
 		return 0;
 	}
 	/* RFC 5322 3.4.1 domain = dot-atom / domain-literal */
-	if (a->domain[0] != '[' && !rfc5322_is_dot_atom(a->domain)) {
+	if (a->domain[0] == '[' ? !rfc5322_is_domain_literal(a->domain) :
+	    !rfc5322_is_dot_atom(a->domain)) {
 		*whyp = "an address has no valid domain";
 		return 0;
 	}

@@ -196,6 +196,8 @@ bs_limits_addr(evutil_socket_t fd, uint8_t addr[16])
 	socklen_t		 len = sizeof(ss);
 
 	memset(addr, 0, 16);
+	/* Zeroed: the analyzer cannot see getpeername() fill it. */
+	memset(&ss, 0, sizeof(ss));
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
 		return -1;
 	if (ss.ss_family == AF_INET) {

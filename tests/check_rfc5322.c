@@ -277,8 +277,10 @@ START_TEST(addr_groups)
 	check_addr(1, "B", "b@x.test", "b@x.test");
 	parse_ok("A: a@x.test;, B: b@x.test;", 2);
 	ck_assert_uint_eq(list.ngroups, 2);
-	/* RFC 5322 4.4: empty list elements. */
+	/* RFC 5322 4.4: empty list elements, in groups too. */
 	parse_ok(" , a@x.test,, ,b@x.test,", 2);
+	parse_ok("G: , a@x.test,, b@x.test,;", 2);
+	ck_assert_str_eq(list.addrs[1].group, "G");
 	parse_ok("", 0);
 	parse_ok("  (only a comment) ", 0);
 	rfc5322_addrlist_clear(&list);
@@ -310,6 +312,10 @@ START_TEST(addr_refusals)
 	parse_bad("<@relay a@x.test>");
 	/* RFC 5322 4.4 obs-route is "@" domain, "," ...: nothing else. */
 	parse_bad("Bob <@relay junk:bob@x.test>");
+	/* RFC 5322 3.4.1: no "[" inside a domain literal. */
+	parse_bad("a@[192.0.[2.1]");
+	/* RFC 5322 4.1 obs-phrase starts with a word. */
+	parse_bad(". R. Doe <jrd@x.test>");
 }
 END_TEST
 
