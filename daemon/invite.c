@@ -20,7 +20,24 @@ enum invite_error
 invite_prepare(const struct conf *cf, const char *pinmode,
     const char *inviter_fpr, struct invite *inv, char *why, size_t whylen)
 {
-	char	*tok;
+	enum invite_error	 ie;
+	char			*tok;
+
+	if ((ie = invite_pin_prepare(cf, pinmode, inviter_fpr, inv, why,
+	    whylen)) != INVITE_OK)
+		return ie;
+	vault_token_new(inv->token);
+	tok = b64url_encode(inv->token, sizeof(inv->token));
+	xasprintf(&inv->link, "%s/i/%s", cf->public_url, tok);
+	sodium_memzero(tok, strlen(tok));
+	free(tok);
+	return INVITE_OK;
+}
+
+enum invite_error
+invite_pin_prepare(const struct conf *cf, const char *pinmode,
+    const char *inviter_fpr, struct invite *inv, char *why, size_t whylen)
+{
 	size_t	 i, n;
 
 	memset(inv, 0, sizeof(*inv));
@@ -61,11 +78,6 @@ invite_prepare(const struct conf *cf, const char *pinmode,
 		inv->pin_verifier = xstrdup("");
 		inv->pin_armored = xstrdup("");
 	}
-	vault_token_new(inv->token);
-	tok = b64url_encode(inv->token, sizeof(inv->token));
-	xasprintf(&inv->link, "%s/i/%s", cf->public_url, tok);
-	sodium_memzero(tok, strlen(tok));
-	free(tok);
 	return INVITE_OK;
 }
 

@@ -48,6 +48,12 @@ enum invite_error {
 enum invite_error invite_prepare(const struct conf *, const char *pinmode,
 	    const char *inviter_fpr, struct invite *, char *why, size_t whylen);
 /*
+ * The PIN part of invite_prepare() alone (guestbox-provision pin --new):
+ * inv gets the PIN, its verifier and its armored copy; no token, no link.
+ */
+enum invite_error invite_pin_prepare(const struct conf *, const char *pinmode,
+	    const char *inviter_fpr, struct invite *, char *why, size_t whylen);
+/*
  * Puts the invitation's times and PIN into a; the keys wrapped under its
  * token are store_account_rekey's (store_account_create's for a new one).
  */

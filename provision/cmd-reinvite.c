@@ -54,28 +54,6 @@ cmd_reinvite_txn(struct store_txn *txn, void *arg)
 	return store_account_update(txn, a);
 }
 
-struct reinvite_inviter {
-	uint64_t	 id;
-	const char	*inviter;
-	char		 fpr[sizeof(((struct store_corr *)0)->fingerprint)];
-};
-
-/* The inviter's key: the PIN is encrypted to it. */
-static int
-cmd_reinvite_corr(struct store_txn *txn, void *arg)
-{
-	struct reinvite_inviter	*ri = arg;
-	struct store_corr	 c;
-	int			 ret;
-
-	memset(&c, 0, sizeof(c));
-	if ((ret = store_corr_get(txn, ri->id, ri->inviter, &c)) != 0)
-		return ret;
-	memcpy(ri->fpr, c.fingerprint, sizeof(ri->fpr));
-	store_corr_clear(&c);
-	return 0;
-}
-
 static int
 cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
 {
@@ -92,7 +70,7 @@ cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
 	int			 print = 0;
 	struct reinvite		 ri;
 	struct store_account	 a;
-	struct reinvite_inviter	 who;
+	char			 fpr[41];
 	struct invite		 inv;
 	const char		*pinmode = "auto";
 	int			 ch, ret;
@@ -155,17 +133,12 @@ cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
 	}
 	/* The PIN goes encrypted to whoever invited first. */
 	ri.id = a.id;
-	who.id = a.id;
-	who.inviter = a.inviter;
-	ret = store_txn_run(pv->store, cmd_reinvite_corr, &who);
-	if (ret != 0) {
-		provision_errx(pv, "%s: the inviter %s is no correspondent any "
-		    "more: %s", a.address, a.inviter, store_strerror(ret));
+	if ((ret = provision_inviter_fpr(pv, &a, fpr)) != EX_OK) {
 		store_account_clear(&a);
 		invite_mail_clear(&im);
-		return EX_DATAERR;
+		return ret;
 	}
-	ret = provision_invite_prepare(pv, pinmode, who.fpr, &inv);
+	ret = provision_invite_prepare(pv, pinmode, fpr, &inv);
 	store_account_clear(&a);
 	if (ret != EX_OK) {
 		invite_mail_clear(&im);

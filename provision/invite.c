@@ -17,14 +17,11 @@
 #include "xmalloc.h"
 
 /* invite_prepare()'s errors as exit codes, with the reason printed. */
-int
-provision_invite_prepare(struct provision *pv, const char *pinmode,
-    const char *inviter_fpr, struct invite *inv)
+static int
+provision_invite_error(struct provision *pv, enum invite_error ie,
+    const char *why)
 {
-	char	 why[512];
-
-	switch (invite_prepare(pv->conf, pinmode, inviter_fpr, inv, why,
-	    sizeof(why))) {
+	switch (ie) {
 	case INVITE_OK:
 		return EX_OK;
 	case INVITE_EPINMODE:
@@ -38,6 +35,65 @@ provision_invite_prepare(struct provision *pv, const char *pinmode,
 	}
 	provision_errx(pv, "%s", why);
 	return EX_DATAERR;
+}
+
+int
+provision_invite_prepare(struct provision *pv, const char *pinmode,
+    const char *inviter_fpr, struct invite *inv)
+{
+	char	 why[512];
+
+	return provision_invite_error(pv, invite_prepare(pv->conf, pinmode,
+	    inviter_fpr, inv, why, sizeof(why)), why);
+}
+
+int
+provision_invite_pin_prepare(struct provision *pv, const char *pinmode,
+    const char *inviter_fpr, struct invite *inv)
+{
+	char	 why[512];
+
+	return provision_invite_error(pv, invite_pin_prepare(pv->conf, pinmode,
+	    inviter_fpr, inv, why, sizeof(why)), why);
+}
+
+struct provision_inviter {
+	uint64_t	 id;
+	const char	*inviter;
+	char		*fpr;
+};
+
+static int
+provision_inviter_txn(struct store_txn *txn, void *arg)
+{
+	struct provision_inviter	*pi = arg;
+	struct store_corr		 c;
+	int				 ret;
+
+	memset(&c, 0, sizeof(c));
+	if ((ret = store_corr_get(txn, pi->id, pi->inviter, &c)) != 0)
+		return ret;
+	memcpy(pi->fpr, c.fingerprint, sizeof(c.fingerprint));
+	store_corr_clear(&c);
+	return 0;
+}
+
+int
+provision_inviter_fpr(struct provision *pv, const struct store_account *a,
+    char fpr[41])
+{
+	struct provision_inviter	 pi;
+	int				 ret;
+
+	pi.id = a->id;
+	pi.inviter = a->inviter;
+	pi.fpr = fpr;
+	if ((ret = store_txn_run(pv->store, provision_inviter_txn, &pi)) != 0) {
+		provision_errx(pv, "%s: the inviter %s is no correspondent any "
+		    "more: %s", a->address, a->inviter, store_strerror(ret));
+		return EX_DATAERR;
+	}
+	return EX_OK;
 }
 
 int

@@ -109,6 +109,13 @@ void		 json_key_time(FILE *, const char *key, time_t val, int comma);
 /* invite_prepare() (invite.h), its errors printed and as exit codes. */
 int		 provision_invite_prepare(struct provision *, const char *pinmode,
 		    const char *inviter_fpr, struct invite *);
+/* invite_pin_prepare() (invite.h) the same way. */
+int		 provision_invite_pin_prepare(struct provision *,
+		    const char *pinmode, const char *inviter_fpr,
+		    struct invite *);
+/* The fingerprint of the key of a's inviter (the PIN is encrypted to it). */
+int		 provision_inviter_fpr(struct provision *,
+		    const struct store_account *, char fpr[41]);
 /* invite_mail_load(); EX_CONFIG if a template is missing. */
 int		 provision_invite_mail_load(struct provision *,
 		    struct invite_mail *);
