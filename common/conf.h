@@ -120,6 +120,9 @@ struct conf {
 	uint64_t	 expire_days;
 	uint64_t	 invite_days;
 	uint64_t	 expire_warn_days;
+	/* The new-mail notice (daemon/doorbell.h) */
+	uint64_t	 notice_interval;	/* seconds; 0: no notices */
+	uint64_t	 notice_idle;		/* no client for this long */
 
 	/* Berkeley DB */
 	uint64_t	 db_cache_size;

@@ -36,6 +36,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "doorbell.h"
 #include "log.h"
 #include "pack.h"
 #include "xmalloc.h"
@@ -877,6 +878,7 @@ auth_worker(void *arg)
 
 struct auth_touch {
 	uint64_t	 id;
+	int64_t		 seen_interval;
 };
 
 static int
@@ -884,19 +886,20 @@ auth_touch_txn(struct store_txn *txn, void *arg)
 {
 	struct auth_touch	*t = arg;
 
-	return store_account_activity(txn, t->id);
+	return store_account_seen(txn, t->id, t->seen_interval);
 }
 
 static void
 auth_succeed(struct auth_req *ar)
 {
 	struct auth		*au = ar->auth;
-	struct auth_touch	 t = { ar->account_id };
+	struct auth_touch	 t = { ar->account_id,
+				    doorbell_heartbeat(au->conf) / 2 };
 	int			 ret;
 
 	auth_throttle_clear(au, ar->user);
 	auth_known_add(au, ar->account_id, ar->peer, time(NULL));
-	/* SPEC 7: a login is activity. */
+	/* SPEC 7: a login is activity; and the doorbell's client is there. */
 	if ((ret = store_txn_run(au->store, auth_touch_txn, &t)) != 0)
 		log_warnx("auth: %s: recording the login: %s", ar->user,
 		    store_strerror(ret));

@@ -9,9 +9,14 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "doorbell.h"
 #include "imapd.h"
 #include "log.h"
 #include "xmalloc.h"
+
+static int	imapd_id_cmp(const void *, const void *);
+static int	imapd_seen_txn(struct store_txn *, void *);
+static void	imapd_heartbeat(evutil_socket_t, short, void *);
 
 static void
 imapd_accept(struct daemon *d, struct listener *l, int fd,
@@ -52,6 +57,64 @@ imapd_shutdown(struct daemon *d)
 	}
 }
 
+static int
+imapd_id_cmp(const void *a, const void *b)
+{
+	uint64_t	 x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct imapd_seen {
+	uint64_t	 id;
+	int64_t		 interval;
+};
+
+static int
+imapd_seen_txn(struct store_txn *txn, void *arg)
+{
+	const struct imapd_seen	*is = arg;
+
+	return store_account_seen(txn, is->id, is->interval);
+}
+
+/*
+ * The doorbell (doorbell.h) rings only when no client has been there for
+ * notice_idle: a client that stays logged in (IDLE for days) is there, so
+ * its account's client_seen is kept fresh, once per account and beat.
+ */
+static void
+imapd_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	struct imapd		*im = arg;
+	struct imap_session	*s;
+	struct imapd_seen	 is;
+	uint64_t		*ids;
+	size_t			 i, n = 0;
+	int			 ret;
+
+	(void)fd;
+	(void)what;
+	if (im->nsessions == 0)
+		return;
+	ids = xreallocarray(NULL, im->nsessions, sizeof(*ids));
+	for (s = im->sessions; s != NULL && n < im->nsessions; s = s->next)
+		if (s->account_id != 0 && s->key != NULL)
+			ids[n++] = s->account_id;
+	qsort(ids, n, sizeof(*ids), imapd_id_cmp);
+	is.interval = doorbell_heartbeat(im->daemon.conf) / 2;
+	for (i = 0; i < n; i++) {
+		if (i > 0 && ids[i] == ids[i - 1])
+			continue;
+		is.id = ids[i];
+		if ((ret = store_txn_run(im->daemon.store, imapd_seen_txn,
+		    &is)) != 0 && ret != STORE_ENOTFOUND)
+			log_warnx("heartbeat: account %llu: %s",
+			    (unsigned long long)is.id, store_strerror(ret));
+	}
+	free(ids);
+}
+
 static const struct daemon_ops imapd_ops = {
 	.accept = imapd_accept,
 	.notify = imapd_notify,
@@ -75,6 +138,8 @@ int
 main(int argc, char *argv[])
 {
 	static struct imapd	 im;
+	struct event		*beat;
+	struct timeval		 tv;
 	int			 ret;
 
 	if ((ret = daemon_init(&im.daemon, "guestbox-imapd", &imapd_ops, argc,
@@ -96,7 +161,14 @@ main(int argc, char *argv[])
 	    im.daemon.conf->max_message_size);
 	daemon_bind(&im.daemon, &im.daemon.conf->imap_listen);
 	daemon_start(&im.daemon, 1);
-	ret = daemon_run(&im.daemon);
+	tv.tv_sec = doorbell_heartbeat(im.daemon.conf);
+	tv.tv_usec = 0;
+	beat = event_new(im.daemon.base, -1, EV_PERSIST, imapd_heartbeat, &im);
+	evtimer_add(beat, &tv);
+	(void)daemon_run_loop(&im.daemon);
+	event_free(beat);
+	daemon_cleanup(&im.daemon);
+	ret = EX_OK;
 	free(im.capa_preauth);
 	free(im.capa_preauth_tls);
 	free(im.capa_auth);

@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "doorbell.h"
 #include "provision.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -104,6 +105,8 @@ cmd_deliver_exec(struct provision *pv, int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.account_id = f.acct.id;
 	d.pk = f.acct.pk;
+	d.filed = doorbell_filed;
+	d.filed_arg = pv->conf;
 	ret = store_deliver_message(pv->store, &d, msg, len);
 	sodium_memzero(msg, len);
 	free(msg);

@@ -100,6 +100,10 @@ show_txn(struct store_txn *txn, void *arg)
 		json_key_time(sh->fp, "activated", a->activated, 1);
 		json_key_time(sh->fp, "last_activity", a->last_activity, 1);
 		json_key_str(sh->fp, "inviter", a->inviter, 1);
+		fprintf(sh->fp, "\"notices\":%s,", a->notices_off ? "false" :
+		    "true");
+		json_key_time(sh->fp, "client_seen", a->client_seen, 1);
+		json_key_time(sh->fp, "notice_sent", a->notice_sent, 1);
 		if (store_account_has_invite(a)) {
 			fprintf(sh->fp, "\"invitation\":{");
 			json_key_time(sh->fp, "expires", a->invite_expires, 1);
@@ -126,6 +130,8 @@ show_txn(struct store_txn *txn, void *arg)
 			    locked ? " (locked: run unlock or reinvite)" : "");
 		else
 			fprintf(sh->fp, "invitation:     none (used)\n");
+		fprintf(sh->fp, "notices:        %s\n", a->notices_off ? "off" :
+		    "on");
 		fprintf(sh->fp, "correspondents:\n");
 	}
 	sh->n = 0;

@@ -32,6 +32,7 @@ static const struct provision_cmd *const provision_cmds[] = {
 	&cmd_reinvite,
 	&cmd_unlock,
 	&cmd_pin,
+	&cmd_notices,
 	&cmd_add_key,
 	&cmd_queue,
 	&cmd_expire,

@@ -158,5 +158,6 @@ extern const struct provision_cmd cmd_queue;
 extern const struct provision_cmd cmd_reinvite;
 extern const struct provision_cmd cmd_show;
 extern const struct provision_cmd cmd_unlock;
+extern const struct provision_cmd cmd_notices;
 
 #endif

@@ -446,6 +446,27 @@ store_account_activity(struct store_txn *txn, uint64_t id)
 	return ret;
 }
 
+int
+store_account_seen(struct store_txn *txn, uint64_t id, int64_t min_interval)
+{
+	struct store_account a;
+	int		 ret;
+
+	memset(&a, 0, sizeof(a));
+	if ((ret = store_account_get(txn, id, &a)) != 0)
+		return ret;
+	if (txn->now - a.last_activity >= STORE_ACTIVITY_INTERVAL ||
+	    txn->now - a.client_seen >= min_interval) {
+		if (txn->now - a.last_activity >= STORE_ACTIVITY_INTERVAL)
+			a.last_activity = txn->now;
+		a.client_seen = txn->now;
+		/* No notification: nothing a session acts on changed. */
+		ret = store_account_put(txn, &a);
+	}
+	store_account_clear(&a);
+	return ret;
+}
+
 /* ---- correspondents ---- */
 
 void

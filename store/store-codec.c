@@ -16,16 +16,23 @@
 #define REC_ACCOUNT_V1	1
 /* issue 11: V1 and invite_unsent; written only while that is set. */
 #define REC_ACCOUNT_V2	2
+/* V2 and the new-mail notice's fields (written only when one is set). */
+#define REC_ACCOUNT_V3	3
 #define REC_MAILBOX_V1	1
 #define REC_MSG_V1	1
 #define REC_CORR_V1	1
 #define REC_BLOB_V1	1
 #define REC_QUEUE_V1	1
+#define REC_QUEUE_V2	2	/* V1 and flags (written when set) */
 
 void
 store_account_encode(const struct store_account *a, struct pack *pk)
 {
-	pack_u8(pk, a->invite_unsent ? REC_ACCOUNT_V2 : REC_ACCOUNT_V1);
+	int	 v3 = a->client_seen != 0 || a->notice_sent != 0 ||
+		    a->notices_off;
+
+	pack_u8(pk, v3 ? REC_ACCOUNT_V3 : a->invite_unsent ? REC_ACCOUNT_V2 :
+	    REC_ACCOUNT_V1);
 	pack_u64(pk, a->id);
 	pack_str(pk, a->address);
 	pack_u8(pk, a->state);
@@ -50,7 +57,12 @@ store_account_encode(const struct store_account *a, struct pack *pk)
 	pack_str(pk, a->pin_armored);
 	pack_u32(pk, a->next_mailbox_id);
 	pack_u32(pk, a->last_uidvalidity);
-	if (a->invite_unsent)
+	if (v3) {
+		pack_u8(pk, a->invite_unsent ? 1 : 0);
+		pack_i64(pk, a->client_seen);
+		pack_i64(pk, a->notice_sent);
+		pack_u8(pk, a->notices_off ? 1 : 0);
+	} else if (a->invite_unsent)
 		pack_u8(pk, 1);
 }
 
@@ -63,7 +75,8 @@ store_account_decode(const void *buf, size_t len, struct store_account *a)
 	store_account_clear(a);
 	unpack_init(&up, buf, len);
 	version = unpack_u8(&up);
-	if (version != REC_ACCOUNT_V1 && version != REC_ACCOUNT_V2)
+	if (version != REC_ACCOUNT_V1 && version != REC_ACCOUNT_V2 &&
+	    version != REC_ACCOUNT_V3)
 		return STORE_ECORRUPT;
 	a->id = unpack_u64(&up);
 	a->address = unpack_str(&up);
@@ -92,6 +105,14 @@ store_account_decode(const void *buf, size_t len, struct store_account *a)
 	if (version == REC_ACCOUNT_V2 && (a->invite_unsent =
 	    unpack_u8(&up)) != 1)
 		version = 0;
+	if (version == REC_ACCOUNT_V3) {
+		a->invite_unsent = unpack_u8(&up);
+		a->client_seen = unpack_i64(&up);
+		a->notice_sent = unpack_i64(&up);
+		a->notices_off = unpack_u8(&up);
+		if (a->invite_unsent > 1 || a->notices_off > 1)
+			version = 0;
+	}
 	if (version == 0 || !unpack_done(&up) || a->state < STORE_ACCT_PENDING ||
 	    a->state > STORE_ACCT_DELETING) {
 		store_account_clear(a);
@@ -257,7 +278,7 @@ store_queue_encode(const struct store_queue_entry *e, struct pack *pk)
 {
 	uint32_t	 i;
 
-	pack_u8(pk, REC_QUEUE_V1);
+	pack_u8(pk, e->flags != 0 ? REC_QUEUE_V2 : REC_QUEUE_V1);
 	pack_u64(pk, e->account_id);
 	pack_i64(pk, e->created);
 	pack_i64(pk, e->next_attempt);
@@ -272,6 +293,8 @@ store_queue_encode(const struct store_queue_entry *e, struct pack *pk)
 		pack_u8(pk, e->rcpts[i].status);
 		pack_str(pk, e->rcpts[i].reply);
 	}
+	if (e->flags != 0)
+		pack_u32(pk, e->flags);
 }
 
 /* The id comes from the key; the caller sets it. */
@@ -280,10 +303,12 @@ store_queue_decode(const void *buf, size_t len, struct store_queue_entry *e)
 {
 	struct unpack	 up;
 	uint32_t	 i, n;
+	uint8_t		 version;
 
 	store_queue_entry_clear(e);
 	unpack_init(&up, buf, len);
-	if (unpack_u8(&up) != REC_QUEUE_V1)
+	version = unpack_u8(&up);
+	if (version != REC_QUEUE_V1 && version != REC_QUEUE_V2)
 		return STORE_ECORRUPT;
 	e->account_id = unpack_u64(&up);
 	e->created = unpack_i64(&up);
@@ -307,7 +332,9 @@ store_queue_decode(const void *buf, size_t len, struct store_queue_entry *e)
 		e->rcpts[i].reply = unpack_str(&up);
 		e->nrcpts = i + 1;
 	}
-	if (!unpack_done(&up)) {
+	if (version == REC_QUEUE_V2 && (e->flags = unpack_u32(&up)) == 0)
+		version = 0;
+	if (version == 0 || !unpack_done(&up)) {
 		store_queue_entry_clear(e);
 		return STORE_ECORRUPT;
 	}

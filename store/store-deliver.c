@@ -111,7 +111,9 @@ store_deliver(struct store_txn *txn, struct store_delivery *d)
 	    (ret = store_append_once(txn, d->account_id, mbox, &d->ap)) != 0 ||
 	    d->ap.replayed)
 		return ret;
-	return store_account_activity(txn, d->account_id);
+	if ((ret = store_account_activity(txn, d->account_id)) != 0)
+		return ret;
+	return d->filed != NULL ? d->filed(txn, d, d->filed_arg) : 0;
 }
 
 static int

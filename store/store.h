@@ -155,6 +155,11 @@ struct store_account {
 
 	uint32_t	 next_mailbox_id;
 	uint32_t	 last_uidvalidity;
+
+	/* The new-mail notice (daemon/doorbell.h). */
+	int64_t		 client_seen;		/* a client was logged in */
+	int64_t		 notice_sent;		/* the last notice was queued */
+	uint8_t		 notices_off;		/* the guest said no */
 };
 
 void	 store_account_clear(struct store_account *);
@@ -220,6 +225,13 @@ int	 store_account_iter(struct store_txn *,
  */
 #define STORE_ACTIVITY_INTERVAL	3600
 int	 store_account_activity(struct store_txn *, uint64_t id);
+/*
+ * A client of the account is logged in (a login, or imapd's heartbeat
+ * for the open sessions): activity as above, and client_seen, written
+ * when older than min_interval seconds.
+ */
+int	 store_account_seen(struct store_txn *, uint64_t id,
+	    int64_t min_interval);
 
 /*
  * Deletes an account and everything it holds.  First, in one transaction,
@@ -465,6 +477,15 @@ struct store_delivery {
 	const char		*create_name;
 	struct store_append	 ap;		/* blob, flags; the results */
 	uint8_t			 state;		/* out: the account's */
+	/*
+	 * May be NULL: called in the same transaction once the message is
+	 * filed (not when a replay finds it filed already), so what it
+	 * writes (the new-mail notice, doorbell.h) commits with it or not
+	 * at all.  A non-zero return fails the delivery.
+	 */
+	int			(*filed)(struct store_txn *,
+				    const struct store_delivery *, const void *);
+	const void		*filed_arg;
 };
 
 /* In the caller's transaction, d->ap.blob sealed with mime_seal. */
@@ -542,7 +563,11 @@ struct store_queue_entry {
 	uint64_t		 size;
 	struct store_queue_rcpt	*rcpts;
 	uint32_t		 nrcpts;
+	uint32_t		 flags;		/* STORE_QUEUE_F_* */
 };
+
+/* A notice of the server's own (doorbell.h): a failure bounces nothing. */
+#define STORE_QUEUE_F_NOTICE	0x01
 
 #define STORE_QUEUE_MAX_RCPTS	10000
 /* store_event.mailbox_id of a change to the queue. */

@@ -47,6 +47,7 @@
 
 #include <sodium.h>
 
+#include "doorbell.h"
 #include "invite.h"
 #include "log.h"
 #include "mime-content.h"
@@ -781,6 +782,8 @@ gateway_deliver(struct gateway_job *j, const struct gateway_rcpt *r,
 	memset(&gd, 0, sizeof(gd));
 	gd.d.account_id = r->account_id;
 	gd.d.pk = r->pk;
+	gd.d.filed = doorbell_filed;
+	gd.d.filed_arg = j->cf;
 	gd.msgid = msgid;
 	blob = mime_seal(r->account_id, r->pk, full, flen);
 	gd.d.ap.blob = blob;

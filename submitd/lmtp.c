@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "doorbell.h"
 #include "log.h"
 #include "submitd.h"
 #include "xmalloc.h"
@@ -94,6 +95,8 @@ lmtp_deliver(struct smtp_session *s)
 		memset(&d, 0, sizeof(d));
 		d.account_id = s->rcpts[i].account_id;
 		d.pk = s->rcpts[i].pk;
+		d.filed = doorbell_filed;
+		d.filed_arg = s->sd->daemon.conf;
 		ret = store_deliver_message(st, &d, full, hlen + s->msglen);
 		sodium_memzero(full, hlen + s->msglen);
 		free(full);

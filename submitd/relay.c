@@ -292,7 +292,9 @@ relay_finish(struct relay *r)
 	log_info("relay: queue entry %llu: %u sent, %zu failed, %s",
 	    (unsigned long long)r->entry.id, sent, rf.nfailed, rf.remove ?
 	    "done" : r->error[0] != '\0' ? r->error : "the rest later");
-	if (rf.nfailed > 0 && (ret = bounce_deliver(st, rf.conf,
+	/* A notice of our own (doorbell.h) that failed is only logged. */
+	if (rf.nfailed > 0 && !(r->entry.flags & STORE_QUEUE_F_NOTICE) &&
+	    (ret = bounce_deliver(st, rf.conf,
 	    r->entry.account_id, r->entry.message_id,
 	    (const char *const *)rf.failed, (const char *const *)rf.failed_reply,
 	    rf.nfailed)) != 0)

@@ -4245,7 +4245,8 @@ END_TEST
 /* Record codecs: bytes from disk may be anything                     */
 /* ================================================================ */
 
-enum rec_kind { REC_ACCOUNT, REC_MAILBOX, REC_MSG, REC_BLOB, REC_CORR };
+enum rec_kind { REC_ACCOUNT, REC_MAILBOX, REC_MSG, REC_BLOB, REC_CORR,
+	REC_QUEUE };
 
 static int
 rec_decode(enum rec_kind kind, const uint8_t *buf, size_t len)
@@ -4255,8 +4256,10 @@ rec_decode(enum rec_kind kind, const uint8_t *buf, size_t len)
 	struct store_msg	 msg;
 	struct store_blob_rec	 b;
 	struct store_corr	 c;
+	struct store_queue_entry e;
 	int			 ret = STORE_EIO;
 
+	memset(&e, 0, sizeof(e));
 	memset(&a, 0, sizeof(a));
 	memset(&m, 0, sizeof(m));
 	memset(&c, 0, sizeof(c));
@@ -4278,6 +4281,10 @@ rec_decode(enum rec_kind kind, const uint8_t *buf, size_t len)
 	case REC_CORR:
 		ret = store_corr_decode(buf, len, &c);
 		store_corr_clear(&c);
+		break;
+	case REC_QUEUE:
+		ret = store_queue_decode(buf, len, &e);
+		store_queue_entry_clear(&e);
 		break;
 	}
 	return ret;
@@ -4367,7 +4374,59 @@ START_TEST(test_codec_robust)
 		free(buf);
 	}
 	pack_free(&pk);
+	/*
+	 * issue 14: the new-mail notice's fields make a version 3 record
+	 * (with invite_unsent in it), which round-trips and is as strict.
+	 */
+	a.invite_unsent = 0;
+	a.client_seen = 1000;
+	a.notice_sent = 2000;
+	a.notices_off = 1;
+	pack_init(&pk);
+	store_account_encode(&a, &pk);
+	ck_assert_int_eq(pk.buf[0], 3);
+	check_codec(REC_ACCOUNT, &pk);
+	{
+		struct store_account	 a3;
+
+		memset(&a3, 0, sizeof(a3));
+		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a3), 0);
+		ck_assert_int_eq(a3.client_seen, 1000);
+		ck_assert_int_eq(a3.notice_sent, 2000);
+		ck_assert_int_eq(a3.notices_off, 1);
+		ck_assert_int_eq(a3.invite_unsent, 0);
+		pk.buf[pk.len - 1] = 2;
+		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a3),
+		    STORE_ECORRUPT);
+		store_account_clear(&a3);
+	}
+	pack_free(&pk);
 	store_account_clear(&a);
+
+	/* A queue entry: version 1, and 2 with flags (a notice). */
+	{
+		struct store_queue_entry	 e, e2;
+
+		queue_entry_fill(&e, 9, "codec");
+		pack_init(&pk);
+		store_queue_encode(&e, &pk);
+		ck_assert_int_eq(pk.buf[0], 1);
+		check_codec(REC_QUEUE, &pk);
+		pack_free(&pk);
+		e.flags = STORE_QUEUE_F_NOTICE;
+		pack_init(&pk);
+		store_queue_encode(&e, &pk);
+		ck_assert_int_eq(pk.buf[0], 2);
+		memset(&e2, 0, sizeof(e2));
+		ck_assert_int_eq(store_queue_decode(pk.buf, pk.len, &e2), 0);
+		ck_assert_uint_eq(e2.flags, STORE_QUEUE_F_NOTICE);
+		ck_assert_str_eq(e2.rcpts[1].address, "cc-codec@home.example");
+		ck_assert_int_eq(store_queue_decode(pk.buf, pk.len - 4, &e2),
+		    STORE_ECORRUPT);
+		store_queue_entry_clear(&e2);
+		pack_free(&pk);
+		store_queue_entry_clear(&e);
+	}
 
 	memset(&m, 0, sizeof(m));
 	m.name = xstrdup("Work/Sub");

@@ -1,0 +1,36 @@
+/*
+ * doorbell.h: the new-mail notice (issue 14).
+ *
+ * A guest whose client does not keep IMAP IDLE open (Apple Mail on iOS,
+ * for a new server) never learns that mail came.  When a delivery files
+ * a message into the INBOX of an active mailbox and no client of the
+ * guest has been logged in for notice_idle, a content-free notice goes to
+ * the guest's real address through the smarthost: how many unread
+ * messages wait, not who wrote or what.  At most one per notice_interval
+ * (0: none at all), never to a pending mailbox (its invitation says it
+ * all), never when the guest switched notices off.
+ *
+ * The notice is queued in the delivery's own transaction, with the time
+ * it was queued, into the durable outbound queue of guestbox-submitd: it
+ * is sent once whatever crashes, and a failure bounces nothing.
+ */
+#ifndef GUESTBOX_DOORBELL_H
+#define GUESTBOX_DOORBELL_H
+
+#include "conf.h"
+#include "store.h"
+
+/*
+ * store_delivery.filed for deliveries to a guest (LMTP, the gateway, the
+ * local delivery agent); arg is the const struct conf.
+ */
+int		 doorbell_filed(struct store_txn *, const struct store_delivery *,
+		    const void *conf);
+/*
+ * How often a daemon with logged-in sessions records that their clients
+ * are there (store_account_seen), in seconds: often enough that a client
+ * that stays connected (IDLE) is never taken for gone.
+ */
+unsigned	 doorbell_heartbeat(const struct conf *);
+
+#endif
