@@ -84,6 +84,7 @@ struct auth_req {
 	struct auth		*auth;
 	enum auth_req_state	 state;
 	int			 cancelled;
+	unsigned		 flags;		/* AUTH_F_* */
 	auth_cb			 cb;
 	void			*arg;
 	char			 peer[64];
@@ -1126,11 +1127,13 @@ auth_check(struct auth_req *ar)
 		return;
 	}
 	/*
-	 * Pending and disabled mailboxes cannot log in (issue 3); they, and
-	 * unknown names, cost a hash of the configured cost all the same.
+	 * Pending and disabled mailboxes cannot log in (issue 3), nor locked
+	 * ones but on their page (issue 14); they, and unknown names, cost
+	 * a hash of the configured cost all the same.
 	 */
 	if (ret == STORE_ENOTFOUND || lk.acct.state != STORE_ACCT_ACTIVE ||
-	    lk.acct.kek_kind != VAULT_KEK_PASSWORD) {
+	    lk.acct.kek_kind != VAULT_KEK_PASSWORD ||
+	    (lk.acct.locked && !(ar->flags & AUTH_F_PAGE))) {
 		store_account_clear(&lk.acct);
 		vault_kdf_new(&ar->kdf, au->conf->kdf_opslimit,
 		    au->conf->kdf_memlimit);
@@ -1189,11 +1192,19 @@ struct auth_req *
 auth_start(struct auth *au, const char *user, const char *pw, size_t pwlen,
     const char *peer, auth_cb cb, void *arg)
 {
+	return auth_start_flags(au, user, pw, pwlen, peer, 0, cb, arg);
+}
+
+struct auth_req *
+auth_start_flags(struct auth *au, const char *user, const char *pw,
+    size_t pwlen, const char *peer, unsigned flags, auth_cb cb, void *arg)
+{
 	struct auth_req	*ar;
 	const char	*why;
 	time_t		 now = time(NULL);
 
 	ar = xcalloc(1, sizeof(*ar));
+	ar->flags = flags;
 	ar->auth = au;
 	ar->cb = cb;
 	ar->arg = arg;
@@ -1280,7 +1291,7 @@ auth_login_check(struct store_txn *txn, uint64_t account_id,
 		ret = STORE_ESTATE;
 	/* As auth_check lets in: active, a password, the same keys. */
 	else if (ret == 0 && (a.state != STORE_ACCT_ACTIVE ||
-	    a.kek_kind != VAULT_KEK_PASSWORD ||
+	    a.kek_kind != VAULT_KEK_PASSWORD || a.locked ||
 	    sodium_memcmp(a.pk, pk, sizeof(a.pk)) != 0))
 		ret = STORE_ESTATE;
 	store_account_clear(&a);

@@ -51,6 +51,14 @@ void		 auth_free(struct auth **);
  */
 struct auth_req	*auth_start(struct auth *, const char *user, const char *pw,
 		    size_t pwlen, const char *peer, auth_cb cb, void *arg);
+/*
+ * The same with flags: AUTH_F_PAGE for the guest's own page
+ * (guestbox-bootstrapd /account), the one login a locked mailbox has.
+ */
+#define AUTH_F_PAGE	0x01
+struct auth_req	*auth_start_flags(struct auth *, const char *user,
+		    const char *pw, size_t pwlen, const char *peer,
+		    unsigned flags, auth_cb cb, void *arg);
 /* The session is going away: cb will not be called. */
 void		 auth_cancel(struct auth_req **);
 /* Drop cached keys of an account (disabled, deleted, re-invited). */
@@ -58,7 +66,7 @@ void		 auth_forget_account(struct auth *, uint64_t account_id);
 
 /*
  * issue 19: a login stands while its account is active with the key it
- * logged in with.  auth_login_check: 0, or STORE_ESTATE once the mailbox
+ * logged in with, and (issue 14) not locked by its owner.  auth_login_check: 0, or STORE_ESTATE once the mailbox
  * was disabled, deleted or re-invited, or a store error; inside a
  * transaction, for a write that must not happen after that.
  * auth_login_revoked: 1 if the session must end now (a store error is

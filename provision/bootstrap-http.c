@@ -66,13 +66,16 @@ bs_reply(struct bs_req *r, int code, const char *reason,
 			age = 1;
 		/* RFC 6265 4.1.2.5-6 and RFC 6265bis SameSite, __Host- prefix. */
 		xasprintf(&cookie, "%s=%s; Max-Age=%lld; Path=/; Secure; "
-		    "HttpOnly; SameSite=Strict", SESSION_COOKIE, r->set_cookie,
+		    "HttpOnly; SameSite=Strict", r->cookie_name, r->set_cookie,
 		    age);
 		evhttp_add_header(h, "Set-Cookie", cookie);
 		free(cookie);
-	} else if (r->clear_cookie && r->cookie != NULL)
-		evhttp_add_header(h, "Set-Cookie", SESSION_COOKIE "=; "
-		    "Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Strict");
+	} else if (r->clear_cookie && r->cookie != NULL) {
+		xasprintf(&cookie, "%s=; Max-Age=0; Path=/; Secure; HttpOnly; "
+		    "SameSite=Strict", r->cookie_name);
+		evhttp_add_header(h, "Set-Cookie", cookie);
+		free(cookie);
+	}
 	evhttp_send_reply(r->req, code, reason, body);
 }
 

@@ -46,6 +46,8 @@ start_get(struct bs_req *r)
 	switch (r->sess->state) {
 	case SESSION_NONE:
 	case SESSION_STATE_COUNT:
+	case SESSION_ACCOUNT_NEW:	/* the cookie of /account, not of a link */
+	case SESSION_ACCOUNT:
 		bs_invalid(r);
 		return;
 	case SESSION_DONE:

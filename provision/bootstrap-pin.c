@@ -106,6 +106,8 @@ pin_applies(struct bs_req *r)
 		return 1;
 	case SESSION_NONE:
 	case SESSION_STATE_COUNT:
+	case SESSION_ACCOUNT_NEW:	/* the cookie of /account, not of a link */
+	case SESSION_ACCOUNT:
 		bs_invalid(r);
 		return 0;
 	case SESSION_PIN_OK:

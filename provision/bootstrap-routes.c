@@ -8,6 +8,7 @@
  *	GET  /done		settings for mail programs
  *	GET  /profile.mobileconfig
  *	GET  /style.css
+ *	GET  /account, POST /account/login, POST /account	the guest's page
  */
 #include "config.h"
 
@@ -31,6 +32,14 @@ const struct route bs_routes[] = {
 	    .handler = profile_get },
 	{ .method = EVHTTP_REQ_GET, .path = "/style.css",
 	    .handler = static_style_get },
+	{ .method = EVHTTP_REQ_GET, .path = "/account",
+	    .flags = ROUTE_ACCOUNT, .handler = account_get },
+	{ .method = EVHTTP_REQ_POST, .path = "/account/login",
+	    .flags = ROUTE_ACCOUNT | ROUTE_THROTTLED | ROUTE_FORM,
+	    .form = "account-login", .handler = account_login_post },
+	{ .method = EVHTTP_REQ_POST, .path = "/account",
+	    .flags = ROUTE_ACCOUNT | ROUTE_FORM, .form = "account",
+	    .handler = account_post },
 };
 
 const size_t bs_nroutes = sizeof(bs_routes) / sizeof(bs_routes[0]);

@@ -24,13 +24,14 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define SESSION_VERSION	2
+#define SESSION_VERSION	3
 /*
  * version, state, expires, token, PIN, address, flash (2 bytes, 0 for
  * none): fixed, so lengths leak nothing.
  */
 #define SESSION_FLASH_OFF	(58 + ADDR_MAX + 1)
-#define SESSION_PLAIN	(SESSION_FLASH_OFF + 2)
+#define SESSION_ACCT_OFF	(SESSION_FLASH_OFF + 2)
+#define SESSION_PLAIN	(SESSION_ACCT_OFF + 8)
 #define SESSION_SEALED	(crypto_secretbox_NONCEBYTES + \
 			 crypto_secretbox_MACBYTES + SESSION_PLAIN)
 
@@ -42,6 +43,8 @@ static const char *const session_state_names[SESSION_STATE_COUNT] = {
 	[SESSION_TOKEN] = "token",
 	[SESSION_PIN_OK] = "pin-ok",
 	[SESSION_DONE] = "done",
+	[SESSION_ACCOUNT_NEW] = "account-login",
+	[SESSION_ACCOUNT] = "account",
 };
 
 void
@@ -112,6 +115,9 @@ session_seal(const struct session *s)
 		plain[SESSION_FLASH_OFF] = (uint8_t)((s->flash + 1) >> 8);
 		plain[SESSION_FLASH_OFF + 1] = (uint8_t)(s->flash + 1);
 	}
+	for (i = 0; i < 8; i++)
+		plain[SESSION_ACCT_OFF + i] = (uint8_t)(s->account_id >>
+		    (56 - 8 * i));
 	randombytes_buf(sealed, crypto_secretbox_NONCEBYTES);
 	crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES, plain,
 	    SESSION_PLAIN, sealed, session_seal_key);
@@ -153,6 +159,10 @@ session_open(const char *value, time_t now, struct session *s)
 	    plain[SESSION_FLASH_OFF + 1];
 	s->flash = flash == 0 || flash > T_COUNT ? T_COUNT :
 	    (enum text_id)(flash - 1);
+	s->account_id = 0;
+	for (i = 0; i < 8; i++)
+		s->account_id = (s->account_id << 8) |
+		    plain[SESSION_ACCT_OFF + i];
 	ret = 0;
 out:
 	xsecret_free(plain);

@@ -182,6 +182,39 @@ static const char *const text_en[T_COUNT] = {
 	[T_PROFILE_NAME] = "Mail account {1}",
 	[T_PROFILE_DESC] = "Sets up the mail account {1}. Your password is not "
 	    "part of this profile: enter it when you are asked.",
+
+	[T_ACCT_LOGIN_TITLE] = "Your mailbox",
+	[T_ACCT_LOGIN_INTRO] = "Log in with the address of your temporary "
+	    "mailbox and the password you chose for it, as in your mail "
+	    "program.",
+	[T_ACCT_ADDRESS_LABEL] = "E-mail address",
+	[T_ACCT_PASSWORD_LABEL] = "Password",
+	[T_ACCT_LOGIN_SUBMIT] = "Log in",
+	[T_ACCT_WRONG] = "The address or the password is not correct. Please "
+	    "check both and try again; after several wrong attempts you have "
+	    "to wait a little.",
+	[T_ACCT_TITLE] = "Your mailbox",
+	[T_ACCT_INTRO] = "You are logged in as {1}.",
+	[T_ACCT_EXPIRES] = "Your mailbox is kept until {1}; every login and "
+	    "every new message keeps it longer.",
+	[T_ACCT_NOTICES_HEAD] = "Notices of new mail",
+	[T_ACCT_NOTICES_ON] = "When new mail arrives and none of your mail "
+	    "programs has been connected for a while, a short notice goes to "
+	    "your address. It names neither sender nor content.",
+	[T_ACCT_NOTICES_OFF] = "No notices of new mail are sent.",
+	[T_ACCT_NOTICES_DISABLE] = "Switch notices off",
+	[T_ACCT_NOTICES_ENABLE] = "Switch notices on",
+	[T_ACCT_LOCK_HEAD] = "Lock the mailbox",
+	[T_ACCT_UNLOCKED] = "Your mail programs can log in. If a device with "
+	    "your password was lost, lock the mailbox: no program can log in "
+	    "any more, open connections end at once, and new mail is still "
+	    "delivered. Only this page can unlock it.",
+	[T_ACCT_LOCKED] = "The mailbox is locked: no mail program can log in. "
+	    "New mail is still delivered.",
+	[T_ACCT_LOCK] = "Lock the mailbox",
+	[T_ACCT_UNLOCK] = "Unlock the mailbox",
+	[T_ACCT_LOGOUT] = "Log out",
+	[T_ACCT_SAVED] = "Your change was saved.",
 };
 
 static const char *const text_de[T_COUNT] = {
@@ -380,6 +413,41 @@ static const char *const text_de[T_COUNT] = {
 	[T_PROFILE_DESC] = "Richtet das E-Mail-Konto {1} ein. Ihr Passwort ist "
 	    "nicht Teil dieses Profils: Geben Sie es ein, wenn Sie danach "
 	    "gefragt werden.",
+
+	[T_ACCT_LOGIN_TITLE] = "Ihr Postfach",
+	[T_ACCT_LOGIN_INTRO] = "Melden Sie sich mit der Adresse Ihres "
+	    "tempor\xc3\xa4ren Postfachs und dem Passwort an, das Sie daf\xc3\xbcr "
+	    "gew\xc3\xa4hlt haben, wie in Ihrem Mailprogramm.",
+	[T_ACCT_ADDRESS_LABEL] = "E-Mail-Adresse",
+	[T_ACCT_PASSWORD_LABEL] = "Passwort",
+	[T_ACCT_LOGIN_SUBMIT] = "Anmelden",
+	[T_ACCT_WRONG] = "Die Adresse oder das Passwort stimmt nicht. Bitte "
+	    "pr\xc3\xbc" "fen Sie beides und versuchen Sie es noch einmal; nach "
+	    "mehreren falschen Versuchen m\xc3\xbcssen Sie etwas warten.",
+	[T_ACCT_TITLE] = "Ihr Postfach",
+	[T_ACCT_INTRO] = "Sie sind angemeldet als {1}.",
+	[T_ACCT_EXPIRES] = "Ihr Postfach bleibt bis {1} erhalten; jede "
+	    "Anmeldung und jede neue Nachricht verl\xc3\xa4ngert das.",
+	[T_ACCT_NOTICES_HEAD] = "Hinweise auf neue Post",
+	[T_ACCT_NOTICES_ON] = "Kommt neue Post und war eine Weile keines Ihrer "
+	    "Mailprogramme verbunden, geht ein kurzer Hinweis an Ihre Adresse. "
+	    "Er nennt weder Absender noch Inhalt.",
+	[T_ACCT_NOTICES_OFF] = "Es werden keine Hinweise auf neue Post "
+	    "verschickt.",
+	[T_ACCT_NOTICES_DISABLE] = "Hinweise abschalten",
+	[T_ACCT_NOTICES_ENABLE] = "Hinweise einschalten",
+	[T_ACCT_LOCK_HEAD] = "Postfach sperren",
+	[T_ACCT_UNLOCKED] = "Ihre Mailprogramme k\xc3\xb6nnen sich anmelden. Ist "
+	    "ein Ger\xc3\xa4t mit Ihrem Passwort verloren gegangen, sperren Sie "
+	    "das Postfach: Kein Programm kann sich dann anmelden, offene "
+	    "Verbindungen enden sofort, und neue Post wird weiter zugestellt. "
+	    "Nur diese Seite hebt die Sperre auf.",
+	[T_ACCT_LOCKED] = "Das Postfach ist gesperrt: Kein Mailprogramm kann "
+	    "sich anmelden. Neue Post wird weiter zugestellt.",
+	[T_ACCT_LOCK] = "Postfach sperren",
+	[T_ACCT_UNLOCK] = "Sperre aufheben",
+	[T_ACCT_LOGOUT] = "Abmelden",
+	[T_ACCT_SAVED] = "Ihre \xc3\x84nderung wurde gespeichert.",
 };
 
 static const char *const *const text_langs[LANG_COUNT] = {

@@ -33,6 +33,7 @@
 /* How long a session cookie lives (seconds). */
 #define BS_SESSION_INVITE	1800	/* from the link to the password */
 #define BS_SESSION_DONE		900	/* success page and profile */
+#define BS_SESSION_ACCOUNT	900	/* the guest's page, after login */
 
 /* ---------------------------------------------------------------- */
 /* Texts (bootstrap-text.c)                                           */
@@ -146,6 +147,28 @@ enum text_id {
 	/* the Apple profile */
 	T_PROFILE_NAME,
 	T_PROFILE_DESC,
+	/* the guest's page (bootstrap-account.c) */
+	T_ACCT_LOGIN_TITLE,
+	T_ACCT_LOGIN_INTRO,
+	T_ACCT_ADDRESS_LABEL,
+	T_ACCT_PASSWORD_LABEL,
+	T_ACCT_LOGIN_SUBMIT,
+	T_ACCT_WRONG,
+	T_ACCT_TITLE,
+	T_ACCT_INTRO,
+	T_ACCT_EXPIRES,
+	T_ACCT_NOTICES_HEAD,
+	T_ACCT_NOTICES_ON,
+	T_ACCT_NOTICES_OFF,
+	T_ACCT_NOTICES_DISABLE,
+	T_ACCT_NOTICES_ENABLE,
+	T_ACCT_LOCK_HEAD,
+	T_ACCT_UNLOCKED,
+	T_ACCT_LOCKED,
+	T_ACCT_LOCK,
+	T_ACCT_UNLOCK,
+	T_ACCT_LOGOUT,
+	T_ACCT_SAVED,
 	T_COUNT,
 };
 
@@ -168,6 +191,9 @@ enum session_state {
 	SESSION_TOKEN,		/* the link was opened; PIN not yet given */
 	SESSION_PIN_OK,		/* the PIN was right (or there is none) */
 	SESSION_DONE,		/* activated: success page and profile */
+	/* The guest's page, in its own cookie (SESSION_ACCOUNT_COOKIE). */
+	SESSION_ACCOUNT_NEW,	/* at the login form (its CSRF token) */
+	SESSION_ACCOUNT,	/* logged in with the main password */
 	SESSION_STATE_COUNT,
 };
 
@@ -178,6 +204,7 @@ struct session {
 	uint8_t			 token[32];
 	char			 pin[16];
 	char			 address[ADDR_MAX + 1];
+	uint64_t		 account_id;	/* SESSION_ACCOUNT */
 	/*
 	 * The error of a refused form (T_COUNT: none), shown once by the
 	 * GET its POST redirects to (POST/redirect/GET: Back and reload
@@ -188,6 +215,7 @@ struct session {
 
 #define SESSION_COOKIE		"__Host-guestbox"
 #define SESSION_LANG_COOKIE	"__Host-guestbox-lang"
+#define SESSION_ACCOUNT_COOKIE	"__Host-guestbox-account"
 
 void		 session_init(void);		/* per-process keys */
 struct session	*session_new(void);
@@ -251,8 +279,11 @@ struct bs_form {
 	size_t			 flen[BS_MAX_FIELDS];
 };
 
+struct bs_pending;
+
 struct bootstrapd {
 	struct daemon		 d;
+	struct bs_pending	*pending;	/* requests waiting for auth */
 	struct throttle		*throttle;
 	struct bs_limits	*limits;
 	struct bs_listener	*listeners;
@@ -269,17 +300,25 @@ struct bs_req {
 	enum bs_lang		 lang;
 	const char		*path;
 	char			 peer[64];	/* client address, for throttling */
+	const char		*cookie_name;	/* SESSION_COOKIE or _ACCOUNT_ */
 	char			*cookie;	/* session cookie value or NULL */
 	struct session		*sess;		/* opened from cookie */
 	char			*set_cookie;	/* new session cookie value */
 	int			 clear_cookie;
 	struct bs_form		 form;		/* of a POST, decoded */
+	/*
+	 * The handler answers later (bootstrap-account.c, after Argon2id
+	 * on the auth workers): it took everything r owns, and the
+	 * dispatcher frees nothing.
+	 */
+	int			 deferred;
 };
 
 enum route_flags {
 	ROUTE_THROTTLED = 0x01,	/* costs one attempt of the client address */
 	ROUTE_FORM = 0x02,	/* POST with a form body and a CSRF token */
 	ROUTE_PREFIX = 0x04,	/* path is a prefix (/i/TOKEN) */
+	ROUTE_ACCOUNT = 0x08,	/* the guest's page: SESSION_ACCOUNT_COOKIE */
 };
 
 struct route {
@@ -353,6 +392,11 @@ void		 password_post(struct bs_req *);
 void		 done_get(struct bs_req *);
 void		 profile_get(struct bs_req *);
 void		 static_style_get(struct bs_req *);
+void		 account_get(struct bs_req *);
+void		 account_login_post(struct bs_req *);
+void		 account_post(struct bs_req *);
+/* SIGTERM: the logins still hashing are answered 503 and dropped. */
+void		 account_shutdown(struct bootstrapd *);
 
 /* Settings for a mail client, from the config (bootstrap-done.c). */
 struct client_settings {

@@ -121,9 +121,11 @@ bootstrap_shutdown(struct daemon *d)
 	size_t			 i;
 
 	/*
-	 * Requests are answered synchronously, so nothing is in flight
-	 * between callbacks: the servers and their connections can go now.
+	 * Requests are answered synchronously but for logins to /account
+	 * that wait for a hash: those are answered now, then the servers
+	 * and their connections can go.
 	 */
+	account_shutdown(bd);
 	for (i = 0; i < bd->nlisteners; i++) {
 		evhttp_free(bd->listeners[i].http);
 		bd->listeners[i].http = NULL;
@@ -256,6 +258,7 @@ bootstrap_request(struct evhttp_request *req, void *arg)
 	bootstrap_nodelay(req);
 	bs_limits_answered(bd->limits, req);
 	memset(&r, 0, sizeof(r));
+	r.cookie_name = SESSION_COOKIE;
 	r.bd = bd;
 	r.conf = bd->d.conf;
 	r.req = req;
@@ -298,7 +301,10 @@ bootstrap_request(struct evhttp_request *req, void *arg)
 			goto out;
 		}
 	}
-	r.cookie = bs_cookie_get(bs_header(&r, "Cookie"), SESSION_COOKIE);
+	/* The guest's page has a cookie of its own (a login, not a link). */
+	r.cookie_name = (rt->flags & ROUTE_ACCOUNT) ? SESSION_ACCOUNT_COOKIE :
+	    SESSION_COOKIE;
+	r.cookie = bs_cookie_get(bs_header(&r, "Cookie"), r.cookie_name);
 	r.sess = session_new();
 	if (r.cookie == NULL || session_open(r.cookie, time(NULL), r.sess) == -1)
 		r.sess->state = SESSION_NONE;
@@ -329,6 +335,8 @@ bootstrap_request(struct evhttp_request *req, void *arg)
 		}
 	}
 	rt->handler(&r);
+	if (r.deferred)
+		return;
 out:
 	bs_form_clear(&r.form);
 	session_free(&r.sess);
@@ -364,7 +372,8 @@ main(int argc, char *argv[])
 		}
 	bd.https_public = strncasecmp(bd.d.conf->public_url, "https://", 8) == 0;
 	set = daemon_bind_external(&bd.d, &bd.d.conf->bootstrap_listen);
-	daemon_start(&bd.d, 0);
+	/* The auth workers: /account checks passwords like IMAP does. */
+	daemon_start(&bd.d, 1);
 	session_init();
 	bd.throttle = throttle_new(bd.d.conf->bootstrap_rate);
 	bd.limits = bs_limits_new(bd.d.base, bd.d.conf);

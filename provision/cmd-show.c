@@ -100,8 +100,9 @@ show_txn(struct store_txn *txn, void *arg)
 		json_key_time(sh->fp, "activated", a->activated, 1);
 		json_key_time(sh->fp, "last_activity", a->last_activity, 1);
 		json_key_str(sh->fp, "inviter", a->inviter, 1);
-		fprintf(sh->fp, "\"notices\":%s,", a->notices_off ? "false" :
-		    "true");
+		fprintf(sh->fp, "\"notices\":%s,\"locked\":%s,",
+		    a->notices_off ? "false" : "true",
+		    a->locked ? "true" : "false");
 		json_key_time(sh->fp, "client_seen", a->client_seen, 1);
 		json_key_time(sh->fp, "notice_sent", a->notice_sent, 1);
 		if (store_account_has_invite(a)) {
@@ -132,6 +133,9 @@ show_txn(struct store_txn *txn, void *arg)
 			fprintf(sh->fp, "invitation:     none (used)\n");
 		fprintf(sh->fp, "notices:        %s\n", a->notices_off ? "off" :
 		    "on");
+		if (a->locked)
+			fprintf(sh->fp, "locked:         by its owner (no login "
+			    "but on the guest's page)\n");
 		fprintf(sh->fp, "correspondents:\n");
 	}
 	sh->n = 0;

@@ -18,6 +18,8 @@
 #define REC_ACCOUNT_V2	2
 /* V2 and the new-mail notice's fields (written only when one is set). */
 #define REC_ACCOUNT_V3	3
+#define REC_ACCOUNT_F_NOTICES_OFF	0x01
+#define REC_ACCOUNT_F_LOCKED		0x02
 #define REC_MAILBOX_V1	1
 #define REC_MSG_V1	1
 #define REC_CORR_V1	1
@@ -29,7 +31,7 @@ void
 store_account_encode(const struct store_account *a, struct pack *pk)
 {
 	int	 v3 = a->client_seen != 0 || a->notice_sent != 0 ||
-		    a->notices_off;
+		    a->notices_off || a->locked;
 
 	pack_u8(pk, v3 ? REC_ACCOUNT_V3 : a->invite_unsent ? REC_ACCOUNT_V2 :
 	    REC_ACCOUNT_V1);
@@ -61,7 +63,8 @@ store_account_encode(const struct store_account *a, struct pack *pk)
 		pack_u8(pk, a->invite_unsent ? 1 : 0);
 		pack_i64(pk, a->client_seen);
 		pack_i64(pk, a->notice_sent);
-		pack_u8(pk, a->notices_off ? 1 : 0);
+		pack_u8(pk, (a->notices_off ? REC_ACCOUNT_F_NOTICES_OFF : 0) |
+		    (a->locked ? REC_ACCOUNT_F_LOCKED : 0));
 	} else if (a->invite_unsent)
 		pack_u8(pk, 1);
 }
@@ -70,7 +73,7 @@ int
 store_account_decode(const void *buf, size_t len, struct store_account *a)
 {
 	struct unpack	 up;
-	uint8_t		 version;
+	uint8_t		 version, flags;
 
 	store_account_clear(a);
 	unpack_init(&up, buf, len);
@@ -109,8 +112,11 @@ store_account_decode(const void *buf, size_t len, struct store_account *a)
 		a->invite_unsent = unpack_u8(&up);
 		a->client_seen = unpack_i64(&up);
 		a->notice_sent = unpack_i64(&up);
-		a->notices_off = unpack_u8(&up);
-		if (a->invite_unsent > 1 || a->notices_off > 1)
+		flags = unpack_u8(&up);
+		a->notices_off = (flags & REC_ACCOUNT_F_NOTICES_OFF) != 0;
+		a->locked = (flags & REC_ACCOUNT_F_LOCKED) != 0;
+		if (a->invite_unsent > 1 || (flags & ~(REC_ACCOUNT_F_NOTICES_OFF |
+		    REC_ACCOUNT_F_LOCKED)) != 0)
 			version = 0;
 	}
 	if (version == 0 || !unpack_done(&up) || a->state < STORE_ACCT_PENDING ||

@@ -160,6 +160,11 @@ struct store_account {
 	int64_t		 client_seen;		/* a client was logged in */
 	int64_t		 notice_sent;		/* the last notice was queued */
 	uint8_t		 notices_off;		/* the guest said no */
+	/*
+	 * The guest locked the mailbox on their page: no IMAP or
+	 * submission login, open sessions end; delivery goes on.
+	 */
+	uint8_t		 locked;
 };
 
 void	 store_account_clear(struct store_account *);

@@ -4395,7 +4395,11 @@ START_TEST(test_codec_robust)
 		ck_assert_int_eq(a3.notice_sent, 2000);
 		ck_assert_int_eq(a3.notices_off, 1);
 		ck_assert_int_eq(a3.invite_unsent, 0);
-		pk.buf[pk.len - 1] = 2;
+		ck_assert_int_eq(a3.locked, 0);
+		pk.buf[pk.len - 1] = 3;
+		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a3), 0);
+		ck_assert_int_eq(a3.locked, 1);
+		pk.buf[pk.len - 1] = 4;
 		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a3),
 		    STORE_ECORRUPT);
 		store_account_clear(&a3);
