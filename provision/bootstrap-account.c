@@ -4,6 +4,7 @@
  *	GET  /account		the login form, or the page once logged in
  *	POST /account/login	address and main password
  *	POST /account		notices on/off, lock/unlock, log out
+ *	POST /account/mbox	the password again: the mailbox as mbox
  *
  * The password is checked by the daemon's auth workers (daemon/auth.h),
  * as for IMAP: Argon2id off the event loop, the same throttles and
@@ -31,6 +32,7 @@
 /* A login waiting for its hash; the request is answered from auth's cb. */
 struct bs_pending {
 	struct bs_req		 r;
+	int			 mbox;		/* POST /account/mbox */
 	struct auth_req		*auth;
 	struct bs_pending	*prev, *next;
 };
@@ -123,9 +125,15 @@ account_page(struct bs_req *r, const struct store_account *a,
 	gmtime_r(&gone, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
 	b = html_begin(r, T_ACCT_TITLE);
-	if (flash != T_COUNT) {
+	if (flash == T_ACCT_SAVED) {
 		evbuffer_add_printf(b, "<p class=\"notice\" id=\"saved\" "
 		    "role=\"status\">");
+		html_text(b, r, flash, NULL, 0);
+		evbuffer_add_printf(b, "</p>\n");
+	} else if (flash != T_COUNT) {
+		/* A download refused for a wrong password. */
+		evbuffer_add_printf(b, "<p class=\"error\" id=\"error\" "
+		    "role=\"alert\">");
 		html_text(b, r, flash, NULL, 0);
 		evbuffer_add_printf(b, "</p>\n");
 	}
@@ -157,6 +165,27 @@ account_page(struct bs_req *r, const struct store_account *a,
 		account_button(b, r, "unlock", T_ACCT_UNLOCK);
 	else
 		account_button(b, r, "lock", T_ACCT_LOCK);
+
+	/* The page keeps no key: the download asks for the password. */
+	evbuffer_add_printf(b, "<h2>");
+	html_text(b, r, T_ACCT_MBOX_HEAD, NULL, 0);
+	evbuffer_add_printf(b, "</h2>\n");
+	html_para(b, r, T_ACCT_MBOX_TEXT, NULL);
+	evbuffer_add_printf(b, "<form method=\"post\" "
+	    "action=\"/account/mbox\">\n");
+	html_csrf(b, r, "account-mbox");
+	evbuffer_add_printf(b, "<input type=\"hidden\" name=\"username\" "
+	    "autocomplete=\"username\" value=\"");
+	html_escape(b, a->address);
+	evbuffer_add_printf(b, "\">\n<p><label for=\"mbox-password\">");
+	html_text(b, r, T_ACCT_PASSWORD_LABEL, NULL, 0);
+	evbuffer_add_printf(b, "</label>\n<input id=\"mbox-password\" "
+	    "name=\"password\" type=\"password\" "
+	    "autocomplete=\"current-password\" maxlength=\"%d\" required>"
+	    "</p>\n<p><button type=\"submit\" id=\"mbox\">",
+	    BS_MAX_PASSWORD);
+	html_text(b, r, T_ACCT_MBOX_SUBMIT, NULL, 0);
+	evbuffer_add_printf(b, "</button></p>\n</form>\n");
 
 	evbuffer_add_printf(b, "<hr>\n");
 	account_button(b, r, "logout", T_ACCT_LOGOUT);
@@ -286,6 +315,20 @@ account_login_done(struct auth_result *res, void *arg)
 	struct bs_req		*r = &p->r;
 
 	p->auth = NULL;		/* auth frees it after this callback */
+	if (p->mbox && res->status == AUTH_OK &&
+	    res->account_id == r->sess->account_id) {
+		/* The stream takes the key and the request. */
+		mbox_stream_start(r, &res->key);
+		account_pending_free(p);
+		return;
+	}
+	if (p->mbox && res->status != AUTH_UNAVAILABLE) {
+		log_info("%s: a download of %s refused", r->peer,
+		    r->sess->address);
+		bs_form_refused(r, T_ACCT_WRONG, "/account");
+		account_pending_free(p);
+		return;
+	}
 	switch (res->status) {
 	case AUTH_OK:
 		log_info("%s: %s logged in to the guest's page", r->peer,
@@ -313,11 +356,49 @@ account_login_done(struct auth_result *res, void *arg)
 	account_pending_free(p);
 }
 
+/* The request waits for the hash of pw; p owns what r owned. */
+static void
+account_defer(struct bs_req *r, const char *addr, const char *pw,
+    size_t pwlen, int mbox)
+{
+	struct bootstrapd	*bd = r->bd;
+	struct bs_pending	*p;
+
+	p = xcalloc(1, sizeof(*p));
+	p->r = *r;
+	p->mbox = mbox;
+	r->deferred = 1;
+	p->next = bd->pending;
+	if (bd->pending != NULL)
+		bd->pending->prev = p;
+	bd->pending = p;
+	p->auth = auth_start_flags(bd->d.auth, addr, pw, pwlen, p->r.peer,
+	    AUTH_F_PAGE, account_login_done, p);
+}
+
+void
+account_mbox_post(struct bs_req *r)
+{
+	struct account_txn	 at;
+	const char		*pw;
+	size_t			 pwlen = 0;
+
+	memset(&at, 0, sizeof(at));
+	if (account_load(r, &at) == -1)
+		return;
+	store_account_clear(&at.acct);
+	pw = bs_form_get(&r->form, "password", &pwlen);
+	if (pw == NULL || pwlen > BS_MAX_PASSWORD || r->bd->d.auth == NULL) {
+		bs_form_refused(r, T_ACCT_WRONG, "/account");
+		return;
+	}
+	account_defer(r, r->sess->address, pw, pwlen, 1);
+}
+
 void
 account_login_post(struct bs_req *r)
 {
 	struct bootstrapd	*bd = r->bd;
-	struct bs_pending	*p;
 	const char		*addr, *pw;
 	size_t			 alen = 0, pwlen = 0;
 
@@ -334,16 +415,7 @@ account_login_post(struct bs_req *r)
 		bs_form_refused(r, T_ACCT_WRONG, "/account");
 		return;
 	}
-	/* The request waits for the hash; p owns what r owned. */
-	p = xcalloc(1, sizeof(*p));
-	p->r = *r;
-	r->deferred = 1;
-	p->next = bd->pending;
-	if (bd->pending != NULL)
-		bd->pending->prev = p;
-	bd->pending = p;
-	p->auth = auth_start_flags(bd->d.auth, addr, pw, pwlen, p->r.peer,
-	    AUTH_F_PAGE, account_login_done, p);
+	account_defer(r, addr, pw, pwlen, 0);
 }
 
 void

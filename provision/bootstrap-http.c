@@ -38,6 +38,13 @@ void
 bs_reply(struct bs_req *r, int code, const char *reason,
     const char *content_type, struct evbuffer *body)
 {
+	bs_reply_headers(r, content_type);
+	evhttp_send_reply(r->req, code, reason, body);
+}
+
+void
+bs_reply_headers(struct bs_req *r, const char *content_type)
+{
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(r->req);
 	char			*cookie;
 	long long		 age;
@@ -76,7 +83,6 @@ bs_reply(struct bs_req *r, int code, const char *reason,
 		evhttp_add_header(h, "Set-Cookie", cookie);
 		free(cookie);
 	}
-	evhttp_send_reply(r->req, code, reason, body);
 }
 
 void

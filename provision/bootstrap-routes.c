@@ -40,6 +40,9 @@ const struct route bs_routes[] = {
 	{ .method = EVHTTP_REQ_POST, .path = "/account",
 	    .flags = ROUTE_ACCOUNT | ROUTE_FORM, .form = "account",
 	    .handler = account_post },
+	{ .method = EVHTTP_REQ_POST, .path = "/account/mbox",
+	    .flags = ROUTE_ACCOUNT | ROUTE_THROTTLED | ROUTE_FORM,
+	    .form = "account-mbox", .handler = account_mbox_post },
 };
 
 const size_t bs_nroutes = sizeof(bs_routes) / sizeof(bs_routes[0]);

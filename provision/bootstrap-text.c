@@ -215,6 +215,11 @@ static const char *const text_en[T_COUNT] = {
 	[T_ACCT_UNLOCK] = "Unlock the mailbox",
 	[T_ACCT_LOGOUT] = "Log out",
 	[T_ACCT_SAVED] = "Your change was saved.",
+	[T_ACCT_MBOX_HEAD] = "Download all mail",
+	[T_ACCT_MBOX_TEXT] = "All folders as one mbox file, decrypted, for a "
+	    "mail program or an archive. Enter your password once more: this "
+	    "page keeps no key of yours.",
+	[T_ACCT_MBOX_SUBMIT] = "Download",
 };
 
 static const char *const text_de[T_COUNT] = {
@@ -448,6 +453,12 @@ static const char *const text_de[T_COUNT] = {
 	[T_ACCT_UNLOCK] = "Sperre aufheben",
 	[T_ACCT_LOGOUT] = "Abmelden",
 	[T_ACCT_SAVED] = "Ihre \xc3\x84nderung wurde gespeichert.",
+	[T_ACCT_MBOX_HEAD] = "Alle Post herunterladen",
+	[T_ACCT_MBOX_TEXT] = "Alle Ordner als eine mbox-Datei, entschl\xc3\xbcsselt, "
+	    "f\xc3\xbcr ein Mailprogramm oder ein Archiv. Geben Sie Ihr Passwort "
+	    "noch einmal ein: Diese Seite beh\xc3\xa4lt keinen Schl\xc3\xbcssel von "
+	    "Ihnen.",
+	[T_ACCT_MBOX_SUBMIT] = "Herunterladen",
 };
 
 static const char *const *const text_langs[LANG_COUNT] = {

@@ -169,6 +169,9 @@ enum text_id {
 	T_ACCT_UNLOCK,
 	T_ACCT_LOGOUT,
 	T_ACCT_SAVED,
+	T_ACCT_MBOX_HEAD,
+	T_ACCT_MBOX_TEXT,
+	T_ACCT_MBOX_SUBMIT,
 	T_COUNT,
 };
 
@@ -336,6 +339,8 @@ extern const size_t		bs_nroutes;
 void		 bs_reply(struct bs_req *, int code, const char *reason,
 		    const char *content_type, struct evbuffer *body);
 void		 bs_redirect(struct bs_req *, const char *location);
+/* bs_reply's headers alone, for a reply sent in chunks. */
+void		 bs_reply_headers(struct bs_req *, const char *content_type);
 const char	*bs_header(struct bs_req *, const char *name);
 /* Parses the request's body into r->form; -1 with a reason in why. */
 int		 bs_form_parse(struct bs_req *, char *why, size_t whylen);
@@ -395,6 +400,13 @@ void		 static_style_get(struct bs_req *);
 void		 account_get(struct bs_req *);
 void		 account_login_post(struct bs_req *);
 void		 account_post(struct bs_req *);
+void		 account_mbox_post(struct bs_req *);
+/*
+ * bootstrap-mbox.c: streams the mailbox of r's session as mbox, its
+ * messages decrypted with *keyp, which it takes (and wipes at the end).
+ */
+struct vault_seckey;
+void		 mbox_stream_start(struct bs_req *, struct vault_seckey **keyp);
 /* SIGTERM: the logins still hashing are answered 503 and dropped. */
 void		 account_shutdown(struct bootstrapd *);
 
