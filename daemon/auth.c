@@ -105,6 +105,15 @@ struct auth_req {
 	uint8_t			 wrapped[VAULT_WRAPPEDBYTES];
 	uint8_t			 verifier[VAULT_VERIFIERBYTES];
 	struct vault_kdf	 kdf;
+	/*
+	 * A password of the device passwords' form with a device of that
+	 * id: the above are the device's, these the main password's, which
+	 * the worker tries next (a main password may look like one).
+	 */
+	uint32_t		 device_id;
+	uint8_t			 main_wrapped[VAULT_WRAPPEDBYTES];
+	uint8_t			 main_verifier[VAULT_VERIFIERBYTES];
+	struct vault_kdf	 main_kdf;
 	struct vault_seckey	*key;		/* worker's result */
 	uint64_t		 hash_ms;
 	struct auth_req		*next;		/* queue link */
@@ -835,9 +844,15 @@ auth_work(struct auth_req *ar)
 	/* Unknown or inactive: the same hash, with a salt of nobody's. */
 	if (vault_kek_from_password(ar->pw, ar->pwlen, &ar->kdf, kek,
 	    verifier) == 0 && ar->known &&
-	    sodium_memcmp(verifier, ar->verifier, sizeof(verifier)) == 0)
+	    sodium_memcmp(verifier, ar->verifier, sizeof(verifier)) == 0 &&
+	    (ar->key = vault_unwrap(ar->account_id, ar->pk, kek,
+	    VAULT_KEK_PASSWORD, ar->wrapped)) != NULL)
+		ar->key->device_id = ar->device_id;
+	else if (ar->device_id != 0 && vault_kek_from_password(ar->pw,
+	    ar->pwlen, &ar->main_kdf, kek, verifier) == 0 &&
+	    sodium_memcmp(verifier, ar->main_verifier, sizeof(verifier)) == 0)
 		ar->key = vault_unwrap(ar->account_id, ar->pk, kek,
-		    VAULT_KEK_PASSWORD, ar->wrapped);
+		    VAULT_KEK_PASSWORD, ar->main_wrapped);
 	xsecret_free(kek);
 	ar->hash_ms = time_mono_ms() - start;
 }
@@ -1145,6 +1160,25 @@ auth_check(struct auth_req *ar)
 	memcpy(ar->wrapped, lk.acct.wrapped_sk, sizeof(ar->wrapped));
 	memcpy(ar->verifier, lk.acct.pw_verifier, sizeof(ar->verifier));
 	ar->kdf = lk.acct.kdf;
+	/* issue 14: a device password names its wrap; the page's is main. */
+	if (!(ar->flags & AUTH_F_PAGE) &&
+	    (ar->device_id = auth_device_id(ar->pw, ar->pwlen)) != 0) {
+		const struct store_device *dv =
+		    store_account_device(&lk.acct, ar->device_id);
+
+		if (dv == NULL)
+			ar->device_id = 0;
+		else {
+			memcpy(ar->main_wrapped, ar->wrapped,
+			    sizeof(ar->main_wrapped));
+			memcpy(ar->main_verifier, ar->verifier,
+			    sizeof(ar->main_verifier));
+			ar->main_kdf = ar->kdf;
+			memcpy(ar->wrapped, dv->wrapped_sk, sizeof(ar->wrapped));
+			memcpy(ar->verifier, dv->verifier, sizeof(ar->verifier));
+			ar->kdf = dv->kdf;
+		}
+	}
 	store_account_clear(&lk.acct);
 
 	auth_cache_tag(au, ar->account_id, ar->pw, ar->pwlen, ar->tag);
@@ -1278,9 +1312,25 @@ auth_get_stats(const struct auth *au, struct auth_stats *st)
 	*st = au->stats;
 }
 
+uint32_t
+auth_device_id(const char *pw, size_t len)
+{
+	uint64_t	 id = 0;
+	size_t		 i;
+
+	/* "dN-" and the rest: what guestbox-bootstrapd makes. */
+	if (len < 4 || pw[0] != 'd' || pw[1] < '1' || pw[1] > '9')
+		return 0;
+	for (i = 1; i < len && i < 12 && pw[i] >= '0' && pw[i] <= '9'; i++)
+		id = id * 10 + (uint64_t)(pw[i] - '0');
+	if (i >= len || pw[i] != '-' || id > UINT32_MAX)
+		return 0;
+	return (uint32_t)id;
+}
+
 int
 auth_login_check(struct store_txn *txn, uint64_t account_id,
-    const uint8_t pk[32])
+    const struct vault_seckey *key)
 {
 	struct store_account	 a;
 	int			 ret;
@@ -1292,15 +1342,17 @@ auth_login_check(struct store_txn *txn, uint64_t account_id,
 	/* As auth_check lets in: active, a password, the same keys. */
 	else if (ret == 0 && (a.state != STORE_ACCT_ACTIVE ||
 	    a.kek_kind != VAULT_KEK_PASSWORD || a.locked ||
-	    sodium_memcmp(a.pk, pk, sizeof(a.pk)) != 0))
+	    sodium_memcmp(a.pk, key->pk, sizeof(a.pk)) != 0 ||
+	    (key->device_id != 0 &&
+	    store_account_device(&a, key->device_id) == NULL)))
 		ret = STORE_ESTATE;
 	store_account_clear(&a);
 	return ret;
 }
 
 struct auth_login_arg {
-	uint64_t	 account_id;
-	const uint8_t	*pk;
+	uint64_t			 account_id;
+	const struct vault_seckey	*key;
 };
 
 static int
@@ -1308,13 +1360,14 @@ auth_login_txn(struct store_txn *txn, void *arg)
 {
 	struct auth_login_arg	*la = arg;
 
-	return auth_login_check(txn, la->account_id, la->pk);
+	return auth_login_check(txn, la->account_id, la->key);
 }
 
 int
-auth_login_revoked(struct store *st, uint64_t account_id, const uint8_t pk[32])
+auth_login_revoked(struct store *st, uint64_t account_id,
+    const struct vault_seckey *key)
 {
-	struct auth_login_arg	 la = { account_id, pk };
+	struct auth_login_arg	 la = { account_id, key };
 
 	return store_txn_run(st, auth_login_txn, &la) == STORE_ESTATE;
 }

@@ -66,16 +66,24 @@ void		 auth_forget_account(struct auth *, uint64_t account_id);
 
 /*
  * issue 19: a login stands while its account is active with the key it
- * logged in with, and (issue 14) not locked by its owner.  auth_login_check: 0, or STORE_ESTATE once the mailbox
+ * logged in with, and (issue 14) not locked by its owner, nor its
+ * device password revoked.  auth_login_check: 0, or STORE_ESTATE once the mailbox
  * was disabled, deleted or re-invited, or a store error; inside a
  * transaction, for a write that must not happen after that.
  * auth_login_revoked: 1 if the session must end now (a store error is
  * not taken as a no).  Sessions ask on each account change notification.
  */
 int		 auth_login_check(struct store_txn *, uint64_t account_id,
-		    const uint8_t pk[32]);
+		    const struct vault_seckey *);
 int		 auth_login_revoked(struct store *, uint64_t account_id,
-		    const uint8_t pk[32]);
+		    const struct vault_seckey *);
+/*
+ * The id of a device password ("dN-...", as guestbox-bootstrapd makes
+ * them), or 0.  A login with one tries that device's wrap, then the main
+ * password's; the key says which opened it (vault_seckey.device_id), and
+ * the login stands while that device password does.
+ */
+uint32_t	 auth_device_id(const char *pw, size_t len);
 
 /*
  * The throttling key of a client address: "ip:ADDR" for IPv4, and for

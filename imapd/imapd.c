@@ -38,7 +38,7 @@ imapd_notify(struct daemon *d, const struct store_event *ev)
 			continue;
 		/* issue 19: disabled, deleted, re-invited: out at once. */
 		if (ev->mailbox_id == 0 && s->key != NULL &&
-		    auth_login_revoked(d->store, s->account_id, s->key->pk))
+		    auth_login_revoked(d->store, s->account_id, s->key))
 			imap_session_revoke(s);
 		else
 			imap_session_notify(s, ev);

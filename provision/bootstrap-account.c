@@ -5,6 +5,8 @@
  *	POST /account/login	address and main password
  *	POST /account		notices on/off, lock/unlock, log out
  *	POST /account/mbox	the password again: the mailbox as mbox
+ *	POST /account/devices	a name and the password again: a new device
+ *				password, shown once
  *
  * The password is checked by the daemon's auth workers (daemon/auth.h),
  * as for IMAP: Argon2id off the event loop, the same throttles and
@@ -27,13 +29,38 @@
 
 #include "bootstrap.h"
 #include "log.h"
+#include "workq.h"
 #include "xmalloc.h"
 
 /* A login waiting for its hash; the request is answered from auth's cb. */
+enum pending_kind {
+	PENDING_LOGIN,
+	PENDING_MBOX,		/* POST /account/mbox */
+	PENDING_DEVICE,		/* POST /account/devices */
+};
+
+/*
+ * A new device password: Argon2id of it on the work queue, its wrap of
+ * the key, then the record.  The password lives in secret memory and
+ * leaves only in the one page that shows it.
+ */
+struct device_job {
+	struct vault_seckey	*key;
+	char			*pw;		/* xsecret */
+	size_t			 pwlen;
+	uint32_t		 id;
+	char			 name[STORE_DEVICE_NAME_MAX + 1];
+	struct vault_kdf	 kdf;
+	uint8_t			 wrapped[VAULT_WRAPPEDBYTES];
+	uint8_t			 verifier[VAULT_VERIFIERBYTES];
+	int			 worked;	/* the thread ran it */
+};
+
 struct bs_pending {
 	struct bs_req		 r;
-	int			 mbox;		/* POST /account/mbox */
+	enum pending_kind	 kind;
 	struct auth_req		*auth;
+	struct device_job	*job;
 	struct bs_pending	*prev, *next;
 };
 
@@ -42,11 +69,13 @@ enum account_change {
 	ACCOUNT_NOTICES_OFF,
 	ACCOUNT_LOCK,
 	ACCOUNT_UNLOCK,
+	ACCOUNT_REVOKE,
 };
 
 struct account_txn {
 	uint64_t		 id;
 	enum account_change	 change;
+	uint32_t		 device_id;	/* ACCOUNT_REVOKE */
 	int			 write;
 	struct store_account	 acct;
 };
@@ -55,11 +84,18 @@ static void	account_login_form(struct bs_req *, enum text_id);
 static void	account_page(struct bs_req *, const struct store_account *,
 		    enum text_id);
 static void	account_login_done(struct auth_result *, void *);
+static void	device_start(struct bs_pending *, struct vault_seckey **);
+static void	device_work(void *);
+static void	device_done(void *);
+static int	device_txn(struct store_txn *, void *);
+static void	device_shown(struct bs_req *, const struct device_job *);
 static void	account_pending_free(struct bs_pending *);
 static int	account_txn(struct store_txn *, void *);
 static int	account_load(struct bs_req *, struct account_txn *);
 static void	account_button(struct evbuffer *, struct bs_req *,
 		    const char *action, enum text_id label);
+static void	account_devices(struct evbuffer *, struct bs_req *,
+		    const struct store_account *);
 
 static void
 account_login_form(struct bs_req *r, enum text_id error)
@@ -108,6 +144,70 @@ account_button(struct evbuffer *b, struct bs_req *r, const char *action,
 	    "value=\"%s\">\n<p><button type=\"submit\" id=\"%s\">", action,
 	    action);
 	html_text(b, r, label, NULL, 0);
+	evbuffer_add_printf(b, "</button></p>\n</form>\n");
+}
+
+/* The device passwords: each with its revoke button, and a new one. */
+static void
+account_devices(struct evbuffer *b, struct bs_req *r,
+    const struct store_account *a)
+{
+	const struct store_device	*dv;
+	char				 date[16];
+	struct tm			 tm;
+	time_t				 t;
+	uint32_t			 i;
+
+	evbuffer_add_printf(b, "<h2>");
+	html_text(b, r, T_ACCT_DEV_HEAD, NULL, 0);
+	evbuffer_add_printf(b, "</h2>\n");
+	html_para(b, r, T_ACCT_DEV_TEXT, NULL);
+	if (a->ndevices == 0)
+		html_para(b, r, T_ACCT_DEV_NONE, NULL);
+	else
+		evbuffer_add_printf(b, "<ul id=\"devices\">\n");
+	for (i = 0; i < a->ndevices; i++) {
+		dv = &a->devices[i];
+		t = (time_t)dv->created;
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		evbuffer_add_printf(b, "<li><form method=\"post\" "
+		    "action=\"/account\">\n");
+		html_csrf(b, r, "account");
+		evbuffer_add_printf(b, "<input type=\"hidden\" name=\"do\" "
+		    "value=\"revoke\">\n<input type=\"hidden\" "
+		    "name=\"device\" value=\"%u\">\n<span class=\"device\">",
+		    dv->id);
+		html_escape(b, dv->name);
+		evbuffer_add_printf(b, "</span> (%s)\n<button type=\"submit\" "
+		    "id=\"revoke-%u\" aria-label=\"", date, dv->id);
+		html_text(b, r, T_ACCT_DEV_REVOKE, NULL, 0);
+		evbuffer_add_printf(b, ": ");
+		html_escape(b, dv->name);
+		evbuffer_add_printf(b, "\">");
+		html_text(b, r, T_ACCT_DEV_REVOKE, NULL, 0);
+		evbuffer_add_printf(b, "</button></form></li>\n");
+	}
+	if (a->ndevices > 0)
+		evbuffer_add_printf(b, "</ul>\n");
+	if (a->ndevices >= STORE_MAX_DEVICES)
+		return;
+	evbuffer_add_printf(b, "<form method=\"post\" "
+	    "action=\"/account/devices\">\n");
+	html_csrf(b, r, "account-devices");
+	evbuffer_add_printf(b, "<p><label for=\"device-name\">");
+	html_text(b, r, T_ACCT_DEV_NAME_LABEL, NULL, 0);
+	evbuffer_add_printf(b, "</label>\n<input id=\"device-name\" "
+	    "name=\"name\" type=\"text\" maxlength=\"%d\" required "
+	    "autocomplete=\"off\"></p>\n<p><label for=\"device-password\">",
+	    STORE_DEVICE_NAME_MAX);
+	html_text(b, r, T_ACCT_PASSWORD_LABEL, NULL, 0);
+	evbuffer_add_printf(b, "</label>\n<input id=\"device-password\" "
+	    "name=\"password\" type=\"password\" "
+	    "autocomplete=\"current-password\" maxlength=\"%d\" required>"
+	    "</p>\n<p><button type=\"submit\" id=\"device-new\">",
+	    BS_MAX_PASSWORD);
+	html_text(b, r, T_ACCT_DEV_SUBMIT, NULL, 0);
 	evbuffer_add_printf(b, "</button></p>\n</form>\n");
 }
 
@@ -166,6 +266,8 @@ account_page(struct bs_req *r, const struct store_account *a,
 	else
 		account_button(b, r, "lock", T_ACCT_LOCK);
 
+	account_devices(b, r, a);
+
 	/* The page keeps no key: the download asks for the password. */
 	evbuffer_add_printf(b, "<h2>");
 	html_text(b, r, T_ACCT_MBOX_HEAD, NULL, 0);
@@ -221,6 +323,11 @@ account_txn(struct store_txn *txn, void *arg)
 		break;
 	case ACCOUNT_UNLOCK:
 		a->locked = 0;
+		break;
+	case ACCOUNT_REVOKE:
+		/* The wrap goes; the notification ends its sessions. */
+		if ((ret = store_account_device_remove(a, at->device_id)) != 0)
+			return ret == STORE_ENOTFOUND ? 0 : ret;
 		break;
 	}
 	/* Its notification ends the open IMAP and submission sessions. */
@@ -301,6 +408,12 @@ account_pending_free(struct bs_pending *p)
 		bd->pending = p->next;
 	if (p->next != NULL)
 		p->next->prev = p->prev;
+	if (p->job != NULL) {
+		vault_seckey_free(&p->job->key);
+		xsecret_free(p->job->pw);
+		sodium_memzero(p->job, sizeof(*p->job));
+		free(p->job);
+	}
 	bs_form_clear(&p->r.form);
 	session_free(&p->r.sess);
 	free(p->r.cookie);
@@ -315,15 +428,19 @@ account_login_done(struct auth_result *res, void *arg)
 	struct bs_req		*r = &p->r;
 
 	p->auth = NULL;		/* auth frees it after this callback */
-	if (p->mbox && res->status == AUTH_OK &&
+	if (p->kind != PENDING_LOGIN && res->status == AUTH_OK &&
 	    res->account_id == r->sess->account_id) {
-		/* The stream takes the key and the request. */
-		mbox_stream_start(r, &res->key);
-		account_pending_free(p);
+		if (p->kind == PENDING_MBOX) {
+			/* The stream takes the key and the request. */
+			mbox_stream_start(r, &res->key);
+			account_pending_free(p);
+		} else
+			device_start(p, &res->key);
 		return;
 	}
-	if (p->mbox && res->status != AUTH_UNAVAILABLE) {
-		log_info("%s: a download of %s refused", r->peer,
+	if (p->kind != PENDING_LOGIN && res->status != AUTH_UNAVAILABLE) {
+		log_info("%s: %s for %s refused: wrong password", r->peer,
+		    p->kind == PENDING_MBOX ? "a download" : "a device password",
 		    r->sess->address);
 		bs_form_refused(r, T_ACCT_WRONG, "/account");
 		account_pending_free(p);
@@ -357,16 +474,16 @@ account_login_done(struct auth_result *res, void *arg)
 }
 
 /* The request waits for the hash of pw; p owns what r owned. */
-static void
+static struct bs_pending *
 account_defer(struct bs_req *r, const char *addr, const char *pw,
-    size_t pwlen, int mbox)
+    size_t pwlen, enum pending_kind kind)
 {
 	struct bootstrapd	*bd = r->bd;
 	struct bs_pending	*p;
 
 	p = xcalloc(1, sizeof(*p));
 	p->r = *r;
-	p->mbox = mbox;
+	p->kind = kind;
 	r->deferred = 1;
 	p->next = bd->pending;
 	if (bd->pending != NULL)
@@ -374,6 +491,7 @@ account_defer(struct bs_req *r, const char *addr, const char *pw,
 	bd->pending = p;
 	p->auth = auth_start_flags(bd->d.auth, addr, pw, pwlen, p->r.peer,
 	    AUTH_F_PAGE, account_login_done, p);
+	return p;
 }
 
 void
@@ -392,7 +510,7 @@ account_mbox_post(struct bs_req *r)
 		bs_form_refused(r, T_ACCT_WRONG, "/account");
 		return;
 	}
-	account_defer(r, r->sess->address, pw, pwlen, 1);
+	(void)account_defer(r, r->sess->address, pw, pwlen, PENDING_MBOX);
 }
 
 void
@@ -415,7 +533,7 @@ account_login_post(struct bs_req *r)
 		bs_form_refused(r, T_ACCT_WRONG, "/account");
 		return;
 	}
-	account_defer(r, addr, pw, pwlen, 0);
+	(void)account_defer(r, addr, pw, pwlen, PENDING_LOGIN);
 }
 
 void
@@ -429,6 +547,7 @@ account_post(struct bs_req *r)
 		{ "notices-off", ACCOUNT_NOTICES_OFF },
 		{ "lock", ACCOUNT_LOCK },
 		{ "unlock", ACCOUNT_UNLOCK },
+		{ "revoke", ACCOUNT_REVOKE },
 	};
 	struct account_txn	 at;
 	const char		*what;
@@ -453,6 +572,18 @@ account_post(struct bs_req *r)
 	memset(&at, 0, sizeof(at));
 	at.write = 1;
 	at.change = actions[i].change;
+	if (at.change == ACCOUNT_REVOKE) {
+		const char	*dev = bs_form_get(&r->form, "device", &len);
+		uint64_t	 v;
+
+		if (dev == NULL || parse_u64(dev, UINT32_MAX, &v) == -1 ||
+		    v == 0) {
+			bs_error(r, 400, "Bad Request", T_ERR_BADFORM_TITLE,
+			    T_ERR_BADFORM_TEXT);
+			return;
+		}
+		at.device_id = (uint32_t)v;
+	}
 	if (account_load(r, &at) == -1)
 		return;
 	log_info("%s: %s on the guest's page: %s", r->peer, at.acct.address,
@@ -466,10 +597,227 @@ account_shutdown(struct bootstrapd *bd)
 {
 	struct bs_pending	*p;
 
+	/* New device passwords: each hears "done" and answers 503. */
+	workq_free(&bd->workq);
 	while ((p = bd->pending) != NULL) {
 		auth_cancel(&p->auth);
 		bs_error(&p->r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
 		    T_ERR_BUSY_TEXT);
 		account_pending_free(p);
 	}
+}
+
+/* ---- device passwords ---- */
+
+/*
+ * "d<id>-" and four groups of five from 32 letters and digits that are
+ * hard to confuse: 100 random bits, typed on a phone once.
+ */
+static char *
+device_password(uint32_t id, size_t *lenp)
+{
+	static const char	 alpha[] = "abcdefghijkmnpqrstuvwxyz23456789";
+	char			*pw;
+	size_t			 n, i, g;
+
+	pw = xsecret_alloc(48);
+	n = (size_t)snprintf(pw, 48, "d%u", id);
+	for (g = 0; g < 4; g++) {
+		pw[n++] = '-';
+		for (i = 0; i < 5; i++)
+			pw[n++] = alpha[randombytes_uniform(sizeof(alpha) - 1)];
+	}
+	pw[n] = '\0';
+	*lenp = n;
+	return pw;
+}
+
+struct device_arg {
+	uint64_t		 account_id;
+	const uint8_t		*pk;
+	struct device_job	*job;
+	int			 full;
+};
+
+static int
+device_txn(struct store_txn *txn, void *arg)
+{
+	struct device_arg	*da = arg;
+	struct device_job	*job = da->job;
+	struct store_account	 a;
+	struct store_device	*dv;
+	int			 ret;
+
+	memset(&a, 0, sizeof(a));
+	if ((ret = store_account_get(txn, da->account_id, &a)) != 0)
+		return ret;
+	if (a.state != STORE_ACCT_ACTIVE || a.kek_kind != VAULT_KEK_PASSWORD ||
+	    sodium_memcmp(a.pk, da->pk, sizeof(a.pk)) != 0)
+		ret = STORE_ESTATE;
+	else if (job->id == 0) {
+		/* Before the hash: the id this password will have. */
+		da->full = a.ndevices >= STORE_MAX_DEVICES;
+		job->id = a.next_device_id == 0 ? 1 : a.next_device_id;
+	} else if (a.ndevices >= STORE_MAX_DEVICES ||
+	    (a.next_device_id == 0 ? 1 : a.next_device_id) != job->id)
+		ret = STORE_ESTATE;	/* another one came meanwhile */
+	else {
+		dv = &a.devices[a.ndevices++];
+		dv->id = job->id;
+		dv->name = xstrdup(job->name);
+		dv->created = store_txn_now(txn);
+		dv->kdf = job->kdf;
+		memcpy(dv->wrapped_sk, job->wrapped, sizeof(dv->wrapped_sk));
+		memcpy(dv->verifier, job->verifier, sizeof(dv->verifier));
+		a.next_device_id = job->id + 1;
+		ret = store_account_update(txn, &a);
+	}
+	store_account_clear(&a);
+	return ret;
+}
+
+static void
+device_start(struct bs_pending *p, struct vault_seckey **keyp)
+{
+	struct bs_req		*r = &p->r;
+	struct device_job	*job = p->job;
+	struct device_arg	 da;
+	int			 ret;
+
+	job->key = *keyp;
+	*keyp = NULL;
+	memset(&da, 0, sizeof(da));
+	da.account_id = r->sess->account_id;
+	da.pk = job->key->pk;
+	da.job = job;
+	ret = store_txn_run(r->bd->d.store, device_txn, &da);
+	if (ret == 0 && da.full) {
+		bs_form_refused(r, T_ACCT_DEV_FULL, "/account");
+		account_pending_free(p);
+		return;
+	}
+	if (ret != 0) {
+		bs_error(r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
+		    T_ERR_BUSY_TEXT);
+		account_pending_free(p);
+		return;
+	}
+	job->pw = device_password(job->id, &job->pwlen);
+	vault_kdf_new(&job->kdf, r->conf->kdf_opslimit, r->conf->kdf_memlimit);
+	/* Argon2id off the event loop, as every password check here. */
+	if (workq_submit(r->bd->workq, device_work, device_done, p) == -1) {
+		bs_error(r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
+		    T_ERR_BUSY_TEXT);
+		account_pending_free(p);
+	}
+}
+
+/* In a work queue thread: touches only the job. */
+static void
+device_work(void *arg)
+{
+	struct bs_pending	*p = arg;
+	struct device_job	*job = p->job;
+	uint8_t			*kek;
+
+	kek = xsecret_alloc(VAULT_KEYBYTES);
+	if (vault_kek_from_password(job->pw, job->pwlen, &job->kdf, kek,
+	    job->verifier) == 0) {
+		vault_wrap(job->key, kek, VAULT_KEK_PASSWORD, job->wrapped);
+		job->worked = 1;
+	}
+	xsecret_free(kek);
+}
+
+static void
+device_done(void *arg)
+{
+	struct bs_pending	*p = arg;
+	struct bs_req		*r = &p->r;
+	struct device_arg	 da;
+	int			 ret = STORE_EIO;
+
+	memset(&da, 0, sizeof(da));
+	da.account_id = r->sess->account_id;
+	da.pk = p->job->key->pk;
+	da.job = p->job;
+	if (p->job->worked && !r->bd->d.stopping)
+		ret = store_txn_run(r->bd->d.store, device_txn, &da);
+	if (ret == 0) {
+		log_info("%s: %s made device password %u", r->peer,
+		    r->sess->address, p->job->id);
+		device_shown(r, p->job);
+	} else
+		bs_error(r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
+		    T_ERR_BUSY_TEXT);
+	account_pending_free(p);
+}
+
+/*
+ * The one time the password is shown: this answer to the POST, never
+ * stored (no-store, and nothing of it in the cookie).
+ */
+static void
+device_shown(struct bs_req *r, const struct device_job *job)
+{
+	struct evbuffer	*b;
+	const char	*args[2] = { job->name, r->sess->address };
+
+	b = html_begin(r, T_ACCT_DEV_NEW_TITLE);
+	evbuffer_add_printf(b, "<p>");
+	html_text(b, r, T_ACCT_DEV_NEW_TEXT, args, 2);
+	evbuffer_add_printf(b, "</p>\n<p class=\"secret\"><code "
+	    "id=\"device-password\">");
+	html_escape(b, job->pw);
+	evbuffer_add_printf(b, "</code></p>\n");
+	html_para(b, r, T_ACCT_DEV_NEW_ONCE, NULL);
+	evbuffer_add_printf(b, "<p><a href=\"/account\" id=\"back\">");
+	html_text(b, r, T_ACCT_DEV_BACK, NULL, 0);
+	evbuffer_add_printf(b, "</a></p>\n");
+	html_end(r, b);
+	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+/* A name is one line of printable text; what the guest calls the device. */
+static int
+device_name_ok(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > STORE_DEVICE_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+void
+account_device_post(struct bs_req *r)
+{
+	struct account_txn	 at;
+	struct bs_pending	*p;
+	const char		*pw, *name;
+	size_t			 pwlen = 0, nlen = 0;
+
+	memset(&at, 0, sizeof(at));
+	if (account_load(r, &at) == -1)
+		return;
+	store_account_clear(&at.acct);
+	name = bs_form_get(&r->form, "name", &nlen);
+	pw = bs_form_get(&r->form, "password", &pwlen);
+	if (name == NULL || !device_name_ok(name, nlen)) {
+		bs_form_refused(r, T_ACCT_DEV_NAME, "/account");
+		return;
+	}
+	if (pw == NULL || pwlen > BS_MAX_PASSWORD || r->bd->d.auth == NULL ||
+	    r->bd->workq == NULL) {
+		bs_form_refused(r, T_ACCT_WRONG, "/account");
+		return;
+	}
+	p = account_defer(r, r->sess->address, pw, pwlen, PENDING_DEVICE);
+	p->job = xcalloc(1, sizeof(*p->job));
+	memcpy(p->job->name, name, nlen);
+	p->job->name[nlen] = '\0';
 }

@@ -215,6 +215,27 @@ static const char *const text_en[T_COUNT] = {
 	[T_ACCT_UNLOCK] = "Unlock the mailbox",
 	[T_ACCT_LOGOUT] = "Log out",
 	[T_ACCT_SAVED] = "Your change was saved.",
+	[T_ACCT_DEV_HEAD] = "Device passwords",
+	[T_ACCT_DEV_TEXT] = "Give each phone or computer a password of its "
+	    "own. It works like your password in the mail program, and when "
+	    "the device is lost you revoke it here: it stops working at once "
+	    "and the device's connections end. Your own password stays as it "
+	    "is.",
+	[T_ACCT_DEV_NONE] = "There are no device passwords yet.",
+	[T_ACCT_DEV_REVOKE] = "Revoke",
+	[T_ACCT_DEV_NAME_LABEL] = "Name of the device",
+	[T_ACCT_DEV_SUBMIT] = "Make a device password",
+	[T_ACCT_DEV_NAME] = "Please give the device a name of at most 64 "
+	    "characters.",
+	[T_ACCT_DEV_FULL] = "There are as many device passwords as there can "
+	    "be. Revoke one first.",
+	[T_ACCT_DEV_NEW_TITLE] = "Your new device password",
+	[T_ACCT_DEV_NEW_TEXT] = "The password for \xe2\x80\x9c{1}\xe2\x80\x9d: "
+	    "enter it in the mail program on that device, with {2} as the user "
+	    "name.",
+	[T_ACCT_DEV_NEW_ONCE] = "It is shown only this once. If you lose it, "
+	    "revoke it and make a new one.",
+	[T_ACCT_DEV_BACK] = "Back to your mailbox",
 	[T_ACCT_MBOX_HEAD] = "Download all mail",
 	[T_ACCT_MBOX_TEXT] = "All folders as one mbox file, decrypted, for a "
 	    "mail program or an archive. Enter your password once more: this "
@@ -453,6 +474,27 @@ static const char *const text_de[T_COUNT] = {
 	[T_ACCT_UNLOCK] = "Sperre aufheben",
 	[T_ACCT_LOGOUT] = "Abmelden",
 	[T_ACCT_SAVED] = "Ihre \xc3\x84nderung wurde gespeichert.",
+	[T_ACCT_DEV_HEAD] = "Ger\xc3\xa4te-Passw\xc3\xb6rter",
+	[T_ACCT_DEV_TEXT] = "Geben Sie jedem Telefon und Computer ein eigenes "
+	    "Passwort. Es wirkt im Mailprogramm wie Ihr Passwort; geht das "
+	    "Ger\xc3\xa4t verloren, widerrufen Sie es hier: Es gilt sofort nicht "
+	    "mehr, und die Verbindungen des Ger\xc3\xa4ts enden. Ihr eigenes "
+	    "Passwort bleibt, wie es ist.",
+	[T_ACCT_DEV_NONE] = "Es gibt noch keine Ger\xc3\xa4te-Passw\xc3\xb6rter.",
+	[T_ACCT_DEV_REVOKE] = "Widerrufen",
+	[T_ACCT_DEV_NAME_LABEL] = "Name des Ger\xc3\xa4ts",
+	[T_ACCT_DEV_SUBMIT] = "Ger\xc3\xa4te-Passwort erzeugen",
+	[T_ACCT_DEV_NAME] = "Bitte geben Sie dem Ger\xc3\xa4t einen Namen mit "
+	    "h\xc3\xb6" "chstens 64 Zeichen.",
+	[T_ACCT_DEV_FULL] = "Es gibt so viele Ger\xc3\xa4te-Passw\xc3\xb6rter wie "
+	    "m\xc3\xb6glich. Widerrufen Sie zuerst eines.",
+	[T_ACCT_DEV_NEW_TITLE] = "Ihr neues Ger\xc3\xa4te-Passwort",
+	[T_ACCT_DEV_NEW_TEXT] = "Das Passwort f\xc3\xbcr \xe2\x80\x9e{1}"
+	    "\xe2\x80\x9c: Geben Sie es im Mailprogramm dieses Ger\xc3\xa4ts "
+	    "ein, mit {2} als Benutzername.",
+	[T_ACCT_DEV_NEW_ONCE] = "Es wird nur dieses eine Mal angezeigt. Geht es "
+	    "verloren, widerrufen Sie es und erzeugen ein neues.",
+	[T_ACCT_DEV_BACK] = "Zur\xc3\xbc" "ck zu Ihrem Postfach",
 	[T_ACCT_MBOX_HEAD] = "Alle Post herunterladen",
 	[T_ACCT_MBOX_TEXT] = "Alle Ordner als eine mbox-Datei, entschl\xc3\xbcsselt, "
 	    "f\xc3\xbcr ein Mailprogramm oder ein Archiv. Geben Sie Ihr Passwort "

@@ -169,6 +169,18 @@ enum text_id {
 	T_ACCT_UNLOCK,
 	T_ACCT_LOGOUT,
 	T_ACCT_SAVED,
+	T_ACCT_DEV_HEAD,
+	T_ACCT_DEV_TEXT,
+	T_ACCT_DEV_NONE,
+	T_ACCT_DEV_REVOKE,
+	T_ACCT_DEV_NAME_LABEL,
+	T_ACCT_DEV_SUBMIT,
+	T_ACCT_DEV_NAME,
+	T_ACCT_DEV_FULL,
+	T_ACCT_DEV_NEW_TITLE,
+	T_ACCT_DEV_NEW_TEXT,
+	T_ACCT_DEV_NEW_ONCE,
+	T_ACCT_DEV_BACK,
 	T_ACCT_MBOX_HEAD,
 	T_ACCT_MBOX_TEXT,
 	T_ACCT_MBOX_SUBMIT,
@@ -287,6 +299,7 @@ struct bs_pending;
 struct bootstrapd {
 	struct daemon		 d;
 	struct bs_pending	*pending;	/* requests waiting for auth */
+	struct workq		*workq;		/* new device passwords' hashes */
 	struct throttle		*throttle;
 	struct bs_limits	*limits;
 	struct bs_listener	*listeners;
@@ -401,6 +414,7 @@ void		 account_get(struct bs_req *);
 void		 account_login_post(struct bs_req *);
 void		 account_post(struct bs_req *);
 void		 account_mbox_post(struct bs_req *);
+void		 account_device_post(struct bs_req *);
 /*
  * bootstrap-mbox.c: streams the mailbox of r's session as mbox, its
  * messages decrypted with *keyp, which it takes (and wipes at the end).

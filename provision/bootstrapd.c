@@ -33,6 +33,7 @@
 
 #include "bootstrap.h"
 #include "log.h"
+#include "workq.h"
 #include "xmalloc.h"
 
 struct bs_listener {
@@ -377,6 +378,8 @@ main(int argc, char *argv[])
 	session_init();
 	bd.throttle = throttle_new(bd.d.conf->bootstrap_rate);
 	bd.limits = bs_limits_new(bd.d.base, bd.d.conf);
+	/* One hash at a time for new device passwords; a few may wait. */
+	bd.workq = workq_new(bd.d.base, 1, 8);
 	bootstrap_listen(&bd, set);
 	ret = daemon_run(&bd.d);
 	/* The servers went in bootstrap_shutdown(), before the event base. */

@@ -33,10 +33,14 @@ store_account_state_name(int state)
 void
 store_account_clear(struct store_account *a)
 {
+	uint32_t	 i;
+
 	free(a->address);
 	free(a->inviter);
 	free(a->pin_verifier);
 	free(a->pin_armored);
+	for (i = 0; i < a->ndevices && i < STORE_MAX_DEVICES; i++)
+		free(a->devices[i].name);
 	sodium_memzero(a, sizeof(*a));
 }
 
@@ -204,6 +208,9 @@ store_account_rekey(struct store_account *a,
 	}
 	memset(&a->kdf, 0, sizeof(a->kdf));
 	memset(a->pw_verifier, 0, sizeof(a->pw_verifier));
+	/* The device passwords wrapped the old key: they go with it. */
+	while (a->ndevices > 0)
+		(void)store_account_device_remove(a, a->devices[0].id);
 	if (skp != NULL) {
 		vault_seckey_free(skp);
 		*skp = sk;
@@ -447,6 +454,36 @@ store_account_activity(struct store_txn *txn, uint64_t id)
 }
 
 int
+store_account_device_remove(struct store_account *a, uint32_t id)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < a->ndevices; i++)
+		if (a->devices[i].id == id)
+			break;
+	if (i == a->ndevices)
+		return STORE_ENOTFOUND;
+	free(a->devices[i].name);
+	memmove(&a->devices[i], &a->devices[i + 1],
+	    (a->ndevices - i - 1) * sizeof(a->devices[0]));
+	a->ndevices--;
+	/* Crypto-shredding: no copy of the wrap stays in the record. */
+	sodium_memzero(&a->devices[a->ndevices], sizeof(a->devices[0]));
+	return 0;
+}
+
+const struct store_device *
+store_account_device(const struct store_account *a, uint32_t id)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < a->ndevices; i++)
+		if (a->devices[i].id == id)
+			return &a->devices[i];
+	return NULL;
+}
+
+int
 store_account_seen(struct store_txn *txn, uint64_t id, int64_t min_interval)
 {
 	struct store_account a;
@@ -677,6 +714,8 @@ store_purge_shred(struct store_txn *txn, void *arg)
 		sodium_memzero(a.wrapped_sk, sizeof(a.wrapped_sk));
 		sodium_memzero(a.pw_verifier, sizeof(a.pw_verifier));
 		a.kek_kind = 0;
+		while (a.ndevices > 0)
+			(void)store_account_device_remove(&a, a.devices[0].id);
 		free(a.pin_verifier);
 		free(a.pin_armored);
 		a.pin_verifier = xstrdup("");

@@ -18,6 +18,8 @@
 #define REC_ACCOUNT_V2	2
 /* V2 and the new-mail notice's fields (written only when one is set). */
 #define REC_ACCOUNT_V3	3
+/* V3 and the device passwords (written when there is or was one). */
+#define REC_ACCOUNT_V4	4
 #define REC_ACCOUNT_F_NOTICES_OFF	0x01
 #define REC_ACCOUNT_F_LOCKED		0x02
 #define REC_MAILBOX_V1	1
@@ -30,11 +32,13 @@
 void
 store_account_encode(const struct store_account *a, struct pack *pk)
 {
-	int	 v3 = a->client_seen != 0 || a->notice_sent != 0 ||
+	int	 v4 = a->next_device_id != 0 || a->ndevices != 0;
+	int	 v3 = v4 || a->client_seen != 0 || a->notice_sent != 0 ||
 		    a->notices_off || a->locked;
+	uint32_t i;
 
-	pack_u8(pk, v3 ? REC_ACCOUNT_V3 : a->invite_unsent ? REC_ACCOUNT_V2 :
-	    REC_ACCOUNT_V1);
+	pack_u8(pk, v4 ? REC_ACCOUNT_V4 : v3 ? REC_ACCOUNT_V3 :
+	    a->invite_unsent ? REC_ACCOUNT_V2 : REC_ACCOUNT_V1);
 	pack_u64(pk, a->id);
 	pack_str(pk, a->address);
 	pack_u8(pk, a->state);
@@ -65,7 +69,25 @@ store_account_encode(const struct store_account *a, struct pack *pk)
 		pack_i64(pk, a->notice_sent);
 		pack_u8(pk, (a->notices_off ? REC_ACCOUNT_F_NOTICES_OFF : 0) |
 		    (a->locked ? REC_ACCOUNT_F_LOCKED : 0));
-	} else if (a->invite_unsent)
+	}
+	if (v4) {
+		pack_u32(pk, a->next_device_id);
+		pack_u32(pk, a->ndevices);
+		for (i = 0; i < a->ndevices && i < STORE_MAX_DEVICES; i++) {
+			const struct store_device *dv = &a->devices[i];
+
+			pack_u32(pk, dv->id);
+			pack_str(pk, dv->name);
+			pack_i64(pk, dv->created);
+			pack_u8(pk, dv->kdf.alg);
+			pack_u64(pk, dv->kdf.opslimit);
+			pack_u64(pk, dv->kdf.memlimit);
+			pack_raw(pk, dv->kdf.salt, sizeof(dv->kdf.salt));
+			pack_raw(pk, dv->wrapped_sk, sizeof(dv->wrapped_sk));
+			pack_raw(pk, dv->verifier, sizeof(dv->verifier));
+		}
+	}
+	if (!v3 && a->invite_unsent)
 		pack_u8(pk, 1);
 }
 
@@ -74,12 +96,12 @@ store_account_decode(const void *buf, size_t len, struct store_account *a)
 {
 	struct unpack	 up;
 	uint8_t		 version, flags;
+	uint32_t	 i, n;
 
 	store_account_clear(a);
 	unpack_init(&up, buf, len);
 	version = unpack_u8(&up);
-	if (version != REC_ACCOUNT_V1 && version != REC_ACCOUNT_V2 &&
-	    version != REC_ACCOUNT_V3)
+	if (version < REC_ACCOUNT_V1 || version > REC_ACCOUNT_V4)
 		return STORE_ECORRUPT;
 	a->id = unpack_u64(&up);
 	a->address = unpack_str(&up);
@@ -108,7 +130,7 @@ store_account_decode(const void *buf, size_t len, struct store_account *a)
 	if (version == REC_ACCOUNT_V2 && (a->invite_unsent =
 	    unpack_u8(&up)) != 1)
 		version = 0;
-	if (version == REC_ACCOUNT_V3) {
+	if (version >= REC_ACCOUNT_V3) {
 		a->invite_unsent = unpack_u8(&up);
 		a->client_seen = unpack_i64(&up);
 		a->notice_sent = unpack_i64(&up);
@@ -118,6 +140,28 @@ store_account_decode(const void *buf, size_t len, struct store_account *a)
 		if (a->invite_unsent > 1 || (flags & ~(REC_ACCOUNT_F_NOTICES_OFF |
 		    REC_ACCOUNT_F_LOCKED)) != 0)
 			version = 0;
+	}
+	if (version == REC_ACCOUNT_V4) {
+		a->next_device_id = unpack_u32(&up);
+		n = unpack_u32(&up);
+		if (n > STORE_MAX_DEVICES)
+			version = 0;
+		for (i = 0; version != 0 && i < n; i++) {
+			struct store_device *dv = &a->devices[i];
+
+			a->ndevices = i + 1;
+			dv->id = unpack_u32(&up);
+			dv->name = unpack_str(&up);
+			dv->created = unpack_i64(&up);
+			dv->kdf.alg = unpack_u8(&up);
+			dv->kdf.opslimit = unpack_u64(&up);
+			dv->kdf.memlimit = unpack_u64(&up);
+			unpack_raw(&up, dv->kdf.salt, sizeof(dv->kdf.salt));
+			unpack_raw(&up, dv->wrapped_sk, sizeof(dv->wrapped_sk));
+			unpack_raw(&up, dv->verifier, sizeof(dv->verifier));
+			if (dv->id == 0 || dv->id >= a->next_device_id)
+				version = 0;
+		}
 	}
 	if (version == 0 || !unpack_done(&up) || a->state < STORE_ACCT_PENDING ||
 	    a->state > STORE_ACCT_DELETING) {

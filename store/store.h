@@ -122,6 +122,21 @@ enum store_account_state {
 
 const char	*store_account_state_name(int);
 
+/*
+ * A device password (issue 14): its own Argon2id-derived KEK wraps the
+ * same secret key as the main password.  Revoking one removes its wrap.
+ */
+#define STORE_MAX_DEVICES	16
+#define STORE_DEVICE_NAME_MAX	64
+struct store_device {
+	uint32_t	 id;			/* 1, 2, ...; never reused */
+	char		*name;			/* the guest's, UTF-8 */
+	int64_t		 created;
+	struct vault_kdf kdf;
+	uint8_t		 wrapped_sk[VAULT_WRAPPEDBYTES];
+	uint8_t		 verifier[VAULT_VERIFIERBYTES];
+};
+
 struct store_account {
 	uint64_t	 id;
 	char		*address;		/* normalized (addr_normalize) */
@@ -165,6 +180,11 @@ struct store_account {
 	 * submission login, open sessions end; delivery goes on.
 	 */
 	uint8_t		 locked;
+
+	/* Device passwords, in id order. */
+	uint32_t	 next_device_id;
+	uint32_t	 ndevices;
+	struct store_device devices[STORE_MAX_DEVICES];
 };
 
 void	 store_account_clear(struct store_account *);
@@ -230,6 +250,15 @@ int	 store_account_iter(struct store_txn *,
  */
 #define STORE_ACTIVITY_INTERVAL	3600
 int	 store_account_activity(struct store_txn *, uint64_t id);
+/*
+ * Removes the device password id (its wrap) from a; the caller writes a
+ * (store_account_update: its notification ends the device's sessions).
+ * STORE_ENOTFOUND if there is none.
+ */
+int	 store_account_device_remove(struct store_account *, uint32_t id);
+/* The device password id of a, or NULL. */
+const struct store_device *store_account_device(const struct store_account *,
+	    uint32_t id);
 /*
  * A client of the account is logged in (a login, or imapd's heartbeat
  * for the open sessions): activity as above, and client_seen, written

@@ -118,6 +118,7 @@ vault_seckey_dup(const struct vault_seckey *src)
 
 	memcpy(sk->pk, src->pk, sizeof(sk->pk));
 	memcpy(sk->sk, src->sk, crypto_box_SECRETKEYBYTES);
+	sk->device_id = src->device_id;
 	return sk;
 }
 

@@ -59,6 +59,12 @@ struct vault_keycache;
 /* An account's unwrapped key pair; sk is in sodium_malloc memory. */
 struct vault_seckey {
 	uint64_t	 account_id;
+	/*
+	 * Which wrap it came from: 0 the main password, else the device
+	 * password of that id (store_device), whose revocation ends the
+	 * sessions it opened.
+	 */
+	uint32_t	 device_id;
 	uint8_t		 pk[crypto_box_PUBLICKEYBYTES];
 	uint8_t		*sk;
 	struct vault_keycache *cache;	/* opened message keys, or NULL */

@@ -96,7 +96,7 @@ submit_txn(struct store_txn *txn, void *arg)
 	int				 ret;
 
 	/* issue 19: disabled or deleted while the message was encrypted. */
-	if ((ret = auth_login_check(txn, s->account_id, s->key->pk)) != 0)
+	if ((ret = auth_login_check(txn, s->account_id, s->key)) != 0)
 		return ret;
 	/* Replayed: the earlier run's commit took, copies queued and all. */
 	if ((ret = store_deliver(txn, &ta->d)) != 0 || ta->d.ap.replayed)

@@ -51,7 +51,7 @@ submitd_notify(struct daemon *d, const struct store_event *ev)
 		next = s->next;
 		if (s->key != NULL && (ev->account_id == 0 ||
 		    ev->account_id == s->account_id) &&
-		    auth_login_revoked(d->store, s->account_id, s->key->pk))
+		    auth_login_revoked(d->store, s->account_id, s->key))
 			smtp_session_revoke(s);
 	}
 }

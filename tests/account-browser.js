@@ -130,6 +130,24 @@ async function submit(page, selector) {
 		check(await page.locator('#lock').count() === 1,
 		    'the mailbox is unlocked');
 
+		// A device password: shown once, listed, revoked.
+		await page.fill('#device-name', 'Browser ' + lang);
+		await page.fill('#device-password', password);
+		await submit(page, '#device-new');
+		const dpw = (await page.textContent('#device-password')).trim();
+		check(/^d[0-9]+(-[a-z2-9]{5}){4}$/.test(dpw),
+		    'a device password is shown');
+		await shot(page, '5b-device');
+		await axe(page, 'the new device password');
+		await submit(page, '#back');
+		const rev = page.locator('button[id^=revoke-]');
+		check(await rev.count() === 1 &&
+		    !(await page.content()).includes(dpw),
+		    'the device is listed, its password not shown again');
+		await submit(page, 'button[id^=revoke-]');
+		check(await page.locator('button[id^=revoke-]').count() === 0,
+		    'the device password is revoked');
+
 		// 5. The language switch keeps the session.
 		await page.click(`nav.lang a[lang=${other}]`);
 		check(await page.getAttribute('html', 'lang') === other &&

@@ -51,6 +51,29 @@ START_TEST(test_other_peers)
 }
 END_TEST
 
+#define DEV(s)	auth_device_id((s), strlen(s))
+
+/* issue 14: which strings name a device password's wrap. */
+START_TEST(test_device_id)
+{
+	ck_assert_uint_eq(DEV("d1-abcde-fghij-kmnpq-rstuv"), 1);
+	ck_assert_uint_eq(DEV("d42-x"), 42);
+	ck_assert_uint_eq(DEV("d4294967295-x"), 4294967295U);
+	ck_assert_uint_eq(DEV("d4294967296-x"), 0);
+	ck_assert_uint_eq(DEV("d99999999999-x"), 0);
+	ck_assert_uint_eq(DEV("d0-abc"), 0);
+	ck_assert_uint_eq(DEV("d01-abc"), 0);
+	ck_assert_uint_eq(DEV("d1"), 0);
+	ck_assert_uint_eq(DEV("d1-"), 0);	/* nothing after the id */
+	ck_assert_uint_eq(DEV("d12"), 0);
+	ck_assert_uint_eq(DEV("dx-abc"), 0);
+	ck_assert_uint_eq(DEV("D1-abc"), 0);
+	ck_assert_uint_eq(DEV("correct horse battery"), 0);
+	ck_assert_uint_eq(DEV(""), 0);
+	ck_assert_uint_eq(auth_device_id("d1-x", 2), 0);
+}
+END_TEST
+
 Suite *
 auth_suite(void)
 {
@@ -60,6 +83,9 @@ auth_suite(void)
 	tcase_add_test(tc, test_ipv4_whole);
 	tcase_add_test(tc, test_ipv6_per_64);
 	tcase_add_test(tc, test_other_peers);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("device password");
+	tcase_add_test(tc, test_device_id);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -4405,6 +4405,52 @@ START_TEST(test_codec_robust)
 		store_account_clear(&a3);
 	}
 	pack_free(&pk);
+	/* Device passwords make a version 4 record, as strict. */
+	a.next_device_id = 3;
+	a.ndevices = 2;
+	a.devices[0].id = 1;
+	a.devices[0].name = xstrdup("phone");
+	a.devices[1].id = 2;
+	a.devices[1].name = xstrdup("laptop");
+	memset(a.devices[1].wrapped_sk, 0x5a, sizeof(a.devices[1].wrapped_sk));
+	pack_init(&pk);
+	store_account_encode(&a, &pk);
+	ck_assert_int_eq(pk.buf[0], 4);
+	check_codec(REC_ACCOUNT, &pk);
+	{
+		struct store_account	 a4;
+
+		memset(&a4, 0, sizeof(a4));
+		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a4), 0);
+		ck_assert_uint_eq(a4.ndevices, 2);
+		ck_assert_uint_eq(a4.next_device_id, 3);
+		ck_assert_str_eq(a4.devices[1].name, "laptop");
+		ck_assert_int_eq(a4.devices[1].wrapped_sk[7], 0x5a);
+		ck_assert_ptr_nonnull(store_account_device(&a4, 1));
+		ck_assert_ptr_null(store_account_device(&a4, 3));
+		/* Removing one leaves no copy of its wrap behind. */
+		ck_assert_int_eq(store_account_device_remove(&a4, 1), 0);
+		ck_assert_int_eq(store_account_device_remove(&a4, 1),
+		    STORE_ENOTFOUND);
+		ck_assert_uint_eq(a4.ndevices, 1);
+		ck_assert_str_eq(a4.devices[0].name, "laptop");
+		ck_assert_int_eq(a4.devices[1].wrapped_sk[7], 0);
+		ck_assert_ptr_null(a4.devices[1].name);
+		store_account_clear(&a4);
+	}
+	/* An id not below next_device_id is corrupt. */
+	a.devices[1].id = 3;
+	pack_free(&pk);
+	pack_init(&pk);
+	store_account_encode(&a, &pk);
+	{
+		struct store_account	 a5;
+
+		memset(&a5, 0, sizeof(a5));
+		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a5),
+		    STORE_ECORRUPT);
+	}
+	pack_free(&pk);
 	store_account_clear(&a);
 
 	/* A queue entry: version 1, and 2 with flags (a notice). */
