@@ -172,6 +172,7 @@ struct auth {
 	struct event_base	*base;
 	struct store		*store;
 	const struct conf	*conf;
+	uint8_t			 login_proto;	/* enum store_login_proto */
 
 	pthread_t		*threads;
 	size_t			 nthreads;
@@ -893,25 +894,66 @@ auth_worker(void *arg)
 }
 
 struct auth_touch {
-	uint64_t	 id;
-	int64_t		 seen_interval;
+	uint64_t		 id;
+	int64_t			 seen_interval;
+	struct store_login	 login;
 };
 
 static int
 auth_touch_txn(struct store_txn *txn, void *arg)
 {
 	struct auth_touch	*t = arg;
+	int			 ret;
 
-	return store_account_seen(txn, t->id, t->seen_interval);
+	if ((ret = store_account_seen(txn, t->id, t->seen_interval)) != 0)
+		return ret;
+	if (t->login.proto == 0)
+		return 0;
+	t->login.when = store_txn_now(txn);
+	return store_login_add(txn, t->id, &t->login);
+}
+
+/*
+ * issue 14: the guest sees where logins came from, but the log keeps no
+ * whole address: an IPv4 client's /24, an IPv6 client's /64 (the
+ * throttling key has that already).
+ */
+static void
+auth_peer_mask(const char *key, char *out, size_t outlen)
+{
+	const char	*dot;
+
+	if (strncmp(key, "ip:", 3) == 0 && (dot = strrchr(key, '.')) != NULL &&
+	    strchr(key + 3, ':') == NULL)
+		snprintf(out, outlen, "%.*s.0/24", (int)(dot - key - 3),
+		    key + 3);
+	else if (strncmp(key, "ip6:", 4) == 0)
+		snprintf(out, outlen, "%s", key + 4);
+	else
+		snprintf(out, outlen, "%s", key + (strncmp(key, "ip:", 3) == 0 ?
+		    3 : 0));
+}
+
+void
+auth_set_login_proto(struct auth *au, unsigned proto)
+{
+	au->login_proto = (uint8_t)proto;
 }
 
 static void
 auth_succeed(struct auth_req *ar)
 {
 	struct auth		*au = ar->auth;
-	struct auth_touch	 t = { ar->account_id,
-				    doorbell_heartbeat(au->conf) / 2 };
+	struct auth_touch	 t;
 	int			 ret;
+
+	memset(&t, 0, sizeof(t));
+	t.id = ar->account_id;
+	t.seen_interval = doorbell_heartbeat(au->conf) / 2;
+	t.login.proto = au->login_proto;
+	t.login.device_id = ar->result.key != NULL ?
+	    ar->result.key->device_id : 0;
+	auth_peer_mask(ar->peer, t.login.peer, sizeof(t.login.peer));
 
 	auth_throttle_clear(au, ar->user);
 	auth_known_add(au, ar->account_id, ar->peer, time(NULL));

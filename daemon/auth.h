@@ -61,6 +61,12 @@ struct auth_req	*auth_start_flags(struct auth *, const char *user,
 		    unsigned flags, auth_cb cb, void *arg);
 /* The session is going away: cb will not be called. */
 void		 auth_cancel(struct auth_req **);
+/*
+ * issue 14: each login goes into the account's recent logins
+ * (store_login_add) as this protocol (enum store_login_proto); 0, the
+ * default, logs nothing.
+ */
+void		 auth_set_login_proto(struct auth *, unsigned proto);
 /* Drop cached keys of an account (disabled, deleted, re-invited). */
 void		 auth_forget_account(struct auth *, uint64_t account_id);
 

@@ -161,6 +161,7 @@ main(int argc, char *argv[])
 	    im.daemon.conf->max_message_size);
 	daemon_bind(&im.daemon, &im.daemon.conf->imap_listen);
 	daemon_start(&im.daemon, 1);
+	auth_set_login_proto(im.daemon.auth, STORE_LOGIN_IMAP);
 	tv.tv_sec = doorbell_heartbeat(im.daemon.conf);
 	tv.tv_usec = 0;
 	beat = event_new(im.daemon.base, -1, EV_PERSIST, imapd_heartbeat, &im);

@@ -7,6 +7,7 @@
  *	POST /account/mbox	the password again: the mailbox as mbox
  *	POST /account/devices	a name and the password again: a new device
  *				password, shown once
+ *	POST /account/logins	the password again: the recent logins
  *
  * The password is checked by the daemon's auth workers (daemon/auth.h),
  * as for IMAP: Argon2id off the event loop, the same throttles and
@@ -37,6 +38,7 @@ enum pending_kind {
 	PENDING_LOGIN,
 	PENDING_MBOX,		/* POST /account/mbox */
 	PENDING_DEVICE,		/* POST /account/devices */
+	PENDING_LOGINS,		/* POST /account/logins */
 };
 
 /*
@@ -85,6 +87,10 @@ static void	account_page(struct bs_req *, const struct store_account *,
 		    enum text_id);
 static void	account_login_done(struct auth_result *, void *);
 static void	device_start(struct bs_pending *, struct vault_seckey **);
+static void	logins_show(struct bs_req *, const struct vault_seckey *);
+static void	account_password_form(struct evbuffer *, struct bs_req *,
+		    const struct store_account *, const char *action,
+		    const char *form, const char *id, enum text_id submit);
 static void	device_work(void *);
 static void	device_done(void *);
 static int	device_txn(struct store_txn *, void *);
@@ -211,6 +217,29 @@ account_devices(struct evbuffer *b, struct bs_req *r,
 	evbuffer_add_printf(b, "</button></p>\n</form>\n");
 }
 
+/* A form that asks for the password again (the page keeps no key). */
+static void
+account_password_form(struct evbuffer *b, struct bs_req *r,
+    const struct store_account *a, const char *action, const char *form,
+    const char *id, enum text_id submit)
+{
+	evbuffer_add_printf(b, "<form method=\"post\" action=\"%s\">\n",
+	    action);
+	html_csrf(b, r, form);
+	evbuffer_add_printf(b, "<input type=\"hidden\" name=\"username\" "
+	    "autocomplete=\"username\" value=\"");
+	html_escape(b, a->address);
+	evbuffer_add_printf(b, "\">\n<p><label for=\"%s-password\">", id);
+	html_text(b, r, T_ACCT_PASSWORD_LABEL, NULL, 0);
+	evbuffer_add_printf(b, "</label>\n<input id=\"%s-password\" "
+	    "name=\"password\" type=\"password\" "
+	    "autocomplete=\"current-password\" maxlength=\"%d\" required>"
+	    "</p>\n<p><button type=\"submit\" id=\"%s\">", id,
+	    BS_MAX_PASSWORD, id);
+	html_text(b, r, submit, NULL, 0);
+	evbuffer_add_printf(b, "</button></p>\n</form>\n");
+}
+
 static void
 account_page(struct bs_req *r, const struct store_account *a,
     enum text_id flash)
@@ -273,21 +302,15 @@ account_page(struct bs_req *r, const struct store_account *a,
 	html_text(b, r, T_ACCT_MBOX_HEAD, NULL, 0);
 	evbuffer_add_printf(b, "</h2>\n");
 	html_para(b, r, T_ACCT_MBOX_TEXT, NULL);
-	evbuffer_add_printf(b, "<form method=\"post\" "
-	    "action=\"/account/mbox\">\n");
-	html_csrf(b, r, "account-mbox");
-	evbuffer_add_printf(b, "<input type=\"hidden\" name=\"username\" "
-	    "autocomplete=\"username\" value=\"");
-	html_escape(b, a->address);
-	evbuffer_add_printf(b, "\">\n<p><label for=\"mbox-password\">");
-	html_text(b, r, T_ACCT_PASSWORD_LABEL, NULL, 0);
-	evbuffer_add_printf(b, "</label>\n<input id=\"mbox-password\" "
-	    "name=\"password\" type=\"password\" "
-	    "autocomplete=\"current-password\" maxlength=\"%d\" required>"
-	    "</p>\n<p><button type=\"submit\" id=\"mbox\">",
-	    BS_MAX_PASSWORD);
-	html_text(b, r, T_ACCT_MBOX_SUBMIT, NULL, 0);
-	evbuffer_add_printf(b, "</button></p>\n</form>\n");
+	account_password_form(b, r, a, "/account/mbox", "account-mbox", "mbox",
+	    T_ACCT_MBOX_SUBMIT);
+
+	evbuffer_add_printf(b, "<h2>");
+	html_text(b, r, T_ACCT_LOGINS_HEAD, NULL, 0);
+	evbuffer_add_printf(b, "</h2>\n");
+	html_para(b, r, T_ACCT_LOGINS_TEXT, NULL);
+	account_password_form(b, r, a, "/account/logins", "account-logins",
+	    "logins", T_ACCT_LOGINS_SUBMIT);
 
 	evbuffer_add_printf(b, "<hr>\n");
 	account_button(b, r, "logout", T_ACCT_LOGOUT);
@@ -434,13 +457,17 @@ account_login_done(struct auth_result *res, void *arg)
 			/* The stream takes the key and the request. */
 			mbox_stream_start(r, &res->key);
 			account_pending_free(p);
+		} else if (p->kind == PENDING_LOGINS) {
+			logins_show(r, res->key);
+			account_pending_free(p);
 		} else
 			device_start(p, &res->key);
 		return;
 	}
 	if (p->kind != PENDING_LOGIN && res->status != AUTH_UNAVAILABLE) {
 		log_info("%s: %s for %s refused: wrong password", r->peer,
-		    p->kind == PENDING_MBOX ? "a download" : "a device password",
+		    p->kind == PENDING_MBOX ? "a download" :
+		    p->kind == PENDING_LOGINS ? "the logins" : "a device password",
 		    r->sess->address);
 		bs_form_refused(r, T_ACCT_WRONG, "/account");
 		account_pending_free(p);
@@ -492,6 +519,106 @@ account_defer(struct bs_req *r, const char *addr, const char *pw,
 	p->auth = auth_start_flags(bd->d.auth, addr, pw, pwlen, p->r.peer,
 	    AUTH_F_PAGE, account_login_done, p);
 	return p;
+}
+
+struct logins_txn {
+	const struct vault_seckey	*key;
+	struct store_login		*v;
+	size_t				 n;
+};
+
+static int
+logins_txn(struct store_txn *txn, void *arg)
+{
+	struct logins_txn	*lt = arg;
+
+	return store_login_list(txn, lt->key, lt->v, STORE_LOGINS_MAX, &lt->n);
+}
+
+/* The answer to the POST: opened with the key, shown, not kept. */
+static void
+logins_show(struct bs_req *r, const struct vault_seckey *key)
+{
+	static const enum text_id protos[] = {
+		[STORE_LOGIN_IMAP] = T_ACCT_LOGINS_IMAP,
+		[STORE_LOGIN_SUBMISSION] = T_ACCT_LOGINS_SMTP,
+		[STORE_LOGIN_PAGE] = T_ACCT_LOGINS_PAGE,
+	};
+	struct logins_txn	 lt;
+	struct evbuffer		*b;
+	char			 when[32];
+	struct tm		 tm;
+	time_t			 t;
+	size_t			 i;
+	int			 ret;
+
+	lt.key = key;
+	lt.n = 0;
+	lt.v = xcalloc(STORE_LOGINS_MAX, sizeof(*lt.v));
+	if ((ret = store_txn_run(r->bd->d.store, logins_txn, &lt)) != 0) {
+		free(lt.v);
+		bs_error(r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
+		    T_ERR_BUSY_TEXT);
+		return;
+	}
+	b = html_begin(r, T_ACCT_LOGINS_HEAD);
+	evbuffer_add_printf(b, "<table class=\"settings\" id=\"logins\">\n"
+	    "<caption>");
+	html_text(b, r, T_ACCT_LOGINS_CAPTION, NULL, 0);
+	evbuffer_add_printf(b, "</caption>\n<tr><th scope=\"col\">");
+	html_text(b, r, T_ACCT_LOGINS_WHEN, NULL, 0);
+	evbuffer_add_printf(b, "</th><th scope=\"col\">");
+	html_text(b, r, T_ACCT_LOGINS_PROTO, NULL, 0);
+	evbuffer_add_printf(b, "</th><th scope=\"col\">");
+	html_text(b, r, T_ACCT_LOGINS_FROM, NULL, 0);
+	evbuffer_add_printf(b, "</th><th scope=\"col\">");
+	html_text(b, r, T_ACCT_LOGINS_DEVICE, NULL, 0);
+	evbuffer_add_printf(b, "</th></tr>\n");
+	for (i = 0; i < lt.n; i++) {
+		t = (time_t)lt.v[i].when;
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+		evbuffer_add_printf(b, "<tr><td>%s</td><td>", when);
+		if (lt.v[i].proto >= STORE_LOGIN_IMAP &&
+		    lt.v[i].proto <= STORE_LOGIN_PAGE)
+			html_text(b, r, protos[lt.v[i].proto], NULL, 0);
+		evbuffer_add_printf(b, "</td><td>");
+		html_escape(b, lt.v[i].peer);
+		evbuffer_add_printf(b, "</td><td>");
+		if (lt.v[i].device_id == 0)
+			html_text(b, r, T_ACCT_LOGINS_MAIN, NULL, 0);
+		else
+			html_escape(b, lt.v[i].device);
+		evbuffer_add_printf(b, "</td></tr>\n");
+	}
+	evbuffer_add_printf(b, "</table>\n<p><a href=\"/account\" "
+	    "id=\"back\">");
+	html_text(b, r, T_ACCT_DEV_BACK, NULL, 0);
+	evbuffer_add_printf(b, "</a></p>\n");
+	html_end(r, b);
+	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
+	evbuffer_free(b);
+	sodium_memzero(lt.v, STORE_LOGINS_MAX * sizeof(*lt.v));
+	free(lt.v);
+}
+
+void
+account_logins_post(struct bs_req *r)
+{
+	struct account_txn	 at;
+	const char		*pw;
+	size_t			 pwlen = 0;
+
+	memset(&at, 0, sizeof(at));
+	if (account_load(r, &at) == -1)
+		return;
+	store_account_clear(&at.acct);
+	pw = bs_form_get(&r->form, "password", &pwlen);
+	if (pw == NULL || pwlen > BS_MAX_PASSWORD || r->bd->d.auth == NULL) {
+		bs_form_refused(r, T_ACCT_WRONG, "/account");
+		return;
+	}
+	(void)account_defer(r, r->sess->address, pw, pwlen, PENDING_LOGINS);
 }
 
 void

@@ -236,6 +236,21 @@ static const char *const text_en[T_COUNT] = {
 	[T_ACCT_DEV_NEW_ONCE] = "It is shown only this once. If you lose it, "
 	    "revoke it and make a new one.",
 	[T_ACCT_DEV_BACK] = "Back to your mailbox",
+	[T_ACCT_LOGINS_HEAD] = "Recent logins",
+	[T_ACCT_LOGINS_TEXT] = "The last 50 logins: when, with which program "
+	    "and from where. They are kept encrypted so that only your "
+	    "password opens them: enter it once more.",
+	[T_ACCT_LOGINS_SUBMIT] = "Show the logins",
+	[T_ACCT_LOGINS_CAPTION] = "Logins, the newest first (addresses "
+	    "shortened)",
+	[T_ACCT_LOGINS_WHEN] = "Time",
+	[T_ACCT_LOGINS_PROTO] = "Through",
+	[T_ACCT_LOGINS_FROM] = "From",
+	[T_ACCT_LOGINS_DEVICE] = "Password",
+	[T_ACCT_LOGINS_IMAP] = "Reading (IMAP)",
+	[T_ACCT_LOGINS_SMTP] = "Sending (SMTP)",
+	[T_ACCT_LOGINS_PAGE] = "This page",
+	[T_ACCT_LOGINS_MAIN] = "Your password",
 	[T_ACCT_MBOX_HEAD] = "Download all mail",
 	[T_ACCT_MBOX_TEXT] = "All folders as one mbox file, decrypted, for a "
 	    "mail program or an archive. Enter your password once more: this "
@@ -495,6 +510,21 @@ static const char *const text_de[T_COUNT] = {
 	[T_ACCT_DEV_NEW_ONCE] = "Es wird nur dieses eine Mal angezeigt. Geht es "
 	    "verloren, widerrufen Sie es und erzeugen ein neues.",
 	[T_ACCT_DEV_BACK] = "Zur\xc3\xbc" "ck zu Ihrem Postfach",
+	[T_ACCT_LOGINS_HEAD] = "Letzte Anmeldungen",
+	[T_ACCT_LOGINS_TEXT] = "Die letzten 50 Anmeldungen: wann, mit welchem "
+	    "Programm und von wo. Sie sind verschl\xc3\xbcsselt, so dass nur "
+	    "Ihr Passwort sie \xc3\xb6" "ffnet: Geben Sie es noch einmal ein.",
+	[T_ACCT_LOGINS_SUBMIT] = "Anmeldungen zeigen",
+	[T_ACCT_LOGINS_CAPTION] = "Anmeldungen, die neueste zuerst (Adressen "
+	    "gek\xc3\xbcrzt)",
+	[T_ACCT_LOGINS_WHEN] = "Zeit",
+	[T_ACCT_LOGINS_PROTO] = "\xc3\x9c" "ber",
+	[T_ACCT_LOGINS_FROM] = "Von",
+	[T_ACCT_LOGINS_DEVICE] = "Passwort",
+	[T_ACCT_LOGINS_IMAP] = "Lesen (IMAP)",
+	[T_ACCT_LOGINS_SMTP] = "Senden (SMTP)",
+	[T_ACCT_LOGINS_PAGE] = "Diese Seite",
+	[T_ACCT_LOGINS_MAIN] = "Ihr Passwort",
 	[T_ACCT_MBOX_HEAD] = "Alle Post herunterladen",
 	[T_ACCT_MBOX_TEXT] = "Alle Ordner als eine mbox-Datei, entschl\xc3\xbcsselt, "
 	    "f\xc3\xbcr ein Mailprogramm oder ein Archiv. Geben Sie Ihr Passwort "

@@ -181,6 +181,18 @@ enum text_id {
 	T_ACCT_DEV_NEW_TEXT,
 	T_ACCT_DEV_NEW_ONCE,
 	T_ACCT_DEV_BACK,
+	T_ACCT_LOGINS_HEAD,
+	T_ACCT_LOGINS_TEXT,
+	T_ACCT_LOGINS_SUBMIT,
+	T_ACCT_LOGINS_CAPTION,
+	T_ACCT_LOGINS_WHEN,
+	T_ACCT_LOGINS_PROTO,
+	T_ACCT_LOGINS_FROM,
+	T_ACCT_LOGINS_DEVICE,
+	T_ACCT_LOGINS_IMAP,
+	T_ACCT_LOGINS_SMTP,
+	T_ACCT_LOGINS_PAGE,
+	T_ACCT_LOGINS_MAIN,
 	T_ACCT_MBOX_HEAD,
 	T_ACCT_MBOX_TEXT,
 	T_ACCT_MBOX_SUBMIT,
@@ -415,6 +427,7 @@ void		 account_login_post(struct bs_req *);
 void		 account_post(struct bs_req *);
 void		 account_mbox_post(struct bs_req *);
 void		 account_device_post(struct bs_req *);
+void		 account_logins_post(struct bs_req *);
 /*
  * bootstrap-mbox.c: streams the mailbox of r's session as mbox, its
  * messages decrypted with *keyp, which it takes (and wipes at the end).

@@ -375,6 +375,7 @@ main(int argc, char *argv[])
 	set = daemon_bind_external(&bd.d, &bd.d.conf->bootstrap_listen);
 	/* The auth workers: /account checks passwords like IMAP does. */
 	daemon_start(&bd.d, 1);
+	auth_set_login_proto(bd.d.auth, STORE_LOGIN_PAGE);
 	session_init();
 	bd.throttle = throttle_new(bd.d.conf->bootstrap_rate);
 	bd.limits = bs_limits_new(bd.d.base, bd.d.conf);

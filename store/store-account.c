@@ -728,7 +728,8 @@ store_purge_shred(struct store_txn *txn, void *arg)
 		}
 		sodium_memzero(a.token_id, sizeof(a.token_id));
 		a.state = STORE_ACCT_DELETING;
-		if ((ret = store_account_put(txn, &a)) == 0)
+		if ((ret = store_login_drop(txn, a.id)) == 0 &&
+		    (ret = store_account_put(txn, &a)) == 0)
 			store_txn_notify(txn, a.id, 0, 0);
 	}
 	store_account_clear(&a);

@@ -260,6 +260,30 @@ int	 store_account_device_remove(struct store_account *, uint32_t id);
 const struct store_device *store_account_device(const struct store_account *,
 	    uint32_t id);
 /*
+ * The recent logins (store-logins.c): the last STORE_LOGINS_MAX, newest
+ * first, each sealed to the account's public key.  peer is what the
+ * caller masked; device the name of device_id when it was added.
+ */
+#define STORE_LOGINS_MAX	50
+enum store_login_proto {
+	STORE_LOGIN_IMAP = 1,
+	STORE_LOGIN_SUBMISSION = 2,
+	STORE_LOGIN_PAGE = 3,
+};
+struct store_login {
+	int64_t		 when;
+	uint8_t		 proto;		/* enum store_login_proto */
+	uint32_t	 device_id;	/* 0: the main password */
+	char		 peer[64];
+	char		 device[STORE_DEVICE_NAME_MAX + 1];
+};
+int	 store_login_add(struct store_txn *, uint64_t account_id,
+	    const struct store_login *);
+/* Opens them with sk; *np gets how many of max went into out. */
+int	 store_login_list(struct store_txn *, const struct vault_seckey *,
+	    struct store_login *out, size_t max, size_t *np);
+int	 store_login_drop(struct store_txn *, uint64_t account_id);
+/*
  * A client of the account is logged in (a login, or imapd's heartbeat
  * for the open sessions): activity as above, and client_seen, written
  * when older than min_interval seconds.

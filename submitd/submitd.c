@@ -107,6 +107,7 @@ main(int argc, char *argv[])
 	daemon_bind(&sd.daemon, &cf->lmtp_listen);
 	daemon_bind(&sd.daemon, &cf->gateway_listen);
 	daemon_start(&sd.daemon, 1);
+	auth_set_login_proto(sd.daemon.auth, STORE_LOGIN_SUBMISSION);
 	if (pgp_init(cf->state_dir) == -1)
 		fatalx("cannot use GnuPG in %s/gnupg", cf->state_dir);
 	if (pgpmime_init(why, sizeof(why)) == -1)
