@@ -602,8 +602,12 @@ logins_show(struct bs_req *r, const struct vault_seckey *key)
 	free(lt.v);
 }
 
-void
-account_logins_post(struct bs_req *r)
+/*
+ * A logged-in post that needs the key (the page keeps none): its
+ * password goes to the auth workers, or NULL when answered already.
+ */
+static struct bs_pending *
+account_again(struct bs_req *r, enum pending_kind kind)
 {
 	struct account_txn	 at;
 	const char		*pw;
@@ -611,33 +615,27 @@ account_logins_post(struct bs_req *r)
 
 	memset(&at, 0, sizeof(at));
 	if (account_load(r, &at) == -1)
-		return;
+		return NULL;
 	store_account_clear(&at.acct);
 	pw = bs_form_get(&r->form, "password", &pwlen);
-	if (pw == NULL || pwlen > BS_MAX_PASSWORD || r->bd->d.auth == NULL) {
+	if (pw == NULL || pwlen > BS_MAX_PASSWORD || r->bd->d.auth == NULL ||
+	    r->bd->workq == NULL) {
 		bs_form_refused(r, T_ACCT_WRONG, "/account");
-		return;
+		return NULL;
 	}
-	(void)account_defer(r, r->sess->address, pw, pwlen, PENDING_LOGINS);
+	return account_defer(r, r->sess->address, pw, pwlen, kind);
+}
+
+void
+account_logins_post(struct bs_req *r)
+{
+	(void)account_again(r, PENDING_LOGINS);
 }
 
 void
 account_mbox_post(struct bs_req *r)
 {
-	struct account_txn	 at;
-	const char		*pw;
-	size_t			 pwlen = 0;
-
-	memset(&at, 0, sizeof(at));
-	if (account_load(r, &at) == -1)
-		return;
-	store_account_clear(&at.acct);
-	pw = bs_form_get(&r->form, "password", &pwlen);
-	if (pw == NULL || pwlen > BS_MAX_PASSWORD || r->bd->d.auth == NULL) {
-		bs_form_refused(r, T_ACCT_WRONG, "/account");
-		return;
-	}
-	(void)account_defer(r, r->sess->address, pw, pwlen, PENDING_MBOX);
+	(void)account_again(r, PENDING_MBOX);
 }
 
 void
@@ -923,27 +921,18 @@ device_name_ok(const char *s, size_t len)
 void
 account_device_post(struct bs_req *r)
 {
-	struct account_txn	 at;
 	struct bs_pending	*p;
-	const char		*pw, *name;
-	size_t			 pwlen = 0, nlen = 0;
+	const char		*name;
+	size_t			 nlen = 0;
 
-	memset(&at, 0, sizeof(at));
-	if (account_load(r, &at) == -1)
-		return;
-	store_account_clear(&at.acct);
 	name = bs_form_get(&r->form, "name", &nlen);
-	pw = bs_form_get(&r->form, "password", &pwlen);
-	if (name == NULL || !device_name_ok(name, nlen)) {
+	if (r->sess->state == SESSION_ACCOUNT &&
+	    (name == NULL || !device_name_ok(name, nlen))) {
 		bs_form_refused(r, T_ACCT_DEV_NAME, "/account");
 		return;
 	}
-	if (pw == NULL || pwlen > BS_MAX_PASSWORD || r->bd->d.auth == NULL ||
-	    r->bd->workq == NULL) {
-		bs_form_refused(r, T_ACCT_WRONG, "/account");
+	if ((p = account_again(r, PENDING_DEVICE)) == NULL)
 		return;
-	}
-	p = account_defer(r, r->sess->address, pw, pwlen, PENDING_DEVICE);
 	p->job = xcalloc(1, sizeof(*p->job));
 	memcpy(p->job->name, name, nlen);
 	p->job->name[nlen] = '\0';

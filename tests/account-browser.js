@@ -7,10 +7,9 @@
 // non-zero with a message when anything is not as it should be; saves a
 // screenshot of every page to GB_ARTIFACTS.
 'use strict';
-const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { chromium } = require(process.env.GB_PLAYWRIGHT);
+const { check, launch } = require('./browser-lib.js');
 
 const origin = process.env.GB_ORIGIN;
 const address = process.env.GB_ADDRESS;
@@ -19,12 +18,6 @@ const lang = process.env.GB_LANG;
 const other = lang === 'de' ? 'en' : 'de';
 const artifacts = process.env.GB_ARTIFACTS;
 const axePath = process.env.GB_AXE || '';
-
-function check(cond, what) {
-	if (!cond)
-		throw new Error('FAIL: ' + what);
-	console.log('ok - ' + what);
-}
 
 async function shot(page, name) {
 	await page.screenshot({ path: path.join(artifacts,
@@ -50,17 +43,9 @@ async function submit(page, selector) {
 }
 
 (async () => {
-	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gb-chromium-'));
-	const ctx = await chromium.launchPersistentContext(profile, {
-		executablePath: '/usr/bin/chromium',
-		args: ['--headless', '--no-sandbox', '--disable-gpu',
-		    '--no-first-run', '--disable-background-networking',
-		    '--disable-component-update', '--disable-sync'],
-		ignoreHTTPSErrors: true,
-		bypassCSP: axePath !== '',
-		locale: lang === 'de' ? 'de-DE' : 'en-US',
-		viewport: { width: 390, height: 844 },	// a phone
-	});
+	const browser = await launch(chromium, lang,
+	    { bypassCSP: axePath !== '' });
+	const ctx = browser.ctx;
 	try {
 		const page = ctx.pages()[0] || await ctx.newPage();
 		const foreign = [];
@@ -168,8 +153,7 @@ async function submit(page, selector) {
 		check(await page.locator('script').count() === 0,
 		    'the pages hold no script');
 	} finally {
-		await ctx.close();
-		fs.rmSync(profile, { recursive: true, force: true });
+		await browser.close();
 	}
 })().catch((e) => {
 	console.error(e.message || e);

@@ -6,9 +6,9 @@
 // saves a screenshot of every page to GB_ARTIFACTS.
 'use strict';
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { chromium } = require(process.env.GB_PLAYWRIGHT);
+const { check, launch } = require('./browser-lib.js');
 
 const link = process.env.GB_LINK;
 const pin = process.env.GB_PIN;
@@ -31,29 +31,14 @@ async function reloadIsGet(page, what) {
 	    `${what}: a reload sends no form again (${methods.join(',')})`);
 }
 
-function check(cond, what) {
-	if (!cond)
-		throw new Error('FAIL: ' + what);
-	console.log('ok - ' + what);
-}
-
 async function shot(page, name) {
 	await page.screenshot({ path: path.join(artifacts,
 	    `bootstrap-${lang}-${name}.png`), fullPage: true });
 }
 
 (async () => {
-	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gb-chromium-'));
-	const ctx = await chromium.launchPersistentContext(profile, {
-		executablePath: '/usr/bin/chromium',
-		args: ['--headless', '--no-sandbox', '--disable-gpu',
-		    '--no-first-run', '--disable-background-networking',
-		    '--disable-component-update', '--disable-sync'],
-		ignoreHTTPSErrors: true,
-		locale: lang === 'de' ? 'de-DE' : 'en-US',
-		acceptDownloads: true,
-		viewport: { width: 390, height: 844 },	// a phone
-	});
+	const browser = await launch(chromium, lang, { acceptDownloads: true });
+	const ctx = browser.ctx;
 	try {
 		const page = ctx.pages()[0] || await ctx.newPage();
 		const foreign = [];
@@ -195,8 +180,7 @@ async function shot(page, name) {
 		check(await page.locator('script').count() === 0,
 		    'the pages hold no script');
 	} finally {
-		await ctx.close();
-		fs.rmSync(profile, { recursive: true, force: true });
+		await browser.close();
 	}
 })().catch((e) => {
 	console.error(e.message || e);
