@@ -425,9 +425,10 @@ account_pending_free(struct bs_pending *p)
 {
 	struct bootstrapd	*bd = p->r.bd;
 
+	/* Every pending request is on the list: no prev, it is the head. */
 	if (p->prev != NULL)
 		p->prev->next = p->next;
-	else if (bd->pending == p)
+	else
 		bd->pending = p->next;
 	if (p->next != NULL)
 		p->next->prev = p->prev;
@@ -550,12 +551,11 @@ logins_show(struct bs_req *r, const struct vault_seckey *key)
 	struct tm		 tm;
 	time_t			 t;
 	size_t			 i;
-	int			 ret;
 
 	lt.key = key;
 	lt.n = 0;
 	lt.v = xcalloc(STORE_LOGINS_MAX, sizeof(*lt.v));
-	if ((ret = store_txn_run(r->bd->d.store, logins_txn, &lt)) != 0) {
+	if (store_txn_run(r->bd->d.store, logins_txn, &lt) != 0) {
 		free(lt.v);
 		bs_error(r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
 		    T_ERR_BUSY_TEXT);
@@ -720,11 +720,16 @@ account_post(struct bs_req *r)
 void
 account_shutdown(struct bootstrapd *bd)
 {
-	struct bs_pending	*p;
+	struct bs_pending	*p, *next;
 
 	/* New device passwords: each hears "done" and answers 503. */
 	workq_free(&bd->workq);
-	while ((p = bd->pending) != NULL) {
+	/* The rest wait for auth: off the list one by one, answered. */
+	next = bd->pending;
+	bd->pending = NULL;
+	while ((p = next) != NULL) {
+		next = p->next;
+		p->prev = p->next = NULL;
 		auth_cancel(&p->auth);
 		bs_error(&p->r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
 		    T_ERR_BUSY_TEXT);
