@@ -253,9 +253,9 @@ fetch_write_section(struct imap_session *s, const struct imap_fetch_part *part,
 	if (ret == -1 || (ret == 0 && off + len > fm->textlen)) {
 		/*
 		 * RFC 3501 6.4.5: a part that does not exist is empty;
-		 * Dovecot says "" but {0} for a partial of it, and so do we.
+		 * Dovecot 2.3 says {0}, and so do we.
 		 */
-		imap_printf(s, "%s", part->partial ? "{0}\r\n" : "\"\"");
+		imap_printf(s, "{0}\r\n");
 		return;
 	}
 	if (ret == 1) {

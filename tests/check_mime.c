@@ -673,6 +673,15 @@ START_TEST(test_sections)
 	ck_assert_ptr_null(mime_part_find(m, "2.3", 3));
 	ck_assert_ptr_null(mime_part_find(m, "1.2", 3));
 	ck_assert_ptr_eq(mime_part_find(m, "1.1", 3), &m->parts[1]);
+	/* A part names itself as "1" once (Dovecot). */
+	ck_assert_ptr_null(mime_part_find(m, "1.1.1", 5));
+	ck_assert_ptr_null(mime_part_find(m, "2.1.1.1", 7));
+	mime_msg_free(&m);
+	m = parse_str("Subject: single\r\n\r\nbody\r\n");
+	ck_assert_ptr_eq(mime_part_find(m, "1", 1), &m->parts[0]);
+	ck_assert_ptr_null(mime_part_find(m, "1.1", 3));
+	mime_msg_free(&m);
+	m = parse_str(multi);
 	ck_assert_ptr_null(mime_part_find(m, "0", 1));
 	ck_assert_ptr_null(mime_part_find(m, "01", 2));
 	ck_assert_ptr_null(mime_part_find(m, "1.", 2));
