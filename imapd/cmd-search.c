@@ -146,20 +146,28 @@ search_day(time_t t)
 	return t - (t % 86400 + 86400) % 86400;
 }
 
+/*
+ * RFC 3501 6.4.4: SENT* compare the date of the Date: header
+ * "disregarding time and timezone", that is the date as written, in the
+ * header's own zone (as Dovecot does): *tp is that wall-clock time read
+ * as UTC.
+ */
 static int
 search_sent_date(struct search_msg *sm, time_t *tp)
 {
 	char	*v;
 	size_t	 len, hlen;
-	int	 ret;
+	int	 ret, zone;
 
 	if (search_msg_header_len(sm, &hlen) == -1)
 		return -1;
 	v = mime_header_get(sm->text, hlen, "Date", &len);
 	if (v == NULL)
 		return -1;
-	ret = rfc5322_date_parse(v, tp);
+	ret = rfc5322_date_parse_zone(v, tp, &zone);
 	free(v);
+	if (ret == 0)
+		*tp += zone;
 	return ret;
 }
 
