@@ -550,7 +550,7 @@ cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	 * CONDSTORE enabling command.
 	 */
 	if (fr->req.changedsince_set || (fr->req.attrs & IMAP_FETCH_MODSEQ))
-		s->condstore = 1;
+		imap_session_condstore(s);
 	fr->paths = xcalloc(fr->req.nparts > 0 ? fr->req.nparts : 1,
 	    sizeof(*fr->paths));
 	for (i = 0; i < fr->req.nparts; i++)

@@ -438,7 +438,7 @@ cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct imap_arg	*a;
 	char			 enabled[64] = "";
-	int			 had_condstore = s->condstore;
+	int			 condstore = 0;
 
 	if (imap_arg_is_eol(cmd->args)) {
 		imap_tagged(s, "BAD", "ENABLE takes capability names");
@@ -446,26 +446,23 @@ cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 	}
 	/* RFC 5161 3: unknown names are ignored; the answer lists the rest. */
 	for (a = cmd->args; !imap_arg_is_eol(a); a++) {
-		if (imap_arg_atom_equals(a, "CONDSTORE") && !s->condstore) {
-			s->condstore = 1;
+		if (imap_arg_atom_equals(a, "CONDSTORE") && !s->condstore &&
+		    !condstore) {
+			condstore = 1;
 			snprintf(enabled + strlen(enabled), sizeof(enabled) -
 			    strlen(enabled), " CONDSTORE");
 		} else if (imap_arg_atom_equals(a, "QRESYNC") && !s->qresync) {
 			/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE. */
 			s->qresync = 1;
-			s->condstore = 1;
+			condstore = 1;
 			snprintf(enabled + strlen(enabled), sizeof(enabled) -
 			    strlen(enabled), " QRESYNC");
 		}
 	}
+	/* Dovecot's order: HIGHESTMODSEQ, then ENABLED. */
+	if (condstore)
+		imap_session_condstore(s);
 	imap_printf(s, "* ENABLED%s\r\n", enabled);
-	/*
-	 * RFC 7162 3.1: CONDSTORE enabled with a mailbox selected; the
-	 * client has had no HIGHESTMODSEQ for it yet (as Dovecot does).
-	 */
-	if (s->state == S_SELECTED && !had_condstore && s->condstore)
-		imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
-		    (unsigned long long)s->view.highestmodseq);
 	imap_tagged(s, "OK", "Enabled");
 	return CMD_DONE;
 }

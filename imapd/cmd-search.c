@@ -331,10 +331,11 @@ struct search_run {
 	uint32_t		*hits;		/* seqs or UIDs */
 	size_t			 nhits, hitcap;
 	uint64_t		 maxmodseq;
+	uint64_t		 firstmodseq, lastmodseq;	/* MIN's, MAX's */
 	/* Where the slice starts, and what the slices before found. */
 	uint32_t		 seq;
 	size_t			 slice_nhits;
-	uint64_t		 slice_maxmodseq;
+	uint64_t		 slice_maxmodseq, slice_lastmodseq;
 	struct event		*ev;		/* the next slice */
 };
 
@@ -357,6 +358,7 @@ search_txn(struct store_txn *txn, void *arg)
 	/* A retried transaction starts its slice again. */
 	sr->nhits = sr->slice_nhits;
 	sr->maxmodseq = sr->slice_maxmodseq;
+	sr->lastmodseq = sr->slice_lastmodseq;
 	for (seq = sr->seq; seq <= s->view.count; seq++) {
 		if (n > 0 && (n >= SEARCH_SLICE_MSGS ||
 		    (sr->needs_text && time_mono_ms() >= deadline)))
@@ -398,12 +400,34 @@ search_txn(struct store_txn *txn, void *arg)
 			sr->hits = xreallocarray(sr->hits, sr->hitcap,
 			    sizeof(*sr->hits));
 		}
+		if (sr->nhits == 0)
+			sr->firstmodseq = m.modseq;
 		sr->hits[sr->nhits++] = sr->uid_mode ? m.uid : seq;
+		sr->lastmodseq = m.modseq;
 		if (m.modseq > sr->maxmodseq)
 			sr->maxmodseq = m.modseq;
 	}
 	sr->seq = seq;
 	return 0;
+}
+
+/*
+ * RFC 7162 3.1.5 with RFC 4731: the highest MODSEQ of the messages the
+ * ESEARCH returns, so with MIN and/or MAX alone that of those.
+ */
+static uint64_t
+search_answer_modseq(const struct search_run *sr)
+{
+	unsigned int	 r = sr->prog.ret & ~IMAP_SEARCH_RET_SAVE;
+	uint64_t	 m = 0;
+
+	if (r == 0 || (r & ~(IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX)))
+		return sr->maxmodseq;
+	if (r & IMAP_SEARCH_RET_MIN)
+		m = sr->firstmodseq;
+	if ((r & IMAP_SEARCH_RET_MAX) && sr->lastmodseq > m)
+		m = sr->lastmodseq;
+	return m;
 }
 
 /* The answer, once every message was tested. */
@@ -457,7 +481,7 @@ search_answer(struct imap_session *s, struct search_run *sr)
 			imap_printf(s, " COUNT %zu", sr->nhits);
 		if (sr->prog.uses_modseq && sr->nhits > 0)
 			imap_printf(s, " MODSEQ %llu",
-			    (unsigned long long)sr->maxmodseq);
+			    (unsigned long long)search_answer_modseq(sr));
 		imap_printf(s, "\r\n");
 	}
 	imap_tagged(s, "OK", "Search completed");
@@ -478,6 +502,7 @@ search_slice(struct imap_session *s, struct search_run *sr)
 	}
 	sr->slice_nhits = sr->nhits;
 	sr->slice_maxmodseq = sr->maxmodseq;
+	sr->slice_lastmodseq = sr->lastmodseq;
 	if (sr->seq <= s->view.count)
 		return 1;
 	search_answer(s, sr);
@@ -555,7 +580,7 @@ cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	}
 	/* RFC 7162 3.1: a MODSEQ key is a CONDSTORE enabling command. */
 	if (sr->prog.uses_modseq)
-		s->condstore = 1;
+		imap_session_condstore(s);
 	search_prepare(s, &sr->prog.root, &sr->needs_text);
 	/* A small or cheap search is answered at once. */
 	if (!search_slice(s, sr)) {

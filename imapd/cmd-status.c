@@ -189,7 +189,7 @@ cmd_status(struct imap_session *s, const struct imap_command *cmd)
 	else {
 		/* RFC 7162 3.1.6: asking for HIGHESTMODSEQ enables CONDSTORE. */
 		if (items & STATUS_HIGHESTMODSEQ)
-			s->condstore = 1;
+			imap_session_condstore(s);
 		imap_status_write(s, &sr.mb, items);
 		imap_tagged(s, "OK", "Status completed");
 	}

@@ -147,7 +147,7 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 			imap_tagged(s, "BAD", "Unknown STORE modifier");
 			return CMD_DONE;
 		}
-		s->condstore = 1;
+		imap_session_condstore(s);
 		/* 0 means "not since anything": every message fails. */
 		a++;
 	}

@@ -73,6 +73,17 @@ imap_session_enter_state(struct imap_session *s, enum imap_state state)
 		conn_close_after_flush(s->conn);
 }
 
+void
+imap_session_condstore(struct imap_session *s)
+{
+	if (s->condstore)
+		return;
+	s->condstore = 1;
+	if (s->state == S_SELECTED)
+		imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+		    (unsigned long long)s->view.highestmodseq);
+}
+
 int
 imap_session_live(const struct imap_session *s)
 {

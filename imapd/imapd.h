@@ -198,6 +198,12 @@ void	 imap_session_accept(struct imapd *, struct listener *, int fd,
  * selected state forgets the mailbox; logout closes once written.
  */
 void	 imap_session_enter_state(struct imap_session *, enum imap_state);
+/*
+ * RFC 7162 3.1: a CONDSTORE enabling command (ENABLE, a MODSEQ item or
+ * key, CHANGEDSINCE, UNCHANGEDSINCE, STATUS HIGHESTMODSEQ).  The first
+ * one with a mailbox selected sends OK [HIGHESTMODSEQ], as Dovecot does.
+ */
+void	 imap_session_condstore(struct imap_session *);
 /* Waiting for a line with untagged updates going out (CMD_F_LIVE). */
 int	 imap_session_live(const struct imap_session *);
 /* FLAGS lists (imap-session.c). */
