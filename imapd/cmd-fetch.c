@@ -331,7 +331,7 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 	}
 	if ((req->attrs & IMAP_FETCH_FLAGS) || flags_changed) {
 		imap_printf(s, "%sFLAGS ", sp);
-		imap_write_flags(s, fm->m.flags, fm->m.keywords);
+		imap_write_flags(s, fm->m.uid, fm->m.flags, fm->m.keywords);
 		sp = " ";
 	}
 	if ((req->attrs & IMAP_FETCH_MODSEQ) || (s->condstore && flags_changed)) {

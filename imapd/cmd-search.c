@@ -93,6 +93,7 @@ search_prepare(struct imap_session *s, struct imap_search_key *key,
 
 struct search_msg {
 	uint32_t		 seq;
+	int			 recent;	/* \Recent in this session */
 	const struct store_msg	*m;
 	struct imap_view	*view;
 	const uint8_t		*text;		/* NULL: keys need no text */
@@ -178,7 +179,7 @@ search_key_day(const struct imap_search_key *key)
 	return (time_t)(imap_search_date_days(&key->date) * 86400);
 }
 
-/* A flag of the key as the store's bit; 0 for \Recent, which we lack. */
+/* A flag of the key as the store's bit; 0 for \Recent, the session's. */
 static uint32_t
 search_flag_bit(unsigned int flag)
 {
@@ -244,9 +245,8 @@ search_match(const struct imap_search_key *key, struct search_msg *sm)
 	case IMAP_SEARCH_NOT:
 		return !search_match(&key->sub[0], sm);
 	case IMAP_SEARCH_FLAG:
-		/* No message is \Recent here: RECENT none, OLD all. */
 		if ((bit = search_flag_bit(key->flag)) == 0)
-			return !key->set;
+			return sm->recent == (key->set != 0);
 		return ((m->flags & bit) != 0) == (key->set != 0);
 	case IMAP_SEARCH_KEYWORD:
 		for (kw = 0; kw < sm->view->nkeywords; kw++)
@@ -374,6 +374,7 @@ search_txn(struct store_txn *txn, void *arg)
 		n++;
 		memset(&sm, 0, sizeof(sm));
 		sm.seq = seq;
+		sm.recent = imap_session_recent(s, m.uid);
 		sm.m = &m;
 		sm.view = &s->view;
 		text = NULL;

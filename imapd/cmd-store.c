@@ -225,7 +225,7 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 			    sr.silent ? "" : " ");
 		if (!sr.silent) {
 			imap_printf(s, "FLAGS ");
-			imap_write_flags(s, sr.after[i].flags,
+			imap_write_flags(s, sr.after[i].uid, sr.after[i].flags,
 			    sr.after[i].keywords);
 		}
 		imap_printf(s, ")\r\n");
