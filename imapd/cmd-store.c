@@ -152,13 +152,12 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		a++;
 	}
 	if (!imap_arg_get_atom(&a[0], &action) ||
-	    store_parse_action(action, &sr) == -1 || imap_arg_is_eol(&a[1]) ||
-	    !imap_arg_is_eol(&a[2])) {
+	    store_parse_action(action, &sr) == -1 || imap_arg_is_eol(&a[1])) {
 		imap_tagged(s, "BAD", "STORE takes FLAGS, +FLAGS or -FLAGS "
 		    "(.SILENT) and flags");
 		return CMD_DONE;
 	}
-	if (imap_flags_parse(&a[1], &sr.flags, &why) == -1) {
+	if (imap_flags_parse_args(&a[1], &sr.flags, &why) == -1) {
 		imap_tagged(s, "BAD", "%s", why);
 		return CMD_DONE;
 	}
