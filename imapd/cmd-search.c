@@ -286,8 +286,11 @@ search_match(const struct imap_search_key *key, struct search_msg *sm)
 	case IMAP_SEARCH_BCC:
 	case IMAP_SEARCH_CC:
 	case IMAP_SEARCH_FROM:
-	case IMAP_SEARCH_SUBJECT:
 	case IMAP_SEARCH_TO:
+		return search_msg_header_len(sm, &hlen) == 0 &&
+		    imap_text_address_match(sm->text, hlen,
+		    search_key_field(key), key->str);
+	case IMAP_SEARCH_SUBJECT:
 	case IMAP_SEARCH_HEADER:
 		return search_msg_header_len(sm, &hlen) == 0 &&
 		    imap_text_header_match(sm->text, hlen,
