@@ -34,7 +34,7 @@
 
 #include "vault.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 enum store_error {
 	STORE_OK = 0,
