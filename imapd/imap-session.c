@@ -25,6 +25,7 @@ static void	imap_session_input(struct conn *, void *);
 static void	imap_session_drained(struct conn *, void *);
 static void	imap_session_end(struct conn *, enum conn_end, void *);
 static void	imap_session_close(struct imap_session *, const char *why);
+static void	imap_session_forget_views(const struct imap_session *);
 static void	imap_session_run(struct imap_session *);
 static void	imap_session_dispatch(struct imap_session *,
 		    const struct imap_command *);
@@ -57,7 +58,8 @@ imap_session_enter_state(struct imap_session *s, enum imap_state state)
 	 * the session's end frees it.
 	 */
 	if (s->state == S_SELECTED && state == S_AUTH) {
-		imap_view_clear(&s->view);
+		/* Kept for this process's next SELECT of it (imap-view.h). */
+		imap_view_release(&s->view);
 		free(s->mailbox_name);
 		s->mailbox_name = NULL;
 		free(s->saved);
@@ -179,6 +181,23 @@ imap_session_accept(struct imapd *im, struct listener *l, int fd,
 	    imap_capabilities(s));
 }
 
+/*
+ * The mailbox snapshots of an account stay in memory only while it has a
+ * session here (s is already off the list).
+ */
+static void
+imap_session_forget_views(const struct imap_session *s)
+{
+	const struct imap_session	*o;
+
+	if (s->account_id == 0)
+		return;
+	for (o = s->imapd->sessions; o != NULL; o = o->next)
+		if (o->account_id == s->account_id)
+			return;
+	imap_view_cache_forget(s->account_id);
+}
+
 static void
 imap_session_free(struct imap_session *s)
 {
@@ -200,6 +219,7 @@ imap_session_free(struct imap_session *s)
 	if (s->cmd_state_free != NULL && s->cmd_state != NULL)
 		s->cmd_state_free(s->cmd_state);
 	imap_view_clear(&s->view);
+	imap_session_forget_views(s);
 	free(s->mailbox_name);
 	free(s->saved);
 	free(s->tag);
@@ -518,6 +538,12 @@ imap_session_shutdown(struct imap_session *s)
 static void
 imap_session_cmd_end(struct imap_session *s)
 {
+	if (log_get_verbose())
+		log_debug("%s: %s cost %llu records read, %llu view steps",
+		    s->conn->peer, s->tag != NULL ? s->tag : "*",
+		    (unsigned long long)(store_reads(s->imapd->daemon.store) -
+		    s->cost_reads),
+		    (unsigned long long)(imap_view_steps() - s->cost_steps));
 	/* Before cmd_state: a literal sink may point into it. */
 	imap_parser_reset(s->parser);
 	if (s->cmd_state_free != NULL && s->cmd_state != NULL)
@@ -597,6 +623,8 @@ imap_session_dispatch(struct imap_session *s, const struct imap_command *cmd)
 	s->tag = xstrdup(cmd->tag);
 	s->cmd = cmd;
 	s->phase = CP_RUN;
+	s->cost_reads = store_reads(s->imapd->daemon.store);
+	s->cost_steps = imap_view_steps();
 	if ((def = imap_command_find(cmd->name, &args, &uid)) == NULL) {
 		s->bad_count++;
 		/* "UID NAME": the name UID looked for. */
