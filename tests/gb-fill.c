@@ -19,12 +19,10 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "gb-open.h"
 #include "log.h"
 #include "mime-seal.h"
-#include "proc.h"
 #include "store.h"
-#include "util.h"
 #include "xmalloc.h"
 
 #define FILL_BATCH	1000
@@ -157,9 +155,7 @@ main(int argc, char *argv[])
 {
 	struct conf		*cf;
 	struct store		*st;
-	struct store_options	 so;
 	struct fill		 f;
-	char			 err[512];
 	uint32_t		 n, unseen, seen, i, nfiles, share;
 	int			 ret;
 
@@ -174,20 +170,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "gb-fill: N or UNSEEN out of range\n");
 		return EX_USAGE;
 	}
-	if ((cf = conf_load(argv[1], err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		return EX_CONFIG;
-	}
-	if (vault_init() == -1 || proc_drop_privileges(cf->user, cf->group) == -1)
-		return EX_SOFTWARE;
-	memset(&so, 0, sizeof(so));
-	so.cache_size = cf->db_cache_size;
-	so.checkpoint_interval = cf->db_checkpoint_interval;
-	so.log_keep_for_backup = cf->db_log_keep_for_backup;
-	if ((st = store_open(cf->state_dir, &so, &ret)) == NULL) {
-		fprintf(stderr, "gb-fill: %s\n", store_strerror(ret));
-		return EX_TEMPFAIL;
-	}
+	if ((st = gb_open("gb-fill", argv[1], &cf, &ret)) == NULL)
+		return ret;
 	memset(&f, 0, sizeof(f));
 	f.address = argv[2];
 	f.mailbox = argv[3];
