@@ -45,6 +45,9 @@ static uint32_t	imap_view_lower_bound(const struct imap_view *, uint32_t);
 static void	imap_view_set_flags(struct imap_view *, uint32_t seq,
 		    uint32_t flags);
 static void	imap_view_mark_dirty(struct imap_view *, uint32_t seq);
+static void	imap_view_mark_gone(struct imap_view *, uint32_t seq);
+static void	imap_view_uids_add(uint32_t **, size_t *, size_t *,
+		    uint32_t);
 static void	imap_view_compact(struct imap_view *,
 		    const struct imap_view_callbacks *, void *);
 static int	imap_view_take_snapshot(struct imap_view *,
@@ -96,6 +99,16 @@ imap_view_set_flags(struct imap_view *v, uint32_t seq, uint32_t flags)
 }
 
 static void
+imap_view_uids_add(uint32_t **listp, size_t *np, size_t *capp, uint32_t uid)
+{
+	if (*np == *capp) {
+		*capp = *capp == 0 ? 16 : *capp * 2;
+		*listp = xreallocarray(*listp, *capp, sizeof(**listp));
+	}
+	(*listp)[(*np)++] = uid;
+}
+
+static void
 imap_view_mark_dirty(struct imap_view *v, uint32_t seq)
 {
 	struct imap_view_msg	*vm = &v->msgs[seq - 1];
@@ -103,12 +116,18 @@ imap_view_mark_dirty(struct imap_view *v, uint32_t seq)
 	if (vm->dirty)
 		return;
 	vm->dirty = 1;
-	if (v->ndirty == v->dirtycap) {
-		v->dirtycap = v->dirtycap == 0 ? 16 : v->dirtycap * 2;
-		v->dirty = xreallocarray(v->dirty, v->dirtycap,
-		    sizeof(*v->dirty));
-	}
-	v->dirty[v->ndirty++] = vm->uid;
+	imap_view_uids_add(&v->dirty, &v->ndirty, &v->dirtycap, vm->uid);
+}
+
+static void
+imap_view_mark_gone(struct imap_view *v, uint32_t seq)
+{
+	struct imap_view_msg	*vm = &v->msgs[seq - 1];
+
+	if (vm->expunged)
+		return;
+	vm->expunged = 1;
+	imap_view_uids_add(&v->gone, &v->ngone, &v->gonecap, vm->uid);
 }
 
 void
@@ -183,8 +202,10 @@ imap_view_take_snapshot(struct imap_view *v, const struct store_mailbox *mb)
 			if (seq != 0)
 				v->msgs[seq - 1].dirty = 0;
 		}
-		if (o->pending_expunges)
-			v->pending_expunges = 1;
+		/* Its expunged ones are gone here too. */
+		for (i = 0; i < o->ngone; i++)
+			imap_view_uids_add(&v->gone, &v->ngone, &v->gonecap,
+			    o->gone[i]);
 		return 1;
 	}
 	return 0;
@@ -216,8 +237,7 @@ imap_view_open(struct store_txn *txn, struct imap_view *v, uint64_t account_id,
 		 */
 		if ((ret = imap_view_apply(txn, v, v->highestmodseq)) != 0)
 			goto fail;
-		if (v->pending_expunges)
-			imap_view_compact(v, NULL, NULL);
+		imap_view_compact(v, NULL, NULL);
 		for (i = 0; i < v->ndirty; i++) {
 			uint32_t seq = imap_view_seq(v, v->dirty[i]);
 
@@ -263,6 +283,7 @@ imap_view_clear(struct imap_view *v)
 		free(v->keywords[i]);
 	free(v->msgs);
 	free(v->dirty);
+	free(v->gone);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -313,8 +334,7 @@ found:
 		if (seq != 0)
 			v->msgs[seq - 1].dirty = 0;
 	}
-	if (v->pending_expunges)
-		imap_view_compact(v, NULL, NULL);
+	imap_view_compact(v, NULL, NULL);
 	sn->account_id = v->account_id;
 	sn->mailbox_id = v->mailbox_id;
 	sn->uidvalidity = v->uidvalidity;
@@ -429,10 +449,8 @@ imap_view_change(uint32_t uid, uint64_t modseq, int expunged, void *arg)
 	imap_view_nsteps++;
 	seq = imap_view_seq(v, uid);
 	if (expunged) {
-		if (seq != 0 && !v->msgs[seq - 1].expunged) {
-			v->msgs[seq - 1].expunged = 1;
-			v->pending_expunges = 1;
-		}
+		if (seq != 0)
+			imap_view_mark_gone(v, seq);
 		return 0;
 	}
 	if (seq == 0) {
@@ -530,32 +548,44 @@ imap_view_refresh(struct store_txn *txn, struct imap_view *v)
 }
 
 /*
- * Removes the expunged messages, reporting each through cb when given.
- * Each EXPUNGE names the sequence number as it is at that moment;
- * walking forward and compacting gives exactly that.  The walk starts at
- * the first expunged message: what lies before it keeps its place.
+ * Removes the expunged messages (the gone list), reporting each through
+ * cb when given.  Each EXPUNGE names the sequence number as it is at that
+ * moment: the t-th removal (in UID order) of the message at index i is
+ * sequence number i - t + 1.  The runs between them move down with one
+ * memmove each: k expunges cost k binary searches, not a walk.
  */
 static void
 imap_view_compact(struct imap_view *v, const struct imap_view_callbacks *cb,
     void *arg)
 {
-	uint32_t	 i, j;
+	uint32_t	 i, end, seq, t, k = 0, sb = v->seen_below;
+	size_t		 g;
 
-	for (i = 0; i < v->count && !v->msgs[i].expunged; i++)
-		;
-	if (i < v->seen_below)
-		v->seen_below = i;
-	for (j = i; i < v->count; i++) {
+	if (v->ngone == 0)
+		return;
+	/* The indexes of the removals, ascending, in place of their UIDs. */
+	qsort(v->gone, v->ngone, sizeof(*v->gone), imap_uid_cmp);
+	for (g = 0; g < v->ngone; g++) {
 		imap_view_nsteps++;
-		if (v->msgs[i].expunged) {
-			if (cb != NULL)
-				cb->expunge(j + 1, v->msgs[i].uid, arg);
-			continue;
-		}
-		v->msgs[j++] = v->msgs[i];
+		if ((seq = imap_view_seq(v, v->gone[g])) != 0 &&
+		    v->msgs[seq - 1].expunged && (k == 0 ||
+		    v->gone[k - 1] != seq - 1))
+			v->gone[k++] = seq - 1;
 	}
-	v->count = j;
-	v->pending_expunges = 0;
+	for (t = 0; t < k; t++) {
+		i = v->gone[t];
+		/* What was \Seen below the mark still is, one place lower. */
+		if (i < sb)
+			v->seen_below--;
+		if (cb != NULL)
+			cb->expunge(i - t + 1, v->msgs[i].uid, arg);
+		/* The run up to the next removal moves down by t + 1. */
+		end = t + 1 < k ? v->gone[t + 1] : v->count;
+		memmove(&v->msgs[i - t], &v->msgs[i + 1],
+		    (size_t)(end - i - 1) * sizeof(*v->msgs));
+	}
+	v->count -= k;
+	v->ngone = 0;
 }
 
 void
@@ -570,7 +600,7 @@ imap_view_report(struct imap_view *v, int allow_expunge,
 		v->keywords_changed = 0;
 		cb->keywords(arg);
 	}
-	if (allow_expunge && v->pending_expunges)
+	if (allow_expunge)
 		imap_view_compact(v, cb, arg);
 	if (v->new_count > 0) {
 		v->new_count = 0;

@@ -45,7 +45,10 @@ struct imap_view {
 	uint32_t		 nkeywords;
 	int			 keywords_changed;
 	uint32_t		 new_count;	/* EXISTS not yet reported */
-	int			 pending_expunges;
+	/* UIDs of the messages marked expunged, not yet removed. */
+	uint32_t		*gone;
+	size_t			 ngone;
+	size_t			 gonecap;
 	/* UIDs of the messages marked dirty, in no order (dups possible). */
 	uint32_t		*dirty;
 	size_t			 ndirty;
