@@ -25,7 +25,6 @@ static void	imap_session_input(struct conn *, void *);
 static void	imap_session_drained(struct conn *, void *);
 static void	imap_session_end(struct conn *, enum conn_end, void *);
 static void	imap_session_close(struct imap_session *, const char *why);
-static void	imap_session_forget_views(const struct imap_session *);
 static void	imap_session_run(struct imap_session *);
 static void	imap_session_dispatch(struct imap_session *,
 		    const struct imap_command *);
@@ -181,23 +180,6 @@ imap_session_accept(struct imapd *im, struct listener *l, int fd,
 	    imap_capabilities(s));
 }
 
-/*
- * The mailbox snapshots of an account stay in memory only while it has a
- * session here (s is already off the list).
- */
-static void
-imap_session_forget_views(const struct imap_session *s)
-{
-	const struct imap_session	*o;
-
-	if (s->account_id == 0)
-		return;
-	for (o = s->imapd->sessions; o != NULL; o = o->next)
-		if (o->account_id == s->account_id)
-			return;
-	imap_view_cache_forget(s->account_id);
-}
-
 static void
 imap_session_free(struct imap_session *s)
 {
@@ -218,8 +200,11 @@ imap_session_free(struct imap_session *s)
 	imap_parser_free(&s->parser);
 	if (s->cmd_state_free != NULL && s->cmd_state != NULL)
 		s->cmd_state_free(s->cmd_state);
-	imap_view_clear(&s->view);
-	imap_session_forget_views(s);
+	/* A client that logs in again finds its mailbox (imap-view.h). */
+	if (s->revoked)
+		imap_view_clear(&s->view);
+	else
+		imap_view_release(&s->view);
 	free(s->mailbox_name);
 	free(s->saved);
 	free(s->tag);
@@ -514,6 +499,9 @@ imap_session_revoke(struct imap_session *s)
 		return;
 	log_info("%s: %s: the mailbox was disabled, deleted or re-invited; "
 	    "ending the session", s->conn->peer, s->address);
+	/* Nothing of it stays in memory for a next session. */
+	imap_view_cache_forget(s->account_id);
+	s->revoked = 1;
 	/* Not into the middle of a command's output (a FETCH literal). */
 	if (s->phase == CP_NONE || imap_session_live(s))
 		imap_printf(s, "* BYE [UNAVAILABLE] This mailbox was disabled, "

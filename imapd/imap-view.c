@@ -17,7 +17,11 @@
  * The snapshot cache: views left by their sessions, kept for the next
  * SELECT of the same mailbox.  Bounded in entries and in messages (32
  * bytes each: 1,000,000 is 32 MB at most); the least recently used goes
- * first.  Only while the account has a session (imap_view_cache_forget).
+ * first.  A client that logs in again (a phone polling every few
+ * minutes) finds its mailbox there; an account that is disabled or
+ * deleted is forgotten (imap_view_cache_forget).  What a snapshot holds,
+ * UIDs, flags and MODSEQs, is what the message records hold in the
+ * database, unsealed there too.
  */
 #define IMAP_VIEW_CACHE_SLOTS	16
 #define IMAP_VIEW_CACHE_MSGS	1000000

@@ -83,7 +83,7 @@ int	 imap_view_open(struct store_txn *, struct imap_view *,
 void	 imap_view_clear(struct imap_view *);
 /* Leaving the mailbox: the view goes to the snapshot cache, then clear. */
 void	 imap_view_release(struct imap_view *);
-/* Drops the cached snapshots of an account (its last session ended). */
+/* Drops the cached snapshots of an account (disabled or deleted). */
 void	 imap_view_cache_forget(uint64_t account_id);
 /*
  * RFC 3501 7.3.1 [UNSEEN n]: the sequence number of the first message

@@ -182,6 +182,7 @@ struct imap_session {
 	uint64_t		 account_id;
 	char			 address[ADDR_MAX + 1];
 	struct vault_seckey	*key;
+	int			 revoked;	/* imap_session_revoke() */
 
 	/* Selected mailbox */
 	struct imap_view	 view;
