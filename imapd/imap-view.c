@@ -15,8 +15,9 @@
 
 /*
  * The snapshot cache: views left by their sessions, kept for the next
- * SELECT of the same mailbox.  Bounded in entries and in messages (32
- * bytes each: 1,000,000 is 32 MB at most); the least recently used goes
+ * SELECT of the same mailbox.  Bounded in entries and in room for
+ * messages (32 bytes each: 2^20 is 32 MiB at most; an array grows by
+ * doubling, so room is what counts); the least recently used goes
  * first.  A client that logs in again (a phone polling every few
  * minutes) finds its mailbox there; an account that is disabled or
  * deleted is forgotten (imap_view_cache_forget).  What a snapshot holds,
@@ -24,7 +25,7 @@
  * database, unsealed there too.
  */
 #define IMAP_VIEW_CACHE_SLOTS	16
-#define IMAP_VIEW_CACHE_MSGS	1000000
+#define IMAP_VIEW_CACHE_MSGS	(1U << 20)
 
 struct imap_view_snap {
 	uint64_t		 account_id;	/* 0: the slot is free */
@@ -298,7 +299,8 @@ imap_view_release(struct imap_view *v)
 	uint64_t		 total = 0;
 	size_t			 i;
 
-	if (!v->live || v->count > IMAP_VIEW_CACHE_MSGS) {
+	/* Counted by what the arrays hold room for: that is the memory. */
+	if (!v->live || v->cap > IMAP_VIEW_CACHE_MSGS) {
 		imap_view_clear(v);
 		return;
 	}
@@ -308,7 +310,7 @@ imap_view_release(struct imap_view *v)
 		if (sn->account_id == v->account_id &&
 		    sn->mailbox_id == v->mailbox_id)
 			imap_view_snap_free(sn);
-		total += sn->count;
+		total += sn->cap;
 	}
 	/* Least recently used first, until the new one fits. */
 	for (;;) {
@@ -316,7 +318,7 @@ imap_view_release(struct imap_view *v)
 		for (i = 0; i < IMAP_VIEW_CACHE_SLOTS; i++) {
 			sn = &imap_view_cache[i];
 			if (sn->account_id == 0) {
-				if (total + v->count <= IMAP_VIEW_CACHE_MSGS)
+				if (total + v->cap <= IMAP_VIEW_CACHE_MSGS)
 					goto found;
 				continue;
 			}
@@ -325,7 +327,7 @@ imap_view_release(struct imap_view *v)
 		}
 		if (victim == NULL)
 			break;
-		total -= victim->count;
+		total -= victim->cap;
 		imap_view_snap_free(victim);
 	}
 	imap_view_clear(v);
