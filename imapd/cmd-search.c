@@ -337,12 +337,20 @@ struct search_run {
 	uint64_t		 firstmodseq, lastmodseq;	/* MIN's, MAX's */
 	/* Where the slice starts, and what the slices before found. */
 	uint32_t		 seq;
+	/*
+	 * A set every hit must be in (a UID or sequence set key at the top
+	 * of the program), or NULL: only its messages are tested, so
+	 * "UID SEARCH UID n" reads one record, not the mailbox (issue 18).
+	 */
+	const struct imap_seqset *cand;
+	int			 cand_uid;
 	size_t			 slice_nhits;
 	uint64_t		 slice_maxmodseq, slice_lastmodseq;
 	struct event		*ev;		/* the next slice */
 };
 
 static void	search_run_free(void *);
+static void	search_candidates(struct search_run *);
 static void	search_slice_cb(evutil_socket_t, short, void *);
 
 static int
@@ -363,6 +371,11 @@ search_txn(struct store_txn *txn, void *arg)
 	sr->maxmodseq = sr->slice_maxmodseq;
 	sr->lastmodseq = sr->slice_lastmodseq;
 	for (seq = sr->seq; seq <= s->view.count; seq++) {
+		if (sr->cand != NULL && (seq = imap_view_next_in_set(&s->view,
+		    sr->cand, sr->cand_uid, seq)) == 0) {
+			seq = s->view.count + 1;
+			break;
+		}
 		if (n > 0 && (n >= SEARCH_SLICE_MSGS ||
 		    (sr->needs_text && time_mono_ms() >= deadline)))
 			break;
@@ -432,6 +445,25 @@ search_answer_modseq(const struct search_run *sr)
 	if ((r & IMAP_SEARCH_RET_MAX) && sr->lastmodseq > m)
 		m = sr->lastmodseq;
 	return m;
+}
+
+/* The candidate set of a program: a set key the whole program ANDs. */
+static void
+search_candidates(struct search_run *sr)
+{
+	const struct imap_search_key	*root = &sr->prog.root, *k;
+	size_t				 i, n = 1;
+
+	if (root->type == IMAP_SEARCH_AND)
+		n = root->nsub;
+	for (i = 0; i < n; i++) {
+		k = root->type == IMAP_SEARCH_AND ? &root->sub[i] : root;
+		if (k->type == IMAP_SEARCH_SEQSET || k->type == IMAP_SEARCH_UID) {
+			sr->cand = &k->seqset;
+			sr->cand_uid = k->type == IMAP_SEARCH_UID;
+			return;
+		}
+	}
 }
 
 /* The answer, once every message was tested. */
@@ -586,6 +618,7 @@ cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	if (sr->prog.uses_modseq)
 		imap_session_condstore(s);
 	search_prepare(s, &sr->prog.root, &sr->needs_text);
+	search_candidates(sr);
 	/* A small or cheap search is answered at once. */
 	if (!search_slice(s, sr)) {
 		search_run_free(sr);
