@@ -390,22 +390,6 @@ imap_sync_exists(uint32_t count, void *arg)
 	imap_session_recent_report(s, 0);
 }
 
-/* Binary search: the index of the first message with a UID >= uid. */
-static uint32_t
-imap_session_lower(const struct imap_view *v, uint32_t uid)
-{
-	uint32_t	 lo = 0, hi = v->count, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (v->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 int
 imap_session_recent(const struct imap_session *s, uint32_t uid)
 {
@@ -443,13 +427,15 @@ imap_session_recent_add(struct imap_session *s, uint32_t first,
 uint32_t
 imap_session_recent_count(const struct imap_session *s)
 {
-	uint32_t	 n = 0;
-	size_t		 i;
+	const struct imap_view	*v = &s->view;
+	uint32_t		 n = 0, end;
+	size_t			 i;
 
-	for (i = 0; i < s->nrecent; i++)
-		n += imap_session_lower(&s->view, s->recent[i].last == UINT32_MAX ?
-		    UINT32_MAX : s->recent[i].last + 1) -
-		    imap_session_lower(&s->view, s->recent[i].first);
+	for (i = 0; i < s->nrecent; i++) {
+		end = s->recent[i].last == UINT32_MAX ? v->count :
+		    imap_view_lower_bound(v, s->recent[i].last + 1);
+		n += end - imap_view_lower_bound(v, s->recent[i].first);
+	}
 	return n;
 }
 
