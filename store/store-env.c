@@ -93,7 +93,8 @@ static int	store_schema_check(struct store *);
 static int	store_index_check(struct store_txn *);
 static time_t	store_clock_real(void);
 static int	store_busy_enter(struct store *);
-static int	store_txn_run_busy(struct store *, store_txn_fn, void *);
+static int	store_txn_run_busy(struct store *, store_txn_fn, void *,
+		    u_int32_t);
 static void	store_watchdog_stuck(struct store *);
 static int	store_maintain_busy(struct store *, int);
 static void	store_busy_leave(struct store *, int);
@@ -700,13 +701,79 @@ store_txn_run(struct store *st, store_txn_fn fn, void *arg)
 	int	 entered, ret;
 
 	entered = store_busy_enter(st);
-	ret = store_txn_run_busy(st, fn, arg);
+	ret = store_txn_run_busy(st, fn, arg, 0);
+	store_busy_leave(st, entered);
+	return ret;
+}
+
+int
+store_txn_run_nosync(struct store *st, store_txn_fn fn, void *arg)
+{
+	int	 entered, ret;
+
+	entered = store_busy_enter(st);
+	/*
+	 * WRITE_NOSYNC, not NOSYNC: the record is in the log file (the
+	 * kernel's) when the commit returns, so a SIGKILL of this process
+	 * loses nothing and a flush by any process of the environment
+	 * covers it; only the fdatasync is left to store_log_flush().
+	 */
+	ret = store_txn_run_busy(st, fn, arg, DB_TXN_WRITE_NOSYNC);
+	store_busy_leave(st, entered);
+	return ret;
+}
+
+int
+store_log_flush(struct store *st)
+{
+	int	 entered, ret;
+
+	/*
+	 * env_lock: the loop's thread may be reopening the environment.
+	 * Taken outside the busy mark: a reopen waits (a while) for marked
+	 * threads to leave while it holds the lock we would wait for.
+	 */
+	pthread_mutex_lock(&st->env_lock);
+	entered = store_busy_enter(st);
+	if (st->log_flush_hook != NULL)
+		ret = st->log_flush_hook(st);
+	else if (st->env == NULL)
+		ret = STORE_ERECOVER;
+	else
+		/* NULL: everything written so far, every commit before us. */
+		ret = store_db_error("log_flush",
+		    st->env->log_flush(st->env, NULL));
+	store_busy_leave(st, entered);
+	pthread_mutex_unlock(&st->env_lock);
+	return ret;
+}
+
+int
+store_log_flush_recover(struct store *st)
+{
+	int	 entered, ret;
+
+	entered = store_busy_enter(st);
+	if (st->env == NULL)
+		ret = STORE_ERECOVER;
+	else
+		ret = store_db_error("log_flush",
+		    st->env->log_flush(st->env, NULL));
+	/*
+	 * The commits it covers were written to the log file before the
+	 * panic: the recovery reads them there, and its checkpoint puts
+	 * them on disk; the flush after it confirms.
+	 */
+	if (ret == STORE_ERECOVER && (ret = store_env_reopen(st)) == 0)
+		ret = store_db_error("log_flush",
+		    st->env->log_flush(st->env, NULL));
 	store_busy_leave(st, entered);
 	return ret;
 }
 
 static int
-store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
+store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
+    u_int32_t commit_flags)
 {
 	struct store_txn txn;
 	int		 ret, attempt, recovered = 0;
@@ -724,9 +791,12 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
 			txn.tid = tid;
 			ret = fn(&txn, arg);
 			if (ret == 0) {
-				/* The commit flushes the log: this is the ack. */
+				/*
+				 * The commit flushes the log: this is the
+				 * ack (WRITE_NOSYNC: the flush after it).
+				 */
 				ret = store_db_error("commit",
-				    tid->commit(tid, 0));
+				    tid->commit(tid, commit_flags));
 				if (ret == 0 && st->after_commit != NULL)
 					ret = st->after_commit(st);
 			} else

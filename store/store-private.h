@@ -108,6 +108,12 @@ struct store {
 	 * environment panics after the commit record reached the disk.
 	 */
 	int		(*after_commit)(struct store *);
+	/*
+	 * Tests only: runs in place of the log flush of store_log_flush()
+	 * when set; its non-zero return is the flush's (as fdatasync
+	 * failing with EIO).  Called from the flushing thread.
+	 */
+	int		(*log_flush_hook)(struct store *);
 };
 
 struct store_txn {
