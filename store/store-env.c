@@ -362,6 +362,13 @@ store_env_reopen(struct store *st)
 
 	log_warnx("store: reopening the environment with recovery");
 	pthread_mutex_lock(&st->env_lock);
+	/*
+	 * A flush in the flusher thread uses the handle we close.  The
+	 * wait releases env_lock: if that flush waits for a dead process,
+	 * the watchdog sees it (failchk) and ends us.
+	 */
+	while (st->flushing > 0)
+		pthread_cond_wait(&st->flush_cond, &st->env_lock);
 	store_env_close(st);
 	ret = store_env_open(st);
 	if (ret == 0)
@@ -617,6 +624,7 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 	st->send_fd = -1;
 	pthread_mutex_init(&st->env_lock, NULL);
 	pthread_cond_init(&st->watchdog_cond, NULL);
+	pthread_cond_init(&st->flush_cond, NULL);
 	if (sodium_init() == -1) {
 		log_warnx("store: libsodium does not initialize");
 		ret = STORE_EIO;
@@ -671,6 +679,7 @@ store_close(struct store **stp)
 	store_env_close(st);
 	pthread_mutex_destroy(&st->env_lock);
 	pthread_cond_destroy(&st->watchdog_cond);
+	pthread_cond_destroy(&st->flush_cond);
 	free(st->state_dir);
 	free(st->db_dir);
 	free(st->notify_dir);
@@ -726,24 +735,34 @@ store_txn_run_nosync(struct store *st, store_txn_fn fn, void *arg)
 int
 store_log_flush(struct store *st)
 {
+	DB_ENV	*env;
 	int	 entered, ret;
 
 	/*
-	 * env_lock: the loop's thread may be reopening the environment.
-	 * Taken outside the busy mark: a reopen waits (a while) for marked
-	 * threads to leave while it holds the lock we would wait for.
+	 * The loop's thread may be reopening the environment: take the
+	 * handle under env_lock and count ourselves in, so that a reopen
+	 * waits for us.  The flush itself runs without the lock, since a
+	 * dead process may hold the log's flush mutex for good, and the
+	 * watchdog needs env_lock to find that out (store_watchdog).
+	 * The busy mark is taken outside the lock: a reopen waits (a
+	 * while) for marked threads to leave while it holds it.
 	 */
 	pthread_mutex_lock(&st->env_lock);
+	env = st->env;
+	st->flushing++;
+	pthread_mutex_unlock(&st->env_lock);
 	entered = store_busy_enter(st);
 	if (st->log_flush_hook != NULL)
 		ret = st->log_flush_hook(st);
-	else if (st->env == NULL)
+	else if (env == NULL)
 		ret = STORE_ERECOVER;
 	else
 		/* NULL: everything written so far, every commit before us. */
-		ret = store_db_error("log_flush",
-		    st->env->log_flush(st->env, NULL));
+		ret = store_db_error("log_flush", env->log_flush(env, NULL));
 	store_busy_leave(st, entered);
+	pthread_mutex_lock(&st->env_lock);
+	if (--st->flushing == 0)
+		pthread_cond_broadcast(&st->flush_cond);
 	pthread_mutex_unlock(&st->env_lock);
 	return ret;
 }

@@ -9,11 +9,13 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <ftw.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -231,6 +233,100 @@ START_TEST(test_real_flush)
 }
 END_TEST
 
+/* In place of a flush stuck on a mutex that a dead process holds. */
+static atomic_int	 stuck_release;
+
+static int
+stuck_hook(struct store *s)
+{
+	(void)s;
+	atomic_fetch_add(&flush_started, 1);
+	while (!atomic_load(&stuck_release))
+		usleep(1000);
+	atomic_fetch_add(&flush_ended, 1);
+	return 0;
+}
+
+/*
+ * A flush that never comes back must leave env_lock free: the watchdog
+ * takes it to run failchk, which is how a daemon finds out that a dead
+ * process holds the log's flush mutex and leaves to be restarted.
+ */
+START_TEST(test_stuck_flush_frees_env_lock)
+{
+	struct waiter	 w;
+	struct timespec	 ts;
+	int		 i, ret;
+
+	memset(&w, 0, sizeof(w));
+	atomic_store(&stuck_release, 0);
+	st->log_flush_hook = stuck_hook;
+	(void)waiter_add(&w, 0);
+	for (i = 0; i < 2000 && atomic_load(&flush_started) == 0; i++)
+		usleep(1000);
+	ck_assert_int_eq(atomic_load(&flush_started), 1);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 2;
+	ret = pthread_mutex_timedlock(&st->env_lock, &ts);
+	ck_assert_msg(ret == 0, "env_lock is held during the flush");
+	pthread_mutex_unlock(&st->env_lock);
+	ck_assert_int_eq(w.answered, 0);
+	atomic_store(&stuck_release, 1);
+	loop_until_answered(&w, 1);
+	ck_assert_int_eq(w.ret, 0);
+}
+END_TEST
+
+static atomic_int	 reopen_done;
+
+/* Once: the environment "panicked" after this commit; reopen it. */
+static int
+panic_once(struct store *s)
+{
+	s->after_commit = NULL;
+	return STORE_ERECOVER;
+}
+
+static void *
+reopen_thread(void *arg)
+{
+	int	 i = 99;
+
+	*(int *)arg = store_txn_run(st, put_txn, &i);
+	atomic_store(&reopen_done, 1);
+	return NULL;
+}
+
+/* A reopen on the loop never closes the handle a flush is using. */
+START_TEST(test_reopen_waits_for_flush)
+{
+	struct waiter	 w;
+	pthread_t	 t;
+	int		 i, ret = -1;
+
+	memset(&w, 0, sizeof(w));
+	atomic_store(&stuck_release, 0);
+	atomic_store(&reopen_done, 0);
+	st->log_flush_hook = stuck_hook;
+	(void)waiter_add(&w, 0);
+	for (i = 0; i < 2000 && atomic_load(&flush_started) == 0; i++)
+		usleep(1000);
+	ck_assert_int_eq(atomic_load(&flush_started), 1);
+	st->after_commit = panic_once;
+	ck_assert_int_eq(pthread_create(&t, NULL, reopen_thread, &ret), 0);
+	/* Longer than a reopen waits for busy threads (unmap_stale). */
+	for (i = 0; i < 300 && !atomic_load(&reopen_done); i++)
+		usleep(10000);
+	ck_assert_msg(!atomic_load(&reopen_done), "the environment was "
+	    "reopened under a running flush");
+	atomic_store(&stuck_release, 1);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(ret, 0);
+	loop_until_answered(&w, 1);
+	ck_assert_int_eq(w.ret, 0);
+}
+END_TEST
+
 /* A cancelled waiter (its session went away) is never called. */
 START_TEST(test_cancel)
 {
@@ -273,12 +369,16 @@ group_commit_suite(void)
 	TCase	*tc = tcase_create("flush");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	/* A loaded machine; one test waits 3 s on purpose. */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_answer_after_flush);
 	tcase_add_test(tc, test_flush_fails);
 	tcase_add_test(tc, test_flush_recover);
 	tcase_add_test(tc, test_real_flush);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_free_with_waiters);
+	tcase_add_test(tc, test_stuck_flush_frees_env_lock);
+	tcase_add_test(tc, test_reopen_waits_for_flush);
 	suite_add_tcase(s, tc);
 	return s;
 }
