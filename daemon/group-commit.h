@@ -23,7 +23,9 @@ struct group_commit *group_commit_new(struct event_base *, struct store *);
 /*
  * Calls done(ret, arg) on the loop once a log flush that started after
  * this call has ended.  The waiter returned is valid until done runs;
- * an owner of arg that goes away first cancels it.
+ * an owner of arg that goes away first cancels it.  done may be NULL:
+ * a flush is asked for, and nobody hears of it (a record that answers
+ * no client, as the relay's).
  */
 struct group_commit_waiter *group_commit_wait(struct group_commit *,
 		    group_commit_fn done, void *arg);

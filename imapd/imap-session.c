@@ -339,6 +339,13 @@ imap_txn(struct imap_session *s, store_txn_fn fn, void *arg)
 	    arg));
 }
 
+int
+imap_txn_nosync(struct imap_session *s, store_txn_fn fn, void *arg)
+{
+	return imap_txn_result(s, store_txn_run_nosync(s->imapd->daemon.store,
+	    fn, arg));
+}
+
 static void
 imap_tagged_durable_done(int ret, void *arg)
 {

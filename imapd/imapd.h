@@ -249,6 +249,11 @@ const char *imap_capabilities(const struct imap_session *);
 int	 imap_output_full(const struct imap_session *);
 /* Runs fn in a store transaction; errors are logged. */
 int	 imap_txn(struct imap_session *, store_txn_fn, void *);
+/*
+ * imap_txn() committed without waiting for the disk (group commit): its
+ * OK goes out only through imap_tagged_durable().
+ */
+int	 imap_txn_nosync(struct imap_session *, store_txn_fn, void *);
 /* Logs what a store transaction returned, as imap_txn does; returns it. */
 int	 imap_txn_result(struct imap_session *, int ret);
 
