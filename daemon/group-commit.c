@@ -60,7 +60,11 @@ group_commit_wait(struct group_commit *gc, group_commit_fn done, void *arg)
 	w->arg = arg;
 	*gc->tail = w;
 	gc->tail = &w->next;
-	if (!gc->flushing)
+	/*
+	 * Shutting down (a waiter answered in group_commit_free() started
+	 * another write): no flush any more, the last answer covers it.
+	 */
+	if (!gc->flushing && gc->flusher != NULL)
 		group_commit_start(gc);
 	return w;
 }

@@ -346,6 +346,32 @@ START_TEST(test_cancel)
 }
 END_TEST
 
+static struct waiter	 late;
+
+/* An answer that writes again at once (a pipelined command). */
+static void
+waiter_again(int ret, void *arg)
+{
+	waiter_done(ret, arg);
+	(void)group_commit_wait(gc, waiter_done, &late);
+}
+
+/* A wait that comes while group_commit_free() answers hears an error. */
+START_TEST(test_wait_during_free)
+{
+	struct waiter	 w;
+
+	memset(&w, 0, sizeof(w));
+	memset(&late, 0, sizeof(late));
+	ck_assert_int_eq(store_txn_run_nosync(st, put_txn, &(int){ 5 }), 0);
+	(void)group_commit_wait(gc, waiter_again, &w);
+	group_commit_free(&gc);
+	ck_assert_int_eq(w.answered, 1);
+	ck_assert_int_eq(late.answered, 1);
+	ck_assert_int_eq(late.ret, STORE_EIO);
+}
+END_TEST
+
 /* Shutting down with waiters: they hear an error, never a success. */
 START_TEST(test_free_with_waiters)
 {
@@ -377,6 +403,7 @@ group_commit_suite(void)
 	tcase_add_test(tc, test_real_flush);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_free_with_waiters);
+	tcase_add_test(tc, test_wait_during_free);
 	tcase_add_test(tc, test_stuck_flush_frees_env_lock);
 	tcase_add_test(tc, test_reopen_waits_for_flush);
 	suite_add_tcase(s, tc);
