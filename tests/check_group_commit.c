@@ -247,6 +247,21 @@ stuck_hook(struct store *s)
 	return 0;
 }
 
+/* w waits for a flush that is now running, stuck until stuck_release. */
+static void
+stuck_flush_begin(struct waiter *w)
+{
+	int	 i;
+
+	memset(w, 0, sizeof(*w));
+	atomic_store(&stuck_release, 0);
+	st->log_flush_hook = stuck_hook;
+	(void)waiter_add(w, 0);
+	for (i = 0; i < 2000 && atomic_load(&flush_started) == 0; i++)
+		usleep(1000);
+	ck_assert_int_eq(atomic_load(&flush_started), 1);
+}
+
 /*
  * A flush that never comes back must leave env_lock free: the watchdog
  * takes it to run failchk, which is how a daemon finds out that a dead
@@ -256,15 +271,9 @@ START_TEST(test_stuck_flush_frees_env_lock)
 {
 	struct waiter	 w;
 	struct timespec	 ts;
-	int		 i, ret;
+	int		 ret;
 
-	memset(&w, 0, sizeof(w));
-	atomic_store(&stuck_release, 0);
-	st->log_flush_hook = stuck_hook;
-	(void)waiter_add(&w, 0);
-	for (i = 0; i < 2000 && atomic_load(&flush_started) == 0; i++)
-		usleep(1000);
-	ck_assert_int_eq(atomic_load(&flush_started), 1);
+	stuck_flush_begin(&w);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += 2;
 	ret = pthread_mutex_timedlock(&st->env_lock, &ts);
@@ -304,14 +313,8 @@ START_TEST(test_reopen_waits_for_flush)
 	pthread_t	 t;
 	int		 i, ret = -1;
 
-	memset(&w, 0, sizeof(w));
-	atomic_store(&stuck_release, 0);
 	atomic_store(&reopen_done, 0);
-	st->log_flush_hook = stuck_hook;
-	(void)waiter_add(&w, 0);
-	for (i = 0; i < 2000 && atomic_load(&flush_started) == 0; i++)
-		usleep(1000);
-	ck_assert_int_eq(atomic_load(&flush_started), 1);
+	stuck_flush_begin(&w);
 	st->after_commit = panic_once;
 	ck_assert_int_eq(pthread_create(&t, NULL, reopen_thread, &ret), 0);
 	/* Longer than a reopen waits for busy threads (unmap_stale). */
