@@ -37,7 +37,6 @@ struct rfc5322_lex {
 static void	rfc5322_buf_addc(struct rfc5322_buf *, char);
 static void	rfc5322_buf_add(struct rfc5322_buf *, const char *, size_t);
 static char	*rfc5322_buf_take(struct rfc5322_buf *);
-static int	rfc5322_is_dot_atom(const char *);
 static int	rfc5322_cfws(struct rfc5322_lex *);
 static void	rfc5322_lex_init(struct rfc5322_lex *, const char *);
 static int	rfc5322_skip_word(struct rfc5322_lex *);
@@ -251,23 +250,6 @@ rfc5322_header_count(const struct rfc5322_header *h, const char *name)
 /* Lexical tokens (RFC 5322 3.2)                                      */
 /* ------------------------------------------------------------------ */
 
-static int
-rfc5322_is_dot_atom(const char *s)
-{
-	const char	*p;
-
-	if (*s == '\0' || *s == '.')
-		return 0;
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (p[1] == '.' || p[1] == '\0')
-				return 0;
-		} else if (!RFC822_IS_ATEXT((unsigned char)*p))
-			return 0;
-	}
-	return 1;
-}
-
 static void
 rfc5322_lex_init(struct rfc5322_lex *lx, const char *s)
 {
@@ -338,7 +320,7 @@ rfc5322_local_canon(const struct message_address *a, const char **whyp)
 	struct rfc5322_buf	 b = { NULL, 0, 0 };
 	const char		*p;
 
-	if (rfc5322_is_dot_atom(a->mailbox))
+	if (rfc822_is_dot_atom_text(a->mailbox, 1))
 		return xstrdup(a->mailbox);
 	if (!(a->flags & MESSAGE_ADDRESS_F_QUOTED)) {
 		*whyp = "a local part has misplaced dots";
@@ -397,7 +379,7 @@ rfc5322_mailbox_ok(const struct message_address *a, const char **whyp)
 	}
 	/* RFC 5322 3.4.1 domain = dot-atom / domain-literal */
 	if (a->domain[0] == '[' ? !rfc5322_is_domain_literal(a->domain) :
-	    !rfc5322_is_dot_atom(a->domain)) {
+	    !rfc822_is_dot_atom_text(a->domain, 1)) {
 		*whyp = "an address has no valid domain";
 		return 0;
 	}

@@ -11,6 +11,7 @@
 #include <check.h>
 
 #include "rfc5322.h"
+#include "rfc822-lex.h"
 #include "xmalloc.h"
 
 Suite	*rfc5322_suite(void);
@@ -319,6 +320,25 @@ START_TEST(addr_refusals)
 }
 END_TEST
 
+/* RFC 5322 3.2.3 dot-atom-text, shared with RFC 5321 4.1.2 Dot-string. */
+START_TEST(dot_atom_text)
+{
+	ck_assert_int_eq(rfc822_is_dot_atom_text("a", 0), 1);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("john.q.doe", 0), 1);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("!#$%&'*+-/=?^_`{|}~", 0), 1);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("", 0), 0);
+	ck_assert_int_eq(rfc822_is_dot_atom_text(".a", 0), 0);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("a.", 0), 0);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("a..b", 1), 0);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("a b", 1), 0);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("a@b", 1), 0);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("\"a\"", 1), 0);
+	/* RFC 6532 3.2: UTF-8 in a message, none in a plain SMTP path. */
+	ck_assert_int_eq(rfc822_is_dot_atom_text("m\xc3\xbcller", 1), 1);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("m\xc3\xbcller", 0), 0);
+}
+END_TEST
+
 START_TEST(addr_limits)
 {
 	struct rfc5322_header	*h;
@@ -460,6 +480,7 @@ rfc5322_suite(void)
 	tcase_add_test(tc, addr_groups);
 	tcase_add_test(tc, addr_refusals);
 	tcase_add_test(tc, addr_limits);
+	tcase_add_test(tc, dot_atom_text);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ids_dates");
