@@ -109,9 +109,6 @@ void		 json_key_time(FILE *, const char *key, time_t val, int comma);
 /* invite_prepare() (invite.h), its errors printed and as exit codes. */
 int		 provision_invite_prepare(struct provision *, const char *pinmode,
 		    const char *inviter_fpr, struct invite *);
-/* invite_mail_load(); EX_CONFIG if a template is missing. */
-int		 provision_invite_mail_load(struct provision *,
-		    struct invite_mail *);
 /* removed: messages a reinvite removed, -1 for a new mailbox. */
 void		 invite_print(struct provision *, const struct store_account *,
 		    const struct invite *, long long removed);
@@ -121,6 +118,14 @@ enum invite_output {
 	INVITE_OUT_PRINT,	/* --print: the whole message on stdout */
 	INVITE_OUT_SEND,	/* through the smarthost */
 };
+/*
+ * Checks --sender-name, sets where the invitation goes (print: --print)
+ * and loads *im for a message; EX_OK, or an exit code with the reason
+ * printed.  *im is always fit for invite_mail_clear().
+ */
+int		 provision_invite_begin(struct provision *, int print,
+		    const char *sender_name, enum invite_output *,
+		    struct invite_mail *);
 /*
  * Prints or sends the invitation; returns an exit code.  removed is as
  * for invite_print().
