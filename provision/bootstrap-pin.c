@@ -97,57 +97,23 @@ pin_normalize(const char *in, size_t len, char *out, size_t outlen)
 	return T_COUNT;
 }
 
-/* Sends the browser on if this is not its step; 1 if the form applies. */
-static int
-pin_applies(struct bs_req *r)
-{
-	switch (r->sess->state) {
-	case SESSION_TOKEN:
-		return 1;
-	case SESSION_NONE:
-	case SESSION_STATE_COUNT:
-		bs_invalid(r);
-		return 0;
-	case SESSION_PIN_OK:
-		bs_redirect(r, "/password");
-		return 0;
-	case SESSION_DONE:
-		bs_redirect(r, "/done");
-		return 0;
-	}
-	return 0;
-}
-
 void
 pin_get(struct bs_req *r)
 {
 	enum activate_result	 ar;
-	enum text_id		 flash;
 	unsigned		 left = 0;
 	int			 has_pin = 0;
 
-	if (!pin_applies(r))
+	if (!bs_step_applies(r, SESSION_TOKEN))
 		return;
 	ar = activate_check(r->bd->d.store, r->conf, r->sess->token, NULL,
 	    &has_pin, &left, NULL, 0);
-	if (ar == ACTIVATE_ERROR)
-		bs_error(r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
-		    T_ERR_BUSY_TEXT);
-	else if (ar == ACTIVATE_PIN_LOCKED)
-		bs_locked(r);
-	else if (ar != ACTIVATE_OK)
-		bs_invalid(r);
-	else if (!has_pin)
+	if (bs_check_refused(r, ar))
+		return;
+	if (!has_pin)
 		bs_redirect(r, "/");
-	else {
-		/* The error of the POST that sent us here, once. */
-		flash = r->sess->flash;
-		if (flash != T_COUNT) {
-			r->sess->flash = T_COUNT;
-			bs_session_save(r, r->sess);
-		}
-		pin_form(r, flash, left);
-	}
+	else
+		pin_form(r, bs_flash_take(r), left);
 }
 
 void
@@ -160,7 +126,7 @@ pin_post(struct bs_req *r)
 	size_t			 len = 0;
 	int			 has_pin = 0;
 
-	if (!pin_applies(r))
+	if (!bs_step_applies(r, SESSION_TOKEN))
 		return;
 	given = bs_form_get(&r->form, "pin", &len);
 	/* Not a PIN at all: say why, and do not count it as an attempt. */
