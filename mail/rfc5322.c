@@ -14,7 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include <sodium.h>
+
+#include "log.h"
 #include "message-address.h"
 #include "pack.h"
 #include "rfc5322.h"
@@ -714,4 +718,30 @@ rfc5322_date_parse(const char *value, time_t *tp)
 		return -1;
 	*tp = t - zone;
 	return 0;
+}
+
+void
+rfc5322_date_format(time_t t, int utc, char *buf, size_t len)
+{
+	struct tm	 tm;
+
+	if (utc) {
+		gmtime_r(&t, &tm);
+		strftime(buf, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	} else {
+		localtime_r(&t, &tm);
+		strftime(buf, len, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	}
+}
+
+void
+rfc5322_random_id(char *buf, size_t len)
+{
+	uint8_t		 rnd[64];
+	size_t		 n = (len - 1) / 2;
+
+	if (len == 0 || n > sizeof(rnd))
+		fatalx("rfc5322_random_id: %zu bytes", len);
+	randombytes_buf(rnd, n);
+	sodium_bin2hex(buf, len, rnd, n);
 }

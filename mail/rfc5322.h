@@ -130,5 +130,17 @@ void	rfc5322_msgids_free(char ***idsp, size_t n);
  * *tp, or -1.
  */
 int	rfc5322_date_parse(const char *value, time_t *tp);
+/*
+ * The RFC 5322 3.3 date-time of t for a Date or Received header: local
+ * time with its offset, or (utc) UTC as "+0000".  buf should hold
+ * RFC5322_DATE_MAX bytes.
+ */
+#define RFC5322_DATE_MAX	64
+void	rfc5322_date_format(time_t t, int utc, char *buf, size_t len);
+/*
+ * A unique id-left for an RFC 5322 3.6.4 msg-id we make (or a MIME
+ * boundary): (len - 1) / 2 random bytes as hex, NUL-terminated.
+ */
+void	rfc5322_random_id(char *buf, size_t len);
 
 #endif

@@ -13,6 +13,7 @@
 #include "activate.h"
 #include "log.h"
 #include "mime-seal.h"
+#include "rfc5322.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -297,13 +298,10 @@ char *
 activate_welcome(const struct conf *cf, const char *address,
     const char *corr, int64_t created, uint64_t account_id, size_t *lenp)
 {
-	char		 date[64], *buf = NULL;
-	time_t		 t = (time_t)created;
-	struct tm	 tm;
+	char		 date[RFC5322_DATE_MAX], *buf = NULL;
 	FILE		*fp;
 
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	rfc5322_date_format((time_t)created, 1, date, sizeof(date));
 	if ((fp = open_memstream(&buf, lenp)) == NULL)
 		fatal("open_memstream");
 	/* RFC 5322 headers; RFC 2047 for the Subject's umlaut. */

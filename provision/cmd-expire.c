@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "provision.h"
+#include "rfc5322.h"
 #include "smtp-client.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -151,8 +152,8 @@ expire_notice(struct provision *pv, const struct expire_item *it, time_t now)
 {
 	const struct conf	*cf = pv->conf;
 	struct expire_recheck	 rc = { cf, now, it->id, EXPIRE_KEEP };
-	char			*msg, date[64], id[33], when[32], del[32], err[512];
-	uint8_t			 rnd[16];
+	char			*msg, date[RFC5322_DATE_MAX], id[33], when[32];
+	char			 del[32], err[512];
 	struct tm		 tm;
 	time_t			 last, gone;
 	int			 len, ret;
@@ -161,14 +162,12 @@ expire_notice(struct provision *pv, const struct expire_item *it, time_t now)
 		return 1;
 	last = (time_t)it->last_activity;
 	gone = last + (time_t)cf->expire_days * 86400;
-	localtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	rfc5322_date_format(now, 0, date, sizeof(date));
 	gmtime_r(&last, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d", &tm);
 	gmtime_r(&gone, &tm);
 	strftime(del, sizeof(del), "%Y-%m-%d", &tm);
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(id, sizeof(id), rnd, sizeof(rnd));
+	rfc5322_random_id(id, sizeof(id));
 	/* RFC 2047 for the German half of the subject. */
 	len = xasprintf(&msg, "From: guestbox <%s>\r\nTo: <%s>\r\n"
 	    "Subject: Your temporary mailbox will be deleted / =?utf-8?Q?"

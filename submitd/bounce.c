@@ -15,9 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <sodium.h>
-
 #include "log.h"
+#include "rfc5322.h"
 #include "submitd.h"
 #include "xmalloc.h"
 
@@ -77,11 +76,9 @@ bounce_deliver(struct store *st, const struct conf *cf, uint64_t account_id,
 	struct bounce_acct	 ba;
 	struct store_delivery	 d;
 	FILE			*fp;
-	char			*msg = NULL, date[64], bnd[33], id[33], status[32];
+	char			*msg = NULL, date[RFC5322_DATE_MAX], bnd[33], id[33];
+	char			 status[32];
 	char			*reply;
-	uint8_t			 rnd[16];
-	struct tm		 tm;
-	time_t			 now = time(NULL);
 	size_t			 len = 0, i;
 	int			 ret;
 
@@ -89,12 +86,9 @@ bounce_deliver(struct store *st, const struct conf *cf, uint64_t account_id,
 	ba.id = account_id;
 	if ((ret = store_txn_run(st, bounce_acct_txn, &ba)) != 0)
 		return ret;
-	localtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(bnd, sizeof(bnd), rnd, sizeof(rnd));
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(id, sizeof(id), rnd, sizeof(rnd));
+	rfc5322_date_format(time(NULL), 0, date, sizeof(date));
+	rfc5322_random_id(bnd, sizeof(bnd));
+	rfc5322_random_id(id, sizeof(id));
 	if ((fp = open_memstream(&msg, &len)) == NULL)
 		fatal("open_memstream");
 	fprintf(fp, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "rfc5322.h"
 #include "submitd.h"
 #include "xmalloc.h"
 
@@ -20,17 +21,12 @@
 static char *
 lmtp_headers(struct smtp_session *s, const char *rcpt, size_t *lenp)
 {
-	char		 date[64], id[17];
-	uint8_t		 rnd[8];
-	struct tm	 tm;
-	time_t		 now = time(NULL);
+	char		 date[RFC5322_DATE_MAX], id[17];
 	char		*h;
 	int		 n;
 
-	localtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(id, sizeof(id), rnd, sizeof(rnd));
+	rfc5322_date_format(time(NULL), 0, date, sizeof(date));
+	rfc5322_random_id(id, sizeof(id));
 	n = xasprintf(&h, "Return-Path: <%s>\r\nDelivered-To: %s\r\n"
 	    "Received: from %s (%s)\r\n\tby %s (guestbox) with LMTP id %s\r\n"
 	    "\tfor <%s>; %s\r\n", s->mail_from, rcpt,

@@ -461,6 +461,31 @@ START_TEST(dates)
 }
 END_TEST
 
+/* What our Date, Received and Message-ID headers are made of. */
+START_TEST(date_format_ids)
+{
+	char	 buf[RFC5322_DATE_MAX], id[33], id2[33], shortid[17];
+	time_t	 t;
+	size_t	 i;
+
+	rfc5322_date_format(880127706, 1, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "Fri, 21 Nov 1997 15:55:06 +0000");
+	/* Local time with its offset names the same instant. */
+	rfc5322_date_format(880127706, 0, buf, sizeof(buf));
+	ck_assert_int_eq(rfc5322_date_parse(buf, &t), 0);
+	ck_assert_int_eq((long long)t, 880127706LL);
+
+	rfc5322_random_id(id, sizeof(id));
+	rfc5322_random_id(id2, sizeof(id2));
+	ck_assert_uint_eq(strlen(id), 32);
+	ck_assert_str_ne(id, id2);
+	for (i = 0; id[i] != '\0'; i++)
+		ck_assert(strchr("0123456789abcdef", id[i]) != NULL);
+	rfc5322_random_id(shortid, sizeof(shortid));
+	ck_assert_uint_eq(strlen(shortid), 16);
+}
+END_TEST
+
 Suite *
 rfc5322_suite(void)
 {
@@ -486,6 +511,7 @@ rfc5322_suite(void)
 	tc = tcase_create("ids_dates");
 	tcase_add_test(tc, msgids);
 	tcase_add_test(tc, dates);
+	tcase_add_test(tc, date_format_ids);
 	suite_add_tcase(s, tc);
 	return s;
 }
