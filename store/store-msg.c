@@ -245,8 +245,9 @@ store_blob_ref(struct store_txn *txn, uint64_t acct, uint64_t blob_id)
 	return ret;
 }
 
+/* A store_db_iter() callback that deletes every record it is shown. */
 static int
-store_blob_del_chunk(const uint8_t *key, size_t klen, const uint8_t *val,
+store_iter_delete_all(const uint8_t *key, size_t klen, const uint8_t *val,
     size_t vlen, void *arg)
 {
 	return STORE_ITER_DELETE;
@@ -273,7 +274,7 @@ store_blob_unref(struct store_txn *txn, uint64_t acct, uint64_t blob_id)
 	if ((ret = store_db_del(txn, DBI_BLOBS, key, sizeof(key))) != 0)
 		return ret;
 	return store_db_iter(txn, DBI_CHUNKS, key, sizeof(key), NULL, 0,
-	    store_blob_del_chunk, NULL);
+	    store_iter_delete_all, NULL);
 }
 
 /* ---- message records ---- */
@@ -655,13 +656,6 @@ store_msg_delete_one(const uint8_t *key, size_t klen, const uint8_t *val,
 	return STORE_ITER_DELETE;
 }
 
-static int
-store_change_delete_one(const uint8_t *key, size_t klen, const uint8_t *val,
-    size_t vlen, void *arg)
-{
-	return STORE_ITER_DELETE;
-}
-
 int
 store_msg_delete_all(struct store_txn *txn, uint64_t acct, uint32_t mbox)
 {
@@ -678,7 +672,7 @@ store_msg_delete_all(struct store_txn *txn, uint64_t acct, uint32_t mbox)
 	free(da.blobs);
 	if (ret == 0)
 		ret = store_db_iter(txn, DBI_CHANGES, prefix, sizeof(prefix),
-		    NULL, 0, store_change_delete_one, NULL);
+		    NULL, 0, store_iter_delete_all, NULL);
 	return ret;
 }
 
