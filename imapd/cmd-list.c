@@ -178,25 +178,6 @@ list_txn(struct store_txn *txn, void *arg)
 	return 0;
 }
 
-static const char *
-list_special(uint32_t su)
-{
-	switch (su) {
-	case STORE_SPECIAL_SENT:
-		return "\\Sent";
-	case STORE_SPECIAL_DRAFTS:
-		return "\\Drafts";
-	case STORE_SPECIAL_TRASH:
-		return "\\Trash";
-	case STORE_SPECIAL_ARCHIVE:
-		return "\\Archive";
-	case STORE_SPECIAL_JUNK:
-		return "\\Junk";
-	default:
-		return NULL;
-	}
-}
-
 static void
 list_write(struct imap_session *s, const char *verb, const struct list_box *b,
     unsigned int opts, unsigned int status_items)
@@ -212,7 +193,7 @@ list_write(struct imap_session *s, const char *verb, const struct list_box *b,
 		imap_printf(s, "%s", b->has_children ? "\\HasChildren" :
 		    "\\HasNoChildren");
 		sep = " ";
-		if ((su = list_special(b->mb.special_use)) != NULL)
+		if ((su = store_special_use_name(b->mb.special_use)) != NULL)
 			imap_printf(s, " %s", su);
 	}
 	if (b->subscribed && (opts & (LIST_SEL_SUBSCRIBED | LIST_RET_SUBSCRIBED)))

@@ -18,23 +18,13 @@ struct show {
 	int			 n;
 };
 
+/* For show's column and JSON: "" where a mailbox has no special use. */
 static const char *
 show_special(uint32_t special)
 {
-	switch (special) {
-	case STORE_SPECIAL_SENT:
-		return "\\Sent";
-	case STORE_SPECIAL_DRAFTS:
-		return "\\Drafts";
-	case STORE_SPECIAL_TRASH:
-		return "\\Trash";
-	case STORE_SPECIAL_ARCHIVE:
-		return "\\Archive";
-	case STORE_SPECIAL_JUNK:
-		return "\\Junk";
-	default:
-		return "";
-	}
+	const char	*name = store_special_use_name(special);
+
+	return name != NULL ? name : "";
 }
 
 static int

@@ -20,6 +20,25 @@ store_mailbox_name_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+const char *
+store_special_use_name(uint32_t special_use)
+{
+	switch (special_use) {
+	case STORE_SPECIAL_SENT:
+		return "\\Sent";
+	case STORE_SPECIAL_DRAFTS:
+		return "\\Drafts";
+	case STORE_SPECIAL_TRASH:
+		return "\\Trash";
+	case STORE_SPECIAL_ARCHIVE:
+		return "\\Archive";
+	case STORE_SPECIAL_JUNK:
+		return "\\Junk";
+	default:
+		return NULL;
+	}
+}
+
 void
 store_mailbox_clear(struct store_mailbox *m)
 {

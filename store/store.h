@@ -278,6 +278,8 @@ int	 store_corr_list(struct store_txn *, uint64_t account_id, char *buf,
 #define STORE_SPECIAL_TRASH	0x04
 #define STORE_SPECIAL_ARCHIVE	0x08
 #define STORE_SPECIAL_JUNK	0x10
+/* The RFC 6154 attribute ("\\Sent") of a special_use value, or NULL. */
+const char	*store_special_use_name(uint32_t special_use);
 
 #define STORE_MAX_KEYWORDS	64	/* per mailbox; one bit each */
 #define STORE_MAILBOX_NAME_MAX	1000	/* bytes of UTF-8 */
