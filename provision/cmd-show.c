@@ -153,13 +153,7 @@ cmd_show_exec(struct provision *pv, int argc, char **argv)
 	ret = store_txn_run(pv->store, show_txn, &sh);
 	outbuf_emit(&sh.out, ret == 0);
 	store_account_clear(&sh.acct);
-	if (ret == STORE_ENOTFOUND) {
-		provision_errx(pv, "%s has no mailbox here", addr);
-		return EX_NOUSER;
-	}
-	if (ret != 0)
-		return provision_store_fail(pv, addr, ret);
-	return EX_OK;
+	return ret != 0 ? provision_account_fail(pv, addr, ret) : EX_OK;
 }
 
 const struct provision_cmd cmd_show = {

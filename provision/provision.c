@@ -135,6 +135,16 @@ provision_store_fail(struct provision *pv, const char *what, int err)
 }
 
 int
+provision_account_fail(struct provision *pv, const char *addr, int err)
+{
+	if (err == STORE_ENOTFOUND) {
+		provision_errx(pv, "%s has no mailbox here", addr);
+		return EX_NOUSER;
+	}
+	return provision_store_fail(pv, addr, err);
+}
+
+int
 provision_input(struct provision *pv, const char *path, const char **bufp,
     size_t *lenp)
 {
@@ -217,13 +227,7 @@ provision_find(struct provision *pv, const char *arg, struct store_account *a)
 	fa.address = addr;
 	fa.acct = a;
 	ret = store_txn_run(pv->store, provision_find_txn, &fa);
-	if (ret == STORE_ENOTFOUND) {
-		provision_errx(pv, "%s has no mailbox here", addr);
-		return EX_NOUSER;
-	}
-	if (ret != 0)
-		return provision_store_fail(pv, addr, ret);
-	return EX_OK;
+	return ret != 0 ? provision_account_fail(pv, addr, ret) : EX_OK;
 }
 
 struct provision_modify_arg {
@@ -267,17 +271,13 @@ provision_modify(struct provision *pv, const char *arg,
 	ma.conf = pv->conf;
 	ma.change = change;
 	ret = store_txn_run(pv->store, provision_modify_txn, &ma);
-	if (ret == STORE_ENOTFOUND) {
-		provision_errx(pv, "%s has no mailbox here", addr);
-		return EX_NOUSER;
-	}
 	if (ret == STORE_ESTATE) {
 		provision_errx(pv, "%s: %s", addr, ma.why != NULL ? ma.why :
 		    "not possible in its state");
 		return EX_DATAERR;
 	}
 	if (ret != 0)
-		return provision_store_fail(pv, addr, ret);
+		return provision_account_fail(pv, addr, ret);
 	if (pv->json) {
 		printf("{");
 		json_key_str(stdout, "address", addr, 1);

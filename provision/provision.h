@@ -67,6 +67,9 @@ void		 provision_mailbox_names(const struct conf *,
 
 /* Maps a store error to an exit code, printing what happened. */
 int		 provision_store_fail(struct provision *, const char *what, int err);
+/* The same for an error about the mailbox of addr: EX_NOUSER if none. */
+int		 provision_account_fail(struct provision *, const char *addr,
+		    int err);
 /* Normalizes an address argument or prints why not (returns -1). */
 int		 provision_addr(const char *arg, char *out);
 /* Finds an account by address; prints and returns EX_NOUSER if unknown. */
