@@ -496,10 +496,7 @@ cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	fr->next = 1;
 	s->cmd_state = fr;
 	s->cmd_state_free = fetch_req_free;
-	if (strcmp(set, "$") == 0)
-		fr->set = imap_saved_set(s, uid_mode);
-	else if ((fr->set = imap_set_parse(set, uid_mode ? imap_view_max_uid(&s->view) :
-	    s->view.count)) == NULL) {
+	if ((fr->set = imap_set_arg(s, set, uid_mode)) == NULL) {
 		imap_tagged(s, "BAD", "Invalid sequence set");
 		return CMD_DONE;
 	}
