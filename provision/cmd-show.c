@@ -143,10 +143,8 @@ cmd_show_exec(struct provision *pv, int argc, char **argv)
 	}
 	if (argc != 2)
 		return provision_usage(pv, "show");
-	if (provision_addr(argv[1], addr) == -1)
-		return EX_DATAERR;
-	if (provision_store(pv) == NULL)
-		return EX_TEMPFAIL;
+	if ((ret = provision_account_open(pv, argv[1], addr)) != EX_OK)
+		return ret;
 	memset(&sh, 0, sizeof(sh));
 	sh.pv = pv;
 	sh.address = addr;

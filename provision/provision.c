@@ -214,16 +214,24 @@ provision_find_txn(struct store_txn *txn, void *arg)
 }
 
 int
+provision_account_open(struct provision *pv, const char *arg, char *addr)
+{
+	if (provision_addr(arg, addr) == -1)
+		return EX_DATAERR;
+	if (provision_store(pv) == NULL)
+		return EX_TEMPFAIL;
+	return EX_OK;
+}
+
+int
 provision_find(struct provision *pv, const char *arg, struct store_account *a)
 {
 	struct provision_find_arg fa;
 	char		 addr[ADDR_MAX + 1];
 	int		 ret;
 
-	if (provision_addr(arg, addr) == -1)
-		return EX_DATAERR;
-	if (provision_store(pv) == NULL)
-		return EX_TEMPFAIL;
+	if ((ret = provision_account_open(pv, arg, addr)) != EX_OK)
+		return ret;
 	fa.address = addr;
 	fa.acct = a;
 	ret = store_txn_run(pv->store, provision_find_txn, &fa);
@@ -263,10 +271,8 @@ provision_modify(struct provision *pv, const char *arg,
 	char		 addr[ADDR_MAX + 1];
 	int		 ret;
 
-	if (provision_addr(arg, addr) == -1)
-		return EX_DATAERR;
-	if (provision_store(pv) == NULL)
-		return EX_TEMPFAIL;
+	if ((ret = provision_account_open(pv, arg, addr)) != EX_OK)
+		return ret;
 	ma.address = addr;
 	ma.conf = pv->conf;
 	ma.change = change;

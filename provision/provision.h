@@ -72,6 +72,13 @@ int		 provision_account_fail(struct provision *, const char *addr,
 		    int err);
 /* Normalizes an address argument or prints why not (returns -1). */
 int		 provision_addr(const char *arg, char *out);
+/*
+ * What a command about one mailbox does first: provision_addr() into
+ * addr (ADDR_MAX + 1 bytes), then the store opened.  EX_OK, or the exit
+ * code with the reason printed.
+ */
+int		 provision_account_open(struct provision *, const char *arg,
+		    char *addr);
 /* Finds an account by address; prints and returns EX_NOUSER if unknown. */
 int		 provision_find(struct provision *, const char *arg,
 		    struct store_account *);
