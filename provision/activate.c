@@ -84,13 +84,21 @@ activate_count_txn(struct store_txn *txn, void *arg)
 	return ret;
 }
 
-/* Looks up the token and checks the PIN (Argon2id: outside any txn). */
+/*
+ * Fills *ac for the token, looks it up and checks the PIN (Argon2id:
+ * outside any txn); pin NULL checks the token alone.
+ */
 static enum activate_result
-activate_prepare(struct store *st, struct activate *ac)
+activate_prepare(struct store *st, const struct conf *cf,
+    const uint8_t token[32], const char *pin, struct activate *ac)
 {
 	uint8_t		*kek;
 	int		 ret;
 
+	memset(ac, 0, sizeof(*ac));
+	ac->conf = cf;
+	ac->token = token;
+	ac->pin = pin;
 	kek = xsecret_alloc(VAULT_KEYBYTES);
 	vault_token_derive(ac->token, ac->token_id, kek);
 	xsecret_free(kek);
@@ -137,11 +145,7 @@ activate_check(struct store *st, const struct conf *cf, const uint8_t token[32],
 	enum activate_result	 r;
 	uint64_t		 used;
 
-	memset(&ac, 0, sizeof(ac));
-	ac.conf = cf;
-	ac.token = token;
-	ac.pin = pin;
-	r = activate_prepare(st, &ac);
+	r = activate_prepare(st, cf, token, pin, &ac);
 	if (has_pinp != NULL)
 		*has_pinp = ac.has_pin;
 	if (attempts_leftp != NULL) {
@@ -369,11 +373,7 @@ activate_password(struct store *st, const struct conf *cf,
 	size_t			 msglen;
 	int			 ret;
 
-	memset(&ac, 0, sizeof(ac));
-	ac.conf = cf;
-	ac.token = token;
-	ac.pin = pin;
-	r = activate_prepare(st, &ac);
+	r = activate_prepare(st, cf, token, pin, &ac);
 	activate_address(&ac, address, addrlen);
 	if (r == ACTIVATE_OK && ac.has_pin && !ac.pin_ok)
 		r = ACTIVATE_PIN_WRONG;
