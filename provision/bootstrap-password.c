@@ -178,12 +178,7 @@ password_form(struct bs_req *r, enum text_id error)
 	    (unsigned long long)r->conf->password_min_length);
 	snprintf(distinct, sizeof(distinct), "%d", PASSWORD_MIN_DISTINCT);
 	b = html_begin(r, T_PW_TITLE);
-	if (error != T_COUNT) {
-		evbuffer_add_printf(b, "<p class=\"error\" id=\"error\" "
-		    "role=\"alert\">");
-		html_text(b, r, error, args, 2);
-		evbuffer_add_printf(b, "</p>\n");
-	}
+	html_form_error(b, r, error, args, 2);
 	evbuffer_add_printf(b, "<div class=\"warning\" id=\"warning\">\n"
 	    "<p><strong>");
 	html_text(b, r, T_PW_WARNING_HEAD, NULL, 0);
@@ -215,9 +210,7 @@ password_form(struct bs_req *r, enum text_id error)
 	    "name=\"password2\" type=\"password\" autocomplete=\"new-password\" "
 	    "minlength=\"%s\" maxlength=\"%d\" required></p>\n", min,
 	    BS_MAX_PASSWORD);
-	evbuffer_add_printf(b, "<p><button type=\"submit\">");
-	html_text(b, r, T_PW_SUBMIT, NULL, 0);
-	evbuffer_add_printf(b, "</button></p>\n</form>\n");
+	html_form_submit(b, r, T_PW_SUBMIT);
 	html_end(r, b);
 	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
 	evbuffer_free(b);

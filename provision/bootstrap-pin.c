@@ -37,12 +37,7 @@ pin_form(struct bs_req *r, enum text_id error, unsigned left)
 
 	snprintf(n, sizeof(n), "%u", left);
 	b = html_begin(r, T_PIN_TITLE);
-	if (error != T_COUNT) {
-		evbuffer_add_printf(b, "<p class=\"error\" id=\"error\" "
-		    "role=\"alert\">");
-		html_text(b, r, error, NULL, 0);
-		evbuffer_add_printf(b, "</p>\n");
-	}
+	html_form_error(b, r, error, NULL, 0);
 	html_para(b, r, T_PIN_INTRO, NULL);
 	html_para(b, r, T_PIN_NONE, NULL);
 	evbuffer_add_printf(b, "<form method=\"post\" action=\"/pin\">\n");
@@ -63,9 +58,8 @@ pin_form(struct bs_req *r, enum text_id error, unsigned left)
 	    " aria-invalid=\"true\"" : "");
 	evbuffer_add_printf(b, "<p class=\"hint\" id=\"attempts\">");
 	html_text(b, r, left == 1 ? T_PIN_LEFT_ONE : T_PIN_LEFT_MANY, args, 1);
-	evbuffer_add_printf(b, "</p>\n<p><button type=\"submit\">");
-	html_text(b, r, T_PIN_SUBMIT, NULL, 0);
-	evbuffer_add_printf(b, "</button></p>\n</form>\n");
+	evbuffer_add_printf(b, "</p>\n");
+	html_form_submit(b, r, T_PIN_SUBMIT);
 	html_end(r, b);
 	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
 	evbuffer_free(b);

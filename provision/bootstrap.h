@@ -350,6 +350,14 @@ void		 html_text(struct evbuffer *, struct bs_req *, enum text_id,
 void		 html_para(struct evbuffer *, struct bs_req *, enum text_id,
 		    const char *cls);
 void		 html_csrf(struct evbuffer *, struct bs_req *, const char *form);
+/*
+ * A form's error (nothing for T_COUNT) as the alert the fields'
+ * aria-describedby name ("error"), and the submit button ending a form.
+ */
+void		 html_form_error(struct evbuffer *, struct bs_req *,
+		    enum text_id error, const char *const *args, size_t nargs);
+void		 html_form_submit(struct evbuffer *, struct bs_req *,
+		    enum text_id label);
 void		 xml_escape(struct evbuffer *, const char *);
 
 /* bootstrap-password.c: the policy, also for tests */
