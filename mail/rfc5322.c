@@ -745,3 +745,27 @@ rfc5322_random_id(char *buf, size_t len)
 	randombytes_buf(rnd, n);
 	sodium_bin2hex(buf, len, rnd, n);
 }
+
+char *
+rfc5322_trace_final(const char *from, const char *rcpt, const char *helo,
+    const char *peer, const char *host, const char *comment,
+    const char *proto, size_t *lenp)
+{
+	char	 date[RFC5322_DATE_MAX], id[17], with[64];
+	char	*h;
+	int	 n;
+
+	rfc5322_date_format(time(NULL), 0, date, sizeof(date));
+	with[0] = '\0';
+	if (proto != NULL) {
+		rfc5322_random_id(id, sizeof(id));
+		snprintf(with, sizeof(with), " with %s id %s", proto, id);
+	}
+	n = xasprintf(&h, "Return-Path: <%s>\r\nDelivered-To: %s\r\n"
+	    "Received: from %s (%s)\r\n\tby %s (%s)%s\r\n"
+	    "\tfor <%s>; %s\r\n", from, rcpt,
+	    helo != NULL && helo[0] != '\0' ? helo : "unknown", peer, host,
+	    comment, with, rcpt, date);
+	*lenp = (size_t)n;
+	return h;
+}

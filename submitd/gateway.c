@@ -760,17 +760,13 @@ gateway_deliver(struct gateway_job *j, const struct gateway_rcpt *r,
 {
 	struct gateway_deliver	 gd;
 	struct store_blob	*blob;
-	char			*full, date[RFC5322_DATE_MAX];
-	size_t			 flen;
-	int			 n, ret;
+	char			*full;
+	size_t			 n, flen;
+	int			 ret;
 
-	rfc5322_date_format(time(NULL), 0, date, sizeof(date));
-	/* RFC 5321 4.4: the trace fields of a final delivery. */
-	n = xasprintf(&full, "Return-Path: <%s>\r\nDelivered-To: %s\r\n"
-	    "Received: from %s (%s)\r\n\tby %s (guestbox gateway)\r\n"
-	    "\tfor <%s>; %s\r\n", j->from, r->addr, j->helo[0] != '\0' ?
-	    j->helo : "unknown", j->peer, j->cf->hostname, r->addr, date);
-	flen = (size_t)n + len;
+	full = rfc5322_trace_final(j->from, r->addr, j->helo, j->peer,
+	    j->cf->hostname, "guestbox gateway", NULL, &n);
+	flen = n + len;
 	full = xrealloc(full, flen);
 	memcpy(full + n, msg, len);
 	memset(&gd, 0, sizeof(gd));

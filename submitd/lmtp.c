@@ -21,19 +21,8 @@
 static char *
 lmtp_headers(struct smtp_session *s, const char *rcpt, size_t *lenp)
 {
-	char		 date[RFC5322_DATE_MAX], id[17];
-	char		*h;
-	int		 n;
-
-	rfc5322_date_format(time(NULL), 0, date, sizeof(date));
-	rfc5322_random_id(id, sizeof(id));
-	n = xasprintf(&h, "Return-Path: <%s>\r\nDelivered-To: %s\r\n"
-	    "Received: from %s (%s)\r\n\tby %s (guestbox) with LMTP id %s\r\n"
-	    "\tfor <%s>; %s\r\n", s->mail_from, rcpt,
-	    s->helo[0] != '\0' ? s->helo : "unknown", s->conn->peer,
-	    s->sd->daemon.conf->hostname, id, rcpt, date);
-	*lenp = (size_t)n;
-	return h;
+	return rfc5322_trace_final(s->mail_from, rcpt, s->helo, s->conn->peer,
+	    s->sd->daemon.conf->hostname, "guestbox", "LMTP", lenp);
 }
 
 /* RFC 2033 4.2: the reply for one recipient after DATA. */

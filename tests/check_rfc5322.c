@@ -486,6 +486,38 @@ START_TEST(date_format_ids)
 }
 END_TEST
 
+/* RFC 5321 4.4 trace fields of a final delivery (LMTP and the gateway). */
+START_TEST(trace_final)
+{
+	char	*h;
+	size_t	 n;
+	time_t	 t;
+
+	h = rfc5322_trace_final("a@x.test", "b@y.test", "client.x.test",
+	    "192.0.2.1", "mx.y.test", "guestbox", "LMTP", &n);
+	ck_assert_uint_eq(n, strlen(h));
+	ck_assert_msg(strncmp(h, "Return-Path: <a@x.test>\r\n"
+	    "Delivered-To: b@y.test\r\n"
+	    "Received: from client.x.test (192.0.2.1)\r\n"
+	    "\tby mx.y.test (guestbox) with LMTP id ", 129) == 0, "%s", h);
+	ck_assert_uint_eq(strspn(h + 129, "0123456789abcdef"), 16);
+	ck_assert_msg(strncmp(h + 145, "\r\n\tfor <b@y.test>; ", 19) == 0,
+	    "%s", h);
+	ck_assert_msg(strcmp(h + n - 2, "\r\n") == 0, "%s", h);
+	h[n - 2] = '\0';
+	ck_assert_int_eq(rfc5322_date_parse(h + 164, &t), 0);
+	free(h);
+	/* No protocol: no "with"; no HELO: "unknown". */
+	h = rfc5322_trace_final("", "b@y.test", "", "192.0.2.1", "mx.y.test",
+	    "guestbox gateway", NULL, &n);
+	ck_assert_msg(strstr(h, "Return-Path: <>\r\n") == h, "%s", h);
+	ck_assert_msg(strstr(h, "Received: from unknown (192.0.2.1)\r\n"
+	    "\tby mx.y.test (guestbox gateway)\r\n\tfor <b@y.test>; ") != NULL,
+	    "%s", h);
+	free(h);
+}
+END_TEST
+
 Suite *
 rfc5322_suite(void)
 {
@@ -512,6 +544,7 @@ rfc5322_suite(void)
 	tcase_add_test(tc, msgids);
 	tcase_add_test(tc, dates);
 	tcase_add_test(tc, date_format_ids);
+	tcase_add_test(tc, trace_final);
 	suite_add_tcase(s, tc);
 	return s;
 }
