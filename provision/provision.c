@@ -200,19 +200,6 @@ provision_addr(const char *arg, char *out)
 	return 0;
 }
 
-struct provision_find_arg {
-	const char		*address;
-	struct store_account	*acct;
-};
-
-static int
-provision_find_txn(struct store_txn *txn, void *arg)
-{
-	struct provision_find_arg *fa = arg;
-
-	return store_account_find(txn, fa->address, fa->acct);
-}
-
 int
 provision_account_open(struct provision *pv, const char *arg, char *addr)
 {
@@ -226,15 +213,12 @@ provision_account_open(struct provision *pv, const char *arg, char *addr)
 int
 provision_find(struct provision *pv, const char *arg, struct store_account *a)
 {
-	struct provision_find_arg fa;
 	char		 addr[ADDR_MAX + 1];
 	int		 ret;
 
 	if ((ret = provision_account_open(pv, arg, addr)) != EX_OK)
 		return ret;
-	fa.address = addr;
-	fa.acct = a;
-	ret = store_txn_run(pv->store, provision_find_txn, &fa);
+	ret = store_account_lookup(pv->store, addr, a);
 	return ret != 0 ? provision_account_fail(pv, addr, ret) : EX_OK;
 }
 

@@ -329,6 +329,41 @@ store_account_find(struct store_txn *txn, const char *address,
 	    sizeof(ahash), a);
 }
 
+struct store_account_load_arg {
+	uint64_t		 id;
+	const char		*address;	/* NULL: by id */
+	struct store_account	*a;
+};
+
+static int
+store_account_load_txn(struct store_txn *txn, void *arg)
+{
+	struct store_account_load_arg	*la = arg;
+
+	/* A retried transaction must not leak the first attempt's record. */
+	store_account_clear(la->a);
+	return la->address != NULL ?
+	    store_account_find(txn, la->address, la->a) :
+	    store_account_get(txn, la->id, la->a);
+}
+
+int
+store_account_load(struct store *st, uint64_t id, struct store_account *a)
+{
+	struct store_account_load_arg	 la = { id, NULL, a };
+
+	return store_txn_run(st, store_account_load_txn, &la);
+}
+
+int
+store_account_lookup(struct store *st, const char *address,
+    struct store_account *a)
+{
+	struct store_account_load_arg	 la = { 0, address, a };
+
+	return store_txn_run(st, store_account_load_txn, &la);
+}
+
 int
 store_account_find_token(struct store_txn *txn, const uint8_t id[32],
     struct store_account *a)

@@ -209,6 +209,14 @@ int	 store_account_find(struct store_txn *, const char *address,
 	    struct store_account *);
 int	 store_account_find_token(struct store_txn *, const uint8_t id[32],
 	    struct store_account *);
+/*
+ * store_account_get() and store_account_find() in a read transaction of
+ * their own, for a caller that only needs the record.  *a is overwritten
+ * (zero it first); clear it with store_account_clear() in every case.
+ */
+int	 store_account_load(struct store *, uint64_t id, struct store_account *);
+int	 store_account_lookup(struct store *, const char *address,
+	    struct store_account *);
 /* Calls fn for each account in id order; a non-zero return stops it. */
 int	 store_account_iter(struct store_txn *,
 	    int (*fn)(const struct store_account *, void *), void *arg);
