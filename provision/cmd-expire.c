@@ -104,27 +104,9 @@ expire_txn(struct store_txn *txn, void *arg)
 }
 
 struct expire_recheck {
-	const struct conf	*conf;
 	time_t			 now;
 	uint64_t		 id;
-	enum expire_action	 action;
 };
-
-/* A login may have come between the listing and the delete: look again. */
-static int
-expire_recheck_txn(struct store_txn *txn, void *arg)
-{
-	struct expire_recheck	*rc = arg;
-	struct store_account	 a;
-	int			 ret;
-
-	memset(&a, 0, sizeof(a));
-	if ((ret = store_account_get(txn, rc->id, &a)) != 0)
-		return ret;
-	rc->action = expire_decide(rc->conf, &a, rc->now);
-	store_account_clear(&a);
-	return 0;
-}
 
 /* The notice went out: do not send it again before the next activity. */
 static int
@@ -151,7 +133,7 @@ static int
 expire_notice(struct provision *pv, const struct expire_item *it, time_t now)
 {
 	const struct conf	*cf = pv->conf;
-	struct expire_recheck	 rc = { cf, now, it->id, EXPIRE_KEEP };
+	struct expire_recheck	 rc = { now, it->id };
 	char			*msg, date[RFC5322_DATE_MAX], id[33], when[32];
 	char			 del[32], err[512];
 	struct tm		 tm;
@@ -258,12 +240,20 @@ cmd_expire_exec(struct provision *pv, int argc, char **argv)
 				}
 			}
 		} else if (!dry) {
-			struct expire_recheck rc = { ex.conf, ex.now,
-			    ex.items[i].id, EXPIRE_KEEP };
+			struct store_account	 a;
+			enum expire_action	 act = EXPIRE_KEEP;
 
-			ret = store_txn_run(pv->store, expire_recheck_txn, &rc);
+			/*
+			 * A login may have come between the listing and the
+			 * delete: look again.
+			 */
+			memset(&a, 0, sizeof(a));
+			ret = store_account_load(pv->store, ex.items[i].id, &a);
+			if (ret == 0)
+				act = expire_decide(ex.conf, &a, ex.now);
+			store_account_clear(&a);
 			if (ret == STORE_ENOTFOUND || (ret == 0 &&
-			    (rc.action == EXPIRE_KEEP || rc.action == EXPIRE_WARN)))
+			    (act == EXPIRE_KEEP || act == EXPIRE_WARN)))
 				continue;	/* deleted or active meanwhile */
 			if (ret == 0)
 				ret = store_account_purge(pv->store,
