@@ -19,6 +19,7 @@
 #include "mime.h"
 #include "pack.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*mime_suite(void);
 
@@ -982,11 +983,5 @@ mime_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(mime_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(mime_suite());
 }

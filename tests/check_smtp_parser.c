@@ -14,6 +14,7 @@
 
 #include "smtp-parser.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*smtp_parser_suite(void);
 
@@ -733,12 +734,5 @@ smtp_parser_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(smtp_parser_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(smtp_parser_suite());
 }
