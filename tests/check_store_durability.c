@@ -343,6 +343,46 @@ child_hang(const struct acct *ac, int ncommitted, int fd)
 	_exit(22);
 }
 
+/*
+ * A child appends ncommitted messages, then is killed with SIGKILL inside
+ * its next transaction, holding its locks.
+ */
+static void
+kill_in_txn(const struct acct *ac, int ncommitted)
+{
+	pid_t	 pid;
+	int	 fds[2], status;
+	char	 c;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		child_hang(ac, ncommitted, fds[1]);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	close(fds[0]);
+}
+
+/* The parent's messages first .. first + n - 1, committed through st. */
+static void
+append_parent(const struct acct *ac, int first, int n)
+{
+	char	 text[256];
+	size_t	 len;
+	int	 i;
+
+	for (i = first; i < first + n; i++) {
+		len = durable_text(text, sizeof(text), "parent", i);
+		ck_assert_int_eq(try_append(st, ac, ac->inbox, text, len, 0, 0,
+		    NULL), 0);
+	}
+}
+
 /* Runs store_open (which recovers) in another process and closes it. */
 static void
 recover_elsewhere(void)
@@ -401,31 +441,13 @@ START_TEST(test_kill_mid_txn)
 {
 	struct acct	 ac;
 	struct store_msg m;
-	char		 text[256], c;
+	char		 text[256];
 	size_t		 len;
-	pid_t		 pid;
-	int		 fds[2], status, i;
 
 	acct_create(st, "crash@example.org", &ac);
 	/* st stays open through all of it: the still-open store. */
-	for (i = 0; i < 5; i++) {
-		len = durable_text(text, sizeof(text), "parent", i);
-		ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0,
-		    NULL), 0);
-	}
-	ck_assert_int_eq(pipe(fds), 0);
-	if ((pid = fork()) == 0) {
-		close(fds[0]);
-		child_hang(&ac, 3, fds[1]);
-	}
-	ck_assert_int_ne(pid, -1);
-	close(fds[1]);
-	/* The child is inside its transaction, holding its locks. */
-	ck_assert_int_eq(read(fds[0], &c, 1), 1);
-	ck_assert_int_eq(kill(pid, SIGKILL), 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	close(fds[0]);
+	append_parent(&ac, 0, 5);
+	kill_in_txn(&ac, 3);
 
 	/*
 	 * Another process opens the environment: DB_REGISTER sees the dead
@@ -459,23 +481,11 @@ START_TEST(test_kill_locks_released)
 {
 	struct acct	 ac;
 	struct store_msg m;
-	char		 text[256], c;
+	char		 text[256];
 	size_t		 len;
-	pid_t		 pid;
-	int		 fds[2], status;
 
 	acct_create(st, "locks@example.org", &ac);
-	ck_assert_int_eq(pipe(fds), 0);
-	if ((pid = fork()) == 0) {
-		close(fds[0]);
-		child_hang(&ac, 0, fds[1]);
-	}
-	ck_assert_int_ne(pid, -1);
-	close(fds[1]);
-	ck_assert_int_eq(read(fds[0], &c, 1), 1);
-	ck_assert_int_eq(kill(pid, SIGKILL), 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	close(fds[0]);
+	kill_in_txn(&ac, 0);
 	/* The same mailbox the dead transaction had locked: no reopen. */
 	len = durable_text(text, sizeof(text), "parent", 0);
 	ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0, &m),
@@ -490,42 +500,17 @@ END_TEST
 START_TEST(test_maintain_after_recovery)
 {
 	struct acct	 ac;
-	char		 text[256], c, dir[PATH_MAX + 8], db[PATH_MAX + 16];
-	size_t		 len;
-	pid_t		 pid;
-	int		 fds[2], status;
+	char		 dir[PATH_MAX + 8], db[PATH_MAX + 16];
 
 	acct_create(st, "timer@example.org", &ac);
-	len = durable_text(text, sizeof(text), "parent", 0);
-	ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0, NULL),
-	    0);
-	ck_assert_int_eq(pipe(fds), 0);
-	if ((pid = fork()) == 0) {
-		close(fds[0]);
-		child_hang(&ac, 1, fds[1]);
-	}
-	ck_assert_int_ne(pid, -1);
-	close(fds[1]);
-	ck_assert_int_eq(read(fds[0], &c, 1), 1);
-	ck_assert_int_eq(kill(pid, SIGKILL), 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	close(fds[0]);
+	append_parent(&ac, 0, 1);
+	kill_in_txn(&ac, 1);
 	recover_elsewhere();
 	ck_assert_int_eq(store_maintain(st, 1), 0);
 	check_survivors(st, &ac, 1, 1);
 
 	/* The same for a backup. */
-	ck_assert_int_eq(pipe(fds), 0);
-	if ((pid = fork()) == 0) {
-		close(fds[0]);
-		child_hang(&ac, 0, fds[1]);
-	}
-	ck_assert_int_ne(pid, -1);
-	close(fds[1]);
-	ck_assert_int_eq(read(fds[0], &c, 1), 1);
-	ck_assert_int_eq(kill(pid, SIGKILL), 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	close(fds[0]);
+	kill_in_txn(&ac, 0);
 	recover_elsewhere();
 	snprintf(dir, sizeof(dir), "%s.after", statedir);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
@@ -548,26 +533,12 @@ START_TEST(test_kill_recoverer_stays)
 	struct store	*s;
 	char		 text[256], c;
 	size_t		 len;
-	pid_t		 pid, rpid;
-	int		 fds[2], up[2], down[2], status, err, i;
+	pid_t		 rpid;
+	int		 up[2], down[2], err;
 
 	acct_create(st, "crash3@example.org", &ac);
-	for (i = 0; i < 3; i++) {
-		len = durable_text(text, sizeof(text), "parent", i);
-		ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0,
-		    NULL), 0);
-	}
-	ck_assert_int_eq(pipe(fds), 0);
-	if ((pid = fork()) == 0) {
-		close(fds[0]);
-		child_hang(&ac, 2, fds[1]);
-	}
-	ck_assert_int_ne(pid, -1);
-	close(fds[1]);
-	ck_assert_int_eq(read(fds[0], &c, 1), 1);
-	ck_assert_int_eq(kill(pid, SIGKILL), 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	close(fds[0]);
+	append_parent(&ac, 0, 3);
+	kill_in_txn(&ac, 2);
 
 	ck_assert_int_eq(pipe(up), 0);
 	ck_assert_int_eq(pipe(down), 0);
@@ -607,30 +578,12 @@ END_TEST
 START_TEST(test_kill_reopen)
 {
 	struct acct	 ac;
-	char		 text[256], c;
-	size_t		 len;
-	pid_t		 pid;
-	int		 fds[2], status, i;
 
 	acct_create(st, "crash2@example.org", &ac);
-	for (i = 0; i < 2; i++) {
-		len = durable_text(text, sizeof(text), "parent", i);
-		ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0,
-		    NULL), 0);
-	}
+	append_parent(&ac, 0, 2);
 	/* Here nobody has the environment open when the child dies. */
 	store_close(&st);
-	ck_assert_int_eq(pipe(fds), 0);
-	if ((pid = fork()) == 0) {
-		close(fds[0]);
-		child_hang(&ac, 4, fds[1]);
-	}
-	ck_assert_int_ne(pid, -1);
-	close(fds[1]);
-	ck_assert_int_eq(read(fds[0], &c, 1), 1);
-	ck_assert_int_eq(kill(pid, SIGKILL), 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	close(fds[0]);
+	kill_in_txn(&ac, 4);
 	st = open_store(statedir);
 	check_survivors(st, &ac, 2, 4);
 	check_clean(st);
