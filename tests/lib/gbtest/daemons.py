@@ -14,12 +14,17 @@ from .env import TestFailure, sanitizer_lines
 from .net import wait_listening
 
 
-def count_lines(path, regex):
+def read_text(path):
+    """A log's text so far ("" if there is none yet)."""
     try:
         with open(path, errors="replace") as f:
-            return len(re.findall(regex, f.read(), re.M))
+            return f.read()
     except OSError:
-        return 0
+        return ""
+
+
+def count_lines(path, regex):
+    return len(re.findall(regex, read_text(path), re.M))
 
 
 class Daemon:
@@ -90,11 +95,7 @@ class Daemon:
         return self.proc.wait()
 
     def read_log(self):
-        try:
-            with open(self.logfile, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(self.logfile)
 
     def sanitizer_report(self):
         return sanitizer_lines(self.read_log())

@@ -20,7 +20,7 @@ import ssl
 import subprocess
 import tempfile
 
-from .daemons import Daemon
+from .daemons import Daemon, read_text
 from .env import BUILDDIR, PASSWORD, TestFailure
 from .net import free_port
 from . import setup
@@ -137,11 +137,7 @@ class GuestboxServer:
         return self.proc is not None and self.proc.poll() is None
 
     def read_log(self):
-        try:
-            with open(self.logfile, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(self.logfile)
 
     def stop(self, timeout=20):
         """SIGTERM; returns the exit status (None if it had to be killed)."""

@@ -19,8 +19,8 @@ import ssl
 import subprocess
 import sys
 
-from .daemons import Daemon
-from .env import BUILDDIR, PASSWORD, SRCDIR
+from .daemons import Daemon, read_text
+from .env import BUILDDIR, PASSWORD, SRCDIR, sanitizer_lines
 from .net import quiet_port
 from .server import GuestboxServer
 
@@ -160,22 +160,12 @@ class Stack(GuestboxServer):
         return self.procs[which].pid
 
     def read_log_of(self, which):
-        try:
-            with open(self.logs.get(which, "/nonexistent"),
-                      errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(self.logs.get(which, "/nonexistent"))
 
     def sanitizer_reports(self):
-        out = []
-        for which in self.logs:
-            for line in self.read_log_of(which).splitlines():
-                if ("ERROR: AddressSanitizer" in line or
-                        "runtime error:" in line or
-                        "ERROR: LeakSanitizer" in line):
-                    out.append("%s: %s" % (which, line))
-        return out
+        return ["%s: %s" % (which, line) for which in self.logs
+                for line in sanitizer_lines(self.read_log_of(which))
+                if "SUMMARY:" not in line]
 
     # -- the smarthost -----------------------------------------------------
     def sink_mode(self, **mode):
