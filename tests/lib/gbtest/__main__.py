@@ -16,6 +16,7 @@
 #                                 signal it (TERM) and print its exit
 #                                 status ("killed" after SECONDS)
 #   rc DIR NAME SECONDS           wait for its exit status
+#   listening PORT SECONDS        exit 0 once PORT accepts connections
 
 import argparse
 import signal
@@ -60,6 +61,9 @@ def main(argv):
     elif cmd == "rc":
         rc = daemons.wait_rc(args[0], args[1], float(args[2]))
         print("running" if rc is None else rc)
+    elif cmd == "listening":
+        sys.exit(0 if net.wait_listening([int(args[0])],
+                                         timeout=float(args[1])) else 1)
     else:
         sys.exit("gbtest: unknown command %s" % cmd)
 
