@@ -681,6 +681,17 @@ make_marker(char *buf, size_t len)
 	snprintf(buf, len, "GBXMARK%sZQ", hex);
 }
 
+TCase *
+check_store_tcase(Suite *s, const char *name, int timeout)
+{
+	TCase	*tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, timeout);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
 int
 check_store_main(const char *name, Suite *s)
 {

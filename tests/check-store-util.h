@@ -217,6 +217,12 @@ int	scan_one(const char *path, const struct stat *sb, int flag,
 void	scan_dir(const char *dir, struct scan *sc);
 void	make_marker(char *buf, size_t len);
 
+/*
+ * A test case of s with the setup/teardown fixture (a fresh state
+ * directory and open store per test) and a timeout in seconds.
+ */
+TCase	*check_store_tcase(Suite *s, const char *name, int timeout);
+
 /* main() of a check_store_* program: runs suite in a temporary root. */
 int	check_store_main(const char *, Suite *);
 

@@ -604,9 +604,7 @@ store_account_suite(void)
 	Suite	*s = suite_create("store_account");
 	TCase	*tc;
 
-	tc = tcase_create("account");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = check_store_tcase(s, "account", 60);
 	tcase_add_test(tc, test_account_insert_find);
 	tcase_add_test(tc, test_account_duplicate);
 	tcase_add_test(tc, test_account_default_mailboxes);
@@ -614,17 +612,13 @@ store_account_suite(void)
 	tcase_add_test(tc, test_account_touch);
 	tcase_add_test(tc, test_account_iter);
 	tcase_add_test(tc, test_correspondents);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("mailbox");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = check_store_tcase(s, "mailbox", 60);
 	tcase_add_test(tc, test_mailbox_create_find);
 	tcase_add_test(tc, test_mailbox_rename_delete);
 	tcase_add_test(tc, test_uidvalidity_realclock);
 	tcase_add_test(tc, test_uidvalidity_stopped_clock);
 	tcase_add_test(tc, test_mailbox_keywords);
-	suite_add_tcase(s, tc);
 
 	return s;
 }

@@ -644,26 +644,20 @@ store_content_suite(void)
 	Suite	*s = suite_create("store_content");
 	TCase	*tc;
 
-	tc = tcase_create("content");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = check_store_tcase(s, "content", 60);
 	tcase_add_test(tc, test_read_sizes);
 	tcase_add_test(tc, test_chunk_layout);
 	tcase_add_test(tc, test_read_wrong_key);
 	tcase_add_test(tc, test_tampered_content);
 	tcase_add_test(tc, test_aux);
-	suite_add_tcase(s, tc);
 
 	tc = tcase_create("codec");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_codec_robust);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("at_rest");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	tc = check_store_tcase(s, "at_rest", 120);
 	tcase_add_test(tc, test_raw_marker);
-	suite_add_tcase(s, tc);
 
 	return s;
 }

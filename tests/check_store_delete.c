@@ -814,23 +814,17 @@ store_delete_suite(void)
 	Suite	*s = suite_create("store_delete");
 	TCase	*tc;
 
-	tc = tcase_create("delete");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	tc = check_store_tcase(s, "delete", 120);
 	tcase_add_test(tc, test_purge);
 	tcase_add_test(tc, test_purge_resumes);
 	tcase_add_test(tc, test_account_reset);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("erase");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	tc = check_store_tcase(s, "erase", 120);
 	tcase_add_test(tc, test_erase_key_life);
 	tcase_add_test(tc, test_queue_sealed);
 	tcase_add_test(tc, test_queue_dropped_with_account);
 	tcase_add_test(tc, test_erase_orphans);
 	tcase_add_test(tc, test_upgrade_v1);
-	suite_add_tcase(s, tc);
 
 	return s;
 }

@@ -870,9 +870,7 @@ store_durability_suite(void)
 	Suite	*s = suite_create("store_durability");
 	TCase	*tc;
 
-	tc = tcase_create("durability");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 300);
+	tc = check_store_tcase(s, "durability", 300);
 	tcase_add_test(tc, test_concurrent_appends);
 	tcase_add_test(tc, test_concurrent_mixed);
 	tcase_add_test(tc, test_kill_mid_txn);
@@ -886,7 +884,6 @@ store_durability_suite(void)
 	tcase_add_test(tc, test_maintain_no_backup);
 	tcase_add_test(tc, test_old_regions);
 	tcase_add_test(tc, test_backup_hot);
-	suite_add_tcase(s, tc);
 
 	return s;
 }

@@ -570,9 +570,7 @@ store_message_suite(void)
 	Suite	*s = suite_create("store_message");
 	TCase	*tc;
 
-	tc = tcase_create("message");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = check_store_tcase(s, "message", 60);
 	tcase_add_test(tc, test_append_uids_counters);
 	tcase_add_test(tc, test_append_internaldate);
 	tcase_add_test(tc, test_store_flags);
@@ -583,7 +581,6 @@ store_message_suite(void)
 	tcase_add_test(tc, test_msgid);
 	tcase_add_test(tc, test_quota);
 	tcase_add_test(tc, test_notify);
-	suite_add_tcase(s, tc);
 
 	return s;
 }

@@ -313,20 +313,14 @@ store_txn_suite(void)
 	Suite	*s = suite_create("store_txn");
 	TCase	*tc;
 
-	tc = tcase_create("transaction");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = check_store_tcase(s, "transaction", 60);
 	tcase_add_test(tc, test_txn_atomic);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("deliver");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = check_store_tcase(s, "deliver", 60);
 	tcase_add_test(tc, test_deliver_commit_unsure);
 	tcase_add_test(tc, test_deliver_rerun_aborted);
 	tcase_add_test(tc, test_deliver_refusals);
 	tcase_add_test(tc, test_deliver_special_created);
-	suite_add_tcase(s, tc);
 
 	return s;
 }
