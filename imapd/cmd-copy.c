@@ -93,11 +93,11 @@ copy_run(struct imap_session *s, const struct imap_command *cmd, int uid_mode,
 	cr.s = s;
 	cr.dest = dest;
 	cr.move = move;
-	for (seq = 1; seq <= s->view.count; seq++) {
+	for (seq = 1; (seq = imap_view_next_in_set(&s->view, set, uid_mode,
+	    seq)) != 0; seq++) {
 		const struct imap_view_msg *vm = &s->view.msgs[seq - 1];
 
-		if (vm->expunged || !imap_seqset_contains(set, uid_mode ?
-		    vm->uid : seq))
+		if (vm->expunged)
 			continue;
 		cr.uids = xreallocarray(cr.uids, cr.n + 1, sizeof(*cr.uids));
 		cr.uids[cr.n++] = vm->uid;

@@ -33,18 +33,6 @@ struct select_req {
 };
 
 static int
-select_unseen(const struct store_msg *m, void *arg)
-{
-	struct select_req	*sr = arg;
-
-	if (!(m->flags & STORE_F_SEEN)) {
-		sr->first_unseen = imap_view_seq(&sr->s->view, m->uid);
-		return 1;
-	}
-	return 0;
-}
-
-static int
 select_qresync_change(uint32_t uid, uint64_t modseq, int expunged, void *arg)
 {
 	struct select_req	*sr = arg;
@@ -84,9 +72,8 @@ select_txn(struct store_txn *txn, void *arg)
 	store_mailbox_clear(&mb);
 	if (ret != 0)
 		return ret;
-	if ((ret = store_msg_iter(txn, s->account_id, s->view.mailbox_id, 1,
-	    UINT32_MAX, select_unseen, sr)) != 0 && ret != 1)
-		return ret;
+	/* RFC 3501 7.3.1: from the view, in memory, past a lowwater mark. */
+	sr->first_unseen = imap_view_first_unseen(&s->view);
 	if (sr->qresync && sr->q_uidvalidity == s->view.uidvalidity &&
 	    (ret = store_changes_iter(txn, s->account_id, s->view.mailbox_id,
 	    sr->q_modseq, select_qresync_change, sr)) != 0)

@@ -173,10 +173,9 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "BAD", "Invalid sequence set");
 		return CMD_DONE;
 	}
-	for (seq = 1; seq <= s->view.count; seq++) {
-		if (!imap_seqset_contains(set, uid_mode ?
-		    s->view.msgs[seq - 1].uid : seq) ||
-		    s->view.msgs[seq - 1].expunged)
+	for (seq = 1; (seq = imap_view_next_in_set(&s->view, set, uid_mode,
+	    seq)) != 0; seq++) {
+		if (s->view.msgs[seq - 1].expunged)
 			continue;
 		sr.seqs = xreallocarray(sr.seqs, sr.nseqs + 1, sizeof(*sr.seqs));
 		sr.seqs[sr.nseqs++] = seq;

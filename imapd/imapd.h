@@ -168,6 +168,12 @@ struct imap_session {
 	struct imap_command	 cmd_own;	/* the UID form's, past "UID" */
 	int			 cmd_uid;	/* given as "UID name" */
 	char			*tag;		/* copy, for async answers */
+	/*
+	 * store_reads() and imap_view_steps() when it began: with -v, its
+	 * end logs what it cost (tests/imapd-cost.test, issue 18).
+	 */
+	uint64_t		 cost_reads;
+	uint64_t		 cost_steps;
 	void			*cmd_state;	/* the handler's own */
 	void			(*cmd_state_free)(void *);
 
@@ -176,6 +182,7 @@ struct imap_session {
 	uint64_t		 account_id;
 	char			 address[ADDR_MAX + 1];
 	struct vault_seckey	*key;
+	int			 revoked;	/* imap_session_revoke() */
 
 	/* Selected mailbox */
 	struct imap_view	 view;

@@ -92,6 +92,7 @@ static int	store_checkpoint(struct store *, u_int32_t);
 static int	store_schema_check(struct store *);
 static int	store_index_check(struct store_txn *);
 static time_t	store_clock_real(void);
+static void	store_count_read(struct store *);
 static int	store_busy_enter(struct store *);
 static int	store_txn_run_busy(struct store *, store_txn_fn, void *);
 static void	store_watchdog_stuck(struct store *);
@@ -769,6 +770,18 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
 	return STORE_EIO;
 }
 
+static void
+store_count_read(struct store *st)
+{
+	atomic_fetch_add_explicit(&st->reads, 1, memory_order_relaxed);
+}
+
+uint64_t
+store_reads(const struct store *st)
+{
+	return atomic_load_explicit(&st->reads, memory_order_relaxed);
+}
+
 int
 store_db_get(struct store_txn *txn, enum store_dbi dbi, const void *key,
     size_t klen, void **valp, size_t *vlenp)
@@ -783,6 +796,7 @@ store_db_get(struct store_txn *txn, enum store_dbi dbi, const void *key,
 	v.flags = DB_DBT_MALLOC;
 	*valp = NULL;
 	*vlenp = 0;
+	store_count_read(txn->store);
 	ret = txn->store->db[dbi]->get(txn->store->db[dbi], txn->tid, &k, &v, 0);
 	if (ret != 0)
 		return store_db_error(store_db_names[dbi], ret);
@@ -805,6 +819,7 @@ store_db_get_rmw(struct store_txn *txn, enum store_dbi dbi, const void *key,
 	v.flags = DB_DBT_MALLOC;
 	*valp = NULL;
 	*vlenp = 0;
+	store_count_read(txn->store);
 	/* DB_RMW takes the write lock now: no upgrade deadlock later. */
 	ret = txn->store->db[dbi]->get(txn->store->db[dbi], txn->tid, &k, &v,
 	    DB_RMW);
@@ -886,6 +901,7 @@ store_db_iter(struct store_txn *txn, enum store_dbi dbi, const void *prefix,
 	k.size = (u_int32_t)slen;
 	op = DB_SET_RANGE;
 	for (;;) {
+		store_count_read(txn->store);
 		ret = cur->get(cur, &k, &v, op);
 		op = DB_NEXT;
 		if (ret == DB_NOTFOUND) {

@@ -108,6 +108,8 @@ struct store {
 	 * environment panics after the commit record reached the disk.
 	 */
 	int		(*after_commit)(struct store *);
+	/* Records read (store_reads): relaxed, a debug count only. */
+	_Atomic uint64_t reads;
 };
 
 struct store_txn {

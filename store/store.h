@@ -106,6 +106,14 @@ int		 store_maintain(struct store *, int force);
  */
 int		 store_backup(struct store *, const char *dir);
 
+/*
+ * Records this process has read from the databases since store_open()
+ * (each get, each step of a cursor).  A debug count, cheap enough to be
+ * always on: the tests hold a command's cost to it (issue 18, a command
+ * on a few messages reads O(log n) records, not O(n)).
+ */
+uint64_t	 store_reads(const struct store *);
+
 /* The clock; tests and `expire --now` move it. */
 void		 store_set_clock(struct store *, time_t (*now)(void));
 
