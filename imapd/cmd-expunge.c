@@ -95,12 +95,13 @@ cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 		return CMD_DONE;
 	}
-	ret = imap_txn(s, expunge_txn, &er);
+	ret = imap_txn_nosync(s, expunge_txn, &er);
 	imap_set_free(&er.uids);
 	free(er.todo);
-	if (ret != 0)
+	if (ret != 0) {
 		imap_tagged_store_error(s, ret);
-	else
-		imap_tagged(s, "OK", "Expunge completed");
-	return CMD_DONE;
+		return CMD_DONE;
+	}
+	/* Group commit: the EXPUNGEs and the OK wait for the log flush. */
+	return imap_tagged_durable(s, "Expunge completed");
 }

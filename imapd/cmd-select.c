@@ -269,21 +269,25 @@ enum imap_cmd_status
 cmd_close(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct close_req	 cr = { s, NULL, 0 };
-	int			 ret = 0;
+	int			 ret = 0, wrote = !s->view.readonly;
 
 	if (!imap_arg_is_eol(cmd->args)) {
 		imap_tagged(s, "BAD", "CLOSE takes no arguments");
 		return CMD_DONE;
 	}
 	/* RFC 3501 6.4.2: expunge silently, unless read-only. */
-	if (!s->view.readonly)
-		ret = imap_txn(s, close_txn, &cr);
+	if (wrote)
+		ret = imap_txn_nosync(s, close_txn, &cr);
 	free(cr.uids);
 	imap_session_enter_state(s, S_AUTH);
-	if (ret != 0)
+	if (ret != 0) {
 		imap_tagged_store_error(s, ret);
-	else
-		imap_tagged(s, "OK", "Close completed");
+		return CMD_DONE;
+	}
+	/* Group commit: the OK waits for the log flush of the expunges. */
+	if (wrote)
+		return imap_tagged_durable(s, "Close completed");
+	imap_tagged(s, "OK", "Close completed");
 	return CMD_DONE;
 }
 

@@ -193,6 +193,8 @@ imap_session_free(struct imap_session *s)
 		s->next->prev = s->prev;
 	im->nsessions--;
 	auth_cancel(&s->auth);
+	group_commit_cancel(&s->commit_wait);
+	free(s->commit_ok);
 	/*
 	 * The parser first: an APPEND literal cut off by a disconnect
 	 * still has its sink in cmd_state, and freeing the parser aborts it.
@@ -340,6 +342,43 @@ imap_txn(struct imap_session *s, store_txn_fn fn, void *arg)
 {
 	return imap_txn_result(s, store_txn_run(s->imapd->daemon.store, fn,
 	    arg));
+}
+
+int
+imap_txn_nosync(struct imap_session *s, store_txn_fn fn, void *arg)
+{
+	return imap_txn_result(s, store_txn_run_nosync(s->imapd->daemon.store,
+	    fn, arg));
+}
+
+static void
+imap_tagged_durable_done(int ret, void *arg)
+{
+	struct imap_session	*s = arg;
+
+	s->commit_wait = NULL;
+	if (ret == 0)
+		imap_tagged(s, "OK", "%s", s->commit_ok);
+	else
+		/* Perhaps not on disk: never an OK (guestbox(7), DURABILITY). */
+		imap_tagged_store_error(s, imap_txn_result(s, ret));
+	free(s->commit_ok);
+	s->commit_ok = NULL;
+	imap_session_done(s);
+}
+
+enum imap_cmd_status
+imap_tagged_durable(struct imap_session *s, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)xvasprintf(&s->commit_ok, fmt, ap);
+	va_end(ap);
+	conn_pause(s->conn, 1);
+	s->commit_wait = group_commit_wait(s->imapd->commit,
+	    imap_tagged_durable_done, s);
+	return CMD_ASYNC;
 }
 
 int
