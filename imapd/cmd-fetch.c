@@ -23,6 +23,7 @@
 #include "imap-bodystructure.h"
 #include "imap-date.h"
 #include "imap-fetch-parse.h"
+#include "imap-quote.h"
 #include "imap-seqset.h"
 #include "imapd.h"
 #include "log.h"
@@ -104,6 +105,8 @@ struct fetch_msg {
 	uint8_t			*text;
 	size_t			 textlen;
 	struct mime_msg		*mime;
+	/* Expunged elsewhere, not yet reported: the view's data only. */
+	int			 gone;
 };
 
 static int
@@ -186,29 +189,6 @@ fetch_msg_clear(struct fetch_msg *fm)
 	mime_msg_free(&fm->mime);
 }
 
-/*
- * RFC 3501 9: a literal holds no NUL (only BINARY's literal8 may).  Mail
- * with NULs exists; like Dovecot, send each as 0x80, keeping the size.
- */
-static void
-fetch_write_nonul(struct imap_session *s, const uint8_t *data, size_t len)
-{
-	const uint8_t	*nul;
-	size_t		 n;
-
-	while (len > 0) {
-		if ((nul = memchr(data, '\0', len)) == NULL) {
-			imap_write(s, data, len);
-			return;
-		}
-		n = (size_t)(nul - data);
-		imap_write(s, data, n);
-		imap_write(s, "\x80", 1);
-		data += n + 1;
-		len -= n + 1;
-	}
-}
-
 /* Writes [off, off+len) of data as a literal, cut by a partial. */
 static void
 fetch_write_range(struct imap_session *s, const struct imap_fetch_part *part,
@@ -225,8 +205,7 @@ fetch_write_range(struct imap_session *s, const struct imap_fetch_part *part,
 				len = part->length;
 		}
 	}
-	imap_printf(s, "{%llu}\r\n", (unsigned long long)len);
-	fetch_write_nonul(s, data + off, (size_t)len);
+	imap_quote_literal(conn_out(s->conn), data + off, (size_t)len);
 }
 
 /* BODY[...] and BODY.PEEK[...]: the name, then the section's text. */
@@ -253,9 +232,9 @@ fetch_write_section(struct imap_session *s, const struct imap_fetch_part *part,
 	if (ret == -1 || (ret == 0 && off + len > fm->textlen)) {
 		/*
 		 * RFC 3501 6.4.5: a part that does not exist is empty;
-		 * Dovecot says "" but {0} for a partial of it, and so do we.
+		 * Dovecot 2.3 says {0}, and so do we.
 		 */
-		imap_printf(s, "%s", part->partial ? "{0}\r\n" : "\"\"");
+		imap_printf(s, "{0}\r\n");
 		return;
 	}
 	if (ret == 1) {
@@ -331,7 +310,7 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 	}
 	if ((req->attrs & IMAP_FETCH_FLAGS) || flags_changed) {
 		imap_printf(s, "%sFLAGS ", sp);
-		imap_write_flags(s, fm->m.flags, fm->m.keywords);
+		imap_write_flags(s, fm->m.uid, fm->m.flags, fm->m.keywords);
 		sp = " ";
 	}
 	if ((req->attrs & IMAP_FETCH_MODSEQ) || (s->condstore && flags_changed)) {
@@ -339,12 +318,12 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 		    (unsigned long long)fm->m.modseq);
 		sp = " ";
 	}
-	if (req->attrs & IMAP_FETCH_INTERNALDATE) {
+	if ((req->attrs & IMAP_FETCH_INTERNALDATE) && !fm->gone) {
 		imap_printf(s, "%sINTERNALDATE \"%s\"", sp, imap_datetime_format(
 		    (time_t)fm->m.internaldate, date, sizeof(date)));
 		sp = " ";
 	}
-	if (req->attrs & IMAP_FETCH_RFC822_SIZE) {
+	if ((req->attrs & IMAP_FETCH_RFC822_SIZE) && !fm->gone) {
 		imap_printf(s, "%sRFC822.SIZE %llu", sp,
 		    (unsigned long long)fm->m.size);
 		sp = " ";
@@ -367,6 +346,12 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 	/* Body items in the order asked for. */
 	for (i = 0; i < req->nparts; i++) {
 		part = &req->parts[i];
+		if (fm->gone) {
+			/* What Dovecot answers for content it no longer has. */
+			imap_printf(s, "%s%s NIL", sp, part->name);
+			sp = " ";
+			continue;
+		}
 		if (part->kind != IMAP_FETCH_PART_BODY) {
 			if (fetch_write_rfc822(s, part, fm, sp))
 				sp = " ";
@@ -379,6 +364,32 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 	imap_printf(s, ")\r\n");
 }
 
+/*
+ * RFC 3501 7.4.1: a message another session expunged keeps its sequence
+ * number here until this session is sent the EXPUNGE, and FETCH answers
+ * for it with what the view knows (UID, FLAGS, MODSEQ), NIL for content
+ * that is gone, and OK [EXPUNGEISSUED] (RFC 5530), as Dovecot does; a
+ * NO would make clients give up on the whole set.
+ */
+static void
+fetch_write_gone(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
+    const struct imap_view_msg *vm)
+{
+	struct fetch_msg	 fm;
+
+	memset(&fm, 0, sizeof(fm));
+	fm.s = s;
+	fm.gone = 1;
+	fm.m.uid = vm->uid;
+	fm.m.flags = vm->flags;
+	fm.m.keywords = vm->keywords;
+	fm.m.modseq = vm->modseq;
+	fetch_write_msg(s, fr, seq, &fm, 0);
+	if (fr->req.nparts > 0 || (fr->req.attrs & (IMAP_FETCH_INTERNALDATE |
+	    IMAP_FETCH_RFC822_SIZE | FETCH_NEEDS_MIME)))
+		fr->missing = 1;
+}
+
 static enum imap_cmd_status
 fetch_run(struct imap_session *s, struct fetch_req *fr)
 {
@@ -388,7 +399,7 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 	uint32_t		 seq, done = 0, oldflags;
 	uint64_t		 oldkw;
 	size_t			 i;
-	int			 ret, key;
+	int			 ret;
 
 	memset(&fm, 0, sizeof(fm));
 	fm.s = s;
@@ -404,17 +415,15 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 		if (req->parts[i].depth > 0)
 			fm.root_only = 0;
 	fm.set_seen = req->sets_seen && !s->view.readonly;
-	for (seq = fr->next; seq <= s->view.count; seq++) {
+	/* Only the set's messages, each found by a binary search. */
+	for (seq = fr->next; (seq = imap_view_next_in_set(&s->view, fr->set,
+	    fr->uid_mode, seq)) != 0; seq++) {
 		vm = &s->view.msgs[seq - 1];
-		key = fr->uid_mode ? (int)imap_seqset_contains(fr->set, vm->uid) :
-		    imap_seqset_contains(fr->set, seq);
-		if (!key)
-			continue;
 		/* RFC 7162 3.1.4.1: only what changed after CHANGEDSINCE. */
 		if (req->changedsince_set && vm->modseq <= req->changedsince)
 			continue;
 		if (vm->expunged) {
-			fr->missing = 1;
+			fetch_write_gone(s, fr, seq, vm);
 			continue;
 		}
 		if (done == FETCH_BATCH || imap_output_full(s)) {
@@ -426,8 +435,8 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 		oldkw = vm->keywords;
 		ret = imap_txn(s, fetch_msg_txn, &fm);
 		if (ret == STORE_ENOTFOUND) {
-			fr->missing = 1;
 			fetch_msg_clear(&fm);
+			fetch_write_gone(s, fr, seq, vm);
 			continue;
 		}
 		if (ret != 0) {
@@ -446,7 +455,7 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 	if (fr->failed)
 		imap_tagged_store_error(s, fr->failed);
 	else if (fr->missing)
-		imap_tagged(s, "NO", "[EXPUNGEISSUED] Some messages were "
+		imap_tagged(s, "OK", "[EXPUNGEISSUED] Some messages were "
 		    "expunged");
 	else
 		imap_tagged(s, "OK", "Fetch completed");
@@ -519,10 +528,7 @@ cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	fr->next = 1;
 	s->cmd_state = fr;
 	s->cmd_state_free = fetch_req_free;
-	if (strcmp(set, "$") == 0)
-		fr->set = imap_saved_set(s, uid_mode);
-	else if ((fr->set = imap_set_parse(set, uid_mode ? imap_view_max_uid(&s->view) :
-	    s->view.count)) == NULL) {
+	if ((fr->set = imap_set_arg(s, set, uid_mode)) == NULL) {
 		imap_tagged(s, "BAD", "Invalid sequence set");
 		return CMD_DONE;
 	}
@@ -550,7 +556,7 @@ cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	 * CONDSTORE enabling command.
 	 */
 	if (fr->req.changedsince_set || (fr->req.attrs & IMAP_FETCH_MODSEQ))
-		s->condstore = 1;
+		imap_session_condstore(s);
 	fr->paths = xcalloc(fr->req.nparts > 0 ? fr->req.nparts : 1,
 	    sizeof(*fr->paths));
 	for (i = 0; i < fr->req.nparts; i++)

@@ -30,19 +30,8 @@ struct select_req {
 	size_t			 nvanished;
 	uint32_t		*changed;	/* seqs with flags changed */
 	size_t			 nchanged;
+	uint32_t		 recent_first, recent_last;
 };
-
-static int
-select_unseen(const struct store_msg *m, void *arg)
-{
-	struct select_req	*sr = arg;
-
-	if (!(m->flags & STORE_F_SEEN)) {
-		sr->first_unseen = imap_view_seq(&sr->s->view, m->uid);
-		return 1;
-	}
-	return 0;
-}
 
 static int
 select_qresync_change(uint32_t uid, uint64_t modseq, int expunged, void *arg)
@@ -84,8 +73,14 @@ select_txn(struct store_txn *txn, void *arg)
 	store_mailbox_clear(&mb);
 	if (ret != 0)
 		return ret;
-	if ((ret = store_msg_iter(txn, s->account_id, s->view.mailbox_id, 1,
-	    UINT32_MAX, select_unseen, sr)) != 0 && ret != 1)
+	/* RFC 3501 7.3.1: from the view, in memory, past a lowwater mark. */
+	sr->first_unseen = imap_view_first_unseen(&s->view);
+	/*
+	 * RFC 3501 2.3.2, 6.3.2: SELECT claims the messages no session has
+	 * seen as \Recent; EXAMINE shows them so but leaves them (Dovecot).
+	 */
+	if ((ret = store_mailbox_recent(txn, s->account_id, s->view.mailbox_id,
+	    !sr->readonly, &sr->recent_first, &sr->recent_last)) != 0)
 		return ret;
 	if (sr->qresync && sr->q_uidvalidity == s->view.uidvalidity &&
 	    (ret = store_changes_iter(txn, s->account_id, s->view.mailbox_id,
@@ -202,8 +197,10 @@ cmd_select(struct imap_session *s, const struct imap_command *cmd)
 		return CMD_DONE;
 	}
 	s->mailbox_name = name;
+	imap_session_recent_add(s, sr.recent_first, sr.recent_last);
 	imap_write_mailbox_flags(s);
-	imap_printf(s, "* %u EXISTS\r\n* 0 RECENT\r\n", s->view.count);
+	imap_printf(s, "* %u EXISTS\r\n", s->view.count);
+	imap_session_recent_report(s, 1);
 	if (sr.first_unseen != 0)
 		imap_printf(s, "* OK [UNSEEN %u] First unseen\r\n",
 		    sr.first_unseen);
@@ -227,7 +224,7 @@ cmd_select(struct imap_session *s, const struct imap_command *cmd)
 			imap_printf(s, "* %u FETCH (UID %u MODSEQ (%llu) FLAGS ",
 			    sr.changed[i], vm->uid,
 			    (unsigned long long)vm->modseq);
-			imap_write_flags(s, vm->flags, vm->keywords);
+			imap_write_flags(s, vm->uid, vm->flags, vm->keywords);
 			imap_printf(s, ")\r\n");
 		}
 	}
@@ -282,21 +279,25 @@ enum imap_cmd_status
 cmd_close(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct close_req	 cr = { s, NULL, 0 };
-	int			 ret = 0;
+	int			 ret = 0, wrote = !s->view.readonly;
 
 	if (!imap_arg_is_eol(cmd->args)) {
 		imap_tagged(s, "BAD", "CLOSE takes no arguments");
 		return CMD_DONE;
 	}
 	/* RFC 3501 6.4.2: expunge silently, unless read-only. */
-	if (!s->view.readonly)
-		ret = imap_txn(s, close_txn, &cr);
+	if (wrote)
+		ret = imap_txn_nosync(s, close_txn, &cr);
 	free(cr.uids);
 	imap_session_enter_state(s, S_AUTH);
-	if (ret != 0)
+	if (ret != 0) {
 		imap_tagged_store_error(s, ret);
-	else
-		imap_tagged(s, "OK", "Close completed");
+		return CMD_DONE;
+	}
+	/* Group commit: the OK waits for the log flush of the expunges. */
+	if (wrote)
+		return imap_tagged_durable(s, "Close completed");
+	imap_tagged(s, "OK", "Close completed");
 	return CMD_DONE;
 }
 

@@ -130,6 +130,7 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 	uint32_t		 seq, *failed = NULL;
 	size_t			 i, nmods, nfailed = 0;
 	int			 ret;
+	enum imap_cmd_status	 st = CMD_DONE;
 
 	memset(&sr, 0, sizeof(sr));
 	sr.s = s;
@@ -147,18 +148,17 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 			imap_tagged(s, "BAD", "Unknown STORE modifier");
 			return CMD_DONE;
 		}
-		s->condstore = 1;
+		imap_session_condstore(s);
 		/* 0 means "not since anything": every message fails. */
 		a++;
 	}
 	if (!imap_arg_get_atom(&a[0], &action) ||
-	    store_parse_action(action, &sr) == -1 || imap_arg_is_eol(&a[1]) ||
-	    !imap_arg_is_eol(&a[2])) {
+	    store_parse_action(action, &sr) == -1 || imap_arg_is_eol(&a[1])) {
 		imap_tagged(s, "BAD", "STORE takes FLAGS, +FLAGS or -FLAGS "
 		    "(.SILENT) and flags");
 		return CMD_DONE;
 	}
-	if (imap_flags_parse(&a[1], &sr.flags, &why) == -1) {
+	if (imap_flags_parse_args(&a[1], &sr.flags, &why) == -1) {
 		imap_tagged(s, "BAD", "%s", why);
 		return CMD_DONE;
 	}
@@ -166,17 +166,13 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 		return CMD_DONE;
 	}
-	if (strcmp(setstr, "$") == 0)
-		set = imap_saved_set(s, uid_mode);
-	else if ((set = imap_set_parse(setstr, uid_mode ?
-	    imap_view_max_uid(&s->view) : s->view.count)) == NULL) {
+	if ((set = imap_set_arg(s, setstr, uid_mode)) == NULL) {
 		imap_tagged(s, "BAD", "Invalid sequence set");
 		return CMD_DONE;
 	}
-	for (seq = 1; seq <= s->view.count; seq++) {
-		if (!imap_seqset_contains(set, uid_mode ?
-		    s->view.msgs[seq - 1].uid : seq) ||
-		    s->view.msgs[seq - 1].expunged)
+	for (seq = 1; (seq = imap_view_next_in_set(&s->view, set, uid_mode,
+	    seq)) != 0; seq++) {
+		if (s->view.msgs[seq - 1].expunged)
 			continue;
 		sr.seqs = xreallocarray(sr.seqs, sr.nseqs + 1, sizeof(*sr.seqs));
 		sr.seqs[sr.nseqs++] = seq;
@@ -188,7 +184,7 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		sr.modified = xcalloc(sr.nseqs, sizeof(int));
 		sr.gone = xcalloc(sr.nseqs, sizeof(int));
 	}
-	ret = sr.nseqs > 0 ? imap_txn(s, store_txn, &sr) : 0;
+	ret = sr.nseqs > 0 ? imap_txn_nosync(s, store_txn, &sr) : 0;
 	if (ret != 0) {
 		imap_tagged_store_error(s, ret);
 		goto out;
@@ -225,7 +221,7 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 			    sr.silent ? "" : " ");
 		if (!sr.silent) {
 			imap_printf(s, "FLAGS ");
-			imap_write_flags(s, sr.after[i].flags,
+			imap_write_flags(s, sr.after[i].uid, sr.after[i].flags,
 			    sr.after[i].keywords);
 		}
 		imap_printf(s, ")\r\n");
@@ -236,10 +232,14 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		/* RFC 7162 3.1.3: the messages UNCHANGEDSINCE kept as they were. */
 		imap_set_write_list(tmp, failed, nfailed);
 		evbuffer_add(tmp, "", 1);
-		imap_tagged(s, "OK", "[MODIFIED %s] Conditional STORE failed "
-		    "for some messages", (const char *)evbuffer_pullup(tmp, -1));
+		/* Group commit: the OK waits for the log flush. */
+		st = imap_tagged_durable(s, "[MODIFIED %s] Conditional STORE "
+		    "failed for some messages",
+		    (const char *)evbuffer_pullup(tmp, -1));
 		evbuffer_free(tmp);
-	} else
+	} else if (sr.nseqs > 0)
+		st = imap_tagged_durable(s, "Store completed");
+	else
 		imap_tagged(s, "OK", "Store completed");
 out:
 	free(failed);
@@ -248,5 +248,5 @@ out:
 	free(sr.changed);
 	free(sr.modified);
 	free(sr.gone);
-	return CMD_DONE;
+	return st;
 }

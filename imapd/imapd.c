@@ -162,14 +162,15 @@ main(int argc, char *argv[])
 	daemon_bind(&im.daemon, &im.daemon.conf->imap_listen);
 	daemon_start(&im.daemon, 1);
 	auth_set_login_proto(im.daemon.auth, STORE_LOGIN_IMAP);
+	im.commit = group_commit_new(im.daemon.base, im.daemon.store);
 	tv.tv_sec = doorbell_heartbeat(im.daemon.conf);
 	tv.tv_usec = 0;
 	beat = event_new(im.daemon.base, -1, EV_PERSIST, imapd_heartbeat, &im);
 	evtimer_add(beat, &tv);
-	(void)daemon_run_loop(&im.daemon);
+	ret = daemon_run_loop(&im.daemon);
 	event_free(beat);
+	group_commit_free(&im.commit);
 	daemon_cleanup(&im.daemon);
-	ret = EX_OK;
 	free(im.capa_preauth);
 	free(im.capa_preauth_tls);
 	free(im.capa_auth);

@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "conn.h"
 #include "daemon.h"
+#include "group-commit.h"
 #include "imap-parser.h"
 #include "imap-view.h"
 #include "store.h"
@@ -147,9 +148,14 @@ struct imapd {
 	struct daemon		 daemon;
 	struct imap_session	*sessions;	/* all of them */
 	size_t			 nsessions;
+	struct group_commit	*commit;	/* APPEND: one flush, many OKs */
 	char			*capa_preauth;		/* plain, before STARTTLS */
 	char			*capa_preauth_tls;	/* TLS, before login */
 	char			*capa_auth;		/* after login */
+};
+
+struct imap_recent {
+	uint32_t	 first, last;
 };
 
 struct imap_session {
@@ -168,18 +174,32 @@ struct imap_session {
 	struct imap_command	 cmd_own;	/* the UID form's, past "UID" */
 	int			 cmd_uid;	/* given as "UID name" */
 	char			*tag;		/* copy, for async answers */
+	/*
+	 * store_reads() and imap_view_steps() when it began: with -v, its
+	 * end logs what it cost (tests/imapd-cost.test, issue 18).
+	 */
+	uint64_t		 cost_reads;
+	uint64_t		 cost_steps;
 	void			*cmd_state;	/* the handler's own */
 	void			(*cmd_state_free)(void *);
+	/* A tagged OK waiting for the log flush (imap_tagged_durable). */
+	struct group_commit_waiter *commit_wait;
+	char			*commit_ok;
 
 	/* Login */
 	struct auth_req		*auth;
 	uint64_t		 account_id;
 	char			 address[ADDR_MAX + 1];
 	struct vault_seckey	*key;
+	int			 revoked;	/* imap_session_revoke() */
 
 	/* Selected mailbox */
 	struct imap_view	 view;
 	char			*mailbox_name;	/* UTF-8 */
+	/* RFC 3501 2.3.2: the UIDs that are \Recent in this session. */
+	struct imap_recent	*recent;
+	size_t			 nrecent;
+	uint32_t		 recent_reported;	/* the last "* n RECENT" */
 
 	/* ENABLEd extensions (RFC 5161) and what they change. */
 	int			 condstore;	/* RFC 7162: MODSEQ in FETCH */
@@ -198,11 +218,27 @@ void	 imap_session_accept(struct imapd *, struct listener *, int fd,
  * selected state forgets the mailbox; logout closes once written.
  */
 void	 imap_session_enter_state(struct imap_session *, enum imap_state);
+/*
+ * RFC 7162 3.1: a CONDSTORE enabling command (ENABLE, a MODSEQ item or
+ * key, CHANGEDSINCE, UNCHANGEDSINCE, STATUS HIGHESTMODSEQ).  The first
+ * one with a mailbox selected sends OK [HIGHESTMODSEQ], as Dovecot does.
+ */
+void	 imap_session_condstore(struct imap_session *);
 /* Waiting for a line with untagged updates going out (CMD_F_LIVE). */
 int	 imap_session_live(const struct imap_session *);
-/* FLAGS lists (imap-session.c). */
-void	 imap_write_flags(struct imap_session *, uint32_t flags,
+/* FLAGS lists (imap-session.c); \Recent from the session's claim. */
+void	 imap_write_flags(struct imap_session *, uint32_t uid, uint32_t flags,
 	    uint64_t keywords);
+/*
+ * \Recent (RFC 3501 2.3.2): whether uid is recent in this session; the
+ * UIDs first .. last become so (a claim, or what EXAMINE sees); "* n
+ * RECENT" if the count changed (or always).
+ */
+int	 imap_session_recent(const struct imap_session *, uint32_t uid);
+void	 imap_session_recent_add(struct imap_session *, uint32_t first,
+	    uint32_t last);
+void	 imap_session_recent_report(struct imap_session *, int always);
+uint32_t imap_session_recent_count(const struct imap_session *);
 void	 imap_write_mailbox_flags(struct imap_session *);
 /* Ends an asynchronous command (after its tagged answer was written). */
 void	 imap_session_done(struct imap_session *);
@@ -226,6 +262,13 @@ void	 imap_tagged(struct imap_session *, const char *status,
 	    const char *fmt, ...) printflike(3, 4);
 /* A store error as a tagged NO with an RFC 5530 response code. */
 void	 imap_tagged_store_error(struct imap_session *, int err);
+/*
+ * After a store_txn_run_nosync() commit: the tagged OK with this text
+ * goes out once a log flush covers the commit, or NO [UNAVAILABLE] if
+ * the flush fails.  The handler returns what this returns (CMD_ASYNC).
+ */
+enum imap_cmd_status imap_tagged_durable(struct imap_session *,
+	    const char *fmt, ...) printflike(2, 3);
 /* An IMAP string: quoted if it can be, a literal otherwise. */
 void	 imap_write_string(struct imap_session *, const char *, size_t);
 void	 imap_write_astring(struct imap_session *, const char *);
@@ -237,6 +280,11 @@ const char *imap_capabilities(const struct imap_session *);
 int	 imap_output_full(const struct imap_session *);
 /* Runs fn in a store transaction; errors are logged. */
 int	 imap_txn(struct imap_session *, store_txn_fn, void *);
+/*
+ * imap_txn() committed without waiting for the disk (group commit): its
+ * OK goes out only through imap_tagged_durable().
+ */
+int	 imap_txn_nosync(struct imap_session *, store_txn_fn, void *);
 /* Logs what a store transaction returned, as imap_txn does; returns it. */
 int	 imap_txn_result(struct imap_session *, int ret);
 
@@ -282,6 +330,13 @@ void	 imap_set_write_list(struct evbuffer *, const uint32_t *, size_t);
 void	 imap_save_result(struct imap_session *, const uint32_t *, size_t n,
 	    int uid_mode);
 struct imap_seqset *imap_saved_set(struct imap_session *, int uid_mode);
+/*
+ * The sequence-set argument of FETCH, STORE, COPY and MOVE, "*" being the
+ * last message or UID (RFC 3501 9), "$" the saved result (RFC 5182 2);
+ * NULL if it is none (the caller answers BAD).
+ */
+struct imap_seqset *imap_set_arg(struct imap_session *, const char *,
+	    int uid_mode);
 
 /* Mailbox names (cmd-mailbox.c) */
 /* Decodes a client's mailbox argument to UTF-8 (caller frees); NULL: BAD. */

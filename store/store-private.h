@@ -76,6 +76,14 @@ struct store {
 	pthread_mutex_t	 env_lock;
 	pthread_cond_t	 watchdog_cond;
 	/*
+	 * Log flushes running in other threads (store_log_flush), under
+	 * env_lock; a reopen waits on flush_cond until none runs.  They
+	 * flush without env_lock: a flush stuck on a mutex of a process
+	 * that died must leave the watchdog free to see it.
+	 */
+	int		 flushing;
+	pthread_cond_t	 flush_cond;
+	/*
 	 * When each thread (a slot per thread) entered Berkeley DB, 0 when
 	 * outside: a thread that waits on a mutex a dead process held never
 	 * comes back (store-env.c, store_watchdog).
@@ -108,6 +116,14 @@ struct store {
 	 * environment panics after the commit record reached the disk.
 	 */
 	int		(*after_commit)(struct store *);
+	/* Records read (store_reads): relaxed, a debug count only. */
+	_Atomic uint64_t reads;
+	/*
+	 * Tests only: runs in place of the log flush of store_log_flush()
+	 * when set; its non-zero return is the flush's (as fdatasync
+	 * failing with EIO).  Called from the flushing thread.
+	 */
+	int		(*log_flush_hook)(struct store *);
 };
 
 struct store_txn {
@@ -249,6 +265,16 @@ int	 store_seal_put(struct store_txn *, enum store_dbi, const void *key,
 	    size_t klen, uint64_t account_id, const void *pt, size_t len,
 	    int insert);
 /*
+ * store_db_iter() over sealed records: fn gets each one's owner and
+ * plaintext, which is zeroed and freed when fn returns.  A record whose
+ * erase key is gone (its account was deleted) comes with pt NULL, and fn
+ * decides whether that is to be skipped, reported or an error.
+ */
+int	 store_seal_iter(struct store_txn *, enum store_dbi,
+	    const void *prefix, size_t plen,
+	    int (*fn)(const uint8_t *key, size_t klen, uint64_t owner,
+	    const uint8_t *pt, size_t ptlen, void *arg), void *arg);
+/*
  * Removes the queue entries of an account, or (account_id 0) those whose
  * erase key is gone (store-queue.c).
  */
@@ -260,6 +286,7 @@ int	 store_erase_backup(struct store *, const char *dir);
 int	 store_account_put(struct store_txn *, const struct store_account *);
 /* The schema 1 -> 2 upgrade (store-upgrade.c). */
 int	 store_upgrade_v2(struct store_txn *);
+int	 store_upgrade_v3(struct store_txn *);
 
 /* Notification (store-notify.c). */
 int	 store_notify_init(struct store *);

@@ -18,6 +18,7 @@
 #include "imap-parser.h"
 #include "imap-transcript.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*imap_parser_suite(void);
 
@@ -140,6 +141,11 @@ static const struct vector basic_vectors[] = {
 	/* Sections do not nest. */
 	{ "t FETCH 1 BODY[HEADER.FIELDS (B[X (Y) ])]\r\n", 0,
 	  "t FETCH A:1 A:BODY[HEADER.FIELDS][(A:B[X (A:Y) A:])]\n" },
+	/* Any other "[" is an atom character (a mailbox name). */
+	{ "t STATUS a[b (MESSAGES)\r\n", 0,
+	  "t STATUS A:a[b (A:MESSAGES)\n" },
+	{ "t FETCH 1 BODY[1 (X)]\r\n", 0,
+	  "ERR 1 t FETCH: Missing space after an argument\n" },
 	/* Several commands in one read, and a bare LF. */
 	{ "a NOOP\r\nb NOOP\nc CHECK\r\n", 0, "a NOOP\nb NOOP\nc CHECK\n" },
 };
@@ -884,12 +890,5 @@ imap_parser_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(imap_parser_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(imap_parser_suite());
 }

@@ -12,6 +12,7 @@
 
 #include "imap-seqset.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*imap_seqset_suite(void);
 
@@ -158,6 +159,12 @@ START_TEST(test_members)
 	ck_assert(!imap_seqset_contains(&set, 10));
 	ck_assert(imap_seqset_contains(&set, 4294967295u));
 	ck_assert(!imap_seqset_contains(&set, 0));
+	/* The next member at or above a value. */
+	ck_assert_uint_eq(imap_seqset_next(&set, 0), 2);
+	ck_assert_uint_eq(imap_seqset_next(&set, 3), 3);
+	ck_assert_uint_eq(imap_seqset_next(&set, 5), 9);
+	ck_assert_uint_eq(imap_seqset_next(&set, 10), 4294967294u);
+	ck_assert_uint_eq(imap_seqset_next(&set, 4294967295u), 4294967295u);
 	/* Iteration ends at 2^32-1 instead of wrapping to 0. */
 	imap_seqset_iter_init(&it, &set);
 	for (i = 0; imap_seqset_iter_next(&it, &v); i++) {
@@ -191,6 +198,7 @@ START_TEST(test_members)
 	imap_seqset_iter_init(&it, &set);
 	ck_assert(!imap_seqset_iter_next(&it, &v));
 	ck_assert_uint_eq(imap_seqset_min(&set), 0);
+	ck_assert_uint_eq(imap_seqset_next(&set, 1), 0);
 	ck_assert_uint_eq(imap_seqset_count(&set), 0);
 }
 END_TEST
@@ -217,12 +225,5 @@ imap_seqset_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(imap_seqset_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(imap_seqset_suite());
 }

@@ -16,9 +16,13 @@
 
 #include "imap-bodystructure.h"
 #include "mime-cache.h"
+#include "mime-decode.h"
+#include "mime-encode.h"
 #include "mime.h"
 #include "pack.h"
+#include "util.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*mime_suite(void);
 
@@ -657,6 +661,33 @@ END_TEST
 /* Sections                                                           */
 /* ---------------------------------------------------------------- */
 
+/* Line ends as Dovecot stores and serves them (crlf_normalize). */
+START_TEST(test_crlf)
+{
+	static const struct {
+		const char	*in, *out;
+	} cases[] = {
+		{ "a\nb\r\n", "a\r\nb\r\n" },
+		{ "a\rb\r\n", "a\rb\r\n" },	/* a bare CR stays */
+		{ "a\r\r\nb", "a\r\nb" },	/* a CR before CRLF is lost */
+		{ "a\r\r\r\n", "a\r\r\n" },
+		{ "\n\r", "\r\n\r" },
+		{ "", "" },
+	};
+	size_t	 i, len;
+	char	*out;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		out = crlf_normalize(cases[i].in, strlen(cases[i].in), &len);
+		ck_assert_uint_eq(len, strlen(cases[i].out));
+		ck_assert_str_eq(out, cases[i].out);
+		ck_assert_int_eq(crlf_is_normal(cases[i].in,
+		    strlen(cases[i].in)), strcmp(cases[i].in, cases[i].out) == 0);
+		free(out);
+	}
+}
+END_TEST
+
 START_TEST(test_sections)
 {
 	struct mime_msg		*m = parse_str(multi);
@@ -673,6 +704,15 @@ START_TEST(test_sections)
 	ck_assert_ptr_null(mime_part_find(m, "2.3", 3));
 	ck_assert_ptr_null(mime_part_find(m, "1.2", 3));
 	ck_assert_ptr_eq(mime_part_find(m, "1.1", 3), &m->parts[1]);
+	/* A part names itself as "1" once (Dovecot). */
+	ck_assert_ptr_null(mime_part_find(m, "1.1.1", 5));
+	ck_assert_ptr_null(mime_part_find(m, "2.1.1.1", 7));
+	mime_msg_free(&m);
+	m = parse_str("Subject: single\r\n\r\nbody\r\n");
+	ck_assert_ptr_eq(mime_part_find(m, "1", 1), &m->parts[0]);
+	ck_assert_ptr_null(mime_part_find(m, "1.1", 3));
+	mime_msg_free(&m);
+	m = parse_str(multi);
 	ck_assert_ptr_null(mime_part_find(m, "0", 1));
 	ck_assert_ptr_null(mime_part_find(m, "01", 2));
 	ck_assert_ptr_null(mime_part_find(m, "1.", 2));
@@ -927,6 +967,59 @@ START_TEST(test_cache_damage)
 }
 END_TEST
 
+/* RFC 2047: encoded-words decode back; each at most 75 characters. */
+START_TEST(test_encode_words)
+{
+	/* 30 x "Grüße " : 240 bytes, the umlauts at every offset. */
+	char		 in[512], *w, *line;
+	struct pack	 enc, dec;
+	size_t		 i;
+
+	in[0] = '\0';
+	for (i = 0; i < 30; i++)
+		strcat(in, "Gr\xc3\xbc\xc3\x9f" "e ");
+	ck_assert(!mime_text_is_plain(in));
+	ck_assert(mime_text_is_plain("Plans for\tMonday"));
+	ck_assert(!mime_text_is_plain("bell\x07"));
+	pack_init(&enc);
+	mime_encode_words(&enc, in);
+	pack_u8(&enc, 0);
+	for (line = (char *)enc.buf; line != NULL; ) {
+		char *next = strstr(line, "\r\n ");
+
+		if (next != NULL)
+			*next = '\0';
+		w = line;
+		ck_assert_uint_le(strlen(w), 75);
+		ck_assert(strncmp(w, "=?UTF-8?B?", 10) == 0);
+		/* Each word alone is whole UTF-8: it ends on a boundary. */
+		pack_init(&dec);
+		mime_decode_words(&dec, (const uint8_t *)w, strlen(w));
+		ck_assert_uint_gt(dec.len, 0);
+		ck_assert((dec.buf[dec.len - 1] & 0x80) == 0 ||
+		    (dec.buf[dec.len - 1] & 0xc0) == 0x80);
+		pack_free(&dec);
+		if (next != NULL)
+			memcpy(next, "\r\n ", 3);
+		line = next != NULL ? next + 3 : NULL;
+	}
+	/* The folded whole decodes to the input (RFC 2047 6.2). */
+	pack_init(&dec);
+	mime_decode_words(&dec, enc.buf, enc.len - 1);
+	ck_assert_uint_eq(dec.len, strlen(in));
+	ck_assert(memcmp(dec.buf, in, dec.len) == 0);
+	pack_free(&dec);
+	pack_free(&enc);
+	/* Not UTF-8 at all (continuation bytes only): words, no crash. */
+	memset(in, 0x80, 100);
+	in[100] = '\0';
+	pack_init(&enc);
+	mime_encode_words(&enc, in);
+	ck_assert_uint_gt(enc.len, 0);
+	pack_free(&enc);
+}
+END_TEST
+
 Suite *
 mime_suite(void)
 {
@@ -956,6 +1049,7 @@ mime_suite(void)
 	tcase_add_test(tc, test_header_iter);
 	tcase_add_test(tc, test_header_get_unfold);
 	tcase_add_test(tc, test_header_fields);
+	tcase_add_test(tc, test_encode_words);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("content");
@@ -969,6 +1063,7 @@ mime_suite(void)
 
 	tc = tcase_create("sections");
 	tcase_add_test(tc, test_sections);
+	tcase_add_test(tc, test_crlf);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cache");
@@ -982,11 +1077,5 @@ mime_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(mime_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(mime_suite());
 }
