@@ -241,6 +241,69 @@ START_TEST(test_account_update)
 }
 END_TEST
 
+struct logins_arg {
+	uint64_t			 id;
+	const struct vault_seckey	*sk;
+	int				 add;
+	struct store_login		 v[STORE_LOGINS_MAX + 5];
+	size_t				 n;
+};
+
+static int
+logins_txn(struct store_txn *txn, void *arg)
+{
+	struct logins_arg	*la = arg;
+	struct store_login	 l;
+
+	if (la->add) {
+		memset(&l, 0, sizeof(l));
+		l.when = 1000 + la->add;
+		l.proto = STORE_LOGIN_IMAP;
+		snprintf(l.peer, sizeof(l.peer), "192.0.2.0/24");
+		return store_login_add(txn, la->id, &l);
+	}
+	return store_login_list(txn, la->sk, la->v, STORE_LOGINS_MAX + 5,
+	    &la->n);
+}
+
+/* issue 14: the last 50 logins, newest first, sealed to the account. */
+START_TEST(test_logins)
+{
+	struct acct		 ac, other;
+	struct logins_arg	 la;
+	struct vault_seckey	*wrong;
+	int			 i;
+
+	acct_create(st, "logins@example.org", &ac);
+	acct_create(st, "other-logins@example.org", &other);
+	memset(&la, 0, sizeof(la));
+	la.id = ac.id;
+	la.sk = ac.sk;
+	ck_assert_int_eq(store_txn_run(st, logins_txn, &la), 0);
+	ck_assert_uint_eq(la.n, 0);
+	for (i = 1; i <= STORE_LOGINS_MAX + 10; i++) {
+		la.add = i;
+		ck_assert_int_eq(store_txn_run(st, logins_txn, &la), 0);
+	}
+	la.add = 0;
+	ck_assert_int_eq(store_txn_run(st, logins_txn, &la), 0);
+	ck_assert_uint_eq(la.n, STORE_LOGINS_MAX);
+	ck_assert_int_eq(la.v[0].when, 1000 + STORE_LOGINS_MAX + 10);
+	ck_assert_int_eq(la.v[STORE_LOGINS_MAX - 1].when, 1000 + 11);
+	ck_assert_str_eq(la.v[0].peer, "192.0.2.0/24");
+	ck_assert_uint_eq(la.v[0].proto, STORE_LOGIN_IMAP);
+	/* Another account's key opens none of them. */
+	wrong = vault_seckey_dup(other.sk);
+	wrong->account_id = ac.id;
+	la.sk = wrong;
+	ck_assert_int_eq(store_txn_run(st, logins_txn, &la), 0);
+	ck_assert_uint_eq(la.n, 0);
+	vault_seckey_free(&wrong);
+	acct_free(&ac);
+	acct_free(&other);
+}
+END_TEST
+
 START_TEST(test_account_touch)
 {
 	struct acct	 ac;
@@ -603,6 +666,7 @@ store_account_suite(void)
 	tcase_add_test(tc, test_account_default_mailboxes);
 	tcase_add_test(tc, test_account_update);
 	tcase_add_test(tc, test_account_touch);
+	tcase_add_test(tc, test_logins);
 	tcase_add_test(tc, test_account_iter);
 	tcase_add_test(tc, test_account_load);
 	tcase_add_test(tc, test_correspondents);

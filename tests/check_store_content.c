@@ -463,7 +463,8 @@ END_TEST
 /* Record codecs: bytes from disk may be anything                     */
 /* ================================================================ */
 
-enum rec_kind { REC_ACCOUNT, REC_MAILBOX, REC_MSG, REC_BLOB, REC_CORR };
+enum rec_kind { REC_ACCOUNT, REC_MAILBOX, REC_MSG, REC_BLOB, REC_CORR,
+	REC_QUEUE };
 
 static int
 rec_decode(enum rec_kind kind, const uint8_t *buf, size_t len)
@@ -473,8 +474,10 @@ rec_decode(enum rec_kind kind, const uint8_t *buf, size_t len)
 	struct store_msg	 msg;
 	struct store_blob_rec	 b;
 	struct store_corr	 c;
+	struct store_queue_entry e;
 	int			 ret = STORE_EIO;
 
+	memset(&e, 0, sizeof(e));
 	memset(&a, 0, sizeof(a));
 	memset(&m, 0, sizeof(m));
 	memset(&c, 0, sizeof(c));
@@ -496,6 +499,10 @@ rec_decode(enum rec_kind kind, const uint8_t *buf, size_t len)
 	case REC_CORR:
 		ret = store_corr_decode(buf, len, &c);
 		store_corr_clear(&c);
+		break;
+	case REC_QUEUE:
+		ret = store_queue_decode(buf, len, &e);
+		store_queue_entry_clear(&e);
 		break;
 	}
 	return ret;
@@ -585,7 +592,120 @@ START_TEST(test_codec_robust)
 		free(buf);
 	}
 	pack_free(&pk);
+	/*
+	 * issue 14: the new-mail notice's fields make a version 3 record
+	 * (with invite_unsent in it), which round-trips and is as strict.
+	 */
+	a.invite_unsent = 0;
+	a.client_seen = 1000;
+	a.notice_sent = 2000;
+	a.notices_off = 1;
+	pack_init(&pk);
+	store_account_encode(&a, &pk);
+	ck_assert_int_eq(pk.buf[0], 3);
+	check_codec(REC_ACCOUNT, &pk);
+	{
+		struct store_account	 a3;
+
+		memset(&a3, 0, sizeof(a3));
+		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a3), 0);
+		ck_assert_int_eq(a3.client_seen, 1000);
+		ck_assert_int_eq(a3.notice_sent, 2000);
+		ck_assert_int_eq(a3.notices_off, 1);
+		ck_assert_int_eq(a3.invite_unsent, 0);
+		ck_assert_int_eq(a3.locked, 0);
+		pk.buf[pk.len - 1] = 3;
+		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a3), 0);
+		ck_assert_int_eq(a3.locked, 1);
+		pk.buf[pk.len - 1] = 4;
+		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a3),
+		    STORE_ECORRUPT);
+		store_account_clear(&a3);
+	}
+	pack_free(&pk);
+	/* Device passwords make a version 4 record, as strict. */
+	a.next_device_id = 3;
+	a.ndevices = 2;
+	a.devices[0].id = 1;
+	a.devices[0].name = xstrdup("phone");
+	a.devices[1].id = 2;
+	a.devices[1].name = xstrdup("laptop");
+	memset(a.devices[1].wrapped_sk, 0x5a, sizeof(a.devices[1].wrapped_sk));
+	pack_init(&pk);
+	store_account_encode(&a, &pk);
+	ck_assert_int_eq(pk.buf[0], 4);
+	check_codec(REC_ACCOUNT, &pk);
+	{
+		struct store_account	 a4;
+
+		memset(&a4, 0, sizeof(a4));
+		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a4), 0);
+		ck_assert_uint_eq(a4.ndevices, 2);
+		ck_assert_uint_eq(a4.next_device_id, 3);
+		ck_assert_str_eq(a4.devices[1].name, "laptop");
+		ck_assert_int_eq(a4.devices[1].wrapped_sk[7], 0x5a);
+		ck_assert_ptr_nonnull(store_account_device(&a4, 1));
+		ck_assert_ptr_null(store_account_device(&a4, 3));
+		/* Removing one leaves no copy of its wrap behind. */
+		ck_assert_int_eq(store_account_device_remove(&a4, 1), 0);
+		ck_assert_int_eq(store_account_device_remove(&a4, 1),
+		    STORE_ENOTFOUND);
+		ck_assert_uint_eq(a4.ndevices, 1);
+		ck_assert_str_eq(a4.devices[0].name, "laptop");
+		ck_assert_int_eq(a4.devices[1].wrapped_sk[7], 0);
+		ck_assert_ptr_null(a4.devices[1].name);
+		store_account_clear(&a4);
+	}
+	/* An id not below next_device_id is corrupt. */
+	a.devices[1].id = 3;
+	pack_free(&pk);
+	pack_init(&pk);
+	store_account_encode(&a, &pk);
+	{
+		struct store_account	 a5;
+
+		memset(&a5, 0, sizeof(a5));
+		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a5),
+		    STORE_ECORRUPT);
+	}
+	pack_free(&pk);
 	store_account_clear(&a);
+
+	/* A queue entry: version 1, and 2 with flags (a notice). */
+	{
+		struct store_queue_entry	 e, e2;
+
+		memset(&e, 0, sizeof(e));
+		e.account_id = 9;
+		e.mail_from = xstrdup("from-codec@example.org");
+		e.message_id = xstrdup("<codec@example.org>");
+		e.last_error = xstrdup("");
+		e.nrcpts = 2;
+		e.rcpts = xcalloc(2, sizeof(*e.rcpts));
+		e.rcpts[0].address = xstrdup("rcpt-codec@home.example");
+		e.rcpts[0].reply = xstrdup("");
+		e.rcpts[1].address = xstrdup("cc-codec@home.example");
+		e.rcpts[1].reply = xstrdup("250 2.0.0 codec queued");
+		e.rcpts[1].status = STORE_RCPT_SENT;
+		pack_init(&pk);
+		store_queue_encode(&e, &pk);
+		ck_assert_int_eq(pk.buf[0], 1);
+		check_codec(REC_QUEUE, &pk);
+		pack_free(&pk);
+		e.flags = STORE_QUEUE_F_NOTICE;
+		pack_init(&pk);
+		store_queue_encode(&e, &pk);
+		ck_assert_int_eq(pk.buf[0], 2);
+		memset(&e2, 0, sizeof(e2));
+		ck_assert_int_eq(store_queue_decode(pk.buf, pk.len, &e2), 0);
+		ck_assert_uint_eq(e2.flags, STORE_QUEUE_F_NOTICE);
+		ck_assert_str_eq(e2.rcpts[1].address, "cc-codec@home.example");
+		ck_assert_int_eq(store_queue_decode(pk.buf, pk.len - 4, &e2),
+		    STORE_ECORRUPT);
+		store_queue_entry_clear(&e2);
+		pack_free(&pk);
+		store_queue_entry_clear(&e);
+	}
 
 	memset(&m, 0, sizeof(m));
 	m.name = xstrdup("Work/Sub");
