@@ -18,6 +18,9 @@
 #include "util.h"
 #include "xmalloc.h"
 
+/* Seconds inside Berkeley DB behind a dead process before we leave. */
+#define CMD_DELIVER_STUCK_SECS	2
+
 struct deliver_find {
 	const char		*recipient;
 	struct store_account	 acct;
@@ -85,6 +88,12 @@ cmd_deliver_exec(struct provision *pv, int argc, char **argv)
 		free(msg);
 		return EX_DATAERR;
 	}
+	/*
+	 * Stuck on the lock of an LDA that the MTA killed: leave soon with
+	 * EX_TEMPFAIL, and the MTA tries again, rather than wait for a
+	 * recovery that another opener makes.
+	 */
+	pv->stuck_secs = CMD_DELIVER_STUCK_SECS;
 	if (provision_store(pv) == NULL) {
 		free(msg);
 		return EX_TEMPFAIL;

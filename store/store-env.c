@@ -25,6 +25,13 @@
 
 /* A transaction that deadlocks this often is given up as EIO. */
 #define STORE_TXN_RETRIES	50
+/*
+ * Reopens one transaction may make: another process can die inside
+ * Berkeley DB while we recover from the last one.
+ */
+#define STORE_TXN_REOPENS	3
+/* Opens that found the environment in need of recovery, tried again. */
+#define STORE_OPEN_RETRIES	10
 /* Log files of 10 MiB: small enough to be removed soon after checkpoints. */
 #define STORE_LOG_FILE_SIZE	(10 * 1024 * 1024)
 /*
@@ -83,8 +90,12 @@ static const char *const store_error_text[] = {
 };
 
 static int	store_env_open(struct store *);
+static int	store_env_recover_locked(struct store *);
+static int	store_env_reopen(struct store *, unsigned);
 static int	store_env_reserve(struct store *);
 static void	store_env_unmap_stale(struct store *);
+static void	store_env_note_stale(struct store *);
+static int	store_env_others_leave(struct store *, int);
 static int	store_env_reserve_file(const char *, off_t, off_t);
 static int	store_env_open_flags(struct store *, u_int32_t);
 static void	store_env_close(struct store *);
@@ -257,10 +268,50 @@ store_env_reserve(struct store *st)
 	return ret;
 }
 
+/*
+ * The environment needs recovery and the registry names nobody to
+ * recover for: a recoverer was killed between clearing the registry and
+ * entering itself (Berkeley DB 5.3 leaves that gap), and every open
+ * fails from then on.  Recover here, holding the registry's own lock
+ * (an fcntl lock on its byte 1, what DB_REGISTER takes to recover), so
+ * that no registry recovery runs at the same time.
+ */
+static int
+store_env_recover_locked(struct store *st)
+{
+	struct flock	 fl;
+	char		*path;
+	int		 fd, ret;
+
+	xasprintf(&path, "%s/__db.register", st->db_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(path);
+	if (fd == -1) {
+		log_warn("store: __db.register");
+		return STORE_EIO;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 1;
+	fl.l_len = 1;
+	if (fcntl(fd, F_SETLKW, &fl) == -1) {
+		log_warn("store: locking __db.register");
+		close(fd);
+		return STORE_EIO;
+	}
+	log_warnx("store: the environment needs recovery and no process is "
+	    "registered to recover it: recovering");
+	if ((ret = store_env_open_flags(st, 0)) == 0)
+		store_env_close(st);
+	close(fd);	/* the lock with it */
+	return ret;
+}
+
 static int
 store_env_open(struct store *st)
 {
-	int	 ret;
+	int	 ret, tries;
 
 	ret = store_env_open_flags(st, DB_REGISTER);
 	if (ret == STORE_EREGION) {
@@ -273,6 +324,20 @@ store_env_open(struct store *st)
 		    "recovery");
 		ret = store_env_open_flags(st, 0);
 	}
+	/*
+	 * The environment panicked, or its regions are unfinished (their
+	 * creator died), and the registry named nobody to recover for:
+	 * read it again a few times (a recovery may be under way), then
+	 * recover under its lock.  Never recover outside it: two
+	 * recoveries at once would corrupt the log.
+	 */
+	for (tries = 0; ret == STORE_ERECOVER && tries < STORE_OPEN_RETRIES;
+	    tries++) {
+		usleep(100000);
+		ret = store_env_open_flags(st, DB_REGISTER);
+	}
+	if (ret == STORE_ERECOVER && (ret = store_env_recover_locked(st)) == 0)
+		ret = store_env_open_flags(st, DB_REGISTER);
 	if (ret == 0 && (ret = store_env_reserve(st)) != 0)
 		store_env_close(st);
 	return ret;
@@ -311,6 +376,14 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	 */
 	flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
 	    DB_INIT_MPOOL | DB_THREAD | DB_RECOVER | extra;
+	/*
+	 * Not DB_FAILCHK: with it, Berkeley DB 5.3 attaches to run failchk
+	 * when the registry names a dead process, holding the registry's
+	 * lock, and that attach waits for good on a region mutex that the
+	 * dead process held (tests/lda-kill.test hung every opener so).
+	 * The watchdog's failchk cleans up after a process that died
+	 * outside Berkeley DB; the next opener still recovers.
+	 */
 	if ((ret = env->open(env, st->db_dir, flags, 0600)) != 0)
 		goto fail;
 	opened = 1;
@@ -328,6 +401,12 @@ fail:
 	if (!opened && ret == EINVAL && (extra & DB_REGISTER)) {
 		store_env_close(st);
 		return STORE_EREGION;
+	}
+	/* EAGAIN: regions that their creator did not finish (it died). */
+	if (!opened && ret == EAGAIN && (extra & DB_REGISTER)) {
+		log_warnx("store: the environment's regions are unfinished");
+		store_env_close(st);
+		return STORE_ERECOVER;
 	}
 	ret = store_db_error("opening the environment", ret);
 	store_env_close(st);
@@ -353,20 +432,72 @@ store_env_close(struct store *st)
 	st->env = NULL;
 }
 
-/* Reopens after DB_RUNRECOVERY: the registry makes the open recover. */
+/*
+ * Reopens after DB_RUNRECOVERY: the registry makes the open recover.
+ * gen is the generation of the handle that failed: if another thread
+ * has reopened since, its handle is the one to use, and nothing is done.
+ */
 static int
-store_env_reopen(struct store *st)
+store_env_reopen(struct store *st, unsigned gen)
 {
-	int	 ret;
+	struct timespec	 t0, t1;
+	int64_t		 busy = 0;
+	int		 ret = 0;
 
-	log_warnx("store: reopening the environment with recovery");
+	/* Waiting for the lock is not being inside Berkeley DB. */
+	if (store_busy_slot >= 0 && store_busy_slot < STORE_BUSY_SLOTS)
+		busy = atomic_exchange(&st->busy_since[store_busy_slot], 0);
 	pthread_mutex_lock(&st->env_lock);
+	if (atomic_load(&st->env_gen) != gen && st->env != NULL)
+		goto out;	/* another thread has reopened it */
+	log_warnx("store: reopening the environment with recovery");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/*
+	 * Our other threads out of the old handle first, or it would be
+	 * freed under them: they meet DB_RUNRECOVERY at their next call,
+	 * and a wait in its regions ends when they are removed
+	 * (store-mutex.c).  One that does not come out keeps the handle
+	 * open for now; the watchdog leaves if it never does.
+	 */
+	if (st->env != NULL && !store_env_others_leave(st, 300)) {
+		log_warnx("store: a thread is still inside Berkeley DB; not "
+		    "reopening yet");
+		ret = STORE_ERECOVER;
+		goto out;
+	}
+	store_env_note_stale(st);
 	store_env_close(st);
-	ret = store_env_open(st);
-	if (ret == 0)
+	if ((ret = store_env_open(st)) == 0) {
+		atomic_fetch_add(&st->env_gen, 1);
 		store_env_unmap_stale(st);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_info("store: environment reopened in %.2f s",
+		    (double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	}
+out:
 	pthread_mutex_unlock(&st->env_lock);
+	if (busy != 0)
+		atomic_store(&st->busy_since[store_busy_slot], busy);
 	return ret;
+}
+
+/* Waits up to tries * 10 ms for our other threads to leave Berkeley DB. */
+static int
+store_env_others_leave(struct store *st, int tries)
+{
+	int	 i, busy = 1;
+
+	for (; busy && tries > 0; tries--) {
+		busy = 0;
+		for (i = 0; i < STORE_BUSY_SLOTS; i++)
+			if (i != store_busy_slot &&
+			    atomic_load(&st->busy_since[i]) != 0)
+				busy = 1;
+		if (busy)
+			usleep(10000);
+	}
+	return !busy;
 }
 
 /*
@@ -381,31 +512,26 @@ store_env_reopen(struct store *st)
 static void
 store_env_unmap_stale(struct store *st)
 {
-	FILE		*fp;
-	char		 line[PATH_MAX + 256], *path;
-	unsigned long	 lo, hi;
-	size_t		 dlen = strlen(st->db_dir);
-	int		 i, n, tries, busy = 1;
+	FILE			*fp;
+	char			 line[PATH_MAX + 256], *path;
+	unsigned long		 lo, hi;
+	unsigned long long	 ino;
+	size_t			 dlen = strlen(st->db_dir);
+	int			 i, n;
 
-	for (tries = 0; busy && tries < 200; tries++) {
-		busy = 0;
-		for (i = 0; i < STORE_BUSY_SLOTS; i++)
-			if (i != store_busy_slot &&
-			    atomic_load(&st->busy_since[i]) != 0)
-				busy = 1;
-		if (busy)
-			usleep(10000);
-	}
-	if (busy) {
+	if (!store_env_others_leave(st, 200)) {
 		log_warnx("store: the old regions stay mapped: a thread is "
 		    "busy in them");
+		st->nstale = 0;
 		return;
 	}
-	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
+	if ((fp = fopen("/proc/self/maps", "re")) == NULL) {
+		st->nstale = 0;
 		return;
+	}
 	while (fgets(line, sizeof(line), fp) != NULL) {
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi,
-		    &n) != 2)
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %llu %n", &lo, &hi,
+		    &ino, &n) != 3)
 			continue;
 		path = line + n;
 		path[strcspn(path, "\n")] = '\0';
@@ -413,8 +539,51 @@ store_env_unmap_stale(struct store *st)
 		    strncmp(path + dlen, "/__db.0", 7) != 0 ||
 		    strstr(path, " (deleted)") == NULL || hi <= lo)
 			continue;
+		/*
+		 * The new handle's regions may be deleted by now too
+		 * (another recovery): they are still ours to use.
+		 */
+		for (i = 0; i < st->nstale; i++)
+			if (st->stale[i].lo == lo && st->stale[i].hi == hi &&
+			    st->stale[i].ino == ino)
+				break;
+		if (i == st->nstale)
+			continue;
 		if (munmap((void *)lo, hi - lo) == -1)
 			log_warn("store: munmap %s", path);
+	}
+	fclose(fp);
+	st->nstale = 0;
+}
+
+/* Notes the region mappings of the handle about to be replaced. */
+static void
+store_env_note_stale(struct store *st)
+{
+	FILE			*fp;
+	char			 line[PATH_MAX + 256], *path;
+	unsigned long		 lo, hi;
+	unsigned long long	 ino;
+	size_t			 dlen = strlen(st->db_dir);
+	int			 n;
+
+	st->nstale = 0;
+	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	while (st->nstale < STORE_STALE_MAPS &&
+	    fgets(line, sizeof(line), fp) != NULL) {
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %llu %n", &lo, &hi,
+		    &ino, &n) != 3)
+			continue;
+		path = line + n;
+		path[strcspn(path, "\n")] = '\0';
+		if (strncmp(path, st->db_dir, dlen) != 0 ||
+		    strncmp(path + dlen, "/__db.0", 7) != 0 || hi <= lo)
+			continue;
+		st->stale[st->nstale].lo = lo;
+		st->stale[st->nstale].hi = hi;
+		st->stale[st->nstale].ino = ino;
+		st->nstale++;
 	}
 	fclose(fp);
 }
@@ -437,7 +606,8 @@ store_watchdog_stuck(struct store *st)
 
 	for (i = 0; i < STORE_BUSY_SLOTS; i++) {
 		since = atomic_load(&st->busy_since[i]);
-		if (since != 0 && now - since >= STORE_STUCK_SECS) {
+		if (since != 0 && now - since >= (int64_t)(st->opts.stuck_secs >
+		    0 ? st->opts.stuck_secs : STORE_STUCK_SECS)) {
 			log_warnx("store: a thread has waited %lld s inside "
 			    "Berkeley DB for a process that died; the "
 			    "environment needs recovery: exiting so that a "
@@ -496,13 +666,56 @@ store_watchdog(void *arg)
 		 * (it stays allocated until the next recovery); its locks
 		 * and transactions are released all the same.
 		 */
+		atomic_store(&st->failchk_since, (int64_t)time(NULL));
 		if ((ret = st->env->failchk(st->env, 0)) == DB_RUNRECOVERY)
 			store_watchdog_stuck(st);
 		else if (ret != 0 && ret != EBUSY)
 			log_warnx("store: failchk: %s", db_strerror(ret));
 		(void)st->env->lock_detect(st->env, 0, DB_LOCK_EXPIRE, NULL);
+		atomic_store(&st->failchk_since, 0);
 	}
 	pthread_mutex_unlock(&st->env_lock);
+	return NULL;
+}
+
+/*
+ * Who watches the watchdog: failchk waits on Berkeley DB's mutexes too,
+ * and one that a dead process held (or that a thread of ours left held
+ * when a panic cut its work short) keeps it there for good, with
+ * env_lock, so that no thread can reopen the environment and nothing
+ * notices.  This thread touches neither; it makes us leave for a
+ * restart.
+ */
+static void *
+store_deadman(void *arg)
+{
+	struct store	*st = arg;
+	struct timespec	 ts;
+	int64_t		 since, now;
+	unsigned	 limit;
+	sigset_t	 ss;
+
+	sigfillset(&ss);
+	pthread_sigmask(SIG_BLOCK, &ss, NULL);
+	limit = st->opts.stuck_secs > 0 ? st->opts.stuck_secs :
+	    STORE_STUCK_SECS;
+	pthread_mutex_lock(&st->deadman_lock);
+	while (!st->deadman_stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&st->deadman_cond, &st->deadman_lock,
+		    &ts);
+		since = atomic_load(&st->failchk_since);
+		now = (int64_t)time(NULL);
+		if (since != 0 && now - since >= (int64_t)limit) {
+			log_warnx("store: failchk has waited %lld s inside "
+			    "Berkeley DB for a process that died; exiting so "
+			    "that a restart recovers it",
+			    (long long)(now - since));
+			_exit(EX_TEMPFAIL);
+		}
+	}
+	pthread_mutex_unlock(&st->deadman_lock);
 	return NULL;
 }
 
@@ -613,9 +826,12 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 		st->opts.cache_size = 1024 * 1024;
 	st->now = store_clock_real;
 	st->notify_fd = -1;
+	store_mutex_init();
 	st->send_fd = -1;
 	pthread_mutex_init(&st->env_lock, NULL);
 	pthread_cond_init(&st->watchdog_cond, NULL);
+	pthread_mutex_init(&st->deadman_lock, NULL);
+	pthread_cond_init(&st->deadman_cond, NULL);
 	if (sodium_init() == -1) {
 		log_warnx("store: libsodium does not initialize");
 		ret = STORE_EIO;
@@ -637,6 +853,12 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 		goto fail;
 	}
 	st->watchdog_on = 1;
+	if (pthread_create(&st->deadman, NULL, store_deadman, st) != 0) {
+		log_warnx("store: cannot start the deadman thread");
+		ret = STORE_EIO;
+		goto fail;
+	}
+	st->deadman_on = 1;
 	if ((ret = store_schema_check(st)) != 0)
 		goto fail;
 	if (store_notify_init(st) == -1) {
@@ -666,10 +888,19 @@ store_close(struct store **stp)
 		pthread_mutex_unlock(&st->env_lock);
 		pthread_join(st->watchdog, NULL);
 	}
+	if (st->deadman_on) {
+		pthread_mutex_lock(&st->deadman_lock);
+		st->deadman_stop = 1;
+		pthread_cond_signal(&st->deadman_cond);
+		pthread_mutex_unlock(&st->deadman_lock);
+		pthread_join(st->deadman, NULL);
+	}
 	store_notify_fini(st);
 	store_env_close(st);
 	pthread_mutex_destroy(&st->env_lock);
 	pthread_cond_destroy(&st->watchdog_cond);
+	pthread_mutex_destroy(&st->deadman_lock);
+	pthread_cond_destroy(&st->deadman_cond);
 	free(st->state_dir);
 	free(st->db_dir);
 	free(st->notify_dir);
@@ -709,6 +940,7 @@ static int
 store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
 {
 	struct store_txn txn;
+	unsigned	 gen;
 	int		 ret, attempt, recovered = 0;
 	DB_TXN		*tid;
 
@@ -716,6 +948,7 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
 		memset(&txn, 0, sizeof(txn));
 		txn.store = st;
 		txn.now = st->now();
+		gen = atomic_load(&st->env_gen);
 		if (st->env == NULL)
 			ret = STORE_ERECOVER;
 		else if ((ret = st->env->txn_begin(st->env, NULL, &tid, 0)) != 0)
@@ -727,6 +960,15 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
 				/* The commit flushes the log: this is the ack. */
 				ret = store_db_error("commit",
 				    tid->commit(tid, 0));
+				/*
+				 * Its record may be on disk all the same: a
+				 * retry could store it twice.  Reopen, but
+				 * let the caller say that it failed.
+				 */
+				if (ret == STORE_ERECOVER) {
+					(void)store_env_reopen(st, gen);
+					return ret;
+				}
 				if (ret == 0 && st->after_commit != NULL)
 					ret = st->after_commit(st);
 			} else
@@ -747,22 +989,19 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
 			if (st->env != NULL &&
 			    (ret = st->env->failchk(st->env, 0)) != 0) {
 				ret = store_db_error("failchk", ret);
-				if (ret == STORE_ERECOVER && !recovered) {
-					recovered = 1;
-					if (store_env_reopen(st) == 0)
-						continue;
-				}
+				if (ret == STORE_ERECOVER &&
+				    recovered++ < STORE_TXN_REOPENS &&
+				    store_env_reopen(st, gen) == 0)
+					continue;
 				return ret;
 			}
 			/* Back off a little so the winner can finish. */
 			usleep((useconds_t)(1000 * (attempt + 1)));
 			continue;
 		}
-		if (ret == STORE_ERECOVER && !recovered) {
-			recovered = 1;
-			if ((ret = store_env_reopen(st)) == 0)
-				continue;
-		}
+		if (ret == STORE_ERECOVER && recovered++ < STORE_TXN_REOPENS &&
+		    (ret = store_env_reopen(st, gen)) == 0)
+			continue;
 		return ret;
 	}
 	log_warnx("store: transaction gave up after %d deadlocks", attempt);
@@ -955,13 +1194,15 @@ store_backup_floor_set_txn(struct store_txn *txn, void *arg)
 static int
 store_checkpoint(struct store *st, u_int32_t flags)
 {
-	int	 ret;
+	unsigned	 gen = atomic_load(&st->env_gen);
+	int		 ret;
 
-	if (st->env == NULL && (ret = store_env_reopen(st)) != 0)
+	if (st->env == NULL && (ret = store_env_reopen(st, gen)) != 0)
 		return ret;
+	gen = atomic_load(&st->env_gen);
 	ret = st->env->txn_checkpoint(st->env, 0, 0, flags);
 	if (ret == DB_RUNRECOVERY) {
-		if ((ret = store_env_reopen(st)) != 0)
+		if ((ret = store_env_reopen(st, gen)) != 0)
 			return ret;
 		ret = st->env->txn_checkpoint(st->env, 0, 0, flags);
 	}

@@ -61,6 +61,8 @@ extern const char *const store_db_names[DBI_COUNT];
 #define STORE_NOTIFY_MAX_PENDING	64
 /* Threads whose time inside Berkeley DB the watchdog watches. */
 #define STORE_BUSY_SLOTS		16
+/* Region mappings of one environment handle (__db.001 ...). */
+#define STORE_STALE_MAPS		32
 /* Internal to store-env.c: the regions must be rebuilt. */
 #define STORE_EREGION			(-100)
 
@@ -81,6 +83,31 @@ struct store {
 	 * comes back (store-env.c, store_watchdog).
 	 */
 	_Atomic int64_t	 busy_since[STORE_BUSY_SLOTS];
+	/*
+	 * Counts the reopens: a thread that met DB_RUNRECOVERY reopens only
+	 * the handle it used, not one another thread opened since.
+	 */
+	atomic_uint	 env_gen;
+	/*
+	 * Since when the watchdog is inside failchk, 0 when not: failchk
+	 * itself may wait for good on a dead process; the deadman thread
+	 * then makes us leave (store-env.c, store_deadman).
+	 */
+	_Atomic int64_t	 failchk_since;
+	/*
+	 * The regions the handle being replaced maps (store_env_reopen):
+	 * only these are unmapped after, never the new handle's.
+	 */
+	struct {
+		unsigned long		 lo, hi;
+		unsigned long long	 ino;
+	}		 stale[STORE_STALE_MAPS];
+	int		 nstale;
+	pthread_t	 deadman;
+	int		 deadman_on;
+	int		 deadman_stop;
+	pthread_mutex_t	 deadman_lock;
+	pthread_cond_t	 deadman_cond;
 	char		*state_dir;
 	char		*db_dir;
 	char		*notify_dir;
@@ -109,6 +136,12 @@ struct store {
 	 */
 	int		(*after_commit)(struct store *);
 };
+
+/*
+ * Says if waits on Berkeley DB's mutexes cannot be bounded here (no
+ * /proc); calling it also makes the linker take store-mutex.c.
+ */
+void	store_mutex_init(void);
 
 struct store_txn {
 	struct store	*store;

@@ -67,6 +67,12 @@ struct store_options {
 	uint64_t	 checkpoint_interval;	/* seconds between checkpoints */
 	int		 log_keep_for_backup;	/* keep logs since the last backup */
 	uint64_t	 quota;			/* bytes per account; 0: none */
+	/*
+	 * Seconds a thread may wait inside Berkeley DB for a process that
+	 * died before this one leaves (EX_TEMPFAIL) for a restart to
+	 * recover; 0: 5.  An LDA leaves sooner: its MTA tries again.
+	 */
+	unsigned	 stuck_secs;
 };
 
 /*
@@ -84,7 +90,9 @@ typedef int	(*store_txn_fn)(struct store_txn *, void *arg);
 /*
  * Runs fn in a transaction and commits it when fn returns 0; any other
  * return aborts it and is passed back.  Deadlocks restart fn; a
- * DB_RUNRECOVERY reopens the environment with recovery and restarts fn.
+ * DB_RUNRECOVERY reopens the environment with recovery and restarts fn
+ * (up to 3 times), except one from the commit itself, whose record may
+ * be on disk: that returns STORE_ERECOVER after the reopen.
  */
 int		 store_txn_run(struct store *, store_txn_fn, void *arg);
 struct store	*store_txn_store(struct store_txn *);

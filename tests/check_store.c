@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -22,10 +23,12 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -3317,6 +3320,130 @@ START_TEST(test_kill_recoverer_stays)
 }
 END_TEST
 
+/*
+ * Waits on Berkeley DB's mutexes (store-mutex.c): a process-shared mutex
+ * in a file named like a region, mapped shared, as Berkeley DB's are.
+ */
+static pthread_mutex_t *
+region_mutex(char *path, size_t size)
+{
+	pthread_mutexattr_t	 attr;
+	pthread_mutex_t		*m;
+	int			 fd;
+
+	ck_assert_int_lt(snprintf(path, size, "%s/__db.099", statedir),
+	    (int)size);
+	ck_assert_int_ne(fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), -1);
+	ck_assert_int_eq(ftruncate(fd, 4096), 0);
+	m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	close(fd);
+	ck_assert_int_eq(pthread_mutexattr_init(&attr), 0);
+	ck_assert_int_eq(pthread_mutexattr_setpshared(&attr,
+	    PTHREAD_PROCESS_SHARED), 0);
+	ck_assert_int_eq(pthread_mutex_init(m, &attr), 0);
+	pthread_mutexattr_destroy(&attr);
+	return m;
+}
+
+/* A child that takes m, says so and waits to be killed. */
+static pid_t
+mutex_holder(pthread_mutex_t *m)
+{
+	pid_t	 pid;
+	char	 c;
+	int	 fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		if (pthread_mutex_lock(m) != 0 || write(fds[1], "x", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	return pid;
+}
+
+static double
+secs_since(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * The holder died: the waiter waits for the recovery, and when the
+ * recovery removes the region, it leaves (EX_TEMPFAIL) for a restart
+ * rather than hang for good.
+ */
+START_TEST(test_mutex_region_removed)
+{
+	struct timespec	 t0;
+	pthread_mutex_t	*m;
+	char		 path[PATH_MAX];
+	pid_t		 pid, waiter;
+	int		 status;
+
+	m = region_mutex(path, sizeof(path));
+	pid = mutex_holder(m);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	if ((waiter = fork()) == 0) {
+		(void)pthread_mutex_lock(m);
+		_exit(0);
+	}
+	ck_assert_int_ne(waiter, -1);
+	usleep(1200 * 1000);	/* past two slices: it waits on */
+	ck_assert_int_eq(waitpid(waiter, &status, WNOHANG), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (waitpid(waiter, &status, WNOHANG) == 0 &&
+	    secs_since(&t0) < 5.0)
+		usleep(50 * 1000);
+	ck_assert_double_lt(secs_since(&t0), 3.0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 75);
+	munmap(m, 4096);
+}
+END_TEST
+
+/* A live holder is waited for, however long: the lock is then ours. */
+START_TEST(test_mutex_live_holder)
+{
+	pthread_mutex_t	*m;
+	char		 path[PATH_MAX];
+	pid_t		 pid;
+	int		 fds[2], status;
+	char		 c;
+
+	m = region_mutex(path, sizeof(path));
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		if (pthread_mutex_lock(m) != 0 || write(fds[1], "x", 1) != 1)
+			_exit(1);
+		usleep(1500 * 1000);	/* three slices */
+		pthread_mutex_unlock(m);
+		_exit(0);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	ck_assert_int_eq(pthread_mutex_lock(m), 0);
+	ck_assert_int_eq(pthread_mutex_unlock(m), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	munmap(m, 4096);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(test_kill_reopen)
 {
 	struct acct	 ac;
@@ -4510,6 +4637,8 @@ store_suite(void)
 	tcase_add_test(tc, test_kill_locks_released);
 	tcase_add_test(tc, test_kill_reopen);
 	tcase_add_test(tc, test_kill_recoverer_stays);
+	tcase_add_test(tc, test_mutex_region_removed);
+	tcase_add_test(tc, test_mutex_live_holder);
 	tcase_add_test(tc, test_maintain_after_recovery);
 	tcase_add_test(tc, test_maintain);
 	tcase_add_test(tc, test_backup);
