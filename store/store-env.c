@@ -233,39 +233,24 @@ store_env_reserve_file(const char *path, off_t off, off_t len)
 }
 
 static int
+store_env_reserve_map(const struct store_map *m, void *arg)
+{
+	/*
+	 * A region that recovery removed while it was mapped (its mapping
+	 * can outlive the handle of a panicked environment) is no business
+	 * of ours.
+	 */
+	if (m->deleted)
+		return 0;
+	return store_env_reserve_file(m->path, (off_t)m->off,
+	    (off_t)(m->hi - m->lo));
+}
+
+static int
 store_env_reserve(struct store *st)
 {
-	FILE		*fp;
-	char		 line[PATH_MAX + 256], *path;
-	unsigned long	 lo, hi;
-	unsigned long long off;
-	size_t		 dlen = strlen(st->db_dir);
-	int		 n, ret = 0;
-
-	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
-		return 0;	/* no procfs: nothing we can do */
-	while (ret == 0 && fgets(line, sizeof(line), fp) != NULL) {
-		/* lo-hi perms offset dev inode path */
-		if (sscanf(line, "%lx-%lx %*s %llx %*s %*s %n", &lo, &hi, &off,
-		    &n) != 3)
-			continue;
-		path = line + n;
-		path[strcspn(path, "\n")] = '\0';
-		/*
-		 * A region that recovery removed while it was mapped (its
-		 * mapping can outlive the handle of a panicked environment)
-		 * is no business of ours.
-		 */
-		if (strstr(path, " (deleted)") != NULL)
-			continue;
-		if (strncmp(path, st->db_dir, dlen) != 0 ||
-		    strncmp(path + dlen, "/__db.0", 7) != 0 || hi <= lo)
-			continue;
-		ret = store_env_reserve_file(path, (off_t)off,
-		    (off_t)(hi - lo));
-	}
-	fclose(fp);
-	return ret;
+	/* No procfs: nothing we can do. */
+	return store_region_maps(st->db_dir, store_env_reserve_map, NULL);
 }
 
 /*
@@ -509,83 +494,58 @@ store_env_others_leave(struct store *st, int tries)
  * inside Berkeley DB (one that is may still be on the old regions);
  * otherwise leave them for this time.
  */
+static int
+store_env_unmap_map(const struct store_map *m, void *arg)
+{
+	struct store	*st = arg;
+	int		 i;
+
+	if (!m->deleted)
+		return 0;
+	/*
+	 * The new handle's regions may be deleted by now too (another
+	 * recovery): they are still ours to use.
+	 */
+	for (i = 0; i < st->nstale; i++)
+		if (st->stale[i].lo == m->lo && st->stale[i].hi == m->hi &&
+		    st->stale[i].ino == m->ino)
+			break;
+	if (i < st->nstale && munmap((void *)m->lo, m->hi - m->lo) == -1)
+		log_warn("store: munmap %s", m->path);
+	return 0;
+}
+
 static void
 store_env_unmap_stale(struct store *st)
 {
-	FILE			*fp;
-	char			 line[PATH_MAX + 256], *path;
-	unsigned long		 lo, hi;
-	unsigned long long	 ino;
-	size_t			 dlen = strlen(st->db_dir);
-	int			 i, n;
-
-	if (!store_env_others_leave(st, 200)) {
+	if (!store_env_others_leave(st, 200))
 		log_warnx("store: the old regions stay mapped: a thread is "
 		    "busy in them");
-		st->nstale = 0;
-		return;
-	}
-	if ((fp = fopen("/proc/self/maps", "re")) == NULL) {
-		st->nstale = 0;
-		return;
-	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %llu %n", &lo, &hi,
-		    &ino, &n) != 3)
-			continue;
-		path = line + n;
-		path[strcspn(path, "\n")] = '\0';
-		if (strncmp(path, st->db_dir, dlen) != 0 ||
-		    strncmp(path + dlen, "/__db.0", 7) != 0 ||
-		    strstr(path, " (deleted)") == NULL || hi <= lo)
-			continue;
-		/*
-		 * The new handle's regions may be deleted by now too
-		 * (another recovery): they are still ours to use.
-		 */
-		for (i = 0; i < st->nstale; i++)
-			if (st->stale[i].lo == lo && st->stale[i].hi == hi &&
-			    st->stale[i].ino == ino)
-				break;
-		if (i == st->nstale)
-			continue;
-		if (munmap((void *)lo, hi - lo) == -1)
-			log_warn("store: munmap %s", path);
-	}
-	fclose(fp);
+	else
+		(void)store_region_maps(st->db_dir, store_env_unmap_map, st);
 	st->nstale = 0;
+}
+
+static int
+store_env_note_map(const struct store_map *m, void *arg)
+{
+	struct store	*st = arg;
+
+	if (st->nstale == STORE_STALE_MAPS)
+		return 1;
+	st->stale[st->nstale].lo = m->lo;
+	st->stale[st->nstale].hi = m->hi;
+	st->stale[st->nstale].ino = m->ino;
+	st->nstale++;
+	return 0;
 }
 
 /* Notes the region mappings of the handle about to be replaced. */
 static void
 store_env_note_stale(struct store *st)
 {
-	FILE			*fp;
-	char			 line[PATH_MAX + 256], *path;
-	unsigned long		 lo, hi;
-	unsigned long long	 ino;
-	size_t			 dlen = strlen(st->db_dir);
-	int			 n;
-
 	st->nstale = 0;
-	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
-		return;
-	while (st->nstale < STORE_STALE_MAPS &&
-	    fgets(line, sizeof(line), fp) != NULL) {
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %llu %n", &lo, &hi,
-		    &ino, &n) != 3)
-			continue;
-		path = line + n;
-		path[strcspn(path, "\n")] = '\0';
-		if (strncmp(path, st->db_dir, dlen) != 0 ||
-		    strncmp(path + dlen, "/__db.0", 7) != 0 || hi <= lo)
-			continue;
-		st->stale[st->nstale].lo = lo;
-		st->stale[st->nstale].hi = hi;
-		st->stale[st->nstale].ino = ino;
-		st->nstale++;
-	}
-	fclose(fp);
+	(void)store_region_maps(st->db_dir, store_env_note_map, st);
 }
 
 /*

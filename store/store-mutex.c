@@ -71,6 +71,55 @@ static int	store_mutex_slice(const char *, const void *, pid_t (*)(void *),
 		    void *, int (*)(void *, const struct timespec *), int *,
 		    const struct timespec *, int *);
 
+int
+store_region_maps(const char *db_dir, int (*fn)(const struct store_map *,
+    void *), void *arg)
+{
+	FILE			*fp;
+	char			 line[PATH_MAX + 256], *base;
+	struct store_map	 m;
+	size_t			 dlen = db_dir != NULL ? strlen(db_dir) : 0;
+	int			 n, ret = 0;
+
+	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
+		return 0;
+	while (ret == 0 && fgets(line, sizeof(line), fp) != NULL) {
+		/* lo-hi perms offset dev inode path */
+		if (sscanf(line, "%lx-%lx %*s %llx %*s %llu %n", &m.lo, &m.hi,
+		    &m.off, &m.ino, &n) != 4 || m.hi <= m.lo)
+			continue;
+		m.path = line + n;
+		m.path[strcspn(m.path, "\n")] = '\0';
+		if ((base = strrchr(m.path, '/')) == NULL ||
+		    strncmp(base + 1, "__db.0", 6) != 0 ||
+		    (db_dir != NULL && ((size_t)(base - m.path) != dlen ||
+		    strncmp(m.path, db_dir, dlen) != 0)))
+			continue;
+		m.deleted = strstr(base, " (deleted)") != NULL;
+		ret = fn(&m, arg);
+	}
+	fclose(fp);
+	return ret;
+}
+
+struct store_mutex_find {
+	uintptr_t	 addr;
+	uint64_t	 ino;
+	int		 deleted;
+};
+
+static int
+store_mutex_find_map(const struct store_map *m, void *arg)
+{
+	struct store_mutex_find	*f = arg;
+
+	if (f->addr < m->lo || f->addr >= m->hi)
+		return 0;
+	f->ino = m->ino;
+	f->deleted = m->deleted;
+	return 1;
+}
+
 /*
  * Whether addr lies in a region file's mapping: its inode, and whether
  * the file is deleted (a recovery removed it).  /proc/self/maps is read
@@ -79,31 +128,15 @@ static int	store_mutex_slice(const char *, const void *, pid_t (*)(void *),
 static int
 store_mutex_region(const void *addr, uint64_t *inop, int *deletedp)
 {
-	FILE			*fp;
-	char			 line[PATH_MAX + 256], *path, *base;
-	unsigned long		 lo, hi;
-	unsigned long long	 ino;
-	uintptr_t		 a = (uintptr_t)addr;
-	int			 n, found = 0;
+	struct store_mutex_find	 f;
 
-	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
+	memset(&f, 0, sizeof(f));
+	f.addr = (uintptr_t)addr;
+	if (store_region_maps(NULL, store_mutex_find_map, &f) != 1)
 		return 0;
-	while (!found && fgets(line, sizeof(line), fp) != NULL) {
-		/* lo-hi perms offset dev inode path */
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %llu %n", &lo, &hi, &ino,
-		    &n) != 3 || a < lo || a >= hi)
-			continue;
-		path = line + n;
-		path[strcspn(path, "\n")] = '\0';
-		base = strrchr(path, '/');
-		if (base == NULL || strncmp(base + 1, "__db.0", 6) != 0)
-			break;	/* the mapping holding addr is no region */
-		*inop = ino;
-		*deletedp = strstr(base, " (deleted)") != NULL;
-		found = 1;
-	}
-	fclose(fp);
-	return found;
+	*inop = f.ino;
+	*deletedp = f.deleted;
+	return 1;
 }
 
 void

@@ -143,6 +143,20 @@ struct store {
  */
 void	store_mutex_init(void);
 
+/* A mapping of a region file (__db.0*) in /proc/self/maps. */
+struct store_map {
+	unsigned long		 lo, hi;
+	unsigned long long	 off, ino;
+	char			*path;		/* with " (deleted)", if so */
+	int			 deleted;
+};
+/*
+ * Calls fn for each region mapping (of db_dir's, or of any directory if
+ * db_dir is NULL) until it returns non-zero; returns that, or 0.
+ */
+int	store_region_maps(const char *db_dir,
+	    int (*fn)(const struct store_map *, void *), void *arg);
+
 struct store_txn {
 	struct store	*store;
 	DB_TXN		*tid;
