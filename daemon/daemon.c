@@ -30,6 +30,8 @@
  * of the environment cleans up after it (failchk).
  */
 #define DAEMON_SHUTDOWN_CLOSE	5
+/* Opens of the store that wait for a recovery, at start (10 s each). */
+#define DAEMON_OPEN_TRIES	6
 /* Maintenance timer: checkpoints and log removal (store_maintain). */
 #define DAEMON_MAINT_INTERVAL	30
 
@@ -485,7 +487,17 @@ daemon_start(struct daemon *d, int with_auth)
 	so.checkpoint_interval = d->conf->db_checkpoint_interval;
 	so.log_keep_for_backup = d->conf->db_log_keep_for_backup;
 	so.quota = d->conf->mailbox_quota;
-	if ((d->store = store_open(d->conf->state_dir, &so, &ret)) == NULL)
+	/*
+	 * Started (or restarted) while another process recovers the
+	 * environment, or waits to: each open waits a bounded time for
+	 * it (store-fence.c); try again rather than leave.
+	 */
+	for (i = 0; (d->store = store_open(d->conf->state_dir, &so,
+	    &ret)) == NULL && ret == STORE_ERECOVER &&
+	    i < DAEMON_OPEN_TRIES; i++)
+		log_warnx("store: not open yet (%s); trying again",
+		    store_strerror(ret));
+	if (d->store == NULL)
 		fatalx("cannot open the store in %s: %s", d->conf->state_dir,
 		    store_strerror(ret));
 	if ((fd = store_notify_listen(d->store)) != -1) {

@@ -30,8 +30,11 @@
  * Berkeley DB while we recover from the last one.
  */
 #define STORE_TXN_REOPENS	3
-/* Opens that found the environment in need of recovery, tried again. */
-#define STORE_OPEN_RETRIES	10
+/*
+ * Seconds an open waits for the other processes to close the
+ * environment so that it can be recovered (store-fence.c).
+ */
+#define STORE_OPEN_WAIT_SECS	10
 /* Log files of 10 MiB: small enough to be removed soon after checkpoints. */
 #define STORE_LOG_FILE_SIZE	(10 * 1024 * 1024)
 /*
@@ -90,7 +93,11 @@ static const char *const store_error_text[] = {
 };
 
 static int	store_env_open(struct store *);
-static int	store_env_recover_locked(struct store *);
+static int	store_env_recover(struct store *);
+static int	store_env_join(struct store *);
+static int	store_env_open_fenced(struct store *, int, uint32_t);
+static uint64_t store_env_open_wait(const struct store *);
+static void	store_env_remove_regions(struct store *);
 static int	store_env_reopen(struct store *, unsigned);
 static int	store_env_reserve(struct store *);
 static void	store_env_unmap_stale(struct store *);
@@ -99,6 +106,7 @@ static int	store_env_others_leave(struct store *, int);
 static int	store_env_reserve_file(const char *, off_t, off_t);
 static int	store_env_open_flags(struct store *, u_int32_t);
 static void	store_env_close(struct store *);
+static void	store_env_abandon(struct store *);
 static int	store_checkpoint(struct store *, u_int32_t);
 static int	store_schema_check(struct store *);
 static int	store_index_check(struct store_txn *);
@@ -254,77 +262,142 @@ store_env_reserve(struct store *st)
 }
 
 /*
- * The environment needs recovery and the registry names nobody to
- * recover for: a recoverer was killed between clearing the registry and
- * entering itself (Berkeley DB 5.3 leaves that gap), and every open
- * fails from then on.  Recover here, holding the registry's own lock
- * (an fcntl lock on its byte 1, what DB_REGISTER takes to recover), so
- * that no registry recovery runs at the same time.
+ * Removes the region files (__db.001 ...) under the exclusive fence:
+ * nobody else has them open, and a recovery that attached to them first
+ * would wait for good on a mutex that a dead process left held.
+ */
+static void
+store_env_remove_regions(struct store *st)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	char		*path;
+
+	if ((dir = opendir(st->db_dir)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if (strncmp(de->d_name, "__db.0", 6) != 0)
+			continue;
+		xasprintf(&path, "%s/%s", st->db_dir, de->d_name);
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("store: removing %s", path);
+		free(path);
+	}
+	closedir(dir);
+}
+
+/* Under the exclusive fence: recovery, then the shared lock. */
+static int
+store_env_recover(struct store *st)
+{
+	struct timespec	 t0, t1;
+	int		 ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	store_env_remove_regions(st);
+	if ((ret = store_env_open_flags(st, DB_CREATE | DB_RECOVER)) != 0) {
+		store_fence_release(st);
+		return ret;
+	}
+	store_fence_bump(st);
+	store_fence_downgrade(st);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_debug("store: environment recovered in %.2f s",
+	    (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return 0;
+}
+
+/*
+ * Joins the environment that the others have open (under the shared
+ * fence), and cleans up after the processes that died in it: failchk
+ * releases their locks and aborts their transactions.  STORE_ERECOVER
+ * when only recovery can (one died inside Berkeley DB).  Not panicked
+ * then: every other process learns the same from its own failchk within
+ * a second and comes out, and a panic would leave the threads that wait
+ * for a lock of the dead process waiting for good (lock_detect no
+ * longer runs in a panicked environment).
  */
 static int
-store_env_recover_locked(struct store *st)
+store_env_join(struct store *st)
 {
-	struct flock	 fl;
-	char		*path;
-	int		 fd, ret;
+	int	 ret;
 
-	xasprintf(&path, "%s/__db.register", st->db_dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	free(path);
-	if (fd == -1) {
-		log_warn("store: __db.register");
-		return STORE_EIO;
-	}
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = 1;
-	fl.l_len = 1;
-	if (fcntl(fd, F_SETLKW, &fl) == -1) {
-		log_warn("store: locking __db.register");
-		close(fd);
-		return STORE_EIO;
-	}
-	log_warnx("store: the environment needs recovery and no process is "
-	    "registered to recover it: recovering");
-	if ((ret = store_env_open_flags(st, 0)) == 0)
+	if ((ret = store_env_open_flags(st, 0)) != 0)
+		return ret;
+	if ((ret = st->env->failchk(st->env, 0)) == 0 || ret == EBUSY)
+		return 0;
+	if (ret == DB_RUNRECOVERY) {
 		store_env_close(st);
-	close(fd);	/* the lock with it */
+		return STORE_ERECOVER;
+	}
+	ret = store_db_error("failchk", ret);
+	store_env_close(st);
 	return ret;
+}
+
+/* How long an open may wait for the fence (milliseconds). */
+static uint64_t
+store_env_open_wait(const struct store *st)
+{
+	return (uint64_t)(st->opts.stuck_secs > 0 ? st->opts.stuck_secs :
+	    STORE_OPEN_WAIT_SECS) * 1000;
+}
+
+/*
+ * Opens the environment under the fence (store-fence.c): alone, it is
+ * recovered first (its last users may all have died, the machine too);
+ * otherwise joined, and recovered only once every other process has
+ * closed it.  seen is the recovery count of a handle that needs it.
+ */
+static int
+store_env_open_fenced(struct store *st, int need, uint32_t seen)
+{
+	uint64_t	 deadline = time_mono_ms() + store_env_open_wait(st);
+	int		 ret;
+
+	if ((ret = store_fence_open(st)) != 0)
+		return ret;
+	if (!need) {
+		if (store_fence_alone(st))
+			return store_env_recover(st);
+		if ((ret = store_fence_shared(st, deadline)) != 0)
+			return ret;
+		seen = st->fence_gen;
+		/* Joining would wait on the dead process's mutex. */
+		if (store_fence_marked(st))
+			log_warnx("store: a process died inside a critical "
+			    "section of the environment");
+		else if ((ret = store_env_join(st)) != STORE_ERECOVER) {
+			if (ret != 0)
+				store_fence_release(st);
+			return ret;
+		}
+	}
+	log_warnx("store: the environment needs recovery: waiting for the "
+	    "other processes to close it");
+	if ((ret = store_fence_exclusive(st, deadline, seen)) < 0)
+		return ret;
+	if (ret == 1) {
+		/* Another process recovered it meanwhile. */
+		if ((ret = store_env_join(st)) != 0)
+			store_fence_release(st);
+		return ret;
+	}
+	log_warnx("store: recovering the environment");
+	return store_env_recover(st);
 }
 
 static int
 store_env_open(struct store *st)
 {
-	int	 ret, tries;
+	int	 ret;
 
-	ret = store_env_open_flags(st, DB_REGISTER);
-	if (ret == STORE_EREGION) {
-		/*
-		 * The regions were made with other settings (an older
-		 * guestbox): recovery builds them anew.  Processes still
-		 * attached get DB_RUNRECOVERY and reopen.
-		 */
-		log_warnx("store: rebuilding the environment's regions with "
-		    "recovery");
-		ret = store_env_open_flags(st, 0);
-	}
-	/*
-	 * The environment panicked, or its regions are unfinished (their
-	 * creator died), and the registry named nobody to recover for:
-	 * read it again a few times (a recovery may be under way), then
-	 * recover under its lock.  Never recover outside it: two
-	 * recoveries at once would corrupt the log.
-	 */
-	for (tries = 0; ret == STORE_ERECOVER && tries < STORE_OPEN_RETRIES;
-	    tries++) {
-		usleep(100000);
-		ret = store_env_open_flags(st, DB_REGISTER);
-	}
-	if (ret == STORE_ERECOVER && (ret = store_env_recover_locked(st)) == 0)
-		ret = store_env_open_flags(st, DB_REGISTER);
-	if (ret == 0 && (ret = store_env_reserve(st)) != 0)
+	ret = store_env_open_fenced(st, 0, 0);
+	if (ret == 0 && (ret = store_env_reserve(st)) != 0) {
 		store_env_close(st);
+		store_fence_release(st);
+	}
 	return ret;
 }
 
@@ -355,20 +428,14 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	    (ret = env->set_timeout(env, STORE_LOCK_TIMEOUT, DB_SET_LOCK_TIMEOUT)) != 0)
 		goto fail;
 	/*
-	 * DB_REGISTER|DB_RECOVER: recovery runs when, and only when, a
-	 * previous user of the environment died without closing it; users
-	 * still alive then get DB_RUNRECOVERY and reopen (store_txn_run).
+	 * extra: DB_CREATE | DB_RECOVER under the exclusive fence, nothing
+	 * to join (store_env_open_fenced).  Not DB_REGISTER: it recovers
+	 * in whichever process opens next after any user died, under the
+	 * feet of the others (store-fence.c); failchk cleans up instead
+	 * where it can.
 	 */
-	flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
-	    DB_INIT_MPOOL | DB_THREAD | DB_RECOVER | extra;
-	/*
-	 * Not DB_FAILCHK: with it, Berkeley DB 5.3 attaches to run failchk
-	 * when the registry names a dead process, holding the registry's
-	 * lock, and that attach waits for good on a region mutex that the
-	 * dead process held (tests/lda-kill.test hung every opener so).
-	 * The watchdog's failchk cleans up after a process that died
-	 * outside Berkeley DB; the next opener still recovers.
-	 */
+	flags = DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
+	    DB_THREAD | extra;
 	if ((ret = env->open(env, st->db_dir, flags, 0600)) != 0)
 		goto fail;
 	opened = 1;
@@ -382,20 +449,39 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	}
 	return STORE_OK;
 fail:
-	/* EINVAL at open: the thread table of set_thread_count is missing. */
-	if (!opened && ret == EINVAL && (extra & DB_REGISTER)) {
-		store_env_close(st);
-		return STORE_EREGION;
-	}
-	/* EAGAIN: regions that their creator did not finish (it died). */
-	if (!opened && ret == EAGAIN && (extra & DB_REGISTER)) {
-		log_warnx("store: the environment's regions are unfinished");
+	/*
+	 * Joining: EINVAL, the regions were made with other settings (the
+	 * thread table of set_thread_count is missing: an older guestbox);
+	 * EAGAIN, their creator did not finish them; ENOENT, there are
+	 * none.  Recovery builds them anew.
+	 */
+	if (!opened && !(extra & DB_RECOVER) && (ret == EINVAL ||
+	    ret == EAGAIN || ret == ENOENT)) {
+		log_warnx("store: the environment's regions are unusable (%s)",
+		    db_strerror(ret));
 		store_env_close(st);
 		return STORE_ERECOVER;
 	}
 	ret = store_db_error("opening the environment", ret);
 	store_env_close(st);
 	return ret == STORE_ENOTFOUND ? STORE_EIO : ret;
+}
+
+/*
+ * A handle of an environment in which a dead process holds a mutex
+ * (store_fence_marked): closing it would wait on that mutex.  It is
+ * left as it is, never used again; the recovery makes a new one.
+ */
+static void
+store_env_abandon(struct store *st)
+{
+	int	 i;
+
+	log_warnx("store: leaving the old handle unclosed: a dead process "
+	    "holds one of its mutexes");
+	for (i = 0; i < DBI_COUNT; i++)
+		st->db[i] = NULL;
+	st->env = NULL;
 }
 
 static void
@@ -451,8 +537,16 @@ store_env_reopen(struct store *st, unsigned gen)
 		goto out;
 	}
 	store_env_note_stale(st);
-	store_env_close(st);
-	if ((ret = store_env_open(st)) == 0) {
+	if (store_fence_marked(st))
+		store_env_abandon(st);
+	else
+		store_env_close(st);
+	ret = store_env_open_fenced(st, 1, st->fence_gen);
+	if (ret == 0 && (ret = store_env_reserve(st)) != 0) {
+		store_env_close(st);
+		store_fence_release(st);
+	}
+	if (ret == 0) {
 		atomic_fetch_add(&st->env_gen, 1);
 		store_env_unmap_stale(st);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -467,11 +561,16 @@ out:
 	return ret;
 }
 
-/* Waits up to tries * 10 ms for our other threads to leave Berkeley DB. */
+/*
+ * Waits up to tries * 10 ms for our other threads to leave Berkeley DB.
+ * One may wait for a lock of the dead process: expiring lock timeouts
+ * (the watchdog's work, and the watchdog may be the thread waiting here)
+ * sends it out with DB_LOCK_NOTGRANTED.
+ */
 static int
 store_env_others_leave(struct store *st, int tries)
 {
-	int	 i, busy = 1;
+	int	 i, busy = 1, n = 0;
 
 	for (; busy && tries > 0; tries--) {
 		busy = 0;
@@ -479,6 +578,9 @@ store_env_others_leave(struct store *st, int tries)
 			if (i != store_busy_slot &&
 			    atomic_load(&st->busy_since[i]) != 0)
 				busy = 1;
+		if (busy && st->env != NULL && n++ % 10 == 0)
+			(void)st->env->lock_detect(st->env, 0, DB_LOCK_EXPIRE,
+			    NULL);
 		if (busy)
 			usleep(10000);
 	}
@@ -572,7 +674,7 @@ store_watchdog_stuck(struct store *st)
 			    "Berkeley DB for a process that died; the "
 			    "environment needs recovery: exiting so that a "
 			    "restart recovers it", (long long)(now - since));
-			_exit(EX_TEMPFAIL);
+			_exit(store_exit_status());
 		}
 	}
 }
@@ -607,6 +709,7 @@ store_watchdog(void *arg)
 {
 	struct store	*st = arg;
 	struct timespec	 ts;
+	unsigned	 gen;
 	int		 ret;
 	sigset_t	 ss;
 
@@ -621,15 +724,37 @@ store_watchdog(void *arg)
 		pthread_cond_timedwait(&st->watchdog_cond, &st->env_lock, &ts);
 		if (st->watchdog_stop || st->env == NULL)
 			continue;
+		/* failchk would wait on the dead process's mutex. */
+		if (store_fence_marked(st)) {
+			gen = atomic_load(&st->env_gen);
+			pthread_mutex_unlock(&st->env_lock);
+			if (store_env_reopen(st, gen) != 0)
+				store_watchdog_stuck(st);
+			pthread_mutex_lock(&st->env_lock);
+			continue;
+		}
 		/*
 		 * EBUSY: a dead process's handle mutex cannot be destroyed
 		 * (it stays allocated until the next recovery); its locks
 		 * and transactions are released all the same.
 		 */
 		atomic_store(&st->failchk_since, (int64_t)time(NULL));
-		if ((ret = st->env->failchk(st->env, 0)) == DB_RUNRECOVERY)
-			store_watchdog_stuck(st);
-		else if (ret != 0 && ret != EBUSY)
+		gen = atomic_load(&st->env_gen);
+		if ((ret = st->env->failchk(st->env, 0)) == DB_RUNRECOVERY) {
+			atomic_store(&st->failchk_since, 0);
+			/*
+			 * A process died inside Berkeley DB, or another one
+			 * said so: reopen now, even if no thread of ours is
+			 * busy, as the recovery waits for every handle
+			 * (store-fence.c).
+			 */
+			pthread_mutex_unlock(&st->env_lock);
+			if (store_env_reopen(st, gen) != 0)
+				store_watchdog_stuck(st);
+			pthread_mutex_lock(&st->env_lock);
+			continue;
+		}
+		if (ret != 0 && ret != EBUSY)
 			log_warnx("store: failchk: %s", db_strerror(ret));
 		(void)st->env->lock_detect(st->env, 0, DB_LOCK_EXPIRE, NULL);
 		atomic_store(&st->failchk_since, 0);
@@ -672,7 +797,7 @@ store_deadman(void *arg)
 			    "Berkeley DB for a process that died; exiting so "
 			    "that a restart recovers it",
 			    (long long)(now - since));
-			_exit(EX_TEMPFAIL);
+			_exit(store_exit_status());
 		}
 	}
 	pthread_mutex_unlock(&st->deadman_lock);
@@ -786,6 +911,7 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 		st->opts.cache_size = 1024 * 1024;
 	st->now = store_clock_real;
 	st->notify_fd = -1;
+	st->fence_fd = -1;
 	store_mutex_init();
 	st->send_fd = -1;
 	pthread_mutex_init(&st->env_lock, NULL);
@@ -856,7 +982,11 @@ store_close(struct store **stp)
 		pthread_join(st->deadman, NULL);
 	}
 	store_notify_fini(st);
-	store_env_close(st);
+	if (store_fence_marked(st))
+		store_env_abandon(st);
+	else
+		store_env_close(st);
+	store_fence_close(st);
 	pthread_mutex_destroy(&st->env_lock);
 	pthread_cond_destroy(&st->watchdog_cond);
 	pthread_mutex_destroy(&st->deadman_lock);
@@ -909,7 +1039,7 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
 		txn.store = st;
 		txn.now = st->now();
 		gen = atomic_load(&st->env_gen);
-		if (st->env == NULL)
+		if (st->env == NULL || store_fence_marked(st))
 			ret = STORE_ERECOVER;
 		else if ((ret = st->env->txn_begin(st->env, NULL, &tid, 0)) != 0)
 			ret = store_db_error("txn_begin", ret);
@@ -1157,7 +1287,8 @@ store_checkpoint(struct store *st, u_int32_t flags)
 	unsigned	 gen = atomic_load(&st->env_gen);
 	int		 ret;
 
-	if (st->env == NULL && (ret = store_env_reopen(st, gen)) != 0)
+	if ((st->env == NULL || store_fence_marked(st)) &&
+	    (ret = store_env_reopen(st, gen)) != 0)
 		return ret;
 	gen = atomic_load(&st->env_gen);
 	ret = st->env->txn_checkpoint(st->env, 0, 0, flags);

@@ -18,16 +18,15 @@
  * STORE_MUTEX_SLICE_MS, and after each slice a wait on an object inside
  * a region looks at it:
  *   - the thread that holds it (glibc records the owner of a mutex and
- *     the writer of a read-write lock) is gone: it died inside Berkeley
- *     DB, and the environment needs recovery.  Logged, with the time
- *     waited, and waited on: the dead holder's registry slot makes the
- *     next process to open the environment recover it, which removes
- *     the region;
- *   - the region was removed: another process recovered the
- *     environment, and nobody will release the object.  The process
- *     leaves (EX_TEMPFAIL) for its supervisor to restart it on the
- *     recovered environment: only this thread's work is lost, and it
- *     was not acknowledged.
+ *     the writer of a read-write lock) is gone: it died inside a
+ *     critical section of Berkeley DB, nobody will release the object,
+ *     and only a recovery helps, which waits until every process has
+ *     closed the environment (store-fence.c).  The process leaves
+ *     (EX_TEMPFAIL) for its supervisor to restart it, saying so with
+ *     the time waited: only this thread's work is lost, and it was not
+ *     acknowledged;
+ *   - the region was removed: the environment was recovered while a
+ *     stale handle of ours still waited in it.  The same.
  * A wait never fails: Berkeley DB 5.3 unwinds badly from a failed
  * mutex (it was seen to crash, and to unlock what it did not hold under
  * the feet of the processes still working in the environment).
@@ -58,7 +57,7 @@
 
 enum store_mutex_verdict {
 	STORE_MUTEX_WAIT,	/* not ours, or it can still end */
-	STORE_MUTEX_DEAD,	/* its holder died: wait for the recovery */
+	STORE_MUTEX_DEAD,	/* its holder died: leave for a restart */
 	STORE_MUTEX_LOST,	/* its region was removed: leave */
 };
 
@@ -70,6 +69,21 @@ static double	store_mutex_since(const struct timespec *);
 static int	store_mutex_slice(const char *, const void *, pid_t (*)(void *),
 		    void *, int (*)(void *, const struct timespec *), int *,
 		    const struct timespec *, int *);
+
+/* The status the store makes this process leave with (store.h). */
+static atomic_int	store_exit_code = EX_TEMPFAIL;
+
+void
+store_set_exit_status(int status)
+{
+	atomic_store(&store_exit_code, status);
+}
+
+int
+store_exit_status(void)
+{
+	return atomic_load(&store_exit_code);
+}
 
 int
 store_region_maps(const char *db_dir, int (*fn)(const struct store_map *,
@@ -163,7 +177,7 @@ store_mutex_lost(double secs, const char *what)
 	log_warnx("store: a thread has waited %.1f s for a Berkeley DB %s "
 	    "in an environment that another process recovered; exiting so "
 	    "that a restart recovers it", secs, what);
-	_exit(EX_TEMPFAIL);
+	_exit(store_exit_status());
 }
 
 static enum store_mutex_verdict
@@ -224,21 +238,19 @@ store_mutex_slice(const char *what, const void *obj, pid_t (*holder)(void *),
 	switch (store_mutex_judge(obj, who)) {
 	case STORE_MUTEX_DEAD:
 		/*
-		 * Not an error yet: the environment is live, and other
-		 * processes work in it; a thread that gave up here would
-		 * unwind through code that unlocks what it never locked.
-		 * The dead holder's registry slot makes the next opener
-		 * recover, which removes the region (below); the watchdog
-		 * makes us leave if none comes (store_watchdog_stuck).
+		 * Nobody will ever release it, and giving up here is not
+		 * safe either: Berkeley DB would unwind through code that
+		 * unlocks what it never locked.  Only a recovery helps,
+		 * and it waits until every process has closed the
+		 * environment (store-fence.c): leave, and the supervisor
+		 * (or the MTA, for an LDA) starts us again on it.
 		 */
-		if (!*warned) {
-			*warned = 1;
-			log_warnx("store: waited %.1f s for a Berkeley DB %s "
-			    "held by thread %ld, which is gone: waiting for "
-			    "the recovery", store_mutex_since(t0), what,
-			    (long)who);
-		}
-		return 0;
+		log_warnx("store: waited %.1f s for a Berkeley DB %s held by "
+		    "thread %ld, which died inside a critical section of the "
+		    "environment; exiting so that a restart recovers it",
+		    store_mutex_since(t0), what, (long)who);
+		store_fence_mark();
+		_exit(store_exit_status());
 	case STORE_MUTEX_LOST:
 		store_mutex_lost(store_mutex_since(t0), what);
 		/* NOTREACHED */

@@ -63,8 +63,6 @@ extern const char *const store_db_names[DBI_COUNT];
 #define STORE_BUSY_SLOTS		16
 /* Region mappings of one environment handle (__db.001 ...). */
 #define STORE_STALE_MAPS		32
-/* Internal to store-env.c: the regions must be rebuilt. */
-#define STORE_EREGION			(-100)
 
 struct store {
 	/*
@@ -103,6 +101,18 @@ struct store {
 		unsigned long long	 ino;
 	}		 stale[STORE_STALE_MAPS];
 	int		 nstale;
+	/*
+	 * db/fence (store-fence.c): a shared lock while the handle is
+	 * open, the exclusive one to recover.  fence_held is the lock held,
+	 * fence_gen the recoveries counted when it was taken.
+	 */
+	int		 fence_fd;
+	enum {
+		STORE_FENCE_NONE,
+		STORE_FENCE_SHARED,
+		STORE_FENCE_EXCLUSIVE,
+	}		 fence_held;
+	uint32_t	 fence_gen;
 	pthread_t	 deadman;
 	int		 deadman_on;
 	int		 deadman_stop;
@@ -142,6 +152,33 @@ struct store {
  * /proc); calling it also makes the linker take store-mutex.c.
  */
 void	store_mutex_init(void);
+/* What store_set_exit_status() set: EX_TEMPFAIL unless told. */
+int	store_exit_status(void);
+
+/*
+ * The fence (store-fence.c).  Deadlines are time_mono_ms() values.
+ * store_fence_alone() takes the exclusive lock if nobody else holds
+ * any (1) or nothing (0); store_fence_shared() the shared lock, 0 or
+ * STORE_ERECOVER; store_fence_exclusive() waits for the exclusive one
+ * (0), or returns 1 with the shared one when another process has
+ * recovered since the count seen, or STORE_ERECOVER.
+ */
+int	store_fence_open(struct store *);
+void	store_fence_close(struct store *);
+int	store_fence_alone(struct store *);
+int	store_fence_shared(struct store *, uint64_t deadline);
+int	store_fence_exclusive(struct store *, uint64_t deadline, uint32_t seen);
+void	store_fence_downgrade(struct store *);
+void	store_fence_release(struct store *);
+uint32_t store_fence_gen(struct store *);
+void	store_fence_bump(struct store *);
+/*
+ * store_fence_mark(): this process's environment cannot be joined any
+ * more, only recovered (a mutex that a dead process holds);
+ * store_fence_marked(): whether st's has been so marked.
+ */
+void	store_fence_mark(void);
+int	store_fence_marked(struct store *);
 
 /* A mapping of a region file (__db.0*) in /proc/self/maps. */
 struct store_map {

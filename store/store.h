@@ -83,6 +83,14 @@ struct store_options {
  */
 struct store	*store_open(const char *state_dir, const struct store_options *,
 		    int *errp);
+/*
+ * The exit status of this process when the store makes it leave (a
+ * thread waits for a process that died inside Berkeley DB, and only a
+ * restart helps): EX_TEMPFAIL, unless set otherwise.  An LDA sets EX_OK
+ * once its delivery has committed, so that its MTA does not send the
+ * message again.
+ */
+void		 store_set_exit_status(int);
 void		 store_close(struct store **);
 
 typedef int	(*store_txn_fn)(struct store_txn *, void *arg);
