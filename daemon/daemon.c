@@ -493,8 +493,8 @@ daemon_start(struct daemon *d, int with_auth)
 	 * it (store-fence.c); try again rather than leave.
 	 */
 	for (i = 0; (d->store = store_open(d->conf->state_dir, &so,
-	    &ret)) == NULL && ret == STORE_ERECOVER &&
-	    i < DAEMON_OPEN_TRIES; i++)
+	    &ret)) == NULL && (ret == STORE_ERECOVER ||
+	    ret == STORE_EDEADLOCK) && i < DAEMON_OPEN_TRIES; i++)
 		log_warnx("store: not open yet (%s); trying again",
 		    store_strerror(ret));
 	if (d->store == NULL)

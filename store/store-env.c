@@ -310,30 +310,14 @@ store_env_recover(struct store *st)
 
 /*
  * Joins the environment that the others have open (under the shared
- * fence), and cleans up after the processes that died in it: failchk
- * releases their locks and aborts their transactions.  STORE_ERECOVER
- * when only recovery can (one died inside Berkeley DB).  Not panicked
- * then: every other process learns the same from its own failchk within
- * a second and comes out, and a panic would leave the threads that wait
- * for a lock of the dead process waiting for good (lock_detect no
- * longer runs in a panicked environment).
+ * fence), cleaning up after the processes that died in it (failchk
+ * releases their locks and aborts their transactions, in
+ * store_env_open_flags); STORE_ERECOVER when only recovery can.
  */
 static int
 store_env_join(struct store *st)
 {
-	int	 ret;
-
-	if ((ret = store_env_open_flags(st, 0)) != 0)
-		return ret;
-	if ((ret = st->env->failchk(st->env, 0)) == 0 || ret == EBUSY)
-		return 0;
-	if (ret == DB_RUNRECOVERY) {
-		store_env_close(st);
-		return STORE_ERECOVER;
-	}
-	ret = store_db_error("failchk", ret);
-	store_env_close(st);
-	return ret;
+	return store_env_open_flags(st, 0);
 }
 
 /* How long an open may wait for the fence (milliseconds). */
@@ -439,6 +423,20 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	if ((ret = env->open(env, st->db_dir, flags, 0600)) != 0)
 		goto fail;
 	opened = 1;
+	/*
+	 * Joining: failchk before the databases are opened, as opening
+	 * one waits for the handle locks that a dead process may hold.
+	 * DB_RUNRECOVERY: only recovery can clean up after it (it died
+	 * inside Berkeley DB).  Not panicked then: every other process
+	 * learns the same from its own failchk within a second and comes
+	 * out, and a panic would leave the threads that wait for a lock of
+	 * the dead process waiting for good (lock_detect no longer runs in
+	 * a panicked environment).  EBUSY: a dead process's handle mutex
+	 * stays allocated until the next recovery; its locks are released.
+	 */
+	if (!(extra & DB_RECOVER) && (ret = env->failchk(env, 0)) != 0 &&
+	    ret != EBUSY)
+		goto fail;
 	for (i = 0; i < DBI_COUNT; i++) {
 		if ((ret = db_create(&db, env, 0)) != 0)
 			goto fail;
@@ -504,7 +502,8 @@ store_env_close(struct store *st)
 }
 
 /*
- * Reopens after DB_RUNRECOVERY: the registry makes the open recover.
+ * Reopens after DB_RUNRECOVERY, in place: the recovery runs once every
+ * process has closed the old handle (store_env_open_fenced).
  * gen is the generation of the handle that failed: if another thread
  * has reopened since, its handle is the one to use, and nothing is done.
  */
