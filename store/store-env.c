@@ -522,6 +522,7 @@ store_env_reopen(struct store *st, unsigned gen)
 		goto out;	/* another thread has reopened it */
 	log_warnx("store: reopening the environment with recovery");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	atomic_store(&st->reopening, 1);
 	/*
 	 * Our other threads out of the old handle first, or it would be
 	 * freed under them: they meet DB_RUNRECOVERY at their next call,
@@ -554,6 +555,7 @@ store_env_reopen(struct store *st, unsigned gen)
 		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	}
 out:
+	atomic_store(&st->reopening, 0);
 	pthread_mutex_unlock(&st->env_lock);
 	if (busy != 0)
 		atomic_store(&st->busy_since[store_busy_slot], busy);
@@ -687,6 +689,18 @@ store_busy_enter(struct store *st)
 	    atomic_load(&st->busy_since[store_busy_slot]) != 0)
 		return 0;	/* untracked, or a call inside a call */
 	atomic_store(&st->busy_since[store_busy_slot], (int64_t)time(NULL));
+	/*
+	 * Another thread is replacing the handle: it has seen this slot
+	 * empty, or it waits for it to empty.  Either way, not in until it
+	 * is done (its env_lock), or we would use the handle it closes.
+	 */
+	while (atomic_load(&st->reopening)) {
+		atomic_store(&st->busy_since[store_busy_slot], 0);
+		pthread_mutex_lock(&st->env_lock);
+		pthread_mutex_unlock(&st->env_lock);
+		atomic_store(&st->busy_since[store_busy_slot],
+		    (int64_t)time(NULL));
+	}
 	return 1;
 }
 

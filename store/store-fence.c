@@ -268,13 +268,13 @@ store_fence_downgrade(struct store *st)
 	st->fence_held = STORE_FENCE_SHARED;
 }
 
+/* Both bytes, whatever fence_held says: unlocking is idempotent. */
 void
 store_fence_release(struct store *st)
 {
-	if (st->fence_held == STORE_FENCE_NONE)
+	if (st->fence_fd == -1)
 		return;
 	(void)store_fence_lock(st->fence_fd, F_UNLCK, 0, 0);
-	if (st->fence_held == STORE_FENCE_EXCLUSIVE)
-		(void)store_fence_lock(st->fence_fd, F_UNLCK, 1, 0);
+	(void)store_fence_lock(st->fence_fd, F_UNLCK, 1, 0);
 	st->fence_held = STORE_FENCE_NONE;
 }

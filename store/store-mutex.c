@@ -51,7 +51,7 @@
 #include "store-private.h"
 
 /* One slice of a contended wait (milliseconds). */
-#define STORE_MUTEX_SLICE_MS	500
+#define STORE_MUTEX_SLICE_MS	200
 /* A wait still going after this long is logged once (seconds). */
 #define STORE_MUTEX_WARN_SECS	5
 

@@ -86,6 +86,8 @@ struct store {
 	 * the handle it used, not one another thread opened since.
 	 */
 	atomic_uint	 env_gen;
+	/* A thread replaces the handle: the others keep out (store_busy_enter). */
+	atomic_int	 reopening;
 	/*
 	 * Since when the watchdog is inside failchk, 0 when not: failchk
 	 * itself may wait for good on a dead process; the deadman thread
