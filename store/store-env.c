@@ -420,7 +420,16 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	 */
 	flags = DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
 	    DB_THREAD | extra;
-	if ((ret = env->open(env, st->db_dir, flags, 0600)) != 0)
+	/*
+	 * Joining attaches to regions in which a dead process may hold a
+	 * lock without an owner on record (a read latch), where no wait is
+	 * bounded: the deadman watches (not recovering: the regions are
+	 * new then).
+	 */
+	if (!(extra & DB_RECOVER))
+		atomic_store(&st->failchk_since, (int64_t)time(NULL));
+	ret = env->open(env, st->db_dir, flags, 0600);
+	if (ret != 0)
 		goto fail;
 	opened = 1;
 	/*
@@ -445,8 +454,10 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 		    DB_CREATE | DB_AUTO_COMMIT | DB_THREAD, 0600)) != 0)
 			goto fail;
 	}
+	atomic_store(&st->failchk_since, 0);
 	return STORE_OK;
 fail:
+	atomic_store(&st->failchk_since, 0);
 	/*
 	 * Joining: EINVAL, the regions were made with other settings (the
 	 * thread table of set_thread_count is missing: an older guestbox);
@@ -810,6 +821,8 @@ store_deadman(void *arg)
 			    "Berkeley DB for a process that died; exiting so "
 			    "that a restart recovers it",
 			    (long long)(now - since));
+			/* The next opener would wait the same way. */
+			store_fence_mark();
 			_exit(store_exit_status());
 		}
 	}
@@ -944,6 +957,13 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 	}
 	if ((ret = store_index_init(st)) != 0)
 		goto fail;
+	/* First: joining may wait on a dead process too (open_flags). */
+	if (pthread_create(&st->deadman, NULL, store_deadman, st) != 0) {
+		log_warnx("store: cannot start the deadman thread");
+		ret = STORE_EIO;
+		goto fail;
+	}
+	st->deadman_on = 1;
 	if ((ret = store_env_open(st)) != 0)
 		goto fail;
 	if (pthread_create(&st->watchdog, NULL, store_watchdog, st) != 0) {
@@ -952,12 +972,6 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 		goto fail;
 	}
 	st->watchdog_on = 1;
-	if (pthread_create(&st->deadman, NULL, store_deadman, st) != 0) {
-		log_warnx("store: cannot start the deadman thread");
-		ret = STORE_EIO;
-		goto fail;
-	}
-	st->deadman_on = 1;
 	if ((ret = store_schema_check(st)) != 0)
 		goto fail;
 	if (store_notify_init(st) == -1) {
