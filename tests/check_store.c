@@ -3062,6 +3062,27 @@ child_hang(const struct acct *ac, int ncommitted, int fd)
 	_exit(22);
 }
 
+/* A child that commits ncommitted messages, then dies in a transaction. */
+static void
+kill_in_txn(const struct acct *ac, int ncommitted)
+{
+	char	 c;
+	pid_t	 pid;
+	int	 fds[2], status;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		child_hang(ac, ncommitted, fds[1]);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(fds[0]);
+}
+
 /* Runs store_open (which recovers) in another process and closes it. */
 static void
 recover_elsewhere(void)
@@ -3180,25 +3201,15 @@ START_TEST(test_recover_waits_for_commit)
 	struct acct	 ac;
 	char		 text[256], c;
 	size_t		 len;
-	pid_t		 pid, rpid;
-	int		 fds[2], go[2], done[2], status, err, ret;
+	pid_t		 rpid;
+	int		 go[2], done[2], err, ret;
 	struct store	*s;
 
 	acct_create(st, "fence@example.org", &ac);
 	len = durable_text(text, sizeof(text), "parent", 0);
 	ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0, NULL),
 	    0);
-	ck_assert_int_eq(pipe(fds), 0);
-	if ((pid = fork()) == 0) {
-		close(fds[0]);
-		child_hang(&ac, 0, fds[1]);
-	}
-	ck_assert_int_ne(pid, -1);
-	close(fds[1]);
-	ck_assert_int_eq(read(fds[0], &c, 1), 1);
-	ck_assert_int_eq(kill(pid, SIGKILL), 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	close(fds[0]);
+	kill_in_txn(&ac, 0);
 
 	ck_assert_int_eq(pipe(go), 0);
 	ck_assert_int_eq(pipe(done), 0);
