@@ -273,6 +273,7 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 	char			*name, *norm = NULL;
 	size_t			 len;
 	int			 ret;
+	enum imap_cmd_status	 st = CMD_DONE;
 
 	memset(&ar, 0, sizeof(ar));
 	ar.s = s;
@@ -336,6 +337,8 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 	blob = mime_seal(s->account_id, s->key->pk, data, len);
 	ar.name = name;
 	ar.ap.blob = blob;
+	/* Group commit: the OK waits for the flush (imap_tagged_durable). */
+	ar.ap.nosync = 1;
 	ret = imap_txn_result(s, store_append_run(s->imapd->daemon.store,
 	    &ar.ap, append_txn, &ar));
 	store_blob_free(&blob);
@@ -347,8 +350,8 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 		if (ar.duplicate)
 			log_debug("%s: APPEND of a message already filed to "
 			    "%s: uid %u", s->address, name, ar.uid);
-		imap_tagged(s, "OK", "[APPENDUID %u %u] Append completed",
-		    ar.uidvalidity, ar.uid);
+		st = imap_tagged_durable(s, "[APPENDUID %u %u] Append "
+		    "completed", ar.uidvalidity, ar.uid);
 	}
 out:
 	if (norm != NULL) {
@@ -356,5 +359,5 @@ out:
 		free(norm);
 	}
 	free(name);
-	return CMD_DONE;
+	return st;
 }
