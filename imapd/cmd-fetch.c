@@ -104,6 +104,8 @@ struct fetch_msg {
 	uint8_t			*text;
 	size_t			 textlen;
 	struct mime_msg		*mime;
+	/* Expunged elsewhere, not yet reported: the view's data only. */
+	int			 gone;
 };
 
 static int
@@ -253,9 +255,9 @@ fetch_write_section(struct imap_session *s, const struct imap_fetch_part *part,
 	if (ret == -1 || (ret == 0 && off + len > fm->textlen)) {
 		/*
 		 * RFC 3501 6.4.5: a part that does not exist is empty;
-		 * Dovecot says "" but {0} for a partial of it, and so do we.
+		 * Dovecot 2.3 says {0}, and so do we.
 		 */
-		imap_printf(s, "%s", part->partial ? "{0}\r\n" : "\"\"");
+		imap_printf(s, "{0}\r\n");
 		return;
 	}
 	if (ret == 1) {
@@ -331,7 +333,7 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 	}
 	if ((req->attrs & IMAP_FETCH_FLAGS) || flags_changed) {
 		imap_printf(s, "%sFLAGS ", sp);
-		imap_write_flags(s, fm->m.flags, fm->m.keywords);
+		imap_write_flags(s, fm->m.uid, fm->m.flags, fm->m.keywords);
 		sp = " ";
 	}
 	if ((req->attrs & IMAP_FETCH_MODSEQ) || (s->condstore && flags_changed)) {
@@ -339,12 +341,12 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 		    (unsigned long long)fm->m.modseq);
 		sp = " ";
 	}
-	if (req->attrs & IMAP_FETCH_INTERNALDATE) {
+	if ((req->attrs & IMAP_FETCH_INTERNALDATE) && !fm->gone) {
 		imap_printf(s, "%sINTERNALDATE \"%s\"", sp, imap_datetime_format(
 		    (time_t)fm->m.internaldate, date, sizeof(date)));
 		sp = " ";
 	}
-	if (req->attrs & IMAP_FETCH_RFC822_SIZE) {
+	if ((req->attrs & IMAP_FETCH_RFC822_SIZE) && !fm->gone) {
 		imap_printf(s, "%sRFC822.SIZE %llu", sp,
 		    (unsigned long long)fm->m.size);
 		sp = " ";
@@ -367,6 +369,12 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 	/* Body items in the order asked for. */
 	for (i = 0; i < req->nparts; i++) {
 		part = &req->parts[i];
+		if (fm->gone) {
+			/* What Dovecot answers for content it no longer has. */
+			imap_printf(s, "%s%s NIL", sp, part->name);
+			sp = " ";
+			continue;
+		}
 		if (part->kind != IMAP_FETCH_PART_BODY) {
 			if (fetch_write_rfc822(s, part, fm, sp))
 				sp = " ";
@@ -377,6 +385,32 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 		sp = " ";
 	}
 	imap_printf(s, ")\r\n");
+}
+
+/*
+ * RFC 3501 7.4.1: a message another session expunged keeps its sequence
+ * number here until this session is sent the EXPUNGE, and FETCH answers
+ * for it with what the view knows (UID, FLAGS, MODSEQ), NIL for content
+ * that is gone, and OK [EXPUNGEISSUED] (RFC 5530), as Dovecot does; a
+ * NO would make clients give up on the whole set.
+ */
+static void
+fetch_write_gone(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
+    const struct imap_view_msg *vm)
+{
+	struct fetch_msg	 fm;
+
+	memset(&fm, 0, sizeof(fm));
+	fm.s = s;
+	fm.gone = 1;
+	fm.m.uid = vm->uid;
+	fm.m.flags = vm->flags;
+	fm.m.keywords = vm->keywords;
+	fm.m.modseq = vm->modseq;
+	fetch_write_msg(s, fr, seq, &fm, 0);
+	if (fr->req.nparts > 0 || (fr->req.attrs & (IMAP_FETCH_INTERNALDATE |
+	    IMAP_FETCH_RFC822_SIZE | FETCH_NEEDS_MIME)))
+		fr->missing = 1;
 }
 
 static enum imap_cmd_status
@@ -412,7 +446,7 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 		if (req->changedsince_set && vm->modseq <= req->changedsince)
 			continue;
 		if (vm->expunged) {
-			fr->missing = 1;
+			fetch_write_gone(s, fr, seq, vm);
 			continue;
 		}
 		if (done == FETCH_BATCH || imap_output_full(s)) {
@@ -424,8 +458,8 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 		oldkw = vm->keywords;
 		ret = imap_txn(s, fetch_msg_txn, &fm);
 		if (ret == STORE_ENOTFOUND) {
-			fr->missing = 1;
 			fetch_msg_clear(&fm);
+			fetch_write_gone(s, fr, seq, vm);
 			continue;
 		}
 		if (ret != 0) {
@@ -444,7 +478,7 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 	if (fr->failed)
 		imap_tagged_store_error(s, fr->failed);
 	else if (fr->missing)
-		imap_tagged(s, "NO", "[EXPUNGEISSUED] Some messages were "
+		imap_tagged(s, "OK", "[EXPUNGEISSUED] Some messages were "
 		    "expunged");
 	else
 		imap_tagged(s, "OK", "Fetch completed");
@@ -548,7 +582,7 @@ cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	 * CONDSTORE enabling command.
 	 */
 	if (fr->req.changedsince_set || (fr->req.attrs & IMAP_FETCH_MODSEQ))
-		s->condstore = 1;
+		imap_session_condstore(s);
 	fr->paths = xcalloc(fr->req.nparts > 0 ? fr->req.nparts : 1,
 	    sizeof(*fr->paths));
 	for (i = 0; i < fr->req.nparts; i++)
