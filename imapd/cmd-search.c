@@ -22,6 +22,7 @@
 
 #include "imap-flags.h"
 #include "imap-search-parse.h"
+#include "imap-search.h"
 #include "imap-seqset.h"
 #include "imap-text.h"
 #include "imapd.h"
@@ -328,10 +329,14 @@ struct search_run {
 	size_t			 slice_nhits;
 	uint64_t		 slice_maxmodseq;
 	struct event		*ev;		/* the next slice */
+	/* SORT, THREAD: their hooks; hooks.hit NULL for SEARCH. */
+	struct imap_search_hooks hooks;
 };
 
 static void	search_run_free(void *);
 static void	search_slice_cb(evutil_socket_t, short, void *);
+static enum imap_cmd_status search_run_start(struct imap_session *,
+		    struct search_run *);
 
 static int
 search_txn(struct store_txn *txn, void *arg)
@@ -351,7 +356,8 @@ search_txn(struct store_txn *txn, void *arg)
 	sr->maxmodseq = sr->slice_maxmodseq;
 	for (seq = sr->seq; seq <= s->view.count; seq++) {
 		if (n > 0 && (n >= SEARCH_SLICE_MSGS ||
-		    (sr->needs_text && time_mono_ms() >= deadline)))
+		    ((sr->needs_text || sr->hooks.hit != NULL) &&
+		    time_mono_ms() >= deadline)))
 			break;
 		if (s->view.msgs[seq - 1].expunged)
 			continue;
@@ -385,6 +391,9 @@ search_txn(struct store_txn *txn, void *arg)
 		}
 		if (!hit)
 			continue;
+		if (sr->hooks.hit != NULL && (ret = sr->hooks.hit(txn, s,
+		    sr->nhits, seq, &m, sr->hooks.arg)) != 0)
+			return ret;
 		if (sr->nhits == sr->hitcap) {
 			sr->hitcap = sr->hitcap == 0 ? 64 : sr->hitcap * 2;
 			sr->hits = xreallocarray(sr->hits, sr->hitcap,
@@ -472,7 +481,10 @@ search_slice(struct imap_session *s, struct search_run *sr)
 	sr->slice_maxmodseq = sr->maxmodseq;
 	if (sr->seq <= s->view.count)
 		return 1;
-	search_answer(s, sr);
+	if (sr->hooks.done != NULL)
+		sr->hooks.done(s, sr->nhits, sr->hooks.arg);
+	else
+		search_answer(s, sr);
 	return 0;
 }
 
@@ -511,6 +523,8 @@ search_run_free(void *arg)
 		event_free(sr->ev);
 	free(sr->hits);
 	imap_search_program_clear(&sr->prog);
+	if (sr->hooks.free != NULL)
+		sr->hooks.free(sr->hooks.arg);
 	free(sr);
 }
 
@@ -545,6 +559,30 @@ cmd_search(struct imap_session *s, const struct imap_command *cmd)
 		search_run_free(sr);
 		return CMD_DONE;
 	}
+	return search_run_start(s, sr);
+}
+
+enum imap_cmd_status
+imap_search_start(struct imap_session *s, struct imap_search_program *prog,
+    int uid_mode, const struct imap_search_hooks *hooks)
+{
+	struct search_run	*sr;
+
+	sr = xcalloc(1, sizeof(*sr));
+	sr->s = s;
+	sr->uid_mode = uid_mode;
+	sr->seq = 1;
+	sr->prog = *prog;
+	memset(prog, 0, sizeof(*prog));
+	if (hooks != NULL)
+		sr->hooks = *hooks;
+	return search_run_start(s, sr);
+}
+
+/* Runs a parsed program: at once if it is small or cheap, else sliced. */
+static enum imap_cmd_status
+search_run_start(struct imap_session *s, struct search_run *sr)
+{
 	/* RFC 7162 3.1: a MODSEQ key is a CONDSTORE enabling command. */
 	if (sr->prog.uses_modseq)
 		s->condstore = 1;

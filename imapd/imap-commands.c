@@ -44,6 +44,8 @@ imap_cmd_fn	cmd_append;
 imap_cmd_literal_fn cmd_append_literal;
 /* cmd-quota.c */
 imap_cmd_fn	cmd_getquotaroot, cmd_getquota, cmd_setquota;
+/* cmd-sort.c, cmd-thread.c */
+imap_cmd_fn	cmd_sort, cmd_thread;
 /* cmd-expunge.c, cmd-fetch.c, cmd-store.c, cmd-search.c, cmd-copy.c */
 imap_cmd_fn	cmd_expunge, cmd_fetch, cmd_store, cmd_search, cmd_copy,
 		cmd_move;
@@ -123,6 +125,14 @@ static const struct imap_cmd_def imap_commands[] = {
 	{ .name = "SEARCH", .states = ST_SELECTED,
 	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_search,
 	    .capa = { { "ESEARCH SEARCHRES", CAPA_LOGGEDIN } } },
+	/* RFC 5256, RFC 5267, RFC 5957 */
+	{ .name = "SORT", .states = ST_SELECTED,
+	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_sort,
+	    .capa = { { "SORT SORT=DISPLAY ESORT", CAPA_LOGGEDIN } } },
+	{ .name = "THREAD", .states = ST_SELECTED,
+	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_thread,
+	    .capa = { { "THREAD=ORDEREDSUBJECT THREAD=REFERENCES",
+		CAPA_LOGGEDIN } } },
 	{ .name = "FETCH", .states = ST_SELECTED,
 	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_fetch },
 	{ .name = "STORE", .states = ST_SELECTED,
