@@ -43,8 +43,6 @@ static int	 sort_hit(struct store_txn *, struct imap_session *, size_t,
 		    uint32_t, const struct store_msg *, void *);
 static void	 sort_done(struct imap_session *, size_t, void *);
 static void	 sort_run_free(void *);
-static void	 sort_write_ordered(struct evbuffer *, const uint32_t *,
-		    size_t);
 
 /* qsort() has no argument for the criteria: one sort at a time. */
 static const struct imap_sort_criteria *sort_crit;
@@ -83,24 +81,6 @@ sort_hit(struct store_txn *txn, struct imap_session *s, size_t idx,
 	sr->n++;
 	return imap_sort_msg_read(txn, s, m, seq, sr->want,
 	    &sr->msgs[sr->n - 1]);
-}
-
-/*
- * RFC 5267 3.2: ALL is a sequence-set in the sorted order; runs that
- * ascend by one become ranges, nothing else is merged.
- */
-static void
-sort_write_ordered(struct evbuffer *out, const uint32_t *v, size_t n)
-{
-	size_t	 i, j;
-
-	for (i = 0; i < n; i = j + 1) {
-		for (j = i; j + 1 < n && v[j + 1] == v[j] + 1; j++)
-			;
-		evbuffer_add_printf(out, "%s%u", i > 0 ? "," : "", v[i]);
-		if (j > i)
-			evbuffer_add_printf(out, ":%u", v[j]);
-	}
 }
 
 static void
@@ -160,7 +140,8 @@ sort_done(struct imap_session *s, size_t nhits, void *arg)
 			imap_printf(s, " MAX %u", ids[n - 1]);
 		if ((sr->ret & IMAP_SEARCH_RET_ALL) && n > 0) {
 			imap_printf(s, " ALL ");
-			sort_write_ordered(conn_out(s->conn), ids, n);
+			/* RFC 5267 3.2: a set in the sorted order. */
+			imap_write_ordered_list(conn_out(s->conn), ids, n);
 		}
 		if (sr->ret & IMAP_SEARCH_RET_COUNT)
 			imap_printf(s, " COUNT %zu", n);

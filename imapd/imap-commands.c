@@ -109,7 +109,8 @@ static const struct imap_cmd_def imap_commands[] = {
 	{ .name = "SETQUOTA", .states = ST_LOGGEDIN, .handler = cmd_setquota },
 	{ .name = "APPEND", .states = ST_LOGGEDIN, .flags = CMD_F_CAPA_LIMIT,
 	    .handler = cmd_append, .literal = cmd_append_literal,
-	    .capa = { { "APPENDLIMIT", CAPA_LOGGEDIN } } },	/* RFC 7889 */
+	    .capa = { { "APPENDLIMIT", CAPA_LOGGEDIN },	/* RFC 7889 */
+		{ "MULTIAPPEND", CAPA_LOGGEDIN } } },		/* RFC 3502 */
 	/* Selected (RFC 3501 6.4) */
 	/* Every change is committed already: CHECK is a NOOP here. */
 	{ .name = "CHECK", .states = ST_SELECTED, .handler = cmd_noop },
@@ -188,7 +189,7 @@ imap_commands_capability(unsigned int when, uint64_t limit)
 			if (def->capa[j].words == NULL ||
 			    !(def->capa[j].when & when))
 				continue;
-			if (def->flags & CMD_F_CAPA_LIMIT)
+			if ((def->flags & CMD_F_CAPA_LIMIT) && j == 0)
 				xasprintf(&more, "%s%s%s=%llu", capa,
 				    capa[0] != '\0' ? " " : "",
 				    def->capa[j].words,
