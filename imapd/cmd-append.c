@@ -213,6 +213,7 @@ struct append_one {
 	const uint8_t		*data;
 	size_t			 len;
 	char			*norm;		/* CRLF-normalized copy */
+	int			 binary;	/* RFC 3516 literal8 */
 	struct store_blob	*blob;
 	struct store_append	 ap;		/* the blob in, the record out */
 	uint8_t			 msgid[STORE_MSGID_HASHBYTES];
@@ -415,6 +416,7 @@ append_parse(struct imap_session *s, const struct imap_arg *a,
 			ao->data = (const uint8_t *)a->str;
 			ao->len = a->len;
 		}
+		ao->binary = (a->flags & IMAP_ARG_F_LITERAL8) != 0;
 		if (ao->len == 0) {
 			*nop = 1;
 			*whyp = "Empty message";
@@ -454,8 +456,13 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 	}
 	for (i = 0; i < ar.n; i++) {
 		ao = &ar.msgs[i];
-		/* Stored with CRLF line ends, as FETCH serves and counts them. */
-		if (!crlf_is_normal((const char *)ao->data, ao->len)) {
+		/*
+		 * Stored with CRLF line ends, as FETCH serves and counts
+		 * them; but a literal8 (RFC 3516 4.4) is binary content,
+		 * kept byte for byte for BINARY[] to give back.
+		 */
+		if (!ao->binary &&
+		    !crlf_is_normal((const char *)ao->data, ao->len)) {
 			ao->norm = crlf_normalize((const char *)ao->data,
 			    ao->len, &ao->len);
 			ao->data = (const uint8_t *)ao->norm;

@@ -134,8 +134,10 @@ static const struct imap_cmd_def imap_commands[] = {
 	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_thread,
 	    .capa = { { "THREAD=ORDEREDSUBJECT THREAD=REFERENCES",
 		CAPA_LOGGEDIN } } },
+	/* RFC 3516: BINARY[], BINARY.SIZE[] and APPEND's literal8. */
 	{ .name = "FETCH", .states = ST_SELECTED,
-	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_fetch },
+	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_fetch,
+	    .capa = { { "BINARY", CAPA_LOGGEDIN } } },
 	{ .name = "STORE", .states = ST_SELECTED,
 	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_store },
 	{ .name = "COPY", .states = ST_SELECTED,
