@@ -562,6 +562,30 @@ cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	return search_run_start(s, sr);
 }
 
+int
+imap_search_parse_sorted(struct imap_session *s, const struct imap_arg *a,
+    struct imap_search_program *prog)
+{
+	struct imap_search_context	 ctx;
+	const char			*why;
+	int				 ret;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.max_seq = s->view.count;
+	ctx.max_uid = imap_view_max_uid(&s->view);
+	ctx.allow_saved = 1;
+	ctx.charset_first = 1;
+	if ((ret = imap_search_parse(a, &ctx, prog, &why)) == IMAP_SEARCH_OK)
+		return 0;
+	if (ret == IMAP_SEARCH_EBADCHARSET)
+		imap_tagged(s, "NO", "[BADCHARSET (%s)] %s",
+		    IMAP_SEARCH_CHARSETS, why);
+	else
+		imap_tagged(s, "BAD", "%s", why);
+	imap_search_program_clear(prog);
+	return -1;
+}
+
 enum imap_cmd_status
 imap_search_start(struct imap_session *s, struct imap_search_program *prog,
     int uid_mode, const struct imap_search_hooks *hooks)

@@ -34,9 +34,7 @@ struct sort_run {
 	int				 esort;	/* RETURN given (RFC 5267) */
 	unsigned int			 ret;	/* IMAP_SEARCH_RET_* */
 	int				 uses_modseq;
-	struct imap_sort_msg		*msgs;	/* the matches */
-	uint64_t			*modseqs;
-	size_t				 n, cap;
+	struct imap_sort_msgs		 msgs;	/* the matches */
 };
 
 static int	 sort_hit(struct store_txn *, struct imap_session *, size_t,
@@ -67,20 +65,7 @@ sort_hit(struct store_txn *txn, struct imap_session *s, size_t idx,
 {
 	struct sort_run	*sr = arg;
 
-	/* A retried slice starts again at its first match. */
-	while (sr->n > idx)
-		imap_sort_msg_clear(&sr->msgs[--sr->n]);
-	if (sr->n == sr->cap) {
-		sr->cap = sr->cap == 0 ? 64 : sr->cap * 2;
-		sr->msgs = xreallocarray(sr->msgs, sr->cap, sizeof(*sr->msgs));
-		sr->modseqs = xreallocarray(sr->modseqs, sr->cap,
-		    sizeof(*sr->modseqs));
-	}
-	memset(&sr->msgs[sr->n], 0, sizeof(sr->msgs[sr->n]));
-	sr->modseqs[sr->n] = m->modseq;
-	sr->n++;
-	return imap_sort_msg_read(txn, s, m, seq, sr->want,
-	    &sr->msgs[sr->n - 1]);
+	return imap_sort_msgs_read(txn, s, &sr->msgs, idx, seq, m, sr->want);
 }
 
 static void
@@ -89,17 +74,17 @@ sort_done(struct imap_session *s, size_t nhits, void *arg)
 	struct sort_run	*sr = arg;
 	uint32_t	*ids, *save;
 	uint64_t	 maxmodseq = 0;
-	size_t		 i, n = sr->n, nsave;
+	size_t		 i, n = sr->msgs.n, nsave;
 
 	(void)nhits;
 	sort_crit = &sr->crit;
-	qsort(sr->msgs, n, sizeof(*sr->msgs), sort_cmp);
+	qsort(sr->msgs.v, n, sizeof(*sr->msgs.v), sort_cmp);
 	sort_crit = NULL;
 	ids = xreallocarray(NULL, n + 1, sizeof(*ids));
 	for (i = 0; i < n; i++) {
-		ids[i] = sr->uid_mode ? sr->msgs[i].uid : sr->msgs[i].seq;
-		if (sr->modseqs[i] > maxmodseq)
-			maxmodseq = sr->modseqs[i];
+		ids[i] = sr->uid_mode ? sr->msgs.v[i].uid : sr->msgs.v[i].seq;
+		if (sr->msgs.v[i].modseq > maxmodseq)
+			maxmodseq = sr->msgs.v[i].modseq;
 	}
 	if (sr->ret & IMAP_SEARCH_RET_SAVE) {
 		/* RFC 5182 2.4: with MIN/MAX alone, only those are saved. */
@@ -159,10 +144,7 @@ sort_run_free(void *arg)
 {
 	struct sort_run	*sr = arg;
 
-	while (sr->n > 0)
-		imap_sort_msg_clear(&sr->msgs[--sr->n]);
-	free(sr->msgs);
-	free(sr->modseqs);
+	imap_sort_msgs_clear(&sr->msgs);
 	free(sr);
 }
 
@@ -175,13 +157,9 @@ cmd_sort(struct imap_session *s, const struct imap_command *cmd)
 	struct sort_run			*sr;
 	const struct imap_arg		*a = cmd->args;
 	const char			*why;
-	int				 ret;
 
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.max_seq = s->view.count;
-	ctx.max_uid = imap_view_max_uid(&s->view);
 	ctx.allow_saved = 1;
-	ctx.charset_first = 1;
 	sr = xcalloc(1, sizeof(*sr));
 	sr->uid_mode = s->cmd_uid;
 	/* RFC 5267 3: SORT RETURN (options) (criteria) charset keys. */
@@ -203,17 +181,7 @@ cmd_sort(struct imap_session *s, const struct imap_command *cmd)
 		sort_run_free(sr);
 		return CMD_DONE;
 	}
-	ret = imap_search_parse(a + 1, &ctx, &prog, &why);
-	if (ret == IMAP_SEARCH_EBADCHARSET) {
-		imap_tagged(s, "NO", "[BADCHARSET (%s)] %s",
-		    IMAP_SEARCH_CHARSETS, why);
-		imap_search_program_clear(&prog);
-		sort_run_free(sr);
-		return CMD_DONE;
-	}
-	if (ret != IMAP_SEARCH_OK) {
-		imap_tagged(s, "BAD", "%s", why);
-		imap_search_program_clear(&prog);
+	if (imap_search_parse_sorted(s, a + 1, &prog) == -1) {
 		sort_run_free(sr);
 		return CMD_DONE;
 	}

@@ -35,8 +35,7 @@ enum thread_algo {
 struct thread_run {
 	enum thread_algo	 algo;
 	int			 uid_mode;
-	struct imap_sort_msg	*msgs;		/* the matches, in seq order */
-	size_t			 n, cap;
+	struct imap_sort_msgs	 m;		/* the matches, in seq order */
 };
 
 /* A container of RFC 5256 3 (JWZ's): a message, or a dummy for an ID. */
@@ -68,17 +67,9 @@ thread_hit(struct store_txn *txn, struct imap_session *s, size_t idx,
 {
 	struct thread_run	*tr = arg;
 
-	while (tr->n > idx)
-		imap_sort_msg_clear(&tr->msgs[--tr->n]);
-	if (tr->n == tr->cap) {
-		tr->cap = tr->cap == 0 ? 64 : tr->cap * 2;
-		tr->msgs = xreallocarray(tr->msgs, tr->cap, sizeof(*tr->msgs));
-	}
-	memset(&tr->msgs[tr->n], 0, sizeof(tr->msgs[tr->n]));
-	tr->n++;
-	return imap_sort_msg_read(txn, s, m, seq, IMAP_SORT_WANT_SUBJECT |
-	    IMAP_SORT_WANT_DATE | (tr->algo == THREAD_REFERENCES ?
-	    IMAP_SORT_WANT_IDS : 0), &tr->msgs[tr->n - 1]);
+	return imap_sort_msgs_read(txn, s, &tr->m, idx, seq, m,
+	    IMAP_SORT_WANT_SUBJECT | IMAP_SORT_WANT_DATE |
+	    (tr->algo == THREAD_REFERENCES ? IMAP_SORT_WANT_IDS : 0));
 }
 
 static uint32_t
@@ -111,7 +102,7 @@ thread_node_msg(const struct thread_tree *tt, uint32_t i)
 
 	while (n->msg == THR_NONE && n->nkids > 0)
 		n = &tt->nodes[tt->kids[n->kid0]];
-	return n->msg == THR_NONE ? NULL : &tt->tr->msgs[n->msg];
+	return n->msg == THR_NONE ? NULL : &tt->tr->m.v[n->msg];
 }
 
 /* RFC 5256 3: by sent date, then by sequence number. */
@@ -212,11 +203,11 @@ thread_orderedsubject(struct thread_tree *tt)
 	size_t			 i;
 	uint32_t		 top = THR_NONE, node;
 
-	qsort(tr->msgs, tr->n, sizeof(*tr->msgs), thread_subject_cmp);
-	for (i = 0; i < tr->n; i++) {
+	qsort(tr->m.v, tr->m.n, sizeof(*tr->m.v), thread_subject_cmp);
+	for (i = 0; i < tr->m.n; i++) {
 		node = thread_node_new(tt, (uint32_t)i);
-		if (i > 0 && strcmp(tr->msgs[i].subject,
-		    tr->msgs[i - 1].subject) == 0)
+		if (i > 0 && strcmp(tr->m.v[i].subject,
+		    tr->m.v[i - 1].subject) == 0)
 			tt->nodes[node].parent = top;
 		else
 			top = node;
@@ -262,14 +253,14 @@ thread_references_link(struct thread_tree *tt)
 	uint32_t		 node, a, b;
 
 	/* Every ID, numbered: node i is ID i. */
-	for (i = 0; i < tr->n; i++)
-		nids += tr->msgs[i].nrefs + (tr->msgs[i].message_id != NULL);
+	for (i = 0; i < tr->m.n; i++)
+		nids += tr->m.v[i].nrefs + (tr->m.v[i].message_id != NULL);
 	ids = xreallocarray(NULL, nids + 1, sizeof(*ids));
-	for (i = 0, k = 0; i < tr->n; i++) {
-		if (tr->msgs[i].message_id != NULL)
-			ids[k++] = tr->msgs[i].message_id;
-		for (j = 0; j < tr->msgs[i].nrefs; j++)
-			ids[k++] = tr->msgs[i].refs[j];
+	for (i = 0, k = 0; i < tr->m.n; i++) {
+		if (tr->m.v[i].message_id != NULL)
+			ids[k++] = tr->m.v[i].message_id;
+		for (j = 0; j < tr->m.v[i].nrefs; j++)
+			ids[k++] = tr->m.v[i].refs[j];
 	}
 	qsort(ids, nids, sizeof(*ids), thread_str_cmp);
 	for (i = 0, k = 0; i < nids; i++)
@@ -278,13 +269,13 @@ thread_references_link(struct thread_tree *tt)
 	nids = k;
 	for (i = 0; i < nids; i++)
 		thread_node_new(tt, THR_NONE);
-	for (i = 0; i < tr->n; i++) {
+	for (i = 0; i < tr->m.n; i++) {
 		/*
 		 * (1A) The message's container; a Message-ID seen already
 		 * on a message counts as none (the lower sequence keeps it).
 		 */
-		node = tr->msgs[i].message_id == NULL ? THR_NONE :
-		    thread_id_node(ids, nids, tr->msgs[i].message_id);
+		node = tr->m.v[i].message_id == NULL ? THR_NONE :
+		    thread_id_node(ids, nids, tr->m.v[i].message_id);
 		if (node == THR_NONE || tt->nodes[node].msg != THR_NONE)
 			node = thread_node_new(tt, THR_NONE);
 		tt->nodes[node].msg = (uint32_t)i;
@@ -292,9 +283,9 @@ thread_references_link(struct thread_tree *tt)
 		 * (1B) Each reference the parent of the next, unless one
 		 * has a parent already or it would make a loop.
 		 */
-		for (j = 0; j + 1 < tr->msgs[i].nrefs; j++) {
-			a = thread_id_node(ids, nids, tr->msgs[i].refs[j]);
-			b = thread_id_node(ids, nids, tr->msgs[i].refs[j + 1]);
+		for (j = 0; j + 1 < tr->m.v[i].nrefs; j++) {
+			a = thread_id_node(ids, nids, tr->m.v[i].refs[j]);
+			b = thread_id_node(ids, nids, tr->m.v[i].refs[j + 1]);
 			if (a == b || tt->nodes[b].parent != THR_NONE ||
 			    thread_is_ancestor(tt, b, a))
 				continue;
@@ -305,8 +296,8 @@ thread_references_link(struct thread_tree *tt)
 		 * word beats what other References presumed; none, no
 		 * parent.  Never a loop.
 		 */
-		a = tr->msgs[i].nrefs == 0 ? THR_NONE : thread_id_node(ids, nids,
-		    tr->msgs[i].refs[tr->msgs[i].nrefs - 1]);
+		a = tr->m.v[i].nrefs == 0 ? THR_NONE : thread_id_node(ids, nids,
+		    tr->m.v[i].refs[tr->m.v[i].nrefs - 1]);
 		if (a != THR_NONE && thread_is_ancestor(tt, node, a))
 			a = THR_NONE;
 		tt->nodes[node].parent = a;
@@ -369,6 +360,19 @@ thread_root_msg(const struct thread_tree *tt, uint32_t i)
 	return thread_node_msg(tt, i);
 }
 
+/* A root's base subject as an index into subj, or THR_NONE for none. */
+static uint32_t
+thread_subject_index(const struct thread_tree *tt, uint32_t r, char **subj,
+    size_t nsubj, const struct imap_sort_msg **mp)
+{
+	const struct imap_sort_msg *m;
+
+	if ((*mp = m = thread_root_msg(tt, r)) == NULL || m->subject[0] == '\0')
+		return THR_NONE;
+	return (uint32_t)((char **)bsearch(&m->subject, subj, nsubj,
+	    sizeof(*subj), thread_str_cmp) - subj);
+}
+
 /* (5) Roots with one base subject are gathered. */
 static void
 thread_subjects(struct thread_tree *tt)
@@ -397,30 +401,28 @@ thread_subjects(struct thread_tree *tt)
 	/* (5B) Which root of a subject the others join. */
 	for (i = 0; i < nroots; i++) {
 		r = tt->roots[i];
-		if ((m = thread_root_msg(tt, r)) == NULL || m->subject[0] == '\0')
+		if ((k = thread_subject_index(tt, r, subj, nsubj, &m)) ==
+		    THR_NONE)
 			continue;
-		k = (uint32_t)((char **)bsearch(&m->subject, subj, nsubj,
-		    sizeof(*subj), thread_str_cmp) - subj);
 		if ((t = table[k]) == THR_NONE ||
 		    (tt->nodes[r].msg == THR_NONE &&
 		    tt->nodes[t].msg != THR_NONE) ||
 		    (tt->nodes[t].msg != THR_NONE &&
 		    tt->nodes[r].msg != THR_NONE &&
-		    tt->tr->msgs[tt->nodes[t].msg].refwd && !m->refwd))
+		    tt->tr->m.v[tt->nodes[t].msg].refwd && !m->refwd))
 			table[k] = r;
 	}
 	/* (5C) Merge. */
 	for (i = 0; i < nroots; i++) {
 		r = tt->roots[i];
-		if ((m = thread_root_msg(tt, r)) == NULL || m->subject[0] == '\0')
+		if ((k = thread_subject_index(tt, r, subj, nsubj, &m)) ==
+		    THR_NONE)
 			continue;
-		k = (uint32_t)((char **)bsearch(&m->subject, subj, nsubj,
-		    sizeof(*subj), thread_str_cmp) - subj);
 		t = table[k];
 		if (t == r)
 			continue;
 		tm = tt->nodes[t].msg != THR_NONE ?
-		    &tt->tr->msgs[tt->nodes[t].msg] : NULL;
+		    &tt->tr->m.v[tt->nodes[t].msg] : NULL;
 		if (tt->nodes[r].msg == THR_NONE &&
 		    tt->nodes[t].msg == THR_NONE) {
 			/* (1) Both dummies: r's children go to t. */
@@ -480,8 +482,8 @@ thread_write(struct imap_session *s, const struct thread_tree *tt,
 			f->started = 1;
 			if (n->msg != THR_NONE) {
 				imap_printf(s, "%u", tt->tr->uid_mode ?
-				    tt->tr->msgs[n->msg].uid :
-				    tt->tr->msgs[n->msg].seq);
+				    tt->tr->m.v[n->msg].uid :
+				    tt->tr->m.v[n->msg].seq);
 				if (n->nkids > 0)
 					imap_printf(s, " ");
 				if (n->nkids == 1) {
@@ -542,22 +544,17 @@ thread_run_free(void *arg)
 {
 	struct thread_run	*tr = arg;
 
-	while (tr->n > 0)
-		imap_sort_msg_clear(&tr->msgs[--tr->n]);
-	free(tr->msgs);
+	imap_sort_msgs_clear(&tr->m);
 	free(tr);
 }
 
 enum imap_cmd_status
 cmd_thread(struct imap_session *s, const struct imap_command *cmd)
 {
-	struct imap_search_context	 ctx;
 	struct imap_search_program	 prog;
 	struct imap_search_hooks	 hooks;
 	struct thread_run		*tr;
 	const struct imap_arg		*a = cmd->args;
-	const char			*why;
-	int				 ret;
 
 	tr = xcalloc(1, sizeof(*tr));
 	tr->uid_mode = s->cmd_uid;
@@ -570,19 +567,7 @@ cmd_thread(struct imap_session *s, const struct imap_command *cmd)
 		thread_run_free(tr);
 		return CMD_DONE;
 	}
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.max_seq = s->view.count;
-	ctx.max_uid = imap_view_max_uid(&s->view);
-	ctx.allow_saved = 1;
-	ctx.charset_first = 1;
-	ret = imap_search_parse(a + 1, &ctx, &prog, &why);
-	if (ret != IMAP_SEARCH_OK) {
-		if (ret == IMAP_SEARCH_EBADCHARSET)
-			imap_tagged(s, "NO", "[BADCHARSET (%s)] %s",
-			    IMAP_SEARCH_CHARSETS, why);
-		else
-			imap_tagged(s, "BAD", "%s", why);
-		imap_search_program_clear(&prog);
+	if (imap_search_parse_sorted(s, a + 1, &prog) == -1) {
 		thread_run_free(tr);
 		return CMD_DONE;
 	}

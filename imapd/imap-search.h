@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "imap-arg.h"
 #include "imapd.h"
 
 struct imap_search_program;
@@ -34,6 +35,14 @@ struct imap_search_hooks {
 	void	(*free)(void *arg);
 	void	*arg;
 };
+
+/*
+ * The search program of SORT or THREAD (RFC 5256: "charset keys..."),
+ * read with the session's "*" and "$"; 0, or -1 after answering BAD or
+ * NO [BADCHARSET] (prog then cleared).
+ */
+int	 imap_search_parse_sorted(struct imap_session *, const struct imap_arg *,
+	    struct imap_search_program *);
 
 /*
  * Runs prog (taken over: cleared and freed with the run) as SEARCH, or

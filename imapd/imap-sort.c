@@ -162,6 +162,7 @@ imap_sort_msg_read(struct store_txn *txn, struct imap_session *s,
 	sm->uid = m->uid;
 	sm->arrival = m->internaldate;
 	sm->size = m->size;
+	sm->modseq = m->modseq;
 	sm->date = m->internaldate;
 	if (want == 0)
 		return 0;
@@ -235,6 +236,31 @@ imap_sort_msg_clear(struct imap_sort_msg *sm)
 	if (sm->refs != NULL)
 		rfc5322_msgids_free(&sm->refs, sm->nrefs);
 	memset(sm, 0, sizeof(*sm));
+}
+
+int
+imap_sort_msgs_read(struct store_txn *txn, struct imap_session *s,
+    struct imap_sort_msgs *l, size_t idx, uint32_t seq,
+    const struct store_msg *m, unsigned int want)
+{
+	while (l->n > idx)
+		imap_sort_msg_clear(&l->v[--l->n]);
+	if (l->n == l->cap) {
+		l->cap = l->cap == 0 ? 64 : l->cap * 2;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+	l->n++;
+	return imap_sort_msg_read(txn, s, m, seq, want, &l->v[l->n - 1]);
+}
+
+void
+imap_sort_msgs_clear(struct imap_sort_msgs *l)
+{
+	while (l->n > 0)
+		imap_sort_msg_clear(&l->v[--l->n]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
 }
 
 int

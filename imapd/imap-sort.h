@@ -55,6 +55,7 @@ struct imap_sort_msg {
 	uint32_t	 uid;
 	int64_t		 arrival;	/* INTERNALDATE */
 	uint64_t	 size;		/* RFC822.SIZE */
+	uint64_t	 modseq;	/* RFC 7162 3.1.5: for "(MODSEQ n)" */
 	/* RFC 5256 2.2: the Date field, else INTERNALDATE, in UTC. */
 	int64_t		 date;
 	char		*subject;	/* the base subject (RFC 5256 2.1) */
@@ -79,6 +80,22 @@ int	 imap_sort_msg_read(struct store_txn *, struct imap_session *,
 	    const struct store_msg *, uint32_t seq, unsigned int want,
 	    struct imap_sort_msg *out);
 void	 imap_sort_msg_clear(struct imap_sort_msg *);
+
+/* The matches of a SORT or THREAD, in the order the search found them. */
+struct imap_sort_msgs {
+	struct imap_sort_msg	*v;
+	size_t			 n, cap;
+};
+
+/*
+ * imap_sort_msg_read() into the idx-th entry: a search hit hook's work
+ * (imap-search.h), so a retried slice, which starts again at its first
+ * match, first drops what it read before.
+ */
+int	 imap_sort_msgs_read(struct store_txn *, struct imap_session *,
+	    struct imap_sort_msgs *, size_t idx, uint32_t seq,
+	    const struct store_msg *, unsigned int want);
+void	 imap_sort_msgs_clear(struct imap_sort_msgs *);
 
 /*
  * The sort criteria list (RFC 5256 BASE.6.4.SORT); 0, or -1 with *whyp.
