@@ -529,7 +529,8 @@ thread_done(struct imap_session *s, size_t nhits, void *arg)
 	}
 	thread_build_kids(&tt);
 	thread_sort(&tt);
-	imap_printf(s, "* THREAD ");
+	/* RFC 5256 BASE.6.4.THREAD: "THREAD" [SP 1*thread-list]. */
+	imap_printf(s, "* THREAD%s", tt.nroots > 0 ? " " : "");
 	for (i = 0; i < tt.nroots; i++)
 		thread_write(s, &tt, tt.roots[i]);
 	imap_printf(s, "\r\n");
