@@ -177,11 +177,12 @@ imap_sort_msg_read(struct store_txn *txn, struct imap_session *s,
 			env = mime->parts[0].envelope;
 	}
 	/*
-	 * References is not in the cache (ENVELOPE leaves it out); without
-	 * a usable cache (none yet, damaged, or version 1's strings) the
-	 * header is read from the message itself.
+	 * Without a usable cache (none yet, damaged, or version 1's
+	 * strings), or for References from a cache that did not keep them
+	 * (version 2), the header is read from the message itself.
 	 */
-	if (env == NULL || (want & IMAP_SORT_WANT_IDS)) {
+	if (env == NULL || ((want & IMAP_SORT_WANT_IDS) &&
+	    mime->references_unknown)) {
 		if ((ret = store_msg_read(txn, s->key, m->blob_id, &text,
 		    &textlen)) != 0) {
 			mime_msg_free(&mime);
@@ -192,8 +193,7 @@ imap_sort_msg_read(struct store_txn *txn, struct imap_session *s,
 		if (env == NULL) {
 			message_envelope_parse(&own, text, (size_t)hlen);
 			env = &own;
-		}
-		if (want & IMAP_SORT_WANT_IDS)
+		} else
 			refs = mime_header_get(text, (size_t)hlen,
 			    "References", NULL);
 		sodium_memzero(text, textlen);
@@ -216,7 +216,7 @@ imap_sort_msg_read(struct store_txn *txn, struct imap_session *s,
 		sm->dto = sort_addr_display(&env->to);
 	}
 	if (want & IMAP_SORT_WANT_IDS)
-		sort_msg_ids(sm, env, refs);
+		sort_msg_ids(sm, env, refs != NULL ? refs : env->references);
 	free(refs);
 	message_envelope_clear(&own);
 	mime_msg_free(&mime);

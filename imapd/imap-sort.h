@@ -1,8 +1,8 @@
 /*
  * imap-sort.h: what SORT and THREAD order messages by (RFC 5256 3,
  * RFC 5957), read from the MIME cache sealed with each message, so the
- * message itself is decrypted only where the cache lacks the field
- * (References, which ENVELOPE does not show) or is missing.
+ * message itself is decrypted only where the cache is missing or older
+ * than the References field in it (version 2).
  *
  * Strings are compared with i;ascii-casemap (RFC 4790 9.2), the one
  * collation we announce: they are kept with a-z made A-Z, and compared
