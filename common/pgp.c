@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <locale.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -484,6 +485,166 @@ pgp_keys_find(const char *home, const char *const *fprs, size_t n,
 	return 0;
 }
 
+/*
+ * GPGME's external event loop (gpgme_set_io_cbs), one per operation on
+ * the caller's stack.  GPGME's own loop waits for POLLOUT alone on the
+ * pipe to gpg's input: when gpg is killed mid-operation poll() reports
+ * POLLERR there for ever and the thread spins (GPGME 1.18).  Here an
+ * error or hang-up counts as ready, so GPGME's handler writes, gets
+ * EPIPE and ends the operation; and an operation that moves no byte for
+ * PGP_IDLE_SECONDS is cancelled.
+ */
+#define PGP_LOOP_FDS	16
+
+struct pgp_loop_fd {
+	int		 fd;		/* -1: free */
+	int		 dir;		/* 1: read, 0: write */
+	gpgme_io_cb_t	 fn;
+	void		*fn_data;
+};
+
+struct pgp_loop {
+	struct pgp_loop_fd	 fds[PGP_LOOP_FDS];
+	int			 done;
+	gpgme_error_t		 err;
+};
+
+static gpgme_error_t
+pgp_loop_add(void *arg, int fd, int dir, gpgme_io_cb_t fn, void *fn_data,
+    void **tag)
+{
+	struct pgp_loop	*loop = arg;
+	size_t		 i;
+
+	for (i = 0; i < PGP_LOOP_FDS; i++)
+		if (loop->fds[i].fd == -1) {
+			loop->fds[i] = (struct pgp_loop_fd){ fd, dir, fn,
+			    fn_data };
+			*tag = &loop->fds[i];
+			return 0;
+		}
+	return gpg_error(GPG_ERR_TOO_MANY);
+}
+
+static void
+pgp_loop_remove(void *tag)
+{
+	((struct pgp_loop_fd *)tag)->fd = -1;
+}
+
+static void
+pgp_loop_event(void *arg, gpgme_event_io_t type, void *type_data)
+{
+	struct pgp_loop	*loop = arg;
+
+	if (type == GPGME_EVENT_DONE) {
+		loop->done = 1;
+		loop->err = ((gpgme_io_event_done_data_t)type_data)->err;
+	}
+}
+
+static gpgme_error_t
+pgp_loop_run(gpgme_ctx_t ctx, struct pgp_loop *loop)
+{
+	struct pollfd	 pfd[PGP_LOOP_FDS];
+	size_t		 slot[PGP_LOOP_FDS], i, n;
+	time_t		 idle_since = time(NULL);
+	int		 r;
+
+	while (!loop->done) {
+		for (i = n = 0; i < PGP_LOOP_FDS; i++) {
+			if (loop->fds[i].fd == -1)
+				continue;
+			pfd[n].fd = loop->fds[i].fd;
+			pfd[n].events = loop->fds[i].dir ? POLLIN : POLLOUT;
+			pfd[n].revents = 0;
+			slot[n++] = i;
+		}
+		if (n == 0)	/* nothing left to wait for, and not done */
+			return gpg_error(GPG_ERR_BUG);
+		if ((r = poll(pfd, n, 1000)) < 0) {
+			if (errno == EINTR)
+				continue;
+			gpgme_cancel(ctx);
+			return gpgme_error_from_syserror();
+		}
+		if (r == 0) {
+			if (time(NULL) - idle_since < PGP_IDLE_SECONDS)
+				continue;
+			log_warnx("gpg moved no byte in %d s: cancelled",
+			    PGP_IDLE_SECONDS);
+			gpgme_cancel(ctx);
+			return gpg_error(GPG_ERR_TIMEOUT);
+		}
+		idle_since = time(NULL);
+		for (i = 0; i < n && !loop->done; i++) {
+			struct pgp_loop_fd *f = &loop->fds[slot[i]];
+
+			/* A callback before may have removed or reused it. */
+			if (pfd[i].revents == 0 || f->fd != pfd[i].fd)
+				continue;
+			f->fn(f->fn_data, f->fd);
+		}
+	}
+	return loop->err;
+}
+
+/*
+ * Whether out ends with the armor tail of RFC 4880 section 6.2.  GPGME
+ * never learns gpg's exit status (it double-forks gpg), so a gpg killed
+ * half-way leaves a cut ciphertext and no error: the tail, written last,
+ * is the proof that gpg finished.
+ */
+static int
+pgp_armor_complete(gpgme_data_t out)
+{
+	static const char	 tail[] = "-----END PGP MESSAGE-----";
+	char			 buf[64];
+	off_t			 end;
+	ssize_t			 n;
+	size_t			 len;
+
+	if ((end = gpgme_data_seek(out, 0, SEEK_END)) < 0)
+		return 0;
+	len = (size_t)end < sizeof(buf) ? (size_t)end : sizeof(buf);
+	if (gpgme_data_seek(out, end - (off_t)len, SEEK_SET) < 0 ||
+	    (n = gpgme_data_read(out, buf, len)) < 0 || (size_t)n != len)
+		return 0;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	return len >= sizeof(tail) - 1 &&
+	    memcmp(buf + len - (sizeof(tail) - 1), tail, sizeof(tail) - 1) == 0;
+}
+
+unsigned int
+pgp_encrypt(gpgme_ctx_t ctx, gpgme_key_t keys[], unsigned int flags,
+    gpgme_data_t in, gpgme_data_t out)
+{
+	struct pgp_loop		 loop;
+	struct gpgme_io_cbs	 cbs = { pgp_loop_add, &loop, pgp_loop_remove,
+				    pgp_loop_event, &loop };
+	struct gpgme_io_cbs	 none = { NULL, NULL, NULL, NULL, NULL };
+	gpgme_error_t		 err;
+	size_t			 i;
+
+	memset(&loop, 0, sizeof(loop));
+	for (i = 0; i < PGP_LOOP_FDS; i++)
+		loop.fds[i].fd = -1;
+	gpgme_set_io_cbs(ctx, &cbs);
+	if (!gpgme_get_armor(ctx))
+		return gpg_error(GPG_ERR_INV_ENGINE);	/* see the tail below */
+	gpgme_set_io_cbs(ctx, &cbs);
+	if ((err = gpgme_op_encrypt_start(ctx, keys, flags, in, out)) == 0)
+		err = pgp_loop_run(ctx, &loop);
+	gpgme_set_io_cbs(ctx, &none);
+	if (err == 0 && !pgp_armor_complete(out)) {
+		log_warnx("gpg ended before its output was complete");
+		err = gpg_error(GPG_ERR_TRUNCATED);
+	}
+	return err;
+}
+
+
 int
 pgp_encrypt_armor(const char *fpr, const void *data, size_t len, char **outp,
     char *why, size_t whylen)
@@ -512,7 +673,7 @@ pgp_encrypt_armor(const char *fpr, const void *data, size_t len, char **outp,
 	/* The keys were handed to us by the provisioning system: trust them. */
 	if ((err = gpgme_data_new_from_mem(&in, data, len, 0)) != 0 ||
 	    (err = gpgme_data_new(&out)) != 0 ||
-	    (err = gpgme_op_encrypt(ctx, keys, GPGME_ENCRYPT_ALWAYS_TRUST, in,
+	    (err = pgp_encrypt(ctx, keys, GPGME_ENCRYPT_ALWAYS_TRUST, in,
 	    out)) != 0) {
 		snprintf(why, whylen, "encrypting to %s: %s", fpr,
 		    gpgme_strerror(err));

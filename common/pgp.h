@@ -30,6 +30,21 @@ int	pgp_ctx_set_home(struct gpgme_context *, const char *home, char *why,
 	    size_t whylen);
 
 /*
+ * Encrypts in to out for the NULL-terminated keys (gpgme_op_encrypt's
+ * arguments), driving GPGME from our own poll loop so that a gpg which
+ * dies, or moves no byte for PGP_IDLE_SECONDS, ends the operation with
+ * an error instead of blocking the calling thread; output without the
+ * armor's tail is an error too (GPG_ERR_TRUNCATED), never a success.
+ * The context must have armor on.  Returns GPGME's error code (0 on
+ * success); the result is then in the context.
+ */
+#define PGP_IDLE_SECONDS	60
+struct gpgme_data;
+struct _gpgme_key;
+unsigned int pgp_encrypt(struct gpgme_context *, struct _gpgme_key *keys[],
+	    unsigned int flags, struct gpgme_data *in, struct gpgme_data *out);
+
+/*
  * Imports the keys in file.  If address is not NULL, the import must hold
  * a key with a user ID of that address that can encrypt; its fingerprint
  * goes to fpr.  Returns 0, or -1 with a reason in why.

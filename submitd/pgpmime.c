@@ -468,7 +468,7 @@ pgpmime_encrypt(gpgme_ctx_t ctx, const gpgme_key_t *keys, const char *payload,
 	 * web of trust.  No encrypt-to: a default key in the home's
 	 * gpg.conf must not become a hidden recipient of a Bcc copy.
 	 */
-	err = gpgme_op_encrypt(ctx, rset, GPGME_ENCRYPT_ALWAYS_TRUST |
+	err = pgp_encrypt(ctx, rset, GPGME_ENCRYPT_ALWAYS_TRUST |
 	    GPGME_ENCRYPT_NO_ENCRYPT_TO, in, out);
 	if (err != 0) {
 		res = gpgme_op_encrypt_result(ctx);

@@ -104,6 +104,7 @@ wkd_lookup(const struct conf *cf, const char *addr, char fpr[PGP_FPR_MAX],
 	uint8_t				 md[20], ip[16];
 	unsigned int			 mdlen = sizeof(md);
 	size_t				 i, n;
+	long				 verify;
 	int				 port, ret = -1;
 
 	if (at == NULL || at == addr) {
@@ -170,6 +171,8 @@ wkd_lookup(const struct conf *cf, const char *addr, char fpr[PGP_FPR_MAX],
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Host", host);
 	if (evhttp_make_request(conn, req, EVHTTP_REQ_GET, path) == 0)
 		event_base_dispatch(w.base);
+	/* Owned by the connection: read before it goes. */
+	verify = SSL_get_verify_result(ssl);
 	evhttp_connection_free(conn);
 	event_base_free(w.base);
 	SSL_CTX_free(ctx);
@@ -178,7 +181,11 @@ wkd_lookup(const struct conf *cf, const char *addr, char fpr[PGP_FPR_MAX],
 		ret = 0;
 	} else if (w.code != 200) {
 		/* A timeout, a refused connection, a 5xx: ask again later. */
-		if (w.code == 0)
+		if (w.code == 0 && verify != X509_V_OK)
+			snprintf(why, whylen, "the certificate of the web key "
+			    "directory at %s is not trusted: %s", host,
+			    X509_verify_cert_error_string(verify));
+		else if (w.code == 0)
 			snprintf(why, whylen, "the web key directory at %s did "
 			    "not answer", host);
 		else

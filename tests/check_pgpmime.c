@@ -189,6 +189,28 @@ has(const char *hay, const char *needle)
 	return strstr(hay, needle) != NULL;
 }
 
+/*
+ * Like has(), outside the armored blocks: their base64 is random and
+ * holds a short word like "Bcc" in about one message of 200.
+ */
+static int
+has_plain(const char *hay, const char *needle)
+{
+	const char	*b, *e;
+	char		*copy = strdup(hay), *p = copy;
+	int		 found;
+
+	ck_assert_ptr_nonnull(copy);
+	while ((b = strstr(p, "-----BEGIN PGP MESSAGE-----")) != NULL &&
+	    (e = strstr(b, "-----END PGP MESSAGE-----")) != NULL) {
+		memset(copy + (b - copy), ' ', (size_t)(e - b));
+		p = copy + (e - copy);
+	}
+	found = strstr(copy, needle) != NULL;
+	free(copy);
+	return found;
+}
+
 /* CRLF throughout: no bare LF and no bare CR. */
 static void
 check_crlf(const char *s, size_t len)
@@ -309,8 +331,8 @@ START_TEST(outer_shape)
 	ck_assert_uint_eq(rfc5322_header_count(oh, "Content-Type"), 1);
 	ck_assert_ptr_null(rfc5322_header_value(oh, "Bcc"));
 	ck_assert_ptr_null(rfc5322_header_value(oh, "User-Agent"));
-	ck_assert(!has(o, "Secret plans"));
-	ck_assert(!has(o, "dave"));
+	ck_assert(!has_plain(o, "Secret plans"));
+	ck_assert(!has_plain(o, "dave"));
 	/* RFC 3156 4: version part, then the data part. */
 	ck_assert(has(oh->body, "--gbx.enc.1\r\nContent-Type: "
 	    "application/pgp-encrypted\r\n"));
@@ -417,10 +439,10 @@ START_TEST(bcc_copies)
 		check_crlf(c[i].msg, c[i].len);
 		ck_assert(has(c[i].msg, "\r\nSubject: ...\r\n"));
 		ck_assert(has(c[i].msg, "multipart/encrypted"));
-		ck_assert(!has(c[i].msg, "Secret plans"));
-		ck_assert(!has(c[i].msg, "dave"));
-		ck_assert(!has(c[i].msg, "Bcc"));
-		ck_assert(!has(c[i].msg, "plans.bin"));
+		ck_assert(!has_plain(c[i].msg, "Secret plans"));
+		ck_assert(!has_plain(c[i].msg, "dave"));
+		ck_assert(!has_plain(c[i].msg, "Bcc"));
+		ck_assert(!has_plain(c[i].msg, "plans.bin"));
 	}
 	/* The To/Cc copy: Bob and Carol read it, Dave cannot. */
 	text = decrypt("bob", c[0].msg);

@@ -74,6 +74,24 @@ lib_smtp_sink()
 	fail "the SMTP sink on port $port did not start: $(cat "$dir.log")"
 }
 
+# lib_wkd_server PORT DIR CERT KEY: a web key directory over HTTPS on
+# 127.0.0.1:PORT serving DIR (tests/wkd-server.py), its log DIR.log;
+# returns once it accepts connections, its PID in wkd_pid.
+lib_wkd_server()
+{
+	local i
+	python3 "$srcdir/tests/wkd-server.py" "$1" "$2" "$3" "$4" \
+	    >"$2.log" 2>&1 &
+	wkd_pid=$!
+	lib_pids="$lib_pids $wkd_pid"
+	for i in $(seq 1 200); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1', $1))" \
+		    2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "the web key directory on port $1 did not start: $(cat "$2.log")"
+}
+
 # A GnuPG home whose agent lib_cleanup stops.
 lib_gnupg_home()
 {
