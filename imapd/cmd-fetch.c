@@ -608,10 +608,13 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 		if (req->parts[i].depth > 0)
 			fm.root_only = 0;
 	fm.set_seen = req->sets_seen && !s->view.readonly;
+	/* BINARY[] decodes the parts inside: it needs the whole tree. */
 	for (i = 0; i < req->nparts; i++)
 		if (req->parts[i].kind == IMAP_FETCH_PART_BINARY ||
-		    req->parts[i].kind == IMAP_FETCH_PART_BINARY_SIZE)
+		    req->parts[i].kind == IMAP_FETCH_PART_BINARY_SIZE) {
 			fm.keep_nuls = 1;
+			fm.root_only = 0;
+		}
 	for (seq = fr->next; seq <= s->view.count; seq++) {
 		vm = &s->view.msgs[seq - 1];
 		key = fr->uid_mode ? (int)imap_seqset_contains(fr->set, vm->uid) :
