@@ -3,9 +3,16 @@
 # this machine, in this run, with the same client: smtp-source from the
 # postfix package.
 #
-#   1. LMTP delivery of 10 KiB messages, durable (guestbox commits each
-#      to Berkeley DB before its 250; Dovecot's LMTP writes Maildir with
-#      mail_fsync = always), guestbox-submitd against dovecot-lmtpd.
+#   1. LMTP delivery of 10 KiB messages, durable (guestbox acknowledges
+#      each only once the Berkeley DB log holding it is on disk, one
+#      flush for many sessions' commits: guestbox(7), DURABILITY;
+#      Dovecot's LMTP writes Maildir with mail_fsync = always),
+#      guestbox-submitd against dovecot-lmtpd, both up at once, each
+#      session count in turn, round after round: on an idle machine,
+#      then while a load runs beside both (a busy loop per CPU and a
+#      writer that fdatasyncs 8 MiB at a time onto the same disk), so
+#      that both meet the same load.  The 1-minute load average at the
+#      end of each run is printed beside its figure.
 #   2. Submission accept rate: guestbox-submitd over implicit TLS with
 #      AUTH (each message checked, encrypted with GnuPG, filed to
 #      Gesendet and queued, in one commit) against Postfix's smtpd
@@ -17,8 +24,10 @@
 # Prints messages per second and the ratios.  Postfix and Dovecot's
 # master must start as root.
 # Usage: bench/bench-lmtp.sh      (from the build directory; make bench)
-# Environment: BENCH_LMTP (messages, default 2000), BENCH_SUBMIT (300),
-#   BENCH_POSTFIX (2000), BENCH_SESSIONS (parallel sessions, 4),
+# Environment: BENCH_LMTP (messages a run, default 2000), BENCH_SUBMIT
+#   (300), BENCH_POSTFIX (2000), BENCH_SESSIONS (LMTP parallel sessions,
+#   "4 16"; submission uses the first), BENCH_ROUNDS (3),
+#   BENCH_LOADS ("idle loaded"), BENCH_SUBMISSION (yes; no skips part 2),
 #   BENCH_KEEP=1 keeps the directory.
 set -eu
 
@@ -28,7 +37,11 @@ top_builddir=$build
 n_lmtp=${BENCH_LMTP:-2000}
 n_sub=${BENCH_SUBMIT:-300}
 n_pf=${BENCH_POSTFIX:-2000}
-sess=${BENCH_SESSIONS:-4}
+sessions=${BENCH_SESSIONS:-4 16}
+sess=${sessions%% *}
+rounds=${BENCH_ROUNDS:-3}
+loads=${BENCH_LOADS:-idle loaded}
+do_submit=${BENCH_SUBMISSION:-yes}
 [ -z "${BENCH_KEEP:-}" ] || KEEP_TMP=always
 
 . "$srcdir/tests/lib.sh"
@@ -48,20 +61,56 @@ ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$1" "$2"; }
 
-# smtp-source N ARGS...: runs it and prints the seconds it took.
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+
+# smtp-source N ARGS...: runs it and prints the seconds it took
+# (SESSIONS: parallel sessions, default $sess).
 source_run()
 {
 	local n=$1 t0 t1
 	shift
 	t0=$(now)
-	smtp-source -s "$sess" -m "$n" -l 10240 -M client.test "$@" \
+	smtp-source -s "${SESSIONS:-$sess}" -m "$n" -l 10240 -M client.test "$@" \
 	    >"$tmp/source.log" 2>&1 || { cat "$tmp/source.log" >&2;
 	    fail "smtp-source $*"; }
 	t1=$(now)
 	elapsed "$t0" "$t1"
 }
 
-echo "== bench-lmtp: $(nproc) CPUs; $sess sessions; 10 KiB messages"
+# The load beside both servers: a busy loop per CPU, and a writer that
+# overwrites a 64 MiB file 8 MiB at a time, each write fdatasync'ed.
+load_start()
+{
+	local i
+	for i in $(seq "$(nproc)"); do
+		gb_start "load-cpu-$i" python3 -c 'while True: pass'
+	done
+	gb_start load-disk python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
+buf = os.urandom(8 << 20)
+i = 0
+while True:
+    os.pwrite(fd, buf, (i % 8) * len(buf))
+    os.fdatasync(fd)
+    i += 1' "$tmp/load-disk.dat"
+	# Let the load average see it.
+	sleep 20
+}
+
+load_stop()
+{
+	local name pid
+	for name in $(seq -f 'load-cpu-%g' "$(nproc)") load-disk; do
+		pid=$(cat "$tmp/$name.pid")
+		kill -TERM "$pid" 2>/dev/null || true
+		gb_wait_gone "$pid" 20 || true
+		rm -f "$tmp/$name.pid"
+	done
+	rm -f "$tmp/load-disk.dat"
+}
+
+echo "== bench-lmtp: $(nproc) CPUs; LMTP sessions: $sessions; 10 KiB messages; $rounds rounds; loads: $loads"
 
 # ----------------------------------------------------------------
 # guestbox: no smarthost (the replies stay queued, as for Postfix's hold)
@@ -72,32 +121,9 @@ gb_mailbox bench@external.test "$PW"
 gb_mailbox inbox@external.test ""
 gb_start_submitd
 
-section "LMTP: guestbox-submitd"
 smtp-source -L -s 1 -m 20 -l 10240 -f sender@home.test \
     -t inbox@external.test "127.0.0.1:$P_LMTP" >/dev/null 2>&1
-t_gb_lmtp=$(source_run "$n_lmtp" -L -d -f sender@home.test \
-    -t inbox@external.test "127.0.0.1:$P_LMTP")
-run 0 gp --json show inbox@external.test
-got=$(jget "$out" '[m["messages"] for m in d["mailboxes"] if m["name"] == "INBOX"][0]')
-same "messages delivered by LMTP" "$got" $((n_lmtp + 20))
 
-section "submission: guestbox-submitd (TLS, AUTH, PGP/MIME, Gesendet, queue)"
-gb_start proxy-gb python3 "$srcdir/bench/smtp-auth-proxy.py" \
-    --listen "$P_PROXY_GB" --upstream "$P_SMTPS" --user bench@external.test \
-    --password "$PW"
-gb_wait_log proxy-gb '^listening'
-smtp-source -s 1 -m 5 -l 10240 -f bench@external.test -t sender@home.test \
-    "127.0.0.1:$P_PROXY_GB" >/dev/null 2>&1
-t_gb_sub=$(source_run "$n_sub" -d -f bench@external.test \
-    -t sender@home.test "127.0.0.1:$P_PROXY_GB")
-run 0 gp --json show bench@external.test
-got=$(jget "$out" '[m["messages"] for m in d["mailboxes"] if m["name"] == "Gesendet"][0]')
-same "messages filed to Gesendet" "$got" $((n_sub + 5))
-run 0 gp --json queue
-same "messages queued" "$(jget "$out" 'len(d)')" $((n_sub + 5))
-gb_stop submitd
-
-# ----------------------------------------------------------------
 section "LMTP: Dovecot"
 dv=$tmp/dovecot
 mkdir -p "$dv/run" "$dv/state" "$dv/mail"
@@ -145,14 +171,59 @@ gb_wait 20 dv_up || { cat "$dv/dovecot.log" "$tmp/dovecot.log" >&2;
     fail "Dovecot's LMTP did not come up"; }
 smtp-source -L -s 1 -m 20 -l 10240 -f sender@home.test -t inbox \
     "127.0.0.1:$P_DOVECOT" >/dev/null 2>&1
-t_dv_lmtp=$(source_run "$n_lmtp" -L -d -f sender@home.test -t inbox \
-    "127.0.0.1:$P_DOVECOT")
+
+# ----------------------------------------------------------------
+section "LMTP: guestbox-submitd and Dovecot, $rounds rounds"
+# results: "load sessions round gb-rate gb-loadavg dv-rate dv-loadavg"
+: >"$tmp/lmtp.results"
+n_runs=0
+for load in $loads; do
+	[ "$load" = idle ] || load_start
+	for s in $sessions; do
+		for r in $(seq "$rounds"); do
+			t_gb=$(SESSIONS=$s source_run "$n_lmtp" -L -d \
+			    -f sender@home.test -t inbox@external.test \
+			    "127.0.0.1:$P_LMTP")
+			la_gb=$(loadavg)
+			t_dv=$(SESSIONS=$s source_run "$n_lmtp" -L -d \
+			    -f sender@home.test -t inbox "127.0.0.1:$P_DOVECOT")
+			la_dv=$(loadavg)
+			n_runs=$((n_runs + 1))
+			echo "$load $s $r $(rate "$n_lmtp" "$t_gb") $la_gb" \
+			    "$(rate "$n_lmtp" "$t_dv") $la_dv" >>"$tmp/lmtp.results"
+			echo "  $(tail -n 1 "$tmp/lmtp.results")"
+		done
+	done
+	[ "$load" = idle ] || load_stop
+done
+run 0 gp --json show inbox@external.test
+got=$(jget "$out" '[m["messages"] for m in d["mailboxes"] if m["name"] == "INBOX"][0]')
+same "messages delivered by guestbox's LMTP" "$got" $((n_runs * n_lmtp + 20))
 got=$(ls "$dv/mail/inbox/new" | wc -l)
-same "messages Dovecot delivered" "$got" $((n_lmtp + 20))
+same "messages Dovecot delivered" "$got" $((n_runs * n_lmtp + 20))
 kill -TERM "$(cat "$tmp/dovecot.pid")"
 gb_wait_gone "$(cat "$tmp/dovecot.pid")" 20 || true
 
+if [ "$do_submit" = yes ]; then
+section "submission: guestbox-submitd (TLS, AUTH, PGP/MIME, Gesendet, queue)"
+gb_start proxy-gb python3 "$srcdir/bench/smtp-auth-proxy.py" \
+    --listen "$P_PROXY_GB" --upstream "$P_SMTPS" --user bench@external.test \
+    --password "$PW"
+gb_wait_log proxy-gb '^listening'
+smtp-source -s 1 -m 5 -l 10240 -f bench@external.test -t sender@home.test \
+    "127.0.0.1:$P_PROXY_GB" >/dev/null 2>&1
+t_gb_sub=$(source_run "$n_sub" -d -f bench@external.test \
+    -t sender@home.test "127.0.0.1:$P_PROXY_GB")
+run 0 gp --json show bench@external.test
+got=$(jget "$out" '[m["messages"] for m in d["mailboxes"] if m["name"] == "Gesendet"][0]')
+same "messages filed to Gesendet" "$got" $((n_sub + 5))
+run 0 gp --json queue
+same "messages queued" "$(jget "$out" 'len(d)')" $((n_sub + 5))
+fi
+gb_stop submitd
+
 # ----------------------------------------------------------------
+if [ "$do_submit" = yes ]; then
 section "submission: Postfix smtpd"
 PF_MASTER_EXTRA="127.0.0.1:$P_PFTLS inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt" \
     pf_setup "$tmp/postfix" "$P_PF" \
@@ -176,20 +247,34 @@ t_pftls=$(source_run "$n_pf" -d -f bench@external.test -t sender@home.test \
 gb_wait 30 pf_has $((2 * n_pf + 20)) ||
     fail "Postfix holds $(pf_held) messages, not $((2 * n_pf + 20))"
 pf_stop
+fi
 
 # ----------------------------------------------------------------
-r_gb_lmtp=$(rate "$n_lmtp" "$t_gb_lmtp")
-r_dv_lmtp=$(rate "$n_lmtp" "$t_dv_lmtp")
+echo
+echo "== summary (same machine, same run, smtp-source -d, 10 KiB)"
+printf 'LMTP delivery, durable (%d messages a run; msg/s [1-minute load average\n' "$n_lmtp"
+printf 'at the end of the run]; "loaded": a busy loop per CPU and an fdatasync writer):\n'
+python3 - "$tmp/lmtp.results" <<'EOF'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+print("  %-7s %8s %5s  %-16s %-16s %s" % ("load", "sessions", "round",
+      "guestbox-submitd", "dovecot-lmtpd", "ratio"))
+groups = {}
+for load, s, r, gb, lgb, dv, ldv in rows:
+    ratio = float(gb) / float(dv)
+    groups.setdefault((load, int(s)), []).append(ratio)
+    print("  %-7s %8s %5s  %6s [%5s]   %6s [%5s]   %5.2f" % (load, s, r,
+          gb, lgb, dv, ldv, ratio))
+print("  ratio guestbox/dovecot (median, min-max of the rounds):")
+for (load, s), rs in groups.items():
+    print("  %-7s %2d sessions  %5.2f  (%.2f-%.2f)" % (load, s,
+          statistics.median(rs), min(rs), max(rs)))
+EOF
+[ "$do_submit" = yes ] || exit 0
 r_gb_sub=$(rate "$n_sub" "$t_gb_sub")
 r_pf=$(rate "$n_pf" "$t_pf")
 r_pftls=$(rate "$n_pf" "$t_pftls")
-echo
-echo "== summary (same machine, same run, smtp-source -s $sess -d, 10 KiB)"
-printf 'LMTP delivery, durable (%d messages):\n' "$n_lmtp"
-printf '  guestbox-submitd          %6s msg/s\n' "$r_gb_lmtp"
-printf '  dovecot-lmtpd (Maildir)   %6s msg/s\n' "$r_dv_lmtp"
-printf '  ratio guestbox/dovecot    %6s\n' "$(ratio "$r_gb_lmtp" "$r_dv_lmtp")"
-printf 'Submission accept rate:\n'
+printf 'Submission accept rate (smtp-source -s %d -d, 10 KiB):\n' "$sess"
 printf '  guestbox-submitd, TLS+AUTH+PGP/MIME (%d)   %6s msg/s\n' "$n_sub" "$r_gb_sub"
 printf '  Postfix smtpd, plain (%d)                  %6s msg/s\n' "$n_pf" "$r_pf"
 printf '  Postfix smtpd, TLS via the proxy (%d)      %6s msg/s\n' "$n_pf" "$r_pftls"

@@ -31,12 +31,12 @@
 #include <sodium.h>
 
 #include "invite.h"
+#include "mime-encode.h"
+#include "pack.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define INVITE_TEMPLATE_MAX	(256 * 1024)
-/* RFC 2047 2: an encoded-word is at most 75 characters. */
-#define INVITE_EW_BYTES		45
 
 #include "invite-templates.inc"
 
@@ -259,42 +259,16 @@ invite_render(const char *tpl, const struct invite_vars *v, int html,
 		sbuf_str(out, p);
 }
 
-static int
-invite_is_ascii(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80 || (unsigned char)*s < 0x20)
-			return 0;
-	return 1;
-}
-
-/*
- * RFC 2047 encoded-words (B, UTF-8) for a header value, folded so that
- * each line stays short (RFC 5322 2.1.1); never splits a UTF-8 sequence.
- */
+/* RFC 2047 encoded-words for a header value (mail/mime-encode.c). */
 static void
 invite_header_encoded(struct sbuf *b, const char *s)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 len = strlen(s), n, b64len;
-	char			 b64[128];
-	int			 first = 1;
+	struct pack	 p;
 
-	while (len > 0) {
-		n = len < INVITE_EW_BYTES ? len : INVITE_EW_BYTES;
-		while (n < len && n > 0 && (p[n] & 0xc0) == 0x80)
-			n--;
-		b64len = sodium_base64_ENCODED_LEN(n,
-		    sodium_base64_VARIANT_ORIGINAL);
-		if (b64len > sizeof(b64))
-			fatalx("encoded-word too long");
-		sodium_bin2base64(b64, sizeof(b64), p, n,
-		    sodium_base64_VARIANT_ORIGINAL);
-		sbuf_printf(b, "%s=?UTF-8?B?%s?=", first ? "" : "\r\n ", b64);
-		first = 0;
-		p += n;
-		len -= n;
-	}
+	pack_init(&p);
+	mime_encode_words(&p, s);
+	sbuf_add(b, (const char *)p.buf, p.len);
+	pack_free(&p);
 }
 
 /* RFC 5322 3.2.4: a quoted-string, or encoded-words if not ASCII. */
@@ -303,7 +277,7 @@ invite_display_name(struct sbuf *b, const char *name)
 {
 	const char	*p;
 
-	if (!invite_is_ascii(name)) {
+	if (!mime_text_is_plain(name)) {
 		invite_header_encoded(b, name);
 		return;
 	}
@@ -393,7 +367,7 @@ invite_mail_build(const struct conf *cf, const struct invite_mail *im,
 	sbuf_printf(&m, "Reply-To: <%s>\r\n", sender);
 	sbuf_printf(&m, "To: <%s>\r\n", a->address);
 	sbuf_str(&m, "Subject: ");
-	if (subj.p != NULL && invite_is_ascii(subj.p))
+	if (subj.p != NULL && mime_text_is_plain(subj.p))
 		sbuf_str(&m, subj.p);
 	else if (subj.p != NULL)
 		invite_header_encoded(&m, subj.p);

@@ -439,6 +439,7 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 	uint32_t		*v;
 	size_t			 i;
 	int			 ret, no;
+	enum imap_cmd_status	 st = CMD_DONE;
 
 	memset(&ar, 0, sizeof(ar));
 	ar.s = s;
@@ -476,6 +477,8 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 		ao->blob = mime_seal(s->account_id, s->key->pk, ao->data,
 		    ao->len);
 		ao->ap.blob = ao->blob;
+		/* Group commit: the OK waits for the flush (imap_tagged_durable). */
+		ao->ap.nosync = 1;
 	}
 	ar.name = name;
 	/*
@@ -502,13 +505,15 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 			fatalx("evbuffer_new");
 		imap_write_ordered_list(uids, v, ar.n);
 		evbuffer_add(uids, "", 1);
-		imap_tagged(s, "OK", "[APPENDUID %u %s] Append completed",
-		    ar.uidvalidity, (const char *)evbuffer_pullup(uids, -1));
+		/* Group commit: the OK waits for the flush. */
+		st = imap_tagged_durable(s, "[APPENDUID %u %s] Append "
+		    "completed", ar.uidvalidity,
+		    (const char *)evbuffer_pullup(uids, -1));
 		evbuffer_free(uids);
 		free(v);
 	}
 out:
 	append_req_clear(&ar);
 	free(name);
-	return CMD_DONE;
+	return st;
 }

@@ -65,6 +65,7 @@ copy_run(struct imap_session *s, const struct imap_command *cmd, int uid_mode,
 	char			*dest;
 	uint32_t		 seq;
 	int			 ret;
+	enum imap_cmd_status	 st = CMD_DONE;
 
 	if (!imap_arg_get_atom(&a[0], &setstr) ||
 	    !imap_arg_get_astring(&a[1], &wire) || !imap_arg_is_eol(&a[2])) {
@@ -93,11 +94,11 @@ copy_run(struct imap_session *s, const struct imap_command *cmd, int uid_mode,
 	cr.s = s;
 	cr.dest = dest;
 	cr.move = move;
-	for (seq = 1; seq <= s->view.count; seq++) {
+	for (seq = 1; (seq = imap_view_next_in_set(&s->view, set, uid_mode,
+	    seq)) != 0; seq++) {
 		const struct imap_view_msg *vm = &s->view.msgs[seq - 1];
 
-		if (vm->expunged || !imap_seqset_contains(set, uid_mode ?
-		    vm->uid : seq))
+		if (vm->expunged)
 			continue;
 		cr.uids = xreallocarray(cr.uids, cr.n + 1, sizeof(*cr.uids));
 		cr.uids[cr.n++] = vm->uid;
@@ -111,7 +112,7 @@ copy_run(struct imap_session *s, const struct imap_command *cmd, int uid_mode,
 		return CMD_DONE;
 	}
 	cr.newuids = xcalloc(cr.n, sizeof(*cr.newuids));
-	ret = imap_txn(s, copy_txn, &cr);
+	ret = imap_txn_nosync(s, copy_txn, &cr);
 	if (ret == STORE_ENOTFOUND)
 		imap_tagged(s, "NO", "[TRYCREATE] No such mailbox (or a message "
 		    "was expunged)");
@@ -129,16 +130,17 @@ copy_run(struct imap_session *s, const struct imap_command *cmd, int uid_mode,
 			/* RFC 6851 3.3: COPYUID untagged, then the expunges. */
 			imap_printf(s, "* OK [%s] Moved\r\n",
 			    (const char *)evbuffer_pullup(tmp, -1));
-			imap_tagged(s, "OK", "Move completed");
+			/* Group commit: the OK waits for the log flush. */
+			st = imap_tagged_durable(s, "Move completed");
 		} else
-			imap_tagged(s, "OK", "[%s] Copy completed",
+			st = imap_tagged_durable(s, "[%s] Copy completed",
 			    (const char *)evbuffer_pullup(tmp, -1));
 		evbuffer_free(tmp);
 	}
 	free(cr.uids);
 	free(cr.newuids);
 	free(dest);
-	return CMD_DONE;
+	return st;
 }
 
 enum imap_cmd_status

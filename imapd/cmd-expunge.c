@@ -41,14 +41,24 @@ expunge_txn(struct store_txn *txn, void *arg)
 	struct expunge_req	*er = arg;
 	struct imap_session	*s = er->s;
 	size_t			 i;
-	int			 ret;
+	int			 ret = 0;
 
 	free(er->todo);
 	er->todo = NULL;
 	er->n = 0;
-	/* What is \Deleted now, in the store: another session may have set it. */
-	if ((ret = store_msg_iter(txn, s->account_id, s->view.mailbox_id, 1,
-	    UINT32_MAX, expunge_collect, er)) != 0)
+	/*
+	 * What is \Deleted now, in the store: another session may have set
+	 * it.  UID EXPUNGE reads only its set's ranges (issue 18).
+	 */
+	if (er->uids == NULL)
+		ret = store_msg_iter(txn, s->account_id, s->view.mailbox_id, 1,
+		    UINT32_MAX, expunge_collect, er);
+	for (i = 0; er->uids != NULL && i < er->uids->count; i++)
+		if ((ret = store_msg_iter(txn, s->account_id,
+		    s->view.mailbox_id, er->uids->ranges[i].lo,
+		    er->uids->ranges[i].hi, expunge_collect, er)) != 0)
+			break;
+	if (ret != 0)
 		return ret;
 	for (i = 0; i < er->n; i++)
 		if ((ret = store_msg_expunge(txn, s->account_id,
@@ -85,12 +95,13 @@ cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 		return CMD_DONE;
 	}
-	ret = imap_txn(s, expunge_txn, &er);
+	ret = imap_txn_nosync(s, expunge_txn, &er);
 	imap_set_free(&er.uids);
 	free(er.todo);
-	if (ret != 0)
+	if (ret != 0) {
 		imap_tagged_store_error(s, ret);
-	else
-		imap_tagged(s, "OK", "Expunge completed");
-	return CMD_DONE;
+		return CMD_DONE;
+	}
+	/* Group commit: the EXPUNGEs and the OK wait for the log flush. */
+	return imap_tagged_durable(s, "Expunge completed");
 }

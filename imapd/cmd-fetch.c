@@ -592,7 +592,7 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 	uint32_t		 seq, done = 0, oldflags;
 	uint64_t		 oldkw;
 	size_t			 i;
-	int			 ret, key;
+	int			 ret;
 
 	memset(&fm, 0, sizeof(fm));
 	fm.s = s;
@@ -615,12 +615,10 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 			fm.keep_nuls = 1;
 			fm.root_only = 0;
 		}
-	for (seq = fr->next; seq <= s->view.count; seq++) {
+	/* Only the set's messages, each found by a binary search. */
+	for (seq = fr->next; (seq = imap_view_next_in_set(&s->view, fr->set,
+	    fr->uid_mode, seq)) != 0; seq++) {
 		vm = &s->view.msgs[seq - 1];
-		key = fr->uid_mode ? (int)imap_seqset_contains(fr->set, vm->uid) :
-		    imap_seqset_contains(fr->set, seq);
-		if (!key)
-			continue;
 		/* RFC 7162 3.1.4.1: only what changed after CHANGEDSINCE. */
 		if (req->changedsince_set && vm->modseq <= req->changedsince)
 			continue;

@@ -326,6 +326,13 @@ struct search_run {
 	uint64_t		 maxmodseq;
 	/* Where the slice starts, and what the slices before found. */
 	uint32_t		 seq;
+	/*
+	 * A set every hit must be in (a UID or sequence set key at the top
+	 * of the program), or NULL: only its messages are tested, so
+	 * "UID SEARCH UID n" reads one record, not the mailbox (issue 18).
+	 */
+	const struct imap_seqset *cand;
+	int			 cand_uid;
 	size_t			 slice_nhits;
 	uint64_t		 slice_maxmodseq;
 	struct event		*ev;		/* the next slice */
@@ -334,6 +341,7 @@ struct search_run {
 };
 
 static void	search_run_free(void *);
+static void	search_candidates(struct search_run *);
 static void	search_slice_cb(evutil_socket_t, short, void *);
 static enum imap_cmd_status search_run_start(struct imap_session *,
 		    struct search_run *);
@@ -355,6 +363,11 @@ search_txn(struct store_txn *txn, void *arg)
 	sr->nhits = sr->slice_nhits;
 	sr->maxmodseq = sr->slice_maxmodseq;
 	for (seq = sr->seq; seq <= s->view.count; seq++) {
+		if (sr->cand != NULL && (seq = imap_view_next_in_set(&s->view,
+		    sr->cand, sr->cand_uid, seq)) == 0) {
+			seq = s->view.count + 1;
+			break;
+		}
 		if (n > 0 && (n >= SEARCH_SLICE_MSGS ||
 		    ((sr->needs_text || sr->hooks.hit != NULL) &&
 		    time_mono_ms() >= deadline)))
@@ -405,6 +418,25 @@ search_txn(struct store_txn *txn, void *arg)
 	}
 	sr->seq = seq;
 	return 0;
+}
+
+/* The candidate set of a program: a set key the whole program ANDs. */
+static void
+search_candidates(struct search_run *sr)
+{
+	const struct imap_search_key	*root = &sr->prog.root, *k;
+	size_t				 i, n = 1;
+
+	if (root->type == IMAP_SEARCH_AND)
+		n = root->nsub;
+	for (i = 0; i < n; i++) {
+		k = root->type == IMAP_SEARCH_AND ? &root->sub[i] : root;
+		if (k->type == IMAP_SEARCH_SEQSET || k->type == IMAP_SEARCH_UID) {
+			sr->cand = &k->seqset;
+			sr->cand_uid = k->type == IMAP_SEARCH_UID;
+			return;
+		}
+	}
 }
 
 /* The answer, once every message was tested. */
@@ -611,6 +643,7 @@ search_run_start(struct imap_session *s, struct search_run *sr)
 	if (sr->prog.uses_modseq)
 		s->condstore = 1;
 	search_prepare(s, &sr->prog.root, &sr->needs_text);
+	search_candidates(sr);
 	/* A small or cheap search is answered at once. */
 	if (!search_slice(s, sr)) {
 		search_run_free(sr);

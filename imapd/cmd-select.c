@@ -33,18 +33,6 @@ struct select_req {
 };
 
 static int
-select_unseen(const struct store_msg *m, void *arg)
-{
-	struct select_req	*sr = arg;
-
-	if (!(m->flags & STORE_F_SEEN)) {
-		sr->first_unseen = imap_view_seq(&sr->s->view, m->uid);
-		return 1;
-	}
-	return 0;
-}
-
-static int
 select_qresync_change(uint32_t uid, uint64_t modseq, int expunged, void *arg)
 {
 	struct select_req	*sr = arg;
@@ -84,9 +72,8 @@ select_txn(struct store_txn *txn, void *arg)
 	store_mailbox_clear(&mb);
 	if (ret != 0)
 		return ret;
-	if ((ret = store_msg_iter(txn, s->account_id, s->view.mailbox_id, 1,
-	    UINT32_MAX, select_unseen, sr)) != 0 && ret != 1)
-		return ret;
+	/* RFC 3501 7.3.1: from the view, in memory, past a lowwater mark. */
+	sr->first_unseen = imap_view_first_unseen(&s->view);
 	if (sr->qresync && sr->q_uidvalidity == s->view.uidvalidity &&
 	    (ret = store_changes_iter(txn, s->account_id, s->view.mailbox_id,
 	    sr->q_modseq, select_qresync_change, sr)) != 0)
@@ -282,21 +269,25 @@ enum imap_cmd_status
 cmd_close(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct close_req	 cr = { s, NULL, 0 };
-	int			 ret = 0;
+	int			 ret = 0, wrote = !s->view.readonly;
 
 	if (!imap_arg_is_eol(cmd->args)) {
 		imap_tagged(s, "BAD", "CLOSE takes no arguments");
 		return CMD_DONE;
 	}
 	/* RFC 3501 6.4.2: expunge silently, unless read-only. */
-	if (!s->view.readonly)
-		ret = imap_txn(s, close_txn, &cr);
+	if (wrote)
+		ret = imap_txn_nosync(s, close_txn, &cr);
 	free(cr.uids);
 	imap_session_enter_state(s, S_AUTH);
-	if (ret != 0)
+	if (ret != 0) {
 		imap_tagged_store_error(s, ret);
-	else
-		imap_tagged(s, "OK", "Close completed");
+		return CMD_DONE;
+	}
+	/* Group commit: the OK waits for the log flush of the expunges. */
+	if (wrote)
+		return imap_tagged_durable(s, "Close completed");
+	imap_tagged(s, "OK", "Close completed");
 	return CMD_DONE;
 }
 

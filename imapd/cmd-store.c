@@ -130,6 +130,7 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 	uint32_t		 seq, *failed = NULL;
 	size_t			 i, nmods, nfailed = 0;
 	int			 ret;
+	enum imap_cmd_status	 st = CMD_DONE;
 
 	memset(&sr, 0, sizeof(sr));
 	sr.s = s;
@@ -173,10 +174,9 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "BAD", "Invalid sequence set");
 		return CMD_DONE;
 	}
-	for (seq = 1; seq <= s->view.count; seq++) {
-		if (!imap_seqset_contains(set, uid_mode ?
-		    s->view.msgs[seq - 1].uid : seq) ||
-		    s->view.msgs[seq - 1].expunged)
+	for (seq = 1; (seq = imap_view_next_in_set(&s->view, set, uid_mode,
+	    seq)) != 0; seq++) {
+		if (s->view.msgs[seq - 1].expunged)
 			continue;
 		sr.seqs = xreallocarray(sr.seqs, sr.nseqs + 1, sizeof(*sr.seqs));
 		sr.seqs[sr.nseqs++] = seq;
@@ -188,7 +188,7 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		sr.modified = xcalloc(sr.nseqs, sizeof(int));
 		sr.gone = xcalloc(sr.nseqs, sizeof(int));
 	}
-	ret = sr.nseqs > 0 ? imap_txn(s, store_txn, &sr) : 0;
+	ret = sr.nseqs > 0 ? imap_txn_nosync(s, store_txn, &sr) : 0;
 	if (ret != 0) {
 		imap_tagged_store_error(s, ret);
 		goto out;
@@ -236,10 +236,14 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		/* RFC 7162 3.1.3: the messages UNCHANGEDSINCE kept as they were. */
 		imap_set_write_list(tmp, failed, nfailed);
 		evbuffer_add(tmp, "", 1);
-		imap_tagged(s, "OK", "[MODIFIED %s] Conditional STORE failed "
-		    "for some messages", (const char *)evbuffer_pullup(tmp, -1));
+		/* Group commit: the OK waits for the log flush. */
+		st = imap_tagged_durable(s, "[MODIFIED %s] Conditional STORE "
+		    "failed for some messages",
+		    (const char *)evbuffer_pullup(tmp, -1));
 		evbuffer_free(tmp);
-	} else
+	} else if (sr.nseqs > 0)
+		st = imap_tagged_durable(s, "Store completed");
+	else
 		imap_tagged(s, "OK", "Store completed");
 out:
 	free(failed);
@@ -248,5 +252,5 @@ out:
 	free(sr.changed);
 	free(sr.modified);
 	free(sr.gone);
-	return CMD_DONE;
+	return st;
 }

@@ -208,6 +208,26 @@ imap_seqset_contains(const struct imap_seqset *set, uint32_t v)
 	return 0;
 }
 
+uint32_t
+imap_seqset_next(const struct imap_seqset *set, uint32_t v)
+{
+	size_t	 lo = 0, hi = set->count, mid;
+
+	if (v == 0)
+		v = 1;
+	/* The first range that ends at or above v. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (set->ranges[mid].hi < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == set->count)
+		return 0;
+	return v < set->ranges[lo].lo ? set->ranges[lo].lo : v;
+}
+
 uint64_t
 imap_seqset_count(const struct imap_seqset *set)
 {

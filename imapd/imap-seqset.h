@@ -79,6 +79,11 @@ void	 imap_seqset_normalize(struct imap_seqset *);
 /* These need a normalized set. */
 int	 imap_seqset_contains(const struct imap_seqset *, uint32_t);
 uint64_t imap_seqset_count(const struct imap_seqset *);
+/*
+ * The smallest member >= v, or 0 if there is none: a binary search, so
+ * a command on a few messages of a large mailbox need not test each.
+ */
+uint32_t imap_seqset_next(const struct imap_seqset *, uint32_t v);
 /* The smallest and largest members; 0 if the set is empty. */
 uint32_t imap_seqset_min(const struct imap_seqset *);
 uint32_t imap_seqset_max(const struct imap_seqset *);

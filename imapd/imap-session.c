@@ -57,7 +57,8 @@ imap_session_enter_state(struct imap_session *s, enum imap_state state)
 	 * the session's end frees it.
 	 */
 	if (s->state == S_SELECTED && state == S_AUTH) {
-		imap_view_clear(&s->view);
+		/* Kept for this process's next SELECT of it (imap-view.h). */
+		imap_view_release(&s->view);
 		free(s->mailbox_name);
 		s->mailbox_name = NULL;
 		free(s->saved);
@@ -192,6 +193,8 @@ imap_session_free(struct imap_session *s)
 		s->next->prev = s->prev;
 	im->nsessions--;
 	auth_cancel(&s->auth);
+	group_commit_cancel(&s->commit_wait);
+	free(s->commit_ok);
 	/*
 	 * The parser first: an APPEND literal cut off by a disconnect
 	 * still has its sink in cmd_state, and freeing the parser aborts it.
@@ -199,7 +202,11 @@ imap_session_free(struct imap_session *s)
 	imap_parser_free(&s->parser);
 	if (s->cmd_state_free != NULL && s->cmd_state != NULL)
 		s->cmd_state_free(s->cmd_state);
-	imap_view_clear(&s->view);
+	/* A client that logs in again finds its mailbox (imap-view.h). */
+	if (s->revoked)
+		imap_view_clear(&s->view);
+	else
+		imap_view_release(&s->view);
 	free(s->mailbox_name);
 	free(s->saved);
 	free(s->tag);
@@ -335,6 +342,43 @@ imap_txn(struct imap_session *s, store_txn_fn fn, void *arg)
 {
 	return imap_txn_result(s, store_txn_run(s->imapd->daemon.store, fn,
 	    arg));
+}
+
+int
+imap_txn_nosync(struct imap_session *s, store_txn_fn fn, void *arg)
+{
+	return imap_txn_result(s, store_txn_run_nosync(s->imapd->daemon.store,
+	    fn, arg));
+}
+
+static void
+imap_tagged_durable_done(int ret, void *arg)
+{
+	struct imap_session	*s = arg;
+
+	s->commit_wait = NULL;
+	if (ret == 0)
+		imap_tagged(s, "OK", "%s", s->commit_ok);
+	else
+		/* Perhaps not on disk: never an OK (guestbox(7), DURABILITY). */
+		imap_tagged_store_error(s, imap_txn_result(s, ret));
+	free(s->commit_ok);
+	s->commit_ok = NULL;
+	imap_session_done(s);
+}
+
+enum imap_cmd_status
+imap_tagged_durable(struct imap_session *s, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)xvasprintf(&s->commit_ok, fmt, ap);
+	va_end(ap);
+	conn_pause(s->conn, 1);
+	s->commit_wait = group_commit_wait(s->imapd->commit,
+	    imap_tagged_durable_done, s);
+	return CMD_ASYNC;
 }
 
 int
@@ -494,6 +538,9 @@ imap_session_revoke(struct imap_session *s)
 		return;
 	log_info("%s: %s: the mailbox was disabled, deleted or re-invited; "
 	    "ending the session", s->conn->peer, s->address);
+	/* Nothing of it stays in memory for a next session. */
+	imap_view_cache_forget(s->account_id);
+	s->revoked = 1;
 	/* Not into the middle of a command's output (a FETCH literal). */
 	if (s->phase == CP_NONE || imap_session_live(s))
 		imap_printf(s, "* BYE [UNAVAILABLE] This mailbox was disabled, "
@@ -518,6 +565,12 @@ imap_session_shutdown(struct imap_session *s)
 static void
 imap_session_cmd_end(struct imap_session *s)
 {
+	if (log_get_verbose())
+		log_debug("%s: %s cost %llu records read, %llu view steps",
+		    s->conn->peer, s->tag != NULL ? s->tag : "*",
+		    (unsigned long long)(store_reads(s->imapd->daemon.store) -
+		    s->cost_reads),
+		    (unsigned long long)(imap_view_steps() - s->cost_steps));
 	/* Before cmd_state: a literal sink may point into it. */
 	imap_parser_reset(s->parser);
 	if (s->cmd_state_free != NULL && s->cmd_state != NULL)
@@ -597,6 +650,8 @@ imap_session_dispatch(struct imap_session *s, const struct imap_command *cmd)
 	s->tag = xstrdup(cmd->tag);
 	s->cmd = cmd;
 	s->phase = CP_RUN;
+	s->cost_reads = store_reads(s->imapd->daemon.store);
+	s->cost_steps = imap_view_steps();
 	if ((def = imap_command_find(cmd->name, &args, &uid)) == NULL) {
 		s->bad_count++;
 		/* "UID NAME": the name UID looked for. */

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "imap-seqset.h"
 #include "store.h"
 
 struct imap_view_msg {
@@ -44,7 +45,19 @@ struct imap_view {
 	uint32_t		 nkeywords;
 	int			 keywords_changed;
 	uint32_t		 new_count;	/* EXISTS not yet reported */
-	int			 pending_expunges;
+	/* UIDs of the messages marked expunged, not yet removed. */
+	uint32_t		*gone;
+	size_t			 ngone;
+	size_t			 gonecap;
+	/* UIDs of the messages marked dirty, in no order (dups possible). */
+	uint32_t		*dirty;
+	size_t			 ndirty;
+	size_t			 dirtycap;
+	/* msgs[0 .. seen_below-1] are all \Seen (first-unseen lowwater). */
+	uint32_t		 seen_below;
+	/* Views open in this process (imap_view_open .. imap_view_clear). */
+	struct imap_view	*live_prev, *live_next;
+	int			 live;
 };
 
 /* What a sync found; the session turns it into untagged responses. */
@@ -59,10 +72,34 @@ struct imap_view_callbacks {
 	void	(*keywords)(void *arg);
 };
 
-/* Loads the mailbox into an empty view. */
+/*
+ * Loads the mailbox into the view (cleared first): from a snapshot of
+ * the cache or of another open view when there is one, else from every
+ * message record.
+ */
 int	 imap_view_open(struct store_txn *, struct imap_view *,
 	    uint64_t account_id, uint32_t mailbox_id, int readonly);
+/* Frees the view and leaves it empty (reusable). */
 void	 imap_view_clear(struct imap_view *);
+/* Leaving the mailbox: the view goes to the snapshot cache, then clear. */
+void	 imap_view_release(struct imap_view *);
+/* Drops the cached snapshots of an account (disabled or deleted). */
+void	 imap_view_cache_forget(uint64_t account_id);
+/*
+ * RFC 3501 7.3.1 [UNSEEN n]: the sequence number of the first message
+ * without \Seen, or 0.  Scans from a lowwater mark, not from 1.
+ */
+uint32_t imap_view_first_unseen(struct imap_view *);
+/*
+ * The smallest sequence number >= seq whose message is in set (its UID
+ * with uid_mode, RFC 3501 6.4.8, else its sequence number), or 0: a
+ * binary search, not a walk over the mailbox.  Expunged (not yet
+ * reported) messages are included; the caller decides.
+ */
+uint32_t imap_view_next_in_set(const struct imap_view *,
+	    const struct imap_seqset *, int uid_mode, uint32_t seq);
+/* Steps taken over messages by the view (a debug count, like store_reads). */
+uint64_t imap_view_steps(void);
 
 /*
  * Reads the store's changes since the view's HIGHESTMODSEQ into the view:

@@ -96,7 +96,10 @@ main(int argc, char *argv[])
 	    im.daemon.conf->max_message_size);
 	daemon_bind(&im.daemon, &im.daemon.conf->imap_listen);
 	daemon_start(&im.daemon, 1);
-	ret = daemon_run(&im.daemon);
+	im.commit = group_commit_new(im.daemon.base, im.daemon.store);
+	ret = daemon_run_loop(&im.daemon);
+	group_commit_free(&im.commit);
+	daemon_cleanup(&im.daemon);
 	free(im.capa_preauth);
 	free(im.capa_preauth_tls);
 	free(im.capa_auth);

@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "conn.h"
 #include "daemon.h"
+#include "group-commit.h"
 #include "imap-parser.h"
 #include "imap-view.h"
 #include "store.h"
@@ -147,6 +148,7 @@ struct imapd {
 	struct daemon		 daemon;
 	struct imap_session	*sessions;	/* all of them */
 	size_t			 nsessions;
+	struct group_commit	*commit;	/* APPEND: one flush, many OKs */
 	char			*capa_preauth;		/* plain, before STARTTLS */
 	char			*capa_preauth_tls;	/* TLS, before login */
 	char			*capa_auth;		/* after login */
@@ -168,14 +170,24 @@ struct imap_session {
 	struct imap_command	 cmd_own;	/* the UID form's, past "UID" */
 	int			 cmd_uid;	/* given as "UID name" */
 	char			*tag;		/* copy, for async answers */
+	/*
+	 * store_reads() and imap_view_steps() when it began: with -v, its
+	 * end logs what it cost (tests/imapd-cost.test, issue 18).
+	 */
+	uint64_t		 cost_reads;
+	uint64_t		 cost_steps;
 	void			*cmd_state;	/* the handler's own */
 	void			(*cmd_state_free)(void *);
+	/* A tagged OK waiting for the log flush (imap_tagged_durable). */
+	struct group_commit_waiter *commit_wait;
+	char			*commit_ok;
 
 	/* Login */
 	struct auth_req		*auth;
 	uint64_t		 account_id;
 	char			 address[ADDR_MAX + 1];
 	struct vault_seckey	*key;
+	int			 revoked;	/* imap_session_revoke() */
 
 	/* Selected mailbox */
 	struct imap_view	 view;
@@ -226,6 +238,13 @@ void	 imap_tagged(struct imap_session *, const char *status,
 	    const char *fmt, ...) printflike(3, 4);
 /* A store error as a tagged NO with an RFC 5530 response code. */
 void	 imap_tagged_store_error(struct imap_session *, int err);
+/*
+ * After a store_txn_run_nosync() commit: the tagged OK with this text
+ * goes out once a log flush covers the commit, or NO [UNAVAILABLE] if
+ * the flush fails.  The handler returns what this returns (CMD_ASYNC).
+ */
+enum imap_cmd_status imap_tagged_durable(struct imap_session *,
+	    const char *fmt, ...) printflike(2, 3);
 /* An IMAP string: quoted if it can be, a literal otherwise. */
 void	 imap_write_string(struct imap_session *, const char *, size_t);
 void	 imap_write_astring(struct imap_session *, const char *);
@@ -237,6 +256,11 @@ const char *imap_capabilities(const struct imap_session *);
 int	 imap_output_full(const struct imap_session *);
 /* Runs fn in a store transaction; errors are logged. */
 int	 imap_txn(struct imap_session *, store_txn_fn, void *);
+/*
+ * imap_txn() committed without waiting for the disk (group commit): its
+ * OK goes out only through imap_tagged_durable().
+ */
+int	 imap_txn_nosync(struct imap_session *, store_txn_fn, void *);
 /* Logs what a store transaction returned, as imap_txn does; returns it. */
 int	 imap_txn_result(struct imap_session *, int ret);
 

@@ -52,17 +52,19 @@ int
 store_append_run(struct store *st, struct store_append *ap, store_txn_fn fn,
     void *arg)
 {
+	int	 (*run)(struct store *, store_txn_fn, void *);
 	int	 ret;
 
+	run = ap->nosync ? store_txn_run_nosync : store_txn_run;
 	ap->tried = 0;
-	ret = store_txn_run(st, fn, arg);
+	ret = run(st, fn, arg);
 	/*
 	 * store_txn_run() gives up when the run after a recovery fails too;
 	 * if a run reached its commit, whether that commit took is unknown
 	 * until one more run looks (issue 16: never refuse what is stored).
 	 */
 	if (ret != 0 && ap->tried)
-		ret = store_txn_run(st, fn, arg);
+		ret = run(st, fn, arg);
 	return ret;
 }
 

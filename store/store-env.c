@@ -92,8 +92,10 @@ static int	store_checkpoint(struct store *, u_int32_t);
 static int	store_schema_check(struct store *);
 static int	store_index_check(struct store_txn *);
 static time_t	store_clock_real(void);
+static void	store_count_read(struct store *);
 static int	store_busy_enter(struct store *);
-static int	store_txn_run_busy(struct store *, store_txn_fn, void *);
+static int	store_txn_run_busy(struct store *, store_txn_fn, void *,
+		    u_int32_t);
 static void	store_watchdog_stuck(struct store *);
 static int	store_maintain_busy(struct store *, int);
 static void	store_busy_leave(struct store *, int);
@@ -361,6 +363,13 @@ store_env_reopen(struct store *st)
 
 	log_warnx("store: reopening the environment with recovery");
 	pthread_mutex_lock(&st->env_lock);
+	/*
+	 * A flush in the flusher thread uses the handle we close.  The
+	 * wait releases env_lock: if that flush waits for a dead process,
+	 * the watchdog sees it (failchk) and ends us.
+	 */
+	while (st->flushing > 0)
+		pthread_cond_wait(&st->flush_cond, &st->env_lock);
 	store_env_close(st);
 	ret = store_env_open(st);
 	if (ret == 0)
@@ -616,6 +625,7 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 	st->send_fd = -1;
 	pthread_mutex_init(&st->env_lock, NULL);
 	pthread_cond_init(&st->watchdog_cond, NULL);
+	pthread_cond_init(&st->flush_cond, NULL);
 	if (sodium_init() == -1) {
 		log_warnx("store: libsodium does not initialize");
 		ret = STORE_EIO;
@@ -670,6 +680,7 @@ store_close(struct store **stp)
 	store_env_close(st);
 	pthread_mutex_destroy(&st->env_lock);
 	pthread_cond_destroy(&st->watchdog_cond);
+	pthread_cond_destroy(&st->flush_cond);
 	free(st->state_dir);
 	free(st->db_dir);
 	free(st->notify_dir);
@@ -700,13 +711,89 @@ store_txn_run(struct store *st, store_txn_fn fn, void *arg)
 	int	 entered, ret;
 
 	entered = store_busy_enter(st);
-	ret = store_txn_run_busy(st, fn, arg);
+	ret = store_txn_run_busy(st, fn, arg, 0);
+	store_busy_leave(st, entered);
+	return ret;
+}
+
+int
+store_txn_run_nosync(struct store *st, store_txn_fn fn, void *arg)
+{
+	int	 entered, ret;
+
+	entered = store_busy_enter(st);
+	/*
+	 * WRITE_NOSYNC, not NOSYNC: the record is in the log file (the
+	 * kernel's) when the commit returns, so a SIGKILL of this process
+	 * loses nothing and a flush by any process of the environment
+	 * covers it; only the fdatasync is left to store_log_flush().
+	 */
+	ret = store_txn_run_busy(st, fn, arg, DB_TXN_WRITE_NOSYNC);
+	store_busy_leave(st, entered);
+	return ret;
+}
+
+int
+store_log_flush(struct store *st)
+{
+	DB_ENV	*env;
+	int	 entered, ret;
+
+	/*
+	 * The loop's thread may be reopening the environment: take the
+	 * handle under env_lock and count ourselves in, so that a reopen
+	 * waits for us.  The flush itself runs without the lock, since a
+	 * dead process may hold the log's flush mutex for good, and the
+	 * watchdog needs env_lock to find that out (store_watchdog).
+	 * The busy mark is taken outside the lock: a reopen waits (a
+	 * while) for marked threads to leave while it holds it.
+	 */
+	pthread_mutex_lock(&st->env_lock);
+	env = st->env;
+	st->flushing++;
+	pthread_mutex_unlock(&st->env_lock);
+	entered = store_busy_enter(st);
+	if (st->log_flush_hook != NULL)
+		ret = st->log_flush_hook(st);
+	else if (env == NULL)
+		ret = STORE_ERECOVER;
+	else
+		/* NULL: everything written so far, every commit before us. */
+		ret = store_db_error("log_flush", env->log_flush(env, NULL));
+	store_busy_leave(st, entered);
+	pthread_mutex_lock(&st->env_lock);
+	if (--st->flushing == 0)
+		pthread_cond_broadcast(&st->flush_cond);
+	pthread_mutex_unlock(&st->env_lock);
+	return ret;
+}
+
+int
+store_log_flush_recover(struct store *st)
+{
+	int	 entered, ret;
+
+	entered = store_busy_enter(st);
+	if (st->env == NULL)
+		ret = STORE_ERECOVER;
+	else
+		ret = store_db_error("log_flush",
+		    st->env->log_flush(st->env, NULL));
+	/*
+	 * The commits it covers were written to the log file before the
+	 * panic: the recovery reads them there, and its checkpoint puts
+	 * them on disk; the flush after it confirms.
+	 */
+	if (ret == STORE_ERECOVER && (ret = store_env_reopen(st)) == 0)
+		ret = store_db_error("log_flush",
+		    st->env->log_flush(st->env, NULL));
 	store_busy_leave(st, entered);
 	return ret;
 }
 
 static int
-store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
+store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
+    u_int32_t commit_flags)
 {
 	struct store_txn txn;
 	int		 ret, attempt, recovered = 0;
@@ -724,9 +811,12 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
 			txn.tid = tid;
 			ret = fn(&txn, arg);
 			if (ret == 0) {
-				/* The commit flushes the log: this is the ack. */
+				/*
+				 * The commit flushes the log: this is the
+				 * ack (WRITE_NOSYNC: the flush after it).
+				 */
 				ret = store_db_error("commit",
-				    tid->commit(tid, 0));
+				    tid->commit(tid, commit_flags));
 				if (ret == 0 && st->after_commit != NULL)
 					ret = st->after_commit(st);
 			} else
@@ -769,6 +859,18 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg)
 	return STORE_EIO;
 }
 
+static void
+store_count_read(struct store *st)
+{
+	atomic_fetch_add_explicit(&st->reads, 1, memory_order_relaxed);
+}
+
+uint64_t
+store_reads(const struct store *st)
+{
+	return atomic_load_explicit(&st->reads, memory_order_relaxed);
+}
+
 int
 store_db_get(struct store_txn *txn, enum store_dbi dbi, const void *key,
     size_t klen, void **valp, size_t *vlenp)
@@ -783,6 +885,7 @@ store_db_get(struct store_txn *txn, enum store_dbi dbi, const void *key,
 	v.flags = DB_DBT_MALLOC;
 	*valp = NULL;
 	*vlenp = 0;
+	store_count_read(txn->store);
 	ret = txn->store->db[dbi]->get(txn->store->db[dbi], txn->tid, &k, &v, 0);
 	if (ret != 0)
 		return store_db_error(store_db_names[dbi], ret);
@@ -805,6 +908,7 @@ store_db_get_rmw(struct store_txn *txn, enum store_dbi dbi, const void *key,
 	v.flags = DB_DBT_MALLOC;
 	*valp = NULL;
 	*vlenp = 0;
+	store_count_read(txn->store);
 	/* DB_RMW takes the write lock now: no upgrade deadlock later. */
 	ret = txn->store->db[dbi]->get(txn->store->db[dbi], txn->tid, &k, &v,
 	    DB_RMW);
@@ -886,6 +990,7 @@ store_db_iter(struct store_txn *txn, enum store_dbi dbi, const void *prefix,
 	k.size = (u_int32_t)slen;
 	op = DB_SET_RANGE;
 	for (;;) {
+		store_count_read(txn->store);
 		ret = cur->get(cur, &k, &v, op);
 		op = DB_NEXT;
 		if (ret == DB_NOTFOUND) {

@@ -76,6 +76,14 @@ struct store {
 	pthread_mutex_t	 env_lock;
 	pthread_cond_t	 watchdog_cond;
 	/*
+	 * Log flushes running in other threads (store_log_flush), under
+	 * env_lock; a reopen waits on flush_cond until none runs.  They
+	 * flush without env_lock: a flush stuck on a mutex of a process
+	 * that died must leave the watchdog free to see it.
+	 */
+	int		 flushing;
+	pthread_cond_t	 flush_cond;
+	/*
 	 * When each thread (a slot per thread) entered Berkeley DB, 0 when
 	 * outside: a thread that waits on a mutex a dead process held never
 	 * comes back (store-env.c, store_watchdog).
@@ -108,6 +116,14 @@ struct store {
 	 * environment panics after the commit record reached the disk.
 	 */
 	int		(*after_commit)(struct store *);
+	/* Records read (store_reads): relaxed, a debug count only. */
+	_Atomic uint64_t reads;
+	/*
+	 * Tests only: runs in place of the log flush of store_log_flush()
+	 * when set; its non-zero return is the flush's (as fdatasync
+	 * failing with EIO).  Called from the flushing thread.
+	 */
+	int		(*log_flush_hook)(struct store *);
 };
 
 struct store_txn {

@@ -15,7 +15,9 @@
  *   and the state they are handed, and must release what a previous run of
  *   theirs left in that state.
  * - Nothing is acknowledged before store_txn_run() returned 0: that is the
- *   commit, flushed to the log on disk.
+ *   commit, flushed to the log on disk.  A transaction run with
+ *   store_txn_run_nosync() is acknowledged only after a store_log_flush()
+ *   that began after it returned has returned 0 (group commit).
  * - Message content never reaches the database in clear: store_blob_*
  *   seals it with the account's public key (vault.h).  The metadata of an
  *   account's mail (its address, correspondents, outbound queue) is
@@ -87,6 +89,28 @@ typedef int	(*store_txn_fn)(struct store_txn *, void *arg);
  * DB_RUNRECOVERY reopens the environment with recovery and restarts fn.
  */
 int		 store_txn_run(struct store *, store_txn_fn, void *arg);
+/*
+ * store_txn_run() whose commit writes the log to the file but does not
+ * wait for the disk (DB_TXN_WRITE_NOSYNC): a process killed after it
+ * loses nothing, a machine that loses power may.  Nothing it did may be
+ * acknowledged before a store_log_flush() that started after it returned
+ * has returned 0; one flush covers every such commit before it.
+ */
+int		 store_txn_run_nosync(struct store *, store_txn_fn, void *arg);
+/*
+ * Flushes the log to the disk, up to its end.  Safe from a thread other
+ * than the one running transactions (a reopen waits for it); returns 0
+ * or a store error (the flush failed: what waited for it is not durable).
+ */
+int		 store_log_flush(struct store *);
+/*
+ * After store_log_flush() said STORE_ERECOVER (another process died and
+ * the environment panicked): on the thread that runs transactions,
+ * reopens it with recovery if need be and flushes again.  0 means the
+ * commits before the failed flush are on disk after all (issue 16: a
+ * stored message must not be refused).
+ */
+int		 store_log_flush_recover(struct store *);
 struct store	*store_txn_store(struct store_txn *);
 /* The time of the transaction: one value for all of it. */
 time_t		 store_txn_now(struct store_txn *);
@@ -105,6 +129,14 @@ int		 store_maintain(struct store *, int force);
  * its key).  COPY opens with store_open() after recovery.
  */
 int		 store_backup(struct store *, const char *dir);
+
+/*
+ * Records this process has read from the databases since store_open()
+ * (each get, each step of a cursor).  A debug count, cheap enough to be
+ * always on: the tests hold a command's cost to it (issue 18, a command
+ * on a few messages reads O(log n) records, not O(n)).
+ */
+uint64_t	 store_reads(const struct store *);
 
 /* The clock; tests and `expire --now` move it. */
 void		 store_set_clock(struct store *, time_t (*now)(void));
@@ -433,6 +465,8 @@ struct store_append {
 	struct store_msg	 msg;
 	int			 replayed;	/* an earlier run committed it */
 	int			 tried;		/* a run got as far as its commit */
+	/* In: commit with store_txn_run_nosync() (the caller flushes). */
+	int			 nosync;
 };
 
 /* In the caller's transaction; on ap->replayed the caller writes nothing. */
@@ -442,6 +476,7 @@ int	 store_append_once(struct store_txn *, uint64_t account_id,
  * store_txn_run(fn, arg) for a transaction that calls store_append_once
  * (or store_deliver) on ap: when it fails after a run reached its commit,
  * one more run on the recovered environment says whether that commit took.
+ * With ap->nosync the runs are store_txn_run_nosync()'s.
  */
 int	 store_append_run(struct store *, struct store_append *, store_txn_fn,
 	    void *arg);

@@ -50,7 +50,10 @@
 #include "invite.h"
 #include "log.h"
 #include "mime-content.h"
+#include "mime-decode.h"
+#include "mime-encode.h"
 #include "mime-seal.h"
+#include "pack.h"
 #include "pgp.h"
 #include "pgpmime.h"
 #include "rfc5322.h"
@@ -298,6 +301,69 @@ gateway_tag_find(const struct conf *cf, const char *subject, size_t *np)
 	return NULL;
 }
 
+/*
+ * The Subject value as a reader sees it: RFC 2047 encoded-words decoded
+ * to UTF-8, controls as blanks.  A tag may stand inside an encoded-word
+ * ("=?UTF-8?Q?=5Bvertraulich=5D_Gr=C3=BC=C3=9Fe?=" is how several
+ * clients write "[vertraulich] Grüße"): missing it would send the
+ * message in clear.  A new string.
+ */
+static char *
+gateway_subject_decoded(const char *value)
+{
+	struct pack	 p;
+	char		*s;
+	size_t		 i;
+
+	pack_init(&p);
+	mime_decode_words(&p, (const uint8_t *)value, strlen(value));
+	s = xmalloc(p.len + 1);
+	memcpy(s, p.buf, p.len);
+	s[p.len] = '\0';
+	pack_free(&p);
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			s[i] = ' ';
+	return s;
+}
+
+/* Whether a Subject value holds a tag, in its raw or its decoded form. */
+static int
+gateway_subject_marked(const struct conf *cf, const char *value)
+{
+	char	*dec;
+	size_t	 n;
+	int	 yes;
+
+	if (gateway_tag_find(cf, value, &n) != NULL)
+		return 1;
+	if (strstr(value, "=?") == NULL)
+		return 0;
+	dec = gateway_subject_decoded(value);
+	yes = gateway_tag_find(cf, dec, &n) != NULL;
+	free(dec);
+	return yes;
+}
+
+/* Cuts every tag out of subj, with one blank next to it. */
+static void
+gateway_tags_cut(const struct conf *cf, char *subj)
+{
+	const char	*tag, *end;
+	char		*p;
+	size_t		 n;
+
+	while ((tag = gateway_tag_find(cf, subj, &n)) != NULL) {
+		p = subj + (tag - subj);
+		end = p + n;
+		if (*end == ' ')
+			end++;
+		else if (p > subj && p[-1] == ' ')
+			p--;
+		memmove(p, end, strlen(end) + 1);
+	}
+}
+
 static int
 gateway_header_marked(const struct conf *cf, const struct rfc5322_field *f)
 {
@@ -313,12 +379,12 @@ gateway_header_marked(const struct conf *cf, const struct rfc5322_field *f)
 static int
 gateway_marked(const struct gateway_job *j, const struct rfc5322_header *h)
 {
-	size_t	 i, n;
+	size_t	 i;
 
 	for (i = 0; i < h->nfields; i++)
 		if (gateway_header_marked(j->cf, &h->fields[i]) ||
 		    (strcasecmp(h->fields[i].name, "Subject") == 0 &&
-		    gateway_tag_find(j->cf, h->fields[i].value, &n) != NULL))
+		    gateway_subject_marked(j->cf, h->fields[i].value)))
 			return 1;
 	if (!gateway_policy_sender(j->cf, j->from))
 		return 0;
@@ -331,50 +397,64 @@ gateway_marked(const struct gateway_job *j, const struct rfc5322_header *h)
 
 /*
  * The message without its trigger: no gateway_header field, every tag
- * out of the Subject (with one blank next to it).  A new buffer.
+ * out of the Subject (with one blank next to it).  A tag in plain text
+ * is cut from the unfolded value, the rest left as written; one inside
+ * an encoded-word is cut from the decoded text, which is then encoded
+ * again (RFC 2047) unless it is plain ASCII.  A new buffer.
  */
 static char *
 gateway_strip(const struct gateway_job *j, const struct rfc5322_header *h,
     size_t *lenp)
 {
 	const struct rfc5322_field	*f;
-	const char			*tag, *end;
-	char				*out, *subj, *p;
-	size_t				 i, n, cap, olen = 0, hdr_end = 0;
+	struct pack			 out;
+	char				*subj, *msg;
+	size_t				 i, n, hdr_end = 0;
+	int				 raw;
 
-	/* A Subject written again may gain ": " and a CR. */
-	cap = j->len + 3 * h->nfields + 1;
-	out = xmalloc(cap);
+	/*
+	 * The header is built apart, in a buffer big enough that it never
+	 * moves (encoded-words at most double the Subject): no copy of
+	 * the plaintext is left behind unzeroed.
+	 */
+	if (h->nfields > 0)
+		hdr_end = (size_t)(h->fields[h->nfields - 1].raw +
+		    h->fields[h->nfields - 1].raw_len - j->msg);
+	pack_init(&out);
+	out.cap = 3 * hdr_end + 64;
+	out.buf = xmalloc(out.cap);
 	for (i = 0; i < h->nfields; i++) {
 		f = &h->fields[i];
 		hdr_end = (size_t)(f->raw + f->raw_len - j->msg);
 		if (gateway_header_marked(j->cf, f))
 			continue;
 		if (strcasecmp(f->name, "Subject") != 0 ||
-		    gateway_tag_find(j->cf, f->value, &n) == NULL) {
-			memcpy(out + olen, f->raw, f->raw_len);
-			olen += f->raw_len;
+		    !gateway_subject_marked(j->cf, f->value)) {
+			pack_raw(&out, f->raw, f->raw_len);
 			continue;
 		}
-		/* The unfolded value, written again on one line. */
-		subj = xstrdup(f->value);
-		while ((tag = gateway_tag_find(j->cf, subj, &n)) != NULL) {
-			p = subj + (tag - subj);
-			end = p + n;
-			if (*end == ' ')
-				end++;
-			else if (p > subj && p[-1] == ' ')
-				p--;
-			memmove(p, end, strlen(end) + 1);
-		}
-		olen += (size_t)snprintf(out + olen, cap - olen,
-		    "%s: %s\r\n", f->name, subj);
+		/* The unfolded value, written again. */
+		raw = gateway_tag_find(j->cf, f->value, &n) != NULL;
+		subj = raw ? xstrdup(f->value) :
+		    gateway_subject_decoded(f->value);
+		gateway_tags_cut(j->cf, subj);
+		pack_raw(&out, f->name, strlen(f->name));
+		pack_raw(&out, ": ", 2);
+		if (raw || mime_text_is_plain(subj))
+			pack_raw(&out, subj, strlen(subj));
+		else
+			mime_encode_words(&out, subj);
+		pack_raw(&out, "\r\n", 2);
 		free(subj);
 	}
-	memcpy(out + olen, j->msg + hdr_end, j->len - hdr_end);
-	olen += j->len - hdr_end;
-	*lenp = olen;
-	return out;
+	*lenp = out.len + j->len - hdr_end;
+	msg = xmalloc(*lenp + 1);
+	memcpy(msg, out.buf, out.len);
+	memcpy(msg + out.len, j->msg + hdr_end, j->len - hdr_end);
+	msg[*lenp] = '\0';
+	sodium_memzero(out.buf, out.cap);
+	pack_free(&out);
+	return msg;
 }
 
 /* ---- re-injection ---- */

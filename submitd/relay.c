@@ -280,7 +280,15 @@ relay_finish(struct relay *r)
 	for (i = 0; i < r->entry.nrcpts; i++)
 		if (r->round[i] == SMTP_CLIENT_SENT)
 			sent++;
-	ret = store_txn_run(st, relay_finish_txn, &rf);
+	/*
+	 * Group commit: nobody waits for this record, so it does not wait
+	 * for the disk either; a flush is asked for at once.  Lost with
+	 * the power before it, the entry goes again (at least once), as
+	 * it does when we die between the smarthost's 250 and here.
+	 */
+	ret = store_txn_run_nosync(st, relay_finish_txn, &rf);
+	if (ret == 0)
+		(void)group_commit_wait(r->sd->commit, NULL, NULL);
 	if (ret != 0) {
 		/* Sent but not recorded: it goes again (at least once). */
 		log_warnx("relay: recording queue entry %llu: %s",

@@ -8,7 +8,10 @@
  * 3. On the loop, in one transaction: the message as written is filed to
  *    Gesendet (sealed, \Seen), its Message-ID recorded for the APPEND
  *    de-duplication of guestbox-imapd, and the copies queued.  Only then
- *    the 250.
+ *    the 250: the commit does not wait for the disk, the 250 waits for
+ *    the next log flush (group commit, group-commit.h), and the relay is
+ *    kicked after it (a round that ends meanwhile may take the entry
+ *    sooner: a power loss then costs a second copy, never a lost one).
  */
 #include "config.h"
 
@@ -45,6 +48,15 @@ struct submit_job {
 	char			 why[256];
 	int			 ret;
 };
+
+/* The session waits in S_BUSY for the log flush through this. */
+struct submit_flush_job {
+	struct smtp_job		 base;		/* first: see smtp_job */
+	struct submitd		*sd;
+	uint64_t		 first_id;
+};
+
+static void	submit_flushed(int, void *);
 
 static void
 submit_job_free(struct submit_job *j)
@@ -133,6 +145,7 @@ submit_job_done(void *arg)
 {
 	struct submit_job	*j = arg;
 	struct smtp_session	*s = j->base.session;
+	struct submit_flush_job	*fj;
 	struct submit_txn_arg	 ta;
 	struct store_blob	*blob;
 	struct rfc5322_header	*hdr = NULL;
@@ -170,6 +183,7 @@ submit_job_done(void *arg)
 	rfc5322_header_free(&hdr);
 	blob = mime_seal(s->account_id, s->key->pk, j->msg, j->len);
 	ta.d.ap.blob = blob;
+	ta.d.ap.nosync = 1;
 	ret = store_append_run(s->sd->daemon.store, &ta.d.ap, submit_txn, &ta);
 	store_blob_free(&blob);
 	if (ret != 0) {
@@ -192,13 +206,52 @@ submit_job_done(void *arg)
 		    "filed to %s", s->conn->peer, s->address, j->ncopies,
 		    j->ncopies == 1 ? "y" : "ies",
 		    (unsigned long long)ta.first_id, ta.d.create_name);
-		smtp_reply(s, 250, "2.0.0", "Ok: queued encrypted as %llu",
-		    (unsigned long long)ta.first_id);
-		relay_kick(s->sd->relay);
+		/* No 250 before the flush that covers the commit has ended. */
+		fj = xcalloc(1, sizeof(*fj));
+		fj->base.session = s;
+		fj->sd = s->sd;
+		fj->first_id = ta.first_id;
+		free(ta.msgid);
+		submit_job_free(j);
+		s->job = &fj->base;
+		(void)group_commit_wait(s->sd->commit, submit_flushed, fj);
+		return;
 	}
 	free(ta.msgid);
 out:
 	submit_job_free(j);
+	smtp_session_reset(s);
+	smtp_session_enter_state(s, S_READY);
+	smtp_session_resume(s);
+}
+
+static void
+submit_flushed(int ret, void *arg)
+{
+	struct submit_flush_job	*fj = arg;
+	struct smtp_session	*s = fj->base.session;
+	struct submitd		*sd = fj->sd;
+	uint64_t		 id = fj->first_id;
+
+	free(fj);
+	/* On disk: the relay may send it, whether or not the client waits. */
+	if (ret == 0)
+		relay_kick(sd->relay);
+	if (s == NULL)
+		return;
+	s->job = NULL;
+	if (ret != 0) {
+		/*
+		 * The commit may not be on disk: a 250 would be a lie.  The
+		 * client sends again; a copy queued twice beats a loss.
+		 */
+		log_warnx("%s: %s: flushing the log: %s; submission refused",
+		    s->conn->peer, s->address, store_strerror(ret));
+		smtp_reply(s, 451, "4.3.0", "Temporary storage problem; try "
+		    "again");
+	} else
+		smtp_reply(s, 250, "2.0.0", "Ok: queued encrypted as %llu",
+		    (unsigned long long)id);
 	smtp_session_reset(s);
 	smtp_session_enter_state(s, S_READY);
 	smtp_session_resume(s);

@@ -116,12 +116,14 @@ main(int argc, char *argv[])
 	    sizeof(why)) == -1)
 		fatalx("gateway_keyring: %s", why);
 	sd.work = workq_new(sd.daemon.base, SMTP_WORKERS, SMTP_WORK_QUEUE);
+	sd.commit = group_commit_new(sd.daemon.base, sd.daemon.store);
 	sd.relay = relay_new(&sd);
 	/* Whatever waited while we were down goes now. */
 	relay_kick(sd.relay);
 	ret = daemon_run_loop(&sd.daemon);
 	relay_free(&sd.relay);
 	workq_free(&sd.work);
+	group_commit_free(&sd.commit);
 	daemon_cleanup(&sd.daemon);
 	return ret;
 }

@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "conn.h"
 #include "daemon.h"
+#include "group-commit.h"
 #include "pgp.h"
 #include "smtp-data.h"
 #include "smtp-parser.h"
@@ -67,6 +68,7 @@ struct smtp_protocol {
 struct submitd {
 	struct daemon		 daemon;
 	struct workq		*work;
+	struct group_commit	*commit;	/* LMTP: one flush, many replies */
 	struct smtp_session	*sessions;
 	struct relay		*relay;
 };

@@ -158,6 +158,12 @@ START_TEST(test_members)
 	ck_assert(!imap_seqset_contains(&set, 10));
 	ck_assert(imap_seqset_contains(&set, 4294967295u));
 	ck_assert(!imap_seqset_contains(&set, 0));
+	/* The next member at or above a value. */
+	ck_assert_uint_eq(imap_seqset_next(&set, 0), 2);
+	ck_assert_uint_eq(imap_seqset_next(&set, 3), 3);
+	ck_assert_uint_eq(imap_seqset_next(&set, 5), 9);
+	ck_assert_uint_eq(imap_seqset_next(&set, 10), 4294967294u);
+	ck_assert_uint_eq(imap_seqset_next(&set, 4294967295u), 4294967295u);
 	/* Iteration ends at 2^32-1 instead of wrapping to 0. */
 	imap_seqset_iter_init(&it, &set);
 	for (i = 0; imap_seqset_iter_next(&it, &v); i++) {
@@ -191,6 +197,7 @@ START_TEST(test_members)
 	imap_seqset_iter_init(&it, &set);
 	ck_assert(!imap_seqset_iter_next(&it, &v));
 	ck_assert_uint_eq(imap_seqset_min(&set), 0);
+	ck_assert_uint_eq(imap_seqset_next(&set, 1), 0);
 	ck_assert_uint_eq(imap_seqset_count(&set), 0);
 }
 END_TEST

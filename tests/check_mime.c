@@ -16,6 +16,8 @@
 
 #include "imap-bodystructure.h"
 #include "mime-cache.h"
+#include "mime-decode.h"
+#include "mime-encode.h"
 #include "mime.h"
 #include "pack.h"
 #include "xmalloc.h"
@@ -977,6 +979,59 @@ START_TEST(test_cache_damage)
 }
 END_TEST
 
+/* RFC 2047: encoded-words decode back; each at most 75 characters. */
+START_TEST(test_encode_words)
+{
+	/* 30 x "Grüße " : 240 bytes, the umlauts at every offset. */
+	char		 in[512], *w, *line;
+	struct pack	 enc, dec;
+	size_t		 i;
+
+	in[0] = '\0';
+	for (i = 0; i < 30; i++)
+		strcat(in, "Gr\xc3\xbc\xc3\x9f" "e ");
+	ck_assert(!mime_text_is_plain(in));
+	ck_assert(mime_text_is_plain("Plans for\tMonday"));
+	ck_assert(!mime_text_is_plain("bell\x07"));
+	pack_init(&enc);
+	mime_encode_words(&enc, in);
+	pack_u8(&enc, 0);
+	for (line = (char *)enc.buf; line != NULL; ) {
+		char *next = strstr(line, "\r\n ");
+
+		if (next != NULL)
+			*next = '\0';
+		w = line;
+		ck_assert_uint_le(strlen(w), 75);
+		ck_assert(strncmp(w, "=?UTF-8?B?", 10) == 0);
+		/* Each word alone is whole UTF-8: it ends on a boundary. */
+		pack_init(&dec);
+		mime_decode_words(&dec, (const uint8_t *)w, strlen(w));
+		ck_assert_uint_gt(dec.len, 0);
+		ck_assert((dec.buf[dec.len - 1] & 0x80) == 0 ||
+		    (dec.buf[dec.len - 1] & 0xc0) == 0x80);
+		pack_free(&dec);
+		if (next != NULL)
+			memcpy(next, "\r\n ", 3);
+		line = next != NULL ? next + 3 : NULL;
+	}
+	/* The folded whole decodes to the input (RFC 2047 6.2). */
+	pack_init(&dec);
+	mime_decode_words(&dec, enc.buf, enc.len - 1);
+	ck_assert_uint_eq(dec.len, strlen(in));
+	ck_assert(memcmp(dec.buf, in, dec.len) == 0);
+	pack_free(&dec);
+	pack_free(&enc);
+	/* Not UTF-8 at all (continuation bytes only): words, no crash. */
+	memset(in, 0x80, 100);
+	in[100] = '\0';
+	pack_init(&enc);
+	mime_encode_words(&enc, in);
+	ck_assert_uint_gt(enc.len, 0);
+	pack_free(&enc);
+}
+END_TEST
+
 Suite *
 mime_suite(void)
 {
@@ -1006,6 +1061,7 @@ mime_suite(void)
 	tcase_add_test(tc, test_header_iter);
 	tcase_add_test(tc, test_header_get_unfold);
 	tcase_add_test(tc, test_header_fields);
+	tcase_add_test(tc, test_encode_words);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("content");

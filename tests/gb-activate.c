@@ -16,9 +16,8 @@
 #include <sysexits.h>
 
 #include "activate.h"
-#include "conf.h"
+#include "gb-open.h"
 #include "log.h"
-#include "proc.h"
 #include "util.h"
 
 int
@@ -33,11 +32,10 @@ main(int argc, char *argv[])
 	};
 	struct conf		*cf;
 	struct store		*st;
-	struct store_options	 so;
 	enum activate_result	 r;
 	const char		*tok;
 	uint8_t			 token[32];
-	char			 err[512], addr[ADDR_MAX + 1];
+	char			 addr[ADDR_MAX + 1];
 	int			 ret;
 
 	if (argc != 4 && argc != 5) {
@@ -45,25 +43,13 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	}
 	log_init("gb-activate", 1, 0);
-	if ((cf = conf_load(argv[1], err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		return EX_CONFIG;
-	}
-	if (vault_init() == -1 || proc_drop_privileges(cf->user, cf->group) == -1)
-		return EX_SOFTWARE;
 	tok = strrchr(argv[2], '/') != NULL ? strrchr(argv[2], '/') + 1 : argv[2];
 	if (b64url_decode(tok, token, sizeof(token)) == -1) {
 		fprintf(stderr, "gb-activate: not a token: %s\n", tok);
 		return EX_DATAERR;
 	}
-	memset(&so, 0, sizeof(so));
-	so.cache_size = cf->db_cache_size;
-	so.checkpoint_interval = cf->db_checkpoint_interval;
-	so.log_keep_for_backup = cf->db_log_keep_for_backup;
-	if ((st = store_open(cf->state_dir, &so, &ret)) == NULL) {
-		fprintf(stderr, "gb-activate: %s\n", store_strerror(ret));
-		return EX_TEMPFAIL;
-	}
+	if ((st = gb_open("gb-activate", argv[1], &cf, &ret)) == NULL)
+		return ret;
 	r = activate_password(st, cf, token, argc == 5 ? argv[4] : NULL,
 	    argv[3], getenv("GB_ACTIVATE_WELCOME") != NULL ? ACTIVATE_WELCOME : 0,
 	    addr, sizeof(addr));

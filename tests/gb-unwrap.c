@@ -13,9 +13,8 @@
 
 #include <sodium.h>
 
-#include "conf.h"
+#include "gb-open.h"
 #include "log.h"
-#include "proc.h"
 #include "store.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -38,11 +37,9 @@ main(int argc, char *argv[])
 {
 	struct conf		*cf;
 	struct store		*st;
-	struct store_options	 so;
 	struct vault_seckey	*sk;
 	struct unwrap		 u;
 	uint8_t			*kek, verifier[VAULT_VERIFIERBYTES];
-	char			 err[512];
 	int			 ret, ok;
 
 	if (argc != 4) {
@@ -50,20 +47,8 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	}
 	log_init("gb-unwrap", 1, 0);
-	if ((cf = conf_load(argv[1], err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		return EX_CONFIG;
-	}
-	if (vault_init() == -1 || proc_drop_privileges(cf->user, cf->group) == -1)
-		return EX_SOFTWARE;
-	memset(&so, 0, sizeof(so));
-	so.cache_size = cf->db_cache_size;
-	so.checkpoint_interval = cf->db_checkpoint_interval;
-	so.log_keep_for_backup = cf->db_log_keep_for_backup;
-	if ((st = store_open(cf->state_dir, &so, &ret)) == NULL) {
-		fprintf(stderr, "gb-unwrap: %s\n", store_strerror(ret));
-		return EX_TEMPFAIL;
-	}
+	if ((st = gb_open("gb-unwrap", argv[1], &cf, &ret)) == NULL)
+		return ret;
 	memset(&u, 0, sizeof(u));
 	u.address = argv[2];
 	if ((ret = store_txn_run(st, unwrap_find_txn, &u)) != 0) {

@@ -159,7 +159,14 @@ class Stack(GuestboxServer):
         p = self.procs.get(which)
         if p is None or p.poll() is not None:
             return None
-        os.kill(p.pid, sig)
+        # Its whole process group (start_new_session), as systemd kills
+        # the unit's cgroup: a gpg that GPGME had forked but not yet
+        # exec'd holds our listening sockets, and the restart that
+        # follows could not bind them ("Address already in use").
+        if sig == signal.SIGKILL:
+            os.killpg(p.pid, sig)
+        else:
+            os.kill(p.pid, sig)
         return p.wait()
 
     def stop_daemon(self, which, timeout=30):
