@@ -255,28 +255,48 @@ hex_encode(const void *src, size_t n)
 	return out;
 }
 
+/*
+ * Dovecot stores a message with LF line ends (CRLF becomes LF) and serves
+ * it with CRLF (an LF gets a CR unless one is before it).  So a bare LF
+ * becomes CRLF, a bare CR stays, and a CR just before a CRLF is lost
+ * ("\r\r\n" is "\r\n").  This does both steps at once; *outp gets the
+ * byte, or the length is counted when out is NULL.
+ */
+static size_t
+crlf_convert(const char *in, size_t len, char *out)
+{
+	size_t	 i, n = 0;
+	char	 prev = '\0';		/* the last byte of the LF form */
+
+	for (i = 0; i < len; i++) {
+		if (in[i] == '\r' && i + 1 < len && in[i + 1] == '\n')
+			continue;
+		if (in[i] == '\n' && prev != '\r') {
+			if (out != NULL)
+				out[n] = '\r';
+			n++;
+		}
+		if (out != NULL)
+			out[n] = in[i];
+		n++;
+		prev = in[i];
+	}
+	return n;
+}
+
 char *
 crlf_normalize(const char *in, size_t len, size_t *outlenp)
 {
-	char	*out, *o;
-	size_t	 i, extra = 0;
+	char	*out;
+	size_t	 n;
 
-	for (i = 0; i < len; i++)
-		if ((in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) ||
-		    (in[i] == '\r' && (i + 1 == len || in[i + 1] != '\n')))
-			extra++;
-	if (len + extra < len)
+	n = crlf_convert(in, len, NULL);
+	if (n + 1 < n)
 		fatalx("crlf_normalize: overflow");
-	o = out = xmalloc(len + extra + 1);
-	for (i = 0; i < len; i++) {
-		if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
-			*o++ = '\r';
-		*o++ = in[i];
-		if (in[i] == '\r' && (i + 1 == len || in[i + 1] != '\n'))
-			*o++ = '\n';
-	}
-	*o = '\0';
-	*outlenp = (size_t)(o - out);
+	out = xmalloc(n + 1);
+	(void)crlf_convert(in, len, out);
+	out[n] = '\0';
+	*outlenp = n;
 	return out;
 }
 
@@ -286,8 +306,8 @@ crlf_is_normal(const char *in, size_t len)
 	size_t	 i;
 
 	for (i = 0; i < len; i++)
-		if ((in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) ||
-		    (in[i] == '\r' && (i + 1 == len || in[i + 1] != '\n')))
+		if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r' ||
+		    (i > 1 && in[i - 2] == '\r')))
 			return 0;
 	return 1;
 }

@@ -39,11 +39,13 @@ int	 b64_value(int);
 char	*hex_encode(const void *, size_t);
 
 /*
- * Converts a message to CRLF line ends (bare LF and bare CR become CRLF),
- * the form IMAP serves and RFC822.SIZE counts.  Returns a new buffer.
+ * Converts a message to CRLF line ends (a bare LF becomes CRLF), the form
+ * IMAP serves and RFC822.SIZE counts.  A bare CR is no line end and stays,
+ * byte for byte as Dovecot stores and serves it (which also drops a CR
+ * just before a CRLF).  Returns a new buffer.
  */
 char	*crlf_normalize(const char *, size_t, size_t *outlenp);
-/* True when every CR is followed by LF and every LF preceded by CR. */
+/* True when crlf_normalize() would change nothing. */
 int	 crlf_is_normal(const char *, size_t);
 
 /* Strict decimal parsing: the whole string, no sign, no overflow. */

@@ -108,6 +108,8 @@ struct fetch_msg {
 	uint8_t			*text;
 	size_t			 textlen;
 	struct mime_msg		*mime;
+	/* Expunged elsewhere, not yet reported: the view's data only. */
+	int			 gone;
 };
 
 static int
@@ -258,9 +260,9 @@ fetch_write_section(struct imap_session *s, const struct imap_fetch_part *part,
 	if (ret == -1 || (ret == 0 && off + len > fm->textlen)) {
 		/*
 		 * RFC 3501 6.4.5: a part that does not exist is empty;
-		 * Dovecot says "" but {0} for a partial of it, and so do we.
+		 * Dovecot 2.3 says {0}, and so do we.
 		 */
-		imap_printf(s, "%s", part->partial ? "{0}\r\n" : "\"\"");
+		imap_printf(s, "{0}\r\n");
 		return;
 	}
 	if (ret == 1) {
@@ -492,7 +494,7 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 	 * written: one we cannot decode leaves the message out (RFC 3516
 	 * 4.3) rather than half a FETCH response.
 	 */
-	for (i = 0; i < req->nparts; i++) {
+	for (i = 0; i < req->nparts && !fm->gone; i++) {
 		part = &req->parts[i];
 		if (part->kind != IMAP_FETCH_PART_BINARY &&
 		    part->kind != IMAP_FETCH_PART_BINARY_SIZE)
@@ -516,7 +518,7 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 	}
 	if ((req->attrs & IMAP_FETCH_FLAGS) || flags_changed) {
 		imap_printf(s, "%sFLAGS ", sp);
-		imap_write_flags(s, fm->m.flags, fm->m.keywords);
+		imap_write_flags(s, fm->m.uid, fm->m.flags, fm->m.keywords);
 		sp = " ";
 	}
 	if ((req->attrs & IMAP_FETCH_MODSEQ) || (s->condstore && flags_changed)) {
@@ -524,12 +526,12 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 		    (unsigned long long)fm->m.modseq);
 		sp = " ";
 	}
-	if (req->attrs & IMAP_FETCH_INTERNALDATE) {
+	if ((req->attrs & IMAP_FETCH_INTERNALDATE) && !fm->gone) {
 		imap_printf(s, "%sINTERNALDATE \"%s\"", sp, imap_datetime_format(
 		    (time_t)fm->m.internaldate, date, sizeof(date)));
 		sp = " ";
 	}
-	if (req->attrs & IMAP_FETCH_RFC822_SIZE) {
+	if ((req->attrs & IMAP_FETCH_RFC822_SIZE) && !fm->gone) {
 		imap_printf(s, "%sRFC822.SIZE %llu", sp,
 		    (unsigned long long)fm->m.size);
 		sp = " ";
@@ -552,6 +554,12 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 	/* Body items in the order asked for. */
 	for (i = 0; i < req->nparts; i++) {
 		part = &req->parts[i];
+		if (fm->gone) {
+			/* What Dovecot answers for content it no longer has. */
+			imap_printf(s, "%s%s NIL", sp, part->name);
+			sp = " ";
+			continue;
+		}
 		if (part->kind == IMAP_FETCH_PART_BINARY ||
 		    part->kind == IMAP_FETCH_PART_BINARY_SIZE) {
 			imap_printf(s, "%s", sp);
@@ -581,6 +589,32 @@ out:
 		free(binmiss);
 		free(bindec);
 	}
+}
+
+/*
+ * RFC 3501 7.4.1: a message another session expunged keeps its sequence
+ * number here until this session is sent the EXPUNGE, and FETCH answers
+ * for it with what the view knows (UID, FLAGS, MODSEQ), NIL for content
+ * that is gone, and OK [EXPUNGEISSUED] (RFC 5530), as Dovecot does; a
+ * NO would make clients give up on the whole set.
+ */
+static void
+fetch_write_gone(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
+    const struct imap_view_msg *vm)
+{
+	struct fetch_msg	 fm;
+
+	memset(&fm, 0, sizeof(fm));
+	fm.s = s;
+	fm.gone = 1;
+	fm.m.uid = vm->uid;
+	fm.m.flags = vm->flags;
+	fm.m.keywords = vm->keywords;
+	fm.m.modseq = vm->modseq;
+	fetch_write_msg(s, fr, seq, &fm, 0);
+	if (fr->req.nparts > 0 || (fr->req.attrs & (IMAP_FETCH_INTERNALDATE |
+	    IMAP_FETCH_RFC822_SIZE | FETCH_NEEDS_MIME)))
+		fr->missing = 1;
 }
 
 static enum imap_cmd_status
@@ -623,7 +657,7 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 		if (req->changedsince_set && vm->modseq <= req->changedsince)
 			continue;
 		if (vm->expunged) {
-			fr->missing = 1;
+			fetch_write_gone(s, fr, seq, vm);
 			continue;
 		}
 		if (done == FETCH_BATCH || imap_output_full(s)) {
@@ -635,8 +669,8 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 		oldkw = vm->keywords;
 		ret = imap_txn(s, fetch_msg_txn, &fm);
 		if (ret == STORE_ENOTFOUND) {
-			fr->missing = 1;
 			fetch_msg_clear(&fm);
+			fetch_write_gone(s, fr, seq, vm);
 			continue;
 		}
 		if (ret != 0) {
@@ -658,7 +692,7 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 		imap_tagged(s, "NO", "[UNKNOWN-CTE] A part has a "
 		    "Content-Transfer-Encoding that cannot be decoded");
 	else if (fr->missing)
-		imap_tagged(s, "NO", "[EXPUNGEISSUED] Some messages were "
+		imap_tagged(s, "OK", "[EXPUNGEISSUED] Some messages were "
 		    "expunged");
 	else
 		imap_tagged(s, "OK", "Fetch completed");
@@ -753,7 +787,7 @@ cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	 * CONDSTORE enabling command.
 	 */
 	if (fr->req.changedsince_set || (fr->req.attrs & IMAP_FETCH_MODSEQ))
-		s->condstore = 1;
+		imap_session_condstore(s);
 	fr->paths = xcalloc(fr->req.nparts > 0 ? fr->req.nparts : 1,
 	    sizeof(*fr->paths));
 	for (i = 0; i < fr->req.nparts; i++)

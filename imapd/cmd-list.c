@@ -28,6 +28,8 @@ imap_cmd_fn	cmd_enable, cmd_namespace, cmd_list, cmd_lsub;
 #define LIST_RET_CHILDREN	0x20
 #define LIST_RET_SPECIALUSE	0x40
 #define LIST_RET_STATUS		0x80
+/* RFC 5258 3: selection options or RETURN given (LIST-EXTENDED syntax). */
+#define LIST_EXTENDED		0x100
 
 struct list_box {
 	struct store_mailbox	 mb;	/* name NULL: subscribed, nonexistent */
@@ -197,9 +199,38 @@ list_special(uint32_t su)
 	}
 }
 
+/*
+ * RFC 5258 4 (RECURSIVEMATCH): a mailbox that is not subscribed itself is
+ * given with CHILDINFO when a subscribed descendant would not be listed
+ * on its own, i.e. matches none of the patterns (as Dovecot answers:
+ * with "*" every such descendant is listed and no parent is).
+ */
+static int
+list_childinfo(const struct list_req *lr, const struct list_box *b,
+    char *const *patterns, size_t npat)
+{
+	size_t	 i, j, len = strlen(b->name);
+
+	if (b->subscribed || !b->child_subscribed)
+		return 0;
+	for (i = 0; i < lr->n; i++) {
+		const struct list_box *d = &lr->boxes[i];
+
+		if (!d->subscribed || strncmp(d->name, b->name, len) != 0 ||
+		    d->name[len] != '/')
+			continue;
+		for (j = 0; j < npat; j++)
+			if (list_match(patterns[j], d->name))
+				break;
+		if (j == npat)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 list_write(struct imap_session *s, const char *verb, const struct list_box *b,
-    unsigned int opts, unsigned int status_items)
+    unsigned int opts, unsigned int status_items, int childinfo)
 {
 	const char	*sep = "", *su;
 
@@ -207,21 +238,29 @@ list_write(struct imap_session *s, const char *verb, const struct list_box *b,
 	if (b->mb.name == NULL) {
 		imap_printf(s, "\\NonExistent");
 		sep = " ";
-	} else if (strcmp(verb, "LIST") == 0) {
-		/* Dovecot sends CHILDREN and SPECIAL-USE always; clients rely on it. */
-		imap_printf(s, "%s", b->has_children ? "\\HasChildren" :
-		    "\\HasNoChildren");
-		sep = " ";
-		if ((su = list_special(b->mb.special_use)) != NULL)
-			imap_printf(s, " %s", su);
 	}
-	if (b->subscribed && (opts & (LIST_SEL_SUBSCRIBED | LIST_RET_SUBSCRIBED)))
+	if (b->subscribed && (opts & (LIST_SEL_SUBSCRIBED | LIST_RET_SUBSCRIBED))) {
 		imap_printf(s, "%s\\Subscribed", sep);
+		sep = " ";
+	}
+	/*
+	 * Dovecot sends CHILDREN and SPECIAL-USE always to a plain LIST;
+	 * clients rely on it.  An extended one (RFC 5258 3) gets the child
+	 * attributes when it asks RETURN (CHILDREN), as from Dovecot.
+	 */
+	if (b->mb.name != NULL && strcmp(verb, "LIST") == 0) {
+		if (!(opts & LIST_EXTENDED) || (opts & LIST_RET_CHILDREN)) {
+			imap_printf(s, "%s%s", sep, b->has_children ?
+			    "\\HasChildren" : "\\HasNoChildren");
+			sep = " ";
+		}
+		if ((su = list_special(b->mb.special_use)) != NULL)
+			imap_printf(s, "%s%s", sep, su);
+	}
 	imap_printf(s, ") \"/\" ");
 	imap_write_mailbox(s, b->name);
-	if ((opts & LIST_SEL_RECURSIVE) && (opts & LIST_SEL_SUBSCRIBED) &&
-	    !b->subscribed && b->child_subscribed)
-		imap_printf(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+	if (childinfo)
+		imap_printf(s, " (CHILDINFO (\"SUBSCRIBED\"))");
 	imap_printf(s, "\r\n");
 	if ((opts & LIST_RET_STATUS) && b->mb.name != NULL)
 		imap_status_write(s, &b->mb, status_items);
@@ -320,6 +359,7 @@ list_run(struct imap_session *s, const struct imap_command *cmd, int lsub)
 	int			 ret, any;
 
 	if (!lsub && a->type == IMAP_ARG_LIST) {
+		opts |= LIST_EXTENDED;
 		if (list_parse_opts(a, 0, &opts, &status_items) == -1) {
 			imap_tagged(s, "BAD", "Invalid LIST selection options");
 			return CMD_DONE;
@@ -338,6 +378,7 @@ list_run(struct imap_session *s, const struct imap_command *cmd, int lsub)
 	}
 	a += 2;
 	if (!lsub && !imap_arg_is_eol(a)) {
+		opts |= LIST_EXTENDED;
 		if (!imap_arg_atom_equals(a, "RETURN") ||
 		    list_parse_opts(&a[1], 1, &opts, &status_items) == -1 ||
 		    !imap_arg_is_eol(&a[2])) {
@@ -383,20 +424,22 @@ list_run(struct imap_session *s, const struct imap_command *cmd, int lsub)
 	}
 	for (i = 0; i < lr.n; i++) {
 		const struct list_box *b = &lr.boxes[i];
+		int		 childinfo = 0;
 
 		for (any = 0, j = 0; j < npat && !any; j++)
 			any = list_match(patterns[j], b->name);
 		if (!any)
 			continue;
 		if (lsub || (opts & LIST_SEL_SUBSCRIBED)) {
-			if (!b->subscribed && !((opts & LIST_SEL_RECURSIVE) &&
-			    b->child_subscribed))
+			childinfo = !lsub && (opts & LIST_SEL_RECURSIVE) &&
+			    list_childinfo(&lr, b, patterns, npat);
+			if (!b->subscribed && !childinfo)
 				continue;
 		} else if (b->mb.name == NULL)
 			continue;
 		if ((opts & LIST_SEL_SPECIALUSE) && b->mb.special_use == 0)
 			continue;
-		list_write(s, verb, b, opts, status_items);
+		list_write(s, verb, b, opts, status_items, childinfo);
 	}
 	if (lsub)
 		lsub_parents(s, &lr, patterns, npat);
@@ -438,7 +481,7 @@ cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct imap_arg	*a;
 	char			 enabled[64] = "";
-	int			 had_condstore = s->condstore;
+	int			 condstore = 0;
 
 	if (imap_arg_is_eol(cmd->args)) {
 		imap_tagged(s, "BAD", "ENABLE takes capability names");
@@ -446,26 +489,23 @@ cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 	}
 	/* RFC 5161 3: unknown names are ignored; the answer lists the rest. */
 	for (a = cmd->args; !imap_arg_is_eol(a); a++) {
-		if (imap_arg_atom_equals(a, "CONDSTORE") && !s->condstore) {
-			s->condstore = 1;
+		if (imap_arg_atom_equals(a, "CONDSTORE") && !s->condstore &&
+		    !condstore) {
+			condstore = 1;
 			snprintf(enabled + strlen(enabled), sizeof(enabled) -
 			    strlen(enabled), " CONDSTORE");
 		} else if (imap_arg_atom_equals(a, "QRESYNC") && !s->qresync) {
 			/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE. */
 			s->qresync = 1;
-			s->condstore = 1;
+			condstore = 1;
 			snprintf(enabled + strlen(enabled), sizeof(enabled) -
 			    strlen(enabled), " QRESYNC");
 		}
 	}
+	/* Dovecot's order: HIGHESTMODSEQ, then ENABLED. */
+	if (condstore)
+		imap_session_condstore(s);
 	imap_printf(s, "* ENABLED%s\r\n", enabled);
-	/*
-	 * RFC 7162 3.1: CONDSTORE enabled with a mailbox selected; the
-	 * client has had no HIGHESTMODSEQ for it yet (as Dovecot does).
-	 */
-	if (s->state == S_SELECTED && !had_condstore && s->condstore)
-		imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
-		    (unsigned long long)s->view.highestmodseq);
 	imap_tagged(s, "OK", "Enabled");
 	return CMD_DONE;
 }

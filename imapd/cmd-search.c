@@ -94,6 +94,7 @@ search_prepare(struct imap_session *s, struct imap_search_key *key,
 
 struct search_msg {
 	uint32_t		 seq;
+	int			 recent;	/* \Recent in this session */
 	const struct store_msg	*m;
 	struct imap_view	*view;
 	const uint8_t		*text;		/* NULL: keys need no text */
@@ -147,20 +148,28 @@ search_day(time_t t)
 	return t - (t % 86400 + 86400) % 86400;
 }
 
+/*
+ * RFC 3501 6.4.4: SENT* compare the date of the Date: header
+ * "disregarding time and timezone", that is the date as written, in the
+ * header's own zone (as Dovecot does): *tp is that wall-clock time read
+ * as UTC.
+ */
 static int
 search_sent_date(struct search_msg *sm, time_t *tp)
 {
 	char	*v;
 	size_t	 len, hlen;
-	int	 ret;
+	int	 ret, zone;
 
 	if (search_msg_header_len(sm, &hlen) == -1)
 		return -1;
 	v = mime_header_get(sm->text, hlen, "Date", &len);
 	if (v == NULL)
 		return -1;
-	ret = rfc5322_date_parse(v, tp);
+	ret = rfc5322_date_parse_zone(v, tp, &zone);
 	free(v);
+	if (ret == 0)
+		*tp += zone;
 	return ret;
 }
 
@@ -171,7 +180,7 @@ search_key_day(const struct imap_search_key *key)
 	return (time_t)(imap_search_date_days(&key->date) * 86400);
 }
 
-/* A flag of the key as the store's bit; 0 for \Recent, which we lack. */
+/* A flag of the key as the store's bit; 0 for \Recent, the session's. */
 static uint32_t
 search_flag_bit(unsigned int flag)
 {
@@ -237,9 +246,8 @@ search_match(const struct imap_search_key *key, struct search_msg *sm)
 	case IMAP_SEARCH_NOT:
 		return !search_match(&key->sub[0], sm);
 	case IMAP_SEARCH_FLAG:
-		/* No message is \Recent here: RECENT none, OLD all. */
 		if ((bit = search_flag_bit(key->flag)) == 0)
-			return !key->set;
+			return sm->recent == (key->set != 0);
 		return ((m->flags & bit) != 0) == (key->set != 0);
 	case IMAP_SEARCH_KEYWORD:
 		for (kw = 0; kw < sm->view->nkeywords; kw++)
@@ -279,8 +287,11 @@ search_match(const struct imap_search_key *key, struct search_msg *sm)
 	case IMAP_SEARCH_BCC:
 	case IMAP_SEARCH_CC:
 	case IMAP_SEARCH_FROM:
-	case IMAP_SEARCH_SUBJECT:
 	case IMAP_SEARCH_TO:
+		return search_msg_header_len(sm, &hlen) == 0 &&
+		    imap_text_address_match(sm->text, hlen,
+		    search_key_field(key), key->str);
+	case IMAP_SEARCH_SUBJECT:
 	case IMAP_SEARCH_HEADER:
 		return search_msg_header_len(sm, &hlen) == 0 &&
 		    imap_text_header_match(sm->text, hlen,
@@ -324,6 +335,7 @@ struct search_run {
 	uint32_t		*hits;		/* seqs or UIDs */
 	size_t			 nhits, hitcap;
 	uint64_t		 maxmodseq;
+	uint64_t		 firstmodseq, lastmodseq;	/* MIN's, MAX's */
 	/* Where the slice starts, and what the slices before found. */
 	uint32_t		 seq;
 	/*
@@ -334,7 +346,7 @@ struct search_run {
 	const struct imap_seqset *cand;
 	int			 cand_uid;
 	size_t			 slice_nhits;
-	uint64_t		 slice_maxmodseq;
+	uint64_t		 slice_maxmodseq, slice_lastmodseq;
 	struct event		*ev;		/* the next slice */
 	/* SORT, THREAD: their hooks; hooks.hit NULL for SEARCH. */
 	struct imap_search_hooks hooks;
@@ -362,6 +374,7 @@ search_txn(struct store_txn *txn, void *arg)
 	/* A retried transaction starts its slice again. */
 	sr->nhits = sr->slice_nhits;
 	sr->maxmodseq = sr->slice_maxmodseq;
+	sr->lastmodseq = sr->slice_lastmodseq;
 	for (seq = sr->seq; seq <= s->view.count; seq++) {
 		if (sr->cand != NULL && (seq = imap_view_next_in_set(&s->view,
 		    sr->cand, sr->cand_uid, seq)) == 0) {
@@ -383,6 +396,7 @@ search_txn(struct store_txn *txn, void *arg)
 		n++;
 		memset(&sm, 0, sizeof(sm));
 		sm.seq = seq;
+		sm.recent = imap_session_recent(s, m.uid);
 		sm.m = &m;
 		sm.view = &s->view;
 		text = NULL;
@@ -412,12 +426,34 @@ search_txn(struct store_txn *txn, void *arg)
 			sr->hits = xreallocarray(sr->hits, sr->hitcap,
 			    sizeof(*sr->hits));
 		}
+		if (sr->nhits == 0)
+			sr->firstmodseq = m.modseq;
 		sr->hits[sr->nhits++] = sr->uid_mode ? m.uid : seq;
+		sr->lastmodseq = m.modseq;
 		if (m.modseq > sr->maxmodseq)
 			sr->maxmodseq = m.modseq;
 	}
 	sr->seq = seq;
 	return 0;
+}
+
+/*
+ * RFC 7162 3.1.5 with RFC 4731: the highest MODSEQ of the messages the
+ * ESEARCH returns, so with MIN and/or MAX alone that of those.
+ */
+static uint64_t
+search_answer_modseq(const struct search_run *sr)
+{
+	unsigned int	 r = sr->prog.ret & ~IMAP_SEARCH_RET_SAVE;
+	uint64_t	 m = 0;
+
+	if (r == 0 || (r & ~(IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX)))
+		return sr->maxmodseq;
+	if (r & IMAP_SEARCH_RET_MIN)
+		m = sr->firstmodseq;
+	if ((r & IMAP_SEARCH_RET_MAX) && sr->lastmodseq > m)
+		m = sr->lastmodseq;
+	return m;
 }
 
 /* The candidate set of a program: a set key the whole program ANDs. */
@@ -490,7 +526,7 @@ search_answer(struct imap_session *s, struct search_run *sr)
 			imap_printf(s, " COUNT %zu", sr->nhits);
 		if (sr->prog.uses_modseq && sr->nhits > 0)
 			imap_printf(s, " MODSEQ %llu",
-			    (unsigned long long)sr->maxmodseq);
+			    (unsigned long long)search_answer_modseq(sr));
 		imap_printf(s, "\r\n");
 	}
 	imap_tagged(s, "OK", "Search completed");
@@ -511,6 +547,7 @@ search_slice(struct imap_session *s, struct search_run *sr)
 	}
 	sr->slice_nhits = sr->nhits;
 	sr->slice_maxmodseq = sr->maxmodseq;
+	sr->slice_lastmodseq = sr->lastmodseq;
 	if (sr->seq <= s->view.count)
 		return 1;
 	if (sr->hooks.done != NULL)
@@ -641,7 +678,7 @@ search_run_start(struct imap_session *s, struct search_run *sr)
 {
 	/* RFC 7162 3.1: a MODSEQ key is a CONDSTORE enabling command. */
 	if (sr->prog.uses_modseq)
-		s->condstore = 1;
+		imap_session_condstore(s);
 	search_prepare(s, &sr->prog.root, &sr->needs_text);
 	search_candidates(sr);
 	/* A small or cheap search is answered at once. */

@@ -30,6 +30,7 @@ struct select_req {
 	size_t			 nvanished;
 	uint32_t		*changed;	/* seqs with flags changed */
 	size_t			 nchanged;
+	uint32_t		 recent_first, recent_last;
 };
 
 static int
@@ -74,6 +75,13 @@ select_txn(struct store_txn *txn, void *arg)
 		return ret;
 	/* RFC 3501 7.3.1: from the view, in memory, past a lowwater mark. */
 	sr->first_unseen = imap_view_first_unseen(&s->view);
+	/*
+	 * RFC 3501 2.3.2, 6.3.2: SELECT claims the messages no session has
+	 * seen as \Recent; EXAMINE shows them so but leaves them (Dovecot).
+	 */
+	if ((ret = store_mailbox_recent(txn, s->account_id, s->view.mailbox_id,
+	    !sr->readonly, &sr->recent_first, &sr->recent_last)) != 0)
+		return ret;
 	if (sr->qresync && sr->q_uidvalidity == s->view.uidvalidity &&
 	    (ret = store_changes_iter(txn, s->account_id, s->view.mailbox_id,
 	    sr->q_modseq, select_qresync_change, sr)) != 0)
@@ -189,8 +197,10 @@ cmd_select(struct imap_session *s, const struct imap_command *cmd)
 		return CMD_DONE;
 	}
 	s->mailbox_name = name;
+	imap_session_recent_add(s, sr.recent_first, sr.recent_last);
 	imap_write_mailbox_flags(s);
-	imap_printf(s, "* %u EXISTS\r\n* 0 RECENT\r\n", s->view.count);
+	imap_printf(s, "* %u EXISTS\r\n", s->view.count);
+	imap_session_recent_report(s, 1);
 	if (sr.first_unseen != 0)
 		imap_printf(s, "* OK [UNSEEN %u] First unseen\r\n",
 		    sr.first_unseen);
@@ -214,7 +224,7 @@ cmd_select(struct imap_session *s, const struct imap_command *cmd)
 			imap_printf(s, "* %u FETCH (UID %u MODSEQ (%llu) FLAGS ",
 			    sr.changed[i], vm->uid,
 			    (unsigned long long)vm->modseq);
-			imap_write_flags(s, vm->flags, vm->keywords);
+			imap_write_flags(s, vm->uid, vm->flags, vm->keywords);
 			imap_printf(s, ")\r\n");
 		}
 	}

@@ -82,11 +82,40 @@ status_deleted_txn(struct store_txn *txn, void *arg)
 	    UINT32_MAX, status_deleted_one, &dr->sd);
 }
 
+static int
+status_recent_one(const struct store_msg *m, void *arg)
+{
+	uint32_t	*np = arg;
+
+	(void)m;
+	(*np)++;
+	return 0;
+}
+
+struct status_recent_req {
+	const struct store_mailbox	*mb;
+	uint32_t			 n;
+};
+
+/* The messages above recent_uid: what no session has claimed. */
+static int
+status_recent_txn(struct store_txn *txn, void *arg)
+{
+	struct status_recent_req	*rr = arg;
+
+	rr->n = 0;
+	if (rr->mb->recent_uid == UINT32_MAX)
+		return 0;
+	return store_msg_iter(txn, rr->mb->account_id, rr->mb->id,
+	    rr->mb->recent_uid + 1, UINT32_MAX, status_recent_one, &rr->n);
+}
+
 void
 imap_status_write(struct imap_session *s, const struct store_mailbox *mb,
     unsigned int items)
 {
 	struct status_deleted_req dr;
+	struct status_recent_req rr = { mb, 0 };
 	const char	*sep = "";
 
 	/*
@@ -99,6 +128,16 @@ imap_status_write(struct imap_session *s, const struct store_mailbox *mb,
 	if ((items & (STATUS_DELETED | STATUS_DELETED_STORAGE)) &&
 	    imap_txn(s, status_deleted_txn, &dr) != 0)
 		items &= ~(STATUS_DELETED | STATUS_DELETED_STORAGE);
+	/*
+	 * RFC 3501 6.3.10: RECENT is what the next SELECT would claim; of
+	 * the mailbox selected here, what this session holds (Dovecot).
+	 */
+	if (items & STATUS_RECENT) {
+		if (s->state == S_SELECTED && s->view.mailbox_id == mb->id)
+			rr.n = imap_session_recent_count(s);
+		else if (imap_txn(s, status_recent_txn, &rr) != 0)
+			items &= ~STATUS_RECENT;
+	}
 
 	imap_printf(s, "* STATUS ");
 	imap_write_mailbox(s, mb->name);
@@ -108,8 +147,7 @@ imap_status_write(struct imap_session *s, const struct store_mailbox *mb,
 		sep = " ";
 	}
 	if (items & STATUS_RECENT) {
-		/* \Recent is not kept (RFC 9051 dropped it): always 0. */
-		imap_printf(s, "%sRECENT 0", sep);
+		imap_printf(s, "%sRECENT %u", sep, rr.n);
 		sep = " ";
 	}
 	if (items & STATUS_UIDNEXT) {
@@ -189,7 +227,7 @@ cmd_status(struct imap_session *s, const struct imap_command *cmd)
 	else {
 		/* RFC 7162 3.1.6: asking for HIGHESTMODSEQ enables CONDSTORE. */
 		if (items & STATUS_HIGHESTMODSEQ)
-			s->condstore = 1;
+			imap_session_condstore(s);
 		imap_status_write(s, &sr.mb, items);
 		imap_tagged(s, "OK", "Status completed");
 	}

@@ -148,18 +148,17 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 			imap_tagged(s, "BAD", "Unknown STORE modifier");
 			return CMD_DONE;
 		}
-		s->condstore = 1;
+		imap_session_condstore(s);
 		/* 0 means "not since anything": every message fails. */
 		a++;
 	}
 	if (!imap_arg_get_atom(&a[0], &action) ||
-	    store_parse_action(action, &sr) == -1 || imap_arg_is_eol(&a[1]) ||
-	    !imap_arg_is_eol(&a[2])) {
+	    store_parse_action(action, &sr) == -1 || imap_arg_is_eol(&a[1])) {
 		imap_tagged(s, "BAD", "STORE takes FLAGS, +FLAGS or -FLAGS "
 		    "(.SILENT) and flags");
 		return CMD_DONE;
 	}
-	if (imap_flags_parse(&a[1], &sr.flags, &why) == -1) {
+	if (imap_flags_parse_args(&a[1], &sr.flags, &why) == -1) {
 		imap_tagged(s, "BAD", "%s", why);
 		return CMD_DONE;
 	}
@@ -225,7 +224,7 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 			    sr.silent ? "" : " ");
 		if (!sr.silent) {
 			imap_printf(s, "FLAGS ");
-			imap_write_flags(s, sr.after[i].flags,
+			imap_write_flags(s, sr.after[i].uid, sr.after[i].flags,
 			    sr.after[i].keywords);
 		}
 		imap_printf(s, ")\r\n");

@@ -59,34 +59,60 @@ imap_flag_one(const char *name, struct imap_flags *f, const char **whyp)
 	return 0;
 }
 
+/*
+ * RFC 3501 9: flag-keyword is an atom, and "NIL" is one: Dovecot takes it
+ * as the keyword NIL, and so do we.
+ */
+static int
+imap_flag_arg(const struct imap_arg *a, struct imap_flags *f,
+    const char **whyp)
+{
+	const char	*name;
+
+	if (a->type == IMAP_ARG_NIL)
+		return imap_flag_one(a->str, f, whyp);
+	if (!imap_arg_get_atom(a, &name)) {
+		*whyp = "Flags are atoms";
+		return -1;
+	}
+	return imap_flag_one(name, f, whyp);
+}
+
 int
 imap_flags_parse(const struct imap_arg *a, struct imap_flags *f,
     const char **whyp)
 {
 	const struct imap_arg	*list;
-	const char		*name;
 	size_t			 n, i;
 
 	memset(f, 0, sizeof(*f));
-	if (a->type == IMAP_ARG_ATOM) {
-		if (!imap_arg_get_atom(a, &name)) {
-			*whyp = "Invalid flag";
-			return -1;
-		}
-		return imap_flag_one(name, f, whyp);
-	}
+	if (a->type == IMAP_ARG_ATOM || a->type == IMAP_ARG_NIL)
+		return imap_flag_arg(a, f, whyp);
 	if (!imap_arg_get_list(a, &list, &n)) {
 		*whyp = "Flags must be a list";
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		if (!imap_arg_get_atom(&list[i], &name)) {
-			*whyp = "Flags are atoms";
+	for (i = 0; i < n; i++)
+		if (imap_flag_arg(&list[i], f, whyp) == -1)
+			return -1;
+	return 0;
+}
+
+int
+imap_flags_parse_args(const struct imap_arg *a, struct imap_flags *f,
+    const char **whyp)
+{
+	if (a->type == IMAP_ARG_LIST) {
+		if (!imap_arg_is_eol(&a[1])) {
+			*whyp = "Flags after the flag list";
 			return -1;
 		}
-		if (imap_flag_one(name, f, whyp) == -1)
-			return -1;
+		return imap_flags_parse(a, f, whyp);
 	}
+	memset(f, 0, sizeof(*f));
+	for (; !imap_arg_is_eol(a); a++)
+		if (imap_flag_arg(a, f, whyp) == -1)
+			return -1;
 	return 0;
 }
 

@@ -23,6 +23,12 @@ struct imap_flags {
 int	 imap_flags_parse(const struct imap_arg *, struct imap_flags *,
 	    const char **whyp);
 /*
+ * STORE's (RFC 3501 9 store-att-flags): a list, or one or more flags
+ * up to the end of the arguments.
+ */
+int	 imap_flags_parse_args(const struct imap_arg *, struct imap_flags *,
+	    const char **whyp);
+/*
  * The bits of the keywords in mailbox mb; with create, new keywords are
  * added (STORE_ELIMIT past STORE_MAX_KEYWORDS).  Without, unknown ones
  * are left out.

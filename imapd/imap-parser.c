@@ -447,6 +447,23 @@ parser_finish_atom(struct imap_parser *p)
 	return parser_add_arg(p, &arg);
 }
 
+/* The token ends in "HEADER.FIELDS" or "HEADER.FIELDS.NOT". */
+static int
+parser_tok_header_fields(const struct imap_parser *p)
+{
+	static const char *const names[] = { "HEADER.FIELDS",
+	    "HEADER.FIELDS.NOT" };
+	size_t	 i, n;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		n = strlen(names[i]);
+		if (p->tok_len >= n &&
+		    strncasecmp(p->tok + p->tok_len - n, names[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static enum step
 parser_open_list(struct imap_parser *p, int section)
 {
@@ -879,8 +896,14 @@ parser_byte(struct imap_parser *p, unsigned char c)
 			parser_tok_add(p, (char)c);
 			return STEP_NEXT;
 		}
-		/* Sections do not nest: BODY[...] holds no BODY[...]. */
-		if (c == ' ' && p->atom_bracket == 1 && !p->in_section) {
+		/*
+		 * Sections do not nest: BODY[...] holds no BODY[...].  Only
+		 * HEADER.FIELDS takes a list (RFC 3501 9 section-msgtext):
+		 * any other "[" is an ATOM-CHAR like the rest, as in a
+		 * mailbox name "a[b" before " (MESSAGES)".
+		 */
+		if (c == ' ' && p->atom_bracket == 1 && !p->in_section &&
+		    parser_tok_header_fields(p)) {
 			p->state = PS_ATOM_BRACKET_SP;
 			return STEP_NEXT;
 		}

@@ -25,6 +25,7 @@ static void	imap_session_input(struct conn *, void *);
 static void	imap_session_drained(struct conn *, void *);
 static void	imap_session_end(struct conn *, enum conn_end, void *);
 static void	imap_session_close(struct imap_session *, const char *why);
+static void	imap_session_recent_clear(struct imap_session *);
 static void	imap_session_run(struct imap_session *);
 static void	imap_session_dispatch(struct imap_session *,
 		    const struct imap_command *);
@@ -57,6 +58,7 @@ imap_session_enter_state(struct imap_session *s, enum imap_state state)
 	 * the session's end frees it.
 	 */
 	if (s->state == S_SELECTED && state == S_AUTH) {
+		imap_session_recent_clear(s);
 		/* Kept for this process's next SELECT of it (imap-view.h). */
 		imap_view_release(&s->view);
 		free(s->mailbox_name);
@@ -72,6 +74,17 @@ imap_session_enter_state(struct imap_session *s, enum imap_state state)
 	/* RFC 3501 3: the server closes the connection (after a BYE). */
 	if (state == S_LOGOUT)
 		conn_close_after_flush(s->conn);
+}
+
+void
+imap_session_condstore(struct imap_session *s)
+{
+	if (s->condstore)
+		return;
+	s->condstore = 1;
+	if (s->state == S_SELECTED)
+		imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+		    (unsigned long long)s->view.highestmodseq);
 }
 
 int
@@ -207,6 +220,7 @@ imap_session_free(struct imap_session *s)
 		imap_view_clear(&s->view);
 	else
 		imap_view_release(&s->view);
+	imap_session_recent_clear(s);
 	free(s->mailbox_name);
 	free(s->saved);
 	free(s->tag);
@@ -411,20 +425,94 @@ imap_sync_exists(uint32_t count, void *arg)
 	struct imap_session	*s = arg;
 
 	imap_printf(s, "* %u EXISTS\r\n", count);
+	/* RFC 3501 7.3.2: with a change of size, if it changed (Dovecot). */
+	imap_session_recent_report(s, 0);
 }
 
-/* The FLAGS list of a message: system flags, then its keywords. */
+int
+imap_session_recent(const struct imap_session *s, uint32_t uid)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nrecent; i++)
+		if (uid >= s->recent[i].first && uid <= s->recent[i].last)
+			return 1;
+	return 0;
+}
+
 void
-imap_write_flags(struct imap_session *s, uint32_t flags, uint64_t keywords)
+imap_session_recent_add(struct imap_session *s, uint32_t first,
+    uint32_t last)
+{
+	struct imap_recent	*r;
+
+	if (first > last)
+		return;
+	/* Claims come in UID order: most extend the last range. */
+	if (s->nrecent > 0 && s->recent[s->nrecent - 1].last + 1 >= first) {
+		r = &s->recent[s->nrecent - 1];
+		if (last > r->last)
+			r->last = last;
+		return;
+	}
+	s->recent = xreallocarray(s->recent, s->nrecent + 1,
+	    sizeof(*s->recent));
+	s->recent[s->nrecent].first = first;
+	s->recent[s->nrecent].last = last;
+	s->nrecent++;
+}
+
+/* The messages of the view that are \Recent here: O(ranges log n). */
+uint32_t
+imap_session_recent_count(const struct imap_session *s)
+{
+	const struct imap_view	*v = &s->view;
+	uint32_t		 n = 0, end;
+	size_t			 i;
+
+	for (i = 0; i < s->nrecent; i++) {
+		end = s->recent[i].last == UINT32_MAX ? v->count :
+		    imap_view_lower_bound(v, s->recent[i].last + 1);
+		n += end - imap_view_lower_bound(v, s->recent[i].first);
+	}
+	return n;
+}
+
+void
+imap_session_recent_report(struct imap_session *s, int always)
+{
+	uint32_t	 n = imap_session_recent_count(s);
+
+	if (always || n != s->recent_reported)
+		imap_printf(s, "* %u RECENT\r\n", n);
+	s->recent_reported = n;
+}
+
+static void
+imap_session_recent_clear(struct imap_session *s)
+{
+	free(s->recent);
+	s->recent = NULL;
+	s->nrecent = 0;
+	s->recent_reported = 0;
+}
+
+/*
+ * The FLAGS list of a message: system flags, \Recent, then its keywords,
+ * in Dovecot's order.
+ */
+void
+imap_write_flags(struct imap_session *s, uint32_t uid, uint32_t flags,
+    uint64_t keywords)
 {
 	static const struct {
 		uint32_t	 bit;
 		const char	*name;
 	} sys[] = {
-		{ STORE_F_SEEN, "\\Seen" },
 		{ STORE_F_ANSWERED, "\\Answered" },
 		{ STORE_F_FLAGGED, "\\Flagged" },
 		{ STORE_F_DELETED, "\\Deleted" },
+		{ STORE_F_SEEN, "\\Seen" },
 		{ STORE_F_DRAFT, "\\Draft" },
 	};
 	const char	*sep = "";
@@ -436,6 +524,10 @@ imap_write_flags(struct imap_session *s, uint32_t flags, uint64_t keywords)
 			imap_printf(s, "%s%s", sep, sys[i].name);
 			sep = " ";
 		}
+	if (imap_session_recent(s, uid)) {
+		imap_printf(s, "%s\\Recent", sep);
+		sep = " ";
+	}
 	for (i = 0; i < s->view.nkeywords && i < 64; i++)
 		if (keywords & (1ULL << i)) {
 			imap_printf(s, "%s%s", sep, s->view.keywords[i]);
@@ -453,7 +545,7 @@ imap_sync_flags(uint32_t seq, const struct imap_view_msg *vm, void *arg)
 	if (s->condstore)
 		imap_printf(s, "MODSEQ (%llu) ", (unsigned long long)vm->modseq);
 	imap_write(s, "FLAGS ", 6);
-	imap_write_flags(s, vm->flags, vm->keywords);
+	imap_write_flags(s, vm->uid, vm->flags, vm->keywords);
 	imap_write(s, ")\r\n", 3);
 }
 
@@ -467,6 +559,12 @@ imap_write_mailbox_flags(struct imap_session *s)
 	    "\\Draft");
 	for (i = 0; i < s->view.nkeywords; i++)
 		imap_printf(s, " %s", s->view.keywords[i]);
+	/* RFC 3501 6.3.2, 7.1: EXAMINE changes no flag (Dovecot: ()). */
+	if (s->view.readonly) {
+		imap_printf(s, ")\r\n* OK [PERMANENTFLAGS ()] Read-only "
+		    "mailbox.\r\n");
+		return;
+	}
 	imap_printf(s, ")\r\n* OK [PERMANENTFLAGS (\\Answered \\Flagged "
 	    "\\Deleted \\Seen \\Draft");
 	for (i = 0; i < s->view.nkeywords; i++)
@@ -488,22 +586,42 @@ static const struct imap_view_callbacks imap_sync_callbacks = {
 	.keywords = imap_sync_keywords,
 };
 
+struct imap_sync_req {
+	struct imap_session	*s;
+	uint32_t		 recent_first, recent_last;
+};
+
 static int
 imap_sync_txn(struct store_txn *txn, void *arg)
 {
-	struct imap_session	*s = arg;
+	struct imap_sync_req	*sq = arg;
+	struct imap_view	*v = &sq->s->view;
+	int			 ret;
 
-	return imap_view_refresh(txn, &s->view);
+	sq->recent_first = 1;
+	sq->recent_last = 0;
+	if ((ret = imap_view_refresh(txn, v)) != 0 || v->new_count == 0)
+		return ret;
+	/*
+	 * RFC 3501 2.3.2: new messages are \Recent for the first session
+	 * told of them; a read-only one (EXAMINE) sees what nobody claimed
+	 * and claims nothing.  A retried transaction starts again from the
+	 * claim.
+	 */
+	return store_mailbox_recent(txn, v->account_id, v->mailbox_id,
+	    !v->readonly, &sq->recent_first, &sq->recent_last);
 }
 
 int
 imap_session_sync(struct imap_session *s, int allow_expunge)
 {
-	int	 ret;
+	struct imap_sync_req	 sq;
+	int			 ret;
 
 	if (s->state != S_SELECTED)
 		return 0;
-	ret = imap_txn(s, imap_sync_txn, s);
+	sq.s = s;
+	ret = imap_txn(s, imap_sync_txn, &sq);
 	if (ret == STORE_ENOTFOUND) {
 		/* Deleted under us (another session, RFC 3501 6.3.4). */
 		imap_printf(s, "* BYE [CLOSED] The selected mailbox was "
@@ -511,7 +629,11 @@ imap_session_sync(struct imap_session *s, int allow_expunge)
 		imap_session_enter_state(s, S_LOGOUT);
 		return ret;
 	}
+	if (ret == 0)
+		imap_session_recent_add(s, sq.recent_first, sq.recent_last);
 	imap_view_report(&s->view, allow_expunge, &imap_sync_callbacks, s);
+	/* Expunges alone change the count too (Dovecot reports that). */
+	imap_session_recent_report(s, 0);
 	return ret;
 }
 

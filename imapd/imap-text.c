@@ -6,12 +6,14 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "imap-text.h"
+#include "message-address.h"
 #include "mime-decode.h"
 #include "mime.h"
 #include "pack.h"
@@ -163,6 +165,115 @@ imap_text_header_match(const void *hdr, size_t len, const char *name,
 		hit = strstr(f, folded) != NULL;
 		free(f);
 	}
+	return hit;
+}
+
+/*
+ * An address list as Dovecot writes it for SEARCH FROM/TO/CC/BCC (as
+ * measured against Dovecot 2.3): "name <mailbox@domain>" or
+ * "<mailbox@domain>", a group "name: ...;", joined by ", ", the name
+ * quoted if it is not all atext, and then the encoded words decoded.  What
+ * ENVELOPE shows, so a comment or a fold does not hide an address.
+ */
+static void
+text_address_name(struct pack *out, const char *name)
+{
+	const char	*p;
+
+	for (p = name; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x80 && !isalnum((unsigned char)*p) &&
+		    strchr("!#$%&'*+-/=?^_`{|}~", *p) == NULL)
+			break;
+	if (*p == '\0') {
+		pack_raw(out, name, strlen(name));
+		return;
+	}
+	pack_raw(out, "\"", 1);
+	for (p = name; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			pack_raw(out, "\\", 1);
+		pack_raw(out, p, 1);
+	}
+	pack_raw(out, "\"", 1);
+}
+
+static void
+text_addresses(struct pack *out, const struct message_addrlist *al)
+{
+	const struct message_address	*a;
+	size_t				 i;
+	int				 sep = 0;
+
+	for (i = 0; i < al->n; i++) {
+		a = &al->v[i];
+		if (a->mailbox == NULL && a->domain == NULL) {
+			/* A group's end. */
+			pack_raw(out, ";", 1);
+			sep = 1;
+			continue;
+		}
+		if (sep)
+			pack_raw(out, ", ", 2);
+		if (a->domain == NULL) {
+			/* A group's start: its name in mailbox. */
+			text_address_name(out, a->mailbox);
+			pack_raw(out, ": ", 2);
+			sep = 0;
+			continue;
+		}
+		if (a->name != NULL && *a->name != '\0') {
+			text_address_name(out, a->name);
+			pack_raw(out, " ", 1);
+		}
+		pack_raw(out, "<", 1);
+		if (a->mailbox != NULL)
+			pack_raw(out, a->mailbox, strlen(a->mailbox));
+		pack_raw(out, "@", 1);
+		pack_raw(out, a->domain, strlen(a->domain));
+		pack_raw(out, ">", 1);
+		sep = 1;
+	}
+}
+
+int
+imap_text_address_match(const void *hdr, size_t len, const char *name,
+    const char *folded)
+{
+	struct mime_header_iter	 it;
+	struct mime_header	 h;
+	struct message_addrlist	 al;
+	struct pack		 raw, dec;
+	char			*f, *v;
+	size_t			 vlen;
+	int			 hit = 0;
+
+	memset(&al, 0, sizeof(al));
+	mime_header_iter_init(&it, hdr, len);
+	while (mime_header_iter_next(&it, &h))
+		if (h.name_len == strlen(name) &&
+		    strncasecmp((const char *)h.name, name, h.name_len) == 0) {
+			/* The value as message-envelope.c reads it. */
+			v = mime_header_value_full(&h, &vlen);
+			message_address_parse(&al, (const uint8_t *)v, vlen);
+			free(v);
+		}
+	if (al.n == 0) {
+		message_addrlist_clear(&al);
+		return 0;
+	}
+	if (*folded == '\0')
+		hit = 1;
+	else {
+		pack_init(&raw);
+		text_addresses(&raw, &al);
+		pack_init(&dec);
+		mime_decode_words(&dec, raw.buf, raw.len);
+		pack_free(&raw);
+		f = text_finish(&dec);
+		hit = strstr(f, folded) != NULL;
+		free(f);
+	}
+	message_addrlist_clear(&al);
 	return hit;
 }
 

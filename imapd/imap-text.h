@@ -18,6 +18,12 @@ char	*imap_text_header(const void *hdr, size_t len);
 /* Does a field called name contain folded (decoded, case-folded)? */
 int	 imap_text_header_match(const void *hdr, size_t len, const char *name,
 	    const char *folded);
+/*
+ * RFC 3501 6.4.4 FROM, TO, CC, BCC: do the addresses of the fields called
+ * name, as ENVELOPE reads them, contain folded?
+ */
+int	 imap_text_address_match(const void *hdr, size_t len, const char *name,
+	    const char *folded);
 /* The text parts of a message, transfer encoding and charset undone. */
 char	*imap_text_body(const void *msg, size_t len, const struct mime_msg *);
 

@@ -46,7 +46,6 @@ static uint64_t			 imap_view_nsteps;
 
 static void	imap_view_push(struct imap_view *, const struct store_msg *);
 static int	imap_view_load_one(const struct store_msg *, void *);
-static uint32_t	imap_view_lower_bound(const struct imap_view *, uint32_t);
 static void	imap_view_set_flags(struct imap_view *, uint32_t seq,
 		    uint32_t flags);
 static void	imap_view_mark_dirty(struct imap_view *, uint32_t seq);
@@ -364,8 +363,7 @@ imap_view_cache_forget(uint64_t account_id)
 			imap_view_snap_free(&imap_view_cache[i]);
 }
 
-/* The index of the first message with a UID >= uid (count if none). */
-static uint32_t
+uint32_t
 imap_view_lower_bound(const struct imap_view *v, uint32_t uid)
 {
 	uint32_t	 lo = 0, hi = v->count, mid;

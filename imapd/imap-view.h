@@ -118,6 +118,8 @@ void	 imap_view_report(struct imap_view *, int allow_expunge,
 
 /* Takes new keywords of the mailbox (marks keywords_changed). */
 void	 imap_view_set_keywords(struct imap_view *, const struct store_mailbox *);
+/* The index of the first message with a UID >= uid (count if none). */
+uint32_t imap_view_lower_bound(const struct imap_view *, uint32_t uid);
 /* 1-based sequence number of uid, or 0. */
 uint32_t imap_view_seq(const struct imap_view *, uint32_t uid);
 /* Records our own change so it is not reported back as someone else's. */

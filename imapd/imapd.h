@@ -154,6 +154,10 @@ struct imapd {
 	char			*capa_auth;		/* after login */
 };
 
+struct imap_recent {
+	uint32_t	 first, last;
+};
+
 struct imap_session {
 	struct imapd		*imapd;
 	struct conn		*conn;
@@ -192,6 +196,10 @@ struct imap_session {
 	/* Selected mailbox */
 	struct imap_view	 view;
 	char			*mailbox_name;	/* UTF-8 */
+	/* RFC 3501 2.3.2: the UIDs that are \Recent in this session. */
+	struct imap_recent	*recent;
+	size_t			 nrecent;
+	uint32_t		 recent_reported;	/* the last "* n RECENT" */
 
 	/* ENABLEd extensions (RFC 5161) and what they change. */
 	int			 condstore;	/* RFC 7162: MODSEQ in FETCH */
@@ -210,11 +218,27 @@ void	 imap_session_accept(struct imapd *, struct listener *, int fd,
  * selected state forgets the mailbox; logout closes once written.
  */
 void	 imap_session_enter_state(struct imap_session *, enum imap_state);
+/*
+ * RFC 7162 3.1: a CONDSTORE enabling command (ENABLE, a MODSEQ item or
+ * key, CHANGEDSINCE, UNCHANGEDSINCE, STATUS HIGHESTMODSEQ).  The first
+ * one with a mailbox selected sends OK [HIGHESTMODSEQ], as Dovecot does.
+ */
+void	 imap_session_condstore(struct imap_session *);
 /* Waiting for a line with untagged updates going out (CMD_F_LIVE). */
 int	 imap_session_live(const struct imap_session *);
-/* FLAGS lists (imap-session.c). */
-void	 imap_write_flags(struct imap_session *, uint32_t flags,
+/* FLAGS lists (imap-session.c); \Recent from the session's claim. */
+void	 imap_write_flags(struct imap_session *, uint32_t uid, uint32_t flags,
 	    uint64_t keywords);
+/*
+ * \Recent (RFC 3501 2.3.2): whether uid is recent in this session; the
+ * UIDs first .. last become so (a claim, or what EXAMINE sees); "* n
+ * RECENT" if the count changed (or always).
+ */
+int	 imap_session_recent(const struct imap_session *, uint32_t uid);
+void	 imap_session_recent_add(struct imap_session *, uint32_t first,
+	    uint32_t last);
+void	 imap_session_recent_report(struct imap_session *, int always);
+uint32_t imap_session_recent_count(const struct imap_session *);
 void	 imap_write_mailbox_flags(struct imap_session *);
 /* Ends an asynchronous command (after its tagged answer was written). */
 void	 imap_session_done(struct imap_session *);

@@ -653,6 +653,7 @@ mime_part_find(const struct mime_msg *m, const char *path, size_t len)
 {
 	size_t		 i = 0;
 	uint32_t	 idx = 0, c, n;
+	int		 stayed = 0;	/* a "1" already named idx itself */
 
 	while (i < len) {
 		/* RFC 3501 9: nz-number */
@@ -675,15 +676,24 @@ mime_part_find(const struct mime_msg *m, const char *path, size_t len)
 				c = m->parts[c].next;
 			if (c == MIME_NONE)
 				return NULL;
-		} else if (n != 1)
+			stayed = 0;
+		} else if (n != 1 || stayed)
+			/*
+			 * RFC 3501 6.4.5: a part that is not multipart has a
+			 * part 1, itself, once: BODY[1.1] of a message that
+			 * is not multipart is empty, as Dovecot answers.
+			 */
 			return NULL;
-		else
+		else {
 			c = idx;
+			stayed = 1;
+		}
 		/* More numbers continue inside an embedded message. */
 		if (i < len && (m->parts[c].flags & MIME_PART_RFC822)) {
 			if (m->parts[c].child == MIME_NONE)
 				return NULL;
 			c = m->parts[c].child;
+			stayed = 0;
 		}
 		idx = c;
 	}

@@ -631,6 +631,14 @@ rfc5322_date_num(const char **pp, int min, int max, int *vp)
 int
 rfc5322_date_parse(const char *value, time_t *tp)
 {
+	int	 zone;
+
+	return rfc5322_date_parse_zone(value, tp, &zone);
+}
+
+int
+rfc5322_date_parse_zone(const char *value, time_t *tp, int *zonep)
+{
 	static const char *const months[] = { "jan", "feb", "mar", "apr",
 	    "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec" };
 	/* RFC 5322 4.3 obs-zone */
@@ -731,5 +739,6 @@ rfc5322_date_parse(const char *value, time_t *tp)
 	if ((t = timegm(&tm)) == (time_t)-1)
 		return -1;
 	*tp = t - zone;
+	*zonep = zone;
 	return 0;
 }

@@ -130,5 +130,7 @@ void	rfc5322_msgids_free(char ***idsp, size_t n);
  * *tp, or -1.
  */
 int	rfc5322_date_parse(const char *value, time_t *tp);
+/* The same, with the date's own zone in *zonep (seconds east of UTC). */
+int	rfc5322_date_parse_zone(const char *value, time_t *tp, int *zonep);
 
 #endif

@@ -17,6 +17,7 @@
 /* issue 11: V1 and invite_unsent; written only while that is set. */
 #define REC_ACCOUNT_V2	2
 #define REC_MAILBOX_V1	1
+#define REC_MAILBOX_V2	2	/* V1 and recent_uid */
 #define REC_MSG_V1	1
 #define REC_CORR_V1	1
 #define REC_BLOB_V1	1
@@ -105,7 +106,7 @@ store_mailbox_encode(const struct store_mailbox *m, struct pack *pk)
 {
 	uint32_t	 i;
 
-	pack_u8(pk, REC_MAILBOX_V1);
+	pack_u8(pk, REC_MAILBOX_V2);
 	pack_str(pk, m->name);
 	pack_u32(pk, m->special_use);
 	pack_i64(pk, m->created);
@@ -118,6 +119,7 @@ store_mailbox_encode(const struct store_mailbox *m, struct pack *pk)
 	pack_u32(pk, m->nkeywords);
 	for (i = 0; i < m->nkeywords; i++)
 		pack_str(pk, m->keywords[i]);
+	pack_u32(pk, m->recent_uid);
 }
 
 /* account_id and id come from the key; the caller sets them. */
@@ -126,10 +128,12 @@ store_mailbox_decode(const void *buf, size_t len, struct store_mailbox *m)
 {
 	struct unpack	 up;
 	uint32_t	 i, n;
+	uint8_t		 version;
 
 	store_mailbox_clear(m);
 	unpack_init(&up, buf, len);
-	if (unpack_u8(&up) != REC_MAILBOX_V1)
+	version = unpack_u8(&up);
+	if (version != REC_MAILBOX_V1 && version != REC_MAILBOX_V2)
 		return STORE_ECORRUPT;
 	m->name = unpack_str(&up);
 	m->special_use = unpack_u32(&up);
@@ -149,6 +153,9 @@ store_mailbox_decode(const void *buf, size_t len, struct store_mailbox *m)
 		m->keywords[i] = unpack_str(&up);
 		m->nkeywords = i + 1;
 	}
+	/* A V1 record's messages came before \Recent was kept: none is. */
+	m->recent_uid = version == REC_MAILBOX_V2 ? unpack_u32(&up) :
+	    m->uidnext - 1;
 	if (!unpack_done(&up) || m->uidnext == 0) {
 		store_mailbox_clear(m);
 		return STORE_ECORRUPT;

@@ -583,6 +583,12 @@ store_schema_txn(struct store_txn *txn, void *arg)
 		log_info("store: upgraded from schema version %u to 2: erase "
 		    "keys in %s", *found, txn->store->erase_dir);
 	}
+	if (*found < 3) {
+		if ((ret = store_upgrade_v3(txn)) != 0)
+			return ret;
+		log_info("store: upgraded from schema version %u to 3: "
+		    "\\Recent marks", *found < 2 ? 2 : *found);
+	}
 	if (*found < STORE_SCHEMA_VERSION) {
 		pack_be32(v, STORE_SCHEMA_VERSION);
 		if ((ret = store_db_put(txn, DBI_META, "schema", 6, v,

@@ -229,6 +229,26 @@ store_mailbox_create(struct store_txn *txn, uint64_t account_id,
 }
 
 int
+store_mailbox_recent(struct store_txn *txn, uint64_t account_id,
+    uint32_t mailbox_id, int claim, uint32_t *firstp, uint32_t *lastp)
+{
+	struct store_mailbox	 m;
+	int			 ret;
+
+	memset(&m, 0, sizeof(m));
+	if ((ret = store_mailbox_get(txn, account_id, mailbox_id, &m)) != 0)
+		return ret;
+	*firstp = m.recent_uid + 1;
+	*lastp = m.uidnext - 1;
+	if (claim && *lastp >= *firstp) {
+		m.recent_uid = *lastp;
+		ret = store_mailbox_put(txn, &m);
+	}
+	store_mailbox_clear(&m);
+	return ret;
+}
+
+int
 store_mailbox_rename(struct store_txn *txn, uint64_t account_id, uint32_t id,
     const char *newname)
 {

@@ -276,6 +276,7 @@ int	 store_erase_backup(struct store *, const char *dir);
 int	 store_account_put(struct store_txn *, const struct store_account *);
 /* The schema 1 -> 2 upgrade (store-upgrade.c). */
 int	 store_upgrade_v2(struct store_txn *);
+int	 store_upgrade_v3(struct store_txn *);
 
 /* Notification (store-notify.c). */
 int	 store_notify_init(struct store *);

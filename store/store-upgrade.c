@@ -9,6 +9,10 @@
  * too, and the address index by a hash under index.key.  Plaintext that
  * version 1 left in freed pages and old log files is not reached by this;
  * the log files go with the next checkpoints, freed pages when reused.
+ *
+ * 2 -> 3: mailbox records (version 2 of the record) carry recent_uid,
+ * the \Recent mark of RFC 3501 2.3.2; the messages already there count
+ * as seen by a session, so none becomes \Recent by the upgrade.
  */
 #include "config.h"
 
@@ -293,4 +297,36 @@ store_upgrade_v2(struct store_txn *txn)
 	    (ret = upg_msgids(txn)) != 0 || (ret = upg_queue(txn)) != 0)
 		return ret;
 	return 0;
+}
+
+int
+store_upgrade_v3(struct store_txn *txn)
+{
+	struct upg_list		 l = { NULL, 0 };
+	struct store_mailbox	 m;
+	struct pack		 pk;
+	size_t			 i;
+	int			 ret;
+
+	memset(&m, 0, sizeof(m));
+	if ((ret = upg_list_all(txn, DBI_MAILBOXES, &l, 0)) != 0)
+		goto out;
+	for (i = 0; i < l.n; i++) {
+		/* A version 1 record reads with recent_uid = uidnext - 1. */
+		if ((ret = store_mailbox_decode(l.r[i].val, l.r[i].vlen,
+		    &m)) != 0)
+			goto out;
+		pack_init(&pk);
+		store_mailbox_encode(&m, &pk);
+		ret = store_db_put(txn, DBI_MAILBOXES, l.r[i].key, l.r[i].klen,
+		    pk.buf, pk.len);
+		pack_free(&pk);
+		store_mailbox_clear(&m);
+		if (ret != 0)
+			goto out;
+	}
+out:
+	store_mailbox_clear(&m);
+	upg_list_free(&l);
+	return ret;
 }

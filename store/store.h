@@ -36,7 +36,7 @@
 
 #include "vault.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 enum store_error {
 	STORE_OK = 0,
@@ -329,6 +329,12 @@ struct store_mailbox {
 	uint64_t	 bytes;
 	uint32_t	 nkeywords;
 	char		*keywords[STORE_MAX_KEYWORDS];
+	/*
+	 * RFC 3501 2.3.2: the messages up to this UID have been claimed as
+	 * \Recent by a session (SELECT); those above are recent for the
+	 * next session that sees them.
+	 */
+	uint32_t	 recent_uid;
 };
 
 void	 store_mailbox_clear(struct store_mailbox *);
@@ -354,6 +360,13 @@ int	 store_mailbox_delete(struct store_txn *, uint64_t account_id,
  */
 int	 store_mailbox_keyword(struct store_txn *, struct store_mailbox *,
 	    const char *name, int create, unsigned *bitp);
+/*
+ * RFC 3501 2.3.2: the messages above the mailbox's recent_uid, in *firstp
+ * .. *lastp (first > last: none).  With claim, they become this caller's:
+ * recent_uid moves up to the last UID, in the caller's transaction.
+ */
+int	 store_mailbox_recent(struct store_txn *, uint64_t account_id,
+	    uint32_t mailbox_id, int claim, uint32_t *firstp, uint32_t *lastp);
 /* Sum of bytes over the account's mailboxes. */
 int	 store_account_usage(struct store_txn *, uint64_t account_id,
 	    uint64_t *bytesp);

@@ -140,6 +140,11 @@ static const struct vector basic_vectors[] = {
 	/* Sections do not nest. */
 	{ "t FETCH 1 BODY[HEADER.FIELDS (B[X (Y) ])]\r\n", 0,
 	  "t FETCH A:1 A:BODY[HEADER.FIELDS][(A:B[X (A:Y) A:])]\n" },
+	/* Any other "[" is an atom character (a mailbox name). */
+	{ "t STATUS a[b (MESSAGES)\r\n", 0,
+	  "t STATUS A:a[b (A:MESSAGES)\n" },
+	{ "t FETCH 1 BODY[1 (X)]\r\n", 0,
+	  "ERR 1 t FETCH: Missing space after an argument\n" },
 	/* Several commands in one read, and a bare LF. */
 	{ "a NOOP\r\nb NOOP\nc CHECK\r\n", 0, "a NOOP\nb NOOP\nc CHECK\n" },
 };

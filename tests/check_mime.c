@@ -20,6 +20,7 @@
 #include "mime-encode.h"
 #include "mime.h"
 #include "pack.h"
+#include "util.h"
 #include "xmalloc.h"
 
 Suite	*mime_suite(void);
@@ -659,6 +660,33 @@ END_TEST
 /* Sections                                                           */
 /* ---------------------------------------------------------------- */
 
+/* Line ends as Dovecot stores and serves them (crlf_normalize). */
+START_TEST(test_crlf)
+{
+	static const struct {
+		const char	*in, *out;
+	} cases[] = {
+		{ "a\nb\r\n", "a\r\nb\r\n" },
+		{ "a\rb\r\n", "a\rb\r\n" },	/* a bare CR stays */
+		{ "a\r\r\nb", "a\r\nb" },	/* a CR before CRLF is lost */
+		{ "a\r\r\r\n", "a\r\r\n" },
+		{ "\n\r", "\r\n\r" },
+		{ "", "" },
+	};
+	size_t	 i, len;
+	char	*out;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		out = crlf_normalize(cases[i].in, strlen(cases[i].in), &len);
+		ck_assert_uint_eq(len, strlen(cases[i].out));
+		ck_assert_str_eq(out, cases[i].out);
+		ck_assert_int_eq(crlf_is_normal(cases[i].in,
+		    strlen(cases[i].in)), strcmp(cases[i].in, cases[i].out) == 0);
+		free(out);
+	}
+}
+END_TEST
+
 START_TEST(test_sections)
 {
 	struct mime_msg		*m = parse_str(multi);
@@ -675,6 +703,15 @@ START_TEST(test_sections)
 	ck_assert_ptr_null(mime_part_find(m, "2.3", 3));
 	ck_assert_ptr_null(mime_part_find(m, "1.2", 3));
 	ck_assert_ptr_eq(mime_part_find(m, "1.1", 3), &m->parts[1]);
+	/* A part names itself as "1" once (Dovecot). */
+	ck_assert_ptr_null(mime_part_find(m, "1.1.1", 5));
+	ck_assert_ptr_null(mime_part_find(m, "2.1.1.1", 7));
+	mime_msg_free(&m);
+	m = parse_str("Subject: single\r\n\r\nbody\r\n");
+	ck_assert_ptr_eq(mime_part_find(m, "1", 1), &m->parts[0]);
+	ck_assert_ptr_null(mime_part_find(m, "1.1", 3));
+	mime_msg_free(&m);
+	m = parse_str(multi);
 	ck_assert_ptr_null(mime_part_find(m, "0", 1));
 	ck_assert_ptr_null(mime_part_find(m, "01", 2));
 	ck_assert_ptr_null(mime_part_find(m, "1.", 2));
@@ -1075,6 +1112,7 @@ mime_suite(void)
 
 	tc = tcase_create("sections");
 	tcase_add_test(tc, test_sections);
+	tcase_add_test(tc, test_crlf);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cache");

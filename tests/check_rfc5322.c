@@ -406,10 +406,17 @@ END_TEST
 START_TEST(dates)
 {
 	time_t	 t;
+	int	 zone;
 
 	ck_assert_int_eq(rfc5322_date_parse("Fri, 21 Nov 1997 09:55:06 -0600",
 	    &t), 0);
 	ck_assert_int_eq((long long)t, 880127706LL);
+	ck_assert_int_eq(rfc5322_date_parse_zone("Fri, 21 Nov 1997 09:55:06 "
+	    "-0630", &t, &zone), 0);
+	ck_assert_int_eq(zone, -(6 * 3600 + 30 * 60));
+	ck_assert_int_eq(rfc5322_date_parse_zone("21 Nov 1997 09:55 PDT", &t,
+	    &zone), 0);
+	ck_assert_int_eq(zone, -7 * 3600);
 	ck_assert_int_eq(rfc5322_date_parse("21 Nov 1997 15:55:06 +0000", &t),
 	    0);
 	ck_assert_int_eq((long long)t, 880127706LL);

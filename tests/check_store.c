@@ -3968,6 +3968,82 @@ START_TEST(test_upgrade_v1)
 }
 END_TEST
 
+/* Version 2: the INBOX as a version 1 mailbox record, uidnext 5. */
+static int
+v2_txn(struct store_txn *txn, void *arg)
+{
+	struct acct		*ac = arg;
+	struct store_mailbox	 m;
+	struct pack		 pk;
+	uint8_t			 key[KEY_MBOX], v[4];
+	int			 ret;
+
+	memset(&m, 0, sizeof(m));
+	if ((ret = store_mailbox_get(txn, ac->id, ac->inbox, &m)) != 0)
+		return ret;
+	m.uidnext = 5;
+	pack_init(&pk);
+	store_mailbox_encode(&m, &pk);
+	store_mailbox_clear(&m);
+	/* Version 1 was version 2 without the trailing recent_uid. */
+	pk.buf[0] = 1;
+	store_key_mbox(key, ac->id, ac->inbox);
+	ret = store_db_put(txn, DBI_MAILBOXES, key, sizeof(key), pk.buf,
+	    pk.len - 4);
+	pack_free(&pk);
+	pack_be32(v, 2);
+	if (ret == 0)
+		ret = store_db_put(txn, DBI_META, "schema", 6, v, sizeof(v));
+	return ret;
+}
+
+static int
+v3_check_txn(struct store_txn *txn, void *arg)
+{
+	struct acct		*ac = arg;
+	struct store_mailbox	 m;
+	uint8_t			 key[KEY_MBOX];
+	void			*val;
+	size_t			 vlen;
+	uint32_t		 first, last;
+	int			 ret;
+
+	store_key_mbox(key, ac->id, ac->inbox);
+	if ((ret = store_db_get(txn, DBI_MAILBOXES, key, sizeof(key), &val,
+	    &vlen)) != 0)
+		return ret;
+	ck_assert_uint_eq(((uint8_t *)val)[0], 2);
+	free(val);
+	memset(&m, 0, sizeof(m));
+	if ((ret = store_mailbox_get(txn, ac->id, ac->inbox, &m)) != 0)
+		return ret;
+	ck_assert_uint_eq(m.recent_uid, 4);
+	store_mailbox_clear(&m);
+	/* Nothing above the mark: a SELECT claims nothing. */
+	if ((ret = store_mailbox_recent(txn, ac->id, ac->inbox, 1, &first,
+	    &last)) != 0)
+		return ret;
+	ck_assert_uint_gt(first, last);
+	return 0;
+}
+
+START_TEST(test_upgrade_v2)
+{
+	struct acct	 a;
+	uint32_t	 ver = 0;
+
+	acct_create(st, "recent@example.org", &a);
+	ck_assert_int_eq(store_txn_run(st, v2_txn, &a), 0);
+	store_close(&st);
+	st = open_store(statedir);
+	ck_assert_int_eq(store_txn_run(st, schema_txn, &ver), 0);
+	ck_assert_uint_eq(ver, 3);
+	ck_assert_int_eq(store_txn_run(st, v3_check_txn, &a), 0);
+	check_clean(st);
+	acct_free(&a);
+}
+END_TEST
+
 /* ================================================================ */
 /* Backup                                                             */
 /* ================================================================ */
@@ -4306,7 +4382,7 @@ check_codec(enum rec_kind kind, const struct pack *pk)
 	memcpy(buf, pk->buf, pk->len);
 	buf[pk->len] = 0;
 	ck_assert_int_eq(rec_decode(kind, buf, pk->len + 1), STORE_ECORRUPT);
-	buf[0] = 2;
+	buf[0] = 0xff;	/* no record has this version */
 	ck_assert_int_eq(rec_decode(kind, buf, pk->len), STORE_ECORRUPT);
 	for (i = 0; i < pk->len; i++)
 		for (bit = 0; bit < 8; bit += 7) {
@@ -4527,6 +4603,7 @@ store_suite(void)
 	tcase_add_test(tc, test_queue_dropped_with_account);
 	tcase_add_test(tc, test_erase_orphans);
 	tcase_add_test(tc, test_upgrade_v1);
+	tcase_add_test(tc, test_upgrade_v2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("at_rest");
