@@ -33,6 +33,7 @@
 #include "invite.h"
 #include "mime-encode.h"
 #include "pack.h"
+#include "rfc5322.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -341,8 +342,8 @@ invite_mail_build(const struct conf *cf, const struct invite_mail *im,
 	struct sbuf		 subj = { NULL, 0, 0 };
 	struct tm		 tm;
 	time_t			 now = time(NULL), exp = a->invite_expires;
-	uint8_t			 rnd[16];
-	char			*hex, *nl, date[64], name[ADDR_MAX + 64];
+	char			 hex[33], *nl, date[RFC5322_DATE_MAX];
+	char			 name[ADDR_MAX + 64];
 
 	memset(&v, 0, sizeof(v));
 	v.link = inv->link;
@@ -372,11 +373,9 @@ invite_mail_build(const struct conf *cf, const struct invite_mail *im,
 	else if (subj.p != NULL)
 		invite_header_encoded(&m, subj.p);
 	sbuf_str(&m, "\r\n");
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	rfc5322_date_format(now, 1, date, sizeof(date));
 	sbuf_printf(&m, "Date: %s\r\n", date);
-	randombytes_buf(rnd, sizeof(rnd));
-	hex = hex_encode(rnd, sizeof(rnd));
+	rfc5322_random_id(hex, sizeof(hex));
 	sbuf_printf(&m, "Message-ID: <%s.invite@%s>\r\n", hex, cf->hostname);
 	sbuf_str(&m, "MIME-Version: 1.0\r\n");
 	/* RFC 3834 5: no auto-replies to this. */
@@ -402,7 +401,6 @@ invite_mail_build(const struct conf *cf, const struct invite_mail *im,
 	sbuf_printf(&m, "\r\n--=_guestbox_%s--\r\n", hex);
 	free(part.p);
 	free(subj.p);
-	free(hex);
 	*msgp = m.p;
 	*lenp = m.n;
 }

@@ -82,10 +82,7 @@ copy_run(struct imap_session *s, const struct imap_command *cmd, int uid_mode,
 		free(dest);
 		return CMD_DONE;
 	}
-	if (strcmp(setstr, "$") == 0)
-		set = imap_saved_set(s, uid_mode);
-	else if ((set = imap_set_parse(setstr, uid_mode ?
-	    imap_view_max_uid(&s->view) : s->view.count)) == NULL) {
+	if ((set = imap_set_arg(s, setstr, uid_mode)) == NULL) {
 		imap_tagged(s, "BAD", "Invalid sequence set");
 		free(dest);
 		return CMD_DONE;

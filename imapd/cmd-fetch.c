@@ -24,6 +24,7 @@
 #include "imap-bodystructure.h"
 #include "imap-date.h"
 #include "imap-fetch-parse.h"
+#include "imap-quote.h"
 #include "imap-seqset.h"
 #include "imapd.h"
 #include "log.h"
@@ -193,29 +194,6 @@ fetch_msg_clear(struct fetch_msg *fm)
 	mime_msg_free(&fm->mime);
 }
 
-/*
- * RFC 3501 9: a literal holds no NUL (only BINARY's literal8 may).  Mail
- * with NULs exists; like Dovecot, send each as 0x80, keeping the size.
- */
-static void
-fetch_write_nonul(struct imap_session *s, const uint8_t *data, size_t len)
-{
-	const uint8_t	*nul;
-	size_t		 n;
-
-	while (len > 0) {
-		if ((nul = memchr(data, '\0', len)) == NULL) {
-			imap_write(s, data, len);
-			return;
-		}
-		n = (size_t)(nul - data);
-		imap_write(s, data, n);
-		imap_write(s, "\x80", 1);
-		data += n + 1;
-		len -= n + 1;
-	}
-}
-
 /* Writes [off, off+len) of data as a literal, cut by a partial. */
 static void
 fetch_write_range(struct imap_session *s, const struct imap_fetch_part *part,
@@ -232,8 +210,7 @@ fetch_write_range(struct imap_session *s, const struct imap_fetch_part *part,
 				len = part->length;
 		}
 	}
-	imap_printf(s, "{%llu}\r\n", (unsigned long long)len);
-	fetch_write_nonul(s, data + off, (size_t)len);
+	imap_quote_literal(conn_out(s->conn), data + off, (size_t)len);
 }
 
 /* BODY[...] and BODY.PEEK[...]: the name, then the section's text. */
@@ -765,10 +742,7 @@ cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	fr->next = 1;
 	s->cmd_state = fr;
 	s->cmd_state_free = fetch_req_free;
-	if (strcmp(set, "$") == 0)
-		fr->set = imap_saved_set(s, uid_mode);
-	else if ((fr->set = imap_set_parse(set, uid_mode ? imap_view_max_uid(&s->view) :
-	    s->view.count)) == NULL) {
+	if ((fr->set = imap_set_arg(s, set, uid_mode)) == NULL) {
 		imap_tagged(s, "BAD", "Invalid sequence set");
 		return CMD_DONE;
 	}

@@ -180,25 +180,6 @@ list_txn(struct store_txn *txn, void *arg)
 	return 0;
 }
 
-static const char *
-list_special(uint32_t su)
-{
-	switch (su) {
-	case STORE_SPECIAL_SENT:
-		return "\\Sent";
-	case STORE_SPECIAL_DRAFTS:
-		return "\\Drafts";
-	case STORE_SPECIAL_TRASH:
-		return "\\Trash";
-	case STORE_SPECIAL_ARCHIVE:
-		return "\\Archive";
-	case STORE_SPECIAL_JUNK:
-		return "\\Junk";
-	default:
-		return NULL;
-	}
-}
-
 /*
  * RFC 5258 4 (RECURSIVEMATCH): a mailbox that is not subscribed itself is
  * given with CHILDINFO when a subscribed descendant would not be listed
@@ -254,7 +235,7 @@ list_write(struct imap_session *s, const char *verb, const struct list_box *b,
 			    "\\HasChildren" : "\\HasNoChildren");
 			sep = " ";
 		}
-		if ((su = list_special(b->mb.special_use)) != NULL)
+		if ((su = store_special_use_name(b->mb.special_use)) != NULL)
 			imap_printf(s, "%s%s", sep, su);
 	}
 	imap_printf(s, ") \"/\" ");

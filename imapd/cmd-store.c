@@ -166,10 +166,7 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 		return CMD_DONE;
 	}
-	if (strcmp(setstr, "$") == 0)
-		set = imap_saved_set(s, uid_mode);
-	else if ((set = imap_set_parse(setstr, uid_mode ?
-	    imap_view_max_uid(&s->view) : s->view.count)) == NULL) {
+	if ((set = imap_set_arg(s, setstr, uid_mode)) == NULL) {
 		imap_tagged(s, "BAD", "Invalid sequence set");
 		return CMD_DONE;
 	}

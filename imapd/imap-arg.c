@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "imap-arg.h"
+#include "util.h"
 
 static int	imap_arg_has_nul(const struct imap_arg *);
 
@@ -109,20 +110,8 @@ imap_arg_get_list(const struct imap_arg *arg, const struct imap_arg **args_r,
 int
 imap_number64_parse(const char *s, uint64_t *vp)
 {
-	uint64_t	 v = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		/* RFC 9051 9: number64 stops at 2^63-1. */
-		if (v > (INT64_MAX - (uint64_t)(*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*vp = v;
-	return 0;
+	/* RFC 9051 9: number64 stops at 2^63-1. */
+	return parse_u64(s, INT64_MAX, vp);
 }
 
 int

@@ -14,7 +14,6 @@
 #include "xmalloc.h"
 
 static int	quote_can_quote(const char *, size_t, unsigned int);
-static void	quote_literal(struct evbuffer *, const char *, size_t);
 
 int
 imap_quote_is_atom(const char *s, size_t len)
@@ -62,10 +61,10 @@ quote_can_quote(const char *s, size_t len, unsigned int flags)
 	return !eight || mutf7_utf8_is_valid(s, len);
 }
 
-static void
-quote_literal(struct evbuffer *out, const char *s, size_t len)
+void
+imap_quote_literal(struct evbuffer *out, const void *data, size_t len)
 {
-	const char	*nul;
+	const char	*s = data, *nul;
 	size_t		 n;
 
 	evbuffer_add_printf(out, "{%zu}\r\n", len);
@@ -89,7 +88,7 @@ imap_quote_string(struct evbuffer *out, const char *s, size_t len,
 	size_t	 i, start;
 
 	if (!quote_can_quote(s, len, flags)) {
-		quote_literal(out, s, len);
+		imap_quote_literal(out, s, len);
 		return;
 	}
 	evbuffer_add(out, "\"", 1);
@@ -200,7 +199,7 @@ imap_quote_humans(struct evbuffer *out, const char *s, size_t len)
 	} else if (n == 0)
 		evbuffer_add(out, "\"\"", 2);
 	else
-		quote_literal(out, t, n);
+		imap_quote_literal(out, t, n);
 	free(t);
 }
 

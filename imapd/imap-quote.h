@@ -27,6 +27,11 @@ struct evbuffer;
  */
 #define IMAP_QUOTE_F_MESSAGE	0x02
 
+/*
+ * A literal "{N}" CRLF data, each NUL written as 0x80 (RFC 3501 9: CHAR8
+ * excludes NUL; Dovecot does the same), so the size stays N.
+ */
+void	 imap_quote_literal(struct evbuffer *, const void *data, size_t len);
 /* True if s can be written as an atom (and is not NIL). */
 int	 imap_quote_is_atom(const char *s, size_t len);
 

@@ -995,3 +995,12 @@ imap_saved_set(struct imap_session *s, int uid_mode)
 	free(seqs);
 	return set;
 }
+
+struct imap_seqset *
+imap_set_arg(struct imap_session *s, const char *str, int uid_mode)
+{
+	if (strcmp(str, "$") == 0)
+		return imap_saved_set(s, uid_mode);
+	return imap_set_parse(str, uid_mode ? imap_view_max_uid(&s->view) :
+	    s->view.count);
+}

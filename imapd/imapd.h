@@ -336,6 +336,13 @@ void	 imap_write_ordered_list(struct evbuffer *, const uint32_t *, size_t);
 void	 imap_save_result(struct imap_session *, const uint32_t *, size_t n,
 	    int uid_mode);
 struct imap_seqset *imap_saved_set(struct imap_session *, int uid_mode);
+/*
+ * The sequence-set argument of FETCH, STORE, COPY and MOVE, "*" being the
+ * last message or UID (RFC 3501 9), "$" the saved result (RFC 5182 2);
+ * NULL if it is none (the caller answers BAD).
+ */
+struct imap_seqset *imap_set_arg(struct imap_session *, const char *,
+	    int uid_mode);
 
 /* Mailbox names (cmd-mailbox.c) */
 /* Decodes a client's mailbox argument to UTF-8 (caller frees); NULL: BAD. */

@@ -14,7 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include <sodium.h>
+
+#include "log.h"
 #include "message-address.h"
 #include "pack.h"
 #include "rfc5322.h"
@@ -37,7 +41,6 @@ struct rfc5322_lex {
 static void	rfc5322_buf_addc(struct rfc5322_buf *, char);
 static void	rfc5322_buf_add(struct rfc5322_buf *, const char *, size_t);
 static char	*rfc5322_buf_take(struct rfc5322_buf *);
-static int	rfc5322_is_dot_atom(const char *);
 static int	rfc5322_cfws(struct rfc5322_lex *);
 static void	rfc5322_lex_init(struct rfc5322_lex *, const char *);
 static int	rfc5322_skip_word(struct rfc5322_lex *);
@@ -251,23 +254,6 @@ rfc5322_header_count(const struct rfc5322_header *h, const char *name)
 /* Lexical tokens (RFC 5322 3.2)                                      */
 /* ------------------------------------------------------------------ */
 
-static int
-rfc5322_is_dot_atom(const char *s)
-{
-	const char	*p;
-
-	if (*s == '\0' || *s == '.')
-		return 0;
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (p[1] == '.' || p[1] == '\0')
-				return 0;
-		} else if (!RFC822_IS_ATEXT((unsigned char)*p))
-			return 0;
-	}
-	return 1;
-}
-
 static void
 rfc5322_lex_init(struct rfc5322_lex *lx, const char *s)
 {
@@ -338,7 +324,7 @@ rfc5322_local_canon(const struct message_address *a, const char **whyp)
 	struct rfc5322_buf	 b = { NULL, 0, 0 };
 	const char		*p;
 
-	if (rfc5322_is_dot_atom(a->mailbox))
+	if (rfc822_is_dot_atom_text(a->mailbox, 1))
 		return xstrdup(a->mailbox);
 	if (!(a->flags & MESSAGE_ADDRESS_F_QUOTED)) {
 		*whyp = "a local part has misplaced dots";
@@ -397,7 +383,7 @@ rfc5322_mailbox_ok(const struct message_address *a, const char **whyp)
 	}
 	/* RFC 5322 3.4.1 domain = dot-atom / domain-literal */
 	if (a->domain[0] == '[' ? !rfc5322_is_domain_literal(a->domain) :
-	    !rfc5322_is_dot_atom(a->domain)) {
+	    !rfc822_is_dot_atom_text(a->domain, 1)) {
 		*whyp = "an address has no valid domain";
 		return 0;
 	}
@@ -741,4 +727,54 @@ rfc5322_date_parse_zone(const char *value, time_t *tp, int *zonep)
 	*tp = t - zone;
 	*zonep = zone;
 	return 0;
+}
+
+void
+rfc5322_date_format(time_t t, int utc, char *buf, size_t len)
+{
+	struct tm	 tm;
+
+	if (utc) {
+		gmtime_r(&t, &tm);
+		strftime(buf, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	} else {
+		localtime_r(&t, &tm);
+		strftime(buf, len, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	}
+}
+
+void
+rfc5322_random_id(char *buf, size_t len)
+{
+	uint8_t		 rnd[64];
+	size_t		 n = (len - 1) / 2;
+
+	if (len == 0 || n > sizeof(rnd))
+		fatalx("rfc5322_random_id: %zu bytes", len);
+	randombytes_buf(rnd, n);
+	sodium_bin2hex(buf, len, rnd, n);
+}
+
+char *
+rfc5322_trace_final(const char *from, const char *rcpt, const char *helo,
+    const char *peer, const char *host, const char *comment,
+    const char *proto, size_t *lenp)
+{
+	char	 date[RFC5322_DATE_MAX], id[17], with[64];
+	char	*h;
+	int	 n;
+
+	rfc5322_date_format(time(NULL), 0, date, sizeof(date));
+	with[0] = '\0';
+	if (proto != NULL) {
+		rfc5322_random_id(id, sizeof(id));
+		snprintf(with, sizeof(with), " with %s id %s", proto, id);
+	}
+	n = xasprintf(&h, "Return-Path: <%s>\r\nDelivered-To: %s\r\n"
+	    "Received: from %s (%s)\r\n\tby %s (%s)%s\r\n"
+	    "\tfor <%s>; %s\r\n", from, rcpt,
+	    helo != NULL && helo[0] != '\0' ? helo : "unknown", peer, host,
+	    comment, with, rcpt, date);
+	*lenp = (size_t)n;
+	return h;
 }

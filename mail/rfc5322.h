@@ -132,5 +132,28 @@ void	rfc5322_msgids_free(char ***idsp, size_t n);
 int	rfc5322_date_parse(const char *value, time_t *tp);
 /* The same, with the date's own zone in *zonep (seconds east of UTC). */
 int	rfc5322_date_parse_zone(const char *value, time_t *tp, int *zonep);
+/*
+ * The RFC 5322 3.3 date-time of t for a Date or Received header: local
+ * time with its offset, or (utc) UTC as "+0000".  buf should hold
+ * RFC5322_DATE_MAX bytes.
+ */
+#define RFC5322_DATE_MAX	64
+void	rfc5322_date_format(time_t t, int utc, char *buf, size_t len);
+/*
+ * A unique id-left for an RFC 5322 3.6.4 msg-id we make (or a MIME
+ * boundary): (len - 1) / 2 random bytes as hex, NUL-terminated.
+ */
+void	rfc5322_random_id(char *buf, size_t len);
+/*
+ * The trace fields we put above a message we deliver finally to rcpt
+ * (RFC 5321 4.4, RFC 5322 3.6.7): Return-Path with the reverse path,
+ * Delivered-To (RFC 9228, against loops) and Received from helo (NULL or
+ * "": "unknown") at peer, by host with the comment; with proto non-NULL
+ * also "with PROTO id" and a new random id.  A new string; its length
+ * in *lenp.
+ */
+char	*rfc5322_trace_final(const char *from, const char *rcpt,
+	    const char *helo, const char *peer, const char *host,
+	    const char *comment, const char *proto, size_t *lenp);
 
 #endif

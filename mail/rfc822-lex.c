@@ -37,6 +37,25 @@ rfc822_atext_class(uint8_t c)
 	return 0;
 }
 
+int
+rfc822_is_dot_atom_text(const char *s, int utf8)
+{
+	const char	*p;
+	uint8_t		 c;
+
+	if (*s == '\0' || *s == '.')
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		c = (uint8_t)*p;
+		if (c == '.') {
+			if (p[1] == '.' || p[1] == '\0')
+				return 0;
+		} else if (!RFC822_IS_ATEXT(c) || (c >= 0x80 && !utf8))
+			return 0;
+	}
+	return 1;
+}
+
 
 /* The current byte; 0 at the end, where a C parser would see its NUL. */
 int

@@ -28,6 +28,14 @@ int	 rfc822_atext_class(uint8_t);
 #define RFC822_IS_TOKEN(c)	((rfc822_atext_class(c) & 3) != 0)
 #define RFC822_IS_LWSP(c)	((c) == ' ' || (c) == '\t')
 
+/*
+ * Whether the whole of s is RFC 5322 3.2.3 dot-atom-text (no CFWS), which
+ * is also RFC 5321 4.1.2 Dot-string.  utf8: admit 8-bit bytes in atext as
+ * RFC 6532 3.2 does for messages; 0 for the ASCII of an SMTP path without
+ * SMTPUTF8 (RFC 6531).
+ */
+int	 rfc822_is_dot_atom_text(const char *s, int utf8);
+
 /* comment: where the text of the last comment skipped goes, or NULL. */
 void	 rfc822_lex_init(struct rfc822_lex *, const uint8_t *, size_t,
 	    struct pack *comment);

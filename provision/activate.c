@@ -13,6 +13,7 @@
 #include "activate.h"
 #include "log.h"
 #include "mime-seal.h"
+#include "rfc5322.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -83,13 +84,21 @@ activate_count_txn(struct store_txn *txn, void *arg)
 	return ret;
 }
 
-/* Looks up the token and checks the PIN (Argon2id: outside any txn). */
+/*
+ * Fills *ac for the token, looks it up and checks the PIN (Argon2id:
+ * outside any txn); pin NULL checks the token alone.
+ */
 static enum activate_result
-activate_prepare(struct store *st, struct activate *ac)
+activate_prepare(struct store *st, const struct conf *cf,
+    const uint8_t token[32], const char *pin, struct activate *ac)
 {
 	uint8_t		*kek;
 	int		 ret;
 
+	memset(ac, 0, sizeof(*ac));
+	ac->conf = cf;
+	ac->token = token;
+	ac->pin = pin;
 	kek = xsecret_alloc(VAULT_KEYBYTES);
 	vault_token_derive(ac->token, ac->token_id, kek);
 	xsecret_free(kek);
@@ -136,11 +145,7 @@ activate_check(struct store *st, const struct conf *cf, const uint8_t token[32],
 	enum activate_result	 r;
 	uint64_t		 used;
 
-	memset(&ac, 0, sizeof(ac));
-	ac.conf = cf;
-	ac.token = token;
-	ac.pin = pin;
-	r = activate_prepare(st, &ac);
+	r = activate_prepare(st, cf, token, pin, &ac);
 	if (has_pinp != NULL)
 		*has_pinp = ac.has_pin;
 	if (attempts_leftp != NULL) {
@@ -297,13 +302,10 @@ char *
 activate_welcome(const struct conf *cf, const char *address,
     const char *corr, int64_t created, uint64_t account_id, size_t *lenp)
 {
-	char		 date[64], *buf = NULL;
-	time_t		 t = (time_t)created;
-	struct tm	 tm;
+	char		 date[RFC5322_DATE_MAX], *buf = NULL;
 	FILE		*fp;
 
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	rfc5322_date_format((time_t)created, 1, date, sizeof(date));
 	if ((fp = open_memstream(&buf, lenp)) == NULL)
 		fatal("open_memstream");
 	/* RFC 5322 headers; RFC 2047 for the Subject's umlaut. */
@@ -371,11 +373,7 @@ activate_password(struct store *st, const struct conf *cf,
 	size_t			 msglen;
 	int			 ret;
 
-	memset(&ac, 0, sizeof(ac));
-	ac.conf = cf;
-	ac.token = token;
-	ac.pin = pin;
-	r = activate_prepare(st, &ac);
+	r = activate_prepare(st, cf, token, pin, &ac);
 	activate_address(&ac, address, addrlen);
 	if (r == ACTIVATE_OK && ac.has_pin && !ac.pin_ok)
 		r = ACTIVATE_PIN_WRONG;

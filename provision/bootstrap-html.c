@@ -100,6 +100,26 @@ html_para(struct evbuffer *b, struct bs_req *r, enum text_id id,
 }
 
 void
+html_form_error(struct evbuffer *b, struct bs_req *r, enum text_id error,
+    const char *const *args, size_t nargs)
+{
+	if (error == T_COUNT)
+		return;
+	evbuffer_add_printf(b, "<p class=\"error\" id=\"error\" "
+	    "role=\"alert\">");
+	html_text(b, r, error, args, nargs);
+	evbuffer_add_printf(b, "</p>\n");
+}
+
+void
+html_form_submit(struct evbuffer *b, struct bs_req *r, enum text_id label)
+{
+	evbuffer_add_printf(b, "<p><button type=\"submit\">");
+	html_text(b, r, label, NULL, 0);
+	evbuffer_add_printf(b, "</button></p>\n</form>\n");
+}
+
+void
 html_csrf(struct evbuffer *b, struct bs_req *r, const char *form)
 {
 	char	*tok;

@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "activate.h"
 #include "bootstrap.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -182,4 +183,60 @@ bs_form_refused(struct bs_req *r, enum text_id error, const char *location)
 	r->sess->flash = error;
 	bs_session_save(r, r->sess);
 	bs_redirect(r, location);
+}
+
+/* Each state has one page: the link's (/), the password's and /done. */
+int
+bs_step_applies(struct bs_req *r, enum session_state step)
+{
+	if (r->sess->state == step)
+		return 1;
+	switch (r->sess->state) {
+	case SESSION_NONE:
+	case SESSION_STATE_COUNT:
+		bs_invalid(r);
+		break;
+	case SESSION_TOKEN:
+		bs_redirect(r, "/");
+		break;
+	case SESSION_PIN_OK:
+		bs_redirect(r, "/password");
+		break;
+	case SESSION_DONE:
+		bs_redirect(r, "/done");
+		break;
+	}
+	return 0;
+}
+
+int
+bs_check_refused(struct bs_req *r, int ar)
+{
+	switch ((enum activate_result)ar) {
+	case ACTIVATE_OK:
+		return 0;
+	case ACTIVATE_ERROR:
+		bs_error(r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
+		    T_ERR_BUSY_TEXT);
+		break;
+	case ACTIVATE_PIN_LOCKED:
+		bs_locked(r);
+		break;
+	default:
+		bs_invalid(r);
+		break;
+	}
+	return 1;
+}
+
+enum text_id
+bs_flash_take(struct bs_req *r)
+{
+	enum text_id	 flash = r->sess->flash;
+
+	if (flash != T_COUNT) {
+		r->sess->flash = T_COUNT;
+		bs_session_save(r, r->sess);
+	}
+	return flash;
 }

@@ -57,20 +57,8 @@ start_get(struct bs_req *r)
 	}
 	ar = activate_check(r->bd->d.store, r->conf, r->sess->token, NULL,
 	    &has_pin, NULL, r->sess->address, sizeof(r->sess->address));
-	switch (ar) {
-	case ACTIVATE_OK:
-		break;
-	case ACTIVATE_ERROR:
-		bs_error(r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
-		    T_ERR_BUSY_TEXT);
+	if (bs_check_refused(r, ar))
 		return;
-	case ACTIVATE_PIN_LOCKED:
-		bs_locked(r);
-		return;
-	default:
-		bs_invalid(r);
-		return;
-	}
 	if (r->sess->state == SESSION_TOKEN && has_pin) {
 		bs_redirect(r, "/pin");
 		return;

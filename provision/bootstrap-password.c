@@ -178,12 +178,7 @@ password_form(struct bs_req *r, enum text_id error)
 	    (unsigned long long)r->conf->password_min_length);
 	snprintf(distinct, sizeof(distinct), "%d", PASSWORD_MIN_DISTINCT);
 	b = html_begin(r, T_PW_TITLE);
-	if (error != T_COUNT) {
-		evbuffer_add_printf(b, "<p class=\"error\" id=\"error\" "
-		    "role=\"alert\">");
-		html_text(b, r, error, args, 2);
-		evbuffer_add_printf(b, "</p>\n");
-	}
+	html_form_error(b, r, error, args, 2);
 	evbuffer_add_printf(b, "<div class=\"warning\" id=\"warning\">\n"
 	    "<p><strong>");
 	html_text(b, r, T_PW_WARNING_HEAD, NULL, 0);
@@ -215,61 +210,23 @@ password_form(struct bs_req *r, enum text_id error)
 	    "name=\"password2\" type=\"password\" autocomplete=\"new-password\" "
 	    "minlength=\"%s\" maxlength=\"%d\" required></p>\n", min,
 	    BS_MAX_PASSWORD);
-	evbuffer_add_printf(b, "<p><button type=\"submit\">");
-	html_text(b, r, T_PW_SUBMIT, NULL, 0);
-	evbuffer_add_printf(b, "</button></p>\n</form>\n");
+	html_form_submit(b, r, T_PW_SUBMIT);
 	html_end(r, b);
 	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
 	evbuffer_free(b);
-}
-
-static int
-password_applies(struct bs_req *r)
-{
-	switch (r->sess->state) {
-	case SESSION_PIN_OK:
-		return 1;
-	case SESSION_NONE:
-	case SESSION_STATE_COUNT:
-		bs_invalid(r);
-		return 0;
-	case SESSION_TOKEN:
-		bs_redirect(r, "/");
-		return 0;
-	case SESSION_DONE:
-		bs_redirect(r, "/done");
-		return 0;
-	}
-	return 0;
 }
 
 void
 password_get(struct bs_req *r)
 {
 	enum activate_result	 ar;
-	enum text_id		 flash;
 
-	if (!password_applies(r))
+	if (!bs_step_applies(r, SESSION_PIN_OK))
 		return;
-
 	ar = activate_check(r->bd->d.store, r->conf, r->sess->token, NULL,
 	    NULL, NULL, r->sess->address, sizeof(r->sess->address));
-	if (ar == ACTIVATE_ERROR)
-		bs_error(r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
-		    T_ERR_BUSY_TEXT);
-	else if (ar == ACTIVATE_PIN_LOCKED)
-		bs_locked(r);
-	else if (ar != ACTIVATE_OK)
-		bs_invalid(r);
-	else {
-		/* The error of the POST that sent us here, once. */
-		flash = r->sess->flash;
-		if (flash != T_COUNT) {
-			r->sess->flash = T_COUNT;
-			bs_session_save(r, r->sess);
-		}
-		password_form(r, flash);
-	}
+	if (!bs_check_refused(r, ar))
+		password_form(r, bs_flash_take(r));
 }
 
 void
@@ -281,7 +238,7 @@ password_post(struct bs_req *r)
 	size_t			 len = 0, len2 = 0;
 	char			 addr[ADDR_MAX + 1];
 
-	if (!password_applies(r))
+	if (!bs_step_applies(r, SESSION_PIN_OK))
 		return;
 	pw = bs_form_get(&r->form, "password", &len);
 	pw2 = bs_form_get(&r->form, "password2", &len2);

@@ -37,12 +37,7 @@ pin_form(struct bs_req *r, enum text_id error, unsigned left)
 
 	snprintf(n, sizeof(n), "%u", left);
 	b = html_begin(r, T_PIN_TITLE);
-	if (error != T_COUNT) {
-		evbuffer_add_printf(b, "<p class=\"error\" id=\"error\" "
-		    "role=\"alert\">");
-		html_text(b, r, error, NULL, 0);
-		evbuffer_add_printf(b, "</p>\n");
-	}
+	html_form_error(b, r, error, NULL, 0);
 	html_para(b, r, T_PIN_INTRO, NULL);
 	html_para(b, r, T_PIN_NONE, NULL);
 	evbuffer_add_printf(b, "<form method=\"post\" action=\"/pin\">\n");
@@ -63,9 +58,8 @@ pin_form(struct bs_req *r, enum text_id error, unsigned left)
 	    " aria-invalid=\"true\"" : "");
 	evbuffer_add_printf(b, "<p class=\"hint\" id=\"attempts\">");
 	html_text(b, r, left == 1 ? T_PIN_LEFT_ONE : T_PIN_LEFT_MANY, args, 1);
-	evbuffer_add_printf(b, "</p>\n<p><button type=\"submit\">");
-	html_text(b, r, T_PIN_SUBMIT, NULL, 0);
-	evbuffer_add_printf(b, "</button></p>\n</form>\n");
+	evbuffer_add_printf(b, "</p>\n");
+	html_form_submit(b, r, T_PIN_SUBMIT);
 	html_end(r, b);
 	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
 	evbuffer_free(b);
@@ -97,57 +91,23 @@ pin_normalize(const char *in, size_t len, char *out, size_t outlen)
 	return T_COUNT;
 }
 
-/* Sends the browser on if this is not its step; 1 if the form applies. */
-static int
-pin_applies(struct bs_req *r)
-{
-	switch (r->sess->state) {
-	case SESSION_TOKEN:
-		return 1;
-	case SESSION_NONE:
-	case SESSION_STATE_COUNT:
-		bs_invalid(r);
-		return 0;
-	case SESSION_PIN_OK:
-		bs_redirect(r, "/password");
-		return 0;
-	case SESSION_DONE:
-		bs_redirect(r, "/done");
-		return 0;
-	}
-	return 0;
-}
-
 void
 pin_get(struct bs_req *r)
 {
 	enum activate_result	 ar;
-	enum text_id		 flash;
 	unsigned		 left = 0;
 	int			 has_pin = 0;
 
-	if (!pin_applies(r))
+	if (!bs_step_applies(r, SESSION_TOKEN))
 		return;
 	ar = activate_check(r->bd->d.store, r->conf, r->sess->token, NULL,
 	    &has_pin, &left, NULL, 0);
-	if (ar == ACTIVATE_ERROR)
-		bs_error(r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
-		    T_ERR_BUSY_TEXT);
-	else if (ar == ACTIVATE_PIN_LOCKED)
-		bs_locked(r);
-	else if (ar != ACTIVATE_OK)
-		bs_invalid(r);
-	else if (!has_pin)
+	if (bs_check_refused(r, ar))
+		return;
+	if (!has_pin)
 		bs_redirect(r, "/");
-	else {
-		/* The error of the POST that sent us here, once. */
-		flash = r->sess->flash;
-		if (flash != T_COUNT) {
-			r->sess->flash = T_COUNT;
-			bs_session_save(r, r->sess);
-		}
-		pin_form(r, flash, left);
-	}
+	else
+		pin_form(r, bs_flash_take(r), left);
 }
 
 void
@@ -160,7 +120,7 @@ pin_post(struct bs_req *r)
 	size_t			 len = 0;
 	int			 has_pin = 0;
 
-	if (!pin_applies(r))
+	if (!bs_step_applies(r, SESSION_TOKEN))
 		return;
 	given = bs_form_get(&r->form, "pin", &len);
 	/* Not a PIN at all: say why, and do not count it as an attempt. */

@@ -313,6 +313,19 @@ void		 bs_locked(struct bs_req *);
 /* Keeps error for the next GET of the form and redirects there. */
 void		 bs_form_refused(struct bs_req *, enum text_id error,
 		    const char *location);
+/*
+ * 1 if the session is at step (the page's own state); else sends the
+ * browser to the page of the step it is at, or the neutral page, and 0.
+ */
+int		 bs_step_applies(struct bs_req *, enum session_state step);
+/*
+ * The error page for what activate_check() said on a GET (busy, locked,
+ * invalid) and 1; 0 for ACTIVATE_OK, nothing sent.  ar is an enum
+ * activate_result (activate.h).
+ */
+int		 bs_check_refused(struct bs_req *, int ar);
+/* The error a refused POST left for this GET (T_COUNT: none), once. */
+enum text_id	 bs_flash_take(struct bs_req *);
 
 /* bootstrap-form.c: no evhttp, reached by tests/fuzz/fuzz-http.c */
 /* The value of cookie name in a Cookie header (caller frees), or NULL. */
@@ -337,6 +350,14 @@ void		 html_text(struct evbuffer *, struct bs_req *, enum text_id,
 void		 html_para(struct evbuffer *, struct bs_req *, enum text_id,
 		    const char *cls);
 void		 html_csrf(struct evbuffer *, struct bs_req *, const char *form);
+/*
+ * A form's error (nothing for T_COUNT) as the alert the fields'
+ * aria-describedby name ("error"), and the submit button ending a form.
+ */
+void		 html_form_error(struct evbuffer *, struct bs_req *,
+		    enum text_id error, const char *const *args, size_t nargs);
+void		 html_form_submit(struct evbuffer *, struct bs_req *,
+		    enum text_id label);
 void		 xml_escape(struct evbuffer *, const char *);
 
 /* bootstrap-password.c: the policy, also for tests */

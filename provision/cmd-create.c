@@ -117,20 +117,8 @@ cmd_create_exec(struct provision *pv, int argc, char **argv)
 		    "address");
 		return EX_DATAERR;
 	}
-	if (sender_name != NULL && (strlen(sender_name) > 100 ||
-	    strpbrk(sender_name, "\r\n") != NULL)) {
-		provision_errx(pv, "--sender-name takes one line of at most 100 "
-		    "bytes");
-		return EX_USAGE;
-	}
-	/*
-	 * The invitation goes by mail when a smarthost is configured; without
-	 * one the link is printed, as the admin then hands it on.
-	 */
-	out = print ? INVITE_OUT_PRINT : pv->conf->smarthost != NULL ?
-	    INVITE_OUT_SEND : INVITE_OUT_LINK;
-	memset(&im, 0, sizeof(im));
-	if (out != INVITE_OUT_LINK && (ret = provision_invite_mail_load(pv, &im)) != EX_OK)
+	if ((ret = provision_invite_begin(pv, print, sender_name, &out,
+	    &im)) != EX_OK)
 		return ret;
 	/* The key first: without a usable key there is nothing to reply to. */
 	if (provision_input(pv, keyfile, &keydata, &keylen) == -1) {

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "provision.h"
+#include "rfc5322.h"
 #include "smtp-client.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -103,27 +104,9 @@ expire_txn(struct store_txn *txn, void *arg)
 }
 
 struct expire_recheck {
-	const struct conf	*conf;
 	time_t			 now;
 	uint64_t		 id;
-	enum expire_action	 action;
 };
-
-/* A login may have come between the listing and the delete: look again. */
-static int
-expire_recheck_txn(struct store_txn *txn, void *arg)
-{
-	struct expire_recheck	*rc = arg;
-	struct store_account	 a;
-	int			 ret;
-
-	memset(&a, 0, sizeof(a));
-	if ((ret = store_account_get(txn, rc->id, &a)) != 0)
-		return ret;
-	rc->action = expire_decide(rc->conf, &a, rc->now);
-	store_account_clear(&a);
-	return 0;
-}
 
 /* The notice went out: do not send it again before the next activity. */
 static int
@@ -150,9 +133,9 @@ static int
 expire_notice(struct provision *pv, const struct expire_item *it, time_t now)
 {
 	const struct conf	*cf = pv->conf;
-	struct expire_recheck	 rc = { cf, now, it->id, EXPIRE_KEEP };
-	char			*msg, date[64], id[33], when[32], del[32], err[512];
-	uint8_t			 rnd[16];
+	struct expire_recheck	 rc = { now, it->id };
+	char			*msg, date[RFC5322_DATE_MAX], id[33], when[32];
+	char			 del[32], err[512];
 	struct tm		 tm;
 	time_t			 last, gone;
 	int			 len, ret;
@@ -161,14 +144,12 @@ expire_notice(struct provision *pv, const struct expire_item *it, time_t now)
 		return 1;
 	last = (time_t)it->last_activity;
 	gone = last + (time_t)cf->expire_days * 86400;
-	localtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	rfc5322_date_format(now, 0, date, sizeof(date));
 	gmtime_r(&last, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d", &tm);
 	gmtime_r(&gone, &tm);
 	strftime(del, sizeof(del), "%Y-%m-%d", &tm);
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(id, sizeof(id), rnd, sizeof(rnd));
+	rfc5322_random_id(id, sizeof(id));
 	/* RFC 2047 for the German half of the subject. */
 	len = xasprintf(&msg, "From: guestbox <%s>\r\nTo: <%s>\r\n"
 	    "Subject: Your temporary mailbox will be deleted / =?utf-8?Q?"
@@ -259,12 +240,20 @@ cmd_expire_exec(struct provision *pv, int argc, char **argv)
 				}
 			}
 		} else if (!dry) {
-			struct expire_recheck rc = { ex.conf, ex.now,
-			    ex.items[i].id, EXPIRE_KEEP };
+			struct store_account	 a;
+			enum expire_action	 act = EXPIRE_KEEP;
 
-			ret = store_txn_run(pv->store, expire_recheck_txn, &rc);
+			/*
+			 * A login may have come between the listing and the
+			 * delete: look again.
+			 */
+			memset(&a, 0, sizeof(a));
+			ret = store_account_load(pv->store, ex.items[i].id, &a);
+			if (ret == 0)
+				act = expire_decide(ex.conf, &a, ex.now);
+			store_account_clear(&a);
 			if (ret == STORE_ENOTFOUND || (ret == 0 &&
-			    (rc.action == EXPIRE_KEEP || rc.action == EXPIRE_WARN)))
+			    (act == EXPIRE_KEEP || act == EXPIRE_WARN)))
 				continue;	/* deleted or active meanwhile */
 			if (ret == 0)
 				ret = store_account_purge(pv->store,

@@ -118,16 +118,8 @@ cmd_reinvite_exec(struct provision *pv, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return provision_usage(pv, "reinvite");
-	if (sender_name != NULL && (strlen(sender_name) > 100 ||
-	    strpbrk(sender_name, "\r\n") != NULL)) {
-		provision_errx(pv, "--sender-name takes one line of at most 100 "
-		    "bytes");
-		return EX_USAGE;
-	}
-	out = print ? INVITE_OUT_PRINT : pv->conf->smarthost != NULL ?
-	    INVITE_OUT_SEND : INVITE_OUT_LINK;
-	memset(&im, 0, sizeof(im));
-	if (out != INVITE_OUT_LINK && (ret = provision_invite_mail_load(pv, &im)) != EX_OK)
+	if ((ret = provision_invite_begin(pv, print, sender_name, &out,
+	    &im)) != EX_OK)
 		return ret;
 	memset(&a, 0, sizeof(a));
 	if ((ret = provision_find(pv, argv[optind], &a)) != EX_OK) {

@@ -18,23 +18,13 @@ struct show {
 	int			 n;
 };
 
+/* For show's column and JSON: "" where a mailbox has no special use. */
 static const char *
 show_special(uint32_t special)
 {
-	switch (special) {
-	case STORE_SPECIAL_SENT:
-		return "\\Sent";
-	case STORE_SPECIAL_DRAFTS:
-		return "\\Drafts";
-	case STORE_SPECIAL_TRASH:
-		return "\\Trash";
-	case STORE_SPECIAL_ARCHIVE:
-		return "\\Archive";
-	case STORE_SPECIAL_JUNK:
-		return "\\Junk";
-	default:
-		return "";
-	}
+	const char	*name = store_special_use_name(special);
+
+	return name != NULL ? name : "";
 }
 
 static int
@@ -153,23 +143,15 @@ cmd_show_exec(struct provision *pv, int argc, char **argv)
 	}
 	if (argc != 2)
 		return provision_usage(pv, "show");
-	if (provision_addr(argv[1], addr) == -1)
-		return EX_DATAERR;
-	if (provision_store(pv) == NULL)
-		return EX_TEMPFAIL;
+	if ((ret = provision_account_open(pv, argv[1], addr)) != EX_OK)
+		return ret;
 	memset(&sh, 0, sizeof(sh));
 	sh.pv = pv;
 	sh.address = addr;
 	ret = store_txn_run(pv->store, show_txn, &sh);
 	outbuf_emit(&sh.out, ret == 0);
 	store_account_clear(&sh.acct);
-	if (ret == STORE_ENOTFOUND) {
-		provision_errx(pv, "%s has no mailbox here", addr);
-		return EX_NOUSER;
-	}
-	if (ret != 0)
-		return provision_store_fail(pv, addr, ret);
-	return EX_OK;
+	return ret != 0 ? provision_account_fail(pv, addr, ret) : EX_OK;
 }
 
 const struct provision_cmd cmd_show = {

@@ -40,12 +40,30 @@ provision_invite_prepare(struct provision *pv, const char *pinmode,
 	return EX_DATAERR;
 }
 
+/*
+ * What create and reinvite do before anything else: check --sender-name
+ * (it goes into a From: display name, so one short line), pick where the
+ * invitation goes and load the templates when a message is made.  The
+ * invitation goes by mail when a smarthost is configured; without one the
+ * link is printed, as the admin then hands it on.
+ */
 int
-provision_invite_mail_load(struct provision *pv, struct invite_mail *im)
+provision_invite_begin(struct provision *pv, int print,
+    const char *sender_name, enum invite_output *outp, struct invite_mail *im)
 {
 	char	 why[512];
 
-	if (invite_mail_load(pv->conf, im, why, sizeof(why)) == -1) {
+	memset(im, 0, sizeof(*im));
+	if (sender_name != NULL && (strlen(sender_name) > 100 ||
+	    strpbrk(sender_name, "\r\n") != NULL)) {
+		provision_errx(pv, "--sender-name takes one line of at most 100 "
+		    "bytes");
+		return EX_USAGE;
+	}
+	*outp = print ? INVITE_OUT_PRINT : pv->conf->smarthost != NULL ?
+	    INVITE_OUT_SEND : INVITE_OUT_LINK;
+	if (*outp != INVITE_OUT_LINK &&
+	    invite_mail_load(pv->conf, im, why, sizeof(why)) == -1) {
 		provision_errx(pv, "%s", why);
 		return EX_CONFIG;
 	}

@@ -135,6 +135,16 @@ provision_store_fail(struct provision *pv, const char *what, int err)
 }
 
 int
+provision_account_fail(struct provision *pv, const char *addr, int err)
+{
+	if (err == STORE_ENOTFOUND) {
+		provision_errx(pv, "%s has no mailbox here", addr);
+		return EX_NOUSER;
+	}
+	return provision_store_fail(pv, addr, err);
+}
+
+int
 provision_input(struct provision *pv, const char *path, const char **bufp,
     size_t *lenp)
 {
@@ -190,40 +200,26 @@ provision_addr(const char *arg, char *out)
 	return 0;
 }
 
-struct provision_find_arg {
-	const char		*address;
-	struct store_account	*acct;
-};
-
-static int
-provision_find_txn(struct store_txn *txn, void *arg)
+int
+provision_account_open(struct provision *pv, const char *arg, char *addr)
 {
-	struct provision_find_arg *fa = arg;
-
-	return store_account_find(txn, fa->address, fa->acct);
+	if (provision_addr(arg, addr) == -1)
+		return EX_DATAERR;
+	if (provision_store(pv) == NULL)
+		return EX_TEMPFAIL;
+	return EX_OK;
 }
 
 int
 provision_find(struct provision *pv, const char *arg, struct store_account *a)
 {
-	struct provision_find_arg fa;
 	char		 addr[ADDR_MAX + 1];
 	int		 ret;
 
-	if (provision_addr(arg, addr) == -1)
-		return EX_DATAERR;
-	if (provision_store(pv) == NULL)
-		return EX_TEMPFAIL;
-	fa.address = addr;
-	fa.acct = a;
-	ret = store_txn_run(pv->store, provision_find_txn, &fa);
-	if (ret == STORE_ENOTFOUND) {
-		provision_errx(pv, "%s has no mailbox here", addr);
-		return EX_NOUSER;
-	}
-	if (ret != 0)
-		return provision_store_fail(pv, addr, ret);
-	return EX_OK;
+	if ((ret = provision_account_open(pv, arg, addr)) != EX_OK)
+		return ret;
+	ret = store_account_lookup(pv->store, addr, a);
+	return ret != 0 ? provision_account_fail(pv, addr, ret) : EX_OK;
 }
 
 struct provision_modify_arg {
@@ -259,25 +255,19 @@ provision_modify(struct provision *pv, const char *arg,
 	char		 addr[ADDR_MAX + 1];
 	int		 ret;
 
-	if (provision_addr(arg, addr) == -1)
-		return EX_DATAERR;
-	if (provision_store(pv) == NULL)
-		return EX_TEMPFAIL;
+	if ((ret = provision_account_open(pv, arg, addr)) != EX_OK)
+		return ret;
 	ma.address = addr;
 	ma.conf = pv->conf;
 	ma.change = change;
 	ret = store_txn_run(pv->store, provision_modify_txn, &ma);
-	if (ret == STORE_ENOTFOUND) {
-		provision_errx(pv, "%s has no mailbox here", addr);
-		return EX_NOUSER;
-	}
 	if (ret == STORE_ESTATE) {
 		provision_errx(pv, "%s: %s", addr, ma.why != NULL ? ma.why :
 		    "not possible in its state");
 		return EX_DATAERR;
 	}
 	if (ret != 0)
-		return provision_store_fail(pv, addr, ret);
+		return provision_account_fail(pv, addr, ret);
 	if (pv->json) {
 		printf("{");
 		json_key_str(stdout, "address", addr, 1);

@@ -67,8 +67,18 @@ void		 provision_mailbox_names(const struct conf *,
 
 /* Maps a store error to an exit code, printing what happened. */
 int		 provision_store_fail(struct provision *, const char *what, int err);
+/* The same for an error about the mailbox of addr: EX_NOUSER if none. */
+int		 provision_account_fail(struct provision *, const char *addr,
+		    int err);
 /* Normalizes an address argument or prints why not (returns -1). */
 int		 provision_addr(const char *arg, char *out);
+/*
+ * What a command about one mailbox does first: provision_addr() into
+ * addr (ADDR_MAX + 1 bytes), then the store opened.  EX_OK, or the exit
+ * code with the reason printed.
+ */
+int		 provision_account_open(struct provision *, const char *arg,
+		    char *addr);
 /* Finds an account by address; prints and returns EX_NOUSER if unknown. */
 int		 provision_find(struct provision *, const char *arg,
 		    struct store_account *);
@@ -109,9 +119,6 @@ void		 json_key_time(FILE *, const char *key, time_t val, int comma);
 /* invite_prepare() (invite.h), its errors printed and as exit codes. */
 int		 provision_invite_prepare(struct provision *, const char *pinmode,
 		    const char *inviter_fpr, struct invite *);
-/* invite_mail_load(); EX_CONFIG if a template is missing. */
-int		 provision_invite_mail_load(struct provision *,
-		    struct invite_mail *);
 /* removed: messages a reinvite removed, -1 for a new mailbox. */
 void		 invite_print(struct provision *, const struct store_account *,
 		    const struct invite *, long long removed);
@@ -121,6 +128,14 @@ enum invite_output {
 	INVITE_OUT_PRINT,	/* --print: the whole message on stdout */
 	INVITE_OUT_SEND,	/* through the smarthost */
 };
+/*
+ * Checks --sender-name, sets where the invitation goes (print: --print)
+ * and loads *im for a message; EX_OK, or an exit code with the reason
+ * printed.  *im is always fit for invite_mail_clear().
+ */
+int		 provision_invite_begin(struct provision *, int print,
+		    const char *sender_name, enum invite_output *,
+		    struct invite_mail *);
 /*
  * Prints or sends the invitation; returns an exit code.  removed is as
  * for invite_print().

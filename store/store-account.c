@@ -329,6 +329,41 @@ store_account_find(struct store_txn *txn, const char *address,
 	    sizeof(ahash), a);
 }
 
+struct store_account_load_arg {
+	uint64_t		 id;
+	const char		*address;	/* NULL: by id */
+	struct store_account	*a;
+};
+
+static int
+store_account_load_txn(struct store_txn *txn, void *arg)
+{
+	struct store_account_load_arg	*la = arg;
+
+	/* A retried transaction must not leak the first attempt's record. */
+	store_account_clear(la->a);
+	return la->address != NULL ?
+	    store_account_find(txn, la->address, la->a) :
+	    store_account_get(txn, la->id, la->a);
+}
+
+int
+store_account_load(struct store *st, uint64_t id, struct store_account *a)
+{
+	struct store_account_load_arg	 la = { id, NULL, a };
+
+	return store_txn_run(st, store_account_load_txn, &la);
+}
+
+int
+store_account_lookup(struct store *st, const char *address,
+    struct store_account *a)
+{
+	struct store_account_load_arg	 la = { 0, address, a };
+
+	return store_txn_run(st, store_account_load_txn, &la);
+}
+
 int
 store_account_find_token(struct store_txn *txn, const uint8_t id[32],
     struct store_account *a)
@@ -378,35 +413,26 @@ out:
 }
 
 struct store_account_iter_arg {
-	struct store	*st;
 	int		(*fn)(const struct store_account *, void *);
 	void		*arg;
 };
 
 static int
-store_account_iter_one(const uint8_t *key, size_t klen, const uint8_t *val,
-    size_t vlen, void *arg)
+store_account_iter_one(const uint8_t *key, size_t klen, uint64_t owner,
+    const uint8_t *pt, size_t ptlen, void *arg)
 {
 	struct store_account_iter_arg	*ia = arg;
 	struct store_account		 a;
-	uint8_t				*pt;
-	uint64_t			 owner;
-	size_t				 ptlen;
 	int				 ret;
 
-	memset(&a, 0, sizeof(a));
-	ret = store_seal_open(ia->st, DBI_ACCOUNTS, key, klen, val, vlen,
-	    &owner, &pt, &ptlen);
-	if (ret == STORE_ESHREDDED) {
+	if (pt == NULL) {
 		/* Unreadable for good; `check` reports it. */
 		log_warnx("store: account %llu has no erase key",
 		    (unsigned long long)owner);
 		return 0;
 	}
-	if (ret != 0)
-		return ret;
+	memset(&a, 0, sizeof(a));
 	ret = store_account_decode(pt, ptlen, &a);
-	store_unseal_free(&pt, ptlen);
 	if (ret == 0 && (klen != KEY_ACCT || a.id != unpack_be64(key) ||
 	    a.id != owner))
 		ret = STORE_ECORRUPT;
@@ -423,9 +449,9 @@ int
 store_account_iter(struct store_txn *txn,
     int (*fn)(const struct store_account *, void *), void *arg)
 {
-	struct store_account_iter_arg ia = { txn->store, fn, arg };
+	struct store_account_iter_arg ia = { fn, arg };
 
-	return store_db_iter(txn, DBI_ACCOUNTS, "", 0, NULL, 0,
+	return store_seal_iter(txn, DBI_ACCOUNTS, "", 0,
 	    store_account_iter_one, &ia);
 }
 
@@ -551,29 +577,25 @@ store_corr_get(struct store_txn *txn, uint64_t account_id,
 }
 
 struct store_corr_iter_arg {
-	struct store	*st;
 	uint64_t	 account_id;
 	int		(*fn)(const struct store_corr *, void *);
 	void		*arg;
 };
 
 static int
-store_corr_iter_one(const uint8_t *key, size_t klen, const uint8_t *val,
-    size_t vlen, void *arg)
+store_corr_iter_one(const uint8_t *key, size_t klen, uint64_t owner,
+    const uint8_t *pt, size_t ptlen, void *arg)
 {
 	struct store_corr_iter_arg	*ia = arg;
 	struct store_corr		 c;
-	uint8_t				*pt;
-	uint64_t			 owner;
-	size_t				 ptlen;
 	int				 ret;
 
+	(void)key;
+	(void)klen;
+	if (pt == NULL)
+		return STORE_ESHREDDED;
 	memset(&c, 0, sizeof(c));
-	if ((ret = store_seal_open(ia->st, DBI_CORRESPONDENTS, key, klen, val,
-	    vlen, &owner, &pt, &ptlen)) != 0)
-		return ret;
 	ret = store_corr_decode_sealed(pt, ptlen, &c);
-	store_unseal_free(&pt, ptlen);
 	if (ret == 0 && owner != ia->account_id)
 		ret = STORE_ECORRUPT;
 	if (ret == 0)
@@ -586,12 +608,12 @@ int
 store_corr_iter(struct store_txn *txn, uint64_t account_id,
     int (*fn)(const struct store_corr *, void *), void *arg)
 {
-	struct store_corr_iter_arg ia = { txn->store, account_id, fn, arg };
+	struct store_corr_iter_arg ia = { account_id, fn, arg };
 	uint8_t		 prefix[8];
 
 	pack_be64(prefix, account_id);
-	return store_db_iter(txn, DBI_CORRESPONDENTS, prefix, sizeof(prefix),
-	    NULL, 0, store_corr_iter_one, &ia);
+	return store_seal_iter(txn, DBI_CORRESPONDENTS, prefix, sizeof(prefix),
+	    store_corr_iter_one, &ia);
 }
 
 struct store_corr_list_arg {

@@ -877,9 +877,9 @@ store_reads(const struct store *st)
 	return atomic_load_explicit(&st->reads, memory_order_relaxed);
 }
 
-int
-store_db_get(struct store_txn *txn, enum store_dbi dbi, const void *key,
-    size_t klen, void **valp, size_t *vlenp)
+static int
+store_db_get_flags(struct store_txn *txn, enum store_dbi dbi, const void *key,
+    size_t klen, void **valp, size_t *vlenp, u_int32_t flags)
 {
 	DBT	 k, v;
 	int	 ret;
@@ -892,7 +892,8 @@ store_db_get(struct store_txn *txn, enum store_dbi dbi, const void *key,
 	*valp = NULL;
 	*vlenp = 0;
 	store_count_read(txn->store);
-	ret = txn->store->db[dbi]->get(txn->store->db[dbi], txn->tid, &k, &v, 0);
+	ret = txn->store->db[dbi]->get(txn->store->db[dbi], txn->tid, &k, &v,
+	    flags);
 	if (ret != 0)
 		return store_db_error(store_db_names[dbi], ret);
 	*valp = v.data;
@@ -901,28 +902,18 @@ store_db_get(struct store_txn *txn, enum store_dbi dbi, const void *key,
 }
 
 int
+store_db_get(struct store_txn *txn, enum store_dbi dbi, const void *key,
+    size_t klen, void **valp, size_t *vlenp)
+{
+	return store_db_get_flags(txn, dbi, key, klen, valp, vlenp, 0);
+}
+
+int
 store_db_get_rmw(struct store_txn *txn, enum store_dbi dbi, const void *key,
     size_t klen, void **valp, size_t *vlenp)
 {
-	DBT	 k, v;
-	int	 ret;
-
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = (void *)(uintptr_t)key;
-	k.size = (u_int32_t)klen;
-	v.flags = DB_DBT_MALLOC;
-	*valp = NULL;
-	*vlenp = 0;
-	store_count_read(txn->store);
 	/* DB_RMW takes the write lock now: no upgrade deadlock later. */
-	ret = txn->store->db[dbi]->get(txn->store->db[dbi], txn->tid, &k, &v,
-	    DB_RMW);
-	if (ret != 0)
-		return store_db_error(store_db_names[dbi], ret);
-	*valp = v.data;
-	*vlenp = v.size;
-	return STORE_OK;
+	return store_db_get_flags(txn, dbi, key, klen, valp, vlenp, DB_RMW);
 }
 
 static int

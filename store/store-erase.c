@@ -654,6 +654,44 @@ store_seal_get(struct store_txn *txn, enum store_dbi dbi, const void *key,
 	return ret;
 }
 
+struct store_seal_iter_arg {
+	struct store	*st;
+	enum store_dbi	 dbi;
+	int		(*fn)(const uint8_t *, size_t, uint64_t,
+			    const uint8_t *, size_t, void *);
+	void		*arg;
+};
+
+static int
+store_seal_iter_one(const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen, void *arg)
+{
+	struct store_seal_iter_arg	*ia = arg;
+	uint8_t				*pt;
+	uint64_t			 owner = 0;
+	size_t				 ptlen;
+	int				 ret;
+
+	ret = store_seal_open(ia->st, ia->dbi, key, klen, val, vlen, &owner,
+	    &pt, &ptlen);
+	if (ret != 0 && ret != STORE_ESHREDDED)
+		return ret;
+	ret = ia->fn(key, klen, owner, pt, ptlen, ia->arg);
+	store_unseal_free(&pt, ptlen);
+	return ret;
+}
+
+int
+store_seal_iter(struct store_txn *txn, enum store_dbi dbi, const void *prefix,
+    size_t plen, int (*fn)(const uint8_t *, size_t, uint64_t,
+    const uint8_t *, size_t, void *), void *arg)
+{
+	struct store_seal_iter_arg	 ia = { txn->store, dbi, fn, arg };
+
+	return store_db_iter(txn, dbi, prefix, plen, NULL, 0,
+	    store_seal_iter_one, &ia);
+}
+
 int
 store_seal_put(struct store_txn *txn, enum store_dbi dbi, const void *key,
     size_t klen, uint64_t account_id, const void *pt, size_t len, int insert)

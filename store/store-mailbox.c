@@ -20,6 +20,25 @@ store_mailbox_name_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+const char *
+store_special_use_name(uint32_t special_use)
+{
+	switch (special_use) {
+	case STORE_SPECIAL_SENT:
+		return "\\Sent";
+	case STORE_SPECIAL_DRAFTS:
+		return "\\Drafts";
+	case STORE_SPECIAL_TRASH:
+		return "\\Trash";
+	case STORE_SPECIAL_ARCHIVE:
+		return "\\Archive";
+	case STORE_SPECIAL_JUNK:
+		return "\\Junk";
+	default:
+		return NULL;
+	}
+}
+
 void
 store_mailbox_clear(struct store_mailbox *m)
 {
@@ -183,22 +202,33 @@ store_mailbox_name_ok(const char *name)
 	return n > 0 && n <= STORE_MAILBOX_NAME_MAX;
 }
 
+/*
+ * Whether name may be given to a mailbox of the account: of a length we
+ * keep (STORE_ELIMIT) and no other mailbox's (STORE_EEXIST).
+ */
+static int
+store_mailbox_name_free(struct store_txn *txn, uint64_t account_id,
+    const char *name)
+{
+	struct store_mailbox_find_arg fa = { .name = name };
+	int	 ret;
+
+	if (!store_mailbox_name_ok(name))
+		return STORE_ELIMIT;
+	ret = store_mailbox_iter(txn, account_id, store_mailbox_find_one, &fa);
+	return ret == 1 ? STORE_EEXIST : ret;
+}
+
 int
 store_mailbox_create(struct store_txn *txn, uint64_t account_id,
     const char *name, uint32_t special_use, struct store_mailbox *m)
 {
-	struct store_mailbox_find_arg fa = { .name = name };
 	struct store_account a;
 	uint32_t	 uidvalidity;
 	int		 ret;
 
 	store_mailbox_clear(m);
-	if (!store_mailbox_name_ok(name))
-		return STORE_ELIMIT;
-	ret = store_mailbox_iter(txn, account_id, store_mailbox_find_one, &fa);
-	if (ret == 1)
-		return STORE_EEXIST;
-	if (ret != 0)
+	if ((ret = store_mailbox_name_free(txn, account_id, name)) != 0)
 		return ret;
 	memset(&a, 0, sizeof(a));
 	if ((ret = store_account_get(txn, account_id, &a)) != 0)
@@ -252,16 +282,10 @@ int
 store_mailbox_rename(struct store_txn *txn, uint64_t account_id, uint32_t id,
     const char *newname)
 {
-	struct store_mailbox_find_arg fa = { .name = newname };
 	struct store_mailbox m;
 	int		 ret;
 
-	if (!store_mailbox_name_ok(newname))
-		return STORE_ELIMIT;
-	ret = store_mailbox_iter(txn, account_id, store_mailbox_find_one, &fa);
-	if (ret == 1)
-		return STORE_EEXIST;
-	if (ret != 0)
+	if ((ret = store_mailbox_name_free(txn, account_id, newname)) != 0)
 		return ret;
 	memset(&m, 0, sizeof(m));
 	if ((ret = store_mailbox_get(txn, account_id, id, &m)) != 0)

@@ -245,8 +245,9 @@ store_blob_ref(struct store_txn *txn, uint64_t acct, uint64_t blob_id)
 	return ret;
 }
 
+/* A store_db_iter() callback that deletes every record it is shown. */
 static int
-store_blob_del_chunk(const uint8_t *key, size_t klen, const uint8_t *val,
+store_iter_delete_all(const uint8_t *key, size_t klen, const uint8_t *val,
     size_t vlen, void *arg)
 {
 	return STORE_ITER_DELETE;
@@ -273,7 +274,7 @@ store_blob_unref(struct store_txn *txn, uint64_t acct, uint64_t blob_id)
 	if ((ret = store_db_del(txn, DBI_BLOBS, key, sizeof(key))) != 0)
 		return ret;
 	return store_db_iter(txn, DBI_CHUNKS, key, sizeof(key), NULL, 0,
-	    store_blob_del_chunk, NULL);
+	    store_iter_delete_all, NULL);
 }
 
 /* ---- message records ---- */
@@ -375,6 +376,54 @@ store_msg_bump(struct store_txn *txn, struct store_mailbox *mb,
 	return store_change_put(txn, mb->account_id, mb->id, m->modseq, m->uid, 0);
 }
 
+/*
+ * Whether a message of size bytes fits into mb: the account's quota and
+ * the UID space (RFC 3501 2.3.1.1: UIDs ascend strictly; 2^32-1 is the
+ * last).  STORE_ELIMIT if not.
+ */
+static int
+store_msg_room(struct store_txn *txn, const struct store_mailbox *mb,
+    uint64_t size)
+{
+	uint64_t	 used;
+	int		 ret;
+
+	if (txn->store->opts.quota != 0) {
+		if ((ret = store_account_usage(txn, mb->account_id, &used)) != 0)
+			return ret;
+		if (used + size > txn->store->opts.quota)
+			return STORE_ELIMIT;
+	}
+	if (mb->uidnext == UINT32_MAX || mb->messages == UINT32_MAX)
+		return STORE_ELIMIT;
+	return 0;
+}
+
+/*
+ * Files a new message m (its blob referenced already) into mb: the next
+ * UID and MODSEQ, the counters, both records and the notification.
+ */
+static int
+store_msg_file(struct store_txn *txn, struct store_mailbox *mb,
+    struct store_msg *m)
+{
+	int	 ret;
+
+	m->uid = mb->uidnext++;
+	m->savedate = txn->now;
+	if ((ret = store_msg_bump(txn, mb, m, 0)) != 0)
+		return ret;
+	mb->messages++;
+	if ((m->flags & STORE_F_SEEN) == 0)
+		mb->unseen++;
+	mb->bytes += m->size;
+	if ((ret = store_msg_put(txn, mb->account_id, mb->id, m)) != 0 ||
+	    (ret = store_mailbox_put(txn, mb)) != 0)
+		return ret;
+	store_txn_notify(txn, mb->account_id, mb->id, mb->highestmodseq);
+	return 0;
+}
+
 int
 store_msg_append(struct store_txn *txn, uint64_t acct, uint32_t mbox_id,
     const struct store_blob *b, uint32_t flags, uint64_t keywords,
@@ -382,7 +431,6 @@ store_msg_append(struct store_txn *txn, uint64_t acct, uint32_t mbox_id,
 {
 	struct store_mailbox	 mb;
 	struct store_msg	 m;
-	uint64_t		 used;
 	int			 ret;
 
 	if (!b->finished || b->account_id != acct)
@@ -390,39 +438,18 @@ store_msg_append(struct store_txn *txn, uint64_t acct, uint32_t mbox_id,
 	memset(&mb, 0, sizeof(mb));
 	if ((ret = store_mailbox_get(txn, acct, mbox_id, &mb)) != 0)
 		return ret;
-	if (txn->store->opts.quota != 0) {
-		if ((ret = store_account_usage(txn, acct, &used)) != 0)
-			goto out;
-		if (used + b->size > txn->store->opts.quota) {
-			ret = STORE_ELIMIT;
-			goto out;
-		}
-	}
-	/* RFC 3501 2.3.1.1: UIDs ascend strictly; 2^32-1 is the last. */
-	if (mb.uidnext == UINT32_MAX || mb.messages == UINT32_MAX) {
-		ret = STORE_ELIMIT;
+	if ((ret = store_msg_room(txn, &mb, b->size)) != 0)
 		goto out;
-	}
 	if ((ret = store_blob_insert(txn, b)) != 0)
 		goto out;
 	memset(&m, 0, sizeof(m));
-	m.uid = mb.uidnext++;
 	m.flags = flags & STORE_F_ALL;
 	m.keywords = keywords;
 	m.internaldate = internaldate != 0 ? internaldate : txn->now;
-	m.savedate = txn->now;
 	m.size = b->size;
 	m.blob_id = b->blob_id;
-	if ((ret = store_msg_bump(txn, &mb, &m, 0)) != 0)
+	if ((ret = store_msg_file(txn, &mb, &m)) != 0)
 		goto out;
-	mb.messages++;
-	if ((m.flags & STORE_F_SEEN) == 0)
-		mb.unseen++;
-	mb.bytes += m.size;
-	if ((ret = store_msg_put(txn, acct, mbox_id, &m)) != 0 ||
-	    (ret = store_mailbox_put(txn, &mb)) != 0)
-		goto out;
-	store_txn_notify(txn, acct, mbox_id, mb.highestmodseq);
 	if (out != NULL)
 		*out = m;
 out:
@@ -561,34 +588,10 @@ store_msg_copy(struct store_txn *txn, uint64_t acct, uint32_t from_id,
 		    &m.keywords)) != 0)
 			goto out;
 	}
-	if (txn->store->opts.quota != 0) {
-		uint64_t	 used;
-
-		if ((ret = store_account_usage(txn, acct, &used)) != 0)
-			goto out;
-		if (used + m.size > txn->store->opts.quota) {
-			ret = STORE_ELIMIT;
-			goto out;
-		}
-	}
-	if (to.uidnext == UINT32_MAX) {
-		ret = STORE_ELIMIT;
+	if ((ret = store_msg_room(txn, &to, m.size)) != 0 ||
+	    (ret = store_blob_ref(txn, acct, m.blob_id)) != 0 ||
+	    (ret = store_msg_file(txn, &to, &m)) != 0)
 		goto out;
-	}
-	if ((ret = store_blob_ref(txn, acct, m.blob_id)) != 0)
-		goto out;
-	m.uid = to.uidnext++;
-	m.savedate = txn->now;
-	if ((ret = store_msg_bump(txn, &to, &m, 0)) != 0)
-		goto out;
-	to.messages++;
-	if ((m.flags & STORE_F_SEEN) == 0)
-		to.unseen++;
-	to.bytes += m.size;
-	if ((ret = store_msg_put(txn, acct, to_id, &m)) != 0 ||
-	    (ret = store_mailbox_put(txn, &to)) != 0)
-		goto out;
-	store_txn_notify(txn, acct, to_id, to.highestmodseq);
 	if (newuidp != NULL)
 		*newuidp = m.uid;
 out:
@@ -653,13 +656,6 @@ store_msg_delete_one(const uint8_t *key, size_t klen, const uint8_t *val,
 	return STORE_ITER_DELETE;
 }
 
-static int
-store_change_delete_one(const uint8_t *key, size_t klen, const uint8_t *val,
-    size_t vlen, void *arg)
-{
-	return STORE_ITER_DELETE;
-}
-
 int
 store_msg_delete_all(struct store_txn *txn, uint64_t acct, uint32_t mbox)
 {
@@ -676,7 +672,7 @@ store_msg_delete_all(struct store_txn *txn, uint64_t acct, uint32_t mbox)
 	free(da.blobs);
 	if (ret == 0)
 		ret = store_db_iter(txn, DBI_CHANGES, prefix, sizeof(prefix),
-		    NULL, 0, store_change_delete_one, NULL);
+		    NULL, 0, store_iter_delete_all, NULL);
 	return ret;
 }
 

@@ -265,6 +265,16 @@ int	 store_seal_put(struct store_txn *, enum store_dbi, const void *key,
 	    size_t klen, uint64_t account_id, const void *pt, size_t len,
 	    int insert);
 /*
+ * store_db_iter() over sealed records: fn gets each one's owner and
+ * plaintext, which is zeroed and freed when fn returns.  A record whose
+ * erase key is gone (its account was deleted) comes with pt NULL, and fn
+ * decides whether that is to be skipped, reported or an error.
+ */
+int	 store_seal_iter(struct store_txn *, enum store_dbi,
+	    const void *prefix, size_t plen,
+	    int (*fn)(const uint8_t *key, size_t klen, uint64_t owner,
+	    const uint8_t *pt, size_t ptlen, void *arg), void *arg);
+/*
  * Removes the queue entries of an account, or (account_id 0) those whose
  * erase key is gone (store-queue.c).
  */

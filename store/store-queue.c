@@ -146,38 +146,29 @@ store_queue_del(struct store_txn *txn, uint64_t id)
 }
 
 struct store_queue_iter_arg {
-	struct store	*st;
 	int		(*fn)(const struct store_queue_entry *, void *);
 	void		*arg;
 };
 
 static int
-store_queue_iter_one(const uint8_t *key, size_t klen, const uint8_t *val,
-    size_t vlen, void *arg)
+store_queue_iter_one(const uint8_t *key, size_t klen, uint64_t owner,
+    const uint8_t *pt, size_t ptlen, void *arg)
 {
 	struct store_queue_iter_arg	*ia = arg;
 	struct store_queue_entry	 e;
-	uint8_t				*pt;
-	uint64_t			 owner;
-	size_t				 ptlen;
 	int				 ret;
 
-	memset(&e, 0, sizeof(e));
 	if (klen != 8)
 		return STORE_ECORRUPT;
-	ret = store_seal_open(ia->st, DBI_QUEUE, key, klen, val, vlen, &owner,
-	    &pt, &ptlen);
-	if (ret == STORE_ESHREDDED) {
+	if (pt == NULL) {
 		/*
 		 * Left by a submission that raced its account's delete: it
 		 * can never be sent.  store_queue_sweep() removes it.
 		 */
 		return 0;
 	}
-	if (ret != 0)
-		return ret;
+	memset(&e, 0, sizeof(e));
 	ret = store_queue_decode(pt, ptlen, &e);
-	store_unseal_free(&pt, ptlen);
 	if (ret == 0 && e.account_id != owner)
 		ret = STORE_ECORRUPT;
 	if (ret != 0) {
@@ -194,10 +185,10 @@ int
 store_queue_iter(struct store_txn *txn,
     int (*fn)(const struct store_queue_entry *, void *), void *arg)
 {
-	struct store_queue_iter_arg ia = { txn->store, fn, arg };
+	struct store_queue_iter_arg ia = { fn, arg };
 
-	return store_db_iter(txn, DBI_QUEUE, "", 0, NULL, 0,
-	    store_queue_iter_one, &ia);
+	return store_seal_iter(txn, DBI_QUEUE, "", 0, store_queue_iter_one,
+	    &ia);
 }
 
 struct store_queue_drop {

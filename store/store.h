@@ -241,6 +241,14 @@ int	 store_account_find(struct store_txn *, const char *address,
 	    struct store_account *);
 int	 store_account_find_token(struct store_txn *, const uint8_t id[32],
 	    struct store_account *);
+/*
+ * store_account_get() and store_account_find() in a read transaction of
+ * their own, for a caller that only needs the record.  *a is overwritten
+ * (zero it first); clear it with store_account_clear() in every case.
+ */
+int	 store_account_load(struct store *, uint64_t id, struct store_account *);
+int	 store_account_lookup(struct store *, const char *address,
+	    struct store_account *);
 /* Calls fn for each account in id order; a non-zero return stops it. */
 int	 store_account_iter(struct store_txn *,
 	    int (*fn)(const struct store_account *, void *), void *arg);
@@ -310,6 +318,8 @@ int	 store_corr_list(struct store_txn *, uint64_t account_id, char *buf,
 #define STORE_SPECIAL_TRASH	0x04
 #define STORE_SPECIAL_ARCHIVE	0x08
 #define STORE_SPECIAL_JUNK	0x10
+/* The RFC 6154 attribute ("\\Sent") of a special_use value, or NULL. */
+const char	*store_special_use_name(uint32_t special_use);
 
 #define STORE_MAX_KEYWORDS	64	/* per mailbox; one bit each */
 #define STORE_MAILBOX_NAME_MAX	1000	/* bytes of UTF-8 */

@@ -15,24 +15,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <sodium.h>
-
 #include "log.h"
+#include "rfc5322.h"
 #include "submitd.h"
 #include "xmalloc.h"
-
-struct bounce_acct {
-	uint64_t		 id;
-	struct store_account	 acct;
-};
-
-static int
-bounce_acct_txn(struct store_txn *txn, void *arg)
-{
-	struct bounce_acct	*ba = arg;
-
-	return store_account_get(txn, ba->id, &ba->acct);
-}
 
 /* "5.1.1" from "550 5.1.1 text", else the class from the code. */
 static void
@@ -74,27 +60,23 @@ bounce_deliver(struct store *st, const struct conf *cf, uint64_t account_id,
     const char *message_id, const char *const *addrs,
     const char *const *replies, size_t n)
 {
-	struct bounce_acct	 ba;
+	struct store_account	 acct;
 	struct store_delivery	 d;
 	FILE			*fp;
-	char			*msg = NULL, date[64], bnd[33], id[33], status[32];
+	char			*msg = NULL, date[RFC5322_DATE_MAX], bnd[33], id[33];
+	char			 status[32];
 	char			*reply;
-	uint8_t			 rnd[16];
-	struct tm		 tm;
-	time_t			 now = time(NULL);
 	size_t			 len = 0, i;
 	int			 ret;
 
-	memset(&ba, 0, sizeof(ba));
-	ba.id = account_id;
-	if ((ret = store_txn_run(st, bounce_acct_txn, &ba)) != 0)
+	memset(&acct, 0, sizeof(acct));
+	if ((ret = store_account_load(st, account_id, &acct)) != 0) {
+		store_account_clear(&acct);
 		return ret;
-	localtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(bnd, sizeof(bnd), rnd, sizeof(rnd));
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(id, sizeof(id), rnd, sizeof(rnd));
+	}
+	rfc5322_date_format(time(NULL), 0, date, sizeof(date));
+	rfc5322_random_id(bnd, sizeof(bnd));
+	rfc5322_random_id(id, sizeof(id));
 	if ((fp = open_memstream(&msg, &len)) == NULL)
 		fatal("open_memstream");
 	fprintf(fp, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
@@ -105,7 +87,7 @@ bounce_deliver(struct store *st, const struct conf *cf, uint64_t account_id,
 	    "Auto-Submitted: auto-replied\r\n"
 	    "MIME-Version: 1.0\r\n"
 	    "Content-Type: multipart/report; report-type=delivery-status;\r\n"
-	    "\tboundary=\"%s\"\r\n\r\n", cf->hostname, ba.acct.address, date,
+	    "\tboundary=\"%s\"\r\n\r\n", cf->hostname, acct.address, date,
 	    id, cf->hostname, bnd);
 	fprintf(fp, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Transfer-Encoding: 8bit\r\n\r\n"
@@ -135,16 +117,16 @@ bounce_deliver(struct store *st, const struct conf *cf, uint64_t account_id,
 		free(reply);
 	}
 	fprintf(fp, "\r\n--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-	    "From: <%s>\r\n", bnd, ba.acct.address);
+	    "From: <%s>\r\n", bnd, acct.address);
 	if (message_id != NULL)
 		fprintf(fp, "Message-ID: %s\r\n", message_id);
 	fprintf(fp, "\r\n--%s--\r\n", bnd);
 	fclose(fp);
 	memset(&d, 0, sizeof(d));
 	d.account_id = account_id;
-	d.pk = ba.acct.pk;
+	d.pk = acct.pk;
 	ret = store_deliver_message(st, &d, msg, len);
 	free(msg);
-	store_account_clear(&ba.acct);
+	store_account_clear(&acct);
 	return ret;
 }

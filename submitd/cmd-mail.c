@@ -109,48 +109,34 @@ cmd_rcpt_gateway(struct smtp_session *s, struct smtp_cmd *cmd)
 
 /* ---- LMTP ---- */
 
-struct lmtp_lookup {
-	const char		*addr;
-	struct store_account	 acct;
-};
-
-static int
-lmtp_lookup_txn(struct store_txn *txn, void *arg)
-{
-	struct lmtp_lookup	*lk = arg;
-
-	return store_account_find(txn, lk->addr, &lk->acct);
-}
-
 void
 cmd_rcpt_lmtp(struct smtp_session *s, struct smtp_cmd *cmd)
 {
-	struct lmtp_lookup	 lk;
+	struct store_account	 acct;
 	struct smtp_rcpt	*r;
 	int			 ret;
 
 	if (cmd_rcpt_check(s, cmd) == -1)
 		return;
-	memset(&lk, 0, sizeof(lk));
-	lk.addr = cmd->addr;
-	ret = store_txn_run(s->sd->daemon.store, lmtp_lookup_txn, &lk);
+	memset(&acct, 0, sizeof(acct));
+	ret = store_account_lookup(s->sd->daemon.store, cmd->addr, &acct);
 	if (ret == STORE_ENOTFOUND || (ret == 0 &&
-	    lk.acct.state == STORE_ACCT_DELETING))
+	    acct.state == STORE_ACCT_DELETING))
 		smtp_reply(s, 550, "5.1.1", "<%s>: no such mailbox", cmd->addr);
 	else if (ret != 0)
 		smtp_reply(s, 451, "4.3.0", "<%s>: temporary storage problem",
 		    cmd->addr);
-	else if (lk.acct.state == STORE_ACCT_DISABLED)
+	else if (acct.state == STORE_ACCT_DISABLED)
 		smtp_reply(s, 550, "5.2.1", "<%s>: mailbox disabled", cmd->addr);
 	else {
 		/* Pending mailboxes take mail too: it waits for the password. */
 		r = cmd_rcpt_add(s, cmd->addr);
-		r->account_id = lk.acct.id;
-		memcpy(r->pk, lk.acct.pk, sizeof(r->pk));
+		r->account_id = acct.id;
+		memcpy(r->pk, acct.pk, sizeof(r->pk));
 		smtp_session_enter_state(s, S_RCPT);
 		smtp_reply(s, 250, "2.1.5", "Ok");
 	}
-	store_account_clear(&lk.acct);
+	store_account_clear(&acct);
 }
 
 /* ---- submission: the key check runs on the work queue ---- */

@@ -620,18 +620,16 @@ gateway_pin_notice(struct gateway_job *j, const char *sender_fpr,
 	struct pgpmime_rcpt	 r = { j->from, sender_fpr, 0 };
 	struct pgpmime_copy	*copies = NULL;
 	size_t			 ncopies = 0, bad;
-	char			*msg, date[64], exp[32], id[33], why[256];
-	uint8_t			 rnd[16];
+	char			*msg, date[RFC5322_DATE_MAX], exp[32], id[33];
+	char			 why[256];
 	struct tm		 tm;
-	time_t			 now = time(NULL), e = a->invite_expires;
+	time_t			 e = a->invite_expires;
 	int			 n;
 
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	rfc5322_date_format(time(NULL), 1, date, sizeof(date));
 	gmtime_r(&e, &tm);
 	strftime(exp, sizeof(exp), "%Y-%m-%d %H:%M UTC", &tm);
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(id, sizeof(id), rnd, sizeof(rnd));
+	rfc5322_random_id(id, sizeof(id));
 	n = xasprintf(&msg, "From: guestbox <%s>\r\nTo: <%s>\r\n"
 	    "Subject: PIN for %s\r\nDate: %s\r\n"
 	    "Message-ID: <%s.pin@%s>\r\nAuto-Submitted: auto-generated\r\n"
@@ -842,20 +840,13 @@ gateway_deliver(struct gateway_job *j, const struct gateway_rcpt *r,
 {
 	struct gateway_deliver	 gd;
 	struct store_blob	*blob;
-	char			*full, date[64];
-	struct tm		 tm;
-	time_t			 now = time(NULL);
-	size_t			 flen;
-	int			 n, ret;
+	char			*full;
+	size_t			 n, flen;
+	int			 ret;
 
-	localtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	/* RFC 5321 4.4: the trace fields of a final delivery. */
-	n = xasprintf(&full, "Return-Path: <%s>\r\nDelivered-To: %s\r\n"
-	    "Received: from %s (%s)\r\n\tby %s (guestbox gateway)\r\n"
-	    "\tfor <%s>; %s\r\n", j->from, r->addr, j->helo[0] != '\0' ?
-	    j->helo : "unknown", j->peer, j->cf->hostname, r->addr, date);
-	flen = (size_t)n + len;
+	full = rfc5322_trace_final(j->from, r->addr, j->helo, j->peer,
+	    j->cf->hostname, "guestbox gateway", NULL, &n);
+	flen = n + len;
 	full = xrealloc(full, flen);
 	memcpy(full + n, msg, len);
 	memset(&gd, 0, sizeof(gd));

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "rfc5322.h"
 #include "submitd.h"
 #include "xmalloc.h"
 
@@ -32,24 +33,8 @@ static void	lmtp_replies(struct smtp_session *);
 static char *
 lmtp_headers(struct smtp_session *s, const char *rcpt, size_t *lenp)
 {
-	char		 date[64], id[17];
-	uint8_t		 rnd[8];
-	struct tm	 tm;
-	time_t		 now = time(NULL);
-	char		*h;
-	int		 n;
-
-	localtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(id, sizeof(id), rnd, sizeof(rnd));
-	n = xasprintf(&h, "Return-Path: <%s>\r\nDelivered-To: %s\r\n"
-	    "Received: from %s (%s)\r\n\tby %s (guestbox) with LMTP id %s\r\n"
-	    "\tfor <%s>; %s\r\n", s->mail_from, rcpt,
-	    s->helo[0] != '\0' ? s->helo : "unknown", s->conn->peer,
-	    s->sd->daemon.conf->hostname, id, rcpt, date);
-	*lenp = (size_t)n;
-	return h;
+	return rfc5322_trace_final(s->mail_from, rcpt, s->helo, s->conn->peer,
+	    s->sd->daemon.conf->hostname, "guestbox", "LMTP", lenp);
 }
 
 /* RFC 2033 4.2: the reply for one recipient after DATA. */

@@ -12,6 +12,7 @@
 
 #include <event2/buffer.h>
 
+#include "rfc822-lex.h"
 #include "smtp-parser.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -61,8 +62,6 @@ static int	smtp_parse_auth(char *, const struct smtp_parse_conf *,
 static const struct smtp_cmd_def *smtp_cmd_lookup(const char *);
 static int	smtp_path_parse(char **, int, char *, struct smtp_reply *);
 static int	smtp_route_skip(char **);
-static int	smtp_is_dot_string(const char *);
-static int	smtp_is_atext(int);
 static char	*smtp_param_next(char **, char **);
 static int	smtp_param_check(const char *, const char *);
 static int	smtp_xtext_decode(const char *, char *, size_t);
@@ -367,32 +366,6 @@ smtp_parse_hello(char *arg, const struct smtp_parse_conf *conf,
 	return 0;
 }
 
-/* RFC 5322 3.2.3 atext, the characters of RFC 5321's Atom. */
-static int
-smtp_is_atext(int c)
-{
-	return isalnum(c) ||
-	    (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
-}
-
-/* RFC 5321 4.1.2: Dot-string = Atom *("." Atom) */
-static int
-smtp_is_dot_string(const char *s)
-{
-	const char	*p;
-
-	if (*s == '\0' || *s == '.')
-		return 0;
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (p[1] == '.' || p[1] == '\0')
-				return 0;
-		} else if (!smtp_is_atext((unsigned char)*p))
-			return 0;
-	}
-	return 1;
-}
-
 /*
  * RFC 5321 4.1.2: A-d-l = At-domain *( "," At-domain ) ":".  Source routes
  * are obsolete; appendix C says to accept and ignore them.  Returns 0 with
@@ -530,7 +503,7 @@ smtp_path_parse(char **pp, int mail, char *addr, struct smtp_reply *reply)
 	if (*p != '>')
 		goto syntax;
 	p++;
-	if (quoted && !smtp_is_dot_string(local)) {
+	if (quoted && !rfc822_is_dot_atom_text(local, 0)) {
 		smtp_reply_set(reply, 553, enh, "Quoted local parts are not "
 		    "supported; use an address without quotes");
 		return -1;

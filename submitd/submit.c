@@ -261,22 +261,17 @@ submit_flushed(int ret, void *arg)
 static void
 submit_complete_header(struct smtp_session *s, const struct rfc5322_header *hdr)
 {
-	char		 add[512], date[64], id[33];
-	uint8_t		 rnd[16];
-	struct tm	 tm;
-	time_t		 now = time(NULL);
+	char		 add[512], date[RFC5322_DATE_MAX], id[33];
 	size_t		 n = 0;
 
 	add[0] = '\0';
 	if (rfc5322_header_value(hdr, "Date") == NULL) {
-		localtime_r(&now, &tm);
-		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+		rfc5322_date_format(time(NULL), 0, date, sizeof(date));
 		n += (size_t)snprintf(add + n, sizeof(add) - n, "Date: %s\r\n",
 		    date);
 	}
 	if (rfc5322_header_value(hdr, "Message-ID") == NULL) {
-		randombytes_buf(rnd, sizeof(rnd));
-		sodium_bin2hex(id, sizeof(id), rnd, sizeof(rnd));
+		rfc5322_random_id(id, sizeof(id));
 		n += (size_t)snprintf(add + n, sizeof(add) - n,
 		    "Message-ID: <%s@%s>\r\n", id, s->sd->daemon.conf->hostname);
 	}

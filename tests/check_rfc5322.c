@@ -11,6 +11,7 @@
 #include <check.h>
 
 #include "rfc5322.h"
+#include "rfc822-lex.h"
 #include "xmalloc.h"
 
 Suite	*rfc5322_suite(void);
@@ -319,6 +320,25 @@ START_TEST(addr_refusals)
 }
 END_TEST
 
+/* RFC 5322 3.2.3 dot-atom-text, shared with RFC 5321 4.1.2 Dot-string. */
+START_TEST(dot_atom_text)
+{
+	ck_assert_int_eq(rfc822_is_dot_atom_text("a", 0), 1);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("john.q.doe", 0), 1);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("!#$%&'*+-/=?^_`{|}~", 0), 1);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("", 0), 0);
+	ck_assert_int_eq(rfc822_is_dot_atom_text(".a", 0), 0);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("a.", 0), 0);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("a..b", 1), 0);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("a b", 1), 0);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("a@b", 1), 0);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("\"a\"", 1), 0);
+	/* RFC 6532 3.2: UTF-8 in a message, none in a plain SMTP path. */
+	ck_assert_int_eq(rfc822_is_dot_atom_text("m\xc3\xbcller", 1), 1);
+	ck_assert_int_eq(rfc822_is_dot_atom_text("m\xc3\xbcller", 0), 0);
+}
+END_TEST
+
 START_TEST(addr_limits)
 {
 	struct rfc5322_header	*h;
@@ -448,6 +468,63 @@ START_TEST(dates)
 }
 END_TEST
 
+/* What our Date, Received and Message-ID headers are made of. */
+START_TEST(date_format_ids)
+{
+	char	 buf[RFC5322_DATE_MAX], id[33], id2[33], shortid[17];
+	time_t	 t;
+	size_t	 i;
+
+	rfc5322_date_format(880127706, 1, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "Fri, 21 Nov 1997 15:55:06 +0000");
+	/* Local time with its offset names the same instant. */
+	rfc5322_date_format(880127706, 0, buf, sizeof(buf));
+	ck_assert_int_eq(rfc5322_date_parse(buf, &t), 0);
+	ck_assert_int_eq((long long)t, 880127706LL);
+
+	rfc5322_random_id(id, sizeof(id));
+	rfc5322_random_id(id2, sizeof(id2));
+	ck_assert_uint_eq(strlen(id), 32);
+	ck_assert_str_ne(id, id2);
+	for (i = 0; id[i] != '\0'; i++)
+		ck_assert(strchr("0123456789abcdef", id[i]) != NULL);
+	rfc5322_random_id(shortid, sizeof(shortid));
+	ck_assert_uint_eq(strlen(shortid), 16);
+}
+END_TEST
+
+/* RFC 5321 4.4 trace fields of a final delivery (LMTP and the gateway). */
+START_TEST(trace_final)
+{
+	char	*h;
+	size_t	 n;
+	time_t	 t;
+
+	h = rfc5322_trace_final("a@x.test", "b@y.test", "client.x.test",
+	    "192.0.2.1", "mx.y.test", "guestbox", "LMTP", &n);
+	ck_assert_uint_eq(n, strlen(h));
+	ck_assert_msg(strncmp(h, "Return-Path: <a@x.test>\r\n"
+	    "Delivered-To: b@y.test\r\n"
+	    "Received: from client.x.test (192.0.2.1)\r\n"
+	    "\tby mx.y.test (guestbox) with LMTP id ", 129) == 0, "%s", h);
+	ck_assert_uint_eq(strspn(h + 129, "0123456789abcdef"), 16);
+	ck_assert_msg(strncmp(h + 145, "\r\n\tfor <b@y.test>; ", 19) == 0,
+	    "%s", h);
+	ck_assert_msg(strcmp(h + n - 2, "\r\n") == 0, "%s", h);
+	h[n - 2] = '\0';
+	ck_assert_int_eq(rfc5322_date_parse(h + 164, &t), 0);
+	free(h);
+	/* No protocol: no "with"; no HELO: "unknown". */
+	h = rfc5322_trace_final("", "b@y.test", "", "192.0.2.1", "mx.y.test",
+	    "guestbox gateway", NULL, &n);
+	ck_assert_msg(strstr(h, "Return-Path: <>\r\n") == h, "%s", h);
+	ck_assert_msg(strstr(h, "Received: from unknown (192.0.2.1)\r\n"
+	    "\tby mx.y.test (guestbox gateway)\r\n\tfor <b@y.test>; ") != NULL,
+	    "%s", h);
+	free(h);
+}
+END_TEST
+
 Suite *
 rfc5322_suite(void)
 {
@@ -467,11 +544,14 @@ rfc5322_suite(void)
 	tcase_add_test(tc, addr_groups);
 	tcase_add_test(tc, addr_refusals);
 	tcase_add_test(tc, addr_limits);
+	tcase_add_test(tc, dot_atom_text);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ids_dates");
 	tcase_add_test(tc, msgids);
 	tcase_add_test(tc, dates);
+	tcase_add_test(tc, date_format_ids);
+	tcase_add_test(tc, trace_final);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -973,6 +973,28 @@ iter_txn(struct store_txn *txn, void *arg)
 	return store_account_iter(txn, iter_collect, il);
 }
 
+/* The one-transaction readers: by id and by address. */
+START_TEST(test_account_load)
+{
+	struct acct		 ac;
+	struct store_account	 a;
+
+	acct_create(st, "loaded@example.org", &ac);
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(store_account_load(st, ac.id, &a), 0);
+	ck_assert_str_eq(a.address, "loaded@example.org");
+	ck_assert_int_eq(store_account_lookup(st, "loaded@example.org", &a), 0);
+	ck_assert_uint_eq(a.id, ac.id);
+	store_account_clear(&a);
+	ck_assert_int_eq(store_account_lookup(st, "nobody@example.org", &a),
+	    STORE_ENOTFOUND);
+	ck_assert_int_eq(store_account_load(st, ac.id + 1000, &a),
+	    STORE_ENOTFOUND);
+	store_account_clear(&a);
+	acct_free(&ac);
+}
+END_TEST
+
 START_TEST(test_account_iter)
 {
 	struct acct	 ac[4];
@@ -3724,6 +3746,7 @@ START_TEST(test_erase_orphans)
 {
 	struct acct	 a, b;
 	struct aop	 o;
+	struct idlist	 il;
 	char		 path[PATH_MAX + 64];
 	uint8_t		 k[32];
 	uint64_t	 removed = 0;
@@ -3755,6 +3778,10 @@ START_TEST(test_erase_orphans)
 	o.op = A_GET;
 	o.id = b.id;
 	ck_assert_int_eq(aop_run(&o), STORE_ESHREDDED);
+	/* The walk over the accounts passes over it (with a warning). */
+	memset(&il, 0, sizeof(il));
+	ck_assert_int_eq(store_txn_run(st, iter_txn, &il), 0);
+	ck_assert_uint_eq(il.n, 0);
 	o.op = A_FIND;
 	o.address = "owner@example.org";
 	ck_assert_int_eq(aop_run(&o), STORE_ESHREDDED);
@@ -4511,6 +4538,7 @@ store_suite(void)
 	tcase_add_test(tc, test_account_update);
 	tcase_add_test(tc, test_account_touch);
 	tcase_add_test(tc, test_account_iter);
+	tcase_add_test(tc, test_account_load);
 	tcase_add_test(tc, test_correspondents);
 	suite_add_tcase(s, tc);
 
