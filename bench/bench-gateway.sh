@@ -31,9 +31,8 @@ n_gw=${BENCH_GW:-200}
 sess=${BENCH_SESSIONS:-4}
 [ -z "${BENCH_KEEP:-}" ] || KEEP_TMP=always
 
-. "$srcdir/tests/lib.sh"
-. "$srcdir/tests/submitd-lib.sh"
-. "$srcdir/tests/postfix-lib.sh"
+. "$srcdir/tests/lib/harness.sh"
+. "$srcdir/tests/lib/postfix.sh"
 
 need smtp-source smtp-sink python3 gpg openssl
 pf_need

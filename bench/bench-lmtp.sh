@@ -44,9 +44,8 @@ loads=${BENCH_LOADS:-idle loaded}
 do_submit=${BENCH_SUBMISSION:-yes}
 [ -z "${BENCH_KEEP:-}" ] || KEEP_TMP=always
 
-. "$srcdir/tests/lib.sh"
-. "$srcdir/tests/submitd-lib.sh"
-. "$srcdir/tests/postfix-lib.sh"
+. "$srcdir/tests/lib/harness.sh"
+. "$srcdir/tests/lib/postfix.sh"
 
 need smtp-source dovecot python3 gpg openssl
 pf_need

@@ -10,6 +10,7 @@
 #include <check.h>
 
 #include "auth.h"
+#include "check-util.h"
 
 Suite	*auth_suite(void);
 
@@ -67,12 +68,5 @@ auth_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(auth_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(auth_suite());
 }

@@ -11,6 +11,7 @@
 #include <check.h>
 
 #include "conf.h"
+#include "check-util.h"
 
 Suite	*conf_suite(void);
 
@@ -738,12 +739,5 @@ conf_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(conf_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(conf_suite());
 }

@@ -14,6 +14,7 @@
 #include "imap-fetch-parse.h"
 #include "imap-parser.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*imap_fetch_parse_suite(void);
 
@@ -328,12 +329,5 @@ imap_fetch_parse_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(imap_fetch_parse_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(imap_fetch_parse_suite());
 }

@@ -18,6 +18,7 @@
 #include "imap-parser.h"
 #include "imap-transcript.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*imap_parser_suite(void);
 
@@ -889,12 +890,5 @@ imap_parser_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(imap_parser_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(imap_parser_suite());
 }

@@ -11,6 +11,7 @@
 
 #include "imap-quote.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*imap_quote_suite(void);
 
@@ -187,12 +188,5 @@ imap_quote_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(imap_quote_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(imap_quote_suite());
 }

@@ -14,6 +14,7 @@
 #include "imap-parser.h"
 #include "imap-search-parse.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*imap_search_parse_suite(void);
 
@@ -163,13 +164,20 @@ search(const char *rest)
 }
 
 static void
-check_search(const char *rest, const char *want)
+check_search_ctx(const char *rest, const struct imap_search_context *ctx,
+    const char *want)
 {
-	char	*got = search(rest);
+	char	*got = ctx == NULL ? search(rest) : search_ctx(rest, ctx);
 
 	if (strcmp(got, want) != 0)
 		ck_abort_msg("%s:\n  want %s\n  got  %s", rest, want, got);
 	free(got);
+}
+
+static void
+check_search(const char *rest, const char *want)
+{
+	check_search_ctx(rest, NULL, want);
 }
 
 START_TEST(test_keys)
@@ -263,7 +271,6 @@ END_TEST
 START_TEST(test_bad)
 {
 	struct imap_search_context	 ctx;
-	char				*got;
 
 	check_search("FOO", "BAD Unknown search key: FOO");
 	check_search("FROM", "BAD Missing argument for FROM");
@@ -313,20 +320,13 @@ START_TEST(test_bad)
 	/* "$" only with SEARCHRES. */
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.max_seq = 10;
-	got = search_ctx("$", &ctx);
-	ck_assert_str_eq(got, "BAD Invalid sequence set: number expected");
-	free(got);
-	got = search_ctx("RETURN (SAVE) ALL", &ctx);
-	ck_assert_str_eq(got, "BAD RETURN (SAVE) needs SEARCHRES");
-	free(got);
+	check_search_ctx("$", &ctx, "BAD Invalid sequence set: number expected");
+	check_search_ctx("RETURN (SAVE) ALL", &ctx,
+	    "BAD RETURN (SAVE) needs SEARCHRES");
 	/* An empty mailbox: "*" matches nothing. */
-	got = search_ctx("1:*", &ctx);
-	ck_assert_str_eq(got, "(SEQ 1:10)");
-	free(got);
+	check_search_ctx("1:*", &ctx, "(SEQ 1:10)");
 	ctx.max_seq = 0;
-	got = search_ctx("1:*", &ctx);
-	ck_assert_str_eq(got, "(SEQ )");
-	free(got);
+	check_search_ctx("1:*", &ctx, "(SEQ )");
 }
 END_TEST
 
@@ -354,9 +354,7 @@ START_TEST(test_nesting)
 
 	/* The catalogue: 10,000 nested parentheses are a BAD. */
 	in = repeat("", 10000, "(", "ALL");
-	got = search(in);
-	ck_assert_str_eq(got, "PARSE Too deeply nested lists (limit 100)");
-	free(got);
+	check_search(in, "PARSE Too deeply nested lists (limit 100)");
 	free(in);
 
 	/* 99 levels under the parser's limit collapse to one key. */
@@ -365,16 +363,12 @@ START_TEST(test_nesting)
 	memcpy(in + 99, "ALL", 3);
 	memset(in + 102, ')', 99);
 	in[201] = '\0';
-	got = search(in);
-	ck_assert_str_eq(got, "(ALL)");
-	free(got);
+	check_search(in, "(ALL)");
 	free(in);
 
 	/* 9,998 NOTs: flat in the arguments, cancelled in pairs. */
 	in = repeat("", 9998, "NOT ", "SEEN");
-	got = search(in);
-	ck_assert_str_eq(got, "(FLAG 0x10 1)");
-	free(got);
+	check_search(in, "(FLAG 0x10 1)");
 	free(in);
 
 	/* An OR chain of 3,000 addresses, either way round, stays flat. */
@@ -406,10 +400,7 @@ START_TEST(test_nesting)
 		free(in);
 		in = full;
 	}
-	got = search(in);
-	ck_assert_str_eq(got,
-	    "BAD Search program nested too deeply (limit 100)");
-	free(got);
+	check_search(in, "BAD Search program nested too deeply (limit 100)");
 	free(in);
 
 	/*
@@ -418,55 +409,34 @@ START_TEST(test_nesting)
 	 * first, so the check uses a small bound from the context.
 	 */
 	in = repeat("", 10001, "ALL ", "ALL");
-	got = search(in);
-	ck_assert_str_eq(got, "PARSE Too many arguments (limit 10000)");
-	free(got);
+	check_search(in, "PARSE Too many arguments (limit 10000)");
 	free(in);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.keys_max = 5;
-	got = search_ctx("ALL ALL ALL ALL ALL", &ctx);
-	ck_assert_str_eq(got, "(AND (ALL) (ALL) (ALL) (ALL) (ALL))");
-	free(got);
-	got = search_ctx("ALL ALL ALL ALL ALL ALL", &ctx);
-	ck_assert_str_eq(got,
+	check_search_ctx("ALL ALL ALL ALL ALL", &ctx,
+	    "(AND (ALL) (ALL) (ALL) (ALL) (ALL))");
+	check_search_ctx("ALL ALL ALL ALL ALL ALL", &ctx,
 	    "BAD [LIMIT] Search program too large (limit 5 keys)");
-	free(got);
 	/* Operators and groups count too. */
-	got = search_ctx("NOT NOT NOT NOT ALL", &ctx);
-	ck_assert_str_eq(got, "(ALL)");
-	free(got);
-	got = search_ctx("NOT NOT NOT NOT NOT ALL", &ctx);
-	ck_assert_str_eq(got,
+	check_search_ctx("NOT NOT NOT NOT ALL", &ctx, "(ALL)");
+	check_search_ctx("NOT NOT NOT NOT NOT ALL", &ctx,
 	    "BAD [LIMIT] Search program too large (limit 5 keys)");
-	free(got);
-	got = search_ctx("(ALL) (ALL) ALL", &ctx);
-	ck_assert_str_eq(got, "(AND (ALL) (ALL) (ALL))");
-	free(got);
-	got = search_ctx("(ALL) (SEEN) (ALL)", &ctx);
-	ck_assert_str_eq(got,
+	check_search_ctx("(ALL) (ALL) ALL", &ctx, "(AND (ALL) (ALL) (ALL))");
+	check_search_ctx("(ALL) (SEEN) (ALL)", &ctx,
 	    "BAD [LIMIT] Search program too large (limit 5 keys)");
-	free(got);
-	got = search_ctx("OR (ALL) OR SEEN ALL", &ctx);
-	ck_assert_str_eq(got,
+	check_search_ctx("OR (ALL) OR SEEN ALL", &ctx,
 	    "BAD [LIMIT] Search program too large (limit 5 keys)");
-	free(got);
 
 	/* A smaller bound from the context. */
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.depth_max = 3;
-	got = search_ctx("NOT (OR SEEN (ALL))", &ctx);
-	ck_assert_str_eq(got, "(NOT (OR (FLAG 0x10 1) (ALL)))");
-	free(got);
-	got = search_ctx("(((ALL)))", &ctx);
-	ck_assert_str_eq(got, "(ALL)");
-	free(got);
-	got = search_ctx("NOT (OR SEEN NOT ALL)", &ctx);
-	ck_assert_str_eq(got,
+	check_search_ctx("NOT (OR SEEN (ALL))", &ctx,
+	    "(NOT (OR (FLAG 0x10 1) (ALL)))");
+	check_search_ctx("(((ALL)))", &ctx, "(ALL)");
+	check_search_ctx("NOT (OR SEEN NOT ALL)", &ctx,
 	    "BAD Search program nested too deeply (limit 3)");
-	free(got);
-	got = search_ctx("((((ALL))))", &ctx);
-	ck_assert_str_eq(got, "BAD Search program nested too deeply (limit 3)");
-	free(got);
+	check_search_ctx("((((ALL))))", &ctx,
+	    "BAD Search program nested too deeply (limit 3)");
 }
 END_TEST
 
@@ -520,12 +490,5 @@ imap_search_parse_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(imap_search_parse_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(imap_search_parse_suite());
 }

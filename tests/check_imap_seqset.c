@@ -12,6 +12,7 @@
 
 #include "imap-seqset.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*imap_seqset_suite(void);
 
@@ -224,12 +225,5 @@ imap_seqset_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(imap_seqset_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(imap_seqset_suite());
 }

@@ -22,6 +22,7 @@
 #include "pack.h"
 #include "util.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*mime_suite(void);
 
@@ -1127,11 +1128,5 @@ mime_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(mime_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(mime_suite());
 }

@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "mutf7.h"
+#include "check-util.h"
 
 Suite	*mutf7_suite(void);
 
@@ -203,12 +204,5 @@ mutf7_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(mutf7_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(mutf7_suite());
 }

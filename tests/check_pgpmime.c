@@ -22,6 +22,7 @@
 #include "rfc5322.h"
 #include "util.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*pgpmime_suite(void);
 
@@ -595,12 +596,5 @@ pgpmime_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(pgpmime_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(pgpmime_suite());
 }

@@ -13,6 +13,7 @@
 #include "rfc5322.h"
 #include "rfc822-lex.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*rfc5322_suite(void);
 
@@ -559,12 +560,5 @@ rfc5322_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(rfc5322_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(rfc5322_suite());
 }

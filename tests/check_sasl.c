@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sasl.h"
+#include "check-util.h"
 
 Suite	*sasl_suite(void);
 
@@ -85,11 +86,5 @@ sasl_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(sasl_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(sasl_suite());
 }

@@ -30,6 +30,7 @@
 #include "smtp-client.h"
 #include "tls.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*smtp_client_suite(void);
 
@@ -764,17 +765,10 @@ smtp_client_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	log_init("check_smtp_client", 1, 0);
 	if (sodium_init() == -1)
 		return EXIT_FAILURE;
 	/* The scripted smarthost writes to a client that may have gone. */
 	signal(SIGPIPE, SIG_IGN);
-	sr = srunner_create(smtp_client_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(smtp_client_suite());
 }

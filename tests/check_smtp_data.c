@@ -14,6 +14,7 @@
 
 #include "smtp-data.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*smtp_data_suite(void);
 
@@ -397,12 +398,5 @@ smtp_data_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(smtp_data_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(smtp_data_suite());
 }

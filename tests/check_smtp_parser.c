@@ -14,6 +14,7 @@
 
 #include "smtp-parser.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 Suite	*smtp_parser_suite(void);
 
@@ -71,73 +72,82 @@ expect_ok(const struct smtp_parse_conf *conf, const char *line,
 /* The line reader                                                    */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The line reader's tests share one reader and one input buffer (a
+ * checked fixture: each test gets fresh ones).
+ */
+static struct smtp_line_reader	*lr;
+static struct evbuffer		*lin;
+
+static void
+line_setup(void)
+{
+	lr = smtp_line_reader_new();
+	lin = evbuffer_new();
+}
+
+static void
+line_teardown(void)
+{
+	evbuffer_free(lin);
+	smtp_line_reader_free(&lr);
+	ck_assert_ptr_null(lr);
+}
+
+/* The next line of lin, at most SMTP_LINE_MAX long. */
+static enum smtp_line_status
+line_next(char **linep, size_t *lenp)
+{
+	return smtp_line_read(lr, lin, SMTP_LINE_MAX, linep, lenp);
+}
+
 START_TEST(line_crlf_and_lf)
 {
-	struct smtp_line_reader	*r = smtp_line_reader_new();
-	struct evbuffer		*in = evbuffer_new();
 	char			*line;
 	size_t			 len;
 
-	evbuffer_add_printf(in, "EHLO a\r\nNOOP\nQUIT\r\nPART");
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_OK);
+	evbuffer_add_printf(lin, "EHLO a\r\nNOOP\nQUIT\r\nPART");
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_OK);
 	ck_assert_str_eq(line, "EHLO a");
 	ck_assert_uint_eq(len, 6);
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_OK);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_OK);
 	ck_assert_str_eq(line, "NOOP");
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_OK);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_OK);
 	ck_assert_str_eq(line, "QUIT");
 	/* A partial line waits, and stays in the buffer. */
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_MORE);
-	ck_assert_uint_eq(evbuffer_get_length(in), 4);
-	evbuffer_add_printf(in, "IAL\r\n");
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_OK);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_MORE);
+	ck_assert_uint_eq(evbuffer_get_length(lin), 4);
+	evbuffer_add_printf(lin, "IAL\r\n");
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_OK);
 	ck_assert_str_eq(line, "PARTIAL");
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_MORE);
-	evbuffer_free(in);
-	smtp_line_reader_free(&r);
-	ck_assert_ptr_null(r);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_MORE);
 }
 END_TEST
 
 START_TEST(line_exact_limit)
 {
-	struct smtp_line_reader	*r = smtp_line_reader_new();
-	struct evbuffer		*in = evbuffer_new();
 	char			*big, *line;
 	size_t			 len;
 
 	/* max counts the CRLF: max - 2 octets of text fit, max - 1 do not. */
 	big = xmalloc(SMTP_LINE_MAX);
 	memset(big, 'a', SMTP_LINE_MAX);
-	evbuffer_add(in, big, SMTP_LINE_MAX - 2);
-	evbuffer_add(in, "\r\n", 2);
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_OK);
+	evbuffer_add(lin, big, SMTP_LINE_MAX - 2);
+	evbuffer_add(lin, "\r\n", 2);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_OK);
 	ck_assert_uint_eq(len, SMTP_LINE_MAX - 2);
-	evbuffer_add(in, big, SMTP_LINE_MAX - 1);
-	evbuffer_add(in, "\r\nNOOP\r\n", 8);
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_TOOLONG);
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_OK);
+	evbuffer_add(lin, big, SMTP_LINE_MAX - 1);
+	evbuffer_add(lin, "\r\nNOOP\r\n", 8);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_TOOLONG);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_OK);
 	ck_assert_str_eq(line, "NOOP");
 	free(big);
-	evbuffer_free(in);
-	smtp_line_reader_free(&r);
 }
 END_TEST
 
 /* Issue 4's bad input: a 1 MiB command line, in one piece and dripped. */
 START_TEST(line_one_mib)
 {
-	struct smtp_line_reader	*r = smtp_line_reader_new();
-	struct evbuffer		*in = evbuffer_new();
 	char			*big, *line;
 	size_t			 len, i, chunk = 4096;
 
@@ -146,112 +156,87 @@ START_TEST(line_one_mib)
 	memcpy(big, "MAIL FROM:<", 11);
 
 	/* In one piece: dropped at once, the next command is fine. */
-	evbuffer_add(in, big, 1024 * 1024);
-	evbuffer_add(in, "\r\nRSET\r\n", 8);
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_TOOLONG);
-	ck_assert_uint_eq(evbuffer_get_length(in), 6);
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_OK);
+	evbuffer_add(lin, big, 1024 * 1024);
+	evbuffer_add(lin, "\r\nRSET\r\n", 8);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_TOOLONG);
+	ck_assert_uint_eq(evbuffer_get_length(lin), 6);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_OK);
 	ck_assert_str_eq(line, "RSET");
 
 	/* In pieces: the reader never keeps more than max buffered. */
 	for (i = 0; i < 1024 * 1024; i += chunk) {
-		evbuffer_add(in, big + i, chunk);
-		ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line,
-		    &len), SMTP_LINE_MORE);
-		ck_assert_uint_lt(evbuffer_get_length(in), SMTP_LINE_MAX);
+		evbuffer_add(lin, big + i, chunk);
+		ck_assert_int_eq(line_next(&line, &len),
+		    SMTP_LINE_MORE);
+		ck_assert_uint_lt(evbuffer_get_length(lin), SMTP_LINE_MAX);
 	}
-	evbuffer_add(in, "\r\nQUIT\r\n", 8);
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_TOOLONG);
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_OK);
+	evbuffer_add(lin, "\r\nQUIT\r\n", 8);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_TOOLONG);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_OK);
 	ck_assert_str_eq(line, "QUIT");
 	free(big);
-	evbuffer_free(in);
-	smtp_line_reader_free(&r);
 }
 END_TEST
 
 /* A line arriving an octet at a time is not searched from its start. */
 START_TEST(line_trickle)
 {
-	struct smtp_line_reader	*r = smtp_line_reader_new();
-	struct evbuffer		*in = evbuffer_new();
 	char			*line;
 	size_t			 len, i;
 
 	for (i = 0; i < SMTP_LINE_MAX - 2; i++) {
-		evbuffer_add(in, i < 4 ? &"NOOP"[i] : "x", 1);
-		ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line,
-		    &len), SMTP_LINE_MORE);
+		evbuffer_add(lin, i < 4 ? &"NOOP"[i] : "x", 1);
+		ck_assert_int_eq(line_next(&line, &len),
+		    SMTP_LINE_MORE);
 	}
-	evbuffer_add(in, "\r", 1);
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_MORE);
-	evbuffer_add(in, "\n", 1);
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_OK);
+	evbuffer_add(lin, "\r", 1);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_MORE);
+	evbuffer_add(lin, "\n", 1);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_OK);
 	ck_assert_uint_eq(len, SMTP_LINE_MAX - 2);
 	ck_assert(strncmp(line, "NOOPxx", 6) == 0);
 
 	/* After a reset, a refilled buffer is searched from its start. */
-	evbuffer_add(in, "abcdef", 6);
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_MORE);
-	evbuffer_drain(in, 6);
-	smtp_line_reader_reset(r);
-	evbuffer_add(in, "a\nbcdefgh", 10);
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_OK);
+	evbuffer_add(lin, "abcdef", 6);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_MORE);
+	evbuffer_drain(lin, 6);
+	smtp_line_reader_reset(lr);
+	evbuffer_add(lin, "a\nbcdefgh", 10);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_OK);
 	ck_assert_str_eq(line, "a");
-	evbuffer_free(in);
-	smtp_line_reader_free(&r);
 }
 END_TEST
 
 START_TEST(line_reset_after_starttls)
 {
-	struct smtp_line_reader	*r = smtp_line_reader_new();
-	struct evbuffer		*in = evbuffer_new();
 	char			*big, *line;
 	size_t			 len;
 
 	big = xmalloc(SMTP_LINE_MAX * 2);
 	memset(big, 'y', SMTP_LINE_MAX * 2);
-	evbuffer_add(in, big, SMTP_LINE_MAX * 2);
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_MORE);
-	smtp_line_reader_reset(r);
-	evbuffer_add_printf(in, "EHLO again\r\n");
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_OK);
+	evbuffer_add(lin, big, SMTP_LINE_MAX * 2);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_MORE);
+	smtp_line_reader_reset(lr);
+	evbuffer_add_printf(lin, "EHLO again\r\n");
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_OK);
 	ck_assert_str_eq(line, "EHLO again");
 	free(big);
-	evbuffer_free(in);
-	smtp_line_reader_free(&r);
 }
 END_TEST
 
 /* NULs reach the parser with the line length, which refuses them. */
 START_TEST(line_nul)
 {
-	struct smtp_line_reader	*r = smtp_line_reader_new();
-	struct evbuffer		*in = evbuffer_new();
 	char			*line;
 	size_t			 len;
 
-	evbuffer_add(in, "RCPT TO:<a@b.test>\0RSET\r\n", 25);
-	ck_assert_int_eq(smtp_line_read(r, in, SMTP_LINE_MAX, &line, &len),
-	    SMTP_LINE_OK);
+	evbuffer_add(lin, "RCPT TO:<a@b.test>\0RSET\r\n", 25);
+	ck_assert_int_eq(line_next(&line, &len), SMTP_LINE_OK);
 	ck_assert_uint_eq(len, 23);
 	ck_assert_int_eq(smtp_cmd_parse(line, len, &sub_conf, &cmd, &reply),
 	    -1);
 	ck_assert_int_eq(reply.code, 500);
 	ck_assert_str_eq(reply.enhanced, "5.5.2");
-	evbuffer_free(in);
-	smtp_line_reader_free(&r);
 }
 END_TEST
 
@@ -695,6 +680,7 @@ smtp_parser_suite(void)
 	TCase	*tc;
 
 	tc = tcase_create("line_reader");
+	tcase_add_checked_fixture(tc, line_setup, line_teardown);
 	tcase_add_test(tc, line_crlf_and_lf);
 	tcase_add_test(tc, line_exact_limit);
 	tcase_add_test(tc, line_one_mib);
@@ -733,12 +719,5 @@ smtp_parser_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(smtp_parser_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(smtp_parser_suite());
 }

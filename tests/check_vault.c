@@ -14,6 +14,7 @@
 
 #include "vault.h"
 #include "xmalloc.h"
+#include "check-util.h"
 
 /* Argon2id at its cheapest: the tests check the plumbing, not the cost. */
 #define TEST_OPSLIMIT	1
@@ -629,12 +630,5 @@ vault_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(vault_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_util_run(vault_suite());
 }
