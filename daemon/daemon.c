@@ -24,6 +24,14 @@
 
 /* Sessions get this long after SIGTERM before the loop is left. */
 #define DAEMON_SHUTDOWN_GRACE	10
+/*
+ * And closing the store (a checkpoint, perhaps a recovery) this long
+ * after that: past it the process leaves without, and the next opener
+ * of the environment cleans up after it (failchk).
+ */
+#define DAEMON_SHUTDOWN_CLOSE	5
+/* Opens of the store that wait for a recovery, at start (10 s each). */
+#define DAEMON_OPEN_TRIES	6
 /* Maintenance timer: checkpoints and log removal (store_maintain). */
 #define DAEMON_MAINT_INTERVAL	30
 
@@ -262,6 +270,64 @@ daemon_conf_recheck(struct daemon *d)
 	free(was);
 }
 
+/*
+ * The last word after SIGTERM: a thread that never comes back (one
+ * stuck inside Berkeley DB on the lock of a dead process, perhaps the
+ * event loop's own) must not keep the daemon from ending.  The deadline
+ * is armed in the signal handler, not in the event loop, which may be
+ * the stuck thread.  Only async-signal-safe calls here.
+ */
+static struct sigaction	daemon_sig_prev[2];	/* libevent's: TERM, INT */
+static volatile sig_atomic_t daemon_sig_armed;
+
+static void
+daemon_shutdown_overdue(int sig)
+{
+	static const char msg[] = "shutdown overdue: leaving without "
+	    "closing the store\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) == -1)
+		_exit(EX_TEMPFAIL);	/* nowhere to say it */
+	_exit(EX_TEMPFAIL);
+}
+
+static void
+daemon_sig_deadline(int sig, siginfo_t *si, void *ctx)
+{
+	const struct sigaction	*prev = &daemon_sig_prev[sig == SIGINT];
+
+	if (!daemon_sig_armed) {
+		daemon_sig_armed = 1;
+		alarm(DAEMON_SHUTDOWN_GRACE + DAEMON_SHUTDOWN_CLOSE);
+	}
+	if (prev->sa_flags & SA_SIGINFO)
+		prev->sa_sigaction(sig, si, ctx);
+	else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN)
+		prev->sa_handler(sig);
+}
+
+/* After evsignal_add(): our handler first, then libevent's. */
+static void
+daemon_shutdown_deadline(void)
+{
+	struct sigaction	 sa;
+	static const int	 sigs[2] = { SIGTERM, SIGINT };
+	int			 i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = daemon_shutdown_overdue;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	for (i = 0; i < 2; i++) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = daemon_sig_deadline;
+		sa.sa_flags = SA_SIGINFO | SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		sigaction(sigs[i], &sa, &daemon_sig_prev[i]);
+	}
+}
+
 static void
 daemon_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -421,7 +487,17 @@ daemon_start(struct daemon *d, int with_auth)
 	so.checkpoint_interval = d->conf->db_checkpoint_interval;
 	so.log_keep_for_backup = d->conf->db_log_keep_for_backup;
 	so.quota = d->conf->mailbox_quota;
-	if ((d->store = store_open(d->conf->state_dir, &so, &ret)) == NULL)
+	/*
+	 * Started (or restarted) while another process recovers the
+	 * environment, or waits to: each open waits a bounded time for
+	 * it (store-fence.c); try again rather than leave.
+	 */
+	for (i = 0; (d->store = store_open(d->conf->state_dir, &so,
+	    &ret)) == NULL && (ret == STORE_ERECOVER ||
+	    ret == STORE_EDEADLOCK) && i < DAEMON_OPEN_TRIES; i++)
+		log_warnx("store: not open yet (%s); trying again",
+		    store_strerror(ret));
+	if (d->store == NULL)
 		fatalx("cannot open the store in %s: %s", d->conf->state_dir,
 		    store_strerror(ret));
 	if ((fd = store_notify_listen(d->store)) != -1) {
@@ -437,6 +513,7 @@ daemon_start(struct daemon *d, int with_auth)
 	evsignal_add(d->ev_hup, NULL);
 	evsignal_add(d->ev_term, NULL);
 	evsignal_add(d->ev_int, NULL);
+	daemon_shutdown_deadline();
 	d->ev_maint = event_new(d->base, -1, EV_PERSIST, daemon_maint, d);
 	evtimer_add(d->ev_maint, &tv);
 	for (i = 0; i < d->nlsets; i++)

@@ -1,6 +1,6 @@
 /*
  * cmd-fetch.c: FETCH and UID FETCH (RFC 3501 6.4.5, 7.4.2; CONDSTORE and
- * QRESYNC, RFC 7162 3.1.4, 3.2.6).
+ * QRESYNC, RFC 7162 3.1.4, 3.2.6; BINARY, RFC 3516 4.2).
  *
  * ENVELOPE, BODYSTRUCTURE and BODY are written (imap-bodystructure.c)
  * from the MIME cache sealed with the message (computed at delivery or
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -28,6 +29,7 @@
 #include "imapd.h"
 #include "log.h"
 #include "mime-cache.h"
+#include "mime-decode.h"
 #include "mime.h"
 #include "pack.h"
 #include "xmalloc.h"
@@ -53,6 +55,7 @@ struct fetch_req {
 	struct imap_seqset		*set;
 	uint32_t			 next;	/* next sequence number */
 	int				 missing; /* some were expunged */
+	int				 unknown_cte; /* RFC 3516 4.3 */
 	int				 failed;  /* a storage error */
 };
 
@@ -102,6 +105,7 @@ struct fetch_msg {
 	int			 want_text;
 	int			 root_only;	/* the root's split is enough */
 	int			 set_seen;
+	int			 keep_nuls;	/* BINARY: the bytes as stored */
 	uint8_t			*text;
 	size_t			 textlen;
 	struct mime_msg		*mime;
@@ -139,7 +143,8 @@ fetch_msg_txn(struct store_txn *txn, void *arg)
 			if ((ret = store_msg_read(txn, s->key, fm->m.blob_id,
 			    &fm->text, &fm->textlen)) != 0)
 				return ret;
-			mime_nuls_replace(fm->text, fm->textlen);
+			if (!fm->keep_nuls)
+				mime_nuls_replace(fm->text, fm->textlen);
 		}
 		fm->mime = mime_parse_root(fm->text, fm->textlen);
 	}
@@ -172,7 +177,7 @@ fetch_msg_txn(struct store_txn *txn, void *arg)
 	 * RFC 3501 4.3: no NUL in a literal; 0x80 like Dovecot.  After the
 	 * parse: the parser sees what was delivered.
 	 */
-	if (fm->text != NULL)
+	if (fm->text != NULL && !fm->keep_nuls)
 		mime_nuls_replace(fm->text, fm->textlen);
 	return 0;
 }
@@ -293,6 +298,162 @@ fetch_write_rfc822(struct imap_session *s, const struct imap_fetch_part *part,
 	}
 }
 
+/* What a part's Content-Transfer-Encoding asks of BINARY. */
+enum fetch_cte {
+	FETCH_CTE_NONE,		/* 7bit, 8bit, binary, none: as it is */
+	FETCH_CTE_BASE64,
+	FETCH_CTE_QP,
+	FETCH_CTE_UNKNOWN,	/* RFC 3516 4.3: NO [UNKNOWN-CTE] */
+};
+
+/*
+ * The field as it stands in the part's header, as Dovecot's decoder
+ * reads it: also without MIME-Version, and the whole value ("7bit
+ * garbage" is no encoding we know).
+ */
+static enum fetch_cte
+fetch_part_cte(const struct fetch_msg *fm, const struct mime_part *p)
+{
+	enum fetch_cte	 r = FETCH_CTE_UNKNOWN;
+	char		*v, *cte;
+	size_t		 len;
+
+	/* RFC 2045 6.4: a multipart or message is never encoded. */
+	if (p->flags & (MIME_PART_MULTIPART | MIME_PART_RFC822))
+		return FETCH_CTE_NONE;
+	if ((v = mime_header_get(fm->text + p->hdr_off, (size_t)p->hdr_len,
+	    "Content-Transfer-Encoding", &len)) == NULL)
+		return FETCH_CTE_NONE;
+	for (cte = v; *cte == ' ' || *cte == '\t'; cte++)
+		;
+	if (*cte == '\0' || strcasecmp(cte, "7bit") == 0 ||
+	    strcasecmp(cte, "8bit") == 0 || strcasecmp(cte, "binary") == 0)
+		r = FETCH_CTE_NONE;
+	else if (strcasecmp(cte, "base64") == 0)
+		r = FETCH_CTE_BASE64;
+	else if (strcasecmp(cte, "quoted-printable") == 0)
+		r = FETCH_CTE_QP;
+	free(v);
+	return r;
+}
+
+static void
+fetch_part_decode(const struct fetch_msg *fm, const struct mime_part *p,
+    enum fetch_cte cte, struct pack *out)
+{
+	const uint8_t	*body = fm->text + p->body_off;
+
+	if (cte == FETCH_CTE_BASE64)
+		mime_decode_base64(out, body, (size_t)p->body_len);
+	else if (cte == FETCH_CTE_QP)
+		mime_decode_qp(out, body, (size_t)p->body_len, 0);
+	else
+		pack_raw(out, body, (size_t)p->body_len);
+}
+
+/*
+ * RFC 3516 4.2: a section with its Content-Transfer-Encoding undone,
+ * into out.  A leaf part is its decoded body.  The message (no part
+ * number), a multipart or a message/rfc822 part is written whole with
+ * every encoded leaf inside decoded and its header saying so, as
+ * Dovecot does: its Content-Transfer-Encoding field is dropped and
+ * "Content-Transfer-Encoding: binary" ends the header instead.
+ * 0, *decodedp set if anything was decoded; 1 for a part that does not
+ * exist; -1 for an encoding we cannot undo.
+ */
+static int
+fetch_binary_decode(const struct fetch_msg *fm, const char *path,
+    struct pack *out, int *decodedp)
+{
+	const struct mime_part	*p, *q;
+	struct mime_header_iter	 it;
+	struct mime_header	 h;
+	enum fetch_cte		 cte;
+	uint64_t		 start, end, pos;
+	uint32_t		 i, first;
+
+	*decodedp = 0;
+	if (fm->mime == NULL || fm->text == NULL ||
+	    (p = mime_part_find(fm->mime, path, strlen(path))) == NULL ||
+	    p->body_off + p->body_len > fm->textlen)
+		return 1;
+	if (path[0] != '\0' && !(p->flags &
+	    (MIME_PART_MULTIPART | MIME_PART_RFC822))) {
+		if ((cte = fetch_part_cte(fm, p)) == FETCH_CTE_UNKNOWN)
+			return -1;
+		/* Like Dovecot: a literal8 for a part with NULs in it. */
+		*decodedp = cte != FETCH_CTE_NONE ||
+		    (p->flags & MIME_PART_HAS_NULS);
+		fetch_part_decode(fm, p, cte, out);
+		return 0;
+	}
+	/* The whole of the section, walking the parts inside it in order. */
+	first = (uint32_t)(p - fm->mime->parts);
+	start = path[0] == '\0' ? 0 : p->body_off;
+	end = p->body_off + p->body_len;
+	pos = start;
+	for (i = first; i < fm->mime->nparts; i++) {
+		q = &fm->mime->parts[i];
+		if (q->hdr_off < start || q->body_off + q->body_len > end ||
+		    q->hdr_off < pos || (i == first && path[0] != '\0'))
+			continue;
+		if ((cte = fetch_part_cte(fm, q)) == FETCH_CTE_UNKNOWN)
+			return -1;
+		if (cte == FETCH_CTE_NONE)
+			continue;
+		pack_raw(out, fm->text + pos, (size_t)(q->hdr_off - pos));
+		mime_header_iter_init(&it, fm->text + q->hdr_off,
+		    (size_t)q->hdr_len);
+		while (mime_header_iter_next(&it, &h))
+			if (!mime_header_name_is(&h,
+			    "Content-Transfer-Encoding"))
+				pack_raw(out, h.line, h.line_len);
+		pack_raw(out, "Content-Transfer-Encoding: binary\r\n\r\n",
+		    strlen("Content-Transfer-Encoding: binary\r\n\r\n"));
+		fetch_part_decode(fm, q, cte, out);
+		pos = q->body_off + q->body_len;
+		*decodedp = 1;
+	}
+	pack_raw(out, fm->text + pos, (size_t)(end - pos));
+	return 0;
+}
+
+/*
+ * BINARY[...] and BINARY.SIZE[...]: decoded data as a literal8 when it
+ * holds a NUL (RFC 3516 4.2 allows NUL only there) or was decoded, else
+ * a literal.
+ */
+static void
+fetch_write_binary(struct imap_session *s, const struct imap_fetch_part *part,
+    const struct pack *data, int missing, int decoded)
+{
+	uint64_t	 off = 0, len = missing ? 0 : data->len;
+
+	imap_printf(s, "%s ", part->name);
+	if (part->kind == IMAP_FETCH_PART_BINARY_SIZE) {
+		imap_printf(s, "%llu", (unsigned long long)len);
+		return;
+	}
+	if (missing) {
+		imap_printf(s, "%s", part->partial ? "{0}\r\n" : "NIL");
+		return;
+	}
+	if (part->partial) {
+		if (part->offset >= len)
+			len = 0;
+		else {
+			off = part->offset;
+			len -= part->offset;
+			if (len > part->length)
+				len = part->length;
+		}
+	}
+	/* Like Dovecot, decoded content goes as a literal8 in any case. */
+	imap_printf(s, "%s{%llu}\r\n", decoded || memchr(data->buf + off,
+	    '\0', (size_t)len) != NULL ? "~" : "", (unsigned long long)len);
+	imap_write(s, data->buf + off, (size_t)len);
+}
+
 static void
 fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
     struct fetch_msg *fm, int flags_changed)
@@ -301,8 +462,32 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 	const struct imap_fetch_part	*part;
 	char				 date[IMAP_DATETIME_LEN + 1];
 	const char			*sp = "";
+	struct pack			*bin = NULL;
+	int				*binmiss = NULL, *bindec = NULL;
 	size_t				 i;
 
+	/*
+	 * BINARY sections are decoded before anything of the response is
+	 * written: one we cannot decode leaves the message out (RFC 3516
+	 * 4.3) rather than half a FETCH response.
+	 */
+	for (i = 0; i < req->nparts && !fm->gone; i++) {
+		part = &req->parts[i];
+		if (part->kind != IMAP_FETCH_PART_BINARY &&
+		    part->kind != IMAP_FETCH_PART_BINARY_SIZE)
+			continue;
+		if (bin == NULL) {
+			bin = xcalloc(req->nparts, sizeof(*bin));
+			binmiss = xcalloc(req->nparts, sizeof(*binmiss));
+			bindec = xcalloc(req->nparts, sizeof(*bindec));
+		}
+		pack_init(&bin[i]);
+		if ((binmiss[i] = fetch_binary_decode(fm, fr->paths[i],
+		    &bin[i], &bindec[i])) == -1) {
+			fr->unknown_cte = 1;
+			goto out;
+		}
+	}
 	imap_printf(s, "* %u FETCH (", seq);
 	if ((req->attrs & IMAP_FETCH_UID) || fr->uid_mode) {
 		imap_printf(s, "UID %u", fm->m.uid);
@@ -352,6 +537,14 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 			sp = " ";
 			continue;
 		}
+		if (part->kind == IMAP_FETCH_PART_BINARY ||
+		    part->kind == IMAP_FETCH_PART_BINARY_SIZE) {
+			imap_printf(s, "%s", sp);
+			fetch_write_binary(s, part, &bin[i], binmiss[i],
+			    bindec[i]);
+			sp = " ";
+			continue;
+		}
 		if (part->kind != IMAP_FETCH_PART_BODY) {
 			if (fetch_write_rfc822(s, part, fm, sp))
 				sp = " ";
@@ -362,6 +555,17 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 		sp = " ";
 	}
 	imap_printf(s, ")\r\n");
+out:
+	if (bin != NULL) {
+		for (i = 0; i < req->nparts; i++)
+			if (bin[i].buf != NULL) {
+				sodium_memzero(bin[i].buf, bin[i].len);
+				pack_free(&bin[i]);
+			}
+		free(bin);
+		free(binmiss);
+		free(bindec);
+	}
 }
 
 /*
@@ -415,6 +619,13 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 		if (req->parts[i].depth > 0)
 			fm.root_only = 0;
 	fm.set_seen = req->sets_seen && !s->view.readonly;
+	/* BINARY[] decodes the parts inside: it needs the whole tree. */
+	for (i = 0; i < req->nparts; i++)
+		if (req->parts[i].kind == IMAP_FETCH_PART_BINARY ||
+		    req->parts[i].kind == IMAP_FETCH_PART_BINARY_SIZE) {
+			fm.keep_nuls = 1;
+			fm.root_only = 0;
+		}
 	/* Only the set's messages, each found by a binary search. */
 	for (seq = fr->next; (seq = imap_view_next_in_set(&s->view, fr->set,
 	    fr->uid_mode, seq)) != 0; seq++) {
@@ -454,6 +665,9 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 	fr->next = s->view.count + 1;
 	if (fr->failed)
 		imap_tagged_store_error(s, fr->failed);
+	else if (fr->unknown_cte)
+		imap_tagged(s, "NO", "[UNKNOWN-CTE] A part has a "
+		    "Content-Transfer-Encoding that cannot be decoded");
 	else if (fr->missing)
 		imap_tagged(s, "OK", "[EXPUNGEISSUED] Some messages were "
 		    "expunged");
@@ -536,15 +750,6 @@ cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	if (imap_fetch_parse(&a[1], uid_mode, &fr->req, &why) == -1) {
 		imap_tagged(s, "BAD", "%s", why);
 		return CMD_DONE;
-	}
-	for (i = 0; i < fr->req.nparts; i++) {
-		/* RFC 3516 BINARY is not in our CAPABILITY. */
-		if (fr->req.parts[i].kind == IMAP_FETCH_PART_BINARY ||
-		    fr->req.parts[i].kind == IMAP_FETCH_PART_BINARY_SIZE) {
-			imap_tagged(s, "BAD", "BINARY is not supported "
-			    "(no BINARY capability)");
-			return CMD_DONE;
-		}
 	}
 	/* RFC 7162 3.2.6: VANISHED only once QRESYNC is enabled. */
 	if (fr->req.vanished && !s->qresync) {

@@ -22,6 +22,7 @@
 
 #include "imap-flags.h"
 #include "imap-search-parse.h"
+#include "imap-search.h"
 #include "imap-seqset.h"
 #include "imap-text.h"
 #include "imapd.h"
@@ -347,11 +348,15 @@ struct search_run {
 	size_t			 slice_nhits;
 	uint64_t		 slice_maxmodseq, slice_lastmodseq;
 	struct event		*ev;		/* the next slice */
+	/* SORT, THREAD: their hooks; hooks.hit NULL for SEARCH. */
+	struct imap_search_hooks hooks;
 };
 
 static void	search_run_free(void *);
 static void	search_candidates(struct search_run *);
 static void	search_slice_cb(evutil_socket_t, short, void *);
+static enum imap_cmd_status search_run_start(struct imap_session *,
+		    struct search_run *);
 
 static int
 search_txn(struct store_txn *txn, void *arg)
@@ -377,7 +382,8 @@ search_txn(struct store_txn *txn, void *arg)
 			break;
 		}
 		if (n > 0 && (n >= SEARCH_SLICE_MSGS ||
-		    (sr->needs_text && time_mono_ms() >= deadline)))
+		    ((sr->needs_text || sr->hooks.hit != NULL) &&
+		    time_mono_ms() >= deadline)))
 			break;
 		if (s->view.msgs[seq - 1].expunged)
 			continue;
@@ -412,6 +418,9 @@ search_txn(struct store_txn *txn, void *arg)
 		}
 		if (!hit)
 			continue;
+		if (sr->hooks.hit != NULL && (ret = sr->hooks.hit(txn, s,
+		    sr->nhits, seq, &m, sr->hooks.arg)) != 0)
+			return ret;
 		if (sr->nhits == sr->hitcap) {
 			sr->hitcap = sr->hitcap == 0 ? 64 : sr->hitcap * 2;
 			sr->hits = xreallocarray(sr->hits, sr->hitcap,
@@ -541,7 +550,10 @@ search_slice(struct imap_session *s, struct search_run *sr)
 	sr->slice_lastmodseq = sr->lastmodseq;
 	if (sr->seq <= s->view.count)
 		return 1;
-	search_answer(s, sr);
+	if (sr->hooks.done != NULL)
+		sr->hooks.done(s, sr->nhits, sr->hooks.arg);
+	else
+		search_answer(s, sr);
 	return 0;
 }
 
@@ -580,6 +592,8 @@ search_run_free(void *arg)
 		event_free(sr->ev);
 	free(sr->hits);
 	imap_search_program_clear(&sr->prog);
+	if (sr->hooks.free != NULL)
+		sr->hooks.free(sr->hooks.arg);
 	free(sr);
 }
 
@@ -614,6 +628,54 @@ cmd_search(struct imap_session *s, const struct imap_command *cmd)
 		search_run_free(sr);
 		return CMD_DONE;
 	}
+	return search_run_start(s, sr);
+}
+
+int
+imap_search_parse_sorted(struct imap_session *s, const struct imap_arg *a,
+    struct imap_search_program *prog)
+{
+	struct imap_search_context	 ctx;
+	const char			*why;
+	int				 ret;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.max_seq = s->view.count;
+	ctx.max_uid = imap_view_max_uid(&s->view);
+	ctx.allow_saved = 1;
+	ctx.charset_first = 1;
+	if ((ret = imap_search_parse(a, &ctx, prog, &why)) == IMAP_SEARCH_OK)
+		return 0;
+	if (ret == IMAP_SEARCH_EBADCHARSET)
+		imap_tagged(s, "NO", "[BADCHARSET (%s)] %s",
+		    IMAP_SEARCH_CHARSETS, why);
+	else
+		imap_tagged(s, "BAD", "%s", why);
+	imap_search_program_clear(prog);
+	return -1;
+}
+
+enum imap_cmd_status
+imap_search_start(struct imap_session *s, struct imap_search_program *prog,
+    int uid_mode, const struct imap_search_hooks *hooks)
+{
+	struct search_run	*sr;
+
+	sr = xcalloc(1, sizeof(*sr));
+	sr->s = s;
+	sr->uid_mode = uid_mode;
+	sr->seq = 1;
+	sr->prog = *prog;
+	memset(prog, 0, sizeof(*prog));
+	if (hooks != NULL)
+		sr->hooks = *hooks;
+	return search_run_start(s, sr);
+}
+
+/* Runs a parsed program: at once if it is small or cheap, else sliced. */
+static enum imap_cmd_status
+search_run_start(struct imap_session *s, struct search_run *sr)
+{
 	/* RFC 7162 3.1: a MODSEQ key is a CONDSTORE enabling command. */
 	if (sr->prog.uses_modseq)
 		imap_session_condstore(s);

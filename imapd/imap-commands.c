@@ -44,6 +44,8 @@ imap_cmd_fn	cmd_append;
 imap_cmd_literal_fn cmd_append_literal;
 /* cmd-quota.c */
 imap_cmd_fn	cmd_getquotaroot, cmd_getquota, cmd_setquota;
+/* cmd-sort.c, cmd-thread.c */
+imap_cmd_fn	cmd_sort, cmd_thread;
 /* cmd-expunge.c, cmd-fetch.c, cmd-store.c, cmd-search.c, cmd-copy.c */
 imap_cmd_fn	cmd_expunge, cmd_fetch, cmd_store, cmd_search, cmd_copy,
 		cmd_move;
@@ -107,7 +109,8 @@ static const struct imap_cmd_def imap_commands[] = {
 	{ .name = "SETQUOTA", .states = ST_LOGGEDIN, .handler = cmd_setquota },
 	{ .name = "APPEND", .states = ST_LOGGEDIN, .flags = CMD_F_CAPA_LIMIT,
 	    .handler = cmd_append, .literal = cmd_append_literal,
-	    .capa = { { "APPENDLIMIT", CAPA_LOGGEDIN } } },	/* RFC 7889 */
+	    .capa = { { "APPENDLIMIT", CAPA_LOGGEDIN },	/* RFC 7889 */
+		{ "MULTIAPPEND", CAPA_LOGGEDIN } } },		/* RFC 3502 */
 	/* Selected (RFC 3501 6.4) */
 	/* Every change is committed already: CHECK is a NOOP here. */
 	{ .name = "CHECK", .states = ST_SELECTED, .handler = cmd_noop },
@@ -123,8 +126,18 @@ static const struct imap_cmd_def imap_commands[] = {
 	{ .name = "SEARCH", .states = ST_SELECTED,
 	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_search,
 	    .capa = { { "ESEARCH SEARCHRES", CAPA_LOGGEDIN } } },
+	/* RFC 5256, RFC 5267, RFC 5957 */
+	{ .name = "SORT", .states = ST_SELECTED,
+	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_sort,
+	    .capa = { { "SORT SORT=DISPLAY ESORT", CAPA_LOGGEDIN } } },
+	{ .name = "THREAD", .states = ST_SELECTED,
+	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_thread,
+	    .capa = { { "THREAD=ORDEREDSUBJECT THREAD=REFERENCES",
+		CAPA_LOGGEDIN } } },
+	/* RFC 3516: BINARY[], BINARY.SIZE[] and APPEND's literal8. */
 	{ .name = "FETCH", .states = ST_SELECTED,
-	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_fetch },
+	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_fetch,
+	    .capa = { { "BINARY", CAPA_LOGGEDIN } } },
 	{ .name = "STORE", .states = ST_SELECTED,
 	    .flags = CMD_F_NO_EXPUNGE | CMD_F_UID, .handler = cmd_store },
 	{ .name = "COPY", .states = ST_SELECTED,
@@ -178,7 +191,7 @@ imap_commands_capability(unsigned int when, uint64_t limit)
 			if (def->capa[j].words == NULL ||
 			    !(def->capa[j].when & when))
 				continue;
-			if (def->flags & CMD_F_CAPA_LIMIT)
+			if ((def->flags & CMD_F_CAPA_LIMIT) && j == 0)
 				xasprintf(&more, "%s%s%s=%llu", capa,
 				    capa[0] != '\0' ? " " : "",
 				    def->capa[j].words,

@@ -566,13 +566,15 @@ imap_search_parse(const struct imap_arg *args,
 	    IMAP_SEARCH_KEYS_MAX;
 	sp.nkeys = 0;
 
-	if (imap_arg_atom_equals(args, "RETURN")) {
+	if (!ctx->charset_first && imap_arg_atom_equals(args, "RETURN")) {
 		if ((r = search_parse_return(&sp, &args[1])) != 0)
 			goto fail;
 		args += 2;
 	}
-	if (imap_arg_atom_equals(args, "CHARSET")) {
-		if (!imap_arg_get_astring(&args[1], &charset)) {
+	if (ctx->charset_first || imap_arg_atom_equals(args, "CHARSET")) {
+		if (!ctx->charset_first)
+			args++;
+		if (!imap_arg_get_astring(&args[0], &charset)) {
 			r = search_fail(&sp, "Missing charset");
 			goto fail;
 		}
@@ -583,7 +585,7 @@ imap_search_parse(const struct imap_arg *args,
 			r = IMAP_SEARCH_EBADCHARSET;
 			goto fail;
 		}
-		args += 2;
+		args++;
 	}
 	if (args[0].type == IMAP_ARG_EOL) {
 		r = search_fail(&sp, "Missing search key");
@@ -596,6 +598,23 @@ imap_search_parse(const struct imap_arg *args,
 
 fail:
 	search_key_free(&prog->root);
+	*error_r = prog->error;
+	return r;
+}
+
+int
+imap_search_parse_return(const struct imap_arg *arg,
+    const struct imap_search_context *ctx, struct imap_search_program *prog,
+    const char **error_r)
+{
+	struct search_parser	 sp;
+	int			 r;
+
+	memset(prog, 0, sizeof(*prog));
+	memset(&sp, 0, sizeof(sp));
+	sp.ctx = ctx;
+	sp.prog = prog;
+	r = search_parse_return(&sp, arg);
 	*error_r = prog->error;
 	return r;
 }

@@ -145,6 +145,13 @@ struct imap_search_context {
 	unsigned int	 depth_max;	/* 0: IMAP_SEARCH_DEPTH_MAX */
 	size_t		 keys_max;	/* 0: IMAP_SEARCH_KEYS_MAX */
 	int		 allow_saved;	/* SEARCHRES advertised: "$" */
+	/*
+	 * SORT and THREAD (RFC 5256 BASE.6.4.SORT): the program is
+	 * "charset search-key...", the charset never left out and without
+	 * the word CHARSET, and no RETURN (ESORT's comes before the sort
+	 * criteria: imap_search_parse_return()).
+	 */
+	int		 charset_first;
 };
 
 /*
@@ -156,6 +163,14 @@ int	 imap_search_parse(const struct imap_arg *args,
 	    const struct imap_search_context *,
 	    struct imap_search_program *, const char **error_r);
 void	 imap_search_program_clear(struct imap_search_program *);
+/*
+ * The list after RETURN (RFC 4731 3.1, RFC 5267 3.1) alone, into an
+ * empty prog's esearch and ret; IMAP_SEARCH_OK or IMAP_SEARCH_EBAD with
+ * *error_r valid until prog is cleared.
+ */
+int	 imap_search_parse_return(const struct imap_arg *,
+	    const struct imap_search_context *,
+	    struct imap_search_program *, const char **error_r);
 
 /* RFC 3501 9: date-text, quoted or not; 0 or -1. */
 int	 imap_search_date_parse(const char *, struct imap_date *);

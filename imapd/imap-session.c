@@ -947,6 +947,20 @@ imap_set_write_list(struct evbuffer *out, const uint32_t *v, size_t n)
 	imap_set_free(&set);
 }
 
+void
+imap_write_ordered_list(struct evbuffer *out, const uint32_t *v, size_t n)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < n; i = j + 1) {
+		for (j = i; j + 1 < n && v[j + 1] == v[j] + 1; j++)
+			;
+		evbuffer_add_printf(out, "%s%u", i > 0 ? "," : "", v[i]);
+		if (j > i)
+			evbuffer_add_printf(out, ":%u", v[j]);
+	}
+}
+
 /* ---- SEARCHRES (RFC 5182) ---- */
 
 void

@@ -140,7 +140,7 @@ struct imap_cmd_def {
  * shutdown may end it with BYE (IDLE, RFC 2177 3).
  */
 #define CMD_F_LIVE		0x04
-/* Its capability takes "=<max_message_size>" (APPENDLIMIT, RFC 7889). */
+/* Its first capability takes "=<max_message_size>" (APPENDLIMIT, RFC 7889). */
 #define CMD_F_CAPA_LIMIT	0x08
 /* The command may be given while another runs? Never, here. */
 
@@ -327,6 +327,12 @@ struct imap_seqset *imap_set_parse(const char *, uint32_t star);
 struct imap_seqset *imap_set_from(const uint32_t *, size_t);
 void	 imap_set_free(struct imap_seqset **);
 void	 imap_set_write_list(struct evbuffer *, const uint32_t *, size_t);
+/*
+ * A list in its own order as a sequence-set (RFC 5267 ESORT's ALL,
+ * RFC 4315 APPENDUID of a MULTIAPPEND): runs ascending by one become
+ * ranges, nothing is reordered.
+ */
+void	 imap_write_ordered_list(struct evbuffer *, const uint32_t *, size_t);
 void	 imap_save_result(struct imap_session *, const uint32_t *, size_t n,
 	    int uid_mode);
 struct imap_seqset *imap_saved_set(struct imap_session *, int uid_mode);

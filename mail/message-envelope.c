@@ -31,6 +31,8 @@ envelope_field(struct message_envelope *env, const struct mime_header *h)
 		sp = &env->in_reply_to;
 	else if (mime_header_name_is(h, "Message-ID"))
 		sp = &env->message_id;
+	else if (mime_header_name_is(h, "References"))
+		sp = &env->references;
 	else if (mime_header_name_is(h, "From"))
 		al = &env->from;
 	else if (mime_header_name_is(h, "Sender"))
@@ -64,6 +66,7 @@ message_envelope_clear(struct message_envelope *env)
 	free(env->subject);
 	free(env->in_reply_to);
 	free(env->message_id);
+	free(env->references);
 	message_addrlist_clear(&env->from);
 	message_addrlist_clear(&env->sender);
 	message_addrlist_clear(&env->reply_to);

@@ -20,6 +20,8 @@ struct message_envelope {
 	char			*in_reply_to;
 	char			*message_id;
 	struct message_addrlist	 from, sender, reply_to, to, cc, bcc;
+	/* Not in ENVELOPE: for THREAD=REFERENCES (RFC 5256 3). */
+	char			*references;
 };
 
 /* Fills a struct from a header block (the struct need not be zeroed). */

@@ -1,14 +1,15 @@
 /*
  * mime-cache.c: the MIME cache codec (mime-cache.h).
  *
- * Version 2:
- *	u8 2, u32 msg flags, u64 size, u32 nparts,
+ * Version 3:
+ *	u8 3, u32 msg flags, u64 size, u32 nparts,
  *	nparts x (u32 parent child next flags, u64 hdr_off hdr_len body_len
  *	    hdr_vsize body_vsize, u32 hdr_lines body_lines),
  *	nparts x (u8 has: 1 content, 2 envelope; the content; the envelope)
  * where a string is u8 0 (NULL) or u8 1 and a blob without NUL, a list
- * u32 n and its entries.  Version 1 has the same numbers, then the
- * ENVELOPE, BODYSTRUCTURE and BODY strings as blobs.
+ * u32 n and its entries; an envelope ends with its References string.
+ * Version 2 is the same without that string.  Version 1 has the same
+ * numbers, then the ENVELOPE, BODYSTRUCTURE and BODY strings as blobs.
  */
 #include "config.h"
 
@@ -41,8 +42,9 @@ static int	 cache_get_params(struct unpack *, struct mime_param **,
 		    size_t *);
 static int	 cache_get_content(struct unpack *, struct mime_content *);
 static int	 cache_get_addrs(struct unpack *, struct message_addrlist *);
-static int	 cache_get_envelope(struct unpack *, struct message_envelope *);
-static int	 cache_get_fields(struct unpack *, struct mime_msg *);
+static int	 cache_get_envelope(struct unpack *, struct message_envelope *,
+		    int);
+static int	 cache_get_fields(struct unpack *, struct mime_msg *, int);
 static char	*cache_v1_string(struct unpack *, size_t *);
 static int	 cache_size_ok(uint64_t, uint64_t, uint32_t);
 static int	 cache_tree_ok(struct mime_msg *, uint64_t);
@@ -122,6 +124,7 @@ cache_put_envelope(struct pack *out, const struct message_envelope *env)
 	cache_put_addrs(out, &env->to);
 	cache_put_addrs(out, &env->cc);
 	cache_put_addrs(out, &env->bcc);
+	cache_put_str(out, env->references);
 }
 
 void
@@ -269,7 +272,8 @@ cache_get_addrs(struct unpack *up, struct message_addrlist *l)
 }
 
 static int
-cache_get_envelope(struct unpack *up, struct message_envelope *env)
+cache_get_envelope(struct unpack *up, struct message_envelope *env,
+    int refs)
 {
 	if (cache_get_str(up, &env->date, 1) == -1 ||
 	    cache_get_str(up, &env->subject, 1) == -1 ||
@@ -282,7 +286,7 @@ cache_get_envelope(struct unpack *up, struct message_envelope *env)
 	    cache_get_addrs(up, &env->cc) == -1 ||
 	    cache_get_addrs(up, &env->bcc) == -1)
 		return -1;
-	return 0;
+	return refs ? cache_get_str(up, &env->references, 1) : 0;
 }
 
 /*
@@ -291,7 +295,7 @@ cache_get_envelope(struct unpack *up, struct message_envelope *env)
  * messages embedded in message/rfc822 parts.
  */
 static int
-cache_get_fields(struct unpack *up, struct mime_msg *m)
+cache_get_fields(struct unpack *up, struct mime_msg *m, int refs)
 {
 	struct mime_part	*p;
 	uint32_t		 i;
@@ -312,7 +316,7 @@ cache_get_fields(struct unpack *up, struct mime_msg *m)
 		}
 		if (has & CACHE_HAS_ENVELOPE) {
 			p->envelope = xcalloc(1, sizeof(*p->envelope));
-			if (cache_get_envelope(up, p->envelope) == -1)
+			if (cache_get_envelope(up, p->envelope, refs) == -1)
 				return -1;
 		}
 	}
@@ -418,6 +422,7 @@ mime_cache_decode(const void *data, size_t len, uint64_t msgsize)
 	unpack_init(&up, data, len);
 	version = unpack_u8(&up);
 	if (version != MIME_CACHE_VERSION &&
+	    version != MIME_CACHE_VERSION_NOREFS &&
 	    version != MIME_CACHE_VERSION_STRINGS)
 		return NULL;
 	m = xcalloc(1, sizeof(*m));
@@ -446,8 +451,10 @@ mime_cache_decode(const void *data, size_t len, uint64_t msgsize)
 	}
 	if (up.error || !cache_tree_ok(m, msgsize))
 		goto bad;
-	if (version == MIME_CACHE_VERSION) {
-		if (cache_get_fields(&up, m) == -1 || !unpack_done(&up))
+	if (version != MIME_CACHE_VERSION_STRINGS) {
+		m->references_unknown = version == MIME_CACHE_VERSION_NOREFS;
+		if (cache_get_fields(&up, m, !m->references_unknown) == -1 ||
+		    !unpack_done(&up))
 			goto bad;
 		return m;
 	}

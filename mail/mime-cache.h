@@ -1,9 +1,11 @@
 /*
  * mime-cache.h: the MIME structure as the aux bytes of a sealed blob.
  *
- * Version 2 (written since the wire forms moved to imapd) keeps the part
- * tree with each part's Content-* fields and the envelopes, parsed;
- * imapd writes ENVELOPE, BODYSTRUCTURE and BODY from them at FETCH time.
+ * Version 3 (written since THREAD=REFERENCES) keeps the part tree with
+ * each part's Content-* fields and the envelopes, parsed, with their
+ * References field; imapd writes ENVELOPE, BODYSTRUCTURE and BODY from
+ * them at FETCH time and threads by them.  Version 2, the same without
+ * References, is still read (mime_msg.references_unknown set).
  * Version 1 kept the FETCH strings themselves; messages stored with it
  * are still read (mime_msg.v1_*), so they FETCH as they always did.
  */
@@ -16,7 +18,8 @@
 struct mime_msg;
 struct pack;
 
-#define MIME_CACHE_VERSION		2
+#define MIME_CACHE_VERSION		3
+#define MIME_CACHE_VERSION_NOREFS	2	/* read: no References kept */
 #define MIME_CACHE_VERSION_STRINGS	1	/* read, no longer written */
 
 /* Appends the parts and fields of msg to out (version 2). */

@@ -80,6 +80,11 @@ struct mime_msg {
 	uint32_t	 flags;		/* MIME_MSG_LIMIT_* */
 	uint64_t	 size;		/* bytes of the parsed message */
 	/*
+	 * From a version 2 cache, which did not keep References: the
+	 * envelopes' references are NULL whether or not the field is there.
+	 */
+	int		 references_unknown;
+	/*
 	 * Only from a version 1 cache, which kept the FETCH values
 	 * themselves (parentheses included, ready to follow "ENVELOPE ",
 	 * "BODYSTRUCTURE " and "BODY "; IMAP literals but never a NUL) and

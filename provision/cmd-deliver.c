@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -18,6 +20,24 @@
 #include "provision.h"
 #include "util.h"
 #include "xmalloc.h"
+
+/* Seconds inside Berkeley DB behind a dead process before we leave. */
+#define CMD_DELIVER_STUCK_SECS	2
+/*
+ * No run lasts longer (seconds): past it, the LDA leaves with
+ * EX_TEMPFAIL and the MTA tries again later, or with EX_OK if the
+ * message is stored already (a close that waits for a dead process).
+ */
+#define CMD_DELIVER_MAX_SECS	4
+
+static volatile sig_atomic_t	cmd_deliver_status = EX_TEMPFAIL;
+
+static void
+cmd_deliver_overdue(int sig)
+{
+	(void)sig;
+	_exit(cmd_deliver_status);
+}
 
 struct deliver_find {
 	const char		*recipient;
@@ -86,6 +106,14 @@ cmd_deliver_exec(struct provision *pv, int argc, char **argv)
 		free(msg);
 		return EX_DATAERR;
 	}
+	/*
+	 * Stuck on the lock of an LDA that the MTA killed: leave soon with
+	 * EX_TEMPFAIL, and the MTA tries again, rather than wait for a
+	 * recovery that another opener makes.
+	 */
+	pv->stuck_secs = CMD_DELIVER_STUCK_SECS;
+	signal(SIGALRM, cmd_deliver_overdue);
+	alarm(CMD_DELIVER_MAX_SECS);
 	if (provision_store(pv) == NULL) {
 		free(msg);
 		return EX_TEMPFAIL;
@@ -110,6 +138,11 @@ cmd_deliver_exec(struct provision *pv, int argc, char **argv)
 	ret = store_deliver_message(pv->store, &d, msg, len);
 	sodium_memzero(msg, len);
 	free(msg);
+	if (ret == 0) {
+		/* Stored: whatever happens from now on, do not send it again. */
+		cmd_deliver_status = EX_OK;
+		store_set_exit_status(EX_OK);
+	}
 	switch (ret) {
 	case 0:
 		if (pv->json)

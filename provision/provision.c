@@ -108,6 +108,7 @@ provision_store(struct provision *pv)
 	if (pv->store != NULL)
 		return pv->store;
 	provision_store_options(pv->conf, &so);
+	so.stuck_secs = pv->stuck_secs;
 	pv->store = store_open(pv->conf->state_dir, &so, &err);
 	if (pv->store == NULL)
 		provision_errx(pv, "cannot open the store in %s: %s",

@@ -27,6 +27,8 @@ struct provision {
 	size_t		 inputlen;
 	int		 input_errno;
 	struct store	*store;		/* opened by provision_store() */
+	/* Set before provision_store(): see store_options.stuck_secs. */
+	unsigned	 stuck_secs;
 	int		 json;
 	const char	*progname;
 	/* Started as root and switched to user (guestbox.conf(5)), or NULL. */

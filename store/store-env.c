@@ -25,6 +25,16 @@
 
 /* A transaction that deadlocks this often is given up as EIO. */
 #define STORE_TXN_RETRIES	50
+/*
+ * Reopens one transaction may make: another process can die inside
+ * Berkeley DB while we recover from the last one.
+ */
+#define STORE_TXN_REOPENS	3
+/*
+ * Seconds an open waits for the other processes to close the
+ * environment so that it can be recovered (store-fence.c).
+ */
+#define STORE_OPEN_WAIT_SECS	10
 /* Log files of 10 MiB: small enough to be removed soon after checkpoints. */
 #define STORE_LOG_FILE_SIZE	(10 * 1024 * 1024)
 /*
@@ -83,11 +93,20 @@ static const char *const store_error_text[] = {
 };
 
 static int	store_env_open(struct store *);
+static int	store_env_recover(struct store *);
+static int	store_env_join(struct store *);
+static int	store_env_open_fenced(struct store *, int, uint32_t);
+static uint64_t store_env_open_wait(const struct store *);
+static void	store_env_remove_regions(struct store *);
+static int	store_env_reopen(struct store *, unsigned);
 static int	store_env_reserve(struct store *);
 static void	store_env_unmap_stale(struct store *);
+static void	store_env_note_stale(struct store *);
+static int	store_env_others_leave(struct store *, int);
 static int	store_env_reserve_file(const char *, off_t, off_t);
 static int	store_env_open_flags(struct store *, u_int32_t);
 static void	store_env_close(struct store *);
+static void	store_env_abandon(struct store *);
 static int	store_checkpoint(struct store *, u_int32_t);
 static int	store_schema_check(struct store *);
 static int	store_index_check(struct store_txn *);
@@ -224,39 +243,135 @@ store_env_reserve_file(const char *path, off_t off, off_t len)
 }
 
 static int
+store_env_reserve_map(const struct store_map *m, void *arg)
+{
+	/*
+	 * A region that recovery removed while it was mapped (its mapping
+	 * can outlive the handle of a panicked environment) is no business
+	 * of ours.
+	 */
+	if (m->deleted)
+		return 0;
+	return store_env_reserve_file(m->path, (off_t)m->off,
+	    (off_t)(m->hi - m->lo));
+}
+
+static int
 store_env_reserve(struct store *st)
 {
-	FILE		*fp;
-	char		 line[PATH_MAX + 256], *path;
-	unsigned long	 lo, hi;
-	unsigned long long off;
-	size_t		 dlen = strlen(st->db_dir);
-	int		 n, ret = 0;
+	/* No procfs: nothing we can do. */
+	return store_region_maps(st->db_dir, store_env_reserve_map, NULL);
+}
 
-	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
-		return 0;	/* no procfs: nothing we can do */
-	while (ret == 0 && fgets(line, sizeof(line), fp) != NULL) {
-		/* lo-hi perms offset dev inode path */
-		if (sscanf(line, "%lx-%lx %*s %llx %*s %*s %n", &lo, &hi, &off,
-		    &n) != 3)
+/*
+ * Removes the region files (__db.001 ...) under the exclusive fence:
+ * nobody else has them open, and a recovery that attached to them first
+ * would wait for good on a mutex that a dead process left held.
+ */
+static void
+store_env_remove_regions(struct store *st)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	char		*path;
+
+	if ((dir = opendir(st->db_dir)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if (strncmp(de->d_name, "__db.0", 6) != 0)
 			continue;
-		path = line + n;
-		path[strcspn(path, "\n")] = '\0';
-		/*
-		 * A region that recovery removed while it was mapped (its
-		 * mapping can outlive the handle of a panicked environment)
-		 * is no business of ours.
-		 */
-		if (strstr(path, " (deleted)") != NULL)
-			continue;
-		if (strncmp(path, st->db_dir, dlen) != 0 ||
-		    strncmp(path + dlen, "/__db.0", 7) != 0 || hi <= lo)
-			continue;
-		ret = store_env_reserve_file(path, (off_t)off,
-		    (off_t)(hi - lo));
+		xasprintf(&path, "%s/%s", st->db_dir, de->d_name);
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("store: removing %s", path);
+		free(path);
 	}
-	fclose(fp);
-	return ret;
+	closedir(dir);
+}
+
+/* Under the exclusive fence: recovery, then the shared lock. */
+static int
+store_env_recover(struct store *st)
+{
+	struct timespec	 t0, t1;
+	int		 ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	store_env_remove_regions(st);
+	if ((ret = store_env_open_flags(st, DB_CREATE | DB_RECOVER)) != 0) {
+		store_fence_release(st);
+		return ret;
+	}
+	store_fence_bump(st);
+	store_fence_downgrade(st);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_debug("store: environment recovered in %.2f s",
+	    (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return 0;
+}
+
+/*
+ * Joins the environment that the others have open (under the shared
+ * fence), cleaning up after the processes that died in it (failchk
+ * releases their locks and aborts their transactions, in
+ * store_env_open_flags); STORE_ERECOVER when only recovery can.
+ */
+static int
+store_env_join(struct store *st)
+{
+	return store_env_open_flags(st, 0);
+}
+
+/* How long an open may wait for the fence (milliseconds). */
+static uint64_t
+store_env_open_wait(const struct store *st)
+{
+	return (uint64_t)(st->opts.stuck_secs > 0 ? st->opts.stuck_secs :
+	    STORE_OPEN_WAIT_SECS) * 1000;
+}
+
+/*
+ * Opens the environment under the fence (store-fence.c): alone, it is
+ * recovered first (its last users may all have died, the machine too);
+ * otherwise joined, and recovered only once every other process has
+ * closed it.  seen is the recovery count of a handle that needs it.
+ */
+static int
+store_env_open_fenced(struct store *st, int need, uint32_t seen)
+{
+	uint64_t	 deadline = time_mono_ms() + store_env_open_wait(st);
+	int		 ret;
+
+	if ((ret = store_fence_open(st)) != 0)
+		return ret;
+	if (!need) {
+		if (store_fence_alone(st))
+			return store_env_recover(st);
+		if ((ret = store_fence_shared(st, deadline)) != 0)
+			return ret;
+		seen = st->fence_gen;
+		/* Joining would wait on the dead process's mutex. */
+		if (store_fence_marked(st))
+			log_warnx("store: a process died inside a critical "
+			    "section of the environment");
+		else if ((ret = store_env_join(st)) != STORE_ERECOVER) {
+			if (ret != 0)
+				store_fence_release(st);
+			return ret;
+		}
+	}
+	log_warnx("store: the environment needs recovery: waiting for the "
+	    "other processes to close it");
+	if ((ret = store_fence_exclusive(st, deadline, seen)) < 0)
+		return ret;
+	if (ret == 1) {
+		/* Another process recovered it meanwhile. */
+		if ((ret = store_env_join(st)) != 0)
+			store_fence_release(st);
+		return ret;
+	}
+	log_warnx("store: recovering the environment");
+	return store_env_recover(st);
 }
 
 static int
@@ -264,19 +379,11 @@ store_env_open(struct store *st)
 {
 	int	 ret;
 
-	ret = store_env_open_flags(st, DB_REGISTER);
-	if (ret == STORE_EREGION) {
-		/*
-		 * The regions were made with other settings (an older
-		 * guestbox): recovery builds them anew.  Processes still
-		 * attached get DB_RUNRECOVERY and reopen.
-		 */
-		log_warnx("store: rebuilding the environment's regions with "
-		    "recovery");
-		ret = store_env_open_flags(st, 0);
-	}
-	if (ret == 0 && (ret = store_env_reserve(st)) != 0)
+	ret = store_env_open_fenced(st, 0, 0);
+	if (ret == 0 && (ret = store_env_reserve(st)) != 0) {
 		store_env_close(st);
+		store_fence_release(st);
+	}
 	return ret;
 }
 
@@ -307,15 +414,40 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	    (ret = env->set_timeout(env, STORE_LOCK_TIMEOUT, DB_SET_LOCK_TIMEOUT)) != 0)
 		goto fail;
 	/*
-	 * DB_REGISTER|DB_RECOVER: recovery runs when, and only when, a
-	 * previous user of the environment died without closing it; users
-	 * still alive then get DB_RUNRECOVERY and reopen (store_txn_run).
+	 * extra: DB_CREATE | DB_RECOVER under the exclusive fence, nothing
+	 * to join (store_env_open_fenced).  Not DB_REGISTER: it recovers
+	 * in whichever process opens next after any user died, under the
+	 * feet of the others (store-fence.c); failchk cleans up instead
+	 * where it can.
 	 */
-	flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
-	    DB_INIT_MPOOL | DB_THREAD | DB_RECOVER | extra;
-	if ((ret = env->open(env, st->db_dir, flags, 0600)) != 0)
+	flags = DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
+	    DB_THREAD | extra;
+	/*
+	 * Joining attaches to regions in which a dead process may hold a
+	 * lock without an owner on record (a read latch), where no wait is
+	 * bounded: the deadman watches (not recovering: the regions are
+	 * new then).
+	 */
+	if (!(extra & DB_RECOVER))
+		atomic_store(&st->failchk_since, (int64_t)time(NULL));
+	ret = env->open(env, st->db_dir, flags, 0600);
+	if (ret != 0)
 		goto fail;
 	opened = 1;
+	/*
+	 * Joining: failchk before the databases are opened, as opening
+	 * one waits for the handle locks that a dead process may hold.
+	 * DB_RUNRECOVERY: only recovery can clean up after it (it died
+	 * inside Berkeley DB).  Not panicked then: every other process
+	 * learns the same from its own failchk within a second and comes
+	 * out, and a panic would leave the threads that wait for a lock of
+	 * the dead process waiting for good (lock_detect no longer runs in
+	 * a panicked environment).  EBUSY: a dead process's handle mutex
+	 * stays allocated until the next recovery; its locks are released.
+	 */
+	if (!(extra & DB_RECOVER) && (ret = env->failchk(env, 0)) != 0 &&
+	    ret != EBUSY)
+		goto fail;
 	for (i = 0; i < DBI_COUNT; i++) {
 		if ((ret = db_create(&db, env, 0)) != 0)
 			goto fail;
@@ -324,16 +456,43 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 		    DB_CREATE | DB_AUTO_COMMIT | DB_THREAD, 0600)) != 0)
 			goto fail;
 	}
+	atomic_store(&st->failchk_since, 0);
 	return STORE_OK;
 fail:
-	/* EINVAL at open: the thread table of set_thread_count is missing. */
-	if (!opened && ret == EINVAL && (extra & DB_REGISTER)) {
+	atomic_store(&st->failchk_since, 0);
+	/*
+	 * Joining: EINVAL, the regions were made with other settings (the
+	 * thread table of set_thread_count is missing: an older guestbox);
+	 * EAGAIN, their creator did not finish them; ENOENT, there are
+	 * none.  Recovery builds them anew.
+	 */
+	if (!opened && !(extra & DB_RECOVER) && (ret == EINVAL ||
+	    ret == EAGAIN || ret == ENOENT)) {
+		log_warnx("store: the environment's regions are unusable (%s)",
+		    db_strerror(ret));
 		store_env_close(st);
-		return STORE_EREGION;
+		return STORE_ERECOVER;
 	}
 	ret = store_db_error("opening the environment", ret);
 	store_env_close(st);
 	return ret == STORE_ENOTFOUND ? STORE_EIO : ret;
+}
+
+/*
+ * A handle of an environment in which a dead process holds a mutex
+ * (store_fence_marked): closing it would wait on that mutex.  It is
+ * left as it is, never used again; the recovery makes a new one.
+ */
+static void
+store_env_abandon(struct store *st)
+{
+	int	 i;
+
+	log_warnx("store: leaving the old handle unclosed: a dead process "
+	    "holds one of its mutexes");
+	for (i = 0; i < DBI_COUNT; i++)
+		st->db[i] = NULL;
+	st->env = NULL;
 }
 
 static void
@@ -355,14 +514,41 @@ store_env_close(struct store *st)
 	st->env = NULL;
 }
 
-/* Reopens after DB_RUNRECOVERY: the registry makes the open recover. */
+/*
+ * Reopens after DB_RUNRECOVERY, in place: the recovery runs once every
+ * process has closed the old handle (store_env_open_fenced).
+ * gen is the generation of the handle that failed: if another thread
+ * has reopened since, its handle is the one to use, and nothing is done.
+ */
 static int
-store_env_reopen(struct store *st)
+store_env_reopen(struct store *st, unsigned gen)
 {
-	int	 ret;
+	struct timespec	 t0, t1;
+	int64_t		 busy = 0;
+	int		 ret = 0;
 
-	log_warnx("store: reopening the environment with recovery");
+	/* Waiting for the lock is not being inside Berkeley DB. */
+	if (store_busy_slot >= 0 && store_busy_slot < STORE_BUSY_SLOTS)
+		busy = atomic_exchange(&st->busy_since[store_busy_slot], 0);
 	pthread_mutex_lock(&st->env_lock);
+	if (atomic_load(&st->env_gen) != gen && st->env != NULL)
+		goto out;	/* another thread has reopened it */
+	log_warnx("store: reopening the environment with recovery");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	atomic_store(&st->reopening, 1);
+	/*
+	 * Our other threads out of the old handle first, or it would be
+	 * freed under them: they meet DB_RUNRECOVERY at their next call,
+	 * and a wait in its regions ends when they are removed
+	 * (store-mutex.c).  One that does not come out keeps the handle
+	 * open for now; the watchdog leaves if it never does.
+	 */
+	if (st->env != NULL && !store_env_others_leave(st, 300)) {
+		log_warnx("store: a thread is still inside Berkeley DB; not "
+		    "reopening yet");
+		ret = STORE_ERECOVER;
+		goto out;
+	}
 	/*
 	 * A flush in the flusher thread uses the handle we close.  The
 	 * wait releases env_lock: if that flush waits for a dead process,
@@ -370,12 +556,56 @@ store_env_reopen(struct store *st)
 	 */
 	while (st->flushing > 0)
 		pthread_cond_wait(&st->flush_cond, &st->env_lock);
-	store_env_close(st);
-	ret = store_env_open(st);
-	if (ret == 0)
+	store_env_note_stale(st);
+	if (store_fence_marked(st))
+		store_env_abandon(st);
+	else
+		store_env_close(st);
+	ret = store_env_open_fenced(st, 1, st->fence_gen);
+	if (ret == 0 && (ret = store_env_reserve(st)) != 0) {
+		store_env_close(st);
+		store_fence_release(st);
+	}
+	if (ret == 0) {
+		atomic_fetch_add(&st->env_gen, 1);
 		store_env_unmap_stale(st);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_info("store: environment reopened in %.2f s",
+		    (double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	}
+out:
+	atomic_store(&st->reopening, 0);
 	pthread_mutex_unlock(&st->env_lock);
+	if (busy != 0)
+		atomic_store(&st->busy_since[store_busy_slot], busy);
 	return ret;
+}
+
+/*
+ * Waits up to tries * 10 ms for our other threads to leave Berkeley DB.
+ * One may wait for a lock of the dead process: expiring lock timeouts
+ * (the watchdog's work, and the watchdog may be the thread waiting here)
+ * sends it out with DB_LOCK_NOTGRANTED.
+ */
+static int
+store_env_others_leave(struct store *st, int tries)
+{
+	int	 i, busy = 1, n = 0;
+
+	for (; busy && tries > 0; tries--) {
+		busy = 0;
+		for (i = 0; i < STORE_BUSY_SLOTS; i++)
+			if (i != store_busy_slot &&
+			    atomic_load(&st->busy_since[i]) != 0)
+				busy = 1;
+		if (busy && st->env != NULL && n++ % 10 == 0)
+			(void)st->env->lock_detect(st->env, 0, DB_LOCK_EXPIRE,
+			    NULL);
+		if (busy)
+			usleep(10000);
+	}
+	return !busy;
 }
 
 /*
@@ -387,45 +617,58 @@ store_env_reopen(struct store *st)
  * inside Berkeley DB (one that is may still be on the old regions);
  * otherwise leave them for this time.
  */
+static int
+store_env_unmap_map(const struct store_map *m, void *arg)
+{
+	struct store	*st = arg;
+	int		 i;
+
+	if (!m->deleted)
+		return 0;
+	/*
+	 * The new handle's regions may be deleted by now too (another
+	 * recovery): they are still ours to use.
+	 */
+	for (i = 0; i < st->nstale; i++)
+		if (st->stale[i].lo == m->lo && st->stale[i].hi == m->hi &&
+		    st->stale[i].ino == m->ino)
+			break;
+	if (i < st->nstale && munmap((void *)m->lo, m->hi - m->lo) == -1)
+		log_warn("store: munmap %s", m->path);
+	return 0;
+}
+
 static void
 store_env_unmap_stale(struct store *st)
 {
-	FILE		*fp;
-	char		 line[PATH_MAX + 256], *path;
-	unsigned long	 lo, hi;
-	size_t		 dlen = strlen(st->db_dir);
-	int		 i, n, tries, busy = 1;
-
-	for (tries = 0; busy && tries < 200; tries++) {
-		busy = 0;
-		for (i = 0; i < STORE_BUSY_SLOTS; i++)
-			if (i != store_busy_slot &&
-			    atomic_load(&st->busy_since[i]) != 0)
-				busy = 1;
-		if (busy)
-			usleep(10000);
-	}
-	if (busy) {
+	if (!store_env_others_leave(st, 200))
 		log_warnx("store: the old regions stay mapped: a thread is "
 		    "busy in them");
-		return;
-	}
-	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
-		return;
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi,
-		    &n) != 2)
-			continue;
-		path = line + n;
-		path[strcspn(path, "\n")] = '\0';
-		if (strncmp(path, st->db_dir, dlen) != 0 ||
-		    strncmp(path + dlen, "/__db.0", 7) != 0 ||
-		    strstr(path, " (deleted)") == NULL || hi <= lo)
-			continue;
-		if (munmap((void *)lo, hi - lo) == -1)
-			log_warn("store: munmap %s", path);
-	}
-	fclose(fp);
+	else
+		(void)store_region_maps(st->db_dir, store_env_unmap_map, st);
+	st->nstale = 0;
+}
+
+static int
+store_env_note_map(const struct store_map *m, void *arg)
+{
+	struct store	*st = arg;
+
+	if (st->nstale == STORE_STALE_MAPS)
+		return 1;
+	st->stale[st->nstale].lo = m->lo;
+	st->stale[st->nstale].hi = m->hi;
+	st->stale[st->nstale].ino = m->ino;
+	st->nstale++;
+	return 0;
+}
+
+/* Notes the region mappings of the handle about to be replaced. */
+static void
+store_env_note_stale(struct store *st)
+{
+	st->nstale = 0;
+	(void)store_region_maps(st->db_dir, store_env_note_map, st);
 }
 
 /*
@@ -446,12 +689,13 @@ store_watchdog_stuck(struct store *st)
 
 	for (i = 0; i < STORE_BUSY_SLOTS; i++) {
 		since = atomic_load(&st->busy_since[i]);
-		if (since != 0 && now - since >= STORE_STUCK_SECS) {
+		if (since != 0 && now - since >= (int64_t)(st->opts.stuck_secs >
+		    0 ? st->opts.stuck_secs : STORE_STUCK_SECS)) {
 			log_warnx("store: a thread has waited %lld s inside "
 			    "Berkeley DB for a process that died; the "
 			    "environment needs recovery: exiting so that a "
 			    "restart recovers it", (long long)(now - since));
-			_exit(EX_TEMPFAIL);
+			_exit(store_exit_status());
 		}
 	}
 }
@@ -465,6 +709,18 @@ store_busy_enter(struct store *st)
 	    atomic_load(&st->busy_since[store_busy_slot]) != 0)
 		return 0;	/* untracked, or a call inside a call */
 	atomic_store(&st->busy_since[store_busy_slot], (int64_t)time(NULL));
+	/*
+	 * Another thread is replacing the handle: it has seen this slot
+	 * empty, or it waits for it to empty.  Either way, not in until it
+	 * is done (its env_lock), or we would use the handle it closes.
+	 */
+	while (atomic_load(&st->reopening)) {
+		atomic_store(&st->busy_since[store_busy_slot], 0);
+		pthread_mutex_lock(&st->env_lock);
+		pthread_mutex_unlock(&st->env_lock);
+		atomic_store(&st->busy_since[store_busy_slot],
+		    (int64_t)time(NULL));
+	}
 	return 1;
 }
 
@@ -486,6 +742,7 @@ store_watchdog(void *arg)
 {
 	struct store	*st = arg;
 	struct timespec	 ts;
+	unsigned	 gen;
 	int		 ret;
 	sigset_t	 ss;
 
@@ -500,18 +757,85 @@ store_watchdog(void *arg)
 		pthread_cond_timedwait(&st->watchdog_cond, &st->env_lock, &ts);
 		if (st->watchdog_stop || st->env == NULL)
 			continue;
+		/* failchk would wait on the dead process's mutex. */
+		if (store_fence_marked(st)) {
+			gen = atomic_load(&st->env_gen);
+			pthread_mutex_unlock(&st->env_lock);
+			if (store_env_reopen(st, gen) != 0)
+				store_watchdog_stuck(st);
+			pthread_mutex_lock(&st->env_lock);
+			continue;
+		}
 		/*
 		 * EBUSY: a dead process's handle mutex cannot be destroyed
 		 * (it stays allocated until the next recovery); its locks
 		 * and transactions are released all the same.
 		 */
-		if ((ret = st->env->failchk(st->env, 0)) == DB_RUNRECOVERY)
-			store_watchdog_stuck(st);
-		else if (ret != 0 && ret != EBUSY)
+		atomic_store(&st->failchk_since, (int64_t)time(NULL));
+		gen = atomic_load(&st->env_gen);
+		if ((ret = st->env->failchk(st->env, 0)) == DB_RUNRECOVERY) {
+			atomic_store(&st->failchk_since, 0);
+			/*
+			 * A process died inside Berkeley DB, or another one
+			 * said so: reopen now, even if no thread of ours is
+			 * busy, as the recovery waits for every handle
+			 * (store-fence.c).
+			 */
+			pthread_mutex_unlock(&st->env_lock);
+			if (store_env_reopen(st, gen) != 0)
+				store_watchdog_stuck(st);
+			pthread_mutex_lock(&st->env_lock);
+			continue;
+		}
+		if (ret != 0 && ret != EBUSY)
 			log_warnx("store: failchk: %s", db_strerror(ret));
 		(void)st->env->lock_detect(st->env, 0, DB_LOCK_EXPIRE, NULL);
+		atomic_store(&st->failchk_since, 0);
 	}
 	pthread_mutex_unlock(&st->env_lock);
+	return NULL;
+}
+
+/*
+ * Who watches the watchdog: failchk waits on Berkeley DB's mutexes too,
+ * and one that a dead process held (or that a thread of ours left held
+ * when a panic cut its work short) keeps it there for good, with
+ * env_lock, so that no thread can reopen the environment and nothing
+ * notices.  This thread touches neither; it makes us leave for a
+ * restart.
+ */
+static void *
+store_deadman(void *arg)
+{
+	struct store	*st = arg;
+	struct timespec	 ts;
+	int64_t		 since, now;
+	unsigned	 limit;
+	sigset_t	 ss;
+
+	sigfillset(&ss);
+	pthread_sigmask(SIG_BLOCK, &ss, NULL);
+	limit = st->opts.stuck_secs > 0 ? st->opts.stuck_secs :
+	    STORE_STUCK_SECS;
+	pthread_mutex_lock(&st->deadman_lock);
+	while (!st->deadman_stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&st->deadman_cond, &st->deadman_lock,
+		    &ts);
+		since = atomic_load(&st->failchk_since);
+		now = (int64_t)time(NULL);
+		if (since != 0 && now - since >= (int64_t)limit) {
+			log_warnx("store: failchk has waited %lld s inside "
+			    "Berkeley DB for a process that died; exiting so "
+			    "that a restart recovers it",
+			    (long long)(now - since));
+			/* The next opener would wait the same way. */
+			store_fence_mark();
+			_exit(store_exit_status());
+		}
+	}
+	pthread_mutex_unlock(&st->deadman_lock);
 	return NULL;
 }
 
@@ -628,9 +952,13 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 		st->opts.cache_size = 1024 * 1024;
 	st->now = store_clock_real;
 	st->notify_fd = -1;
+	st->fence_fd = -1;
+	store_mutex_init();
 	st->send_fd = -1;
 	pthread_mutex_init(&st->env_lock, NULL);
 	pthread_cond_init(&st->watchdog_cond, NULL);
+	pthread_mutex_init(&st->deadman_lock, NULL);
+	pthread_cond_init(&st->deadman_cond, NULL);
 	pthread_cond_init(&st->flush_cond, NULL);
 	if (sodium_init() == -1) {
 		log_warnx("store: libsodium does not initialize");
@@ -645,6 +973,13 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 	}
 	if ((ret = store_index_init(st)) != 0)
 		goto fail;
+	/* First: joining may wait on a dead process too (open_flags). */
+	if (pthread_create(&st->deadman, NULL, store_deadman, st) != 0) {
+		log_warnx("store: cannot start the deadman thread");
+		ret = STORE_EIO;
+		goto fail;
+	}
+	st->deadman_on = 1;
 	if ((ret = store_env_open(st)) != 0)
 		goto fail;
 	if (pthread_create(&st->watchdog, NULL, store_watchdog, st) != 0) {
@@ -682,10 +1017,23 @@ store_close(struct store **stp)
 		pthread_mutex_unlock(&st->env_lock);
 		pthread_join(st->watchdog, NULL);
 	}
+	if (st->deadman_on) {
+		pthread_mutex_lock(&st->deadman_lock);
+		st->deadman_stop = 1;
+		pthread_cond_signal(&st->deadman_cond);
+		pthread_mutex_unlock(&st->deadman_lock);
+		pthread_join(st->deadman, NULL);
+	}
 	store_notify_fini(st);
-	store_env_close(st);
+	if (store_fence_marked(st))
+		store_env_abandon(st);
+	else
+		store_env_close(st);
+	store_fence_close(st);
 	pthread_mutex_destroy(&st->env_lock);
 	pthread_cond_destroy(&st->watchdog_cond);
+	pthread_mutex_destroy(&st->deadman_lock);
+	pthread_cond_destroy(&st->deadman_cond);
 	pthread_cond_destroy(&st->flush_cond);
 	free(st->state_dir);
 	free(st->db_dir);
@@ -777,9 +1125,11 @@ store_log_flush(struct store *st)
 int
 store_log_flush_recover(struct store *st)
 {
-	int	 entered, ret;
+	unsigned	 gen;
+	int		 entered, ret;
 
 	entered = store_busy_enter(st);
+	gen = atomic_load(&st->env_gen);
 	if (st->env == NULL)
 		ret = STORE_ERECOVER;
 	else
@@ -790,7 +1140,7 @@ store_log_flush_recover(struct store *st)
 	 * panic: the recovery reads them there, and its checkpoint puts
 	 * them on disk; the flush after it confirms.
 	 */
-	if (ret == STORE_ERECOVER && (ret = store_env_reopen(st)) == 0)
+	if (ret == STORE_ERECOVER && (ret = store_env_reopen(st, gen)) == 0)
 		ret = store_db_error("log_flush",
 		    st->env->log_flush(st->env, NULL));
 	store_busy_leave(st, entered);
@@ -802,6 +1152,7 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
     u_int32_t commit_flags)
 {
 	struct store_txn txn;
+	unsigned	 gen;
 	int		 ret, attempt, recovered = 0;
 	DB_TXN		*tid;
 
@@ -809,7 +1160,8 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
 		memset(&txn, 0, sizeof(txn));
 		txn.store = st;
 		txn.now = st->now();
-		if (st->env == NULL)
+		gen = atomic_load(&st->env_gen);
+		if (st->env == NULL || store_fence_marked(st))
 			ret = STORE_ERECOVER;
 		else if ((ret = st->env->txn_begin(st->env, NULL, &tid, 0)) != 0)
 			ret = store_db_error("txn_begin", ret);
@@ -823,6 +1175,15 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
 				 */
 				ret = store_db_error("commit",
 				    tid->commit(tid, commit_flags));
+				/*
+				 * Its record may be on disk all the same: a
+				 * retry could store it twice.  Reopen, but
+				 * let the caller say that it failed.
+				 */
+				if (ret == STORE_ERECOVER) {
+					(void)store_env_reopen(st, gen);
+					return ret;
+				}
 				if (ret == 0 && st->after_commit != NULL)
 					ret = st->after_commit(st);
 			} else
@@ -843,22 +1204,19 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
 			if (st->env != NULL &&
 			    (ret = st->env->failchk(st->env, 0)) != 0) {
 				ret = store_db_error("failchk", ret);
-				if (ret == STORE_ERECOVER && !recovered) {
-					recovered = 1;
-					if (store_env_reopen(st) == 0)
-						continue;
-				}
+				if (ret == STORE_ERECOVER &&
+				    recovered++ < STORE_TXN_REOPENS &&
+				    store_env_reopen(st, gen) == 0)
+					continue;
 				return ret;
 			}
 			/* Back off a little so the winner can finish. */
 			usleep((useconds_t)(1000 * (attempt + 1)));
 			continue;
 		}
-		if (ret == STORE_ERECOVER && !recovered) {
-			recovered = 1;
-			if ((ret = store_env_reopen(st)) == 0)
-				continue;
-		}
+		if (ret == STORE_ERECOVER && recovered++ < STORE_TXN_REOPENS &&
+		    (ret = store_env_reopen(st, gen)) == 0)
+			continue;
 		return ret;
 	}
 	log_warnx("store: transaction gave up after %d deadlocks", attempt);
@@ -1057,13 +1415,16 @@ store_backup_floor_set_txn(struct store_txn *txn, void *arg)
 static int
 store_checkpoint(struct store *st, u_int32_t flags)
 {
-	int	 ret;
+	unsigned	 gen = atomic_load(&st->env_gen);
+	int		 ret;
 
-	if (st->env == NULL && (ret = store_env_reopen(st)) != 0)
+	if ((st->env == NULL || store_fence_marked(st)) &&
+	    (ret = store_env_reopen(st, gen)) != 0)
 		return ret;
+	gen = atomic_load(&st->env_gen);
 	ret = st->env->txn_checkpoint(st->env, 0, 0, flags);
 	if (ret == DB_RUNRECOVERY) {
-		if ((ret = store_env_reopen(st)) != 0)
+		if ((ret = store_env_reopen(st, gen)) != 0)
 			return ret;
 		ret = st->env->txn_checkpoint(st->env, 0, 0, flags);
 	}

@@ -61,8 +61,8 @@ extern const char *const store_db_names[DBI_COUNT];
 #define STORE_NOTIFY_MAX_PENDING	64
 /* Threads whose time inside Berkeley DB the watchdog watches. */
 #define STORE_BUSY_SLOTS		16
-/* Internal to store-env.c: the regions must be rebuilt. */
-#define STORE_EREGION			(-100)
+/* Region mappings of one environment handle (__db.001 ...). */
+#define STORE_STALE_MAPS		32
 
 struct store {
 	/*
@@ -89,6 +89,45 @@ struct store {
 	 * comes back (store-env.c, store_watchdog).
 	 */
 	_Atomic int64_t	 busy_since[STORE_BUSY_SLOTS];
+	/*
+	 * Counts the reopens: a thread that met DB_RUNRECOVERY reopens only
+	 * the handle it used, not one another thread opened since.
+	 */
+	atomic_uint	 env_gen;
+	/* A thread replaces the handle: the others keep out (store_busy_enter). */
+	atomic_int	 reopening;
+	/*
+	 * Since when the watchdog is inside failchk, 0 when not: failchk
+	 * itself may wait for good on a dead process; the deadman thread
+	 * then makes us leave (store-env.c, store_deadman).
+	 */
+	_Atomic int64_t	 failchk_since;
+	/*
+	 * The regions the handle being replaced maps (store_env_reopen):
+	 * only these are unmapped after, never the new handle's.
+	 */
+	struct {
+		unsigned long		 lo, hi;
+		unsigned long long	 ino;
+	}		 stale[STORE_STALE_MAPS];
+	int		 nstale;
+	/*
+	 * db/fence (store-fence.c): a shared lock while the handle is
+	 * open, the exclusive one to recover.  fence_held is the lock held,
+	 * fence_gen the recoveries counted when it was taken.
+	 */
+	int		 fence_fd;
+	enum {
+		STORE_FENCE_NONE,
+		STORE_FENCE_SHARED,
+		STORE_FENCE_EXCLUSIVE,
+	}		 fence_held;
+	uint32_t	 fence_gen;
+	pthread_t	 deadman;
+	int		 deadman_on;
+	int		 deadman_stop;
+	pthread_mutex_t	 deadman_lock;
+	pthread_cond_t	 deadman_cond;
 	char		*state_dir;
 	char		*db_dir;
 	char		*notify_dir;
@@ -125,6 +164,53 @@ struct store {
 	 */
 	int		(*log_flush_hook)(struct store *);
 };
+
+/*
+ * Says if waits on Berkeley DB's mutexes cannot be bounded here (no
+ * /proc); calling it also makes the linker take store-mutex.c.
+ */
+void	store_mutex_init(void);
+/* What store_set_exit_status() set: EX_TEMPFAIL unless told. */
+int	store_exit_status(void);
+
+/*
+ * The fence (store-fence.c).  Deadlines are time_mono_ms() values.
+ * store_fence_alone() takes the exclusive lock if nobody else holds
+ * any (1) or nothing (0); store_fence_shared() the shared lock, 0 or
+ * STORE_ERECOVER; store_fence_exclusive() waits for the exclusive one
+ * (0), or returns 1 with the shared one when another process has
+ * recovered since the count seen, or STORE_ERECOVER.
+ */
+int	store_fence_open(struct store *);
+void	store_fence_close(struct store *);
+int	store_fence_alone(struct store *);
+int	store_fence_shared(struct store *, uint64_t deadline);
+int	store_fence_exclusive(struct store *, uint64_t deadline, uint32_t seen);
+void	store_fence_downgrade(struct store *);
+void	store_fence_release(struct store *);
+uint32_t store_fence_gen(struct store *);
+void	store_fence_bump(struct store *);
+/*
+ * store_fence_mark(): this process's environment cannot be joined any
+ * more, only recovered (a mutex that a dead process holds);
+ * store_fence_marked(): whether st's has been so marked.
+ */
+void	store_fence_mark(void);
+int	store_fence_marked(struct store *);
+
+/* A mapping of a region file (__db.0*) in /proc/self/maps. */
+struct store_map {
+	unsigned long		 lo, hi;
+	unsigned long long	 off, ino;
+	char			*path;		/* with " (deleted)", if so */
+	int			 deleted;
+};
+/*
+ * Calls fn for each region mapping (of db_dir's, or of any directory if
+ * db_dir is NULL) until it returns non-zero; returns that, or 0.
+ */
+int	store_region_maps(const char *db_dir,
+	    int (*fn)(const struct store_map *, void *), void *arg);
 
 struct store_txn {
 	struct store	*store;

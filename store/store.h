@@ -69,6 +69,12 @@ struct store_options {
 	uint64_t	 checkpoint_interval;	/* seconds between checkpoints */
 	int		 log_keep_for_backup;	/* keep logs since the last backup */
 	uint64_t	 quota;			/* bytes per account; 0: none */
+	/*
+	 * Seconds a thread may wait inside Berkeley DB for a process that
+	 * died before this one leaves (EX_TEMPFAIL) for a restart to
+	 * recover; 0: 5.  An LDA leaves sooner: its MTA tries again.
+	 */
+	unsigned	 stuck_secs;
 };
 
 /*
@@ -79,6 +85,14 @@ struct store_options {
  */
 struct store	*store_open(const char *state_dir, const struct store_options *,
 		    int *errp);
+/*
+ * The exit status of this process when the store makes it leave (a
+ * thread waits for a process that died inside Berkeley DB, and only a
+ * restart helps): EX_TEMPFAIL, unless set otherwise.  An LDA sets EX_OK
+ * once its delivery has committed, so that its MTA does not send the
+ * message again.
+ */
+void		 store_set_exit_status(int);
 void		 store_close(struct store **);
 
 typedef int	(*store_txn_fn)(struct store_txn *, void *arg);
@@ -86,7 +100,9 @@ typedef int	(*store_txn_fn)(struct store_txn *, void *arg);
 /*
  * Runs fn in a transaction and commits it when fn returns 0; any other
  * return aborts it and is passed back.  Deadlocks restart fn; a
- * DB_RUNRECOVERY reopens the environment with recovery and restarts fn.
+ * DB_RUNRECOVERY reopens the environment with recovery and restarts fn
+ * (up to 3 times), except one from the commit itself, whose record may
+ * be on disk: that returns STORE_ERECOVER after the reopen.
  */
 int		 store_txn_run(struct store *, store_txn_fn, void *arg);
 /*

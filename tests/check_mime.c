@@ -912,7 +912,7 @@ START_TEST(test_cache_v1)
 		ck_assert_ptr_null(mime_cache_decode(v1_cache, i,
 		    strlen(v1_msg)));
 
-	/* Written again, it is version 2, and FETCHes the same. */
+	/* Written again, it is the current version, and FETCHes the same. */
 	pack_init(&pk);
 	mime_cache_encode(m, &pk);
 	ck_assert_uint_eq(pk.buf[0], MIME_CACHE_VERSION);
@@ -924,6 +924,56 @@ START_TEST(test_cache_v1)
 	mime_msg_free(&d);
 	pack_free(&pk);
 	mime_msg_free(&m);
+}
+END_TEST
+
+/*
+ * Version 3 keeps References (THREAD=REFERENCES reads it from there);
+ * version 2, without it, still decodes and says it does not know.
+ */
+START_TEST(test_cache_references)
+{
+	static const char *refs_msg =
+	    "From: a@example.com\r\nSubject: x\r\n"
+	    "References: <1@x>\r\n <2@x>\r\n\r\nbody\r\n";
+	static const char *plain_msg =
+	    "From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n";
+	struct mime_msg	*m, *d;
+	struct pack	 pk;
+
+	m = parse_str(refs_msg);
+	ck_assert_str_eq(m->parts[0].envelope->references, "<1@x>\n <2@x>");
+	pack_init(&pk);
+	mime_cache_encode(m, &pk);
+	d = mime_cache_decode(pk.buf, pk.len, strlen(refs_msg));
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->references_unknown, 0);
+	ck_assert_str_eq(d->parts[0].envelope->references, "<1@x>\n <2@x>");
+	mime_msg_free(&d);
+	mime_msg_free(&m);
+	pack_free(&pk);
+
+	/* Version 2 of a message without References: no final u8 0. */
+	m = parse_str(plain_msg);
+	ck_assert_ptr_null(m->parts[0].envelope->references);
+	pack_init(&pk);
+	mime_cache_encode(m, &pk);
+	ck_assert_uint_eq(pk.buf[pk.len - 1], 0);
+	d = mime_cache_decode(pk.buf, pk.len, strlen(plain_msg));
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->references_unknown, 0);
+	mime_msg_free(&d);
+	pk.buf[0] = MIME_CACHE_VERSION_NOREFS;
+	ck_assert_ptr_null(mime_cache_decode(pk.buf, pk.len,
+	    strlen(plain_msg)));
+	d = mime_cache_decode(pk.buf, pk.len - 1, strlen(plain_msg));
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->references_unknown, 1);
+	ck_assert_ptr_null(d->parts[0].envelope->references);
+	ck_assert_str_eq(d->parts[0].envelope->subject, "x");
+	mime_msg_free(&d);
+	mime_msg_free(&m);
+	pack_free(&pk);
 }
 END_TEST
 
@@ -1069,6 +1119,7 @@ mime_suite(void)
 	tc = tcase_create("cache");
 	tcase_add_test(tc, test_cache_roundtrip);
 	tcase_add_test(tc, test_cache_damage);
+	tcase_add_test(tc, test_cache_references);
 	tcase_add_test(tc, test_cache_v1);
 	suite_add_tcase(s, tc);
 	return s;

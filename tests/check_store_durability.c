@@ -4,12 +4,14 @@
  *
  * The durability tests fork: Berkeley DB handles must not cross fork(),
  * so each process opens its own store, and a store is never open twice
- * in one process (DB_REGISTER tracks processes, not handles).  Child
+ * in one process (each handle holds its own lock on db/fence).  Child
  * processes report through their exit status, never through Check.
  * The fixtures are in check-store-util.c.
  */
 #include "config.h"
 
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,10 +20,14 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -401,6 +407,161 @@ recover_elsewhere(void)
 	wait_ok(pid);
 }
 
+/*
+ * write(2) and pwrite(2) of libdb reach these first, as its
+ * pthread_mutex_lock reaches store-mutex.c.  Armed, the first write to a
+ * log file runs log_write_hook before it goes through: a commit that
+ * has passed every check of Berkeley DB's and is about to put its
+ * record on disk.
+ */
+ssize_t		 write(int, const void *, size_t);
+ssize_t		 pwrite(int, const void *, size_t, off_t);
+static void	(*log_write_hook)(void);
+static atomic_int log_write_armed;
+
+static int
+fd_is_log(int fd)
+{
+	char	 link[64], path[PATH_MAX];
+	ssize_t	 n;
+	char	*base;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, path, sizeof(path) - 1)) <= 0)
+		return 0;
+	path[n] = '\0';
+	base = strrchr(path, '/');
+	return base != NULL && strncmp(base + 1, "log.", 4) == 0;
+}
+
+static void
+log_write_check(int fd)
+{
+	if (atomic_load(&log_write_armed) && fd_is_log(fd) &&
+	    atomic_exchange(&log_write_armed, 0))
+		log_write_hook();
+}
+
+ssize_t
+write(int fd, const void *buf, size_t n)
+{
+	log_write_check(fd);
+	return syscall(SYS_write, fd, buf, n);
+}
+
+ssize_t
+pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	log_write_check(fd);
+	return syscall(SYS_pwrite64, fd, buf, n, off);
+}
+
+/* How many messages of who, number i, the mailbox holds. */
+static int
+count_text(struct store *s, const struct acct *ac, const char *who, int i)
+{
+	struct msglist	 ml;
+	uint8_t		*data;
+	char		 w[64];
+	size_t		 len, k;
+	int		 n = 0;
+
+	ml = msg_list(s, ac->id, ac->inbox);
+	for (k = 0; k < ml.n; k++) {
+		ck_assert_int_eq(try_read(s, ac->sk, ml.v[k].blob_id, &data,
+		    &len), 0);
+		if (durable_parse(data, len, w, sizeof(w)) == i &&
+		    strcmp(w, who) == 0)
+			n++;
+		free(data);
+	}
+	free(ml.v);
+	return n;
+}
+
+static int	fence_go = -1, fence_done = -1;
+
+/* Lets the recoverer in, and gives it 2 s to finish first. */
+static void
+fence_hook(void)
+{
+	struct pollfd	 pfd = { .fd = fence_done, .events = POLLIN };
+
+	if (syscall(SYS_write, fence_go, "g", 1) != 1)
+		abort();
+	(void)poll(&pfd, 1, 2000);
+}
+
+/*
+ * A process that finds the environment in need of recovery (one died
+ * inside a transaction) opens it while another is inside a commit, past
+ * Berkeley DB's panic checks, about to write its log record.  Recovering
+ * then would truncate the log under that record and write its own
+ * there; the commit would return 0 all the same (tests/lda-kill.test
+ * lost acknowledged LMTP deliveries so).  The recovery must wait until
+ * the committing process has closed its handle (store-fence.c): every
+ * commit that returned 0, on both sides, is there afterwards, once.
+ */
+START_TEST(test_recover_waits_for_commit)
+{
+	struct acct	 ac;
+	char		 text[256], c;
+	size_t		 len;
+	pid_t		 rpid;
+	int		 go[2], done[2], err, ret;
+	struct store	*s;
+
+	acct_create(st, "fence@example.org", &ac);
+	len = durable_text(text, sizeof(text), "parent", 0);
+	ck_assert_int_eq(try_append(st, &ac, ac.inbox, text, len, 0, 0, NULL),
+	    0);
+	kill_in_txn(&ac, 0);
+
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(done), 0);
+	if ((rpid = fork()) == 0) {
+		close(go[1]);
+		close(done[0]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(10);
+		if ((s = store_open(statedir, &opts, &err)) == NULL)
+			_exit(11);
+		len = durable_text(text, sizeof(text), "child", 0);
+		if (try_append(s, &ac, ac.inbox, text, len, 0, 0, NULL) != 0)
+			_exit(12);
+		if (write(done[1], "d", 1) != 1)
+			_exit(13);
+		store_close(&s);
+		_exit(0);
+	}
+	ck_assert_int_ne(rpid, -1);
+	close(go[0]);
+	close(done[1]);
+	fence_go = go[1];
+	fence_done = done[0];
+	log_write_hook = fence_hook;
+	atomic_store(&log_write_armed, 1);
+	len = durable_text(text, sizeof(text), "parent", 1);
+	ret = try_append(st, &ac, ac.inbox, text, len, 0, 0, NULL);
+	atomic_store(&log_write_armed, 0);
+	/* The recoverer cannot finish while our handle is open. */
+	store_close(&st);
+	wait_ok(rpid);
+	close(go[1]);
+	close(done[0]);
+
+	st = open_store(statedir);
+	ck_assert_int_eq(count_text(st, &ac, "parent", 0), 1);
+	ck_assert_int_eq(count_text(st, &ac, "child", 0), 1);
+	if (ret == 0)
+		ck_assert_int_eq(count_text(st, &ac, "parent", 1), 1);
+	else
+		ck_assert_int_le(count_text(st, &ac, "parent", 1), 1);
+	check_clean(st);
+	acct_free(&ac);
+}
+END_TEST
+
 /* Every message is one we committed, readable, each once. */
 static void
 check_survivors(struct store *s, const struct acct *ac, int nparent,
@@ -572,6 +733,138 @@ START_TEST(test_kill_recoverer_stays)
 	check_survivors(st, &ac, 4, 3);
 	check_clean(st);
 	acct_free(&ac);
+}
+END_TEST
+
+/*
+ * Waits on Berkeley DB's mutexes (store-mutex.c): a process-shared mutex
+ * in a file named like a region, mapped shared, as Berkeley DB's are.
+ */
+static pthread_mutex_t *
+region_mutex(char *path, size_t size)
+{
+	pthread_mutexattr_t	 attr;
+	pthread_mutex_t		*m;
+	int			 fd;
+
+	ck_assert_int_lt(snprintf(path, size, "%s/__db.099", statedir),
+	    (int)size);
+	ck_assert_int_ne(fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), -1);
+	ck_assert_int_eq(ftruncate(fd, 4096), 0);
+	m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	close(fd);
+	ck_assert_int_eq(pthread_mutexattr_init(&attr), 0);
+	ck_assert_int_eq(pthread_mutexattr_setpshared(&attr,
+	    PTHREAD_PROCESS_SHARED), 0);
+	ck_assert_int_eq(pthread_mutex_init(m, &attr), 0);
+	pthread_mutexattr_destroy(&attr);
+	return m;
+}
+
+/* A child that takes m, says so and waits to be killed. */
+static pid_t
+mutex_holder(pthread_mutex_t *m)
+{
+	pid_t	 pid;
+	char	 c;
+	int	 fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		if (pthread_mutex_lock(m) != 0 || write(fds[1], "x", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	return pid;
+}
+
+static double
+secs_since(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * The holder died: nobody will release the mutex, and the recovery waits
+ * for this process to close the environment (store-fence.c), so the
+ * waiter leaves (EX_TEMPFAIL) for a restart after one slice of waiting
+ * rather than hang for good; a region removed under a waiter the same.
+ */
+START_TEST(test_mutex_dead_holder)
+{
+	struct timespec	 t0;
+	pthread_mutex_t	*m;
+	char		 path[PATH_MAX];
+	pid_t		 pid, waiter;
+	int		 status, removed;
+
+	for (removed = 0; removed < 2; removed++) {
+		m = region_mutex(path, sizeof(path));
+		pid = mutex_holder(m);
+		if (removed)
+			ck_assert_int_eq(unlink(path), 0);
+		else {
+			ck_assert_int_eq(kill(pid, SIGKILL), 0);
+			ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if ((waiter = fork()) == 0) {
+			(void)pthread_mutex_lock(m);
+			_exit(0);
+		}
+		ck_assert_int_ne(waiter, -1);
+		while (waitpid(waiter, &status, WNOHANG) == 0 &&
+		    secs_since(&t0) < 5.0)
+			usleep(50 * 1000);
+		ck_assert_double_lt(secs_since(&t0), 2.0);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 75);
+		if (removed) {
+			ck_assert_int_eq(kill(pid, SIGKILL), 0);
+			ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		}
+		munmap(m, 4096);
+	}
+}
+END_TEST
+
+/* A live holder is waited for, however long: the lock is then ours. */
+START_TEST(test_mutex_live_holder)
+{
+	pthread_mutex_t	*m;
+	char		 path[PATH_MAX];
+	pid_t		 pid;
+	int		 fds[2], status;
+	char		 c;
+
+	m = region_mutex(path, sizeof(path));
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		if (pthread_mutex_lock(m) != 0 || write(fds[1], "x", 1) != 1)
+			_exit(1);
+		usleep(1500 * 1000);	/* three slices */
+		pthread_mutex_unlock(m);
+		_exit(0);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	ck_assert_int_eq(pthread_mutex_lock(m), 0);
+	ck_assert_int_eq(pthread_mutex_unlock(m), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	munmap(m, 4096);
+	unlink(path);
 }
 END_TEST
 
@@ -877,6 +1170,9 @@ store_durability_suite(void)
 	tcase_add_test(tc, test_kill_locks_released);
 	tcase_add_test(tc, test_kill_reopen);
 	tcase_add_test(tc, test_kill_recoverer_stays);
+	tcase_add_test(tc, test_recover_waits_for_commit);
+	tcase_add_test(tc, test_mutex_dead_holder);
+	tcase_add_test(tc, test_mutex_live_holder);
 	tcase_add_test(tc, test_maintain_after_recovery);
 	tcase_add_test(tc, test_maintain);
 	tcase_add_test(tc, test_backup);

@@ -1,8 +1,8 @@
 /*
  * fuzz-mime-cache.c: libFuzzer target for the cache decoder, which reads
  * bytes from the database.  The first 4 bytes give the message size;
- * whatever decodes (version 1 or 2) must be safe to use and to write as
- * FETCH items, and a version 2 cache must encode to the same bytes.
+ * whatever decodes (version 1, 2 or 3) must be safe to use and to write
+ * as FETCH items, and a version 3 cache must encode to the same bytes.
  */
 #include "config.h"
 
@@ -58,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* What decodes can be written out as FETCH items. */
 	for (item = IMAP_BS_ENVELOPE; item <= IMAP_BS_BODY; item++)
 		free(imap_bodystructure_string(m, item, NULL));
-	/* Version 2 has one encoding: the same bytes come out again. */
+	/* Version 3 has one encoding: the same bytes come out again. */
 	if (data[4] == MIME_CACHE_VERSION) {
 		pack_init(&pk);
 		mime_cache_encode(m, &pk);

@@ -1,0 +1,581 @@
+/*
+ * cmd-thread.c: THREAD and UID THREAD (RFC 5256 BASE.6.4.THREAD), with
+ * the ORDEREDSUBJECT and REFERENCES algorithms (RFC 5256 3).
+ *
+ *   THREAD REFERENCES UTF-8 SINCE 1-Feb-2026
+ *
+ * The search runs in slices as SEARCH does (imap-search.h); each match's
+ * base subject, sent date and IDs come in from its cache meanwhile
+ * (imap-sort.h).  The threading itself is O(n log n): Message IDs are
+ * numbered by sorting them, not hashed, and every walk over the tree
+ * (loop checks, pruning, writing) uses parent links or a heap stack, so
+ * a reply chain of any length cannot overflow the C stack.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap-search-parse.h"
+#include "imap-search.h"
+#include "imap-sort.h"
+#include "imapd.h"
+#include "xmalloc.h"
+
+/* Its rows' handlers and hooks (imap-commands.c). */
+imap_cmd_fn	cmd_thread;
+
+#define THR_NONE	UINT32_MAX
+
+enum thread_algo {
+	THREAD_ORDEREDSUBJECT,
+	THREAD_REFERENCES,
+};
+
+struct thread_run {
+	enum thread_algo	 algo;
+	int			 uid_mode;
+	struct imap_sort_msgs	 m;		/* the matches, in seq order */
+};
+
+/* A container of RFC 5256 3 (JWZ's): a message, or a dummy for an ID. */
+struct thr_node {
+	uint32_t	 parent;
+	uint32_t	 msg;		/* index in msgs, THR_NONE: dummy */
+	/* Children as a slice of thread_tree.kids, once built. */
+	uint32_t	 kid0, nkids;
+	int		 gone;		/* pruned or merged away */
+};
+
+struct thread_tree {
+	struct thread_run	*tr;
+	struct thr_node		*nodes;
+	size_t			 nnodes, cap;
+	uint32_t		*kids;
+	uint32_t		*roots;
+	size_t			 nroots;
+};
+
+static int	 thread_hit(struct store_txn *, struct imap_session *, size_t,
+		    uint32_t, const struct store_msg *, void *);
+static void	 thread_done(struct imap_session *, size_t, void *);
+static void	 thread_run_free(void *);
+
+static int
+thread_hit(struct store_txn *txn, struct imap_session *s, size_t idx,
+    uint32_t seq, const struct store_msg *m, void *arg)
+{
+	struct thread_run	*tr = arg;
+
+	return imap_sort_msgs_read(txn, s, &tr->m, idx, seq, m,
+	    IMAP_SORT_WANT_SUBJECT | IMAP_SORT_WANT_DATE |
+	    (tr->algo == THREAD_REFERENCES ? IMAP_SORT_WANT_IDS : 0));
+}
+
+static uint32_t
+thread_node_new(struct thread_tree *tt, uint32_t msg)
+{
+	struct thr_node	*n;
+
+	if (tt->nnodes == tt->cap) {
+		tt->cap = tt->cap == 0 ? 64 : tt->cap * 2;
+		tt->nodes = xreallocarray(tt->nodes, tt->cap,
+		    sizeof(*tt->nodes));
+	}
+	n = &tt->nodes[tt->nnodes];
+	memset(n, 0, sizeof(*n));
+	n->parent = THR_NONE;
+	n->msg = msg;
+	return (uint32_t)tt->nnodes++;
+}
+
+/* ---- ordering ---- */
+
+/* qsort() takes no argument: the tree being sorted. */
+static const struct thread_tree *thread_cur;
+
+/* The message that dates a node: itself, or a dummy's first child. */
+static const struct imap_sort_msg *
+thread_node_msg(const struct thread_tree *tt, uint32_t i)
+{
+	const struct thr_node	*n = &tt->nodes[i];
+
+	while (n->msg == THR_NONE && n->nkids > 0)
+		n = &tt->nodes[tt->kids[n->kid0]];
+	return n->msg == THR_NONE ? NULL : &tt->tr->m.v[n->msg];
+}
+
+/* RFC 5256 3: by sent date, then by sequence number. */
+static int
+thread_date_cmp(const void *a, const void *b)
+{
+	const struct imap_sort_msg *x, *y;
+
+	x = thread_node_msg(thread_cur, *(const uint32_t *)a);
+	y = thread_node_msg(thread_cur, *(const uint32_t *)b);
+	if (x == NULL || y == NULL)
+		return (x == NULL) - (y == NULL);
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int
+thread_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Children slices from the parent links (counting sort: linear). */
+static void
+thread_build_kids(struct thread_tree *tt)
+{
+	size_t		 i, at = 0;
+	uint32_t	 p;
+
+	for (i = 0; i < tt->nnodes; i++)
+		tt->nodes[i].nkids = 0;
+	for (i = 0; i < tt->nnodes; i++)
+		if (!tt->nodes[i].gone && (p = tt->nodes[i].parent) != THR_NONE)
+			tt->nodes[p].nkids++;
+	for (i = 0; i < tt->nnodes; i++) {
+		tt->nodes[i].kid0 = (uint32_t)at;
+		at += tt->nodes[i].nkids;
+		tt->nodes[i].nkids = 0;
+	}
+	free(tt->kids);
+	tt->kids = xreallocarray(NULL, at + 1, sizeof(*tt->kids));
+	free(tt->roots);
+	tt->roots = xreallocarray(NULL, tt->nnodes + 1, sizeof(*tt->roots));
+	tt->nroots = 0;
+	for (i = 0; i < tt->nnodes; i++) {
+		if (tt->nodes[i].gone)
+			continue;
+		if ((p = tt->nodes[i].parent) == THR_NONE)
+			tt->roots[tt->nroots++] = (uint32_t)i;
+		else
+			tt->kids[tt->nodes[p].kid0 + tt->nodes[p].nkids++] =
+			    (uint32_t)i;
+	}
+}
+
+/*
+ * RFC 5256 3 step 6: siblings by sent date, a dummy by its first child's
+ * (dummies are roots by then, their children messages: those first).
+ */
+static void
+thread_sort(struct thread_tree *tt)
+{
+	size_t	 i;
+
+	thread_cur = tt;
+	for (i = 0; i < tt->nnodes; i++)
+		if (tt->nodes[i].nkids > 1)
+			qsort(tt->kids + tt->nodes[i].kid0, tt->nodes[i].nkids,
+			    sizeof(*tt->kids), thread_date_cmp);
+	qsort(tt->roots, tt->nroots, sizeof(*tt->roots), thread_date_cmp);
+	thread_cur = NULL;
+}
+
+/* ---- ORDEREDSUBJECT (RFC 5256 3) ---- */
+
+static int
+thread_subject_cmp(const void *a, const void *b)
+{
+	const struct imap_sort_msg *x = a, *y = b;
+	int			 r;
+
+	if ((r = strcmp(x->subject, y->subject)) != 0)
+		return r;
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Sorted by base subject, then sent date; each run of one subject is a
+ * thread whose first message is the parent of all the others.
+ */
+static void
+thread_orderedsubject(struct thread_tree *tt)
+{
+	struct thread_run	*tr = tt->tr;
+	size_t			 i;
+	uint32_t		 top = THR_NONE, node;
+
+	qsort(tr->m.v, tr->m.n, sizeof(*tr->m.v), thread_subject_cmp);
+	for (i = 0; i < tr->m.n; i++) {
+		node = thread_node_new(tt, (uint32_t)i);
+		if (i > 0 && strcmp(tr->m.v[i].subject,
+		    tr->m.v[i - 1].subject) == 0)
+			tt->nodes[node].parent = top;
+		else
+			top = node;
+	}
+}
+
+/* ---- REFERENCES (RFC 5256 3, steps 1 to 5) ---- */
+
+/*
+ * Whether a is b or one of b's ancestors (walking parent links).  Past
+ * THREAD_DEPTH_MAX levels the answer is yes: a chain that deep is not
+ * linked deeper, so a crafted mailbox of one long chain costs
+ * O(n * THREAD_DEPTH_MAX), not O(n^2).
+ */
+#define THREAD_DEPTH_MAX	1000
+
+static int
+thread_is_ancestor(const struct thread_tree *tt, uint32_t a, uint32_t b)
+{
+	size_t	 depth = 0;
+
+	for (; b != THR_NONE; b = tt->nodes[b].parent)
+		if (b == a || ++depth > THREAD_DEPTH_MAX)
+			return 1;
+	return 0;
+}
+
+static uint32_t
+thread_id_node(char **ids, size_t nids, const char *id)
+{
+	char	**p;
+
+	p = bsearch(&id, ids, nids, sizeof(*ids), thread_str_cmp);
+	return p == NULL ? THR_NONE : (uint32_t)(p - ids);
+}
+
+static void
+thread_references_link(struct thread_tree *tt)
+{
+	struct thread_run	*tr = tt->tr;
+	char			**ids;
+	size_t			 nids = 0, i, j, k;
+	uint32_t		 node, a, b;
+
+	/* Every ID, numbered: node i is ID i. */
+	for (i = 0; i < tr->m.n; i++)
+		nids += tr->m.v[i].nrefs + (tr->m.v[i].message_id != NULL);
+	ids = xreallocarray(NULL, nids + 1, sizeof(*ids));
+	for (i = 0, k = 0; i < tr->m.n; i++) {
+		if (tr->m.v[i].message_id != NULL)
+			ids[k++] = tr->m.v[i].message_id;
+		for (j = 0; j < tr->m.v[i].nrefs; j++)
+			ids[k++] = tr->m.v[i].refs[j];
+	}
+	qsort(ids, nids, sizeof(*ids), thread_str_cmp);
+	for (i = 0, k = 0; i < nids; i++)
+		if (k == 0 || strcmp(ids[k - 1], ids[i]) != 0)
+			ids[k++] = ids[i];
+	nids = k;
+	for (i = 0; i < nids; i++)
+		thread_node_new(tt, THR_NONE);
+	for (i = 0; i < tr->m.n; i++) {
+		/*
+		 * (1A) The message's container; a Message-ID seen already
+		 * on a message counts as none (the lower sequence keeps it).
+		 */
+		node = tr->m.v[i].message_id == NULL ? THR_NONE :
+		    thread_id_node(ids, nids, tr->m.v[i].message_id);
+		if (node == THR_NONE || tt->nodes[node].msg != THR_NONE)
+			node = thread_node_new(tt, THR_NONE);
+		tt->nodes[node].msg = (uint32_t)i;
+		/*
+		 * (1B) Each reference the parent of the next, unless one
+		 * has a parent already or it would make a loop.
+		 */
+		for (j = 0; j + 1 < tr->m.v[i].nrefs; j++) {
+			a = thread_id_node(ids, nids, tr->m.v[i].refs[j]);
+			b = thread_id_node(ids, nids, tr->m.v[i].refs[j + 1]);
+			if (a == b || tt->nodes[b].parent != THR_NONE ||
+			    thread_is_ancestor(tt, b, a))
+				continue;
+			tt->nodes[b].parent = a;
+		}
+		/*
+		 * (1C) The last reference is the parent: the message's own
+		 * word beats what other References presumed; none, no
+		 * parent.  Never a loop.
+		 */
+		a = tr->m.v[i].nrefs == 0 ? THR_NONE : thread_id_node(ids, nids,
+		    tr->m.v[i].refs[tr->m.v[i].nrefs - 1]);
+		if (a != THR_NONE && thread_is_ancestor(tt, node, a))
+			a = THR_NONE;
+		tt->nodes[node].parent = a;
+	}
+	free(ids);
+}
+
+/*
+ * (4) Dummies go: a message's parent becomes its nearest message
+ * ancestor.  A message without one sits under a dummy root; that root
+ * stays if it holds two or more of them, else they become roots.
+ */
+static void
+thread_prune(struct thread_tree *tt)
+{
+	size_t		 i, nnodes = tt->nnodes;
+	uint32_t	*top, *count, p, r;
+
+	top = xreallocarray(NULL, nnodes + 1, sizeof(*top));
+	count = xcalloc(nnodes + 1, sizeof(*count));
+	/* top[i]: the nearest message ancestor or, past none, the root. */
+	for (i = 0; i < nnodes; i++) {
+		top[i] = THR_NONE;
+		if (tt->nodes[i].msg == THR_NONE)
+			continue;
+		for (p = tt->nodes[i].parent; p != THR_NONE &&
+		    tt->nodes[p].msg == THR_NONE && tt->nodes[p].parent !=
+		    THR_NONE; p = tt->nodes[p].parent)
+			;
+		top[i] = p;
+	}
+	for (i = 0; i < nnodes; i++) {
+		if (tt->nodes[i].msg == THR_NONE)
+			continue;
+		if ((r = top[i]) != THR_NONE && tt->nodes[r].msg == THR_NONE)
+			count[r]++;
+	}
+	for (i = 0; i < nnodes; i++) {
+		if (tt->nodes[i].msg == THR_NONE) {
+			/* A dummy root with two or more stays. */
+			tt->nodes[i].gone = !(tt->nodes[i].parent == THR_NONE &&
+			    count[i] >= 2);
+			tt->nodes[i].parent = THR_NONE;
+			continue;
+		}
+		r = top[i];
+		if (r != THR_NONE && tt->nodes[r].msg == THR_NONE &&
+		    count[r] < 2)
+			r = THR_NONE;
+		tt->nodes[i].parent = r;
+	}
+	free(top);
+	free(count);
+}
+
+/* The subject of a root for (5): its own, or its first child's. */
+static const struct imap_sort_msg *
+thread_root_msg(const struct thread_tree *tt, uint32_t i)
+{
+	return thread_node_msg(tt, i);
+}
+
+/* A root's base subject as an index into subj, or THR_NONE for none. */
+static uint32_t
+thread_subject_index(const struct thread_tree *tt, uint32_t r, char **subj,
+    size_t nsubj, const struct imap_sort_msg **mp)
+{
+	const struct imap_sort_msg *m;
+
+	if ((*mp = m = thread_root_msg(tt, r)) == NULL || m->subject[0] == '\0')
+		return THR_NONE;
+	return (uint32_t)((char **)bsearch(&m->subject, subj, nsubj,
+	    sizeof(*subj), thread_str_cmp) - subj);
+}
+
+/* (5) Roots with one base subject are gathered. */
+static void
+thread_subjects(struct thread_tree *tt)
+{
+	const struct imap_sort_msg *m, *tm;
+	char			**subj;
+	uint32_t		*table, r, t, d, k;
+	size_t			 i, j, nsubj = 0, nroots;
+
+	thread_build_kids(tt);
+	thread_sort(tt);
+	nroots = tt->nroots;
+	subj = xreallocarray(NULL, nroots + 1, sizeof(*subj));
+	for (i = 0; i < nroots; i++)
+		if ((m = thread_root_msg(tt, tt->roots[i])) != NULL &&
+		    m->subject[0] != '\0')
+			subj[nsubj++] = m->subject;
+	qsort(subj, nsubj, sizeof(*subj), thread_str_cmp);
+	for (i = 0, j = 0; i < nsubj; i++)
+		if (j == 0 || strcmp(subj[j - 1], subj[i]) != 0)
+			subj[j++] = subj[i];
+	nsubj = j;
+	table = xreallocarray(NULL, nsubj + 1, sizeof(*table));
+	for (i = 0; i < nsubj; i++)
+		table[i] = THR_NONE;
+	/* (5B) Which root of a subject the others join. */
+	for (i = 0; i < nroots; i++) {
+		r = tt->roots[i];
+		if ((k = thread_subject_index(tt, r, subj, nsubj, &m)) ==
+		    THR_NONE)
+			continue;
+		if ((t = table[k]) == THR_NONE ||
+		    (tt->nodes[r].msg == THR_NONE &&
+		    tt->nodes[t].msg != THR_NONE) ||
+		    (tt->nodes[t].msg != THR_NONE &&
+		    tt->nodes[r].msg != THR_NONE &&
+		    tt->tr->m.v[tt->nodes[t].msg].refwd && !m->refwd))
+			table[k] = r;
+	}
+	/* (5C) Merge. */
+	for (i = 0; i < nroots; i++) {
+		r = tt->roots[i];
+		if ((k = thread_subject_index(tt, r, subj, nsubj, &m)) ==
+		    THR_NONE)
+			continue;
+		t = table[k];
+		if (t == r)
+			continue;
+		tm = tt->nodes[t].msg != THR_NONE ?
+		    &tt->tr->m.v[tt->nodes[t].msg] : NULL;
+		if (tt->nodes[r].msg == THR_NONE &&
+		    tt->nodes[t].msg == THR_NONE) {
+			/* (1) Both dummies: r's children go to t. */
+			for (j = 0; j < tt->nodes[r].nkids; j++)
+				tt->nodes[tt->kids[tt->nodes[r].kid0 +
+				    j]].parent = t;
+			tt->nodes[r].gone = 1;
+		} else if (tt->nodes[t].msg == THR_NONE) {
+			/* (2) t is the dummy: r under it. */
+			tt->nodes[r].parent = t;
+		} else if (!tm->refwd && m->refwd &&
+		    tt->nodes[r].msg != THR_NONE) {
+			/* (3) r replies to t's subject: under t. */
+			tt->nodes[r].parent = t;
+		} else {
+			/* (4) A new dummy above both, in t's place. */
+			d = thread_node_new(tt, THR_NONE);
+			tt->nodes[t].parent = d;
+			tt->nodes[r].parent = d;
+			table[k] = d;
+		}
+	}
+	free(table);
+	free(subj);
+}
+
+/* ---- the answer ---- */
+
+struct thr_frame {
+	uint32_t	 node;
+	uint32_t	 next;		/* next child to write */
+	int		 wrap;		/* close a parenthesis at the end */
+	int		 started;
+};
+
+/*
+ * RFC 5256 BASE.6.4.THREAD: "(1 2 (3)(4 5))": one child follows its
+ * parent, two or more are each parenthesised.  A heap stack, and an only
+ * child replaces its parent's frame, so a chain costs one frame.
+ */
+static void
+thread_write(struct imap_session *s, const struct thread_tree *tt,
+    uint32_t root)
+{
+	const struct thr_node	*n;
+	struct thr_frame	*st, *f;
+	size_t			 depth = 0, cap = 16;
+	uint32_t		 kid;
+
+	st = xreallocarray(NULL, cap, sizeof(*st));
+	st[depth++] = (struct thr_frame){ root, 0, 1, 0 };
+	imap_printf(s, "(");
+	while (depth > 0) {
+		f = &st[depth - 1];
+		n = &tt->nodes[f->node];
+		if (!f->started) {
+			f->started = 1;
+			if (n->msg != THR_NONE) {
+				imap_printf(s, "%u", tt->tr->uid_mode ?
+				    tt->tr->m.v[n->msg].uid :
+				    tt->tr->m.v[n->msg].seq);
+				if (n->nkids > 0)
+					imap_printf(s, " ");
+				if (n->nkids == 1) {
+					*f = (struct thr_frame){
+					    tt->kids[n->kid0], 0, f->wrap, 0 };
+					continue;
+				}
+			}
+		}
+		if (f->next < n->nkids) {
+			kid = tt->kids[n->kid0 + f->next++];
+			imap_printf(s, "(");
+			if (depth == cap) {
+				cap *= 2;
+				st = xreallocarray(st, cap, sizeof(*st));
+			}
+			st[depth++] = (struct thr_frame){ kid, 0, 1, 0 };
+			continue;
+		}
+		if (f->wrap)
+			imap_printf(s, ")");
+		depth--;
+	}
+	free(st);
+}
+
+static void
+thread_done(struct imap_session *s, size_t nhits, void *arg)
+{
+	struct thread_run	*tr = arg;
+	struct thread_tree	 tt;
+	size_t			 i;
+
+	(void)nhits;
+	memset(&tt, 0, sizeof(tt));
+	tt.tr = tr;
+	if (tr->algo == THREAD_ORDEREDSUBJECT)
+		thread_orderedsubject(&tt);
+	else {
+		thread_references_link(&tt);
+		thread_prune(&tt);
+		thread_subjects(&tt);
+	}
+	thread_build_kids(&tt);
+	thread_sort(&tt);
+	/* RFC 5256 BASE.6.4.THREAD: "THREAD" [SP 1*thread-list]. */
+	imap_printf(s, "* THREAD%s", tt.nroots > 0 ? " " : "");
+	for (i = 0; i < tt.nroots; i++)
+		thread_write(s, &tt, tt.roots[i]);
+	imap_printf(s, "\r\n");
+	free(tt.nodes);
+	free(tt.kids);
+	free(tt.roots);
+	imap_tagged(s, "OK", "Thread completed");
+}
+
+static void
+thread_run_free(void *arg)
+{
+	struct thread_run	*tr = arg;
+
+	imap_sort_msgs_clear(&tr->m);
+	free(tr);
+}
+
+enum imap_cmd_status
+cmd_thread(struct imap_session *s, const struct imap_command *cmd)
+{
+	struct imap_search_program	 prog;
+	struct imap_search_hooks	 hooks;
+	struct thread_run		*tr;
+	const struct imap_arg		*a = cmd->args;
+
+	tr = xcalloc(1, sizeof(*tr));
+	tr->uid_mode = s->cmd_uid;
+	if (imap_arg_atom_equals(a, "ORDEREDSUBJECT"))
+		tr->algo = THREAD_ORDEREDSUBJECT;
+	else if (imap_arg_atom_equals(a, "REFERENCES"))
+		tr->algo = THREAD_REFERENCES;
+	else {
+		imap_tagged(s, "BAD", "Unknown threading algorithm");
+		thread_run_free(tr);
+		return CMD_DONE;
+	}
+	if (imap_search_parse_sorted(s, a + 1, &prog) == -1) {
+		thread_run_free(tr);
+		return CMD_DONE;
+	}
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.hit = thread_hit;
+	hooks.done = thread_done;
+	hooks.free = thread_run_free;
+	hooks.arg = tr;
+	return imap_search_start(s, &prog, tr->uid_mode, &hooks);
+}
