@@ -78,7 +78,8 @@ sort_done(struct imap_session *s, size_t nhits, void *arg)
 
 	(void)nhits;
 	sort_crit = &sr->crit;
-	qsort(sr->msgs.v, n, sizeof(*sr->msgs.v), sort_cmp);
+	if (n > 1)
+		qsort(sr->msgs.v, n, sizeof(*sr->msgs.v), sort_cmp);
 	sort_crit = NULL;
 	ids = xreallocarray(NULL, n + 1, sizeof(*ids));
 	for (i = 0; i < n; i++) {

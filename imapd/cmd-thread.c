@@ -173,7 +173,9 @@ thread_sort(struct thread_tree *tt)
 		if (tt->nodes[i].nkids > 1)
 			qsort(tt->kids + tt->nodes[i].kid0, tt->nodes[i].nkids,
 			    sizeof(*tt->kids), thread_date_cmp);
-	qsort(tt->roots, tt->nroots, sizeof(*tt->roots), thread_date_cmp);
+	if (tt->nroots > 1)
+		qsort(tt->roots, tt->nroots, sizeof(*tt->roots),
+		    thread_date_cmp);
 	thread_cur = NULL;
 }
 
@@ -203,7 +205,9 @@ thread_orderedsubject(struct thread_tree *tt)
 	size_t			 i;
 	uint32_t		 top = THR_NONE, node;
 
-	qsort(tr->m.v, tr->m.n, sizeof(*tr->m.v), thread_subject_cmp);
+	if (tr->m.n > 1)
+		qsort(tr->m.v, tr->m.n, sizeof(*tr->m.v),
+		    thread_subject_cmp);
 	for (i = 0; i < tr->m.n; i++) {
 		node = thread_node_new(tt, (uint32_t)i);
 		if (i > 0 && strcmp(tr->m.v[i].subject,

@@ -196,7 +196,9 @@ imap_view_take_snapshot(struct imap_view *v, const struct store_mailbox *mb)
 		v->cap = v->count = o->count;
 		v->msgs = xreallocarray(NULL, v->cap > 0 ? v->cap : 1,
 		    sizeof(*v->msgs));
-		memcpy(v->msgs, o->msgs, (size_t)o->count * sizeof(*v->msgs));
+		if (o->count > 0)
+			memcpy(v->msgs, o->msgs,
+			    (size_t)o->count * sizeof(*v->msgs));
 		v->seen_below = o->seen_below;
 		v->highestmodseq = o->highestmodseq;
 		/* Its dirty marks are its client's business, not ours. */
@@ -509,7 +511,9 @@ imap_view_apply(struct store_txn *txn, struct imap_view *v, uint64_t since)
 	if ((ret = store_changes_iter(txn, v->account_id, v->mailbox_id,
 	    since, imap_view_change, &rf)) != 0)
 		goto out;
-	qsort(rf.newuids, rf.nnew, sizeof(*rf.newuids), imap_uid_cmp);
+	/* newuids is NULL when there are none: qsort() wants a pointer. */
+	if (rf.nnew > 1)
+		qsort(rf.newuids, rf.nnew, sizeof(*rf.newuids), imap_uid_cmp);
 	for (i = 0; i < rf.nnew; i++) {
 		if (i > 0 && rf.newuids[i] == rf.newuids[i - 1])
 			continue;
