@@ -449,9 +449,12 @@ fetch_write_binary(struct imap_session *s, const struct imap_fetch_part *part,
 		}
 	}
 	/* Like Dovecot, decoded content goes as a literal8 in any case. */
-	imap_printf(s, "%s{%llu}\r\n", decoded || memchr(data->buf + off,
-	    '\0', (size_t)len) != NULL ? "~" : "", (unsigned long long)len);
-	imap_write(s, data->buf + off, (size_t)len);
+	/* An empty part has no buffer at all: no memchr() of NULL. */
+	imap_printf(s, "%s{%llu}\r\n", decoded || (len > 0 &&
+	    memchr(data->buf + off, '\0', (size_t)len) != NULL) ? "~" : "",
+	    (unsigned long long)len);
+	if (len > 0)
+		imap_write(s, data->buf + off, (size_t)len);
 }
 
 static void
