@@ -4,8 +4,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <locale.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -630,7 +630,6 @@ pgp_encrypt(gpgme_ctx_t ctx, gpgme_key_t keys[], unsigned int flags,
 	memset(&loop, 0, sizeof(loop));
 	for (i = 0; i < PGP_LOOP_FDS; i++)
 		loop.fds[i].fd = -1;
-	gpgme_set_io_cbs(ctx, &cbs);
 	if (!gpgme_get_armor(ctx))
 		return gpg_error(GPG_ERR_INV_ENGINE);	/* see the tail below */
 	gpgme_set_io_cbs(ctx, &cbs);
@@ -643,7 +642,6 @@ pgp_encrypt(gpgme_ctx_t ctx, gpgme_key_t keys[], unsigned int flags,
 	}
 	return err;
 }
-
 
 int
 pgp_encrypt_armor(const char *fpr, const void *data, size_t len, char **outp,

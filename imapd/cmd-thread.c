@@ -94,6 +94,14 @@ thread_node_new(struct thread_tree *tt, uint32_t msg)
 /* qsort() takes no argument: the tree being sorted. */
 static const struct thread_tree *thread_cur;
 
+/* A node's own message, or NULL for a dummy. */
+static const struct imap_sort_msg *
+thread_own_msg(const struct thread_tree *tt, uint32_t i)
+{
+	return tt->nodes[i].msg == THR_NONE ? NULL :
+	    &tt->tr->m.v[tt->nodes[i].msg];
+}
+
 /* The message that dates a node: itself, or a dummy's first child. */
 static const struct imap_sort_msg *
 thread_node_msg(const struct thread_tree *tt, uint32_t i)
@@ -367,21 +375,22 @@ thread_root_msg(const struct thread_tree *tt, uint32_t i)
 /* A root's base subject as an index into subj, or THR_NONE for none. */
 static uint32_t
 thread_subject_index(const struct thread_tree *tt, uint32_t r, char **subj,
-    size_t nsubj, const struct imap_sort_msg **mp)
+    size_t nsubj)
 {
 	const struct imap_sort_msg *m;
+	char			**hit;
 
-	if ((*mp = m = thread_root_msg(tt, r)) == NULL || m->subject[0] == '\0')
+	if ((m = thread_root_msg(tt, r)) == NULL || m->subject[0] == '\0')
 		return THR_NONE;
-	return (uint32_t)((char **)bsearch(&m->subject, subj, nsubj,
-	    sizeof(*subj), thread_str_cmp) - subj);
+	hit = bsearch(&m->subject, subj, nsubj, sizeof(*subj), thread_str_cmp);
+	return hit == NULL ? THR_NONE : (uint32_t)(hit - subj);
 }
 
 /* (5) Roots with one base subject are gathered. */
 static void
 thread_subjects(struct thread_tree *tt)
 {
-	const struct imap_sort_msg *m, *tm;
+	const struct imap_sort_msg *m, *rm, *tm;
 	char			**subj;
 	uint32_t		*table, r, t, d, k;
 	size_t			 i, j, nsubj = 0, nroots;
@@ -405,40 +414,38 @@ thread_subjects(struct thread_tree *tt)
 	/* (5B) Which root of a subject the others join. */
 	for (i = 0; i < nroots; i++) {
 		r = tt->roots[i];
-		if ((k = thread_subject_index(tt, r, subj, nsubj, &m)) ==
-		    THR_NONE)
+		if ((k = thread_subject_index(tt, r, subj, nsubj)) == THR_NONE)
 			continue;
-		if ((t = table[k]) == THR_NONE ||
-		    (tt->nodes[r].msg == THR_NONE &&
-		    tt->nodes[t].msg != THR_NONE) ||
-		    (tt->nodes[t].msg != THR_NONE &&
-		    tt->nodes[r].msg != THR_NONE &&
-		    tt->tr->m.v[tt->nodes[t].msg].refwd && !m->refwd))
+		if ((t = table[k]) == THR_NONE) {
+			table[k] = r;
+			continue;
+		}
+		rm = thread_own_msg(tt, r);
+		tm = thread_own_msg(tt, t);
+		if ((rm == NULL && tm != NULL) ||
+		    (rm != NULL && tm != NULL && tm->refwd && !rm->refwd))
 			table[k] = r;
 	}
 	/* (5C) Merge. */
 	for (i = 0; i < nroots; i++) {
 		r = tt->roots[i];
-		if ((k = thread_subject_index(tt, r, subj, nsubj, &m)) ==
-		    THR_NONE)
+		if ((k = thread_subject_index(tt, r, subj, nsubj)) == THR_NONE)
 			continue;
 		t = table[k];
 		if (t == r)
 			continue;
-		tm = tt->nodes[t].msg != THR_NONE ?
-		    &tt->tr->m.v[tt->nodes[t].msg] : NULL;
-		if (tt->nodes[r].msg == THR_NONE &&
-		    tt->nodes[t].msg == THR_NONE) {
+		rm = thread_own_msg(tt, r);
+		tm = thread_own_msg(tt, t);
+		if (rm == NULL && tm == NULL) {
 			/* (1) Both dummies: r's children go to t. */
 			for (j = 0; j < tt->nodes[r].nkids; j++)
 				tt->nodes[tt->kids[tt->nodes[r].kid0 +
 				    j]].parent = t;
 			tt->nodes[r].gone = 1;
-		} else if (tt->nodes[t].msg == THR_NONE) {
+		} else if (tm == NULL) {
 			/* (2) t is the dummy: r under it. */
 			tt->nodes[r].parent = t;
-		} else if (!tm->refwd && m->refwd &&
-		    tt->nodes[r].msg != THR_NONE) {
+		} else if (rm != NULL && !tm->refwd && rm->refwd) {
 			/* (3) r replies to t's subject: under t. */
 			tt->nodes[r].parent = t;
 		} else {

@@ -134,9 +134,7 @@ account_login_form(struct bs_req *r, enum text_id error)
 	evbuffer_add_printf(b, "<p><button type=\"submit\">");
 	html_text(b, r, T_ACCT_LOGIN_SUBMIT, NULL, 0);
 	evbuffer_add_printf(b, "</button></p>\n</form>\n");
-	html_end(r, b);
-	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
-	evbuffer_free(b);
+	html_end(r, b, 200, "OK");
 }
 
 /* One action is one small form: it works without JavaScript. */
@@ -314,9 +312,7 @@ account_page(struct bs_req *r, const struct store_account *a,
 
 	evbuffer_add_printf(b, "<hr>\n");
 	account_button(b, r, "logout", T_ACCT_LOGOUT);
-	html_end(r, b);
-	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
-	evbuffer_free(b);
+	html_end(r, b, 200, "OK");
 }
 
 static int
@@ -595,9 +591,7 @@ logins_show(struct bs_req *r, const struct vault_seckey *key)
 	    "id=\"back\">");
 	html_text(b, r, T_ACCT_DEV_BACK, NULL, 0);
 	evbuffer_add_printf(b, "</a></p>\n");
-	html_end(r, b);
-	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
-	evbuffer_free(b);
+	html_end(r, b, 200, "OK");
 	sodium_memzero(lt.v, STORE_LOGINS_MAX * sizeof(*lt.v));
 	free(lt.v);
 }
@@ -904,9 +898,7 @@ device_shown(struct bs_req *r, const struct device_job *job)
 	evbuffer_add_printf(b, "<p><a href=\"/account\" id=\"back\">");
 	html_text(b, r, T_ACCT_DEV_BACK, NULL, 0);
 	evbuffer_add_printf(b, "</a></p>\n");
-	html_end(r, b);
-	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
-	evbuffer_free(b);
+	html_end(r, b, 200, "OK");
 }
 
 /* A name is one line of printable text; what the guest calls the device. */

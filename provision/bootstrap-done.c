@@ -167,7 +167,5 @@ done_get(struct bs_req *r)
 	done_steps(b, r, T_DONE_K9_HEAD, k9, sizeof(k9) / sizeof(k9[0]));
 	done_steps(b, r, T_DONE_FAIR_HEAD, fair, sizeof(fair) / sizeof(fair[0]));
 	html_para(b, r, T_DONE_OTHER, NULL);
-	html_end(r, b);
-	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
-	evbuffer_free(b);
+	html_end(r, b, 200, "OK");
 }

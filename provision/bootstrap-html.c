@@ -188,8 +188,11 @@ html_begin(struct bs_req *r, enum text_id title)
 	return b;
 }
 
+/* Ends the page, sends it and frees b. */
 void
-html_end(struct bs_req *r, struct evbuffer *b)
+html_end(struct bs_req *r, struct evbuffer *b, int code, const char *reason)
 {
 	evbuffer_add_printf(b, "</main>\n</body>\n</html>\n");
+	bs_reply(r, code, reason, "text/html; charset=utf-8", b);
+	evbuffer_free(b);
 }

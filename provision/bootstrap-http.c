@@ -144,9 +144,7 @@ bs_error(struct bs_req *r, int code, const char *reason, enum text_id title,
 	evbuffer_add_printf(b, "<p><a href=\"/\">");
 	html_text(b, r, T_START_AGAIN, NULL, 0);
 	evbuffer_add_printf(b, "</a></p>\n");
-	html_end(r, b);
-	bs_reply(r, code, reason, "text/html; charset=utf-8", b);
-	evbuffer_free(b);
+	html_end(r, b, code, reason);
 }
 
 /* A page of a title and two paragraphs, without a form. */
@@ -159,9 +157,7 @@ bs_notice(struct bs_req *r, enum text_id title, enum text_id text,
 	b = html_begin(r, title);
 	html_para(b, r, text, NULL);
 	html_para(b, r, hint, NULL);
-	html_end(r, b);
-	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
-	evbuffer_free(b);
+	html_end(r, b, 200, "OK");
 }
 
 void

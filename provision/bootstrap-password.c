@@ -211,9 +211,7 @@ password_form(struct bs_req *r, enum text_id error)
 	    "minlength=\"%s\" maxlength=\"%d\" required></p>\n", min,
 	    BS_MAX_PASSWORD);
 	html_form_submit(b, r, T_PW_SUBMIT);
-	html_end(r, b);
-	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
-	evbuffer_free(b);
+	html_end(r, b, 200, "OK");
 }
 
 void

@@ -60,9 +60,7 @@ pin_form(struct bs_req *r, enum text_id error, unsigned left)
 	html_text(b, r, left == 1 ? T_PIN_LEFT_ONE : T_PIN_LEFT_MANY, args, 1);
 	evbuffer_add_printf(b, "</p>\n");
 	html_form_submit(b, r, T_PIN_SUBMIT);
-	html_end(r, b);
-	bs_reply(r, 200, "OK", "text/html; charset=utf-8", b);
-	evbuffer_free(b);
+	html_end(r, b, 200, "OK");
 }
 
 /*

@@ -410,7 +410,9 @@ void		 bs_form_clear(struct bs_form *);
 
 /* bootstrap-html.c */
 struct evbuffer	*html_begin(struct bs_req *, enum text_id title);
-void		 html_end(struct bs_req *, struct evbuffer *);
+/* Ends the page, sends it with code and reason, and frees it. */
+void		 html_end(struct bs_req *, struct evbuffer *, int code,
+		    const char *reason);
 void		 html_escape(struct evbuffer *, const char *);
 /* A text with {1} {2} ... replaced by args (all escaped). */
 void		 html_text(struct evbuffer *, struct bs_req *, enum text_id,
