@@ -90,6 +90,7 @@ static const struct conf_key conf_keys[] = {
 	K(max_recipients,	CT_UINT,	"100", 1, 10000),
 	K(max_connections_per_ip, CT_UINT,	"50", 1, 1000000),
 	K(max_connections_per_account, CT_UINT,	"30", 1, 100000),
+	K(max_mailboxes,	CT_UINT,	"1000", 1, 1000000),
 	K(mailbox_quota,	CT_SIZE,	"2G", 0, 1ULL << 50),
 	K(imap_login_timeout,	CT_DURATION,	"1m", 1, 3600),
 	K(imap_timeout,		CT_DURATION,	"30m", 1, 86400),

@@ -93,6 +93,7 @@ struct conf {
 	uint64_t	 max_recipients;
 	uint64_t	 max_connections_per_ip;
 	uint64_t	 max_connections_per_account;
+	uint64_t	 max_mailboxes;		/* per account, INBOX counted */
 	uint64_t	 mailbox_quota;		/* bytes per account, 0 none */
 
 	/* Idle timeouts (seconds): a client silent this long is dropped. */

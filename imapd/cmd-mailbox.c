@@ -103,7 +103,42 @@ struct mailbox_req {
 	const char		*newname;
 	int			 has_children;
 	uint32_t		 id;
+	int			 over_limit;
 };
+
+static int
+mailbox_count_one(const struct store_mailbox *m, void *arg)
+{
+	size_t	*np = arg;
+
+	(void)m;
+	(*np)++;
+	return 0;
+}
+
+/*
+ * Whether the account, now holding what txn made, is past max_mailboxes
+ * while it held before mailboxes: STORE_ELIMIT if it grew beyond, with
+ * *overp set so that the answer is NO [LIMIT] (RFC 5530 3).  A limit
+ * lowered below what an account has already is no reason to refuse a
+ * command that adds nothing.
+ */
+static int
+mailbox_limit_check(struct store_txn *txn, struct imap_session *s,
+    size_t before, int *overp)
+{
+	size_t	 n = 0;
+	int	 ret;
+
+	if ((ret = store_mailbox_iter(txn, s->account_id, mailbox_count_one,
+	    &n)) != 0)
+		return ret;
+	if (n > before && n > s->imapd->daemon.conf->max_mailboxes) {
+		*overp = 1;
+		return STORE_ELIMIT;
+	}
+	return 0;
+}
 
 static int
 create_txn(struct store_txn *txn, void *arg)
@@ -113,10 +148,13 @@ create_txn(struct store_txn *txn, void *arg)
 	int			 ret;
 
 	memset(&mb, 0, sizeof(mb));
+	mr->over_limit = 0;
 	if ((ret = mailbox_create_parents(txn, mr->s->account_id, mr->name)) != 0)
 		return ret;
 	ret = store_mailbox_create(txn, mr->s->account_id, mr->name, 0, &mb);
 	store_mailbox_clear(&mb);
+	if (ret == 0)
+		ret = mailbox_limit_check(txn, mr->s, 0, &mr->over_limit);
 	return ret;
 }
 
@@ -141,7 +179,7 @@ mailbox_cmd_arg(struct imap_session *s, const struct imap_command *cmd,
 enum imap_cmd_status
 cmd_create(struct imap_session *s, const struct imap_command *cmd)
 {
-	struct mailbox_req	 mr = { s, NULL, NULL, 0, 0 };
+	struct mailbox_req	 mr = { s, NULL, NULL, 0, 0, 0 };
 	char			*name;
 	int			 ret;
 
@@ -156,6 +194,8 @@ cmd_create(struct imap_session *s, const struct imap_command *cmd)
 	ret = imap_txn(s, create_txn, &mr);
 	if (ret == STORE_EEXIST)
 		imap_tagged(s, "NO", "[ALREADYEXISTS] Mailbox exists");
+	else if (mr.over_limit)
+		imap_tagged(s, "NO", "[LIMIT] Too many mailboxes");
 	else if (ret != 0)
 		imap_tagged_store_error(s, ret);
 	else
@@ -202,7 +242,7 @@ delete_txn(struct store_txn *txn, void *arg)
 enum imap_cmd_status
 cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 {
-	struct mailbox_req	 mr = { s, NULL, NULL, 0, 0 };
+	struct mailbox_req	 mr = { s, NULL, NULL, 0, 0, 0 };
 	char			*name;
 	int			 ret;
 
@@ -248,6 +288,8 @@ struct rename_req {
 	int			 target_taken;
 	uint32_t		*uids;		/* INBOX rename */
 	size_t			 nuids;
+	size_t			 total;		/* mailboxes before */
+	int			 over_limit;
 };
 
 static int
@@ -257,6 +299,7 @@ rename_collect(const struct store_mailbox *m, void *arg)
 	size_t			 n = strlen(rr->from), t = strlen(rr->to);
 	char			*newname;
 
+	rr->total++;
 	if (strcmp(m->name, rr->to) == 0 || (strncmp(m->name, rr->to, t) == 0 &&
 	    m->name[t] == '/'))
 		rr->target_taken = 1;
@@ -308,6 +351,8 @@ rename_txn(struct store_txn *txn, void *arg)
 
 	rename_clear(rr);
 	rr->target_taken = 0;
+	rr->total = 0;
+	rr->over_limit = 0;
 	if ((ret = store_mailbox_iter(txn, acct, rename_collect, rr)) != 0)
 		return ret;
 	if (rr->target_taken)
@@ -321,7 +366,8 @@ rename_txn(struct store_txn *txn, void *arg)
 			if ((ret = store_mailbox_rename(txn, acct,
 			    rr->items[i].id, rr->items[i].newname)) != 0)
 				return ret;
-		return 0;
+		return mailbox_limit_check(txn, rr->s, rr->total,
+		    &rr->over_limit);
 	}
 	/*
 	 * RFC 3501 6.3.5: renaming INBOX moves its messages to a new
@@ -343,6 +389,9 @@ rename_txn(struct store_txn *txn, void *arg)
 	}
 	store_mailbox_clear(&inbox);
 	store_mailbox_clear(&dst);
+	if (ret == 0)
+		ret = mailbox_limit_check(txn, rr->s, rr->total,
+		    &rr->over_limit);
 	return ret;
 }
 
@@ -374,7 +423,9 @@ cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 		ret = STORE_ESTATE;
 	else
 		ret = imap_txn(s, rename_txn, &rr);
-	if (ret == STORE_EEXIST)
+	if (rr.over_limit)
+		imap_tagged(s, "NO", "[LIMIT] Too many mailboxes");
+	else if (ret == STORE_EEXIST)
 		imap_tagged(s, "NO", "[ALREADYEXISTS] The new name is taken");
 	else if (ret == STORE_ENOTFOUND)
 		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");

@@ -86,6 +86,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cf->max_recipients, 100);
 	ck_assert_uint_eq(cf->max_connections_per_ip, 50);
 	ck_assert_uint_eq(cf->max_connections_per_account, 30);
+	ck_assert_uint_eq(cf->max_mailboxes, 1000);
 	ck_assert_uint_eq(cf->mailbox_quota, 2ULL << 30);
 	ck_assert_uint_eq(cf->auth_cache_time, 300);
 	ck_assert_uint_eq(cf->auth_workers, 2);
