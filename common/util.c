@@ -399,3 +399,54 @@ time_mono_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+int
+utf8_decode(const unsigned char *s, size_t len, size_t *ip, uint32_t *cp)
+{
+	size_t		 i = *ip, n, k;
+	uint32_t	 c, min;
+
+	c = s[i];
+	if (c < 0x80) {
+		n = 0;
+		min = 0;
+	} else if ((c & 0xe0) == 0xc0) {
+		n = 1;
+		c &= 0x1f;
+		min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 2;
+		c &= 0x0f;
+		min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 3;
+		c &= 0x07;
+		min = 0x10000;
+	} else
+		return -1;
+	if (len - i - 1 < n)
+		return -1;
+	for (k = 1; k <= n; k++) {
+		if ((s[i + k] & 0xc0) != 0x80)
+			return -1;
+		c = (c << 6) | (s[i + k] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return -1;
+	*ip = i + n + 1;
+	*cp = c;
+	return 0;
+}
+
+int
+utf8_is_valid(const char *s, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i = 0;
+	uint32_t		 c;
+
+	while (i < len)
+		if (utf8_decode(u, len, &i, &c) == -1 || c == 0)
+			return 0;
+	return 1;
+}

@@ -48,6 +48,16 @@ char	*crlf_normalize(const char *, size_t, size_t *outlenp);
 /* True when crlf_normalize() would change nothing. */
 int	 crlf_is_normal(const char *, size_t);
 
+/*
+ * Decodes the UTF-8 character at s[*ip] into *cp and advances *ip; -1
+ * for what RFC 3629 3 forbids: overlong forms, UTF-16 surrogates, more
+ * than U+10FFFF, a cut sequence.
+ */
+int	 utf8_decode(const unsigned char *s, size_t len, size_t *ip,
+	    uint32_t *cp);
+/* True if s is well-formed UTF-8 without NUL. */
+int	 utf8_is_valid(const char *s, size_t len);
+
 /* Strict decimal parsing: the whole string, no sign, no overflow. */
 int	 parse_u64(const char *, uint64_t max, uint64_t *);
 

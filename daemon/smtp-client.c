@@ -122,6 +122,7 @@ struct smtp_client {
 	int				 ext_pipelining;
 	int				 ext_size;
 	int				 ext_8bitmime;
+	int				 ext_smtputf8;
 	/* The transaction. */
 	int				 in_txn;
 	struct smtp_client_msg		 msg;
@@ -410,11 +411,24 @@ static void
 smtp_client_do_mail(struct smtp_client *c)
 {
 	char	 size[32];
+	size_t	 i;
 
+	if (c->msg.smtputf8 && !c->ext_smtputf8) {
+		/* RFC 6531 3.2: not to a server that does not offer it. */
+		for (i = 0; i < c->msg.nrcpts; i++)
+			smtp_client_rcpt_set(c, i, RCPT_PERM, "SMTPUTF8 is "
+			    "needed, and the server does not offer it");
+		smtp_client_refused(c, "the sender", "SMTPUTF8 is needed, "
+		    "and the server does not offer it");
+		smtp_client_finish(c);
+		smtp_client_enter_state(c, SC_RSET);
+		return;
+	}
 	snprintf(size, sizeof(size), " SIZE=%zu", c->msg.len);
 	/* RFC 5321 4.1.1.11: no parameter the server did not offer. */
-	smtp_client_printf(c, "MAIL FROM:<%s>%s%s", c->msg.from,
-	    c->ext_8bitmime ? " BODY=8BITMIME" : "", c->ext_size ? size : "");
+	smtp_client_printf(c, "MAIL FROM:<%s>%s%s%s", c->msg.from,
+	    c->ext_8bitmime ? " BODY=8BITMIME" : "", c->ext_size ? size : "",
+	    c->msg.smtputf8 ? " SMTPUTF8" : "");
 	if (!c->ext_pipelining)
 		return;
 	while (c->rcpt_sent < c->msg.nrcpts)
@@ -470,7 +484,7 @@ smtp_client_enter_state(struct smtp_client *c, enum smtp_client_state new)
 		break;
 	case SC_EHLO:
 		c->ext_starttls = c->ext_auth_plain = c->ext_pipelining = 0;
-		c->ext_size = c->ext_8bitmime = 0;
+		c->ext_size = c->ext_8bitmime = c->ext_smtputf8 = 0;
 		smtp_client_printf(c, "EHLO %s", c->cf->hostname);
 		break;
 	case SC_STARTTLS:
@@ -665,6 +679,8 @@ smtp_client_ehlo_line(struct smtp_client *c, const char *kw)
 		c->ext_size = 1;
 	else if (smtp_client_word(kw, "8BITMIME"))
 		c->ext_8bitmime = 1;
+	else if (smtp_client_word(kw, "SMTPUTF8"))
+		c->ext_smtputf8 = 1;
 	else if (strncasecmp(kw, "AUTH", 4) == 0 &&
 	    (kw[4] == ' ' || kw[4] == '=')) {
 		/* RFC 4954 3: a list of mechanisms ("AUTH=" is older). */

@@ -76,6 +76,8 @@ struct smtp_client_msg {
 	size_t			 nrcpts;
 	const void		*data;
 	size_t			 len;
+	/* RFC 6531: sent with SMTPUTF8; refused where it is not offered. */
+	int			 smtputf8;
 };
 
 /*

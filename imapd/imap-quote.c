@@ -11,6 +11,7 @@
 
 #include "imap-quote.h"
 #include "mutf7.h"
+#include "util.h"
 #include "xmalloc.h"
 
 static int	quote_can_quote(const char *, size_t, unsigned int);
@@ -58,7 +59,7 @@ quote_can_quote(const char *s, size_t len, unsigned int flags)
 		}
 	}
 	/* RFC 6855 3: 8-bit in a quoted string must be UTF-8. */
-	return !eight || mutf7_utf8_is_valid(s, len);
+	return !eight || utf8_is_valid(s, len);
 }
 
 void

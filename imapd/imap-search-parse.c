@@ -15,7 +15,7 @@
 #include <strings.h>
 
 #include "imap-search-parse.h"
-#include "mutf7.h"
+#include "util.h"
 #include "xmalloc.h"
 
 /* An OR or NOT waiting for its operands. */
@@ -207,7 +207,7 @@ search_get_string(struct search_parser *sp, const struct imap_arg *a,
 		return search_fail(sp, "Missing argument for %s", key);
 	if (!imap_arg_get_astring(a, &s))
 		return search_fail(sp, "Invalid argument for %s", key);
-	if (!mutf7_utf8_is_valid(s, strlen(s)))
+	if (!utf8_is_valid(s, strlen(s)))
 		return search_fail(sp, "Invalid UTF-8 in argument for %s",
 		    key);
 	*out = xstrdup(s);

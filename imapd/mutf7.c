@@ -19,7 +19,6 @@ struct outbuf {
 
 static void	out_add(struct outbuf *, char);
 static void	out_utf8(struct outbuf *, uint32_t);
-static int	utf8_next(const unsigned char *, size_t, size_t *, uint32_t *);
 static void	encode_run(struct outbuf *, const uint32_t *, size_t);
 static int	mutf7_b64_value(unsigned char);
 
@@ -56,62 +55,6 @@ out_utf8(struct outbuf *o, uint32_t c)
 		out_add(o, (char)(0x80 | ((c >> 6) & 0x3f)));
 		out_add(o, (char)(0x80 | (c & 0x3f)));
 	}
-}
-
-/*
- * Decodes the UTF-8 character at s[*ip], advancing *ip.  RFC 3629 3:
- * shortest form only, no surrogates, nothing above U+10FFFF.
- */
-static int
-utf8_next(const unsigned char *s, size_t len, size_t *ip, uint32_t *cp)
-{
-	size_t		 i = *ip, n, k;
-	uint32_t	 c, min;
-
-	c = s[i];
-	if (c < 0x80) {
-		n = 0;
-		min = 0;
-	} else if ((c & 0xe0) == 0xc0) {
-		n = 1;
-		c &= 0x1f;
-		min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 2;
-		c &= 0x0f;
-		min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 3;
-		c &= 0x07;
-		min = 0x10000;
-	} else
-		return -1;
-	if (len - i - 1 < n)
-		return -1;
-	for (k = 1; k <= n; k++) {
-		if ((s[i + k] & 0xc0) != 0x80)
-			return -1;
-		c = (c << 6) | (s[i + k] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return -1;
-	*ip = i + n + 1;
-	*cp = c;
-	return 0;
-}
-
-int
-mutf7_utf8_is_valid(const char *s, size_t len)
-{
-	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i = 0;
-	uint32_t		 c;
-
-	while (i < len) {
-		if (utf8_next(u, len, &i, &c) == -1 || c == 0)
-			return 0;
-	}
-	return 1;
 }
 
 /* Writes "&" base64(UTF-16BE of the run) "-". */
@@ -163,7 +106,7 @@ mutf7_encode(const char *utf8, size_t len, char **out_r, const char **error_r)
 	if (len > 0)
 		run = xreallocarray(NULL, len, sizeof(*run));
 	while (i < len) {
-		if (utf8_next(s, len, &i, &c) == -1) {
+		if (utf8_decode(s, len, &i, &c) == -1) {
 			*error_r = "Invalid UTF-8 in mailbox name";
 			goto fail;
 		}

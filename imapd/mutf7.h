@@ -28,10 +28,5 @@ int	 mutf7_decode(const char *mutf7, size_t len, char **out_r,
 /* True if mutf7_decode() would accept it. */
 int	 mutf7_is_valid(const char *mutf7, size_t len);
 
-/*
- * True if s is well-formed UTF-8 (RFC 3629: shortest form, no UTF-16
- * surrogates, at most U+10FFFF); NUL counts as invalid.
- */
-int	 mutf7_utf8_is_valid(const char *s, size_t len);
 
 #endif

@@ -38,6 +38,8 @@ cmd_hello(struct smtp_session *s, struct smtp_cmd *cmd)
 		evbuffer_add_printf(out, "250-STARTTLS\r\n");
 	if (ext & SMTP_EXT_AUTH)
 		evbuffer_add_printf(out, "250-AUTH PLAIN LOGIN\r\n");
+	if (ext & SMTP_EXT_SMTPUTF8)
+		evbuffer_add_printf(out, "250-SMTPUTF8\r\n");
 	evbuffer_add_printf(out, "250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n");
 }
 

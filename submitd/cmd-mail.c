@@ -36,25 +36,33 @@ cmd_mail(struct smtp_session *s, struct smtp_cmd *cmd)
 {
 	smtp_session_reset(s);
 	snprintf(s->mail_from, sizeof(s->mail_from), "%s", cmd->addr);
+	snprintf(s->mail_path, sizeof(s->mail_path), "%s", cmd->path);
+	s->mail_smtputf8 = cmd->smtputf8;
 	smtp_session_enter_state(s, S_MAIL);
 	smtp_reply(s, 250, "2.1.0", "Ok");
 }
 
-/* 1 + the index of the first RCPT of addr, or 0. */
+/*
+ * 1 + the index of the first RCPT of the same mailbox, or 0: the same
+ * normalized address, or for one without that form the same bytes.
+ */
 static size_t
-cmd_rcpt_dup(const struct smtp_session *s, const char *addr)
+cmd_rcpt_dup(const struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-	size_t	 i;
+	const struct smtp_rcpt	*r;
+	size_t			 i;
 
-	for (i = 0; i < s->nrcpts; i++)
-		if (s->rcpts[i].dup_of == 0 &&
-		    strcmp(s->rcpts[i].addr, addr) == 0)
+	for (i = 0; i < s->nrcpts; i++) {
+		r = &s->rcpts[i];
+		if (r->dup_of == 0 && strcmp(r->addr, cmd->addr) == 0 &&
+		    (cmd->addr[0] != '\0' || strcmp(r->path, cmd->path) == 0))
 			return i + 1;
+	}
 	return 0;
 }
 
 static struct smtp_rcpt *
-cmd_rcpt_add(struct smtp_session *s, const char *addr)
+cmd_rcpt_add(struct smtp_session *s, const char *addr, const char *path)
 {
 	struct smtp_rcpt	*r;
 
@@ -62,6 +70,7 @@ cmd_rcpt_add(struct smtp_session *s, const char *addr)
 	r = &s->rcpts[s->nrcpts++];
 	memset(r, 0, sizeof(*r));
 	snprintf(r->addr, sizeof(r->addr), "%s", addr);
+	snprintf(r->path, sizeof(r->path), "%s", path);
 	return r;
 }
 
@@ -77,18 +86,18 @@ cmd_rcpt_check(struct smtp_session *s, struct smtp_cmd *cmd)
 		smtp_reply(s, 452, "4.5.3", "Too many recipients");
 		return -1;
 	}
-	if (cmd->addr[0] == '\0') {
+	if (cmd->path[0] == '\0') {
 		smtp_reply(s, 501, "5.1.3", "A recipient is needed");
 		return -1;
 	}
-	if ((first = cmd_rcpt_dup(s, cmd->addr)) != 0) {
+	if ((first = cmd_rcpt_dup(s, cmd)) != 0) {
 		/*
 		 * RFC 2033 4.2: after DATA, LMTP answers once per accepted
 		 * RCPT, so the repeat gets its place in the list and, then,
 		 * its first one's reply; it is delivered once.
 		 */
 		if (s->proto->reply_per_rcpt)
-			cmd_rcpt_add(s, cmd->addr)->dup_of = first;
+			cmd_rcpt_add(s, cmd->addr, cmd->path)->dup_of = first;
 		smtp_reply(s, 250, "2.1.5", "Ok (duplicate)");
 		return -1;
 	}
@@ -102,7 +111,7 @@ cmd_rcpt_gateway(struct smtp_session *s, struct smtp_cmd *cmd)
 {
 	if (cmd_rcpt_check(s, cmd) == -1)
 		return;
-	(void)cmd_rcpt_add(s, cmd->addr);
+	(void)cmd_rcpt_add(s, cmd->addr, cmd->path);
 	smtp_session_enter_state(s, S_RCPT);
 	smtp_reply(s, 250, "2.1.5", "Ok");
 }
@@ -130,7 +139,7 @@ cmd_rcpt_lmtp(struct smtp_session *s, struct smtp_cmd *cmd)
 		smtp_reply(s, 550, "5.2.1", "<%s>: mailbox disabled", cmd->addr);
 	else {
 		/* Pending mailboxes take mail too: it waits for the password. */
-		r = cmd_rcpt_add(s, cmd->addr);
+		r = cmd_rcpt_add(s, cmd->addr, cmd->path);
 		r->account_id = acct.id;
 		memcpy(r->pk, acct.pk, sizeof(r->pk));
 		smtp_session_enter_state(s, S_RCPT);
@@ -185,7 +194,7 @@ rcpt_job_done(void *arg)
 	}
 	s->job = NULL;
 	if (j->found == 1) {
-		r = cmd_rcpt_add(s, j->addr);
+		r = cmd_rcpt_add(s, j->addr, j->addr);
 		memcpy(r->fpr, j->fpr, sizeof(r->fpr));
 		smtp_session_enter_state(s, S_RCPT);
 		smtp_reply(s, 250, "2.1.5", "Ok");

@@ -74,7 +74,8 @@ enum gateway_kind {
 };
 
 struct gateway_rcpt {
-	char			*addr;
+	char			*addr;		/* normalized, or "" */
+	char			*path;		/* as the home MTA sent it */
 	enum gateway_kind	 kind;
 	char			 fpr[PGP_FPR_MAX];
 	struct pgpmime_copy	*copy;		/* GW_KEYED */
@@ -89,7 +90,9 @@ struct gateway_job {
 	struct store		*st;
 	char			*msg;
 	size_t			 len;
-	char			 from[ADDR_MAX + 1];
+	char			 from[ADDR_MAX + 1];	/* normalized, or "" */
+	char			 from_path[ADDR_MAX + 1];	/* as sent */
+	int			 smtputf8;	/* RFC 6531: passed on */
 	char			 peer[64];
 	char			 helo[SMTP_DOMAIN_MAX + 1];
 	struct gateway_rcpt	*rcpts;
@@ -160,6 +163,13 @@ gateway_internal(const struct conf *cf, const char *addr)
 	const char	*d = gateway_domain(addr);
 
 	return gateway_in_list(cf->gateway_domains, d, strlen(d));
+}
+
+/* What a recipient's key is looked up by: its plain form, if it has one. */
+static const char *
+gateway_rcpt_name(const struct gateway_rcpt *r)
+{
+	return r->addr[0] != '\0' ? r->addr : r->path;
 }
 
 /* gateway_encrypt_from: "user@domain", "@domain" or "domain". */
@@ -391,7 +401,7 @@ gateway_marked(const struct gateway_job *j, const struct rfc5322_header *h)
 		return 0;
 	/* The policy is for mail that leaves the home domains. */
 	for (i = 0; i < j->nrcpts; i++)
-		if (!gateway_internal(j->cf, j->rcpts[i].addr))
+		if (!gateway_internal(j->cf, j->rcpts[i].path))
 			return 1;
 	return 0;
 }
@@ -477,7 +487,7 @@ gateway_reinject(struct gateway_job *j, struct smtp_client_msg *m, size_t n,
 		for (i = 0; i < n && o[i].status == SMTP_CLIENT_SENT; i++)
 			;
 		log_warnx("%s: %s from <%s> not re-injected: %s", j->peer,
-		    what, j->from, o[i].error);
+		    what, j->from_path, o[i].error);
 		if (o[i].status == SMTP_CLIENT_PERMFAIL)
 			gateway_answer(j, 554, "5.3.0", "The home MTA refused "
 			    "%s: %s", what, o[i].error);
@@ -500,16 +510,18 @@ gateway_pass(struct gateway_job *j, const char *why)
 
 	rcpts = xcalloc(j->nrcpts, sizeof(*rcpts));
 	for (i = 0; i < j->nrcpts; i++)
-		rcpts[i] = j->rcpts[i].addr;
+		rcpts[i] = j->rcpts[i].path;
 	memset(&m, 0, sizeof(m));
-	m.from = j->from;
+	m.from = j->from_path;
+	m.smtputf8 = j->smtputf8;
 	m.rcpts = rcpts;
 	m.nrcpts = j->nrcpts;
 	m.data = j->msg;
 	m.len = j->len;
 	if (gateway_reinject(j, &m, 1, "the message") == 0) {
 		log_info("%s: <%s> %s: passed unchanged to %zu recipient%s",
-		    j->peer, j->from, why, j->nrcpts, j->nrcpts == 1 ? "" : "s");
+		    j->peer, j->from_path, why, j->nrcpts,
+		    j->nrcpts == 1 ? "" : "s");
 		gateway_answer(j, 250, "2.0.0", "Ok: passed on unchanged");
 	}
 	free(rcpts);
@@ -887,6 +899,7 @@ gateway_encrypt(struct gateway_job *j, const struct rfc5322_header *h)
 	struct pgpmime_opts	 opts;
 	struct pgpmime_rcpt	 pr[2];
 	struct smtp_client_msg	*m;
+	struct gateway_rcpt	*r;
 	const char		**internal, **one;
 	char			 sfpr[PGP_FPR_MAX], why[256], *clean, *msgid = NULL;
 	const char		*v;
@@ -897,12 +910,14 @@ gateway_encrypt(struct gateway_job *j, const struct rfc5322_header *h)
 	ret = pgp_lookup(j->from, sfpr, why, sizeof(why));
 	if (ret == 0) {
 		log_info("%s: <%s>: marked for encryption, but the sender has "
-		    "no key: refused", j->peer, j->from);
+		    "no key: refused", j->peer, j->from_path);
 		gateway_answer(j, 550, "5.7.1", "Marked for encryption, but "
 		    "there is no OpenPGP key for the sender <%s> (%s): the "
 		    "recipients could never answer; add the key to "
-		    "gateway_keyring. Nothing was sent", j->from,
-		    why[0] != '\0' ? why : "none in the gateway's keyring");
+		    "gateway_keyring. Nothing was sent", j->from_path,
+		    why[0] != '\0' ? why : j->from[0] == '\0' &&
+		    j->from_path[0] != '\0' ? "not a plain address" :
+		    "none in the gateway's keyring");
 		return;
 	}
 	if (ret == -1) {
@@ -913,23 +928,37 @@ gateway_encrypt(struct gateway_job *j, const struct rfc5322_header *h)
 	}
 	/* Who is who: any doubt is a 451, and nothing has left yet. */
 	for (i = 0; i < j->nrcpts; i++) {
-		if (gateway_internal(j->cf, j->rcpts[i].addr)) {
-			j->rcpts[i].kind = GW_INTERNAL;
+		r = &j->rcpts[i];
+		if (gateway_internal(j->cf, r->path)) {
+			r->kind = GW_INTERNAL;
 			nint++;
 			continue;
 		}
-		ret = pgp_lookup(j->rcpts[i].addr, j->rcpts[i].fpr, why,
+		ret = pgp_lookup(gateway_rcpt_name(r), r->fpr, why,
 		    sizeof(why));
-		if (ret == 0 && strcmp(j->cf->gateway_wkd, "none") != 0 &&
-		    (ret = wkd_lookup(j->cf, j->rcpts[i].addr,
-		    j->rcpts[i].fpr, why, sizeof(why))) == 1)
+		if (ret == 0 && r->addr[0] != '\0' &&
+		    strcmp(j->cf->gateway_wkd, "none") != 0 &&
+		    (ret = wkd_lookup(j->cf, r->addr, r->fpr, why,
+		    sizeof(why))) == 1)
 			log_info("%s: <%s>: key %s from the web key directory",
-			    j->peer, j->rcpts[i].addr, j->rcpts[i].fpr);
+			    j->peer, r->addr, r->fpr);
 		if (ret == -1) {
 			log_warnx("%s: key lookup for <%s>: %s", j->peer,
-			    j->rcpts[i].addr, why);
+			    r->path, why);
 			gateway_answer(j, 451, "4.3.0", "Temporary problem "
 			    "looking up keys; try again");
+			return;
+		}
+		if (ret == 0 && r->addr[0] == '\0') {
+			/* A mailbox here is a dot-atom at a domain name. */
+			log_info("%s: <%s> -> <%s>: marked, no key, and no "
+			    "plain address for a mailbox: refused", j->peer,
+			    j->from, r->path);
+			gateway_answer(j, 550, "5.1.3", "Marked for encryption, "
+			    "but <%s> has no OpenPGP key and cannot have a "
+			    "temporary mailbox (it needs an address without "
+			    "quotes, address literal or non-ASCII). Nothing "
+			    "was sent", r->path);
 			return;
 		}
 		j->rcpts[i].kind = ret == 1 ? GW_KEYED : GW_KEYLESS;
@@ -947,7 +976,7 @@ gateway_encrypt(struct gateway_job *j, const struct rfc5322_header *h)
 	for (i = 0; i < j->nrcpts; i++) {
 		if (j->rcpts[i].kind != GW_KEYED)
 			continue;
-		pr[0].addr = j->rcpts[i].addr;
+		pr[0].addr = gateway_rcpt_name(&j->rcpts[i]);
 		pr[0].fpr = j->rcpts[i].fpr;
 		pr[0].bcc = 0;
 		/* And to the sender, who can then read their own mail. */
@@ -958,9 +987,9 @@ gateway_encrypt(struct gateway_job *j, const struct rfc5322_header *h)
 		    &j->rcpts[i].ncopies, &bad, why, sizeof(why)) == -1 ||
 		    j->rcpts[i].ncopies != 1) {
 			log_warnx("%s: <%s> -> <%s>: encryption failed: %s",
-			    j->peer, j->from, j->rcpts[i].addr, why);
+			    j->peer, j->from, j->rcpts[i].path, why);
 			gateway_answer(j, 451, "4.3.0", "Encryption for <%s> "
-			    "failed; try again later", j->rcpts[i].addr);
+			    "failed; try again later", j->rcpts[i].path);
 			goto out;
 		}
 	}
@@ -978,10 +1007,11 @@ gateway_encrypt(struct gateway_job *j, const struct rfc5322_header *h)
 	one = xcalloc(nkeyed + 1, sizeof(*one));
 	for (i = 0, k = 0; i < j->nrcpts; i++) {
 		if (j->rcpts[i].kind == GW_INTERNAL)
-			internal[k++] = j->rcpts[i].addr;
+			internal[k++] = j->rcpts[i].path;
 		else if (j->rcpts[i].kind == GW_KEYED) {
-			one[nm] = j->rcpts[i].addr;
-			m[nm].from = j->from;
+			one[nm] = j->rcpts[i].path;
+			m[nm].from = j->from_path;
+			m[nm].smtputf8 = j->smtputf8;
 			m[nm].rcpts = &one[nm];
 			m[nm].nrcpts = 1;
 			m[nm].data = j->rcpts[i].copy[0].msg;
@@ -990,7 +1020,8 @@ gateway_encrypt(struct gateway_job *j, const struct rfc5322_header *h)
 		}
 	}
 	if (nint > 0) {
-		m[nm].from = j->from;
+		m[nm].from = j->from_path;
+		m[nm].smtputf8 = j->smtputf8;
 		m[nm].rcpts = internal;
 		m[nm].nrcpts = nint;
 		m[nm].data = clean;
@@ -1043,6 +1074,7 @@ gateway_job_free(struct gateway_job *j)
 	for (i = 0; i < j->nrcpts; i++) {
 		pgpmime_copies_free(&j->rcpts[i].copy, j->rcpts[i].ncopies);
 		free(j->rcpts[i].addr);
+		free(j->rcpts[i].path);
 	}
 	free(j->rcpts);
 	if (j->msg != NULL)
@@ -1084,12 +1116,16 @@ gateway_message(struct smtp_session *s)
 	j->cf = s->sd->daemon.conf;
 	j->st = s->sd->daemon.store;
 	snprintf(j->from, sizeof(j->from), "%s", s->mail_from);
+	snprintf(j->from_path, sizeof(j->from_path), "%s", s->mail_path);
+	j->smtputf8 = s->mail_smtputf8;
 	snprintf(j->peer, sizeof(j->peer), "%s", s->conn->peer);
 	snprintf(j->helo, sizeof(j->helo), "%s", s->helo);
 	j->nrcpts = s->nrcpts;
 	j->rcpts = xcalloc(s->nrcpts, sizeof(*j->rcpts));
-	for (i = 0; i < s->nrcpts; i++)
+	for (i = 0; i < s->nrcpts; i++) {
 		j->rcpts[i].addr = xstrdup(s->rcpts[i].addr);
+		j->rcpts[i].path = xstrdup(s->rcpts[i].path);
+	}
 	/* The message moves into the job. */
 	j->msg = (char *)s->msg;
 	j->len = s->msglen;

@@ -344,6 +344,7 @@ relay_begin(struct relay *r)
 {
 	struct smtp_client_msg	 m;
 
+	memset(&m, 0, sizeof(m));
 	m.from = r->entry.mail_from;
 	m.rcpts = r->pending;
 	m.nrcpts = r->npending;

@@ -83,7 +83,11 @@ static const struct smtp_protocol smtp_protocols[] = {
 		.name = "ESMTP",
 		.hello = "EHLO",
 		.dialect = SMTP_DIALECT_GATEWAY,
-		.ext = SMTP_EXT_BASE,
+		/*
+		 * RFC 6531: the home MTA bounces what needs SMTPUTF8 when
+		 * its content filter does not offer it.
+		 */
+		.ext = SMTP_EXT_BASE | SMTP_EXT_SMTPUTF8,
 		.message = gateway_message,
 	},
 };

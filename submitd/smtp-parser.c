@@ -3,12 +3,14 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 
@@ -60,7 +62,8 @@ static int	smtp_parse_optarg(char *, const struct smtp_parse_conf *,
 static int	smtp_parse_auth(char *, const struct smtp_parse_conf *,
 		    struct smtp_cmd *, struct smtp_reply *);
 static const struct smtp_cmd_def *smtp_cmd_lookup(const char *);
-static int	smtp_path_parse(char **, int, char *, struct smtp_reply *);
+static int	smtp_path_parse(char **, int, const struct smtp_parse_conf *,
+		    struct smtp_cmd *, struct smtp_reply *);
 static int	smtp_route_skip(char **);
 static char	*smtp_param_next(char **, char **);
 static int	smtp_param_check(const char *, const char *);
@@ -400,22 +403,54 @@ smtp_route_skip(char **pp)
 	return 0;
 }
 
+/* RFC 5321 4.1.3: "[" IPv4 "]" or "[IPv6:" IPv6 "]"; lit without "[]". */
+static int
+smtp_literal_valid(const char *lit, size_t len)
+{
+	char		 buf[64];
+	unsigned char	 a[16];
+
+	if (len >= sizeof(buf))
+		return 0;
+	memcpy(buf, lit, len);
+	buf[len] = '\0';
+	if (strncasecmp(buf, "IPv6:", 5) == 0)
+		return inet_pton(AF_INET6, buf + 5, a) == 1;
+	return inet_pton(AF_INET, buf, a) == 1;
+}
+
 /*
  * RFC 5321 4.1.2: Path = "<" [ A-d-l ":" ] Mailbox ">", and "<>" as a
- * reverse path.  Leaves *pp after the '>'.  mail selects MAIL's codes
- * (X.1.7, the sender) over RCPT's (X.1.3, the recipient).
+ * reverse path.  Fills cmd->addr, cmd->path and cmd->utf8; leaves *pp
+ * after the '>'.  mail selects MAIL's codes (X.1.7, the sender) over
+ * RCPT's (X.1.3, the recipient).
+ *
+ * Submission and LMTP take only what a mailbox here can be: every
+ * account and correspondent address in the store is a dot-atom at a
+ * domain name, and a quoted local part that needs its quotes would be
+ * one mailbox to some systems and another to others.  The gateway
+ * relays the home MTA's mail to the whole world, so it takes any
+ * Mailbox of RFC 5321 4.1.2 (and of RFC 6531 3.3 after SMTPUTF8) and
+ * leaves cmd->addr "" for what has no plain form.
  */
 static int
-smtp_path_parse(char **pp, int mail, char *addr, struct smtp_reply *reply)
+smtp_path_parse(char **pp, int mail, const struct smtp_parse_conf *conf,
+    struct smtp_cmd *cmd, struct smtp_reply *reply)
 {
 	const char	*enh = mail ? "5.1.7" : "5.1.3";
 	const char	*why;
-	char		*p = *pp;
+	char		*p = *pp, *mb, *lit;
 	char		 local[ADDR_LOCAL_MAX + 1], dom[SMTP_DOMAIN_MAX + 1];
 	char		 full[ADDR_LOCAL_MAX + 1 + SMTP_DOMAIN_MAX + 1];
 	size_t		 n;
-	int		 quoted = 0, c;
+	int		 gw, utf8_ok, plain = 1, c;
 
+	gw = conf->dialect == SMTP_DIALECT_GATEWAY;
+	/* RFC 6531 3.4: UTF-8 only in a transaction that asked for it. */
+	utf8_ok = gw && (conf->ext & SMTP_EXT_SMTPUTF8) &&
+	    (mail || conf->smtputf8);
+	cmd->addr[0] = cmd->path[0] = '\0';
+	cmd->utf8 = 0;
 	if (*p != '<')
 		goto syntax;
 	p++;
@@ -425,23 +460,16 @@ smtp_path_parse(char **pp, int mail, char *addr, struct smtp_reply *reply)
 			    "The null path <> is not a recipient");
 			return -1;
 		}
-		addr[0] = '\0';
 		*pp = p + 1;
 		return 0;
 	}
 	if (*p == '@' && smtp_route_skip(&p) == -1)
 		goto syntax;
 
+	mb = p;
 	n = 0;
 	if (*p == '"') {
-		/*
-		 * RFC 5321 4.1.2 Quoted-string.  We keep only what a
-		 * dot-atom can say: every account and every correspondent
-		 * address in the store is in that form, and a quoted local
-		 * part that needs its quotes would be a different mailbox to
-		 * some systems and the same to others.
-		 */
-		quoted = 1;
+		/* RFC 5321 4.1.2 Quoted-string; RFC 6531 3.3 adds UTF-8. */
 		for (p++; *p != '"'; p++) {
 			c = (unsigned char)*p;
 			if (c == '\\') {
@@ -449,26 +477,41 @@ smtp_path_parse(char **pp, int mail, char *addr, struct smtp_reply *reply)
 				if (c == '\0')
 					goto syntax;
 			}
-			if (c >= 0x80)
-				goto utf8;
-			if (c < ' ' || c > '~')
+			if (c >= 0x80) {
+				if (!utf8_ok)
+					goto utf8;
+				cmd->utf8 = 1;
+			} else if (c < ' ' || c > '~')
 				goto syntax;
 			if (n >= ADDR_LOCAL_MAX)
 				goto toolong;
 			local[n++] = (char)c;
 		}
 		p++;
+		local[n] = '\0';
+		if (!rfc822_is_dot_atom_text(local, 0)) {
+			if (!gw) {
+				smtp_reply_set(reply, 553, enh, "Quoted local "
+				    "parts are not supported; use an address "
+				    "without quotes");
+				return -1;
+			}
+			plain = 0;
+		}
 	} else {
 		for (; *p != '@' && *p != '>' && *p != '\0' && *p != ' '; p++) {
 			c = (unsigned char)*p;
-			if (c >= 0x80)
-				goto utf8;
+			if (c >= 0x80) {
+				if (!utf8_ok)
+					goto utf8;
+				cmd->utf8 = 1;
+			}
 			if (n >= ADDR_LOCAL_MAX)
 				goto toolong;
 			local[n++] = (char)c;
 		}
+		local[n] = '\0';
 	}
-	local[n] = '\0';
 	if (*p != '@') {
 		if (*p == '>') {
 			smtp_reply_set(reply, 553, enh,
@@ -479,39 +522,65 @@ smtp_path_parse(char **pp, int mail, char *addr, struct smtp_reply *reply)
 	}
 	p++;
 	if (*p == '[') {
+		lit = ++p;
 		while (*p != '\0' && *p != ']' && *p != '>')
 			p++;
 		if (*p != ']' || p[1] != '>')
 			goto syntax;
-		smtp_reply_set(reply, 553, enh,
-		    "Address literals are not accepted; use a domain name");
-		return -1;
-	}
-	n = 0;
-	for (; *p != '>' && *p != '\0' && *p != ' '; p++) {
-		c = (unsigned char)*p;
-		if (c >= 0x80)
-			goto utf8;
-		if (n >= SMTP_DOMAIN_MAX) {
-			smtp_reply_set(reply, 553, enh, "The domain is longer "
-			    "than %d octets", SMTP_DOMAIN_MAX);
+		if (!gw) {
+			smtp_reply_set(reply, 553, enh, "Address literals are "
+			    "not accepted; use a domain name");
 			return -1;
 		}
-		dom[n++] = (char)c;
+		if (!smtp_literal_valid(lit, (size_t)(p - lit))) {
+			smtp_reply_set(reply, 553, enh, "Bad address literal: "
+			    "use [IPv4] or [IPv6:address]");
+			return -1;
+		}
+		plain = 0;
+		p++;
+	} else {
+		n = 0;
+		for (; *p != '>' && *p != '\0' && *p != ' '; p++) {
+			c = (unsigned char)*p;
+			if (c >= 0x80) {
+				if (!utf8_ok)
+					goto utf8;
+				cmd->utf8 = 1;
+			}
+			if (n >= SMTP_DOMAIN_MAX) {
+				smtp_reply_set(reply, 553, enh, "The domain is "
+				    "longer than %d octets", SMTP_DOMAIN_MAX);
+				return -1;
+			}
+			dom[n++] = (char)c;
+		}
+		dom[n] = '\0';
 	}
-	dom[n] = '\0';
 	if (*p != '>')
 		goto syntax;
-	p++;
-	if (quoted && !rfc822_is_dot_atom_text(local, 0)) {
-		smtp_reply_set(reply, 553, enh, "Quoted local parts are not "
-		    "supported; use an address without quotes");
+	if ((n = (size_t)(p - mb)) > ADDR_MAX) {
+		smtp_reply_set(reply, 553, enh, "The address is longer than %d "
+		    "octets", ADDR_MAX);
 		return -1;
 	}
-	snprintf(full, sizeof(full), "%s@%s", local, dom);
-	if (addr_normalize(full, addr, &why) == -1) {
-		smtp_reply_set(reply, 553, enh, "Bad address: %s", why);
-		return -1;
+	memcpy(cmd->path, mb, n);
+	cmd->path[n] = '\0';
+	p++;
+	if (cmd->utf8) {
+		if (!utf8_is_valid(cmd->path, n)) {
+			smtp_reply_set(reply, 553, "5.6.7",
+			    "The address is not valid UTF-8");
+			return -1;
+		}
+		plain = 0;
+	}
+	if (plain) {
+		snprintf(full, sizeof(full), "%s@%s", local, dom);
+		if (addr_normalize(full, cmd->addr, &why) == -1) {
+			smtp_reply_set(reply, 553, enh, "Bad address: %s", why);
+			return -1;
+		}
 	}
 	*pp = p;
 	return 0;
@@ -521,9 +590,10 @@ syntax:
 	    mail ? "MAIL FROM:<address>" : "RCPT TO:<address>");
 	return -1;
 utf8:
-	/* RFC 6531: non-ASCII addresses need SMTPUTF8, not offered here. */
-	smtp_reply_set(reply, 553, "5.6.7",
-	    "Non-ASCII addresses are not supported (no SMTPUTF8)");
+	/* RFC 6531 3.4: non-ASCII addresses need SMTPUTF8. */
+	smtp_reply_set(reply, 553, "5.6.7", gw ? "Non-ASCII addresses need "
+	    "MAIL FROM's SMTPUTF8 parameter" : "Non-ASCII addresses are not "
+	    "supported (no SMTPUTF8)");
 	return -1;
 toolong:
 	smtp_reply_set(reply, 553, enh,
@@ -630,7 +700,7 @@ smtp_parse_mail(char *arg, const struct smtp_parse_conf *conf,
 	p = arg + 5;
 	while (*p == ' ')
 		p++;
-	if (smtp_path_parse(&p, 1, cmd->addr, reply) == -1)
+	if (smtp_path_parse(&p, 1, conf, cmd, reply) == -1)
 		return -1;
 	if (*p != '\0' && *p != ' ') {
 		smtp_reply_set(reply, 501, "5.5.4",
@@ -696,12 +766,26 @@ smtp_parse_mail(char *arg, const struct smtp_parse_conf *conf,
 				return -1;
 			}
 			cmd->has_auth = 1;
+		} else if (strcasecmp(kw, "SMTPUTF8") == 0 &&
+		    (conf->ext & SMTP_EXT_SMTPUTF8)) {
+			/* RFC 6531 3.4: a keyword without a value. */
+			if (cmd->smtputf8 || val != NULL) {
+				smtp_reply_set(reply, 501, "5.5.4",
+				    "Syntax: SMTPUTF8, once, with no value");
+				return -1;
+			}
+			cmd->smtputf8 = 1;
 		} else {
 			/* RFC 5321 4.1.1.11 */
 			smtp_reply_set(reply, 555, "5.5.4",
 			    "MAIL FROM parameter %.64s is not supported", kw);
 			return -1;
 		}
+	}
+	if (cmd->utf8 && !cmd->smtputf8) {
+		smtp_reply_set(reply, 553, "5.6.7", "Non-ASCII addresses need "
+		    "MAIL FROM's SMTPUTF8 parameter");
+		return -1;
 	}
 	return 0;
 }
@@ -721,7 +805,7 @@ smtp_parse_rcpt(char *arg, const struct smtp_parse_conf *conf,
 	p = arg + 3;
 	while (*p == ' ')
 		p++;
-	if (smtp_path_parse(&p, 0, cmd->addr, reply) == -1)
+	if (smtp_path_parse(&p, 0, conf, cmd, reply) == -1)
 		return -1;
 	if (*p != '\0' && *p != ' ') {
 		smtp_reply_set(reply, 501, "5.5.4",

@@ -136,6 +136,7 @@ enum smtp_dialect {
 #define SMTP_EXT_STARTTLS	0x10	/* RFC 3207 */
 #define SMTP_EXT_AUTH		0x20	/* RFC 4954 */
 #define SMTP_EXT_CHUNKING	0x40	/* RFC 3030; guestbox never offers it */
+#define SMTP_EXT_SMTPUTF8	0x80	/* RFC 6531; the gateway only */
 
 enum smtp_verb {
 	SMTP_CMD_NONE = 0,
@@ -173,6 +174,7 @@ struct smtp_parse_conf {
 	enum smtp_dialect	 dialect;
 	unsigned int		 ext;		/* SMTP_EXT_* offered now */
 	uint64_t		 size_max;	/* size limit; 0: none */
+	int			 smtputf8;	/* this MAIL had SMTPUTF8 */
 };
 
 /*
@@ -192,9 +194,15 @@ struct smtp_cmd {
 	 * MAIL, RCPT: the address in addr_normalize() form (lower case), ""
 	 * for MAIL FROM:<>.  A quoted local part that is a plain dot-atom
 	 * ("bob"@x.test) is unquoted; source routes are dropped (RFC 5321
-	 * 4.1.2, appendix C).
+	 * 4.1.2, appendix C).  The gateway also takes what has no such form
+	 * (a quoted local part, an address literal, UTF-8 after SMTPUTF8):
+	 * then addr is "" and only path says who it is.
 	 */
 	char		 addr[ADDR_MAX + 1];
+	/* The mailbox byte for byte as sent, without "<>" and route. */
+	char		 path[ADDR_MAX + 1];
+	int		 utf8;		/* path has non-ASCII (RFC 6531) */
+	int		 smtputf8;	/* MAIL: the SMTPUTF8 parameter */
 	/* MAIL: ESMTP parameters */
 	int		 has_size;
 	uint64_t	 size;		/* SIZE= (RFC 1870) */
@@ -221,7 +229,7 @@ struct smtp_cmd {
  *   500 5.5.2  + close: an HTTP request line (cross-protocol attack)
  *   501 5.5.4  arguments where none belong, missing or malformed ones
  *   501 5.1.3 / 553 5.1.3 / 553 5.1.7   bad forward / reverse path
- *   553 5.6.7  non-ASCII address (SMTPUTF8 is not offered, RFC 6531)
+ *   553 5.6.7  non-ASCII address without SMTPUTF8 (RFC 6531 3.4)
  *   555 5.5.4  unknown or not offered MAIL/RCPT parameter (RFC 5321 4.1.1.11)
  *   552 5.3.4  SIZE= above conf->size_max (RFC 1870 6)
  *   502 5.5.1  EXPN, and BDAT unless CHUNKING is offered (BDAT also sets

@@ -77,7 +77,8 @@ unsigned int
 smtp_session_ext(const struct smtp_session *s)
 {
 	unsigned int	 ext = SMTP_EXT_PIPELINING | SMTP_EXT_SIZE |
-	    SMTP_EXT_8BITMIME | SMTP_EXT_ENHANCEDSTATUSCODES;
+	    SMTP_EXT_8BITMIME | SMTP_EXT_ENHANCEDSTATUSCODES |
+	    SMTP_EXT_SMTPUTF8;
 
 	if (!s->conn->tls && s->listener->spec.security == LISTEN_STARTTLS)
 		ext |= SMTP_EXT_STARTTLS;
@@ -148,7 +149,8 @@ smtp_session_reset(struct smtp_session *s)
 	free(s->rcpts);
 	s->rcpts = NULL;
 	s->nrcpts = 0;
-	s->mail_from[0] = '\0';
+	s->mail_from[0] = s->mail_path[0] = '\0';
+	s->mail_smtputf8 = 0;
 }
 
 static void
@@ -290,6 +292,7 @@ smtp_session_command(struct smtp_session *s, char *line, size_t len)
 	pc.dialect = s->dialect;
 	pc.ext = smtp_session_ext(s);
 	pc.size_max = s->size_max;
+	pc.smtputf8 = s->mail_smtputf8;
 	if (smtp_cmd_parse(line, len, &pc, &cmd, &r) == -1) {
 		s->errors++;
 		smtp_reply_send(s, &r);

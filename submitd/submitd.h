@@ -83,7 +83,8 @@ struct smtp_job {
 };
 
 struct smtp_rcpt {
-	char		 addr[ADDR_MAX + 1];
+	char		 addr[ADDR_MAX + 1];	/* normalized, or "" */
+	char		 path[ADDR_MAX + 1];	/* as sent */
 	char		 fpr[65];		/* submission: the key */
 	uint64_t	 account_id;		/* LMTP: the mailbox */
 	uint8_t		 pk[32];
@@ -115,6 +116,8 @@ struct smtp_session {
 
 	/* The transaction */
 	char			 mail_from[ADDR_MAX + 1];
+	char			 mail_path[ADDR_MAX + 1];	/* as sent */
+	int			 mail_smtputf8;	/* RFC 6531 */
 	struct smtp_rcpt	*rcpts;
 	size_t			 nrcpts;
 	struct smtp_data	*data;

@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "mutf7.h"
+#include "util.h"
 #include "check-util.h"
 
 Suite	*mutf7_suite(void);
@@ -133,12 +134,12 @@ START_TEST(test_encode_invalid)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_int_eq(mutf7_encode(bad[i], strlen(bad[i]), &out,
 		    &error), -1);
-		ck_assert(!mutf7_utf8_is_valid(bad[i], strlen(bad[i])));
+		ck_assert(!utf8_is_valid(bad[i], strlen(bad[i])));
 	}
 	ck_assert_int_eq(mutf7_encode("a\0b", 3, &out, &error), -1);
 	ck_assert_str_eq(error, "NUL in mailbox name");
-	ck_assert(mutf7_utf8_is_valid("\xf4\x8f\xbf\xbf", 4));
-	ck_assert(mutf7_utf8_is_valid("", 0));
+	ck_assert(utf8_is_valid("\xf4\x8f\xbf\xbf", 4));
+	ck_assert(utf8_is_valid("", 0));
 }
 END_TEST
 

@@ -32,6 +32,22 @@ static const struct smtp_parse_conf lmtp_conf = {
 	.size_max = 0,
 };
 
+static const struct smtp_parse_conf gw_conf = {
+	.dialect = SMTP_DIALECT_GATEWAY,
+	.ext = SMTP_EXT_PIPELINING | SMTP_EXT_SIZE | SMTP_EXT_8BITMIME |
+	    SMTP_EXT_ENHANCEDSTATUSCODES | SMTP_EXT_SMTPUTF8,
+	.size_max = 0,
+};
+
+/* The gateway after a MAIL FROM with SMTPUTF8. */
+static const struct smtp_parse_conf gw_utf8_conf = {
+	.dialect = SMTP_DIALECT_GATEWAY,
+	.ext = SMTP_EXT_PIPELINING | SMTP_EXT_SIZE | SMTP_EXT_8BITMIME |
+	    SMTP_EXT_ENHANCEDSTATUSCODES | SMTP_EXT_SMTPUTF8,
+	.size_max = 0,
+	.smtputf8 = 1,
+};
+
 static struct smtp_cmd		 cmd;
 static struct smtp_reply	 reply;
 
@@ -442,6 +458,82 @@ START_TEST(rcpt_paths)
 END_TEST
 
 /*
+ * The gateway relays for the home MTA to anyone: every Mailbox of RFC
+ * 5321 4.1.2 passes, kept byte for byte in path; addr is the plain
+ * form, or "" where there is none.
+ */
+START_TEST(gateway_paths)
+{
+	expect_ok(&gw_conf, "RCPT TO:<Bob.Smith@X.test>", SMTP_CMD_RCPT);
+	ck_assert_str_eq(cmd.addr, "bob.smith@x.test");
+	ck_assert_str_eq(cmd.path, "Bob.Smith@X.test");
+	expect_ok(&gw_conf, "RCPT TO:<@relay.test:\"a b\"@x.test>",
+	    SMTP_CMD_RCPT);
+	ck_assert_str_eq(cmd.addr, "");
+	ck_assert_str_eq(cmd.path, "\"a b\"@x.test");
+	expect_ok(&gw_conf, "RCPT TO:<\"a\\\"b\"@x.test>", SMTP_CMD_RCPT);
+	ck_assert_str_eq(cmd.path, "\"a\\\"b\"@x.test");
+	expect_ok(&gw_conf, "RCPT TO:<\"john.doe\"@x.test>", SMTP_CMD_RCPT);
+	ck_assert_str_eq(cmd.addr, "john.doe@x.test");
+	ck_assert_str_eq(cmd.path, "\"john.doe\"@x.test");
+	/* RFC 5321 4.1.3 */
+	expect_ok(&gw_conf, "RCPT TO:<root@[192.0.2.1]>", SMTP_CMD_RCPT);
+	ck_assert_str_eq(cmd.addr, "");
+	ck_assert_str_eq(cmd.path, "root@[192.0.2.1]");
+	expect_ok(&gw_conf, "RCPT TO:<root@[IPv6:2001:db8::1]>",
+	    SMTP_CMD_RCPT);
+	ck_assert_str_eq(cmd.path, "root@[IPv6:2001:db8::1]");
+	expect_err(&gw_conf, "RCPT TO:<root@[192.0.2.300]>", 553, "5.1.3");
+	expect_err(&gw_conf, "RCPT TO:<root@[2001:db8::1]>", 553, "5.1.3");
+	expect_err(&gw_conf, "RCPT TO:<root@[x]y>", 501, "5.5.4");
+	expect_err(&gw_conf, "RCPT TO:<\"a\tb\"@x.test>", 501, "5.5.4");
+	expect_err(&gw_conf, "RCPT TO:<a..b@x.test>", 553, "5.1.3");
+	expect_err(&gw_conf, "MAIL FROM:<\"a b\"@[192.0.2.1]> FOO", 555,
+	    "5.5.4");
+	expect_ok(&gw_conf, "MAIL FROM:<\"a b\"@[192.0.2.1]>", SMTP_CMD_MAIL);
+	ck_assert_str_eq(cmd.path, "\"a b\"@[192.0.2.1]");
+	expect_ok(&gw_conf, "MAIL FROM:<>", SMTP_CMD_MAIL);
+	ck_assert_str_eq(cmd.path, "");
+}
+END_TEST
+
+/* RFC 6531 3.4: UTF-8 in the envelope only after MAIL's SMTPUTF8. */
+START_TEST(gateway_smtputf8)
+{
+	expect_ok(&gw_conf, "MAIL FROM:<j\xc3\xb6rg@b\xc3\xbc" "cher.test> "
+	    "SMTPUTF8", SMTP_CMD_MAIL);
+	ck_assert_int_eq(cmd.smtputf8, 1);
+	ck_assert_int_eq(cmd.utf8, 1);
+	ck_assert_str_eq(cmd.addr, "");
+	ck_assert_str_eq(cmd.path, "j\xc3\xb6rg@b\xc3\xbc" "cher.test");
+	expect_ok(&gw_conf, "MAIL FROM:<a@b.test> smtputf8 BODY=8BITMIME",
+	    SMTP_CMD_MAIL);
+	ck_assert_int_eq(cmd.smtputf8, 1);
+	ck_assert_str_eq(cmd.addr, "a@b.test");
+	expect_err(&gw_conf, "MAIL FROM:<j\xc3\xb6rg@b.test>", 553, "5.6.7");
+	expect_err(&gw_conf, "MAIL FROM:<a@b.test> SMTPUTF8=yes", 501,
+	    "5.5.4");
+	expect_err(&gw_conf, "MAIL FROM:<a@b.test> SMTPUTF8 SMTPUTF8", 501,
+	    "5.5.4");
+	expect_err(&gw_conf, "RCPT TO:<j\xc3\xb6rg@b.test>", 553, "5.6.7");
+	expect_ok(&gw_utf8_conf, "RCPT TO:<\"j\xc3\xb6rg m\"@b.test>",
+	    SMTP_CMD_RCPT);
+	ck_assert_str_eq(cmd.addr, "");
+	ck_assert_str_eq(cmd.path, "\"j\xc3\xb6rg m\"@b.test");
+	/* Overlong, cut, and surrogate forms are no UTF-8 (RFC 3629 3). */
+	expect_err(&gw_utf8_conf, "RCPT TO:<a\xc0\xaf" "b@b.test>", 553,
+	    "5.6.7");
+	expect_err(&gw_utf8_conf, "RCPT TO:<a\xc3@b.test>", 553, "5.6.7");
+	expect_err(&gw_utf8_conf, "RCPT TO:<a\xed\xa0\x80@b.test>", 553,
+	    "5.6.7");
+	/* Submission and LMTP offer no SMTPUTF8. */
+	expect_err(&lmtp_conf, "MAIL FROM:<a@b.test> SMTPUTF8", 555, "5.5.4");
+	expect_err(&lmtp_conf, "RCPT TO:<\"a b\"@x.test>", 553, "5.1.3");
+	expect_err(&lmtp_conf, "RCPT TO:<a@[192.0.2.1]>", 553, "5.1.3");
+}
+END_TEST
+
+/*
  * Issue 4's 10,000 RCPTs: the parser is stateless, so each line costs
  * the same; the engine stops counting at SMTP_RCPT_MAX.
  */
@@ -701,6 +793,8 @@ smtp_parser_suite(void)
 	tcase_add_test(tc, mail_paths);
 	tcase_add_test(tc, mail_params);
 	tcase_add_test(tc, rcpt_paths);
+	tcase_add_test(tc, gateway_paths);
+	tcase_add_test(tc, gateway_smtputf8);
 	tcase_add_test(tc, rcpt_ten_thousand);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);

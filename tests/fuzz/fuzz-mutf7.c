@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mutf7.h"
+#include "util.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -21,7 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char		*dec, *enc, *back;
 
 	if (mutf7_decode(in, size, &dec, &error) == 0) {
-		if (!mutf7_utf8_is_valid(dec, strlen(dec)))
+		if (!utf8_is_valid(dec, strlen(dec)))
 			abort();
 		if (mutf7_encode(dec, strlen(dec), &enc, &error) != 0)
 			abort();
@@ -33,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	if (mutf7_encode(in, size, &enc, &error) == 0) {
-		if (!mutf7_utf8_is_valid(in, size))
+		if (!utf8_is_valid(in, size))
 			abort();
 		if (mutf7_decode(enc, strlen(enc), &back, &error) != 0)
 			abort();
@@ -41,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(back);
 		free(enc);
-	} else if (size > 0 && mutf7_utf8_is_valid(in, size))
+	} else if (size > 0 && utf8_is_valid(in, size))
 		abort();
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * fuzz-smtp-parser.c: the bounded line reader, the command grammar of
- * both dialects and the AUTH helpers, fed a session's bytes in pieces.
+ * the three dialects and the AUTH helpers, fed a session's bytes in pieces.
  *
  * The first input byte picks the dialect, the offered extensions, the
  * line limit and the size of the pieces, so one corpus covers all.
@@ -60,7 +60,16 @@ fuzz_line(char *line, size_t len, const struct smtp_parse_conf *conf)
 		    (strlen(cmd.addr) > ADDR_MAX ||
 		    (cmd.addr[0] != '\0' && strchr(cmd.addr, '@') == NULL)))
 			abort();
-		if (cmd.verb == SMTP_CMD_RCPT && cmd.addr[0] == '\0')
+		/* Only the gateway takes a mailbox without a plain form. */
+		if (cmd.verb == SMTP_CMD_RCPT && (cmd.path[0] == '\0' ||
+		    (cmd.addr[0] == '\0' &&
+		    conf->dialect != SMTP_DIALECT_GATEWAY)))
+			abort();
+		if ((cmd.verb == SMTP_CMD_MAIL || cmd.verb == SMTP_CMD_RCPT) &&
+		    (strlen(cmd.path) > ADDR_MAX || (cmd.utf8 &&
+		    (conf->dialect != SMTP_DIALECT_GATEWAY ||
+		    (cmd.verb == SMTP_CMD_RCPT && !conf->smtputf8) ||
+		    (cmd.verb == SMTP_CMD_MAIL && !cmd.smtputf8)))))
 			abort();
 		if (cmd.verb == SMTP_CMD_AUTH && (cmd.mech[0] == '\0' ||
 		    strlen(cmd.mech) > SMTP_MECH_MAX))
@@ -85,12 +94,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	memset(&conf, 0, sizeof(conf));
-	conf.dialect = (data[0] & 1) ? SMTP_DIALECT_LMTP :
-	    SMTP_DIALECT_SUBMISSION;
-	conf.ext = (data[0] & 2) ? 0x7f : SMTP_EXT_SIZE | SMTP_EXT_8BITMIME;
+	conf.dialect = (data[0] & 1) ? SMTP_DIALECT_LMTP : (data[0] & 0x10) ?
+	    SMTP_DIALECT_GATEWAY : SMTP_DIALECT_SUBMISSION;
+	conf.ext = (data[0] & 2) ? 0xff : SMTP_EXT_SIZE | SMTP_EXT_8BITMIME;
 	conf.size_max = (data[0] & 4) ? 1000 : 0;
 	max = (data[0] & 8) ? 64 : SMTP_LINE_MAX;
-	step = (size_t)(data[0] >> 4) * 7 + 1;
+	conf.smtputf8 = (data[0] & 0x20) != 0;
+	step = (size_t)(data[0] >> 6) * 7 + 1;
 	data++;
 	size--;
 

@@ -4,14 +4,14 @@
   smarthost.py --port P --cert C --key K --dir DIR [--tls] [--no-starttls]
       [--auth USER:PASS] [--strict] [--reject ADDR]... [--tempfail ADDR]...
       [--data-reply REPLY] [--eom-reply REPLY] [--quit-delay SECONDS]
-      [--envelope-headers] [--pidfile F]
+      [--envelope-headers] [--smtputf8] [--pidfile F]
 
 A threaded SMTP server on 127.0.0.1 with STARTTLS (RFC 3207) or, with
 --tls, implicit TLS; AUTH PLAIN (RFC 4954) after TLS when --auth is
 given, and then MAIL only after it; PIPELINING, SIZE, 8BITMIME and
-ENHANCEDSTATUSCODES, or with --strict only ENHANCEDSTATUSCODES, refusing
-MAIL parameters and pipelined commands as Postfix does when it did not
-offer them.
+ENHANCEDSTATUSCODES (and SMTPUTF8 with --smtputf8), or with --strict
+only ENHANCEDSTATUSCODES, refusing MAIL parameters and pipelined commands
+as Postfix does when it did not offer them.
 
 What it records, in DIR:
   N.eml         each accepted message, un-dot-stuffed (numbering goes on
@@ -86,8 +86,20 @@ def message_id(data):
 
 
 def address(arg):
-    """The mailbox of "FROM:<a@b> PARAMS" or "TO:<a@b> PARAMS"."""
-    return arg.split(":", 1)[1].strip().split(" ")[0].strip("<>")
+    """The mailbox of "FROM:<a@b> PARAMS" or "TO:<a@b> PARAMS"; a quoted
+    local part may hold blanks and ">" (RFC 5321 4.1.2)."""
+    rest = arg.split(":", 1)[1].strip()
+    quoted = escaped = False
+    for i, ch in enumerate(rest[1:], 1) if rest.startswith("<") else ():
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == ">" and not quoted:
+            return rest[1:i]
+    return rest.split(" ")[0].strip("<>")
 
 
 class Reset(Exception):
@@ -157,6 +169,8 @@ class Session(socketserver.StreamRequestHandler):
         ext = ["ENHANCEDSTATUSCODES"] if opts.strict else \
             ["PIPELINING", "SIZE 100000000", "8BITMIME",
              "ENHANCEDSTATUSCODES"]
+        if opts.smtputf8:
+            ext.append("SMTPUTF8")
         if not self.tls and not opts.no_starttls:
             ext.append("STARTTLS")
         if self.tls and opts.auth is not None:
@@ -329,6 +343,7 @@ def main():
     ap.add_argument("--dir", required=True)
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--no-starttls", action="store_true")
+    ap.add_argument("--smtputf8", action="store_true")
     ap.add_argument("--reject", action="append", default=[])
     ap.add_argument("--tempfail", action="append", default=[])
     ap.add_argument("--auth")
