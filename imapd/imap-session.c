@@ -337,6 +337,10 @@ imap_tagged_store_error(struct imap_session *s, int err)
 	case STORE_ELIMIT:
 		imap_tagged(s, "NO", "[OVERQUOTA] Mailbox full or limit reached");
 		break;
+	case STORE_EKEYWORDS:
+		imap_tagged(s, "NO", "[LIMIT] This mailbox has %d keywords "
+		    "already, as many as it can", STORE_MAX_KEYWORDS);
+		break;
 	case STORE_ENOSPC:
 		imap_tagged(s, "NO", "[OVERQUOTA] The server's disk is full; "
 		    "try again later");
@@ -399,7 +403,8 @@ int
 imap_txn_result(struct imap_session *s, int ret)
 {
 	if (ret != 0 && ret != STORE_ENOTFOUND && ret != STORE_EEXIST &&
-	    ret != STORE_ELIMIT && ret != STORE_EMODIFIED && ret != STORE_ESTATE)
+	    ret != STORE_ELIMIT && ret != STORE_EKEYWORDS &&
+	    ret != STORE_EMODIFIED && ret != STORE_ESTATE)
 		log_warnx("%s: %s: %s", s->conn->peer, s->address[0] != '\0' ?
 		    s->address : "-", store_strerror(ret));
 	return ret;

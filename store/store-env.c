@@ -90,6 +90,7 @@ static const char *const store_error_text[] = {
 	[-STORE_EMODIFIED] = "modified since",
 	[-STORE_EVERSION] = "the database was written by a newer guestbox",
 	[-STORE_ESHREDDED] = "the account's erase key is gone (deleted)",
+	[-STORE_EKEYWORDS] = "the mailbox has as many keywords as it can",
 };
 
 static int	store_env_open(struct store *);

@@ -327,7 +327,7 @@ store_mailbox_keyword(struct store_txn *txn, struct store_mailbox *m,
 	if (!create)
 		return STORE_ENOTFOUND;
 	if (m->nkeywords >= STORE_MAX_KEYWORDS)
-		return STORE_ELIMIT;
+		return STORE_EKEYWORDS;
 	m->keywords[m->nkeywords] = xstrdup(name);
 	*bitp = m->nkeywords++;
 	return store_mailbox_put(txn, m);

@@ -559,7 +559,7 @@ store_keywords_remap(struct store_txn *txn, const struct store_mailbox *from,
 		if ((kw & (1ULL << i)) == 0)
 			continue;
 		ret = store_mailbox_keyword(txn, to, from->keywords[i], 1, &bit);
-		if (ret == STORE_ELIMIT)
+		if (ret == STORE_EKEYWORDS)
 			continue;	/* the copy loses what does not fit */
 		if (ret != 0)
 			return ret;

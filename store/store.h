@@ -53,6 +53,7 @@ enum store_error {
 	STORE_EMODIFIED = -11,	/* CONDSTORE: changed since UNCHANGEDSINCE */
 	STORE_EVERSION = -12,	/* written by a newer guestbox */
 	STORE_ESHREDDED = -13,	/* the account's erase key is gone */
+	STORE_EKEYWORDS = -14,	/* a mailbox has STORE_MAX_KEYWORDS already */
 };
 
 const char	*store_strerror(int);
@@ -452,7 +453,7 @@ int	 store_mailbox_delete(struct store_txn *, uint64_t account_id,
 	    uint32_t id);
 /*
  * The bit of keyword name in the mailbox, adding it if create is set
- * (STORE_ELIMIT past STORE_MAX_KEYWORDS).  Updates *mbox.
+ * (STORE_EKEYWORDS past STORE_MAX_KEYWORDS).  Updates *mbox.
  */
 int	 store_mailbox_keyword(struct store_txn *, struct store_mailbox *,
 	    const char *name, int create, unsigned *bitp);

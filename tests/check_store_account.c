@@ -646,7 +646,7 @@ START_TEST(test_mailbox_keywords)
 	ka.fill = 0;
 	ka.create = 1;
 	ka.name = "one-too-many";
-	ck_assert_int_eq(store_txn_run(st, kw_txn, &ka), STORE_ELIMIT);
+	ck_assert_int_eq(store_txn_run(st, kw_txn, &ka), STORE_EKEYWORDS);
 	mbox_get(ac.id, ac.inbox, &m);
 	ck_assert_uint_eq(m.nkeywords, STORE_MAX_KEYWORDS);
 	store_mailbox_clear(&m);
