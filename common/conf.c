@@ -271,6 +271,13 @@ out:
  * IPv4 address or a bracketed IPv6 address (RFC 3986 3.2.2); no user
  * info, query or fragment, which a link prefix cannot carry.
  */
+/* Links are public_url "/i/" token: no doubled slash. */
+static void
+conf_url_trim(char *url)
+{
+	url[strlen(url) - strspn_back(url, '/')] = '\0';
+}
+
 static int
 conf_check_url(const char *url, const char **whyp)
 {
@@ -420,8 +427,7 @@ conf_set(struct conf *cf, const struct conf_key *k, const char *val,
 			return -1;
 		free(*sp);
 		*sp = xstrdup(val);
-		/* Links are public_url "/i/" token: no doubled slash. */
-		(*sp)[strlen(*sp) - strspn_back(*sp, '/')] = '\0';
+		conf_url_trim(*sp);
 		return 0;
 	case CT_MAILBOX:
 		for (p = val; *p != '\0'; p++)
@@ -537,6 +543,8 @@ conf_finish(struct conf *cf, const char **whyp)
 			    "https://HOSTNAME: set public_url";
 			return -1;
 		}
+		/* As if it were set: the dump parses to the same. */
+		conf_url_trim(cf->public_url);
 	}
 	if (cf->invite_from == NULL)
 		xasprintf(&cf->invite_from, "noreply@%s", cf->hostname);
