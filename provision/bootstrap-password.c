@@ -20,6 +20,7 @@
 #include "activate.h"
 #include "bootstrap.h"
 #include "log.h"
+#include "util.h"
 #include "xmalloc.h"
 
 static const char *const password_common[] = {
@@ -74,41 +75,13 @@ password_is_common(const char *pw, size_t len)
 static long
 password_utf8_length(const char *s, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i = 0, n, k;
-	long			 count = 0;
-	uint32_t		 cp;
+	size_t		 i = 0;
+	long		 count = 0;
+	uint32_t	 cp;
 
 	while (i < len) {
-		if (p[i] < 0x80) {
-			i++;
-			count++;
-			continue;
-		}
-		if ((p[i] & 0xe0) == 0xc0) {
-			n = 1;
-			cp = p[i] & 0x1f;
-		} else if ((p[i] & 0xf0) == 0xe0) {
-			n = 2;
-			cp = p[i] & 0x0f;
-		} else if ((p[i] & 0xf8) == 0xf0) {
-			n = 3;
-			cp = p[i] & 0x07;
-		} else
+		if (utf8_decode((const unsigned char *)s, len, &i, &cp) == -1)
 			return -1;
-		if (i + n >= len)
-			return -1;
-		for (k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return -1;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		/* Overlong forms, surrogates, beyond U+10FFFF. */
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return -1;
-		i += n + 1;
 		count++;
 	}
 	return count;
