@@ -410,16 +410,16 @@ smtp_client_finish(struct smtp_client *c)
 static void
 smtp_client_do_mail(struct smtp_client *c)
 {
+	static const char no_utf8[] =
+	    "SMTPUTF8 is needed, and the server does not offer it";
 	char	 size[32];
 	size_t	 i;
 
 	if (c->msg.smtputf8 && !c->ext_smtputf8) {
 		/* RFC 6531 3.2: not to a server that does not offer it. */
 		for (i = 0; i < c->msg.nrcpts; i++)
-			smtp_client_rcpt_set(c, i, RCPT_PERM, "SMTPUTF8 is "
-			    "needed, and the server does not offer it");
-		smtp_client_refused(c, "the sender", "SMTPUTF8 is needed, "
-		    "and the server does not offer it");
+			smtp_client_rcpt_set(c, i, RCPT_PERM, no_utf8);
+		smtp_client_refused(c, "the sender", no_utf8);
 		smtp_client_finish(c);
 		smtp_client_enter_state(c, SC_RSET);
 		return;

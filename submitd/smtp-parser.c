@@ -433,6 +433,9 @@ smtp_literal_valid(const char *lit, size_t len)
  * Mailbox of RFC 5321 4.1.2 (and of RFC 6531 3.3 after SMTPUTF8) and
  * leaves cmd->addr "" for what has no plain form.
  */
+static const char smtp_utf8_needs_param[] =
+    "Non-ASCII addresses need MAIL FROM's SMTPUTF8 parameter";
+
 static int
 smtp_path_parse(char **pp, int mail, const struct smtp_parse_conf *conf,
     struct smtp_cmd *cmd, struct smtp_reply *reply)
@@ -591,9 +594,8 @@ syntax:
 	return -1;
 utf8:
 	/* RFC 6531 3.4: non-ASCII addresses need SMTPUTF8. */
-	smtp_reply_set(reply, 553, "5.6.7", gw ? "Non-ASCII addresses need "
-	    "MAIL FROM's SMTPUTF8 parameter" : "Non-ASCII addresses are not "
-	    "supported (no SMTPUTF8)");
+	smtp_reply_set(reply, 553, "5.6.7", "%s", gw ? smtp_utf8_needs_param :
+	    "Non-ASCII addresses are not supported (no SMTPUTF8)");
 	return -1;
 toolong:
 	smtp_reply_set(reply, 553, enh,
@@ -783,8 +785,8 @@ smtp_parse_mail(char *arg, const struct smtp_parse_conf *conf,
 		}
 	}
 	if (cmd->utf8 && !cmd->smtputf8) {
-		smtp_reply_set(reply, 553, "5.6.7", "Non-ASCII addresses need "
-		    "MAIL FROM's SMTPUTF8 parameter");
+		smtp_reply_set(reply, 553, "5.6.7", "%s",
+		    smtp_utf8_needs_param);
 		return -1;
 	}
 	return 0;
