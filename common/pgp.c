@@ -94,6 +94,31 @@ pgp_home_prepare(const char *home)
 	return ret;
 }
 
+/*
+ * What GPGME learnt of the engine, for a log line that says why it is
+ * unusable: which program it ran and the version it read from it.
+ */
+static const char *
+pgp_engine_said(gpgme_protocol_t proto)
+{
+	static char		 said[256];
+	gpgme_engine_info_t	 info;
+
+	if (gpgme_get_engine_info(&info) != 0)
+		return "GPGME has no engine list";
+	for (; info != NULL; info = info->next)
+		if (info->protocol == proto)
+			break;
+	if (info == NULL)
+		return "GPGME knows no such engine";
+	/* GPGME says 1.0.0 where the program printed nothing it knows. */
+	snprintf(said, sizeof(said), "%s: version %s as GPGME read it, %s "
+	    "needed", info->file_name != NULL ? info->file_name : "no program",
+	    info->version != NULL ? info->version : "unknown",
+	    info->req_version != NULL ? info->req_version : "any");
+	return said;
+}
+
 int
 pgp_init(const char *state_dir)
 {
@@ -110,30 +135,32 @@ pgp_init(const char *state_dir)
 	setlocale(LC_CTYPE, "");
 	gpgme_set_locale(NULL, LC_CTYPE, setlocale(LC_CTYPE, NULL));
 	/*
-	 * GPGME learns gpg's version by running it.  That run can fail for
-	 * a moment (fork or a pipe refused on a loaded machine: seen once
-	 * in the tests' libfaketime runs), and a daemon that gives up here
-	 * is down until someone restarts it: try three times.
+	 * The home becomes the process's default: setting it per context
+	 * makes GPGME run "gpg --version" each time, a second gpg process
+	 * for every operation.  New contexts copy the default.
+	 *
+	 * Setting it runs "gpg --version" once more, and GPGME keeps what
+	 * that run learnt until the engine is set again: a run that failed
+	 * for a moment (fork or a pipe refused on a loaded machine, seen in
+	 * CI) would leave the engine unusable for the daemon's life, and a
+	 * daemon that gives up here is down until someone restarts it.  So
+	 * set it, check it, and on failure set it again, three times.
 	 */
-	for (tries = 1; (err = gpgme_engine_check_version(
-	    GPGME_PROTOCOL_OpenPGP)) != 0 && tries < 3; tries++) {
-		log_warnx("GnuPG check: %s; trying again", gpgme_strerror(err));
+	for (tries = 1;; tries++) {
+		if ((err = gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, NULL,
+		    pgp_home)) == 0)
+			err = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+		if (err == 0)
+			break;
+		if (tries == 3) {
+			log_warnx("GnuPG is not usable: %s (%s; apt-get "
+			    "install gnupg)", gpgme_strerror(err),
+			    pgp_engine_said(GPGME_PROTOCOL_OpenPGP));
+			return -1;
+		}
+		log_warnx("GnuPG check: %s (%s); trying again",
+		    gpgme_strerror(err), pgp_engine_said(GPGME_PROTOCOL_OpenPGP));
 		sleep(1);
-	}
-	if (err != 0) {
-		log_warnx("GnuPG is not usable: %s (apt-get install gnupg)",
-		    gpgme_strerror(err));
-		return -1;
-	}
-	/*
-	 * The home as the process's default: setting it per context makes
-	 * GPGME run "gpg --version" each time, a second gpg process for
-	 * every operation.  New contexts copy the default.
-	 */
-	if ((err = gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, NULL,
-	    pgp_home)) != 0) {
-		log_warnx("GPGME: %s", gpgme_strerror(err));
-		return -1;
 	}
 	return 0;
 }

@@ -520,7 +520,6 @@ daemon_start(struct daemon *d, int with_auth)
 		if (!d->lsets_external[i] &&
 		    listeners_start(d->base, &d->lsets[i], daemon_accept, d) == -1)
 			fatalx("cannot start listening");
-	log_info("%s %s started", d->name, PACKAGE_VERSION);
 }
 
 int
@@ -528,6 +527,12 @@ daemon_run_loop(struct daemon *d)
 {
 	sigset_t	 ss;
 
+	/*
+	 * Said here, after the daemon's own set-up (GnuPG's check, say),
+	 * not at the end of daemon_start(): a log watcher, the tests' one
+	 * included, takes it to mean that the daemon serves.
+	 */
+	log_info("%s %s started", d->name, PACKAGE_VERSION);
 	event_base_dispatch(d->base);
 	log_info("%s stopping", d->name);
 	/*
