@@ -11,8 +11,8 @@
  * BS_PHONE_LINK_TTL seconds; only a hash of the token is kept.  Used
  * once, it leaves this process in the profile.  A link that expires, or
  * that a newer one of the same account replaces, takes its password with
- * it: the device password is revoked, so an unused link leaves nothing
- * that opens the mailbox.  A restart forgets the waiting links; their
+ * it: the device password is revoked (within PHONE_SWEEP_SECS of its
+ * end), so an unused link leaves nothing that opens the mailbox.  A restart forgets the waiting links; their
  * passwords stay on the guest's page, where they can be revoked.
  *
  * HEAD answers as GET would but does not use the link up: a link
@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
 #include <qrencode.h>
 #include <sodium.h>
 
@@ -35,6 +36,7 @@
 #define PHONE_TOKEN_BYTES	32
 #define PHONE_QR_QUIET		4	/* modules of white (ISO/IEC 18004) */
 #define PHONE_QR_SCALE		6	/* pixels per module on the page */
+#define PHONE_SWEEP_SECS	30	/* how late an expired link goes */
 
 struct phone_link {
 	uint8_t			 hash[crypto_generichash_BYTES];
@@ -87,6 +89,24 @@ phone_links_sweep(struct bootstrapd *bd, int64_t now, uint64_t account_id)
 			lp = &(*lp)->next;
 }
 
+/*
+ * While links wait, a timer revokes the expired ones' passwords within
+ * PHONE_SWEEP_SECS, so they leave the guest's page without a request.
+ */
+static void
+phone_sweep_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct bootstrapd	*bd = arg;
+
+	(void)fd;
+	(void)ev;
+	phone_links_sweep(bd, (int64_t)time(NULL), 0);
+	if (bd->nphone_links == 0 && bd->phone_sweep != NULL) {
+		event_free(bd->phone_sweep);
+		bd->phone_sweep = NULL;
+	}
+}
+
 int
 phone_link_add(struct bootstrapd *bd, uint64_t account_id,
     const char *address, uint32_t device_id, char **pwp, size_t pwlen,
@@ -123,6 +143,14 @@ phone_link_add(struct bootstrapd *bd, uint64_t account_id,
 	bd->nphone_links++;
 	snprintf(path, PHONE_PATH_MAX, "/p/%s", token);
 	sodium_memzero(token, sizeof(token));
+	if (bd->phone_sweep == NULL) {
+		struct timeval	 tv = { PHONE_SWEEP_SECS, 0 };
+
+		if ((bd->phone_sweep = event_new(bd->d.base, -1, EV_PERSIST,
+		    phone_sweep_cb, bd)) == NULL)
+			fatalx("event_new");
+		evtimer_add(bd->phone_sweep, &tv);
+	}
 	return 0;
 }
 
@@ -132,6 +160,10 @@ phone_links_free(struct bootstrapd *bd)
 	/* Nobody can use them after this: their passwords go as well. */
 	while (bd->phone_links != NULL)
 		phone_link_drop(bd, &bd->phone_links, 1);
+	if (bd->phone_sweep != NULL) {
+		event_free(bd->phone_sweep);
+		bd->phone_sweep = NULL;
+	}
 }
 
 /*

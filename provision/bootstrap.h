@@ -329,6 +329,7 @@ struct bootstrapd {
 	struct bs_pending	*pending;	/* requests waiting for auth */
 	struct phone_link	*phone_links;	/* bootstrap-phone.c */
 	size_t			 nphone_links;
+	struct event		*phone_sweep;	/* while links wait */
 	struct workq		*workq;		/* new device passwords' hashes */
 	struct throttle		*throttle;
 	struct bs_limits	*limits;
