@@ -133,7 +133,10 @@ account_login_form(struct bs_req *r, enum text_id error)
 	    "</p>\n", BS_MAX_PASSWORD);
 	evbuffer_add_printf(b, "<p><button type=\"submit\">");
 	html_text(b, r, T_ACCT_LOGIN_SUBMIT, NULL, 0);
-	evbuffer_add_printf(b, "</button></p>\n</form>\n");
+	evbuffer_add_printf(b, "</button></p>\n</form>\n<p><a href=\"/lost\" "
+	    "id=\"lost\">");
+	html_text(b, r, T_LOST_LINK, NULL, 0);
+	evbuffer_add_printf(b, "</a></p>\n");
 	html_end(r, b, 200, "OK");
 }
 
@@ -405,15 +408,22 @@ account_get(struct bs_req *r)
 		store_account_clear(&at.acct);
 		return;
 	}
-	if (r->sess->state != SESSION_ACCOUNT_NEW) {
-		/* A cookie for the form's CSRF token; nothing else in it. */
-		sodium_memzero(r->sess, sizeof(*r->sess));
-		r->sess->flash = T_COUNT;
-		r->sess->expires = (int64_t)time(NULL) + BS_SESSION_INVITE;
-		session_enter_state(r->sess, SESSION_ACCOUNT_NEW, "login form");
-		bs_session_save(r, r->sess);
-	}
+	account_form_session(r);
 	account_login_form(r, flash);
+}
+
+void
+account_form_session(struct bs_req *r)
+{
+	if (r->sess->state == SESSION_ACCOUNT_NEW ||
+	    r->sess->state == SESSION_ACCOUNT)
+		return;
+	/* A cookie for the form's CSRF token; nothing else in it. */
+	sodium_memzero(r->sess, sizeof(*r->sess));
+	r->sess->flash = T_COUNT;
+	r->sess->expires = (int64_t)time(NULL) + BS_SESSION_INVITE;
+	session_enter_state(r->sess, SESSION_ACCOUNT_NEW, "login form");
+	bs_session_save(r, r->sess);
 }
 
 static void

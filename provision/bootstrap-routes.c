@@ -9,6 +9,7 @@
  *	GET  /profile.mobileconfig
  *	GET  /style.css
  *	GET  /account, POST /account/login, POST /account	the guest's page
+ *	GET  /lost, POST /lost	a lost password: a new invitation asked for
  */
 #include "config.h"
 
@@ -49,6 +50,11 @@ const struct route bs_routes[] = {
 	{ .method = EVHTTP_REQ_POST, .path = "/account/mbox",
 	    .flags = ROUTE_ACCOUNT | ROUTE_THROTTLED | ROUTE_FORM,
 	    .form = "account-mbox", .handler = account_mbox_post },
+	{ .method = EVHTTP_REQ_GET, .path = "/lost",
+	    .flags = ROUTE_ACCOUNT, .handler = lost_get },
+	{ .method = EVHTTP_REQ_POST, .path = "/lost",
+	    .flags = ROUTE_ACCOUNT | ROUTE_THROTTLED | ROUTE_FORM,
+	    .form = "lost", .handler = lost_post },
 };
 
 const size_t bs_nroutes = sizeof(bs_routes) / sizeof(bs_routes[0]);

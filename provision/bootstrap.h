@@ -196,6 +196,17 @@ enum text_id {
 	T_ACCT_MBOX_HEAD,
 	T_ACCT_MBOX_TEXT,
 	T_ACCT_MBOX_SUBMIT,
+	/* a lost password (bootstrap-lost.c) */
+	T_LOST_LINK,
+	T_LOST_TITLE,
+	T_LOST_PROMISE,
+	T_LOST_GONE,
+	T_LOST_HOW,
+	T_LOST_SUBMIT,
+	T_LOST_ASKED,
+	T_LOST_DIRECT,
+	T_LOST_BACK,
+	T_DONE_LOST,
 	T_COUNT,
 };
 
@@ -311,7 +322,8 @@ struct bs_pending;
 struct bootstrapd {
 	struct daemon		 d;
 	struct bs_pending	*pending;	/* requests waiting for auth */
-	struct workq		*workq;		/* new device passwords' hashes */
+	struct workq		*workq;		/* device passwords, lost ones */
+	int			 pgp_ok;	/* GnuPG usable (pgpmime_init) */
 	struct throttle		*throttle;
 	struct bs_limits	*limits;
 	struct bs_listener	*listeners;
@@ -451,6 +463,13 @@ void		 account_post(struct bs_req *);
 void		 account_mbox_post(struct bs_req *);
 void		 account_device_post(struct bs_req *);
 void		 account_logins_post(struct bs_req *);
+void		 lost_get(struct bs_req *);
+void		 lost_post(struct bs_req *);
+/*
+ * A fresh cookie of the guest's page (SESSION_ACCOUNT_NEW) for a form's
+ * CSRF token, unless r has one (at the login form, or logged in).
+ */
+void		 account_form_session(struct bs_req *);
 /*
  * bootstrap-mbox.c: streams the mailbox of r's session as mbox, its
  * messages decrypted with *keyp, which it takes (and wipes at the end).
