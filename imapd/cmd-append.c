@@ -4,7 +4,10 @@
  *
  * Each message literal is checked before the client sends it (the
  * parser's literal hook: the mailbox must exist, the size must fit), then
- * read into a buffer of the session's; at the end each is parsed once
+ * read into a buffer of the session's, or, past APPEND_MEMORY_MAX, into
+ * an encrypted spool file (common/spool.h): a client that announces 50
+ * MB and sends it slowly, or stops, holds a file, not memory.  At the end
+ * each is parsed once
  * for ENVELOPE/BODYSTRUCTURE and sealed, and all are committed in one
  * transaction (MULTIAPPEND, RFC 3502: several messages, all or none).  A copy of a message
  * the submission server filed to Gesendet moments ago is not stored
@@ -28,7 +31,11 @@
 #include "mime-seal.h"
 #include "pack.h"
 #include "rfc5322.h"
+#include "spool.h"
 #include "xmalloc.h"
+
+/* A literal up to this size is read into memory; a larger one is spooled. */
+#define APPEND_MEMORY_MAX	(256 * 1024)
 
 /* Its rows' handlers and hooks (imap-commands.c). */
 imap_cmd_fn	cmd_append;
@@ -40,6 +47,8 @@ struct append_buf {
 	size_t		 len;
 	size_t		 cap;
 	size_t		 expected;
+	struct spool	*spool;		/* past APPEND_MEMORY_MAX */
+	int		 failed;	/* the spool could not take it */
 	int		 done;
 };
 
@@ -57,6 +66,15 @@ append_sink_write(void *ctx, const void *data, size_t len)
 
 	if (len > ab->expected - ab->len)
 		return -1;
+	if (ab->spool != NULL) {
+		if (spool_write(ab->spool, data, len) == -1) {
+			log_warn("APPEND: spooling a message literal");
+			ab->failed = 1;
+			return -1;
+		}
+		ab->len += len;
+		return 0;
+	}
 	if (ab->cap < ab->len + len) {
 		ab->cap = ab->expected == 0 ? 1 : ab->expected;
 		ab->data = xrealloc(ab->data, ab->cap);
@@ -96,6 +114,7 @@ append_bufs_free(void *arg)
 		if (ab->data != NULL)
 			sodium_memzero(ab->data, ab->len);
 		free(ab->data);
+		spool_free(&ab->spool);
 		free(ab);
 	}
 	free(abs->v);
@@ -196,6 +215,13 @@ cmd_append_literal(struct imap_session *s, const struct imap_literal_info *li,
 	}
 	ab = xcalloc(1, sizeof(*ab));
 	ab->expected = (size_t)li->size;
+	if (li->size > APPEND_MEMORY_MAX && (ab->spool =
+	    spool_new(cf->state_dir)) == NULL) {
+		log_warn("APPEND: a spool file in %s", cf->state_dir);
+		free(ab);
+		*textp = "[UNAVAILABLE] Temporary storage problem";
+		return IMAP_LITERAL_REFUSE;
+	}
 	abs->v = xreallocarray(abs->v, abs->n + 1, sizeof(*abs->v));
 	abs->v[abs->n++] = ab;
 	abs->total += li->size;
@@ -404,12 +430,30 @@ append_parse(struct imap_session *s, const struct imap_arg *a,
 			ab = abs != NULL && nstreamed < abs->n ?
 			    abs->v[nstreamed] : NULL;
 			nstreamed++;
+			if (ab != NULL && ab->failed) {
+				*nop = 1;
+				*whyp = "[UNAVAILABLE] Temporary storage "
+				    "problem";
+				return -1;
+			}
 			if (ab == NULL || !ab->done || ab->len != ab->expected) {
 				*nop = 1;
 				*whyp = "[UNAVAILABLE] Message not received "
 				    "completely";
 				return -1;
 			}
+			/* Back from the spool: one message whole, now. */
+			if (ab->spool != NULL && (spool_read_all(ab->spool,
+			    &ab->data, &ab->len) == -1 || ab->len !=
+			    ab->expected)) {
+				log_warn("APPEND: reading a spooled literal");
+				spool_free(&ab->spool);
+				*nop = 1;
+				*whyp = "[UNAVAILABLE] Temporary storage "
+				    "problem";
+				return -1;
+			}
+			spool_free(&ab->spool);
 			ao->data = ab->data;
 			ao->len = ab->len;
 		} else {

@@ -8,6 +8,9 @@
  *	POST /account/devices	a name and the password again: a new device
  *				password, shown once
  *	POST /account/logins	the password again: the recent logins
+ *	POST /account/phone	the password again: a device password for a
+ *				phone and its one-time profile link
+ *	POST /phone		the same from the success page (bootstrap-done.c)
  *
  * The password is checked by the daemon's auth workers (daemon/auth.h),
  * as for IMAP: Argon2id off the event loop, the same throttles and
@@ -39,6 +42,7 @@ enum pending_kind {
 	PENDING_MBOX,		/* POST /account/mbox */
 	PENDING_DEVICE,		/* POST /account/devices */
 	PENDING_LOGINS,		/* POST /account/logins */
+	PENDING_PHONE,		/* POST /account/phone, POST /phone */
 };
 
 /*
@@ -56,6 +60,7 @@ struct device_job {
 	uint8_t			 wrapped[VAULT_WRAPPEDBYTES];
 	uint8_t			 verifier[VAULT_VERIFIERBYTES];
 	int			 worked;	/* the thread ran it */
+	int			 phone;		/* for a phone's profile link */
 };
 
 struct bs_pending {
@@ -88,13 +93,11 @@ static void	account_page(struct bs_req *, const struct store_account *,
 static void	account_login_done(struct auth_result *, void *);
 static void	device_start(struct bs_pending *, struct vault_seckey **);
 static void	logins_show(struct bs_req *, const struct vault_seckey *);
-static void	account_password_form(struct evbuffer *, struct bs_req *,
-		    const struct store_account *, const char *action,
-		    const char *form, const char *id, enum text_id submit);
 static void	device_work(void *);
 static void	device_done(void *);
 static int	device_txn(struct store_txn *, void *);
 static void	device_shown(struct bs_req *, const struct device_job *);
+static void	phone_made(struct bs_req *, struct device_job *);
 static void	account_pending_free(struct bs_pending *);
 static int	account_txn(struct store_txn *, void *);
 static int	account_load(struct bs_req *, struct account_txn *);
@@ -218,29 +221,6 @@ account_devices(struct evbuffer *b, struct bs_req *r,
 	evbuffer_add_printf(b, "</button></p>\n</form>\n");
 }
 
-/* A form that asks for the password again (the page keeps no key). */
-static void
-account_password_form(struct evbuffer *b, struct bs_req *r,
-    const struct store_account *a, const char *action, const char *form,
-    const char *id, enum text_id submit)
-{
-	evbuffer_add_printf(b, "<form method=\"post\" action=\"%s\">\n",
-	    action);
-	html_csrf(b, r, form);
-	evbuffer_add_printf(b, "<input type=\"hidden\" name=\"username\" "
-	    "autocomplete=\"username\" value=\"");
-	html_escape(b, a->address);
-	evbuffer_add_printf(b, "\">\n<p><label for=\"%s-password\">", id);
-	html_text(b, r, T_ACCT_PASSWORD_LABEL, NULL, 0);
-	evbuffer_add_printf(b, "</label>\n<input id=\"%s-password\" "
-	    "name=\"password\" type=\"password\" "
-	    "autocomplete=\"current-password\" maxlength=\"%d\" required>"
-	    "</p>\n<p><button type=\"submit\" id=\"%s\">", id,
-	    BS_MAX_PASSWORD, id);
-	html_text(b, r, submit, NULL, 0);
-	evbuffer_add_printf(b, "</button></p>\n</form>\n");
-}
-
 static void
 account_page(struct bs_req *r, const struct store_account *a,
     enum text_id flash)
@@ -296,6 +276,7 @@ account_page(struct bs_req *r, const struct store_account *a,
 	else
 		account_button(b, r, "lock", T_ACCT_LOCK);
 
+	phone_section(b, r, a->address, "/account/phone", "account-phone");
 	account_devices(b, r, a);
 
 	/* The page keeps no key: the download asks for the password. */
@@ -303,15 +284,15 @@ account_page(struct bs_req *r, const struct store_account *a,
 	html_text(b, r, T_ACCT_MBOX_HEAD, NULL, 0);
 	evbuffer_add_printf(b, "</h2>\n");
 	html_para(b, r, T_ACCT_MBOX_TEXT, NULL);
-	account_password_form(b, r, a, "/account/mbox", "account-mbox", "mbox",
-	    T_ACCT_MBOX_SUBMIT);
+	html_password_form(b, r, a->address, "/account/mbox", "account-mbox",
+	    "mbox", T_ACCT_MBOX_SUBMIT);
 
 	evbuffer_add_printf(b, "<h2>");
 	html_text(b, r, T_ACCT_LOGINS_HEAD, NULL, 0);
 	evbuffer_add_printf(b, "</h2>\n");
 	html_para(b, r, T_ACCT_LOGINS_TEXT, NULL);
-	account_password_form(b, r, a, "/account/logins", "account-logins",
-	    "logins", T_ACCT_LOGINS_SUBMIT);
+	html_password_form(b, r, a->address, "/account/logins",
+	    "account-logins", "logins", T_ACCT_LOGINS_SUBMIT);
 
 	evbuffer_add_printf(b, "<hr>\n");
 	account_button(b, r, "logout", T_ACCT_LOGOUT);
@@ -451,6 +432,34 @@ account_pending_free(struct bs_pending *p)
 	free(p);
 }
 
+/*
+ * Where a refused form goes back to: the success page, for a phone link
+ * asked for there, or the guest's page.
+ */
+static const char *
+account_back(const struct bs_req *r)
+{
+	return r->sess->state == SESSION_DONE ? "/done" : "/account";
+}
+
+static const char *
+account_pending_what(enum pending_kind kind)
+{
+	switch (kind) {
+	case PENDING_LOGIN:
+		return "a login";
+	case PENDING_MBOX:
+		return "a download";
+	case PENDING_DEVICE:
+		return "a device password";
+	case PENDING_LOGINS:
+		return "the logins";
+	case PENDING_PHONE:
+		return "a phone's profile link";
+	}
+	return "a request";
+}
+
 static void
 account_login_done(struct auth_result *res, void *arg)
 {
@@ -458,6 +467,13 @@ account_login_done(struct auth_result *res, void *arg)
 	struct bs_req		*r = &p->r;
 
 	p->auth = NULL;		/* auth frees it after this callback */
+	/*
+	 * The success page's session names the address, not the account:
+	 * the password was checked for that address, so its account it is.
+	 */
+	if (p->kind == PENDING_PHONE && r->sess->state == SESSION_DONE &&
+	    res->status == AUTH_OK)
+		r->sess->account_id = res->account_id;
 	if (p->kind != PENDING_LOGIN && res->status == AUTH_OK &&
 	    res->account_id == r->sess->account_id) {
 		if (p->kind == PENDING_MBOX) {
@@ -473,10 +489,8 @@ account_login_done(struct auth_result *res, void *arg)
 	}
 	if (p->kind != PENDING_LOGIN && res->status != AUTH_UNAVAILABLE) {
 		log_info("%s: %s for %s refused: wrong password", r->peer,
-		    p->kind == PENDING_MBOX ? "a download" :
-		    p->kind == PENDING_LOGINS ? "the logins" : "a device password",
-		    r->sess->address);
-		bs_form_refused(r, T_ACCT_WRONG, "/account");
+		    account_pending_what(p->kind), r->sess->address);
+		bs_form_refused(r, T_ACCT_WRONG, account_back(r));
 		account_pending_free(p);
 		return;
 	}
@@ -826,7 +840,7 @@ device_start(struct bs_pending *p, struct vault_seckey **keyp)
 	da.job = job;
 	ret = store_txn_run(r->bd->d.store, device_txn, &da);
 	if (ret == 0 && da.full) {
-		bs_form_refused(r, T_ACCT_DEV_FULL, "/account");
+		bs_form_refused(r, T_ACCT_DEV_FULL, account_back(r));
 		account_pending_free(p);
 		return;
 	}
@@ -877,7 +891,9 @@ device_done(void *arg)
 	da.job = p->job;
 	if (p->job->worked && !r->bd->d.stopping)
 		ret = store_txn_run(r->bd->d.store, device_txn, &da);
-	if (ret == 0) {
+	if (ret == 0 && p->job->phone)
+		phone_made(r, p->job);
+	else if (ret == 0) {
 		log_info("%s: %s made device password %u", r->peer,
 		    r->sess->address, p->job->id);
 		device_shown(r, p->job);
@@ -909,6 +925,97 @@ device_shown(struct bs_req *r, const struct device_job *job)
 	html_text(b, r, T_ACCT_DEV_BACK, NULL, 0);
 	evbuffer_add_printf(b, "</a></p>\n");
 	html_end(r, b, 200, "OK");
+}
+
+/*
+ * The phone's password goes into its one-time link, not onto a page:
+ * the profile behind the link carries it.
+ */
+static void
+phone_made(struct bs_req *r, struct device_job *job)
+{
+	char	 path[PHONE_PATH_MAX];
+
+	if (phone_link_add(r->bd, r->sess->account_id, r->sess->address,
+	    job->id, &job->pw, job->pwlen, path) == -1) {
+		account_device_revoke(r->bd, r->sess->account_id, job->id);
+		bs_error(r, 503, "Service Unavailable", T_ERR_BUSY_TITLE,
+		    T_ERR_BUSY_TEXT);
+		return;
+	}
+	log_info("%s: %s made device password %u for a phone's profile link",
+	    r->peer, r->sess->address, job->id);
+	phone_link_shown(r, path, account_back(r));
+}
+
+void
+account_device_revoke(struct bootstrapd *bd, uint64_t account_id,
+    uint32_t device_id)
+{
+	struct account_txn	 at;
+	int			 ret;
+
+	memset(&at, 0, sizeof(at));
+	at.id = account_id;
+	at.write = 1;
+	at.change = ACCOUNT_REVOKE;
+	at.device_id = device_id;
+	/* Gone, disabled or re-invited meanwhile: nothing left to revoke. */
+	ret = store_txn_run(bd->d.store, account_txn, &at);
+	if (ret != 0 && ret != STORE_ENOTFOUND && ret != STORE_ESTATE)
+		log_warnx("revoking the unused device password %u of account "
+		    "%llu: %s", device_id, (unsigned long long)account_id,
+		    store_strerror(ret));
+	store_account_clear(&at.acct);
+}
+
+/* "iPhone profile 2026-12-07 10:30", in the page's language (UTC). */
+static void
+phone_job_name(struct bs_req *r, struct device_job *job)
+{
+	char		 when[32];
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+	snprintf(job->name, sizeof(job->name), "%s %s",
+	    text_get(r->lang, T_PHONE_DEVICE_NAME), when);
+	job->phone = 1;
+}
+
+void
+account_phone_post(struct bs_req *r)
+{
+	struct bs_pending	*p;
+
+	if ((p = account_again(r, PENDING_PHONE)) == NULL)
+		return;
+	p->job = xcalloc(1, sizeof(*p->job));
+	phone_job_name(&p->r, p->job);
+}
+
+/* From the success page: its session has the address, not yet a key. */
+void
+done_phone_post(struct bs_req *r)
+{
+	struct bs_pending	*p;
+	const char		*pw;
+	size_t			 pwlen = 0;
+
+	if (r->sess->state != SESSION_DONE) {
+		bs_redirect(r, "/");
+		return;
+	}
+	pw = bs_form_get(&r->form, "password", &pwlen);
+	if (pw == NULL || pwlen > BS_MAX_PASSWORD || r->bd->d.auth == NULL ||
+	    r->bd->workq == NULL) {
+		bs_form_refused(r, T_ACCT_WRONG, "/done");
+		return;
+	}
+	p = account_defer(r, r->sess->address, pw, pwlen, PENDING_PHONE);
+	p->job = xcalloc(1, sizeof(*p->job));
+	phone_job_name(&p->r, p->job);
 }
 
 /* A name is one line of printable text; what the guest calls the device. */

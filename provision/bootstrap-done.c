@@ -118,14 +118,18 @@ done_get(struct bs_req *r)
 	struct evbuffer		*b;
 	const char		*args[1], *folders[5];
 	char			*corr;
+	enum text_id		 error;
 
 	if (r->sess->state != SESSION_DONE) {
 		bs_redirect(r, "/");
 		return;
 	}
+	/* A phone link refused (a wrong password): said once, on top. */
+	error = bs_flash_take(r);
 	client_settings_get(r->conf, &cs);
 	args[0] = r->sess->address;
 	b = html_begin(r, T_DONE_TITLE);
+	html_form_error(b, r, error, NULL, 0);
 	evbuffer_add_printf(b, "<p class=\"success\" role=\"status\">");
 	html_text(b, r, T_DONE_INTRO, args, 1);
 	/*
@@ -164,6 +168,8 @@ done_get(struct bs_req *r)
 	html_text(b, r, T_DONE_APPLE_LINK, NULL, 0);
 	evbuffer_add_printf(b, "</a></p>\n");
 	html_para(b, r, T_DONE_APPLE_LATER, "hint");
+	/* Another device than this browser's: a one-time link and QR code. */
+	phone_section(b, r, r->sess->address, "/phone", "phone");
 	done_steps(b, r, T_DONE_K9_HEAD, k9, sizeof(k9) / sizeof(k9[0]));
 	done_steps(b, r, T_DONE_FAIR_HEAD, fair, sizeof(fair) / sizeof(fair[0]));
 	html_para(b, r, T_DONE_OTHER, NULL);

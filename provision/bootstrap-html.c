@@ -120,6 +120,28 @@ html_form_submit(struct evbuffer *b, struct bs_req *r, enum text_id label)
 }
 
 void
+html_password_form(struct evbuffer *b, struct bs_req *r, const char *address,
+    const char *action, const char *form, const char *id, enum text_id submit)
+{
+	evbuffer_add_printf(b, "<form method=\"post\" action=\"%s\">\n",
+	    action);
+	html_csrf(b, r, form);
+	/* Password managers find the password under this user name. */
+	evbuffer_add_printf(b, "<input type=\"hidden\" name=\"username\" "
+	    "autocomplete=\"username\" value=\"");
+	html_escape(b, address);
+	evbuffer_add_printf(b, "\">\n<p><label for=\"%s-password\">", id);
+	html_text(b, r, T_ACCT_PASSWORD_LABEL, NULL, 0);
+	evbuffer_add_printf(b, "</label>\n<input id=\"%s-password\" "
+	    "name=\"password\" type=\"password\" "
+	    "autocomplete=\"current-password\" maxlength=\"%d\" required>"
+	    "</p>\n<p><button type=\"submit\" id=\"%s\">", id,
+	    BS_MAX_PASSWORD, id);
+	html_text(b, r, submit, NULL, 0);
+	evbuffer_add_printf(b, "</button></p>\n</form>\n");
+}
+
+void
 html_csrf(struct evbuffer *b, struct bs_req *r, const char *form)
 {
 	char	*tok;

@@ -2,10 +2,14 @@
  * bootstrap-profile.c: /profile.mobileconfig, an Apple configuration
  * profile with one com.apple.mail.managed payload for the new account.
  *
- * It is only served to the browser that just set the password, for
- * BS_SESSION_DONE seconds (the sealed session says so), and it holds no
- * password: the device asks for it on installation.  Unsigned, so iOS
- * shows it as "unverified"; signing needs a key guestbox does not have.
+ * Two ways to it: /profile.mobileconfig, only to the browser that just
+ * set the password, for BS_SESSION_DONE seconds (the sealed session says
+ * so), with no password in it: the device asks on installation; and a
+ * phone's one-time link (bootstrap-phone.c), with a device password of
+ * its own in it.  The identifiers are the account's own, so a second
+ * guestbox account on one device is a second profile, and a new profile
+ * of the same account replaces the old one.  Unsigned, so iOS shows it
+ * as "unverified".
  */
 #include "config.h"
 
@@ -58,19 +62,19 @@ profile_key_bool(struct evbuffer *b, const char *key, int val)
 	    val ? "true" : "false");
 }
 
-/* The profile's name in the request's language, {1} the address. */
+/* A text in the request's language, {1} the address, {2} the page. */
 static char *
-profile_text(struct bs_req *r, enum text_id id)
+profile_text(struct bs_req *r, enum text_id id, const char *address)
 {
 	struct evbuffer	*t;
-	const char	*args[1] = { r->sess->address };
+	const char	*args[2] = { address, r->conf->public_url };
 	char		*s;
 	size_t		 n;
 
 	if ((t = evbuffer_new()) == NULL)
 		fatalx("evbuffer_new");
 	/* html_text escapes for HTML, which is what XML needs as well. */
-	html_text(t, r, id, args, 1);
+	html_text(t, r, id, args, 2);
 	n = evbuffer_get_length(t);
 	s = xmalloc(n + 1);
 	evbuffer_remove(t, s, n);
@@ -79,23 +83,47 @@ profile_text(struct bs_req *r, enum text_id id)
 	return s;
 }
 
+/*
+ * The account's part of the identifiers: 16 hex digits of a hash of its
+ * address, the same at every download and different for every account.
+ */
+static void
+profile_account_id(const char *address, char out[17])
+{
+	uint8_t	 h[8];
+	size_t	 i;
+
+	crypto_generichash(h, sizeof(h), (const uint8_t *)address,
+	    strlen(address), NULL, 0);
+	for (i = 0; i < sizeof(h); i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
 void
 profile_get(struct bs_req *r)
 {
-	struct client_settings	 cs;
-	struct evbuffer		*b;
-	char			 uuid1[37], uuid2[37], *name, *desc;
-
 	if (r->sess->state != SESSION_DONE) {
 		bs_error(r, 403, "Forbidden", T_ERR_SESSION_TITLE,
 		    T_ERR_SESSION_TEXT);
 		return;
 	}
+	profile_send(r, r->sess->address, NULL);
+}
+
+void
+profile_send(struct bs_req *r, const char *address, const char *password)
+{
+	struct client_settings	 cs;
+	struct evbuffer		*b;
+	char			 uuid1[37], uuid2[37], acct[17], *name, *desc;
+
 	client_settings_get(r->conf, &cs);
 	profile_uuid(uuid1);
 	profile_uuid(uuid2);
-	name = profile_text(r, T_PROFILE_NAME);
-	desc = profile_text(r, T_PROFILE_DESC);
+	profile_account_id(address, acct);
+	name = profile_text(r, T_PROFILE_NAME, address);
+	desc = profile_text(r, password != NULL ? T_PROFILE_DESC_DEVICE :
+	    T_PROFILE_DESC, address);
 	if ((b = evbuffer_new()) == NULL)
 		fatalx("evbuffer_new");
 	evbuffer_add_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -103,26 +131,33 @@ profile_get(struct bs_req *r)
 	    "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
 	    "<plist version=\"1.0\">\n<dict>\n"
 	    "\t<key>PayloadContent</key>\n\t<array>\n\t\t<dict>\n");
-	profile_key_string(b, "EmailAccountDescription", r->sess->address);
+	profile_key_string(b, "EmailAccountDescription", address);
 	profile_key_string(b, "EmailAccountType", "EmailTypeIMAP");
-	profile_key_string(b, "EmailAddress", r->sess->address);
+	profile_key_string(b, "EmailAddress", address);
 	profile_key_string(b, "IncomingMailServerAuthentication",
 	    "EmailAuthPassword");
 	profile_key_string(b, "IncomingMailServerHostName", cs.host);
 	profile_key_int(b, "IncomingMailServerPortNumber", cs.imap_port);
 	profile_key_bool(b, "IncomingMailServerUseSSL", cs.imap_tls);
-	profile_key_string(b, "IncomingMailServerUsername", r->sess->address);
+	profile_key_string(b, "IncomingMailServerUsername", address);
 	profile_key_string(b, "OutgoingMailServerAuthentication",
 	    "EmailAuthPassword");
 	profile_key_string(b, "OutgoingMailServerHostName", cs.host);
 	profile_key_int(b, "OutgoingMailServerPortNumber", cs.smtp_port);
 	/* Apple's UseSSL means "TLS", and Mail does STARTTLS on 587 with it. */
 	profile_key_bool(b, "OutgoingMailServerUseSSL", 1);
-	profile_key_string(b, "OutgoingMailServerUsername", r->sess->address);
+	profile_key_string(b, "OutgoingMailServerUsername", address);
 	profile_key_bool(b, "OutgoingPasswordSameAsIncomingPassword", 1);
+	if (password != NULL) {
+		profile_key_string(b, "IncomingPassword", password);
+		profile_key_string(b, "OutgoingPassword", password);
+	}
 	evbuffer_add_printf(b, "\t\t\t<key>PayloadDisplayName</key>\n"
 	    "\t\t\t<string>%s</string>\n", name);
-	profile_key_string(b, "PayloadIdentifier", "guestbox.mail.account");
+	evbuffer_add_printf(b, "\t\t\t<key>PayloadIdentifier</key>\n"
+	    "\t\t\t<string>");
+	xml_escape(b, cs.host);
+	evbuffer_add_printf(b, ".guestbox.mail.%s</string>\n", acct);
 	profile_key_string(b, "PayloadType", "com.apple.mail.managed");
 	profile_key_string(b, "PayloadUUID", uuid2);
 	profile_key_int(b, "PayloadVersion", "1");
@@ -131,8 +166,8 @@ profile_get(struct bs_req *r)
 	    "\t<key>PayloadDisplayName</key>\n\t<string>%s</string>\n"
 	    "\t<key>PayloadIdentifier</key>\n\t<string>", desc, name);
 	xml_escape(b, cs.host);
-	evbuffer_add_printf(b, ".guestbox.profile</string>\n"
-	    "\t<key>PayloadOrganization</key>\n\t<string>");
+	evbuffer_add_printf(b, ".guestbox.profile.%s</string>\n"
+	    "\t<key>PayloadOrganization</key>\n\t<string>", acct);
 	xml_escape(b, cs.host);
 	evbuffer_add_printf(b, "</string>\n"
 	    "\t<key>PayloadRemovalDisallowed</key>\n\t<false/>\n"

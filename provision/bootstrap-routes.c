@@ -7,8 +7,11 @@
  *	GET  /password, POST /password
  *	GET  /done		settings for mail programs
  *	GET  /profile.mobileconfig
+ *	POST /phone		from the success page: a phone's one-time link
+ *	GET  /p/TOKEN		that link: the profile with a device password
  *	GET  /style.css
  *	GET  /account, POST /account/login, POST /account	the guest's page
+ *	POST /account/phone	a phone's one-time link from the guest's page
  *	GET  /lost, POST /lost	a lost password: a new invitation asked for
  */
 #include "config.h"
@@ -31,6 +34,11 @@ const struct route bs_routes[] = {
 	{ .method = EVHTTP_REQ_GET, .path = "/done", .handler = done_get },
 	{ .method = EVHTTP_REQ_GET, .path = "/profile.mobileconfig",
 	    .handler = profile_get },
+	{ .method = EVHTTP_REQ_POST, .path = "/phone",
+	    .flags = ROUTE_THROTTLED | ROUTE_FORM, .form = "phone",
+	    .handler = done_phone_post },
+	{ .method = EVHTTP_REQ_GET, .path = "/p/",
+	    .flags = ROUTE_PREFIX | ROUTE_THROTTLED, .handler = phone_get },
 	{ .method = EVHTTP_REQ_GET, .path = "/style.css",
 	    .handler = static_style_get },
 	{ .method = EVHTTP_REQ_GET, .path = "/account",
@@ -47,6 +55,9 @@ const struct route bs_routes[] = {
 	{ .method = EVHTTP_REQ_POST, .path = "/account/logins",
 	    .flags = ROUTE_ACCOUNT | ROUTE_THROTTLED | ROUTE_FORM,
 	    .form = "account-logins", .handler = account_logins_post },
+	{ .method = EVHTTP_REQ_POST, .path = "/account/phone",
+	    .flags = ROUTE_ACCOUNT | ROUTE_THROTTLED | ROUTE_FORM,
+	    .form = "account-phone", .handler = account_phone_post },
 	{ .method = EVHTTP_REQ_POST, .path = "/account/mbox",
 	    .flags = ROUTE_ACCOUNT | ROUTE_THROTTLED | ROUTE_FORM,
 	    .form = "account-mbox", .handler = account_mbox_post },

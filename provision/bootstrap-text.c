@@ -182,6 +182,29 @@ static const char *const text_en[T_COUNT] = {
 	[T_PROFILE_NAME] = "Mail account {1}",
 	[T_PROFILE_DESC] = "Sets up the mail account {1}. Your password is not "
 	    "part of this profile: enter it when you are asked.",
+	[T_PROFILE_DESC_DEVICE] = "Sets up the mail account {1} with a device "
+	    "password of its own, not your password. If the device is lost, "
+	    "revoke it on your page, {2}/account.",
+
+	[T_PHONE_HEAD] = "iPhone and iPad: a link for the device",
+	[T_PHONE_TEXT] = "Make a link here and open it on the iPhone or iPad, "
+	    "or scan its QR code with the device's camera: it installs Mail "
+	    "with a device password of its own, not your password, which you "
+	    "can revoke on your page at any time. Enter your password once "
+	    "more for it.",
+	[T_PHONE_SUBMIT] = "Make a link for my iPhone or iPad",
+	[T_PHONE_DEVICE_NAME] = "iPhone profile",
+	[T_PHONE_TITLE] = "Open this link on your iPhone or iPad",
+	[T_PHONE_SCAN] = "Scan the code with the camera of the iPhone or iPad, "
+	    "or open the link in Safari there. Then open Settings, tap "
+	    "\xe2\x80\x9cProfile Downloaded\xe2\x80\x9d and install it.",
+	[T_PHONE_ONCE] = "The link works once, for {1} minutes. If it is not "
+	    "used, its device password is revoked by itself.",
+	[T_PHONE_QR_LABEL] = "QR code of the link for your iPhone or iPad",
+	[T_PHONE_BACK] = "Back",
+	[T_PHONE_GONE_TITLE] = "This link has been used or has expired",
+	[T_PHONE_GONE_TEXT] = "A link for a phone works once and for a few "
+	    "minutes only. Make a new one on your page: {1}/account",
 
 	[T_ACCT_LOGIN_TITLE] = "Your mailbox",
 	[T_ACCT_LOGIN_INTRO] = "Log in with the address of your temporary "
@@ -479,6 +502,38 @@ static const char *const text_de[T_COUNT] = {
 	[T_PROFILE_DESC] = "Richtet das E-Mail-Konto {1} ein. Ihr Passwort ist "
 	    "nicht Teil dieses Profils: Geben Sie es ein, wenn Sie danach "
 	    "gefragt werden.",
+	[T_PROFILE_DESC_DEVICE] = "Richtet das E-Mail-Konto {1} mit einem "
+	    "eigenen Ger\xc3\xa4te-Passwort ein, nicht mit Ihrem Passwort. "
+	    "Geht das Ger\xc3\xa4t verloren, widerrufen Sie es auf Ihrer "
+	    "Seite, {2}/account.",
+
+	[T_PHONE_HEAD] = "iPhone und iPad: ein Link f\xc3\xbcr das "
+	    "Ger\xc3\xa4t",
+	[T_PHONE_TEXT] = "Erzeugen Sie hier einen Link und \xc3\xb6" "ffnen "
+	    "Sie ihn auf dem iPhone oder iPad, oder scannen Sie seinen QR-Code "
+	    "mit der Kamera des Ger\xc3\xa4ts: Er richtet Mail mit einem "
+	    "eigenen Ger\xc3\xa4te-Passwort ein, nicht mit Ihrem Passwort, "
+	    "und Sie k\xc3\xb6nnen es auf Ihrer Seite jederzeit widerrufen. "
+	    "Geben Sie daf\xc3\xbcr Ihr Passwort noch einmal ein.",
+	[T_PHONE_SUBMIT] = "Link f\xc3\xbcr mein iPhone oder iPad erzeugen",
+	[T_PHONE_DEVICE_NAME] = "iPhone-Profil",
+	[T_PHONE_TITLE] = "\xc3\x96" "ffnen Sie diesen Link auf Ihrem iPhone "
+	    "oder iPad",
+	[T_PHONE_SCAN] = "Scannen Sie den Code mit der Kamera des iPhones oder "
+	    "iPads, oder \xc3\xb6" "ffnen Sie den Link dort in Safari. "
+	    "\xc3\x96" "ffnen Sie dann Einstellungen, tippen Sie auf "
+	    "\xe2\x80\x9eProfil geladen\xe2\x80\x9c und installieren Sie es.",
+	[T_PHONE_ONCE] = "Der Link funktioniert einmal, {1} Minuten lang. Wird "
+	    "er nicht benutzt, wird sein Ger\xc3\xa4te-Passwort von selbst "
+	    "widerrufen.",
+	[T_PHONE_QR_LABEL] = "QR-Code des Links f\xc3\xbcr Ihr iPhone oder "
+	    "iPad",
+	[T_PHONE_BACK] = "Zur\xc3\xbc" "ck",
+	[T_PHONE_GONE_TITLE] = "Dieser Link wurde schon benutzt oder ist "
+	    "abgelaufen",
+	[T_PHONE_GONE_TEXT] = "Ein Link f\xc3\xbcr ein Telefon funktioniert "
+	    "nur einmal und nur einige Minuten lang. Erzeugen Sie auf Ihrer "
+	    "Seite einen neuen: {1}/account",
 
 	[T_ACCT_LOGIN_TITLE] = "Ihr Postfach",
 	[T_ACCT_LOGIN_INTRO] = "Melden Sie sich mit der Adresse Ihres "

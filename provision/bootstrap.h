@@ -34,6 +34,8 @@
 #define BS_SESSION_INVITE	1800	/* from the link to the password */
 #define BS_SESSION_DONE		900	/* success page and profile */
 #define BS_SESSION_ACCOUNT	900	/* the guest's page, after login */
+#define BS_PHONE_LINK_TTL	900	/* a phone's one-time profile link */
+#define BS_PHONE_LINKS_MAX	64	/* such links waiting, in all */
 
 /* ---------------------------------------------------------------- */
 /* Texts (bootstrap-text.c)                                           */
@@ -147,6 +149,19 @@ enum text_id {
 	/* the Apple profile */
 	T_PROFILE_NAME,
 	T_PROFILE_DESC,
+	T_PROFILE_DESC_DEVICE,
+	/* a phone's profile through a one-time link (bootstrap-phone.c) */
+	T_PHONE_HEAD,
+	T_PHONE_TEXT,
+	T_PHONE_SUBMIT,
+	T_PHONE_DEVICE_NAME,
+	T_PHONE_TITLE,
+	T_PHONE_SCAN,
+	T_PHONE_ONCE,
+	T_PHONE_QR_LABEL,
+	T_PHONE_BACK,
+	T_PHONE_GONE_TITLE,
+	T_PHONE_GONE_TEXT,
 	/* the guest's page (bootstrap-account.c) */
 	T_ACCT_LOGIN_TITLE,
 	T_ACCT_LOGIN_INTRO,
@@ -318,10 +333,13 @@ struct bs_form {
 };
 
 struct bs_pending;
+struct phone_link;
 
 struct bootstrapd {
 	struct daemon		 d;
 	struct bs_pending	*pending;	/* requests waiting for auth */
+	struct phone_link	*phone_links;	/* bootstrap-phone.c */
+	size_t			 nphone_links;
 	struct workq		*workq;		/* device passwords, lost ones */
 	int			 pgp_ok;	/* GnuPG usable (pgpmime_init) */
 	struct throttle		*throttle;
@@ -442,6 +460,10 @@ void		 html_form_error(struct evbuffer *, struct bs_req *,
 void		 html_form_submit(struct evbuffer *, struct bs_req *,
 		    enum text_id label);
 void		 xml_escape(struct evbuffer *, const char *);
+/* A form that asks for address's password again, for what needs the key. */
+void		 html_password_form(struct evbuffer *, struct bs_req *,
+		    const char *address, const char *action, const char *form,
+		    const char *id, enum text_id submit);
 
 /* bootstrap-password.c: the policy, also for tests */
 enum text_id	 password_check(const char *pw, size_t len, const char *pw2,
@@ -463,6 +485,34 @@ void		 account_post(struct bs_req *);
 void		 account_mbox_post(struct bs_req *);
 void		 account_device_post(struct bs_req *);
 void		 account_logins_post(struct bs_req *);
+void		 account_phone_post(struct bs_req *);
+void		 done_phone_post(struct bs_req *);
+void		 phone_get(struct bs_req *);
+
+/*
+ * bootstrap-phone.c: the Apple profile through a one-time link, for a
+ * device without the browser's cookie.  phone_link_add takes *pwp (the
+ * device password made for it, in secret memory) and writes the link's
+ * path ("/p/TOKEN") into path; -1 if too many links wait.
+ */
+#define PHONE_PATH_MAX	64
+int		 phone_link_add(struct bootstrapd *, uint64_t account_id,
+		    const char *address, uint32_t device_id, char **pwp,
+		    size_t pwlen, char path[PHONE_PATH_MAX]);
+/* The page with the link and its QR code; back: where "back" goes. */
+void		 phone_link_shown(struct bs_req *, const char *path,
+		    const char *back);
+/* The section of the success page and the guest's page. */
+void		 phone_section(struct evbuffer *, struct bs_req *,
+		    const char *address, const char *action, const char *form);
+/* SIGTERM, and links past their time: their unused passwords revoked. */
+void		 phone_links_free(struct bootstrapd *);
+/* bootstrap-account.c: the device password goes (a link unused). */
+void		 account_device_revoke(struct bootstrapd *, uint64_t account_id,
+		    uint32_t device_id);
+/* bootstrap-profile.c: the profile for address; password may be NULL. */
+void		 profile_send(struct bs_req *, const char *address,
+		    const char *password);
 void		 lost_get(struct bs_req *);
 void		 lost_post(struct bs_req *);
 /*

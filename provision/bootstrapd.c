@@ -129,6 +129,8 @@ bootstrap_shutdown(struct daemon *d)
 	 * and their connections can go.
 	 */
 	account_shutdown(bd);
+	/* The store is still open: unused links' passwords are revoked. */
+	phone_links_free(bd);
 	for (i = 0; i < bd->nlisteners; i++) {
 		evhttp_free(bd->listeners[i].http);
 		bd->listeners[i].http = NULL;

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,7 +156,12 @@ wkd_lookup(const struct conf *cf, const char *addr, char fpr[PGP_FPR_MAX],
 	/* RFC 6125 6.4: the host we asked must be in the certificate. */
 	if (inet_pton(AF_INET, host, ip) != 1 && inet_pton(AF_INET6, host,
 	    ip) != 1)
-		(void)SSL_set_tlsext_host_name(ssl, host);
+		/*
+		 * SSL_set_tlsext_host_name() as a call: the macro casts the
+		 * const away, which clang reports (OpenSSL copies the name).
+		 */
+		(void)SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
+		    TLSEXT_NAMETYPE_host_name, (void *)(uintptr_t)host);
 	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	(void)SSL_set1_host(ssl, host);
 	bev = bufferevent_openssl_socket_new(w.base, -1, ssl,

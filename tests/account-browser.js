@@ -133,6 +133,37 @@ async function submit(page, selector) {
 		check(await page.locator('button[id^=revoke-]').count() === 0,
 		    'the device password is revoked');
 
+		// A phone's link: its QR code here, and the link used from a
+		// second browser that has none of this one's cookies, once.
+		await page.fill('#phone-password', password);
+		await submit(page, '#phone');
+		check(await page.locator('svg#phone-qr[role=img] title').count()
+		    === 1, 'the link page shows a QR code with a title');
+		const link = await page.getAttribute('#phone-link', 'href');
+		check(/\/p\/[A-Za-z0-9_-]{43}$/.test(link),
+		    'the link page shows the link');
+		await shot(page, '5c-phone');
+		await axe(page, 'the phone link');
+		// (public_url names a host the test cannot reach: the path.)
+		const url = origin + new URL(link).pathname;
+		const phone = await launch(chromium, lang);
+		try {
+			const first = await phone.ctx.request.get(url);
+			check(first.status() === 200 && first.headers()[
+			    'content-type'] === 'application/x-apple-aspen-config' &&
+			    (await first.text()).includes('IncomingPassword'),
+			    'a second browser gets the profile, with a password');
+			const again = await phone.ctx.request.get(url);
+			check(again.status() === 404,
+			    'the link works only once');
+		} finally {
+			await phone.close();
+		}
+		await submit(page, '#back');
+		check(new URL(page.url()).pathname === '/account',
+		    'back on the page');
+		await submit(page, 'button[id^=revoke-]');
+
 		// 5. The language switch keeps the session.
 		await page.click(`nav.lang a[lang=${other}]`);
 		check(await page.getAttribute('html', 'lang') === other &&

@@ -4,13 +4,14 @@
 # Building.
 GB_BUILD_PKGS="build-essential autoconf automake autoconf-archive pkg-config \
 libssl-dev libgpgme-dev libdb5.3-dev libevent-dev libsodium-dev zlib1g-dev check \
+libqrencode-dev \
 gnupg mandoc openssl"
 
 # Running the tests: the real peers guestbox is tested against.
 GB_TEST_PKGS="python3 curl clang libclang-rt-14-dev dovecot-imapd \
 dovecot-lmtpd postfix isync offlineimap3 neomutt fetchmail msmtp swaks \
 chromium tmux cppcheck clang-tidy faketime nodejs npm bc strace \
-libnet-ssleay-perl libio-socket-ssl-perl \
+libnet-ssleay-perl libio-socket-ssl-perl zbar-tools \
 systemd"
 
 gb_missing() {
