@@ -46,8 +46,8 @@ import time
 SRC = os.environ.get("srcdir", os.path.join(
     os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(SRC, "tests"))
-from imapd_util import GuestboxServer, corpus, BUILDDIR  # noqa: E402
+sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
+from gbtest import GuestboxServer, corpus, BUILDDIR, PASSWORD  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 REPS = int(os.environ.get("BENCH_REPS", "100"))
@@ -232,8 +232,7 @@ def main():
                               start_new_session=True)
         wait_port(dv_port, dv, "dovecot")
         ctx = ssl.create_default_context(cafile=gb.cert)
-        servers = (("guestbox", gb.port_tls, ADDR,
-                    "correct horse battery staple"),
+        servers = (("guestbox", gb.port_tls, ADDR, PASSWORD),
                    ("dovecot", dv_port, "test", "pass"))
         # Dovecot indexes a folder at its first SELECT: not measured.
         t0 = time.time()

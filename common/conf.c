@@ -34,6 +34,7 @@ enum conf_type {
 	CT_SMARTHOST_TLS,
 	CT_MAILBOX,		/* a mailbox name: no control characters or '/' */
 	CT_URL,			/* https://host[:port][/path] */
+	CT_HOST,		/* a DNS host name */
 };
 
 struct conf_key {
@@ -50,7 +51,7 @@ struct conf_key {
 
 static const struct conf_key conf_keys[] = {
 	K(state_dir,		CT_PATH,	"/var/lib/guestbox", 0, 0),
-	K(hostname,		CT_STRING,	NULL, 0, 0),
+	K(hostname,		CT_HOST,	NULL, 0, 0),
 	K(public_url,		CT_URL,		NULL, 0, 0),
 	K(user,			CT_STRING,	"guestbox", 0, 0),
 	K(group,		CT_STRING,	NULL, 0, 0),
@@ -423,6 +424,17 @@ conf_set(struct conf *cf, const struct conf_key *k, const char *val,
 		free(*sp);
 		*sp = xstrdup(val);
 		return 0;
+	case CT_HOST:
+		/* It goes into EHLO, Message-IDs, URLs and the profile. */
+		if (!host_name_is_valid(val)) {
+			*whyp = "is not a host name: letters, digits and "
+			    "hyphens in labels separated by dots, such as "
+			    "mail.example.org";
+			return -1;
+		}
+		free(*sp);
+		*sp = xstrdup(val);
+		return 0;
 	case CT_URL:
 		if (conf_check_url(val, whyp) == -1)
 			return -1;
@@ -532,9 +544,12 @@ conf_finish(struct conf *cf, const char **whyp)
 	char	 host[256];
 
 	if (cf->hostname == NULL) {
-		if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
-			strncpy(host, "localhost", sizeof(host));
+		if (gethostname(host, sizeof(host)) == -1)
+			host[0] = '\0';
 		host[sizeof(host) - 1] = '\0';
+		/* Held to what a set one must be (an empty one is not). */
+		if (!host_name_is_valid(host))
+			snprintf(host, sizeof(host), "localhost");
 		cf->hostname = xstrdup(host);
 	}
 	if (cf->public_url == NULL) {
@@ -680,6 +695,7 @@ conf_free(struct conf **cfp)
 		case CT_STRING:
 		case CT_PATH:
 		case CT_URL:
+		case CT_HOST:
 		case CT_MAILBOX:
 			free(*(char **)field);
 			break;
@@ -724,6 +740,7 @@ conf_dump(const struct conf *cf, FILE *fp)
 		case CT_STRING:
 		case CT_PATH:
 		case CT_URL:
+		case CT_HOST:
 		case CT_MAILBOX:
 			if (*(char *const *)field != NULL)
 				fprintf(fp, "%s = %s\n", k->name,

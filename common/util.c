@@ -26,10 +26,35 @@ addr_is_atext(int c)
 	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
+/*
+ * A DNS name of letters, digits and hyphens (RFC 5321 4.1.2, RFC 1123
+ * 2.1): labels of 1 to 63, not beginning or ending with a hyphen, 253 in
+ * all, no trailing dot.
+ */
+int
+host_name_is_valid(const char *s)
+{
+	const char	*p, *label = s;
+
+	if (strlen(s) > ADDR_DOMAIN_MAX)
+		return 0;
+	for (p = s;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (p == label || p - label > 63 || *label == '-' ||
+			    p[-1] == '-')
+				return 0;
+			if (*p == '\0')
+				return 1;
+			label = p + 1;
+		} else if (!isalnum((unsigned char)*p) && *p != '-')
+			return 0;
+	}
+}
+
 int
 addr_normalize(const char *in, char *out, const char **whyp)
 {
-	const char	*at, *p, *label;
+	const char	*at, *p;
 	size_t		 llen, dlen;
 
 	*whyp = NULL;
@@ -62,24 +87,9 @@ addr_normalize(const char *in, char *out, const char **whyp)
 			return -1;
 		}
 	}
-	/* A DNS name of letters, digits and hyphens (RFC 5321 4.1.2). */
-	label = at + 1;
-	for (p = at + 1;; p++) {
-		if (*p == '.' || *p == '\0') {
-			if (p == label || p - label > 63 || *label == '-' ||
-			    p[-1] == '-') {
-				*whyp = "the domain is not a valid host name";
-				return -1;
-			}
-			if (*p == '\0')
-				break;
-			label = p + 1;
-			continue;
-		}
-		if (!isalnum((unsigned char)*p) && *p != '-') {
-			*whyp = "the domain is not a valid host name";
-			return -1;
-		}
+	if (!host_name_is_valid(at + 1)) {
+		*whyp = "the domain is not a valid host name";
+		return -1;
 	}
 	if (strchr(at + 1, '.') == NULL) {
 		*whyp = "the domain must be fully qualified";

@@ -20,6 +20,8 @@
  * reason in *whyp (a static string).
  */
 int	 addr_normalize(const char *in, char *out, const char **whyp);
+/* 1 if s is a host name of letters, digits, hyphens and dots. */
+int	 host_name_is_valid(const char *s);
 /* The domain part of a normalized address (a pointer into it). */
 const char *addr_domain(const char *addr);
 

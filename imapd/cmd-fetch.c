@@ -97,6 +97,39 @@ fetch_path_format(const struct imap_fetch_part *part)
 }
 
 /* Everything a message needs for one response, read in one txn. */
+/*
+ * A message's text once a large range of it went to the output by
+ * reference (evbuffer_add_reference): no second copy of a 50 MB body.
+ * The output and the fetch_msg each hold a reference; the last one to
+ * let go wipes and frees it.  The output is the event loop's only.
+ */
+struct fetch_text {
+	uint8_t		*data;
+	size_t		 len;
+	unsigned	 refs;
+};
+
+/* A range this large is lent to the output rather than copied. */
+#define FETCH_LEND_MIN	(64 * 1024)
+
+static void
+fetch_text_unref(struct fetch_text *ft)
+{
+	if (--ft->refs > 0)
+		return;
+	sodium_memzero(ft->data, ft->len);
+	free(ft->data);
+	free(ft);
+}
+
+static void
+fetch_text_sent(const void *data, size_t len, void *arg)
+{
+	(void)data;
+	(void)len;
+	fetch_text_unref(arg);
+}
+
 struct fetch_msg {
 	struct imap_session	*s;
 	uint32_t		 uid;
@@ -108,6 +141,7 @@ struct fetch_msg {
 	int			 keep_nuls;	/* BINARY: the bytes as stored */
 	uint8_t			*text;
 	size_t			 textlen;
+	struct fetch_text	*shared;	/* text, lent to the output */
 	struct mime_msg		*mime;
 	/* Expunged elsewhere, not yet reported: the view's data only. */
 	int			 gone;
@@ -185,7 +219,11 @@ fetch_msg_txn(struct store_txn *txn, void *arg)
 static void
 fetch_msg_clear(struct fetch_msg *fm)
 {
-	if (fm->text != NULL) {
+	if (fm->shared != NULL) {
+		/* The output may still hold it: it frees what it holds last. */
+		fetch_text_unref(fm->shared);
+		fm->shared = NULL;
+	} else if (fm->text != NULL) {
 		sodium_memzero(fm->text, fm->textlen);
 		free(fm->text);
 	}
@@ -194,11 +232,17 @@ fetch_msg_clear(struct fetch_msg *fm)
 	mime_msg_free(&fm->mime);
 }
 
-/* Writes [off, off+len) of data as a literal, cut by a partial. */
+/*
+ * Writes [off, off+len) of data as a literal, cut by a partial.  Data in
+ * fm's text (fm may be NULL) is lent to the output when the range is
+ * large and holds no NUL (which imap_quote_literal would replace).
+ */
 static void
 fetch_write_range(struct imap_session *s, const struct imap_fetch_part *part,
-    const uint8_t *data, uint64_t off, uint64_t len)
+    struct fetch_msg *fm, const uint8_t *data, uint64_t off, uint64_t len)
 {
+	struct evbuffer	*out = conn_out(s->conn);
+
 	if (part != NULL && part->partial) {
 		/* RFC 3501 6.4.5: past the end is an empty string. */
 		if (part->offset >= len)
@@ -210,7 +254,25 @@ fetch_write_range(struct imap_session *s, const struct imap_fetch_part *part,
 				len = part->length;
 		}
 	}
-	imap_quote_literal(conn_out(s->conn), data + off, (size_t)len);
+	if (fm != NULL && data == fm->text && len >= FETCH_LEND_MIN &&
+	    memchr(data + off, '\0', (size_t)len) == NULL) {
+		if (fm->shared == NULL) {
+			fm->shared = xcalloc(1, sizeof(*fm->shared));
+			fm->shared->data = fm->text;
+			fm->shared->len = fm->textlen;
+			fm->shared->refs = 1;
+		}
+		evbuffer_add_printf(out, "{%zu}\r\n", (size_t)len);
+		fm->shared->refs++;
+		if (evbuffer_add_reference(out, data + off, (size_t)len,
+		    fetch_text_sent, fm->shared) == 0)
+			return;
+		/* Not taken: the callback will not run, nor count. */
+		fm->shared->refs--;
+		evbuffer_add(out, data + off, (size_t)len);
+		return;
+	}
+	imap_quote_literal(out, data + off, (size_t)len);
 }
 
 /* BODY[...] and BODY.PEEK[...]: the name, then the section's text. */
@@ -249,14 +311,14 @@ fetch_write_section(struct imap_session *s, const struct imap_fetch_part *part,
 	}
 	if (part->text != IMAP_SECTION_HEADER_FIELDS &&
 	    part->text != IMAP_SECTION_HEADER_FIELDS_NOT) {
-		fetch_write_range(s, part, fm->text, off, len);
+		fetch_write_range(s, part, fm, fm->text, off, len);
 		return;
 	}
 	pack_init(&pk);
 	mime_header_fields(fm->text + off, (size_t)len,
 	    (const char *const *)part->fields, part->nfields,
 	    part->text == IMAP_SECTION_HEADER_FIELDS_NOT, &pk);
-	fetch_write_range(s, part, pk.buf, 0, pk.len);
+	fetch_write_range(s, part, NULL, pk.buf, 0, pk.len);
 	pack_free(&pk);
 }
 
@@ -277,20 +339,20 @@ fetch_write_rfc822(struct imap_session *s, const struct imap_fetch_part *part,
 		if (fm->text == NULL)
 			return 0;
 		imap_printf(s, "%s%s ", sp, part->name);
-		fetch_write_range(s, NULL, fm->text, 0, fm->textlen);
+		fetch_write_range(s, NULL, fm, fm->text, 0, fm->textlen);
 		return 1;
 	case IMAP_FETCH_PART_RFC822_HEADER:
 		if (root == NULL)
 			return 0;
 		imap_printf(s, "%s%s ", sp, part->name);
-		fetch_write_range(s, NULL, fm->text, root->hdr_off,
+		fetch_write_range(s, NULL, fm, fm->text, root->hdr_off,
 		    root->hdr_len);
 		return 1;
 	case IMAP_FETCH_PART_RFC822_TEXT:
 		if (root == NULL)
 			return 0;
 		imap_printf(s, "%s%s ", sp, part->name);
-		fetch_write_range(s, NULL, fm->text, root->body_off,
+		fetch_write_range(s, NULL, fm, fm->text, root->body_off,
 		    root->body_len);
 		return 1;
 	default:

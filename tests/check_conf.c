@@ -568,11 +568,40 @@ START_TEST(test_public_url)
 	cf = parse_ok("public_url = https://a.example:8443/gb//\n");
 	ck_assert_str_eq(cf->public_url, "https://a.example:8443/gb");
 	conf_free(&cf);
-	/* The default, https://HOSTNAME, is checked too. */
-	parse_fails("user = a\nhostname = a b\n", "test.conf:2: hostname "
-	    "\"a b\" cannot stand in the default public_url");
-	cf = parse_ok("hostname = a b\npublic_url = https://b.example\n");
-	conf_free(&cf);
+}
+END_TEST
+
+/*
+ * hostname goes into EHLO, Message-IDs, the default public_url and the
+ * profile's identifiers: a DNS name (the fuzzer had "h/x/" accepted).
+ */
+START_TEST(test_hostname)
+{
+	static const char *good[] = {
+		"mail.example.org", "localhost", "a-b.c1.example", "xn--bcher-kva.example",
+		"123.example",
+	};
+	static const char *bad[] = {
+		"h/x/", "a b", "a_b.example", "-a.example", "a-.example",
+		"a..example", ".example", "example.", "a.example:25",
+		"[127.0.0.1]", "m\xc3\xa4il.example",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
+	};
+	struct conf	*cf;
+	char		 text[512];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "hostname = %s\n", good[i]);
+		cf = parse_ok(text);
+		ck_assert_str_eq(cf->hostname, good[i]);
+		conf_free(&cf);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "user = a\nhostname = %s\n",
+		    bad[i]);
+		parse_fails(text, "test.conf:2: hostname is not a host name");
+	}
 }
 END_TEST
 
@@ -733,6 +762,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_duplicate_key);
 	tcase_add_test(tc, test_quotes);
 	tcase_add_test(tc, test_public_url);
+	tcase_add_test(tc, test_hostname);
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_error_truncated);
 	tcase_add_test(tc, test_load_file);
