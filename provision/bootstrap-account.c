@@ -235,18 +235,10 @@ account_page(struct bs_req *r, const struct store_account *a,
 	gmtime_r(&gone, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
 	b = html_begin(r, T_ACCT_TITLE);
-	if (flash == T_ACCT_SAVED) {
-		evbuffer_add_printf(b, "<p class=\"notice\" id=\"saved\" "
-		    "role=\"status\">");
-		html_text(b, r, flash, NULL, 0);
-		evbuffer_add_printf(b, "</p>\n");
-	} else if (flash != T_COUNT) {
-		/* A download refused for a wrong password. */
-		evbuffer_add_printf(b, "<p class=\"error\" id=\"error\" "
-		    "role=\"alert\">");
-		html_text(b, r, flash, NULL, 0);
-		evbuffer_add_printf(b, "</p>\n");
-	}
+	if (flash == T_ACCT_SAVED)
+		html_notice(b, r, "saved", flash);
+	else	/* a download refused for a wrong password; T_COUNT: none */
+		html_form_error(b, r, flash, NULL, 0);
 	args[0] = a->address;
 	evbuffer_add_printf(b, "<p id=\"address\">");
 	html_text(b, r, T_ACCT_INTRO, args, 1);

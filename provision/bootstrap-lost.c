@@ -104,12 +104,8 @@ lost_form(struct bs_req *r, enum text_id flash)
 	struct evbuffer	*b;
 
 	b = html_begin(r, T_LOST_TITLE);
-	if (flash == T_LOST_ASKED) {
-		evbuffer_add_printf(b, "<p class=\"notice\" id=\"asked\" "
-		    "role=\"status\">");
-		html_text(b, r, flash, NULL, 0);
-		evbuffer_add_printf(b, "</p>\n");
-	}
+	if (flash == T_LOST_ASKED)
+		html_notice(b, r, "asked", flash);
 	html_para(b, r, T_LOST_PROMISE, NULL);
 	html_para(b, r, T_LOST_GONE, NULL);
 	html_para(b, r, T_LOST_HOW, NULL);

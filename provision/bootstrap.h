@@ -457,6 +457,9 @@ void		 html_csrf(struct evbuffer *, struct bs_req *, const char *form);
  */
 void		 html_form_error(struct evbuffer *, struct bs_req *,
 		    enum text_id error, const char *const *args, size_t nargs);
+/* A notice that a post was done: <p id=id role=status>text</p>. */
+void		 html_notice(struct evbuffer *, struct bs_req *, const char *id,
+		    enum text_id text);
 void		 html_form_submit(struct evbuffer *, struct bs_req *,
 		    enum text_id label);
 void		 xml_escape(struct evbuffer *, const char *);
