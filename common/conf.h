@@ -124,6 +124,8 @@ struct conf {
 	/* The new-mail notice (daemon/doorbell.h) */
 	uint64_t	 notice_interval;	/* seconds; 0: no notices */
 	uint64_t	 notice_idle;		/* no client for this long */
+	/* The lost-password mail (provision/bootstrap-lost.c) */
+	uint64_t	 lost_password_interval; /* seconds; 0: no mails */
 
 	/* Berkeley DB */
 	uint64_t	 db_cache_size;

@@ -18,6 +18,49 @@ static int	doorbell_due(const struct conf *, const struct store_account *,
 static int	doorbell_queue(struct store_txn *, const struct conf *,
 		    const struct store_account *, uint32_t, time_t);
 
+int
+doorbell_interval_due(int64_t last, uint64_t interval, time_t now)
+{
+	return interval != 0 && (last == 0 || now - last >= (int64_t)interval);
+}
+
+int
+doorbell_notice_queue(struct store_txn *txn, const struct conf *cf,
+    uint64_t account_id, const char *to, const char *msgid, const void *msg,
+    size_t len)
+{
+	struct store_queue_entry	 e;
+	struct store_queue_rcpt		 rcpt;
+	char				 none[1] = "";
+	char				*rcpt_addr, *from, *id;
+	int				 ret;
+
+	/* The entry's strings are not const; the queue only copies them. */
+	rcpt_addr = xstrdup(to);
+	from = xstrdup(cf->invite_from);
+	id = xstrdup(msgid);
+	memset(&e, 0, sizeof(e));
+	memset(&rcpt, 0, sizeof(rcpt));
+	rcpt.address = rcpt_addr;
+	rcpt.status = STORE_RCPT_PENDING;
+	rcpt.reply = none;
+	e.account_id = account_id;
+	e.created = store_txn_now(txn);
+	e.next_attempt = e.created;
+	e.mail_from = from;
+	e.message_id = id;
+	e.last_error = none;
+	e.size = (uint64_t)len;
+	e.rcpts = &rcpt;
+	e.nrcpts = 1;
+	e.flags = STORE_QUEUE_F_NOTICE;
+	ret = store_queue_put(txn, &e, msg, len);
+	free(rcpt_addr);
+	free(from);
+	free(id);
+	return ret;
+}
+
 unsigned
 doorbell_heartbeat(const struct conf *cf)
 {
@@ -31,15 +74,14 @@ static int
 doorbell_due(const struct conf *cf, const struct store_account *a,
     time_t now)
 {
-	if (cf->notice_interval == 0 || cf->smarthost == NULL ||
-	    a->state != STORE_ACCT_ACTIVE || a->notices_off)
+	if (cf->smarthost == NULL || a->state != STORE_ACCT_ACTIVE ||
+	    a->notices_off)
 		return 0;
 	/* A client is there (or was, lately): it shows the mail itself. */
 	if (a->client_seen != 0 &&
 	    now - a->client_seen < (int64_t)cf->notice_idle)
 		return 0;
-	return a->notice_sent == 0 ||
-	    now - a->notice_sent >= (int64_t)cf->notice_interval;
+	return doorbell_interval_due(a->notice_sent, cf->notice_interval, now);
 }
 
 /* The notice, and its queue entry: no bounce when it fails. */
@@ -47,10 +89,7 @@ static int
 doorbell_queue(struct store_txn *txn, const struct conf *cf,
     const struct store_account *a, uint32_t unseen, time_t now)
 {
-	struct store_queue_entry	 e;
-	struct store_queue_rcpt		 rcpt;
 	char				*msg, date[64], id[33], msgid[128];
-	char				 none[1] = "";
 	uint8_t				 rnd[16];
 	struct tm			 tm;
 	int				 len, ret;
@@ -85,22 +124,8 @@ doorbell_queue(struct store_txn *txn, const struct conf *cf,
 	    cf->invite_from, a->address, date, msgid, a->address, cf->hostname,
 	    unseen, cf->public_url, a->address, cf->hostname, unseen,
 	    cf->public_url);
-	memset(&e, 0, sizeof(e));
-	memset(&rcpt, 0, sizeof(rcpt));
-	rcpt.address = a->address;
-	rcpt.status = STORE_RCPT_PENDING;
-	rcpt.reply = none;
-	e.account_id = a->id;
-	e.created = now;
-	e.next_attempt = now;
-	e.mail_from = cf->invite_from;
-	e.message_id = msgid;
-	e.last_error = none;
-	e.size = (uint64_t)len;
-	e.rcpts = &rcpt;
-	e.nrcpts = 1;
-	e.flags = STORE_QUEUE_F_NOTICE;
-	ret = store_queue_put(txn, &e, msg, (size_t)len);
+	ret = doorbell_notice_queue(txn, cf, a->id, a->address, msgid, msg,
+	    (size_t)len);
 	sodium_memzero(msg, (size_t)len);
 	free(msg);
 	return ret;

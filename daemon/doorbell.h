@@ -17,6 +17,10 @@
 #ifndef GUESTBOX_DOORBELL_H
 #define GUESTBOX_DOORBELL_H
 
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
 #include "conf.h"
 #include "store.h"
 
@@ -26,6 +30,23 @@
  */
 int		 doorbell_filed(struct store_txn *, const struct store_delivery *,
 		    const void *conf);
+/*
+ * Whether a notice last queued at last (0: never) may go again at now:
+ * never with interval 0.  The one rule for every notice of the server's
+ * own that is kept at most one per interval in the account record (the
+ * doorbell's notice_sent, the lost-password mail's lost_sent).
+ */
+int		 doorbell_interval_due(int64_t last, uint64_t interval,
+		    time_t now);
+/*
+ * Queues msg (what goes on the wire) for one recipient, from
+ * invite_from, in txn, into the durable outbound queue of
+ * guestbox-submitd, flagged STORE_QUEUE_F_NOTICE: it goes once whatever
+ * crashes, and a failure bounces nothing.
+ */
+int		 doorbell_notice_queue(struct store_txn *, const struct conf *,
+		    uint64_t account_id, const char *to, const char *msgid,
+		    const void *msg, size_t len);
 /*
  * How often a daemon with logged-in sessions records that their clients
  * are there (store_account_seen), in seconds: often enough that a client

@@ -136,7 +136,10 @@ account_login_form(struct bs_req *r, enum text_id error)
 	    "</p>\n", BS_MAX_PASSWORD);
 	evbuffer_add_printf(b, "<p><button type=\"submit\">");
 	html_text(b, r, T_ACCT_LOGIN_SUBMIT, NULL, 0);
-	evbuffer_add_printf(b, "</button></p>\n</form>\n");
+	evbuffer_add_printf(b, "</button></p>\n</form>\n<p><a href=\"/lost\" "
+	    "id=\"lost\">");
+	html_text(b, r, T_LOST_LINK, NULL, 0);
+	evbuffer_add_printf(b, "</a></p>\n");
 	html_end(r, b, 200, "OK");
 }
 
@@ -232,18 +235,10 @@ account_page(struct bs_req *r, const struct store_account *a,
 	gmtime_r(&gone, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
 	b = html_begin(r, T_ACCT_TITLE);
-	if (flash == T_ACCT_SAVED) {
-		evbuffer_add_printf(b, "<p class=\"notice\" id=\"saved\" "
-		    "role=\"status\">");
-		html_text(b, r, flash, NULL, 0);
-		evbuffer_add_printf(b, "</p>\n");
-	} else if (flash != T_COUNT) {
-		/* A download refused for a wrong password. */
-		evbuffer_add_printf(b, "<p class=\"error\" id=\"error\" "
-		    "role=\"alert\">");
-		html_text(b, r, flash, NULL, 0);
-		evbuffer_add_printf(b, "</p>\n");
-	}
+	if (flash == T_ACCT_SAVED)
+		html_notice(b, r, "saved", flash);
+	else	/* a download refused for a wrong password; T_COUNT: none */
+		html_form_error(b, r, flash, NULL, 0);
 	args[0] = a->address;
 	evbuffer_add_printf(b, "<p id=\"address\">");
 	html_text(b, r, T_ACCT_INTRO, args, 1);
@@ -386,15 +381,22 @@ account_get(struct bs_req *r)
 		store_account_clear(&at.acct);
 		return;
 	}
-	if (r->sess->state != SESSION_ACCOUNT_NEW) {
-		/* A cookie for the form's CSRF token; nothing else in it. */
-		sodium_memzero(r->sess, sizeof(*r->sess));
-		r->sess->flash = T_COUNT;
-		r->sess->expires = (int64_t)time(NULL) + BS_SESSION_INVITE;
-		session_enter_state(r->sess, SESSION_ACCOUNT_NEW, "login form");
-		bs_session_save(r, r->sess);
-	}
+	account_form_session(r);
 	account_login_form(r, flash);
+}
+
+void
+account_form_session(struct bs_req *r)
+{
+	if (r->sess->state == SESSION_ACCOUNT_NEW ||
+	    r->sess->state == SESSION_ACCOUNT)
+		return;
+	/* A cookie for the form's CSRF token; nothing else in it. */
+	sodium_memzero(r->sess, sizeof(*r->sess));
+	r->sess->flash = T_COUNT;
+	r->sess->expires = (int64_t)time(NULL) + BS_SESSION_INVITE;
+	session_enter_state(r->sess, SESSION_ACCOUNT_NEW, "login form");
+	bs_session_save(r, r->sess);
 }
 
 static void

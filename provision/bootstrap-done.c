@@ -173,5 +173,10 @@ done_get(struct bs_req *r)
 	done_steps(b, r, T_DONE_K9_HEAD, k9, sizeof(k9) / sizeof(k9[0]));
 	done_steps(b, r, T_DONE_FAIR_HEAD, fair, sizeof(fair) / sizeof(fair[0]));
 	html_para(b, r, T_DONE_OTHER, NULL);
+	evbuffer_add_printf(b, "<p class=\"hint\">");
+	html_text(b, r, T_DONE_LOST, NULL, 0);
+	evbuffer_add_printf(b, " <a href=\"/lost\" id=\"lost\">");
+	html_text(b, r, T_LOST_LINK, NULL, 0);
+	evbuffer_add_printf(b, "</a></p>\n");
 	html_end(r, b, 200, "OK");
 }

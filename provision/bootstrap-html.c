@@ -112,6 +112,16 @@ html_form_error(struct evbuffer *b, struct bs_req *r, enum text_id error,
 }
 
 void
+html_notice(struct evbuffer *b, struct bs_req *r, const char *id,
+    enum text_id text)
+{
+	evbuffer_add_printf(b, "<p class=\"notice\" id=\"%s\" "
+	    "role=\"status\">", id);
+	html_text(b, r, text, NULL, 0);
+	evbuffer_add_printf(b, "</p>\n");
+}
+
+void
 html_form_submit(struct evbuffer *b, struct bs_req *r, enum text_id label)
 {
 	evbuffer_add_printf(b, "<p><button type=\"submit\">");

@@ -12,6 +12,7 @@
  *	GET  /style.css
  *	GET  /account, POST /account/login, POST /account	the guest's page
  *	POST /account/phone	a phone's one-time link from the guest's page
+ *	GET  /lost, POST /lost	a lost password: a new invitation asked for
  */
 #include "config.h"
 
@@ -60,6 +61,11 @@ const struct route bs_routes[] = {
 	{ .method = EVHTTP_REQ_POST, .path = "/account/mbox",
 	    .flags = ROUTE_ACCOUNT | ROUTE_THROTTLED | ROUTE_FORM,
 	    .form = "account-mbox", .handler = account_mbox_post },
+	{ .method = EVHTTP_REQ_GET, .path = "/lost",
+	    .flags = ROUTE_ACCOUNT, .handler = lost_get },
+	{ .method = EVHTTP_REQ_POST, .path = "/lost",
+	    .flags = ROUTE_ACCOUNT | ROUTE_THROTTLED | ROUTE_FORM,
+	    .form = "lost", .handler = lost_post },
 };
 
 const size_t bs_nroutes = sizeof(bs_routes) / sizeof(bs_routes[0]);

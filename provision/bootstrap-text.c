@@ -279,6 +279,31 @@ static const char *const text_en[T_COUNT] = {
 	    "mail program or an archive. Enter your password once more: this "
 	    "page keeps no key of yours.",
 	[T_ACCT_MBOX_SUBMIT] = "Download",
+	[T_LOST_LINK] = "Forgot your password?",
+	[T_LOST_TITLE] = "Forgot your password?",
+	[T_LOST_PROMISE] = "Your password cannot be recovered, reset or "
+	    "changed \xe2\x80\x93 not by us and not by anyone else. That is "
+	    "what keeps your mail safe: it is stored encrypted with a key that "
+	    "only your password opens, and the password itself is stored "
+	    "nowhere.",
+	[T_LOST_GONE] = "Without the password, the mail in this mailbox can "
+	    "never be opened again. What you can get is a new invitation: a "
+	    "fresh start with a new password, in which the old messages are "
+	    "deleted (nobody could read them any more).",
+	[T_LOST_HOW] = "Enter the address of your temporary mailbox. The "
+	    "people who wrote to you there are then told by encrypted mail "
+	    "that you lost the password and how the administrator makes a new "
+	    "invitation. They do not get any of your mail.",
+	[T_LOST_SUBMIT] = "Ask for a new invitation",
+	[T_LOST_ASKED] = "Thank you. If this address has an active mailbox "
+	    "here, the people who wrote to it are now told by encrypted mail. "
+	    "You do not need to ask again: asking again soon sends nothing "
+	    "more.",
+	[T_LOST_DIRECT] = "If you know who wrote to you, you can also ask "
+	    "them directly for a new invitation.",
+	[T_LOST_BACK] = "Back to the login",
+	[T_DONE_LOST] = "Keep your password safe: nobody can change or "
+	    "recover it, not even the administrator.",
 };
 
 static const char *const text_de[T_COUNT] = {
@@ -586,6 +611,34 @@ static const char *const text_de[T_COUNT] = {
 	    "noch einmal ein: Diese Seite beh\xc3\xa4lt keinen Schl\xc3\xbcssel von "
 	    "Ihnen.",
 	[T_ACCT_MBOX_SUBMIT] = "Herunterladen",
+	[T_LOST_LINK] = "Passwort vergessen?",
+	[T_LOST_TITLE] = "Passwort vergessen?",
+	[T_LOST_PROMISE] = "Ihr Passwort kann nicht wiederhergestellt, "
+	    "zur\xc3\xbc" "ckgesetzt oder ge\xc3\xa4ndert werden \xe2\x80\x93 "
+	    "weder von uns noch von sonst jemandem. Genau das sch\xc3\xbctzt "
+	    "Ihre Post: Sie ist mit einem Schl\xc3\xbcssel verschl\xc3\xbcsselt, "
+	    "den nur Ihr Passwort \xc3\xb6" "ffnet, und das Passwort selbst ist "
+	    "nirgends gespeichert.",
+	[T_LOST_GONE] = "Ohne das Passwort l\xc3\xa4sst sich die Post in "
+	    "diesem Postfach nie wieder \xc3\xb6" "ffnen. Was Sie bekommen "
+	    "k\xc3\xb6nnen, ist eine neue Einladung: ein Neuanfang mit einem "
+	    "neuen Passwort, bei dem die alten Nachrichten gel\xc3\xb6scht "
+	    "werden (lesen k\xc3\xb6nnte sie ohnehin niemand mehr).",
+	[T_LOST_HOW] = "Geben Sie die Adresse Ihres tempor\xc3\xa4ren "
+	    "Postfachs ein. Wer Ihnen dorthin geschrieben hat, erf\xc3\xa4hrt "
+	    "dann per verschl\xc3\xbcsselter Mail, dass Sie das Passwort "
+	    "verloren haben und wie der Administrator eine neue Einladung "
+	    "ausstellt. Von Ihrer Post bekommt niemand etwas zu sehen.",
+	[T_LOST_SUBMIT] = "Neue Einladung erbitten",
+	[T_LOST_ASKED] = "Danke. Wenn es zu dieser Adresse hier ein aktives "
+	    "Postfach gibt, erfahren die Absender jetzt per verschl\xc3\xbcsselter "
+	    "Mail davon. Sie m\xc3\xbcssen nicht noch einmal fragen: eine "
+	    "baldige zweite Anfrage verschickt nichts mehr.",
+	[T_LOST_DIRECT] = "Wenn Sie wissen, wer Ihnen geschrieben hat, "
+	    "k\xc3\xb6nnen Sie auch direkt dort um eine neue Einladung bitten.",
+	[T_LOST_BACK] = "Zur\xc3\xbc" "ck zur Anmeldung",
+	[T_DONE_LOST] = "Bewahren Sie Ihr Passwort gut auf: niemand kann es "
+	    "\xc3\xa4ndern oder wiederherstellen, auch der Administrator nicht.",
 };
 
 static const char *const *const text_langs[LANG_COUNT] = {

@@ -211,6 +211,17 @@ enum text_id {
 	T_ACCT_MBOX_HEAD,
 	T_ACCT_MBOX_TEXT,
 	T_ACCT_MBOX_SUBMIT,
+	/* a lost password (bootstrap-lost.c) */
+	T_LOST_LINK,
+	T_LOST_TITLE,
+	T_LOST_PROMISE,
+	T_LOST_GONE,
+	T_LOST_HOW,
+	T_LOST_SUBMIT,
+	T_LOST_ASKED,
+	T_LOST_DIRECT,
+	T_LOST_BACK,
+	T_DONE_LOST,
 	T_COUNT,
 };
 
@@ -330,7 +341,8 @@ struct bootstrapd {
 	struct phone_link	*phone_links;	/* bootstrap-phone.c */
 	size_t			 nphone_links;
 	struct event		*phone_sweep;	/* while links wait */
-	struct workq		*workq;		/* new device passwords' hashes */
+	struct workq		*workq;		/* device passwords, lost ones */
+	int			 pgp_ok;	/* GnuPG usable (pgpmime_init) */
 	struct throttle		*throttle;
 	struct bs_limits	*limits;
 	struct bs_listener	*listeners;
@@ -446,6 +458,9 @@ void		 html_csrf(struct evbuffer *, struct bs_req *, const char *form);
  */
 void		 html_form_error(struct evbuffer *, struct bs_req *,
 		    enum text_id error, const char *const *args, size_t nargs);
+/* A notice that a post was done: <p id=id role=status>text</p>. */
+void		 html_notice(struct evbuffer *, struct bs_req *, const char *id,
+		    enum text_id text);
 void		 html_form_submit(struct evbuffer *, struct bs_req *,
 		    enum text_id label);
 void		 xml_escape(struct evbuffer *, const char *);
@@ -502,6 +517,13 @@ void		 account_device_revoke(struct bootstrapd *, uint64_t account_id,
 /* bootstrap-profile.c: the profile for address; password may be NULL. */
 void		 profile_send(struct bs_req *, const char *address,
 		    const char *password);
+void		 lost_get(struct bs_req *);
+void		 lost_post(struct bs_req *);
+/*
+ * A fresh cookie of the guest's page (SESSION_ACCOUNT_NEW) for a form's
+ * CSRF token, unless r has one (at the login form, or logged in).
+ */
+void		 account_form_session(struct bs_req *);
 /*
  * bootstrap-mbox.c: streams the mailbox of r's session as mbox, its
  * messages decrypted with *keyp, which it takes (and wipes at the end).

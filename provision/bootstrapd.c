@@ -33,6 +33,8 @@
 
 #include "bootstrap.h"
 #include "log.h"
+#include "pgp.h"
+#include "pgpmime.h"
 #include "workq.h"
 #include "xmalloc.h"
 
@@ -351,6 +353,7 @@ int
 main(int argc, char *argv[])
 {
 	struct bootstrapd	 bd;
+	char			 why[256];
 	size_t			 set;
 	int			 ret;
 
@@ -378,10 +381,26 @@ main(int argc, char *argv[])
 	/* The auth workers: /account checks passwords like IMAP does. */
 	daemon_start(&bd.d, 1);
 	auth_set_login_proto(bd.d.auth, STORE_LOGIN_PAGE);
+	/*
+	 * The lost-password mails are encrypted here (bootstrap-lost.c);
+	 * without GnuPG the page still answers, and the log says why none
+	 * goes.
+	 */
+	if (pgp_init(bd.d.conf->state_dir) == -1)
+		log_warnx("cannot use GnuPG in %s/gnupg: no lost-password "
+		    "mails", bd.d.conf->state_dir);
+	else if (pgpmime_init(why, sizeof(why)) == -1)
+		log_warnx("cannot use GnuPG in %s/gnupg: %s; no lost-password "
+		    "mails", bd.d.conf->state_dir, why);
+	else
+		bd.pgp_ok = 1;
 	session_init();
 	bd.throttle = throttle_new(bd.d.conf->bootstrap_rate);
 	bd.limits = bs_limits_new(bd.d.base, bd.d.conf);
-	/* One hash at a time for new device passwords; a few may wait. */
+	/*
+	 * One job at a time (a new device password's hash, a lost
+	 * password's mails); a few may wait.
+	 */
 	bd.workq = workq_new(bd.d.base, 1, 8);
 	bootstrap_listen(&bd, set);
 	ret = daemon_run(&bd.d);

@@ -95,6 +95,7 @@ show_txn(struct store_txn *txn, void *arg)
 		    a->locked ? "true" : "false");
 		json_key_time(sh->fp, "client_seen", a->client_seen, 1);
 		json_key_time(sh->fp, "notice_sent", a->notice_sent, 1);
+		json_key_time(sh->fp, "lost_sent", a->lost_sent, 1);
 		if (store_account_has_invite(a)) {
 			fprintf(sh->fp, "\"invitation\":{");
 			json_key_time(sh->fp, "expires", a->invite_expires, 1);

@@ -20,6 +20,8 @@
 #define REC_ACCOUNT_V3	3
 /* V3 and the device passwords (written when there is or was one). */
 #define REC_ACCOUNT_V4	4
+/* V4 and the lost-password mail's time (written once one went). */
+#define REC_ACCOUNT_V5	5
 #define REC_ACCOUNT_F_NOTICES_OFF	0x01
 #define REC_ACCOUNT_F_LOCKED		0x02
 #define REC_MAILBOX_V1	1
@@ -33,12 +35,13 @@
 void
 store_account_encode(const struct store_account *a, struct pack *pk)
 {
-	int	 v4 = a->next_device_id != 0 || a->ndevices != 0;
+	int	 v5 = a->lost_sent != 0;
+	int	 v4 = v5 || a->next_device_id != 0 || a->ndevices != 0;
 	int	 v3 = v4 || a->client_seen != 0 || a->notice_sent != 0 ||
 		    a->notices_off || a->locked;
 	uint32_t i;
 
-	pack_u8(pk, v4 ? REC_ACCOUNT_V4 : v3 ? REC_ACCOUNT_V3 :
+	pack_u8(pk, v5 ? REC_ACCOUNT_V5 : v4 ? REC_ACCOUNT_V4 : v3 ? REC_ACCOUNT_V3 :
 	    a->invite_unsent ? REC_ACCOUNT_V2 : REC_ACCOUNT_V1);
 	pack_u64(pk, a->id);
 	pack_str(pk, a->address);
@@ -88,6 +91,8 @@ store_account_encode(const struct store_account *a, struct pack *pk)
 			pack_raw(pk, dv->verifier, sizeof(dv->verifier));
 		}
 	}
+	if (v5)
+		pack_i64(pk, a->lost_sent);
 	if (!v3 && a->invite_unsent)
 		pack_u8(pk, 1);
 }
@@ -102,7 +107,7 @@ store_account_decode(const void *buf, size_t len, struct store_account *a)
 	store_account_clear(a);
 	unpack_init(&up, buf, len);
 	version = unpack_u8(&up);
-	if (version < REC_ACCOUNT_V1 || version > REC_ACCOUNT_V4)
+	if (version < REC_ACCOUNT_V1 || version > REC_ACCOUNT_V5)
 		return STORE_ECORRUPT;
 	a->id = unpack_u64(&up);
 	a->address = unpack_str(&up);
@@ -142,7 +147,7 @@ store_account_decode(const void *buf, size_t len, struct store_account *a)
 		    REC_ACCOUNT_F_LOCKED)) != 0)
 			version = 0;
 	}
-	if (version == REC_ACCOUNT_V4) {
+	if (version >= REC_ACCOUNT_V4) {
 		a->next_device_id = unpack_u32(&up);
 		n = unpack_u32(&up);
 		if (n > STORE_MAX_DEVICES)
@@ -164,6 +169,8 @@ store_account_decode(const void *buf, size_t len, struct store_account *a)
 				version = 0;
 		}
 	}
+	if (version == REC_ACCOUNT_V5)
+		a->lost_sent = unpack_i64(&up);
 	if (version == 0 || !unpack_done(&up) || a->state < STORE_ACCT_PENDING ||
 	    a->state > STORE_ACCT_DELETING) {
 		store_account_clear(a);

@@ -229,6 +229,11 @@ struct store_account {
 	 * submission login, open sessions end; delivery goes on.
 	 */
 	uint8_t		 locked;
+	/*
+	 * The last "lost password" mail to the correspondents was queued
+	 * (provision/bootstrap-lost.c, lost_password_interval).
+	 */
+	int64_t		 lost_sent;
 
 	/* Device passwords, in id order. */
 	uint32_t	 next_device_id;

@@ -179,6 +179,28 @@ async function submit(page, selector) {
 		    await page.locator('#address[name=address]').count() === 1,
 		    'logged out: the login form');
 
+		// 7. A lost password: from the login form to /lost and its
+		// answer (an unknown address: the same answer, no mail).
+		await submit(page, '#lost');
+		check(new URL(page.url()).pathname === '/lost' &&
+		    await page.getAttribute('html', 'lang') === lang &&
+		    await page.locator('label[for=address]').count() === 1,
+		    'the login form links to /lost, a labelled form');
+		await shot(page, '7-lost');
+		await axe(page, 'the lost-password page');
+		await page.fill('#address', 'nobody-' + lang + '@external.test');
+		const asked = await submit(page, '#lost-submit');
+		check(asked.request().method() === 'GET' &&
+		    asked.request().redirectedFrom() !== null &&
+		    await page.locator('#asked[role=status]').count() === 1,
+		    'the request is answered with a redirect and a notice');
+		await shot(page, '8-lost-asked');
+		await axe(page, 'the lost-password answer');
+		// Back to a page that axe-core's script tag did not go into.
+		await submit(page, '#back');
+		check(new URL(page.url()).pathname === '/account',
+		    '/lost links back to the login');
+
 		check(foreign.length === 0, 'no request left the origin ' +
 		    JSON.stringify(foreign));
 		check(await page.locator('script').count() === 0,

@@ -669,6 +669,50 @@ START_TEST(test_codec_robust)
 		    STORE_ECORRUPT);
 	}
 	pack_free(&pk);
+	/*
+	 * The lost-password mail's time makes a version 5 record, with or
+	 * without device passwords, as strict: it survives a restart.
+	 */
+	a.devices[1].id = 2;
+	a.lost_sent = 3000;
+	pack_init(&pk);
+	store_account_encode(&a, &pk);
+	ck_assert_int_eq(pk.buf[0], 5);
+	check_codec(REC_ACCOUNT, &pk);
+	{
+		struct store_account	 a6;
+
+		memset(&a6, 0, sizeof(a6));
+		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a6), 0);
+		ck_assert_int_eq(a6.lost_sent, 3000);
+		ck_assert_uint_eq(a6.ndevices, 2);
+		ck_assert_int_eq(a6.notice_sent, 2000);
+		store_account_clear(&a6);
+	}
+	pack_free(&pk);
+	store_account_clear(&a);
+	memset(&a, 0, sizeof(a));
+	a.id = 8;
+	a.address = xstrdup("lost@example.org");
+	a.inviter = xstrdup("x@home.example");
+	a.state = STORE_ACCT_ACTIVE;
+	a.pin_verifier = xstrdup("");
+	a.pin_armored = xstrdup("");
+	a.lost_sent = 4000;
+	pack_init(&pk);
+	store_account_encode(&a, &pk);
+	ck_assert_int_eq(pk.buf[0], 5);
+	check_codec(REC_ACCOUNT, &pk);
+	{
+		struct store_account	 a7;
+
+		memset(&a7, 0, sizeof(a7));
+		ck_assert_int_eq(store_account_decode(pk.buf, pk.len, &a7), 0);
+		ck_assert_int_eq(a7.lost_sent, 4000);
+		ck_assert_uint_eq(a7.ndevices, 0);
+		store_account_clear(&a7);
+	}
+	pack_free(&pk);
 	store_account_clear(&a);
 
 	/* A queue entry: version 1, and 2 with flags (a notice). */

@@ -1,6 +1,8 @@
 /*
  * pgpmime.h: the outbound copies of a submitted message, as PGP/MIME
- * (RFC 3156) encrypted with GPGME to the recipients' keys.
+ * (RFC 3156) encrypted with GPGME to the recipients' keys.  Used by
+ * guestbox-submitd (relay, gateway) and by guestbox-bootstrapd (the
+ * lost-password mail to the correspondents).
  *
  * guestbox never sends a reply in clear: every failure here (a missing,
  * expired, revoked or unusable key, a gpg error) is an error for the
