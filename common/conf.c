@@ -535,11 +535,12 @@ conf_apply_defaults(struct conf *cf)
 }
 
 /*
- * Values derived from others once the file is read; -1 with *whyp if the
- * host name cannot stand in the derived public_url.
+ * Values derived from others once the file is read.  A host name is a
+ * DNS name (CT_HOST, or held to it here), so https://HOSTNAME is always
+ * a public_url that conf_check_url() takes.
  */
-static int
-conf_finish(struct conf *cf, const char **whyp)
+static void
+conf_finish(struct conf *cf)
 {
 	char	 host[256];
 
@@ -552,19 +553,10 @@ conf_finish(struct conf *cf, const char **whyp)
 			snprintf(host, sizeof(host), "localhost");
 		cf->hostname = xstrdup(host);
 	}
-	if (cf->public_url == NULL) {
+	if (cf->public_url == NULL)
 		xasprintf(&cf->public_url, "https://%s", cf->hostname);
-		if (conf_check_url(cf->public_url, whyp) == -1) {
-			*whyp = "cannot stand in the default public_url "
-			    "https://HOSTNAME: set public_url";
-			return -1;
-		}
-		/* As if it were set: the dump parses to the same. */
-		conf_url_trim(cf->public_url);
-	}
 	if (cf->invite_from == NULL)
 		xasprintf(&cf->invite_from, "noreply@%s", cf->hostname);
-	return 0;
 }
 
 struct conf *
@@ -648,12 +640,7 @@ conf_parse(const char *name, const char *text, size_t len, char *err,
 		}
 		free(line);
 	}
-	k = conf_find_key("hostname");
-	if (conf_finish(cf, &why) == -1) {
-		conf_error(err, errlen, name, seen[k - conf_keys],
-		    "hostname \"%s\" %s", cf->hostname, why);
-		goto fail;
-	}
+	conf_finish(cf);
 	return cf;
 fail:
 	conf_free(&cf);

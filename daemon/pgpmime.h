@@ -14,7 +14,8 @@
  * (pgp_keys_find in pgp.h: no gpg run unless the keyring changed) and
  * runs gpg once per copy to encrypt.
  * Call it off the event loop (a worker thread); GPGME contexts are made
- * per call, so concurrent calls are safe once pgpmime_init() has run.
+ * per call, so concurrent calls are safe once pgp_init() (the daemons)
+ * or pgpmime_init() (without a GnuPG home of guestbox's) has run.
  *
  * The shape of a copy (CRLF line ends throughout):
  *
@@ -71,9 +72,10 @@ struct pgpmime_copy {
 };
 
 /*
- * Initialises GPGME (gpgme_check_version) and checks that gpg runs.  Call
- * once, before any thread calls pgpmime_build.  Returns 0, or -1 with a
- * reason in why.
+ * Initialises GPGME (gpgme_check_version) and checks that gpg runs, for a
+ * program that does not call pgp_init() (which does both, and sets the
+ * GnuPG home).  Call once, before any thread calls pgpmime_build.
+ * Returns 0, or -1 with a reason in why.
  */
 int	pgpmime_init(char *why, size_t whylen);
 

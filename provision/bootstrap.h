@@ -342,7 +342,7 @@ struct bootstrapd {
 	size_t			 nphone_links;
 	struct event		*phone_sweep;	/* while links wait */
 	struct workq		*workq;		/* device passwords, lost ones */
-	int			 pgp_ok;	/* GnuPG usable (pgpmime_init) */
+	int			 pgp_ok;	/* GnuPG usable (pgp_init) */
 	struct throttle		*throttle;
 	struct bs_limits	*limits;
 	struct bs_listener	*listeners;

@@ -353,7 +353,6 @@ int
 main(int argc, char *argv[])
 {
 	struct bootstrapd	 bd;
-	char			 why[256];
 	size_t			 set;
 	int			 ret;
 
@@ -389,9 +388,6 @@ main(int argc, char *argv[])
 	if (pgp_init(bd.d.conf->state_dir) == -1)
 		log_warnx("cannot use GnuPG in %s/gnupg: no lost-password "
 		    "mails", bd.d.conf->state_dir);
-	else if (pgpmime_init(why, sizeof(why)) == -1)
-		log_warnx("cannot use GnuPG in %s/gnupg: %s; no lost-password "
-		    "mails", bd.d.conf->state_dir, why);
 	else
 		bd.pgp_ok = 1;
 	session_init();

@@ -108,10 +108,9 @@ main(int argc, char *argv[])
 	daemon_bind(&sd.daemon, &cf->gateway_listen);
 	daemon_start(&sd.daemon, 1);
 	auth_set_login_proto(sd.daemon.auth, STORE_LOGIN_SUBMISSION);
+	/* GPGME's set-up and gpg's check, for pgpmime.c too. */
 	if (pgp_init(cf->state_dir) == -1)
 		fatalx("cannot use GnuPG in %s/gnupg", cf->state_dir);
-	if (pgpmime_init(why, sizeof(why)) == -1)
-		fatalx("cannot use GnuPG in %s/gnupg: %s", cf->state_dir, why);
 	/* The home users' keys, before the first message can need them. */
 	if (cf->gateway_listen.n > 0 && gateway_init(cf, why,
 	    sizeof(why)) == -1)
