@@ -39,6 +39,7 @@
 #include "doorbell.h"
 #include "log.h"
 #include "pack.h"
+#include "workers.h"
 #include "xmalloc.h"
 
 /* Jobs waiting for a worker; past this, logins get [UNAVAILABLE]. */
@@ -883,7 +884,10 @@ auth_worker(void *arg)
 		if (au->queue_head == NULL)
 			au->queue_tail = NULL;
 		pthread_mutex_unlock(&au->lock);
+		/* auth_workers is the cap of the daemon, all workers together. */
+		workers_hash_begin();
 		auth_work(ar);
+		workers_hash_end();
 		/* A pointer is far below PIPE_BUF: the write is atomic. */
 		do
 			n = write(au->pipe[1], &ar, sizeof(ar));

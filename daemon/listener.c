@@ -210,7 +210,8 @@ listeners_close(struct listeners *ls)
 			evconnlistener_free(ls->v[i].evl);
 		if (ls->v[i].fd != -1)
 			close(ls->v[i].fd);
-		if (ls->v[i].spec.host == NULL && ls->v[i].spec.port != NULL)
+		if (ls->v[i].spec.host == NULL && ls->v[i].spec.port != NULL &&
+		    !ls->inherited)
 			unlink(ls->v[i].spec.port);
 		free(ls->v[i].spec.host);
 		free(ls->v[i].spec.port);
