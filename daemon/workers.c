@@ -48,6 +48,8 @@
 
 /* Entries in the count table: per address and per account, per worker. */
 #define WORKERS_SLOTS		65536
+/* Shared records (workers_rec_update): a table of their own. */
+#define WORKERS_RECS		32768
 /* A worker that lived this long is started again at once. */
 #define WORKERS_STABLE_MS	30000
 #define WORKERS_BACKOFF_MIN_MS	1000
@@ -61,6 +63,11 @@ struct workers_entry {
 	uint32_t	 count;
 };
 
+struct workers_rec_entry {
+	uint64_t		 key;	/* 0: free */
+	struct workers_rec	 rec;
+};
+
 struct workers_shared {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 hash_cond;
@@ -71,6 +78,8 @@ struct workers_shared {
 	size_t			 used;
 	uint8_t			 hash_key[crypto_shorthash_KEYBYTES];
 	struct workers_entry	 e[WORKERS_SLOTS];
+	size_t			 nrecs;
+	struct workers_rec_entry r[WORKERS_RECS];
 };
 
 struct workers_child {
@@ -89,6 +98,8 @@ static uint64_t	workers_key(const char *, const char *);
 static void	workers_entry_remove(size_t);
 static int	workers_entry_add(uint64_t, uint32_t, uint32_t);
 static void	workers_release(uint32_t);
+static void	workers_rec_remove(size_t);
+static void	workers_rec_sweep(void);
 static void	workers_child_start(struct daemon *, struct workers_child *,
 		    size_t, const sigset_t *);
 static void	workers_supervise(struct daemon *, size_t);
@@ -263,6 +274,91 @@ workers_count_put(const char *kind, const char *key)
 			break;
 		}
 	workers_unlock();
+}
+
+/* workers_entry_remove() for the record table. */
+static void
+workers_rec_remove(size_t i)
+{
+	struct workers_rec_entry	*r = workers_sh->r;
+	size_t				 j, home;
+
+	for (j = (i + 1) % WORKERS_RECS; r[j].key != 0;
+	    j = (j + 1) % WORKERS_RECS) {
+		home = r[j].key % WORKERS_RECS;
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		r[i] = r[j];
+		i = j;
+	}
+	memset(&r[i], 0, sizeof(r[i]));
+	workers_sh->nrecs--;
+}
+
+/* The table is full: keep only the records that have not expired. */
+static void
+workers_rec_sweep(void)
+{
+	struct workers_rec_entry	*keep, *r = workers_sh->r;
+	uint64_t			 now = time_mono_ms();
+	size_t				 i, j, n = 0;
+
+	keep = xreallocarray(NULL, workers_sh->nrecs + 1, sizeof(*keep));
+	for (i = 0; i < WORKERS_RECS; i++)
+		if (r[i].key != 0 && r[i].rec.expires_ms > now &&
+		    n < workers_sh->nrecs)
+			keep[n++] = r[i];
+	memset(r, 0, sizeof(workers_sh->r));
+	for (i = 0; i < n; i++) {
+		for (j = keep[i].key % WORKERS_RECS; r[j].key != 0;
+		    j = (j + 1) % WORKERS_RECS)
+			;
+		r[j] = keep[i];
+	}
+	workers_sh->nrecs = n;
+	free(keep);
+}
+
+int
+workers_rec_update(const char *kind, const char *key,
+    int (*fn)(struct workers_rec *, void *), void *arg)
+{
+	struct workers_rec_entry	*r;
+	struct workers_rec		 tmp;
+	uint64_t			 k;
+	size_t				 i;
+
+	if (workers_sh == NULL)
+		return -1;
+	k = workers_key(kind, key);
+	workers_lock();
+	r = workers_sh->r;
+	for (i = k % WORKERS_RECS; r[i].key != 0 && r[i].key != k;
+	    i = (i + 1) % WORKERS_RECS)
+		;
+	if (r[i].key == k) {
+		if (!fn(&r[i].rec, arg))
+			workers_rec_remove(i);
+		workers_unlock();
+		return 0;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	if (fn(&tmp, arg)) {
+		if (workers_sh->nrecs >= WORKERS_RECS / 4 * 3) {
+			workers_rec_sweep();
+			for (i = k % WORKERS_RECS; r[i].key != 0;
+			    i = (i + 1) % WORKERS_RECS)
+				;
+		}
+		/* Still full: forgotten, as the single process did. */
+		if (workers_sh->nrecs < WORKERS_RECS / 4 * 3) {
+			r[i].key = k;
+			r[i].rec = tmp;
+			workers_sh->nrecs++;
+		}
+	}
+	workers_unlock();
+	return 0;
 }
 
 void

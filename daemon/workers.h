@@ -50,6 +50,25 @@ void	workers_ready(void);
  */
 int	workers_count_take(const char *kind, const char *key, uint64_t limit);
 void	workers_count_put(const char *kind, const char *key);
+/*
+ * A record every worker shares (failure counts, rate buckets), kept by
+ * key, not by worker.  expires_ms (time_mono_ms()) is when forgetting it
+ * is the same as keeping it: a full table drops the expired ones.
+ */
+struct workers_rec {
+	uint64_t	 expires_ms;
+	uint64_t	 stamp;
+	double		 tokens;
+	uint32_t	 n;
+};
+/*
+ * Runs fn on the record of kind/key (zeroed if there is none) under the
+ * lock; fn returns 1 to keep the record, 0 to drop it.  A full table
+ * runs fn on a record it then forgets.  -1 when there is no shared
+ * table (the caller keeps its own state); 0 otherwise.
+ */
+int	workers_rec_update(const char *kind, const char *key,
+	    int (*fn)(struct workers_rec *, void *), void *arg);
 /* Around one Argon2id hash: waits while hash_cap run in any worker. */
 void	workers_hash_begin(void);
 void	workers_hash_end(void);
