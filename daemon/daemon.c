@@ -570,17 +570,17 @@ daemon_run(struct daemon *d)
 void
 daemon_cleanup(struct daemon *d)
 {
-	size_t	 i;
+	struct event	**evs[] = { &d->ev_notify, &d->ev_force, &d->ev_hup,
+			    &d->ev_term, &d->ev_int, &d->ev_maint };
+	size_t		  i;
 
+	/* A supervisor (workers.c) made none of them. */
 	auth_free(&d->auth);
-	if (d->ev_notify != NULL)
-		event_free(d->ev_notify);
-	if (d->ev_force != NULL)
-		event_free(d->ev_force);
-	event_free(d->ev_hup);
-	event_free(d->ev_term);
-	event_free(d->ev_int);
-	event_free(d->ev_maint);
+	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (*evs[i] != NULL) {
+			event_free(*evs[i]);
+			*evs[i] = NULL;
+		}
 	/* A clean close: the next opener needs no recovery. */
 	if (d->store != NULL)
 		store_maintain(d->store, 1);

@@ -57,15 +57,19 @@
 /* After SIGTERM: the workers' own grace and store close, and a margin. */
 #define WORKERS_STOP_MS		20000
 
+/* A count (by key and worker) or a record (by key): one shape, two tables. */
 struct workers_entry {
-	uint64_t	 key;		/* 0: free */
-	uint32_t	 worker;
-	uint32_t	 count;
+	uint64_t		 key;		/* 0: free */
+	uint32_t		 worker;
+	uint32_t		 count;
+	struct workers_rec	 rec;
 };
 
-struct workers_rec_entry {
-	uint64_t		 key;	/* 0: free */
-	struct workers_rec	 rec;
+/* One open addressing table (linear probing) in the shared mapping. */
+struct workers_table {
+	struct workers_entry	*v;
+	size_t			 size;
+	size_t			*used;
 };
 
 struct workers_shared {
@@ -79,7 +83,8 @@ struct workers_shared {
 	uint8_t			 hash_key[crypto_shorthash_KEYBYTES];
 	struct workers_entry	 e[WORKERS_SLOTS];
 	size_t			 nrecs;
-	struct workers_rec_entry r[WORKERS_RECS];
+	uint64_t		 rec_sweep_ms;	/* no sweep before */
+	struct workers_entry	 r[WORKERS_RECS];
 };
 
 struct workers_child {
@@ -95,11 +100,13 @@ static uint32_t			 workers_self;	/* our slot */
 static void	workers_lock(void);
 static void	workers_unlock(void);
 static uint64_t	workers_key(const char *, const char *);
-static void	workers_entry_remove(size_t);
+static struct workers_table workers_counts(void);
+static struct workers_table workers_recs(void);
+static void	workers_table_remove(struct workers_table, size_t);
+static void	workers_table_keep(struct workers_table,
+		    int (*)(const struct workers_entry *, uint64_t), uint64_t);
 static int	workers_entry_add(uint64_t, uint32_t, uint32_t);
 static void	workers_release(uint32_t);
-static void	workers_rec_remove(size_t);
-static void	workers_rec_sweep(void);
 static void	workers_child_start(struct daemon *, struct workers_child *,
 		    size_t, const sigset_t *);
 static void	workers_supervise(struct daemon *, size_t);
@@ -184,16 +191,33 @@ workers_key(const char *kind, const char *key)
 	return k == 0 ? 1 : k;
 }
 
+static struct workers_table
+workers_counts(void)
+{
+	struct workers_table	 t = { workers_sh->e, WORKERS_SLOTS,
+				    &workers_sh->used };
+
+	return t;
+}
+
+static struct workers_table
+workers_recs(void)
+{
+	struct workers_table	 t = { workers_sh->r, WORKERS_RECS,
+				    &workers_sh->nrecs };
+
+	return t;
+}
+
 /* Linear probing's backward-shift deletion: no tombstones. */
 static void
-workers_entry_remove(size_t i)
+workers_table_remove(struct workers_table t, size_t i)
 {
-	struct workers_entry	*e = workers_sh->e;
+	struct workers_entry	*e = t.v;
 	size_t			 j, home;
 
-	for (j = (i + 1) % WORKERS_SLOTS; e[j].key != 0;
-	    j = (j + 1) % WORKERS_SLOTS) {
-		home = e[j].key % WORKERS_SLOTS;
+	for (j = (i + 1) % t.size; e[j].key != 0; j = (j + 1) % t.size) {
+		home = e[j].key % t.size;
 		/* e[j] stays if its home lies cyclically in (i, j]. */
 		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
 			continue;
@@ -201,7 +225,41 @@ workers_entry_remove(size_t i)
 		i = j;
 	}
 	memset(&e[i], 0, sizeof(e[i]));
-	workers_sh->used--;
+	(*t.used)--;
+}
+
+/* Builds the table again from the entries keep() says to keep. */
+static void
+workers_table_keep(struct workers_table t,
+    int (*keep)(const struct workers_entry *, uint64_t), uint64_t arg)
+{
+	struct workers_entry	*v, *e = t.v;
+	size_t			 i, j, n = 0;
+
+	v = xreallocarray(NULL, *t.used + 1, sizeof(*v));
+	for (i = 0; i < t.size; i++)
+		if (e[i].key != 0 && n < *t.used && keep(&e[i], arg))
+			v[n++] = e[i];
+	memset(e, 0, t.size * sizeof(*e));
+	for (i = 0; i < n; i++) {
+		for (j = v[i].key % t.size; e[j].key != 0; j = (j + 1) % t.size)
+			;
+		e[j] = v[i];
+	}
+	*t.used = n;
+	free(v);
+}
+
+static int
+workers_keep_other(const struct workers_entry *e, uint64_t worker)
+{
+	return e->worker != worker;
+}
+
+static int
+workers_keep_unexpired(const struct workers_entry *e, uint64_t now)
+{
+	return e->rec.expires_ms > now;
 }
 
 /* Adds n to (key, worker); -1 if the table is full.  Locked. */
@@ -270,63 +328,20 @@ workers_count_put(const char *kind, const char *key)
 			if (e[i].count > 0)
 				e[i].count--;
 			if (e[i].count == 0)
-				workers_entry_remove(i);
+				workers_table_remove(workers_counts(), i);
 			break;
 		}
 	workers_unlock();
-}
-
-/* workers_entry_remove() for the record table. */
-static void
-workers_rec_remove(size_t i)
-{
-	struct workers_rec_entry	*r = workers_sh->r;
-	size_t				 j, home;
-
-	for (j = (i + 1) % WORKERS_RECS; r[j].key != 0;
-	    j = (j + 1) % WORKERS_RECS) {
-		home = r[j].key % WORKERS_RECS;
-		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
-			continue;
-		r[i] = r[j];
-		i = j;
-	}
-	memset(&r[i], 0, sizeof(r[i]));
-	workers_sh->nrecs--;
-}
-
-/* The table is full: keep only the records that have not expired. */
-static void
-workers_rec_sweep(void)
-{
-	struct workers_rec_entry	*keep, *r = workers_sh->r;
-	uint64_t			 now = time_mono_ms();
-	size_t				 i, j, n = 0;
-
-	keep = xreallocarray(NULL, workers_sh->nrecs + 1, sizeof(*keep));
-	for (i = 0; i < WORKERS_RECS; i++)
-		if (r[i].key != 0 && r[i].rec.expires_ms > now &&
-		    n < workers_sh->nrecs)
-			keep[n++] = r[i];
-	memset(r, 0, sizeof(workers_sh->r));
-	for (i = 0; i < n; i++) {
-		for (j = keep[i].key % WORKERS_RECS; r[j].key != 0;
-		    j = (j + 1) % WORKERS_RECS)
-			;
-		r[j] = keep[i];
-	}
-	workers_sh->nrecs = n;
-	free(keep);
 }
 
 int
 workers_rec_update(const char *kind, const char *key,
     int (*fn)(struct workers_rec *, void *), void *arg)
 {
-	struct workers_rec_entry	*r;
-	struct workers_rec		 tmp;
-	uint64_t			 k;
-	size_t				 i;
+	struct workers_entry	*r;
+	struct workers_rec	 tmp;
+	uint64_t		 k, now;
+	size_t			 i;
 
 	if (workers_sh == NULL)
 		return -1;
@@ -338,14 +353,28 @@ workers_rec_update(const char *kind, const char *key,
 		;
 	if (r[i].key == k) {
 		if (!fn(&r[i].rec, arg))
-			workers_rec_remove(i);
+			workers_table_remove(workers_recs(), i);
 		workers_unlock();
 		return 0;
 	}
 	memset(&tmp, 0, sizeof(tmp));
 	if (fn(&tmp, arg)) {
-		if (workers_sh->nrecs >= WORKERS_RECS / 4 * 3) {
-			workers_rec_sweep();
+		/*
+		 * Full: a sweep, unless the last one said that nothing
+		 * expires before rec_sweep_ms (a flood of new keys would
+		 * otherwise sweep for each).
+		 */
+		now = time_mono_ms();
+		if (workers_sh->nrecs >= WORKERS_RECS / 4 * 3 &&
+		    now >= workers_sh->rec_sweep_ms) {
+			workers_table_keep(workers_recs(),
+			    workers_keep_unexpired, now);
+			workers_sh->rec_sweep_ms = UINT64_MAX;
+			for (i = 0; i < WORKERS_RECS; i++)
+				if (r[i].key != 0 && r[i].rec.expires_ms <
+				    workers_sh->rec_sweep_ms)
+					workers_sh->rec_sweep_ms =
+					    r[i].rec.expires_ms;
 			for (i = k % WORKERS_RECS; r[i].key != 0;
 			    i = (i + 1) % WORKERS_RECS)
 				;
@@ -419,21 +448,8 @@ workers_ready(void)
 static void
 workers_release(uint32_t w)
 {
-	struct workers_entry	*keep;
-	size_t			 i, n = 0;
-
 	workers_lock();
-	keep = xreallocarray(NULL, workers_sh->used + 1, sizeof(*keep));
-	for (i = 0; i < WORKERS_SLOTS; i++)
-		if (workers_sh->e[i].key != 0 && workers_sh->e[i].worker != w &&
-		    n < workers_sh->used)
-			keep[n++] = workers_sh->e[i];
-	memset(workers_sh->e, 0, sizeof(workers_sh->e));
-	workers_sh->used = 0;
-	for (i = 0; i < n; i++)
-		(void)workers_entry_add(keep[i].key, keep[i].worker,
-		    keep[i].count);
-	free(keep);
+	workers_table_keep(workers_counts(), workers_keep_other, w);
 	workers_sh->hashing -= workers_sh->hash_held[w] < workers_sh->hashing ?
 	    workers_sh->hash_held[w] : workers_sh->hashing;
 	workers_sh->hash_held[w] = 0;
@@ -498,7 +514,7 @@ workers_supervise(struct daemon *d, size_t n)
 	sigset_t		 ss, old;
 	siginfo_t		 si;
 	uint64_t		 now, wake, stop_at = 0;
-	size_t			 i, running;
+	size_t			 i, j, running;
 	pid_t			 pid;
 	int			 sig, status, was_ready, rc = EX_OK;
 	int			 stopping = 0, ever_ready = 0;
@@ -582,8 +598,9 @@ workers_supervise(struct daemon *d, size_t n)
 			if (i == n)
 				continue;
 			workers_lock();
-			ever_ready |= workers_sh->ready[i];
 			was_ready = workers_sh->ready[i];
+			for (j = 0; j < n; j++)
+				ever_ready |= workers_sh->ready[j];
 			workers_unlock();
 			workers_release((uint32_t)i);
 			c[i].pid = 0;
@@ -633,13 +650,7 @@ workers_supervise(struct daemon *d, size_t n)
 	}
 	free(c);
 	log_info("%s stopping", d->name);
-	tls_server_free(&d->tls);
-	for (i = 0; i < d->nlsets; i++)
-		listeners_close(&d->lsets[i]);
-	free(d->lsets);
-	free(d->lsets_external);
-	event_base_free(d->base);
-	conf_free(&d->conf);
+	daemon_cleanup(d);
 	exit(rc);
 }
 
