@@ -165,7 +165,7 @@ struct fetch_msg {
 	struct mime_msg		*mime;
 	/* Expunged elsewhere, not yet reported: the view's data only. */
 	int			 gone;
-	/* Its body items may be streamed (no BINARY, no HEADER.FIELDS). */
+	/* Its body items may be streamed (no BINARY). */
 	int			 stream_ok;
 	struct store_blob_reader *reader;	/* to be streamed, if set */
 };
@@ -884,6 +884,69 @@ fetch_stream_txn(struct store_txn *txn, void *arg)
 	return 0;
 }
 
+/* Makes the chunk holding byte pos of the message st->chunk; -1 if unread. */
+static int
+fetch_stream_seek(struct imap_session *s, struct fetch_stream *st,
+    uint64_t pos, size_t *inp)
+{
+	if (pos / VAULT_CHUNK != st->chunkno) {
+		st->want = (uint32_t)(pos / VAULT_CHUNK);
+		if (imap_txn(s, fetch_stream_txn, st) != 0)
+			return -1;
+	}
+	if (pos - (uint64_t)st->chunkno * VAULT_CHUNK >= st->chunklen)
+		return -1;
+	*inp = (size_t)(pos - (uint64_t)st->chunkno * VAULT_CHUNK);
+	return 0;
+}
+
+/*
+ * HEADER.FIELDS and HEADER.FIELDS.NOT: the header is gathered (at most
+ * about MIME_MAX_HEADER, mail/mime.c) and filtered, as
+ * fetch_write_section does with the whole text.
+ */
+static int
+fetch_stream_fields(struct imap_session *s, struct fetch_stream *st,
+    const struct imap_fetch_part *part, const char *path)
+{
+	struct pack	 hdr, pk;
+	uint64_t	 off, len, pos, poff = 0, plen;
+	uint64_t	 size = store_blob_reader_size(st->fm.reader);
+	size_t		 in, n;
+
+	imap_printf(s, "%s%s ", st->sp, part->name);
+	st->sp = " ";
+	if (mime_section_range(st->fm.mime, path, strlen(path),
+	    MIME_SECTION_HEADER, &off, &len) != 0 || off > size ||
+	    len > size - off) {
+		imap_printf(s, "{0}\r\n");
+		return 0;
+	}
+	pack_init(&hdr);
+	for (pos = off; pos < off + len; pos += n) {
+		if (fetch_stream_seek(s, st, pos, &in) == -1) {
+			pack_free(&hdr);
+			return -1;
+		}
+		n = st->chunklen - in;
+		if (n > off + len - pos)
+			n = (size_t)(off + len - pos);
+		pack_raw(&hdr, st->chunk + in, n);
+	}
+	pack_init(&pk);
+	mime_header_fields(hdr.buf != NULL ? hdr.buf : (const uint8_t *)"",
+	    hdr.len, (const char *const *)part->fields, part->nfields,
+	    part->text == IMAP_SECTION_HEADER_FIELDS_NOT, &pk);
+	plen = pk.len;
+	fetch_partial_clip(part, &poff, &plen);
+	imap_quote_literal(conn_out(s->conn), pk.buf + poff, (size_t)plen);
+	pack_free(&pk);
+	if (hdr.buf != NULL)
+		sodium_memzero(hdr.buf, hdr.len);
+	pack_free(&hdr);
+	return 0;
+}
+
 /*
  * Writes on while the output has room: 1 once the response is whole, 0
  * to be called again when the output drained, -1 if the message could
@@ -894,24 +957,20 @@ fetch_stream_pump(struct imap_session *s, struct fetch_req *fr)
 {
 	struct fetch_stream		*st = fr->stream;
 	const struct imap_fetch_part	*part;
-	uint64_t			 off, len, in;
-	size_t				 n;
+	const char			*path;
+	uint64_t			 off, len;
+	size_t				 in, n;
 	unsigned int			 turn = 0;
 
 	for (;;) {
 		if (st->pos < st->end) {
 			if (imap_output_full(s) || turn == FETCH_STREAM_TURN)
 				return 0;
-			if (st->pos / VAULT_CHUNK != st->chunkno) {
-				st->want = (uint32_t)(st->pos / VAULT_CHUNK);
+			if (st->pos / VAULT_CHUNK != st->chunkno)
 				turn++;
-				if (imap_txn(s, fetch_stream_txn, st) != 0)
-					return -1;
-			}
-			in = st->pos - (uint64_t)st->chunkno * VAULT_CHUNK;
-			if (in >= st->chunklen)
+			if (fetch_stream_seek(s, st, st->pos, &in) == -1)
 				return -1;
-			n = st->chunklen - (size_t)in;
+			n = st->chunklen - in;
 			if (n > st->end - st->pos)
 				n = (size_t)(st->end - st->pos);
 			imap_write(s, st->chunk + in, n);
@@ -923,8 +982,16 @@ fetch_stream_pump(struct imap_session *s, struct fetch_req *fr)
 			return 1;
 		}
 		part = &fr->req.parts[st->part];
-		fetch_stream_range(st, part, fr->paths[st->part], &off, &len);
+		path = fr->paths[st->part];
 		st->part++;
+		if (part->kind == IMAP_FETCH_PART_BODY &&
+		    (part->text == IMAP_SECTION_HEADER_FIELDS ||
+		    part->text == IMAP_SECTION_HEADER_FIELDS_NOT)) {
+			if (fetch_stream_fields(s, st, part, path) == -1)
+				return -1;
+			continue;
+		}
+		fetch_stream_range(st, part, path, &off, &len);
 		imap_printf(s, "%s%s {%llu}\r\n", st->sp, part->name,
 		    (unsigned long long)len);
 		st->sp = " ";
@@ -966,15 +1033,10 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 			fm.root_only = 0;
 		}
 	/*
-	 * What is streamed is ranges of the message as stored: BINARY
-	 * decodes and HEADER.FIELDS filters, both from the whole text.
+	 * What is streamed is ranges of the message as stored; BINARY
+	 * decodes from the whole text.
 	 */
 	fm.stream_ok = req->nparts > 0 && !fm.keep_nuls;
-	for (i = 0; i < req->nparts; i++)
-		if (req->parts[i].kind == IMAP_FETCH_PART_BODY &&
-		    (req->parts[i].text == IMAP_SECTION_HEADER_FIELDS ||
-		    req->parts[i].text == IMAP_SECTION_HEADER_FIELDS_NOT))
-			fm.stream_ok = 0;
 next:
 	if (fr->stream != NULL && s->state == S_LOGOUT) {
 		/* Revoked (imap_session_revoke): no more of it goes out. */
