@@ -56,12 +56,12 @@ imap_cmd_fn	cmd_fetch;
 #define FETCH_NEEDS_MIME	(IMAP_FETCH_ENVELOPE | IMAP_FETCH_BODY | \
 				    IMAP_FETCH_BODYSTRUCTURE)
 
+struct fetch_stream;
+
 /*
  * A FETCH being answered: the request as imap-fetch-parse.c read it,
  * plus what running it needs.
  */
-struct fetch_stream;
-
 struct fetch_req {
 	int				 uid_mode;
 	struct imap_fetch_request	 req;
