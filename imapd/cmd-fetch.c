@@ -199,6 +199,23 @@ static const enum mime_section fetch_section_map[] = {
 	[IMAP_SECTION_MIME] = MIME_SECTION_MIME,
 };
 
+/* fm's MIME structure from the cache sealed with it, if there is one. */
+static int
+fetch_msg_cached_mime(struct store_txn *txn, struct fetch_msg *fm)
+{
+	uint8_t	*aux = NULL;
+	size_t	 auxlen = 0;
+	int	 ret;
+
+	if ((ret = store_blob_aux_get(txn, fm->s->key, fm->m.blob_id, &aux,
+	    &auxlen)) != 0)
+		return ret;
+	if (aux != NULL)
+		fm->mime = mime_cache_decode(aux, auxlen, fm->m.size);
+	free(aux);
+	return 0;
+}
+
 /*
  * In fetch_msg_txn, for a large message: its reader, and the MIME
  * structure from the cache if the items need one.  0 when opened; 1 if
@@ -208,24 +225,17 @@ static const enum mime_section fetch_section_map[] = {
 static int
 fetch_msg_stream_open(struct store_txn *txn, struct fetch_msg *fm)
 {
-	struct imap_session	*s = fm->s;
-	uint8_t			*aux = NULL;
-	size_t			 auxlen = 0;
-	int			 ret;
+	int	 ret;
 
 	mime_msg_free(&fm->mime);
 	store_blob_reader_free(&fm->reader);
 	if (fm->want_mime) {
-		if ((ret = store_blob_aux_get(txn, s->key, fm->m.blob_id, &aux,
-		    &auxlen)) != 0)
+		if ((ret = fetch_msg_cached_mime(txn, fm)) != 0)
 			return ret;
-		if (aux != NULL)
-			fm->mime = mime_cache_decode(aux, auxlen, fm->m.size);
-		free(aux);
 		if (fm->mime == NULL)
 			return 1;
 	}
-	if ((ret = store_blob_reader_open(txn, s->key, fm->m.blob_id,
+	if ((ret = store_blob_reader_open(txn, fm->s->key, fm->m.blob_id,
 	    &fm->reader)) != 0)
 		mime_msg_free(&fm->mime);
 	return ret;
@@ -236,8 +246,6 @@ fetch_msg_txn(struct store_txn *txn, void *arg)
 {
 	struct fetch_msg	*fm = arg;
 	struct imap_session	*s = fm->s;
-	uint8_t			*aux = NULL;
-	size_t			 auxlen = 0;
 	struct pack		 pk;
 	int			 ret;
 
@@ -269,14 +277,9 @@ fetch_msg_txn(struct store_txn *txn, void *arg)
 		}
 		fm->mime = mime_parse_root(fm->text, fm->textlen);
 	}
-	if (fm->want_mime && fm->mime == NULL) {
-		if ((ret = store_blob_aux_get(txn, s->key, fm->m.blob_id, &aux,
-		    &auxlen)) != 0)
-			return ret;
-		if (aux != NULL)
-			fm->mime = mime_cache_decode(aux, auxlen, fm->m.size);
-		free(aux);
-	}
+	if (fm->want_mime && fm->mime == NULL &&
+	    (ret = fetch_msg_cached_mime(txn, fm)) != 0)
+		return ret;
 	if (fm->text == NULL && (fm->want_text || (fm->want_mime &&
 	    fm->mime == NULL))) {
 		if ((ret = store_msg_read(txn, s->key, fm->m.blob_id, &fm->text,
