@@ -857,9 +857,10 @@ store_blob_reader_chunk(struct store_txn *txn, struct store_blob_reader *r,
 {
 	struct vault_chunk_ad	 ad;
 	uint8_t			 key[KEY_CHUNK];
+	const uint8_t		*src;
 	void			*ct = NULL;
 	size_t			 ctlen, want;
-	int			 ret;
+	int			 ret = 0;
 
 	*lenp = 0;
 	if (i >= r->nchunks)
@@ -867,8 +868,8 @@ store_blob_reader_chunk(struct store_txn *txn, struct store_blob_reader *r,
 	want = i + 1 < r->nchunks ? VAULT_CHUNK :
 	    (size_t)(r->size - (uint64_t)i * VAULT_CHUNK);
 	if (r->held != NULL && r->held[i].ct != NULL) {
+		src = r->held[i].ct;
 		ctlen = r->held[i].len;
-		ret = 0;
 	} else if (txn == NULL)
 		return STORE_ECORRUPT;
 	else {
@@ -876,13 +877,14 @@ store_blob_reader_chunk(struct store_txn *txn, struct store_blob_reader *r,
 		if ((ret = store_db_get(txn, DBI_CHUNKS, key, sizeof(key), &ct,
 		    &ctlen)) != 0)
 			return ret == STORE_ENOTFOUND ? STORE_ECORRUPT : ret;
+		src = ct;
 	}
 	ad.account_id = r->account_id;
 	ad.blob_id = r->blob_id;
 	ad.index = i;
 	ad.final = i + 1 == r->nchunks;
-	if (ctlen != want + VAULT_CHUNK_OVERHEAD || vault_chunk_decrypt(r->mk,
-	    &ad, ct != NULL ? ct : r->held[i].ct, ctlen, out) != 0)
+	if (src == NULL || ctlen != want + VAULT_CHUNK_OVERHEAD ||
+	    vault_chunk_decrypt(r->mk, &ad, src, ctlen, out) != 0)
 		ret = STORE_ECORRUPT;
 	else
 		*lenp = want;
