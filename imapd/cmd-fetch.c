@@ -605,8 +605,8 @@ fetch_write_binary(struct imap_session *s, const struct imap_fetch_part *part,
  * separator the next item needs.
  */
 static const char *
-fetch_write_head(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
-    struct fetch_msg *fm, int flags_changed)
+fetch_write_head(struct imap_session *s, const struct fetch_req *fr,
+    uint32_t seq, const struct fetch_msg *fm, int flags_changed)
 {
 	const struct imap_fetch_request	*req = &fr->req;
 	char				 date[IMAP_DATETIME_LEN + 1];
@@ -698,8 +698,9 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 			sp = " ";
 			continue;
 		}
-		if (part->kind == IMAP_FETCH_PART_BINARY ||
-		    part->kind == IMAP_FETCH_PART_BINARY_SIZE) {
+		/* bin is set when a BINARY item is (the loop above). */
+		if (bin != NULL && (part->kind == IMAP_FETCH_PART_BINARY ||
+		    part->kind == IMAP_FETCH_PART_BINARY_SIZE)) {
 			imap_printf(s, "%s", sp);
 			fetch_write_binary(s, part, &bin[i], binmiss[i],
 			    bindec[i]);
