@@ -681,6 +681,8 @@ void	 store_blob_reader_free(struct store_blob_reader **);
  * before its chunks are deleted (an EXPUNGE, a DELETE of the mailbox), in
  * the thread running it; a non-zero return fails the transaction.  The
  * transaction may still abort after: what fn does must be harmless then.
+ * Only this process's transactions call it: a blob another process
+ * deletes (an account purged by guestbox-provision) is just gone.
  */
 typedef int	 store_blob_freed_fn(struct store_txn *, uint64_t account_id,
 	    uint64_t blob_id, void *arg);
