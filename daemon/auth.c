@@ -554,7 +554,7 @@ auth_known_get(struct auth *au, uint64_t account_id, const char *peer,
     time_t now)
 {
 	struct auth_known	*k;
-	uint64_t		 seen, forgot;
+	uint64_t		 seen = 0, forgot = 0;
 
 	if (auth_known_shared("known", account_id, peer, 0, &seen) == 0) {
 		if (seen == 0)
