@@ -17,6 +17,7 @@
 
 #include "imap-quote.h"
 #include "imap-seqset.h"
+#include "imap-sort-cache.h"
 #include "imapd.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -61,6 +62,7 @@ imap_session_enter_state(struct imap_session *s, enum imap_state state)
 		imap_session_recent_clear(s);
 		/* Kept for this process's next SELECT of it (imap-view.h). */
 		imap_view_release(&s->view);
+		imap_sort_cache_free(&s->sort_cache);
 		free(s->mailbox_name);
 		s->mailbox_name = NULL;
 		free(s->saved);
@@ -221,6 +223,7 @@ imap_session_free(struct imap_session *s)
 	else
 		imap_view_release(&s->view);
 	imap_session_recent_clear(s);
+	imap_sort_cache_free(&s->sort_cache);
 	free(s->mailbox_name);
 	free(s->saved);
 	free(s->tag);
@@ -417,6 +420,7 @@ imap_sync_expunge(uint32_t seq, uint32_t uid, void *arg)
 {
 	struct imap_session	*s = arg;
 
+	imap_sort_cache_expunged(s->sort_cache, uid);
 	/* RFC 7162 3.2.10: with QRESYNC, VANISHED replaces EXPUNGE. */
 	if (s->qresync)
 		imap_printf(s, "* VANISHED %u\r\n", uid);
