@@ -51,7 +51,7 @@ static void	 sort_ent_lend(struct imap_sort_ent *, struct imap_sort_msg *);
 static size_t
 sort_cache_hash(const struct imap_sort_cache *c, uint32_t uid)
 {
-	/* The server gives UIDs out in a row (RFC 3501 2.3.1.1): they spread. */
+	/* UIDs are given out in a row (RFC 3501 2.3.1.1): they spread. */
 	return (size_t)uid & (c->nbuckets - 1);
 }
 
@@ -178,9 +178,15 @@ imap_sort_ent_release(struct imap_sort_ent **ep)
 	for (i = 0; i < k->nrefs; i++)
 		sort_str_wipe(k->refs[i]);
 	sort_cache_total -= e->bytes;
-	/* Its own strings: not an entry's any more. */
-	k->ent = NULL;
-	imap_sort_msg_clear(k);
+	free(k->subject);
+	free(k->from);
+	free(k->to);
+	free(k->cc);
+	free(k->dfrom);
+	free(k->dto);
+	free(k->message_id);
+	if (k->refs != NULL)
+		rfc5322_msgids_free(&k->refs, k->nrefs);
 	free(e);
 }
 
