@@ -29,7 +29,6 @@
 # Usage (from the build directory): make bench-imap-sort
 # Everything it starts is stopped by its PID, however it ends.
 
-import importlib.machinery
 import importlib.util
 import os
 import shutil
@@ -63,18 +62,14 @@ CMDS = (
 )
 
 
-def load_module(name, path):
-    loader = importlib.machinery.SourceFileLoader(name, path)
-    spec = importlib.util.spec_from_loader(name, loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-scale = load_module("bench_imap_scale",
-                    os.path.join(SRC, "bench", "bench-imap-scale.py"))
-iso = load_module("bench_imap_isolation",
-                  os.path.join(SRC, "bench", "bench-imap-isolation.py"))
+# bench-imap-isolation.py's Bystander, and the bench-imap-scale.py it
+# loads (its Client and Dovecot set-up).
+_spec = importlib.util.spec_from_file_location(
+    "bench_imap_isolation", os.path.join(SRC, "bench",
+                                         "bench-imap-isolation.py"))
+iso = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(iso)
+scale = iso.scale
 
 WORDS = ("budget", "meeting", "release", "lunch", "invoice", "travel",
          "report", "party", "review", "backup", "garden", "concert")

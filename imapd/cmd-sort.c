@@ -7,7 +7,7 @@
  *
  * The search runs as SEARCH does (imap-search.h: in slices, each its own
  * transaction, the loop serving others between two); each match's keys
- * come from the session's cache or its MIME cache inside the slice
+ * come from the mailbox's key cache or its MIME cache inside the slice
  * (imap-sort.h).  The ordering, a merge sort of O(n log n), is sliced
  * too; RETURN without ALL needs none: MIN and MAX are one pass.
  */

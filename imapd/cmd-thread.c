@@ -5,7 +5,7 @@
  *   THREAD REFERENCES UTF-8 SINCE 1-Feb-2026
  *
  * The search runs in slices as SEARCH does (imap-search.h); each match's
- * base subject, sent date and IDs come in from the session's cache or
+ * base subject, sent date and IDs come in from the mailbox's key cache or
  * its MIME cache meanwhile (imap-sort.h).  The threading itself is
  * O(n log n): Message IDs are numbered by sorting them, not hashed, and
  * every walk over the tree (loop checks, pruning, writing) uses parent

@@ -1,6 +1,7 @@
 /*
- * imap-sort-cache.c: a session's decoded SORT and THREAD keys
- * (imap-sort-cache.h), a hash table from UID to a counted entry.
+ * imap-sort-cache.c: a mailbox's decoded SORT and THREAD keys
+ * (imap-sort-cache.h): per mailbox a hash table from UID to a counted
+ * entry, the mailboxes' caches in one list of the process.
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 
 #include "imap-sort-cache.h"
 #include "rfc5322.h"
+#include "util.h"
 #include "xmalloc.h"
 
 struct imap_sort_ent {
@@ -29,16 +31,25 @@ struct imap_sort_cache {
 	uint64_t		 account_id;
 	uint32_t		 mailbox_id;
 	uint32_t		 uidvalidity;
+	/* The process's caches; the sessions holding this one. */
+	struct imap_sort_cache	*prev, *next;
+	unsigned int		 users;
+	uint64_t		 unused_since;	/* time_mono_ms(), users 0 */
+	int			 forgotten;	/* free when put back */
 	struct imap_sort_ent	**buckets;
 	size_t			 nbuckets;	/* a power of two */
 	size_t			 n;
 	size_t			 bytes;		/* entries and buckets */
 };
 
-/* What every session's entries hold now (IMAP_SORT_CACHE_TOTAL_MAX). */
+/* What every cache holds now (IMAP_SORT_CACHE_TOTAL_MAX). */
 static size_t	 sort_cache_total;
+static struct imap_sort_cache *sort_caches;
+static size_t	 sort_ncaches;
 
 static size_t	 sort_cache_hash(const struct imap_sort_cache *, uint32_t);
+static void	 sort_cache_free(struct imap_sort_cache *);
+static int	 sort_cache_evict(void);
 static void	 sort_cache_grow(struct imap_sort_cache *);
 static struct imap_sort_ent **sort_cache_find(struct imap_sort_cache *,
 		    uint32_t uid);
@@ -56,12 +67,31 @@ sort_cache_hash(const struct imap_sort_cache *c, uint32_t uid)
 }
 
 struct imap_sort_cache *
-imap_sort_cache_new(uint64_t account_id, uint32_t mailbox_id,
+imap_sort_cache_get(uint64_t account_id, uint32_t mailbox_id,
     uint32_t uidvalidity)
 {
-	struct imap_sort_cache	*c;
+	struct imap_sort_cache	*c, *next;
 
+	for (c = sort_caches; c != NULL; c = next) {
+		next = c->next;
+		if (c->account_id != account_id ||
+		    c->mailbox_id != mailbox_id || c->forgotten)
+			continue;
+		if (c->uidvalidity == uidvalidity) {
+			c->users++;
+			return c;
+		}
+		/* RFC 3501 2.3.1.1: another UIDVALIDITY, other messages. */
+		if (c->users == 0)
+			sort_cache_free(c);
+	}
 	c = xcalloc(1, sizeof(*c));
+	c->users = 1;
+	c->next = sort_caches;
+	if (sort_caches != NULL)
+		sort_caches->prev = c;
+	sort_caches = c;
+	sort_ncaches++;
 	c->account_id = account_id;
 	c->mailbox_id = mailbox_id;
 	c->uidvalidity = uidvalidity;
@@ -80,21 +110,84 @@ imap_sort_cache_is(const struct imap_sort_cache *c, uint64_t account_id,
 	    c->mailbox_id == mailbox_id && c->uidvalidity == uidvalidity;
 }
 
-void
-imap_sort_cache_free(struct imap_sort_cache **cp)
+/* Entries still lent to a message are freed when it gives them back. */
+static void
+sort_cache_free(struct imap_sort_cache *c)
 {
-	struct imap_sort_cache	*c = *cp;
-	size_t			 i;
+	size_t	 i;
 
-	if (c == NULL)
-		return;
 	for (i = 0; i < c->nbuckets; i++)
 		while (c->buckets[i] != NULL)
 			sort_cache_unlink(c, &c->buckets[i]);
 	sort_cache_total -= sizeof(*c) + c->nbuckets * sizeof(*c->buckets);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		sort_caches = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	sort_ncaches--;
 	free(c->buckets);
 	free(c);
+}
+
+void
+imap_sort_cache_put_back(struct imap_sort_cache **cp)
+{
+	struct imap_sort_cache	*c = *cp;
+
 	*cp = NULL;
+	if (c == NULL || --c->users > 0)
+		return;
+	if (c->forgotten)
+		sort_cache_free(c);
+	else
+		c->unused_since = time_mono_ms();
+}
+
+void
+imap_sort_cache_expire(uint64_t ttl_ms)
+{
+	struct imap_sort_cache	*c, *next;
+	uint64_t		 now = time_mono_ms();
+
+	for (c = sort_caches; c != NULL; c = next) {
+		next = c->next;
+		if (c->users == 0 && now - c->unused_since >= ttl_ms)
+			sort_cache_free(c);
+	}
+}
+
+void
+imap_sort_cache_forget(uint64_t account_id)
+{
+	struct imap_sort_cache	*c, *next;
+
+	for (c = sort_caches; c != NULL; c = next) {
+		next = c->next;
+		if (c->account_id != account_id)
+			continue;
+		if (c->users == 0)
+			sort_cache_free(c);
+		else
+			c->forgotten = 1;
+	}
+}
+
+/* The cache unused longest goes, for room; 0 if none is unused. */
+static int
+sort_cache_evict(void)
+{
+	struct imap_sort_cache	*c, *old = NULL;
+
+	for (c = sort_caches; c != NULL; c = c->next)
+		if (c->users == 0 && (old == NULL ||
+		    c->unused_since < old->unused_since))
+			old = c;
+	if (old == NULL)
+		return 0;
+	sort_cache_free(old);
+	return 1;
 }
 
 /* Twice the buckets once there are more entries than buckets: O(1) mean. */
@@ -161,50 +254,47 @@ void
 imap_sort_ent_release(struct imap_sort_ent **ep)
 {
 	struct imap_sort_ent	*e = *ep;
-	struct imap_sort_msg	*k;
-	size_t			 i;
 
 	*ep = NULL;
 	if (e == NULL || --e->refs > 0)
 		return;
-	k = &e->keys;
-	sort_str_wipe(k->subject);
-	sort_str_wipe(k->from);
-	sort_str_wipe(k->to);
-	sort_str_wipe(k->cc);
-	sort_str_wipe(k->dfrom);
-	sort_str_wipe(k->dto);
-	sort_str_wipe(k->message_id);
+	sort_cache_total -= e->bytes;
+	imap_sort_keys_free(&e->keys);
+	free(e);
+}
+
+void
+imap_sort_keys_free(struct imap_sort_msg *k)
+{
+	char	**strs[] = { &k->subject, &k->from, &k->to, &k->cc,
+		    &k->dfrom, &k->dto, &k->message_id };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		sort_str_wipe(*strs[i]);
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
 	for (i = 0; i < k->nrefs; i++)
 		sort_str_wipe(k->refs[i]);
-	sort_cache_total -= e->bytes;
-	free(k->subject);
-	free(k->from);
-	free(k->to);
-	free(k->cc);
-	free(k->dfrom);
-	free(k->dto);
-	free(k->message_id);
 	if (k->refs != NULL)
 		rfc5322_msgids_free(&k->refs, k->nrefs);
-	free(e);
+	k->nrefs = 0;
 }
 
 /* The entry's keys into sm, which holds the entry until cleared. */
 static void
 sort_ent_lend(struct imap_sort_ent *e, struct imap_sort_msg *sm)
 {
-	sm->date = e->keys.date;
-	sm->subject = e->keys.subject;
-	sm->refwd = e->keys.refwd;
-	sm->from = e->keys.from;
-	sm->to = e->keys.to;
-	sm->cc = e->keys.cc;
-	sm->dfrom = e->keys.dfrom;
-	sm->dto = e->keys.dto;
-	sm->message_id = e->keys.message_id;
-	sm->refs = e->keys.refs;
-	sm->nrefs = e->keys.nrefs;
+	struct imap_sort_msg	 rec = *sm;
+
+	*sm = e->keys;
+	/* What the message's record says now, not what the entry kept. */
+	sm->seq = rec.seq;
+	sm->uid = rec.uid;
+	sm->arrival = rec.arrival;
+	sm->size = rec.size;
+	sm->modseq = rec.modseq;
 	sm->ent = e;
 	e->refs++;
 }
@@ -239,7 +329,10 @@ imap_sort_cache_put(struct imap_sort_cache *c, uint64_t blob_id,
 	/* A replaced entry (fewer keys, another blob) first goes. */
 	if ((ep = sort_cache_find(c, sm->uid)) != NULL)
 		sort_cache_unlink(c, ep);
-	if (c->bytes + bytes > IMAP_SORT_CACHE_SESSION_MAX ||
+	while (sort_cache_total + bytes > IMAP_SORT_CACHE_TOTAL_MAX &&
+	    sort_cache_evict())
+		;
+	if (c->bytes + bytes > IMAP_SORT_CACHE_MAILBOX_MAX ||
 	    sort_cache_total + bytes > IMAP_SORT_CACHE_TOTAL_MAX)
 		return;
 	e = xcalloc(1, sizeof(*e));
@@ -248,19 +341,8 @@ imap_sort_cache_put(struct imap_sort_cache *c, uint64_t blob_id,
 	e->have = have;
 	e->refs = 1;
 	e->bytes = bytes;
-	/* The strings move to the entry; what varies stays zero there. */
-	e->keys.uid = sm->uid;
-	e->keys.date = sm->date;
-	e->keys.subject = sm->subject;
-	e->keys.refwd = sm->refwd;
-	e->keys.from = sm->from;
-	e->keys.to = sm->to;
-	e->keys.cc = sm->cc;
-	e->keys.dfrom = sm->dfrom;
-	e->keys.dto = sm->dto;
-	e->keys.message_id = sm->message_id;
-	e->keys.refs = sm->refs;
-	e->keys.nrefs = sm->nrefs;
+	/* The strings move to the entry. */
+	e->keys = *sm;
 	if (c->n >= c->nbuckets)
 		sort_cache_grow(c);
 	h = sort_cache_hash(c, e->uid);
@@ -297,4 +379,10 @@ size_t
 imap_sort_cache_total_bytes(void)
 {
 	return sort_cache_total;
+}
+
+size_t
+imap_sort_cache_ncaches(void)
+{
+	return sort_ncaches;
 }

@@ -1,20 +1,25 @@
 /*
  * imap-sort-cache.h: the decoded SORT and THREAD keys (imap-sort.h) of
- * a session's selected mailbox, kept in memory once read, so only the
- * first SORT or THREAD of a message decrypts its sealed MIME cache.
+ * a mailbox, kept in memory once read and shared by the process's
+ * sessions on it, so only the first SORT or THREAD of a message
+ * decrypts its sealed MIME cache.
  *
  * A key never goes stale: what it is made of (the header) is fixed for
  * a UID of a mailbox and UIDVALIDITY (RFC 3501 2.3.1.1), and each entry
  * also checks the message's blob.  What does change (sequence number,
  * MODSEQ) is read from the record at every command.  An entry goes when
- * the session is told its message was expunged; the whole cache when
- * the session leaves the mailbox or ends.  It is the session's only:
- * decrypted mail does not outlive the session that may read it, and it
- * is wiped when freed.
+ * a session is told its message was expunged (a session not told yet
+ * skips the message, or reads its keys again).
  *
- * Bounded: IMAP_SORT_CACHE_SESSION_MAX bytes per session and
- * IMAP_SORT_CACHE_TOTAL_MAX in the process; past either, keys are still
- * read (answers stay right), only not kept.
+ * Decrypted mail lives no longer than the account's unwrapped key may
+ * (auth_cache_time): a cache that no session uses any more is dropped
+ * after that long (imap_sort_cache_expire), at once when the account is
+ * disabled or deleted (imap_sort_cache_forget); its strings are wiped.
+ *
+ * Bounded: IMAP_SORT_CACHE_MAILBOX_MAX bytes per mailbox and
+ * IMAP_SORT_CACHE_TOTAL_MAX in the process (unused caches go first,
+ * the longest unused first); past either, keys are still read (answers
+ * stay right), only not kept.
  */
 #ifndef GUESTBOX_IMAP_SORT_CACHE_H
 #define GUESTBOX_IMAP_SORT_CACHE_H
@@ -24,23 +29,33 @@
 
 #include "imap-sort.h"
 
-#define IMAP_SORT_CACHE_SESSION_MAX	(32UL * 1024 * 1024)
+#define IMAP_SORT_CACHE_MAILBOX_MAX	(32UL * 1024 * 1024)
 #define IMAP_SORT_CACHE_TOTAL_MAX	(256UL * 1024 * 1024)
 
 struct imap_sort_cache;
 struct imap_sort_ent;
 
-/* A new, empty cache of the keys of one mailbox (its UIDVALIDITY). */
-struct imap_sort_cache *imap_sort_cache_new(uint64_t account_id,
+/*
+ * The cache of the keys of one mailbox (its UIDVALIDITY), the one other
+ * sessions use or left, or a new one; held until put back.
+ */
+struct imap_sort_cache *imap_sort_cache_get(uint64_t account_id,
 	    uint32_t mailbox_id, uint32_t uidvalidity);
 /* Whether c holds keys of that mailbox. */
 int	 imap_sort_cache_is(const struct imap_sort_cache *,
 	    uint64_t account_id, uint32_t mailbox_id, uint32_t uidvalidity);
 /*
- * Frees the cache (*cp becomes NULL); entries still lent to a message
- * (imap_sort_cache_lend) are freed when it gives them back.
+ * Gives back what get returned (*cp becomes NULL; NULL is nothing): the
+ * last one leaves it for imap_sort_cache_expire.
  */
-void	 imap_sort_cache_free(struct imap_sort_cache **);
+void	 imap_sort_cache_put_back(struct imap_sort_cache **);
+/*
+ * Drops the caches no session used for ttl_ms or more (0: every unused
+ * one); the caller's timer (imapd.c) calls it.
+ */
+void	 imap_sort_cache_expire(uint64_t ttl_ms);
+/* The account was disabled or deleted: its caches go (used: once back). */
+void	 imap_sort_cache_forget(uint64_t account_id);
 
 /*
  * The keys of uid (on blob blob_id) if they hold at least want
@@ -60,10 +75,13 @@ void	 imap_sort_cache_put(struct imap_sort_cache *, uint64_t blob_id,
 void	 imap_sort_cache_expunged(struct imap_sort_cache *, uint32_t uid);
 /* imap_sort_msg_clear() of a message with borrowed keys. */
 void	 imap_sort_ent_release(struct imap_sort_ent **);
+/* Wipes and frees the strings a message owns (not borrowed ones). */
+void	 imap_sort_keys_free(struct imap_sort_msg *);
 
-/* Entries and bytes held: a session's, and the process's. */
+/* Entries and bytes held: a mailbox's, and the process's (all caches). */
 size_t	 imap_sort_cache_count(const struct imap_sort_cache *);
 size_t	 imap_sort_cache_bytes(const struct imap_sort_cache *);
 size_t	 imap_sort_cache_total_bytes(void);
+size_t	 imap_sort_cache_ncaches(void);
 
 #endif

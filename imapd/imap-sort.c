@@ -227,20 +227,10 @@ imap_sort_msg_read(struct store_txn *txn, struct imap_session *s,
 void
 imap_sort_msg_clear(struct imap_sort_msg *sm)
 {
-	if (sm->ent != NULL) {
+	if (sm->ent != NULL)
 		imap_sort_ent_release(&sm->ent);
-		memset(sm, 0, sizeof(*sm));
-		return;
-	}
-	free(sm->subject);
-	free(sm->from);
-	free(sm->to);
-	free(sm->cc);
-	free(sm->dfrom);
-	free(sm->dto);
-	free(sm->message_id);
-	if (sm->refs != NULL)
-		rfc5322_msgids_free(&sm->refs, sm->nrefs);
+	else
+		imap_sort_keys_free(sm);
 	memset(sm, 0, sizeof(*sm));
 }
 
@@ -265,8 +255,8 @@ imap_sort_msgs_read(struct store_txn *txn, struct imap_session *s,
 		return imap_sort_msg_read(txn, s, m, seq, want, sm);
 	if (!imap_sort_cache_is(s->sort_cache, s->account_id,
 	    s->view.mailbox_id, s->view.uidvalidity)) {
-		imap_sort_cache_free(&s->sort_cache);
-		s->sort_cache = imap_sort_cache_new(s->account_id,
+		imap_sort_cache_put_back(&s->sort_cache);
+		s->sort_cache = imap_sort_cache_get(s->account_id,
 		    s->view.mailbox_id, s->view.uidvalidity);
 	}
 	sm->seq = seq;

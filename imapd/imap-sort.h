@@ -72,7 +72,7 @@ struct imap_sort_msg {
 	size_t		 nrefs;
 	/*
 	 * Non-NULL: the strings above are borrowed from this entry of the
-	 * session's cache (imap-sort-cache.h), held until cleared.
+	 * mailbox's key cache (imap-sort-cache.h), held until cleared.
 	 */
 	struct imap_sort_ent *ent;
 };
@@ -97,7 +97,7 @@ struct imap_sort_msgs {
  * imap_sort_msg_read() into the idx-th entry: a search hit hook's work
  * (imap-search.h), so a retried slice, which starts again at its first
  * match, first drops what it read before.  The keys come from the
- * session's cache of its mailbox (imap-sort-cache.h) when they are
+ * cache of the session's mailbox (imap-sort-cache.h) when they are
  * there, else they are read (all but the IDs, and those too if wanted)
  * and kept in it.
  */

@@ -1,7 +1,7 @@
 /*
- * check_imap_sort_cache.c: the session's cache of SORT and THREAD keys
- * (imap-sort-cache.h): lending, replacing, expunging while lent, and
- * the memory bound.  Under --enable-sanitizers a key freed while still
+ * check_imap_sort_cache.c: the cache of SORT and THREAD keys
+ * (imap-sort-cache.h): lending, replacing, expunging while lent,
+ * sharing and expiry, and the memory bound.  Under --enable-sanitizers a key freed while still
  * lent is a use after free ASan reports.  And step-sort.h, the sliced
  * merge sort SORT orders by: the same order as qsort(), however often
  * it is cut off.
@@ -50,22 +50,10 @@ keys(struct imap_sort_msg *sm, uint32_t uid, const char *subject,
 static void
 drop(struct imap_sort_msg *sm)
 {
-	size_t	 i;
-
 	if (sm->ent != NULL)
 		imap_sort_ent_release(&sm->ent);
-	else {
-		free(sm->subject);
-		free(sm->from);
-		free(sm->to);
-		free(sm->cc);
-		free(sm->dfrom);
-		free(sm->dto);
-		free(sm->message_id);
-		for (i = 0; i < sm->nrefs; i++)
-			free(sm->refs[i]);
-		free(sm->refs);
-	}
+	else
+		imap_sort_keys_free(sm);
 	memset(sm, 0, sizeof(*sm));
 }
 
@@ -78,7 +66,7 @@ START_TEST(test_lend)
 	struct imap_sort_msg	 a, b;
 	size_t			 base = imap_sort_cache_total_bytes();
 
-	c = imap_sort_cache_new(1, 2, 3);
+	c = imap_sort_cache_get(1, 2, 3);
 	ck_assert(imap_sort_cache_is(c, 1, 2, 3));
 	ck_assert(!imap_sort_cache_is(c, 1, 2, 4));
 	ck_assert(!imap_sort_cache_is(c, 1, 5, 3));
@@ -114,7 +102,8 @@ START_TEST(test_lend)
 	ck_assert_str_eq(a.message_id, "m7@x");
 	drop(&a);
 	drop(&b);
-	imap_sort_cache_free(&c);
+	imap_sort_cache_put_back(&c);
+	imap_sort_cache_expire(0);
 	ck_assert_ptr_null(c);
 	ck_assert_uint_eq(imap_sort_cache_total_bytes(), base);
 }
@@ -126,7 +115,7 @@ START_TEST(test_expunge_while_lent)
 	struct imap_sort_msg	 a, b;
 	size_t			 base = imap_sort_cache_total_bytes();
 
-	c = imap_sort_cache_new(1, 2, 3);
+	c = imap_sort_cache_get(1, 2, 3);
 	keys(&a, 5, "GONE", 1);
 	imap_sort_cache_put(c, 50, HAVE_CHEAP | IMAP_SORT_WANT_IDS, &a);
 	imap_sort_cache_expunged(c, 5);
@@ -136,12 +125,64 @@ START_TEST(test_expunge_while_lent)
 	memset(&b, 0, sizeof(b));
 	ck_assert(!imap_sort_cache_lend(c, 5, 50, IMAP_SORT_WANT_DATE, &b));
 	/* The lender's copy stays until given back, also past the cache. */
-	imap_sort_cache_free(&c);
+	imap_sort_cache_put_back(&c);
+	imap_sort_cache_expire(0);
 	ck_assert_str_eq(a.subject, "GONE");
 	ck_assert_str_eq(a.refs[0], "a@x");
 	ck_assert_uint_gt(imap_sort_cache_total_bytes(), base);
 	drop(&a);
 	ck_assert_uint_eq(imap_sort_cache_total_bytes(), base);
+}
+END_TEST
+
+START_TEST(test_shared)
+{
+	struct imap_sort_cache	*a, *b, *c;
+	struct imap_sort_msg	 m;
+	size_t			 base = imap_sort_cache_ncaches();
+
+	a = imap_sort_cache_get(1, 2, 3);
+	b = imap_sort_cache_get(1, 2, 3);
+	c = imap_sort_cache_get(1, 9, 3);
+	ck_assert_ptr_eq(a, b);
+	ck_assert_ptr_ne(a, c);
+	ck_assert_uint_eq(imap_sort_cache_ncaches(), base + 2);
+	keys(&m, 4, "SHARED", 0);
+	imap_sort_cache_put(a, 40, HAVE_CHEAP, &m);
+	drop(&m);
+	/* A second session finds what the first read. */
+	ck_assert(imap_sort_cache_lend(b, 4, 40, IMAP_SORT_WANT_SUBJECT, &m));
+	ck_assert_str_eq(m.subject, "SHARED");
+	drop(&m);
+	imap_sort_cache_put_back(&a);
+	ck_assert_ptr_null(a);
+	imap_sort_cache_put_back(&b);
+	/* Unused, kept until it expires: a next session still finds it. */
+	imap_sort_cache_expire(60000);
+	a = imap_sort_cache_get(1, 2, 3);
+	ck_assert(imap_sort_cache_lend(a, 4, 40, IMAP_SORT_WANT_SUBJECT, &m));
+	drop(&m);
+	imap_sort_cache_put_back(&a);
+	imap_sort_cache_expire(0);
+	ck_assert_uint_eq(imap_sort_cache_ncaches(), base + 1);
+	a = imap_sort_cache_get(1, 2, 3);
+	ck_assert_uint_eq(imap_sort_cache_count(a), 0);
+	imap_sort_cache_put_back(&a);
+	/* Another UIDVALIDITY: the unused old one goes. */
+	b = imap_sort_cache_get(1, 2, 4);
+	ck_assert_uint_eq(imap_sort_cache_ncaches(), base + 2);
+	ck_assert(!imap_sort_cache_is(b, 1, 2, 3));
+	/* Forgotten: unused ones at once, used ones when put back. */
+	imap_sort_cache_forget(1);
+	ck_assert_uint_eq(imap_sort_cache_ncaches(), base + 2);
+	a = imap_sort_cache_get(1, 2, 4);
+	ck_assert_ptr_ne(a, b);
+	imap_sort_cache_put_back(&b);
+	imap_sort_cache_put_back(&c);
+	ck_assert_uint_eq(imap_sort_cache_ncaches(), base + 1);
+	imap_sort_cache_put_back(&a);
+	imap_sort_cache_expire(0);
+	ck_assert_uint_eq(imap_sort_cache_ncaches(), base);
 }
 END_TEST
 
@@ -152,7 +193,7 @@ START_TEST(test_many)
 	char			 subj[32];
 	uint32_t		 uid;
 
-	c = imap_sort_cache_new(1, 2, 3);
+	c = imap_sort_cache_get(1, 2, 3);
 	for (uid = 1; uid <= 20000; uid++) {
 		snprintf(subj, sizeof(subj), "S%u", uid);
 		keys(&a, uid, subj, 0);
@@ -173,7 +214,8 @@ START_TEST(test_many)
 		}
 		drop(&a);
 	}
-	imap_sort_cache_free(&c);
+	imap_sort_cache_put_back(&c);
+	imap_sort_cache_expire(0);
 }
 END_TEST
 
@@ -188,7 +230,7 @@ START_TEST(test_bound)
 	big = xmalloc(64 * 1024);
 	memset(big, 'X', 64 * 1024 - 1);
 	big[64 * 1024 - 1] = '\0';
-	c = imap_sort_cache_new(1, 2, 3);
+	c = imap_sort_cache_get(1, 2, 3);
 	/* 64 KiB a message: the session's bound holds about 512. */
 	for (uid = 1; uid <= 1000; uid++) {
 		keys(&a, uid, big, 0);
@@ -204,7 +246,7 @@ START_TEST(test_bound)
 	ck_assert_uint_gt(kept, 400);
 	ck_assert_uint_lt(kept, 520);
 	ck_assert_uint_le(imap_sort_cache_bytes(c),
-	    IMAP_SORT_CACHE_SESSION_MAX);
+	    IMAP_SORT_CACHE_MAILBOX_MAX);
 	/* Room again after an expunge. */
 	imap_sort_cache_expunged(c, 1);
 	keys(&a, 2000, "SMALL", 0);
@@ -212,7 +254,8 @@ START_TEST(test_bound)
 	ck_assert_ptr_nonnull(a.ent);
 	drop(&a);
 	ck_assert_uint_eq(imap_sort_cache_count(c), kept);
-	imap_sort_cache_free(&c);
+	imap_sort_cache_put_back(&c);
+	imap_sort_cache_expire(0);
 	free(big);
 }
 END_TEST
@@ -288,6 +331,7 @@ imap_sort_cache_suite(void)
 	tc = tcase_create("cache");
 	tcase_add_test(tc, test_lend);
 	tcase_add_test(tc, test_expunge_while_lent);
+	tcase_add_test(tc, test_shared);
 	tcase_add_test(tc, test_many);
 	tcase_add_test(tc, test_bound);
 	suite_add_tcase(s, tc);
