@@ -36,14 +36,13 @@ import ssl
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 SRC = os.environ.get("srcdir", os.path.join(
     os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
-from gbtest import GuestboxServer, BUILDDIR, PASSWORD  # noqa: E402
+from gbtest import BUILDDIR, PASSWORD  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 REPS = int(os.environ.get("BENCH_REPS", "5"))
@@ -172,17 +171,12 @@ def ratio(g, d):
 def main():
     md = scale.mime_dovecot()
     fill = os.path.join(BUILDDIR, "tests", "gb-fill")
-    tmp = tempfile.mkdtemp(prefix="gb-bench-sort.")
-    os.chmod(tmp, 0o755)
-    gb = GuestboxServer("bench-sort")
-    gb.imapd = os.environ.get("BENCH_GB_IMAPD", gb.imapd)
+    tmp, gb = scale.bench_setup(
+        "sort", "SORT and THREAD by mailbox size, guestbox-imapd vs "
+        "Dovecot", "sizes %s, %d rounds, repeated = median of %d" %
+        (" ".join(str(s) for s in SIZES), ROUNDS, REPS))
     dv = None
     try:
-        print("== bench-imap-sort: SORT and THREAD by mailbox size, "
-              "guestbox-imapd vs Dovecot")
-        print("   %d cores, %s, sizes %s, %d rounds, repeated = median of %d"
-              % (os.cpu_count(), os.uname().release,
-                 " ".join(str(s) for s in SIZES), ROUNDS, REPS))
         gb.create(ADDR)
         boxes = {}
         t0 = time.time()
@@ -207,21 +201,11 @@ def main():
         for n in SIZES:
             fill_maildir(os.path.join(tmp, "Maildir"), "S%d" % n, boxes[n],
                          uid, gid)
-        dv = subprocess.Popen([dovecot, "-F", "-c", conf],
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-        scale.wait_port(dv_port, dv, "dovecot")
+        dv = scale.run_dovecot(dovecot, conf, dv_port)
         ctx = ssl.create_default_context(cafile=gb.cert)
         servers = (("guestbox", gb.port_tls, ADDR, PASSWORD),
                    ("dovecot", dv_port, "test", "pass"))
-        # Dovecot indexes a folder at its first SELECT: not measured.
-        for name, port, user, pw in servers:
-            for n in SIZES:
-                c = scale.Client(port, ctx)
-                c.cmd('LOGIN %s "%s"' % (user, pw))
-                c.cmd("SELECT S%d" % n)
-                c.close()
+        scale.first_selects(servers, ctx, ["S%d" % n for n in SIZES])
         results = {}
         for r in range(1, ROUNDS + 1):
             print("\n-- round %d, load average %s" % (r, " ".join(
