@@ -31,8 +31,8 @@ struct imap_sort_cache {
 	uint64_t		 account_id;
 	uint32_t		 mailbox_id;
 	uint32_t		 uidvalidity;
-	/* The process's caches; the sessions holding this one. */
-	struct imap_sort_cache	*prev, *next;
+	/* Its place in sort_cachev; the sessions holding it. */
+	size_t			 at;
 	unsigned int		 users;
 	uint64_t		 unused_since;	/* time_mono_ms(), users 0 */
 	int			 forgotten;	/* free when put back */
@@ -44,8 +44,9 @@ struct imap_sort_cache {
 
 /* What every cache holds now (IMAP_SORT_CACHE_TOTAL_MAX). */
 static size_t	 sort_cache_total;
-static struct imap_sort_cache *sort_caches;
-static size_t	 sort_ncaches;
+/* The process's caches, in no order. */
+static struct imap_sort_cache **sort_cachev;
+static size_t	 sort_ncaches, sort_cachecap;
 
 static size_t	 sort_cache_hash(const struct imap_sort_cache *, uint32_t);
 static void	 sort_cache_free(struct imap_sort_cache *);
@@ -70,28 +71,35 @@ struct imap_sort_cache *
 imap_sort_cache_get(uint64_t account_id, uint32_t mailbox_id,
     uint32_t uidvalidity)
 {
-	struct imap_sort_cache	*c, *next;
+	struct imap_sort_cache	*c;
+	size_t			 i;
 
-	for (c = sort_caches; c != NULL; c = next) {
-		next = c->next;
-		if (c->account_id != account_id ||
-		    c->mailbox_id != mailbox_id || c->forgotten)
-			continue;
-		if (c->uidvalidity == uidvalidity) {
-			c->users++;
-			return c;
+	/* A freed one's place gets another: i then stays. */
+	for (i = 0; i < sort_ncaches; ) {
+		c = sort_cachev[i];
+		if (c->account_id == account_id &&
+		    c->mailbox_id == mailbox_id && !c->forgotten) {
+			if (c->uidvalidity == uidvalidity) {
+				c->users++;
+				return c;
+			}
+			/* RFC 3501 2.3.1.1: another UIDVALIDITY, other mail. */
+			if (c->users == 0) {
+				sort_cache_free(c);
+				continue;
+			}
 		}
-		/* RFC 3501 2.3.1.1: another UIDVALIDITY, other messages. */
-		if (c->users == 0)
-			sort_cache_free(c);
+		i++;
+	}
+	if (sort_ncaches == sort_cachecap) {
+		sort_cachecap = sort_cachecap == 0 ? 16 : sort_cachecap * 2;
+		sort_cachev = xreallocarray(sort_cachev, sort_cachecap,
+		    sizeof(*sort_cachev));
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->users = 1;
-	c->next = sort_caches;
-	if (sort_caches != NULL)
-		sort_caches->prev = c;
-	sort_caches = c;
-	sort_ncaches++;
+	c->at = sort_ncaches;
+	sort_cachev[sort_ncaches++] = c;
 	c->account_id = account_id;
 	c->mailbox_id = mailbox_id;
 	c->uidvalidity = uidvalidity;
@@ -120,13 +128,9 @@ sort_cache_free(struct imap_sort_cache *c)
 		while (c->buckets[i] != NULL)
 			sort_cache_unlink(c, &c->buckets[i]);
 	sort_cache_total -= sizeof(*c) + c->nbuckets * sizeof(*c->buckets);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		sort_caches = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	sort_ncaches--;
+	/* The last one takes its place. */
+	sort_cachev[c->at] = sort_cachev[--sort_ncaches];
+	sort_cachev[c->at]->at = c->at;
 	free(c->buckets);
 	free(c);
 }
@@ -148,29 +152,32 @@ imap_sort_cache_put_back(struct imap_sort_cache **cp)
 void
 imap_sort_cache_expire(uint64_t ttl_ms)
 {
-	struct imap_sort_cache	*c, *next;
-	uint64_t		 now = time_mono_ms();
+	uint64_t	 now = time_mono_ms();
+	size_t		 i;
 
-	for (c = sort_caches; c != NULL; c = next) {
-		next = c->next;
-		if (c->users == 0 && now - c->unused_since >= ttl_ms)
-			sort_cache_free(c);
+	for (i = 0; i < sort_ncaches; ) {
+		if (sort_cachev[i]->users == 0 &&
+		    now - sort_cachev[i]->unused_since >= ttl_ms)
+			sort_cache_free(sort_cachev[i]);
+		else
+			i++;
 	}
 }
 
 void
 imap_sort_cache_forget(uint64_t account_id)
 {
-	struct imap_sort_cache	*c, *next;
+	size_t	 i;
 
-	for (c = sort_caches; c != NULL; c = next) {
-		next = c->next;
-		if (c->account_id != account_id)
+	for (i = 0; i < sort_ncaches; ) {
+		if (sort_cachev[i]->account_id == account_id &&
+		    sort_cachev[i]->users == 0) {
+			sort_cache_free(sort_cachev[i]);
 			continue;
-		if (c->users == 0)
-			sort_cache_free(c);
-		else
-			c->forgotten = 1;
+		}
+		if (sort_cachev[i]->account_id == account_id)
+			sort_cachev[i]->forgotten = 1;
+		i++;
 	}
 }
 
@@ -179,11 +186,14 @@ static int
 sort_cache_evict(void)
 {
 	struct imap_sort_cache	*c, *old = NULL;
+	size_t			 i;
 
-	for (c = sort_caches; c != NULL; c = c->next)
+	for (i = 0; i < sort_ncaches; i++) {
+		c = sort_cachev[i];
 		if (c->users == 0 && (old == NULL ||
 		    c->unused_since < old->unused_since))
 			old = c;
+	}
 	if (old == NULL)
 		return 0;
 	sort_cache_free(old);
