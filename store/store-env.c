@@ -1607,6 +1607,16 @@ store_backup(struct store *st, const char *dir)
 	free(parent);
 	if (ret != 0)
 		return ret;
-	/* Logs before this one are now in a backup and may go. */
-	return store_txn_run(st, store_backup_floor_set_txn, &floor);
+	/*
+	 * Logs before this one are now in a backup and may go.  A standby
+	 * cannot write that down (the master keeps its own floor): its
+	 * copy is whole all the same (issue 15).
+	 */
+	ret = store_txn_run(st, store_backup_floor_set_txn, &floor);
+	if (ret == STORE_EUNAVAIL) {
+		log_info("store: backup from a replication standby: the log "
+		    "floor stays the master's");
+		ret = 0;
+	}
+	return ret;
 }
