@@ -58,7 +58,8 @@ static atomic_int		store_repl_dead;
 static atomic_int		store_repl_on;
 
 static void	store_repl_event(DB_ENV *, u_int32_t, void *);
-static int	store_repl_add_site(DB_ENV *, const char *, size_t, u_int32_t);
+static int	store_repl_add_site(DB_ENV *, const char *, size_t, u_int32_t,
+		    u_int32_t);
 static int	store_repl_connected(DB_ENV *);
 
 void
@@ -161,9 +162,10 @@ store_repl_event(DB_ENV *env, u_int32_t event, void *info)
 	}
 }
 
-/* One "host:port" of len bytes at s as a site of the group. */
+/* One "host:port" of len bytes at s as a site of the group: which, also. */
 static int
-store_repl_add_site(DB_ENV *env, const char *s, size_t len, u_int32_t which)
+store_repl_add_site(DB_ENV *env, const char *s, size_t len, u_int32_t which,
+    u_int32_t also)
 {
 	DB_SITE		*site;
 	char		 host[256];
@@ -177,6 +179,8 @@ store_repl_add_site(DB_ENV *env, const char *s, size_t len, u_int32_t which)
 	if ((ret = env->repmgr_site(env, host, port, &site, 0)) != 0)
 		return ret;
 	ret = site->set_config(site, which, 1);
+	if (ret == 0 && also != 0)
+		ret = site->set_config(site, also, 1);
 	(void)site->close(site);
 	return ret;
 }
@@ -194,33 +198,19 @@ store_repl_configure(struct store *st, DB_ENV *env)
 	int		 ret;
 
 	env->app_private = st;
+	/* Creating the group is the replication process's business. */
 	if ((ret = env->set_event_notify(env, store_repl_event)) != 0 ||
 	    (ret = store_repl_add_site(env, st->opts.repl_site,
-	    strlen(st->opts.repl_site), DB_LOCAL_SITE)) != 0)
+	    strlen(st->opts.repl_site), DB_LOCAL_SITE,
+	    st->opts.repl_group_creator && st->opts.repl_process ?
+	    DB_GROUP_CREATOR : 0)) != 0)
 		return ret;
-	/* Creating the group is the replication process's business. */
-	if (st->opts.repl_group_creator && st->opts.repl_process) {
-		DB_SITE		*site;
-		char		 host[256];
-		unsigned	 port;
-
-		if (conf_site_parse(st->opts.repl_site,
-		    strlen(st->opts.repl_site), host, sizeof(host),
-		    &port) == -1)
-			return EINVAL;
-		if ((ret = env->repmgr_site(env, host, port, &site, 0)) != 0)
-			return ret;
-		ret = site->set_config(site, DB_GROUP_CREATOR, 1);
-		(void)site->close(site);
-		if (ret != 0)
-			return ret;
-	}
 	for (p = st->opts.repl_peers; p != NULL && *p != '\0'; p += len) {
 		p += strspn(p, " \t");
 		if ((len = strcspn(p, " \t")) == 0)
 			break;
 		if ((ret = store_repl_add_site(env, p, len,
-		    DB_BOOTSTRAP_HELPER)) != 0)
+		    DB_BOOTSTRAP_HELPER, 0)) != 0)
 			return ret;
 	}
 	if ((ret = env->repmgr_set_ack_policy(env,
