@@ -91,8 +91,8 @@ static const char *const store_error_text[] = {
 	[-STORE_EVERSION] = "the database was written by a newer guestbox",
 	[-STORE_ESHREDDED] = "the account's erase key is gone (deleted)",
 	[-STORE_EKEYWORDS] = "the mailbox has as many keywords as it can",
-	[-STORE_EUNAVAIL] = "this replication site takes no writes now "
-	    "(a standby, an election, or too few sites acknowledged)",
+	/* Replication: a standby, an election, or too few sites acked. */
+	[-STORE_EUNAVAIL] = "this replication site takes no writes now",
 };
 
 static int	store_env_open(struct store *);

@@ -353,7 +353,7 @@ store_repl_status(struct store *st, struct store_repl_status *rs)
 	DB_LOG_STAT	*ls;
 	DB_REPMGR_SITE	*list;
 	u_int		 n, i;
-	int		 ret;
+	int		 ret, master;
 
 	memset(rs, 0, sizeof(*rs));
 	if (st->opts.repl_site == NULL || st->env == NULL) {
@@ -368,6 +368,7 @@ store_repl_status(struct store *st, struct store_repl_status *rs)
 	rs->waiting_file = s->st_waiting_lsn.file;
 	rs->waiting_offset = s->st_waiting_lsn.offset;
 	rs->log_queued = (uint64_t)s->st_log_queued;
+	master = s->st_master;
 	free(s);
 	if ((ret = st->env->log_stat(st->env, &ls, 0)) != 0)
 		return store_db_error("log_stat", ret);
@@ -383,12 +384,8 @@ store_repl_status(struct store *st, struct store_repl_status *rs)
 		site->port = list[i].port;
 		site->eid = list[i].eid;
 		site->connected = list[i].status == DB_REPMGR_CONNECTED;
+		site->master = list[i].eid == master;
 	}
 	free(list);
-	if ((ret = st->env->rep_stat(st->env, &s, 0)) == 0) {
-		for (i = 0; i < rs->nsites_list; i++)
-			rs->sites[i].master = rs->sites[i].eid == s->st_master;
-		free(s);
-	}
 	return 0;
 }
