@@ -57,6 +57,8 @@
  * it needs recovery before the process gives up (store_watchdog).
  */
 #define STORE_STUCK_SECS	5
+/* The same with replication (store_open). */
+#define STORE_REPL_STUCK_SECS	30
 
 const char *const store_db_names[DBI_COUNT] = {
 	[DBI_META] = "meta.db",
@@ -565,6 +567,17 @@ store_env_reopen(struct store *st, unsigned gen)
 	pthread_mutex_lock(&st->env_lock);
 	if (atomic_load(&st->env_gen) != gen && st->env != NULL)
 		goto out;	/* another thread has reopened it */
+	/*
+	 * The replication process cannot reopen in place: the handle it
+	 * would abandon keeps repl_site's listening socket, and the new
+	 * one could not start the Replication Manager.  A restart (its
+	 * unit has Restart=always) recovers and rejoins.
+	 */
+	if (st->opts.repl_process && !st->reopen_join) {
+		log_warnx("store: the environment needs recovery: the "
+		    "replication process leaves so that a restart recovers it");
+		_exit(store_exit_status());
+	}
 	log_warnx("store: reopening the environment with recovery");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	atomic_store(&st->reopening, 1);
@@ -992,6 +1005,13 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 	xasprintf(&st->notify_dir, "%s/notify", state_dir);
 	xasprintf(&st->erase_dir, "%s/erase", state_dir);
 	st->opts = *opts;
+	/*
+	 * An election or a client's sync holds the replication region for
+	 * seconds on a loaded machine, and failchk waits for it: that is
+	 * no dead process to leave for.
+	 */
+	if (opts->repl_site != NULL && st->opts.stuck_secs == 0)
+		st->opts.stuck_secs = STORE_REPL_STUCK_SECS;
 	/* The caller's configuration may go (SIGHUP): our own copies. */
 	if (opts->repl_site != NULL)
 		st->opts.repl_site = xstrdup(opts->repl_site);
