@@ -165,6 +165,9 @@ struct store {
 	int		(*log_flush_hook)(struct store *);
 	/* A reopen only rejoins, without recovery (DB_REP_HANDLE_DEAD). */
 	int		 reopen_join;
+	/* store_set_blob_freed(): told before a blob's last chunk goes. */
+	store_blob_freed_fn *blob_freed;
+	void		*blob_freed_arg;
 };
 
 /*
