@@ -364,6 +364,11 @@ imap_tagged_store_error(struct imap_session *s, int err)
 	case STORE_ECORRUPT:
 		imap_tagged(s, "NO", "[CORRUPTION] Stored data is damaged");
 		break;
+	case STORE_EUNAVAIL:
+		/* RFC 5530 3: a standby serves reads only, for now. */
+		imap_tagged(s, "NO", "[UNAVAILABLE] This server is a read-only "
+		    "replication standby now; try again later");
+		break;
 	default:
 		imap_tagged(s, "NO", "[UNAVAILABLE] Temporary storage "
 		    "problem; try again");

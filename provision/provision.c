@@ -38,6 +38,7 @@ static const struct provision_cmd *const provision_cmds[] = {
 	&cmd_expire,
 	&cmd_check,
 	&cmd_backup,
+	&cmd_repl,
 };
 
 #define PROVISION_NCMDS	(sizeof(provision_cmds) / sizeof(provision_cmds[0]))
@@ -87,6 +88,7 @@ provision_store_options(const struct conf *cf, struct store_options *so)
 	so->checkpoint_interval = cf->db_checkpoint_interval;
 	so->log_keep_for_backup = cf->db_log_keep_for_backup;
 	so->quota = cf->mailbox_quota;
+	store_options_repl(so, cf);
 }
 
 void
@@ -126,6 +128,7 @@ provision_store_fail(struct provision *pv, const char *what, int err)
 	case STORE_ENOSPC:
 	case STORE_EDEADLOCK:
 	case STORE_ERECOVER:
+	case STORE_EUNAVAIL:
 		return EX_TEMPFAIL;
 	case STORE_ELIMIT:
 		return EX_CANTCREAT;

@@ -173,6 +173,7 @@ extern const struct provision_cmd cmd_list;
 extern const struct provision_cmd cmd_pin;
 extern const struct provision_cmd cmd_queue;
 extern const struct provision_cmd cmd_reinvite;
+extern const struct provision_cmd cmd_repl;
 extern const struct provision_cmd cmd_show;
 extern const struct provision_cmd cmd_unlock;
 extern const struct provision_cmd cmd_notices;

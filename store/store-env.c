@@ -57,6 +57,8 @@
  * it needs recovery before the process gives up (store_watchdog).
  */
 #define STORE_STUCK_SECS	5
+/* The same with replication (store_open). */
+#define STORE_REPL_STUCK_SECS	30
 
 const char *const store_db_names[DBI_COUNT] = {
 	[DBI_META] = "meta.db",
@@ -91,6 +93,8 @@ static const char *const store_error_text[] = {
 	[-STORE_EVERSION] = "the database was written by a newer guestbox",
 	[-STORE_ESHREDDED] = "the account's erase key is gone (deleted)",
 	[-STORE_EKEYWORDS] = "the mailbox has as many keywords as it can",
+	/* Replication: a standby, an election, or too few sites acked. */
+	[-STORE_EUNAVAIL] = "this replication site takes no writes now",
 };
 
 static int	store_env_open(struct store *);
@@ -100,6 +104,7 @@ static int	store_env_open_fenced(struct store *, int, uint32_t);
 static uint64_t store_env_open_wait(const struct store *);
 static void	store_env_remove_regions(struct store *);
 static int	store_env_reopen(struct store *, unsigned);
+static int	store_env_rejoin(struct store *, unsigned);
 static int	store_env_reserve(struct store *);
 static void	store_env_unmap_stale(struct store *);
 static void	store_env_note_stale(struct store *);
@@ -154,10 +159,25 @@ store_db_error(const char *what, int dberr)
 	case EDQUOT:
 		log_warnx("store: %s: %s", what, db_strerror(dberr));
 		return STORE_ENOSPC;
-	default:
+	case EACCES:
+		/* A write on a client: "attempt to modify a read-only database". */
+		if (!store_repl_enabled())
+			break;
+		log_debug("store: %s: this site is a standby", what);
+		return STORE_EUNAVAIL;
+	case DB_REP_HANDLE_DEAD:
+		store_repl_mark_dead();
+		__attribute__((fallthrough));
+	case DB_REP_LOCKOUT:
+	case DB_REP_UNAVAIL:
+	case DB_REP_LEASE_EXPIRED:
 		log_warnx("store: %s: %s", what, db_strerror(dberr));
-		return STORE_EIO;
+		return STORE_EUNAVAIL;
+	default:
+		break;
 	}
+	log_warnx("store: %s: %s", what, db_strerror(dberr));
+	return STORE_EIO;
 }
 
 static time_t
@@ -199,6 +219,14 @@ store_env_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
 	/* failchk reports each mutex it cannot reclaim: routine after a kill. */
 	if (strstr(msg, "BDB2027") != NULL) {
+		log_debug("store: berkeley db: %s", msg);
+		return;
+	}
+	/*
+	 * A site that becomes master, or initialises a client, reads every
+	 * file of db/ as a database: our fence (store-fence.c) is none.
+	 */
+	if (strstr(msg, "BDB0004") != NULL && strstr(msg, "/fence:") != NULL) {
 		log_debug("store: berkeley db: %s", msg);
 		return;
 	}
@@ -414,6 +442,9 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	    (ret = env->set_isalive(env, store_isalive)) != 0 ||
 	    (ret = env->set_timeout(env, STORE_LOCK_TIMEOUT, DB_SET_LOCK_TIMEOUT)) != 0)
 		goto fail;
+	if (st->opts.repl_site != NULL && (ret = store_repl_configure(st,
+	    env)) != 0)
+		goto fail;
 	/*
 	 * extra: DB_CREATE | DB_RECOVER under the exclusive fence, nothing
 	 * to join (store_env_open_fenced).  Not DB_REGISTER: it recovers
@@ -423,6 +454,8 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	 */
 	flags = DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
 	    DB_THREAD | extra;
+	if (st->opts.repl_site != NULL)
+		flags |= DB_INIT_REP;
 	/*
 	 * Joining attaches to regions in which a dead process may hold a
 	 * lock without an owner on record (a read latch), where no wait is
@@ -449,6 +482,14 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	if (!(extra & DB_RECOVER) && (ret = env->failchk(env, 0)) != 0 &&
 	    ret != EBUSY)
 		goto fail;
+	/* Waiting for the group is not waiting on a dead process. */
+	atomic_store(&st->failchk_since, 0);
+	if (st->opts.repl_site != NULL && (ret = store_repl_start(st)) != 0) {
+		store_env_close(st);
+		return ret;
+	}
+	if (!(extra & DB_RECOVER))
+		atomic_store(&st->failchk_since, (int64_t)time(NULL));
 	for (i = 0; i < DBI_COUNT; i++) {
 		if ((ret = db_create(&db, env, 0)) != 0)
 			goto fail;
@@ -534,6 +575,17 @@ store_env_reopen(struct store *st, unsigned gen)
 	pthread_mutex_lock(&st->env_lock);
 	if (atomic_load(&st->env_gen) != gen && st->env != NULL)
 		goto out;	/* another thread has reopened it */
+	/*
+	 * The replication process cannot reopen in place: the handle it
+	 * would abandon keeps repl_site's listening socket, and the new
+	 * one could not start the Replication Manager.  A restart (its
+	 * unit has Restart=always) recovers and rejoins.
+	 */
+	if (st->opts.repl_process && !st->reopen_join) {
+		log_warnx("store: the environment needs recovery: the "
+		    "replication process leaves so that a restart recovers it");
+		_exit(store_exit_status());
+	}
 	log_warnx("store: reopening the environment with recovery");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	atomic_store(&st->reopening, 1);
@@ -562,7 +614,7 @@ store_env_reopen(struct store *st, unsigned gen)
 		store_env_abandon(st);
 	else
 		store_env_close(st);
-	ret = store_env_open_fenced(st, 1, st->fence_gen);
+	ret = store_env_open_fenced(st, !st->reopen_join, st->fence_gen);
 	if (ret == 0 && (ret = store_env_reserve(st)) != 0) {
 		store_env_close(st);
 		store_fence_release(st);
@@ -580,6 +632,18 @@ out:
 	pthread_mutex_unlock(&st->env_lock);
 	if (busy != 0)
 		atomic_store(&st->busy_since[store_busy_slot], busy);
+	return ret;
+}
+
+/* store_env_reopen() without recovery, unless we are alone. */
+static int
+store_env_rejoin(struct store *st, unsigned gen)
+{
+	int	 ret;
+
+	st->reopen_join = 1;
+	ret = store_env_reopen(st, gen);
+	st->reopen_join = 0;
 	return ret;
 }
 
@@ -949,6 +1013,18 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 	xasprintf(&st->notify_dir, "%s/notify", state_dir);
 	xasprintf(&st->erase_dir, "%s/erase", state_dir);
 	st->opts = *opts;
+	/*
+	 * An election or a client's sync holds the replication region for
+	 * seconds on a loaded machine, and failchk waits for it: that is
+	 * no dead process to leave for.
+	 */
+	if (opts->repl_site != NULL && st->opts.stuck_secs == 0)
+		st->opts.stuck_secs = STORE_REPL_STUCK_SECS;
+	/* The caller's configuration may go (SIGHUP): our own copies. */
+	if (opts->repl_site != NULL)
+		st->opts.repl_site = xstrdup(opts->repl_site);
+	if (opts->repl_peers != NULL)
+		st->opts.repl_peers = xstrdup(opts->repl_peers);
 	if (st->opts.cache_size < 1024 * 1024)
 		st->opts.cache_size = 1024 * 1024;
 	st->now = store_clock_real;
@@ -1041,6 +1117,8 @@ store_close(struct store **stp)
 	free(st->notify_dir);
 	free(st->erase_dir);
 	free(st->index_path);
+	free((char *)(uintptr_t)st->opts.repl_site);
+	free((char *)(uintptr_t)st->opts.repl_peers);
 	if (st->index_key != NULL)
 		sodium_free(st->index_key);
 	store_erase_pool_fini(st);
@@ -1174,8 +1252,21 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
 				 * The commit flushes the log: this is the
 				 * ack (WRITE_NOSYNC: the flush after it).
 				 */
+				store_repl_commit_begin();
 				ret = store_db_error("commit",
 				    tid->commit(tid, commit_flags));
+				/*
+				 * Committed here, but the ack policy was not
+				 * met in time: a failover may lose it, so it
+				 * is not acknowledged (a retry may store it
+				 * twice, as after any failed answer).
+				 */
+				if (ret == 0 && store_repl_commit_failed()) {
+					log_warnx("store: too few replication "
+					    "sites acknowledged a commit in "
+					    "time");
+					return STORE_EUNAVAIL;
+				}
 				/*
 				 * Its record may be on disk all the same: a
 				 * retry could store it twice.  Reopen, but
@@ -1217,6 +1308,11 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
 		}
 		if (ret == STORE_ERECOVER && recovered++ < STORE_TXN_REOPENS &&
 		    (ret = store_env_reopen(st, gen)) == 0)
+			continue;
+		/* A client rolled back under our handles: open them anew. */
+		if (ret == STORE_EUNAVAIL && store_repl_take_dead() &&
+		    recovered++ < STORE_TXN_REOPENS &&
+		    (ret = store_env_rejoin(st, gen)) == 0)
 			continue;
 		return ret;
 	}
@@ -1539,6 +1635,16 @@ store_backup(struct store *st, const char *dir)
 	free(parent);
 	if (ret != 0)
 		return ret;
-	/* Logs before this one are now in a backup and may go. */
-	return store_txn_run(st, store_backup_floor_set_txn, &floor);
+	/*
+	 * Logs before this one are now in a backup and may go.  A standby
+	 * cannot write that down (the master keeps its own floor): its
+	 * copy is whole all the same (issue 15).
+	 */
+	ret = store_txn_run(st, store_backup_floor_set_txn, &floor);
+	if (ret == STORE_EUNAVAIL) {
+		log_info("store: backup from a replication standby: the log "
+		    "floor stays the master's");
+		ret = 0;
+	}
+	return ret;
 }

@@ -163,6 +163,8 @@ struct store {
 	 * failing with EIO).  Called from the flushing thread.
 	 */
 	int		(*log_flush_hook)(struct store *);
+	/* A reopen only rejoins, without recovery (DB_REP_HANDLE_DEAD). */
+	int		 reopen_join;
 	/* store_set_blob_freed(): told before a blob's last chunk goes. */
 	store_blob_freed_fn *blob_freed;
 	void		*blob_freed_arg;
@@ -200,6 +202,22 @@ void	store_fence_bump(struct store *);
  */
 void	store_fence_mark(void);
 int	store_fence_marked(struct store *);
+
+/*
+ * Replication (store-repl.c).  configure before DB_ENV->open, start
+ * after it and before the databases open.  commit_begin/_failed bracket
+ * a commit: failed says that its acknowledgements did not come.
+ * mark_dead/take_dead: a client's rollback made the handles useless
+ * (DB_REP_HANDLE_DEAD); the next transaction rejoins.  enabled: some
+ * store of this process replicates (EACCES means a standby).
+ */
+int	store_repl_configure(struct store *, DB_ENV *);
+int	store_repl_start(struct store *);
+void	store_repl_commit_begin(void);
+int	store_repl_commit_failed(void);
+void	store_repl_mark_dead(void);
+int	store_repl_take_dead(void);
+int	store_repl_enabled(void);
 
 /* A mapping of a region file (__db.0*) in /proc/self/maps. */
 struct store_map {

@@ -54,6 +54,13 @@ enum store_error {
 	STORE_EVERSION = -12,	/* written by a newer guestbox */
 	STORE_ESHREDDED = -13,	/* the account's erase key is gone */
 	STORE_EKEYWORDS = -14,	/* a mailbox has STORE_MAX_KEYWORDS already */
+	/*
+	 * Replication (issue 15): this site is a standby, or the group is
+	 * busy (an election, a client catching up), or a commit's
+	 * acknowledgements did not come in time: a temporary failure,
+	 * never an OK.
+	 */
+	STORE_EUNAVAIL = -15,
 };
 
 const char	*store_strerror(int);
@@ -76,7 +83,60 @@ struct store_options {
 	 * recover; 0: 5.  An LDA leaves sooner: its MTA tries again.
 	 */
 	unsigned	 stuck_secs;
+	/*
+	 * Replication (store-repl.c): with repl_site NULL, none.  The
+	 * strings are copied.  repl_process: guestbox-repld, which waits
+	 * at open until the site has its role; the others are subordinate
+	 * processes (the Berkeley DB manual's words).
+	 */
+	const char	*repl_site;		/* host:port */
+	const char	*repl_peers;		/* blank-separated host:port */
+	int		 repl_ack_policy;	/* enum conf_ack */
+	unsigned	 repl_priority;
+	unsigned	 repl_ack_timeout;	/* seconds */
+	int		 repl_group_creator;
+	int		 repl_process;
 };
+
+struct conf;
+/* Sets the repl_* options of so from the configuration's. */
+void		 store_options_repl(struct store_options *, const struct conf *);
+
+enum store_repl_role {
+	STORE_REPL_OFF,		/* not configured */
+	STORE_REPL_UNKNOWN,	/* no master known yet (an election) */
+	STORE_REPL_MASTER,
+	STORE_REPL_CLIENT,	/* a standby */
+};
+
+#define STORE_REPL_MAX_SITES	33
+
+struct store_repl_site {
+	char		 host[256];
+	unsigned	 port;
+	int		 eid;
+	int		 connected;
+	int		 master;
+};
+
+struct store_repl_status {
+	enum store_repl_role role;
+	int		 startup_done;	/* a client has caught up once */
+	uint32_t	 nsites;	/* the group's size, as elections see it */
+	uint32_t	 gen;		/* the master's generation */
+	/* The end of this site's log, and the next record a client awaits. */
+	uint32_t	 log_file, log_offset;
+	uint32_t	 waiting_file, waiting_offset;	/* 0: none */
+	uint64_t	 log_queued;	/* records received out of order */
+	size_t		 nsites_list;	/* the other sites */
+	struct store_repl_site sites[STORE_REPL_MAX_SITES];
+};
+
+/* This site's role now, or STORE_REPL_OFF. */
+enum store_repl_role store_repl_role(struct store *);
+/* Role, positions and the other sites, for guestbox-provision repl. */
+int		 store_repl_status(struct store *, struct store_repl_status *);
+const char	*store_repl_role_name(enum store_repl_role);
 
 /*
  * Opens (creating if needed) the environment under state_dir: db/ for
