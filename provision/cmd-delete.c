@@ -71,6 +71,15 @@ cmd_delete_exec(struct provision *pv, int argc, char **argv)
 		ret = provision_store_fail(pv, a.address, ret);
 		provision_errx(pv, "%s: not completely deleted; run delete "
 		    "again to finish", a.address);
+	} else if ((ret = store_log_retire(pv->store)) != 0) {
+		/*
+		 * Deleted, but the erase key's old bytes are still in the
+		 * log files (guestbox(7), CRYPTO-SHREDDING).
+		 */
+		provision_errx(pv, "%s: deleted, but removing the old log "
+		    "files failed: %s; run expire to try again", a.address,
+		    store_strerror(ret));
+		ret = EX_TEMPFAIL;
 	} else if (pv->json) {
 		printf("{");
 		json_key_str(stdout, "address", a.address, 1);

@@ -168,11 +168,8 @@ store_account_insert(struct store_txn *txn, struct store_account *a,
 	    sizeof(key));
 	if (ret != 0)
 		return ret;
-	/*
-	 * The erase key is on the disk before the account commits; if the
-	 * transaction aborts, store_erase_sweep() removes it.
-	 */
-	if ((ret = store_erase_create(txn->store, a->id)) != 0)
+	/* The erase key commits with the account, or neither does. */
+	if ((ret = store_erase_create(txn, a->id)) != 0)
 		return ret;
 	if (store_account_has_invite(a) &&
 	    (ret = store_db_insert(txn, DBI_ACCOUNT_TOKEN, a->token_id,
@@ -549,7 +546,7 @@ store_corr_key(struct store_txn *txn, uint8_t key[KEY_CORR],
     uint64_t account_id, const char *address)
 {
 	pack_be64(key, account_id);
-	return store_erase_hash(txn->store, account_id, address,
+	return store_erase_hash(txn, account_id, address,
 	    strlen(address), key + 8);
 }
 
@@ -826,6 +823,14 @@ store_purge_final(struct store_txn *txn, void *arg)
 	ret = store_db_del(txn, DBI_ACCOUNT_ADDR, ahash, sizeof(ahash));
 	if (ret == 0 || ret == STORE_ENOTFOUND)
 		ret = store_db_del(txn, DBI_ACCOUNTS, key, sizeof(key));
+	/*
+	 * The erase key, overwritten with zeros in the same commit: what
+	 * Berkeley DB still holds of the account (freed pages, logs,
+	 * regions) is sealed under it.  Its old bytes stay in the log
+	 * until store_log_retire() (store-erase.c).
+	 */
+	if (ret == 0)
+		ret = store_erase_remove(txn, pg->id);
 	store_account_clear(&a);
 	return ret;
 }
@@ -848,13 +853,5 @@ store_account_purge(struct store *st, uint64_t id, uint64_t *nmsgs)
 		if (nmsgs != NULL)
 			*nmsgs += pg.msgs;
 	} while (!pg.done);
-	if ((ret = store_txn_run(st, store_purge_final, &pg)) != 0)
-		return ret;
-	/*
-	 * Step 4, after the commit: the erase key.  What Berkeley DB still
-	 * holds of the account (freed pages, logs, regions) is sealed under
-	 * it.  A crash before this leaves an orphan that `expire` and
-	 * `check` remove (store_erase_sweep).
-	 */
-	return store_erase_remove(st, id);
+	return store_txn_run(st, store_purge_final, &pg);
 }

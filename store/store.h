@@ -36,7 +36,7 @@
 
 #include "vault.h"
 
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 
 enum store_error {
 	STORE_OK = 0,
@@ -138,6 +138,16 @@ time_t		 store_txn_now(struct store_txn *);
  * Daemons call this from a timer; the CLI before it exits.
  */
 int		 store_maintain(struct store *, int force);
+/*
+ * The log-removal step that completes a delete's crypto-shredding
+ * (guestbox(7), CRYPTO-SHREDDING): ends the current log file (a filler
+ * record of up to one log file, 10 MiB), scrubs the log buffer in the
+ * region, checkpoints and removes every log file that recovery no
+ * longer needs, as store_maintain() does.  After it no file of the
+ * environment holds an erase key that a delete overwrote, unless
+ * log_keep_for_backup keeps old logs for the next backup.
+ */
+int		 store_log_retire(struct store *);
 
 /*
  * A consistent hot backup of the environment into dir (created; must be
@@ -367,11 +377,12 @@ int	 store_account_seen(struct store_txn *, uint64_t id,
 int	 store_account_purge(struct store *, uint64_t id, uint64_t *nmsgs);
 
 /*
- * Erase keys: STATE_DIR/erase/<account id, 16 hex digits>, one random
- * 32-byte key per account, written before the account commits.  The
- * sweep removes the keys of accounts that no longer exist (a crash
- * between a delete's commit and the unlink) and queue entries whose key
- * is gone; *removedp (may be NULL) gets the number of keys removed.
+ * Erase keys: one random 32-byte key per account in a slot of
+ * erase-keys.db, written in the transaction that creates the account and
+ * overwritten with zeros in the one that deletes it.  The sweep zeroes
+ * the slots of accounts that no longer exist (left by older versions)
+ * and removes queue entries whose key is gone; *removedp (may be NULL)
+ * gets the number of keys removed.
  */
 int	 store_erase_sweep(struct store *, uint64_t *removedp);
 
