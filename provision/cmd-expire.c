@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "provision.h"
+#include "pubkeys.h"
 #include "rfc5322.h"
 #include "smtp-client.h"
 #include "util.h"
@@ -189,6 +190,7 @@ cmd_expire_exec(struct provision *pv, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct expire	 ex;
+	char		 why[512];
 	uint64_t	 nmsgs, norphans = 0;
 	size_t		 i;
 	const char	*notice;
@@ -302,6 +304,11 @@ cmd_expire_exec(struct provision *pv, int argc, char **argv)
 	 * nothing to delete it is also the way to finish a delete whose
 	 * own step failed.
 	 */
+	if (!dry && pubkeys_prune(pv->store, NULL, why, sizeof(why)) == -1) {
+		provision_errx(pv, "removing unused keys from the GnuPG home: "
+		    "%s", why);
+		failed = 1;
+	}
 	if (!dry && (ret = store_log_retire(pv->store)) != 0) {
 		provision_errx(pv, "removing the old log files: %s",
 		    store_strerror(ret));
@@ -315,4 +322,5 @@ const struct provision_cmd cmd_expire = {
 	.args = "[--now TIME] [--dry-run]",
 	.help = "delete idle mailboxes and unused invitations",
 	.exec = cmd_expire_exec,
+	.flags = PROVISION_PGP,
 };

@@ -18,6 +18,7 @@
  * queue		be64 queue id					sealed queue entry record
  * queue_data		be64 queue id					sealed message bytes
  * erase_keys (Queue)	record number = account id			32-byte key, u8 1 (live); zeros when shredded
+ * pubkeys		'R'/'P', 32-byte index hash of the fingerprint	be32 count / u8 1, key data (store-pubkeys.c)
  *
  * "Sealed" is store-erase.c's envelope under the account's erase key,
  * the account's slot of erase_keys; the index hash is keyed with the meta
@@ -56,6 +57,7 @@ enum store_dbi {
 	DBI_QUEUE,
 	DBI_QUEUE_DATA,
 	DBI_ERASE_KEYS,
+	DBI_PUBKEYS,
 	DBI_COUNT
 };
 
@@ -383,6 +385,8 @@ int	 store_queue_drop(struct store_txn *, uint64_t account_id,
 	    uint64_t *np);
 /* Writes an account record (store-account.c). */
 int	 store_account_put(struct store_txn *, const struct store_account *);
+/* Adds delta to the count of correspondents naming fpr (store-pubkeys.c). */
+int	 store_pubkey_ref(struct store_txn *, const char *fpr, int delta);
 /* The schema 1 -> 2 upgrade (store-upgrade.c). */
 int	 store_upgrade_v2(struct store_txn *);
 int	 store_upgrade_v3(struct store_txn *);

@@ -394,11 +394,54 @@ struct store_corr {
 	char		*address;
 	char		 fingerprint[41];	/* hex OpenPGP v4 fingerprint */
 	int64_t		 added;
+	/*
+	 * The public key (gpg's minimal export), or NULL if the record is
+	 * older than that: sealed with the rest, so it goes with the
+	 * account; the GnuPG home is rebuilt from it (daemon/pubkeys.c).
+	 */
+	uint8_t		*keydata;
+	size_t		 keylen;
 };
 
 void	 store_corr_clear(struct store_corr *);
+/*
+ * Records (or updates) a correspondent of the account with its key.
+ * keydata NULL keeps the key data the record has if the fingerprint is
+ * the same.  Counts the accounts that use each key (store_pubkey_refs).
+ */
 int	 store_corr_put(struct store_txn *, uint64_t account_id,
-	    const char *address, const char *fingerprint);
+	    const char *address, const char *fingerprint,
+	    const void *keydata, size_t keylen);
+/*
+ * Every correspondent of every account whose erase key exists, with
+ * its owner; fn's non-zero return stops the walk.
+ */
+int	 store_corr_iter_all(struct store_txn *,
+	    int (*fn)(uint64_t owner, const struct store_corr *, void *),
+	    void *arg);
+
+/*
+ * Public keys (store-pubkeys.c).  pubkeys.db counts, by a hash of the
+ * fingerprint under the index key, the correspondent records that name
+ * a key, and holds the keys an admin added (guestbox-provision add-key,
+ * gateway_keyring), which belong to no account.  The GnuPG home is a
+ * cache of these and of the correspondents' key data.
+ */
+/* *refsp: correspondent records naming fpr; *pinnedp: an admin's key. */
+int	 store_pubkey_refs(struct store_txn *, const char *fpr,
+	    uint32_t *refsp, int *pinnedp);
+/* An admin's key: kept until unpinned; data may be NULL (a file has it). */
+int	 store_pubkey_pin(struct store_txn *, const char *fpr,
+	    const void *data, size_t len);
+/*
+ * Marks that the keys of the GnuPG home of an older version were taken
+ * over (pubkeys_restore); *wasp says whether that had happened before.
+ */
+int	 store_pubkey_migrated(struct store_txn *, int *wasp);
+/* The admin's keys with their data (len 0 if none); fn as above. */
+int	 store_pubkey_pinned_iter(struct store_txn *,
+	    int (*fn)(const char *fpr, const void *data, size_t len, void *),
+	    void *arg);
 int	 store_corr_get(struct store_txn *, uint64_t account_id,
 	    const char *address, struct store_corr *);
 int	 store_corr_iter(struct store_txn *, uint64_t account_id,

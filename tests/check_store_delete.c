@@ -73,7 +73,8 @@ bulk_txn(struct store_txn *txn, void *arg)
 	}
 	if (ret == 0)
 		ret = store_corr_put(txn, ba->ac->id, "sender@home.example",
-		    "0123456789ABCDEF0123456789ABCDEF01234567");
+		    "0123456789ABCDEF0123456789ABCDEF01234567",
+		    "sender's key data", 17);
 	return ret;
 }
 
@@ -283,6 +284,49 @@ START_TEST(test_purge)
 	acct_free(&a);
 	acct_create(st, "gone@example.org", &a);
 	check_clean(st);
+	acct_free(&a);
+	acct_free(&b);
+}
+END_TEST
+
+/*
+ * With log_keep_for_backup the step keeps the logs that catastrophic
+ * recovery from the last backup needs, the erase key's old bytes among
+ * them (that backup holds the key anyway); the next backup frees them.
+ */
+START_TEST(test_purge_kept_for_backup)
+{
+	struct acct	 a, b;
+	struct scan	 sc;
+	char		 dir[PATH_MAX];
+	uint8_t		 ka[STORE_ERASE_KEYBYTES];
+
+	store_close(&st);
+	opts.log_keep_for_backup = 1;
+	st = open_store(statedir);
+	acct_create(st, "kept@example.org", &a);
+	acct_create(st, "other@example.org", &b);
+	erase_key_get(a.id, ka);
+	ck_assert_int_eq(store_account_purge(st, a.id, NULL), 0);
+	ck_assert_int_eq(store_log_retire(st), 0);
+	memset(&sc, 0, sizeof(sc));
+	sc.bneedle[0] = ka;
+	sc.blen[0] = sizeof(ka);
+	scan_dir(statedir, &sc);
+	ck_assert_uint_gt(sc.bfound[0], 0);
+	/* A backup outside the state directory, then the step again. */
+	snprintf(dir, sizeof(dir), "%s/backup-kept", tmproot);
+	ck_assert_int_eq(store_backup(st, dir), 0);
+	ck_assert_int_eq(store_log_retire(st), 0);
+	memset(&sc, 0, sizeof(sc));
+	sc.bneedle[0] = ka;
+	sc.blen[0] = sizeof(ka);
+	scan_dir(statedir, &sc);
+	ck_assert_uint_eq(sc.bfound[0], 0);
+	check_util_rm_rf(dir);
+	store_close(&st);
+	opts.log_keep_for_backup = 0;
+	st = open_store(statedir);
 	acct_free(&a);
 	acct_free(&b);
 }
@@ -747,6 +791,175 @@ START_TEST(test_erase_orphans)
 }
 END_TEST
 
+/* ---- correspondents' keys: counted, sealed, gone with the account ---- */
+
+struct kop {
+	enum { K_PUT, K_REFS, K_GET, K_PIN, K_PINS } op;
+	uint64_t	 acct;
+	const char	*address;
+	const char	*fpr;
+	const char	*data;		/* NULL: none */
+	uint32_t	 refs;
+	int		 pinned;
+	struct store_corr c;
+	char		 pins[256];
+};
+
+static int
+kop_pin_one(const char *fpr, const void *data, size_t len, void *arg)
+{
+	struct kop	*k = arg;
+	size_t		 n = strlen(k->pins);
+
+	snprintf(k->pins + n, sizeof(k->pins) - n, "%s=%.*s;", fpr, (int)len,
+	    (const char *)data);
+	return 0;
+}
+
+static int
+kop_txn(struct store_txn *txn, void *arg)
+{
+	struct kop	*k = arg;
+
+	switch (k->op) {
+	case K_PUT:
+		return store_corr_put(txn, k->acct, k->address, k->fpr,
+		    k->data, k->data != NULL ? strlen(k->data) : 0);
+	case K_REFS:
+		return store_pubkey_refs(txn, k->fpr, &k->refs, &k->pinned);
+	case K_GET:
+		return store_corr_get(txn, k->acct, k->address, &k->c);
+	case K_PIN:
+		return store_pubkey_pin(txn, k->fpr, k->data, strlen(k->data));
+	case K_PINS:
+		k->pins[0] = '\0';
+		return store_pubkey_pinned_iter(txn, kop_pin_one, k);
+	}
+	return STORE_EIO;
+}
+
+static void
+kput(uint64_t acct, const char *address, const char *fpr, const char *data)
+{
+	struct kop	 k;
+
+	memset(&k, 0, sizeof(k));
+	k.op = K_PUT;
+	k.acct = acct;
+	k.address = address;
+	k.fpr = fpr;
+	k.data = data;
+	ck_assert_int_eq(store_txn_run(st, kop_txn, &k), 0);
+}
+
+static uint32_t
+krefs(const char *fpr, int *pinnedp)
+{
+	struct kop	 k;
+
+	memset(&k, 0, sizeof(k));
+	k.op = K_REFS;
+	k.fpr = fpr;
+	ck_assert_int_eq(store_txn_run(st, kop_txn, &k), 0);
+	if (pinnedp != NULL)
+		*pinnedp = k.pinned;
+	return k.refs;
+}
+
+#define FPR1	"ABCDEF0123456789ABCDEF0123456789ABCDEF01"
+#define FPR2	"2222222222222222222222222222222222222222"
+#define FPR3	"3333333333333333333333333333333333333333"
+#define FPR4	"4444444444444444444444444444444444444444"
+
+START_TEST(test_pubkey_refs)
+{
+	struct acct	 a, b;
+	struct kop	 k;
+	struct scan	 sc;
+	char		 marker[64], keydata[128];
+	int		 pinned;
+
+	make_marker(marker, sizeof(marker));
+	snprintf(keydata, sizeof(keydata), "key of %s", marker);
+	acct_create(st, "refs-a@example.org", &a);
+	acct_create(st, "refs-b@example.org", &b);
+	/* One correspondent of two mailboxes: counted twice. */
+	kput(a.id, "both@home.example", FPR1, keydata);
+	kput(b.id, "both@home.example", FPR1, keydata);
+	ck_assert_uint_eq(krefs(FPR1, &pinned), 2);
+	ck_assert_int_eq(pinned, 0);
+	/* Case does not matter. */
+	ck_assert_uint_eq(krefs("abcdef0123456789abcdef0123456789abcdef01",
+	    NULL), 2);
+	/* Again, with no key data: kept, not counted again. */
+	kput(a.id, "both@home.example", FPR1, NULL);
+	ck_assert_uint_eq(krefs(FPR1, NULL), 2);
+	memset(&k, 0, sizeof(k));
+	k.op = K_GET;
+	k.acct = a.id;
+	k.address = "both@home.example";
+	ck_assert_int_eq(store_txn_run(st, kop_txn, &k), 0);
+	ck_assert_uint_eq(k.c.keylen, strlen(keydata));
+	ck_assert(memcmp(k.c.keydata, keydata, k.c.keylen) == 0);
+	store_corr_clear(&k.c);
+	/* A new key for a correspondent moves the count. */
+	kput(a.id, "one@home.example", FPR2, "key two");
+	ck_assert_uint_eq(krefs(FPR2, NULL), 1);
+	kput(a.id, "one@home.example", FPR3, "key three");
+	ck_assert_uint_eq(krefs(FPR2, NULL), 0);
+	ck_assert_uint_eq(krefs(FPR3, NULL), 1);
+	/* A record without key data (an older version's) is not counted. */
+	kput(b.id, "old@home.example", FPR4, NULL);
+	ck_assert_uint_eq(krefs(FPR4, NULL), 0);
+	kput(b.id, "old@home.example", FPR4, "key four");
+	ck_assert_uint_eq(krefs(FPR4, NULL), 1);
+	/* An admin's key: pinned, with its data. */
+	memset(&k, 0, sizeof(k));
+	k.op = K_PIN;
+	k.fpr = FPR2;
+	k.data = "admin";
+	ck_assert_int_eq(store_txn_run(st, kop_txn, &k), 0);
+	ck_assert_uint_eq(krefs(FPR2, &pinned), 0);
+	ck_assert_int_eq(pinned, 1);
+	k.op = K_PINS;
+	ck_assert_int_eq(store_txn_run(st, kop_txn, &k), 0);
+	ck_assert_str_eq(k.pins, FPR2 "=admin;");
+	check_clean(st);
+
+	/* The counts follow the deletes. */
+	ck_assert_int_eq(store_account_purge(st, a.id, NULL), 0);
+	ck_assert_uint_eq(krefs(FPR1, NULL), 1);
+	ck_assert_uint_eq(krefs(FPR3, NULL), 0);
+	ck_assert_uint_eq(krefs(FPR4, NULL), 1);
+	ck_assert_int_eq(store_account_purge(st, b.id, NULL), 0);
+	ck_assert_uint_eq(krefs(FPR1, NULL), 0);
+	ck_assert_uint_eq(krefs(FPR4, NULL), 0);
+	ck_assert_uint_eq(krefs(FPR2, &pinned), 0);
+	ck_assert_int_eq(pinned, 1);
+	check_clean(st);
+
+	/*
+	 * The key data was sealed under the accounts' erase keys: after the
+	 * log-removal step no file holds it, nor the fingerprints in clear.
+	 */
+	ck_assert_int_eq(store_log_retire(st), 0);
+	store_close(&st);
+	memset(&sc, 0, sizeof(sc));
+	sc.needle[0] = marker;
+	sc.needle[1] = FPR1;
+	sc.needle[2] = "both@home.example";
+	sc.needle[3] = "admin";		/* a control: an admin's, in clear */
+	scan_dir(statedir, &sc);
+	ck_assert_uint_eq(sc.found[0], 0);
+	ck_assert_uint_eq(sc.found[1], 0);
+	ck_assert_uint_eq(sc.found[2], 0);
+	ck_assert_uint_gt(sc.found[3], 0);
+	st = open_store(statedir);
+	acct_free(&a);
+	acct_free(&b);
+}
+END_TEST
+
 /* ---- the upgrade from schema version 1 ---- */
 
 struct v1_arg {
@@ -1164,6 +1377,7 @@ store_delete_suite(void)
 
 	tc = check_store_tcase(s, "delete", 120);
 	tcase_add_test(tc, test_purge);
+	tcase_add_test(tc, test_purge_kept_for_backup);
 	tcase_add_test(tc, test_purge_resumes);
 	tcase_add_test(tc, test_account_reset);
 
@@ -1172,6 +1386,7 @@ store_delete_suite(void)
 	tcase_add_test(tc, test_queue_sealed);
 	tcase_add_test(tc, test_queue_dropped_with_account);
 	tcase_add_test(tc, test_erase_orphans);
+	tcase_add_test(tc, test_pubkey_refs);
 	tcase_add_test(tc, test_upgrade_v1);
 	tcase_add_test(tc, test_upgrade_v2);
 	tcase_add_test(tc, test_upgrade_v3_files);
