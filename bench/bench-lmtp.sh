@@ -19,7 +19,9 @@
 #      accepting into its queue (fsync before 250; mail put on hold so
 #      that no delivery runs meanwhile) plain, and over implicit TLS
 #      through the same proxy.  smtp-source speaks neither TLS nor AUTH:
-#      bench/smtp-auth-proxy.py does that part for it.
+#      bench/smtp-auth-proxy.py does that part for it.  Then gpg alone,
+#      encrypting the same 10 KiB to the same key in one loop per CPU:
+#      the ceiling that one gpg process per message sets.
 #
 # Prints messages per second and the ratios.  Postfix and Dovecot's
 # master must start as root.
@@ -222,6 +224,33 @@ fi
 gb_stop submitd
 
 # ----------------------------------------------------------------
+# What GnuPG alone allows: every submission runs one gpg process (GPGME
+# has no other way), so gpg encrypting the same 10 KiB message to the
+# same key, one loop per CPU, is the ceiling of guestbox's submission
+# rate on this machine whatever submitd does around it.
+if [ "$do_submit" = yes ]; then
+section "GnuPG alone: gpg --encrypt of 10 KiB, one loop per CPU"
+head -c 10240 /dev/urandom >"$tmp/gpg-msg"
+gpg_loop()
+{
+	local i
+	for i in $(seq "$1"); do
+		GNUPGHOME=$tmp/sender-gnupg gpg --batch --quiet --trust-model always \
+		    --armor --encrypt -r sender@home.test -o - "$tmp/gpg-msg" \
+		    >/dev/null || return 1
+	done
+}
+per=$(( (n_sub + $(nproc) - 1) / $(nproc) ))
+t0=$(now)
+pids=
+for i in $(seq "$(nproc)"); do gpg_loop "$per" & pids="$pids $!"; done
+for p in $pids; do wait "$p" || fail "gpg --encrypt failed"; done
+t1=$(now)
+t_gpg=$(elapsed "$t0" "$t1")
+n_gpg=$((per * $(nproc)))
+fi
+
+# ----------------------------------------------------------------
 if [ "$do_submit" = yes ]; then
 section "submission: Postfix smtpd"
 PF_MASTER_EXTRA="127.0.0.1:$P_PFTLS inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt" \
@@ -279,3 +308,6 @@ printf '  Postfix smtpd, plain (%d)                  %6s msg/s\n' "$n_pf" "$r_pf
 printf '  Postfix smtpd, TLS via the proxy (%d)      %6s msg/s\n' "$n_pf" "$r_pftls"
 printf '  ratio guestbox/postfix plain              %6s\n' "$(ratio "$r_gb_sub" "$r_pf")"
 printf '  ratio guestbox/postfix TLS                %6s\n' "$(ratio "$r_gb_sub" "$r_pftls")"
+r_gpg=$(rate "$n_gpg" "$t_gpg")
+printf '  gpg --encrypt alone, %d loops (%d)          %6s msg/s\n' "$(nproc)" "$n_gpg" "$r_gpg"
+printf '  ratio guestbox/gpg alone                  %6s\n' "$(ratio "$r_gb_sub" "$r_gpg")"

@@ -115,6 +115,7 @@ static const struct conf_key conf_keys[] = {
 	K(notice_interval,	CT_DURATION,	"1d", 0, 365 * 86400ULL),
 	K(notice_idle,		CT_DURATION,	"1d", 1, 365 * 86400ULL),
 	K(lost_password_interval, CT_DURATION,	"1d", 0, 365 * 86400ULL),
+	K(phone_link_lifetime,	CT_DURATION,	"15m", 10, 86400),
 	K(db_cache_size,	CT_SIZE,	"64M", 1ULL << 20, 64ULL << 30),
 	K(db_checkpoint_interval, CT_DURATION,	"5m", 1, 86400),
 	K(db_log_keep_for_backup, CT_BOOL,	"yes", 0, 0),

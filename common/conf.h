@@ -126,6 +126,8 @@ struct conf {
 	uint64_t	 notice_idle;		/* no client for this long */
 	/* The lost-password mail (provision/bootstrap-lost.c) */
 	uint64_t	 lost_password_interval; /* seconds; 0: no mails */
+	/* A phone's one-time profile link (provision/bootstrap-phone.c) */
+	uint64_t	 phone_link_lifetime;	/* seconds */
 
 	/* Berkeley DB */
 	uint64_t	 db_cache_size;

@@ -8,12 +8,13 @@
  * with the password once more (bootstrap-account.c): a device password
  * is made for it ("iPhone profile ..."), and the page shows the link and
  * its QR code.  The device password waits here, in secret memory, for
- * BS_PHONE_LINK_TTL seconds; only a hash of the token is kept.  Used
- * once, it leaves this process in the profile.  A link that expires, or
- * that a newer one of the same account replaces, takes its password with
- * it: the device password is revoked (within PHONE_SWEEP_SECS of its
- * end), so an unused link leaves nothing that opens the mailbox.  A restart forgets the waiting links; their
- * passwords stay on the guest's page, where they can be revoked.
+ * phone_link_lifetime; only a hash of the token is kept.  Used once, it
+ * leaves this process in the profile.  A link that expires, or that a
+ * newer one of the same account replaces, takes its password with it:
+ * the device password is revoked (within phone_sweep_secs() of its end),
+ * so an unused link leaves nothing that opens the mailbox.  A restart
+ * forgets the waiting links; their passwords stay on the guest's page,
+ * where they can be revoked.
  *
  * HEAD answers as GET would but does not use the link up: a link
  * checker is not a phone.
@@ -36,7 +37,7 @@
 #define PHONE_TOKEN_BYTES	32
 #define PHONE_QR_QUIET		4	/* modules of white (ISO/IEC 18004) */
 #define PHONE_QR_SCALE		6	/* pixels per module on the page */
-#define PHONE_SWEEP_SECS	30	/* how late an expired link goes */
+#define PHONE_SWEEP_SECS	30	/* how late an expired link goes at most */
 
 struct phone_link {
 	uint8_t			 hash[crypto_generichash_BYTES];
@@ -91,8 +92,17 @@ phone_links_sweep(struct bootstrapd *bd, int64_t now, uint64_t account_id)
 
 /*
  * While links wait, a timer revokes the expired ones' passwords within
- * PHONE_SWEEP_SECS, so they leave the guest's page without a request.
+ * phone_sweep_secs(), so they leave the guest's page without a request.
+ * A short phone_link_lifetime is swept as often as it lasts.
  */
+static time_t
+phone_sweep_secs(const struct bootstrapd *bd)
+{
+	uint64_t	 life = bd->d.conf->phone_link_lifetime;
+
+	return (time_t)(life < PHONE_SWEEP_SECS ? life : PHONE_SWEEP_SECS);
+}
+
 static void
 phone_sweep_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -137,14 +147,14 @@ phone_link_add(struct bootstrapd *bd, uint64_t account_id,
 	l->pw = *pwp;
 	*pwp = NULL;
 	l->pwlen = pwlen;
-	l->expires = now + BS_PHONE_LINK_TTL;
+	l->expires = now + (int64_t)bd->d.conf->phone_link_lifetime;
 	l->next = bd->phone_links;
 	bd->phone_links = l;
 	bd->nphone_links++;
 	snprintf(path, PHONE_PATH_MAX, "/p/%s", token);
 	sodium_memzero(token, sizeof(token));
 	if (bd->phone_sweep == NULL) {
-		struct timeval	 tv = { PHONE_SWEEP_SECS, 0 };
+		struct timeval	 tv = { phone_sweep_secs(bd), 0 };
 
 		if ((bd->phone_sweep = event_new(bd->d.base, -1, EV_PERSIST,
 		    phone_sweep_cb, bd)) == NULL)
@@ -211,11 +221,13 @@ void
 phone_link_shown(struct bs_req *r, const char *path, const char *back)
 {
 	struct evbuffer	*b;
-	char		*url, minutes[16];
+	char		*url, minutes[24];
 	const char	*args[1] = { minutes };
 
 	xasprintf(&url, "%s%s", r->conf->public_url, path);
-	snprintf(minutes, sizeof(minutes), "%d", BS_PHONE_LINK_TTL / 60);
+	/* Whole minutes, rounded up: a lifetime under one says 1. */
+	snprintf(minutes, sizeof(minutes), "%llu", (unsigned long long)
+	    ((r->conf->phone_link_lifetime + 59) / 60));
 	b = html_begin(r, T_PHONE_TITLE);
 	html_para(b, r, T_PHONE_SCAN, NULL);
 	phone_qr(b, r, url);

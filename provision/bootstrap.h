@@ -34,7 +34,6 @@
 #define BS_SESSION_INVITE	1800	/* from the link to the password */
 #define BS_SESSION_DONE		900	/* success page and profile */
 #define BS_SESSION_ACCOUNT	900	/* the guest's page, after login */
-#define BS_PHONE_LINK_TTL	900	/* a phone's one-time profile link */
 #define BS_PHONE_LINKS_MAX	64	/* such links waiting, in all */
 
 /* ---------------------------------------------------------------- */

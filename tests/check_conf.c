@@ -100,6 +100,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cf->invite_days, 30);
 	ck_assert_uint_eq(cf->expire_warn_days, 14);
 	ck_assert_uint_eq(cf->lost_password_interval, 86400);
+	ck_assert_uint_eq(cf->phone_link_lifetime, 900);
 	ck_assert_uint_eq(cf->db_cache_size, 64ULL << 20);
 	ck_assert_uint_eq(cf->db_checkpoint_interval, 300);
 	ck_assert_int_eq(cf->db_log_keep_for_backup, 1);
@@ -249,6 +250,11 @@ START_TEST(test_durations)
 	cf = parse_ok("lost_password_interval = 2w\n");
 	ck_assert_uint_eq(cf->lost_password_interval, 14 * 86400);
 	conf_free(&cf);
+	cf = parse_ok("phone_link_lifetime = 5m\n");
+	ck_assert_uint_eq(cf->phone_link_lifetime, 300);
+	conf_free(&cf);
+	parse_fails("phone_link_lifetime = 9\n", "test.conf:1: "
+	    "phone_link_lifetime is out of range");
 	parse_fails("lost_password_interval = 366d\n", "test.conf:1: "
 	    "lost_password_interval is out of range");
 	parse_fails("queue_max_age = 59\n", "test.conf:1: queue_max_age is "
