@@ -241,6 +241,49 @@ pgp_key_has_address(gpgme_key_t key, const char *address, int revoked_too)
 	return 0;
 }
 
+/*
+ * The home is a cache of the store's keys and may have been removed, to
+ * be rebuilt: made again (empty) where gpg would fail.
+ */
+static int
+pgp_home_ready(char *why, size_t whylen)
+{
+	if (pgp_home != NULL && pgp_home_prepare(pgp_home) == -1) {
+		snprintf(why, whylen, "%s: %s", pgp_home, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Imports buf into the home: the result, or NULL with a reason; *ctxp
+ * and *datap are the caller's to release either way (may be NULL).
+ */
+static gpgme_import_result_t
+pgp_import_run(const char *file, const char *buf, size_t len,
+    gpgme_ctx_t *ctxp, gpgme_data_t *datap, char *why, size_t whylen)
+{
+	gpgme_import_result_t	 res;
+	gpgme_error_t		 err;
+
+	*ctxp = NULL;
+	*datap = NULL;
+	if (pgp_home_ready(why, whylen) == -1 ||
+	    (*ctxp = pgp_ctx(why, whylen)) == NULL)
+		return NULL;
+	if ((err = gpgme_data_new_from_mem(datap, buf, len, 0)) != 0 ||
+	    (err = gpgme_op_import(*ctxp, *datap)) != 0) {
+		snprintf(why, whylen, "%s: %s", file, gpgme_strerror(err));
+		return NULL;
+	}
+	if ((res = gpgme_op_import_result(*ctxp)) == NULL ||
+	    res->imports == NULL) {
+		snprintf(why, whylen, "%s holds no OpenPGP public key", file);
+		return NULL;
+	}
+	return res;
+}
+
 int
 pgp_import_file(const char *file, const char *address, char fpr[PGP_FPR_MAX],
     char *why, size_t whylen)
@@ -268,27 +311,12 @@ pgp_import_mem(const char *file, const char *buf, size_t len,
 	gpgme_import_result_t	 res;
 	gpgme_import_status_t	 st;
 	gpgme_key_t		 key;
-	gpgme_error_t		 err;
 	int			 ret = -1, found_addr = 0;
 
 	fpr[0] = '\0';
-	/* The home is a cache: it may have been removed, to be rebuilt. */
-	if (pgp_home != NULL && pgp_home_prepare(pgp_home) == -1) {
-		snprintf(why, whylen, "%s: %s", pgp_home, strerror(errno));
-		return -1;
-	}
-	if ((ctx = pgp_ctx(why, whylen)) == NULL)
-		return -1;
-	if ((err = gpgme_data_new_from_mem(&data, buf, len, 0)) != 0 ||
-	    (err = gpgme_op_import(ctx, data)) != 0) {
-		snprintf(why, whylen, "%s: %s", file, gpgme_strerror(err));
+	if ((res = pgp_import_run(file, buf, len, &ctx, &data, why,
+	    whylen)) == NULL)
 		goto out;
-	}
-	res = gpgme_op_import_result(ctx);
-	if (res == NULL || res->imports == NULL) {
-		snprintf(why, whylen, "%s holds no OpenPGP public key", file);
-		goto out;
-	}
 	if (address == NULL) {
 		/* The first key that imported (or was there unchanged). */
 		for (st = res->imports; st != NULL; st = st->next)
@@ -338,29 +366,15 @@ pgp_import_fprs(const char *file, const char *buf, size_t len, char ***fprsp,
 	gpgme_data_t		 data = NULL;
 	gpgme_import_result_t	 res;
 	gpgme_import_status_t	 st;
-	gpgme_error_t		 err;
 	char			**v = NULL;
 	size_t			 n = 0;
 	int			 ret = -1;
 
 	*fprsp = NULL;
 	*np = 0;
-	if (pgp_home != NULL && pgp_home_prepare(pgp_home) == -1) {
-		snprintf(why, whylen, "%s: %s", pgp_home, strerror(errno));
-		return -1;
-	}
-	if ((ctx = pgp_ctx(why, whylen)) == NULL)
-		return -1;
-	if ((err = gpgme_data_new_from_mem(&data, buf, len, 0)) != 0 ||
-	    (err = gpgme_op_import(ctx, data)) != 0) {
-		snprintf(why, whylen, "%s: %s", file, gpgme_strerror(err));
+	if ((res = pgp_import_run(file, buf, len, &ctx, &data, why,
+	    whylen)) == NULL)
 		goto out;
-	}
-	if ((res = gpgme_op_import_result(ctx)) == NULL ||
-	    res->imports == NULL) {
-		snprintf(why, whylen, "%s holds no OpenPGP public key", file);
-		goto out;
-	}
 	for (st = res->imports; st != NULL; st = st->next) {
 		if (st->fpr == NULL || st->result != 0)
 			continue;
@@ -461,6 +475,10 @@ pgp_cache_get(const char *home, char *why, size_t whylen)
 	size_t			 n = 0, cap = 0, i;
 	time_t			 now = time(NULL);
 
+	if (home == NULL) {
+		snprintf(why, whylen, "GnuPG is not set up");
+		return -1;
+	}
 	if (pgp_cache_fresh(home, now))
 		return 0;
 	pgp_cache_drop();
@@ -582,10 +600,8 @@ pgp_list_fprs(char ***fprsp, size_t *np, char *why, size_t whylen)
 
 	*fprsp = NULL;
 	*np = 0;
-	if (pgp_home != NULL && pgp_home_prepare(pgp_home) == -1) {
-		snprintf(why, whylen, "%s: %s", pgp_home, strerror(errno));
+	if (pgp_home_ready(why, whylen) == -1)
 		return -1;
-	}
 	pthread_mutex_lock(&pgp_cache.lock);
 	if (pgp_cache_get(pgp_home, why, whylen) == -1) {
 		pthread_mutex_unlock(&pgp_cache.lock);

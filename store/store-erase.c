@@ -614,6 +614,7 @@ store_erase_sweep_txn(struct store_txn *txn, void *arg)
 	size_t			 i, vlen;
 	int			 ret, cret;
 
+	memset(slot, 0, sizeof(slot));
 	sw->n = 0;
 	sw->removed = 0;
 	if ((ret = db->cursor(db, txn->tid, &cur, 0)) != 0)

@@ -37,7 +37,7 @@ store_pubkey_key(const struct store *st, char kind, const char *fpr,
 	char	 up[80];
 	size_t	 i;
 
-	for (i = 0; fpr[i] != '\0' && i < sizeof(up) - 1; i++)
+	for (i = 0; i < sizeof(up) - 1 && fpr[i] != '\0'; i++)
 		up[i] = (char)toupper((unsigned char)fpr[i]);
 	up[i] = '\0';
 	key[0] = (uint8_t)kind;
@@ -107,22 +107,21 @@ int
 store_pubkey_pin(struct store_txn *txn, const char *fpr, const void *data,
     size_t len)
 {
-	uint8_t		 key[PUBKEY_KEYLEN], *v;
+	struct pack	 pk;
+	uint8_t		 key[PUBKEY_KEYLEN];
 	size_t		 flen = strlen(fpr);
 	int		 ret;
 
 	if (flen > UINT8_MAX)
 		return STORE_ELIMIT;
 	store_pubkey_key(txn->store, 'P', fpr, key);
-	v = xmalloc(2 + flen + len);
-	v[0] = PUBKEY_PIN_V1;
-	v[1] = (uint8_t)flen;
-	memcpy(v + 2, fpr, flen);
-	if (len > 0)
-		memcpy(v + 2 + flen, data, len);
-	ret = store_db_put(txn, DBI_PUBKEYS, key, sizeof(key), v,
-	    2 + flen + len);
-	free(v);
+	pack_init(&pk);
+	pack_u8(&pk, PUBKEY_PIN_V1);
+	pack_u8(&pk, (uint8_t)flen);
+	pack_raw(&pk, fpr, flen);
+	pack_raw(&pk, data, len);
+	ret = store_db_put(txn, DBI_PUBKEYS, key, sizeof(key), pk.buf, pk.len);
+	pack_free(&pk);
 	return ret;
 }
 
