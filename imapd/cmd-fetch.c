@@ -9,6 +9,15 @@
  * of messages, then waits for the client to read (CMD_MORE), so a FETCH
  * of a whole mailbox never sits in memory.
  *
+ * A large message is streamed (issue 17, point 3): its literals are
+ * decrypted a few of the store's 64 KiB chunks at a time, each time the
+ * client has read what went before (the output drained below
+ * IMAP_OUTPUT_HIGH / 4), so that a 50 MB BODY[] neither sits in memory
+ * nor holds the event loop while it is decrypted.  On the loop rather
+ * than on a worker thread: a chunk takes some 50 us to decrypt, the
+ * slices are short, and the session, its key cache and the store handle
+ * stay the loop's alone.
+ *
  * The arguments are read by imap-fetch-parse.c (unit-tested and fuzzed);
  * this file only runs the request.
  */
@@ -38,10 +47,16 @@
 imap_cmd_fn	cmd_fetch;
 
 #define FETCH_BATCH		50
+/* Messages this large are streamed (with the MIME cache, if it needs it). */
+#define FETCH_STREAM_MIN	(1024 * 1024)
+/* Chunks decrypted in one turn of the loop at most. */
+#define FETCH_STREAM_TURN	8
 
 /* Items that need the MIME structure (from the cache or a parse). */
 #define FETCH_NEEDS_MIME	(IMAP_FETCH_ENVELOPE | IMAP_FETCH_BODY | \
 				    IMAP_FETCH_BODYSTRUCTURE)
+
+struct fetch_stream;
 
 /*
  * A FETCH being answered: the request as imap-fetch-parse.c read it,
@@ -57,7 +72,10 @@ struct fetch_req {
 	int				 missing; /* some were expunged */
 	int				 unknown_cte; /* RFC 3516 4.3 */
 	int				 failed;  /* a storage error */
+	struct fetch_stream		*stream; /* a message being streamed */
 };
+
+static void	fetch_stream_free(struct fetch_stream **);
 
 static void
 fetch_req_free(void *arg)
@@ -67,6 +85,8 @@ fetch_req_free(void *arg)
 
 	if (fr == NULL)
 		return;
+	/* A client gone mid-stream, or a session closed under it. */
+	fetch_stream_free(&fr->stream);
 	if (fr->paths != NULL) {
 		for (i = 0; i < fr->req.nparts; i++)
 			free(fr->paths[i]);
@@ -145,15 +165,87 @@ struct fetch_msg {
 	struct mime_msg		*mime;
 	/* Expunged elsewhere, not yet reported: the view's data only. */
 	int			 gone;
+	/* Its body items may be streamed (no BINARY). */
+	int			 stream_ok;
+	struct store_blob_reader *reader;	/* to be streamed, if set */
 };
+
+/*
+ * A large message's response being written: the rest of its body items
+ * from part on, and of the literal being written, [pos, end) of the
+ * message.  On fetch_streams while it lives (fetch_stream_blob_freed).
+ */
+struct fetch_stream {
+	struct fetch_stream	*prev, *next;
+	struct fetch_msg	 fm;		/* its reader and MIME structure */
+	size_t			 part;		/* the next body item */
+	size_t			 nparts;
+	const char		*sp;
+	uint64_t		 pos, end;
+	uint8_t			*chunk;		/* VAULT_CHUNK bytes, NULs replaced */
+	size_t			 chunklen;
+	uint32_t		 chunkno;	/* the chunk it holds, or UINT32_MAX */
+	uint32_t		 want;		/* for fetch_stream_txn */
+};
+
+static struct fetch_stream	*fetch_streams;
+
+static const enum mime_section fetch_section_map[] = {
+	[IMAP_SECTION_ALL] = MIME_SECTION_BODY,
+	[IMAP_SECTION_HEADER] = MIME_SECTION_HEADER,
+	[IMAP_SECTION_HEADER_FIELDS] = MIME_SECTION_HEADER,
+	[IMAP_SECTION_HEADER_FIELDS_NOT] = MIME_SECTION_HEADER,
+	[IMAP_SECTION_TEXT] = MIME_SECTION_TEXT,
+	[IMAP_SECTION_MIME] = MIME_SECTION_MIME,
+};
+
+/* fm's MIME structure from the cache sealed with it, if there is one. */
+static int
+fetch_msg_cached_mime(struct store_txn *txn, struct fetch_msg *fm)
+{
+	uint8_t	*aux = NULL;
+	size_t	 auxlen = 0;
+	int	 ret;
+
+	if ((ret = store_blob_aux_get(txn, fm->s->key, fm->m.blob_id, &aux,
+	    &auxlen)) != 0)
+		return ret;
+	if (aux != NULL)
+		fm->mime = mime_cache_decode(aux, auxlen, fm->m.size);
+	free(aux);
+	return 0;
+}
+
+/*
+ * In fetch_msg_txn, for a large message: its reader, and the MIME
+ * structure from the cache if the items need one.  0 when opened; 1 if
+ * there is no cache (the whole message is read and parsed, which makes
+ * it); else a store error.
+ */
+static int
+fetch_msg_stream_open(struct store_txn *txn, struct fetch_msg *fm)
+{
+	int	 ret;
+
+	mime_msg_free(&fm->mime);
+	store_blob_reader_free(&fm->reader);
+	if (fm->want_mime) {
+		if ((ret = fetch_msg_cached_mime(txn, fm)) != 0)
+			return ret;
+		if (fm->mime == NULL)
+			return 1;
+	}
+	if ((ret = store_blob_reader_open(txn, fm->s->key, fm->m.blob_id,
+	    &fm->reader)) != 0)
+		mime_msg_free(&fm->mime);
+	return ret;
+}
 
 static int
 fetch_msg_txn(struct store_txn *txn, void *arg)
 {
 	struct fetch_msg	*fm = arg;
 	struct imap_session	*s = fm->s;
-	uint8_t			*aux = NULL;
-	size_t			 auxlen = 0;
 	struct pack		 pk;
 	int			 ret;
 
@@ -164,6 +256,9 @@ fetch_msg_txn(struct store_txn *txn, void *arg)
 	    (ret = store_msg_store(txn, s->account_id, s->view.mailbox_id,
 	    fm->uid, fm->m.flags | STORE_F_SEEN, fm->m.keywords, 0,
 	    &fm->m)) != 0)
+		return ret;
+	if (fm->stream_ok && fm->m.size >= FETCH_STREAM_MIN &&
+	    (ret = fetch_msg_stream_open(txn, fm)) != 1)
 		return ret;
 	mime_msg_free(&fm->mime);
 	if (fm->root_only) {
@@ -182,14 +277,9 @@ fetch_msg_txn(struct store_txn *txn, void *arg)
 		}
 		fm->mime = mime_parse_root(fm->text, fm->textlen);
 	}
-	if (fm->want_mime && fm->mime == NULL) {
-		if ((ret = store_blob_aux_get(txn, s->key, fm->m.blob_id, &aux,
-		    &auxlen)) != 0)
-			return ret;
-		if (aux != NULL)
-			fm->mime = mime_cache_decode(aux, auxlen, fm->m.size);
-		free(aux);
-	}
+	if (fm->want_mime && fm->mime == NULL &&
+	    (ret = fetch_msg_cached_mime(txn, fm)) != 0)
+		return ret;
 	if (fm->text == NULL && (fm->want_text || (fm->want_mime &&
 	    fm->mime == NULL))) {
 		if ((ret = store_msg_read(txn, s->key, fm->m.blob_id, &fm->text,
@@ -230,6 +320,24 @@ fetch_msg_clear(struct fetch_msg *fm)
 	fm->text = NULL;
 	fm->textlen = 0;
 	mime_msg_free(&fm->mime);
+	store_blob_reader_free(&fm->reader);
+}
+
+/* RFC 3501 6.4.5: <origin.octets> of [off, off+len); past the end, empty. */
+static void
+fetch_partial_clip(const struct imap_fetch_part *part, uint64_t *offp,
+    uint64_t *lenp)
+{
+	if (part == NULL || !part->partial)
+		return;
+	if (part->offset >= *lenp)
+		*lenp = 0;
+	else {
+		*offp += part->offset;
+		*lenp -= part->offset;
+		if (*lenp > part->length)
+			*lenp = part->length;
+	}
 }
 
 /*
@@ -243,17 +351,7 @@ fetch_write_range(struct imap_session *s, const struct imap_fetch_part *part,
 {
 	struct evbuffer	*out = conn_out(s->conn);
 
-	if (part != NULL && part->partial) {
-		/* RFC 3501 6.4.5: past the end is an empty string. */
-		if (part->offset >= len)
-			len = 0;
-		else {
-			off += part->offset;
-			len -= part->offset;
-			if (len > part->length)
-				len = part->length;
-		}
-	}
+	fetch_partial_clip(part, &off, &len);
 	if (fm != NULL && data == fm->text && len >= FETCH_LEND_MIN &&
 	    memchr(data + off, '\0', (size_t)len) == NULL) {
 		if (fm->shared == NULL) {
@@ -280,14 +378,6 @@ static void
 fetch_write_section(struct imap_session *s, const struct imap_fetch_part *part,
     const char *path, struct fetch_msg *fm)
 {
-	static const enum mime_section map[] = {
-		[IMAP_SECTION_ALL] = MIME_SECTION_BODY,
-		[IMAP_SECTION_HEADER] = MIME_SECTION_HEADER,
-		[IMAP_SECTION_HEADER_FIELDS] = MIME_SECTION_HEADER,
-		[IMAP_SECTION_HEADER_FIELDS_NOT] = MIME_SECTION_HEADER,
-		[IMAP_SECTION_TEXT] = MIME_SECTION_TEXT,
-		[IMAP_SECTION_MIME] = MIME_SECTION_MIME,
-	};
 	struct pack	 pk;
 	uint64_t	 off, len;
 	int		 ret;
@@ -295,7 +385,7 @@ fetch_write_section(struct imap_session *s, const struct imap_fetch_part *part,
 	/* RFC 3501 7.4.2: the name holds "<origin>" of a partial. */
 	imap_printf(s, "%s ", part->name);
 	ret = fm->mime == NULL ? -1 : mime_section_range(fm->mime, path,
-	    strlen(path), map[part->text], &off, &len);
+	    strlen(path), fetch_section_map[part->text], &off, &len);
 	if (ret == -1 || (ret == 0 && off + len > fm->textlen)) {
 		/*
 		 * RFC 3501 6.4.5: a part that does not exist is empty;
@@ -500,16 +590,7 @@ fetch_write_binary(struct imap_session *s, const struct imap_fetch_part *part,
 		imap_printf(s, "%s", part->partial ? "{0}\r\n" : "NIL");
 		return;
 	}
-	if (part->partial) {
-		if (part->offset >= len)
-			len = 0;
-		else {
-			off = part->offset;
-			len -= part->offset;
-			if (len > part->length)
-				len = part->length;
-		}
-	}
+	fetch_partial_clip(part, &off, &len);
 	/* Like Dovecot, decoded content goes as a literal8 in any case. */
 	/* An empty part has no buffer at all: no memchr() of NULL. */
 	imap_printf(s, "%s{%llu}\r\n", decoded || (len > 0 &&
@@ -519,40 +600,18 @@ fetch_write_binary(struct imap_session *s, const struct imap_fetch_part *part,
 		imap_write(s, data->buf + off, (size_t)len);
 }
 
-static void
-fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
-    struct fetch_msg *fm, int flags_changed)
+/*
+ * "* n FETCH (" and the items before the body items; returns the
+ * separator the next item needs.
+ */
+static const char *
+fetch_write_head(struct imap_session *s, const struct fetch_req *fr,
+    uint32_t seq, const struct fetch_msg *fm, int flags_changed)
 {
 	const struct imap_fetch_request	*req = &fr->req;
-	const struct imap_fetch_part	*part;
 	char				 date[IMAP_DATETIME_LEN + 1];
 	const char			*sp = "";
-	struct pack			*bin = NULL;
-	int				*binmiss = NULL, *bindec = NULL;
-	size_t				 i;
 
-	/*
-	 * BINARY sections are decoded before anything of the response is
-	 * written: one we cannot decode leaves the message out (RFC 3516
-	 * 4.3) rather than half a FETCH response.
-	 */
-	for (i = 0; i < req->nparts && !fm->gone; i++) {
-		part = &req->parts[i];
-		if (part->kind != IMAP_FETCH_PART_BINARY &&
-		    part->kind != IMAP_FETCH_PART_BINARY_SIZE)
-			continue;
-		if (bin == NULL) {
-			bin = xcalloc(req->nparts, sizeof(*bin));
-			binmiss = xcalloc(req->nparts, sizeof(*binmiss));
-			bindec = xcalloc(req->nparts, sizeof(*bindec));
-		}
-		pack_init(&bin[i]);
-		if ((binmiss[i] = fetch_binary_decode(fm, fr->paths[i],
-		    &bin[i], &bindec[i])) == -1) {
-			fr->unknown_cte = 1;
-			goto out;
-		}
-	}
 	imap_printf(s, "* %u FETCH (", seq);
 	if ((req->attrs & IMAP_FETCH_UID) || fr->uid_mode) {
 		imap_printf(s, "UID %u", fm->m.uid);
@@ -593,6 +652,43 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 		imap_bodystructure_write(conn_out(s->conn), fm->mime, 0);
 		sp = " ";
 	}
+	return sp;
+}
+
+static void
+fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
+    struct fetch_msg *fm, int flags_changed)
+{
+	const struct imap_fetch_request	*req = &fr->req;
+	const struct imap_fetch_part	*part;
+	const char			*sp;
+	struct pack			*bin = NULL;
+	int				*binmiss = NULL, *bindec = NULL;
+	size_t				 i;
+
+	/*
+	 * BINARY sections are decoded before anything of the response is
+	 * written: one we cannot decode leaves the message out (RFC 3516
+	 * 4.3) rather than half a FETCH response.
+	 */
+	for (i = 0; i < req->nparts && !fm->gone; i++) {
+		part = &req->parts[i];
+		if (part->kind != IMAP_FETCH_PART_BINARY &&
+		    part->kind != IMAP_FETCH_PART_BINARY_SIZE)
+			continue;
+		if (bin == NULL) {
+			bin = xcalloc(req->nparts, sizeof(*bin));
+			binmiss = xcalloc(req->nparts, sizeof(*binmiss));
+			bindec = xcalloc(req->nparts, sizeof(*bindec));
+		}
+		pack_init(&bin[i]);
+		if ((binmiss[i] = fetch_binary_decode(fm, fr->paths[i],
+		    &bin[i], &bindec[i])) == -1) {
+			fr->unknown_cte = 1;
+			goto out;
+		}
+	}
+	sp = fetch_write_head(s, fr, seq, fm, flags_changed);
 	/* Body items in the order asked for. */
 	for (i = 0; i < req->nparts; i++) {
 		part = &req->parts[i];
@@ -602,8 +698,9 @@ fetch_write_msg(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 			sp = " ";
 			continue;
 		}
-		if (part->kind == IMAP_FETCH_PART_BINARY ||
-		    part->kind == IMAP_FETCH_PART_BINARY_SIZE) {
+		/* bin is set when a BINARY item is (the loop above). */
+		if (bin != NULL && (part->kind == IMAP_FETCH_PART_BINARY ||
+		    part->kind == IMAP_FETCH_PART_BINARY_SIZE)) {
 			imap_printf(s, "%s", sp);
 			fetch_write_binary(s, part, &bin[i], binmiss[i],
 			    bindec[i]);
@@ -659,6 +756,254 @@ fetch_write_gone(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 		fr->missing = 1;
 }
 
+/* ---- streaming a large message ---- */
+
+static void
+fetch_stream_free(struct fetch_stream **stp)
+{
+	struct fetch_stream	*st = *stp;
+
+	if (st == NULL)
+		return;
+	if (st->prev != NULL)
+		st->prev->next = st->next;
+	else
+		fetch_streams = st->next;
+	if (st->next != NULL)
+		st->next->prev = st->prev;
+	sodium_memzero(st->chunk, VAULT_CHUNK);
+	free(st->chunk);
+	fetch_msg_clear(&st->fm);
+	free(st);
+	*stp = NULL;
+}
+
+/*
+ * The store is about to delete a blob (an EXPUNGE or a DELETE in another
+ * session): a stream reading it takes the sealed chunks it still needs,
+ * so that the literal whose length went out already comes out whole
+ * (RFC 3501 7.4.1 lets the data of a message this session has not been
+ * told is gone be sent, and Dovecot does).  Only then does this session
+ * hold more than a chunk of the message.
+ */
+static int
+fetch_stream_blob_freed(struct store_txn *txn, uint64_t account_id,
+    uint64_t blob_id, void *arg)
+{
+	struct fetch_stream	*st;
+	uint32_t		 first;
+	int			 ret;
+
+	(void)arg;
+	for (st = fetch_streams; st != NULL; st = st->next) {
+		if (store_blob_reader_account(st->fm.reader) != account_id ||
+		    store_blob_reader_id(st->fm.reader) != blob_id)
+			continue;
+		/* A later item may go back to any part of the message. */
+		first = st->part < st->nparts ? 0 :
+		    (uint32_t)(st->pos / VAULT_CHUNK);
+		if ((ret = store_blob_reader_hold(txn, st->fm.reader,
+		    first)) != 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* Starts the response of fm, whose reader (and structure) it takes. */
+static void
+fetch_stream_start(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
+    struct fetch_msg *fm, int flags_changed)
+{
+	struct fetch_stream	*st;
+
+	st = xcalloc(1, sizeof(*st));
+	st->fm = *fm;
+	fm->reader = NULL;
+	fm->mime = NULL;
+	fm->text = NULL;
+	fm->shared = NULL;
+	st->nparts = fr->req.nparts;
+	st->chunk = xmalloc(VAULT_CHUNK);
+	st->chunkno = UINT32_MAX;
+	st->next = fetch_streams;
+	if (fetch_streams != NULL)
+		fetch_streams->prev = st;
+	fetch_streams = st;
+	store_set_blob_freed(s->imapd->daemon.store, fetch_stream_blob_freed,
+	    NULL);
+	fr->stream = st;
+	st->sp = fetch_write_head(s, fr, seq, &st->fm, flags_changed);
+}
+
+/* Where a body item lies in the message, as fetch_write_msg finds it. */
+static void
+fetch_stream_range(const struct fetch_stream *st,
+    const struct imap_fetch_part *part, const char *path, uint64_t *offp,
+    uint64_t *lenp)
+{
+	const struct mime_msg	*mime = st->fm.mime;
+	uint64_t		 size = store_blob_reader_size(st->fm.reader);
+	uint64_t		 off = 0, len = 0;
+
+	switch (part->kind) {
+	case IMAP_FETCH_PART_RFC822:
+		len = size;
+		break;
+	case IMAP_FETCH_PART_RFC822_HEADER:
+		off = mime->parts[0].hdr_off;
+		len = mime->parts[0].hdr_len;
+		break;
+	case IMAP_FETCH_PART_RFC822_TEXT:
+		off = mime->parts[0].body_off;
+		len = mime->parts[0].body_len;
+		break;
+	default:
+		/* RFC 3501 6.4.5: a part that does not exist is empty. */
+		if (mime_section_range(mime, path, strlen(path),
+		    fetch_section_map[part->text], &off, &len) != 0)
+			off = len = 0;
+		break;
+	}
+	if (off > size || len > size - off)
+		off = len = 0;
+	if (part->kind == IMAP_FETCH_PART_BODY)
+		fetch_partial_clip(part, &off, &len);
+	*offp = off;
+	*lenp = len;
+}
+
+static int
+fetch_stream_txn(struct store_txn *txn, void *arg)
+{
+	struct fetch_stream	*st = arg;
+	int			 ret;
+
+	st->chunkno = UINT32_MAX;
+	if ((ret = store_blob_reader_chunk(txn, st->fm.reader, st->want,
+	    st->chunk, &st->chunklen)) != 0)
+		return ret;
+	/* RFC 3501 4.3: no NUL in a literal; as fetch_msg_txn does. */
+	mime_nuls_replace(st->chunk, st->chunklen);
+	st->chunkno = st->want;
+	return 0;
+}
+
+/* Makes the chunk holding byte pos of the message st->chunk; -1 if unread. */
+static int
+fetch_stream_seek(struct imap_session *s, struct fetch_stream *st,
+    uint64_t pos, size_t *inp)
+{
+	if (pos / VAULT_CHUNK != st->chunkno) {
+		st->want = (uint32_t)(pos / VAULT_CHUNK);
+		if (imap_txn(s, fetch_stream_txn, st) != 0)
+			return -1;
+	}
+	if (pos - (uint64_t)st->chunkno * VAULT_CHUNK >= st->chunklen)
+		return -1;
+	*inp = (size_t)(pos - (uint64_t)st->chunkno * VAULT_CHUNK);
+	return 0;
+}
+
+/*
+ * HEADER.FIELDS and HEADER.FIELDS.NOT: the header is gathered (at most
+ * about MIME_MAX_HEADER, mail/mime.c) and filtered, as
+ * fetch_write_section does with the whole text.
+ */
+static int
+fetch_stream_fields(struct imap_session *s, struct fetch_stream *st,
+    const struct imap_fetch_part *part, const char *path)
+{
+	struct pack	 hdr, pk;
+	uint64_t	 off, len, pos, poff = 0, plen;
+	uint64_t	 size = store_blob_reader_size(st->fm.reader);
+	size_t		 in, n;
+
+	imap_printf(s, "%s%s ", st->sp, part->name);
+	st->sp = " ";
+	if (mime_section_range(st->fm.mime, path, strlen(path),
+	    MIME_SECTION_HEADER, &off, &len) != 0 || off > size ||
+	    len > size - off) {
+		imap_printf(s, "{0}\r\n");
+		return 0;
+	}
+	pack_init(&hdr);
+	for (pos = off; pos < off + len; pos += n) {
+		if (fetch_stream_seek(s, st, pos, &in) == -1) {
+			pack_free(&hdr);
+			return -1;
+		}
+		n = st->chunklen - in;
+		if (n > off + len - pos)
+			n = (size_t)(off + len - pos);
+		pack_raw(&hdr, st->chunk + in, n);
+	}
+	pack_init(&pk);
+	mime_header_fields(hdr.buf != NULL ? hdr.buf : (const uint8_t *)"",
+	    hdr.len, (const char *const *)part->fields, part->nfields,
+	    part->text == IMAP_SECTION_HEADER_FIELDS_NOT, &pk);
+	plen = pk.len;
+	fetch_partial_clip(part, &poff, &plen);
+	imap_quote_literal(conn_out(s->conn), pk.buf + poff, (size_t)plen);
+	pack_free(&pk);
+	if (hdr.buf != NULL)
+		sodium_memzero(hdr.buf, hdr.len);
+	pack_free(&hdr);
+	return 0;
+}
+
+/*
+ * Writes on while the output has room: 1 once the response is whole, 0
+ * to be called again when the output drained, -1 if the message could
+ * not be read.
+ */
+static int
+fetch_stream_pump(struct imap_session *s, struct fetch_req *fr)
+{
+	struct fetch_stream		*st = fr->stream;
+	const struct imap_fetch_part	*part;
+	const char			*path;
+	uint64_t			 off, len;
+	size_t				 in, n;
+	unsigned int			 turn = 0;
+
+	for (;;) {
+		if (st->pos < st->end) {
+			if (imap_output_full(s) || turn == FETCH_STREAM_TURN)
+				return 0;
+			if (st->pos / VAULT_CHUNK != st->chunkno)
+				turn++;
+			if (fetch_stream_seek(s, st, st->pos, &in) == -1)
+				return -1;
+			n = st->chunklen - in;
+			if (n > st->end - st->pos)
+				n = (size_t)(st->end - st->pos);
+			imap_write(s, st->chunk + in, n);
+			st->pos += n;
+			continue;
+		}
+		if (st->part == st->nparts) {
+			imap_printf(s, ")\r\n");
+			return 1;
+		}
+		part = &fr->req.parts[st->part];
+		path = fr->paths[st->part];
+		st->part++;
+		if (part->kind == IMAP_FETCH_PART_BODY &&
+		    (part->text == IMAP_SECTION_HEADER_FIELDS ||
+		    part->text == IMAP_SECTION_HEADER_FIELDS_NOT)) {
+			if (fetch_stream_fields(s, st, part, path) == -1)
+				return -1;
+			continue;
+		}
+		fetch_stream_range(st, part, path, &off, &len);
+		imap_printf(s, "%s%s {%llu}\r\n", st->sp, part->name,
+		    (unsigned long long)len);
+		st->sp = " ";
+		st->pos = off;
+		st->end = off + len;
+	}
+}
+
 static enum imap_cmd_status
 fetch_run(struct imap_session *s, struct fetch_req *fr)
 {
@@ -691,6 +1036,32 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 			fm.keep_nuls = 1;
 			fm.root_only = 0;
 		}
+	/*
+	 * What is streamed is ranges of the message as stored; BINARY
+	 * decodes from the whole text.
+	 */
+	fm.stream_ok = req->nparts > 0 && !fm.keep_nuls;
+next:
+	if (fr->stream != NULL && s->state == S_LOGOUT) {
+		/* Revoked (imap_session_revoke): no more of it goes out. */
+		fetch_stream_free(&fr->stream);
+		return CMD_DONE;
+	}
+	if (fr->stream != NULL) {
+		if ((ret = fetch_stream_pump(s, fr)) == 0)
+			return CMD_MORE;
+		fetch_stream_free(&fr->stream);
+		if (ret == -1) {
+			/*
+			 * A literal's length went out already: nothing but
+			 * closing tells the client its data is not whole.
+			 */
+			log_warnx("%s: message unreadable in the middle of a "
+			    "FETCH: closing", s->conn->peer);
+			imap_session_enter_state(s, S_LOGOUT);
+			return CMD_DONE;
+		}
+	}
 	/* Only the set's messages, each found by a binary search. */
 	for (seq = fr->next; (seq = imap_view_next_in_set(&s->view, fr->set,
 	    fr->uid_mode, seq)) != 0; seq++) {
@@ -722,6 +1093,13 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 		}
 		/* Our own \Seen: report it here, not again as an update. */
 		imap_view_update(&s->view, seq, &fm.m);
+		if (fm.reader != NULL) {
+			fetch_stream_start(s, fr, seq, &fm, fm.m.flags !=
+			    oldflags || fm.m.keywords != oldkw);
+			fr->next = seq + 1;
+			done++;
+			goto next;
+		}
 		fetch_write_msg(s, fr, seq, &fm, fm.m.flags != oldflags ||
 		    fm.m.keywords != oldkw);
 		fetch_msg_clear(&fm);

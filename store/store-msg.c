@@ -270,6 +270,9 @@ store_blob_unref(struct store_txn *txn, uint64_t acct, uint64_t blob_id)
 		return ret;
 	}
 	free(raw);
+	if (txn->store->blob_freed != NULL && (ret = txn->store->blob_freed(txn,
+	    acct, blob_id, txn->store->blob_freed_arg)) != 0)
+		return ret;
 	store_key_blob(key, acct, blob_id);
 	if ((ret = store_db_del(txn, DBI_BLOBS, key, sizeof(key))) != 0)
 		return ret;
@@ -783,6 +786,160 @@ fail:
 	vault_msgkey_free(&mk);
 	free(out);
 	return ret;
+}
+
+/* A sealed chunk copied out of the database (store_blob_reader_hold). */
+struct store_held_chunk {
+	uint8_t		*ct;
+	size_t		 len;
+};
+
+struct store_blob_reader {
+	uint64_t		 account_id;
+	uint64_t		 blob_id;
+	uint64_t		 size;
+	uint32_t		 nchunks;
+	struct vault_msgkey	*mk;
+	struct store_held_chunk	*held;	/* NULL, or nchunks of them */
+};
+
+int
+store_blob_reader_open(struct store_txn *txn, const struct vault_seckey *sk,
+    uint64_t blob_id, struct store_blob_reader **rp)
+{
+	struct store_blob_rec		 rec;
+	struct store_blob_reader	*r;
+	void				*raw;
+	int				 ret;
+
+	*rp = NULL;
+	r = xcalloc(1, sizeof(*r));
+	if ((ret = store_blob_key_open(txn, sk, blob_id, &rec, &raw,
+	    &r->mk)) != 0) {
+		free(r);
+		return ret;
+	}
+	free(raw);
+	r->account_id = sk->account_id;
+	r->blob_id = blob_id;
+	r->size = rec.size;
+	r->nchunks = rec.nchunks;
+	/* Every chunk but the last is full (store_blob_write). */
+	if (r->nchunks != vault_chunk_count(r->size)) {
+		store_blob_reader_free(&r);
+		return STORE_ECORRUPT;
+	}
+	*rp = r;
+	return 0;
+}
+
+uint64_t
+store_blob_reader_size(const struct store_blob_reader *r)
+{
+	return r->size;
+}
+
+uint64_t
+store_blob_reader_id(const struct store_blob_reader *r)
+{
+	return r->blob_id;
+}
+
+uint64_t
+store_blob_reader_account(const struct store_blob_reader *r)
+{
+	return r->account_id;
+}
+
+int
+store_blob_reader_chunk(struct store_txn *txn, struct store_blob_reader *r,
+    uint32_t i, uint8_t *out, size_t *lenp)
+{
+	struct vault_chunk_ad	 ad;
+	uint8_t			 key[KEY_CHUNK];
+	const uint8_t		*src;
+	void			*ct = NULL;
+	size_t			 ctlen, want;
+	int			 ret = 0;
+
+	*lenp = 0;
+	if (i >= r->nchunks)
+		return STORE_ECORRUPT;
+	want = i + 1 < r->nchunks ? VAULT_CHUNK :
+	    (size_t)(r->size - (uint64_t)i * VAULT_CHUNK);
+	if (r->held != NULL && r->held[i].ct != NULL) {
+		src = r->held[i].ct;
+		ctlen = r->held[i].len;
+	} else if (txn == NULL)
+		return STORE_ECORRUPT;
+	else {
+		store_key_chunk(key, r->account_id, r->blob_id, i);
+		if ((ret = store_db_get(txn, DBI_CHUNKS, key, sizeof(key), &ct,
+		    &ctlen)) != 0)
+			return ret == STORE_ENOTFOUND ? STORE_ECORRUPT : ret;
+		src = ct;
+	}
+	ad.account_id = r->account_id;
+	ad.blob_id = r->blob_id;
+	ad.index = i;
+	ad.final = i + 1 == r->nchunks;
+	if (src == NULL || ctlen != want + VAULT_CHUNK_OVERHEAD ||
+	    vault_chunk_decrypt(r->mk, &ad, src, ctlen, out) != 0)
+		ret = STORE_ECORRUPT;
+	else
+		*lenp = want;
+	free(ct);
+	return ret;
+}
+
+int
+store_blob_reader_hold(struct store_txn *txn, struct store_blob_reader *r,
+    uint32_t first)
+{
+	uint8_t		 key[KEY_CHUNK];
+	void		*ct;
+	size_t		 ctlen;
+	uint32_t	 i;
+	int		 ret;
+
+	if (r->held == NULL)
+		r->held = xcalloc(r->nchunks, sizeof(*r->held));
+	for (i = first; i < r->nchunks; i++) {
+		if (r->held[i].ct != NULL)
+			continue;
+		store_key_chunk(key, r->account_id, r->blob_id, i);
+		if ((ret = store_db_get(txn, DBI_CHUNKS, key, sizeof(key), &ct,
+		    &ctlen)) != 0)
+			return ret;
+		r->held[i].ct = ct;
+		r->held[i].len = ctlen;
+	}
+	return 0;
+}
+
+void
+store_blob_reader_free(struct store_blob_reader **rp)
+{
+	struct store_blob_reader	*r = *rp;
+	uint32_t			 i;
+
+	if (r == NULL)
+		return;
+	if (r->held != NULL) {
+		for (i = 0; i < r->nchunks; i++)
+			free(r->held[i].ct);
+		free(r->held);
+	}
+	vault_msgkey_free(&r->mk);
+	free(r);
+	*rp = NULL;
+}
+
+void
+store_set_blob_freed(struct store *st, store_blob_freed_fn *fn, void *arg)
+{
+	st->blob_freed = fn;
+	st->blob_freed_arg = arg;
 }
 
 int

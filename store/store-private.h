@@ -168,6 +168,9 @@ struct store {
 	 * failing with EIO).  Called from the flushing thread.
 	 */
 	int		(*log_flush_hook)(struct store *);
+	/* store_set_blob_freed(): told before a blob's last chunk goes. */
+	store_blob_freed_fn *blob_freed;
+	void		*blob_freed_arg;
 };
 
 /*

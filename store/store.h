@@ -701,6 +701,47 @@ int	 store_changes_iter(struct store_txn *, uint64_t account_id,
  */
 int	 store_msg_read(struct store_txn *, const struct vault_seckey *,
 	    uint64_t blob_id, uint8_t **datap, size_t *lenp);
+/*
+ * A blob read a chunk at a time, so that a large FETCH decrypts only what
+ * the client is ready to read (issue 17): opened in one transaction, each
+ * chunk read in any later one.  Chunk i holds the plaintext bytes
+ * [i * VAULT_CHUNK, (i + 1) * VAULT_CHUNK).  The reader keeps the message
+ * key (secret memory) until freed; it belongs to the thread that opened it.
+ */
+struct store_blob_reader;
+
+int	 store_blob_reader_open(struct store_txn *, const struct vault_seckey *,
+	    uint64_t blob_id, struct store_blob_reader **rp);
+uint64_t store_blob_reader_size(const struct store_blob_reader *);
+uint64_t store_blob_reader_id(const struct store_blob_reader *);
+uint64_t store_blob_reader_account(const struct store_blob_reader *);
+/*
+ * Decrypts chunk i into out (VAULT_CHUNK bytes of room); *lenp gets its
+ * length.  A chunk held (store_blob_reader_hold) needs no txn (may be
+ * NULL then).  STORE_ECORRUPT if it fails to authenticate or is gone.
+ */
+int	 store_blob_reader_chunk(struct store_txn *, struct store_blob_reader *,
+	    uint32_t i, uint8_t *out, size_t *lenp);
+/*
+ * Copies the sealed chunks from first on into the reader's memory, so it
+ * can go on once the blob is deleted: what a store_blob_freed_fn does for
+ * a blob still being read.  Ciphertext only: nothing readable is kept.
+ */
+int	 store_blob_reader_hold(struct store_txn *, struct store_blob_reader *,
+	    uint32_t first);
+void	 store_blob_reader_free(struct store_blob_reader **);
+/*
+ * Called in the transaction that drops the last reference to a blob,
+ * before its chunks are deleted (an EXPUNGE, a DELETE of the mailbox), in
+ * the thread running it; a non-zero return fails the transaction.  The
+ * transaction may still abort after: what fn does must be harmless then.
+ * Only this process's transactions call it: a blob another process
+ * deletes (an account purged by guestbox-provision) is just gone.
+ */
+typedef int	 store_blob_freed_fn(struct store_txn *, uint64_t account_id,
+	    uint64_t blob_id, void *arg);
+void	 store_set_blob_freed(struct store *, store_blob_freed_fn *, void *);
+
 /* The aux data of a blob; *lenp 0 and *datap NULL if there is none. */
 int	 store_blob_aux_get(struct store_txn *, const struct vault_seckey *,
 	    uint64_t blob_id, uint8_t **datap, size_t *lenp);

@@ -123,6 +123,141 @@ START_TEST(test_chunk_layout)
 }
 END_TEST
 
+/* store_blob_reader: a chunk at a time, and held past its deletion. */
+struct reader_arg {
+	const struct acct		*ac;
+	uint64_t			 blob;
+	uint32_t			 uid;
+	struct store_blob_reader	*r;
+	int				 freed;		/* the hook ran */
+	int				 hold;		/* and holds */
+};
+
+static int
+reader_open_txn(struct store_txn *txn, void *arg)
+{
+	struct reader_arg	*ra = arg;
+
+	store_blob_reader_free(&ra->r);
+	return store_blob_reader_open(txn, ra->ac->sk, ra->blob, &ra->r);
+}
+
+static int
+reader_freed(struct store_txn *txn, uint64_t acct, uint64_t blob, void *arg)
+{
+	struct reader_arg	*ra = arg;
+
+	if (acct != ra->ac->id || blob != ra->blob)
+		return 0;
+	ra->freed = 1;
+	return ra->hold ? store_blob_reader_hold(txn, ra->r, 0) : 0;
+}
+
+static int
+reader_expunge_txn(struct store_txn *txn, void *arg)
+{
+	struct reader_arg	*ra = arg;
+
+	return store_msg_expunge(txn, ra->ac->id, ra->ac->inbox, ra->uid);
+}
+
+struct reader_chunk_arg {
+	struct store_blob_reader	*r;
+	uint32_t			 i;
+	uint8_t				*out;
+	size_t				 len;
+};
+
+static int
+reader_chunk_txn(struct store_txn *txn, void *arg)
+{
+	struct reader_chunk_arg	*rc = arg;
+
+	return store_blob_reader_chunk(txn, rc->r, rc->i, rc->out, &rc->len);
+}
+
+/* Every chunk of r (in a txn, or from what it holds) is data's. */
+static void
+reader_check(struct store_blob_reader *r, const uint8_t *data, size_t size,
+    int in_txn)
+{
+	struct reader_chunk_arg	 rc;
+	uint8_t			*out = xmalloc(VAULT_CHUNK);
+	uint32_t		 i, n = vault_chunk_count(size);
+
+	ck_assert_uint_eq(store_blob_reader_size(r), size);
+	for (i = 0; i < n; i++) {
+		rc.r = r;
+		rc.i = i;
+		rc.out = out;
+		ck_assert_int_eq(in_txn ? store_txn_run(st, reader_chunk_txn,
+		    &rc) : store_blob_reader_chunk(NULL, r, i, out, &rc.len), 0);
+		ck_assert_uint_eq(rc.len, i + 1 < n ? VAULT_CHUNK :
+		    size - (size_t)i * VAULT_CHUNK);
+		ck_assert(memcmp(out, data + (size_t)i * VAULT_CHUNK,
+		    rc.len) == 0);
+	}
+	/* Past the last chunk: no such chunk. */
+	ck_assert_int_eq(store_blob_reader_chunk(NULL, r, n, out, &rc.len),
+	    STORE_ECORRUPT);
+	free(out);
+}
+
+START_TEST(test_reader)
+{
+	static const size_t	 sizes[] = { 0, 1, 65536, 65537,
+	    3 * 65536 + 5 };
+	struct acct		 ac;
+	struct store_msg	 m;
+	struct reader_arg	 ra;
+	struct reader_chunk_arg	 rc;
+	uint8_t			*data, *buf = xmalloc(VAULT_CHUNK);
+	size_t			 i;
+	int			 hold;
+
+	acct_create(st, "rhea@example.org", &ac);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		for (hold = 0; hold <= 1; hold++) {
+			data = xmalloc(sizes[i] + 1);
+			fill_pattern(data, sizes[i], (uint32_t)i);
+			ck_assert_int_eq(try_append(st, &ac, ac.inbox, data,
+			    sizes[i], 0, 0, &m), 0);
+			memset(&ra, 0, sizeof(ra));
+			ra.ac = &ac;
+			ra.blob = m.blob_id;
+			ra.uid = m.uid;
+			ra.hold = hold;
+			ck_assert_int_eq(store_txn_run(st, reader_open_txn, &ra),
+			    0);
+			/* Not held: a chunk needs the database. */
+			ck_assert_int_eq(store_blob_reader_chunk(NULL, ra.r, 0,
+			    buf, &rc.len), STORE_ECORRUPT);
+			reader_check(ra.r, data, sizes[i], 1);
+			store_set_blob_freed(st, reader_freed, &ra);
+			ck_assert_int_eq(store_txn_run(st, reader_expunge_txn,
+			    &ra), 0);
+			store_set_blob_freed(st, NULL, NULL);
+			ck_assert_int_eq(ra.freed, 1);
+			if (hold)
+				/* Gone from the store, whole in the reader. */
+				reader_check(ra.r, data, sizes[i], 0);
+			else {
+				rc.r = ra.r;
+				rc.i = 0;
+				rc.out = buf;
+				ck_assert_int_eq(store_txn_run(st,
+				    reader_chunk_txn, &rc), STORE_ECORRUPT);
+			}
+			store_blob_reader_free(&ra.r);
+			ck_assert_ptr_null(ra.r);
+			free(data);
+		}
+	free(buf);
+	check_clean(st);
+	acct_free(&ac);
+}
+END_TEST
+
 START_TEST(test_read_wrong_key)
 {
 	struct acct		 a, b;
@@ -811,6 +946,7 @@ store_content_suite(void)
 	tc = check_store_tcase(s, "content", 60);
 	tcase_add_test(tc, test_read_sizes);
 	tcase_add_test(tc, test_chunk_layout);
+	tcase_add_test(tc, test_reader);
 	tcase_add_test(tc, test_read_wrong_key);
 	tcase_add_test(tc, test_tampered_content);
 	tcase_add_test(tc, test_aux);
