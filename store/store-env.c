@@ -75,6 +75,8 @@ const char *const store_db_names[DBI_COUNT] = {
 	[DBI_MSGIDS] = "msgids.db",
 	[DBI_QUEUE] = "queue.db",
 	[DBI_QUEUE_DATA] = "queue-data.db",
+	[DBI_ERASE_KEYS] = "erase-keys.db",
+	[DBI_PUBKEYS] = "pubkeys.db",
 };
 
 static const char *const store_error_text[] = {
@@ -440,6 +442,7 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	    (ret = env->set_tx_max(env, STORE_MAX_TXNS)) != 0 ||
 	    (ret = env->set_thread_count(env, STORE_MAX_THREADS)) != 0 ||
 	    (ret = env->set_isalive(env, store_isalive)) != 0 ||
+	    (ret = env->set_app_dispatch(env, store_log_dispatch)) != 0 ||
 	    (ret = env->set_timeout(env, STORE_LOCK_TIMEOUT, DB_SET_LOCK_TIMEOUT)) != 0)
 		goto fail;
 	if (st->opts.repl_site != NULL && (ret = store_repl_configure(st,
@@ -494,7 +497,16 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 		if ((ret = db_create(&db, env, 0)) != 0)
 			goto fail;
 		st->db[i] = db;
-		if ((ret = db->open(db, NULL, store_db_names[i], NULL, DB_BTREE,
+		/*
+		 * The erase keys: fixed slots of a Queue, overwritten in
+		 * place (store-erase.c).  Padding with zeros, not spaces.
+		 */
+		if (i == DBI_ERASE_KEYS &&
+		    ((ret = db->set_re_len(db, STORE_ERASE_SLOTBYTES)) != 0 ||
+		    (ret = db->set_re_pad(db, 0)) != 0))
+			goto fail;
+		if ((ret = db->open(db, NULL, store_db_names[i], NULL,
+		    i == DBI_ERASE_KEYS ? DB_QUEUE : DB_BTREE,
 		    DB_CREATE | DB_AUTO_COMMIT | DB_THREAD, 0600)) != 0)
 			goto fail;
 	}
@@ -927,9 +939,8 @@ store_index_check(struct store_txn *txn)
 	    sizeof(want)) == 0 ? 0 : STORE_ECORRUPT;
 	free(val);
 	if (ret != 0)
-		log_warnx("store: %s does not belong to this database: restore "
-		    "the state directory with its index.key and erase/",
-		    txn->store->index_path);
+		log_warnx("store: the index key in meta.db does not match the "
+		    "address index: the state directory is damaged");
 	return ret;
 }
 
@@ -940,9 +951,16 @@ store_schema_txn(struct store_txn *txn, void *arg)
 	uint8_t		 v[4];
 	void		*val;
 	size_t		 vlen;
-	int		 ret;
+	int		 ret, iret;
 
 	ret = store_db_get_rmw(txn, DBI_META, "schema", 6, &val, &vlen);
+	if (ret != 0 && ret != STORE_ENOTFOUND)
+		return ret;
+	/* Every open: the address index's key, from meta.db. */
+	if ((iret = store_index_load(txn)) != 0) {
+		free(val);
+		return iret;
+	}
 	if (ret == STORE_ENOTFOUND) {
 		/* A new environment. */
 		pack_be32(v, STORE_SCHEMA_VERSION);
@@ -970,13 +988,20 @@ store_schema_txn(struct store_txn *txn, void *arg)
 		if ((ret = store_upgrade_v2(txn)) != 0)
 			return ret;
 		log_info("store: upgraded from schema version %u to 2: erase "
-		    "keys in %s", *found, txn->store->erase_dir);
+		    "keys", *found);
 	}
 	if (*found < 3) {
 		if ((ret = store_upgrade_v3(txn)) != 0)
 			return ret;
 		log_info("store: upgraded from schema version %u to 3: "
 		    "\\Recent marks", *found < 2 ? 2 : *found);
+	}
+	if (*found < 4) {
+		if ((ret = store_upgrade_v4(txn)) != 0)
+			return ret;
+		log_info("store: upgraded from schema version %u to 4: erase "
+		    "keys in %s", *found < 3 ? 3 : *found,
+		    store_db_names[DBI_ERASE_KEYS]);
 	}
 	if (*found < STORE_SCHEMA_VERSION) {
 		pack_be32(v, STORE_SCHEMA_VERSION);
@@ -998,6 +1023,9 @@ store_schema_check(struct store *st)
 		log_warnx("store: schema version %u is newer than this "
 		    "guestbox (%u): install the newer version", found,
 		    STORE_SCHEMA_VERSION);
+	/* After the commit: the files of schema 3 and before go. */
+	if (ret == 0)
+		ret = store_erase_retire_files(st);
 	return ret;
 }
 
@@ -1043,13 +1071,11 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 		goto fail;
 	}
 	store_erase_pool_init(st);
-	if (store_mkdir(st->db_dir) == -1 || store_mkdir(st->notify_dir) == -1 ||
-	    store_mkdir(st->erase_dir) == -1) {
+	xasprintf(&st->index_path, "%s/index.key", state_dir);
+	if (store_mkdir(st->db_dir) == -1 || store_mkdir(st->notify_dir) == -1) {
 		ret = STORE_EIO;
 		goto fail;
 	}
-	if ((ret = store_index_init(st)) != 0)
-		goto fail;
 	/* First: joining may wait on a dead process too (open_flags). */
 	if (pthread_create(&st->deadman, NULL, store_deadman, st) != 0) {
 		log_warnx("store: cannot start the deadman thread");
@@ -1590,13 +1616,77 @@ store_maintain_busy(struct store *st, int force)
 	return 0;
 }
 
+/*
+ * Ends the current log file: a record of guestbox's own type
+ * (STORE_LOG_FILLER, which recovery hands to store_log_dispatch) longer
+ * than what is left of the file makes Berkeley DB start the next one
+ * and put it there.  Then a record as long as the log buffer, whose
+ * bytes are kept in a region file (__db.*) and would otherwise keep the
+ * last records written, the overwrite's before-image among them.
+ */
+static int
+store_log_fill(struct store *st)
+{
+	DB_LOG_STAT	*ls;
+	DB_LSN		 lsn;
+	DBT		 rec;
+	uint8_t		*buf;
+	size_t		 left, bsize;
+	u_int32_t	 type = STORE_LOG_FILLER;
+	int		 ret;
+	enum store_repl_role role = store_repl_role(st);
+
+	/*
+	 * A standby writes no log of its own: the master's fillers reach
+	 * it by replication, and its log files end where the master's do.
+	 */
+	if (role != STORE_REPL_OFF && role != STORE_REPL_MASTER)
+		return 0;
+	if ((ret = st->env->log_stat(st->env, &ls, 0)) != 0)
+		return store_db_error("log_stat", ret);
+	left = ls->st_lg_size > ls->st_cur_offset ?
+	    ls->st_lg_size - ls->st_cur_offset : 0;
+	bsize = ls->st_lg_bsize;
+	free(ls);
+	/* The first 4 bytes are the type, the next 4 a transaction id 0. */
+	if (left < 8)
+		left = 8;
+	if (bsize < 8)
+		bsize = 8;
+	buf = xcalloc(1, left > bsize ? left : bsize);
+	memcpy(buf, &type, sizeof(type));
+	memset(&rec, 0, sizeof(rec));
+	rec.data = buf;
+	rec.size = (u_int32_t)left;
+	ret = st->env->log_put(st->env, &lsn, &rec, 0);
+	if (ret == 0) {
+		rec.size = (u_int32_t)bsize;
+		ret = st->env->log_put(st->env, &lsn, &rec, DB_FLUSH);
+	}
+	free(buf);
+	return store_db_error("log_put", ret);
+}
+
+int
+store_log_retire(struct store *st)
+{
+	int	 entered, ret;
+
+	entered = store_busy_enter(st);
+	/* The checkpoint puts the zeroed slots in the database files. */
+	if ((ret = store_checkpoint(st, DB_FORCE)) == 0 &&
+	    (ret = store_log_fill(st)) == 0)
+		ret = store_maintain_busy(st, 1);
+	store_busy_leave(st, entered);
+	return ret;
+}
+
 int
 store_backup(struct store *st, const char *dir)
 {
 	DB_ENV		*benv;
 	DB_LOG_STAT	*ls;
 	uint32_t	 floor;
-	char		*parent, *slash;
 	int		 ret;
 
 	if (mkdir(dir, 0700) == -1) {
@@ -1604,6 +1694,14 @@ store_backup(struct store *st, const char *dir)
 		return STORE_EIO;
 	}
 	if ((ret = store_checkpoint(st, DB_FORCE)) != 0)
+		return ret;
+	/*
+	 * A new log file first: every log before it is in the copy, so the
+	 * logs kept for this backup hold nothing written before it, such as
+	 * the old bytes of erase keys overwritten since the last backup
+	 * (store_log_retire, guestbox(7) CRYPTO-SHREDDING).
+	 */
+	if ((ret = store_log_fill(st)) != 0)
 		return ret;
 	if ((ret = st->env->log_stat(st->env, &ls, 0)) != 0)
 		return store_db_error("log_stat", ret);
@@ -1618,23 +1716,13 @@ store_backup(struct store *st, const char *dir)
 	if ((ret = db_env_create(&benv, 0)) != 0)
 		return store_db_error("db_env_create", ret);
 	benv->set_errcall(benv, store_env_errcall);
+	(void)benv->set_app_dispatch(benv, store_log_dispatch);
 	ret = benv->open(benv, dir, DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK |
 	    DB_INIT_LOG | DB_INIT_MPOOL | DB_PRIVATE | DB_RECOVER_FATAL, 0600);
 	benv->close(benv, 0);
 	if (ret != 0)
 		return store_db_error("recovering the backup", ret);
-	/* The keys the copy's records are sealed with: into COPY. */
-	parent = xstrdup(dir);
-	if ((slash = strrchr(parent, '/')) != NULL && slash != parent)
-		*slash = '\0';
-	else {
-		free(parent);
-		parent = xstrdup(".");
-	}
-	ret = store_erase_backup(st, parent);
-	free(parent);
-	if (ret != 0)
-		return ret;
+	/* The erase keys and index key are in the copy: erase-keys.db, meta. */
 	/*
 	 * Logs before this one are now in a backup and may go.  A standby
 	 * cannot write that down (the master keeps its own floor): its
