@@ -44,14 +44,11 @@ class ReplSite(Stack):
             log_line=r"guestbox-repld .* started", timeout=self.wait)
 
     def seed_from(self, master):
-        """A new site: no environment of its own (internal
-        initialization brings the master's), the master's index.key and
-        erase keys, which live outside the environment."""
+        """A new site: no environment of its own.  Internal
+        initialization brings the master's, and with it the index key,
+        the erase keys and the correspondents' keys, which all live in
+        the environment."""
         shutil.rmtree(os.path.join(self.state, "db"), ignore_errors=True)
-        shutil.copy2(os.path.join(master.state, "index.key"), self.state)
-        shutil.rmtree(os.path.join(self.state, "erase"), ignore_errors=True)
-        shutil.copytree(os.path.join(master.state, "erase"),
-                        os.path.join(self.state, "erase"))
         owner = os.stat(master.state)
         for d, _, files in os.walk(self.state):
             for f in [d] + [os.path.join(d, f) for f in files]:
