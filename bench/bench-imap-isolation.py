@@ -26,7 +26,6 @@ import shutil
 import socket
 import ssl
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -232,11 +231,7 @@ def main():
         with open(conf, "a") as f:
             f.write("protocol imap {\n  mail_max_userip_connections = 100"
                     "\n}\n")
-        dv = subprocess.Popen([dovecot, "-F", "-c", conf],
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-        scale.wait_port(dv_port, dv, "dovecot")
+        dv = scale.run_dovecot(dovecot, conf, dv_port)
         ctx = ssl.create_default_context(cafile=gb.cert)
         servers = (("guestbox", gb.port_tls, ADDR, PASSWORD, gb.proc.pid),
                    ("dovecot", dv_port, "test", "pass", None))

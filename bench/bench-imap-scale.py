@@ -183,6 +183,43 @@ def wait_port(port, proc, what):
             time.sleep(0.1)
 
 
+def bench_setup(name, title, detail):
+    """The temporary directory (Dovecot's home) and the guestbox server
+    of bench-imap-NAME; BENCH_GB_IMAPD=path runs another guestbox-imapd.
+    Prints the title line and the machine's."""
+    tmp = tempfile.mkdtemp(prefix="gb-bench-%s." % name)
+    os.chmod(tmp, 0o755)
+    gb = GuestboxServer("bench-%s" % name)
+    gb.imapd = os.environ.get("BENCH_GB_IMAPD", gb.imapd)
+    print("== bench-imap-%s: %s" % (name, title))
+    print("   %d cores, %s, %s" % (os.cpu_count(), os.uname().release, detail))
+    return tmp, gb
+
+
+def run_dovecot(dovecot, conf, port):
+    """Dovecot in the foreground of a session of its own, listening."""
+    proc = subprocess.Popen([dovecot, "-F", "-c", conf],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        wait_port(port, proc, "dovecot")
+    except BaseException:
+        stop(proc)
+        raise
+    return proc
+
+
+def first_selects(servers, ctx, boxes):
+    """Dovecot indexes a folder at its first SELECT: not measured."""
+    for _, port, user, pw in servers:
+        for box in boxes:
+            c = Client(port, ctx)
+            c.cmd("LOGIN %s \"%s\"" % (user, pw))
+            c.cmd("SELECT %s" % box)
+            c.close()
+
+
 def stop(proc):
     if proc is None or proc.poll() is not None:
         return
@@ -198,17 +235,12 @@ def main():
     md = mime_dovecot()
     files = corpus()[:5]
     fill = os.path.join(BUILDDIR, "tests", "gb-fill")
-    tmp = tempfile.mkdtemp(prefix="gb-bench-scale.")
-    os.chmod(tmp, 0o755)
-    gb = GuestboxServer("bench-scale")
-    gb.imapd = os.environ.get("BENCH_GB_IMAPD", gb.imapd)
+    tmp, gb = bench_setup(
+        "scale", "one-message commands by mailbox size, guestbox-imapd vs "
+        "Dovecot", "sizes %s, %d rounds, %d commands per median" %
+        (" ".join(str(s) for s in SIZES), ROUNDS, REPS))
     dv = None
     try:
-        print("== bench-imap-scale: one-message commands by mailbox size, "
-              "guestbox-imapd vs Dovecot")
-        print("   %d cores, %s, sizes %s, %d rounds, %d commands per median"
-              % (os.cpu_count(), os.uname().release,
-                 " ".join(str(s) for s in SIZES), ROUNDS, REPS))
         gb.create(ADDR)
         t0 = time.time()
         for n in SIZES:
@@ -226,22 +258,12 @@ def main():
                          uid, gid)
         print("   Dovecot: %d messages written in %.1f s" %
               (sum(SIZES), time.time() - t0))
-        dv = subprocess.Popen([dovecot, "-F", "-c", conf],
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-        wait_port(dv_port, dv, "dovecot")
+        dv = run_dovecot(dovecot, conf, dv_port)
         ctx = ssl.create_default_context(cafile=gb.cert)
         servers = (("guestbox", gb.port_tls, ADDR, PASSWORD),
                    ("dovecot", dv_port, "test", "pass"))
-        # Dovecot indexes a folder at its first SELECT: not measured.
         t0 = time.time()
-        for name, port, user, pw in servers:
-            for n in SIZES:
-                c = Client(port, ctx)
-                c.cmd("LOGIN %s \"%s\"" % (user, pw))
-                c.cmd("SELECT M%d" % n)
-                c.close()
+        first_selects(servers, ctx, ["M%d" % n for n in SIZES])
         print("   first SELECTs (indexing, views): %.1f s" % (time.time() - t0))
         results = {}
         for r in range(1, ROUNDS + 1):

@@ -35,6 +35,8 @@ enum conf_type {
 	CT_MAILBOX,		/* a mailbox name: no control characters or '/' */
 	CT_URL,			/* https://host[:port][/path] */
 	CT_HOST,		/* a DNS host name */
+	CT_SITES,		/* host:port, blank-separated if a list */
+	CT_ACK_POLICY,		/* a Berkeley DB repmgr ack policy */
 };
 
 struct conf_key {
@@ -120,6 +122,13 @@ static const struct conf_key conf_keys[] = {
 	K(db_cache_size,	CT_SIZE,	"64M", 1ULL << 20, 64ULL << 30),
 	K(db_checkpoint_interval, CT_DURATION,	"5m", 1, 86400),
 	K(db_log_keep_for_backup, CT_BOOL,	"yes", 0, 0),
+	K(repl_site,		CT_SITES,	NULL, 1, 1),
+	K(repl_peers,		CT_SITES,	NULL, 1, CONF_MAX_REPL_PEERS),
+	K(repl_ack_policy,	CT_ACK_POLICY,	"quorum", 0, 0),
+	K(repl_priority,	CT_UINT,	"100", 0, 1000000),
+	K(repl_ack_timeout,	CT_DURATION,	"5s", 1, 3600),
+	K(repl_group_creator,	CT_BOOL,	"no", 0, 0),
+	K(repl_master_hook,	CT_PATH,	NULL, 0, 0),
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -129,6 +138,8 @@ static void	conf_error(char *, size_t, const char *, unsigned,
 static int	conf_set(struct conf *, const struct conf_key *,
 		    const char *, const char **);
 static int	conf_check_url(const char *, const char **);
+static int	conf_check_sites(const char *, uint64_t, uint64_t,
+		    const char **);
 static int	conf_unquote(char *, const char **);
 static size_t	strspn_back(const char *, int);
 
@@ -385,6 +396,93 @@ strspn_back(const char *s, int c)
 	return i;
 }
 
+/*
+ * One host:port of a replication site (a DNS name, an IPv4 address or
+ * [IPv6]), port 1-65535; host is hostlen bytes at most with its NUL.
+ */
+int
+conf_site_parse(const char *s, size_t len, char *host, size_t hostlen,
+    unsigned *portp)
+{
+	const char	*colon, *h = s, *hend;
+	char		 port[8];
+	uint64_t	 v;
+	size_t		 plen;
+
+	if (len == 0 || (colon = memrchr(s, ':', len)) == NULL)
+		return -1;
+	hend = colon;
+	if (s[0] == '[') {
+		if (colon == s || colon[-1] != ']')
+			return -1;
+		h = s + 1;
+		hend = colon - 1;
+	}
+	plen = len - (size_t)(colon + 1 - s);
+	if (hend <= h || (size_t)(hend - h) >= hostlen || plen == 0 ||
+	    plen >= sizeof(port))
+		return -1;
+	memcpy(port, colon + 1, plen);
+	port[plen] = '\0';
+	if (parse_u64(port, 65535, &v) == -1 || v == 0)
+		return -1;
+	memcpy(host, h, (size_t)(hend - h));
+	host[hend - h] = '\0';
+	if (s[0] != '[' && !host_name_is_valid(host))
+		return -1;
+	*portp = (unsigned)v;
+	return 0;
+}
+
+static int
+conf_check_sites(const char *val, uint64_t min, uint64_t max,
+    const char **whyp)
+{
+	char		 host[256];
+	unsigned	 port;
+	uint64_t	 n = 0;
+	size_t		 len;
+
+	for (;;) {
+		val += strspn(val, " \t");
+		if (*val == '\0')
+			break;
+		len = strcspn(val, " \t");
+		if (conf_site_parse(val, len, host, sizeof(host), &port) == -1) {
+			*whyp = "must be host:port (a host name or address, "
+			    "[IPv6]:port), blank-separated if a list";
+			return -1;
+		}
+		n++;
+		val += len;
+	}
+	if (n < min || n > max) {
+		*whyp = max == 1 ? "must be one host:port" :
+		    "has too few or too many sites";
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_ack_policy(const char *val)
+{
+	static const char *const names[] = {
+		[CONF_ACK_QUORUM] = "quorum",
+		[CONF_ACK_ALL] = "all",
+		[CONF_ACK_ALL_PEERS] = "all_peers",
+		[CONF_ACK_ONE] = "one",
+		[CONF_ACK_ONE_PEER] = "one_peer",
+		[CONF_ACK_NONE] = "none",
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(val, names[i]) == 0)
+			return (int)i;
+	return CONF_ACK_INVALID;
+}
+
 static void
 conf_listen_free(struct listen_list *ll)
 {
@@ -455,6 +553,21 @@ conf_set(struct conf *cf, const struct conf_key *k, const char *val,
 		if (val[0] == '\0' || strcasecmp(val, "INBOX") == 0 ||
 		    strlen(val) > 200) {
 			*whyp = "must be a name other than INBOX, at most 200 bytes";
+			return -1;
+		}
+		free(*sp);
+		*sp = xstrdup(val);
+		return 0;
+	case CT_SITES:
+		if (conf_check_sites(val, k->min, k->max, whyp) == -1)
+			return -1;
+		free(*sp);
+		*sp = xstrdup(val);
+		return 0;
+	case CT_ACK_POLICY:
+		if (conf_ack_policy(val) == CONF_ACK_INVALID) {
+			*whyp = "must be quorum, all, all_peers, one, one_peer "
+			    "or none";
 			return -1;
 		}
 		free(*sp);
@@ -642,6 +755,13 @@ conf_parse(const char *name, const char *text, size_t len, char *err,
 		}
 		free(line);
 	}
+	/* Peers without a site of our own would replicate nowhere. */
+	if (cf->repl_peers != NULL && cf->repl_site == NULL) {
+		conf_error(err, errlen, name, seen[conf_find_key("repl_peers") -
+		    conf_keys], "repl_peers needs repl_site (this site's "
+		    "host:port)");
+		goto fail;
+	}
 	conf_finish(cf);
 	return cf;
 fail:
@@ -686,6 +806,8 @@ conf_free(struct conf **cfp)
 		case CT_URL:
 		case CT_HOST:
 		case CT_MAILBOX:
+		case CT_SITES:
+		case CT_ACK_POLICY:
 			free(*(char **)field);
 			break;
 		case CT_LISTEN:
@@ -731,6 +853,8 @@ conf_dump(const struct conf *cf, FILE *fp)
 		case CT_URL:
 		case CT_HOST:
 		case CT_MAILBOX:
+		case CT_SITES:
+		case CT_ACK_POLICY:
 			if (*(char *const *)field != NULL)
 				fprintf(fp, "%s = %s\n", k->name,
 				    *(char *const *)field);

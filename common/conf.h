@@ -134,7 +134,41 @@ struct conf {
 	uint64_t	 db_cache_size;
 	uint64_t	 db_checkpoint_interval;	/* seconds */
 	int		 db_log_keep_for_backup;
+
+	/*
+	 * Replication (Berkeley DB's Replication Manager): off while
+	 * repl_site is unset.  Strings as written; conf_site_parse() splits
+	 * them.
+	 */
+	char		*repl_site;		/* this site's host:port */
+	char		*repl_peers;		/* the others, blank-separated */
+	char		*repl_ack_policy;	/* conf_ack_policy() */
+	uint64_t	 repl_priority;		/* elections; 0: never master */
+	uint64_t	 repl_ack_timeout;	/* seconds */
+	int		 repl_group_creator;	/* the group's first site */
+	char		*repl_master_hook;	/* run when we become master */
 };
+
+#define CONF_MAX_REPL_PEERS	32
+
+enum conf_ack {
+	CONF_ACK_INVALID = -1,
+	CONF_ACK_QUORUM,
+	CONF_ACK_ALL,
+	CONF_ACK_ALL_PEERS,
+	CONF_ACK_ONE,
+	CONF_ACK_ONE_PEER,
+	CONF_ACK_NONE,
+};
+
+/* A repl_ack_policy value as enum conf_ack; CONF_ACK_INVALID if none. */
+int		 conf_ack_policy(const char *);
+/*
+ * Splits the len bytes at s, one "host:port" or "[v6]:port", into host
+ * (hostlen bytes with the NUL) and *portp; -1 if it is not one.
+ */
+int		 conf_site_parse(const char *s, size_t len, char *host,
+		    size_t hostlen, unsigned *portp);
 
 /*
  * Loads path (NULL: only defaults).  On error returns NULL and writes a

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <locale.h>
 #include <poll.h>
 #include <pthread.h>
@@ -240,6 +241,49 @@ pgp_key_has_address(gpgme_key_t key, const char *address, int revoked_too)
 	return 0;
 }
 
+/*
+ * The home is a cache of the store's keys and may have been removed, to
+ * be rebuilt: made again (empty) where gpg would fail.
+ */
+static int
+pgp_home_ready(char *why, size_t whylen)
+{
+	if (pgp_home != NULL && pgp_home_prepare(pgp_home) == -1) {
+		snprintf(why, whylen, "%s: %s", pgp_home, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Imports buf into the home: the result, or NULL with a reason; *ctxp
+ * and *datap are the caller's to release either way (may be NULL).
+ */
+static gpgme_import_result_t
+pgp_import_run(const char *file, const char *buf, size_t len,
+    gpgme_ctx_t *ctxp, gpgme_data_t *datap, char *why, size_t whylen)
+{
+	gpgme_import_result_t	 res;
+	gpgme_error_t		 err;
+
+	*ctxp = NULL;
+	*datap = NULL;
+	if (pgp_home_ready(why, whylen) == -1 ||
+	    (*ctxp = pgp_ctx(why, whylen)) == NULL)
+		return NULL;
+	if ((err = gpgme_data_new_from_mem(datap, buf, len, 0)) != 0 ||
+	    (err = gpgme_op_import(*ctxp, *datap)) != 0) {
+		snprintf(why, whylen, "%s: %s", file, gpgme_strerror(err));
+		return NULL;
+	}
+	if ((res = gpgme_op_import_result(*ctxp)) == NULL ||
+	    res->imports == NULL) {
+		snprintf(why, whylen, "%s holds no OpenPGP public key", file);
+		return NULL;
+	}
+	return res;
+}
+
 int
 pgp_import_file(const char *file, const char *address, char fpr[PGP_FPR_MAX],
     char *why, size_t whylen)
@@ -267,22 +311,12 @@ pgp_import_mem(const char *file, const char *buf, size_t len,
 	gpgme_import_result_t	 res;
 	gpgme_import_status_t	 st;
 	gpgme_key_t		 key;
-	gpgme_error_t		 err;
 	int			 ret = -1, found_addr = 0;
 
 	fpr[0] = '\0';
-	if ((ctx = pgp_ctx(why, whylen)) == NULL)
-		return -1;
-	if ((err = gpgme_data_new_from_mem(&data, buf, len, 0)) != 0 ||
-	    (err = gpgme_op_import(ctx, data)) != 0) {
-		snprintf(why, whylen, "%s: %s", file, gpgme_strerror(err));
+	if ((res = pgp_import_run(file, buf, len, &ctx, &data, why,
+	    whylen)) == NULL)
 		goto out;
-	}
-	res = gpgme_op_import_result(ctx);
-	if (res == NULL || res->imports == NULL) {
-		snprintf(why, whylen, "%s holds no OpenPGP public key", file);
-		goto out;
-	}
 	if (address == NULL) {
 		/* The first key that imported (or was there unchanged). */
 		for (st = res->imports; st != NULL; st = st->next)
@@ -318,6 +352,38 @@ pgp_import_mem(const char *file, const char *buf, size_t len,
 		    "encrypt (expired, revoked or without an encryption "
 		    "subkey)" : "%s: no key in %s has this address as a user "
 		    "ID", address, file);
+out:
+	gpgme_data_release(data);
+	gpgme_release(ctx);
+	return ret;
+}
+
+int
+pgp_import_fprs(const char *file, const char *buf, size_t len, char ***fprsp,
+    size_t *np, char *why, size_t whylen)
+{
+	gpgme_ctx_t		 ctx;
+	gpgme_data_t		 data = NULL;
+	gpgme_import_result_t	 res;
+	gpgme_import_status_t	 st;
+	char			**v = NULL;
+	size_t			 n = 0;
+	int			 ret = -1;
+
+	*fprsp = NULL;
+	*np = 0;
+	if ((res = pgp_import_run(file, buf, len, &ctx, &data, why,
+	    whylen)) == NULL)
+		goto out;
+	for (st = res->imports; st != NULL; st = st->next) {
+		if (st->fpr == NULL || st->result != 0)
+			continue;
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = xstrdup(st->fpr);
+	}
+	*fprsp = v;
+	*np = n;
+	ret = 0;
 out:
 	gpgme_data_release(data);
 	gpgme_release(ctx);
@@ -409,9 +475,23 @@ pgp_cache_get(const char *home, char *why, size_t whylen)
 	size_t			 n = 0, cap = 0, i;
 	time_t			 now = time(NULL);
 
+	if (home == NULL) {
+		snprintf(why, whylen, "GnuPG is not set up");
+		return -1;
+	}
 	if (pgp_cache_fresh(home, now))
 		return 0;
 	pgp_cache_drop();
+	/*
+	 * The home is a cache of the store's keys and may have been
+	 * removed: an empty one lists no key, which the callers rebuild
+	 * from the store (daemon/pubkeys.c), where gpg would fail.
+	 */
+	if (pgp_home != NULL && strcmp(home, pgp_home) == 0 &&
+	    pgp_home_prepare(home) == -1) {
+		snprintf(why, whylen, "%s: %s", home, strerror(errno));
+		return -1;
+	}
 	pgp_cache_stamp(home, stamp);
 	if ((err = gpgme_new(&ctx)) != 0) {
 		snprintf(why, whylen, "GPGME: %s", gpgme_strerror(err));
@@ -510,6 +590,218 @@ pgp_keys_find(const char *home, const char *const *fprs, size_t n,
 		}
 	pthread_mutex_unlock(&pgp_cache.lock);
 	return 0;
+}
+
+int
+pgp_list_fprs(char ***fprsp, size_t *np, char *why, size_t whylen)
+{
+	char	**v;
+	size_t	 i, n = 0;
+
+	*fprsp = NULL;
+	*np = 0;
+	if (pgp_home_ready(why, whylen) == -1)
+		return -1;
+	pthread_mutex_lock(&pgp_cache.lock);
+	if (pgp_cache_get(pgp_home, why, whylen) == -1) {
+		pthread_mutex_unlock(&pgp_cache.lock);
+		return -1;
+	}
+	v = xcalloc(pgp_cache.nkeys + 1, sizeof(*v));
+	for (i = 0; i < pgp_cache.nkeys; i++)
+		if (pgp_cache.keys[i]->fpr != NULL)
+			v[n++] = xstrdup(pgp_cache.keys[i]->fpr);
+	pthread_mutex_unlock(&pgp_cache.lock);
+	*fprsp = v;
+	*np = n;
+	return 0;
+}
+
+int
+pgp_export_key(const char *fpr, char **datap, size_t *lenp, char *why,
+    size_t whylen)
+{
+	gpgme_ctx_t	 ctx;
+	gpgme_data_t	 out = NULL;
+	gpgme_error_t	 err;
+	char		*mem;
+	size_t		 n = 0;
+	int		 ret = -1;
+
+	*datap = NULL;
+	*lenp = 0;
+	if ((ctx = pgp_ctx(why, whylen)) == NULL)
+		return -1;
+	/* Minimal: the key, its user IDs and subkeys, no third-party sigs. */
+	if ((err = gpgme_data_new(&out)) != 0 ||
+	    (err = gpgme_op_export(ctx, fpr, GPGME_EXPORT_MODE_MINIMAL,
+	    out)) != 0) {
+		snprintf(why, whylen, "exporting %s: %s", fpr,
+		    gpgme_strerror(err));
+		goto out;
+	}
+	mem = gpgme_data_release_and_get_mem(out, &n);
+	out = NULL;
+	if (mem == NULL || n == 0) {
+		gpgme_free(mem);
+		ret = 1;
+		goto out;
+	}
+	*datap = xmalloc(n);
+	memcpy(*datap, mem, n);
+	*lenp = n;
+	gpgme_free(mem);
+	ret = 0;
+out:
+	gpgme_data_release(out);
+	gpgme_release(ctx);
+	return ret;
+}
+
+int
+pgp_delete_key(const char *fpr, char *why, size_t whylen)
+{
+	gpgme_ctx_t	 ctx;
+	gpgme_key_t	 key;
+	gpgme_error_t	 err;
+	int		 ret = 0;
+
+	if ((ctx = pgp_ctx(why, whylen)) == NULL)
+		return -1;
+	if ((err = gpgme_get_key(ctx, fpr, &key, 0)) != 0) {
+		gpgme_release(ctx);
+		if (gpg_err_code(err) == GPG_ERR_EOF)
+			return 0;	/* not there */
+		snprintf(why, whylen, "key %s: %s", fpr, gpgme_strerror(err));
+		return -1;
+	}
+	if ((err = gpgme_op_delete_ext(ctx, key, GPGME_DELETE_FORCE)) != 0) {
+		snprintf(why, whylen, "deleting %s: %s", fpr,
+		    gpgme_strerror(err));
+		ret = -1;
+	}
+	gpgme_key_unref(key);
+	gpgme_release(ctx);
+	return ret;
+}
+
+static int
+pgp_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	if (remove(path) == -1 && errno != ENOENT)
+		log_warn("removing %s", path);
+	return 0;
+}
+
+/* Every public key of the home (armor or not) into *memp (gpgme_free). */
+static int
+pgp_export_all(int armor, char **memp, size_t *np, char *why, size_t whylen)
+{
+	gpgme_ctx_t	 ctx;
+	gpgme_data_t	 out = NULL;
+	gpgme_error_t	 err;
+
+	*memp = NULL;
+	*np = 0;
+	if ((ctx = pgp_ctx(why, whylen)) == NULL)
+		return -1;
+	gpgme_set_armor(ctx, armor);
+	if ((err = gpgme_data_new(&out)) != 0 ||
+	    (err = gpgme_op_export(ctx, NULL, 0, out)) != 0) {
+		snprintf(why, whylen, "exporting keys: %s", gpgme_strerror(err));
+		gpgme_data_release(out);
+		gpgme_release(ctx);
+		return -1;
+	}
+	*memp = gpgme_data_release_and_get_mem(out, np);
+	gpgme_release(ctx);
+	return 0;
+}
+
+/* Imports mem into the GnuPG home home, which is prepared first. */
+static int
+pgp_import_into(const char *home, const char *mem, size_t n, char *why,
+    size_t whylen)
+{
+	gpgme_ctx_t	 ctx = NULL;
+	gpgme_data_t	 in = NULL;
+	gpgme_error_t	 err;
+	int		 ret = 0;
+
+	if (pgp_home_prepare(home) == -1) {
+		snprintf(why, whylen, "%s: %s", home, strerror(errno));
+		return -1;
+	}
+	if ((err = gpgme_new(&ctx)) != 0 ||
+	    (err = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL,
+	    home)) != 0 ||
+	    (err = gpgme_data_new_from_mem(&in, mem, n, 0)) != 0 ||
+	    (err = gpgme_op_import(ctx, in)) != 0) {
+		snprintf(why, whylen, "importing into %s: %s", home,
+		    gpgme_strerror(err));
+		ret = -1;
+	}
+	gpgme_data_release(in);
+	if (ctx != NULL)
+		gpgme_release(ctx);
+	return ret;
+}
+
+int
+pgp_home_compact(char *why, size_t whylen)
+{
+	char	*mem = NULL, *tmp = NULL, *from = NULL, *to = NULL;
+	size_t	 n = 0;
+	int	 ret = -1;
+
+	if (pgp_export_all(0, &mem, &n, why, whylen) == -1)
+		return -1;
+	xasprintf(&to, "%s/pubring.kbx", pgp_home);
+	if (n == 0) {
+		/* No key left: no keyring. */
+		if (unlink(to) == -1 && errno != ENOENT)
+			snprintf(why, whylen, "%s: %s", to, strerror(errno));
+		else
+			ret = 0;
+		goto out;
+	}
+	/* A keyring made afresh next to the home, then renamed over it. */
+	xasprintf(&tmp, "%s.compact.%ld", pgp_home, (long)getpid());
+	(void)nftw(tmp, pgp_rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	if (pgp_import_into(tmp, mem, n, why, whylen) == -1)
+		goto out;
+	xasprintf(&from, "%s/pubring.kbx", tmp);
+	if (rename(from, to) == -1) {
+		snprintf(why, whylen, "rename %s to %s: %s", from, to,
+		    strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (tmp != NULL)
+		(void)nftw(tmp, pgp_rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	gpgme_free(mem);
+	free(tmp);
+	free(from);
+	free(to);
+	return ret;
+}
+
+void
+pgp_home_scrub(void)
+{
+	static const char *const backups[] = { "pubring.kbx~", "pubring.gpg~" };
+	char	*path;
+	size_t	 i;
+
+	if (pgp_home == NULL)
+		return;
+	for (i = 0; i < sizeof(backups) / sizeof(backups[0]); i++) {
+		xasprintf(&path, "%s/%s", pgp_home, backups[i]);
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("removing %s", path);
+		free(path);
+	}
 }
 
 /*
@@ -725,23 +1017,12 @@ out:
 int
 pgp_backup(const char *dir, char *why, size_t whylen)
 {
-	gpgme_ctx_t		 ctx, bctx = NULL;
-	gpgme_data_t		 out = NULL, in = NULL;
-	gpgme_error_t		 err;
-	char			*mem = NULL, *home = NULL, *path = NULL;
-	size_t			 n = 0;
-	int			 ret = -1;
+	char	*mem = NULL, *home = NULL, *path = NULL;
+	size_t	 n = 0;
+	int	 ret = -1;
 
-	if ((ctx = pgp_ctx(why, whylen)) == NULL)
+	if (pgp_export_all(1, &mem, &n, why, whylen) == -1)
 		return -1;
-	gpgme_set_armor(ctx, 1);
-	if ((err = gpgme_data_new(&out)) != 0 ||
-	    (err = gpgme_op_export(ctx, NULL, 0, out)) != 0) {
-		snprintf(why, whylen, "exporting keys: %s", gpgme_strerror(err));
-		goto out;
-	}
-	mem = gpgme_data_release_and_get_mem(out, &n);
-	out = NULL;
 	xasprintf(&path, "%s/keys.asc", dir);
 	if (file_write_atomic(path, mem == NULL ? "" : mem, n, 0600) == -1) {
 		snprintf(why, whylen, "%s: %s", path, strerror(errno));
@@ -752,27 +1033,9 @@ pgp_backup(const char *dir, char *why, size_t whylen)
 		goto out;
 	}
 	xasprintf(&home, "%s/gnupg", dir);
-	if (pgp_home_prepare(home) == -1) {
-		snprintf(why, whylen, "%s: %s", home, strerror(errno));
-		goto out;
-	}
-	if ((err = gpgme_new(&bctx)) != 0 ||
-	    (err = gpgme_ctx_set_engine_info(bctx, GPGME_PROTOCOL_OpenPGP, NULL,
-	    home)) != 0 ||
-	    (err = gpgme_data_new_from_mem(&in, mem, n, 0)) != 0 ||
-	    (err = gpgme_op_import(bctx, in)) != 0) {
-		snprintf(why, whylen, "importing into %s: %s", home,
-		    gpgme_strerror(err));
-		goto out;
-	}
-	ret = 0;
+	ret = pgp_import_into(home, mem, n, why, whylen);
 out:
 	gpgme_free(mem);
-	gpgme_data_release(out);
-	gpgme_data_release(in);
-	if (bctx != NULL)
-		gpgme_release(bctx);
-	gpgme_release(ctx);
 	free(home);
 	free(path);
 	return ret;

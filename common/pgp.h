@@ -51,6 +51,13 @@ unsigned int pgp_encrypt(struct gpgme_context *, struct _gpgme_key *keys[],
  */
 int	pgp_import_file(const char *file, const char *address,
 	    char fpr[PGP_FPR_MAX], char *why, size_t whylen);
+/*
+ * Imports every key of buf (file names it in messages); their
+ * fingerprints into a malloc'd array of malloc'd strings (*np of them).
+ * Returns 0, or -1 with a reason.
+ */
+int	pgp_import_fprs(const char *file, const char *buf, size_t len,
+	    char ***fprsp, size_t *np, char *why, size_t whylen);
 /* The same for keys already read (file names them in messages). */
 int	pgp_import_mem(const char *file, const char *buf, size_t len,
 	    const char *address, char fpr[PGP_FPR_MAX], char *why,
@@ -78,6 +85,29 @@ int	pgp_lookup(const char *address, char fpr[PGP_FPR_MAX], char *why,
 struct _gpgme_key;
 int	pgp_keys_find(const char *home, const char *const *fprs, size_t n,
 	    struct _gpgme_key **keys, char *why, size_t whylen);
+
+/*
+ * The GnuPG home is a cache of the keys in the store (daemon/pubkeys.c):
+ * these rebuild and prune it.  pgp_export_key() gives the minimal
+ * binary export of the key fpr in a malloc'd buffer (*datap); returns
+ * 0, 1 if there is no such key, -1 with a reason.  pgp_delete_key()
+ * removes the public key fpr (0, or -1 with a reason; a key that is not
+ * there is 0).  pgp_list_fprs() gives the primary fingerprints of every
+ * key of the home (a malloc'd array of malloc'd strings, *np of them)
+ * from the snapshot; 0 or -1 with a reason.  pgp_home_scrub() removes
+ * gpg's backups (pubring.kbx~, pubring.gpg~), which keep deleted keys.
+ */
+int	pgp_export_key(const char *fpr, char **datap, size_t *lenp, char *why,
+	    size_t whylen);
+int	pgp_delete_key(const char *fpr, char *why, size_t whylen);
+int	pgp_list_fprs(char ***fprsp, size_t *np, char *why, size_t whylen);
+void	pgp_home_scrub(void);
+/*
+ * Writes the keyring anew with the keys it has: gpg's delete only marks
+ * a key's blob empty in pubring.kbx, the key (and its addresses) stays
+ * in the file.  0, or -1 with a reason.
+ */
+int	pgp_home_compact(char *why, size_t whylen);
 
 /* ASCII-armoured encryption of data to one key (always trust). */
 int	pgp_encrypt_armor(const char *fpr, const void *data, size_t len,

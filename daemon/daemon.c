@@ -496,6 +496,8 @@ daemon_start(struct daemon *d, int with_auth)
 	so.checkpoint_interval = d->conf->db_checkpoint_interval;
 	so.log_keep_for_backup = d->conf->db_log_keep_for_backup;
 	so.quota = d->conf->mailbox_quota;
+	store_options_repl(&so, d->conf);
+	so.repl_process = d->repl_process;
 	/*
 	 * Started (or restarted) while another process recovers the
 	 * environment, or waits to: each open waits a bounded time for

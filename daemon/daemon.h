@@ -40,6 +40,8 @@ struct daemon {
 	struct conf		*conf;
 	const char		*conf_path;	/* read again on SIGHUP */
 	int			 debug;		/* -d: foreground, stderr */
+	/* guestbox-repld: the site's replication process (store-repl.c) */
+	int			 repl_process;
 	struct event_base	*base;
 	struct store		*store;
 	struct tls_server	*tls;		/* NULL if no listener needs it */

@@ -324,7 +324,7 @@ search_match(const struct imap_search_key *key, struct search_msg *sm)
  * not change meanwhile (a busy session is not synced); a message
  * expunged by another session is skipped, as within one transaction.
  */
-#define SEARCH_SLICE_MS		10
+#define SEARCH_SLICE_MS		IMAP_SEARCH_SLICE_MS
 #define SEARCH_SLICE_MSGS	256
 
 struct search_run {
@@ -347,6 +347,7 @@ struct search_run {
 	int			 cand_uid;
 	size_t			 slice_nhits;
 	uint64_t		 slice_maxmodseq, slice_lastmodseq;
+	int			 ordering;	/* every message tested */
 	struct event		*ev;		/* the next slice */
 	/* SORT, THREAD: their hooks; hooks.hit NULL for SEARCH. */
 	struct imap_search_hooks hooks;
@@ -539,16 +540,24 @@ search_answer(struct imap_session *s, struct search_run *sr)
 static int
 search_slice(struct imap_session *s, struct search_run *sr)
 {
-	int	 ret;
+	uint64_t	 deadline = time_mono_ms() + SEARCH_SLICE_MS;
+	int		 ret;
 
-	if ((ret = imap_txn(s, search_txn, sr)) != 0) {
-		imap_tagged_store_error(s, ret);
-		return 0;
+	/* Past the last message only the hooks' ordering is left. */
+	if (!sr->ordering) {
+		if ((ret = imap_txn(s, search_txn, sr)) != 0) {
+			imap_tagged_store_error(s, ret);
+			return 0;
+		}
+		sr->slice_nhits = sr->nhits;
+		sr->slice_maxmodseq = sr->maxmodseq;
+		sr->slice_lastmodseq = sr->lastmodseq;
+		if (sr->seq <= s->view.count)
+			return 1;
+		sr->ordering = 1;
 	}
-	sr->slice_nhits = sr->nhits;
-	sr->slice_maxmodseq = sr->maxmodseq;
-	sr->slice_lastmodseq = sr->lastmodseq;
-	if (sr->seq <= s->view.count)
+	if (sr->hooks.more != NULL && sr->hooks.more(s, deadline,
+	    sr->hooks.arg))
 		return 1;
 	if (sr->hooks.done != NULL)
 		sr->hooks.done(s, sr->nhits, sr->hooks.arg);

@@ -186,6 +186,16 @@ cmd_select(struct imap_session *s, const struct imap_command *cmd)
 	}
 	sr.name = name;
 	ret = imap_txn(s, select_txn, &sr);
+	/*
+	 * RFC 3501 6.3.1: a mailbox that cannot be modified is selected
+	 * READ-ONLY.  A replication standby (issue 15) takes no writes,
+	 * not even SELECT's \Recent marks: it serves the mailbox as
+	 * EXAMINE would.
+	 */
+	if (ret == STORE_EUNAVAIL && !sr.readonly) {
+		sr.readonly = 1;
+		ret = imap_txn(s, select_txn, &sr);
+	}
 	if (ret != 0) {
 		imap_view_clear(&s->view);
 		if (ret == STORE_ENOTFOUND)
@@ -230,7 +240,8 @@ cmd_select(struct imap_session *s, const struct imap_command *cmd)
 	}
 	imap_session_enter_state(s, S_SELECTED);
 	imap_tagged(s, "OK", "[%s] %s completed", sr.readonly ? "READ-ONLY" :
-	    "READ-WRITE", sr.readonly ? "EXAMINE" : "SELECT");
+	    "READ-WRITE", strcasecmp(cmd->name, "EXAMINE") == 0 ? "EXAMINE" :
+	    "SELECT");
 	select_free(&sr);
 	return CMD_DONE;
 }

@@ -7,9 +7,9 @@
  *
  * The search runs as SEARCH does (imap-search.h: in slices, each its own
  * transaction, the loop serving others between two); each match's keys
- * come from its MIME cache inside the slice (imap-sort.h).  Only the
- * final ordering, O(n log n) over what is already in memory, runs in
- * one go.
+ * come from the mailbox's key cache or its MIME cache inside the slice
+ * (imap-sort.h).  The ordering, a merge sort of O(n log n), is sliced
+ * too; RETURN without ALL needs none: MIN and MAX are one pass.
  */
 #include "config.h"
 
@@ -22,6 +22,7 @@
 #include "imap-search.h"
 #include "imap-sort.h"
 #include "imapd.h"
+#include "step-sort.h"
 #include "xmalloc.h"
 
 /* Its rows' handlers and hooks (imap-commands.c). */
@@ -35,20 +36,23 @@ struct sort_run {
 	unsigned int			 ret;	/* IMAP_SEARCH_RET_* */
 	int				 uses_modseq;
 	struct imap_sort_msgs		 msgs;	/* the matches */
+	/* The order of msgs, when the answer lists it. */
+	int				 ordered, ordering;
+	struct step_sort		 order;
 };
 
 static int	 sort_hit(struct store_txn *, struct imap_session *, size_t,
 		    uint32_t, const struct store_msg *, void *);
+static int	 sort_more(struct imap_session *, uint64_t, void *);
 static void	 sort_done(struct imap_session *, size_t, void *);
 static void	 sort_run_free(void *);
 
-/* qsort() has no argument for the criteria: one sort at a time. */
-static const struct imap_sort_criteria *sort_crit;
-
 static int
-sort_cmp(const void *a, const void *b)
+sort_cmp(uint32_t a, uint32_t b, void *arg)
 {
-	return imap_sort_compare(sort_crit, a, b);
+	struct sort_run	*sr = arg;
+
+	return imap_sort_compare(&sr->crit, &sr->msgs.v[a], &sr->msgs.v[b]);
 }
 
 static int
@@ -68,24 +72,53 @@ sort_hit(struct store_txn *txn, struct imap_session *s, size_t idx,
 	return imap_sort_msgs_read(txn, s, &sr->msgs, idx, seq, m, sr->want);
 }
 
+/* The ordering, by slices (imap-search.h), when the answer lists it. */
+static int
+sort_more(struct imap_session *s, uint64_t deadline, void *arg)
+{
+	struct sort_run	*sr = arg;
+
+	(void)s;
+	if (!sr->ordered)
+		return 0;
+	if (!sr->ordering) {
+		step_sort_init(&sr->order, sr->msgs.n);
+		sr->ordering = 1;
+	}
+	return step_sort_step(&sr->order, sort_cmp, sr, deadline);
+}
+
 static void
 sort_done(struct imap_session *s, size_t nhits, void *arg)
 {
 	struct sort_run	*sr = arg;
-	uint32_t	*ids, *save;
+	const struct imap_sort_msg *m;
+	uint32_t	*ids, *save, id, minid = 0, maxid = 0;
 	uint64_t	 maxmodseq = 0;
-	size_t		 i, n = sr->msgs.n, nsave;
+	size_t		 i, n = sr->msgs.n, nsave, lo = 0, hi = 0;
 
 	(void)nhits;
-	sort_crit = &sr->crit;
-	if (n > 1)
-		qsort(sr->msgs.v, n, sizeof(*sr->msgs.v), sort_cmp);
-	sort_crit = NULL;
+	/* RFC 5267 3.2: MIN and MAX are the first and last sorted. */
+	if (!sr->ordered)
+		for (i = 1; i < n; i++) {
+			if (imap_sort_compare(&sr->crit, &sr->msgs.v[i],
+			    &sr->msgs.v[lo]) < 0)
+				lo = i;
+			if (imap_sort_compare(&sr->crit, &sr->msgs.v[i],
+			    &sr->msgs.v[hi]) > 0)
+				hi = i;
+		}
 	ids = xreallocarray(NULL, n + 1, sizeof(*ids));
 	for (i = 0; i < n; i++) {
-		ids[i] = sr->uid_mode ? sr->msgs.v[i].uid : sr->msgs.v[i].seq;
-		if (sr->msgs.v[i].modseq > maxmodseq)
-			maxmodseq = sr->msgs.v[i].modseq;
+		m = &sr->msgs.v[sr->ordered ? sr->order.v[i] : i];
+		id = sr->uid_mode ? m->uid : m->seq;
+		ids[i] = id;
+		if (sr->ordered ? i == 0 : i == lo)
+			minid = id;
+		if (sr->ordered ? i == n - 1 : i == hi)
+			maxid = id;
+		if (m->modseq > maxmodseq)
+			maxmodseq = m->modseq;
 	}
 	if (sr->ret & IMAP_SEARCH_RET_SAVE) {
 		/* RFC 5182 2.4: with MIN/MAX alone, only those are saved. */
@@ -94,10 +127,10 @@ sort_done(struct imap_session *s, size_t nhits, void *arg)
 		if (!(sr->ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT)) &&
 		    (sr->ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX))) {
 			if ((sr->ret & IMAP_SEARCH_RET_MIN) && n > 0)
-				save[nsave++] = ids[0];
+				save[nsave++] = minid;
 			if ((sr->ret & IMAP_SEARCH_RET_MAX) && n > 0 &&
 			    (nsave == 0 || n > 1))
-				save[nsave++] = ids[n - 1];
+				save[nsave++] = maxid;
 		} else {
 			memcpy(save, ids, n * sizeof(*ids));
 			nsave = n;
@@ -121,9 +154,9 @@ sort_done(struct imap_session *s, size_t nhits, void *arg)
 		imap_write_string(s, s->tag, strlen(s->tag));
 		imap_printf(s, ")%s", sr->uid_mode ? " UID" : "");
 		if ((sr->ret & IMAP_SEARCH_RET_MIN) && n > 0)
-			imap_printf(s, " MIN %u", ids[0]);
+			imap_printf(s, " MIN %u", minid);
 		if ((sr->ret & IMAP_SEARCH_RET_MAX) && n > 0)
-			imap_printf(s, " MAX %u", ids[n - 1]);
+			imap_printf(s, " MAX %u", maxid);
 		if ((sr->ret & IMAP_SEARCH_RET_ALL) && n > 0) {
 			imap_printf(s, " ALL ");
 			/* RFC 5267 3.2: a set in the sorted order. */
@@ -145,6 +178,7 @@ sort_run_free(void *arg)
 {
 	struct sort_run	*sr = arg;
 
+	step_sort_clear(&sr->order);
 	imap_sort_msgs_clear(&sr->msgs);
 	free(sr);
 }
@@ -187,8 +221,10 @@ cmd_sort(struct imap_session *s, const struct imap_command *cmd)
 		return CMD_DONE;
 	}
 	sr->uses_modseq = prog.uses_modseq;
+	sr->ordered = !sr->esort || (sr->ret & IMAP_SEARCH_RET_ALL);
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.hit = sort_hit;
+	hooks.more = sort_more;
 	hooks.done = sort_done;
 	hooks.free = sort_run_free;
 	hooks.arg = sr;

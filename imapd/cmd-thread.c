@@ -5,11 +5,14 @@
  *   THREAD REFERENCES UTF-8 SINCE 1-Feb-2026
  *
  * The search runs in slices as SEARCH does (imap-search.h); each match's
- * base subject, sent date and IDs come in from its cache meanwhile
- * (imap-sort.h).  The threading itself is O(n log n): Message IDs are
- * numbered by sorting them, not hashed, and every walk over the tree
- * (loop checks, pruning, writing) uses parent links or a heap stack, so
- * a reply chain of any length cannot overflow the C stack.
+ * base subject, sent date and IDs come in from the mailbox's key cache or
+ * its MIME cache meanwhile (imap-sort.h).  The threading itself is
+ * O(n log n): Message IDs are numbered by sorting them, not hashed, and
+ * every walk over the tree (loop checks, pruning, writing) uses parent
+ * links or a heap stack, so a reply chain of any length cannot overflow
+ * the C stack.  It runs in slices too, one step of the algorithm each,
+ * and its two long sorts (by subject, of the IDs) in slices of their own
+ * (step-sort.h).
  */
 #include "config.h"
 
@@ -20,6 +23,7 @@
 #include "imap-search.h"
 #include "imap-sort.h"
 #include "imapd.h"
+#include "step-sort.h"
 #include "xmalloc.h"
 
 /* Its rows' handlers and hooks (imap-commands.c). */
@@ -32,11 +36,18 @@ enum thread_algo {
 	THREAD_REFERENCES,
 };
 
-struct thread_run {
-	enum thread_algo	 algo;
-	int			 uid_mode;
-	struct imap_sort_msgs	 m;		/* the matches, in seq order */
+/* The steps of the threading, each in a slice of its own. */
+enum thread_phase {
+	THREAD_P_START,
+	THREAD_P_SORT,		/* messages by subject, or the IDs */
+	THREAD_P_LINK,
+	THREAD_P_PRUNE,
+	THREAD_P_SUBJECTS,
+	THREAD_P_ORDER,
+	THREAD_P_DONE,
 };
+
+struct thread_tree;
 
 /* A container of RFC 5256 3 (JWZ's): a message, or a dummy for an ID. */
 struct thr_node {
@@ -56,8 +67,22 @@ struct thread_tree {
 	size_t			 nroots;
 };
 
+struct thread_run {
+	enum thread_algo	 algo;
+	int			 uid_mode;
+	struct imap_sort_msgs	 m;		/* the matches, in seq order */
+	enum thread_phase	 phase;
+	struct thread_tree	 tt;
+	/* REFERENCES: every ID of the matches (borrowed), to be sorted. */
+	char			**ids;
+	size_t			 nids;
+	/* The order of m (ORDEREDSUBJECT) or of ids (REFERENCES). */
+	struct step_sort	 ord;
+};
+
 static int	 thread_hit(struct store_txn *, struct imap_session *, size_t,
 		    uint32_t, const struct store_msg *, void *);
+static int	 thread_more(struct imap_session *, uint64_t, void *);
 static void	 thread_done(struct imap_session *, size_t, void *);
 static void	 thread_run_free(void *);
 
@@ -190,9 +215,10 @@ thread_sort(struct thread_tree *tt)
 /* ---- ORDEREDSUBJECT (RFC 5256 3) ---- */
 
 static int
-thread_subject_cmp(const void *a, const void *b)
+thread_subject_cmp(uint32_t a, uint32_t b, void *arg)
 {
-	const struct imap_sort_msg *x = a, *y = b;
+	const struct thread_run	*tr = arg;
+	const struct imap_sort_msg *x = &tr->m.v[a], *y = &tr->m.v[b];
 	int			 r;
 
 	if ((r = strcmp(x->subject, y->subject)) != 0)
@@ -203,23 +229,21 @@ thread_subject_cmp(const void *a, const void *b)
 }
 
 /*
- * Sorted by base subject, then sent date; each run of one subject is a
- * thread whose first message is the parent of all the others.
+ * Sorted by base subject, then sent date (tr->ord); each run of one
+ * subject is a thread whose first message is the parent of the others.
  */
 static void
 thread_orderedsubject(struct thread_tree *tt)
 {
 	struct thread_run	*tr = tt->tr;
+	const uint32_t		*o = tr->ord.v;
 	size_t			 i;
 	uint32_t		 top = THR_NONE, node;
 
-	if (tr->m.n > 1)
-		qsort(tr->m.v, tr->m.n, sizeof(*tr->m.v),
-		    thread_subject_cmp);
 	for (i = 0; i < tr->m.n; i++) {
-		node = thread_node_new(tt, (uint32_t)i);
-		if (i > 0 && strcmp(tr->m.v[i].subject,
-		    tr->m.v[i - 1].subject) == 0)
+		node = thread_node_new(tt, o[i]);
+		if (i > 0 && strcmp(tr->m.v[o[i]].subject,
+		    tr->m.v[o[i - 1]].subject) == 0)
 			tt->nodes[node].parent = top;
 		else
 			top = node;
@@ -256,28 +280,45 @@ thread_id_node(char **ids, size_t nids, const char *id)
 	return p == NULL ? THR_NONE : (uint32_t)(p - ids);
 }
 
+/* Every ID of the matches, to be numbered by sorting (tr->ord). */
+static void
+thread_references_ids(struct thread_run *tr)
+{
+	size_t			 nids = 0, i, j, k;
+
+	for (i = 0; i < tr->m.n; i++)
+		nids += tr->m.v[i].nrefs + (tr->m.v[i].message_id != NULL);
+	tr->ids = xreallocarray(NULL, nids + 1, sizeof(*tr->ids));
+	for (i = 0, k = 0; i < tr->m.n; i++) {
+		if (tr->m.v[i].message_id != NULL)
+			tr->ids[k++] = tr->m.v[i].message_id;
+		for (j = 0; j < tr->m.v[i].nrefs; j++)
+			tr->ids[k++] = tr->m.v[i].refs[j];
+	}
+	tr->nids = nids;
+}
+
+static int
+thread_id_cmp(uint32_t a, uint32_t b, void *arg)
+{
+	const struct thread_run	*tr = arg;
+
+	return strcmp(tr->ids[a], tr->ids[b]);
+}
+
 static void
 thread_references_link(struct thread_tree *tt)
 {
 	struct thread_run	*tr = tt->tr;
 	char			**ids;
-	size_t			 nids = 0, i, j, k;
+	size_t			 nids = tr->nids, i, j, k;
 	uint32_t		 node, a, b;
 
 	/* Every ID, numbered: node i is ID i. */
-	for (i = 0; i < tr->m.n; i++)
-		nids += tr->m.v[i].nrefs + (tr->m.v[i].message_id != NULL);
 	ids = xreallocarray(NULL, nids + 1, sizeof(*ids));
-	for (i = 0, k = 0; i < tr->m.n; i++) {
-		if (tr->m.v[i].message_id != NULL)
-			ids[k++] = tr->m.v[i].message_id;
-		for (j = 0; j < tr->m.v[i].nrefs; j++)
-			ids[k++] = tr->m.v[i].refs[j];
-	}
-	qsort(ids, nids, sizeof(*ids), thread_str_cmp);
 	for (i = 0, k = 0; i < nids; i++)
-		if (k == 0 || strcmp(ids[k - 1], ids[i]) != 0)
-			ids[k++] = ids[i];
+		if (k == 0 || strcmp(ids[k - 1], tr->ids[tr->ord.v[i]]) != 0)
+			ids[k++] = tr->ids[tr->ord.v[i]];
 	nids = k;
 	for (i = 0; i < nids; i++)
 		thread_node_new(tt, THR_NONE);
@@ -521,33 +562,65 @@ thread_write(struct imap_session *s, const struct thread_tree *tt,
 	free(st);
 }
 
+/* One step of the threading per slice (imap-search.h); 0 when done. */
+static int
+thread_more(struct imap_session *s, uint64_t deadline, void *arg)
+{
+	struct thread_run	*tr = arg;
+	struct thread_tree	*tt = &tr->tt;
+	int			 refs = tr->algo == THREAD_REFERENCES;
+
+	(void)s;
+	switch (tr->phase) {
+	case THREAD_P_START:
+		tt->tr = tr;
+		if (refs)
+			thread_references_ids(tr);
+		step_sort_init(&tr->ord, refs ? tr->nids : tr->m.n);
+		break;
+	case THREAD_P_SORT:
+		if (step_sort_step(&tr->ord, refs ? thread_id_cmp :
+		    thread_subject_cmp, tr, deadline))
+			return 1;
+		break;
+	case THREAD_P_LINK:
+		if (refs)
+			thread_references_link(tt);
+		else
+			thread_orderedsubject(tt);
+		break;
+	case THREAD_P_PRUNE:
+		if (refs)
+			thread_prune(tt);
+		break;
+	case THREAD_P_SUBJECTS:
+		if (refs)
+			thread_subjects(tt);
+		break;
+	case THREAD_P_ORDER:
+		thread_build_kids(tt);
+		thread_sort(tt);
+		break;
+	case THREAD_P_DONE:
+		return 0;
+	}
+	tr->phase++;
+	return tr->phase != THREAD_P_DONE;
+}
+
 static void
 thread_done(struct imap_session *s, size_t nhits, void *arg)
 {
 	struct thread_run	*tr = arg;
-	struct thread_tree	 tt;
+	struct thread_tree	*tt = &tr->tt;
 	size_t			 i;
 
 	(void)nhits;
-	memset(&tt, 0, sizeof(tt));
-	tt.tr = tr;
-	if (tr->algo == THREAD_ORDEREDSUBJECT)
-		thread_orderedsubject(&tt);
-	else {
-		thread_references_link(&tt);
-		thread_prune(&tt);
-		thread_subjects(&tt);
-	}
-	thread_build_kids(&tt);
-	thread_sort(&tt);
 	/* RFC 5256 BASE.6.4.THREAD: "THREAD" [SP 1*thread-list]. */
-	imap_printf(s, "* THREAD%s", tt.nroots > 0 ? " " : "");
-	for (i = 0; i < tt.nroots; i++)
-		thread_write(s, &tt, tt.roots[i]);
+	imap_printf(s, "* THREAD%s", tt->nroots > 0 ? " " : "");
+	for (i = 0; i < tt->nroots; i++)
+		thread_write(s, tt, tt->roots[i]);
 	imap_printf(s, "\r\n");
-	free(tt.nodes);
-	free(tt.kids);
-	free(tt.roots);
 	imap_tagged(s, "OK", "Thread completed");
 }
 
@@ -556,6 +629,11 @@ thread_run_free(void *arg)
 {
 	struct thread_run	*tr = arg;
 
+	free(tr->tt.nodes);
+	free(tr->tt.kids);
+	free(tr->tt.roots);
+	free(tr->ids);
+	step_sort_clear(&tr->ord);
 	imap_sort_msgs_clear(&tr->m);
 	free(tr);
 }
@@ -585,6 +663,7 @@ cmd_thread(struct imap_session *s, const struct imap_command *cmd)
 	}
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.hit = thread_hit;
+	hooks.more = thread_more;
 	hooks.done = thread_done;
 	hooks.free = thread_run_free;
 	hooks.arg = tr;

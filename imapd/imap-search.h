@@ -20,6 +20,9 @@
 
 struct imap_search_program;
 
+/* How long a slice of SEARCH, SORT or THREAD may hold the loop. */
+#define IMAP_SEARCH_SLICE_MS	10
+
 struct imap_search_hooks {
 	/*
 	 * Message seq (its record m) matched, the idx-th match from 0.  A
@@ -29,6 +32,13 @@ struct imap_search_hooks {
 	 */
 	int	(*hit)(struct store_txn *, struct imap_session *, size_t idx,
 		    uint32_t seq, const struct store_msg *m, void *arg);
+	/*
+	 * Optional: once all messages were tested, the ordering of what
+	 * matched, in slices: called again in a later slice (the loop
+	 * serving others between two) while it returns 1; it stops by
+	 * deadline (time_mono_ms()) where it can.  Then done.
+	 */
+	int	(*more)(struct imap_session *, uint64_t deadline, void *arg);
 	/* All messages were tested, n matched: answer, tagged included. */
 	void	(*done)(struct imap_session *, size_t n, void *arg);
 	/* Frees arg, at the end or when the session goes. */

@@ -17,6 +17,7 @@
 
 #include "imap-quote.h"
 #include "imap-seqset.h"
+#include "imap-sort-cache.h"
 #include "imapd.h"
 #include "log.h"
 #include "workers.h"
@@ -27,6 +28,7 @@ static void	imap_session_drained(struct conn *, void *);
 static void	imap_session_end(struct conn *, enum conn_end, void *);
 static void	imap_session_close(struct imap_session *, const char *why);
 static void	imap_session_recent_clear(struct imap_session *);
+static void	imap_session_sort_keys_leave(struct imap_session *);
 static void	imap_session_run(struct imap_session *);
 static void	imap_session_dispatch(struct imap_session *,
 		    const struct imap_command *);
@@ -48,6 +50,18 @@ static const char *const imap_state_names[] = {
 	[S_LOGOUT] = "logout",
 };
 
+/*
+ * The session is done with its mailbox's SORT keys; with no account key
+ * cache (auth_cache_time 0) no unused ones stay either.
+ */
+static void
+imap_session_sort_keys_leave(struct imap_session *s)
+{
+	imap_sort_cache_put_back(&s->sort_cache);
+	if (s->imapd->daemon.conf->auth_cache_time == 0)
+		imap_sort_cache_expire(0);
+}
+
 void
 imap_session_enter_state(struct imap_session *s, enum imap_state state)
 {
@@ -62,6 +76,7 @@ imap_session_enter_state(struct imap_session *s, enum imap_state state)
 		imap_session_recent_clear(s);
 		/* Kept for this process's next SELECT of it (imap-view.h). */
 		imap_view_release(&s->view);
+		imap_session_sort_keys_leave(s);
 		free(s->mailbox_name);
 		s->mailbox_name = NULL;
 		free(s->saved);
@@ -214,6 +229,7 @@ imap_session_free(struct imap_session *s)
 	else
 		imap_view_release(&s->view);
 	imap_session_recent_clear(s);
+	imap_session_sort_keys_leave(s);
 	free(s->mailbox_name);
 	free(s->saved);
 	free(s->tag);
@@ -341,6 +357,11 @@ imap_tagged_store_error(struct imap_session *s, int err)
 	case STORE_ECORRUPT:
 		imap_tagged(s, "NO", "[CORRUPTION] Stored data is damaged");
 		break;
+	case STORE_EUNAVAIL:
+		/* RFC 5530 3: a standby serves reads only, for now. */
+		imap_tagged(s, "NO", "[UNAVAILABLE] This server is a read-only "
+		    "replication standby now; try again later");
+		break;
 	default:
 		imap_tagged(s, "NO", "[UNAVAILABLE] Temporary storage "
 		    "problem; try again");
@@ -410,6 +431,7 @@ imap_sync_expunge(uint32_t seq, uint32_t uid, void *arg)
 {
 	struct imap_session	*s = arg;
 
+	imap_sort_cache_expunged(s->sort_cache, uid);
 	/* RFC 7162 3.2.10: with QRESYNC, VANISHED replaces EXPUNGE. */
 	if (s->qresync)
 		imap_printf(s, "* VANISHED %u\r\n", uid);
@@ -660,6 +682,7 @@ imap_session_revoke(struct imap_session *s)
 	    "ending the session", s->conn->peer, s->address);
 	/* Nothing of it stays in memory for a next session. */
 	imap_view_cache_forget(s->account_id);
+	imap_sort_cache_forget(s->account_id);
 	s->revoked = 1;
 	/* Not into the middle of a command's output (a FETCH literal). */
 	if (s->phase == CP_NONE || imap_session_live(s))

@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "imap-sort-cache.h"
 #include "imap-sort.h"
 #include "imapd.h"
 #include "message-subject.h"
@@ -226,15 +227,10 @@ imap_sort_msg_read(struct store_txn *txn, struct imap_session *s,
 void
 imap_sort_msg_clear(struct imap_sort_msg *sm)
 {
-	free(sm->subject);
-	free(sm->from);
-	free(sm->to);
-	free(sm->cc);
-	free(sm->dfrom);
-	free(sm->dto);
-	free(sm->message_id);
-	if (sm->refs != NULL)
-		rfc5322_msgids_free(&sm->refs, sm->nrefs);
+	if (sm->ent != NULL)
+		imap_sort_ent_release(&sm->ent);
+	else
+		imap_sort_keys_free(sm);
 	memset(sm, 0, sizeof(*sm));
 }
 
@@ -243,15 +239,40 @@ imap_sort_msgs_read(struct store_txn *txn, struct imap_session *s,
     struct imap_sort_msgs *l, size_t idx, uint32_t seq,
     const struct store_msg *m, unsigned int want)
 {
+	struct imap_sort_msg	*sm;
+	unsigned int		 have;
+	int			 ret;
+
 	while (l->n > idx)
 		imap_sort_msg_clear(&l->v[--l->n]);
 	if (l->n == l->cap) {
 		l->cap = l->cap == 0 ? 64 : l->cap * 2;
 		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
 	}
-	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
-	l->n++;
-	return imap_sort_msg_read(txn, s, m, seq, want, &l->v[l->n - 1]);
+	sm = &l->v[l->n++];
+	memset(sm, 0, sizeof(*sm));
+	if (want == 0)
+		return imap_sort_msg_read(txn, s, m, seq, want, sm);
+	if (!imap_sort_cache_is(s->sort_cache, s->account_id,
+	    s->view.mailbox_id, s->view.uidvalidity)) {
+		imap_sort_cache_put_back(&s->sort_cache);
+		s->sort_cache = imap_sort_cache_get(s->account_id,
+		    s->view.mailbox_id, s->view.uidvalidity);
+	}
+	sm->seq = seq;
+	sm->uid = m->uid;
+	sm->arrival = m->internaldate;
+	sm->size = m->size;
+	sm->modseq = m->modseq;
+	if (imap_sort_cache_lend(s->sort_cache, m->uid, m->blob_id, want, sm))
+		return 0;
+	/* The decryption is the cost: every key it gives is kept. */
+	have = want | IMAP_SORT_WANT_SUBJECT | IMAP_SORT_WANT_DATE |
+	    IMAP_SORT_WANT_ADDRS;
+	if ((ret = imap_sort_msg_read(txn, s, m, seq, have, sm)) != 0)
+		return ret;
+	imap_sort_cache_put(s->sort_cache, m->blob_id, have, sm);
+	return 0;
 }
 
 void

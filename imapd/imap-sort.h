@@ -18,6 +18,7 @@
 #include "store.h"
 
 struct imap_session;
+struct imap_sort_ent;
 struct store_txn;
 
 /* RFC 5256 BASE.6.4.SORT sort-key, RFC 5957 DISPLAYFROM/DISPLAYTO. */
@@ -69,6 +70,11 @@ struct imap_sort_msg {
 	/* The References, else the first of In-Reply-To; oldest first. */
 	char		**refs;
 	size_t		 nrefs;
+	/*
+	 * Non-NULL: the strings above are borrowed from this entry of the
+	 * mailbox's key cache (imap-sort-cache.h), held until cleared.
+	 */
+	struct imap_sort_ent *ent;
 };
 
 /*
@@ -90,7 +96,10 @@ struct imap_sort_msgs {
 /*
  * imap_sort_msg_read() into the idx-th entry: a search hit hook's work
  * (imap-search.h), so a retried slice, which starts again at its first
- * match, first drops what it read before.
+ * match, first drops what it read before.  The keys come from the
+ * cache of the session's mailbox (imap-sort-cache.h) when they are
+ * there, else they are read (all but the IDs, and those too if wanted)
+ * and kept in it.
  */
 int	 imap_sort_msgs_read(struct store_txn *, struct imap_session *,
 	    struct imap_sort_msgs *, size_t idx, uint32_t seq,

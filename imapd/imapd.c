@@ -10,6 +10,7 @@
 #include <sysexits.h>
 
 #include "doorbell.h"
+#include "imap-sort-cache.h"
 #include "imapd.h"
 #include "log.h"
 #include "workers.h"
@@ -18,6 +19,10 @@
 static int	imapd_id_cmp(const void *, const void *);
 static int	imapd_seen_txn(struct store_txn *, void *);
 static void	imapd_heartbeat(evutil_socket_t, short, void *);
+static void	imapd_sort_sweep(evutil_socket_t, short, void *);
+
+/* How often unused SORT keys are looked at (imap-sort-cache.h). */
+#define IMAPD_SORT_SWEEP_S	10
 
 static void
 imapd_accept(struct daemon *d, struct listener *l, int fd,
@@ -116,6 +121,20 @@ imapd_heartbeat(evutil_socket_t fd, short what, void *arg)
 	free(ids);
 }
 
+/*
+ * Decrypted SORT keys that no session uses stay no longer than the
+ * account's unwrapped key may (auth_cache_time, daemon/auth.c).
+ */
+static void
+imapd_sort_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct imapd	*im = arg;
+
+	(void)fd;
+	(void)what;
+	imap_sort_cache_expire(im->daemon.conf->auth_cache_time * 1000);
+}
+
 static const struct daemon_ops imapd_ops = {
 	.accept = imapd_accept,
 	.notify = imapd_notify,
@@ -139,7 +158,7 @@ int
 main(int argc, char *argv[])
 {
 	static struct imapd	 im;
-	struct event		*beat;
+	struct event		*beat, *sweep;
 	struct timeval		 tv;
 	int			 ret;
 
@@ -169,8 +188,14 @@ main(int argc, char *argv[])
 	tv.tv_usec = 0;
 	beat = event_new(im.daemon.base, -1, EV_PERSIST, imapd_heartbeat, &im);
 	evtimer_add(beat, &tv);
+	tv.tv_sec = IMAPD_SORT_SWEEP_S;
+	sweep = event_new(im.daemon.base, -1, EV_PERSIST, imapd_sort_sweep,
+	    &im);
+	evtimer_add(sweep, &tv);
 	ret = daemon_run_loop(&im.daemon);
+	event_free(sweep);
 	event_free(beat);
+	imap_sort_cache_expire(0);
 	group_commit_free(&im.commit);
 	daemon_cleanup(&im.daemon);
 	free(im.capa_preauth);

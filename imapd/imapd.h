@@ -81,6 +81,7 @@ enum imap_cmd_phase {
 };
 
 struct imap_session;
+struct imap_sort_cache;
 
 /*
  * When a row's capability words are advertised: after login, or before
@@ -211,6 +212,9 @@ struct imap_session {
 	/* SEARCH RETURN (SAVE) result (RFC 5182). */
 	uint32_t		*saved;
 	size_t			 nsaved;
+
+	/* The selected mailbox's SORT and THREAD keys (imap-sort-cache.h). */
+	struct imap_sort_cache	*sort_cache;
 };
 
 /* imap-session.c */

@@ -34,6 +34,7 @@
 #include "bootstrap.h"
 #include "log.h"
 #include "pgp.h"
+#include "pubkeys.h"
 #include "pgpmime.h"
 #include "workq.h"
 #include "xmalloc.h"
@@ -388,8 +389,14 @@ main(int argc, char *argv[])
 	if (pgp_init(bd.d.conf->state_dir) == -1)
 		log_warnx("cannot use GnuPG in %s/gnupg: no lost-password "
 		    "mails", bd.d.conf->state_dir);
-	else
+	else {
+		char	 why[512];
+
 		bd.pgp_ok = 1;
+		/* The GnuPG home is a cache of the store's keys: complete it. */
+		if (pubkeys_restore(bd.d.store, NULL, why, sizeof(why)) == -1)
+			log_warnx("rebuilding the GnuPG home: %s", why);
+	}
 	session_init();
 	bd.throttle = throttle_new(bd.d.conf->bootstrap_rate);
 	bd.limits = bs_limits_new(bd.d.base, bd.d.conf);

@@ -9,6 +9,7 @@
 
 #include "pgp.h"
 #include "provision.h"
+#include "pubkeys.h"
 
 static int
 cmd_add_key_exec(struct provision *pv, int argc, char **argv)
@@ -21,8 +22,11 @@ cmd_add_key_exec(struct provision *pv, int argc, char **argv)
 		return provision_usage(pv, "add-key");
 	if (provision_input(pv, argv[1], &keydata, &keylen) == -1)
 		return EX_NOINPUT;
-	if (pgp_import_mem(argv[1], keydata, keylen, NULL, fpr, why,
-	    sizeof(why)) == -1) {
+	if (provision_store(pv) == NULL)
+		return EX_TEMPFAIL;
+	/* Into the store, kept as an admin's; the GnuPG home gets a copy. */
+	if (pubkeys_pin(pv->store, argv[1], keydata, keylen, fpr,
+	    sizeof(fpr), NULL, why, sizeof(why)) == -1) {
 		provision_errx(pv, "%s", why);
 		return EX_DATAERR;
 	}

@@ -20,6 +20,8 @@ struct create {
 	const char		*recipient;
 	const char		*sender;
 	const char		*fpr;
+	char			*keydata;	/* the key's minimal export */
+	size_t			 keylen;
 	const struct invite	*inv;
 	struct store_account	 acct;
 	int			 existed;
@@ -39,7 +41,8 @@ cmd_create_txn(struct store_txn *txn, void *arg)
 		if (cr->acct.state == STORE_ACCT_DELETING)
 			return STORE_ESTATE;
 		cr->existed = 1;
-		return store_corr_put(txn, cr->acct.id, cr->sender, cr->fpr);
+		return store_corr_put(txn, cr->acct.id, cr->sender, cr->fpr,
+		    cr->keydata, cr->keylen);
 	}
 	if (ret != STORE_ENOTFOUND)
 		return ret;
@@ -52,7 +55,8 @@ cmd_create_txn(struct store_txn *txn, void *arg)
 	if ((ret = store_account_create(txn, &cr->acct, cr->inv->token, &names,
 	    NULL)) != 0)
 		return ret;
-	return store_corr_put(txn, cr->acct.id, cr->sender, cr->fpr);
+	return store_corr_put(txn, cr->acct.id, cr->sender, cr->fpr,
+	    cr->keydata, cr->keylen);
 }
 
 static int
@@ -125,6 +129,14 @@ cmd_create_exec(struct provision *pv, int argc, char **argv)
 		invite_mail_clear(&im);
 		return EX_NOINPUT;
 	}
+	/*
+	 * The store first: opening it completes the GnuPG home from it
+	 * (daemon/pubkeys.c), which must not take this key for an admin's.
+	 */
+	if (provision_store(pv) == NULL) {
+		invite_mail_clear(&im);
+		return EX_TEMPFAIL;
+	}
 	if (pgp_import_mem(keyfile, keydata, keylen, sender, fpr, why,
 	    sizeof(why)) == -1) {
 		provision_errx(pv, "%s", why);
@@ -135,18 +147,24 @@ cmd_create_exec(struct provision *pv, int argc, char **argv)
 		invite_mail_clear(&im);
 		return ret;
 	}
-	if (provision_store(pv) == NULL) {
-		invite_clear(&inv);
-		invite_mail_clear(&im);
-		return EX_TEMPFAIL;
-	}
 	memset(&cr, 0, sizeof(cr));
 	cr.pv = pv;
 	cr.recipient = rcpt;
 	cr.sender = sender;
 	cr.fpr = fpr;
 	cr.inv = &inv;
+	/* The key goes into the store: the GnuPG home is its cache. */
+	why[0] = '\0';
+	if (pgp_export_key(fpr, &cr.keydata, &cr.keylen, why,
+	    sizeof(why)) != 0) {
+		provision_errx(pv, "%s", why[0] != '\0' ? why : "the key "
+		    "just imported is gone");
+		invite_clear(&inv);
+		invite_mail_clear(&im);
+		return EX_TEMPFAIL;
+	}
 	ret = store_txn_run(pv->store, cmd_create_txn, &cr);
+	free(cr.keydata);
 	if (ret == STORE_ESTATE) {
 		provision_errx(pv, "%s is being deleted; run \"guestbox-provision "
 		    "delete %s\" to finish, then create it again", rcpt, rcpt);

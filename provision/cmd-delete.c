@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "provision.h"
+#include "pubkeys.h"
 
 static int	cmd_delete_confirm(const char *);
 
@@ -32,6 +33,23 @@ cmd_delete_confirm(const char *address)
 		return 0;
 	line[strcspn(line, "\r\n")] = '\0';
 	return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+}
+
+/*
+ * The keys of correspondents that no mailbox uses any more leave the
+ * GnuPG home (daemon/pubkeys.c), before the log-removal step.
+ */
+static int
+cmd_delete_prune(struct provision *pv, const char *address)
+{
+	char	 why[512];
+
+	if (pubkeys_prune(pv->store, NULL, why, sizeof(why)) == 0)
+		return 0;
+	provision_errx(pv, "%s: deleted, but removing its correspondents' "
+	    "keys from the GnuPG home failed: %s; run expire to try again",
+	    address, why);
+	return -1;
 }
 
 static int
@@ -71,6 +89,17 @@ cmd_delete_exec(struct provision *pv, int argc, char **argv)
 		ret = provision_store_fail(pv, a.address, ret);
 		provision_errx(pv, "%s: not completely deleted; run delete "
 		    "again to finish", a.address);
+	} else if (cmd_delete_prune(pv, a.address) == -1) {
+		ret = EX_TEMPFAIL;
+	} else if ((ret = store_log_retire(pv->store)) != 0) {
+		/*
+		 * Deleted, but the erase key's old bytes are still in the
+		 * log files (guestbox(7), CRYPTO-SHREDDING).
+		 */
+		provision_errx(pv, "%s: deleted, but removing the old log "
+		    "files failed: %s; run expire to try again", a.address,
+		    store_strerror(ret));
+		ret = EX_TEMPFAIL;
 	} else if (pv->json) {
 		printf("{");
 		json_key_str(stdout, "address", a.address, 1);
@@ -88,4 +117,5 @@ const struct provision_cmd cmd_delete = {
 	.args = "[--yes] ADDR",
 	.help = "delete a mailbox and all its mail (keys are destroyed first)",
 	.exec = cmd_delete_exec,
+	.flags = PROVISION_PGP,
 };

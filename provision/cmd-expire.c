@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "provision.h"
+#include "pubkeys.h"
 #include "rfc5322.h"
 #include "smtp-client.h"
 #include "util.h"
@@ -189,6 +190,7 @@ cmd_expire_exec(struct provision *pv, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct expire	 ex;
+	char		 why[512];
 	uint64_t	 nmsgs, norphans = 0;
 	size_t		 i;
 	const char	*notice;
@@ -288,10 +290,7 @@ cmd_expire_exec(struct provision *pv, int argc, char **argv)
 	if (pv->json)
 		printf("]\n");
 	expire_free_items(&ex);
-	/*
-	 * A delete that crashed between its commit and the unlink of the
-	 * erase key left the key behind: remove it now.
-	 */
+	/* Live erase keys of accounts that are gone (older versions). */
 	if (!dry && (ret = store_erase_sweep(pv->store, &norphans)) != 0) {
 		provision_errx(pv, "removing erase keys of deleted accounts: %s",
 		    store_strerror(ret));
@@ -299,6 +298,22 @@ cmd_expire_exec(struct provision *pv, int argc, char **argv)
 	} else if (norphans > 0 && !pv->json)
 		printf("%llu erase key%s of deleted accounts removed\n",
 		    (unsigned long long)norphans, norphans == 1 ? "" : "s");
+	/*
+	 * The log-removal step: the log files still hold the erase keys
+	 * just overwritten (guestbox(7), CRYPTO-SHREDDING).  Run with
+	 * nothing to delete it is also the way to finish a delete whose
+	 * own step failed.
+	 */
+	if (!dry && pubkeys_prune(pv->store, NULL, why, sizeof(why)) == -1) {
+		provision_errx(pv, "removing unused keys from the GnuPG home: "
+		    "%s", why);
+		failed = 1;
+	}
+	if (!dry && (ret = store_log_retire(pv->store)) != 0) {
+		provision_errx(pv, "removing the old log files: %s",
+		    store_strerror(ret));
+		failed = 1;
+	}
 	return failed ? EX_TEMPFAIL : EX_OK;
 }
 
@@ -307,4 +322,5 @@ const struct provision_cmd cmd_expire = {
 	.args = "[--now TIME] [--dry-run]",
 	.help = "delete idle mailboxes and unused invitations",
 	.exec = cmd_expire_exec,
+	.flags = PROVISION_PGP,
 };

@@ -18,6 +18,7 @@
 #include "pgp.h"
 #include "proc.h"
 #include "provision.h"
+#include "pubkeys.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -38,6 +39,7 @@ static const struct provision_cmd *const provision_cmds[] = {
 	&cmd_expire,
 	&cmd_check,
 	&cmd_backup,
+	&cmd_repl,
 };
 
 #define PROVISION_NCMDS	(sizeof(provision_cmds) / sizeof(provision_cmds[0]))
@@ -87,6 +89,7 @@ provision_store_options(const struct conf *cf, struct store_options *so)
 	so->checkpoint_interval = cf->db_checkpoint_interval;
 	so->log_keep_for_backup = cf->db_log_keep_for_backup;
 	so->quota = cf->mailbox_quota;
+	store_options_repl(so, cf);
 }
 
 void
@@ -110,9 +113,18 @@ provision_store(struct provision *pv)
 	provision_store_options(pv->conf, &so);
 	so.stuck_secs = pv->stuck_secs;
 	pv->store = store_open(pv->conf->state_dir, &so, &err);
-	if (pv->store == NULL)
+	if (pv->store == NULL) {
 		provision_errx(pv, "cannot open the store in %s: %s",
 		    pv->conf->state_dir, store_strerror(err));
+		return NULL;
+	}
+	/* The GnuPG home is a cache of the store's keys: complete it. */
+	if (pv->pgp) {
+		char	 why[512];
+
+		if (pubkeys_restore(pv->store, NULL, why, sizeof(why)) == -1)
+			log_warnx("rebuilding the GnuPG home: %s", why);
+	}
 	return pv->store;
 }
 
@@ -126,6 +138,7 @@ provision_store_fail(struct provision *pv, const char *what, int err)
 	case STORE_ENOSPC:
 	case STORE_EDEADLOCK:
 	case STORE_ERECOVER:
+	case STORE_EUNAVAIL:
 		return EX_TEMPFAIL;
 	case STORE_ELIMIT:
 		return EX_CANTCREAT;
@@ -442,6 +455,7 @@ main(int argc, char *argv[])
 		    pv.conf->state_dir);
 		return EX_UNAVAILABLE;
 	}
+	pv.pgp = (provision_cmds[i]->flags & PROVISION_PGP) != 0;
 	/* Commands parse their own options with getopt from argv[0]. */
 	optind = 0;
 	ret = provision_cmds[i]->exec(&pv, argc, argv);

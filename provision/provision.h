@@ -30,6 +30,7 @@ struct provision {
 	/* Set before provision_store(): see store_options.stuck_secs. */
 	unsigned	 stuck_secs;
 	int		 json;
+	int		 pgp;		/* PROVISION_PGP: pgp_init() ran */
 	const char	*progname;
 	/* Started as root and switched to user (guestbox.conf(5)), or NULL. */
 	const char	*switched_to;
@@ -173,6 +174,7 @@ extern const struct provision_cmd cmd_list;
 extern const struct provision_cmd cmd_pin;
 extern const struct provision_cmd cmd_queue;
 extern const struct provision_cmd cmd_reinvite;
+extern const struct provision_cmd cmd_repl;
 extern const struct provision_cmd cmd_show;
 extern const struct provision_cmd cmd_unlock;
 extern const struct provision_cmd cmd_notices;

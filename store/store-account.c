@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -168,11 +169,8 @@ store_account_insert(struct store_txn *txn, struct store_account *a,
 	    sizeof(key));
 	if (ret != 0)
 		return ret;
-	/*
-	 * The erase key is on the disk before the account commits; if the
-	 * transaction aborts, store_erase_sweep() removes it.
-	 */
-	if ((ret = store_erase_create(txn->store, a->id)) != 0)
+	/* The erase key commits with the account, or neither does. */
+	if ((ret = store_erase_create(txn, a->id)) != 0)
 		return ret;
 	if (store_account_has_invite(a) &&
 	    (ret = store_db_insert(txn, DBI_ACCOUNT_TOKEN, a->token_id,
@@ -536,6 +534,7 @@ void
 store_corr_clear(struct store_corr *c)
 {
 	free(c->address);
+	free(c->keydata);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -549,7 +548,7 @@ store_corr_key(struct store_txn *txn, uint8_t key[KEY_CORR],
     uint64_t account_id, const char *address)
 {
 	pack_be64(key, account_id);
-	return store_erase_hash(txn->store, account_id, address,
+	return store_erase_hash(txn, account_id, address,
 	    strlen(address), key + 8);
 }
 
@@ -585,27 +584,92 @@ store_corr_decode_sealed(const uint8_t *pt, size_t len, struct store_corr *c)
 
 int
 store_corr_put(struct store_txn *txn, uint64_t account_id,
-    const char *address, const char *fingerprint)
+    const char *address, const char *fingerprint, const void *keydata,
+    size_t keylen)
 {
-	struct store_corr c;
+	struct store_corr c, old;
 	struct pack	 pk;
 	uint8_t		 key[KEY_CORR];
-	int		 ret;
+	int		 ret, had;
 
 	memset(&c, 0, sizeof(c));
+	memset(&old, 0, sizeof(old));
 	if (strlen(fingerprint) >= sizeof(c.fingerprint))
 		return STORE_ELIMIT;
 	memcpy(c.fingerprint, fingerprint, strlen(fingerprint) + 1);
 	c.added = txn->now;
 	if ((ret = store_corr_key(txn, key, account_id, address)) != 0)
 		return ret;
+	ret = store_corr_get(txn, account_id, address, &old);
+	if (ret != 0 && ret != STORE_ENOTFOUND)
+		return ret;
+	had = ret == 0;
+	if (keydata == NULL && had &&
+	    strcasecmp(old.fingerprint, fingerprint) == 0) {
+		keydata = old.keydata;
+		keylen = old.keylen;
+	}
+	/*
+	 * A record counts in pubkeys.db when it holds its key; records
+	 * older than that (no key data) are counted once they get it
+	 * (pubkeys_restore).
+	 */
+	if (keydata != NULL && keylen > 0 && (!had || old.keylen == 0 ||
+	    strcasecmp(old.fingerprint, fingerprint) != 0) &&
+	    (ret = store_pubkey_ref(txn, fingerprint, 1)) != 0) {
+		store_corr_clear(&old);
+		return ret;
+	}
+	if (had && old.keylen > 0 && (keydata == NULL || keylen == 0 ||
+	    strcasecmp(old.fingerprint, fingerprint) != 0) &&
+	    (ret = store_pubkey_ref(txn, old.fingerprint, -1)) != 0) {
+		store_corr_clear(&old);
+		return ret;
+	}
+	c.keydata = (uint8_t *)(uintptr_t)keydata;
+	c.keylen = keydata != NULL ? keylen : 0;
 	pack_init(&pk);
 	store_corr_encode_sealed(address, &c, &pk);
 	ret = store_seal_put(txn, DBI_CORRESPONDENTS, key, sizeof(key),
 	    account_id, pk.buf, pk.len, 0);
 	sodium_memzero(pk.buf, pk.len);
 	pack_free(&pk);
+	store_corr_clear(&old);
 	return ret;
+}
+
+struct store_corr_all_arg {
+	int		(*fn)(uint64_t, const struct store_corr *, void *);
+	void		*arg;
+};
+
+static int
+store_corr_all_one(const uint8_t *key, size_t klen, uint64_t owner,
+    const uint8_t *pt, size_t ptlen, void *arg)
+{
+	struct store_corr_all_arg	*aa = arg;
+	struct store_corr		 c;
+	int				 ret;
+
+	(void)key;
+	(void)klen;
+	if (pt == NULL)
+		return 0;	/* of an account being deleted */
+	memset(&c, 0, sizeof(c));
+	if ((ret = store_corr_decode_sealed(pt, ptlen, &c)) == 0)
+		ret = aa->fn(owner, &c, aa->arg);
+	store_corr_clear(&c);
+	return ret;
+}
+
+int
+store_corr_iter_all(struct store_txn *txn,
+    int (*fn)(uint64_t, const struct store_corr *, void *), void *arg)
+{
+	struct store_corr_all_arg aa = { fn, arg };
+
+	return store_seal_iter(txn, DBI_CORRESPONDENTS, "", 0,
+	    store_corr_all_one, &aa);
 }
 
 int
@@ -772,6 +836,66 @@ store_purge_count(const uint8_t *key, size_t klen, const uint8_t *val,
 	return STORE_ITER_DELETE;
 }
 
+struct store_purge_corr {
+	uint8_t		(*keys)[KEY_CORR];
+	char		(*fprs)[sizeof(((struct store_corr *)0)->fingerprint)];
+	size_t		 n;
+};
+
+static int
+store_purge_corr_one(const uint8_t *key, size_t klen, uint64_t owner,
+    const uint8_t *pt, size_t ptlen, void *arg)
+{
+	struct store_purge_corr	*pc = arg;
+	struct store_corr	 c;
+
+	if (klen != KEY_CORR)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	if (pt != NULL && store_corr_decode_sealed(pt, ptlen, &c) != 0)
+		memset(&c, 0, sizeof(c));
+	pc->keys = xreallocarray(pc->keys, pc->n + 1, sizeof(*pc->keys));
+	pc->fprs = xreallocarray(pc->fprs, pc->n + 1, sizeof(*pc->fprs));
+	memcpy(pc->keys[pc->n], key, KEY_CORR);
+	/* Only a record with its key was counted (store_corr_put). */
+	if (c.keylen > 0)
+		memcpy(pc->fprs[pc->n], c.fingerprint, sizeof(c.fingerprint));
+	else
+		pc->fprs[pc->n][0] = '\0';
+	pc->n++;
+	store_corr_clear(&c);
+	return 0;
+}
+
+/*
+ * Step 1b: the correspondents, each with its count in pubkeys.db, in
+ * one transaction, so that a rerun counts none twice.  A key whose
+ * count falls to zero leaves the GnuPG home next (pubkeys_prune).
+ */
+static int
+store_purge_corrs(struct store_txn *txn, void *arg)
+{
+	struct store_purge	*pg = arg;
+	struct store_purge_corr	 pc = { NULL, NULL, 0 };
+	uint8_t			 prefix[8];
+	size_t			 i;
+	int			 ret;
+
+	pack_be64(prefix, pg->id);
+	ret = store_seal_iter(txn, DBI_CORRESPONDENTS, prefix, sizeof(prefix),
+	    store_purge_corr_one, &pc);
+	for (i = 0; ret == 0 && i < pc.n; i++) {
+		if (pc.fprs[i][0] != '\0' &&
+		    (ret = store_pubkey_ref(txn, pc.fprs[i], -1)) != 0)
+			break;
+		ret = store_db_del(txn, DBI_CORRESPONDENTS, pc.keys[i],
+		    KEY_CORR);
+	}
+	free(pc.keys);
+	free(pc.fprs);
+	return ret;
+}
+
 /* Step 2: records keyed by account, a batch per transaction. */
 static int
 store_purge_batch(struct store_txn *txn, void *arg)
@@ -826,6 +950,14 @@ store_purge_final(struct store_txn *txn, void *arg)
 	ret = store_db_del(txn, DBI_ACCOUNT_ADDR, ahash, sizeof(ahash));
 	if (ret == 0 || ret == STORE_ENOTFOUND)
 		ret = store_db_del(txn, DBI_ACCOUNTS, key, sizeof(key));
+	/*
+	 * The erase key, overwritten with zeros in the same commit: what
+	 * Berkeley DB still holds of the account (freed pages, logs,
+	 * regions) is sealed under it.  Its old bytes stay in the log
+	 * until store_log_retire() (store-erase.c).
+	 */
+	if (ret == 0)
+		ret = store_erase_remove(txn, pg->id);
 	store_account_clear(&a);
 	return ret;
 }
@@ -840,7 +972,8 @@ store_account_purge(struct store *st, uint64_t id, uint64_t *nmsgs)
 	pg.id = id;
 	if (nmsgs != NULL)
 		*nmsgs = 0;
-	if ((ret = store_txn_run(st, store_purge_shred, &pg)) != 0)
+	if ((ret = store_txn_run(st, store_purge_shred, &pg)) != 0 ||
+	    (ret = store_txn_run(st, store_purge_corrs, &pg)) != 0)
 		return ret;
 	do {
 		if ((ret = store_txn_run(st, store_purge_batch, &pg)) != 0)
@@ -848,13 +981,5 @@ store_account_purge(struct store *st, uint64_t id, uint64_t *nmsgs)
 		if (nmsgs != NULL)
 			*nmsgs += pg.msgs;
 	} while (!pg.done);
-	if ((ret = store_txn_run(st, store_purge_final, &pg)) != 0)
-		return ret;
-	/*
-	 * Step 4, after the commit: the erase key.  What Berkeley DB still
-	 * holds of the account (freed pages, logs, regions) is sealed under
-	 * it.  A crash before this leaves an orphan that `expire` and
-	 * `check` remove (store_erase_sweep).
-	 */
-	return store_erase_remove(st, id);
+	return store_txn_run(st, store_purge_final, &pg);
 }

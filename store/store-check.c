@@ -23,6 +23,7 @@ struct check_blobref {
 
 struct check {
 	struct store	*st;
+	struct store_txn *txn;		/* of the walk in progress */
 	void		(*fn)(const char *, void *);
 	void		*arg;
 	int		 problems;
@@ -242,12 +243,11 @@ check_account_txn(struct store_txn *txn, void *arg)
 	memset(&b, 0, sizeof(b));
 	if ((ret = store_account_get(txn, ck->acct, &a)) == STORE_ESHREDDED ||
 	    ret == STORE_ECORRUPT) {
-		check_problem(ck, "account %llu: %s%016llx%s", (unsigned long long)
-		    ck->acct, ret == STORE_ESHREDDED ? "its erase key erase/" :
-		    "the record fails to authenticate under erase/",
-		    (unsigned long long)ck->acct, ret == STORE_ESHREDDED ?
-		    " is missing: nothing of it can be read; restore the file "
-		    "from a backup" : "");
+		check_problem(ck, "account %llu: %s", (unsigned long long)
+		    ck->acct, ret == STORE_ESHREDDED ? "its erase key in "
+		    "erase-keys.db is missing: nothing of it can be read; "
+		    "restore the state directory from a backup" : "the record "
+		    "fails to authenticate under its erase key");
 		return 0;
 	}
 	if (ret != 0)
@@ -310,7 +310,7 @@ check_queue_entry(const uint8_t *key, size_t klen, const uint8_t *val,
 	size_t		 ptlen;
 	int		 ret;
 
-	ret = store_seal_open(ck->st, DBI_QUEUE, key, klen, val, vlen, NULL,
+	ret = store_seal_open(ck->txn, DBI_QUEUE, key, klen, val, vlen, NULL,
 	    &pt, &ptlen);
 	store_unseal_free(&pt, ptlen);
 	if (ret == STORE_ECORRUPT || ret == STORE_ESHREDDED)
@@ -362,6 +362,7 @@ check_indexes_txn(struct store_txn *txn, void *arg)
 	struct check	*ck = arg;
 	int		 problems = ck->problems, ret;
 
+	ck->txn = txn;
 	if ((ret = store_db_iter(txn, DBI_ACCOUNT_ADDR, "", 0, NULL, 0,
 	    check_index_entry, ck)) == 0)
 		ret = store_db_iter(txn, DBI_ACCOUNT_TOKEN, "", 0, NULL, 0,

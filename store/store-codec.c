@@ -28,6 +28,7 @@
 #define REC_MAILBOX_V2	2	/* V1 and recent_uid */
 #define REC_MSG_V1	1
 #define REC_CORR_V1	1
+#define REC_CORR_V2	2	/* with the key data */
 #define REC_BLOB_V1	1
 #define REC_QUEUE_V1	1
 #define REC_QUEUE_V2	2	/* V1 and flags (written when set) */
@@ -279,9 +280,10 @@ store_msg_decode(const void *buf, size_t len, struct store_msg *m)
 void
 store_corr_encode(const struct store_corr *c, struct pack *pk)
 {
-	pack_u8(pk, REC_CORR_V1);
+	pack_u8(pk, REC_CORR_V2);
 	pack_str(pk, c->fingerprint);
 	pack_i64(pk, c->added);
+	pack_blob(pk, c->keydata, c->keylen);
 }
 
 /* The address comes from the key; the caller sets it. */
@@ -289,20 +291,32 @@ int
 store_corr_decode(const void *buf, size_t len, struct store_corr *c)
 {
 	struct unpack	 up;
+	const void	*kd = NULL;
 	char		*fpr;
+	size_t		 kl = 0;
+	uint8_t		 v;
 
 	store_corr_clear(c);
 	unpack_init(&up, buf, len);
-	if (unpack_u8(&up) != REC_CORR_V1)
+	v = unpack_u8(&up);
+	if (v != REC_CORR_V1 && v != REC_CORR_V2)
 		return STORE_ECORRUPT;
 	fpr = unpack_str(&up);
 	c->added = unpack_i64(&up);
+	/* Version 1 has no key data: the key was only in the GnuPG home. */
+	if (v == REC_CORR_V2)
+		kd = unpack_blob(&up, &kl);
 	if (!unpack_done(&up) || strlen(fpr) >= sizeof(c->fingerprint)) {
 		free(fpr);
 		return STORE_ECORRUPT;
 	}
 	memcpy(c->fingerprint, fpr, strlen(fpr) + 1);
 	free(fpr);
+	if (kl > 0) {
+		c->keydata = xmalloc(kl);
+		memcpy(c->keydata, kd, kl);
+		c->keylen = kl;
+	}
 	return 0;
 }
 

@@ -62,8 +62,11 @@ store_append_run(struct store *st, struct store_append *ap, store_txn_fn fn,
 	 * store_txn_run() gives up when the run after a recovery fails too;
 	 * if a run reached its commit, whether that commit took is unknown
 	 * until one more run looks (issue 16: never refuse what is stored).
+	 * Not after STORE_EUNAVAIL: that commit took here but too few
+	 * replication sites have it, and a look, which writes nothing,
+	 * would need no acknowledgement and say 0 (issue 15).
 	 */
-	if (ret != 0 && ap->tried)
+	if (ret != 0 && ret != STORE_EUNAVAIL && ap->tried)
 		ret = run(st, fn, arg);
 	return ret;
 }

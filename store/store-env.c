@@ -57,6 +57,8 @@
  * it needs recovery before the process gives up (store_watchdog).
  */
 #define STORE_STUCK_SECS	5
+/* The same with replication (store_open). */
+#define STORE_REPL_STUCK_SECS	30
 
 const char *const store_db_names[DBI_COUNT] = {
 	[DBI_META] = "meta.db",
@@ -73,6 +75,8 @@ const char *const store_db_names[DBI_COUNT] = {
 	[DBI_MSGIDS] = "msgids.db",
 	[DBI_QUEUE] = "queue.db",
 	[DBI_QUEUE_DATA] = "queue-data.db",
+	[DBI_ERASE_KEYS] = "erase-keys.db",
+	[DBI_PUBKEYS] = "pubkeys.db",
 };
 
 static const char *const store_error_text[] = {
@@ -91,6 +95,8 @@ static const char *const store_error_text[] = {
 	[-STORE_EVERSION] = "the database was written by a newer guestbox",
 	[-STORE_ESHREDDED] = "the account's erase key is gone (deleted)",
 	[-STORE_EKEYWORDS] = "the mailbox has as many keywords as it can",
+	/* Replication: a standby, an election, or too few sites acked. */
+	[-STORE_EUNAVAIL] = "this replication site takes no writes now",
 };
 
 static int	store_env_open(struct store *);
@@ -100,6 +106,7 @@ static int	store_env_open_fenced(struct store *, int, uint32_t);
 static uint64_t store_env_open_wait(const struct store *);
 static void	store_env_remove_regions(struct store *);
 static int	store_env_reopen(struct store *, unsigned);
+static int	store_env_rejoin(struct store *, unsigned);
 static int	store_env_reserve(struct store *);
 static void	store_env_unmap_stale(struct store *);
 static void	store_env_note_stale(struct store *);
@@ -154,10 +161,25 @@ store_db_error(const char *what, int dberr)
 	case EDQUOT:
 		log_warnx("store: %s: %s", what, db_strerror(dberr));
 		return STORE_ENOSPC;
-	default:
+	case EACCES:
+		/* A write on a client: "attempt to modify a read-only database". */
+		if (!store_repl_enabled())
+			break;
+		log_debug("store: %s: this site is a standby", what);
+		return STORE_EUNAVAIL;
+	case DB_REP_HANDLE_DEAD:
+		store_repl_mark_dead();
+		__attribute__((fallthrough));
+	case DB_REP_LOCKOUT:
+	case DB_REP_UNAVAIL:
+	case DB_REP_LEASE_EXPIRED:
 		log_warnx("store: %s: %s", what, db_strerror(dberr));
-		return STORE_EIO;
+		return STORE_EUNAVAIL;
+	default:
+		break;
 	}
+	log_warnx("store: %s: %s", what, db_strerror(dberr));
+	return STORE_EIO;
 }
 
 static time_t
@@ -199,6 +221,14 @@ store_env_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
 	/* failchk reports each mutex it cannot reclaim: routine after a kill. */
 	if (strstr(msg, "BDB2027") != NULL) {
+		log_debug("store: berkeley db: %s", msg);
+		return;
+	}
+	/*
+	 * A site that becomes master, or initialises a client, reads every
+	 * file of db/ as a database: our fence (store-fence.c) is none.
+	 */
+	if (strstr(msg, "BDB0004") != NULL && strstr(msg, "/fence:") != NULL) {
 		log_debug("store: berkeley db: %s", msg);
 		return;
 	}
@@ -412,7 +442,11 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	    (ret = env->set_tx_max(env, STORE_MAX_TXNS)) != 0 ||
 	    (ret = env->set_thread_count(env, STORE_MAX_THREADS)) != 0 ||
 	    (ret = env->set_isalive(env, store_isalive)) != 0 ||
+	    (ret = env->set_app_dispatch(env, store_log_dispatch)) != 0 ||
 	    (ret = env->set_timeout(env, STORE_LOCK_TIMEOUT, DB_SET_LOCK_TIMEOUT)) != 0)
+		goto fail;
+	if (st->opts.repl_site != NULL && (ret = store_repl_configure(st,
+	    env)) != 0)
 		goto fail;
 	/*
 	 * extra: DB_CREATE | DB_RECOVER under the exclusive fence, nothing
@@ -423,6 +457,8 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	 */
 	flags = DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
 	    DB_THREAD | extra;
+	if (st->opts.repl_site != NULL)
+		flags |= DB_INIT_REP;
 	/*
 	 * Joining attaches to regions in which a dead process may hold a
 	 * lock without an owner on record (a read latch), where no wait is
@@ -449,11 +485,28 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	if (!(extra & DB_RECOVER) && (ret = env->failchk(env, 0)) != 0 &&
 	    ret != EBUSY)
 		goto fail;
+	/* Waiting for the group is not waiting on a dead process. */
+	atomic_store(&st->failchk_since, 0);
+	if (st->opts.repl_site != NULL && (ret = store_repl_start(st)) != 0) {
+		store_env_close(st);
+		return ret;
+	}
+	if (!(extra & DB_RECOVER))
+		atomic_store(&st->failchk_since, (int64_t)time(NULL));
 	for (i = 0; i < DBI_COUNT; i++) {
 		if ((ret = db_create(&db, env, 0)) != 0)
 			goto fail;
 		st->db[i] = db;
-		if ((ret = db->open(db, NULL, store_db_names[i], NULL, DB_BTREE,
+		/*
+		 * The erase keys: fixed slots of a Queue, overwritten in
+		 * place (store-erase.c).  Padding with zeros, not spaces.
+		 */
+		if (i == DBI_ERASE_KEYS &&
+		    ((ret = db->set_re_len(db, STORE_ERASE_SLOTBYTES)) != 0 ||
+		    (ret = db->set_re_pad(db, 0)) != 0))
+			goto fail;
+		if ((ret = db->open(db, NULL, store_db_names[i], NULL,
+		    i == DBI_ERASE_KEYS ? DB_QUEUE : DB_BTREE,
 		    DB_CREATE | DB_AUTO_COMMIT | DB_THREAD, 0600)) != 0)
 			goto fail;
 	}
@@ -534,6 +587,17 @@ store_env_reopen(struct store *st, unsigned gen)
 	pthread_mutex_lock(&st->env_lock);
 	if (atomic_load(&st->env_gen) != gen && st->env != NULL)
 		goto out;	/* another thread has reopened it */
+	/*
+	 * The replication process cannot reopen in place: the handle it
+	 * would abandon keeps repl_site's listening socket, and the new
+	 * one could not start the Replication Manager.  A restart (its
+	 * unit has Restart=always) recovers and rejoins.
+	 */
+	if (st->opts.repl_process && !st->reopen_join) {
+		log_warnx("store: the environment needs recovery: the "
+		    "replication process leaves so that a restart recovers it");
+		_exit(store_exit_status());
+	}
 	log_warnx("store: reopening the environment with recovery");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	atomic_store(&st->reopening, 1);
@@ -562,7 +626,7 @@ store_env_reopen(struct store *st, unsigned gen)
 		store_env_abandon(st);
 	else
 		store_env_close(st);
-	ret = store_env_open_fenced(st, 1, st->fence_gen);
+	ret = store_env_open_fenced(st, !st->reopen_join, st->fence_gen);
 	if (ret == 0 && (ret = store_env_reserve(st)) != 0) {
 		store_env_close(st);
 		store_fence_release(st);
@@ -580,6 +644,18 @@ out:
 	pthread_mutex_unlock(&st->env_lock);
 	if (busy != 0)
 		atomic_store(&st->busy_since[store_busy_slot], busy);
+	return ret;
+}
+
+/* store_env_reopen() without recovery, unless we are alone. */
+static int
+store_env_rejoin(struct store *st, unsigned gen)
+{
+	int	 ret;
+
+	st->reopen_join = 1;
+	ret = store_env_reopen(st, gen);
+	st->reopen_join = 0;
 	return ret;
 }
 
@@ -863,9 +939,8 @@ store_index_check(struct store_txn *txn)
 	    sizeof(want)) == 0 ? 0 : STORE_ECORRUPT;
 	free(val);
 	if (ret != 0)
-		log_warnx("store: %s does not belong to this database: restore "
-		    "the state directory with its index.key and erase/",
-		    txn->store->index_path);
+		log_warnx("store: the index key in meta.db does not match the "
+		    "address index: the state directory is damaged");
 	return ret;
 }
 
@@ -876,9 +951,16 @@ store_schema_txn(struct store_txn *txn, void *arg)
 	uint8_t		 v[4];
 	void		*val;
 	size_t		 vlen;
-	int		 ret;
+	int		 ret, iret;
 
 	ret = store_db_get_rmw(txn, DBI_META, "schema", 6, &val, &vlen);
+	if (ret != 0 && ret != STORE_ENOTFOUND)
+		return ret;
+	/* Every open: the address index's key, from meta.db. */
+	if ((iret = store_index_load(txn)) != 0) {
+		free(val);
+		return iret;
+	}
 	if (ret == STORE_ENOTFOUND) {
 		/* A new environment. */
 		pack_be32(v, STORE_SCHEMA_VERSION);
@@ -906,13 +988,20 @@ store_schema_txn(struct store_txn *txn, void *arg)
 		if ((ret = store_upgrade_v2(txn)) != 0)
 			return ret;
 		log_info("store: upgraded from schema version %u to 2: erase "
-		    "keys in %s", *found, txn->store->erase_dir);
+		    "keys", *found);
 	}
 	if (*found < 3) {
 		if ((ret = store_upgrade_v3(txn)) != 0)
 			return ret;
 		log_info("store: upgraded from schema version %u to 3: "
 		    "\\Recent marks", *found < 2 ? 2 : *found);
+	}
+	if (*found < 4) {
+		if ((ret = store_upgrade_v4(txn)) != 0)
+			return ret;
+		log_info("store: upgraded from schema version %u to 4: erase "
+		    "keys in %s", *found < 3 ? 3 : *found,
+		    store_db_names[DBI_ERASE_KEYS]);
 	}
 	if (*found < STORE_SCHEMA_VERSION) {
 		pack_be32(v, STORE_SCHEMA_VERSION);
@@ -934,6 +1023,9 @@ store_schema_check(struct store *st)
 		log_warnx("store: schema version %u is newer than this "
 		    "guestbox (%u): install the newer version", found,
 		    STORE_SCHEMA_VERSION);
+	/* After the commit: the files of schema 3 and before go. */
+	if (ret == 0)
+		ret = store_erase_retire_files(st);
 	return ret;
 }
 
@@ -949,6 +1041,18 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 	xasprintf(&st->notify_dir, "%s/notify", state_dir);
 	xasprintf(&st->erase_dir, "%s/erase", state_dir);
 	st->opts = *opts;
+	/*
+	 * An election or a client's sync holds the replication region for
+	 * seconds on a loaded machine, and failchk waits for it: that is
+	 * no dead process to leave for.
+	 */
+	if (opts->repl_site != NULL && st->opts.stuck_secs == 0)
+		st->opts.stuck_secs = STORE_REPL_STUCK_SECS;
+	/* The caller's configuration may go (SIGHUP): our own copies. */
+	if (opts->repl_site != NULL)
+		st->opts.repl_site = xstrdup(opts->repl_site);
+	if (opts->repl_peers != NULL)
+		st->opts.repl_peers = xstrdup(opts->repl_peers);
 	if (st->opts.cache_size < 1024 * 1024)
 		st->opts.cache_size = 1024 * 1024;
 	st->now = store_clock_real;
@@ -967,13 +1071,11 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 		goto fail;
 	}
 	store_erase_pool_init(st);
-	if (store_mkdir(st->db_dir) == -1 || store_mkdir(st->notify_dir) == -1 ||
-	    store_mkdir(st->erase_dir) == -1) {
+	xasprintf(&st->index_path, "%s/index.key", state_dir);
+	if (store_mkdir(st->db_dir) == -1 || store_mkdir(st->notify_dir) == -1) {
 		ret = STORE_EIO;
 		goto fail;
 	}
-	if ((ret = store_index_init(st)) != 0)
-		goto fail;
 	/* First: joining may wait on a dead process too (open_flags). */
 	if (pthread_create(&st->deadman, NULL, store_deadman, st) != 0) {
 		log_warnx("store: cannot start the deadman thread");
@@ -1041,6 +1143,8 @@ store_close(struct store **stp)
 	free(st->notify_dir);
 	free(st->erase_dir);
 	free(st->index_path);
+	free((char *)(uintptr_t)st->opts.repl_site);
+	free((char *)(uintptr_t)st->opts.repl_peers);
 	if (st->index_key != NULL)
 		sodium_free(st->index_key);
 	store_erase_pool_fini(st);
@@ -1174,8 +1278,21 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
 				 * The commit flushes the log: this is the
 				 * ack (WRITE_NOSYNC: the flush after it).
 				 */
+				store_repl_commit_begin();
 				ret = store_db_error("commit",
 				    tid->commit(tid, commit_flags));
+				/*
+				 * Committed here, but the ack policy was not
+				 * met in time: a failover may lose it, so it
+				 * is not acknowledged (a retry may store it
+				 * twice, as after any failed answer).
+				 */
+				if (ret == 0 && store_repl_commit_failed()) {
+					log_warnx("store: too few replication "
+					    "sites acknowledged a commit in "
+					    "time");
+					return STORE_EUNAVAIL;
+				}
 				/*
 				 * Its record may be on disk all the same: a
 				 * retry could store it twice.  Reopen, but
@@ -1217,6 +1334,11 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
 		}
 		if (ret == STORE_ERECOVER && recovered++ < STORE_TXN_REOPENS &&
 		    (ret = store_env_reopen(st, gen)) == 0)
+			continue;
+		/* A client rolled back under our handles: open them anew. */
+		if (ret == STORE_EUNAVAIL && store_repl_take_dead() &&
+		    recovered++ < STORE_TXN_REOPENS &&
+		    (ret = store_env_rejoin(st, gen)) == 0)
 			continue;
 		return ret;
 	}
@@ -1501,13 +1623,77 @@ store_maintain_busy(struct store *st, int force)
 	return 0;
 }
 
+/*
+ * Ends the current log file: a record of guestbox's own type
+ * (STORE_LOG_FILLER, which recovery hands to store_log_dispatch) longer
+ * than what is left of the file makes Berkeley DB start the next one
+ * and put it there.  Then a record as long as the log buffer, whose
+ * bytes are kept in a region file (__db.*) and would otherwise keep the
+ * last records written, the overwrite's before-image among them.
+ */
+static int
+store_log_fill(struct store *st)
+{
+	DB_LOG_STAT	*ls;
+	DB_LSN		 lsn;
+	DBT		 rec;
+	uint8_t		*buf;
+	size_t		 left, bsize;
+	u_int32_t	 type = STORE_LOG_FILLER;
+	int		 ret;
+	enum store_repl_role role = store_repl_role(st);
+
+	/*
+	 * A standby writes no log of its own: the master's fillers reach
+	 * it by replication, and its log files end where the master's do.
+	 */
+	if (role != STORE_REPL_OFF && role != STORE_REPL_MASTER)
+		return 0;
+	if ((ret = st->env->log_stat(st->env, &ls, 0)) != 0)
+		return store_db_error("log_stat", ret);
+	left = ls->st_lg_size > ls->st_cur_offset ?
+	    ls->st_lg_size - ls->st_cur_offset : 0;
+	bsize = ls->st_lg_bsize;
+	free(ls);
+	/* The first 4 bytes are the type, the next 4 a transaction id 0. */
+	if (left < 8)
+		left = 8;
+	if (bsize < 8)
+		bsize = 8;
+	buf = xcalloc(1, left > bsize ? left : bsize);
+	memcpy(buf, &type, sizeof(type));
+	memset(&rec, 0, sizeof(rec));
+	rec.data = buf;
+	rec.size = (u_int32_t)left;
+	ret = st->env->log_put(st->env, &lsn, &rec, 0);
+	if (ret == 0) {
+		rec.size = (u_int32_t)bsize;
+		ret = st->env->log_put(st->env, &lsn, &rec, DB_FLUSH);
+	}
+	free(buf);
+	return store_db_error("log_put", ret);
+}
+
+int
+store_log_retire(struct store *st)
+{
+	int	 entered, ret;
+
+	entered = store_busy_enter(st);
+	/* The checkpoint puts the zeroed slots in the database files. */
+	if ((ret = store_checkpoint(st, DB_FORCE)) == 0 &&
+	    (ret = store_log_fill(st)) == 0)
+		ret = store_maintain_busy(st, 1);
+	store_busy_leave(st, entered);
+	return ret;
+}
+
 int
 store_backup(struct store *st, const char *dir)
 {
 	DB_ENV		*benv;
 	DB_LOG_STAT	*ls;
 	uint32_t	 floor;
-	char		*parent, *slash;
 	int		 ret;
 
 	if (mkdir(dir, 0700) == -1) {
@@ -1515,6 +1701,14 @@ store_backup(struct store *st, const char *dir)
 		return STORE_EIO;
 	}
 	if ((ret = store_checkpoint(st, DB_FORCE)) != 0)
+		return ret;
+	/*
+	 * A new log file first: every log before it is in the copy, so the
+	 * logs kept for this backup hold nothing written before it, such as
+	 * the old bytes of erase keys overwritten since the last backup
+	 * (store_log_retire, guestbox(7) CRYPTO-SHREDDING).
+	 */
+	if ((ret = store_log_fill(st)) != 0)
 		return ret;
 	if ((ret = st->env->log_stat(st->env, &ls, 0)) != 0)
 		return store_db_error("log_stat", ret);
@@ -1529,23 +1723,23 @@ store_backup(struct store *st, const char *dir)
 	if ((ret = db_env_create(&benv, 0)) != 0)
 		return store_db_error("db_env_create", ret);
 	benv->set_errcall(benv, store_env_errcall);
+	(void)benv->set_app_dispatch(benv, store_log_dispatch);
 	ret = benv->open(benv, dir, DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK |
 	    DB_INIT_LOG | DB_INIT_MPOOL | DB_PRIVATE | DB_RECOVER_FATAL, 0600);
 	benv->close(benv, 0);
 	if (ret != 0)
 		return store_db_error("recovering the backup", ret);
-	/* The keys the copy's records are sealed with: into COPY. */
-	parent = xstrdup(dir);
-	if ((slash = strrchr(parent, '/')) != NULL && slash != parent)
-		*slash = '\0';
-	else {
-		free(parent);
-		parent = xstrdup(".");
+	/* The erase keys and index key are in the copy: erase-keys.db, meta. */
+	/*
+	 * Logs before this one are now in a backup and may go.  A standby
+	 * cannot write that down (the master keeps its own floor): its
+	 * copy is whole all the same (issue 15).
+	 */
+	ret = store_txn_run(st, store_backup_floor_set_txn, &floor);
+	if (ret == STORE_EUNAVAIL) {
+		log_info("store: backup from a replication standby: the log "
+		    "floor stays the master's");
+		ret = 0;
 	}
-	ret = store_erase_backup(st, parent);
-	free(parent);
-	if (ret != 0)
-		return ret;
-	/* Logs before this one are now in a backup and may go. */
-	return store_txn_run(st, store_backup_floor_set_txn, &floor);
+	return ret;
 }

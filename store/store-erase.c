@@ -1,16 +1,35 @@
 /*
- * store-erase.c: per-account erase keys, kept outside Berkeley DB, and
- * the records sealed with them.
+ * store-erase.c: per-account erase keys, kept in fixed slots of the
+ * environment that a delete overwrites in place, and the records sealed
+ * with them.
  *
  * Berkeley DB does not scrub what it deletes: freed pages, the log files
  * and the region files keep old record images for a long time, and no
  * setting makes that reliable.  So every record that would hold plaintext
  * metadata of an account's mail (the account with its address, its
- * correspondents, its outbound queue) is sealed (XChaCha20-Poly1305)
- * under a random key of that account kept in STATE_DIR/erase/<id>, a file
- * of its own.  Deleting the account unlinks that file after the commit:
- * what Berkeley DB keeps is ciphertext whose key is gone (crypto-
- * shredding), however long it stays on the disk.
+ * correspondents with their keys, its outbound queue) is sealed
+ * (XChaCha20-Poly1305) under a random key of that account, and only that
+ * small key needs to be destroyed for good (crypto-shredding).
+ *
+ * Where the key lives.  Schema 3 kept it in a file of its own,
+ * STATE_DIR/erase/<id>, unlinked at delete; files are not part of the
+ * environment, so replication would not carry them.  Now it is in
+ * erase-keys.db, a Queue database: fixed-length records at fixed offsets
+ * of their pages, record number = account id.  A Queue, not a Btree or a
+ * Recno: a Btree delete or update may move the record, split or free the
+ * page and leave the old bytes in a free page for ever, and a Queue
+ * delete only clears a flag on the record; a Queue put over an existing
+ * record writes the same bytes of the same page.  So a delete OVERWRITES
+ * the slot with zeros (never DB->del), in the transaction that deletes
+ * the account: once the page is flushed (the next checkpoint) the
+ * database file holds no old key.  The old bytes then survive only in
+ * the log: the record that wrote the key and the before-image of the
+ * overwrite (for undo).  The log-removal step (store_log_retire: what
+ * `guestbox-provision delete` and `expire` run after a delete) ends the
+ * current log file, scrubs the log buffer of the region, checkpoints and
+ * removes every log file that recovery no longer needs; every site of a
+ * replication group applies the same log records, the filler included,
+ * so the same step on each site leaves no copy there either.
  *
  * A sealed record is
  *	u8 STORE_SEALED_V1, be64 account, 24-byte nonce, ciphertext + tag
@@ -20,7 +39,8 @@
  *
  * The address index cannot use a key of the account (a login looks the
  * account up by its address), so its key is a keyed hash under a secret
- * of the whole store, STATE_DIR/index.key, made once.
+ * of the whole store, the meta record "index-key", made once; it is
+ * never deleted, so it needs no slot.
  */
 #include "config.h"
 
@@ -43,12 +63,18 @@
 #define STORE_SEALED_NONCE	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define STORE_SEALED_HDR	(1 + 8 + STORE_SEALED_NONCE)
 #define STORE_SEALED_TAG	crypto_aead_xchacha20poly1305_ietf_ABYTES
+/* Keys in the pool: a slot each, room for the whole record. */
+#define STORE_ERASE_POOL	64
+#define STORE_ERASE_STRIDE	64
 
 static int	store_file_sync_dir(const char *);
-static int	store_file_write(const char *, const char *, const void *,
-		    size_t, int);
-static int	store_file_read_key(const char *, uint8_t **);
 static int	store_file_read_into(const char *, uint8_t *);
+static int	store_file_shred(const char *);
+static int	store_erase_recno(uint64_t, db_recno_t *);
+static int	store_erase_read(struct store_txn *, uint64_t, uint8_t *,
+		    u_int32_t);
+static int	store_erase_write(struct store_txn *, uint64_t,
+		    const uint8_t *);
 static void	store_seal_ad(struct pack *, enum store_dbi, const void *,
 		    size_t, const uint8_t *);
 
@@ -69,67 +95,7 @@ store_file_sync_dir(const char *dir)
 	return ret;
 }
 
-/*
- * Writes a small file durably: a temporary file, fsync, then rename over
- * path (replace) or link to path (not replace: 1 if path exists), then
- * fsync of the directory.
- */
-static int
-store_file_write(const char *dir, const char *path, const void *buf,
-    size_t len, int replace)
-{
-	char		*tmp;
-	ssize_t		 n;
-	int		 fd, ret = STORE_EIO;
-
-	xasprintf(&tmp, "%s/.tmp.%ld.%08" PRIx32, dir, (long)getpid(),
-	    randombytes_random());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd == -1) {
-		ret = errno == ENOSPC || errno == EDQUOT ? STORE_ENOSPC :
-		    STORE_EIO;
-		log_warn("store: creating %s", tmp);
-		free(tmp);
-		return ret;
-	}
-	n = write(fd, buf, len);
-	if (n != (ssize_t)len || fsync(fd) == -1) {
-		if (n >= 0 && n != (ssize_t)len)
-			errno = ENOSPC;		/* a short write: the disk is full */
-		ret = errno == ENOSPC || errno == EDQUOT ? STORE_ENOSPC :
-		    STORE_EIO;
-		log_warn("store: writing %s", tmp);
-		close(fd);
-		goto fail;
-	}
-	if (close(fd) == -1) {
-		log_warn("store: closing %s", tmp);
-		goto fail;
-	}
-	if (replace) {
-		if (rename(tmp, path) == -1) {
-			log_warn("store: rename %s to %s", tmp, path);
-			goto fail;
-		}
-	} else {
-		if (link(tmp, path) == -1) {
-			ret = errno == EEXIST ? 1 : STORE_EIO;
-			if (ret != 1)
-				log_warn("store: link %s to %s", tmp, path);
-			goto fail;
-		}
-		(void)unlink(tmp);
-	}
-	free(tmp);
-	return store_file_sync_dir(dir);
-fail:
-	(void)unlink(tmp);
-	free(tmp);
-	return ret;
-}
-
-/* A key file: exactly STORE_ERASE_KEYBYTES into k. */
+/* A key file of schema 3: exactly STORE_ERASE_KEYBYTES into k. */
 static int
 store_file_read_into(const char *path, uint8_t *k)
 {
@@ -159,45 +125,70 @@ store_file_read_into(const char *path, uint8_t *k)
 	return 0;
 }
 
-/* The same into new sodium_malloc memory. */
+/*
+ * Overwrites a key file, then unlinks it: 1 if it was there, 0 if not.
+ * The overwrite is for file systems that keep an unlinked file's blocks
+ * readable for a while; on flash or a copy-on-write file system it may
+ * not reach the old blocks.
+ */
 static int
-store_file_read_key(const char *path, uint8_t **keyp)
+store_file_shred(const char *path)
 {
-	uint8_t	*k;
-	int	 ret;
+	static const uint8_t zero[STORE_ERASE_KEYBYTES];
+	int		 fd;
 
-	if ((k = sodium_malloc(STORE_ERASE_KEYBYTES)) == NULL)
-		fatalx("sodium_malloc");
-	if ((ret = store_file_read_into(path, k)) != 0) {
-		sodium_free(k);
-		k = NULL;
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		log_warn("store: open %s", path);
+		return STORE_EIO;
 	}
-	*keyp = k;
-	return ret;
+	if (write(fd, zero, sizeof(zero)) != (ssize_t)sizeof(zero) ||
+	    fdatasync(fd) == -1)
+		log_warn("store: overwriting %s", path);
+	close(fd);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("store: unlink %s", path);
+		return STORE_EIO;
+	}
+	return 1;
 }
 
 /* ---- the store-wide index secret ---- */
 
 int
-store_index_init(struct store *st)
+store_index_load(struct store_txn *txn)
 {
-	uint8_t	*k;
-	int	 ret;
+	struct store	*st = txn->store;
+	void		*val;
+	size_t		 vlen;
+	int		 ret;
 
-	xasprintf(&st->index_path, "%s/index.key", st->state_dir);
-	ret = store_file_read_key(st->index_path, &st->index_key);
-	if (ret != STORE_ESHREDDED)
-		return ret;
-	/* The first process makes it; a racing one reads the winner's. */
-	if ((k = sodium_malloc(STORE_ERASE_KEYBYTES)) == NULL)
+	if (st->index_key == NULL &&
+	    (st->index_key = sodium_malloc(STORE_ERASE_KEYBYTES)) == NULL)
 		fatalx("sodium_malloc");
-	randombytes_buf(k, STORE_ERASE_KEYBYTES);
-	ret = store_file_write(st->state_dir, st->index_path, k,
-	    STORE_ERASE_KEYBYTES, 0);
-	sodium_free(k);
-	if (ret < 0)
+	ret = store_db_get(txn, DBI_META, "index-key", 9, &val, &vlen);
+	if (ret == 0) {
+		if (vlen == STORE_ERASE_KEYBYTES)
+			memcpy(st->index_key, val, STORE_ERASE_KEYBYTES);
+		else
+			ret = STORE_ECORRUPT;
+		sodium_memzero(val, vlen);
+		free(val);
 		return ret;
-	return store_file_read_key(st->index_path, &st->index_key);
+	}
+	if (ret != STORE_ENOTFOUND)
+		return ret;
+	/* Schema 2 and 3 kept it in STATE_DIR/index.key: taken over. */
+	ret = store_file_read_into(st->index_path, st->index_key);
+	if (ret == STORE_ESHREDDED)
+		randombytes_buf(st->index_key, STORE_ERASE_KEYBYTES);
+	else if (ret != 0)
+		return ret;
+	ret = store_db_insert(txn, DBI_META, "index-key", 9, st->index_key,
+	    STORE_ERASE_KEYBYTES);
+	/* Another process made it meanwhile: run again and read it. */
+	return ret == STORE_EEXIST ? STORE_EDEADLOCK : ret;
 }
 
 void
@@ -220,33 +211,119 @@ store_index_check_value(const struct store *st, uint8_t out[16])
 
 /* ---- erase keys ---- */
 
-static void
-store_erase_path(const struct store *st, uint64_t id, char *buf, size_t len)
+/* Queue record numbers are 32 bits, and 0 is none. */
+static int
+store_erase_recno(uint64_t id, db_recno_t *r)
 {
-	snprintf(buf, len, "%s/%016" PRIx64, st->erase_dir, id);
+	if (id == 0 || id > UINT32_MAX)
+		return STORE_ELIMIT;
+	*r = (db_recno_t)id;
+	return 0;
+}
+
+/*
+ * The account's slot into buf (STORE_ERASE_SLOTBYTES), straight into
+ * the caller's sodium memory (DB_DBT_USERMEM): no copy of the key in
+ * ordinary heap.
+ */
+static int
+store_erase_read(struct store_txn *txn, uint64_t id, uint8_t *buf,
+    u_int32_t flags)
+{
+	DB		*db = txn->store->db[DBI_ERASE_KEYS];
+	DBT		 k, v;
+	db_recno_t	 r;
+	int		 ret;
+
+	if (store_erase_recno(id, &r) != 0)
+		return STORE_ESHREDDED;
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = &r;
+	k.size = sizeof(r);
+	v.data = buf;
+	v.ulen = STORE_ERASE_SLOTBYTES;
+	v.flags = DB_DBT_USERMEM;
+	ret = db->get(db, txn->tid, &k, &v, flags);
+	if (ret == DB_NOTFOUND || ret == DB_KEYEMPTY)
+		return STORE_ESHREDDED;
+	if (ret != 0)
+		return store_db_error(store_db_names[DBI_ERASE_KEYS], ret);
+	if (v.size != STORE_ERASE_SLOTBYTES) {
+		sodium_memzero(buf, STORE_ERASE_SLOTBYTES);
+		return STORE_ECORRUPT;
+	}
+	if (buf[STORE_ERASE_KEYBYTES] != STORE_ERASE_LIVE) {
+		sodium_memzero(buf, STORE_ERASE_SLOTBYTES);
+		return STORE_ESHREDDED;
+	}
+	return 0;
+}
+
+/* Writes the whole slot: a put over the record, in place. */
+static int
+store_erase_write(struct store_txn *txn, uint64_t id, const uint8_t *slot)
+{
+	DB		*db = txn->store->db[DBI_ERASE_KEYS];
+	DBT		 k, v;
+	db_recno_t	 r;
+	int		 ret;
+
+	if ((ret = store_erase_recno(id, &r)) != 0) {
+		log_warnx("store: account id %" PRIu64 " has no erase key slot",
+		    id);
+		return ret;
+	}
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = &r;
+	k.size = sizeof(r);
+	v.data = (void *)(uintptr_t)slot;
+	v.size = STORE_ERASE_SLOTBYTES;
+	return store_db_error(store_db_names[DBI_ERASE_KEYS],
+	    db->put(db, txn->tid, &k, &v, 0));
 }
 
 int
-store_erase_create(struct store *st, uint64_t id)
+store_erase_create(struct store_txn *txn, uint64_t id)
 {
-	char	 path[PATH_MAX];
-	uint8_t	*k;
+	uint8_t	*slot;
 	int	 ret;
 
-	store_erase_path(st, id, path, sizeof(path));
-	if ((k = sodium_malloc(STORE_ERASE_KEYBYTES)) == NULL)
+	if ((slot = sodium_malloc(STORE_ERASE_SLOTBYTES)) == NULL)
 		fatalx("sodium_malloc");
-	randombytes_buf(k, STORE_ERASE_KEYBYTES);
-	ret = store_file_write(st->erase_dir, path, k, STORE_ERASE_KEYBYTES, 1);
-	sodium_free(k);
+	randombytes_buf(slot, STORE_ERASE_KEYBYTES);
+	slot[STORE_ERASE_KEYBYTES] = STORE_ERASE_LIVE;
+	ret = store_erase_write(txn, id, slot);
+	sodium_free(slot);
 	return ret;
+}
+
+int
+store_erase_remove(struct store_txn *txn, uint64_t id)
+{
+	static const uint8_t zero[STORE_ERASE_SLOTBYTES];
+	uint8_t		*slot;
+	int		 ret;
+
+	if ((slot = sodium_malloc(STORE_ERASE_SLOTBYTES)) == NULL)
+		fatalx("sodium_malloc");
+	/* Never written, or zeros already: nothing to overwrite. */
+	ret = store_erase_read(txn, id, slot, DB_RMW);
+	sodium_free(slot);
+	if (ret == STORE_ESHREDDED)
+		return 0;
+	if (ret != 0)
+		return ret;
+	return store_erase_write(txn, id, zero);
 }
 
 void
 store_erase_pool_init(struct store *st)
 {
 	pthread_mutex_init(&st->erase_lock, NULL);
-	if ((st->erase_pool = sodium_malloc(64 * STORE_ERASE_KEYBYTES)) == NULL)
+	if ((st->erase_pool = sodium_malloc(STORE_ERASE_POOL *
+	    STORE_ERASE_STRIDE)) == NULL)
 		fatalx("sodium_malloc");
 	st->erase_used = 0;
 }
@@ -261,7 +338,7 @@ store_erase_pool_fini(struct store *st)
 	pthread_mutex_destroy(&st->erase_lock);
 }
 
-/* A free slot of the pool, or NULL when all 64 are taken. */
+/* A free slot of the pool, or NULL when all are taken. */
 static uint8_t *
 store_erase_slot_get(struct store *st)
 {
@@ -269,10 +346,10 @@ store_erase_slot_get(struct store *st)
 	int	 i;
 
 	pthread_mutex_lock(&st->erase_lock);
-	for (i = 0; i < 64; i++)
+	for (i = 0; i < STORE_ERASE_POOL; i++)
 		if (!(st->erase_used & ((uint64_t)1 << i))) {
 			st->erase_used |= (uint64_t)1 << i;
-			k = st->erase_pool + (size_t)i * STORE_ERASE_KEYBYTES;
+			k = st->erase_pool + (size_t)i * STORE_ERASE_STRIDE;
 			break;
 		}
 	pthread_mutex_unlock(&st->erase_lock);
@@ -280,16 +357,16 @@ store_erase_slot_get(struct store *st)
 }
 
 int
-store_erase_load(struct store *st, uint64_t id, uint8_t **keyp)
+store_erase_load(struct store_txn *txn, uint64_t id, uint8_t **keyp)
 {
-	char	 path[PATH_MAX];
-	uint8_t	*k;
-	int	 ret;
+	struct store	*st = txn->store;
+	uint8_t		*k;
+	int		 ret;
 
-	store_erase_path(st, id, path, sizeof(path));
-	if ((k = store_erase_slot_get(st)) == NULL)
-		return store_file_read_key(path, keyp);
-	if ((ret = store_file_read_into(path, k)) != 0) {
+	if ((k = store_erase_slot_get(st)) == NULL &&
+	    (k = sodium_malloc(STORE_ERASE_SLOTBYTES)) == NULL)
+		fatalx("sodium_malloc");
+	if ((ret = store_erase_read(txn, id, k, 0)) != 0) {
 		store_erase_free(st, &k);
 		*keyp = NULL;
 		return ret;
@@ -308,9 +385,9 @@ store_erase_free(struct store *st, uint8_t **keyp)
 		return;
 	*keyp = NULL;
 	if (st->erase_pool != NULL && k >= st->erase_pool &&
-	    k < st->erase_pool + 64 * STORE_ERASE_KEYBYTES) {
-		i = (size_t)(k - st->erase_pool) / STORE_ERASE_KEYBYTES;
-		sodium_memzero(k, STORE_ERASE_KEYBYTES);
+	    k < st->erase_pool + STORE_ERASE_POOL * STORE_ERASE_STRIDE) {
+		i = (size_t)(k - st->erase_pool) / STORE_ERASE_STRIDE;
+		sodium_memzero(k, STORE_ERASE_STRIDE);
 		pthread_mutex_lock(&st->erase_lock);
 		st->erase_used &= ~((uint64_t)1 << i);
 		pthread_mutex_unlock(&st->erase_lock);
@@ -319,117 +396,244 @@ store_erase_free(struct store *st, uint8_t **keyp)
 }
 
 int
-store_erase_exists(struct store *st, uint64_t id)
-{
-	char		 path[PATH_MAX];
-	struct stat	 sb;
-
-	store_erase_path(st, id, path, sizeof(path));
-	return lstat(path, &sb) == 0;
-}
-
-/*
- * Overwrites the key, then unlinks it.  The overwrite is for file systems
- * that keep an unlinked file's blocks readable for a while; on flash or a
- * copy-on-write file system it may not reach the old blocks, which is why
- * the key is small and the data is elsewhere.
- */
-int
-store_erase_remove(struct store *st, uint64_t id)
-{
-	static const uint8_t zero[STORE_ERASE_KEYBYTES];
-	char		 path[PATH_MAX];
-	int		 fd, ret = 0;
-
-	store_erase_path(st, id, path, sizeof(path));
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		log_warn("store: open %s", path);
-		return STORE_EIO;
-	}
-	if (write(fd, zero, sizeof(zero)) != (ssize_t)sizeof(zero) ||
-	    fdatasync(fd) == -1)
-		log_warn("store: overwriting %s", path);
-	close(fd);
-	if (unlink(path) == -1 && errno != ENOENT) {
-		log_warn("store: unlink %s", path);
-		ret = STORE_EIO;
-	}
-	if (ret == 0)
-		ret = store_file_sync_dir(st->erase_dir);
-	return ret;
-}
-
-int
-store_erase_hash(struct store *st, uint64_t id, const void *in, size_t len,
-    uint8_t out[STORE_ERASE_HASHBYTES])
+store_erase_hash(struct store_txn *txn, uint64_t id, const void *in,
+    size_t len, uint8_t out[STORE_ERASE_HASHBYTES])
 {
 	uint8_t	*k;
 	int	 ret;
 
-	if ((ret = store_erase_load(st, id, &k)) != 0)
+	if ((ret = store_erase_load(txn, id, &k)) != 0)
 		return ret;
 	crypto_generichash(out, STORE_ERASE_HASHBYTES, in, len, k,
 	    STORE_ERASE_KEYBYTES);
-	store_erase_free(st, &k);
+	store_erase_free(txn->store, &k);
 	return 0;
 }
 
-/* ---- orphans ---- */
+/* ---- the log-removal step ---- */
 
-struct store_sweep {
-	uint64_t	 removed;
-};
+int
+store_log_dispatch(DB_ENV *env, DBT *rec, DB_LSN *lsn, db_recops op)
+{
+	/* The filler of store_log_retire changes nothing to redo or undo. */
+	return 0;
+}
+
+/* ---- schema 3's key files ---- */
+
+/* "0000000000000abc" -> 0xabc; 0 for anything else. */
+static uint64_t
+store_erase_file_id(const char *name)
+{
+	char		*end;
+	uint64_t	 id;
+
+	if (strlen(name) != 16 || name[0] == '.')
+		return 0;
+	errno = 0;
+	id = strtoull(name, &end, 16);
+	if (*end != '\0' || errno != 0)
+		return 0;
+	return id;
+}
 
 /*
- * Holding "next-account" for writing keeps account creation out while we
- * look: a creation writes its key file after allocating its id (which
- * takes that lock) and before it commits, so no key file we see here
- * belongs to a creation still in flight.
+ * Schema 3 -> 4, in the upgrade's transaction: the key of every account
+ * that exists goes into its slot.  The files stay until the transaction
+ * has committed (store_erase_retire_files): a crash before leaves schema
+ * 3 with every file, the upgrade runs again at the next open.
  */
-static int
-store_erase_sweep_txn(struct store_txn *txn, void *arg)
+int
+store_upgrade_v4(struct store_txn *txn)
 {
-	struct store_sweep	*sw = arg;
-	struct store		*st = txn->store;
-	struct dirent		*de;
-	DIR			*dir;
-	char			*end, path[PATH_MAX];
-	uint8_t			 key[KEY_ACCT];
-	void			*val;
-	size_t			 vlen;
-	uint64_t		 id;
-	int			 ret;
+	struct store	*st = txn->store;
+	struct dirent	*de;
+	DIR		*dir;
+	char		 path[PATH_MAX];
+	uint8_t		 key[KEY_ACCT], *slot;
+	void		*val;
+	size_t		 vlen;
+	uint64_t	 id, n = 0;
+	int		 ret = 0;
 
-	sw->removed = 0;
-	ret = store_db_get_rmw(txn, DBI_META, "next-account", 12, &val, &vlen);
-	if (ret == 0)
-		free(val);
-	else if (ret != STORE_ENOTFOUND)
-		return ret;
 	if ((dir = opendir(st->erase_dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
 		log_warn("store: opendir %s", st->erase_dir);
 		return STORE_EIO;
 	}
-	ret = 0;
+	if ((slot = sodium_malloc(STORE_ERASE_SLOTBYTES)) == NULL)
+		fatalx("sodium_malloc");
 	while (ret == 0 && (de = readdir(dir)) != NULL) {
-		if (de->d_name[0] == '.') {
-			/* A temporary file of a writer that died. */
+		if ((id = store_erase_file_id(de->d_name)) == 0)
+			continue;
+		pack_be64(key, id);
+		ret = store_db_get(txn, DBI_ACCOUNTS, key, sizeof(key), &val,
+		    &vlen);
+		if (ret == STORE_ENOTFOUND) {
+			ret = 0;	/* an orphan: goes with the files */
+			continue;
+		}
+		if (ret != 0)
+			break;
+		free(val);
+		snprintf(path, sizeof(path), "%s/%s", st->erase_dir,
+		    de->d_name);
+		if ((ret = store_file_read_into(path, slot)) != 0)
+			break;
+		slot[STORE_ERASE_KEYBYTES] = STORE_ERASE_LIVE;
+		ret = store_erase_write(txn, id, slot);
+		sodium_memzero(slot, STORE_ERASE_SLOTBYTES);
+		n++;
+	}
+	closedir(dir);
+	sodium_free(slot);
+	if (ret == 0 && n > 0)
+		log_info("store: %" PRIu64 " erase keys moved from %s into %s",
+		    n, st->erase_dir, store_db_names[DBI_ERASE_KEYS]);
+	return ret;
+}
+
+struct store_retire {
+	uint64_t	*ids;
+	size_t		 n;
+	uint64_t	*keep;		/* a file the slot does not match */
+	size_t		 nkeep;
+};
+
+/* Which files may go: those whose slot is live, or whose account is gone. */
+static int
+store_erase_retire_txn(struct store_txn *txn, void *arg)
+{
+	struct store_retire	*rt = arg;
+	uint8_t			 key[KEY_ACCT], *k;
+	void			*val;
+	size_t			 i, vlen;
+	int			 ret;
+
+	rt->nkeep = 0;
+	for (i = 0; i < rt->n; i++) {
+		if ((ret = store_erase_load(txn, rt->ids[i], &k)) == 0) {
+			store_erase_free(txn->store, &k);
+			continue;
+		}
+		if (ret != STORE_ESHREDDED)
+			return ret;
+		pack_be64(key, rt->ids[i]);
+		ret = store_db_get(txn, DBI_ACCOUNTS, key, sizeof(key), &val,
+		    &vlen);
+		if (ret == STORE_ENOTFOUND)
+			continue;
+		if (ret != 0)
+			return ret;
+		free(val);
+		rt->keep[rt->nkeep++] = rt->ids[i];
+	}
+	return 0;
+}
+
+int
+store_erase_retire_files(struct store *st)
+{
+	struct store_retire	 rt = { NULL, 0, NULL, 0 };
+	struct dirent		*de;
+	DIR			*dir;
+	char			 path[PATH_MAX];
+	uint64_t		 id;
+	size_t			 i, k;
+	int			 ret = 0, removed = 0;
+
+	if ((dir = opendir(st->erase_dir)) != NULL) {
+		while ((de = readdir(dir)) != NULL) {
 			if (strncmp(de->d_name, ".tmp.", 5) == 0) {
 				snprintf(path, sizeof(path), "%s/%s",
 				    st->erase_dir, de->d_name);
 				(void)unlink(path);
 			}
-			continue;
+			if ((id = store_erase_file_id(de->d_name)) == 0)
+				continue;
+			rt.ids = xreallocarray(rt.ids, rt.n + 1,
+			    sizeof(*rt.ids));
+			rt.ids[rt.n++] = id;
 		}
-		if (strlen(de->d_name) != 16)
+		closedir(dir);
+		rt.keep = xreallocarray(NULL, rt.n + 1, sizeof(*rt.keep));
+		ret = store_txn_run(st, store_erase_retire_txn, &rt);
+		for (i = 0; ret == 0 && i < rt.n; i++) {
+			for (k = 0; k < rt.nkeep; k++)
+				if (rt.keep[k] == rt.ids[i])
+					break;
+			if (k < rt.nkeep) {
+				log_warnx("store: %s/%016" PRIx64 " kept: its "
+				    "account has no erase key in %s",
+				    st->erase_dir, rt.ids[i],
+				    store_db_names[DBI_ERASE_KEYS]);
+				continue;
+			}
+			snprintf(path, sizeof(path), "%s/%016" PRIx64,
+			    st->erase_dir, rt.ids[i]);
+			if ((ret = store_file_shred(path)) == 1) {
+				removed++;
+				ret = 0;
+			}
+		}
+		if (ret == 0 && rmdir(st->erase_dir) == -1 &&
+		    errno != ENOENT && errno != ENOTEMPTY)
+			log_warn("store: rmdir %s", st->erase_dir);
+		free(rt.ids);
+		free(rt.keep);
+		if (ret != 0)
+			return ret;
+		if (removed > 0)
+			log_info("store: removed %d erase key files", removed);
+	}
+	/* meta.db holds it: the schema transaction that read it committed. */
+	if ((ret = store_file_shred(st->index_path)) < 0)
+		return ret;
+	return ret == 1 || removed > 0 ? store_file_sync_dir(st->state_dir) : 0;
+}
+
+/* ---- orphans ---- */
+
+struct store_sweep {
+	uint64_t	*ids;
+	size_t		 n;
+	uint64_t	 removed;
+};
+
+static int
+store_erase_sweep_txn(struct store_txn *txn, void *arg)
+{
+	struct store_sweep	*sw = arg;
+	DB			*db = txn->store->db[DBI_ERASE_KEYS];
+	DBC			*cur;
+	DBT			 k, v;
+	db_recno_t		 r;
+	uint8_t			 key[KEY_ACCT], slot[STORE_ERASE_SLOTBYTES];
+	void			*val;
+	size_t			 i, vlen;
+	int			 ret, cret;
+
+	memset(slot, 0, sizeof(slot));
+	sw->n = 0;
+	sw->removed = 0;
+	if ((ret = db->cursor(db, txn->tid, &cur, 0)) != 0)
+		return store_db_error("cursor", ret);
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = &r;
+	k.ulen = sizeof(r);
+	k.flags = DB_DBT_USERMEM;
+	/* The live flag alone: no key leaves the page. */
+	v.data = slot;
+	v.ulen = 1;
+	v.dlen = 1;
+	v.doff = STORE_ERASE_KEYBYTES;
+	v.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+	while ((ret = cur->get(cur, &k, &v, DB_NEXT)) == 0) {
+		if (v.size != 1 || slot[0] != STORE_ERASE_LIVE)
 			continue;
-		errno = 0;
-		id = strtoull(de->d_name, &end, 16);
-		if (*end != '\0' || errno != 0)
-			continue;
-		pack_be64(key, id);
+		pack_be64(key, (uint64_t)r);
 		ret = store_db_get(txn, DBI_ACCOUNTS, key, sizeof(key), &val,
 		    &vlen);
 		if (ret == 0) {
@@ -438,14 +642,22 @@ store_erase_sweep_txn(struct store_txn *txn, void *arg)
 		}
 		if (ret != STORE_ENOTFOUND)
 			break;
-		ret = store_erase_remove(st, id);
-		if (ret == 0) {
+		sw->ids = xreallocarray(sw->ids, sw->n + 1, sizeof(*sw->ids));
+		sw->ids[sw->n++] = (uint64_t)r;
+	}
+	if (ret == DB_NOTFOUND)
+		ret = 0;
+	else if (ret > 0)
+		ret = store_db_error(store_db_names[DBI_ERASE_KEYS], ret);
+	if ((cret = cur->close(cur)) != 0 && ret == 0)
+		ret = store_db_error("cursor close", cret);
+	for (i = 0; ret == 0 && i < sw->n; i++) {
+		if ((ret = store_erase_remove(txn, sw->ids[i])) == 0) {
 			log_info("store: removed the erase key of deleted "
-			    "account %" PRIu64, id);
+			    "account %" PRIu64, sw->ids[i]);
 			sw->removed++;
 		}
 	}
-	closedir(dir);
 	return ret;
 }
 
@@ -460,11 +672,12 @@ store_erase_sweep_queue_txn(struct store_txn *txn, void *arg)
 int
 store_erase_sweep(struct store *st, uint64_t *removedp)
 {
-	struct store_sweep	 sw = { 0 };
+	struct store_sweep	 sw = { NULL, 0, 0 };
 	uint64_t		 nq = 0;
 	int			 ret;
 
 	ret = store_txn_run(st, store_erase_sweep_txn, &sw);
+	free(sw.ids);
 	if (removedp != NULL)
 		*removedp = ret == 0 ? sw.removed : 0;
 	if (ret == 0)
@@ -472,59 +685,6 @@ store_erase_sweep(struct store *st, uint64_t *removedp)
 	if (ret == 0 && nq > 0)
 		log_info("store: removed %llu queue entries of deleted accounts",
 		    (unsigned long long)nq);
-	return ret;
-}
-
-/* ---- backup ---- */
-
-static int
-store_erase_copy(const char *from, const char *todir, const char *to)
-{
-	uint8_t	*k;
-	int	 ret;
-
-	if ((ret = store_file_read_key(from, &k)) != 0)
-		return ret == STORE_ESHREDDED ? 0 : ret;
-	ret = store_file_write(todir, to, k, STORE_ERASE_KEYBYTES, 1);
-	sodium_free(k);
-	return ret;
-}
-
-int
-store_erase_backup(struct store *st, const char *dir)
-{
-	struct dirent	*de;
-	DIR		*d;
-	char		*edir, *path;
-	char		 from[PATH_MAX];
-	int		 ret;
-
-	xasprintf(&edir, "%s/erase", dir);
-	xasprintf(&path, "%s/index.key", dir);
-	if (mkdir(edir, 0700) == -1 && errno != EEXIST) {
-		log_warn("store: mkdir %s", edir);
-		ret = STORE_EIO;
-		goto out;
-	}
-	if ((ret = store_erase_copy(st->index_path, dir, path)) != 0)
-		goto out;
-	if ((d = opendir(st->erase_dir)) == NULL) {
-		log_warn("store: opendir %s", st->erase_dir);
-		ret = STORE_EIO;
-		goto out;
-	}
-	while (ret == 0 && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) != 16)
-			continue;
-		snprintf(from, sizeof(from), "%s/%s", st->erase_dir, de->d_name);
-		free(path);
-		xasprintf(&path, "%s/%s", edir, de->d_name);
-		ret = store_erase_copy(from, edir, path);
-	}
-	closedir(d);
-out:
-	free(path);
-	free(edir);
 	return ret;
 }
 
@@ -613,7 +773,7 @@ store_unseal_free(uint8_t **ptp, size_t len)
 }
 
 int
-store_seal_open(struct store *st, enum store_dbi dbi, const void *key,
+store_seal_open(struct store_txn *txn, enum store_dbi dbi, const void *key,
     size_t klen, const void *val, size_t vlen, uint64_t *acctp,
     uint8_t **ptp, size_t *lenp)
 {
@@ -627,10 +787,10 @@ store_seal_open(struct store *st, enum store_dbi dbi, const void *key,
 		return ret;
 	if (acctp != NULL)
 		*acctp = id;
-	if ((ret = store_erase_load(st, id, &ek)) != 0)
+	if ((ret = store_erase_load(txn, id, &ek)) != 0)
 		return ret;
 	ret = store_unseal(ek, dbi, key, klen, val, vlen, ptp, lenp);
-	store_erase_free(st, &ek);
+	store_erase_free(txn->store, &ek);
 	return ret;
 }
 
@@ -648,14 +808,14 @@ store_seal_get(struct store_txn *txn, enum store_dbi dbi, const void *key,
 	    store_db_get(txn, dbi, key, klen, &val, &vlen);
 	if (ret != 0)
 		return ret;
-	ret = store_seal_open(txn->store, dbi, key, klen, val, vlen, acctp,
+	ret = store_seal_open(txn, dbi, key, klen, val, vlen, acctp,
 	    ptp, lenp);
 	free(val);
 	return ret;
 }
 
 struct store_seal_iter_arg {
-	struct store	*st;
+	struct store_txn *txn;
 	enum store_dbi	 dbi;
 	int		(*fn)(const uint8_t *, size_t, uint64_t,
 			    const uint8_t *, size_t, void *);
@@ -672,7 +832,7 @@ store_seal_iter_one(const uint8_t *key, size_t klen, const uint8_t *val,
 	size_t				 ptlen;
 	int				 ret;
 
-	ret = store_seal_open(ia->st, ia->dbi, key, klen, val, vlen, &owner,
+	ret = store_seal_open(ia->txn, ia->dbi, key, klen, val, vlen, &owner,
 	    &pt, &ptlen);
 	if (ret != 0 && ret != STORE_ESHREDDED)
 		return ret;
@@ -686,7 +846,7 @@ store_seal_iter(struct store_txn *txn, enum store_dbi dbi, const void *prefix,
     size_t plen, int (*fn)(const uint8_t *, size_t, uint64_t,
     const uint8_t *, size_t, void *), void *arg)
 {
-	struct store_seal_iter_arg	 ia = { txn->store, dbi, fn, arg };
+	struct store_seal_iter_arg	 ia = { txn, dbi, fn, arg };
 
 	return store_db_iter(txn, dbi, prefix, plen, NULL, 0,
 	    store_seal_iter_one, &ia);
@@ -700,7 +860,7 @@ store_seal_put(struct store_txn *txn, enum store_dbi dbi, const void *key,
 	uint8_t		*ek;
 	int		 ret;
 
-	if ((ret = store_erase_load(txn->store, account_id, &ek)) != 0)
+	if ((ret = store_erase_load(txn, account_id, &ek)) != 0)
 		return ret;
 	pack_init(&pk);
 	store_seal(ek, dbi, key, klen, account_id, pt, len, &pk);

@@ -1019,7 +1019,7 @@ store_msgid_key(struct store_txn *txn, uint64_t acct,
     const uint8_t hash[STORE_MSGID_HASHBYTES], uint8_t key[KEY_MSGID])
 {
 	pack_be64(key, acct);
-	return store_erase_hash(txn->store, acct, hash, STORE_MSGID_HASHBYTES,
+	return store_erase_hash(txn, acct, hash, STORE_MSGID_HASHBYTES,
 	    key + 8);
 }
 

@@ -17,11 +17,14 @@
  * msgids		be64 account, 16-byte erase hash of the hash	be32 mailbox, be32 uid, i64 when
  * queue		be64 queue id					sealed queue entry record
  * queue_data		be64 queue id					sealed message bytes
+ * erase_keys (Queue)	record number = account id			32-byte key, u8 1 (live); zeros when shredded
+ * pubkeys		'R'/'P', 32-byte index hash of the fingerprint	be32 count / u8 1, key data (store-pubkeys.c)
  *
  * "Sealed" is store-erase.c's envelope under the account's erase key,
- * STATE_DIR/erase/<account id in 16 hex digits>; the index hash is keyed
- * with STATE_DIR/index.key (schema version 2; version 1 kept all of it in
- * clear).
+ * the account's slot of erase_keys; the index hash is keyed with the meta
+ * record "index-key" (schema version 4; versions 2 and 3 kept both as
+ * files, STATE_DIR/erase/<id> and STATE_DIR/index.key, version 1 kept all
+ * of it in clear).
  *
  * Every record starts with a u8 format version.  An upgrade from schema
  * version N to N+1 is a function in store-env.c that rewrites what
@@ -53,6 +56,8 @@ enum store_dbi {
 	DBI_MSGIDS,
 	DBI_QUEUE,
 	DBI_QUEUE_DATA,
+	DBI_ERASE_KEYS,
+	DBI_PUBKEYS,
 	DBI_COUNT
 };
 
@@ -131,12 +136,12 @@ struct store {
 	char		*state_dir;
 	char		*db_dir;
 	char		*notify_dir;
-	char		*erase_dir;
-	char		*index_path;
+	char		*erase_dir;		/* schema 3's key files */
+	char		*index_path;		/* schema 3's index.key */
 	uint8_t		*index_key;		/* sodium_malloc'd */
 	/*
 	 * Erase keys are read into slots of one sodium_malloc'd pool:
-	 * sodium_malloc() costs ten times what reading the key file does.
+	 * sodium_malloc() costs ten times what reading a key does.
 	 */
 	pthread_mutex_t	 erase_lock;
 	uint8_t		*erase_pool;
@@ -163,6 +168,8 @@ struct store {
 	 * failing with EIO).  Called from the flushing thread.
 	 */
 	int		(*log_flush_hook)(struct store *);
+	/* A reopen only rejoins, without recovery (DB_REP_HANDLE_DEAD). */
+	int		 reopen_join;
 	/* store_set_blob_freed(): told before a blob's last chunk goes. */
 	store_blob_freed_fn *blob_freed;
 	void		*blob_freed_arg;
@@ -201,6 +208,22 @@ void	store_fence_bump(struct store *);
 void	store_fence_mark(void);
 int	store_fence_marked(struct store *);
 
+/*
+ * Replication (store-repl.c).  configure before DB_ENV->open, start
+ * after it and before the databases open.  commit_begin/_failed bracket
+ * a commit: failed says that its acknowledgements did not come.
+ * mark_dead/take_dead: a client's rollback made the handles useless
+ * (DB_REP_HANDLE_DEAD); the next transaction rejoins.  enabled: some
+ * store of this process replicates (EACCES means a standby).
+ */
+int	store_repl_configure(struct store *, DB_ENV *);
+int	store_repl_start(struct store *);
+void	store_repl_commit_begin(void);
+int	store_repl_commit_failed(void);
+void	store_repl_mark_dead(void);
+int	store_repl_take_dead(void);
+int	store_repl_enabled(void);
+
 /* A mapping of a region file (__db.0*) in /proc/self/maps. */
 struct store_map {
 	unsigned long		 lo, hi;
@@ -226,6 +249,9 @@ struct store_txn {
 
 /* Erase keys and the hashes keyed with them (store-erase.c). */
 #define STORE_ERASE_KEYBYTES	32
+/* A slot of erase-keys.db: the key, then STORE_ERASE_LIVE. */
+#define STORE_ERASE_SLOTBYTES	(STORE_ERASE_KEYBYTES + 1)
+#define STORE_ERASE_LIVE	0x01
 #define STORE_ERASE_HASHBYTES	16
 #define STORE_INDEX_HASHBYTES	32
 
@@ -316,23 +342,32 @@ int	 store_msg_delete_all(struct store_txn *, uint64_t account_id,
  * Erase keys and sealed records (store-erase.c).  Keys are returned in
  * sodium_malloc memory; release them with store_erase_free() soon.
  */
-int	 store_index_init(struct store *);
+/* The index key from meta.db (made, or taken from index.key, once). */
+int	 store_index_load(struct store_txn *);
 void	 store_index_hash(const struct store *, const char *address,
 	    uint8_t out[STORE_INDEX_HASHBYTES]);
 void	 store_index_check_value(const struct store *, uint8_t out[16]);
-/* Writes a new key durably (replacing a stale one): before the commit. */
-int	 store_erase_create(struct store *, uint64_t account_id);
-/* STORE_ESHREDDED if the key file is gone. */
-int	 store_erase_load(struct store *, uint64_t account_id, uint8_t **keyp);
+/* A new random key in the account's slot (replacing a stale one). */
+int	 store_erase_create(struct store_txn *, uint64_t account_id);
+/* STORE_ESHREDDED if the slot is zeros or was never written. */
+int	 store_erase_load(struct store_txn *, uint64_t account_id,
+	    uint8_t **keyp);
 void	 store_erase_free(struct store *, uint8_t **keyp);
 void	 store_erase_pool_init(struct store *);
 void	 store_erase_pool_fini(struct store *);
-int	 store_erase_exists(struct store *, uint64_t account_id);
-/* Overwrites and unlinks the key file: after the commit of the delete. */
-int	 store_erase_remove(struct store *, uint64_t account_id);
+/* Overwrites the slot with zeros in place, in the delete's transaction. */
+int	 store_erase_remove(struct store_txn *, uint64_t account_id);
 /* Keyed hash under the account's erase key. */
-int	 store_erase_hash(struct store *, uint64_t account_id, const void *,
-	    size_t, uint8_t out[STORE_ERASE_HASHBYTES]);
+int	 store_erase_hash(struct store_txn *, uint64_t account_id,
+	    const void *, size_t, uint8_t out[STORE_ERASE_HASHBYTES]);
+/*
+ * After the commit of the upgrade to schema 4: removes the key files
+ * that erase-keys.db now holds, then index.key (store-erase.c).
+ */
+int	 store_erase_retire_files(struct store *);
+/* What recovery does with guestbox's own log records: nothing. */
+int	 store_log_dispatch(DB_ENV *, DBT *, DB_LSN *, db_recops);
+#define STORE_LOG_FILLER	(DB_user_BEGIN + 1)
 /* Appends the sealed record to out; the AD names dbi and key. */
 void	 store_seal(const uint8_t *ek, enum store_dbi, const void *key,
 	    size_t klen, uint64_t account_id, const void *pt, size_t len,
@@ -345,7 +380,7 @@ int	 store_unseal(const uint8_t *ek, enum store_dbi, const void *key,
 	    size_t *lenp);
 void	 store_unseal_free(uint8_t **ptp, size_t len);
 /* store_unseal() with the key of the account the record names. */
-int	 store_seal_open(struct store *, enum store_dbi, const void *key,
+int	 store_seal_open(struct store_txn *, enum store_dbi, const void *key,
 	    size_t klen, const void *val, size_t vlen, uint64_t *acctp,
 	    uint8_t **ptp, size_t *lenp);
 int	 store_seal_get(struct store_txn *, enum store_dbi, const void *key,
@@ -369,13 +404,14 @@ int	 store_seal_iter(struct store_txn *, enum store_dbi,
  */
 int	 store_queue_drop(struct store_txn *, uint64_t account_id,
 	    uint64_t *np);
-/* Copies index.key and erase/ into the state directory copy dir. */
-int	 store_erase_backup(struct store *, const char *dir);
 /* Writes an account record (store-account.c). */
 int	 store_account_put(struct store_txn *, const struct store_account *);
+/* Adds delta to the count of correspondents naming fpr (store-pubkeys.c). */
+int	 store_pubkey_ref(struct store_txn *, const char *fpr, int delta);
 /* The schema 1 -> 2 upgrade (store-upgrade.c). */
 int	 store_upgrade_v2(struct store_txn *);
 int	 store_upgrade_v3(struct store_txn *);
+int	 store_upgrade_v4(struct store_txn *);
 
 /* Notification (store-notify.c). */
 int	 store_notify_init(struct store *);

@@ -240,7 +240,7 @@ store_queue_drop(struct store_txn *txn, uint64_t account_id, uint64_t *np)
 			free(val);
 			if (ret != 0)
 				break;
-			ret = store_erase_load(txn->store, owner, &ek);
+			ret = store_erase_load(txn, owner, &ek);
 			store_erase_free(txn->store, &ek);
 			if (ret == 0)
 				continue;

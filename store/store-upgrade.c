@@ -116,7 +116,7 @@ upg_accounts(struct store_txn *txn)
 			ret = STORE_ECORRUPT;
 			goto out;
 		}
-		if ((ret = store_erase_create(txn->store, a.id)) != 0 ||
+		if ((ret = store_erase_create(txn, a.id)) != 0 ||
 		    (ret = store_account_put(txn, &a)) != 0)
 			goto out;
 		store_index_hash(txn->store, a.address, ahash);
@@ -158,7 +158,7 @@ upg_corrs(struct store_txn *txn)
 			break;
 		}
 		acct = unpack_be64(l.r[i].key);
-		if ((ret = store_erase_load(txn->store, acct, &ek)) != 0) {
+		if ((ret = store_erase_load(txn, acct, &ek)) != 0) {
 			/* Of an account that is gone: dropped. */
 			if (ret == STORE_ESHREDDED)
 				ret = 0;
@@ -204,7 +204,7 @@ upg_msgids(struct store_txn *txn)
 		}
 		acct = unpack_be64(l.r[i].key);
 		pack_be64(key, acct);
-		ret = store_erase_hash(txn->store, acct, l.r[i].key + 8,
+		ret = store_erase_hash(txn, acct, l.r[i].key + 8,
 		    STORE_MSGID_HASHBYTES, key + 8);
 		if (ret == STORE_ESHREDDED) {
 			ret = 0;
@@ -239,7 +239,7 @@ upg_queue(struct store_txn *txn)
 			ret = STORE_ECORRUPT;
 			break;
 		}
-		if ((ret = store_erase_load(txn->store, e.account_id,
+		if ((ret = store_erase_load(txn, e.account_id,
 		    &ek)) == STORE_ESHREDDED) {
 			/*
 			 * Its account is gone; version 2 drops such entries

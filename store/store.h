@@ -36,7 +36,7 @@
 
 #include "vault.h"
 
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 
 enum store_error {
 	STORE_OK = 0,
@@ -54,6 +54,13 @@ enum store_error {
 	STORE_EVERSION = -12,	/* written by a newer guestbox */
 	STORE_ESHREDDED = -13,	/* the account's erase key is gone */
 	STORE_EKEYWORDS = -14,	/* a mailbox has STORE_MAX_KEYWORDS already */
+	/*
+	 * Replication (issue 15): this site is a standby, or the group is
+	 * busy (an election, a client catching up), or a commit's
+	 * acknowledgements did not come in time: a temporary failure,
+	 * never an OK.
+	 */
+	STORE_EUNAVAIL = -15,
 };
 
 const char	*store_strerror(int);
@@ -76,7 +83,60 @@ struct store_options {
 	 * recover; 0: 5.  An LDA leaves sooner: its MTA tries again.
 	 */
 	unsigned	 stuck_secs;
+	/*
+	 * Replication (store-repl.c): with repl_site NULL, none.  The
+	 * strings are copied.  repl_process: guestbox-repld, which waits
+	 * at open until the site has its role; the others are subordinate
+	 * processes (the Berkeley DB manual's words).
+	 */
+	const char	*repl_site;		/* host:port */
+	const char	*repl_peers;		/* blank-separated host:port */
+	int		 repl_ack_policy;	/* enum conf_ack */
+	unsigned	 repl_priority;
+	unsigned	 repl_ack_timeout;	/* seconds */
+	int		 repl_group_creator;
+	int		 repl_process;
 };
+
+struct conf;
+/* Sets the repl_* options of so from the configuration's. */
+void		 store_options_repl(struct store_options *, const struct conf *);
+
+enum store_repl_role {
+	STORE_REPL_OFF,		/* not configured */
+	STORE_REPL_UNKNOWN,	/* no master known yet (an election) */
+	STORE_REPL_MASTER,
+	STORE_REPL_CLIENT,	/* a standby */
+};
+
+#define STORE_REPL_MAX_SITES	33
+
+struct store_repl_site {
+	char		 host[256];
+	unsigned	 port;
+	int		 eid;
+	int		 connected;
+	int		 master;
+};
+
+struct store_repl_status {
+	enum store_repl_role role;
+	int		 startup_done;	/* a client has caught up once */
+	uint32_t	 nsites;	/* the group's size, as elections see it */
+	uint32_t	 gen;		/* the master's generation */
+	/* The end of this site's log, and the next record a client awaits. */
+	uint32_t	 log_file, log_offset;
+	uint32_t	 waiting_file, waiting_offset;	/* 0: none */
+	uint64_t	 log_queued;	/* records received out of order */
+	size_t		 nsites_list;	/* the other sites */
+	struct store_repl_site sites[STORE_REPL_MAX_SITES];
+};
+
+/* This site's role now, or STORE_REPL_OFF. */
+enum store_repl_role store_repl_role(struct store *);
+/* Role, positions and the other sites, for guestbox-provision repl. */
+int		 store_repl_status(struct store *, struct store_repl_status *);
+const char	*store_repl_role_name(enum store_repl_role);
 
 /*
  * Opens (creating if needed) the environment under state_dir: db/ for
@@ -138,6 +198,16 @@ time_t		 store_txn_now(struct store_txn *);
  * Daemons call this from a timer; the CLI before it exits.
  */
 int		 store_maintain(struct store *, int force);
+/*
+ * The log-removal step that completes a delete's crypto-shredding
+ * (guestbox(7), CRYPTO-SHREDDING): ends the current log file (a filler
+ * record of up to one log file, 10 MiB), scrubs the log buffer in the
+ * region, checkpoints and removes every log file that recovery no
+ * longer needs, as store_maintain() does.  After it no file of the
+ * environment holds an erase key that a delete overwrote, unless
+ * log_keep_for_backup keeps old logs for the next backup.
+ */
+int		 store_log_retire(struct store *);
 
 /*
  * A consistent hot backup of the environment into dir (created; must be
@@ -367,11 +437,12 @@ int	 store_account_seen(struct store_txn *, uint64_t id,
 int	 store_account_purge(struct store *, uint64_t id, uint64_t *nmsgs);
 
 /*
- * Erase keys: STATE_DIR/erase/<account id, 16 hex digits>, one random
- * 32-byte key per account, written before the account commits.  The
- * sweep removes the keys of accounts that no longer exist (a crash
- * between a delete's commit and the unlink) and queue entries whose key
- * is gone; *removedp (may be NULL) gets the number of keys removed.
+ * Erase keys: one random 32-byte key per account in a slot of
+ * erase-keys.db, written in the transaction that creates the account and
+ * overwritten with zeros in the one that deletes it.  The sweep zeroes
+ * the slots of accounts that no longer exist (left by older versions)
+ * and removes queue entries whose key is gone; *removedp (may be NULL)
+ * gets the number of keys removed.
  */
 int	 store_erase_sweep(struct store *, uint64_t *removedp);
 
@@ -383,11 +454,54 @@ struct store_corr {
 	char		*address;
 	char		 fingerprint[41];	/* hex OpenPGP v4 fingerprint */
 	int64_t		 added;
+	/*
+	 * The public key (gpg's minimal export), or NULL if the record is
+	 * older than that: sealed with the rest, so it goes with the
+	 * account; the GnuPG home is rebuilt from it (daemon/pubkeys.c).
+	 */
+	uint8_t		*keydata;
+	size_t		 keylen;
 };
 
 void	 store_corr_clear(struct store_corr *);
+/*
+ * Records (or updates) a correspondent of the account with its key.
+ * keydata NULL keeps the key data the record has if the fingerprint is
+ * the same.  Counts the accounts that use each key (store_pubkey_refs).
+ */
 int	 store_corr_put(struct store_txn *, uint64_t account_id,
-	    const char *address, const char *fingerprint);
+	    const char *address, const char *fingerprint,
+	    const void *keydata, size_t keylen);
+/*
+ * Every correspondent of every account whose erase key exists, with
+ * its owner; fn's non-zero return stops the walk.
+ */
+int	 store_corr_iter_all(struct store_txn *,
+	    int (*fn)(uint64_t owner, const struct store_corr *, void *),
+	    void *arg);
+
+/*
+ * Public keys (store-pubkeys.c).  pubkeys.db counts, by a hash of the
+ * fingerprint under the index key, the correspondent records that name
+ * a key, and holds the keys an admin added (guestbox-provision add-key,
+ * gateway_keyring), which belong to no account.  The GnuPG home is a
+ * cache of these and of the correspondents' key data.
+ */
+/* *refsp: correspondent records naming fpr; *pinnedp: an admin's key. */
+int	 store_pubkey_refs(struct store_txn *, const char *fpr,
+	    uint32_t *refsp, int *pinnedp);
+/* An admin's key: kept until unpinned; data may be NULL (a file has it). */
+int	 store_pubkey_pin(struct store_txn *, const char *fpr,
+	    const void *data, size_t len);
+/*
+ * Marks that the keys of the GnuPG home of an older version were taken
+ * over (pubkeys_restore); *wasp says whether that had happened before.
+ */
+int	 store_pubkey_migrated(struct store_txn *, int *wasp);
+/* The admin's keys with their data (len 0 if none); fn as above. */
+int	 store_pubkey_pinned_iter(struct store_txn *,
+	    int (*fn)(const char *fpr, const void *data, size_t len, void *),
+	    void *arg);
 int	 store_corr_get(struct store_txn *, uint64_t account_id,
 	    const char *address, struct store_corr *);
 int	 store_corr_iter(struct store_txn *, uint64_t account_id,

@@ -152,18 +152,57 @@ cmd_rcpt_lmtp(struct smtp_session *s, struct smtp_cmd *cmd)
 
 struct rcpt_job {
 	struct smtp_job		 base;		/* first: see smtp_job */
+	struct store		*store;
+	uint64_t		 account_id;
 	char			 addr[ADDR_MAX + 1];
 	char			 fpr[PGP_FPR_MAX];
 	char			 why[256];
 	int			 found;
 };
 
+struct rcpt_key_arg {
+	uint64_t		 id;
+	const char		*addr;
+	struct store_corr	 c;
+};
+
+static int
+rcpt_key_txn(struct store_txn *txn, void *arg)
+{
+	struct rcpt_key_arg	*ka = arg;
+
+	return store_corr_get(txn, ka->id, ka->addr, &ka->c);
+}
+
 static void
 rcpt_job_work(void *arg)
 {
-	struct rcpt_job	*j = arg;
+	struct rcpt_job		*j = arg;
+	struct rcpt_key_arg	 ka;
+	char			 fpr[PGP_FPR_MAX], why[256];
 
 	j->found = pgp_lookup(j->addr, j->fpr, j->why, sizeof(j->why));
+	if (j->found != 0)
+		return;
+	/*
+	 * The GnuPG home is a cache of the store's keys (daemon/pubkeys.c):
+	 * a correspondent's key missing from it (the home was removed, or
+	 * the key came by replication) is imported on use.
+	 */
+	memset(&ka, 0, sizeof(ka));
+	ka.id = j->account_id;
+	ka.addr = j->addr;
+	if (store_txn_run(j->store, rcpt_key_txn, &ka) == 0 &&
+	    ka.c.keylen > 0) {
+		if (pgp_import_mem("the correspondent's key",
+		    (const char *)ka.c.keydata, ka.c.keylen, NULL, fpr, why,
+		    sizeof(why)) == -1)
+			log_warnx("importing the key of %s: %s", j->addr, why);
+		else
+			j->found = pgp_lookup(j->addr, j->fpr, j->why,
+			    sizeof(j->why));
+	}
+	store_corr_clear(&ka.c);
 }
 
 struct rcpt_corr_arg {
@@ -235,6 +274,8 @@ cmd_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 		return;
 	j = xcalloc(1, sizeof(*j));
 	j->base.session = s;
+	j->store = s->sd->daemon.store;
+	j->account_id = s->account_id;
 	snprintf(j->addr, sizeof(j->addr), "%s", cmd->addr);
 	if (workq_submit(s->sd->work, rcpt_job_work, rcpt_job_done, j) == -1) {
 		free(j);

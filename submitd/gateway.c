@@ -37,6 +37,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,9 +58,11 @@
 #include "pack.h"
 #include "pgp.h"
 #include "pgpmime.h"
+#include "pubkeys.h"
 #include "rfc5322.h"
 #include "smtp-client.h"
 #include "submitd.h"
+#include "util.h"
 #include "xmalloc.h"
 
 /* The name of gateway_header, and so of every field name, at most. */
@@ -258,14 +261,29 @@ gateway_check(const struct conf *cf, char *why, size_t whylen)
 }
 
 int
-gateway_init(const struct conf *cf, char *why, size_t whylen)
+gateway_init(const struct conf *cf, struct store *st, char *why, size_t whylen)
 {
-	char	 fpr[PGP_FPR_MAX];
+	char	 fpr[PGP_FPR_MAX], *buf;
+	size_t	 len;
+	int	 ret;
 
 	if (cf->gateway_keyring == NULL)
 		return 0;
-	/* The home users' keys join the GnuPG home: one gpg run encrypts. */
-	return pgp_import_file(cf->gateway_keyring, NULL, fpr, why, whylen);
+	if (file_read_all(cf->gateway_keyring, PGP_KEYFILE_MAX, &buf,
+	    &len) == -1) {
+		snprintf(why, whylen, "%s: %s", cf->gateway_keyring,
+		    strerror(errno));
+		return -1;
+	}
+	/*
+	 * The home users' keys join the GnuPG home (one gpg run encrypts)
+	 * and the store, as an admin's: no delete of a mailbox removes them
+	 * (daemon/pubkeys.c).
+	 */
+	ret = pubkeys_pin(st, cf->gateway_keyring, buf, len, fpr, sizeof(fpr),
+	    NULL, why, whylen);
+	free(buf);
+	return ret;
 }
 
 /* ---- the message ---- */
@@ -534,6 +552,8 @@ struct gateway_acct {
 	const char		*rcpt;
 	const char		*sender;
 	const char		*fpr;
+	char			*keydata;	/* the sender's key, exported */
+	size_t			 keylen;
 	const struct invite	*inv;		/* a new invitation, or NULL */
 	struct store_account	 acct;
 	int			 created;
@@ -581,7 +601,8 @@ gateway_acct_txn(struct store_txn *txn, void *arg)
 				return ret;
 			ga->rekeyed = 1;
 		}
-		return store_corr_put(txn, ga->acct.id, ga->sender, ga->fpr);
+		return store_corr_put(txn, ga->acct.id, ga->sender, ga->fpr,
+		    ga->keydata, ga->keylen);
 	}
 	if (ret != STORE_ENOTFOUND || ga->inv == NULL)
 		return ret;
@@ -596,7 +617,8 @@ gateway_acct_txn(struct store_txn *txn, void *arg)
 	    NULL)) != 0)
 		return ret;
 	ga->created = 1;
-	return store_corr_put(txn, ga->acct.id, ga->sender, ga->fpr);
+	return store_corr_put(txn, ga->acct.id, ga->sender, ga->fpr,
+	    ga->keydata, ga->keylen);
 }
 
 struct gateway_sent {
@@ -745,6 +767,43 @@ out:
 	return ret;
 }
 
+/*
+ * The sender's key as gpg exports it, for the correspondent record
+ * (store.h, struct store_corr): one gpg run, so the last one is kept
+ * for a while, under gateway_lock.  Borrowed until the next call.
+ */
+#define GATEWAY_KEY_CACHE_SECS	300
+
+static int
+gateway_sender_key(const char *fpr, char **datap, size_t *lenp, char *why,
+    size_t whylen)
+{
+	static char	 cfpr[PGP_FPR_MAX];
+	static char	*cdata;
+	static size_t	 clen;
+	static time_t	 cwhen;
+	time_t		 now = time(NULL);
+	int		 ret;
+
+	if (cdata == NULL || strcmp(cfpr, fpr) != 0 || now < cwhen ||
+	    now - cwhen >= GATEWAY_KEY_CACHE_SECS) {
+		free(cdata);
+		cdata = NULL;
+		why[0] = '\0';
+		if ((ret = pgp_export_key(fpr, &cdata, &clen, why,
+		    whylen)) != 0) {
+			if (ret == 1)
+				snprintf(why, whylen, "not in the GnuPG home");
+			return -1;
+		}
+		snprintf(cfpr, sizeof(cfpr), "%s", fpr);
+		cwhen = now;
+	}
+	*datap = cdata;
+	*lenp = clen;
+	return 0;
+}
+
 /* Makes or finds the recipient's mailbox and invites it once. */
 static int
 gateway_provision(struct gateway_job *j, struct gateway_rcpt *r,
@@ -761,6 +820,16 @@ gateway_provision(struct gateway_job *j, struct gateway_rcpt *r,
 	ga.sender = j->from;
 	ga.fpr = sender_fpr;
 	pthread_mutex_lock(&gateway_lock);
+	/* The sender's key goes with the correspondent record. */
+	if (gateway_sender_key(sender_fpr, &ga.keydata, &ga.keylen, why,
+	    sizeof(why)) == -1) {
+		log_warnx("%s: key %s of <%s>: %s", j->peer, sender_fpr,
+		    j->from, why);
+		gateway_answer(j, 451, "4.3.0", "Temporary problem looking up "
+		    "keys; try again");
+		ret = -1;
+		goto out;
+	}
 	/* First without an invitation: most messages find their mailbox. */
 	ret = store_txn_run(j->st, gateway_acct_txn, &ga);
 	need = ret == STORE_ENOTFOUND || (ret == 0 && ga.acct.invite_unsent &&

@@ -56,6 +56,16 @@ lmtp_reply(struct smtp_session *s, const struct smtp_rcpt *r, int ret)
 		smtp_reply(s, 452, "4.3.1", "<%s> insufficient system "
 		    "storage; try again later", r->addr);
 		break;
+	case STORE_EUNAVAIL:
+		/*
+		 * RFC 3463 X.3.0: a standby of a replication group, or a
+		 * master without enough sites to acknowledge: the MTA keeps
+		 * the message and tries again (the master, after a failover).
+		 */
+		smtp_reply(s, 451, "4.3.0", "<%s> this server takes no mail "
+		    "now (a replication standby, or too few sites); try again "
+		    "later", r->addr);
+		break;
 	case STORE_ESTATE:
 	case STORE_ENOTFOUND:
 		smtp_reply(s, 450, "4.2.1", "<%s> mailbox is changing; "

@@ -198,6 +198,9 @@ submit_job_done(void *arg)
 		else if (ret == STORE_ENOSPC)
 			smtp_reply(s, 452, "4.3.1", "Insufficient system "
 			    "storage; try again later");
+		else if (ret == STORE_EUNAVAIL)
+			smtp_reply(s, 451, "4.3.0", "This server takes no "
+			    "mail now (a replication standby); try again later");
 		else
 			smtp_reply(s, 451, "4.3.0", "Temporary storage problem; "
 			    "try again");

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "pgp.h"
+#include "pubkeys.h"
 #include "pgpmime.h"
 #include "submitd.h"
 
@@ -112,9 +113,12 @@ main(int argc, char *argv[])
 	if (pgp_init(cf->state_dir) == -1)
 		fatalx("cannot use GnuPG in %s/gnupg", cf->state_dir);
 	/* The home users' keys, before the first message can need them. */
-	if (cf->gateway_listen.n > 0 && gateway_init(cf, why,
+	if (cf->gateway_listen.n > 0 && gateway_init(cf, sd.daemon.store, why,
 	    sizeof(why)) == -1)
 		fatalx("gateway_keyring: %s", why);
+	/* The GnuPG home is a cache of the store's keys: complete it. */
+	if (pubkeys_restore(sd.daemon.store, NULL, why, sizeof(why)) == -1)
+		log_warnx("rebuilding the GnuPG home: %s", why);
 	sd.work = workq_new(sd.daemon.base, SMTP_WORKERS, SMTP_WORK_QUEUE);
 	sd.commit = group_commit_new(sd.daemon.base, sd.daemon.store);
 	sd.relay = relay_new(&sd);

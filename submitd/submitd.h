@@ -190,7 +190,8 @@ int	 gateway_check(const struct conf *, char *why, size_t whylen);
  */
 int	 wkd_lookup(const struct conf *, const char *addr,
 	    char fpr[PGP_FPR_MAX], char *why, size_t whylen);
-int	 gateway_init(const struct conf *, char *why, size_t whylen);
+int	 gateway_init(const struct conf *, struct store *, char *why,
+	    size_t whylen);
 
 /* relay.c: the smarthost client */
 struct relay;

@@ -656,6 +656,12 @@ scan_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 			    path);
 			sc->found[i]++;
 		}
+	for (i = 0; i < 4 && sc->bneedle[i] != NULL; i++)
+		if (memmem(buf, off, sc->bneedle[i], sc->blen[i]) != NULL) {
+			fprintf(stderr, "binary needle %zu found in %s\n", i,
+			    path);
+			sc->bfound[i]++;
+		}
 	free(buf);
 	return 0;
 }

@@ -155,6 +155,10 @@ struct msgid_arg {
 struct scan {
 	const char	*needle[6];
 	size_t		 found[6];
+	/* Binary needles (keys): bneedle[i] of blen[i] bytes. */
+	const uint8_t	*bneedle[4];
+	size_t		 blen[4];
+	size_t		 bfound[4];
 	size_t		 files;
 	size_t		 bytes;
 };

@@ -104,6 +104,14 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cf->db_cache_size, 64ULL << 20);
 	ck_assert_uint_eq(cf->db_checkpoint_interval, 300);
 	ck_assert_int_eq(cf->db_log_keep_for_backup, 1);
+	/* Replication is off unless repl_site is set (issue 15). */
+	ck_assert_ptr_null(cf->repl_site);
+	ck_assert_ptr_null(cf->repl_peers);
+	ck_assert_str_eq(cf->repl_ack_policy, "quorum");
+	ck_assert_uint_eq(cf->repl_priority, 100);
+	ck_assert_uint_eq(cf->repl_ack_timeout, 5);
+	ck_assert_int_eq(cf->repl_group_creator, 0);
+	ck_assert_ptr_null(cf->repl_master_hook);
 	/* No listener unless configured. */
 	ck_assert_uint_eq(cf->imap_listen.n, 0);
 	ck_assert_uint_eq(cf->submission_listen.n, 0);
@@ -488,6 +496,60 @@ START_TEST(test_errors_name_line)
 }
 END_TEST
 
+/* issue 15: the replication group's sites and policies. */
+START_TEST(test_repl)
+{
+	struct conf	*cf;
+	char		 host[256];
+	unsigned	 port;
+
+	cf = parse_ok("repl_site = 10.0.0.1:5001\n"
+	    "repl_peers = db2.example:5001  [fd00::3]:5001\n"
+	    "repl_ack_policy = all\nrepl_priority = 0\n"
+	    "repl_ack_timeout = 1m\nrepl_group_creator = yes\n"
+	    "repl_master_hook = /usr/local/sbin/take-address\n");
+	ck_assert_str_eq(cf->repl_site, "10.0.0.1:5001");
+	ck_assert_str_eq(cf->repl_peers, "db2.example:5001  [fd00::3]:5001");
+	ck_assert_int_eq(conf_ack_policy(cf->repl_ack_policy), CONF_ACK_ALL);
+	ck_assert_uint_eq(cf->repl_priority, 0);
+	ck_assert_uint_eq(cf->repl_ack_timeout, 60);
+	ck_assert_int_eq(cf->repl_group_creator, 1);
+	ck_assert_str_eq(cf->repl_master_hook, "/usr/local/sbin/take-address");
+	conf_free(&cf);
+
+	ck_assert_int_eq(conf_site_parse("[fd00::3]:5001", 14, host,
+	    sizeof(host), &port), 0);
+	ck_assert_str_eq(host, "fd00::3");
+	ck_assert_uint_eq(port, 5001);
+	ck_assert_int_eq(conf_site_parse("a.example:7", 11, host, sizeof(host),
+	    &port), 0);
+	ck_assert_str_eq(host, "a.example");
+	ck_assert_int_eq(conf_site_parse("a.example:", 10, host, sizeof(host),
+	    &port), -1);
+	ck_assert_int_eq(conf_site_parse("a.example:7", 11, host, 4, &port),
+	    -1);
+
+	parse_fails("repl_site = db1.example\n", "test.conf:1: repl_site "
+	    "must be host:port");
+	parse_fails("repl_site = db1.example:0\n", "test.conf:1: repl_site "
+	    "must be host:port");
+	parse_fails("repl_site = db1.example:65536\n", "test.conf:1: "
+	    "repl_site must be host:port");
+	parse_fails("repl_site = a.example:1 b.example:2\n", "test.conf:1: "
+	    "repl_site must be one host:port");
+	parse_fails("repl_site = a.example:1\nrepl_peers = b.example:2 c\n",
+	    "test.conf:2: repl_peers must be host:port");
+	parse_fails("repl_ack_policy = most\n", "test.conf:1: repl_ack_policy "
+	    "must be quorum");
+	parse_fails("repl_ack_timeout = 0\n", "test.conf:1: repl_ack_timeout "
+	    "is out of range");
+	parse_fails("repl_master_hook = take-address\n", "test.conf:1: "
+	    "repl_master_hook must be an absolute path");
+	parse_fails("user = a\nrepl_peers = b.example:2\n", "test.conf:2: "
+	    "repl_peers needs repl_site");
+}
+END_TEST
+
 /* issue 16: a key given twice was silently the later value. */
 START_TEST(test_duplicate_key)
 {
@@ -753,6 +815,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_uints);
 	tcase_add_test(tc, test_bools);
 	tcase_add_test(tc, test_smarthost_tls);
+	tcase_add_test(tc, test_repl);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("listen");

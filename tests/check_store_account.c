@@ -409,10 +409,11 @@ corr_txn(struct store_txn *txn, void *arg)
 	switch (ca->op) {
 	case 0:
 		if ((ret = store_corr_put(txn, ca->acct, "a@home.example",
-		    "BBBB")) != 0)
+		    "BBBB", "key-b", 5)) != 0)
 			return ret;
 		/* A second create for the same sender replaces the key. */
-		return store_corr_put(txn, ca->acct, "a@home.example", "AAAA");
+		return store_corr_put(txn, ca->acct, "a@home.example", "AAAA",
+		    "key-a", 5);
 	case 1:
 		return store_corr_get(txn, ca->acct, "a@home.example", &ca->c);
 	case 2:
@@ -420,7 +421,7 @@ corr_txn(struct store_txn *txn, void *arg)
 		return store_corr_iter(txn, ca->acct, corr_count, ca);
 	default:
 		return store_corr_put(txn, ca->acct, "x@home.example",
-		    "0123456789012345678901234567890123456789X");
+		    "0123456789012345678901234567890123456789X", NULL, 0);
 	}
 }
 

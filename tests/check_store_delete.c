@@ -73,7 +73,8 @@ bulk_txn(struct store_txn *txn, void *arg)
 	}
 	if (ret == 0)
 		ret = store_corr_put(txn, ba->ac->id, "sender@home.example",
-		    "0123456789ABCDEF0123456789ABCDEF01234567");
+		    "0123456789ABCDEF0123456789ABCDEF01234567",
+		    "sender's key data", 17);
 	return ret;
 }
 
@@ -86,15 +87,102 @@ bulk_append(struct store *s, const struct acct *ac, uint32_t mbox, int n,
 	ck_assert_int_eq(store_txn_run(s, bulk_txn, &ba), 0);
 }
 
+/* The erase key slots, white-box (store-erase.c). */
+struct ekop {
+	enum { E_GET, E_SET, E_CREATE, E_REMOVE, E_RAW } op;
+	uint64_t	 id;
+	uint8_t		 key[STORE_ERASE_KEYBYTES];
+	uint8_t		 raw[STORE_ERASE_SLOTBYTES];
+	u_int32_t	 rawlen;
+};
+
+static int
+ekop_txn(struct store_txn *txn, void *arg)
+{
+	struct ekop	*e = arg;
+	DB		*db = txn->store->db[DBI_ERASE_KEYS];
+	DBT		 k, v;
+	db_recno_t	 r = (db_recno_t)e->id;
+	uint8_t		*ek;
+	int		 ret;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = &r;
+	k.size = sizeof(r);
+	switch (e->op) {
+	case E_GET:
+		if ((ret = store_erase_load(txn, e->id, &ek)) != 0)
+			return ret;
+		memcpy(e->key, ek, sizeof(e->key));
+		store_erase_free(txn->store, &ek);
+		return 0;
+	case E_SET:
+		memcpy(e->raw, e->key, sizeof(e->key));
+		e->raw[STORE_ERASE_KEYBYTES] = STORE_ERASE_LIVE;
+		v.data = e->raw;
+		v.size = sizeof(e->raw);
+		return db->put(db, txn->tid, &k, &v, 0) == 0 ? 0 : STORE_EIO;
+	case E_CREATE:
+		return store_erase_create(txn, e->id);
+	case E_REMOVE:
+		return store_erase_remove(txn, e->id);
+	case E_RAW:
+		v.data = e->raw;
+		v.ulen = sizeof(e->raw);
+		v.flags = DB_DBT_USERMEM;
+		ret = db->get(db, txn->tid, &k, &v, 0);
+		e->rawlen = v.size;
+		return ret == 0 ? 0 : ret == DB_NOTFOUND || ret == DB_KEYEMPTY ?
+		    STORE_ENOTFOUND : STORE_EIO;
+	}
+	return STORE_EIO;
+}
+
+static int
+ekop_run(struct ekop *e)
+{
+	return store_txn_run(st, ekop_txn, e);
+}
+
 static int
 erase_key_exists(uint64_t id)
 {
-	char		 path[PATH_MAX + 64];
-	struct stat	 sb;
+	struct ekop	 e;
+	int		 ret;
 
-	snprintf(path, sizeof(path), "%s/erase/%016llx", statedir,
-	    (unsigned long long)id);
-	return stat(path, &sb) == 0;
+	memset(&e, 0, sizeof(e));
+	e.op = E_GET;
+	e.id = id;
+	ret = ekop_run(&e);
+	ck_assert(ret == 0 || ret == STORE_ESHREDDED);
+	return ret == 0;
+}
+
+/* The key of account id into key; it must exist. */
+static void
+erase_key_get(uint64_t id, uint8_t key[STORE_ERASE_KEYBYTES])
+{
+	struct ekop	 e;
+
+	memset(&e, 0, sizeof(e));
+	e.op = E_GET;
+	e.id = id;
+	ck_assert_int_eq(ekop_run(&e), 0);
+	memcpy(key, e.key, STORE_ERASE_KEYBYTES);
+}
+
+static void
+erase_key_op(int op, uint64_t id, const uint8_t *key)
+{
+	struct ekop	 e;
+
+	memset(&e, 0, sizeof(e));
+	e.op = op;
+	e.id = id;
+	if (key != NULL)
+		memcpy(e.key, key, sizeof(e.key));
+	ck_assert_int_eq(ekop_run(&e), 0);
 }
 
 START_TEST(test_purge)
@@ -105,6 +193,8 @@ START_TEST(test_purge)
 	struct scan		 sc;
 	struct msglist		 ml;
 	char			 marker[64];
+	uint8_t			 ka[STORE_ERASE_KEYBYTES],
+				 kb[STORE_ERASE_KEYBYTES];
 	uint64_t		 nmsgs = 0;
 	uint32_t		 work;
 	size_t			 i;
@@ -112,6 +202,8 @@ START_TEST(test_purge)
 	make_marker(marker, sizeof(marker));
 	acct_create(st, "gone@example.org", &a);
 	acct_create(st, "stays@example.org", &b);
+	erase_key_get(a.id, ka);
+	erase_key_get(b.id, kb);
 	work = mbox_create(a.id, "Work");
 	(void)mbox_create(b.id, "ScanControlFolder");
 	/* 4 records a message: 150 messages are more than one batch. */
@@ -153,6 +245,17 @@ START_TEST(test_purge)
 	ck_assert_int_eq(store_account_purge(st, a.id, NULL), STORE_ENOTFOUND);
 
 	ck_assert_int_eq(store_maintain(st, 1), 0);
+	/*
+	 * A checkpoint alone leaves the erase key's old bytes in the
+	 * current log file (the overwrite's before-image)...
+	 */
+	memset(&sc, 0, sizeof(sc));
+	sc.bneedle[0] = ka;
+	sc.blen[0] = sizeof(ka);
+	scan_dir(statedir, &sc);
+	ck_assert_uint_gt(sc.bfound[0], 0);
+	/* ... the log-removal step removes them (guestbox(7)). */
+	ck_assert_int_eq(store_log_retire(st), 0);
 	store_close(&st);
 	memset(&sc, 0, sizeof(sc));
 	sc.needle[0] = marker;
@@ -161,19 +264,69 @@ START_TEST(test_purge)
 	/* Sealed under the erase key that went with the account. */
 	sc.needle[2] = "gone@example.org";
 	sc.needle[3] = "sender@home.example";
+	sc.bneedle[0] = ka;
+	sc.blen[0] = sizeof(ka);
+	/* A control: the other account's key is in its slot. */
+	sc.bneedle[1] = kb;
+	sc.blen[1] = sizeof(kb);
 	scan_dir(statedir, &sc);
 	ck_assert_uint_gt(sc.files, 12);
 	ck_assert_uint_eq(sc.found[0], 0);
 	ck_assert_uint_gt(sc.found[1], 0);
 	ck_assert_uint_eq(sc.found[2], 0);
 	ck_assert_uint_eq(sc.found[3], 0);
+	ck_assert_uint_eq(sc.bfound[0], 0);
+	ck_assert_uint_gt(sc.bfound[1], 0);
+	st = open_store(statedir);
 	ck_assert(!erase_key_exists(a.id));
 	ck_assert(erase_key_exists(b.id));
-	st = open_store(statedir);
 	/* The address is free for a new account. */
 	acct_free(&a);
 	acct_create(st, "gone@example.org", &a);
 	check_clean(st);
+	acct_free(&a);
+	acct_free(&b);
+}
+END_TEST
+
+/*
+ * With log_keep_for_backup the step keeps the logs that catastrophic
+ * recovery from the last backup needs, the erase key's old bytes among
+ * them (that backup holds the key anyway); the next backup frees them.
+ */
+START_TEST(test_purge_kept_for_backup)
+{
+	struct acct	 a, b;
+	struct scan	 sc;
+	char		 dir[PATH_MAX];
+	uint8_t		 ka[STORE_ERASE_KEYBYTES];
+
+	store_close(&st);
+	opts.log_keep_for_backup = 1;
+	st = open_store(statedir);
+	acct_create(st, "kept@example.org", &a);
+	acct_create(st, "other@example.org", &b);
+	erase_key_get(a.id, ka);
+	ck_assert_int_eq(store_account_purge(st, a.id, NULL), 0);
+	ck_assert_int_eq(store_log_retire(st), 0);
+	memset(&sc, 0, sizeof(sc));
+	sc.bneedle[0] = ka;
+	sc.blen[0] = sizeof(ka);
+	scan_dir(statedir, &sc);
+	ck_assert_uint_gt(sc.bfound[0], 0);
+	/* A backup outside the state directory, then the step again. */
+	snprintf(dir, sizeof(dir), "%s/backup-kept", tmproot);
+	ck_assert_int_eq(store_backup(st, dir), 0);
+	ck_assert_int_eq(store_log_retire(st), 0);
+	memset(&sc, 0, sizeof(sc));
+	sc.bneedle[0] = ka;
+	sc.blen[0] = sizeof(ka);
+	scan_dir(statedir, &sc);
+	ck_assert_uint_eq(sc.bfound[0], 0);
+	check_util_rm_rf(dir);
+	store_close(&st);
+	opts.log_keep_for_backup = 0;
+	st = open_store(statedir);
 	acct_free(&a);
 	acct_free(&b);
 }
@@ -295,6 +448,7 @@ END_TEST
 /* Erase keys: what Berkeley DB keeps of an account is sealed         */
 /* ================================================================ */
 
+/* A schema 3 key file. */
 static void
 erase_key_path(char *buf, size_t len, uint64_t id)
 {
@@ -367,25 +521,62 @@ queue_entry_fill(struct store_queue_entry *e, uint64_t acct,
 
 START_TEST(test_erase_key_life)
 {
-	struct acct	 a;
+	static const uint8_t zero[STORE_ERASE_SLOTBYTES];
+	struct acct	 a, b;
+	struct ekop	 e;
 	struct stat	 sb;
 	char		 path[PATH_MAX + 64];
+	uint8_t		 k1[STORE_ERASE_KEYBYTES], k2[STORE_ERASE_KEYBYTES];
 
 	acct_create(st, "life@example.org", &a);
-	erase_key_path(path, sizeof(path), a.id);
-	ck_assert_int_eq(stat(path, &sb), 0);
-	ck_assert_int_eq(sb.st_size, 32);
-	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	acct_create(st, "other@example.org", &b);
+	erase_key_get(a.id, k1);
+	erase_key_get(b.id, k2);
+	ck_assert(memcmp(k1, k2, sizeof(k1)) != 0);
+	/* In the environment: no file of its own. */
 	snprintf(path, sizeof(path), "%s/erase", statedir);
-	ck_assert_int_eq(stat(path, &sb), 0);
-	ck_assert_int_eq(sb.st_mode & 0777, 0700);
+	ck_assert_int_eq(stat(path, &sb), -1);
 	snprintf(path, sizeof(path), "%s/index.key", statedir);
+	ck_assert_int_eq(stat(path, &sb), -1);
+	snprintf(path, sizeof(path), "%s/db/erase-keys.db", statedir);
 	ck_assert_int_eq(stat(path, &sb), 0);
-	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	memset(&e, 0, sizeof(e));
+	e.op = E_RAW;
+	e.id = a.id;
+	ck_assert_int_eq(ekop_run(&e), 0);
+	ck_assert_uint_eq(e.rawlen, STORE_ERASE_SLOTBYTES);
+	ck_assert(memcmp(e.raw, k1, sizeof(k1)) == 0);
+	ck_assert_uint_eq(e.raw[STORE_ERASE_KEYBYTES], STORE_ERASE_LIVE);
 	ck_assert_int_eq(store_account_purge(st, a.id, NULL), 0);
 	ck_assert(!erase_key_exists(a.id));
+	/* Overwritten in place, not deleted: the slot is there, all zeros. */
+	memset(&e, 0, sizeof(e));
+	e.op = E_RAW;
+	e.id = a.id;
+	memset(e.raw, 0xff, sizeof(e.raw));
+	ck_assert_int_eq(ekop_run(&e), 0);
+	ck_assert_uint_eq(e.rawlen, STORE_ERASE_SLOTBYTES);
+	ck_assert(memcmp(e.raw, zero, sizeof(zero)) == 0);
+	/* The page holds it after a checkpoint: zeros, no old key. */
+	ck_assert_int_eq(store_maintain(st, 1), 0);
+	{
+		struct scan	 sc;
+
+		memset(&sc, 0, sizeof(sc));
+		sc.bneedle[0] = k1;
+		sc.blen[0] = sizeof(k1);
+		sc.bneedle[1] = k2;
+		sc.blen[1] = sizeof(k2);
+		scan_dir(path, &sc);
+		ck_assert_uint_eq(sc.bfound[0], 0);
+		ck_assert_uint_eq(sc.bfound[1], 1);
+	}
+	/* The other account is untouched. */
+	erase_key_get(b.id, k1);
+	ck_assert(memcmp(k1, k2, sizeof(k1)) == 0);
 	check_clean(st);
 	acct_free(&a);
+	acct_free(&b);
 }
 END_TEST
 
@@ -412,8 +603,8 @@ START_TEST(test_queue_sealed)
 	struct acct	 a;
 	struct qop	 q;
 	struct scan	 sc;
-	char		 marker[64], data[256], path[PATH_MAX + 64],
-			 hidden[PATH_MAX + 80];
+	char		 marker[64], data[256];
+	uint8_t		 hidden[STORE_ERASE_KEYBYTES];
 	uint64_t	 ids[2], removed = 99;
 
 	make_marker(marker, sizeof(marker));
@@ -474,9 +665,8 @@ START_TEST(test_queue_sealed)
 	ck_assert_int_gt(store_check(st, check_problem, NULL), 0);
 
 	/* Without the erase key: a clear error, not garbage. */
-	erase_key_path(path, sizeof(path), a.id);
-	snprintf(hidden, sizeof(hidden), "%s.hidden", path);
-	ck_assert_int_eq(rename(path, hidden), 0);
+	erase_key_get(a.id, hidden);
+	erase_key_op(E_REMOVE, a.id, NULL);
 	q.id = ids[0];
 	ck_assert_int_eq(qop_run(&q), STORE_ESHREDDED);
 	ck_assert_ptr_null(q.e.mail_from);
@@ -491,7 +681,7 @@ START_TEST(test_queue_sealed)
 	ck_assert_int_eq(store_erase_sweep(st, &removed), 0);
 	ck_assert_uint_eq(removed, 0);
 	ck_assert_int_eq(store_check(st, check_problem, NULL), 1);
-	ck_assert_int_eq(rename(hidden, path), 0);
+	erase_key_op(E_SET, a.id, hidden);
 	q.op = Q_GET;
 	ck_assert_int_eq(qop_run(&q), STORE_ENOTFOUND);
 	check_clean(st);
@@ -503,7 +693,7 @@ START_TEST(test_queue_dropped_with_account)
 {
 	struct acct	 a, b;
 	struct qop	 q;
-	char		 path[PATH_MAX + 64], hidden[PATH_MAX + 80];
+	uint8_t		 hidden[STORE_ERASE_KEYBYTES];
 	uint64_t	 removed = 99, id;
 
 	acct_create(st, "drop@example.org", &a);
@@ -528,15 +718,14 @@ START_TEST(test_queue_dropped_with_account)
 	check_clean(st);
 
 	/* An entry whose key is gone (a submission racing the delete). */
-	erase_key_path(path, sizeof(path), b.id);
-	snprintf(hidden, sizeof(hidden), "%s.hidden", path);
-	ck_assert_int_eq(rename(path, hidden), 0);
+	erase_key_get(b.id, hidden);
+	erase_key_op(E_REMOVE, b.id, NULL);
 	q.op = Q_COUNT;
 	ck_assert_int_eq(qop_run(&q), 0);
 	ck_assert_uint_eq(q.n, 0);
 	ck_assert_int_eq(store_erase_sweep(st, &removed), 0);
 	ck_assert_uint_eq(removed, 0);
-	ck_assert_int_eq(rename(hidden, path), 0);
+	erase_key_op(E_SET, b.id, hidden);
 	q.op = Q_GET;
 	q.id = id;
 	ck_assert_int_eq(qop_run(&q), STORE_ENOTFOUND);
@@ -565,32 +754,26 @@ START_TEST(test_erase_orphans)
 	struct acct	 a, b;
 	struct aop	 o;
 	struct idlist	 il;
-	char		 path[PATH_MAX + 64];
 	uint8_t		 k[32];
 	uint64_t	 removed = 0;
 
 	acct_create(st, "orphan@example.org", &a);
 	acct_create(st, "owner@example.org", &b);
 	ck_assert_int_eq(store_account_purge(st, a.id, NULL), 0);
-	/* A crash between the delete's commit and the unlink. */
+	/* A live key of an account that is gone (an older version's). */
 	memset(k, 7, sizeof(k));
-	erase_key_path(path, sizeof(path), a.id);
-	write_file(path, k, sizeof(k));
-	snprintf(path, sizeof(path), "%s/erase/.tmp.1.deadbeef", statedir);
-	write_file(path, k, sizeof(k));
+	erase_key_op(E_SET, a.id, k);
 	ck_assert_int_eq(store_erase_sweep(st, &removed), 0);
 	ck_assert_uint_eq(removed, 1);
 	ck_assert(!erase_key_exists(a.id));
-	ck_assert_int_eq(access(path, F_OK), -1);
 	ck_assert(erase_key_exists(b.id));
 	/* check removes them too, and says nothing. */
-	erase_key_path(path, sizeof(path), 4242);
-	write_file(path, k, sizeof(k));
+	erase_key_op(E_CREATE, 4242, NULL);
+	ck_assert(erase_key_exists(4242));
 	check_clean(st);
 	ck_assert(!erase_key_exists(4242));
 	/* An account without its key is a problem, and unreadable. */
-	erase_key_path(path, sizeof(path), b.id);
-	ck_assert_int_eq(unlink(path), 0);
+	erase_key_op(E_REMOVE, b.id, NULL);
 	ck_assert_int_eq(store_check(st, check_problem, NULL), 1);
 	memset(&o, 0, sizeof(o));
 	o.op = A_GET;
@@ -603,6 +786,175 @@ START_TEST(test_erase_orphans)
 	o.op = A_FIND;
 	o.address = "owner@example.org";
 	ck_assert_int_eq(aop_run(&o), STORE_ESHREDDED);
+	acct_free(&a);
+	acct_free(&b);
+}
+END_TEST
+
+/* ---- correspondents' keys: counted, sealed, gone with the account ---- */
+
+struct kop {
+	enum { K_PUT, K_REFS, K_GET, K_PIN, K_PINS } op;
+	uint64_t	 acct;
+	const char	*address;
+	const char	*fpr;
+	const char	*data;		/* NULL: none */
+	uint32_t	 refs;
+	int		 pinned;
+	struct store_corr c;
+	char		 pins[256];
+};
+
+static int
+kop_pin_one(const char *fpr, const void *data, size_t len, void *arg)
+{
+	struct kop	*k = arg;
+	size_t		 n = strlen(k->pins);
+
+	snprintf(k->pins + n, sizeof(k->pins) - n, "%s=%.*s;", fpr, (int)len,
+	    (const char *)data);
+	return 0;
+}
+
+static int
+kop_txn(struct store_txn *txn, void *arg)
+{
+	struct kop	*k = arg;
+
+	switch (k->op) {
+	case K_PUT:
+		return store_corr_put(txn, k->acct, k->address, k->fpr,
+		    k->data, k->data != NULL ? strlen(k->data) : 0);
+	case K_REFS:
+		return store_pubkey_refs(txn, k->fpr, &k->refs, &k->pinned);
+	case K_GET:
+		return store_corr_get(txn, k->acct, k->address, &k->c);
+	case K_PIN:
+		return store_pubkey_pin(txn, k->fpr, k->data, strlen(k->data));
+	case K_PINS:
+		k->pins[0] = '\0';
+		return store_pubkey_pinned_iter(txn, kop_pin_one, k);
+	}
+	return STORE_EIO;
+}
+
+static void
+kput(uint64_t acct, const char *address, const char *fpr, const char *data)
+{
+	struct kop	 k;
+
+	memset(&k, 0, sizeof(k));
+	k.op = K_PUT;
+	k.acct = acct;
+	k.address = address;
+	k.fpr = fpr;
+	k.data = data;
+	ck_assert_int_eq(store_txn_run(st, kop_txn, &k), 0);
+}
+
+static uint32_t
+krefs(const char *fpr, int *pinnedp)
+{
+	struct kop	 k;
+
+	memset(&k, 0, sizeof(k));
+	k.op = K_REFS;
+	k.fpr = fpr;
+	ck_assert_int_eq(store_txn_run(st, kop_txn, &k), 0);
+	if (pinnedp != NULL)
+		*pinnedp = k.pinned;
+	return k.refs;
+}
+
+#define FPR1	"ABCDEF0123456789ABCDEF0123456789ABCDEF01"
+#define FPR2	"2222222222222222222222222222222222222222"
+#define FPR3	"3333333333333333333333333333333333333333"
+#define FPR4	"4444444444444444444444444444444444444444"
+
+START_TEST(test_pubkey_refs)
+{
+	struct acct	 a, b;
+	struct kop	 k;
+	struct scan	 sc;
+	char		 marker[64], keydata[128];
+	int		 pinned;
+
+	make_marker(marker, sizeof(marker));
+	snprintf(keydata, sizeof(keydata), "key of %s", marker);
+	acct_create(st, "refs-a@example.org", &a);
+	acct_create(st, "refs-b@example.org", &b);
+	/* One correspondent of two mailboxes: counted twice. */
+	kput(a.id, "both@home.example", FPR1, keydata);
+	kput(b.id, "both@home.example", FPR1, keydata);
+	ck_assert_uint_eq(krefs(FPR1, &pinned), 2);
+	ck_assert_int_eq(pinned, 0);
+	/* Case does not matter. */
+	ck_assert_uint_eq(krefs("abcdef0123456789abcdef0123456789abcdef01",
+	    NULL), 2);
+	/* Again, with no key data: kept, not counted again. */
+	kput(a.id, "both@home.example", FPR1, NULL);
+	ck_assert_uint_eq(krefs(FPR1, NULL), 2);
+	memset(&k, 0, sizeof(k));
+	k.op = K_GET;
+	k.acct = a.id;
+	k.address = "both@home.example";
+	ck_assert_int_eq(store_txn_run(st, kop_txn, &k), 0);
+	ck_assert_uint_eq(k.c.keylen, strlen(keydata));
+	ck_assert(memcmp(k.c.keydata, keydata, k.c.keylen) == 0);
+	store_corr_clear(&k.c);
+	/* A new key for a correspondent moves the count. */
+	kput(a.id, "one@home.example", FPR2, "key two");
+	ck_assert_uint_eq(krefs(FPR2, NULL), 1);
+	kput(a.id, "one@home.example", FPR3, "key three");
+	ck_assert_uint_eq(krefs(FPR2, NULL), 0);
+	ck_assert_uint_eq(krefs(FPR3, NULL), 1);
+	/* A record without key data (an older version's) is not counted. */
+	kput(b.id, "old@home.example", FPR4, NULL);
+	ck_assert_uint_eq(krefs(FPR4, NULL), 0);
+	kput(b.id, "old@home.example", FPR4, "key four");
+	ck_assert_uint_eq(krefs(FPR4, NULL), 1);
+	/* An admin's key: pinned, with its data. */
+	memset(&k, 0, sizeof(k));
+	k.op = K_PIN;
+	k.fpr = FPR2;
+	k.data = "admin";
+	ck_assert_int_eq(store_txn_run(st, kop_txn, &k), 0);
+	ck_assert_uint_eq(krefs(FPR2, &pinned), 0);
+	ck_assert_int_eq(pinned, 1);
+	k.op = K_PINS;
+	ck_assert_int_eq(store_txn_run(st, kop_txn, &k), 0);
+	ck_assert_str_eq(k.pins, FPR2 "=admin;");
+	check_clean(st);
+
+	/* The counts follow the deletes. */
+	ck_assert_int_eq(store_account_purge(st, a.id, NULL), 0);
+	ck_assert_uint_eq(krefs(FPR1, NULL), 1);
+	ck_assert_uint_eq(krefs(FPR3, NULL), 0);
+	ck_assert_uint_eq(krefs(FPR4, NULL), 1);
+	ck_assert_int_eq(store_account_purge(st, b.id, NULL), 0);
+	ck_assert_uint_eq(krefs(FPR1, NULL), 0);
+	ck_assert_uint_eq(krefs(FPR4, NULL), 0);
+	ck_assert_uint_eq(krefs(FPR2, &pinned), 0);
+	ck_assert_int_eq(pinned, 1);
+	check_clean(st);
+
+	/*
+	 * The key data was sealed under the accounts' erase keys: after the
+	 * log-removal step no file holds it, nor the fingerprints in clear.
+	 */
+	ck_assert_int_eq(store_log_retire(st), 0);
+	store_close(&st);
+	memset(&sc, 0, sizeof(sc));
+	sc.needle[0] = marker;
+	sc.needle[1] = FPR1;
+	sc.needle[2] = "both@home.example";
+	sc.needle[3] = "admin";		/* a control: an admin's, in clear */
+	scan_dir(statedir, &sc);
+	ck_assert_uint_eq(sc.found[0], 0);
+	ck_assert_uint_eq(sc.found[1], 0);
+	ck_assert_uint_eq(sc.found[2], 0);
+	ck_assert_uint_gt(sc.found[3], 0);
+	st = open_store(statedir);
 	acct_free(&a);
 	acct_free(&b);
 }
@@ -712,6 +1064,15 @@ corr_get_txn(struct store_txn *txn, void *arg)
 }
 
 static int
+index_key_replace_txn(struct store_txn *txn, void *arg)
+{
+	uint8_t	 k[STORE_ERASE_KEYBYTES];
+
+	randombytes_buf(k, sizeof(k));
+	return store_db_put(txn, DBI_META, "index-key", 9, k, sizeof(k));
+}
+
+static int
 schema_txn(struct store_txn *txn, void *arg)
 {
 	uint32_t	*ver = arg;
@@ -734,7 +1095,6 @@ START_TEST(test_upgrade_v1)
 	struct corr_arg	 ca;
 	struct msgid_arg ma;
 	struct qop	 q;
-	char		 path[PATH_MAX + 64];
 	uint32_t	 ver = 0;
 
 	acct_create(st, "old@example.org", &a);
@@ -742,9 +1102,9 @@ START_TEST(test_upgrade_v1)
 	va.id = a.id;
 	store_msgid_hash("<m@x>", 5, va.hash);
 	ck_assert_int_eq(store_txn_run(st, v1_txn, &va), 0);
+	/* Version 1 had no erase keys. */
+	erase_key_op(E_REMOVE, a.id, NULL);
 	store_close(&st);
-	erase_key_path(path, sizeof(path), a.id);
-	ck_assert_int_eq(unlink(path), 0);
 
 	st = open_store(statedir);
 	ck_assert_int_eq(store_txn_run(st, schema_txn, &ver), 0);
@@ -796,10 +1156,9 @@ START_TEST(test_upgrade_v1)
 	o.op = A_FIND;
 	ck_assert_int_eq(aop_run(&o), 0);
 	store_account_clear(&o.a);
-	/* A state directory restored without its index.key is refused. */
+	/* An index key that is not the index's is refused. */
+	ck_assert_int_eq(store_txn_run(st, index_key_replace_txn, NULL), 0);
 	store_close(&st);
-	snprintf(path, sizeof(path), "%s/index.key", statedir);
-	ck_assert_int_eq(unlink(path), 0);
 	{
 		int	 err = 0;
 
@@ -810,6 +1169,127 @@ START_TEST(test_upgrade_v1)
 	check_util_rm_rf(statedir);
 	ck_assert_int_eq(mkdir(statedir, 0700), 0);
 	st = open_store(statedir);
+}
+END_TEST
+
+/* ---- the upgrade from schema version 3: key files ---- */
+
+/*
+ * Turns the store into what schema 3 kept: every erase key in a file
+ * STATE_DIR/erase/<id> (ids, 0-terminated) and not in its slot, the
+ * index key in STATE_DIR/index.key and not in meta.db.
+ */
+static int
+v3_files_txn(struct store_txn *txn, void *arg)
+{
+	const uint64_t	*ids = arg;
+	char		 path[PATH_MAX + 64];
+	uint8_t		*ek, v[4];
+	void		*val;
+	size_t		 vlen;
+	int		 ret;
+
+	for (; *ids != 0; ids++) {
+		if ((ret = store_erase_load(txn, *ids, &ek)) != 0)
+			return ret;
+		erase_key_path(path, sizeof(path), *ids);
+		write_file(path, ek, STORE_ERASE_KEYBYTES);
+		store_erase_free(txn->store, &ek);
+		if ((ret = store_erase_remove(txn, *ids)) != 0)
+			return ret;
+	}
+	if ((ret = store_db_get(txn, DBI_META, "index-key", 9, &val,
+	    &vlen)) != 0)
+		return ret;
+	snprintf(path, sizeof(path), "%s/index.key", statedir);
+	write_file(path, val, vlen);
+	free(val);
+	if ((ret = store_db_del(txn, DBI_META, "index-key", 9)) != 0)
+		return ret;
+	pack_be32(v, 3);
+	return store_db_put(txn, DBI_META, "schema", 6, v, sizeof(v));
+}
+
+START_TEST(test_upgrade_v3_files)
+{
+	struct acct	 a, b;
+	struct aop	 o;
+	struct stat	 sb;
+	char		 pa[PATH_MAX + 64], pb[PATH_MAX + 64],
+			 pidx[PATH_MAX + 64], pdir[PATH_MAX + 64];
+	uint8_t		 ka[STORE_ERASE_KEYBYTES], kb[STORE_ERASE_KEYBYTES],
+			 k[STORE_ERASE_KEYBYTES];
+	uint64_t	 ids[3];
+	uint32_t	 ver = 0;
+	int		 err = 0;
+
+	acct_create(st, "files-a@example.org", &a);
+	acct_create(st, "files-b@example.org", &b);
+	erase_key_get(a.id, ka);
+	erase_key_get(b.id, kb);
+	ids[0] = a.id;
+	ids[1] = b.id;
+	ids[2] = 0;
+	snprintf(pdir, sizeof(pdir), "%s/erase", statedir);
+	snprintf(pidx, sizeof(pidx), "%s/index.key", statedir);
+	erase_key_path(pa, sizeof(pa), a.id);
+	erase_key_path(pb, sizeof(pb), b.id);
+	ck_assert_int_eq(mkdir(pdir, 0700), 0);
+	ck_assert_int_eq(store_txn_run(st, v3_files_txn, ids), 0);
+	store_close(&st);
+
+	/*
+	 * An upgrade that cannot finish (a damaged file) leaves schema 3
+	 * as it was: every file still there and readable.
+	 */
+	write_file(pa, ka, sizeof(ka) - 1);
+	ck_assert_ptr_null(store_open(statedir, &opts, &err));
+	ck_assert_int_eq(err, STORE_ECORRUPT);
+	ck_assert_int_eq(stat(pb, &sb), 0);
+	ck_assert_int_eq(sb.st_size, STORE_ERASE_KEYBYTES);
+	ck_assert_int_eq(stat(pidx, &sb), 0);
+	write_file(pa, ka, sizeof(ka));
+
+	st = open_store(statedir);
+	ck_assert_int_eq(store_txn_run(st, schema_txn, &ver), 0);
+	ck_assert_uint_eq(ver, STORE_SCHEMA_VERSION);
+	erase_key_get(a.id, k);
+	ck_assert(memcmp(k, ka, sizeof(k)) == 0);
+	erase_key_get(b.id, k);
+	ck_assert(memcmp(k, kb, sizeof(k)) == 0);
+	/* The files went after the commit, the directory too. */
+	ck_assert_int_eq(stat(pa, &sb), -1);
+	ck_assert_int_eq(stat(pb, &sb), -1);
+	ck_assert_int_eq(stat(pdir, &sb), -1);
+	ck_assert_int_eq(stat(pidx, &sb), -1);
+	/* The index key came along: found by address, mail opens. */
+	memset(&o, 0, sizeof(o));
+	o.op = A_FIND;
+	o.address = "files-b@example.org";
+	ck_assert_int_eq(aop_run(&o), 0);
+	ck_assert_uint_eq(o.a.id, b.id);
+	store_account_clear(&o.a);
+	check_clean(st);
+
+	/*
+	 * A crash after the commit, before the files were removed: the
+	 * next open removes them and keeps the keys it has.
+	 */
+	store_close(&st);
+	ck_assert_int_eq(mkdir(pdir, 0700), 0);
+	write_file(pb, kb, sizeof(kb));
+	write_file(pidx, ka, sizeof(ka));	/* not the index key */
+	st = open_store(statedir);
+	ck_assert_int_eq(stat(pb, &sb), -1);
+	ck_assert_int_eq(stat(pidx, &sb), -1);
+	erase_key_get(b.id, k);
+	ck_assert(memcmp(k, kb, sizeof(k)) == 0);
+	o.op = A_FIND;
+	ck_assert_int_eq(aop_run(&o), 0);
+	store_account_clear(&o.a);
+	check_clean(st);
+	acct_free(&a);
+	acct_free(&b);
 }
 END_TEST
 
@@ -882,7 +1362,7 @@ START_TEST(test_upgrade_v2)
 	store_close(&st);
 	st = open_store(statedir);
 	ck_assert_int_eq(store_txn_run(st, schema_txn, &ver), 0);
-	ck_assert_uint_eq(ver, 3);
+	ck_assert_uint_eq(ver, STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(store_txn_run(st, v3_check_txn, &a), 0);
 	check_clean(st);
 	acct_free(&a);
@@ -897,6 +1377,7 @@ store_delete_suite(void)
 
 	tc = check_store_tcase(s, "delete", 120);
 	tcase_add_test(tc, test_purge);
+	tcase_add_test(tc, test_purge_kept_for_backup);
 	tcase_add_test(tc, test_purge_resumes);
 	tcase_add_test(tc, test_account_reset);
 
@@ -905,8 +1386,10 @@ store_delete_suite(void)
 	tcase_add_test(tc, test_queue_sealed);
 	tcase_add_test(tc, test_queue_dropped_with_account);
 	tcase_add_test(tc, test_erase_orphans);
+	tcase_add_test(tc, test_pubkey_refs);
 	tcase_add_test(tc, test_upgrade_v1);
 	tcase_add_test(tc, test_upgrade_v2);
+	tcase_add_test(tc, test_upgrade_v3_files);
 
 	return s;
 }

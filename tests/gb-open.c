@@ -36,6 +36,7 @@ gb_open(const char *prog, const char *config, struct conf **cfp, int *exitp)
 	so.cache_size = cf->db_cache_size;
 	so.checkpoint_interval = cf->db_checkpoint_interval;
 	so.log_keep_for_backup = cf->db_log_keep_for_backup;
+	store_options_repl(&so, cf);
 	if ((st = store_open(cf->state_dir, &so, &ret)) == NULL) {
 		fprintf(stderr, "%s: %s\n", prog, store_strerror(ret));
 		conf_free(&cf);

@@ -18,3 +18,4 @@ from .daemons import Daemon  # noqa: E402,F401
 from .server import (GuestboxServer, RawClient, maildir_snapshot,  # noqa: E402,F401
                      snapshot)
 from .stack import DAEMONS, EX_TEMPFAIL, RECOVERY_EXIT, SMARTHOST, Stack  # noqa: E402,F401
+from .repl import ReplSite  # noqa: E402,F401

@@ -1,0 +1,117 @@
+/*
+ * repld.c: guestbox-repld, the replication process of a site (issue 15).
+ *
+ * It opens the environment first on its site and calls repmgr_start()
+ * first, so Berkeley DB makes it the replication process: it listens on
+ * repl_site, takes part in elections and applies the master's log.  The
+ * daemons, the LDA and the CLI are subordinate processes
+ * (store-repl.c).  It serves nothing itself; once a second it looks at
+ * the site's role and runs repl_master_hook when it changes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+struct repld {
+	struct daemon		 d;
+	struct event		*ev_role;
+	enum store_repl_role	 role;
+};
+
+static void	repld_role(evutil_socket_t, short, void *);
+static void	repld_hook(struct repld *);
+static void	repld_shutdown(struct daemon *);
+
+static const struct daemon_ops repld_ops = {
+	.shutdown = repld_shutdown,
+};
+
+static void
+repld_shutdown(struct daemon *d)
+{
+	struct repld	*rd = d->arg;
+
+	event_del(rd->ev_role);
+}
+
+/* repl_master_hook, with the new role in GUESTBOX_REPL_ROLE. */
+static void
+repld_hook(struct repld *rd)
+{
+	const char	*hook = rd->d.conf->repl_master_hook;
+	pid_t		 pid;
+
+	if (hook == NULL)
+		return;
+	if ((pid = fork()) == -1) {
+		log_warn("repl: fork for %s", hook);
+		return;
+	}
+	if (pid == 0) {
+		setenv("GUESTBOX_REPL_ROLE", store_repl_role_name(rd->role), 1);
+		execl(hook, hook, (char *)NULL);
+		_exit(EX_OSERR);
+	}
+	log_info("repl: ran %s (pid %ld) for role %s", hook, (long)pid,
+	    store_repl_role_name(rd->role));
+}
+
+static void
+repld_role(evutil_socket_t fd, short what, void *arg)
+{
+	struct repld		*rd = arg;
+	enum store_repl_role	 role;
+	int			 status;
+
+	/* The hooks that ended: reaped here, not left as zombies. */
+	while (waitpid(-1, &status, WNOHANG) > 0)
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			log_warnx("repl: repl_master_hook failed");
+	role = store_repl_role(rd->d.store);
+	if (role == rd->role || role == STORE_REPL_UNKNOWN)
+		return;
+	log_info("repl: role %s -> %s", store_repl_role_name(rd->role),
+	    store_repl_role_name(role));
+	rd->role = role;
+	repld_hook(rd);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct repld	 rd;
+	struct timeval	 tv = { 1, 0 };
+	int		 ret;
+
+	memset(&rd, 0, sizeof(rd));
+	rd.d.arg = &rd;
+	if ((ret = daemon_init(&rd.d, "guestbox-repld", &repld_ops, argc,
+	    argv)) != 0)
+		return ret > 255 ? ret - 256 : ret;
+	if (rd.d.conf->repl_site == NULL) {
+		log_warnx("no repl_site in %s: this site does not replicate",
+		    rd.d.conf->path != NULL ? rd.d.conf->path : "the config");
+		daemon_abandon(&rd.d);
+		return EX_CONFIG;
+	}
+	rd.d.repl_process = 1;
+	/* Returns once the site is master, or a client that caught up. */
+	daemon_start(&rd.d, 0);
+	rd.role = STORE_REPL_OFF;
+	rd.ev_role = event_new(rd.d.base, -1, EV_PERSIST, repld_role, &rd);
+	evtimer_add(rd.ev_role, &tv);
+	repld_role(-1, 0, &rd);
+	ret = daemon_run_loop(&rd.d);
+	event_free(rd.ev_role);
+	daemon_cleanup(&rd.d);
+	return ret;
+}

@@ -1,0 +1,391 @@
+/*
+ * store-repl.c: the environment as one site of a Berkeley DB
+ * Replication Manager group (issue 15).
+ *
+ * One process per site is the replication process (guestbox-repld): the
+ * first to call repmgr_start() listens on the site's address and takes
+ * part in elections; every later one (the daemons, the LDA, the CLI) is
+ * a subordinate process, which has its own connections to send the log
+ * records of its commits and to receive their acknowledgements (the
+ * Berkeley DB reference guide, "Running Replication Manager in multiple
+ * processes").  Berkeley DB 5.3 has no takeover by a subordinate: a
+ * site's repld that dies is restarted by its supervisor.
+ *
+ * A commit returns 0 once it is in the local log, and calls
+ * DB_EVENT_REP_PERM_FAILED in the committing thread when the ack policy
+ * was not met within the ack timeout: that commit is answered with
+ * STORE_EUNAVAIL, never acknowledged (store_repl_commit_failed).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "store-private.h"
+#include "util.h"
+#include "xmalloc.h"
+
+/* Replication process: seconds between two "still waiting" lines. */
+#define STORE_REPL_WAIT_LOG_SECS	10
+/* Subordinates: how long an open waits for the role and connections. */
+#define STORE_REPL_SUB_WAIT_MS		3000
+/* repmgr's timeouts (microseconds): a dead master is noticed soon. */
+#define STORE_REPL_HEARTBEAT_SEND	(1 * 1000 * 1000)
+#define STORE_REPL_HEARTBEAT_MONITOR	(4 * 1000 * 1000)
+#define STORE_REPL_CONNECTION_RETRY	(2 * 1000 * 1000)
+#define STORE_REPL_ELECTION_RETRY	(2 * 1000 * 1000)
+#define STORE_REPL_ELECTION_TIMEOUT	(2 * 1000 * 1000)
+
+static const int store_repl_ack[] = {
+	[CONF_ACK_QUORUM] = DB_REPMGR_ACKS_QUORUM,
+	[CONF_ACK_ALL] = DB_REPMGR_ACKS_ALL,
+	[CONF_ACK_ALL_PEERS] = DB_REPMGR_ACKS_ALL_PEERS,
+	[CONF_ACK_ONE] = DB_REPMGR_ACKS_ONE,
+	[CONF_ACK_ONE_PEER] = DB_REPMGR_ACKS_ONE_PEER,
+	[CONF_ACK_NONE] = DB_REPMGR_ACKS_NONE,
+};
+
+/* Set by the event callback in the thread whose commit it concerns. */
+static _Thread_local int	store_repl_perm_failed;
+/* A handle died under a client's rollback: rejoin (store_txn_run). */
+static atomic_int		store_repl_dead;
+/* Some store of this process replicates: EACCES means a standby. */
+static atomic_int		store_repl_on;
+
+static void	store_repl_event(DB_ENV *, u_int32_t, void *);
+static int	store_repl_add_site(DB_ENV *, const char *, size_t, u_int32_t,
+		    u_int32_t);
+static int	store_repl_connected(DB_ENV *);
+
+void
+store_options_repl(struct store_options *so, const struct conf *cf)
+{
+	so->repl_site = cf->repl_site;
+	so->repl_peers = cf->repl_peers;
+	so->repl_ack_policy = conf_ack_policy(cf->repl_ack_policy);
+	so->repl_priority = (unsigned)cf->repl_priority;
+	so->repl_ack_timeout = (unsigned)cf->repl_ack_timeout;
+	so->repl_group_creator = cf->repl_group_creator;
+}
+
+const char *
+store_repl_role_name(enum store_repl_role role)
+{
+	static const char *const names[] = {
+		[STORE_REPL_OFF] = "off",
+		[STORE_REPL_UNKNOWN] = "unknown",
+		[STORE_REPL_MASTER] = "master",
+		[STORE_REPL_CLIENT] = "client",
+	};
+
+	return names[role];
+}
+
+int
+store_repl_enabled(void)
+{
+	return atomic_load(&store_repl_on);
+}
+
+void
+store_repl_mark_dead(void)
+{
+	atomic_store(&store_repl_dead, 1);
+}
+
+int
+store_repl_take_dead(void)
+{
+	return atomic_exchange(&store_repl_dead, 0);
+}
+
+void
+store_repl_commit_begin(void)
+{
+	store_repl_perm_failed = 0;
+}
+
+int
+store_repl_commit_failed(void)
+{
+	return store_repl_perm_failed;
+}
+
+static void
+store_repl_event(DB_ENV *env, u_int32_t event, void *info)
+{
+	struct store	*st = env->app_private;
+	int		 loud = st != NULL && st->opts.repl_process;
+
+	switch (event) {
+	case DB_EVENT_REP_PERM_FAILED:
+		store_repl_perm_failed = 1;
+		break;
+	case DB_EVENT_REP_MASTER:
+		if (loud)
+			log_info("repl: this site is the master");
+		break;
+	case DB_EVENT_REP_CLIENT:
+		if (loud)
+			log_info("repl: this site is a client (standby)");
+		break;
+	case DB_EVENT_REP_NEWMASTER:
+		if (loud)
+			log_info("repl: a new master: site %d", info != NULL ?
+			    *(int *)info : -1);
+		break;
+	case DB_EVENT_REP_STARTUPDONE:
+		if (loud)
+			log_info("repl: caught up with the master");
+		break;
+	case DB_EVENT_REP_DUPMASTER:
+		log_warnx("repl: another site is master too; this one steps "
+		    "down");
+		break;
+	case DB_EVENT_REP_JOIN_FAILURE:
+		log_warnx("repl: this site could not join the group (its log "
+		    "is too far behind); it needs internal initialization");
+		break;
+	case DB_EVENT_REP_LOCAL_SITE_REMOVED:
+		log_warnx("repl: this site was removed from the group");
+		break;
+	case DB_EVENT_PANIC:
+		/* store_txn_run() meets DB_RUNRECOVERY and reopens. */
+		break;
+	default:
+		break;
+	}
+}
+
+/* One "host:port" of len bytes at s as a site of the group: which, also. */
+static int
+store_repl_add_site(DB_ENV *env, const char *s, size_t len, u_int32_t which,
+    u_int32_t also)
+{
+	DB_SITE		*site;
+	char		 host[256];
+	unsigned	 port;
+	int		 ret;
+
+	if (conf_site_parse(s, len, host, sizeof(host), &port) == -1) {
+		log_warnx("repl: %.*s is not host:port", (int)len, s);
+		return EINVAL;
+	}
+	if ((ret = env->repmgr_site(env, host, port, &site, 0)) != 0)
+		return ret;
+	ret = site->set_config(site, which, 1);
+	if (ret == 0 && also != 0)
+		ret = site->set_config(site, also, 1);
+	(void)site->close(site);
+	return ret;
+}
+
+/*
+ * Before DB_ENV->open: the sites, the policy, the timeouts.  Every
+ * process sets the same (a joining one may not change the local site,
+ * and does not).
+ */
+int
+store_repl_configure(struct store *st, DB_ENV *env)
+{
+	const char	*p;
+	size_t		 len;
+	int		 ret;
+
+	env->app_private = st;
+	/* Creating the group is the replication process's business. */
+	if ((ret = env->set_event_notify(env, store_repl_event)) != 0 ||
+	    (ret = store_repl_add_site(env, st->opts.repl_site,
+	    strlen(st->opts.repl_site), DB_LOCAL_SITE,
+	    st->opts.repl_group_creator && st->opts.repl_process ?
+	    DB_GROUP_CREATOR : 0)) != 0)
+		return ret;
+	for (p = st->opts.repl_peers; p != NULL && *p != '\0'; p += len) {
+		p += strspn(p, " \t");
+		if ((len = strcspn(p, " \t")) == 0)
+			break;
+		if ((ret = store_repl_add_site(env, p, len,
+		    DB_BOOTSTRAP_HELPER, 0)) != 0)
+			return ret;
+	}
+	if ((ret = env->repmgr_set_ack_policy(env,
+	    store_repl_ack[st->opts.repl_ack_policy < 0 ? CONF_ACK_QUORUM :
+	    st->opts.repl_ack_policy])) != 0 ||
+	    (ret = env->rep_set_priority(env, st->opts.repl_priority)) != 0 ||
+	    (ret = env->rep_set_timeout(env, DB_REP_ACK_TIMEOUT,
+	    (st->opts.repl_ack_timeout > 0 ? st->opts.repl_ack_timeout : 5) *
+	    1000000U)) != 0 ||
+	    (ret = env->rep_set_timeout(env, DB_REP_HEARTBEAT_SEND,
+	    STORE_REPL_HEARTBEAT_SEND)) != 0 ||
+	    (ret = env->rep_set_timeout(env, DB_REP_HEARTBEAT_MONITOR,
+	    STORE_REPL_HEARTBEAT_MONITOR)) != 0 ||
+	    (ret = env->rep_set_timeout(env, DB_REP_CONNECTION_RETRY,
+	    STORE_REPL_CONNECTION_RETRY)) != 0 ||
+	    (ret = env->rep_set_timeout(env, DB_REP_ELECTION_RETRY,
+	    STORE_REPL_ELECTION_RETRY)) != 0 ||
+	    (ret = env->rep_set_timeout(env, DB_REP_ELECTION_TIMEOUT,
+	    STORE_REPL_ELECTION_TIMEOUT)) != 0)
+		return ret;
+	/*
+	 * Bulk transfer: a transaction's log records go out as one message
+	 * at its commit.  One message per record made the commit record
+	 * wait behind the unacknowledged one before it (repmgr sets no
+	 * TCP_NODELAY: Nagle and a delayed ACK), 40 ms a commit.
+	 */
+	if ((ret = env->rep_set_config(env, DB_REP_CONF_BULK, 1)) != 0)
+		return ret;
+	/* A client whose log is too old is re-initialised from the master. */
+	ret = env->rep_set_config(env, DB_REP_CONF_AUTOINIT, 1);
+	atomic_store(&store_repl_on, 1);
+	return ret;
+}
+
+static enum store_repl_role
+store_repl_env_role(DB_ENV *env, int *startup_done)
+{
+	DB_REP_STAT	*rs;
+	enum store_repl_role role = STORE_REPL_UNKNOWN;
+
+	*startup_done = 0;
+	if (env->rep_stat(env, &rs, 0) != 0)
+		return STORE_REPL_UNKNOWN;
+	if (rs->st_status == DB_REP_MASTER)
+		role = STORE_REPL_MASTER;
+	else if (rs->st_status == DB_REP_CLIENT && rs->st_master !=
+	    DB_EID_INVALID)
+		role = STORE_REPL_CLIENT;
+	*startup_done = rs->st_startup_complete != 0;
+	free(rs);
+	return role;
+}
+
+/* How many other sites this process is connected to. */
+static int
+store_repl_connected(DB_ENV *env)
+{
+	DB_REPMGR_SITE	*list;
+	u_int		 n, i;
+	int		 c = 0;
+
+	if (env->repmgr_site_list(env, &n, &list) != 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (list[i].status == DB_REPMGR_CONNECTED)
+			c++;
+	free(list);
+	return c;
+}
+
+/*
+ * After DB_ENV->open, before the databases open: starts the Replication
+ * Manager.  The replication process waits (for good) until the site is
+ * master, or a client that has caught up, since a new client has no
+ * databases to open before; a subordinate waits a little for its role
+ * and, on a master, for a connection that can carry acknowledgements.
+ */
+int
+store_repl_start(struct store *st)
+{
+	DB_ENV		*env = st->env;
+	enum store_repl_role role;
+	uint64_t	 deadline, next_log;
+	int		 ret, done;
+
+	for (;;) {
+		ret = env->repmgr_start(env, st->opts.repl_process ? 3 : 1,
+		    DB_REP_ELECTION);
+		/* DB_REP_IGNORE: another process is the replication process. */
+		if (ret == 0 || ret == DB_REP_IGNORE)
+			break;
+		/* The group is changing (another site joins): try again. */
+		if (ret == DB_REP_UNAVAIL && st->opts.repl_process) {
+			log_info("repl: cannot join the group yet (%s); trying "
+			    "again", db_strerror(ret));
+			sleep(1);
+			continue;
+		}
+		if (ret == DB_REP_UNAVAIL)
+			break;
+		return store_db_error("repmgr_start", ret);
+	}
+	next_log = time_mono_ms() + STORE_REPL_WAIT_LOG_SECS * 1000;
+	deadline = time_mono_ms() + STORE_REPL_SUB_WAIT_MS;
+	for (;;) {
+		role = store_repl_env_role(env, &done);
+		if (role == STORE_REPL_MASTER && (st->opts.repl_process ||
+		    st->opts.repl_peers == NULL || store_repl_connected(env) > 0))
+			break;
+		if (role == STORE_REPL_CLIENT && done)
+			break;
+		if (!st->opts.repl_process && time_mono_ms() >= deadline)
+			break;
+		if (st->opts.repl_process && time_mono_ms() >= next_log) {
+			log_info("repl: waiting for the group: %s%s",
+			    store_repl_role_name(role), role ==
+			    STORE_REPL_CLIENT ? ", catching up" : "");
+			next_log = time_mono_ms() + STORE_REPL_WAIT_LOG_SECS *
+			    1000;
+		}
+		usleep(20000);
+	}
+	return 0;
+}
+
+enum store_repl_role
+store_repl_role(struct store *st)
+{
+	int	 done;
+
+	if (st->opts.repl_site == NULL || st->env == NULL)
+		return STORE_REPL_OFF;
+	return store_repl_env_role(st->env, &done);
+}
+
+int
+store_repl_status(struct store *st, struct store_repl_status *rs)
+{
+	DB_REP_STAT	*s;
+	DB_LOG_STAT	*ls;
+	DB_REPMGR_SITE	*list;
+	u_int		 n, i;
+	int		 ret, master;
+
+	memset(rs, 0, sizeof(*rs));
+	if (st->opts.repl_site == NULL || st->env == NULL) {
+		rs->role = STORE_REPL_OFF;
+		return 0;
+	}
+	rs->role = store_repl_env_role(st->env, &rs->startup_done);
+	if ((ret = st->env->rep_stat(st->env, &s, 0)) != 0)
+		return store_db_error("rep_stat", ret);
+	rs->nsites = s->st_nsites;
+	rs->gen = s->st_gen;
+	rs->waiting_file = s->st_waiting_lsn.file;
+	rs->waiting_offset = s->st_waiting_lsn.offset;
+	rs->log_queued = (uint64_t)s->st_log_queued;
+	master = s->st_master;
+	free(s);
+	if ((ret = st->env->log_stat(st->env, &ls, 0)) != 0)
+		return store_db_error("log_stat", ret);
+	rs->log_file = ls->st_cur_file;
+	rs->log_offset = ls->st_cur_offset;
+	free(ls);
+	if ((ret = st->env->repmgr_site_list(st->env, &n, &list)) != 0)
+		return store_db_error("repmgr_site_list", ret);
+	for (i = 0; i < n && rs->nsites_list < STORE_REPL_MAX_SITES; i++) {
+		struct store_repl_site *site = &rs->sites[rs->nsites_list++];
+
+		snprintf(site->host, sizeof(site->host), "%s", list[i].host);
+		site->port = list[i].port;
+		site->eid = list[i].eid;
+		site->connected = list[i].status == DB_REPMGR_CONNECTED;
+		site->master = list[i].eid == master;
+	}
+	free(list);
+	return 0;
+}

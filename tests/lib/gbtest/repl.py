@@ -1,0 +1,108 @@
+# tests/lib/gbtest/repl.py: one site of a Berkeley DB replication group
+# (issue 15) for tests/repl.test and bench/bench-repl.py: a Stack with the
+# repl_* keys, its guestbox-repld, and what a test asks of a site (its
+# role, an LMTP delivery that says 250 or 451, the numbers in INBOX).
+
+import os
+import re
+import shutil
+import signal
+import smtplib
+
+from .daemons import Daemon
+from .env import BUILDDIR, TestFailure, message
+from .stack import Stack
+
+MSGID_RE = re.compile(rb"<msg(\d+)\.")
+
+
+class ReplSite(Stack):
+    """Site n (from 0) of a group whose repl_site ports are ports;
+    account: the mailbox deliver_lmtp() and inbox() use."""
+
+    def __init__(self, n, ports, account, wait=120, extra=()):
+        me = ports[n]
+        peers = " ".join("127.0.0.1:%d" % p for i, p in enumerate(ports)
+                         if i != n)
+        extra = ["repl_site = 127.0.0.1:%d" % me, "repl_peers = %s" % peers,
+                 "repl_ack_timeout = 10s"] + list(extra)
+        if n == 0:
+            extra.append("repl_group_creator = yes")
+        super().__init__("repl%d" % (n + 1), extra_conf=extra)
+        self.n = n + 1
+        self.repld = None
+        self.account = account
+        self.wait = wait
+
+    def start_repld(self):
+        log = os.path.join(self.tmp, "repld.log")
+        self.logs["repld"] = log
+        self.repld = Daemon("repld%d" % self.n, [
+            os.path.join(BUILDDIR, "guestbox-repld"), "-d", "-c", self.conf],
+            log)
+        self.procs["repld"] = self.repld.start(
+            log_line=r"guestbox-repld .* started", timeout=self.wait)
+
+    def seed_from(self, master):
+        """A new site: no environment of its own.  Internal
+        initialization brings the master's, and with it the index key,
+        the erase keys and the correspondents' keys, which all live in
+        the environment."""
+        shutil.rmtree(os.path.join(self.state, "db"), ignore_errors=True)
+        owner = os.stat(master.state)
+        for d, _, files in os.walk(self.state):
+            for f in [d] + [os.path.join(d, f) for f in files]:
+                os.chown(f, owner.st_uid, owner.st_gid)
+
+    def kill_all(self):
+        for which in ("imapd", "submitd", "repld"):
+            p = self.procs.get(which)
+            if p is not None and p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+    def role(self):
+        r = self.gp("repl", check=False)
+        out = r.stdout.decode(errors="replace")
+        m = re.search(r"^role: (\w+)", out, re.M)
+        return m.group(1) if m else "?"
+
+    def deliver_lmtp(self, n):
+        """True for a 250, False for a 4xx; raises on anything else."""
+        c = self.lmtp(timeout=60)
+        try:
+            c.sendmail("home@home.test", [self.account], message(n))
+            return True
+        except smtplib.SMTPRecipientsRefused as e:
+            code, text = list(e.recipients.values())[0]
+            if code == 451 and b"4.3.0" in text:
+                return False
+            raise TestFailure("site %d: LMTP %d %s" % (self.n, code, text))
+        except smtplib.SMTPDataError as e:
+            if e.smtp_code == 451:
+                return False
+            raise
+        finally:
+            try:
+                c.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+
+    def inbox(self):
+        """Message numbers in INBOX, as a list (duplicates kept)."""
+        M = self.login(self.account)
+        try:
+            typ, data = M.select("INBOX", readonly=True)
+            if typ != "OK":
+                raise TestFailure("site %d: SELECT: %r" % (self.n, data))
+            if int(data[0]) == 0:
+                return []
+            typ, data = M.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS "
+                                "(MESSAGE-ID)])")
+            if typ != "OK":
+                raise TestFailure("site %d: FETCH: %r" % (self.n, data))
+            return [int(m.group(1)) for part in data
+                    if isinstance(part, tuple)
+                    for m in [MSGID_RE.search(part[1])] if m]
+        finally:
+            M.logout()
