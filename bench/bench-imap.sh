@@ -32,7 +32,10 @@
 #   (root only), in a session of their own whose scheduler autogroup
 #   gets it too, so that other work on a shared machine disturbs less;
 #   the CPU wait column of the summary shows how much it still did,
-#   BENCH_KEEP=1 keeps the directory.
+#   BENCH_KEEP=1 keeps the directory,
+#   BENCH_IMAP_WORKERS="1 2": the mixed workload once for each of these
+#   imap_workers values (guestbox-imapd restarted with it), beside the
+#   same Dovecot runs; unset, guestbox runs with the default (the cores).
 # Everything it starts is stopped by its PID, however it ends.
 set -eu
 
@@ -63,6 +66,7 @@ clients_list=${BENCH_CLIENTS:-10 50}
 idle_k=${BENCH_IDLE:-1000}
 maxk_list=${BENCH_MAXK:-1000 5000 10000}
 rounds=${BENCH_ROUNDS:-2}
+workers_list=${BENCH_IMAP_WORKERS:-}
 if [ "${1:-}" = --quick ]; then
 	messages=${BENCH_MESSAGES:-60}
 	duration=${BENCH_DURATION:-10}
@@ -337,6 +341,39 @@ dv_pid=$!
 wait_port "$gb_port" "$gb_pid" guestbox-imapd "$tmp/gb/imapd.log"
 wait_port "$dv_port" "$dv_pid" dovecot "$tmp/dv/stderr.log"
 
+# The servers of the mixed workload: gb (the default imap_workers) or
+# gbN (imap_workers = N), and dv.
+servers="gb dv"
+if [ -n "$workers_list" ]; then
+	servers=
+	for w in $workers_list; do
+		servers="$servers gb$w"
+	done
+	servers="${servers# } dv"
+fi
+srv_port() { case $1 in dv) echo "$dv_port" ;; *) echo "$gb_port" ;; esac; }
+srv_pid() { case $1 in dv) echo "$dv_pid" ;; *) echo "$gb_pid" ;; esac; }
+srv_name()
+{
+	case $1 in
+	dv) echo dovecot ;;
+	gb) echo guestbox ;;
+	*) echo "gb w=${1#gb}" ;;
+	esac
+}
+
+gb_restart()
+{
+	# gb_restart N: guestbox-imapd again, with imap_workers = N.
+	kill -TERM "$gb_pid"
+	wait "$gb_pid" 2> /dev/null || true
+	sed -i '/^imap_workers = /d' "$tmp/gb/guestbox.conf"
+	echo "imap_workers = $1" >> "$tmp/gb/guestbox.conf"
+	"$build/guestbox-imapd" -d -c "$tmp/gb/guestbox.conf" >> "$tmp/gb/imapd.log" 2>&1 &
+	gb_pid=$!
+	wait_port "$gb_port" "$gb_pid" guestbox-imapd "$tmp/gb/imapd.log"
+}
+
 run()
 {
 	# run LABEL ARGS...: bench-imap with its output shown and kept.
@@ -344,6 +381,7 @@ run()
 	shift
 	echo "-- $label"
 	"$B" "$@" > "$tmp/$label.out" 2> "$tmp/$label.err" || true
+	cut -d' ' -f1 /proc/loadavg > "$tmp/$label.load"
 	sed 's/^/   /' "$tmp/$label.out"
 	if [ -s "$tmp/$label.err" ]; then
 		echo "   errors (first lines):"
@@ -386,19 +424,22 @@ echo
 echo "== 3. mixed workload, ${duration} s after ${warmup} s of warm-up, $rounds round(s)"
 r=1
 while [ $r -le "$rounds" ]; do
-	for c in $clients_list; do
-		a=$c
-		[ "$a" -le "$accounts" ] || a=$accounts
-		run load-gb-$c-$r -m load -p "$gb_port" -c "$c" -a "$a" \
-		    -d "$duration" -w "$warmup" -s "$gb_pid"
-		run load-dv-$c-$r -m load -p "$dv_port" -c "$c" -a "$a" \
-		    -d "$duration" -w "$warmup" -s "$dv_pid"
+	for s in $servers; do
+		case $s in
+		gb?*) gb_restart "${s#gb}" ;;
+		esac
+		for c in $clients_list; do
+			a=$c
+			[ "$a" -le "$accounts" ] || a=$accounts
+			run load-$s-$c-$r -m load -p "$(srv_port $s)" -c "$c" \
+			    -a "$a" -d "$duration" -w "$warmup" -s "$(srv_pid $s)"
+		done
 	done
 	r=$((r + 1))
 done
 # The best round of each: anything else on the machine only slows down.
 for c in $clients_list; do
-	for s in gb dv; do
+	for s in $servers; do
 		best=
 		r=1
 		while [ $r -le "$rounds" ]; do
@@ -406,6 +447,7 @@ for c in $clients_list; do
 			r=$((r + 1))
 		done | sort -rn | head -n 1 | cut -d' ' -f2 > "$tmp/best"
 		cp "$tmp/load-$s-$c-$(cat "$tmp/best").out" "$tmp/load-$s-$c.out"
+		cp "$tmp/load-$s-$c-$(cat "$tmp/best").load" "$tmp/load-$s-$c.load"
 	done
 done
 
@@ -434,20 +476,28 @@ echo "mixed workload (best of $rounds round(s) each):"
 # cmd per CPU-s: commands per second of server CPU (guestbox has one
 # thread for sessions, Dovecot a process per connection).
 # CPU wait: time the server's processes were runnable but had no CPU.
-printf '%-9s %-9s %9s %8s %8s %8s %7s %10s %9s %10s\n' clients server "cmd/s" \
-    "p50 ms" "p90 ms" "p99 ms" errors "server CPU" "CPU wait" "cmd/CPU-s"
+# CPU s: the server's CPU seconds in the measured time.  load: the load
+# average (1 min) at the end of that run.
+printf '%-9s %-9s %9s %8s %8s %8s %7s %10s %9s %10s %7s %5s\n' clients server "cmd/s" \
+    "p50 ms" "p90 ms" "p99 ms" errors "server CPU" "CPU wait" "cmd/CPU-s" \
+    "CPU s" load
 for c in $clients_list; do
-	for s in gb dv; do
+	for s in $servers; do
 		f=$tmp/load-$s-$c.out
-		printf '%-9s %-9s %9s %8s %8s %8s %7s %9s%% %8s%% %10s\n' "$c" \
-		    "$( [ $s = gb ] && echo guestbox || echo dovecot)" \
+		printf '%-9s %-9s %9s %8s %8s %8s %7s %9s%% %8s%% %10s %7s %5s\n' "$c" \
+		    "$(srv_name $s)" \
 		    "$(result "$f" cps)" "$(result "$f" p50)" "$(result "$f" p90)" \
 		    "$(result "$f" p99)" "$(result "$f" errors)" \
 		    "$(result "$f" server_cpu)" "$(result "$f" server_wait)" \
-		    "$(ratio "$(result "$f" cps)" "$(python3 -c 'import sys; print(float(sys.argv[1] or 0) / 100)' "$(result "$f" server_cpu)")" | sed 's/\.[0-9]*$//')"
+		    "$(ratio "$(result "$f" cps)" "$(python3 -c 'import sys; print(float(sys.argv[1] or 0) / 100)' "$(result "$f" server_cpu)")" | sed 's/\.[0-9]*$//')" \
+		    "$(python3 -c 'import sys; print("%.1f" % (float(sys.argv[1] or 0) * float(sys.argv[2]) / 100))' "$(result "$f" server_cpu)" "$duration")" \
+		    "$(cat "$tmp/load-$s-$c.load" 2> /dev/null)"
 	done
-	printf '%-9s %-9s %9s\n' "$c" "ratio" \
-	    "$(ratio "$(result "$tmp/load-gb-$c.out" cps)" "$(result "$tmp/load-dv-$c.out" cps)")"
+	for s in $servers; do
+		[ "$s" != dv ] || continue
+		printf '%-9s %-9s %9s\n' "$c" "ratio" \
+		    "$(ratio "$(result "$tmp/load-$s-$c.out" cps)" "$(result "$tmp/load-dv-$c.out" cps)")${workers_list:+ ($(srv_name $s) / dovecot)}"
+	done
 done
 echo
 echo "memory per idle connection ($idle_k in IDLE, TLS):"

@@ -99,6 +99,7 @@ struct conf {
 	/* Idle timeouts (seconds): a client silent this long is dropped. */
 	uint64_t	 imap_login_timeout;	/* before login */
 	uint64_t	 imap_timeout;		/* after login; IDLE gets 1m more */
+	uint64_t	 imap_workers;	/* processes; 0: the online cores */
 	uint64_t	 smtp_timeout;		/* between SMTP and LMTP commands */
 	uint64_t	 smtp_data_timeout;	/* inside DATA */
 

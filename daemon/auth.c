@@ -39,6 +39,7 @@
 #include "doorbell.h"
 #include "log.h"
 #include "pack.h"
+#include "workers.h"
 #include "xmalloc.h"
 
 /* Jobs waiting for a worker; past this, logins get [UNAVAILABLE]. */
@@ -221,6 +222,8 @@ static void	 auth_inflight_add(struct auth *, struct auth_req *);
 static void	 auth_inflight_remove(struct auth *, struct auth_req *);
 static void	 auth_drop_followers(struct auth_req *, enum auth_status);
 static void	 auth_known_prune(struct auth *, time_t, int, uint64_t);
+static int	 auth_known_shared(const char *, uint64_t, const char *, int,
+		    uint64_t *);
 
 static uint32_t
 auth_hash_str(const char *p, uint32_t h)
@@ -246,6 +249,56 @@ auth_peer_key(const char *peer, char *out, size_t outlen)
 
 /* ---- throttling ---- */
 
+/*
+ * With several worker processes the failures are counted for the daemon,
+ * in the table they share (workers.h): a guesser spread over the workers
+ * by the kernel meets the same limits as with one.
+ */
+enum auth_throttle_verb {
+	AUTH_TH_GET,
+	AUTH_TH_ADD,
+	AUTH_TH_CLEAR,
+};
+
+struct auth_throttle_op {
+	time_t			 now;
+	enum auth_throttle_verb	 verb;
+	uint32_t		 failures;
+};
+
+static int
+auth_throttle_rec(struct workers_rec *r, void *arg)
+{
+	struct auth_throttle_op	*op = arg;
+
+	if (op->verb == AUTH_TH_CLEAR)
+		return 0;
+	if (op->now - (time_t)r->stamp > AUTH_THROTTLE_WINDOW)
+		r->n = 0;
+	if (op->verb == AUTH_TH_ADD) {
+		if (r->n < UINT32_MAX)
+			r->n++;
+		r->stamp = (uint64_t)op->now;
+		r->expires_ms = time_mono_ms() + AUTH_THROTTLE_WINDOW * 1000ULL;
+	}
+	op->failures = r->n;
+	return r->n != 0;
+}
+
+/* -1: no shared table, the process's own throttle counts. */
+static int
+auth_throttle_shared(const char *key, time_t now, enum auth_throttle_verb v,
+    uint32_t *failures)
+{
+	struct auth_throttle_op	 op = { now, v, 0 };
+
+	if (workers_rec_update("throttle", key, auth_throttle_rec, &op) == -1)
+		return -1;
+	if (failures != NULL)
+		*failures = op.failures;
+	return 0;
+}
+
 static struct auth_throttle **
 auth_throttle_slot(struct auth *au, const char *key)
 {
@@ -266,9 +319,12 @@ auth_throttle_slot(struct auth *au, const char *key)
 static uint32_t
 auth_throttle_get(struct auth *au, const char *key, time_t now)
 {
-	struct auth_throttle	**tp = auth_throttle_slot(au, key);
+	struct auth_throttle	**tp;
+	uint32_t		  n;
 
-	if (*tp == NULL)
+	if (auth_throttle_shared(key, now, AUTH_TH_GET, &n) == 0)
+		return n;
+	if (*(tp = auth_throttle_slot(au, key)) == NULL)
 		return 0;
 	if (now - (*tp)->last > AUTH_THROTTLE_WINDOW)
 		(*tp)->failures = 0;
@@ -296,9 +352,11 @@ auth_throttle_prune(struct auth *au, time_t now, int all)
 static void
 auth_throttle_add(struct auth *au, const char *key, time_t now)
 {
-	struct auth_throttle	**tp = auth_throttle_slot(au, key);
+	struct auth_throttle	**tp;
 
-	if (*tp == NULL) {
+	if (auth_throttle_shared(key, now, AUTH_TH_ADD, NULL) == 0)
+		return;
+	if (*(tp = auth_throttle_slot(au, key)) == NULL) {
 		/* Bounded memory: an attacker with many addresses resets it. */
 		if (au->nthrottle >= AUTH_THROTTLE_MAX) {
 			auth_throttle_prune(au, now, 0);
@@ -320,9 +378,11 @@ auth_throttle_add(struct auth *au, const char *key, time_t now)
 static void
 auth_throttle_clear(struct auth *au, const char *key)
 {
-	struct auth_throttle	**tp = auth_throttle_slot(au, key), *t;
+	struct auth_throttle	**tp, *t;
 
-	if ((t = *tp) == NULL)
+	if (auth_throttle_shared(key, 0, AUTH_TH_CLEAR, NULL) == 0)
+		return;
+	if ((t = *(tp = auth_throttle_slot(au, key))) == NULL)
 		return;
 	*tp = t->next;
 	free(t->key);
@@ -396,9 +456,11 @@ void
 auth_forget_account(struct auth *au, uint64_t account_id)
 {
 	struct auth_cache	**ep, *e;
+	uint64_t		  stamp;
 
 	/* Re-invited or deleted: its clients are strangers again. */
 	auth_known_prune(au, time(NULL), 0, account_id);
+	(void)auth_known_shared("known-reset", account_id, "", 1, &stamp);
 	for (ep = &au->cache[account_id % AUTH_CACHE_BUCKETS]; (e = *ep) != NULL;)
 		if (e->account_id == account_id) {
 			*ep = e->next;
@@ -442,12 +504,66 @@ auth_known_prune(struct auth *au, time_t now, int all, uint64_t account_id)
 		}
 }
 
+/*
+ * With several workers, known clients are the daemon's (workers.h): the
+ * kernel may hand the owner's next connection to any worker.  A record
+ * per account and address holds when the password was last right there,
+ * and one per account when it was last forgotten (auth_forget_account):
+ * a client is known if the first is the later of the two.
+ */
+struct auth_known_op {
+	uint64_t	 now_ms;
+	int		 set;
+	uint64_t	 stamp;
+};
+
+static int
+auth_known_rec(struct workers_rec *r, void *arg)
+{
+	struct auth_known_op	*op = arg;
+
+	if (op->set) {
+		r->stamp = op->now_ms;
+		r->expires_ms = op->now_ms + AUTH_KNOWN_TIME * 1000ULL;
+	}
+	op->stamp = r->expires_ms > op->now_ms ? r->stamp : 0;
+	return op->stamp != 0;
+}
+
+/* -1 without a shared table; else 0 with *stamp, 0 if there is none. */
+static int
+auth_known_shared(const char *kind, uint64_t account_id, const char *peer,
+    int set, uint64_t *stamp)
+{
+	struct auth_known_op	 op;
+	char			 key[128];
+
+	op.now_ms = time_mono_ms();
+	op.set = set;
+	op.stamp = 0;
+	snprintf(key, sizeof(key), "%llu %s", (unsigned long long)account_id,
+	    peer);
+	if (workers_rec_update(kind, key, auth_known_rec, &op) == -1)
+		return -1;
+	*stamp = op.stamp;
+	return 0;
+}
+
 static int
 auth_known_get(struct auth *au, uint64_t account_id, const char *peer,
     time_t now)
 {
-	struct auth_known	*k = *auth_known_slot(au, account_id, peer);
+	struct auth_known	*k;
+	uint64_t		 seen = 0, forgot = 0;
 
+	if (auth_known_shared("known", account_id, peer, 0, &seen) == 0) {
+		if (seen == 0)
+			return 0;
+		(void)auth_known_shared("known-reset", account_id, "", 0,
+		    &forgot);
+		return seen > forgot;
+	}
+	k = *auth_known_slot(au, account_id, peer);
 	return k != NULL && now - k->last <= AUTH_KNOWN_TIME;
 }
 
@@ -455,9 +571,12 @@ static void
 auth_known_add(struct auth *au, uint64_t account_id, const char *peer,
     time_t now)
 {
-	struct auth_known	**kp = auth_known_slot(au, account_id, peer);
+	struct auth_known	**kp;
+	uint64_t		  stamp;
 
-	if (*kp == NULL) {
+	if (auth_known_shared("known", account_id, peer, 1, &stamp) == 0)
+		return;
+	if (*(kp = auth_known_slot(au, account_id, peer)) == NULL) {
 		/* Only right passwords add: an attacker cannot fill it. */
 		if (au->nknown >= AUTH_KNOWN_MAX) {
 			auth_known_prune(au, now, 0, 0);
@@ -475,16 +594,75 @@ auth_known_add(struct auth *au, uint64_t account_id, const char *peer,
 
 /* ---- lanes: the budget of each user name, and its waiting logins ---- */
 
+/* The bucket of a user name, shared by the workers (workers.h). */
+struct auth_lane_op {
+	double		 rate;
+	uint64_t	 now;
+	int		 spend;
+	double		 tokens;
+};
+
+static int
+auth_lane_rec(struct workers_rec *r, void *arg)
+{
+	struct auth_lane_op	*op = arg;
+
+	if (r->stamp == 0) {		/* new: a full bucket */
+		r->tokens = op->rate;
+		r->stamp = op->now;
+	}
+	if (op->now > r->stamp) {
+		r->tokens += (double)(op->now - r->stamp) * op->rate / 60000.0;
+		r->stamp = op->now;
+	}
+	if (r->tokens > op->rate)
+		r->tokens = op->rate;
+	if (op->spend)
+		r->tokens = r->tokens >= 1.0 ? r->tokens - 1.0 : 0.0;
+	op->tokens = r->tokens;
+	/* A full bucket is what a forgotten one is. */
+	r->expires_ms = op->now + (uint64_t)((op->rate - r->tokens) * 60000.0 /
+	    op->rate) + 1;
+	return r->tokens < op->rate;
+}
+
 static void
 auth_lane_refill(const struct auth *au, struct auth_lane *l, uint64_t now)
 {
-	double	 rate = (double)au->conf->auth_account_rate;
+	struct auth_lane_op	 op;
+	double			 rate = (double)au->conf->auth_account_rate;
 
+	op.rate = rate;
+	op.now = now;
+	op.spend = 0;
+	if (workers_rec_update("lane", l->user, auth_lane_rec, &op) == 0) {
+		l->tokens = op.tokens;
+		l->refilled_ms = now;
+		return;
+	}
 	if (now > l->refilled_ms)
 		l->tokens += (double)(now - l->refilled_ms) * rate / 60000.0;
 	if (l->tokens > rate)
 		l->tokens = rate;
 	l->refilled_ms = now;
+}
+
+/* One hash from the bucket, never below 0. */
+static void
+auth_lane_spend(const struct auth *au, struct auth_lane *l, uint64_t now)
+{
+	struct auth_lane_op	 op;
+
+	op.rate = (double)au->conf->auth_account_rate;
+	op.now = now;
+	op.spend = 1;
+	if (workers_rec_update("lane", l->user, auth_lane_rec, &op) == 0) {
+		l->tokens = op.tokens;
+		l->refilled_ms = now;
+		return;
+	}
+	auth_lane_refill(au, l, now);
+	l->tokens = l->tokens >= 1.0 ? l->tokens - 1.0 : 0.0;
 }
 
 static void
@@ -698,9 +876,7 @@ auth_dispatch(struct auth *au)
 		else
 			break;
 		/* Known clients spend from the bucket too, never below 0. */
-		auth_lane_refill(au, ar->lane, now);
-		ar->lane->tokens = ar->lane->tokens >= 1.0 ?
-		    ar->lane->tokens - 1.0 : 0.0;
+		auth_lane_spend(au, ar->lane, now);
 		auth_wait_done(au, ar);
 		evtimer_del(ar->timer);
 		if (ar->cancelled && ar->followers == NULL) {
@@ -883,7 +1059,10 @@ auth_worker(void *arg)
 		if (au->queue_head == NULL)
 			au->queue_tail = NULL;
 		pthread_mutex_unlock(&au->lock);
+		/* auth_workers is the cap of the daemon, all workers together. */
+		workers_hash_begin();
 		auth_work(ar);
+		workers_hash_end();
 		/* A pointer is far below PIPE_BUF: the write is atomic. */
 		do
 			n = write(au->pipe[1], &ar, sizeof(ar));

@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "proc.h"
+#include "workers.h"
 #include "xmalloc.h"
 
 /* Sessions get this long after SIGTERM before the loop is left. */
@@ -346,10 +347,12 @@ daemon_signal(evutil_socket_t sig, short what, void *arg)
 				log_warnx("SIGHUP: cannot reload the "
 				    "certificate: %s; the old certificate stays "
 				    "in service", err);
-			else
+			else if (d->worker <= 1)
 				log_info("SIGHUP: certificate reloaded");
 		}
-		daemon_conf_recheck(d);
+		/* Every worker reads the same file: one of them says it. */
+		if (d->worker <= 1)
+			daemon_conf_recheck(d);
 		return;
 	}
 	if (d->stopping)
@@ -482,6 +485,12 @@ daemon_start(struct daemon *d, int with_auth)
 		    "an unprivileged account");
 	daemon_check_tls_files(d);
 	daemon_check_state_dir(d);
+	/*
+	 * Before the store, its threads and the authentication pool: they
+	 * do not survive a fork (workers.c).
+	 */
+	workers_shared_init(d->conf->auth_workers);
+	workers_spawn(d, d->workers);
 	memset(&so, 0, sizeof(so));
 	so.cache_size = d->conf->db_cache_size;
 	so.checkpoint_interval = d->conf->db_checkpoint_interval;
@@ -534,6 +543,7 @@ daemon_run_loop(struct daemon *d)
 	 * not at the end of daemon_start(): a log watcher, the tests' one
 	 * included, takes it to mean that the daemon serves.
 	 */
+	workers_ready();
 	log_info("%s %s started", d->name, PACKAGE_VERSION);
 	event_base_dispatch(d->base);
 	log_info("%s stopping", d->name);
@@ -562,17 +572,17 @@ daemon_run(struct daemon *d)
 void
 daemon_cleanup(struct daemon *d)
 {
-	size_t	 i;
+	struct event	**evs[] = { &d->ev_notify, &d->ev_force, &d->ev_hup,
+			    &d->ev_term, &d->ev_int, &d->ev_maint };
+	size_t		  i;
 
+	/* A supervisor (workers.c) made none of them. */
 	auth_free(&d->auth);
-	if (d->ev_notify != NULL)
-		event_free(d->ev_notify);
-	if (d->ev_force != NULL)
-		event_free(d->ev_force);
-	event_free(d->ev_hup);
-	event_free(d->ev_term);
-	event_free(d->ev_int);
-	event_free(d->ev_maint);
+	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (*evs[i] != NULL) {
+			event_free(*evs[i]);
+			*evs[i] = NULL;
+		}
 	/* A clean close: the next opener needs no recovery. */
 	if (d->store != NULL)
 		store_maintain(d->store, 1);

@@ -51,6 +51,8 @@ struct daemon {
 	int			*lsets_external; /* daemon_bind_external() sets */
 	int			 stopping;
 	size_t			 sessions;	/* open connections */
+	size_t			 workers;	/* processes wanted (workers.h) */
+	int			 worker;	/* 0: no supervisor, else 1 + slot */
 	struct event		*ev_hup, *ev_term, *ev_int, *ev_maint;
 	struct event		*ev_notify, *ev_force;
 };

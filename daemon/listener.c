@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -31,12 +32,15 @@
  * up to a minute.  Linux caps it at net.core.somaxconn (4096 on Debian 12).
  */
 #define LISTENER_BACKLOG	4096
+/* Binds of an address in use, 100 ms apart, before giving up. */
+#define LISTENER_BIND_TRIES	50
 
 static int
 listener_bind_tcp(struct listener *l, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res;
-	int		 fd, on = 1, gai;
+	struct timespec	 pause = { 0, 100 * 1000 * 1000 };
+	int		 fd, on = 1, gai, tries;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -56,8 +60,19 @@ listener_bind_tcp(struct listener *l, char *err, size_t errlen)
 	if (res->ai_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
 		goto fail;
-	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, LISTENER_BACKLOG) == -1)
+	/*
+	 * A daemon killed just now (SIGKILL to its process group, as systemd
+	 * does) may have workers still on their way out with the socket
+	 * open (guestbox-imapd(8), imap_workers): wait for them a little.
+	 */
+	for (tries = 0; bind(fd, res->ai_addr, res->ai_addrlen) == -1; tries++) {
+		if (errno != EADDRINUSE || tries >= LISTENER_BIND_TRIES)
+			goto fail;
+		if (tries == 0)
+			log_info("%s: address in use; waiting for it", l->name);
+		nanosleep(&pause, NULL);
+	}
+	if (listen(fd, LISTENER_BACKLOG) == -1)
 		goto fail;
 	freeaddrinfo(res);
 	l->fd = fd;
@@ -210,7 +225,8 @@ listeners_close(struct listeners *ls)
 			evconnlistener_free(ls->v[i].evl);
 		if (ls->v[i].fd != -1)
 			close(ls->v[i].fd);
-		if (ls->v[i].spec.host == NULL && ls->v[i].spec.port != NULL)
+		if (ls->v[i].spec.host == NULL && ls->v[i].spec.port != NULL &&
+		    !ls->inherited)
 			unlink(ls->v[i].spec.port);
 		free(ls->v[i].spec.host);
 		free(ls->v[i].spec.port);

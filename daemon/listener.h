@@ -28,6 +28,7 @@ struct listener {
 struct listeners {
 	struct listener		*v;
 	size_t			 n;
+	int			 inherited;	/* a worker's: keep socket paths */
 };
 
 /*
@@ -39,7 +40,10 @@ int	listeners_bind(const struct listen_list *, const char *state_dir,
 /* Starts accepting; cb gets each new non-blocking fd (TCP_NODELAY set). */
 int	listeners_start(struct event_base *, struct listeners *,
 	    listener_accept_cb, void *arg);
-/* Stops accepting (graceful shutdown) and closes the sockets. */
+/*
+ * Stops accepting (graceful shutdown) and closes the sockets; removes
+ * the socket files unless inherited is set.
+ */
 void	listeners_close(struct listeners *);
 
 #endif

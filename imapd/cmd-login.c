@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +12,7 @@
 #include "imapd.h"
 #include "log.h"
 #include "sasl.h"
+#include "workers.h"
 #include "xmalloc.h"
 
 /* Its rows' handlers and hooks (imap-commands.c). */
@@ -51,24 +53,40 @@ cmd_starttls(struct imap_session *s, const struct imap_command *cmd)
 	return CMD_DONE;
 }
 
+void
+imap_session_account_put(struct imap_session *s)
+{
+	char	 id[32];
+
+	if (s->counted_account == 0)
+		return;
+	snprintf(id, sizeof(id), "%llu",
+	    (unsigned long long)s->counted_account);
+	workers_count_put("account", id);
+	s->counted_account = 0;
+}
+
 static void
 cmd_login_done(struct auth_result *res, void *arg)
 {
 	struct imap_session	*s = arg;
-	struct imap_session	*o;
-	size_t			 n = 0;
+	char			 id[32];
+	int			 ret;
 
 	s->auth = NULL;
 	switch (res->status) {
 	case AUTH_OK:
-		for (o = s->imapd->sessions; o != NULL; o = o->next)
-			if (o->account_id == res->account_id)
-				n++;
-		if (n >= s->imapd->daemon.conf->max_connections_per_account) {
+		/* Counted across the workers (workers.h). */
+		snprintf(id, sizeof(id), "%llu",
+		    (unsigned long long)res->account_id);
+		if ((ret = workers_count_take("account", id,
+		    s->imapd->daemon.conf->max_connections_per_account)) == 0) {
 			imap_tagged(s, "NO", "[LIMIT] Too many connections for "
 			    "this account");
 			break;
 		}
+		if (ret == 1)
+			s->counted_account = res->account_id;
 		s->account_id = res->account_id;
 		memcpy(s->address, res->address, sizeof(s->address));
 		s->key = res->key;

@@ -20,6 +20,7 @@
 #include "imap-sort-cache.h"
 #include "imapd.h"
 #include "log.h"
+#include "workers.h"
 #include "xmalloc.h"
 
 static void	imap_session_input(struct conn *, void *);
@@ -108,18 +109,6 @@ imap_session_live(const struct imap_session *s)
 	return s->phase == CP_LINE && (s->cmd_def->flags & CMD_F_LIVE);
 }
 
-static size_t
-imap_sessions_from(struct imapd *im, const char *peer)
-{
-	struct imap_session	*s;
-	size_t			 n = 0;
-
-	for (s = im->sessions; s != NULL; s = s->next)
-		if (strcmp(s->conn->peer, peer) == 0)
-			n++;
-	return n;
-}
-
 static void
 imap_session_set_limits(struct imap_session *s)
 {
@@ -181,8 +170,9 @@ imap_session_accept(struct imapd *im, struct listener *l, int fd,
 		free(s);
 		return;
 	}
-	if (imap_sessions_from(im, s->conn->peer) >=
-	    d->conf->max_connections_per_ip) {
+	/* Counted across the workers (workers.h), not in this one only. */
+	if ((s->counted_ip = workers_count_take("ip", s->conn->peer,
+	    d->conf->max_connections_per_ip)) == 0) {
 		log_info("%s: too many connections from this address",
 		    s->conn->peer);
 		conn_printf(s->conn, "* BYE [UNAVAILABLE] Too many connections "
@@ -220,6 +210,9 @@ imap_session_free(struct imap_session *s)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	im->nsessions--;
+	if (s->counted_ip == 1)
+		workers_count_put("ip", s->conn->peer);
+	imap_session_account_put(s);
 	auth_cancel(&s->auth);
 	group_commit_cancel(&s->commit_wait);
 	free(s->commit_ok);

@@ -13,6 +13,7 @@
 #include "imap-sort-cache.h"
 #include "imapd.h"
 #include "log.h"
+#include "workers.h"
 #include "xmalloc.h"
 
 static int	imapd_id_cmp(const void *, const void *);
@@ -179,6 +180,7 @@ main(int argc, char *argv[])
 	im.capa_auth = imap_commands_capability(CAPA_LOGGEDIN,
 	    im.daemon.conf->max_message_size);
 	daemon_bind(&im.daemon, &im.daemon.conf->imap_listen);
+	im.daemon.workers = workers_number(im.daemon.conf->imap_workers);
 	daemon_start(&im.daemon, 1);
 	auth_set_login_proto(im.daemon.auth, STORE_LOGIN_IMAP);
 	im.commit = group_commit_new(im.daemon.base, im.daemon.store);

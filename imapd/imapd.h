@@ -193,6 +193,9 @@ struct imap_session {
 	char			 address[ADDR_MAX + 1];
 	struct vault_seckey	*key;
 	int			 revoked;	/* imap_session_revoke() */
+	/* Counted in the workers' shared limits (workers.h): give back. */
+	int			 counted_ip;	/* workers_count_take()'s 1 */
+	uint64_t		 counted_account;
 
 	/* Selected mailbox */
 	struct imap_view	 view;
@@ -252,6 +255,8 @@ void	 imap_session_notify(struct imap_session *, const struct store_event *);
 void	 imap_session_shutdown(struct imap_session *);
 /* The login no longer stands (auth_login_revoked): BYE and close. */
 void	 imap_session_revoke(struct imap_session *);
+/* Gives back the session's place in max_connections_per_account. */
+void	 imap_session_account_put(struct imap_session *);
 /*
  * Brings the selected view up to date and writes the untagged responses;
  * allow_expunge per RFC 3501 7.4.1.  Returns a store error or 0.

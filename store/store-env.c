@@ -1607,10 +1607,17 @@ store_maintain_busy(struct store *st, int force)
 		if (st->opts.log_keep_for_backup &&
 		    store_log_number(*p) >= floor)
 			continue;
-		if (unlink(*p) == -1)
-			log_warn("store: removing %s", *p);
-		else
+		/*
+		 * Every process of the environment maintains it (guestbox-
+		 * imapd's workers on the same timer): another one may have
+		 * removed it first.
+		 */
+		if (unlink(*p) == 0)
 			log_debug("store: removed %s", *p);
+		else if (errno == ENOENT)
+			log_debug("store: %s removed by another process", *p);
+		else
+			log_warn("store: removing %s", *p);
 	}
 	free(list);
 	return 0;
