@@ -216,6 +216,31 @@ store_isalive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
+/* The deadman starts counting; what says where, for its message. */
+static void
+store_wait_begin(struct store *st, enum store_wait what)
+{
+	atomic_store(&st->failchk_what, (int)what);
+	atomic_store(&st->failchk_since, (int64_t)time(NULL));
+}
+
+static const char *
+store_wait_name(int what)
+{
+	switch (what) {
+	case STORE_WAIT_JOIN:
+		return "joining the environment";
+	case STORE_WAIT_OPEN_DBS:
+		return "opening the databases";
+	case STORE_WAIT_FAILCHK:
+		return "failchk";
+	case STORE_WAIT_LOCK_DETECT:
+		return "lock_detect after failchk";
+	default:
+		return "a wait";
+	}
+}
+
 static void
 store_env_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
@@ -466,7 +491,7 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	 * new then).
 	 */
 	if (!(extra & DB_RECOVER))
-		atomic_store(&st->failchk_since, (int64_t)time(NULL));
+		store_wait_begin(st, STORE_WAIT_JOIN);
 	ret = env->open(env, st->db_dir, flags, 0600);
 	if (ret != 0)
 		goto fail;
@@ -492,7 +517,7 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 		return ret;
 	}
 	if (!(extra & DB_RECOVER))
-		atomic_store(&st->failchk_since, (int64_t)time(NULL));
+		store_wait_begin(st, STORE_WAIT_OPEN_DBS);
 	for (i = 0; i < DBI_COUNT; i++) {
 		if ((ret = db_create(&db, env, 0)) != 0)
 			goto fail;
@@ -848,7 +873,7 @@ store_watchdog(void *arg)
 		 * (it stays allocated until the next recovery); its locks
 		 * and transactions are released all the same.
 		 */
-		atomic_store(&st->failchk_since, (int64_t)time(NULL));
+		store_wait_begin(st, STORE_WAIT_FAILCHK);
 		gen = atomic_load(&st->env_gen);
 		if ((ret = st->env->failchk(st->env, 0)) == DB_RUNRECOVERY) {
 			atomic_store(&st->failchk_since, 0);
@@ -866,6 +891,8 @@ store_watchdog(void *arg)
 		}
 		if (ret != 0 && ret != EBUSY)
 			log_warnx("store: failchk: %s", db_strerror(ret));
+		/* The same wait, counted from failchk on. */
+		atomic_store(&st->failchk_what, STORE_WAIT_LOCK_DETECT);
 		(void)st->env->lock_detect(st->env, 0, DB_LOCK_EXPIRE, NULL);
 		atomic_store(&st->failchk_since, 0);
 	}
@@ -903,9 +930,10 @@ store_deadman(void *arg)
 		since = atomic_load(&st->failchk_since);
 		now = (int64_t)time(NULL);
 		if (since != 0 && now - since >= (int64_t)limit) {
-			log_warnx("store: failchk has waited %lld s inside "
+			log_warnx("store: %s has waited %lld s inside "
 			    "Berkeley DB for a process that died; exiting so "
 			    "that a restart recovers it",
+			    store_wait_name(atomic_load(&st->failchk_what)),
 			    (long long)(now - since));
 			/* The next opener would wait the same way. */
 			store_fence_mark();

@@ -69,6 +69,14 @@ extern const char *const store_db_names[DBI_COUNT];
 /* Region mappings of one environment handle (__db.001 ...). */
 #define STORE_STALE_MAPS		32
 
+/* Where the deadman watches a wait (store-env.c, store_deadman). */
+enum store_wait {
+	STORE_WAIT_JOIN = 1,	/* joining the environment, and its failchk */
+	STORE_WAIT_OPEN_DBS,	/* opening the databases after joining */
+	STORE_WAIT_FAILCHK,	/* the watchdog's failchk */
+	STORE_WAIT_LOCK_DETECT,	/* the watchdog's lock_detect after it */
+};
+
 struct store {
 	/*
 	 * The watchdog thread runs failchk and expires lock timeouts once
@@ -107,6 +115,8 @@ struct store {
 	 * then makes us leave (store-env.c, store_deadman).
 	 */
 	_Atomic int64_t	 failchk_since;
+	/* What it waits in then, for the deadman's message. */
+	atomic_int	 failchk_what;	/* enum store_wait */
 	/*
 	 * The regions the handle being replaced maps (store_env_reopen):
 	 * only these are unmapped after, never the new handle's.
