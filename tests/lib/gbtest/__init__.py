@@ -17,5 +17,6 @@ from .net import (free_port, free_ports, listening, quiet_port,  # noqa: E402,F4
 from .daemons import Daemon  # noqa: E402,F401
 from .server import (GuestboxServer, RawClient, maildir_snapshot,  # noqa: E402,F401
                      snapshot)
-from .stack import DAEMONS, EX_TEMPFAIL, RECOVERY_EXIT, SMARTHOST, Stack  # noqa: E402,F401
+from .stack import (DAEMONS, EX_TEMPFAIL, RECOVERY_EXIT, SMARTHOST,  # noqa: E402,F401
+                    Stack, daemon_libdb_fault, libdb_fault)
 from .repl import ReplSite  # noqa: E402,F401
