@@ -19,27 +19,66 @@
 #include "mime.h"
 #include "util.h"
 
-/* Converts from charset to UTF-8; unknown charsets pass bytes through. */
-void
-mime_decode_charset(struct pack *out, const char *charset, const uint8_t *in,
-    size_t len)
-{
-	iconv_t		 cd;
-	char		 buf[4096], *ip = (char *)(uintptr_t)in, *op;
-	size_t		 il = len, ol, r;
+/* An incomplete character longer than this is broken bytes, not waiting. */
+#define DECODE_WAIT_MAX		32
 
+static void	decode_charset_open(struct mime_decoder *, const char *);
+static void	decode_charset_run(struct mime_decoder *, struct pack *,
+		    const uint8_t *, size_t, int final);
+static size_t	decode_qp_run(struct pack *, const uint8_t *, size_t, int q,
+		    int final);
+static void	decode_base64_run(struct mime_decoder *, struct pack *,
+		    const uint8_t *, size_t);
+
+static void
+decode_charset_open(struct mime_decoder *d, const char *charset)
+{
+	d->cd = (iconv_t)-1;
 	if (charset == NULL || *charset == '\0' ||
 	    strcasecmp(charset, "utf-8") == 0 ||
-	    strcasecmp(charset, "us-ascii") == 0 ||
-	    (cd = iconv_open("UTF-8", charset)) == (iconv_t)-1) {
-		pack_raw(out, in, len);
+	    strcasecmp(charset, "us-ascii") == 0)
+		return;
+	d->cd = iconv_open("UTF-8", charset);
+}
+
+/*
+ * Converts in to UTF-8 after what waited.  Unless final, a character the
+ * input ends inside (EINVAL) waits for the next piece; at the end it is
+ * broken bytes like any other.
+ */
+static void
+decode_charset_run(struct mime_decoder *d, struct pack *out, const uint8_t *in,
+    size_t len, int final)
+{
+	char		 buf[4096], *ip, *op;
+	size_t		 il, ol, r;
+
+	if (d->cd == (iconv_t)-1) {
+		if (len > 0)
+			pack_raw(out, in, len);
 		return;
 	}
+	if (d->cs_wait.len > 0) {
+		d->cs_tmp.len = 0;
+		pack_raw(&d->cs_tmp, d->cs_wait.buf, d->cs_wait.len);
+		if (len > 0)
+			pack_raw(&d->cs_tmp, in, len);
+		d->cs_wait.len = 0;
+		in = d->cs_tmp.buf;
+		len = d->cs_tmp.len;
+	}
+	ip = (char *)(uintptr_t)in;
+	il = len;
 	while (il > 0) {
 		op = buf;
 		ol = sizeof(buf);
-		r = iconv(cd, &ip, &il, &op, &ol);
+		r = iconv(d->cd, &ip, &il, &op, &ol);
 		pack_raw(out, buf, sizeof(buf) - ol);
+		if (r == (size_t)-1 && errno == EINVAL && !final &&
+		    il < DECODE_WAIT_MAX) {
+			pack_raw(&d->cs_wait, ip, il);
+			break;
+		}
 		if (r == (size_t)-1 && errno != E2BIG) {
 			/* A broken byte: keep it and go on after it. */
 			pack_raw(out, ip, 1);
@@ -47,12 +86,27 @@ mime_decode_charset(struct pack *out, const char *charset, const uint8_t *in,
 			il--;
 		}
 	}
-	iconv_close(cd);
 }
 
-/* RFC 2045 6.7 quoted-printable (q: RFC 2047 "_" is a space). */
+/* Converts from charset to UTF-8; unknown charsets pass bytes through. */
 void
-mime_decode_qp(struct pack *out, const uint8_t *p, size_t len, int q)
+mime_decode_charset(struct pack *out, const char *charset, const uint8_t *in,
+    size_t len)
+{
+	struct mime_decoder	 d;
+
+	memset(&d, 0, sizeof(d));
+	decode_charset_open(&d, charset);
+	decode_charset_run(&d, out, in, len, 1);
+	mime_decoder_clear(&d);
+}
+
+/*
+ * Decodes p up to an "=" fewer than three bytes before its end (which
+ * needs the next piece to tell) unless final; returns the bytes used.
+ */
+static size_t
+decode_qp_run(struct pack *out, const uint8_t *p, size_t len, int q, int final)
 {
 	size_t	 i;
 	int	 h, l;
@@ -67,6 +121,8 @@ mime_decode_qp(struct pack *out, const uint8_t *p, size_t len, int q)
 			pack_raw(out, &p[i], 1);
 			continue;
 		}
+		if (!final && len - i < 3)
+			return i;
 		if (i + 2 < len + 0 && (h = mail_hexval(p[i + 1])) != -1 &&
 		    (l = mail_hexval(p[i + 2])) != -1) {
 			c = (uint8_t)(h << 4 | l);
@@ -81,29 +137,49 @@ mime_decode_qp(struct pack *out, const uint8_t *p, size_t len, int q)
 		} else
 			pack_raw(out, &p[i], 1);
 	}
+	return len;
+}
+
+/* RFC 2045 6.7 quoted-printable (q: RFC 2047 "_" is a space). */
+void
+mime_decode_qp(struct pack *out, const uint8_t *p, size_t len, int q)
+{
+	(void)decode_qp_run(out, p, len, q, 1);
+}
+
+/* Lenient: anything outside the alphabet is skipped, "=" ends it all. */
+static void
+decode_base64_run(struct mime_decoder *d, struct pack *out, const uint8_t *p,
+    size_t len)
+{
+	int	 v;
+	uint8_t	 c;
+	size_t	 i;
+
+	for (i = 0; i < len && !d->b64_end; i++) {
+		if (p[i] == '=') {
+			d->b64_end = 1;
+			break;
+		}
+		if ((v = b64_value(p[i])) == -1)
+			continue;
+		d->bits = (d->bits << 6) | (uint32_t)v;
+		if ((d->nbits += 6) >= 8) {
+			d->nbits -= 8;
+			c = (uint8_t)(d->bits >> d->nbits);
+			pack_raw(out, &c, 1);
+		}
+	}
 }
 
 /* RFC 2045 6.8, lenient: anything outside the alphabet is skipped. */
 void
 mime_decode_base64(struct pack *out, const uint8_t *p, size_t len)
 {
-	uint32_t	 bits = 0;
-	int		 n = 0, v;
-	uint8_t		 c;
-	size_t		 i;
+	struct mime_decoder	 d;
 
-	for (i = 0; i < len; i++) {
-		if (p[i] == '=')
-			break;
-		if ((v = b64_value(p[i])) == -1)
-			continue;
-		bits = (bits << 6) | (uint32_t)v;
-		if ((n += 6) >= 8) {
-			n -= 8;
-			c = (uint8_t)(bits >> n);
-			pack_raw(out, &c, 1);
-		}
-	}
+	memset(&d, 0, sizeof(d));
+	decode_base64_run(&d, out, p, len);
 }
 
 /* RFC 2047 encoded words of a header value, to UTF-8. */
@@ -176,24 +252,95 @@ mime_decode_words(struct pack *out, const uint8_t *p, size_t len)
 }
 
 void
+mime_decoder_init(struct mime_decoder *d, const struct mime_content *c)
+{
+	char	*charset;
+	size_t	 clen;
+
+	memset(d, 0, sizeof(*d));
+	pack_init(&d->qp_wait);
+	pack_init(&d->cs_wait);
+	pack_init(&d->tmp);
+	pack_init(&d->cs_tmp);
+	pack_init(&d->raw);
+	if (c->encoding != NULL && strcasecmp(c->encoding, "base64") == 0)
+		d->enc = MIME_DECODER_BASE64;
+	else if (c->encoding != NULL &&
+	    strcasecmp(c->encoding, "quoted-printable") == 0)
+		d->enc = MIME_DECODER_QP;
+	else
+		d->enc = MIME_DECODER_RAW;
+	charset = mime_param_get(c->params, c->nparams, "charset", NULL, &clen);
+	decode_charset_open(d, charset);
+	free(charset);
+}
+
+void
+mime_decoder_feed(struct mime_decoder *d, struct pack *out, const uint8_t *p,
+    size_t len)
+{
+	size_t	 used;
+
+	switch (d->enc) {
+	case MIME_DECODER_BASE64:
+		d->raw.len = 0;
+		decode_base64_run(d, &d->raw, p, len);
+		break;
+	case MIME_DECODER_QP:
+		if (d->qp_wait.len > 0) {
+			d->tmp.len = 0;
+			pack_raw(&d->tmp, d->qp_wait.buf, d->qp_wait.len);
+			if (len > 0)
+				pack_raw(&d->tmp, p, len);
+			d->qp_wait.len = 0;
+			p = d->tmp.buf;
+			len = d->tmp.len;
+		}
+		d->raw.len = 0;
+		used = decode_qp_run(&d->raw, p, len, 0, 0);
+		if (used < len)
+			pack_raw(&d->qp_wait, p + used, len - used);
+		break;
+	default:
+		decode_charset_run(d, out, p, len, 0);
+		return;
+	}
+	decode_charset_run(d, out, d->raw.buf, d->raw.len, 0);
+}
+
+void
+mime_decoder_finish(struct mime_decoder *d, struct pack *out)
+{
+	d->raw.len = 0;
+	if (d->qp_wait.len > 0) {
+		(void)decode_qp_run(&d->raw, d->qp_wait.buf, d->qp_wait.len,
+		    0, 1);
+		d->qp_wait.len = 0;
+	}
+	decode_charset_run(d, out, d->raw.buf, d->raw.len, 1);
+}
+
+void
+mime_decoder_clear(struct mime_decoder *d)
+{
+	if (d->cd != (iconv_t)-1)
+		iconv_close(d->cd);
+	d->cd = (iconv_t)-1;
+	pack_free(&d->qp_wait);
+	pack_free(&d->cs_wait);
+	pack_free(&d->tmp);
+	pack_free(&d->cs_tmp);
+	pack_free(&d->raw);
+}
+
+void
 mime_decode_part_text(struct pack *out, const uint8_t *msg,
     const struct mime_part *p, const struct mime_content *c)
 {
-	struct pack	 raw;
-	char		*charset;
-	size_t		 clen;
+	struct mime_decoder	 d;
 
-	pack_init(&raw);
-	if (c->encoding != NULL && strcasecmp(c->encoding, "base64") == 0)
-		mime_decode_base64(&raw, msg + p->body_off,
-		    (size_t)p->body_len);
-	else if (c->encoding != NULL &&
-	    strcasecmp(c->encoding, "quoted-printable") == 0)
-		mime_decode_qp(&raw, msg + p->body_off, (size_t)p->body_len, 0);
-	else
-		pack_raw(&raw, msg + p->body_off, (size_t)p->body_len);
-	charset = mime_param_get(c->params, c->nparams, "charset", NULL, &clen);
-	mime_decode_charset(out, charset, raw.buf, raw.len);
-	free(charset);
-	pack_free(&raw);
+	mime_decoder_init(&d, c);
+	mime_decoder_feed(&d, out, msg + p->body_off, (size_t)p->body_len);
+	mime_decoder_finish(&d, out);
+	mime_decoder_clear(&d);
 }

@@ -9,9 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <iconv.h>
+
+#include "pack.h"
+
 struct mime_content;
 struct mime_part;
-struct pack;
 
 /* Converts from charset to UTF-8; unknown charsets pass bytes through. */
 void	 mime_decode_charset(struct pack *, const char *charset,
@@ -28,5 +31,38 @@ void	 mime_decode_words(struct pack *, const uint8_t *, size_t);
  */
 void	 mime_decode_part_text(struct pack *, const uint8_t *msg,
 	    const struct mime_part *, const struct mime_content *);
+
+/*
+ * The same decoding in pieces, for a body too large to hold (SEARCH
+ * BODY over a 50 MB message, issue 17): the body fed in any split gives
+ * exactly the output mime_decode_part_text() gives for the whole (the
+ * functions above are this run over one piece).  What a piece ends
+ * inside (an "=XX" or a soft line break, a multibyte character of the
+ * charset) waits for the next; finish flushes it as the end of the body.
+ */
+struct mime_decoder {
+	int		 enc;		/* MIME_DECODER_* */
+	/* base64: the bits not yet a byte; an "=" ends the body. */
+	uint32_t	 bits;
+	int		 nbits;
+	int		 b64_end;
+	/* The charset: (iconv_t)-1 passes bytes through. */
+	iconv_t		 cd;
+	struct pack	 qp_wait;	/* an "=" and what followed, <= 2 */
+	struct pack	 cs_wait;	/* an incomplete character */
+	struct pack	 tmp, cs_tmp, raw;	/* scratch */
+};
+
+#define MIME_DECODER_RAW	0
+#define MIME_DECODER_QP		1
+#define MIME_DECODER_BASE64	2
+
+/* c: a leaf's Content-* fields (its transfer encoding and charset). */
+void	 mime_decoder_init(struct mime_decoder *, const struct mime_content *);
+void	 mime_decoder_feed(struct mime_decoder *, struct pack *out,
+	    const uint8_t *, size_t);
+/* The end of the body: what waited is decoded as the whole would be. */
+void	 mime_decoder_finish(struct mime_decoder *, struct pack *out);
+void	 mime_decoder_clear(struct mime_decoder *);
 
 #endif
