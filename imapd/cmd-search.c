@@ -27,7 +27,9 @@
 #include "imap-text.h"
 #include "imapd.h"
 #include "log.h"
+#include "mime-cache.h"
 #include "mime.h"
+#include "pack.h"
 #include "rfc5322.h"
 #include "xmalloc.h"
 
@@ -35,62 +37,22 @@
 imap_cmd_fn	cmd_search;
 
 struct search_msg;
+struct search_run;
 
-static void	search_prepare(struct imap_session *, struct imap_search_key *,
-		    int *needs_text);
+static void	search_prepare(struct search_run *, struct imap_search_key *);
 static int	search_match(const struct imap_search_key *,
 		    struct search_msg *);
-
-/*
- * Readies a parsed program for matching: string keys folded the way
- * imap-text.c folds the messages, "$" replaced by the saved result
- * (RFC 5182 2.1), and whether any key needs the message text.
- * Recursion is bounded by the parser's depth limit.
- */
-static void
-search_prepare(struct imap_session *s, struct imap_search_key *key,
-    int *needs_text)
-{
-	struct imap_seqset	*saved;
-	char			*folded;
-	size_t			 i;
-
-	for (i = 0; i < key->nsub; i++)
-		search_prepare(s, &key->sub[i], needs_text);
-	switch (key->type) {
-	case IMAP_SEARCH_BCC:
-	case IMAP_SEARCH_BODY:
-	case IMAP_SEARCH_CC:
-	case IMAP_SEARCH_FROM:
-	case IMAP_SEARCH_SUBJECT:
-	case IMAP_SEARCH_TEXT:
-	case IMAP_SEARCH_TO:
-	case IMAP_SEARCH_HEADER:
-		folded = imap_text_fold(key->str, strlen(key->str));
-		free(key->str);
-		key->str = folded;
-		*needs_text = 1;
-		break;
-	case IMAP_SEARCH_SENTBEFORE:
-	case IMAP_SEARCH_SENTON:
-	case IMAP_SEARCH_SENTSINCE:
-		*needs_text = 1;
-		break;
-	case IMAP_SEARCH_SEQSET:
-	case IMAP_SEARCH_UID:
-		if (!key->seqset.saved)
-			break;
-		saved = imap_saved_set(s, key->type == IMAP_SEARCH_UID);
-		imap_seqset_clear(&key->seqset);
-		key->seqset = *saved;
-		free(saved);
-		break;
-	default:
-		break;
-	}
-}
+static int	search_match_partial(const struct imap_search_key *,
+		    struct search_msg *);
 
 /* ---- evaluation ---- */
+
+/*
+ * What a key returns when the message's part it tests has not been read
+ * yet (a large message read in pieces, or none yet): AND, OR and NOT
+ * pass it on unless the other keys decide.
+ */
+#define SEARCH_UNKNOWN		(-1)
 
 struct search_msg {
 	uint32_t		 seq;
@@ -99,6 +61,14 @@ struct search_msg {
 	struct imap_view	*view;
 	const uint8_t		*text;		/* NULL: keys need no text */
 	size_t			 textlen;
+	/*
+	 * The message is read in pieces (or not yet): text is its header
+	 * alone, or NULL while that is unread; the BODY and TEXT keys ask
+	 * scan, and are unknown until it has found their needle or ended.
+	 */
+	int			 partial;
+	const struct search_run	*run;
+	const struct search_scan *scan;
 	struct mime_msg		*mime;		/* lazily: BODY and TEXT only */
 	int			 hdr_known;
 	size_t			 hdr_len;	/* top-level header, lazily */
@@ -220,7 +190,11 @@ search_key_field(const struct imap_search_key *key)
 	}
 }
 
-/* Recursion bounded by the parser's depth limit (IMAP_SEARCH_DEPTH_MAX). */
+/*
+ * 1 or 0; SEARCH_UNKNOWN only for a partial message, where what decides
+ * is not read yet.  Recursion bounded by the parser's depth limit
+ * (IMAP_SEARCH_DEPTH_MAX).
+ */
 static int
 search_match(const struct imap_search_key *key, struct search_msg *sm)
 {
@@ -229,22 +203,28 @@ search_match(const struct imap_search_key *key, struct search_msg *sm)
 	uint32_t		 bit;
 	unsigned int		 kw;
 	size_t			 i, hlen;
+	int			 r, v;
 
 	switch (key->type) {
 	case IMAP_SEARCH_ALL:
 		return 1;
 	case IMAP_SEARCH_AND:
-		for (i = 0; i < key->nsub; i++)
-			if (!search_match(&key->sub[i], sm))
+		for (r = 1, i = 0; i < key->nsub; i++)
+			if ((v = search_match(&key->sub[i], sm)) == 0)
 				return 0;
-		return 1;
+			else if (v == SEARCH_UNKNOWN)
+				r = v;
+		return r;
 	case IMAP_SEARCH_OR:
-		for (i = 0; i < key->nsub; i++)
-			if (search_match(&key->sub[i], sm))
+		for (r = 0, i = 0; i < key->nsub; i++)
+			if ((v = search_match(&key->sub[i], sm)) == 1)
 				return 1;
-		return 0;
+			else if (v == SEARCH_UNKNOWN)
+				r = v;
+		return r;
 	case IMAP_SEARCH_NOT:
-		return !search_match(&key->sub[0], sm);
+		v = search_match(&key->sub[0], sm);
+		return v == SEARCH_UNKNOWN ? v : !v;
 	case IMAP_SEARCH_FLAG:
 		if ((bit = search_flag_bit(key->flag)) == 0)
 			return sm->recent == (key->set != 0);
@@ -266,6 +246,8 @@ search_match(const struct imap_search_key *key, struct search_msg *sm)
 	case IMAP_SEARCH_SENTBEFORE:
 	case IMAP_SEARCH_SENTON:
 	case IMAP_SEARCH_SENTSINCE:
+		if (sm->partial && sm->text == NULL)
+			return SEARCH_UNKNOWN;
 		/* RFC 3501 6.4.4: no usable Date: header falls back to INTERNALDATE. */
 		if (search_sent_date(sm, &t) == -1)
 			t = (time_t)m->internaldate;
@@ -288,16 +270,22 @@ search_match(const struct imap_search_key *key, struct search_msg *sm)
 	case IMAP_SEARCH_CC:
 	case IMAP_SEARCH_FROM:
 	case IMAP_SEARCH_TO:
+		if (sm->partial && sm->text == NULL)
+			return SEARCH_UNKNOWN;
 		return search_msg_header_len(sm, &hlen) == 0 &&
 		    imap_text_address_match(sm->text, hlen,
 		    search_key_field(key), key->str);
 	case IMAP_SEARCH_SUBJECT:
 	case IMAP_SEARCH_HEADER:
+		if (sm->partial && sm->text == NULL)
+			return SEARCH_UNKNOWN;
 		return search_msg_header_len(sm, &hlen) == 0 &&
 		    imap_text_header_match(sm->text, hlen,
 		    search_key_field(key), key->str);
 	case IMAP_SEARCH_BODY:
 	case IMAP_SEARCH_TEXT:
+		if (sm->partial)
+			return search_match_partial(key, sm);
 		if (search_msg_mime(sm) == NULL)
 			return 0;
 		if (sm->body == NULL)
@@ -351,6 +339,12 @@ struct search_run {
 	struct event		*ev;		/* the next slice */
 	/* SORT, THREAD: their hooks; hooks.hit NULL for SEARCH. */
 	struct imap_search_hooks hooks;
+	/* The BODY and TEXT keys, and their folded strings. */
+	const struct imap_search_key **textkeys;
+	const char		**needles;
+	size_t			 ntextkeys;
+	struct search_scan	*scan;		/* a large message, begun */
+	int			 scan_err;	/* the store error that ended it */
 };
 
 static void	search_run_free(void *);
@@ -358,6 +352,397 @@ static void	search_candidates(struct search_run *);
 static void	search_slice_cb(evutil_socket_t, short, void *);
 static enum imap_cmd_status search_run_start(struct imap_session *,
 		    struct search_run *);
+
+/*
+ * Readies a parsed program for matching: string keys folded the way
+ * imap-text.c folds the messages, "$" replaced by the saved result
+ * (RFC 5182 2.1), whether any key needs the message text, and the BODY
+ * and TEXT keys listed (a large message is read for them in pieces).
+ * Recursion is bounded by the parser's depth limit.
+ */
+static void
+search_prepare(struct search_run *sr, struct imap_search_key *key)
+{
+	struct imap_session	*s = sr->s;
+	struct imap_seqset	*saved;
+	char			*folded;
+	size_t			 i;
+
+	for (i = 0; i < key->nsub; i++)
+		search_prepare(sr, &key->sub[i]);
+	switch (key->type) {
+	case IMAP_SEARCH_BCC:
+	case IMAP_SEARCH_BODY:
+	case IMAP_SEARCH_CC:
+	case IMAP_SEARCH_FROM:
+	case IMAP_SEARCH_SUBJECT:
+	case IMAP_SEARCH_TEXT:
+	case IMAP_SEARCH_TO:
+	case IMAP_SEARCH_HEADER:
+		folded = imap_text_fold(key->str, strlen(key->str));
+		free(key->str);
+		key->str = folded;
+		sr->needs_text = 1;
+		if (key->type == IMAP_SEARCH_BODY ||
+		    key->type == IMAP_SEARCH_TEXT) {
+			sr->textkeys = xreallocarray(sr->textkeys,
+			    sr->ntextkeys + 1, sizeof(*sr->textkeys));
+			sr->needles = xreallocarray(sr->needles,
+			    sr->ntextkeys + 1, sizeof(*sr->needles));
+			sr->textkeys[sr->ntextkeys] = key;
+			sr->needles[sr->ntextkeys++] = key->str;
+		}
+		break;
+	case IMAP_SEARCH_SENTBEFORE:
+	case IMAP_SEARCH_SENTON:
+	case IMAP_SEARCH_SENTSINCE:
+		sr->needs_text = 1;
+		break;
+	case IMAP_SEARCH_SEQSET:
+	case IMAP_SEARCH_UID:
+		if (!key->seqset.saved)
+			break;
+		saved = imap_saved_set(s, key->type == IMAP_SEARCH_UID);
+		imap_seqset_clear(&key->seqset);
+		key->seqset = *saved;
+		free(saved);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * issue 17: SEARCH BODY over three 50 MB messages held the loop for 3 s,
+ * each message decrypted and decoded whole.  A message of at least
+ * SEARCH_STREAM_MIN whose program the flags and sizes do not decide is
+ * read in pieces: its top-level header first (the header keys and TEXT),
+ * then its text parts through imap_text_scan, one sealed chunk at a time
+ * and SEARCH_SLICE_MS of them per slice, until the program is decided.
+ * It holds one chunk, the header and the scan's state, never the
+ * message.  The structure comes from the cache sealed with the blob; a
+ * message without one is read whole as before.
+ *
+ * Each chunk is read in its own transaction that first looks the message
+ * up: one expunged by another session meanwhile (its blob may be gone)
+ * is not matched, as one expunged before its slice is skipped.  A
+ * session that goes mid-message frees the scan with the run.
+ */
+#define SEARCH_STREAM_MIN	(1024 * 1024)
+
+struct search_scan {
+	uint32_t		 seq;
+	struct store_msg	 m;		/* as the slice that began it read it */
+	int			 recent;
+	struct mime_msg		*mime;		/* from the cache */
+	struct store_blob_reader *reader;
+	uint8_t			*chunk;		/* VAULT_CHUNK bytes */
+	size_t			 chunklen;
+	uint32_t		 chunkno;	/* the chunk it holds, or UINT32_MAX */
+	uint32_t		 want;		/* for search_chunk_txn */
+	int			 gone;		/* expunged meanwhile */
+	struct pack		 hdr;		/* the top-level header */
+	int			 hdr_done;
+	uint8_t			*hdr_hit;	/* TEXT key i in the header */
+	struct imap_text_scan	*text;		/* the body text, once begun */
+	int			 text_done;
+};
+
+static void
+search_scan_free(struct search_scan **scp)
+{
+	struct search_scan	*sc = *scp;
+
+	if (sc == NULL)
+		return;
+	imap_text_scan_free(&sc->text);
+	store_blob_reader_free(&sc->reader);
+	mime_msg_free(&sc->mime);
+	if (sc->chunk != NULL) {
+		sodium_memzero(sc->chunk, VAULT_CHUNK);
+		free(sc->chunk);
+	}
+	if (sc->hdr.buf != NULL)
+		sodium_memzero(sc->hdr.buf, sc->hdr.cap);
+	pack_free(&sc->hdr);
+	free(sc->hdr_hit);
+	free(sc);
+	*scp = NULL;
+}
+
+/*
+ * In search_txn: begins reading message seq (its record m) in pieces.
+ * 0 when begun (sr->scan), 1 if it has no usable cached structure (it is
+ * read whole), else a store error.
+ */
+static int
+search_scan_open(struct store_txn *txn, struct search_run *sr, uint32_t seq,
+    const struct store_msg *m, int recent)
+{
+	struct search_scan	*sc;
+	struct mime_msg		*mime = NULL;
+	uint8_t			*aux = NULL;
+	size_t			 auxlen = 0;
+	int			 ret;
+
+	if ((ret = store_blob_aux_get(txn, sr->s->key, m->blob_id, &aux,
+	    &auxlen)) != 0)
+		return ret;
+	if (aux != NULL)
+		mime = mime_cache_decode(aux, auxlen, m->size);
+	free(aux);
+	/* A version 1 cache kept no part tree: the old way then. */
+	if (mime == NULL || mime->nparts == 0 ||
+	    mime->v1_bodystructure != NULL) {
+		mime_msg_free(&mime);
+		return 1;
+	}
+	sc = xcalloc(1, sizeof(*sc));
+	sc->mime = mime;
+	if ((ret = store_blob_reader_open(txn, sr->s->key, m->blob_id,
+	    &sc->reader)) != 0) {
+		search_scan_free(&sc);
+		return ret;
+	}
+	sc->seq = seq;
+	sc->m = *m;
+	sc->recent = recent;
+	sc->chunk = xmalloc(VAULT_CHUNK);
+	sc->chunkno = UINT32_MAX;
+	pack_init(&sc->hdr);
+	sc->hdr_hit = xcalloc(sr->ntextkeys + 1, 1);
+	sr->scan = sc;
+	return 0;
+}
+
+static int
+search_chunk_txn(struct store_txn *txn, void *arg)
+{
+	struct search_run	*sr = arg;
+	struct search_scan	*sc = sr->scan;
+	struct imap_session	*s = sr->s;
+	struct store_msg	 m;
+	int			 ret;
+
+	sc->chunkno = UINT32_MAX;
+	ret = store_msg_get(txn, s->account_id, s->view.mailbox_id, sc->m.uid,
+	    &m);
+	if (ret == STORE_ENOTFOUND) {
+		sc->gone = 1;
+		return 0;
+	}
+	if (ret != 0)
+		return ret;
+	if ((ret = store_blob_reader_chunk(txn, sc->reader, sc->want,
+	    sc->chunk, &sc->chunklen)) != 0)
+		return ret;
+	sc->chunkno = sc->want;
+	return 0;
+}
+
+/*
+ * The bytes of the message from pos on that the chunk holding pos has:
+ * 0 with *pp, *np; 1 if the message is gone or pos is past its end; -1
+ * after a store error (sr->scan_err).  *readp counts chunks read.
+ */
+static int
+search_scan_bytes(struct search_run *sr, uint64_t pos, const uint8_t **pp,
+    size_t *np, unsigned int *readp)
+{
+	struct search_scan	*sc = sr->scan;
+	size_t			 in;
+	int			 ret;
+
+	if (pos / VAULT_CHUNK != sc->chunkno) {
+		sc->want = (uint32_t)(pos / VAULT_CHUNK);
+		if ((ret = imap_txn(sr->s, search_chunk_txn, sr)) != 0) {
+			sr->scan_err = ret;
+			return -1;
+		}
+		(*readp)++;
+		if (sc->gone)
+			return 1;
+	}
+	in = (size_t)(pos - (uint64_t)sc->chunkno * VAULT_CHUNK);
+	if (in >= sc->chunklen)
+		return 1;
+	*pp = sc->chunk + in;
+	*np = sc->chunklen - in;
+	return 0;
+}
+
+/* The program over what was read of the scan's message. */
+static int
+search_scan_match(struct search_run *sr)
+{
+	struct search_scan	*sc = sr->scan;
+	struct search_msg	 sm;
+	int			 hit;
+
+	memset(&sm, 0, sizeof(sm));
+	sm.seq = sc->seq;
+	sm.recent = sc->recent;
+	sm.m = &sc->m;
+	sm.view = &sr->s->view;
+	sm.partial = 1;
+	sm.run = sr;
+	sm.scan = sc;
+	if (sc->hdr_done) {
+		sm.text = sc->hdr.len > 0 ? sc->hdr.buf : (const uint8_t *)"";
+		sm.textlen = sc->hdr.len;
+		sm.hdr_known = 1;
+		sm.hdr_len = sc->hdr.len;
+	}
+	hit = search_match(&sr->prog.root, &sm);
+	mime_msg_free(&sm.mime);
+	free(sm.body);
+	free(sm.header);
+	return hit;
+}
+
+/* The header read whole: the TEXT keys' header halves decided. */
+static void
+search_scan_header_done(struct search_run *sr)
+{
+	struct search_scan	*sc = sr->scan;
+	char			*header;
+	size_t			 i;
+
+	sc->hdr_done = 1;
+	header = imap_text_header(sc->hdr.len > 0 ? sc->hdr.buf :
+	    (const uint8_t *)"", sc->hdr.len);
+	for (i = 0; i < sr->ntextkeys; i++)
+		sc->hdr_hit[i] = strstr(header, sr->needles[i]) != NULL;
+	sodium_memzero(header, strlen(header));
+	free(header);
+	sc->text = imap_text_scan_new(sc->mime, sc->m.size, sr->needles,
+	    sr->ntextkeys);
+}
+
+/* search_scan_run() after a store error (sr->scan_err). */
+#define SEARCH_SCAN_ERROR	(-2)
+
+/*
+ * Reads on in the scan's message until deadline: SEARCH_UNKNOWN if more
+ * is left, 1 or 0 once decided (or 0 if the message went), or
+ * SEARCH_SCAN_ERROR.  At least one chunk a call, so it always gets on.
+ */
+static int
+search_scan_run(struct search_run *sr, uint64_t deadline)
+{
+	struct search_scan	*sc = sr->scan;
+	const uint8_t		*p;
+	uint64_t		 off, len, hlen = sc->mime->parts[0].hdr_len;
+	size_t			 n;
+	unsigned int		 nread = 0;
+	int			 ret, hit;
+
+	if (hlen > sc->m.size)
+		hlen = sc->m.size;
+	for (;;) {
+		if (nread > 0 && time_mono_ms() >= deadline)
+			return SEARCH_UNKNOWN;
+		if (!sc->hdr_done && sc->hdr.len < hlen) {
+			off = sc->hdr.len;
+			len = hlen - off;
+		} else if (!sc->hdr_done) {
+			search_scan_header_done(sr);
+			if ((hit = search_scan_match(sr)) != SEARCH_UNKNOWN)
+				return hit;
+			continue;
+		} else if (!imap_text_scan_next(sc->text, &off, &len)) {
+			sc->text_done = 1;
+			hit = search_scan_match(sr);
+			return hit == 1;
+		}
+		if ((ret = search_scan_bytes(sr, off, &p, &n, &nread)) == -1)
+			return SEARCH_SCAN_ERROR;
+		if (ret == 1)
+			return 0;
+		if (n > len)
+			n = (size_t)len;
+		if (!sc->hdr_done) {
+			pack_raw(&sc->hdr, p, n);
+			continue;
+		}
+		imap_text_scan_feed(sc->text, p, n);
+		/* A needle found may decide it before the end. */
+		if (off + n == ((uint64_t)sc->chunkno * VAULT_CHUNK +
+		    sc->chunklen) && (hit = search_scan_match(sr)) !=
+		    SEARCH_UNKNOWN)
+			return hit;
+	}
+}
+
+/* A BODY or TEXT key of a message read in pieces (search_scan). */
+static int
+search_match_partial(const struct imap_search_key *key, struct search_msg *sm)
+{
+	const struct search_scan	*sc = sm->scan;
+	const struct search_run		*sr = sm->run;
+	size_t				 i;
+	int				 body;
+
+	for (i = 0; i < sr->ntextkeys && sr->textkeys[i] != key; i++)
+		continue;
+	if (sc == NULL || i == sr->ntextkeys)
+		return SEARCH_UNKNOWN;
+	if (sc->text != NULL && imap_text_scan_found(sc->text, i))
+		body = 1;
+	else
+		body = sc->text_done ? 0 : SEARCH_UNKNOWN;
+	/* RFC 3501 6.4.4: TEXT is the header or the body. */
+	if (key->type == IMAP_SEARCH_BODY || body == 1)
+		return body;
+	if (!sc->hdr_done)
+		return SEARCH_UNKNOWN;
+	return sc->hdr_hit[i] ? 1 : body;
+}
+
+/* Message seq (its record m) matched: kept, and given to the hooks. */
+static int
+search_record(struct store_txn *txn, struct search_run *sr, uint32_t seq,
+    const struct store_msg *m)
+{
+	int	 ret;
+
+	if (sr->hooks.hit != NULL && (ret = sr->hooks.hit(txn, sr->s,
+	    sr->nhits, seq, m, sr->hooks.arg)) != 0)
+		return ret;
+	if (sr->nhits == sr->hitcap) {
+		sr->hitcap = sr->hitcap == 0 ? 64 : sr->hitcap * 2;
+		sr->hits = xreallocarray(sr->hits, sr->hitcap,
+		    sizeof(*sr->hits));
+	}
+	if (sr->nhits == 0)
+		sr->firstmodseq = m->modseq;
+	sr->hits[sr->nhits++] = sr->uid_mode ? m->uid : seq;
+	sr->lastmodseq = m->modseq;
+	if (m->modseq > sr->maxmodseq)
+		sr->maxmodseq = m->modseq;
+	return 0;
+}
+
+/* The scan's message matched: recorded from its record now, if it is. */
+static int
+search_scan_hit_txn(struct store_txn *txn, void *arg)
+{
+	struct search_run	*sr = arg;
+	struct imap_session	*s = sr->s;
+	struct store_msg	 m;
+	int			 ret;
+
+	sr->nhits = sr->slice_nhits;
+	sr->maxmodseq = sr->slice_maxmodseq;
+	sr->lastmodseq = sr->slice_lastmodseq;
+	ret = store_msg_get(txn, s->account_id, s->view.mailbox_id,
+	    sr->scan->m.uid, &m);
+	if (ret == STORE_ENOTFOUND)
+		return 0;
+	if (ret != 0)
+		return ret;
+	return search_record(txn, sr, sr->scan->seq, &m);
+}
 
 static int
 search_txn(struct store_txn *txn, void *arg)
@@ -376,6 +761,7 @@ search_txn(struct store_txn *txn, void *arg)
 	sr->nhits = sr->slice_nhits;
 	sr->maxmodseq = sr->slice_maxmodseq;
 	sr->lastmodseq = sr->slice_lastmodseq;
+	search_scan_free(&sr->scan);
 	for (seq = sr->seq; seq <= s->view.count; seq++) {
 		if (sr->cand != NULL && (seq = imap_view_next_in_set(&s->view,
 		    sr->cand, sr->cand_uid, seq)) == 0) {
@@ -400,16 +786,33 @@ search_txn(struct store_txn *txn, void *arg)
 		sm.recent = imap_session_recent(s, m.uid);
 		sm.m = &m;
 		sm.view = &s->view;
+		sm.run = sr;
+		hit = SEARCH_UNKNOWN;
+		if (sr->needs_text) {
+			/* What flags, dates and sizes decide needs no text. */
+			sm.partial = 1;
+			hit = search_match(&sr->prog.root, &sm);
+			sm.partial = 0;
+		}
+		if (sr->needs_text && hit == SEARCH_UNKNOWN &&
+		    m.size >= SEARCH_STREAM_MIN &&
+		    (ret = search_scan_open(txn, sr, seq, &m, sm.recent)) != 1) {
+			if (ret != 0)
+				return ret;
+			/* Read on in later slices (search_scan_run). */
+			break;
+		}
 		text = NULL;
 		len = 0;
-		if (sr->needs_text) {
+		if (hit == SEARCH_UNKNOWN && sr->needs_text) {
 			if ((ret = store_msg_read(txn, s->key, m.blob_id, &text,
 			    &len)) != 0)
 				return ret;
 			sm.text = text;
 			sm.textlen = len;
 		}
-		hit = search_match(&sr->prog.root, &sm);
+		if (hit == SEARCH_UNKNOWN)
+			hit = search_match(&sr->prog.root, &sm);
 		mime_msg_free(&sm.mime);
 		free(sm.body);
 		free(sm.header);
@@ -419,20 +822,8 @@ search_txn(struct store_txn *txn, void *arg)
 		}
 		if (!hit)
 			continue;
-		if (sr->hooks.hit != NULL && (ret = sr->hooks.hit(txn, s,
-		    sr->nhits, seq, &m, sr->hooks.arg)) != 0)
+		if ((ret = search_record(txn, sr, seq, &m)) != 0)
 			return ret;
-		if (sr->nhits == sr->hitcap) {
-			sr->hitcap = sr->hitcap == 0 ? 64 : sr->hitcap * 2;
-			sr->hits = xreallocarray(sr->hits, sr->hitcap,
-			    sizeof(*sr->hits));
-		}
-		if (sr->nhits == 0)
-			sr->firstmodseq = m.modseq;
-		sr->hits[sr->nhits++] = sr->uid_mode ? m.uid : seq;
-		sr->lastmodseq = m.modseq;
-		if (m.modseq > sr->maxmodseq)
-			sr->maxmodseq = m.modseq;
 	}
 	sr->seq = seq;
 	return 0;
@@ -541,9 +932,29 @@ static int
 search_slice(struct imap_session *s, struct search_run *sr)
 {
 	uint64_t	 deadline = time_mono_ms() + SEARCH_SLICE_MS;
-	int		 ret;
+	int		 ret, hit;
 
 	/* Past the last message only the hooks' ordering is left. */
+	if (!sr->ordering && sr->scan != NULL) {
+		if ((hit = search_scan_run(sr, deadline)) == SEARCH_SCAN_ERROR) {
+			imap_tagged_store_error(s, sr->scan_err);
+			return 0;
+		}
+		if (hit == SEARCH_UNKNOWN)
+			return 1;
+		if (hit == 1 && (ret = imap_txn(s, search_scan_hit_txn,
+		    sr)) != 0) {
+			imap_tagged_store_error(s, ret);
+			return 0;
+		}
+		sr->slice_nhits = sr->nhits;
+		sr->slice_maxmodseq = sr->maxmodseq;
+		sr->slice_lastmodseq = sr->lastmodseq;
+		sr->seq = sr->scan->seq + 1;
+		search_scan_free(&sr->scan);
+		if (time_mono_ms() >= deadline)
+			return 1;
+	}
 	if (!sr->ordering) {
 		if ((ret = imap_txn(s, search_txn, sr)) != 0) {
 			imap_tagged_store_error(s, ret);
@@ -552,7 +963,7 @@ search_slice(struct imap_session *s, struct search_run *sr)
 		sr->slice_nhits = sr->nhits;
 		sr->slice_maxmodseq = sr->maxmodseq;
 		sr->slice_lastmodseq = sr->lastmodseq;
-		if (sr->seq <= s->view.count)
+		if (sr->scan != NULL || sr->seq <= s->view.count)
 			return 1;
 		sr->ordering = 1;
 	}
@@ -599,6 +1010,9 @@ search_run_free(void *arg)
 
 	if (sr->ev != NULL)
 		event_free(sr->ev);
+	search_scan_free(&sr->scan);
+	free(sr->textkeys);
+	free(sr->needles);
 	free(sr->hits);
 	imap_search_program_clear(&sr->prog);
 	if (sr->hooks.free != NULL)
@@ -688,7 +1102,7 @@ search_run_start(struct imap_session *s, struct search_run *sr)
 	/* RFC 7162 3.1: a MODSEQ key is a CONDSTORE enabling command. */
 	if (sr->prog.uses_modseq)
 		imap_session_condstore(s);
-	search_prepare(s, &sr->prog.root, &sr->needs_text);
+	search_prepare(sr, &sr->prog.root);
 	search_candidates(sr);
 	/* A small or cheap search is answered at once. */
 	if (!search_slice(s, sr)) {
