@@ -8,6 +8,9 @@
 #              throughput in MB/s over TLS;
 #   STALLED    20 sessions announce 40 MB literals, send 4 MB each, stop;
 #   CREATE     990 pipelined CREATEs, then LIST;
+#   SEARCH3x50 SEARCH BODY of a string that is nowhere over three 50 MB
+#              messages (every byte decrypted, decoded and matched);
+#   SEARCH20x5 the same over twenty 5 MB messages;
 # while a bystander, logged in to the same account with INBOX selected,
 # sends NOOP every 5 ms and times each answer.  Printed per operation:
 # the bystander's p50 and p99 in milliseconds for both servers, the
@@ -15,6 +18,10 @@
 # for STALLED; "IDLE" is the bystander alone.  The load average is printed
 # at the start of every round.  BENCH_ROUNDS (3) rounds, the servers
 # alternating.  Dovecot is configured as bench-imap-scale.py does.
+# BENCH_OPS (all of them) names the operations to run, e.g.
+# "SEARCH3x50 SEARCH20x5"; BENCH_GB_IMAPD=path runs another
+# guestbox-imapd binary of the same store schema (a build of an older
+# commit, for before/after figures).
 #
 # Usage (from the build directory): make bench-imap-isolation
 # Everything it starts is stopped by its PID, however it ends.
@@ -44,7 +51,10 @@ STALLED = 20
 ANNOUNCED = 40 * 1000 * 1000
 SENT = 4 * 1000 * 1000
 FOLDERS = 990
-OPS = ("IDLE", "FETCH50", "STALLED", "CREATE")
+OPS = ("IDLE", "FETCH50", "STALLED", "CREATE", "SEARCH3x50", "SEARCH20x5")
+OPS = tuple(o for o in OPS if o == "IDLE" or o in os.environ.get(
+    "BENCH_OPS", " ".join(OPS)).split())
+MID = 5 * 1000 * 1000
 
 
 def load_module(name, path):
@@ -144,12 +154,24 @@ class Bystander:
                                             int(len(t) * 0.99))], len(t))
 
 
-def big_message():
+def big_message(size=BIG):
     head = (b"From: a@home.test\r\nTo: %s\r\nSubject: fifty megabytes\r\n"
             b"\r\n" % ADDR.encode())
     line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
         b"0123456789\r\n"
-    return head + line * ((BIG - len(head)) // len(line))
+    return head + line * ((size - len(head)) // len(line))
+
+
+def search(res, op, port, ctx, user, pw, by, box):
+    """SEARCH BODY of what is nowhere in box beside the bystander."""
+    c = login(port, ctx, user, pw)
+    c.cmd("SELECT %s" % box)
+    by.start()
+    t0 = time.perf_counter()
+    c.cmd("SEARCH BODY zzznowhere")
+    secs = time.perf_counter() - t0
+    res[op] = by.stop() + ("%.2f s" % secs,)
+    c.close()
 
 
 def rss_mb(pid):
@@ -170,42 +192,50 @@ def heavy(name, port, ctx, user, pw, r, pid):
     time.sleep(1)
     res["IDLE"] = by.stop() + ("",)
 
-    c = login(port, ctx, user, pw)
-    c.cmd("SELECT Big")
-    by.start()
-    t0 = time.perf_counter()
-    c.cmd("FETCH 1 BODY.PEEK[]")
-    secs = time.perf_counter() - t0
-    res["FETCH50"] = by.stop() + ("%.0f MB/s" % (BIG / 1e6 / secs),)
-    c.close()
+    if "FETCH50" in OPS:
+        c = login(port, ctx, user, pw)
+        c.cmd("SELECT Big")
+        by.start()
+        t0 = time.perf_counter()
+        c.cmd("FETCH 1 BODY.PEEK[]")
+        secs = time.perf_counter() - t0
+        res["FETCH50"] = by.stop() + ("%.0f MB/s" % (BIG / 1e6 / secs),)
+        c.close()
 
-    rss0 = rss_mb(pid)
-    stalled = []
-    by.start()
-    for _ in range(STALLED):
-        s = login(port, ctx, user, pw)
-        tag = s.tag()
-        s.s.sendall(tag + b" APPEND INBOX {%d}\r\n" % ANNOUNCED)
-        s.f.readline()
-        chunk = b"x" * 65536
-        for _ in range(SENT // len(chunk)):
-            s.s.sendall(chunk)
-        stalled.append(s)
-    time.sleep(1)
-    p = by.stop()
-    grown = rss_mb(pid) - rss0
-    res["STALLED"] = p + (("+%d MB RSS" % grown) if pid else "",)
-    for s in stalled:
-        s.close()
+    if "STALLED" in OPS:
+        rss0 = rss_mb(pid)
+        stalled = []
+        by.start()
+        for _ in range(STALLED):
+            s = login(port, ctx, user, pw)
+            tag = s.tag()
+            s.s.sendall(tag + b" APPEND INBOX {%d}\r\n" % ANNOUNCED)
+            s.f.readline()
+            chunk = b"x" * 65536
+            for _ in range(SENT // len(chunk)):
+                s.s.sendall(chunk)
+            stalled.append(s)
+        time.sleep(1)
+        p = by.stop()
+        grown = rss_mb(pid) - rss0
+        res["STALLED"] = p + (("+%d MB RSS" % grown) if pid else "",)
+        for s in stalled:
+            s.close()
 
-    c = login(port, ctx, user, pw)
-    by.start()
-    for i in range(FOLDERS):
-        c.s.sendall(b"c%d CREATE r%d-f%04d\r\n" % (i, r, i))
-    c.until(b"c%d" % (FOLDERS - 1))
-    c.cmd('LIST "" "*"')
-    res["CREATE"] = by.stop() + ("",)
-    c.close()
+    if "CREATE" in OPS:
+        c = login(port, ctx, user, pw)
+        by.start()
+        for i in range(FOLDERS):
+            c.s.sendall(b"c%d CREATE r%d-f%04d\r\n" % (i, r, i))
+        c.until(b"c%d" % (FOLDERS - 1))
+        c.cmd('LIST "" "*"')
+        res["CREATE"] = by.stop() + ("",)
+        c.close()
+
+    if "SEARCH3x50" in OPS:
+        search(res, "SEARCH3x50", port, ctx, user, pw, by, "Big")
+    if "SEARCH20x5" in OPS:
+        search(res, "SEARCH20x5", port, ctx, user, pw, by, "Mid")
     by.c.close()
     return res
 
@@ -221,6 +251,7 @@ def main():
               "work, guestbox-imapd vs Dovecot")
         print("   %d cores, %s, %d rounds" % (os.cpu_count(),
                                              os.uname().release, ROUNDS))
+        gb.imapd = os.environ.get("BENCH_GB_IMAPD", gb.imapd)
         gb.create(ADDR)
         gb.start()
         dovecot, conf, dv_port, uid, gid = scale.start_dovecot(
@@ -236,16 +267,21 @@ def main():
         servers = (("guestbox", gb.port_tls, ADDR, PASSWORD, gb.proc.pid),
                    ("dovecot", dv_port, "test", "pass", None))
         data = big_message()
+        mid = big_message(MID)
         for name, port, user, pw, _ in servers:
             c = login(port, ctx, user, pw)
             c.cmd("CREATE Big")
-            c.append("Big", data)
+            for _ in range(3 if "SEARCH3x50" in OPS else 1):
+                c.append("Big", data)
+            c.cmd("CREATE Mid")
+            for _ in range(20 if "SEARCH20x5" in OPS else 0):
+                c.append("Mid", mid)
             c.close()
         results = {}
         for r in range(1, ROUNDS + 1):
             load = open("/proc/loadavg").read().split()[:3]
             print("\n-- round %d, load average %s" % (r, " ".join(load)))
-            print("   %-8s %-9s %9s %9s %6s  %s" % ("op", "server", "p50 ms",
+            print("   %-10s %-9s %9s %9s %6s  %s" % ("op", "server", "p50 ms",
                                                   "p99 ms", "NOOPs", ""))
             order = servers if r % 2 else tuple(reversed(servers))
             got = {}
@@ -255,7 +291,7 @@ def main():
                 for name in ("guestbox", "dovecot"):
                     p50, p99, n, extra = got[name][op]
                     results.setdefault((op, name), []).append((p50, p99))
-                    print("   %-8s %-9s %9.2f %9.2f %6d  %s" % (
+                    print("   %-10s %-9s %9.2f %9.2f %6d  %s" % (
                         op, name, p50, p99, n, extra))
         print("\n== median over the rounds (ms; ratio guestbox/Dovecot)")
         for op in OPS:
