@@ -10,9 +10,12 @@
  * O(n log n): Message IDs are numbered by sorting them, not hashed, and
  * every walk over the tree (loop checks, pruning, writing) uses parent
  * links or a heap stack, so a reply chain of any length cannot overflow
- * the C stack.  It runs in slices too, one step of the algorithm each,
- * and its two long sorts (by subject, of the IDs) in slices of their own
- * (step-sort.h).
+ * the C stack.  It runs in slices too (issue 17: at 100,000 messages
+ * the linking, the pruning and the merging by subject each held the loop
+ * for 60 ms): every step goes on where the last slice stopped, looking
+ * at the clock every THREAD_CHECK items, and every sort (of the IDs, by
+ * subject, of siblings and roots by date) is a step-sort.h one unless it
+ * is small.
  */
 #include "config.h"
 
@@ -78,7 +81,27 @@ struct thread_run {
 	size_t			 nids;
 	/* The order of m (ORDEREDSUBJECT) or of ids (REFERENCES). */
 	struct step_sort	 ord;
+	/* Where the step under way goes on: its part, item, work done. */
+	int			 sub;
+	size_t			 at;
+	size_t			 work;
+	uint32_t		 top;		/* ORDEREDSUBJECT: the thread's */
+	char			**uniq;		/* REFERENCES: each ID once */
+	size_t			 nuniq;
+	uint32_t		*ptop, *pcount;	/* pruning */
+	char			**subj;		/* merging: the roots' subjects */
+	size_t			 nsubj;
+	uint32_t		*table;
+	/* A sort of siblings, roots or subjects under way. */
+	struct step_sort	 ord2;
+	int			 sorting;
+	const uint32_t		*sort_base;
 };
+
+/* Items (messages, nodes, compares) between two looks at the clock. */
+#define THREAD_CHECK		256
+/* Siblings up to this many are sorted at once, more in steps. */
+#define THREAD_SORT_SMALL	64
 
 static int	 thread_hit(struct store_txn *, struct imap_session *, size_t,
 		    uint32_t, const struct store_msg *, void *);
@@ -138,19 +161,52 @@ thread_node_msg(const struct thread_tree *tt, uint32_t i)
 	return n->msg == THR_NONE ? NULL : &tt->tr->m.v[n->msg];
 }
 
-/* RFC 5256 3: by sent date, then by sequence number. */
+/*
+ * RFC 5256 3: by sent date, then by sequence number.  A total order (no
+ * two nodes date by one message), so any sort gives the same result.
+ */
 static int
-thread_date_cmp(const void *a, const void *b)
+thread_node_cmp(const struct thread_tree *tt, uint32_t a, uint32_t b)
 {
 	const struct imap_sort_msg *x, *y;
 
-	x = thread_node_msg(thread_cur, *(const uint32_t *)a);
-	y = thread_node_msg(thread_cur, *(const uint32_t *)b);
+	x = thread_node_msg(tt, a);
+	y = thread_node_msg(tt, b);
 	if (x == NULL || y == NULL)
 		return (x == NULL) - (y == NULL);
 	if (x->date != y->date)
 		return x->date < y->date ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int
+thread_date_cmp(const void *a, const void *b)
+{
+	return thread_node_cmp(thread_cur, *(const uint32_t *)a,
+	    *(const uint32_t *)b);
+}
+
+/* step_sort's compare: of the nodes tr->sort_base names. */
+static int
+thread_base_cmp(uint32_t a, uint32_t b, void *arg)
+{
+	const struct thread_run	*tr = arg;
+
+	return thread_node_cmp(&tr->tt, tr->sort_base[a], tr->sort_base[b]);
+}
+
+/*
+ * Whether a step stops for now: w more items done, and the clock looked
+ * at every THREAD_CHECK of them.
+ */
+static int
+thread_stop(struct thread_run *tr, size_t w, uint64_t deadline)
+{
+	tr->work += w;
+	if (tr->work < THREAD_CHECK)
+		return 0;
+	tr->work = 0;
+	return time_mono_ms() >= deadline;
 }
 
 static int
@@ -194,22 +250,51 @@ thread_build_kids(struct thread_tree *tt)
 
 /*
  * RFC 5256 3 step 6: siblings by sent date, a dummy by its first child's
- * (dummies are roots by then, their children messages: those first).
+ * (dummies are roots by then, their children messages: those first),
+ * then the roots.  Goes on from node tr->at (tt->nnodes: the roots); 1
+ * if stopped by deadline, 0 when sorted.
  */
-static void
-thread_sort(struct thread_tree *tt)
+static int
+thread_sort(struct thread_run *tr, uint64_t deadline)
 {
-	size_t	 i;
+	struct thread_tree	*tt = &tr->tt;
+	uint32_t		*base, *tmp;
+	size_t			 n, i;
 
-	thread_cur = tt;
-	for (i = 0; i < tt->nnodes; i++)
-		if (tt->nodes[i].nkids > 1)
-			qsort(tt->kids + tt->nodes[i].kid0, tt->nodes[i].nkids,
-			    sizeof(*tt->kids), thread_date_cmp);
-	if (tt->nroots > 1)
-		qsort(tt->roots, tt->nroots, sizeof(*tt->roots),
-		    thread_date_cmp);
-	thread_cur = NULL;
+	for (; tr->at <= tt->nnodes; tr->at++) {
+		if (tr->at < tt->nnodes) {
+			base = tt->kids + tt->nodes[tr->at].kid0;
+			n = tt->nodes[tr->at].nkids;
+		} else {
+			base = tt->roots;
+			n = tt->nroots;
+		}
+		if (n < 2)
+			continue;
+		if (!tr->sorting) {
+			if (thread_stop(tr, n, deadline))
+				return 1;
+			if (n <= THREAD_SORT_SMALL) {
+				thread_cur = tt;
+				qsort(base, n, sizeof(*base), thread_date_cmp);
+				thread_cur = NULL;
+				continue;
+			}
+			step_sort_init(&tr->ord2, n);
+			tr->sorting = 1;
+		}
+		tr->sort_base = base;
+		if (step_sort_step(&tr->ord2, thread_base_cmp, tr, deadline))
+			return 1;
+		tmp = xreallocarray(NULL, n, sizeof(*tmp));
+		for (i = 0; i < n; i++)
+			tmp[i] = base[tr->ord2.v[i]];
+		memcpy(base, tmp, n * sizeof(*base));
+		free(tmp);
+		step_sort_clear(&tr->ord2);
+		tr->sorting = 0;
+	}
+	return 0;
 }
 
 /* ---- ORDEREDSUBJECT (RFC 5256 3) ---- */
@@ -232,22 +317,26 @@ thread_subject_cmp(uint32_t a, uint32_t b, void *arg)
  * Sorted by base subject, then sent date (tr->ord); each run of one
  * subject is a thread whose first message is the parent of the others.
  */
-static void
-thread_orderedsubject(struct thread_tree *tt)
+static int
+thread_orderedsubject(struct thread_run *tr, uint64_t deadline)
 {
-	struct thread_run	*tr = tt->tr;
+	struct thread_tree	*tt = &tr->tt;
 	const uint32_t		*o = tr->ord.v;
 	size_t			 i;
-	uint32_t		 top = THR_NONE, node;
+	uint32_t		 node;
 
-	for (i = 0; i < tr->m.n; i++) {
+	for (; tr->at < tr->m.n; tr->at++) {
+		if (thread_stop(tr, 1, deadline))
+			return 1;
+		i = tr->at;
 		node = thread_node_new(tt, o[i]);
 		if (i > 0 && strcmp(tr->m.v[o[i]].subject,
 		    tr->m.v[o[i - 1]].subject) == 0)
-			tt->nodes[node].parent = top;
+			tt->nodes[node].parent = tr->top;
 		else
-			top = node;
+			tr->top = node;
 	}
+	return 0;
 }
 
 /* ---- REFERENCES (RFC 5256 3, steps 1 to 5) ---- */
@@ -306,56 +395,90 @@ thread_id_cmp(uint32_t a, uint32_t b, void *arg)
 	return strcmp(tr->ids[a], tr->ids[b]);
 }
 
+/* Message i linked by its Message-ID and References (1A to 1C). */
 static void
-thread_references_link(struct thread_tree *tt)
+thread_link_msg(struct thread_run *tr, size_t i)
 {
-	struct thread_run	*tr = tt->tr;
-	char			**ids;
-	size_t			 nids = tr->nids, i, j, k;
+	struct thread_tree	*tt = &tr->tt;
+	char			**ids = tr->uniq;
+	size_t			 nids = tr->nuniq, j;
 	uint32_t		 node, a, b;
 
-	/* Every ID, numbered: node i is ID i. */
-	ids = xreallocarray(NULL, nids + 1, sizeof(*ids));
-	for (i = 0, k = 0; i < nids; i++)
-		if (k == 0 || strcmp(ids[k - 1], tr->ids[tr->ord.v[i]]) != 0)
-			ids[k++] = tr->ids[tr->ord.v[i]];
-	nids = k;
-	for (i = 0; i < nids; i++)
-		thread_node_new(tt, THR_NONE);
-	for (i = 0; i < tr->m.n; i++) {
-		/*
-		 * (1A) The message's container; a Message-ID seen already
-		 * on a message counts as none (the lower sequence keeps it).
-		 */
-		node = tr->m.v[i].message_id == NULL ? THR_NONE :
-		    thread_id_node(ids, nids, tr->m.v[i].message_id);
-		if (node == THR_NONE || tt->nodes[node].msg != THR_NONE)
-			node = thread_node_new(tt, THR_NONE);
-		tt->nodes[node].msg = (uint32_t)i;
-		/*
-		 * (1B) Each reference the parent of the next, unless one
-		 * has a parent already or it would make a loop.
-		 */
-		for (j = 0; j + 1 < tr->m.v[i].nrefs; j++) {
-			a = thread_id_node(ids, nids, tr->m.v[i].refs[j]);
-			b = thread_id_node(ids, nids, tr->m.v[i].refs[j + 1]);
-			if (a == b || tt->nodes[b].parent != THR_NONE ||
-			    thread_is_ancestor(tt, b, a))
-				continue;
-			tt->nodes[b].parent = a;
-		}
-		/*
-		 * (1C) The last reference is the parent: the message's own
-		 * word beats what other References presumed; none, no
-		 * parent.  Never a loop.
-		 */
-		a = tr->m.v[i].nrefs == 0 ? THR_NONE : thread_id_node(ids, nids,
-		    tr->m.v[i].refs[tr->m.v[i].nrefs - 1]);
-		if (a != THR_NONE && thread_is_ancestor(tt, node, a))
-			a = THR_NONE;
-		tt->nodes[node].parent = a;
+	/*
+	 * (1A) The message's container; a Message-ID seen already on a
+	 * message counts as none (the lower sequence keeps it).
+	 */
+	node = tr->m.v[i].message_id == NULL ? THR_NONE :
+	    thread_id_node(ids, nids, tr->m.v[i].message_id);
+	if (node == THR_NONE || tt->nodes[node].msg != THR_NONE)
+		node = thread_node_new(tt, THR_NONE);
+	tt->nodes[node].msg = (uint32_t)i;
+	/*
+	 * (1B) Each reference the parent of the next, unless one has a
+	 * parent already or it would make a loop.
+	 */
+	for (j = 0; j + 1 < tr->m.v[i].nrefs; j++) {
+		a = thread_id_node(ids, nids, tr->m.v[i].refs[j]);
+		b = thread_id_node(ids, nids, tr->m.v[i].refs[j + 1]);
+		if (a == b || tt->nodes[b].parent != THR_NONE ||
+		    thread_is_ancestor(tt, b, a))
+			continue;
+		tt->nodes[b].parent = a;
 	}
-	free(ids);
+	/*
+	 * (1C) The last reference is the parent: the message's own word
+	 * beats what other References presumed; none, no parent.  Never a
+	 * loop.
+	 */
+	a = tr->m.v[i].nrefs == 0 ? THR_NONE : thread_id_node(ids, nids,
+	    tr->m.v[i].refs[tr->m.v[i].nrefs - 1]);
+	if (a != THR_NONE && thread_is_ancestor(tt, node, a))
+		a = THR_NONE;
+	tt->nodes[node].parent = a;
+}
+
+/* Steps 1A to 1C in slices; 1 if stopped by deadline, 0 when done. */
+static int
+thread_references_link(struct thread_run *tr, uint64_t deadline)
+{
+	const char	*id;
+
+	switch (tr->sub) {
+	case 0:
+		/* Every ID, numbered: node i is ID i. */
+		if (tr->uniq == NULL)
+			tr->uniq = xreallocarray(NULL, tr->nids + 1,
+			    sizeof(*tr->uniq));
+		for (; tr->at < tr->nids; tr->at++) {
+			if (thread_stop(tr, 1, deadline))
+				return 1;
+			id = tr->ids[tr->ord.v[tr->at]];
+			if (tr->nuniq == 0 ||
+			    strcmp(tr->uniq[tr->nuniq - 1], id) != 0)
+				tr->uniq[tr->nuniq++] = tr->ids[tr->ord.v[tr->at]];
+		}
+		tr->sub++;
+		tr->at = 0;
+		__attribute__((fallthrough));
+	case 1:
+		for (; tr->at < tr->nuniq; tr->at++) {
+			if (thread_stop(tr, 1, deadline))
+				return 1;
+			thread_node_new(&tr->tt, THR_NONE);
+		}
+		tr->sub++;
+		tr->at = 0;
+		__attribute__((fallthrough));
+	default:
+		for (; tr->at < tr->m.n; tr->at++) {
+			if (thread_stop(tr, 1, deadline))
+				return 1;
+			thread_link_msg(tr, tr->at);
+		}
+	}
+	free(tr->uniq);
+	tr->uniq = NULL;
+	return 0;
 }
 
 /*
@@ -363,47 +486,75 @@ thread_references_link(struct thread_tree *tt)
  * ancestor.  A message without one sits under a dummy root; that root
  * stays if it holds two or more of them, else they become roots.
  */
-static void
-thread_prune(struct thread_tree *tt)
+static int
+thread_prune(struct thread_run *tr, uint64_t deadline)
 {
-	size_t		 i, nnodes = tt->nnodes;
-	uint32_t	*top, *count, p, r;
+	struct thread_tree	*tt = &tr->tt;
+	size_t			 i, nnodes = tt->nnodes;
+	uint32_t		*top, *count, p, r;
 
-	top = xreallocarray(NULL, nnodes + 1, sizeof(*top));
-	count = xcalloc(nnodes + 1, sizeof(*count));
-	/* top[i]: the nearest message ancestor or, past none, the root. */
-	for (i = 0; i < nnodes; i++) {
-		top[i] = THR_NONE;
-		if (tt->nodes[i].msg == THR_NONE)
-			continue;
-		for (p = tt->nodes[i].parent; p != THR_NONE &&
-		    tt->nodes[p].msg == THR_NONE && tt->nodes[p].parent !=
-		    THR_NONE; p = tt->nodes[p].parent)
-			;
-		top[i] = p;
+	if (tr->ptop == NULL) {
+		tr->ptop = xreallocarray(NULL, nnodes + 1, sizeof(*tr->ptop));
+		tr->pcount = xcalloc(nnodes + 1, sizeof(*tr->pcount));
 	}
-	for (i = 0; i < nnodes; i++) {
-		if (tt->nodes[i].msg == THR_NONE)
-			continue;
-		if ((r = top[i]) != THR_NONE && tt->nodes[r].msg == THR_NONE)
-			count[r]++;
-	}
-	for (i = 0; i < nnodes; i++) {
-		if (tt->nodes[i].msg == THR_NONE) {
-			/* A dummy root with two or more stays. */
-			tt->nodes[i].gone = !(tt->nodes[i].parent == THR_NONE &&
-			    count[i] >= 2);
-			tt->nodes[i].parent = THR_NONE;
-			continue;
+	top = tr->ptop;
+	count = tr->pcount;
+	switch (tr->sub) {
+	case 0:
+		/* top[i]: the nearest message ancestor or, past none, the root. */
+		for (; tr->at < nnodes; tr->at++) {
+			if (thread_stop(tr, 1, deadline))
+				return 1;
+			i = tr->at;
+			top[i] = THR_NONE;
+			if (tt->nodes[i].msg == THR_NONE)
+				continue;
+			for (p = tt->nodes[i].parent; p != THR_NONE &&
+			    tt->nodes[p].msg == THR_NONE && tt->nodes[p].parent !=
+			    THR_NONE; p = tt->nodes[p].parent)
+				;
+			top[i] = p;
 		}
-		r = top[i];
-		if (r != THR_NONE && tt->nodes[r].msg == THR_NONE &&
-		    count[r] < 2)
-			r = THR_NONE;
-		tt->nodes[i].parent = r;
+		tr->sub++;
+		tr->at = 0;
+		__attribute__((fallthrough));
+	case 1:
+		for (; tr->at < nnodes; tr->at++) {
+			if (thread_stop(tr, 1, deadline))
+				return 1;
+			i = tr->at;
+			if (tt->nodes[i].msg == THR_NONE)
+				continue;
+			if ((r = top[i]) != THR_NONE &&
+			    tt->nodes[r].msg == THR_NONE)
+				count[r]++;
+		}
+		tr->sub++;
+		tr->at = 0;
+		__attribute__((fallthrough));
+	default:
+		for (; tr->at < nnodes; tr->at++) {
+			if (thread_stop(tr, 1, deadline))
+				return 1;
+			i = tr->at;
+			if (tt->nodes[i].msg == THR_NONE) {
+				/* A dummy root with two or more stays. */
+				tt->nodes[i].gone = !(tt->nodes[i].parent ==
+				    THR_NONE && count[i] >= 2);
+				tt->nodes[i].parent = THR_NONE;
+				continue;
+			}
+			r = top[i];
+			if (r != THR_NONE && tt->nodes[r].msg == THR_NONE &&
+			    count[r] < 2)
+				r = THR_NONE;
+			tt->nodes[i].parent = r;
+		}
 	}
-	free(top);
-	free(count);
+	free(tr->ptop);
+	free(tr->pcount);
+	tr->ptop = tr->pcount = NULL;
+	return 0;
 }
 
 /* The subject of a root for (5): its own, or its first child's. */
@@ -427,78 +578,138 @@ thread_subject_index(const struct thread_tree *tt, uint32_t r, char **subj,
 	return hit == NULL ? THR_NONE : (uint32_t)(hit - subj);
 }
 
-/* (5) Roots with one base subject are gathered. */
-static void
-thread_subjects(struct thread_tree *tt)
+static int
+thread_subj_cmp(uint32_t a, uint32_t b, void *arg)
 {
-	const struct imap_sort_msg *m, *rm, *tm;
-	char			**subj;
-	uint32_t		*table, r, t, d, k;
-	size_t			 i, j, nsubj = 0, nroots;
+	const struct thread_run	*tr = arg;
 
-	thread_build_kids(tt);
-	thread_sort(tt);
-	nroots = tt->nroots;
-	subj = xreallocarray(NULL, nroots + 1, sizeof(*subj));
-	for (i = 0; i < nroots; i++)
-		if ((m = thread_root_msg(tt, tt->roots[i])) != NULL &&
-		    m->subject[0] != '\0')
-			subj[nsubj++] = m->subject;
-	qsort(subj, nsubj, sizeof(*subj), thread_str_cmp);
-	for (i = 0, j = 0; i < nsubj; i++)
-		if (j == 0 || strcmp(subj[j - 1], subj[i]) != 0)
-			subj[j++] = subj[i];
-	nsubj = j;
-	table = xreallocarray(NULL, nsubj + 1, sizeof(*table));
-	for (i = 0; i < nsubj; i++)
-		table[i] = THR_NONE;
-	/* (5B) Which root of a subject the others join. */
-	for (i = 0; i < nroots; i++) {
-		r = tt->roots[i];
-		if ((k = thread_subject_index(tt, r, subj, nsubj)) == THR_NONE)
-			continue;
-		if ((t = table[k]) == THR_NONE) {
-			table[k] = r;
-			continue;
+	return strcmp(tr->subj[a], tr->subj[b]);
+}
+
+/* (5) Roots with one base subject are gathered, in slices. */
+static int
+thread_subjects(struct thread_run *tr, uint64_t deadline)
+{
+	struct thread_tree	*tt = &tr->tt;
+	const struct imap_sort_msg *m, *rm, *tm;
+	char			**sorted;
+	uint32_t		 r, t, d, k;
+	size_t			 i, j, nroots;
+
+	switch (tr->sub) {
+	case 0:
+		thread_build_kids(tt);
+		tr->sub++;
+		tr->at = 0;
+		__attribute__((fallthrough));
+	case 1:
+		if (thread_sort(tr, deadline))
+			return 1;
+		nroots = tt->nroots;
+		tr->subj = xreallocarray(NULL, nroots + 1, sizeof(*tr->subj));
+		tr->nsubj = 0;
+		for (i = 0; i < nroots; i++)
+			if ((m = thread_root_msg(tt, tt->roots[i])) != NULL &&
+			    m->subject[0] != '\0')
+				tr->subj[tr->nsubj++] = m->subject;
+		step_sort_init(&tr->ord2, tr->nsubj);
+		tr->sub++;
+		tr->at = 0;
+		__attribute__((fallthrough));
+	case 2:
+		if (step_sort_step(&tr->ord2, thread_subj_cmp, tr, deadline))
+			return 1;
+		sorted = xreallocarray(NULL, tr->nsubj + 1, sizeof(*sorted));
+		for (i = 0, j = 0; i < tr->nsubj; i++)
+			if (j == 0 || strcmp(sorted[j - 1],
+			    tr->subj[tr->ord2.v[i]]) != 0)
+				sorted[j++] = tr->subj[tr->ord2.v[i]];
+		free(tr->subj);
+		tr->subj = sorted;
+		tr->nsubj = j;
+		step_sort_clear(&tr->ord2);
+		tr->table = xreallocarray(NULL, tr->nsubj + 1,
+		    sizeof(*tr->table));
+		for (i = 0; i < tr->nsubj; i++)
+			tr->table[i] = THR_NONE;
+		tr->sub++;
+		tr->at = 0;
+		__attribute__((fallthrough));
+	case 3:
+		/* (5B) Which root of a subject the others join. */
+		for (; tr->at < tt->nroots; tr->at++) {
+			if (thread_stop(tr, 1, deadline))
+				return 1;
+			r = tt->roots[tr->at];
+			if ((k = thread_subject_index(tt, r, tr->subj,
+			    tr->nsubj)) == THR_NONE)
+				continue;
+			if ((t = tr->table[k]) == THR_NONE) {
+				tr->table[k] = r;
+				continue;
+			}
+			rm = thread_own_msg(tt, r);
+			tm = thread_own_msg(tt, t);
+			if ((rm == NULL && tm != NULL) || (rm != NULL &&
+			    tm != NULL && tm->refwd && !rm->refwd))
+				tr->table[k] = r;
 		}
-		rm = thread_own_msg(tt, r);
-		tm = thread_own_msg(tt, t);
-		if ((rm == NULL && tm != NULL) ||
-		    (rm != NULL && tm != NULL && tm->refwd && !rm->refwd))
-			table[k] = r;
-	}
-	/* (5C) Merge. */
-	for (i = 0; i < nroots; i++) {
-		r = tt->roots[i];
-		if ((k = thread_subject_index(tt, r, subj, nsubj)) == THR_NONE)
-			continue;
-		t = table[k];
-		if (t == r)
-			continue;
-		rm = thread_own_msg(tt, r);
-		tm = thread_own_msg(tt, t);
-		if (rm == NULL && tm == NULL) {
-			/* (1) Both dummies: r's children go to t. */
-			for (j = 0; j < tt->nodes[r].nkids; j++)
-				tt->nodes[tt->kids[tt->nodes[r].kid0 +
-				    j]].parent = t;
-			tt->nodes[r].gone = 1;
-		} else if (tm == NULL) {
-			/* (2) t is the dummy: r under it. */
-			tt->nodes[r].parent = t;
-		} else if (rm != NULL && !tm->refwd && rm->refwd) {
-			/* (3) r replies to t's subject: under t. */
-			tt->nodes[r].parent = t;
-		} else {
-			/* (4) A new dummy above both, in t's place. */
-			d = thread_node_new(tt, THR_NONE);
-			tt->nodes[t].parent = d;
-			tt->nodes[r].parent = d;
-			table[k] = d;
+		tr->sub++;
+		tr->at = 0;
+		__attribute__((fallthrough));
+	default:
+		/* (5C) Merge. */
+		for (; tr->at < tt->nroots; tr->at++) {
+			if (thread_stop(tr, 1, deadline))
+				return 1;
+			r = tt->roots[tr->at];
+			if ((k = thread_subject_index(tt, r, tr->subj,
+			    tr->nsubj)) == THR_NONE)
+				continue;
+			t = tr->table[k];
+			if (t == r)
+				continue;
+			rm = thread_own_msg(tt, r);
+			tm = thread_own_msg(tt, t);
+			if (rm == NULL && tm == NULL) {
+				/* (1) Both dummies: r's children go to t. */
+				tr->work += tt->nodes[r].nkids;
+				for (j = 0; j < tt->nodes[r].nkids; j++)
+					tt->nodes[tt->kids[tt->nodes[r].kid0 +
+					    j]].parent = t;
+				tt->nodes[r].gone = 1;
+			} else if (tm == NULL) {
+				/* (2) t is the dummy: r under it. */
+				tt->nodes[r].parent = t;
+			} else if (rm != NULL && !tm->refwd && rm->refwd) {
+				/* (3) r replies to t's subject: under t. */
+				tt->nodes[r].parent = t;
+			} else {
+				/* (4) A new dummy above both, in t's place. */
+				d = thread_node_new(tt, THR_NONE);
+				tt->nodes[t].parent = d;
+				tt->nodes[r].parent = d;
+				tr->table[k] = d;
+			}
 		}
 	}
-	free(table);
-	free(subj);
+	free(tr->table);
+	free(tr->subj);
+	tr->table = NULL;
+	tr->subj = NULL;
+	return 0;
+}
+
+/* Step 6: the tree as it now is, sorted; in slices. */
+static int
+thread_order(struct thread_run *tr, uint64_t deadline)
+{
+	if (tr->sub == 0) {
+		thread_build_kids(&tr->tt);
+		tr->sub++;
+		tr->at = 0;
+	}
+	return thread_sort(tr, deadline);
 }
 
 /* ---- the answer ---- */
@@ -574,6 +785,7 @@ thread_more(struct imap_session *s, uint64_t deadline, void *arg)
 	switch (tr->phase) {
 	case THREAD_P_START:
 		tt->tr = tr;
+		tr->top = THR_NONE;
 		if (refs)
 			thread_references_ids(tr);
 		step_sort_init(&tr->ord, refs ? tr->nids : tr->m.n);
@@ -584,27 +796,28 @@ thread_more(struct imap_session *s, uint64_t deadline, void *arg)
 			return 1;
 		break;
 	case THREAD_P_LINK:
-		if (refs)
-			thread_references_link(tt);
-		else
-			thread_orderedsubject(tt);
+		if (refs ? thread_references_link(tr, deadline) :
+		    thread_orderedsubject(tr, deadline))
+			return 1;
 		break;
 	case THREAD_P_PRUNE:
-		if (refs)
-			thread_prune(tt);
+		if (refs && thread_prune(tr, deadline))
+			return 1;
 		break;
 	case THREAD_P_SUBJECTS:
-		if (refs)
-			thread_subjects(tt);
+		if (refs && thread_subjects(tr, deadline))
+			return 1;
 		break;
 	case THREAD_P_ORDER:
-		thread_build_kids(tt);
-		thread_sort(tt);
+		if (thread_order(tr, deadline))
+			return 1;
 		break;
 	case THREAD_P_DONE:
 		return 0;
 	}
 	tr->phase++;
+	tr->sub = 0;
+	tr->at = 0;
 	return tr->phase != THREAD_P_DONE;
 }
 
@@ -633,7 +846,13 @@ thread_run_free(void *arg)
 	free(tr->tt.kids);
 	free(tr->tt.roots);
 	free(tr->ids);
+	free(tr->uniq);
+	free(tr->ptop);
+	free(tr->pcount);
+	free(tr->subj);
+	free(tr->table);
 	step_sort_clear(&tr->ord);
+	step_sort_clear(&tr->ord2);
 	imap_sort_msgs_clear(&tr->m);
 	free(tr);
 }
