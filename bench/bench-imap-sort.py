@@ -23,12 +23,18 @@
 # BENCH_ROUNDS (3) rounds, the servers alternating; BENCH_SIZES
 # ("1000 10000").
 #
+# BENCH_CMDS (all) names the commands to time; BENCH_BYSTANDER
+# ("SUBJECT") those a bystander's NOOPs are timed beside, e.g.
+# "SUBJECT THR-REFS THR-ORD" (THREAD at 100,000 messages: BENCH_SIZES=
+# 100000).  Each answer of guestbox is printed as a digest beside
+# whether it is Dovecot's, so two runs (before/after) can be compared.
 # BENCH_GB_IMAPD=path runs another guestbox-imapd binary of the same
 # store schema (a build of an older commit, for before/after figures).
 #
 # Usage (from the build directory): make bench-imap-sort
 # Everything it starts is stopped by its PID, however it ends.
 
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -59,6 +65,14 @@ CMDS = (
     ("THR-REFS", "THREAD REFERENCES UTF-8 ALL"),
     ("THR-ORD", "THREAD ORDEREDSUBJECT UTF-8 ALL"),
 )
+CMDS = tuple(c for c in CMDS if c[0] in os.environ.get(
+    "BENCH_CMDS", " ".join(n for n, _ in CMDS)).split())
+BYSTANDER = os.environ.get("BENCH_BYSTANDER", "SUBJECT").split()
+ALLCMDS = dict((
+    ("SUBJECT", "SORT (SUBJECT) UTF-8 ALL"),
+    ("THR-REFS", "THREAD REFERENCES UTF-8 ALL"),
+    ("THR-ORD", "THREAD ORDEREDSUBJECT UTF-8 ALL"),
+))
 
 
 # bench-imap-isolation.py's Bystander, and the bench-imap-scale.py it
@@ -148,8 +162,8 @@ def measure(port, ctx, user, pw, box):
     return res, answers
 
 
-def bystander(port, ctx, user, pw, box):
-    """NOOP p50/p99 beside a first and repeated SORT of box."""
+def bystander(port, ctx, user, pw, box, line):
+    """NOOP p50/p99 beside a first and repeated line (SORT, THREAD)."""
     by = iso.Bystander(port, ctx, user, pw)
     c = scale.Client(port, ctx)
     c.cmd('LOGIN %s "%s"' % (user, pw))
@@ -157,7 +171,7 @@ def bystander(port, ctx, user, pw, box):
     load = loadavg()
     by.start()
     for _ in range(REPS + 1):
-        c.cmd("SORT (SUBJECT) UTF-8 ALL")
+        c.cmd(line)
     p50, p99, n = by.stop()
     c.close()
     by.c.close()
@@ -226,12 +240,20 @@ def main():
                           "%9.1fms %5.1fx | %s/%s" % (
                               n, name, g[0], d[0], ratio(g[0], d[0]),
                               g[1], d[1], ratio(g[1], d[1]), g[2], d[2]))
+                    ga = ans["guestbox"][name]
+                    print("          answer sha1 %s, %s Dovecot's" % (
+                        hashlib.sha1(ga).hexdigest()[:12],
+                        "the same as" if ga == ans["dovecot"][name] else
+                        "not"))
             n = max(SIZES)
-            for name, port, user, pw in order:
-                p = bystander(port, ctx, user, pw, "S%d" % n)
-                results.setdefault(("noop", name), []).append(p)
-                print("   bystander NOOP beside SORT of %d, %-8s p50 %.1f "
-                      "ms p99 %.1f ms (%d NOOPs, load %s)" % ((n, name) + p))
+            for what in BYSTANDER:
+                for name, port, user, pw in order:
+                    p = bystander(port, ctx, user, pw, "S%d" % n,
+                                  ALLCMDS[what])
+                    results.setdefault(("noop", what, name), []).append(p)
+                    print("   bystander NOOP beside %s of %d, %-8s p50 %.1f "
+                          "ms p99 %.1f ms (%d NOOPs, load %s)" % (
+                              (what, n, name) + p))
         print("\n== median over the rounds (ms; ratio guestbox/Dovecot)")
         for n in SIZES:
             for name, _ in CMDS:
@@ -245,14 +267,16 @@ def main():
                       "again_guestbox=%.1f again_dovecot=%.1f "
                       "again_ratio=%.2f" % (n, name, gf, df, ratio(gf, df),
                                             ga, da, ratio(ga, da)))
-        gp = [statistics.median(x[i] for x in results[("noop", "guestbox")])
-              for i in (0, 1)]
-        dp = [statistics.median(x[i] for x in results[("noop", "dovecot")])
-              for i in (0, 1)]
-        print("RESULT bystander_noop messages=%d guestbox_p50=%.1f "
-              "guestbox_p99=%.1f dovecot_p50=%.1f dovecot_p99=%.1f "
-              "ratio_p99=%.2f" % (max(SIZES), gp[0], gp[1], dp[0], dp[1],
-                                  ratio(gp[1], dp[1])))
+        for what in BYSTANDER:
+            gp = [statistics.median(x[i] for x in results[
+                ("noop", what, "guestbox")]) for i in (0, 1)]
+            dp = [statistics.median(x[i] for x in results[
+                ("noop", what, "dovecot")]) for i in (0, 1)]
+            print("RESULT bystander_noop beside=%s messages=%d "
+                  "guestbox_p50=%.1f guestbox_p99=%.1f dovecot_p50=%.1f "
+                  "dovecot_p99=%.1f ratio_p99=%.2f" % (
+                      what, max(SIZES), gp[0], gp[1], dp[0], dp[1],
+                      ratio(gp[1], dp[1])))
         print("   load average at the end: %s" %
               " ".join(open("/proc/loadavg").read().split()[:3]))
     finally:
