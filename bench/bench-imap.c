@@ -17,7 +17,15 @@
  *          and its descendants, optionally only those named by -n) before
  *          and after, and per connection.
  *   login  N clients (-c) connect and wait for the greeting; then all send
- *          LOGIN at the same moment; prints login latency percentiles.
+ *          LOGIN at the same moment; prints login latency percentiles and
+ *          the logins per second from the first LOGIN to the last answer.
+ *          With -b B, B bystanders log in first (as accounts 1..B; the N
+ *          then use accounts B+1..B+A) and send NOOP every 20 ms while
+ *          the N wait: their NOOP latency percentiles say what the
+ *          logins cost the sessions already there.
+ *   ceiling  -c T threads run Argon2id at the cost -O/-M back to back for
+ *          -d seconds; prints the hashes per second: the most uncached
+ *          logins this machine can do, for the login mode to compare.
  *   hash   prints Dovecot's {ARGON2ID} form of the password (-P) at the
  *          cost -O/-M (guestbox's kdf_opslimit/kdf_memlimit), so that both
  *          servers pay the same Argon2id per uncached login.
@@ -37,6 +45,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +74,8 @@
 #define BENCH_STOP_GRACE	10
 /* Errors whose text is shown, per run. */
 #define BENCH_SHOW_ERRORS	10
+/* Login mode: a bystander's pause between two NOOPs, microseconds. */
+#define BENCH_NOOP_PAUSE	20000
 /* A line longer than this is not IMAP we expect. */
 #define BENCH_LINE_MAX		(1024 * 1024)
 
@@ -73,6 +84,7 @@ enum bench_mode {
 	MODE_IDLE,
 	MODE_LOGIN,
 	MODE_HASH,
+	MODE_CEILING,
 };
 
 /* Command types: a latency series and an error count each. */
@@ -86,6 +98,7 @@ enum cmd_type {
 	C_APPEND,
 	C_EXPUNGE,
 	C_IDLE,
+	C_NOOP,			/* login mode's bystanders */
 	C_NTYPES
 };
 
@@ -99,6 +112,7 @@ static const char *const cmd_names[] = {
 	[C_APPEND] = "APPEND 4 KiB",
 	[C_EXPUNGE] = "UID EXPUNGE",
 	[C_IDLE] = "IDLE+DONE",
+	[C_NOOP] = "NOOP",
 };
 
 /* One round of the load workload, in order. */
@@ -157,6 +171,8 @@ struct client {
 	enum client_state	 state;
 	int			 logged_in;
 	int			 login_done;	/* login mode: answered or failed */
+	int			 bystander;	/* login mode: NOOPs meanwhile */
+	struct event		*pause;		/* a bystander's next NOOP */
 	int			 logging_out;	/* LOGOUT sent: BYE is no error */
 
 	/* The command out and how its answer is read. */
@@ -216,6 +232,9 @@ struct bench {
 	unsigned int		 ready;
 	unsigned int		 failed;
 	unsigned int		 answered;	/* login: final outcomes */
+	unsigned int		 nbystanders;	/* login: -b */
+	unsigned int		 bystanders_in;	/* logged in, or failed */
+	uint64_t		 t_last;	/* login: the last answer */
 	int			 setting_up;	/* idle: connections being made */
 	uint64_t		 t_setup;
 
@@ -251,6 +270,9 @@ static void	idle_run(struct bench *);
 static void	idle_more(struct bench *);
 static void	login_run(struct bench *);
 static void	login_go(struct bench *);
+static void	login_noop_cb(evutil_socket_t, short, void *);
+static int	ceiling_run(unsigned int, unsigned int, const char *,
+		    unsigned long long, unsigned long long);
 static int	proc_read(long root, const char *names, int with_mem,
 		    struct proc_sum *);
 
@@ -424,6 +446,12 @@ client_fail(struct client *cl, const char *why)
 		if (cl->login_done)
 			break;
 		cl->login_done = 1;
+		if (cl->bystander) {
+			/* Not there before the LOGINs: one bystander less. */
+			b->bystanders_in++;
+			login_go(b);
+			break;
+		}
 		b->answered++;
 		if (b->t_setup == 0) {
 			/* Not greeted after all, or never will be. */
@@ -435,6 +463,7 @@ client_fail(struct client *cl, const char *why)
 			event_base_loopexit(b->base, NULL);
 		break;
 	case MODE_HASH:
+	case MODE_CEILING:
 		break;
 	}
 }
@@ -622,15 +651,42 @@ client_tagged(struct client *cl, const char *status, const char *line)
 	uint32_t	 us;
 	const char	*p;
 	int		 ok = strncmp(status, "OK", 2) == 0;
+	struct timeval	 pause = { 0, BENCH_NOOP_PAUSE };
 
 	us = now - cl->t_start > UINT32_MAX ? UINT32_MAX :
 	    (uint32_t)(now - cl->t_start);
 	if (!ok)
 		bench_error(b, cl, "%s: %s", cmd_names[cl->type], line);
+	if (b->mode == MODE_LOGIN && cl->bystander) {
+		if (cl->type == C_LOGIN) {
+			cl->state = CL_READY;
+			if (!ok) {
+				client_fail(cl, "LOGIN refused");
+				return;
+			}
+			cl->logged_in = 1;
+			cl->login_done = 1;
+			b->bystanders_in++;
+			login_go(b);
+			return;
+		}
+		/* A NOOP while the LOGINs are out; the next after a pause. */
+		cl->state = CL_READY;
+		if (ok)
+			series_add(&b->series[C_NOOP], us);
+		else
+			b->series[C_NOOP].errors++;
+		if (cl->pause == NULL)
+			cl->pause = evtimer_new(b->base, login_noop_cb, cl);
+		if (cl->pause != NULL && b->answered < b->nclients)
+			evtimer_add(cl->pause, &pause);
+		return;
+	}
 	if (cl->type == C_LOGIN) {
 		switch (b->mode) {
 		case MODE_LOGIN:
 			cl->login_done = 1;
+			b->t_last = now;
 			b->answered++;
 			if (ok)
 				series_add(&b->series[C_LOGIN], us);
@@ -727,7 +783,7 @@ client_line(struct client *cl, char *line, size_t len)
 					return;
 				}
 				cl->state = CL_READY;
-				if (b->mode == MODE_LOGIN) {
+				if (b->mode == MODE_LOGIN && !cl->bystander) {
 					b->ready++;
 					login_go(b);
 				} else
@@ -1056,25 +1112,52 @@ idle_run(struct bench *b)
 static void
 login_run(struct bench *b)
 {
-	struct series	*s = &b->series[C_LOGIN];
+	struct series	*s = &b->series[C_LOGIN], *noop = &b->series[C_NOOP];
 	unsigned int	 i;
+	double		 secs, rate;
 
-	for (i = 0; i < b->nclients; i++)
+	for (i = 0; i < b->nclients + b->nbystanders; i++)
 		client_connect(&b->clients[i]);
 	event_base_dispatch(b->base);
-	printf("%u LOGINs sent at once, %zu succeeded, %u failed\n",
-	    b->nclients - b->failed, s->n, b->nclients - (unsigned int)s->n);
+	secs = b->t_last > b->t_setup ?
+	    (double)(b->t_last - b->t_setup) / 1e6 : 0;
+	rate = secs > 0 ? (double)s->n / secs : 0;
+	printf("%u LOGINs sent at once, %zu succeeded, %u failed, "
+	    "%.1f logins/s\n", b->nclients - b->failed, s->n,
+	    b->nclients - (unsigned int)s->n, rate);
 	printf("login latency: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, "
 	    "max %.1f ms\n", series_pct(s, 0.5) / 1000.0,
 	    series_pct(s, 0.9) / 1000.0, series_pct(s, 0.99) / 1000.0,
 	    series_pct(s, 1.0) / 1000.0);
+	if (b->nbystanders > 0)
+		printf("%u bystanders, %zu NOOPs (%" PRIu64 " failed) meanwhile: "
+		    "p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", b->nbystanders,
+		    noop->n, noop->errors, series_pct(noop, 0.5) / 1000.0,
+		    series_pct(noop, 0.99) / 1000.0,
+		    series_pct(noop, 1.0) / 1000.0);
 	printf("RESULT mode=login clients=%u ok=%zu failed=%u p50=%.1f "
-	    "p90=%.1f p99=%.1f max=%.1f\n", b->nclients, s->n,
-	    b->nclients - (unsigned int)s->n, series_pct(s, 0.5) / 1000.0,
-	    series_pct(s, 0.9) / 1000.0, series_pct(s, 0.99) / 1000.0,
-	    series_pct(s, 1.0) / 1000.0);
-	for (i = 0; i < b->nclients; i++)
+	    "p90=%.1f p99=%.1f max=%.1f rate=%.2f noops=%zu noop_errors=%"
+	    PRIu64 " noop_p50=%.2f noop_p99=%.2f noop_max=%.2f\n",
+	    b->nclients, s->n, b->nclients - (unsigned int)s->n,
+	    series_pct(s, 0.5) / 1000.0, series_pct(s, 0.9) / 1000.0,
+	    series_pct(s, 0.99) / 1000.0, series_pct(s, 1.0) / 1000.0, rate,
+	    noop->n, noop->errors, series_pct(noop, 0.5) / 1000.0,
+	    series_pct(noop, 0.99) / 1000.0, series_pct(noop, 1.0) / 1000.0);
+	for (i = 0; i < b->nclients + b->nbystanders; i++)
 		client_close(&b->clients[i]);
+}
+
+/* A bystander's next NOOP, while LOGINs are still out. */
+static void
+login_noop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client	*cl = arg;
+
+	(void)fd;
+	(void)what;
+	if (cl->bev != NULL && cl->logged_in &&
+	    cl->b->answered < cl->b->nclients)
+		client_send(cl, C_NOOP, "NOOP");
 }
 
 /* Once every client has its greeting, all LOGINs go out together. */
@@ -1084,7 +1167,8 @@ login_go(struct bench *b)
 	struct client	*cl;
 	unsigned int	 i;
 
-	if (b->ready + b->failed < b->nclients || b->t_setup != 0)
+	if (b->ready + b->failed < b->nclients ||
+	    b->bystanders_in < b->nbystanders || b->t_setup != 0)
 		return;
 	b->t_setup = bench_now_us();
 	for (i = 0; i < b->nclients; i++) {
@@ -1092,6 +1176,11 @@ login_go(struct bench *b)
 		if (cl->state == CL_READY)
 			client_send(cl, C_LOGIN, "LOGIN %s \"%s\"", cl->user,
 			    b->password);
+	}
+	for (; i < b->nclients + b->nbystanders; i++) {
+		cl = &b->clients[i];
+		if (cl->logged_in)
+			client_send(cl, C_NOOP, "NOOP");
 	}
 	if (b->answered >= b->nclients)
 		event_base_loopexit(b->base, NULL);
@@ -1270,15 +1359,98 @@ proc_read(long root, const char *names, int with_mem, struct proc_sum *sum)
 
 /* ---- main ---- */
 
+/* ---- ceiling mode ---- */
+
+struct ceiling_thread {
+	pthread_t		 tid;
+	const char		*password;
+	unsigned long long	 opslimit, memlimit;
+	uint64_t		 until;		/* microseconds, monotonic */
+	uint64_t		 hashes;
+	uint64_t		 elapsed;	/* to the end of the last hash */
+	int			 failed;
+};
+
+static void *
+ceiling_thread(void *arg)
+{
+	struct ceiling_thread	*ct = arg;
+	unsigned char		 key[64], salt[crypto_pwhash_SALTBYTES];
+	uint64_t		 start = bench_now_us(), now;
+
+	randombytes_buf(salt, sizeof(salt));
+	do {
+		if (crypto_pwhash(key, sizeof(key), ct->password,
+		    strlen(ct->password), salt, ct->opslimit,
+		    (size_t)ct->memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+			ct->failed = 1;
+			break;
+		}
+		ct->hashes++;
+		now = bench_now_us();
+	} while (now < ct->until);
+	ct->elapsed = bench_now_us() - start;
+	sodium_memzero(key, sizeof(key));
+	return NULL;
+}
+
+/*
+ * Argon2id as store/vault.c runs it per uncached login, in T threads at
+ * once: the sum of the threads' rates is the machine's ceiling.
+ */
+static int
+ceiling_run(unsigned int nthreads, unsigned int secs, const char *password,
+    unsigned long long opslimit, unsigned long long memlimit)
+{
+	struct ceiling_thread	*ct;
+	unsigned int		 i, started = 0;
+	uint64_t		 until = bench_now_us() + (uint64_t)secs * 1000000;
+	double			 rate = 0;
+	int			 failed = 0;
+
+	if ((ct = calloc(nthreads, sizeof(*ct))) == NULL) {
+		perror("bench-imap");
+		return 1;
+	}
+	for (i = 0; i < nthreads; i++) {
+		ct[i].password = password;
+		ct[i].opslimit = opslimit;
+		ct[i].memlimit = memlimit;
+		ct[i].until = until;
+		if (pthread_create(&ct[i].tid, NULL, ceiling_thread,
+		    &ct[i]) != 0)
+			break;
+		started++;
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(ct[i].tid, NULL);
+		failed |= ct[i].failed;
+		if (ct[i].elapsed > 0)
+			rate += (double)ct[i].hashes * 1e6 /
+			    (double)ct[i].elapsed;
+	}
+	free(ct);
+	if (failed || started < nthreads) {
+		fprintf(stderr, "bench-imap: Argon2id failed\n");
+		return 1;
+	}
+	printf("Argon2id (t=%llu, m=%llu MiB) in %u threads for %u s: "
+	    "%.1f hashes/s\n", opslimit, memlimit >> 20, nthreads, secs, rate);
+	printf("RESULT mode=ceiling threads=%u rate=%.2f\n", nthreads, rate);
+	return 0;
+}
+
 static void
 bench_usage(void)
 {
 	fprintf(stderr,
 	    "usage: bench-imap -m load|idle|login -p port [-h addr] [-c clients]\n"
-	    "           [-a accounts] [-u user-format] [-P password]\n"
+	    "           [-a accounts] [-b bystanders] [-u user-format] [-P password]\n"
 	    "           [-d seconds] [-w seconds] [-t hold-seconds]\n"
 	    "           [-x parallel-setups] [-s server-pid] [-n comm,comm]\n"
-	    "       bench-imap -m hash -P password [-O opslimit] [-M memlimit]\n");
+	    "       bench-imap -m hash -P password [-O opslimit] [-M memlimit]\n"
+	    "       bench-imap -m ceiling [-c threads] [-d seconds] [-P password]\n"
+	    "           [-O opslimit] [-M memlimit]\n");
 	exit(2);
 }
 
@@ -1361,9 +1533,10 @@ main(int argc, char *argv[])
 	b->setup_parallel = 100;
 	b->user_fmt = "u%u@bench.test";
 	b->password = "correct horse battery staple";
-	while ((ch = getopt(argc, argv, "a:c:d:h:m:n:p:s:t:u:w:x:M:O:P:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:c:d:h:m:n:p:s:t:u:w:x:M:O:P:")) != -1) {
 		switch (ch) {
 		case 'a': b->naccounts = (unsigned int)strtoul(optarg, NULL, 10); break;
+		case 'b': b->nbystanders = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 'c': b->nclients = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 'd': b->duration = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 'h': host = optarg; break;
@@ -1393,6 +1566,15 @@ main(int argc, char *argv[])
 		printf("{ARGON2ID}%s\n", hash);
 		return 0;
 	}
+	if (strcmp(mode, "ceiling") == 0) {
+		if (sodium_init() == -1 || b->nclients == 0 ||
+		    b->duration == 0) {
+			fprintf(stderr, "bench-imap: cannot run the ceiling\n");
+			return 1;
+		}
+		return ceiling_run(b->nclients, b->duration, b->password,
+		    opslimit, memlimit);
+	}
 	if (strcmp(mode, "load") == 0)
 		b->mode = MODE_LOAD;
 	else if (strcmp(mode, "idle") == 0)
@@ -1406,6 +1588,8 @@ main(int argc, char *argv[])
 		bench_usage();
 	if (b->naccounts == 0)
 		b->naccounts = b->nclients;
+	if (b->mode != MODE_LOGIN)
+		b->nbystanders = 0;
 	memset(&b->sin, 0, sizeof(b->sin));
 	b->sin.sin_family = AF_INET;
 	b->sin.sin_port = htons((uint16_t)port);
@@ -1414,7 +1598,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	bench_raise_nofile(b->nclients);
+	bench_raise_nofile(b->nclients + b->nbystanders);
 	bench_make_message(b);
 
 	if ((b->ssl_ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
@@ -1431,19 +1615,23 @@ main(int argc, char *argv[])
 		fprintf(stderr, "bench-imap: event_base_new failed\n");
 		return 1;
 	}
-	b->clients = calloc(b->nclients, sizeof(*b->clients));
+	b->clients = calloc(b->nclients + b->nbystanders, sizeof(*b->clients));
 	if (b->clients == NULL) {
 		perror("bench-imap");
 		return 1;
 	}
-	for (i = 0; i < b->nclients; i++) {
+	for (i = 0; i < b->nclients + b->nbystanders; i++) {
 		struct client	*cl = &b->clients[i];
 
 		cl->b = b;
 		cl->id = i;
 		cl->rng = 0x9e3779b97f4a7c15ULL * (i + 1);
 		cl->state = CL_DEAD;
-		bench_user(b, i % b->naccounts + 1, cl->user, sizeof(cl->user));
+		/* Bystanders are accounts 1..B, the others the A after them. */
+		cl->bystander = i >= b->nclients;
+		bench_user(b, cl->bystander ? i - b->nclients + 1 :
+		    b->nbystanders + i % b->naccounts + 1, cl->user,
+		    sizeof(cl->user));
 	}
 	switch (b->mode) {
 	case MODE_LOAD:
@@ -1456,12 +1644,15 @@ main(int argc, char *argv[])
 		login_run(b);
 		break;
 	case MODE_HASH:
+	case MODE_CEILING:
 		break;
 	}
-	for (i = 0; i < b->nclients; i++) {
+	for (i = 0; i < b->nclients + b->nbystanders; i++) {
 		client_close(&b->clients[i]);
 		if (b->clients[i].retry != NULL)
 			event_free(b->clients[i].retry);
+		if (b->clients[i].pause != NULL)
+			event_free(b->clients[i].pause);
 	}
 	for (i = 0; i < C_NTYPES; i++)
 		free(b->series[i].v);

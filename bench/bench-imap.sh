@@ -6,6 +6,12 @@
 #      of these accounts yet: guestbox's auth cache is empty, since it
 #      keys on account and password, and these are 50 distinct accounts),
 #      then warm (the same again at once);
+#   1b. uncached logins per second against the Argon2id ceiling (the
+#      same hash in one thread per core, bench-imap -m ceiling, the mean
+#      of a run just before and one just after), with 2
+#      logged-in bystanders sending NOOP meanwhile, BENCH_LOGIN_ROUNDS
+#      (3) times, guestbox-imapd restarted before each so that its auth
+#      cache is empty; Dovecot (no cache) beside it;
 #   2. resident memory per idle IMAP connection, 1,000 in IDLE;
 #   3. the mixed workload at 10 and 50 clients: commands per second and
 #      latency percentiles, and the ratio guestbox/Dovecot;
@@ -35,7 +41,9 @@
 #   BENCH_KEEP=1 keeps the directory,
 #   BENCH_IMAP_WORKERS="1 2": the mixed workload once for each of these
 #   imap_workers values (guestbox-imapd restarted with it), beside the
-#   same Dovecot runs; unset, guestbox runs with the default (the cores).
+#   same Dovecot runs; unset, guestbox runs with the default,
+#   BENCH_ONLY=login: only parts 1 and 1b (set BENCH_MESSAGES=5 too for
+#   a quick setup).
 # Everything it starts is stopped by its PID, however it ends.
 set -eu
 
@@ -67,6 +75,8 @@ idle_k=${BENCH_IDLE:-1000}
 maxk_list=${BENCH_MAXK:-1000 5000 10000}
 rounds=${BENCH_ROUNDS:-2}
 workers_list=${BENCH_IMAP_WORKERS:-}
+login_rounds=${BENCH_LOGIN_ROUNDS:-3}
+ncpu=$(getconf _NPROCESSORS_ONLN)
 if [ "${1:-}" = --quick ]; then
 	messages=${BENCH_MESSAGES:-60}
 	duration=${BENCH_DURATION:-10}
@@ -364,11 +374,12 @@ srv_name()
 
 gb_restart()
 {
-	# gb_restart N: guestbox-imapd again, with imap_workers = N.
+	# gb_restart N: guestbox-imapd again, with imap_workers = N
+	# (empty: the default).  Its auth cache starts empty.
 	kill -TERM "$gb_pid"
 	wait "$gb_pid" 2> /dev/null || true
 	sed -i '/^imap_workers = /d' "$tmp/gb/guestbox.conf"
-	echo "imap_workers = $1" >> "$tmp/gb/guestbox.conf"
+	[ -z "$1" ] || echo "imap_workers = $1" >> "$tmp/gb/guestbox.conf"
 	"$build/guestbox-imapd" -d -c "$tmp/gb/guestbox.conf" >> "$tmp/gb/imapd.log" 2>&1 &
 	gb_pid=$!
 	wait_port "$gb_port" "$gb_pid" guestbox-imapd "$tmp/gb/imapd.log"
@@ -410,6 +421,54 @@ run login-gb-cold -m login -p "$gb_port" -c $nlogin -a $nlogin
 run login-dv-cold -m login -p "$dv_port" -c $nlogin -a $nlogin
 run login-gb-warm -m login -p "$gb_port" -c $nlogin -a $nlogin
 run login-dv-warm -m login -p "$dv_port" -c $nlogin -a $nlogin
+
+# 1b. The goal of issue 13: uncached logins at 90% or more of what the
+# cores can hash, while the sessions already there stay answered.
+nbyst=2
+nburst=$((accounts - nbyst))
+if [ $nburst -ge 10 ]; then
+	echo
+	echo "== 1b. $nburst uncached logins at once against the Argon2id ceiling, $nbyst bystanders, $login_rounds rounds"
+	r=1
+	while [ $r -le "$login_rounds" ]; do
+		# The ceiling just before and just after, for a load that drifts.
+		run ceiling-$r-a -m ceiling -c "$ncpu" -d 3 -P "$password" \
+		    -O 2 -M 67108864
+		gb_restart ""
+		run burst-gb-$r -m login -p "$gb_port" -c $nburst -a $nburst \
+		    -b $nbyst
+		run ceiling-$r-b -m ceiling -c "$ncpu" -d 3 -P "$password" \
+		    -O 2 -M 67108864
+		run burst-dv-$r -m login -p "$dv_port" -c $nburst -a $nburst \
+		    -b $nbyst
+		r=$((r + 1))
+	done
+fi
+login_summary()
+{
+	[ $nburst -ge 10 ] || return 0
+	echo "uncached logins/s ($nburst at once) against the Argon2id ceiling ($ncpu threads), $nbyst bystanders' NOOP p99 ms:"
+	printf '  %5s %8s %8s %6s %8s %8s %8s %5s\n' round ceiling guestbox ratio "gb p99" dovecot "dv p99" load
+	r=1
+	while [ $r -le "$login_rounds" ]; do
+		ce=$(python3 -c 'import sys; print("%.2f" % ((float(sys.argv[1] or 0) + float(sys.argv[2] or 0)) / 2))' \
+		    "$(result "$tmp/ceiling-$r-a.out" rate)" "$(result "$tmp/ceiling-$r-b.out" rate)")
+		gr=$(result "$tmp/burst-gb-$r.out" rate)
+		printf '  %5s %8s %8s %6s %8s %8s %8s %5s\n' $r "$ce" "$gr" \
+		    "$(ratio "$gr" "$ce")" \
+		    "$(result "$tmp/burst-gb-$r.out" noop_p99)" \
+		    "$(result "$tmp/burst-dv-$r.out" rate)" \
+		    "$(result "$tmp/burst-dv-$r.out" noop_p99)" \
+		    "$(cat "$tmp/burst-gb-$r.load")"
+		r=$((r + 1))
+	done
+}
+if [ "${BENCH_ONLY:-}" = login ]; then
+	echo
+	echo "== summary"
+	login_summary
+	exit 0
+fi
 dv_passwd "{PLAIN}$password"
 
 echo
@@ -523,3 +582,4 @@ done
 echo "  (cold: $nlogin distinct accounts never logged in, guestbox's auth cache empty;"
 echo "   warm: the same again at once: guestbox answers from its cache, Dovecot"
 echo "   has none and hashes again; both Argon2id m=64 MiB t=2)"
+login_summary

@@ -128,3 +128,36 @@ xsecret_free(void *p)
 	if (p != NULL)
 		sodium_free(p);
 }
+
+#define XSECRET_SLAB	4096
+
+void *
+xsecret_slot_get(struct xsecret_slots *sl)
+{
+	uint8_t	*slab, *p;
+	size_t	 i, n = XSECRET_SLAB / sl->size;
+
+	pthread_mutex_lock(&sl->lock);
+	if (sl->nfree == 0) {
+		slab = xsecret_alloc(XSECRET_SLAB);
+		sl->total += n;
+		sl->free = xreallocarray(sl->free, sl->total,
+		    sizeof(*sl->free));
+		for (i = 0; i < n; i++)
+			sl->free[sl->nfree++] = slab + i * sl->size;
+	}
+	p = sl->free[--sl->nfree];
+	pthread_mutex_unlock(&sl->lock);
+	return p;
+}
+
+void
+xsecret_slot_put(struct xsecret_slots *sl, void *p)
+{
+	if (p == NULL)
+		return;
+	sodium_memzero(p, sl->size);
+	pthread_mutex_lock(&sl->lock);
+	sl->free[sl->nfree++] = p;
+	pthread_mutex_unlock(&sl->lock);
+}

@@ -99,7 +99,7 @@ struct auth_req {
 	struct auth_result	 result;
 
 	/* Job for the worker: copies, so the thread owns what it reads. */
-	char			*pw;		/* sodium memory */
+	char			*pw;		/* a slot, or xsecret memory */
 	size_t			 pwlen;
 	uint64_t		 account_id;
 	uint8_t			 pk[32];
@@ -205,6 +205,14 @@ struct auth {
 	time_t			 busy_logged;	/* auth_busy_log() */
 	uint64_t		 busy_unlogged;
 };
+
+/*
+ * Passwords shorter than this wait for their hash in a slot of locked
+ * memory (xmalloc.h says why not a sodium_malloc each); longer ones,
+ * which no client sends in practice, in their own.
+ */
+#define AUTH_PW_SLOT	256
+static struct xsecret_slots	 auth_pw_slots = XSECRET_SLOTS_INIT(AUTH_PW_SLOT);
 
 static void	*auth_worker(void *);
 static void	 auth_pipe_cb(evutil_socket_t, short, void *);
@@ -1136,8 +1144,14 @@ auth_succeed(struct auth_req *ar)
 
 	auth_throttle_clear(au, ar->user);
 	auth_known_add(au, ar->account_id, ar->peer, time(NULL));
-	/* SPEC 7: a login is activity; and the doorbell's client is there. */
-	if ((ret = store_txn_run(au->store, auth_touch_txn, &t)) != 0)
+	/*
+	 * SPEC 7: a login is activity; and the doorbell's client is there.
+	 * Bookkeeping, not something the client is answered about: written
+	 * without waiting for the disk, which would hold up the event loop
+	 * (every session of this process) for a log flush per login.  The
+	 * next flush takes it along; a power cut loses at most a login time.
+	 */
+	if ((ret = store_txn_run_nosync(au->store, auth_touch_txn, &t)) != 0)
 		log_warnx("auth: %s: recording the login: %s", ar->user,
 		    store_strerror(ret));
 	ar->result.status = AUTH_OK;
@@ -1464,7 +1478,8 @@ auth_start_flags(struct auth *au, const char *user, const char *pw,
 	ar->cb = cb;
 	ar->arg = arg;
 	auth_peer_key(peer, ar->peer, sizeof(ar->peer));
-	ar->pw = xsecret_alloc(pwlen + 1);
+	ar->pw = pwlen < AUTH_PW_SLOT ? xsecret_slot_get(&auth_pw_slots) :
+	    xsecret_alloc(pwlen + 1);
 	memcpy(ar->pw, pw, pwlen);
 	ar->pw[pwlen] = '\0';
 	ar->pwlen = pwlen;
@@ -1522,7 +1537,10 @@ auth_req_free(struct auth_req *ar)
 		event_free(ar->timer);
 	vault_seckey_free(&ar->key);
 	vault_seckey_free(&ar->result.key);
-	xsecret_free(ar->pw);
+	if (ar->pw != NULL && ar->pwlen < AUTH_PW_SLOT)
+		xsecret_slot_put(&auth_pw_slots, ar->pw);
+	else
+		xsecret_free(ar->pw);
 	sodium_memzero(ar, sizeof(*ar));
 	free(ar);
 }

@@ -3,7 +3,6 @@
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -30,11 +29,10 @@
  * kernel's 65,530 mappings (vm.max_map_count), past which sodium_malloc()
  * fails and the daemon with it.  So both take 32-byte slots of slabs of
  * guarded, locked memory (sodium_malloc, one page each), wiped when freed
- * and kept for the next key.  The slabs are never returned: there are as
- * many as keys were open at once at worst.
+ * and kept for the next key (xsecret_slot_get): there are as many slabs
+ * as keys were open at once at worst.
  */
 #define VAULT_SLOT		32
-#define VAULT_SLAB_KEYS		(4096 / VAULT_SLOT)
 _Static_assert(VAULT_KEYBYTES == VAULT_SLOT, "message key slot size");
 _Static_assert(crypto_box_SECRETKEYBYTES == VAULT_SLOT, "secret key slot size");
 
@@ -52,9 +50,7 @@ struct vault_keycache {
 	unsigned int			 victim;
 };
 
-static pthread_mutex_t	 vault_slots_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint8_t		**vault_slots;		/* free slots */
-static size_t		 vault_slots_free, vault_slots_total;
+static struct xsecret_slots	 vault_slots = XSECRET_SLOTS_INIT(VAULT_SLOT);
 
 int
 vault_init(void)
@@ -65,31 +61,13 @@ vault_init(void)
 static uint8_t *
 vault_slot_get(void)
 {
-	uint8_t	*slab, *k;
-	size_t	 i;
-
-	pthread_mutex_lock(&vault_slots_lock);
-	if (vault_slots_free == 0) {
-		slab = xsecret_alloc(VAULT_SLAB_KEYS * VAULT_SLOT);
-		vault_slots_total += VAULT_SLAB_KEYS;
-		vault_slots = xreallocarray(vault_slots, vault_slots_total,
-		    sizeof(*vault_slots));
-		for (i = 0; i < VAULT_SLAB_KEYS; i++)
-			vault_slots[vault_slots_free++] = slab +
-			    i * VAULT_SLOT;
-	}
-	k = vault_slots[--vault_slots_free];
-	pthread_mutex_unlock(&vault_slots_lock);
-	return k;
+	return xsecret_slot_get(&vault_slots);
 }
 
 static void
 vault_slot_put(uint8_t *k)
 {
-	sodium_memzero(k, VAULT_SLOT);
-	pthread_mutex_lock(&vault_slots_lock);
-	vault_slots[vault_slots_free++] = k;
-	pthread_mutex_unlock(&vault_slots_lock);
+	xsecret_slot_put(&vault_slots, k);
 }
 
 static struct vault_seckey *

@@ -571,6 +571,41 @@ START_TEST(test_aux_refused)
 }
 END_TEST
 
+/*
+ * The slots behind every key and every waiting password (xmalloc.h):
+ * distinct, in more than one slab when one is full, and wiped when given
+ * back, before the next taker sees them.
+ */
+START_TEST(test_secret_slots)
+{
+	static struct xsecret_slots	 sl = XSECRET_SLOTS_INIT(256);
+	uint8_t				*p[40], zero[256];
+	size_t				 i, j;
+
+	memset(zero, 0, sizeof(zero));
+	/* 40 slots of 256 bytes: three page-sized slabs. */
+	for (i = 0; i < 40; i++) {
+		p[i] = xsecret_slot_get(&sl);
+		memset(p[i], (int)(i + 1), 256);
+	}
+	ck_assert_uint_eq(sl.total, 48);
+	for (i = 0; i < 40; i++)
+		for (j = 0; j < 256; j++)
+			ck_assert_uint_eq(p[i][j], i + 1);
+	xsecret_slot_put(&sl, p[7]);
+	/* Wiped at once, whoever holds a stale pointer. */
+	ck_assert_mem_eq(p[7], zero, sizeof(zero));
+	/* The next taker gets it back, still wiped; no new slab. */
+	ck_assert_ptr_eq(xsecret_slot_get(&sl), p[7]);
+	ck_assert_mem_eq(p[7], zero, sizeof(zero));
+	ck_assert_uint_eq(sl.total, 48);
+	xsecret_slot_put(&sl, NULL);
+	for (i = 0; i < 40; i++)
+		xsecret_slot_put(&sl, p[i]);
+	ck_assert_uint_eq(sl.nfree, 48);
+}
+END_TEST
+
 Suite *
 vault_suite(void)
 {
@@ -580,6 +615,7 @@ vault_suite(void)
 	tc = tcase_create("keypair");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_keypair_new);
+	tcase_add_test(tc, test_secret_slots);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("wrap");
