@@ -113,6 +113,19 @@ pack_raw(struct pack *pk, const void *src, size_t n)
 		memcpy(pack_reserve(pk, n), src, n);
 }
 
+const uint8_t *
+pack_join(struct pack *wait, struct pack *tmp, const uint8_t *p, size_t *np)
+{
+	if (wait->len == 0)
+		return p;
+	tmp->len = 0;
+	pack_raw(tmp, wait->buf, wait->len);
+	pack_raw(tmp, p, *np);
+	wait->len = 0;
+	*np = tmp->len;
+	return tmp->buf;
+}
+
 void
 pack_blob(struct pack *pk, const void *src, size_t n)
 {

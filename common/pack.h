@@ -32,6 +32,14 @@ void	 pack_u32(struct pack *, uint32_t);
 void	 pack_u64(struct pack *, uint64_t);
 void	 pack_i64(struct pack *, int64_t);
 void	 pack_raw(struct pack *, const void *, size_t);
+/*
+ * For a decoder fed in pieces: what waited in wait (the end of the last
+ * piece, which it could not use yet) followed by p, *np bytes.  Returns
+ * them, gathered in tmp unless nothing waited (then p); *np gets their
+ * length, and wait is emptied.
+ */
+const uint8_t *pack_join(struct pack *wait, struct pack *tmp, const uint8_t *p,
+	    size_t *np);
 void	 pack_blob(struct pack *, const void *, size_t);	/* u32 length + bytes */
 void	 pack_str(struct pack *, const char *);		/* NULL packs as "" */
 

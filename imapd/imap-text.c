@@ -609,15 +609,7 @@ text_scan_emit(struct imap_text_scan *sc, const uint8_t *p, size_t n, int final)
 	size_t		 used;
 
 	sc->decoded += n;
-	if (sc->fwait.len > 0) {
-		sc->ftmp.len = 0;
-		pack_raw(&sc->ftmp, sc->fwait.buf, sc->fwait.len);
-		if (n > 0)
-			pack_raw(&sc->ftmp, p, n);
-		sc->fwait.len = 0;
-		p = sc->ftmp.buf;
-		n = sc->ftmp.len;
-	}
+	p = pack_join(&sc->fwait, &sc->ftmp, p, &n);
 	if (n == 0)
 		return;
 	used = text_fold_run(out, p, n, final);

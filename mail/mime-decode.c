@@ -54,19 +54,10 @@ decode_charset_run(struct mime_decoder *d, struct pack *out, const uint8_t *in,
 	size_t		 il, ol, r;
 
 	if (d->cd == (iconv_t)-1) {
-		if (len > 0)
-			pack_raw(out, in, len);
+		pack_raw(out, in, len);
 		return;
 	}
-	if (d->cs_wait.len > 0) {
-		d->cs_tmp.len = 0;
-		pack_raw(&d->cs_tmp, d->cs_wait.buf, d->cs_wait.len);
-		if (len > 0)
-			pack_raw(&d->cs_tmp, in, len);
-		d->cs_wait.len = 0;
-		in = d->cs_tmp.buf;
-		len = d->cs_tmp.len;
-	}
+	in = pack_join(&d->cs_wait, &d->cs_tmp, in, &len);
 	ip = (char *)(uintptr_t)in;
 	il = len;
 	while (il > 0) {
@@ -287,15 +278,7 @@ mime_decoder_feed(struct mime_decoder *d, struct pack *out, const uint8_t *p,
 		decode_base64_run(d, &d->raw, p, len);
 		break;
 	case MIME_DECODER_QP:
-		if (d->qp_wait.len > 0) {
-			d->tmp.len = 0;
-			pack_raw(&d->tmp, d->qp_wait.buf, d->qp_wait.len);
-			if (len > 0)
-				pack_raw(&d->tmp, p, len);
-			d->qp_wait.len = 0;
-			p = d->tmp.buf;
-			len = d->tmp.len;
-		}
+		p = pack_join(&d->qp_wait, &d->tmp, p, &len);
 		d->raw.len = 0;
 		used = decode_qp_run(&d->raw, p, len, 0, 0);
 		if (used < len)
