@@ -510,11 +510,18 @@ imap_text_scan_next(struct imap_text_scan *sc, uint64_t *offp, uint64_t *lenp)
 			    sc->step + 1;
 			break;
 		case TEXT_STEP_WORDS:
+			/* Only RAW is without a structure (_new). */
+			if (p == NULL) {
+				sc->step++;
+				break;
+			}
 			sc->hdr.len = 0;
 			text_scan_range(sc, p->hdr_off, p->hdr_len);
 			break;
 		case TEXT_STEP_LEAF:
-			if (sc->body)
+			if (p == NULL)
+				sc->step++;
+			else if (sc->body)
 				text_scan_range(sc, p->body_off, p->body_len);
 			else {
 				sc->hdr.len = 0;
