@@ -348,7 +348,8 @@ struct imap_seqset *imap_saved_set(struct imap_session *, int uid_mode);
 /*
  * The sequence-set argument of FETCH, STORE, COPY and MOVE, "*" being the
  * last message or UID (RFC 3501 9), "$" the saved result (RFC 5182 2);
- * NULL if it is none (the caller answers BAD).
+ * NULL if it is none, or names a message number beyond the mailbox (the
+ * caller answers BAD).
  */
 struct imap_seqset *imap_set_arg(struct imap_session *, const char *,
 	    int uid_mode);
