@@ -355,8 +355,16 @@ struct imap_seqset *imap_set_arg(struct imap_session *, const char *,
 	    int uid_mode);
 
 /* Mailbox names (cmd-mailbox.c) */
-/* Decodes a client's mailbox argument to UTF-8 (caller frees); NULL: BAD. */
+/*
+ * Decodes a client's mailbox argument to UTF-8 (caller frees); NULL with
+ * *why when it is no name we can hold: answer imap_mailbox_refuse().
+ */
 char	*imap_mailbox_arg(struct imap_session *, const char *wire,
 	    const char **whyp);
+/*
+ * The answer to a name imap_mailbox_arg() refused: a well-formed
+ * argument, so NO, not BAD; [CANNOT] (RFC 5530 3), as Dovecot answers.
+ */
+void	 imap_mailbox_refuse(struct imap_session *, const char *why);
 
 #endif
