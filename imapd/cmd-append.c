@@ -183,7 +183,7 @@ cmd_append_literal(struct imap_session *s, const struct imap_literal_info *li,
 		return IMAP_LITERAL_REFUSE;
 	}
 	if ((name = imap_mailbox_arg(s, wire, &why)) == NULL) {
-		*textp = "Invalid mailbox name";
+		*textp = "[CANNOT] Invalid mailbox name";
 		return IMAP_LITERAL_REFUSE;
 	}
 	memset(&ac, 0, sizeof(ac));
@@ -496,7 +496,7 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 		goto out;
 	}
 	if ((name = imap_mailbox_arg(s, wire, &why)) == NULL) {
-		imap_tagged(s, "BAD", "%s", why);
+		imap_mailbox_refuse(s, why);
 		goto out;
 	}
 	for (i = 0; i < ar.n; i++) {

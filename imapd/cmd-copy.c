@@ -74,7 +74,7 @@ copy_run(struct imap_session *s, const struct imap_command *cmd, int uid_mode,
 		return CMD_DONE;
 	}
 	if ((dest = imap_mailbox_arg(s, wire, &why)) == NULL) {
-		imap_tagged(s, "BAD", "%s", why);
+		imap_mailbox_refuse(s, why);
 		return CMD_DONE;
 	}
 	if (move && s->view.readonly) {

@@ -61,6 +61,12 @@ imap_mailbox_arg(struct imap_session *s, const char *wire, const char **whyp)
 }
 
 void
+imap_mailbox_refuse(struct imap_session *s, const char *why)
+{
+	imap_tagged(s, "NO", "[CANNOT] %s", why);
+}
+
+void
 imap_write_mailbox(struct imap_session *s, const char *utf8)
 {
 	const char	*why;
@@ -158,7 +164,7 @@ create_txn(struct store_txn *txn, void *arg)
 	return ret;
 }
 
-/* Parses the one mailbox argument; answers BAD itself and returns NULL. */
+/* Parses the one mailbox argument; answers itself and returns NULL. */
 static char *
 mailbox_cmd_arg(struct imap_session *s, const struct imap_command *cmd,
     size_t nargs)
@@ -172,7 +178,7 @@ mailbox_cmd_arg(struct imap_session *s, const struct imap_command *cmd,
 		return NULL;
 	}
 	if ((name = imap_mailbox_arg(s, wire, &why)) == NULL)
-		imap_tagged(s, "BAD", "%s", why);
+		imap_mailbox_refuse(s, why);
 	return name;
 }
 
@@ -410,7 +416,7 @@ cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 	if ((from = mailbox_cmd_arg(s, cmd, 2)) == NULL)
 		return CMD_DONE;
 	if ((to = imap_mailbox_arg(s, wire, &why)) == NULL) {
-		imap_tagged(s, "BAD", "%s", why);
+		imap_mailbox_refuse(s, why);
 		free(from);
 		return CMD_DONE;
 	}

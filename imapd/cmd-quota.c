@@ -93,7 +93,7 @@ cmd_getquotaroot(struct imap_session *s, const struct imap_command *cmd)
 		return CMD_DONE;
 	}
 	if ((name = imap_mailbox_arg(s, wire, &why)) == NULL) {
-		imap_tagged(s, "BAD", "%s", why);
+		imap_mailbox_refuse(s, why);
 		return CMD_DONE;
 	}
 	imap_printf(s, "* QUOTAROOT ");

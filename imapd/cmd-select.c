@@ -170,11 +170,7 @@ cmd_select(struct imap_session *s, const struct imap_command *cmd)
 		select_free(&sr);
 		return CMD_DONE;
 	}
-	if ((name = imap_mailbox_arg(s, wire, &why)) == NULL) {
-		imap_tagged(s, "BAD", "%s", why);
-		select_free(&sr);
-		return CMD_DONE;
-	}
+	name = imap_mailbox_arg(s, wire, &why);
 	/* RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected. */
 	if (was_selected) {
 		imap_session_enter_state(s, S_AUTH);
@@ -183,6 +179,11 @@ cmd_select(struct imap_session *s, const struct imap_command *cmd)
 		 * [CLOSED] whether or not the client enabled it.
 		 */
 		imap_printf(s, "* OK [CLOSED] Previous mailbox closed\r\n");
+	}
+	if (name == NULL) {
+		imap_mailbox_refuse(s, why);
+		select_free(&sr);
+		return CMD_DONE;
 	}
 	sr.name = name;
 	ret = imap_txn(s, select_txn, &sr);

@@ -1020,8 +1020,22 @@ imap_saved_set(struct imap_session *s, int uid_mode)
 struct imap_seqset *
 imap_set_arg(struct imap_session *s, const char *str, int uid_mode)
 {
+	struct imap_seqset	*set;
+
 	if (strcmp(str, "$") == 0)
 		return imap_saved_set(s, uid_mode);
-	return imap_set_parse(str, uid_mode ? imap_view_max_uid(&s->view) :
-	    s->view.count);
+	if (uid_mode)
+		return imap_set_parse(str, imap_view_max_uid(&s->view));
+	if ((set = imap_set_parse(str, s->view.count)) == NULL)
+		return NULL;
+	/*
+	 * RFC 3501 9 (seq-number): BAD for a command that uses a message
+	 * sequence number greater than the number of messages, "*" in an
+	 * empty mailbox included -- as Dovecot answers.  UIDs beyond the
+	 * last are no error, and SEARCH has its own rule (it matches none).
+	 */
+	if (imap_seqset_max(set) > s->view.count ||
+	    (set->star && s->view.count == 0))
+		imap_set_free(&set);
+	return set;
 }

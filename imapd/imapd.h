@@ -348,14 +348,23 @@ struct imap_seqset *imap_saved_set(struct imap_session *, int uid_mode);
 /*
  * The sequence-set argument of FETCH, STORE, COPY and MOVE, "*" being the
  * last message or UID (RFC 3501 9), "$" the saved result (RFC 5182 2);
- * NULL if it is none (the caller answers BAD).
+ * NULL if it is none, or names a message number beyond the mailbox (the
+ * caller answers BAD).
  */
 struct imap_seqset *imap_set_arg(struct imap_session *, const char *,
 	    int uid_mode);
 
 /* Mailbox names (cmd-mailbox.c) */
-/* Decodes a client's mailbox argument to UTF-8 (caller frees); NULL: BAD. */
+/*
+ * Decodes a client's mailbox argument to UTF-8 (caller frees); NULL with
+ * *why when it is no name we can hold: answer imap_mailbox_refuse().
+ */
 char	*imap_mailbox_arg(struct imap_session *, const char *wire,
 	    const char **whyp);
+/*
+ * The answer to a name imap_mailbox_arg() refused: a well-formed
+ * argument, so NO, not BAD; [CANNOT] (RFC 5530 3), as Dovecot answers.
+ */
+void	 imap_mailbox_refuse(struct imap_session *, const char *why);
 
 #endif
