@@ -28,6 +28,7 @@
 #include "imapd.h"
 #include "log.h"
 #include "mime-cache.h"
+#include "mime-decode.h"
 #include "mime.h"
 #include "pack.h"
 #include "rfc5322.h"
@@ -1020,6 +1021,29 @@ search_run_free(void *arg)
 	free(sr);
 }
 
+/*
+ * imap_search_context's charset_convert: SEARCH CHARSET ISO-8859-1 and
+ * whatever else iconv knows (RFC 3501 6.4.4), as Dovecot takes them.
+ */
+static int
+search_charset_convert(const char *charset, const char *in, char **out)
+{
+	struct pack	 utf8;
+	int		 r;
+
+	pack_init(&utf8);
+	r = mime_charset_to_utf8(&utf8, charset, (const uint8_t *)in,
+	    in != NULL ? strlen(in) : 0);
+	/* A NUL out of a string that had none is no text to search for. */
+	if (r == 0 && utf8.len > 0 && memchr(utf8.buf, '\0', utf8.len) != NULL)
+		r = MIME_CHARSET_INVALID;
+	if (r == 0 && out != NULL)
+		*out = utf8.len > 0 ?
+		    xstrndup((const char *)utf8.buf, utf8.len) : xstrdup("");
+	pack_free(&utf8);
+	return r == MIME_CHARSET_UNKNOWN ? -1 : r == 0 ? 0 : -2;
+}
+
 enum imap_cmd_status
 cmd_search(struct imap_session *s, const struct imap_command *cmd)
 {
@@ -1037,6 +1061,7 @@ cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	ctx.max_seq = s->view.count;
 	ctx.max_uid = imap_view_max_uid(&s->view);
 	ctx.allow_saved = 1;		/* SEARCHRES is in our CAPABILITY */
+	ctx.charset_convert = search_charset_convert;
 	/* The grammar is imap-search-parse.c's, the same the fuzzer runs. */
 	ret = imap_search_parse(a, &ctx, &sr->prog, &why);
 	if (ret == IMAP_SEARCH_EBADCHARSET) {
@@ -1067,6 +1092,7 @@ imap_search_parse_sorted(struct imap_session *s, const struct imap_arg *a,
 	ctx.max_uid = imap_view_max_uid(&s->view);
 	ctx.allow_saved = 1;
 	ctx.charset_first = 1;
+	ctx.charset_convert = search_charset_convert;
 	if ((ret = imap_search_parse(a, &ctx, prog, &why)) == IMAP_SEARCH_OK)
 		return 0;
 	if (ret == IMAP_SEARCH_EBADCHARSET)

@@ -31,6 +31,8 @@ struct search_parser {
 	unsigned int				 depth_max;
 	size_t					 keys_max;
 	size_t					 nkeys;
+	/* Given with CHARSET and not UTF-8 or US-ASCII: convert strings. */
+	const char				*charset;
 };
 
 static int	search_fail(struct search_parser *, const char *, ...)
@@ -207,6 +209,12 @@ search_get_string(struct search_parser *sp, const struct imap_arg *a,
 		return search_fail(sp, "Missing argument for %s", key);
 	if (!imap_arg_get_astring(a, &s))
 		return search_fail(sp, "Invalid argument for %s", key);
+	if (sp->charset != NULL) {
+		if (sp->ctx->charset_convert(sp->charset, s, out) != 0)
+			return search_fail(sp, "Argument for %s is not "
+			    "text in %s", key, sp->charset);
+		return 0;
+	}
 	if (!utf8_is_valid(s, strlen(s)))
 		return search_fail(sp, "Invalid UTF-8 in argument for %s",
 		    key);
@@ -565,6 +573,7 @@ imap_search_parse(const struct imap_arg *args,
 	sp.keys_max = ctx->keys_max != 0 ? ctx->keys_max :
 	    IMAP_SEARCH_KEYS_MAX;
 	sp.nkeys = 0;
+	sp.charset = NULL;
 
 	if (!ctx->charset_first && imap_arg_atom_equals(args, "RETURN")) {
 		if ((r = search_parse_return(&sp, &args[1])) != 0)
@@ -581,9 +590,13 @@ imap_search_parse(const struct imap_arg *args,
 		/* RFC 3501 6.4.4: an unknown charset is NO [BADCHARSET]. */
 		if (strcasecmp(charset, "UTF-8") != 0 &&
 		    strcasecmp(charset, "US-ASCII") != 0) {
-			search_fail(&sp, "Unsupported charset");
-			r = IMAP_SEARCH_EBADCHARSET;
-			goto fail;
+			if (ctx->charset_convert == NULL ||
+			    ctx->charset_convert(charset, NULL, NULL) != 0) {
+				search_fail(&sp, "Unsupported charset");
+				r = IMAP_SEARCH_EBADCHARSET;
+				goto fail;
+			}
+			sp.charset = charset;
 		}
 		args++;
 	}

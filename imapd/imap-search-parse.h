@@ -44,7 +44,11 @@
 /* RFC 3501 6.4.4: TAG NO [BADCHARSET (US-ASCII UTF-8)] <error> */
 #define IMAP_SEARCH_EBADCHARSET	-2
 
-/* The charsets accepted, for the BADCHARSET response code. */
+/*
+ * Charsets accepted, for the BADCHARSET response code: these two always,
+ * and with a charset_convert hook every charset it knows (RFC 3501 7.1.
+ * lets the list name some of them).
+ */
 #define IMAP_SEARCH_CHARSETS	"US-ASCII UTF-8"
 
 enum imap_search_key_type {
@@ -152,6 +156,16 @@ struct imap_search_context {
 	 * criteria: imap_search_parse_return()).
 	 */
 	int		 charset_first;
+	/*
+	 * A charset other than US-ASCII and UTF-8 (RFC 3501 6.4.4): turns
+	 * in, a string argument, into UTF-8 in *out (the caller frees it);
+	 * in NULL asks only whether charset is known.  Returns 0, -1 for
+	 * an unknown charset, -2 for a string that is not in it.  NULL:
+	 * no other charset is known.  The grammar knows no charsets
+	 * itself, so that it needs nothing of mail/.
+	 */
+	int		(*charset_convert)(const char *charset, const char *in,
+			    char **out);
 };
 
 /*

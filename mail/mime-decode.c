@@ -92,6 +92,39 @@ mime_decode_charset(struct pack *out, const char *charset, const uint8_t *in,
 	mime_decoder_clear(&d);
 }
 
+int
+mime_charset_to_utf8(struct pack *out, const char *charset, const uint8_t *in,
+    size_t len)
+{
+	char		 buf[1024], *ip, *op;
+	size_t		 il, ol, r;
+	iconv_t		 cd;
+	int		 ret = 0;
+
+	if ((cd = iconv_open("UTF-8", charset)) == (iconv_t)-1)
+		return MIME_CHARSET_UNKNOWN;
+	ip = (char *)(uintptr_t)in;
+	il = in != NULL ? len : 0;
+	while (il > 0) {
+		op = buf;
+		ol = sizeof(buf);
+		r = iconv(cd, &ip, &il, &op, &ol);
+		pack_raw(out, buf, sizeof(buf) - ol);
+		/* EILSEQ: a byte the charset has not; EINVAL: cut short. */
+		if (r == (size_t)-1 && errno != E2BIG) {
+			ret = MIME_CHARSET_INVALID;
+			break;
+		}
+	}
+	/* A stateful charset (ISO-2022-JP) may have a shift to write. */
+	op = buf;
+	ol = sizeof(buf);
+	if (ret == 0 && iconv(cd, NULL, NULL, &op, &ol) != (size_t)-1)
+		pack_raw(out, buf, sizeof(buf) - ol);
+	iconv_close(cd);
+	return ret;
+}
+
 /*
  * Decodes p up to an "=" fewer than three bytes before its end (which
  * needs the next piece to tell) unless final; returns the bytes used.

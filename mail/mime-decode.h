@@ -19,6 +19,16 @@ struct mime_part;
 /* Converts from charset to UTF-8; unknown charsets pass bytes through. */
 void	 mime_decode_charset(struct pack *, const char *charset,
 	    const uint8_t *, size_t);
+/*
+ * The strict conversion, for what a client sends (SEARCH CHARSET): 0,
+ * MIME_CHARSET_UNKNOWN if iconv does not know charset, or
+ * MIME_CHARSET_INVALID if the input is not text in it.  With in NULL
+ * only whether charset is known is told.  out gets no NUL.
+ */
+#define MIME_CHARSET_UNKNOWN	-1
+#define MIME_CHARSET_INVALID	-2
+int	 mime_charset_to_utf8(struct pack *out, const char *charset,
+	    const uint8_t *in, size_t);
 /* RFC 2045 6.7 quoted-printable (q: RFC 2047 4.2 "_" is a space). */
 void	 mime_decode_qp(struct pack *, const uint8_t *, size_t, int q);
 /* RFC 2045 6.8, lenient: anything outside the alphabet is skipped. */

@@ -257,7 +257,7 @@ START_TEST(test_prefix)
 	check_search("CHARSET us-ascii SUBJECT x", "(SUBJECT \"x\")");
 	check_search("CHARSET \"UTF-8\" SUBJECT x", "(SUBJECT \"x\")");
 	check_search("RETURN (COUNT) CHARSET UTF-8 ALL", "RETURN 0x8 (ALL)");
-	check_search("CHARSET KOI8-R ALL",
+	check_search("CHARSET X-NO-SUCH-CHARSET ALL",
 	    "NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
 	check_search("CHARSET ISO-8859-1 SUBJECT x",
 	    "NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
@@ -466,6 +466,51 @@ START_TEST(test_dates)
 }
 END_TEST
 
+/*
+ * A charset hook of our own: X-UPPER is the upper-case of UTF-8 and a
+ * "!" is not text in it; nothing else is known.
+ */
+static int
+upper_convert(const char *charset, const char *in, char **out)
+{
+	size_t	 i;
+
+	if (strcasecmp(charset, "X-UPPER") != 0)
+		return -1;
+	if (in == NULL)
+		return 0;
+	if (strchr(in, '!') != NULL)
+		return -2;
+	*out = xstrdup(in);
+	for (i = 0; (*out)[i] != '\0'; i++)
+		if ((*out)[i] >= 'a' && (*out)[i] <= 'z')
+			(*out)[i] = (char)((*out)[i] - 'a' + 'A');
+	return 0;
+}
+
+START_TEST(test_charset_hook)
+{
+	struct imap_search_context	 ctx;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.max_seq = 10;
+	ctx.max_uid = 500;
+	ctx.charset_convert = upper_convert;
+	/* Every string argument goes through the hook; keywords do not. */
+	check_search_ctx("CHARSET x-upper OR SUBJECT ab BODY \"c d\"", &ctx,
+	    "(OR (SUBJECT \"AB\") (BODY \"C D\"))");
+	check_search_ctx("CHARSET X-UPPER HEADER x-a b KEYWORD k", &ctx,
+	    "(AND (HEADER X-A \"B\") (KEYWORD k 1))");
+	check_search_ctx("CHARSET X-UPPER TO a!", &ctx,
+	    "BAD Argument for TO is not text in X-UPPER");
+	check_search_ctx("CHARSET X-LOWER ALL", &ctx,
+	    "NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
+	/* UTF-8 and US-ASCII never reach it. */
+	check_search_ctx("CHARSET UTF-8 SUBJECT ab", &ctx, "(SUBJECT \"ab\")");
+	check_search_ctx("SUBJECT ab", &ctx, "(SUBJECT \"ab\")");
+}
+END_TEST
+
 Suite *
 imap_search_parse_suite(void)
 {
@@ -478,6 +523,7 @@ imap_search_parse_suite(void)
 	tcase_add_test(tc, test_logic);
 	tcase_add_test(tc, test_prefix);
 	tcase_add_test(tc, test_dates);
+	tcase_add_test(tc, test_charset_hook);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("bad");
 	tcase_set_timeout(tc, 60);

@@ -1070,6 +1070,45 @@ START_TEST(test_encode_words)
 }
 END_TEST
 
+/* The strict conversion SEARCH CHARSET uses (imapd/cmd-search.c). */
+static int
+to_utf8(const char *charset, const char *in, size_t len, const char *want)
+{
+	struct pack	 out;
+	int		 r;
+
+	pack_init(&out);
+	r = mime_charset_to_utf8(&out, charset, (const uint8_t *)in, len);
+	if (r == 0 && want != NULL)
+		ck_assert_msg(out.len == strlen(want) &&
+		    memcmp(out.buf, want, out.len) == 0, "%s: got %.*s",
+		    charset, (int)out.len, (const char *)out.buf);
+	pack_free(&out);
+	return r;
+}
+
+START_TEST(test_charset_strict)
+{
+	ck_assert_int_eq(to_utf8("ISO-8859-1", "Gr\xfc\xdf", 4,
+	    "Gr\xc3\xbc\xc3\x9f"), 0);
+	ck_assert_int_eq(to_utf8("windows-1252", "\x80", 1, "\xe2\x82\xac"), 0);
+	ck_assert_int_eq(to_utf8("latin1", "", 0, ""), 0);
+	ck_assert_int_eq(to_utf8("ISO-2022-JP", "\x1b$B$\"\x1b(B", 8,
+	    "\xe3\x81\x82"), 0);
+	/* Not text in the charset: a broken byte, a character cut short. */
+	ck_assert_int_eq(to_utf8("UTF-8", "a\xff", 2, NULL),
+	    MIME_CHARSET_INVALID);
+	ck_assert_int_eq(to_utf8("UTF-8", "a\xc3", 2, NULL),
+	    MIME_CHARSET_INVALID);
+	ck_assert_int_eq(to_utf8("X-NO-SUCH", "a", 1, NULL),
+	    MIME_CHARSET_UNKNOWN);
+	/* Whether a charset is known, with no input. */
+	ck_assert_int_eq(to_utf8("ISO-8859-15", NULL, 0, NULL), 0);
+	ck_assert_int_eq(to_utf8("X-NO-SUCH", NULL, 0, NULL),
+	    MIME_CHARSET_UNKNOWN);
+}
+END_TEST
+
 Suite *
 mime_suite(void)
 {
@@ -1105,6 +1144,7 @@ mime_suite(void)
 	tc = tcase_create("content");
 	tcase_add_test(tc, test_content_rfc2231);
 	tcase_add_test(tc, test_content_rfc2231_hole);
+	tcase_add_test(tc, test_charset_strict);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("envelope");
