@@ -874,7 +874,6 @@ search_answer(struct imap_session *s, struct search_run *sr)
 {
 	unsigned int	 ret_opts = sr->prog.ret;
 	int		 uid_mode = sr->uid_mode;
-	size_t		 i;
 
 	if ((ret_opts & IMAP_SEARCH_RET_SAVE) &&
 	    (ret_opts & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX)) &&
@@ -894,8 +893,7 @@ search_answer(struct imap_session *s, struct search_run *sr)
 		imap_save_result(s, sr->hits, sr->nhits, uid_mode);
 	if (!sr->prog.esearch) {
 		imap_printf(s, "* SEARCH");
-		for (i = 0; i < sr->nhits; i++)
-			imap_printf(s, " %u", sr->hits[i]);
+		imap_write_numbers(conn_out(s->conn), sr->hits, sr->nhits);
 		/* RFC 7162 3.1.5: the highest MODSEQ of what was found. */
 		if (sr->prog.uses_modseq && sr->nhits > 0)
 			imap_printf(s, " (MODSEQ %llu)",

@@ -141,8 +141,7 @@ sort_done(struct imap_session *s, size_t nhits, void *arg)
 	}
 	if (!sr->esort) {
 		imap_printf(s, "* SORT");
-		for (i = 0; i < n; i++)
-			imap_printf(s, " %u", ids[i]);
+		imap_write_numbers(conn_out(s->conn), ids, n);
 		/* RFC 7162 3.1.5: SORT answers MODSEQ as SEARCH does. */
 		if (sr->uses_modseq && n > 0)
 			imap_printf(s, " (MODSEQ %llu)",

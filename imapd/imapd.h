@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "daemon.h"
 #include "group-commit.h"
+#include "imap-outbuf.h"
 #include "imap-parser.h"
 #include "imap-view.h"
 #include "store.h"

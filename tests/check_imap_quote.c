@@ -9,6 +9,7 @@
 #include <check.h>
 #include <event2/buffer.h>
 
+#include "imap-outbuf.h"
 #include "imap-quote.h"
 #include "xmalloc.h"
 #include "check-util.h"
@@ -169,6 +170,53 @@ START_TEST(test_message_data)
 }
 END_TEST
 
+/*
+ * imap_write_numbers() and imap_outbuf against printf, across the
+ * staging buffer's edge (10,000 numbers of every length, 0 and the
+ * largest included).
+ */
+START_TEST(test_numbers)
+{
+	struct evbuffer		*got, *want;
+	struct imap_outbuf	 ob;
+	uint32_t		*v;
+	size_t			 i, n = 10000;
+
+	v = xreallocarray(NULL, n, sizeof(*v));
+	for (i = 0; i < n; i++)
+		v[i] = i == 0 ? 0 : i == 1 ? UINT32_MAX :
+		    (uint32_t)(i * 2654435761u) >> (i % 32);
+	got = evbuffer_new();
+	want = evbuffer_new();
+	imap_write_numbers(got, v, n);
+	for (i = 0; i < n; i++)
+		evbuffer_add_printf(want, " %u", v[i]);
+	ck_assert_uint_eq(evbuffer_get_length(got), evbuffer_get_length(want));
+	ck_assert(memcmp(evbuffer_pullup(got, -1), evbuffer_pullup(want, -1),
+	    evbuffer_get_length(want)) == 0);
+	evbuffer_drain(got, evbuffer_get_length(got));
+	evbuffer_drain(want, evbuffer_get_length(want));
+	imap_outbuf_init(&ob, got);
+	for (i = 0; i < n; i++) {
+		imap_outbuf_char(&ob, '(');
+		imap_outbuf_u32(&ob, v[i]);
+		imap_outbuf_char(&ob, ')');
+		evbuffer_add_printf(want, "(%u)", v[i]);
+	}
+	imap_outbuf_flush(&ob);
+	ck_assert_uint_eq(evbuffer_get_length(got), evbuffer_get_length(want));
+	ck_assert(memcmp(evbuffer_pullup(got, -1), evbuffer_pullup(want, -1),
+	    evbuffer_get_length(want)) == 0);
+	/* Nothing to write is nothing written. */
+	evbuffer_drain(got, evbuffer_get_length(got));
+	imap_write_numbers(got, v, 0);
+	ck_assert_uint_eq(evbuffer_get_length(got), 0);
+	evbuffer_free(got);
+	evbuffer_free(want);
+	free(v);
+}
+END_TEST
+
 Suite *
 imap_quote_suite(void)
 {
@@ -181,6 +229,7 @@ imap_quote_suite(void)
 	tcase_add_test(tc, test_long);
 	tcase_add_test(tc, test_mailbox);
 	tcase_add_test(tc, test_message_data);
+	tcase_add_test(tc, test_numbers);
 	suite_add_tcase(s, tc);
 	return s;
 }
