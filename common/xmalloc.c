@@ -130,16 +130,22 @@ xsecret_free(void *p)
 }
 
 #define XSECRET_SLAB	4096
+/*
+ * A slot of a slab or more is its own allocation; this many are kept
+ * free for the next taker, the rest given back (a burst of APPENDs must
+ * not keep its 64 KiB buffers locked for good).
+ */
+#define XSECRET_KEEP_LARGE	16
 
 void *
 xsecret_slot_get(struct xsecret_slots *sl)
 {
 	uint8_t	*slab, *p;
-	size_t	 i, n = XSECRET_SLAB / sl->size;
+	size_t	 i, n = sl->size < XSECRET_SLAB ? XSECRET_SLAB / sl->size : 1;
 
 	pthread_mutex_lock(&sl->lock);
 	if (sl->nfree == 0) {
-		slab = xsecret_alloc(XSECRET_SLAB);
+		slab = xsecret_alloc(n > 1 ? XSECRET_SLAB : sl->size);
 		sl->total += n;
 		sl->free = xreallocarray(sl->free, sl->total,
 		    sizeof(*sl->free));
@@ -158,6 +164,12 @@ xsecret_slot_put(struct xsecret_slots *sl, void *p)
 		return;
 	sodium_memzero(p, sl->size);
 	pthread_mutex_lock(&sl->lock);
+	if (sl->size >= XSECRET_SLAB && sl->nfree >= XSECRET_KEEP_LARGE) {
+		sl->total--;
+		pthread_mutex_unlock(&sl->lock);
+		xsecret_free(p);
+		return;
+	}
 	sl->free[sl->nfree++] = p;
 	pthread_mutex_unlock(&sl->lock);
 }

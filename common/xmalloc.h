@@ -35,7 +35,9 @@ void	 xsecret_free(void *);
  * sodium_malloc() is an mmap and a munmap, which wait for the process's
  * mapping lock -- held by the Argon2id threads while they map and unmap
  * their 64 MiB (tens of ms): on the event loop that stalls every session.
- * The slabs are never returned.  Thread-safe.
+ * Slots smaller than a page share page-sized slabs, which are never
+ * returned; a larger slot is a slab of its own, and a few of them are
+ * kept free (a message's plaintext chunk, 64 KiB).  Thread-safe.
  */
 struct xsecret_slots {
 	pthread_mutex_t	  lock;

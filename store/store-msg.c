@@ -35,6 +35,13 @@ struct store_blob {
 
 /* ---- sealing in memory ---- */
 
+/*
+ * The plaintext chunk of each message being stored (APPEND, LMTP): one
+ * slot, not a sodium_malloc() and its eight system calls per message.
+ */
+static struct xsecret_slots	 store_blob_pending_slots =
+    XSECRET_SLOTS_INIT(VAULT_CHUNK);
+
 struct store_blob *
 store_blob_new(uint64_t account_id, const uint8_t pk[32])
 {
@@ -45,7 +52,7 @@ store_blob_new(uint64_t account_id, const uint8_t pk[32])
 	randombytes_buf(&b->blob_id, sizeof(b->blob_id));
 	b->mk = vault_msgkey_new();
 	vault_msgkey_seal(b->mk, pk, b->sealed_key);
-	b->pending = xsecret_alloc(VAULT_CHUNK);
+	b->pending = xsecret_slot_get(&store_blob_pending_slots);
 	return b;
 }
 
@@ -108,7 +115,7 @@ store_blob_finish(struct store_blob *b, const void *aux, size_t auxlen)
 		    b->aux);
 	}
 	b->finished = 1;
-	xsecret_free(b->pending);
+	xsecret_slot_put(&store_blob_pending_slots, b->pending);
 	b->pending = NULL;
 	vault_msgkey_free(&b->mk);
 }
@@ -131,7 +138,7 @@ store_blob_free(struct store_blob **bp)
 		free(b->chunks[i].ct);
 	free(b->chunks);
 	free(b->aux);
-	xsecret_free(b->pending);
+	xsecret_slot_put(&store_blob_pending_slots, b->pending);
 	vault_msgkey_free(&b->mk);
 	free(b);
 	*bp = NULL;

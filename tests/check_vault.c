@@ -606,6 +606,40 @@ START_TEST(test_secret_slots)
 }
 END_TEST
 
+/*
+ * Slots of a page or more: each its own allocation, wiped when given
+ * back, reused while few are free, and given back beyond the few kept.
+ */
+START_TEST(test_secret_slots_large)
+{
+	static struct xsecret_slots	 sl = XSECRET_SLOTS_INIT(65536);
+	uint8_t				*p[40];
+	size_t				 i;
+
+	for (i = 0; i < 40; i++) {
+		p[i] = xsecret_slot_get(&sl);
+		memset(p[i], (int)(i + 1), 65536);
+	}
+	ck_assert_uint_eq(sl.total, 40);
+	ck_assert_uint_eq(p[39][65535], 40);
+	xsecret_slot_put(&sl, p[3]);
+	ck_assert_uint_eq(p[3][0], 0);
+	ck_assert_uint_eq(p[3][65535], 0);
+	ck_assert_ptr_eq(xsecret_slot_get(&sl), p[3]);
+	for (i = 0; i < 40; i++)
+		xsecret_slot_put(&sl, p[i]);
+	/* Sixteen kept; the other 24 went back to the system. */
+	ck_assert_uint_eq(sl.nfree, 16);
+	ck_assert_uint_eq(sl.total, 16);
+	for (i = 0; i < 16; i++)
+		p[i] = xsecret_slot_get(&sl);
+	ck_assert_uint_eq(sl.total, 16);
+	ck_assert_uint_eq(p[0][100], 0);
+	for (i = 0; i < 16; i++)
+		xsecret_slot_put(&sl, p[i]);
+}
+END_TEST
+
 Suite *
 vault_suite(void)
 {
@@ -616,6 +650,7 @@ vault_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_keypair_new);
 	tcase_add_test(tc, test_secret_slots);
+	tcase_add_test(tc, test_secret_slots_large);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("wrap");
