@@ -187,7 +187,12 @@ def holds(stream, site, t, what):
     found = {}
     for n in got:
         found.setdefault(n, []).append(site.n)
-    nacked, _ = stream.ledger.census(found, t, "on site %d" % site.n)
+    nacked, once = stream.ledger.census(found, t, "on site %d" % site.n)
+    print("# site %d %s: %d acknowledged, %d unacknowledged there too "
+          "(of %d)" % (site.n, what, nacked, len(once) - nacked,
+                       sum(1 for m in stream.ledger.msgs.values()
+                           if not m["acked"] and ABSENT in m["where"] and
+                           len(m["where"]) > 1)))
     t.eq(nacked, len(stream.acked()), "every acknowledged message (%d) is "
          "on site %d %s, once" % (nacked, site.n, what))
     return sorted(got)
