@@ -12,7 +12,8 @@
 #   - 451 to RCPT: refused before anything was written, absent;
 #   - 451 after DATA, or no answer: unknown, present at most once (a
 #     commit that the quorum did not acknowledge in time is in the local
-#     log and may survive).
+#     log and may survive).  A standby's refusal comes after DATA too,
+#     with the same text (submitd/lmtp.c), so it counts as unknown.
 # A number is never sent twice, so a message found twice is a duplicate
 # made by guestbox, not by a retry.
 #
