@@ -6,13 +6,18 @@
 # BENCH_FAILOVERS (20) failovers (issue 15).
 #
 # Deliveries: BENCH_LMTP_MESSAGES (300) messages over BENCH_LMTP_CLIENTS
-# (4) parallel LMTP connections, after 20 to warm up.  After each failover
-# the killed site is started again and rejoins as a client before the next.
+# (4) parallel LMTP connections, after 20 to warm up.  The failovers are
+# those of tests/repl.test (gbtest/failover.py): under a stream over
+# BENCH_LMTP_CLIENTS connections, every process of the master killed in
+# a random order at a random moment (BENCH_SEED repeats them); after
+# each the killed site is started again and rejoins as a client before
+# the next.
 #
 # Usage (from the build directory): make bench-repl
 # Everything it starts is ended by its PID, however it ends.
 
 import os
+import random
 import statistics
 import sys
 import threading
@@ -23,6 +28,7 @@ SRC = os.environ.get("srcdir", os.path.join(
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
 from gbtest import ReplSite, Stack, TestFailure, message, quiet_port  # noqa: E402
+from gbtest.failover import Stream, kill_master  # noqa: E402
 
 ACCOUNT = "bench@guest.test"
 MESSAGES = int(os.environ.get("BENCH_LMTP_MESSAGES", "300"))
@@ -65,16 +71,6 @@ def rate(site, first):
     return MESSAGES / dt
 
 
-def wait_for(fn, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise TestFailure("timed out")
-
-
 def main():
     print("# load average: %.1f %.1f %.1f" % os.getloadavg())
     single = Stack("bench-single")
@@ -99,28 +95,21 @@ def main():
         r3 = rate(sites[0], 20)
         print("LMTP msg/s: single site %.1f, quorum of 3 %.1f (%.0f%%)" % (
             r1, r3, 100 * r3 / r1))
-        master, n, times = sites[0], 100000, []
-        restarts = 0
+        # The stream of tests/repl.test: BENCH_LMTP_CLIENTS sessions
+        # deliver to whichever site answers 250 while the master's
+        # processes are killed in a random order at a random moment.
+        stream = Stream(sites, ACCOUNT, 100000, clients=CLIENTS)
+        stream.start(target=sites[0])
+        master, times, restarts = sites[0], [], 0
+        rng = random.Random(os.environ.get("BENCH_SEED"))
         for i in range(FAILOVERS):
             # guestbox-repld's unit has Restart=always.
             for s in sites:
                 if not s.alive("repld"):
                     restarts += 1
                     s.start_repld()
-            master.kill_all()
-            t0 = time.time()
-            others = [s for s in sites if s is not master]
-
-            def first_250():
-                for s in others:
-                    try:
-                        if s.deliver_lmtp(n):
-                            return s
-                    except OSError:
-                        pass
-                return None
             try:
-                new = wait_for(first_250)
+                dt, new = kill_master(sites, master, stream, rng)
             except TestFailure:
                 for s in sites:
                     print("# site %d: %s" % (s.n, s.gp("repl", check=False)
@@ -128,18 +117,19 @@ def main():
                     for line in s.read_log_of("repld").splitlines()[-15:]:
                         print("#   " + line)
                 raise
-            times.append(time.time() - t0)
-            print("# failover %d: %.2f s to site %d" % (i + 1, times[-1],
-                                                        new.n))
+            times.append(dt)
+            print("# failover %d: %.2f s, site %d to site %d" % (
+                i + 1, dt, master.n, new.n))
             sys.stdout.flush()
-            n += 1
-            master.start_repld()
-            master.start()
             master = new
-        print("failover, kill to first 250: median %.2f s, max %.2f s "
-              "(%d failovers, %d restarts of a repld that left)" % (
+        stream.stop()
+        print("failover under load, kill to first 250: median %.2f s, max "
+              "%.2f s (%d failovers, %d LMTP clients, %d restarts of a "
+              "repld that left; %s)" % (
                   statistics.median(times), max(times), len(times),
-                  restarts))
+                  CLIENTS, restarts, ", ".join("%s %d" % kv for kv in sorted(
+                      stream.ledger.counts.items()))))
+        print("# load average: %.1f %.1f %.1f" % os.getloadavg())
     finally:
         for s in sites:
             s.cleanup()

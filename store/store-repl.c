@@ -143,6 +143,16 @@ store_repl_event(DB_ENV *env, u_int32_t event, void *info)
 		if (loud)
 			log_info("repl: caught up with the master");
 		break;
+	case DB_EVENT_REP_INIT_DONE:
+		/*
+		 * DB_REP_CONF_AUTOINIT: a new site, or one whose log ends
+		 * before the oldest log file the master still has, got a
+		 * copy of the master's databases and log instead.
+		 */
+		if (loud)
+			log_info("repl: internal initialization from the master "
+			    "done (this site was new, or its log too old)");
+		break;
 	case DB_EVENT_REP_DUPMASTER:
 		log_warnx("repl: another site is master too; this one steps "
 		    "down");

@@ -19,4 +19,5 @@ from .server import (GuestboxServer, RawClient, maildir_snapshot,  # noqa: E402,
                      snapshot)
 from .stack import (DAEMONS, EX_TEMPFAIL, RECOVERY_EXIT, SMARTHOST,  # noqa: E402,F401
                     Stack, daemon_libdb_fault, libdb_fault)
+from .ledger import ABSENT, Ledger  # noqa: E402,F401
 from .repl import ReplSite  # noqa: E402,F401

@@ -54,8 +54,9 @@ class ReplSite(Stack):
             for f in [d] + [os.path.join(d, f) for f in files]:
                 os.chown(f, owner.st_uid, owner.st_gid)
 
-    def kill_all(self):
-        for which in ("imapd", "submitd", "repld"):
+    def kill_all(self, only=("imapd", "submitd", "repld")):
+        """SIGKILLs the site's processes (those named in only)."""
+        for which in only:
             p = self.procs.get(which)
             if p is not None and p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
@@ -88,9 +89,10 @@ class ReplSite(Stack):
             except (smtplib.SMTPException, OSError):
                 pass
 
-    def inbox(self):
-        """Message numbers in INBOX, as a list (duplicates kept)."""
-        M = self.login(self.account)
+    def inbox(self, account=None):
+        """Message numbers in INBOX (of account, by default the site's),
+        as a list (duplicates kept)."""
+        M = self.login(account or self.account)
         try:
             typ, data = M.select("INBOX", readonly=True)
             if typ != "OK":
