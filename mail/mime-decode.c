@@ -243,24 +243,31 @@ mime_decode_words(struct pack *out, const uint8_t *p, size_t len)
 }
 
 void
-mime_decoder_init(struct mime_decoder *d, const struct mime_content *c)
+mime_decoder_init_transfer(struct mime_decoder *d, int enc)
 {
-	char	*charset;
-	size_t	 clen;
-
 	memset(d, 0, sizeof(*d));
 	pack_init(&d->qp_wait);
 	pack_init(&d->cs_wait);
 	pack_init(&d->tmp);
 	pack_init(&d->cs_tmp);
 	pack_init(&d->raw);
+	d->enc = enc;
+	d->cd = (iconv_t)-1;
+}
+
+void
+mime_decoder_init(struct mime_decoder *d, const struct mime_content *c)
+{
+	char	*charset;
+	size_t	 clen;
+	int	 enc = MIME_DECODER_RAW;
+
 	if (c->encoding != NULL && strcasecmp(c->encoding, "base64") == 0)
-		d->enc = MIME_DECODER_BASE64;
+		enc = MIME_DECODER_BASE64;
 	else if (c->encoding != NULL &&
 	    strcasecmp(c->encoding, "quoted-printable") == 0)
-		d->enc = MIME_DECODER_QP;
-	else
-		d->enc = MIME_DECODER_RAW;
+		enc = MIME_DECODER_QP;
+	mime_decoder_init_transfer(d, enc);
 	charset = mime_param_get(c->params, c->nparams, "charset", NULL, &clen);
 	decode_charset_open(d, charset);
 	free(charset);
