@@ -856,10 +856,14 @@ fetch_write_gone(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 /*
  * Another worker's EXPUNGE does not call our fetch_stream_blob_freed:
  * a lease in the store (store-lease.c) keeps the chunks for us until
- * the stream is over.  Taken in a transaction of its own, after the
- * one that opened the reader, so a standby (which cannot write) still
- * streams, only without it; a free between the two is caught as
- * before, by closing the connection.
+ * the stream is over, whichever process frees the message, and none
+ * is copied into our memory.  Taken in a transaction of its own, after
+ * the one that opened the reader, so a standby (which cannot write)
+ * still streams, only without it (the hook then holds the chunks of a
+ * free in this process); a free by another process between the two is
+ * caught as before, by closing the connection.  Without a sync: a
+ * lease is lost only with its process, and a lost drop is a dead
+ * process's lease, swept at the next start.
  */
 static int
 fetch_stream_lease_take(struct store_txn *txn, void *arg)
@@ -912,8 +916,8 @@ fetch_stream_free(struct fetch_stream **stp)
 	pack_free(&st->dout);
 	if (st->ev != NULL)
 		event_free(st->ev);
-	if (st->leased && (ret = store_txn_run(st->s->imapd->daemon.store,
-	    fetch_stream_lease_drop, st)) != 0)
+	if (st->leased && (ret = store_txn_run_nosync(
+	    st->s->imapd->daemon.store, fetch_stream_lease_drop, st)) != 0)
 		log_warnx("%s: dropping the lease on a message read: %s "
 		    "(its chunks wait for the next start)", st->s->conn->peer,
 		    store_strerror(ret));
@@ -950,6 +954,9 @@ fetch_stream_blob_freed(struct store_txn *txn, uint64_t account_id,
 
 	(void)arg;
 	for (st = fetch_streams; st != NULL; st = st->next) {
+		/* Its lease keeps the chunks in the store: none copied. */
+		if (st->leased)
+			continue;
 		if (store_blob_reader_account(st->fm.reader) != account_id ||
 		    store_blob_reader_id(st->fm.reader) != blob_id)
 			continue;
@@ -1010,7 +1017,7 @@ fetch_stream_start(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 	fetch_streams = st;
 	store_set_blob_freed(s->imapd->daemon.store, fetch_stream_blob_freed,
 	    NULL);
-	if ((ret = store_txn_run(s->imapd->daemon.store,
+	if ((ret = store_txn_run_nosync(s->imapd->daemon.store,
 	    fetch_stream_lease_take, st)) == 0)
 		st->leased = 1;
 	else

@@ -4,19 +4,20 @@
  * A large FETCH reads a blob a chunk at a time over many transactions
  * (store_blob_reader, issue 17).  When the last message holding the
  * blob goes (an EXPUNGE, a DELETE), store_blob_unref() deletes its
- * chunks.  In the reader's own process the store_blob_freed_fn hook has
- * the reader copy the sealed chunks it still needs first; another
- * process (another imapd worker, imap_workers > 1) is not told, and
- * its reader would find its next chunk gone after the literal's length
- * went out.  So a reader in any process takes a lease first:
+ * chunks.  The store_blob_freed_fn hook can have a reader of the same
+ * process copy the sealed chunks it still needs first (all of a 50 MB
+ * message, in memory); another process (another imapd worker,
+ * imap_workers > 1) is not told, and its reader would find its next
+ * chunk gone after the literal's length went out.  So a reader in any
+ * process takes a lease first, and its chunks stay where they are:
  *
  *   leases.db  account (8) | blob (8) | pid (4, big-endian) -> count (4)
  *              account (8) | blob (8) | 0                   -> "" (freed)
  *
  * store_blob_unref() deletes the blob record as before, but leaves the
- * chunks and writes the "freed" marker (pid 0) when a live process
- * other than its own holds a lease; the last lease dropped then deletes
- * the chunks and the marker.  A lease of a process that is gone (kill
+ * chunks and writes the "freed" marker (pid 0) when a live process (its
+ * own too) holds a lease; the last lease dropped then deletes the
+ * chunks and the marker.  A lease of a process that is gone (kill
  * says ESRCH: a worker killed mid-stream) counts as none and is
  * deleted wherever it is met; store_blob_lease_sweep(), when a process
  * starts, deletes those and its own stale ones (a pid used again) and
@@ -63,7 +64,6 @@ lease_pid_alive(uint32_t pid)
 /* What the leases of one blob say (lease_scan). */
 struct lease_scan {
 	uint32_t	 self;
-	int		 skip_self;	/* our own readers hold their chunks */
 	int		 look_only;	/* a check: delete nothing */
 	int		 live;		/* a lease of a live process is left */
 	int		 marked;	/* the blob is freed, its chunks wait */
@@ -85,8 +85,6 @@ lease_scan_one(const uint8_t *key, size_t klen, const uint8_t *val,
 		ls->marked = 1;
 		return 0;
 	}
-	if (pid == ls->self && ls->skip_self)
-		return 0;
 	if (pid != ls->self && !lease_pid_alive(pid))
 		return ls->look_only ? 0 : STORE_ITER_DELETE;
 	ls->live = 1;
@@ -189,7 +187,6 @@ store_blob_lease_defer(struct store_txn *txn, uint64_t acct, uint64_t blob,
 	*deferredp = 0;
 	memset(&ls, 0, sizeof(ls));
 	ls.self = (uint32_t)getpid();
-	ls.skip_self = 1;
 	lease_key(key, acct, blob, 0);
 	if ((ret = store_db_iter(txn, DBI_LEASES, key, KEY_BLOB, NULL, 0,
 	    lease_scan_one, &ls)) != 0)

@@ -260,8 +260,9 @@ struct store_txn {
 
 /*
  * Leases (store-lease.c).  store_blob_lease_defer(), in the transaction
- * that frees a blob: *deferredp 1 (and the blob marked freed) if another
- * live process reads it, whose last lease then deletes the chunks.
+ * that frees a blob: *deferredp 1 (and the blob marked freed) if a live
+ * process (this one too) reads it, whose last lease then deletes the
+ * chunks.
  * store_blob_lease_waiting(): 1 if the blob's chunks wait so on a live
  * process (a check: nothing is changed).
  */

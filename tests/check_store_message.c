@@ -474,10 +474,9 @@ dead_pid(void)
 }
 
 /*
- * Leases (store-lease.c): a blob another live process reads keeps its
- * chunks when it is freed, until the last lease goes; our own leases
- * do not (our readers hold their chunks through the blob_freed hook);
- * a dead reader's lease counts as none, and the sweep frees what it kept.
+ * Leases (store-lease.c): a blob a live process (another, or this one)
+ * reads keeps its chunks when it is freed, until the last lease goes; a
+ * dead reader's lease counts as none, and the sweep frees what it kept.
  */
 START_TEST(test_blob_lease)
 {
@@ -508,12 +507,16 @@ START_TEST(test_blob_lease)
 	ck_assert_uint_eq(count_records(st, DBI_LEASES, ac.id), 0);
 	check_clean(st);
 
-	/* Only our own lease: freed at once. */
+	/* Only our own lease, twice (two sessions): the last one frees. */
 	b = append_str(&ac, ac.inbox, text, 0);
 	ck_assert_int_eq(lease(ac.id, b.blob_id, L_TAKE, 0, 0), 0);
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_TAKE, 0, 0), 0);
 	ck_assert_int_eq(msg_expunge(ac.id, ac.inbox, b.uid), 0);
-	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 0);
+	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 1);
 	ck_assert_int_eq(lease(ac.id, b.blob_id, L_DROP, 0, 0), 0);
+	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 1);
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_DROP, 0, 0), 0);
+	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 0);
 	ck_assert_uint_eq(count_records(st, DBI_LEASES, ac.id), 0);
 
 	/* A dead reader's lease is none: the last live one frees. */
