@@ -1344,11 +1344,23 @@ fetch_size_memo_put(const struct fetch_stream *st, const char *path,
 	m->anynul = b->anynul;
 }
 
+/* The walk of the active item is over, whole or at its window's end. */
+static void
+fetch_stream_bin_end(struct fetch_stream *st)
+{
+	if (st->dec_open)
+		mime_decoder_clear(&st->dec);
+	st->dec_open = 0;
+	st->seg_open = 0;
+	st->active = NULL;
+}
+
 /* The walk of b begins; of what it gives, [win_off, win_end) matters. */
 static void
 fetch_stream_bin_begin(struct fetch_stream *st, struct fetch_bin *b,
     uint64_t win_off, uint64_t win_end)
 {
+	fetch_stream_bin_end(st);
 	st->active = b;
 	st->seg = 0;
 	st->seg_open = 0;
@@ -1504,7 +1516,7 @@ fetch_stream_count(struct imap_session *s, struct fetch_req *fr,
 		}
 		if ((ret = fetch_stream_bin_run(s, st, &turn)) != 1)
 			return ret;
-		st->active = NULL;
+		fetch_stream_bin_end(st);
 		b->counted = 1;
 		fetch_size_memo_put(st, fr->paths[st->counting], b);
 	}
@@ -1602,7 +1614,7 @@ fetch_stream_pump(struct imap_session *s, struct fetch_req *fr)
 				fetch_stream_later(s, st, ret);
 				return ret;
 			}
-			st->active = NULL;
+			fetch_stream_bin_end(st);
 			continue;
 		}
 		if (st->pos < st->end) {

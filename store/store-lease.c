@@ -239,7 +239,8 @@ lease_sweep_txn(struct store_txn *txn, void *arg)
 	free(sw->marked);
 	sw->marked = NULL;
 	sw->nmarked = 0;
-	if ((ret = store_db_iter(txn, DBI_LEASES, NULL, 0, NULL, 0,
+	/* All of them: the empty prefix (not NULL: it goes to memcmp). */
+	if ((ret = store_db_iter(txn, DBI_LEASES, "", 0, NULL, 0,
 	    lease_sweep_one, sw)) != 0)
 		return ret;
 	for (i = 0; i < sw->nmarked; i++) {
