@@ -860,8 +860,10 @@ fetch_write_gone(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
  * is copied into our memory.  Taken in a transaction of its own, after
  * the one that opened the reader, so a standby (which cannot write)
  * still streams, only without it (the hook then holds the chunks of a
- * free in this process); a free by another process between the two is
- * caught as before, by closing the connection.  Without a sync: a
+ * free in this process); a free by another process between the two
+ * makes the message one that is gone (store_blob_lease_take() sees
+ * it), answered as such before anything of it is written.  Without a
+ * sync: a
  * lease is lost only with its process, and a lost drop is a dead
  * process's lease, swept at the next start.
  */
@@ -987,8 +989,10 @@ fetch_stream_slice_cb(evutil_socket_t fd, short what, void *arg)
 /*
  * Starts the response of fm, whose reader (and structure) it takes: 0
  * once started; 1 if a BINARY item has an encoding we cannot undo (RFC
- * 3516 4.3: the message is left out, nothing of it written); -1 if the
- * message could not be read.  fr->stream is set only on 0.
+ * 3516 4.3: the message is left out, nothing of it written); 2 if
+ * another process freed it before its lease was taken (nothing written
+ * either); -1 if the message could not be read.  fr->stream is set only
+ * on 0.
  */
 static int
 fetch_stream_start(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
@@ -1020,7 +1024,11 @@ fetch_stream_start(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 	if ((ret = store_txn_run_nosync(s->imapd->daemon.store,
 	    fetch_stream_lease_take, st)) == 0)
 		st->leased = 1;
-	else
+	else if (ret == STORE_ENOTFOUND) {
+		/* Another process freed it since: gone, nothing written. */
+		fetch_stream_free(&st);
+		return 2;
+	} else
 		log_debug("%s: no lease on uid %u: %s", s->conn->peer,
 		    st->fm.m.uid, store_strerror(ret));
 	for (i = 0; i < st->nparts; i++) {
@@ -1755,6 +1763,10 @@ next:
 			done++;
 			if (ret == 0)
 				goto next;
+			if (ret == 2) {
+				fetch_write_gone(s, fr, seq, vm);
+				continue;
+			}
 			if (ret == -1) {
 				/* Nothing of it went out yet. */
 				fr->failed = STORE_ECORRUPT;

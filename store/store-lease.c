@@ -128,6 +128,18 @@ store_blob_lease_take(struct store_txn *txn, uint64_t acct, uint64_t blob)
 	uint32_t	 n = 0;
 	int		 ret;
 
+	/*
+	 * Freed since the reader opened it: its chunks are there only if
+	 * another reader's lease keeps them (the freed marker).
+	 */
+	lease_key(key, acct, blob, 0);
+	ret = store_db_get(txn, DBI_BLOBS, key, KEY_BLOB, &val, &vlen);
+	if (ret == STORE_ENOTFOUND)
+		ret = store_db_get(txn, DBI_LEASES, key, sizeof(key), &val,
+		    &vlen);
+	if (ret != 0)
+		return ret;
+	free(val);
 	lease_key(key, acct, blob, (uint32_t)getpid());
 	ret = store_db_get_rmw(txn, DBI_LEASES, key, sizeof(key), &val, &vlen);
 	if (ret == 0) {

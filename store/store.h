@@ -809,7 +809,8 @@ void	 store_set_blob_freed(struct store *, store_blob_freed_fn *, void *);
  * Leases count per process; a process that dies leaves its own, which
  * count as none.  store_blob_lease_sweep() (a transaction of its own,
  * when a reading process starts) deletes the stale ones and frees the
- * chunks that waited only on them.
+ * chunks that waited only on them.  store_blob_lease_take():
+ * STORE_ENOTFOUND if the blob was freed and its chunks are gone.
  */
 int	 store_blob_lease_take(struct store_txn *, uint64_t account_id,
 	    uint64_t blob_id);

@@ -519,11 +519,20 @@ START_TEST(test_blob_lease)
 	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 0);
 	ck_assert_uint_eq(count_records(st, DBI_LEASES, ac.id), 0);
 
+	/* Freed before a lease could be taken: nothing to lease. */
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_TAKE, 0, 0),
+	    STORE_ENOTFOUND);
+	ck_assert_uint_eq(count_records(st, DBI_LEASES, ac.id), 0);
+
 	/* A dead reader's lease is none: the last live one frees. */
 	b = append_str(&ac, ac.inbox, text, 0);
 	ck_assert_int_eq(lease(ac.id, b.blob_id, L_RAW, 1, 1), 0);
 	ck_assert_int_eq(lease(ac.id, b.blob_id, L_RAW, dead_pid(), 1), 0);
 	ck_assert_int_eq(msg_expunge(ac.id, ac.inbox, b.uid), 0);
+	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 1);
+	/* Freed, but kept for pid 1: a lease can still be had. */
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_TAKE, 0, 0), 0);
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_DROP, 0, 0), 0);
 	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 1);
 	ck_assert_int_eq(lease(ac.id, b.blob_id, L_RAW, 1, 0), 0);
 	/* What a drop of ours finds: no lease of ours, nobody else alive. */
