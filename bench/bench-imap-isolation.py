@@ -6,6 +6,9 @@
 # Per server and round, one client does each of:
 #   FETCH50    UID FETCH of a 50 MB message (BODY.PEEK[]): also its
 #              throughput in MB/s over TLS;
+#   BINARY50   FETCH BINARY.PEEK[] of a 50 MB message whose one part is
+#              base64 (36 MB decoded), then BINARY.PEEK[1]: MB/s of the
+#              message's size over TLS, for each;
 #   STALLED    20 sessions announce 40 MB literals, send 4 MB each, stop;
 #   CREATE     990 pipelined CREATEs, then LIST;
 #   SEARCH3x50 SEARCH BODY of a string that is nowhere over three 50 MB
@@ -51,10 +54,12 @@ STALLED = 20
 ANNOUNCED = 40 * 1000 * 1000
 SENT = 4 * 1000 * 1000
 FOLDERS = 990
-OPS = ("IDLE", "FETCH50", "STALLED", "CREATE", "SEARCH3x50", "SEARCH20x5")
+OPS = ("IDLE", "FETCH50", "BINARY50", "STALLED", "CREATE", "SEARCH3x50",
+       "SEARCH20x5")
 OPS = tuple(o for o in OPS if o == "IDLE" or o in os.environ.get(
     "BENCH_OPS", " ".join(OPS)).split())
 MID = 5 * 1000 * 1000
+B64SIZE = [0]
 
 
 def load_module(name, path):
@@ -162,6 +167,20 @@ def big_message(size=BIG):
     return head + line * ((size - len(head)) // len(line))
 
 
+def base64_message(raw_size=36 * 1000 * 1000):
+    """A multipart of one base64 part of raw_size bytes (about 50 MB)."""
+    import base64
+    import random
+    raw = random.Random(17).randbytes(raw_size)
+    return (b"From: a@home.test\r\nTo: %s\r\nSubject: base64\r\n"
+            b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
+            b"boundary=\"BB\"\r\n\r\n--BB\r\nContent-Type: "
+            b"application/octet-stream\r\nContent-Transfer-Encoding: "
+            b"base64\r\n\r\n" % ADDR.encode() +
+            base64.encodebytes(raw).replace(b"\n", b"\r\n") +
+            b"\r\n--BB--\r\n")
+
+
 def search(res, op, port, ctx, user, pw, by, box):
     """SEARCH BODY of what is nowhere in box beside the bystander."""
     c = login(port, ctx, user, pw)
@@ -200,6 +219,19 @@ def heavy(name, port, ctx, user, pw, r, pid):
         c.cmd("FETCH 1 BODY.PEEK[]")
         secs = time.perf_counter() - t0
         res["FETCH50"] = by.stop() + ("%.0f MB/s" % (BIG / 1e6 / secs),)
+        c.close()
+
+    if "BINARY50" in OPS:
+        c = login(port, ctx, user, pw)
+        c.cmd("SELECT B64")
+        by.start()
+        rates = []
+        for item in ("BINARY.PEEK[]", "BINARY.PEEK[1]"):
+            t0 = time.perf_counter()
+            c.cmd("FETCH 1 %s" % item)
+            rates.append(B64SIZE[0] / 1e6 / (time.perf_counter() - t0))
+        res["BINARY50"] = by.stop() + ("[] %.0f MB/s, [1] %.0f MB/s" %
+                                       tuple(rates),)
         c.close()
 
     if "STALLED" in OPS:
@@ -268,6 +300,8 @@ def main():
                    ("dovecot", dv_port, "test", "pass", None))
         data = big_message()
         mid = big_message(MID)
+        b64 = base64_message() if "BINARY50" in OPS else b""
+        B64SIZE[0] = len(b64)
         for name, port, user, pw, _ in servers:
             c = login(port, ctx, user, pw)
             c.cmd("CREATE Big")
@@ -276,6 +310,9 @@ def main():
             c.cmd("CREATE Mid")
             for _ in range(20 if "SEARCH20x5" in OPS else 0):
                 c.append("Mid", mid)
+            c.cmd("CREATE B64")
+            if "BINARY50" in OPS:
+                c.append("B64", b64)
             c.close()
         results = {}
         for r in range(1, ROUNDS + 1):

@@ -16,7 +16,10 @@
  * nor holds the event loop while it is decrypted.  On the loop rather
  * than on a worker thread: a chunk takes some 50 us to decrypt, the
  * slices are short, and the session, its key cache and the store handle
- * stay the loop's alone.
+ * stay the loop's alone.  BINARY sections of such a message are decoded
+ * from the same chunks with mail/'s mime_decoder, twice: once to count
+ * the literal8's length, once to send (struct fetch_stream).  A lease in
+ * the store keeps the chunks while another worker expunges the message.
  *
  * The arguments are read by imap-fetch-parse.c (unit-tested and fuzzed);
  * this file only runs the request.
@@ -75,7 +78,12 @@ struct fetch_req {
 	struct fetch_stream		*stream; /* a message being streamed */
 };
 
+struct fetch_bin;
+
 static void	fetch_stream_free(struct fetch_stream **);
+static int	fetch_part_is_binary(const struct imap_fetch_part *);
+static int	fetch_stream_bin_plan(struct imap_session *,
+		    struct fetch_stream *, const char *, struct fetch_bin *);
 
 static void
 fetch_req_free(void *arg)
@@ -165,27 +173,99 @@ struct fetch_msg {
 	struct mime_msg		*mime;
 	/* Expunged elsewhere, not yet reported: the view's data only. */
 	int			 gone;
-	/* Its body items may be streamed (no BINARY). */
+	/* Its body items may be streamed (BINARY too, decoded in pieces). */
 	int			 stream_ok;
 	struct store_blob_reader *reader;	/* to be streamed, if set */
 };
 
 /*
+ * A BINARY section of a streamed message (RFC 3516 4.2), as a list of
+ * segments of the message: what is copied as it stands, the header of
+ * an encoded part rewritten (fetch_binary_header), the body of an
+ * encoded part decoded.  Only offsets: the bytes are read through the
+ * blob reader again each time the segment is walked.
+ */
+enum fetch_seg_kind {
+	FETCH_SEG_RAW,
+	FETCH_SEG_HEADER,
+	FETCH_SEG_DECODE,
+};
+
+struct fetch_seg {
+	enum fetch_seg_kind	 kind;
+	int			 enc;		/* MIME_DECODER_*, FETCH_SEG_DECODE */
+	uint64_t		 off, len;
+};
+
+struct fetch_bin {
+	struct fetch_seg	*segs;
+	size_t			 nsegs;
+	int			 missing;	/* no such part: NIL, size 0 */
+	int			 decoded;	/* a literal8 in any case */
+	int			 counted;	/* size and the NUL flags are known */
+	uint64_t		 size;		/* the decoded length */
+	int			 anynul;	/* a NUL anywhere in it */
+	int			 winnul;	/* in the partial's window */
+};
+
+/*
+ * A stream with BINARY items first counts: RFC 3516 4.2 sends the
+ * decoded data as a literal8, whose length goes before it, and the
+ * length of decoded base64 or quoted-printable is only known once it
+ * is decoded.  So each such item is decoded twice, once to count
+ * (sliced on a timer, nothing written) and once to write; holding the
+ * decoded part instead is what this stream exists not to do.  The
+ * sizes counted are remembered (fetch_size_memo), so BINARY.SIZE then
+ * BINARY[], as clients ask, decodes for the count once.
+ */
+enum fetch_stream_phase {
+	FETCH_STREAM_COUNT,
+	FETCH_STREAM_WRITE,
+};
+
+static const char *const fetch_stream_phase_names[] = {
+	[FETCH_STREAM_COUNT] = "count",
+	[FETCH_STREAM_WRITE] = "write",
+};
+
+/*
  * A large message's response being written: the rest of its body items
  * from part on, and of the literal being written, [pos, end) of the
- * message.  On fetch_streams while it lives (fetch_stream_blob_freed).
+ * message, or the BINARY item active.  On fetch_streams while it lives
+ * (fetch_stream_blob_freed).
  */
 struct fetch_stream {
 	struct fetch_stream	*prev, *next;
+	struct imap_session	*s;
+	enum fetch_stream_phase	 phase;
 	struct fetch_msg	 fm;		/* its reader and MIME structure */
+	uint32_t		 seq;
+	int			 flags_changed;
 	size_t			 part;		/* the next body item */
 	size_t			 nparts;
 	const char		*sp;
 	uint64_t		 pos, end;
-	uint8_t			*chunk;		/* VAULT_CHUNK bytes, NULs replaced */
+	/* VAULT_CHUNK bytes; NULs replaced unless fm.keep_nuls (BINARY). */
+	uint8_t			*chunk;
 	size_t			 chunklen;
 	uint32_t		 chunkno;	/* the chunk it holds, or UINT32_MAX */
 	uint32_t		 want;		/* for fetch_stream_txn */
+	uint8_t			*scratch;	/* BODY data with NULs replaced */
+	/* nparts of them if a BINARY item is asked for, else NULL. */
+	struct fetch_bin	*bin;
+	size_t			 counting;	/* the item the count is at */
+	/* The BINARY item being counted or written, and where it is. */
+	struct fetch_bin	*active;
+	size_t			 seg;
+	int			 seg_open;	/* seg's bpos (and dec) are set */
+	uint64_t		 bpos;		/* in the message */
+	struct mime_decoder	 dec;
+	int			 dec_open;
+	struct pack		 dout;		/* what a piece decoded to */
+	uint64_t		 opos;		/* in the decoded data */
+	uint64_t		 win_off, win_end; /* of it, written or checked */
+	struct event		*ev;		/* a slice without output's next */
+	int			 leased;	/* store_blob_lease_take() took */
 };
 
 static struct fetch_stream	*fetch_streams;
@@ -464,7 +544,7 @@ enum fetch_cte {
  * garbage" is no encoding we know).
  */
 static enum fetch_cte
-fetch_part_cte(const struct fetch_msg *fm, const struct mime_part *p)
+fetch_part_cte(const uint8_t *hdr, const struct mime_part *p)
 {
 	enum fetch_cte	 r = FETCH_CTE_UNKNOWN;
 	char		*v, *cte;
@@ -473,7 +553,7 @@ fetch_part_cte(const struct fetch_msg *fm, const struct mime_part *p)
 	/* RFC 2045 6.4: a multipart or message is never encoded. */
 	if (p->flags & (MIME_PART_MULTIPART | MIME_PART_RFC822))
 		return FETCH_CTE_NONE;
-	if ((v = mime_header_get(fm->text + p->hdr_off, (size_t)p->hdr_len,
+	if ((v = mime_header_get(hdr, (size_t)p->hdr_len,
 	    "Content-Transfer-Encoding", &len)) == NULL)
 		return FETCH_CTE_NONE;
 	for (cte = v; *cte == ' ' || *cte == '\t'; cte++)
@@ -504,6 +584,26 @@ fetch_part_decode(const struct fetch_msg *fm, const struct mime_part *p,
 }
 
 /*
+ * The header of an encoded part inside a BINARY section, as Dovecot
+ * writes it: its Content-Transfer-Encoding field dropped and
+ * "Content-Transfer-Encoding: binary" ending it instead.
+ */
+static void
+fetch_binary_header(const uint8_t *hdr, size_t len, struct pack *out)
+{
+	static const char	 binary[] =
+	    "Content-Transfer-Encoding: binary\r\n\r\n";
+	struct mime_header_iter	 it;
+	struct mime_header	 h;
+
+	mime_header_iter_init(&it, hdr, len);
+	while (mime_header_iter_next(&it, &h))
+		if (!mime_header_name_is(&h, "Content-Transfer-Encoding"))
+			pack_raw(out, h.line, h.line_len);
+	pack_raw(out, binary, sizeof(binary) - 1);
+}
+
+/*
  * RFC 3516 4.2: a section with its Content-Transfer-Encoding undone,
  * into out.  A leaf part is its decoded body.  The message (no part
  * number), a multipart or a message/rfc822 part is written whole with
@@ -518,8 +618,6 @@ fetch_binary_decode(const struct fetch_msg *fm, const char *path,
     struct pack *out, int *decodedp)
 {
 	const struct mime_part	*p, *q;
-	struct mime_header_iter	 it;
-	struct mime_header	 h;
 	enum fetch_cte		 cte;
 	uint64_t		 start, end, pos;
 	uint32_t		 i, first;
@@ -531,7 +629,8 @@ fetch_binary_decode(const struct fetch_msg *fm, const char *path,
 		return 1;
 	if (path[0] != '\0' && !(p->flags &
 	    (MIME_PART_MULTIPART | MIME_PART_RFC822))) {
-		if ((cte = fetch_part_cte(fm, p)) == FETCH_CTE_UNKNOWN)
+		if ((cte = fetch_part_cte(fm->text + p->hdr_off, p)) ==
+		    FETCH_CTE_UNKNOWN)
 			return -1;
 		/* Like Dovecot: a literal8 for a part with NULs in it. */
 		*decodedp = cte != FETCH_CTE_NONE ||
@@ -549,19 +648,14 @@ fetch_binary_decode(const struct fetch_msg *fm, const char *path,
 		if (q->hdr_off < start || q->body_off + q->body_len > end ||
 		    q->hdr_off < pos || (i == first && path[0] != '\0'))
 			continue;
-		if ((cte = fetch_part_cte(fm, q)) == FETCH_CTE_UNKNOWN)
+		if ((cte = fetch_part_cte(fm->text + q->hdr_off, q)) ==
+		    FETCH_CTE_UNKNOWN)
 			return -1;
 		if (cte == FETCH_CTE_NONE)
 			continue;
 		pack_raw(out, fm->text + pos, (size_t)(q->hdr_off - pos));
-		mime_header_iter_init(&it, fm->text + q->hdr_off,
-		    (size_t)q->hdr_len);
-		while (mime_header_iter_next(&it, &h))
-			if (!mime_header_name_is(&h,
-			    "Content-Transfer-Encoding"))
-				pack_raw(out, h.line, h.line_len);
-		pack_raw(out, "Content-Transfer-Encoding: binary\r\n\r\n",
-		    strlen("Content-Transfer-Encoding: binary\r\n\r\n"));
+		fetch_binary_header(fm->text + q->hdr_off, (size_t)q->hdr_len,
+		    out);
 		fetch_part_decode(fm, q, cte, out);
 		pos = q->body_off + q->body_len;
 		*decodedp = 1;
@@ -587,7 +681,8 @@ fetch_write_binary(struct imap_session *s, const struct imap_fetch_part *part,
 		return;
 	}
 	if (missing) {
-		imap_printf(s, "%s", part->partial ? "{0}\r\n" : "NIL");
+		/* As BODY[] of a part that is not there; Dovecot says {0}. */
+		imap_printf(s, "{0}\r\n");
 		return;
 	}
 	fetch_partial_clip(part, &off, &len);
@@ -758,10 +853,44 @@ fetch_write_gone(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
 
 /* ---- streaming a large message ---- */
 
+/*
+ * Another worker's EXPUNGE does not call our fetch_stream_blob_freed:
+ * a lease in the store (store-lease.c) keeps the chunks for us until
+ * the stream is over, whichever process frees the message, and none
+ * is copied into our memory.  Taken in a transaction of its own, after
+ * the one that opened the reader, so a standby (which cannot write)
+ * still streams, only without it (the hook then holds the chunks of a
+ * free in this process); a free by another process between the two
+ * makes the message one that is gone (store_blob_lease_take() sees
+ * it), answered as such before anything of it is written.  Without a
+ * sync: a
+ * lease is lost only with its process, and a lost drop is a dead
+ * process's lease, swept at the next start.
+ */
+static int
+fetch_stream_lease_take(struct store_txn *txn, void *arg)
+{
+	struct fetch_stream	*st = arg;
+
+	return store_blob_lease_take(txn, store_blob_reader_account(
+	    st->fm.reader), store_blob_reader_id(st->fm.reader));
+}
+
+static int
+fetch_stream_lease_drop(struct store_txn *txn, void *arg)
+{
+	struct fetch_stream	*st = arg;
+
+	return store_blob_lease_drop(txn, store_blob_reader_account(
+	    st->fm.reader), store_blob_reader_id(st->fm.reader));
+}
+
 static void
 fetch_stream_free(struct fetch_stream **stp)
 {
 	struct fetch_stream	*st = *stp;
+	size_t			 i;
+	int			 ret;
 
 	if (st == NULL)
 		return;
@@ -773,9 +902,40 @@ fetch_stream_free(struct fetch_stream **stp)
 		st->next->prev = st->prev;
 	sodium_memzero(st->chunk, VAULT_CHUNK);
 	free(st->chunk);
+	if (st->scratch != NULL) {
+		sodium_memzero(st->scratch, VAULT_CHUNK);
+		free(st->scratch);
+	}
+	if (st->bin != NULL) {
+		for (i = 0; i < st->nparts; i++)
+			free(st->bin[i].segs);
+		free(st->bin);
+	}
+	if (st->dec_open)
+		mime_decoder_clear(&st->dec);
+	if (st->dout.buf != NULL)
+		sodium_memzero(st->dout.buf, st->dout.len);
+	pack_free(&st->dout);
+	if (st->ev != NULL)
+		event_free(st->ev);
+	if (st->leased && (ret = store_txn_run_nosync(
+	    st->s->imapd->daemon.store, fetch_stream_lease_drop, st)) != 0)
+		log_warnx("%s: dropping the lease on a message read: %s "
+		    "(its chunks wait for the next start)", st->s->conn->peer,
+		    store_strerror(ret));
 	fetch_msg_clear(&st->fm);
 	free(st);
 	*stp = NULL;
+}
+
+static void
+fetch_stream_enter_phase(struct fetch_stream *st,
+    enum fetch_stream_phase phase)
+{
+	log_debug("%s: fetch stream of uid %u: %s -> %s", st->s->conn->peer,
+	    st->fm.m.uid, fetch_stream_phase_names[st->phase],
+	    fetch_stream_phase_names[phase]);
+	st->phase = phase;
 }
 
 /*
@@ -796,11 +956,17 @@ fetch_stream_blob_freed(struct store_txn *txn, uint64_t account_id,
 
 	(void)arg;
 	for (st = fetch_streams; st != NULL; st = st->next) {
+		/* Its lease keeps the chunks in the store: none copied. */
+		if (st->leased)
+			continue;
 		if (store_blob_reader_account(st->fm.reader) != account_id ||
 		    store_blob_reader_id(st->fm.reader) != blob_id)
 			continue;
-		/* A later item may go back to any part of the message. */
-		first = st->part < st->nparts ? 0 :
+		/*
+		 * A later item may go back to any part of the message, and
+		 * a BINARY item is walked twice.
+		 */
+		first = st->part < st->nparts || st->bin != NULL ? 0 :
 		    (uint32_t)(st->pos / VAULT_CHUNK);
 		if ((ret = store_blob_reader_hold(txn, st->fm.reader,
 		    first)) != 0)
@@ -809,30 +975,88 @@ fetch_stream_blob_freed(struct store_txn *txn, uint64_t account_id,
 	return 0;
 }
 
-/* Starts the response of fm, whose reader (and structure) it takes. */
+/* A slice that wrote nothing (a count, a partial's skip) calls again. */
 static void
+fetch_stream_slice_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fetch_stream	*st = arg;
+
+	(void)fd;
+	(void)what;
+	imap_session_more(st->s);
+}
+
+/*
+ * Starts the response of fm, whose reader (and structure) it takes: 0
+ * once started; 1 if a BINARY item has an encoding we cannot undo (RFC
+ * 3516 4.3: the message is left out, nothing of it written); 2 if
+ * another process freed it before its lease was taken (nothing written
+ * either); -1 if the message could not be read.  fr->stream is set only
+ * on 0.
+ */
+static int
 fetch_stream_start(struct imap_session *s, struct fetch_req *fr, uint32_t seq,
     struct fetch_msg *fm, int flags_changed)
 {
 	struct fetch_stream	*st;
+	size_t			 i;
+	int			 ret;
 
 	st = xcalloc(1, sizeof(*st));
+	st->s = s;
 	st->fm = *fm;
 	fm->reader = NULL;
 	fm->mime = NULL;
 	fm->text = NULL;
 	fm->shared = NULL;
+	st->seq = seq;
+	st->flags_changed = flags_changed;
 	st->nparts = fr->req.nparts;
 	st->chunk = xmalloc(VAULT_CHUNK);
 	st->chunkno = UINT32_MAX;
+	pack_init(&st->dout);
 	st->next = fetch_streams;
 	if (fetch_streams != NULL)
 		fetch_streams->prev = st;
 	fetch_streams = st;
 	store_set_blob_freed(s->imapd->daemon.store, fetch_stream_blob_freed,
 	    NULL);
+	if ((ret = store_txn_run_nosync(s->imapd->daemon.store,
+	    fetch_stream_lease_take, st)) == 0)
+		st->leased = 1;
+	else if (ret == STORE_ENOTFOUND) {
+		/* Another process freed it since: gone, nothing written. */
+		fetch_stream_free(&st);
+		return 2;
+	} else
+		log_debug("%s: no lease on uid %u: %s", s->conn->peer,
+		    st->fm.m.uid, store_strerror(ret));
+	for (i = 0; i < st->nparts; i++) {
+		if (!fetch_part_is_binary(&fr->req.parts[i]))
+			continue;
+		if (st->bin == NULL)
+			st->bin = xcalloc(st->nparts, sizeof(*st->bin));
+		if ((ret = fetch_stream_bin_plan(s, st, fr->paths[i],
+		    &st->bin[i])) < 0) {
+			fetch_stream_free(&st);
+			if (ret == -1)
+				fr->unknown_cte = 1;
+			return ret == -1 ? 1 : -1;
+		}
+		st->bin[i].missing = ret == 1;
+	}
 	fr->stream = st;
-	st->sp = fetch_write_head(s, fr, seq, &st->fm, flags_changed);
+	if ((st->ev = evtimer_new(s->conn->base, fetch_stream_slice_cb,
+	    st)) == NULL)
+		fatalx("evtimer_new");
+	if (st->bin == NULL) {
+		st->phase = FETCH_STREAM_WRITE;
+		st->sp = fetch_write_head(s, fr, seq, &st->fm, flags_changed);
+		return 0;
+	}
+	st->phase = FETCH_STREAM_COUNT;
+	st->scratch = xmalloc(VAULT_CHUNK);
+	return 0;
 }
 
 /* Where a body item lies in the message, as fetch_write_msg finds it. */
@@ -883,7 +1107,8 @@ fetch_stream_txn(struct store_txn *txn, void *arg)
 	    st->chunk, &st->chunklen)) != 0)
 		return ret;
 	/* RFC 3501 4.3: no NUL in a literal; as fetch_msg_txn does. */
-	mime_nuls_replace(st->chunk, st->chunklen);
+	if (!st->fm.keep_nuls)
+		mime_nuls_replace(st->chunk, st->chunklen);
 	st->chunkno = st->want;
 	return 0;
 }
@@ -905,18 +1130,38 @@ fetch_stream_seek(struct imap_session *s, struct fetch_stream *st,
 }
 
 /*
- * HEADER.FIELDS and HEADER.FIELDS.NOT: the header is gathered (at most
- * about MIME_MAX_HEADER, mail/mime.c) and filtered, as
- * fetch_write_section does with the whole text.
+ * [off, off+len) of the message into out (a header: at most about
+ * MIME_MAX_HEADER, mail/mime.c); -1 if it could not be read.
+ */
+static int
+fetch_stream_gather(struct imap_session *s, struct fetch_stream *st,
+    uint64_t off, uint64_t len, struct pack *out)
+{
+	uint64_t	 pos;
+	size_t		 in, n;
+
+	for (pos = off; pos < off + len; pos += n) {
+		if (fetch_stream_seek(s, st, pos, &in) == -1)
+			return -1;
+		n = st->chunklen - in;
+		if (n > off + len - pos)
+			n = (size_t)(off + len - pos);
+		pack_raw(out, st->chunk + in, n);
+	}
+	return 0;
+}
+
+/*
+ * HEADER.FIELDS and HEADER.FIELDS.NOT: the header is gathered and
+ * filtered, as fetch_write_section does with the whole text.
  */
 static int
 fetch_stream_fields(struct imap_session *s, struct fetch_stream *st,
     const struct imap_fetch_part *part, const char *path)
 {
 	struct pack	 hdr, pk;
-	uint64_t	 off, len, pos, poff = 0, plen;
+	uint64_t	 off, len, poff = 0, plen;
 	uint64_t	 size = store_blob_reader_size(st->fm.reader);
-	size_t		 in, n;
 
 	imap_printf(s, "%s%s ", st->sp, part->name);
 	st->sp = " ";
@@ -927,15 +1172,9 @@ fetch_stream_fields(struct imap_session *s, struct fetch_stream *st,
 		return 0;
 	}
 	pack_init(&hdr);
-	for (pos = off; pos < off + len; pos += n) {
-		if (fetch_stream_seek(s, st, pos, &in) == -1) {
-			pack_free(&hdr);
-			return -1;
-		}
-		n = st->chunklen - in;
-		if (n > off + len - pos)
-			n = (size_t)(off + len - pos);
-		pack_raw(&hdr, st->chunk + in, n);
+	if (fetch_stream_gather(s, st, off, len, &hdr) == -1) {
+		pack_free(&hdr);
+		return -1;
 	}
 	pack_init(&pk);
 	mime_header_fields(hdr.buf != NULL ? hdr.buf : (const uint8_t *)"",
@@ -949,6 +1188,406 @@ fetch_stream_fields(struct imap_session *s, struct fetch_stream *st,
 		sodium_memzero(hdr.buf, hdr.len);
 	pack_free(&hdr);
 	return 0;
+}
+
+/* ---- BINARY of a streamed message ---- */
+
+static int
+fetch_part_is_binary(const struct imap_fetch_part *part)
+{
+	return part->kind == IMAP_FETCH_PART_BINARY ||
+	    part->kind == IMAP_FETCH_PART_BINARY_SIZE;
+}
+
+static void
+fetch_bin_add(struct fetch_bin *b, enum fetch_seg_kind kind,
+    enum fetch_cte cte, uint64_t off, uint64_t len)
+{
+	struct fetch_seg	*seg;
+
+	if (len == 0 && kind != FETCH_SEG_HEADER)
+		return;
+	b->segs = xreallocarray(b->segs, b->nsegs + 1, sizeof(*b->segs));
+	seg = &b->segs[b->nsegs++];
+	seg->kind = kind;
+	seg->enc = cte == FETCH_CTE_BASE64 ? MIME_DECODER_BASE64 :
+	    cte == FETCH_CTE_QP ? MIME_DECODER_QP : MIME_DECODER_RAW;
+	seg->off = off;
+	seg->len = len;
+}
+
+/* p's Content-Transfer-Encoding, its header read; -1 if unreadable. */
+static int
+fetch_stream_cte(struct imap_session *s, struct fetch_stream *st,
+    const struct mime_part *p, enum fetch_cte *ctep)
+{
+	struct pack	 hdr;
+
+	pack_init(&hdr);
+	if (fetch_stream_gather(s, st, p->hdr_off, p->hdr_len, &hdr) == -1) {
+		pack_free(&hdr);
+		return -1;
+	}
+	*ctep = fetch_part_cte(hdr.buf != NULL ? hdr.buf :
+	    (const uint8_t *)"", p);
+	pack_free(&hdr);
+	return 0;
+}
+
+/*
+ * The segments of a BINARY section, as fetch_binary_decode() would
+ * write it from the whole text: 0 with b's plan; 1 for a part that
+ * does not exist; -1 for an encoding we cannot undo; -2 if the message
+ * could not be read.
+ */
+static int
+fetch_stream_bin_plan(struct imap_session *s, struct fetch_stream *st,
+    const char *path, struct fetch_bin *b)
+{
+	const struct mime_msg	*mime = st->fm.mime;
+	const struct mime_part	*p, *q;
+	uint64_t		 size = store_blob_reader_size(st->fm.reader);
+	uint64_t		 start, end, pos;
+	uint32_t		 i, first;
+	enum fetch_cte		 cte;
+
+	if (mime == NULL || (p = mime_part_find(mime, path,
+	    strlen(path))) == NULL || p->body_off + p->body_len > size)
+		return 1;
+	if (path[0] != '\0' && !(p->flags &
+	    (MIME_PART_MULTIPART | MIME_PART_RFC822))) {
+		if (fetch_stream_cte(s, st, p, &cte) == -1)
+			return -2;
+		if (cte == FETCH_CTE_UNKNOWN)
+			return -1;
+		/* Like Dovecot: a literal8 for a part with NULs in it. */
+		b->decoded = cte != FETCH_CTE_NONE ||
+		    (p->flags & MIME_PART_HAS_NULS);
+		fetch_bin_add(b, cte == FETCH_CTE_NONE ? FETCH_SEG_RAW :
+		    FETCH_SEG_DECODE, cte, p->body_off, p->body_len);
+		return 0;
+	}
+	first = (uint32_t)(p - mime->parts);
+	start = path[0] == '\0' ? 0 : p->body_off;
+	end = p->body_off + p->body_len;
+	pos = start;
+	for (i = first; i < mime->nparts; i++) {
+		q = &mime->parts[i];
+		if (q->hdr_off < start || q->body_off + q->body_len > end ||
+		    q->hdr_off < pos || (i == first && path[0] != '\0'))
+			continue;
+		if (q->flags & (MIME_PART_MULTIPART | MIME_PART_RFC822))
+			continue;	/* never encoded (fetch_part_cte) */
+		if (fetch_stream_cte(s, st, q, &cte) == -1)
+			return -2;
+		if (cte == FETCH_CTE_UNKNOWN)
+			return -1;
+		if (cte == FETCH_CTE_NONE)
+			continue;
+		fetch_bin_add(b, FETCH_SEG_RAW, cte, pos, q->hdr_off - pos);
+		fetch_bin_add(b, FETCH_SEG_HEADER, cte, q->hdr_off, q->hdr_len);
+		fetch_bin_add(b, FETCH_SEG_DECODE, cte, q->body_off,
+		    q->body_len);
+		pos = q->body_off + q->body_len;
+		b->decoded = 1;
+	}
+	fetch_bin_add(b, FETCH_SEG_RAW, FETCH_CTE_NONE, pos, end - pos);
+	return 0;
+}
+
+/*
+ * Decoded sizes counted, by message and section: a message's content
+ * never changes, so an entry is never stale, only pushed out.  Only
+ * what tells the literal's form without the window (decoded, or no NUL
+ * at all) is kept.
+ */
+#define FETCH_SIZE_MEMO		16
+
+struct fetch_size_memo {
+	uint64_t	 account_id;
+	uint64_t	 blob_id;	/* 0: empty */
+	char		 path[48];
+	uint64_t	 size;
+	int		 anynul;
+};
+
+static struct fetch_size_memo	fetch_size_memo[FETCH_SIZE_MEMO];
+static size_t			fetch_size_memo_next;
+
+static int
+fetch_size_memo_get(const struct fetch_stream *st, const char *path,
+    struct fetch_bin *b)
+{
+	const struct fetch_size_memo	*m;
+	size_t				 i;
+
+	for (i = 0; i < FETCH_SIZE_MEMO; i++) {
+		m = &fetch_size_memo[i];
+		if (m->blob_id != 0 && m->blob_id == st->fm.m.blob_id &&
+		    m->account_id == st->s->account_id &&
+		    strcmp(m->path, path) == 0) {
+			b->size = m->size;
+			b->anynul = m->anynul;
+			b->winnul = 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+fetch_size_memo_put(const struct fetch_stream *st, const char *path,
+    const struct fetch_bin *b)
+{
+	struct fetch_size_memo	*m;
+
+	if (strlen(path) >= sizeof(m->path) || (!b->decoded && b->anynul))
+		return;
+	m = &fetch_size_memo[fetch_size_memo_next];
+	fetch_size_memo_next = (fetch_size_memo_next + 1) % FETCH_SIZE_MEMO;
+	m->account_id = st->s->account_id;
+	m->blob_id = st->fm.m.blob_id;
+	memcpy(m->path, path, strlen(path) + 1);
+	m->size = b->size;
+	m->anynul = b->anynul;
+}
+
+/* The walk of the active item is over, whole or at its window's end. */
+static void
+fetch_stream_bin_end(struct fetch_stream *st)
+{
+	if (st->dec_open)
+		mime_decoder_clear(&st->dec);
+	st->dec_open = 0;
+	st->seg_open = 0;
+	st->active = NULL;
+}
+
+/* The walk of b begins; of what it gives, [win_off, win_end) matters. */
+static void
+fetch_stream_bin_begin(struct fetch_stream *st, struct fetch_bin *b,
+    uint64_t win_off, uint64_t win_end)
+{
+	fetch_stream_bin_end(st);
+	st->active = b;
+	st->seg = 0;
+	st->seg_open = 0;
+	st->opos = 0;
+	st->win_off = win_off;
+	st->win_end = win_end;
+}
+
+/*
+ * n bytes of the active item's data: counted, or written where they
+ * fall inside the window (a partial, RFC 3516 4.2 with RFC 3501 6.4.5).
+ */
+static void
+fetch_stream_bin_emit(struct imap_session *s, struct fetch_stream *st,
+    const uint8_t *p, size_t n)
+{
+	struct fetch_bin	*b = st->active;
+	uint64_t		 from = st->opos, lo, hi;
+
+	if (n == 0)
+		return;
+	st->opos += n;
+	lo = from > st->win_off ? from : st->win_off;
+	hi = st->opos < st->win_end ? st->opos : st->win_end;
+	if (st->phase == FETCH_STREAM_COUNT) {
+		b->size += n;
+		if (!b->anynul && memchr(p, '\0', n) != NULL)
+			b->anynul = 1;
+		if (lo < hi && !b->winnul &&
+		    memchr(p + (lo - from), '\0', (size_t)(hi - lo)) != NULL)
+			b->winnul = 1;
+		return;
+	}
+	if (lo < hi)
+		imap_write(s, p + (lo - from), (size_t)(hi - lo));
+}
+
+/* Wipes what a piece decoded to. */
+static void
+fetch_stream_dout_reset(struct fetch_stream *st)
+{
+	if (st->dout.buf != NULL)
+		sodium_memzero(st->dout.buf, st->dout.len);
+	st->dout.len = 0;
+}
+
+/*
+ * Walks the active item a few chunks on (*turnp counts them): 1 once
+ * all of it is counted or written, 0 to go on later, -1 if the message
+ * could not be read.  The decoder holds less than a chunk's worth.
+ */
+static int
+fetch_stream_bin_run(struct imap_session *s, struct fetch_stream *st,
+    unsigned int *turnp)
+{
+	struct fetch_bin	*b = st->active;
+	const struct fetch_seg	*seg;
+	struct pack		 hdr;
+	size_t			 in, n;
+
+	for (;;) {
+		/* What is past the window is not decoded at all. */
+		if (st->phase == FETCH_STREAM_WRITE && st->opos >= st->win_end)
+			return 1;
+		if (st->seg == b->nsegs)
+			return 1;
+		seg = &b->segs[st->seg];
+		if (seg->kind == FETCH_SEG_HEADER) {
+			pack_init(&hdr);
+			if (fetch_stream_gather(s, st, seg->off, seg->len,
+			    &hdr) == -1) {
+				pack_free(&hdr);
+				return -1;
+			}
+			fetch_stream_dout_reset(st);
+			fetch_binary_header(hdr.buf != NULL ? hdr.buf :
+			    (const uint8_t *)"", hdr.len, &st->dout);
+			fetch_stream_bin_emit(s, st, st->dout.buf, st->dout.len);
+			pack_free(&hdr);
+			st->seg++;
+			continue;
+		}
+		if (!st->seg_open) {
+			st->bpos = seg->off;
+			if (seg->kind == FETCH_SEG_DECODE) {
+				mime_decoder_init_transfer(&st->dec, seg->enc);
+				st->dec_open = 1;
+			}
+			st->seg_open = 1;
+		}
+		if (st->bpos == seg->off + seg->len) {
+			if (st->dec_open) {
+				fetch_stream_dout_reset(st);
+				mime_decoder_finish(&st->dec, &st->dout);
+				fetch_stream_bin_emit(s, st, st->dout.buf,
+				    st->dout.len);
+				mime_decoder_clear(&st->dec);
+				st->dec_open = 0;
+			}
+			st->seg_open = 0;
+			st->seg++;
+			continue;
+		}
+		if ((st->phase == FETCH_STREAM_WRITE && imap_output_full(s)) ||
+		    *turnp == FETCH_STREAM_TURN)
+			return 0;
+		if (st->bpos / VAULT_CHUNK != st->chunkno)
+			(*turnp)++;
+		if (fetch_stream_seek(s, st, st->bpos, &in) == -1)
+			return -1;
+		n = st->chunklen - in;
+		if (n > seg->off + seg->len - st->bpos)
+			n = (size_t)(seg->off + seg->len - st->bpos);
+		if (st->dec_open) {
+			fetch_stream_dout_reset(st);
+			mime_decoder_feed(&st->dec, &st->dout, st->chunk + in, n);
+			fetch_stream_bin_emit(s, st, st->dout.buf, st->dout.len);
+		} else
+			fetch_stream_bin_emit(s, st, st->chunk + in, n);
+		st->bpos += n;
+	}
+}
+
+/*
+ * The count phase: the size of each BINARY item, a turn's worth of
+ * chunks at a time.  1 once all are known, 0 to go on at the next
+ * slice, -1 if the message could not be read.
+ */
+static int
+fetch_stream_count(struct imap_session *s, struct fetch_req *fr,
+    struct fetch_stream *st)
+{
+	const struct imap_fetch_part	*part;
+	struct fetch_bin		*b;
+	unsigned int			 turn = 0;
+	int				 ret;
+
+	for (; st->counting < st->nparts; st->counting++) {
+		part = &fr->req.parts[st->counting];
+		b = &st->bin[st->counting];
+		if (!fetch_part_is_binary(part) || b->missing || b->counted)
+			continue;
+		if (st->active != b) {
+			if (fetch_size_memo_get(st, fr->paths[st->counting],
+			    b)) {
+				b->counted = 1;
+				continue;
+			}
+			/* The window the NUL check needs (fetch_write_binary). */
+			fetch_stream_bin_begin(st, b, part->partial ?
+			    part->offset : 0, part->partial ?
+			    (uint64_t)part->offset + part->length : UINT64_MAX);
+		}
+		if ((ret = fetch_stream_bin_run(s, st, &turn)) != 1)
+			return ret;
+		fetch_stream_bin_end(st);
+		b->counted = 1;
+		fetch_size_memo_put(st, fr->paths[st->counting], b);
+	}
+	return 1;
+}
+
+/* A BINARY or BINARY.SIZE item's name and literal head; its data next. */
+static void
+fetch_stream_bin_item(struct imap_session *s, struct fetch_stream *st,
+    const struct imap_fetch_part *part, struct fetch_bin *b)
+{
+	uint64_t	 off = 0, len = b->size;
+
+	imap_printf(s, "%s%s ", st->sp, part->name);
+	st->sp = " ";
+	if (part->kind == IMAP_FETCH_PART_BINARY_SIZE) {
+		imap_printf(s, "%llu", (unsigned long long)(b->missing ? 0 :
+		    b->size));
+		return;
+	}
+	if (b->missing) {
+		/* As fetch_write_binary() says. */
+		imap_printf(s, "{0}\r\n");
+		return;
+	}
+	fetch_partial_clip(part, &off, &len);
+	/* Like Dovecot, decoded content goes as a literal8 in any case. */
+	imap_printf(s, "%s{%llu}\r\n", b->decoded || b->winnul ? "~" : "",
+	    (unsigned long long)len);
+	if (len > 0)
+		fetch_stream_bin_begin(st, b, off, off + len);
+}
+
+/*
+ * Writes [pos, end) of the current chunk as part of a BODY item; in a
+ * stream that keeps NULs for BINARY, with them replaced (RFC 3501 4.3).
+ */
+static void
+fetch_stream_write_body(struct imap_session *s, struct fetch_stream *st,
+    const uint8_t *p, size_t n)
+{
+	if (st->fm.keep_nuls && memchr(p, '\0', n) != NULL) {
+		memcpy(st->scratch, p, n);
+		mime_nuls_replace(st->scratch, n);
+		p = st->scratch;
+	}
+	imap_write(s, p, n);
+}
+
+/*
+ * After a turn that stopped (ret 0) with the output below its high
+ * mark: what it did wrote too little for the output's draining to call
+ * again (a count writes nothing, a partial skips what is before its
+ * window), so a timer does.  A timer and not event_active(), as
+ * cmd-search.c says: the other sessions' events run first.
+ */
+static void
+fetch_stream_later(struct imap_session *s, struct fetch_stream *st, int ret)
+{
+	struct timeval	 now = { 0, 0 };
+
+	if (ret == 0 && !imap_output_full(s))
+		evtimer_add(st->ev, &now);
 }
 
 /*
@@ -965,8 +1604,27 @@ fetch_stream_pump(struct imap_session *s, struct fetch_req *fr)
 	uint64_t			 off, len;
 	size_t				 in, n;
 	unsigned int			 turn = 0;
+	int				 ret;
 
+	if (st->phase == FETCH_STREAM_COUNT) {
+		if ((ret = fetch_stream_count(s, fr, st)) != 1) {
+			fetch_stream_later(s, st, ret);
+			return ret;
+		}
+		fetch_stream_enter_phase(st, FETCH_STREAM_WRITE);
+		st->sp = fetch_write_head(s, fr, st->seq, &st->fm,
+		    st->flags_changed);
+		turn = 0;
+	}
 	for (;;) {
+		if (st->active != NULL) {
+			if ((ret = fetch_stream_bin_run(s, st, &turn)) != 1) {
+				fetch_stream_later(s, st, ret);
+				return ret;
+			}
+			fetch_stream_bin_end(st);
+			continue;
+		}
 		if (st->pos < st->end) {
 			if (imap_output_full(s) || turn == FETCH_STREAM_TURN)
 				return 0;
@@ -977,7 +1635,7 @@ fetch_stream_pump(struct imap_session *s, struct fetch_req *fr)
 			n = st->chunklen - in;
 			if (n > st->end - st->pos)
 				n = (size_t)(st->end - st->pos);
-			imap_write(s, st->chunk + in, n);
+			fetch_stream_write_body(s, st, st->chunk + in, n);
 			st->pos += n;
 			continue;
 		}
@@ -988,6 +1646,11 @@ fetch_stream_pump(struct imap_session *s, struct fetch_req *fr)
 		part = &fr->req.parts[st->part];
 		path = fr->paths[st->part];
 		st->part++;
+		if (fetch_part_is_binary(part)) {
+			fetch_stream_bin_item(s, st, part,
+			    &st->bin[st->part - 1]);
+			continue;
+		}
 		if (part->kind == IMAP_FETCH_PART_BODY &&
 		    (part->text == IMAP_SECTION_HEADER_FIELDS ||
 		    part->text == IMAP_SECTION_HEADER_FIELDS_NOT)) {
@@ -1037,10 +1700,10 @@ fetch_run(struct imap_session *s, struct fetch_req *fr)
 			fm.root_only = 0;
 		}
 	/*
-	 * What is streamed is ranges of the message as stored; BINARY
-	 * decodes from the whole text.
+	 * What is streamed is ranges of the message as stored, and BINARY
+	 * sections decoded from them in pieces.
 	 */
-	fm.stream_ok = req->nparts > 0 && !fm.keep_nuls;
+	fm.stream_ok = req->nparts > 0;
 next:
 	if (fr->stream != NULL && s->state == S_LOGOUT) {
 		/* Revoked (imap_session_revoke): no more of it goes out. */
@@ -1094,11 +1757,22 @@ next:
 		/* Our own \Seen: report it here, not again as an update. */
 		imap_view_update(&s->view, seq, &fm.m);
 		if (fm.reader != NULL) {
-			fetch_stream_start(s, fr, seq, &fm, fm.m.flags !=
+			ret = fetch_stream_start(s, fr, seq, &fm, fm.m.flags !=
 			    oldflags || fm.m.keywords != oldkw);
 			fr->next = seq + 1;
 			done++;
-			goto next;
+			if (ret == 0)
+				goto next;
+			if (ret == 2) {
+				fetch_write_gone(s, fr, seq, vm);
+				continue;
+			}
+			if (ret == -1) {
+				/* Nothing of it went out yet. */
+				fr->failed = STORE_ECORRUPT;
+				break;
+			}
+			continue;	/* RFC 3516 4.3: left out */
 		}
 		fetch_write_msg(s, fr, seq, &fm, fm.m.flags != oldflags ||
 		    fm.m.keywords != oldkw);

@@ -920,6 +920,12 @@ imap_session_drained(struct conn *c, void *arg)
 		imap_session_run(s);
 }
 
+void
+imap_session_more(struct imap_session *s)
+{
+	imap_session_drained(s->conn, s);
+}
+
 /* ---- sets of numbers (imap-seqset.h, allocated) ---- */
 
 struct imap_seqset *

@@ -182,6 +182,9 @@ main(int argc, char *argv[])
 	daemon_bind(&im.daemon, &im.daemon.conf->imap_listen);
 	im.daemon.workers = workers_number(im.daemon.conf->imap_workers);
 	daemon_start(&im.daemon, 1);
+	/* What a worker killed mid-FETCH kept (store-lease.c) goes now. */
+	if ((ret = store_blob_lease_sweep(im.daemon.store)) != 0)
+		log_debug("store: leases not swept: %s", store_strerror(ret));
 	auth_set_login_proto(im.daemon.auth, STORE_LOGIN_IMAP);
 	im.commit = group_commit_new(im.daemon.base, im.daemon.store);
 	tv.tv_sec = doorbell_heartbeat(im.daemon.conf);

@@ -250,6 +250,11 @@ uint32_t imap_session_recent_count(const struct imap_session *);
 void	 imap_write_mailbox_flags(struct imap_session *);
 /* Ends an asynchronous command (after its tagged answer was written). */
 void	 imap_session_done(struct imap_session *);
+/*
+ * Calls a handler that answered CMD_MORE again now: for one that waits
+ * on its own work (a timer of its slices), not on the output draining.
+ */
+void	 imap_session_more(struct imap_session *);
 /* The store changed a mailbox of this session's account. */
 void	 imap_session_notify(struct imap_session *, const struct store_event *);
 /* SIGTERM: BYE after the current command. */

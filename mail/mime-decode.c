@@ -22,6 +22,33 @@
 /* An incomplete character longer than this is broken bytes, not waiting. */
 #define DECODE_WAIT_MAX		32
 
+/* RFC 2045 6.8 Table 1 by byte; DECODE_B64_NONE outside the alphabet. */
+#define DECODE_B64_NONE		255
+static const uint8_t decode_b64[256] = {
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255,  62, 255, 255, 255,  63,
+	 52,  53,  54,  55,  56,  57,  58,  59,  60,  61, 255, 255,
+	255, 255, 255, 255, 255,   0,   1,   2,   3,   4,   5,   6,
+	  7,   8,   9,  10,  11,  12,  13,  14,  15,  16,  17,  18,
+	 19,  20,  21,  22,  23,  24,  25, 255, 255, 255, 255, 255,
+	255,  26,  27,  28,  29,  30,  31,  32,  33,  34,  35,  36,
+	 37,  38,  39,  40,  41,  42,  43,  44,  45,  46,  47,  48,
+	 49,  50,  51, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255,
+};
+
 static void	decode_charset_open(struct mime_decoder *, const char *);
 static void	decode_charset_run(struct mime_decoder *, struct pack *,
 		    const uint8_t *, size_t, int final);
@@ -132,7 +159,7 @@ mime_charset_to_utf8(struct pack *out, const char *charset, const uint8_t *in,
 static size_t
 decode_qp_run(struct pack *out, const uint8_t *p, size_t len, int q, int final)
 {
-	size_t	 i;
+	size_t	 i, run;
 	int	 h, l;
 	uint8_t	 c;
 
@@ -142,7 +169,12 @@ decode_qp_run(struct pack *out, const uint8_t *p, size_t len, int q, int final)
 			continue;
 		}
 		if (p[i] != '=') {
-			pack_raw(out, &p[i], 1);
+			/* The run up to the next "=" (or "_") at once. */
+			for (run = 1; i + run < len && p[i + run] != '=' &&
+			    !(q && p[i + run] == '_'); run++)
+				;
+			pack_raw(out, &p[i], run);
+			i += run - 1;
 			continue;
 		}
 		if (!final && len - i < 3)
@@ -171,29 +203,40 @@ mime_decode_qp(struct pack *out, const uint8_t *p, size_t len, int q)
 	(void)decode_qp_run(out, p, len, q, 1);
 }
 
-/* Lenient: anything outside the alphabet is skipped, "=" ends it all. */
+/*
+ * Lenient: anything outside the alphabet is skipped, "=" ends it all.
+ * Bytes go out in blocks: a 50 MB FETCH BINARY decodes through here.
+ */
 static void
 decode_base64_run(struct mime_decoder *d, struct pack *out, const uint8_t *p,
     size_t len)
 {
-	int	 v;
-	uint8_t	 c;
-	size_t	 i;
+	uint8_t		 buf[4096];
+	uint32_t	 bits = d->bits, v;
+	size_t		 i, n = 0;
+	int		 nbits = d->nbits;
 
 	for (i = 0; i < len && !d->b64_end; i++) {
 		if (p[i] == '=') {
 			d->b64_end = 1;
 			break;
 		}
-		if ((v = b64_value(p[i])) == -1)
+		if ((v = decode_b64[p[i]]) == DECODE_B64_NONE)
 			continue;
-		d->bits = (d->bits << 6) | (uint32_t)v;
-		if ((d->nbits += 6) >= 8) {
-			d->nbits -= 8;
-			c = (uint8_t)(d->bits >> d->nbits);
-			pack_raw(out, &c, 1);
+		bits = (bits << 6) | v;
+		if ((nbits += 6) >= 8) {
+			nbits -= 8;
+			buf[n++] = (uint8_t)(bits >> nbits);
+			if (n == sizeof(buf)) {
+				pack_raw(out, buf, n);
+				n = 0;
+			}
 		}
 	}
+	d->bits = bits;
+	d->nbits = nbits;
+	if (n > 0)
+		pack_raw(out, buf, n);
 }
 
 /* RFC 2045 6.8, lenient: anything outside the alphabet is skipped. */
@@ -276,24 +319,31 @@ mime_decode_words(struct pack *out, const uint8_t *p, size_t len)
 }
 
 void
-mime_decoder_init(struct mime_decoder *d, const struct mime_content *c)
+mime_decoder_init_transfer(struct mime_decoder *d, int enc)
 {
-	char	*charset;
-	size_t	 clen;
-
 	memset(d, 0, sizeof(*d));
 	pack_init(&d->qp_wait);
 	pack_init(&d->cs_wait);
 	pack_init(&d->tmp);
 	pack_init(&d->cs_tmp);
 	pack_init(&d->raw);
+	d->enc = enc;
+	d->cd = (iconv_t)-1;
+}
+
+void
+mime_decoder_init(struct mime_decoder *d, const struct mime_content *c)
+{
+	char	*charset;
+	size_t	 clen;
+	int	 enc = MIME_DECODER_RAW;
+
 	if (c->encoding != NULL && strcasecmp(c->encoding, "base64") == 0)
-		d->enc = MIME_DECODER_BASE64;
+		enc = MIME_DECODER_BASE64;
 	else if (c->encoding != NULL &&
 	    strcasecmp(c->encoding, "quoted-printable") == 0)
-		d->enc = MIME_DECODER_QP;
-	else
-		d->enc = MIME_DECODER_RAW;
+		enc = MIME_DECODER_QP;
+	mime_decoder_init_transfer(d, enc);
 	charset = mime_param_get(c->params, c->nparams, "charset", NULL, &clen);
 	decode_charset_open(d, charset);
 	free(charset);

@@ -1,7 +1,7 @@
 /*
  * mime-decode.h: content decoding to UTF-8 (transfer encodings, RFC 2047
- * encoded words, charsets), lenient: for searching, never for sending.
- * Each appends to out.
+ * encoded words, charsets), lenient: for searching, and the transfer
+ * encodings alone for FETCH BINARY.  Each appends to out.
  */
 #ifndef GUESTBOX_MIME_DECODE_H
 #define GUESTBOX_MIME_DECODE_H
@@ -69,6 +69,12 @@ struct mime_decoder {
 
 /* c: a leaf's Content-* fields (its transfer encoding and charset). */
 void	 mime_decoder_init(struct mime_decoder *, const struct mime_content *);
+/*
+ * The transfer encoding (MIME_DECODER_*) undone and nothing else: the
+ * bytes as they were before encoding, for FETCH BINARY (RFC 3516 4.2),
+ * which sends them on (the lenient decoding above is Dovecot's there too).
+ */
+void	 mime_decoder_init_transfer(struct mime_decoder *, int enc);
 void	 mime_decoder_feed(struct mime_decoder *, struct pack *out,
 	    const uint8_t *, size_t);
 /* The end of the body: what waited is decoded as the whole would be. */

@@ -903,6 +903,7 @@ store_purge_batch(struct store_txn *txn, void *arg)
 	static const enum store_dbi dbis[] = {
 		DBI_CHUNKS, DBI_BLOBS, DBI_MESSAGES, DBI_CHANGES, DBI_MSGIDS,
 		DBI_MAILBOXES, DBI_SUBSCRIPTIONS, DBI_CORRESPONDENTS,
+		DBI_LEASES,
 	};
 	struct store_purge	*pg = arg;
 	uint8_t			 prefix[8];

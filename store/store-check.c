@@ -217,6 +217,57 @@ check_blob(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
 	return 0;
 }
 
+/*
+ * Chunks whose blob record is gone: what a free left behind, unless
+ * the blob is marked freed while a live process still reads it
+ * (store-lease.c); those of a reader that died go when guestbox-imapd
+ * starts, and are reported until then.  Chunks come in blob order: each blob is looked at
+ * once.
+ */
+struct check_chunk_ctx {
+	struct check		*ck;
+	struct store_txn	*txn;
+	uint64_t		 last;
+	int			 seen;
+};
+
+static int
+check_chunk_orphan(const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen, void *arg)
+{
+	struct check_chunk_ctx	*cc = arg;
+	uint64_t		 blob_id;
+	void			*rec;
+	size_t			 reclen;
+	int			 ret;
+
+	(void)val;
+	(void)vlen;
+	if (klen < KEY_BLOB)
+		return 0;
+	blob_id = unpack_be64(key + 8);
+	if (cc->seen && blob_id == cc->last)
+		return 0;
+	cc->seen = 1;
+	cc->last = blob_id;
+	ret = store_db_get(cc->txn, DBI_BLOBS, key, KEY_BLOB, &rec, &reclen);
+	if (ret == 0) {
+		free(rec);
+		return 0;
+	}
+	if (ret != STORE_ENOTFOUND)
+		return ret;
+	if ((ret = store_blob_lease_waiting(cc->txn, cc->ck->acct,
+	    blob_id)) < 0)
+		return ret;
+	if (ret == 0)
+		check_problem(cc->ck, "account %llu: chunks of blob %016llx "
+		    "without its record (a reader's lease that is gone kept "
+		    "them: starting guestbox-imapd frees them)", (unsigned long long)cc->ck->acct,
+		    (unsigned long long)blob_id);
+	return 0;
+}
+
 /* Decrypting is the check: a record that fails stops the walk. */
 static int
 check_corr(const struct store_corr *c, void *arg)
@@ -231,6 +282,7 @@ check_account_txn(struct store_txn *txn, void *arg)
 	struct store_account	 a, b;
 	struct check_mbox_ctx	 mc = { ck, txn };
 	struct check_blob_ctx	 bc = { ck, txn };
+	struct check_chunk_ctx	 cc = { ck, txn, 0, 0 };
 	uint8_t			 prefix[8];
 	size_t			 i;
 	int			 ret;
@@ -274,6 +326,9 @@ check_account_txn(struct store_txn *txn, void *arg)
 	pack_be64(prefix, ck->acct);
 	if ((ret = store_db_iter(txn, DBI_BLOBS, prefix, sizeof(prefix), NULL, 0,
 	    check_blob, &bc)) != 0)
+		return ret;
+	if ((ret = store_db_iter(txn, DBI_CHUNKS, prefix, sizeof(prefix), NULL,
+	    0, check_chunk_orphan, &cc)) != 0)
 		return ret;
 	for (i = 0; i < ck->nrefs; i++)
 		if (ck->refs[i].refs != UINT32_MAX)

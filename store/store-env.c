@@ -77,6 +77,7 @@ const char *const store_db_names[DBI_COUNT] = {
 	[DBI_QUEUE_DATA] = "queue-data.db",
 	[DBI_ERASE_KEYS] = "erase-keys.db",
 	[DBI_PUBKEYS] = "pubkeys.db",
+	[DBI_LEASES] = "leases.db",
 };
 
 static const char *const store_error_text[] = {

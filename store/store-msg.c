@@ -266,7 +266,7 @@ store_blob_unref(struct store_txn *txn, uint64_t acct, uint64_t blob_id)
 	struct store_blob_rec	 rec;
 	uint8_t			 key[KEY_BLOB];
 	void			*raw;
-	int			 ret;
+	int			 ret, deferred;
 
 	if ((ret = store_blob_get_rec(txn, acct, blob_id, &rec, &raw, 1)) != 0)
 		return ret;
@@ -282,6 +282,10 @@ store_blob_unref(struct store_txn *txn, uint64_t acct, uint64_t blob_id)
 		return ret;
 	store_key_blob(key, acct, blob_id);
 	if ((ret = store_db_del(txn, DBI_BLOBS, key, sizeof(key))) != 0)
+		return ret;
+	/* Another process streams it: its last lease deletes the chunks. */
+	if ((ret = store_blob_lease_defer(txn, acct, blob_id,
+	    &deferred)) != 0 || deferred)
 		return ret;
 	return store_db_iter(txn, DBI_CHUNKS, key, sizeof(key), NULL, 0,
 	    store_iter_delete_all, NULL);

@@ -58,6 +58,7 @@ enum store_dbi {
 	DBI_QUEUE_DATA,
 	DBI_ERASE_KEYS,
 	DBI_PUBKEYS,
+	DBI_LEASES,		/* blobs being read (store-lease.c) */
 	DBI_COUNT
 };
 
@@ -256,6 +257,19 @@ struct store_txn {
 	struct store_event events[STORE_NOTIFY_MAX_PENDING];
 	int		 events_overflow;
 };
+
+/*
+ * Leases (store-lease.c).  store_blob_lease_defer(), in the transaction
+ * that frees a blob: *deferredp 1 (and the blob marked freed) if a live
+ * process (this one too) reads it, whose last lease then deletes the
+ * chunks.
+ * store_blob_lease_waiting(): 1 if the blob's chunks wait so on a live
+ * process (a check: nothing is changed).
+ */
+int	 store_blob_lease_defer(struct store_txn *, uint64_t acct,
+	    uint64_t blob_id, int *deferredp);
+int	 store_blob_lease_waiting(struct store_txn *, uint64_t acct,
+	    uint64_t blob_id);
 
 /* Erase keys and the hashes keyed with them (store-erase.c). */
 #define STORE_ERASE_KEYBYTES	32

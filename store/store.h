@@ -802,6 +802,22 @@ typedef int	 store_blob_freed_fn(struct store_txn *, uint64_t account_id,
 	    uint64_t blob_id, void *arg);
 void	 store_set_blob_freed(struct store *, store_blob_freed_fn *, void *);
 
+/*
+ * A lease on a blob for a reader that outlives its transaction: while
+ * any live process holds one, freeing the blob (in any process) leaves
+ * its chunks, and the last lease dropped deletes them (store-lease.c).
+ * Leases count per process; a process that dies leaves its own, which
+ * count as none.  store_blob_lease_sweep() (a transaction of its own,
+ * when a reading process starts) deletes the stale ones and frees the
+ * chunks that waited only on them.  store_blob_lease_take():
+ * STORE_ENOTFOUND if the blob was freed and its chunks are gone.
+ */
+int	 store_blob_lease_take(struct store_txn *, uint64_t account_id,
+	    uint64_t blob_id);
+int	 store_blob_lease_drop(struct store_txn *, uint64_t account_id,
+	    uint64_t blob_id);
+int	 store_blob_lease_sweep(struct store *);
+
 /* The aux data of a blob; *lenp 0 and *datap NULL if there is none. */
 int	 store_blob_aux_get(struct store_txn *, const struct vault_seckey *,
 	    uint64_t blob_id, uint8_t **datap, size_t *lenp);

@@ -426,6 +426,124 @@ START_TEST(test_copy_expunge_blob)
 }
 END_TEST
 
+/* A lease record of pid (count 1, or deleted with count 0). */
+struct lease_arg {
+	uint64_t	 acct, blob;
+	uint32_t	 pid, count;
+	enum { L_RAW, L_TAKE, L_DROP } op;
+};
+
+static int
+lease_txn(struct store_txn *txn, void *arg)
+{
+	struct lease_arg	*la = arg;
+	uint8_t			 key[KEY_BLOB + 4], v[4];
+
+	if (la->op == L_TAKE)
+		return store_blob_lease_take(txn, la->acct, la->blob);
+	if (la->op == L_DROP)
+		return store_blob_lease_drop(txn, la->acct, la->blob);
+	store_key_blob(key, la->acct, la->blob);
+	pack_be32(key + KEY_BLOB, la->pid);
+	if (la->count == 0)
+		return store_db_del(txn, DBI_LEASES, key, sizeof(key));
+	pack_be32(v, la->count);
+	return store_db_put(txn, DBI_LEASES, key, sizeof(key), v, sizeof(v));
+}
+
+static int
+lease(uint64_t acct, uint64_t blob, int op, uint32_t pid, uint32_t count)
+{
+	struct lease_arg	 la = { acct, blob, pid, count, op };
+
+	return store_txn_run(st, lease_txn, &la);
+}
+
+/* A pid that was a process and is no more. */
+static uint32_t
+dead_pid(void)
+{
+	pid_t	 pid;
+	int	 status;
+
+	if ((pid = fork()) == 0)
+		_exit(0);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return (uint32_t)pid;
+}
+
+/*
+ * Leases (store-lease.c): a blob a live process (another, or this one)
+ * reads keeps its chunks when it is freed, until the last lease goes; a
+ * dead reader's lease counts as none, and the sweep frees what it kept.
+ */
+START_TEST(test_blob_lease)
+{
+	struct acct		 ac;
+	struct store_msg	 a, b;
+	static const char	 text[] = "Subject: leased\r\n\r\nread on\r\n";
+
+	acct_create(st, "lea@example.org", &ac);
+	/* Another live process (pid 1 is always there) reads a. */
+	a = append_str(&ac, ac.inbox, text, 0);
+	ck_assert_int_eq(lease(ac.id, a.blob_id, L_RAW, 1, 1), 0);
+	ck_assert_int_eq(lease(ac.id, a.blob_id, L_TAKE, 0, 0), 0);
+	ck_assert_int_eq(msg_expunge(ac.id, ac.inbox, a.uid), 0);
+	ck_assert_uint_eq(count_records(st, DBI_BLOBS, ac.id), 0);
+	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 1);
+	/* Two leases and the freed marker. */
+	ck_assert_uint_eq(count_records(st, DBI_LEASES, ac.id), 3);
+	check_clean(st);
+	/* Ours goes: the other still reads. */
+	ck_assert_int_eq(lease(ac.id, a.blob_id, L_DROP, 0, 0), 0);
+	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 1);
+	/* The other process dies; the sweep at a start frees the chunks. */
+	ck_assert_int_eq(lease(ac.id, a.blob_id, L_RAW, 1, 0), 0);
+	ck_assert_int_eq(lease(ac.id, a.blob_id, L_RAW, dead_pid(), 1), 0);
+	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 1);
+	ck_assert_int_eq(store_blob_lease_sweep(st), 0);
+	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 0);
+	ck_assert_uint_eq(count_records(st, DBI_LEASES, ac.id), 0);
+	check_clean(st);
+
+	/* Only our own lease, twice (two sessions): the last one frees. */
+	b = append_str(&ac, ac.inbox, text, 0);
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_TAKE, 0, 0), 0);
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_TAKE, 0, 0), 0);
+	ck_assert_int_eq(msg_expunge(ac.id, ac.inbox, b.uid), 0);
+	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 1);
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_DROP, 0, 0), 0);
+	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 1);
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_DROP, 0, 0), 0);
+	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 0);
+	ck_assert_uint_eq(count_records(st, DBI_LEASES, ac.id), 0);
+
+	/* Freed before a lease could be taken: nothing to lease. */
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_TAKE, 0, 0),
+	    STORE_ENOTFOUND);
+	ck_assert_uint_eq(count_records(st, DBI_LEASES, ac.id), 0);
+
+	/* A dead reader's lease is none: the last live one frees. */
+	b = append_str(&ac, ac.inbox, text, 0);
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_RAW, 1, 1), 0);
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_RAW, dead_pid(), 1), 0);
+	ck_assert_int_eq(msg_expunge(ac.id, ac.inbox, b.uid), 0);
+	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 1);
+	/* Freed, but kept for pid 1: a lease can still be had. */
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_TAKE, 0, 0), 0);
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_DROP, 0, 0), 0);
+	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 1);
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_RAW, 1, 0), 0);
+	/* What a drop of ours finds: no lease of ours, nobody else alive. */
+	ck_assert_int_eq(lease(ac.id, b.blob_id, L_DROP, 0, 0), 0);
+	ck_assert_uint_eq(count_records(st, DBI_CHUNKS, ac.id), 0);
+	ck_assert_uint_eq(count_records(st, DBI_LEASES, ac.id), 0);
+	check_clean(st);
+	acct_free(&ac);
+}
+END_TEST
+
 START_TEST(test_expunge_counters)
 {
 	struct acct		 ac;
@@ -578,6 +696,7 @@ store_message_suite(void)
 	tcase_add_test(tc, test_changes_since);
 	tcase_add_test(tc, test_copy_expunge_blob);
 	tcase_add_test(tc, test_expunge_counters);
+	tcase_add_test(tc, test_blob_lease);
 	tcase_add_test(tc, test_msgid);
 	tcase_add_test(tc, test_quota);
 	tcase_add_test(tc, test_notify);
