@@ -293,9 +293,11 @@ store_repl_start(struct store *st)
 {
 	DB_ENV		*env = st->env;
 	enum store_repl_role role;
-	uint64_t	 deadline, next_log;
+	uint64_t	 deadline, next_log, give_up;
 	int		 ret, done;
 
+	give_up = st->opts.repl_wait_secs == 0 ? 0 : time_mono_ms() +
+	    (uint64_t)st->opts.repl_wait_secs * 1000;
 	for (;;) {
 		ret = env->repmgr_start(env, st->opts.repl_process ? 3 : 1,
 		    DB_REP_ELECTION);
@@ -303,7 +305,8 @@ store_repl_start(struct store *st)
 		if (ret == 0 || ret == DB_REP_IGNORE)
 			break;
 		/* The group is changing (another site joins): try again. */
-		if (ret == DB_REP_UNAVAIL && st->opts.repl_process) {
+		if (ret == DB_REP_UNAVAIL && st->opts.repl_process &&
+		    (give_up == 0 || time_mono_ms() < give_up)) {
 			log_info("repl: cannot join the group yet (%s); trying "
 			    "again", db_strerror(ret));
 			sleep(1);
@@ -316,6 +319,12 @@ store_repl_start(struct store *st)
 	next_log = time_mono_ms() + STORE_REPL_WAIT_LOG_SECS * 1000;
 	deadline = time_mono_ms() + STORE_REPL_SUB_WAIT_MS;
 	for (;;) {
+		if (st->opts.repl_process && give_up != 0 &&
+		    time_mono_ms() >= give_up) {
+			log_warnx("repl: no master, or not caught up, after %u "
+			    "s", st->opts.repl_wait_secs);
+			return STORE_EUNAVAIL;
+		}
 		role = store_repl_env_role(env, &done);
 		if (role == STORE_REPL_MASTER && (st->opts.repl_process ||
 		    st->opts.repl_peers == NULL || store_repl_connected(env) > 0))
@@ -363,11 +372,18 @@ store_repl_status(struct store *st, struct store_repl_status *rs)
 	rs->role = store_repl_env_role(st->env, &rs->startup_done);
 	if ((ret = st->env->rep_stat(st->env, &s, 0)) != 0)
 		return store_db_error("rep_stat", ret);
-	rs->nsites = s->st_nsites;
+	/*
+	 * The size of the membership database, which elections and acks
+	 * count: st_nsites is 0 in a process that has not itself taken part.
+	 */
+	if (st->env->rep_get_nsites(st->env, &rs->nsites) != 0)
+		rs->nsites = s->st_nsites;
 	rs->gen = s->st_gen;
 	rs->waiting_file = s->st_waiting_lsn.file;
 	rs->waiting_offset = s->st_waiting_lsn.offset;
 	rs->log_queued = (uint64_t)s->st_log_queued;
+	rs->perm_file = s->st_max_perm_lsn.file;
+	rs->perm_offset = s->st_max_perm_lsn.offset;
 	master = s->st_master;
 	free(s);
 	if ((ret = st->env->log_stat(st->env, &ls, 0)) != 0)
@@ -388,4 +404,68 @@ store_repl_status(struct store *st, struct store_repl_status *rs)
 	}
 	free(list);
 	return 0;
+}
+
+int
+store_repl_applied(struct store *st, uint32_t *file, uint32_t *offset)
+{
+	DB_REP_STAT	*s;
+	int		 ret;
+
+	*file = *offset = 0;
+	if (st->opts.repl_site == NULL || st->env == NULL)
+		return STORE_OK;
+	if ((ret = st->env->rep_stat(st->env, &s, 0)) != 0)
+		return store_db_error("rep_stat", ret);
+	*file = s->st_max_perm_lsn.file;
+	*offset = s->st_max_perm_lsn.offset;
+	free(s);
+	return STORE_OK;
+}
+
+/*
+ * The Berkeley DB reference guide, "Removing sites from a replication
+ * group": DB_SITE->remove() anywhere asks the master, which takes the
+ * site out of the membership database in a transaction of its own, acked
+ * like any other.  The site need not be up; a site that is up and gets
+ * removed hears DB_EVENT_REP_LOCAL_SITE_REMOVED.  The master cannot be
+ * removed (an election first), nor, by us, this site: its own removal
+ * would leave its guestbox-repld running outside the group.
+ */
+int
+store_repl_remove(struct store *st, const char *hostport)
+{
+	struct store_repl_status rs;
+	DB_SITE		*site;
+	char		 host[256], mine[256];
+	unsigned	 port, myport;
+	size_t		 i;
+	int		 ret, found = 0;
+
+	if (st->opts.repl_site == NULL || st->env == NULL)
+		return STORE_ESTATE;
+	if (conf_site_parse(hostport, strlen(hostport), host, sizeof(host),
+	    &port) == -1)
+		return STORE_ENOTFOUND;
+	if (conf_site_parse(st->opts.repl_site, strlen(st->opts.repl_site),
+	    mine, sizeof(mine), &myport) == 0 && myport == port &&
+	    strcmp(mine, host) == 0)
+		return STORE_ESTATE;
+	if ((ret = store_repl_status(st, &rs)) != 0)
+		return ret;
+	for (i = 0; i < rs.nsites_list; i++)
+		if (rs.sites[i].port == port && strcmp(rs.sites[i].host,
+		    host) == 0) {
+			if (rs.sites[i].master)
+				return STORE_ESTATE;
+			found = 1;
+		}
+	if (!found)
+		return STORE_ENOTFOUND;
+	if ((ret = st->env->repmgr_site(st->env, host, port, &site, 0)) != 0)
+		return store_db_error("repmgr_site", ret);
+	/* A destructor: the handle is gone whatever it returns. */
+	if ((ret = site->remove(site)) != 0)
+		return store_db_error("removing a site", ret);
+	return STORE_OK;
 }
