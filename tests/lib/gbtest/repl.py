@@ -20,14 +20,16 @@ class ReplSite(Stack):
     """Site n (from 0) of a group whose repl_site ports are ports;
     account: the mailbox deliver_lmtp() and inbox() use."""
 
-    def __init__(self, n, ports, account, wait=120, extra=(), peers=None):
+    def __init__(self, n, ports, account, wait=120, extra=(), peers=None,
+                 ack_timeout="10s"):
         """peers: the ports of repl_peers, if not every other one of
-        ports (a site added later, which the others' repl_peers lack)."""
+        ports (a site added later, which the others' repl_peers lack);
+        ack_timeout: repl_ack_timeout."""
         me = ports[n]
         if peers is None:
             peers = [p for i, p in enumerate(ports) if i != n]
         extra = ["repl_site = 127.0.0.1:%d" % me,
-                 "repl_ack_timeout = 10s"] + ([
+                 "repl_ack_timeout = %s" % ack_timeout] + ([
                      "repl_peers = %s" % " ".join(
                          "127.0.0.1:%d" % p for p in peers)]
                      if peers else []) + list(extra)
