@@ -133,3 +133,12 @@ class ReplSite(Stack):
             p = self.procs.get(which)
             if p is not None and p.poll() is None:
                 os.kill(p.pid, sig)
+
+    def cleanup(self, failed=False):
+        """Also a guestbox-repld whose start failed (it waited for a group
+        that never formed): Stack.cleanup knows only those that started."""
+        if self.repld is not None and self.repld.alive() and \
+                "repld" not in self.procs:
+            os.killpg(self.repld.pid, signal.SIGKILL)
+            self.repld.proc.wait()
+        super().cleanup(failed)
