@@ -27,6 +27,8 @@ static int	cmd_repl_show(struct provision *);
 static int	cmd_repl_add(struct provision *, const char *);
 static int	cmd_repl_remove(struct provision *, const char *);
 static int	cmd_repl_is_self(const struct provision *, const char *);
+static const char *cmd_repl_lag(uint32_t, uint32_t, uint32_t, uint32_t, char *,
+		    size_t);
 
 static const struct {
 	const char	*name;
@@ -169,8 +171,10 @@ cmd_repl_show(struct provision *pv)
 {
 	struct store_repl_status rs;
 	const struct store_repl_site *s;
+	char			 lag[64];
+	uint32_t		 mf = 0, mo = 0;
 	size_t			 i;
-	int			 ret;
+	int			 ret, master_known = 0;
 
 	if (provision_store(pv) == NULL)
 		return EX_TEMPFAIL;
@@ -197,7 +201,14 @@ cmd_repl_show(struct provision *pv)
 			json_key_str(stdout, "host", s->host, 1);
 			json_key_num(stdout, "port", s->port, 1);
 			json_key_num(stdout, "connected", s->connected, 1);
-			json_key_num(stdout, "master", s->master, 0);
+			json_key_num(stdout, "master", s->master,
+			    s->applied_known);
+			if (s->applied_known) {
+				json_key_num(stdout, "applied_file",
+				    s->applied_file, 1);
+				json_key_num(stdout, "applied_offset",
+				    s->applied_offset, 0);
+			}
 			printf("}");
 		}
 		printf("]}\n");
@@ -210,19 +221,60 @@ cmd_repl_show(struct provision *pv)
 	printf("group: %u sites, generation %u\n", rs.nsites, rs.gen);
 	printf("log end: %u/%u\n", rs.log_file, rs.log_offset);
 	printf("last transaction: %u/%u\n", rs.perm_file, rs.perm_offset);
+	/* The master's last transaction: what every lag is counted from. */
+	if (rs.role == STORE_REPL_MASTER) {
+		master_known = 1;
+		mf = rs.perm_file;
+		mo = rs.perm_offset;
+	}
+	for (i = 0; i < rs.nsites_list; i++)
+		if (rs.sites[i].master && rs.sites[i].applied_known) {
+			master_known = 1;
+			mf = rs.sites[i].applied_file;
+			mo = rs.sites[i].applied_offset;
+		}
+	if (rs.role == STORE_REPL_MASTER)
+		printf("lag: none, the master\n");
+	else if (master_known)
+		printf("lag: %s behind the master\n", cmd_repl_lag(mf, mo,
+		    rs.perm_file, rs.perm_offset, lag, sizeof(lag)));
+	else
+		printf("lag: unknown (the master does not answer)\n");
 	/* A client that has a gap awaits the record at waiting_lsn. */
 	if (rs.waiting_file != 0)
-		printf("lag: awaiting %u/%u, %llu records queued\n",
+		printf("gap: awaiting %u/%u, %llu records queued\n",
 		    rs.waiting_file, rs.waiting_offset,
 		    (unsigned long long)rs.log_queued);
-	else
-		printf("lag: none known (compare the master's log end)\n");
 	for (i = 0; i < rs.nsites_list; i++) {
 		s = &rs.sites[i];
-		printf("peer: %s:%u %s%s\n", s->host, s->port, s->connected ?
+		printf("peer: %s:%u %s%s", s->host, s->port, s->connected ?
 		    "connected" : "disconnected", s->master ? " master" : "");
+		if (s->applied_known)
+			printf(" applied %u/%u", s->applied_file,
+			    s->applied_offset);
+		if (s->applied_known && master_known && !s->master)
+			printf(" lag %s", cmd_repl_lag(mf, mo, s->applied_file,
+			    s->applied_offset, lag, sizeof(lag)));
+		printf("\n");
 	}
 	return EX_OK;
+}
+
+/*
+ * How far the position f/o is behind the master's mf/mo: bytes within
+ * one log file; across files only their count (their size is not ours).
+ */
+static const char *
+cmd_repl_lag(uint32_t mf, uint32_t mo, uint32_t f, uint32_t o, char *buf,
+    size_t len)
+{
+	if (f > mf || (f == mf && o >= mo))
+		snprintf(buf, len, "0 bytes");
+	else if (f == mf)
+		snprintf(buf, len, "%u bytes", mo - o);
+	else
+		snprintf(buf, len, "%u log files", mf - f);
+	return buf;
 }
 
 const struct provision_cmd cmd_repl = {

@@ -26,6 +26,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "pack.h"
 #include "store-private.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -57,7 +58,20 @@ static atomic_int		store_repl_dead;
 /* Some store of this process replicates: EACCES means a standby. */
 static atomic_int		store_repl_on;
 
+/*
+ * A channel request between sites (DB_ENV->repmgr_channel): "the last
+ * transaction you applied?", answered by the other site's replication
+ * process with its file and offset, big-endian, for the lag in `repl'.
+ * Berkeley DB 5.3 gives no other site's log position otherwise.
+ */
+#define STORE_REPL_ASK_APPLIED		"applied?"
+#define STORE_REPL_ASK_TIMEOUT		(1 * 1000 * 1000)
+
 static void	store_repl_event(DB_ENV *, u_int32_t, void *);
+static void	store_repl_dispatch(DB_ENV *, DB_CHANNEL *, DBT *, u_int32_t,
+		    u_int32_t);
+static int	store_repl_env_applied(DB_ENV *, uint32_t *, uint32_t *);
+static void	store_repl_ask_applied(DB_ENV *, struct store_repl_site *);
 static int	store_repl_add_site(DB_ENV *, const char *, size_t, u_int32_t,
 		    u_int32_t);
 static int	store_repl_connected(DB_ENV *);
@@ -198,6 +212,10 @@ store_repl_configure(struct store *st, DB_ENV *env)
 	int		 ret;
 
 	env->app_private = st;
+	/* Only the replication process receives the other sites' requests. */
+	if (st->opts.repl_process && (ret = env->repmgr_msg_dispatch(env,
+	    store_repl_dispatch, 0)) != 0)
+		return ret;
 	/* Creating the group is the replication process's business. */
 	if ((ret = env->set_event_notify(env, store_repl_event)) != 0 ||
 	    (ret = store_repl_add_site(env, st->opts.repl_site,
@@ -401,26 +419,87 @@ store_repl_status(struct store *st, struct store_repl_status *rs)
 		site->eid = list[i].eid;
 		site->connected = list[i].status == DB_REPMGR_CONNECTED;
 		site->master = list[i].eid == master;
+		if (site->connected)
+			store_repl_ask_applied(st->env, site);
 	}
 	free(list);
+	return 0;
+}
+
+static int
+store_repl_env_applied(DB_ENV *env, uint32_t *file, uint32_t *offset)
+{
+	DB_REP_STAT	*s;
+	int		 ret;
+
+	*file = *offset = 0;
+	if ((ret = env->rep_stat(env, &s, 0)) != 0)
+		return ret;
+	*file = s->st_max_perm_lsn.file;
+	*offset = s->st_max_perm_lsn.offset;
+	free(s);
 	return 0;
 }
 
 int
 store_repl_applied(struct store *st, uint32_t *file, uint32_t *offset)
 {
-	DB_REP_STAT	*s;
-	int		 ret;
-
 	*file = *offset = 0;
 	if (st->opts.repl_site == NULL || st->env == NULL)
 		return STORE_OK;
-	if ((ret = st->env->rep_stat(st->env, &s, 0)) != 0)
-		return store_db_error("rep_stat", ret);
-	*file = s->st_max_perm_lsn.file;
-	*offset = s->st_max_perm_lsn.offset;
-	free(s);
-	return STORE_OK;
+	return store_db_error("rep_stat", store_repl_env_applied(st->env, file,
+	    offset));
+}
+
+/* In a message thread of the replication process: another site asks. */
+static void
+store_repl_dispatch(DB_ENV *env, DB_CHANNEL *chan, DBT *req, u_int32_t nreq,
+    u_int32_t flags)
+{
+	DBT		 resp;
+	uint8_t		 buf[8];
+	uint32_t	 file, offset;
+	size_t		 len = sizeof(STORE_REPL_ASK_APPLIED) - 1;
+
+	if (!(flags & DB_REPMGR_NEED_RESPONSE))
+		return;
+	memset(&resp, 0, sizeof(resp));
+	/* Anything else, or no answer known: an empty response. */
+	if (nreq == 1 && req[0].size == len && memcmp(req[0].data,
+	    STORE_REPL_ASK_APPLIED, len) == 0 &&
+	    store_repl_env_applied(env, &file, &offset) == 0) {
+		pack_be32(buf, file);
+		pack_be32(buf + 4, offset);
+		resp.data = buf;
+		resp.size = sizeof(buf);
+	}
+	(void)chan->send_msg(chan, &resp, 1, 0);
+}
+
+/* Asks the site its last applied transaction; unknown if it is silent. */
+static void
+store_repl_ask_applied(DB_ENV *env, struct store_repl_site *site)
+{
+	DB_CHANNEL	*chan;
+	DBT		 req, resp;
+	int		 ret;
+
+	if (env->repmgr_channel(env, site->eid, &chan, 0) != 0)
+		return;
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	req.data = (void *)(uintptr_t)STORE_REPL_ASK_APPLIED;
+	req.size = sizeof(STORE_REPL_ASK_APPLIED) - 1;
+	resp.flags = DB_DBT_MALLOC;
+	ret = chan->send_request(chan, &req, 1, &resp, STORE_REPL_ASK_TIMEOUT,
+	    0);
+	if (ret == 0 && resp.size == 8) {
+		site->applied_known = 1;
+		site->applied_file = unpack_be32(resp.data);
+		site->applied_offset = unpack_be32((uint8_t *)resp.data + 4);
+	}
+	free(resp.data);
+	(void)chan->close(chan, 0);
 }
 
 /*

@@ -122,6 +122,9 @@ struct store_repl_site {
 	int		 eid;
 	int		 connected;
 	int		 master;
+	/* Its last applied transaction, as it answered (store-repl.c). */
+	int		 applied_known;
+	uint32_t	 applied_file, applied_offset;
 };
 
 struct store_repl_status {
