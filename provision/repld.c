@@ -7,6 +7,11 @@
  * daemons, the LDA and the CLI are subordinate processes
  * (store-repl.c).  It serves nothing itself; once a second it looks at
  * the site's role and runs repl_master_hook when it changes.
+ *
+ * On a standby it also tells the site's daemons when it has applied new
+ * log (repld_applied): a commit sends its change notices only from the
+ * process that commits (store-notify.c), which is on the master, so an
+ * IDLE session on a standby would otherwise never hear of new mail.
  */
 #include "config.h"
 
@@ -21,13 +26,27 @@
 #include "daemon.h"
 #include "log.h"
 
+/*
+ * How often a standby looks whether it applied new log.  Berkeley DB 5.3
+ * has no event for an applied transaction (DB_EVENT_REP_STARTUPDONE comes
+ * once), and an event would come in a message thread, where sending to
+ * every notify socket would hold up the log: so a cheap poll of the last
+ * applied transaction's LSN (rep_stat) in this process's loop, which
+ * bounds the notices to a few a second however fast the master commits.
+ */
+#define REPLD_APPLIED_POLL_MS	200
+
 struct repld {
 	struct daemon		 d;
 	struct event		*ev_role;
+	struct event		*ev_applied;
 	enum store_repl_role	 role;
+	/* The last applied transaction the daemons were told of. */
+	uint32_t		 told_file, told_offset;
 };
 
 static void	repld_role(evutil_socket_t, short, void *);
+static void	repld_applied(evutil_socket_t, short, void *);
 static void	repld_hook(struct repld *);
 static void	repld_shutdown(struct daemon *);
 
@@ -41,6 +60,7 @@ repld_shutdown(struct daemon *d)
 	struct repld	*rd = d->arg;
 
 	event_del(rd->ev_role);
+	event_del(rd->ev_applied);
 }
 
 /* repl_master_hook, with the new role in GUESTBOX_REPL_ROLE. */
@@ -63,6 +83,30 @@ repld_hook(struct repld *rd)
 	}
 	log_info("repl: ran %s (pid %ld) for role %s", hook, (long)pid,
 	    store_repl_role_name(rd->role));
+}
+
+/*
+ * A standby applied the master's log up to a new transaction: every
+ * daemon of the site rescans (the "anything may have changed" notice, as
+ * after an overflow: the log records name no mailbox we could send),
+ * which also ends the sessions of an account the master disabled.
+ * max_perm_lsn moves once the transaction is applied, not when its
+ * records arrive, so the rescan sees it.
+ */
+static void
+repld_applied(evutil_socket_t fd, short what, void *arg)
+{
+	struct repld	*rd = arg;
+	uint32_t	 file, offset;
+
+	if (rd->role != STORE_REPL_CLIENT ||
+	    store_repl_applied(rd->d.store, &file, &offset) != 0)
+		return;
+	if (file == rd->told_file && offset == rd->told_offset)
+		return;
+	rd->told_file = file;
+	rd->told_offset = offset;
+	store_notify_rescan(rd->d.store);
 }
 
 static void
@@ -90,6 +134,7 @@ main(int argc, char *argv[])
 {
 	struct repld	 rd;
 	struct timeval	 tv = { 1, 0 };
+	struct timeval	 tv_applied = { 0, REPLD_APPLIED_POLL_MS * 1000 };
 	int		 ret;
 
 	memset(&rd, 0, sizeof(rd));
@@ -109,9 +154,13 @@ main(int argc, char *argv[])
 	rd.role = STORE_REPL_OFF;
 	rd.ev_role = event_new(rd.d.base, -1, EV_PERSIST, repld_role, &rd);
 	evtimer_add(rd.ev_role, &tv);
+	rd.ev_applied = event_new(rd.d.base, -1, EV_PERSIST, repld_applied,
+	    &rd);
+	evtimer_add(rd.ev_applied, &tv_applied);
 	repld_role(-1, 0, &rd);
 	ret = daemon_run_loop(&rd.d);
 	event_free(rd.ev_role);
+	event_free(rd.ev_applied);
 	daemon_cleanup(&rd.d);
 	return ret;
 }

@@ -624,7 +624,9 @@ store_env_reopen(struct store *st, unsigned gen)
 		    "replication process leaves so that a restart recovers it");
 		_exit(store_exit_status());
 	}
-	log_warnx("store: reopening the environment with recovery");
+	/* Rejoining (a client's rollback): the handles only, no recovery. */
+	log_warnx("store: reopening the environment%s", st->reopen_join ?
+	    "" : " with recovery");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	atomic_store(&st->reopening, 1);
 	/*

@@ -198,3 +198,9 @@ store_notify_send(struct store *st, const struct store_event *ev, size_t n,
 	closedir(dir);
 	free(bufs);
 }
+
+void
+store_notify_rescan(struct store *st)
+{
+	store_notify_send(st, NULL, 0, 1);
+}

@@ -26,6 +26,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "pack.h"
 #include "store-private.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -57,7 +58,20 @@ static atomic_int		store_repl_dead;
 /* Some store of this process replicates: EACCES means a standby. */
 static atomic_int		store_repl_on;
 
+/*
+ * A channel request between sites (DB_ENV->repmgr_channel): "the last
+ * transaction you applied?", answered by the other site's replication
+ * process with its file and offset, big-endian, for the lag in `repl'.
+ * Berkeley DB 5.3 gives no other site's log position otherwise.
+ */
+#define STORE_REPL_ASK_APPLIED		"applied?"
+#define STORE_REPL_ASK_TIMEOUT		(1 * 1000 * 1000)
+
 static void	store_repl_event(DB_ENV *, u_int32_t, void *);
+static void	store_repl_dispatch(DB_ENV *, DB_CHANNEL *, DBT *, u_int32_t,
+		    u_int32_t);
+static int	store_repl_env_applied(DB_ENV *, uint32_t *, uint32_t *);
+static void	store_repl_ask_applied(DB_ENV *, struct store_repl_site *);
 static int	store_repl_add_site(DB_ENV *, const char *, size_t, u_int32_t,
 		    u_int32_t);
 static int	store_repl_connected(DB_ENV *);
@@ -208,6 +222,10 @@ store_repl_configure(struct store *st, DB_ENV *env)
 	int		 ret;
 
 	env->app_private = st;
+	/* Only the replication process receives the other sites' requests. */
+	if (st->opts.repl_process && (ret = env->repmgr_msg_dispatch(env,
+	    store_repl_dispatch, 0)) != 0)
+		return ret;
 	/* Creating the group is the replication process's business. */
 	if ((ret = env->set_event_notify(env, store_repl_event)) != 0 ||
 	    (ret = store_repl_add_site(env, st->opts.repl_site,
@@ -303,9 +321,11 @@ store_repl_start(struct store *st)
 {
 	DB_ENV		*env = st->env;
 	enum store_repl_role role;
-	uint64_t	 deadline, next_log;
+	uint64_t	 deadline, next_log, give_up;
 	int		 ret, done;
 
+	give_up = st->opts.repl_wait_secs == 0 ? 0 : time_mono_ms() +
+	    (uint64_t)st->opts.repl_wait_secs * 1000;
 	for (;;) {
 		ret = env->repmgr_start(env, st->opts.repl_process ? 3 : 1,
 		    DB_REP_ELECTION);
@@ -313,7 +333,8 @@ store_repl_start(struct store *st)
 		if (ret == 0 || ret == DB_REP_IGNORE)
 			break;
 		/* The group is changing (another site joins): try again. */
-		if (ret == DB_REP_UNAVAIL && st->opts.repl_process) {
+		if (ret == DB_REP_UNAVAIL && st->opts.repl_process &&
+		    (give_up == 0 || time_mono_ms() < give_up)) {
 			log_info("repl: cannot join the group yet (%s); trying "
 			    "again", db_strerror(ret));
 			sleep(1);
@@ -326,6 +347,12 @@ store_repl_start(struct store *st)
 	next_log = time_mono_ms() + STORE_REPL_WAIT_LOG_SECS * 1000;
 	deadline = time_mono_ms() + STORE_REPL_SUB_WAIT_MS;
 	for (;;) {
+		if (st->opts.repl_process && give_up != 0 &&
+		    time_mono_ms() >= give_up) {
+			log_warnx("repl: no master, or not caught up, after %u "
+			    "s", st->opts.repl_wait_secs);
+			return STORE_EUNAVAIL;
+		}
 		role = store_repl_env_role(env, &done);
 		if (role == STORE_REPL_MASTER && (st->opts.repl_process ||
 		    st->opts.repl_peers == NULL || store_repl_connected(env) > 0))
@@ -373,11 +400,18 @@ store_repl_status(struct store *st, struct store_repl_status *rs)
 	rs->role = store_repl_env_role(st->env, &rs->startup_done);
 	if ((ret = st->env->rep_stat(st->env, &s, 0)) != 0)
 		return store_db_error("rep_stat", ret);
-	rs->nsites = s->st_nsites;
+	/*
+	 * The size of the membership database, which elections and acks
+	 * count: st_nsites is 0 in a process that has not itself taken part.
+	 */
+	if (st->env->rep_get_nsites(st->env, &rs->nsites) != 0)
+		rs->nsites = s->st_nsites;
 	rs->gen = s->st_gen;
 	rs->waiting_file = s->st_waiting_lsn.file;
 	rs->waiting_offset = s->st_waiting_lsn.offset;
 	rs->log_queued = (uint64_t)s->st_log_queued;
+	rs->perm_file = s->st_max_perm_lsn.file;
+	rs->perm_offset = s->st_max_perm_lsn.offset;
 	master = s->st_master;
 	free(s);
 	if ((ret = st->env->log_stat(st->env, &ls, 0)) != 0)
@@ -395,7 +429,132 @@ store_repl_status(struct store *st, struct store_repl_status *rs)
 		site->eid = list[i].eid;
 		site->connected = list[i].status == DB_REPMGR_CONNECTED;
 		site->master = list[i].eid == master;
+		if (site->connected)
+			store_repl_ask_applied(st->env, site);
 	}
 	free(list);
 	return 0;
+}
+
+static int
+store_repl_env_applied(DB_ENV *env, uint32_t *file, uint32_t *offset)
+{
+	DB_REP_STAT	*s;
+	int		 ret;
+
+	*file = *offset = 0;
+	if ((ret = env->rep_stat(env, &s, 0)) != 0)
+		return ret;
+	*file = s->st_max_perm_lsn.file;
+	*offset = s->st_max_perm_lsn.offset;
+	free(s);
+	return 0;
+}
+
+int
+store_repl_applied(struct store *st, uint32_t *file, uint32_t *offset)
+{
+	*file = *offset = 0;
+	if (st->opts.repl_site == NULL || st->env == NULL)
+		return STORE_OK;
+	return store_db_error("rep_stat", store_repl_env_applied(st->env, file,
+	    offset));
+}
+
+/* In a message thread of the replication process: another site asks. */
+static void
+store_repl_dispatch(DB_ENV *env, DB_CHANNEL *chan, DBT *req, u_int32_t nreq,
+    u_int32_t flags)
+{
+	DBT		 resp;
+	uint8_t		 buf[8];
+	uint32_t	 file, offset;
+	size_t		 len = sizeof(STORE_REPL_ASK_APPLIED) - 1;
+
+	if (!(flags & DB_REPMGR_NEED_RESPONSE))
+		return;
+	memset(&resp, 0, sizeof(resp));
+	/* Anything else, or no answer known: an empty response. */
+	if (nreq == 1 && req[0].size == len && memcmp(req[0].data,
+	    STORE_REPL_ASK_APPLIED, len) == 0 &&
+	    store_repl_env_applied(env, &file, &offset) == 0) {
+		pack_be32(buf, file);
+		pack_be32(buf + 4, offset);
+		resp.data = buf;
+		resp.size = sizeof(buf);
+	}
+	(void)chan->send_msg(chan, &resp, 1, 0);
+}
+
+/* Asks the site its last applied transaction; unknown if it is silent. */
+static void
+store_repl_ask_applied(DB_ENV *env, struct store_repl_site *site)
+{
+	DB_CHANNEL	*chan;
+	DBT		 req, resp;
+	int		 ret;
+
+	if (env->repmgr_channel(env, site->eid, &chan, 0) != 0)
+		return;
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	req.data = (void *)(uintptr_t)STORE_REPL_ASK_APPLIED;
+	req.size = sizeof(STORE_REPL_ASK_APPLIED) - 1;
+	resp.flags = DB_DBT_MALLOC;
+	ret = chan->send_request(chan, &req, 1, &resp, STORE_REPL_ASK_TIMEOUT,
+	    0);
+	if (ret == 0 && resp.size == 8) {
+		site->applied_known = 1;
+		site->applied_file = unpack_be32(resp.data);
+		site->applied_offset = unpack_be32((uint8_t *)resp.data + 4);
+	}
+	free(resp.data);
+	(void)chan->close(chan, 0);
+}
+
+/*
+ * The Berkeley DB reference guide, "Removing sites from a replication
+ * group": DB_SITE->remove() anywhere asks the master, which takes the
+ * site out of the membership database in a transaction of its own, acked
+ * like any other.  The site need not be up; a site that is up and gets
+ * removed hears DB_EVENT_REP_LOCAL_SITE_REMOVED.  The master cannot be
+ * removed (an election first), nor, by us, this site: its own removal
+ * would leave its guestbox-repld running outside the group.
+ */
+int
+store_repl_remove(struct store *st, const char *hostport)
+{
+	struct store_repl_status rs;
+	DB_SITE		*site;
+	char		 host[256], mine[256];
+	unsigned	 port, myport;
+	size_t		 i;
+	int		 ret, found = 0;
+
+	if (st->opts.repl_site == NULL || st->env == NULL)
+		return STORE_ESTATE;
+	if (conf_site_parse(hostport, strlen(hostport), host, sizeof(host),
+	    &port) == -1)
+		return STORE_ENOTFOUND;
+	if (conf_site_parse(st->opts.repl_site, strlen(st->opts.repl_site),
+	    mine, sizeof(mine), &myport) == 0 && myport == port &&
+	    strcmp(mine, host) == 0)
+		return STORE_ESTATE;
+	if ((ret = store_repl_status(st, &rs)) != 0)
+		return ret;
+	for (i = 0; i < rs.nsites_list; i++)
+		if (rs.sites[i].port == port && strcmp(rs.sites[i].host,
+		    host) == 0) {
+			if (rs.sites[i].master)
+				return STORE_ESTATE;
+			found = 1;
+		}
+	if (!found)
+		return STORE_ENOTFOUND;
+	if ((ret = st->env->repmgr_site(st->env, host, port, &site, 0)) != 0)
+		return store_db_error("repmgr_site", ret);
+	/* A destructor: the handle is gone whatever it returns. */
+	if ((ret = site->remove(site)) != 0)
+		return store_db_error("removing a site", ret);
+	return STORE_OK;
 }

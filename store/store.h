@@ -96,6 +96,11 @@ struct store_options {
 	unsigned	 repl_ack_timeout;	/* seconds */
 	int		 repl_group_creator;
 	int		 repl_process;
+	/*
+	 * The replication process's wait at open for its role, in seconds;
+	 * 0: for good (guestbox-repld).  `repl add' waits a bounded time.
+	 */
+	unsigned	 repl_wait_secs;
 };
 
 struct conf;
@@ -117,6 +122,9 @@ struct store_repl_site {
 	int		 eid;
 	int		 connected;
 	int		 master;
+	/* Its last applied transaction, as it answered (store-repl.c). */
+	int		 applied_known;
+	uint32_t	 applied_file, applied_offset;
 };
 
 struct store_repl_status {
@@ -128,6 +136,8 @@ struct store_repl_status {
 	uint32_t	 log_file, log_offset;
 	uint32_t	 waiting_file, waiting_offset;	/* 0: none */
 	uint64_t	 log_queued;	/* records received out of order */
+	/* The last transaction applied (a client) or committed: 0/0, none. */
+	uint32_t	 perm_file, perm_offset;
 	size_t		 nsites_list;	/* the other sites */
 	struct store_repl_site sites[STORE_REPL_MAX_SITES];
 };
@@ -137,6 +147,19 @@ enum store_repl_role store_repl_role(struct store *);
 /* Role, positions and the other sites, for guestbox-provision repl. */
 int		 store_repl_status(struct store *, struct store_repl_status *);
 const char	*store_repl_role_name(enum store_repl_role);
+/*
+ * Removes the site at "host:port" from the group's membership (the
+ * master does it, asked by this process; the site may be down).
+ * STORE_ENOTFOUND: not a member; STORE_ESTATE: it is this site or the
+ * master; STORE_EUNAVAIL: no master, or too few sites acknowledged.
+ */
+int		 store_repl_remove(struct store *, const char *hostport);
+/*
+ * The log position of the last transaction this site applied (a client)
+ * or committed: it moves when a standby has applied new log.
+ */
+int		 store_repl_applied(struct store *, uint32_t *file,
+		    uint32_t *offset);
 
 /*
  * Opens (creating if needed) the environment under state_dir: db/ for
@@ -917,6 +940,12 @@ struct store_event {
 int	 store_notify_listen(struct store *);	/* returns the fd, or -1 */
 /* 1 with *ev filled, 0 when nothing is waiting, -1 on error. */
 int	 store_notify_read(struct store *, struct store_event *ev);
+/*
+ * Sends "anything may have changed" (account 0) to every listener: what
+ * the replication process says after a standby applied the master's log,
+ * whose commits sent no events here.
+ */
+void	 store_notify_rescan(struct store *);
 /* Queues an event for the transaction's commit (store ops do this). */
 void	 store_txn_notify(struct store_txn *, uint64_t account_id,
 	    uint32_t mailbox_id, uint64_t modseq);

@@ -20,15 +20,23 @@ class ReplSite(Stack):
     """Site n (from 0) of a group whose repl_site ports are ports;
     account: the mailbox deliver_lmtp() and inbox() use."""
 
-    def __init__(self, n, ports, account, wait=120, extra=()):
+    def __init__(self, n, ports, account, wait=120, extra=(), peers=None,
+                 ack_timeout="10s"):
+        """peers: the ports of repl_peers, if not every other one of
+        ports (a site added later, which the others' repl_peers lack);
+        ack_timeout: repl_ack_timeout."""
         me = ports[n]
-        peers = " ".join("127.0.0.1:%d" % p for i, p in enumerate(ports)
-                         if i != n)
-        extra = ["repl_site = 127.0.0.1:%d" % me, "repl_peers = %s" % peers,
-                 "repl_ack_timeout = 10s"] + list(extra)
+        if peers is None:
+            peers = [p for i, p in enumerate(ports) if i != n]
+        extra = ["repl_site = 127.0.0.1:%d" % me,
+                 "repl_ack_timeout = %s" % ack_timeout] + ([
+                     "repl_peers = %s" % " ".join(
+                         "127.0.0.1:%d" % p for p in peers)]
+                     if peers else []) + list(extra)
         if n == 0:
             extra.append("repl_group_creator = yes")
         super().__init__("repl%d" % (n + 1), extra_conf=extra)
+        self.repl_port = me
         self.n = n + 1
         self.repld = None
         self.account = account
@@ -108,3 +116,31 @@ class ReplSite(Stack):
                     for m in [MSGID_RE.search(part[1])] if m]
         finally:
             M.logout()
+
+    def addr(self):
+        """This site's repl_site, host:port."""
+        return "127.0.0.1:%d" % self.repl_port
+
+    def members(self):
+        """The other members of the group as `repl' shows them here:
+        {host:port: "connected" or "disconnected"}."""
+        out = self.gp("repl", check=False).stdout.decode(errors="replace")
+        return dict(m.groups() for m in re.finditer(
+            r"^peer: (\S+) (connected|disconnected)", out, re.M))
+
+    def stop_all(self, sig=signal.SIGSTOP):
+        """SIGSTOP (or SIGCONT) to every process of the site: a site cut
+        off from the others, whose processes and state stay as they are."""
+        for which in ("imapd", "submitd", "repld"):
+            p = self.procs.get(which)
+            if p is not None and p.poll() is None:
+                os.kill(p.pid, sig)
+
+    def cleanup(self, failed=False):
+        """Also a guestbox-repld whose start failed (it waited for a group
+        that never formed): Stack.cleanup knows only those that started."""
+        if self.repld is not None and self.repld.alive() and \
+                "repld" not in self.procs:
+            os.killpg(self.repld.pid, signal.SIGKILL)
+            self.repld.proc.wait()
+        super().cleanup(failed)
