@@ -336,6 +336,27 @@ append_txn(struct store_txn *txn, void *arg)
 }
 
 /*
+ * The commit took here but the other sites did not acknowledge it: the
+ * messages it filed go out again before the NO, so that the client's
+ * retry files them once (issue 15).  Duplicates were filed before.
+ */
+static void
+append_unfile(struct append_req *ar)
+{
+	uint32_t	*uids;
+	size_t		 i, n = 0;
+
+	uids = xreallocarray(NULL, ar->n, sizeof(*uids));
+	for (i = 0; i < ar->n; i++)
+		if (!ar->msgs[i].duplicate)
+			uids[n++] = ar->msgs[i].uid;
+	if (n > 0)
+		(void)store_unfile(ar->s->imapd->daemon.store,
+		    ar->s->account_id, ar->mbox_id, uids, n);
+	free(uids);
+}
+
+/*
  * The Message-ID of the header, hashed as the store indexes it.  The id
  * is read by rfc5322_msgid_parse(), as submission reads it for the copy
  * it files into Gesendet: the duplicate check needs both to agree.
@@ -529,8 +550,11 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 	 * One transaction: store_append_run()'s check of a commit that
 	 * failed late looks at the first message, and the rest went with it.
 	 */
-	ret = imap_txn_result(s, store_append_run(s->imapd->daemon.store,
-	    &ar.msgs[0].ap, append_txn, &ar));
+	ret = store_append_run(s->imapd->daemon.store, &ar.msgs[0].ap,
+	    append_txn, &ar);
+	if (ret == STORE_EUNAVAIL && store_append_unacked())
+		append_unfile(&ar);
+	ret = imap_txn_result(s, ret);
 	if (ret == STORE_ENOTFOUND)
 		imap_tagged(s, "NO", "[TRYCREATE] No such mailbox");
 	else if (ret != 0)

@@ -358,9 +358,13 @@ imap_tagged_store_error(struct imap_session *s, int err)
 		imap_tagged(s, "NO", "[CORRUPTION] Stored data is damaged");
 		break;
 	case STORE_EUNAVAIL:
-		/* RFC 5530 3: a standby serves reads only, for now. */
-		imap_tagged(s, "NO", "[UNAVAILABLE] This server is a read-only "
-		    "replication standby now; try again later");
+		/*
+		 * RFC 5530 3: a standby serves reads only, for now, and a
+		 * master takes no change that too few sites would have.
+		 */
+		imap_tagged(s, "NO", "[UNAVAILABLE] This server takes no "
+		    "changes now (a replication standby, or too few sites); "
+		    "try again later");
 		break;
 	default:
 		imap_tagged(s, "NO", "[UNAVAILABLE] Temporary storage "

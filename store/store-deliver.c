@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include "log.h"
+
 #include "mime-seal.h"
 #include "store-private.h"
 
@@ -138,7 +140,65 @@ store_deliver_message(struct store *st, struct store_delivery *d,
 	blob = mime_seal(d->account_id, d->pk, msg, len);
 	d->ap.blob = blob;
 	ret = store_append_run(st, &d->ap, store_deliver_txn, d);
+	if (ret == STORE_EUNAVAIL && store_append_unacked() && d->ap.tried &&
+	    !d->ap.replayed)
+		(void)store_unfile(st, d->account_id, d->ap.mailbox_id,
+		    &d->ap.msg.uid, 1);
 	d->ap.blob = NULL;
 	store_blob_free(&blob);
+	return ret;
+}
+
+int
+store_append_unacked(void)
+{
+	return store_repl_commit_failed();
+}
+
+struct store_unfile {
+	uint64_t	 account_id;
+	uint32_t	 mailbox_id;
+	const uint32_t	*uids;
+	size_t		 n;
+};
+
+static int
+store_unfile_txn(struct store_txn *txn, void *arg)
+{
+	const struct store_unfile *u = arg;
+	size_t		 i;
+	int		 ret;
+
+	for (i = 0; i < u->n; i++) {
+		ret = store_msg_expunge(txn, u->account_id, u->mailbox_id,
+		    u->uids[i]);
+		/* Expunged meanwhile (a session saw it): nothing to undo. */
+		if (ret != 0 && ret != STORE_ENOTFOUND)
+			return ret;
+	}
+	return 0;
+}
+
+int
+store_unfile(struct store *st, uint64_t account_id, uint32_t mailbox_id,
+    const uint32_t *uids, size_t n)
+{
+	struct store_unfile	 u = { account_id, mailbox_id, uids, n };
+	int			 ret;
+
+	ret = store_txn_run_compensate(st, store_unfile_txn, &u);
+	/*
+	 * Unacknowledged too, most likely: but it is in the log after
+	 * what it undoes, and reaches every site in that order.
+	 */
+	if (ret == STORE_EUNAVAIL && store_repl_commit_failed())
+		ret = 0;
+	if (ret != 0)
+		log_warnx("store: taking out %zu unacknowledged message%s: %s; "
+		    "a retry may file %s twice", n, n == 1 ? "" : "s",
+		    store_strerror(ret), n == 1 ? "it" : "them");
+	else
+		log_info("store: took out %zu unacknowledged message%s", n,
+		    n == 1 ? "" : "s");
 	return ret;
 }

@@ -123,7 +123,7 @@ static time_t	store_clock_real(void);
 static void	store_count_read(struct store *);
 static int	store_busy_enter(struct store *);
 static int	store_txn_run_busy(struct store *, store_txn_fn, void *,
-		    u_int32_t);
+		    u_int32_t, int);
 static void	store_watchdog_stuck(struct store *);
 static int	store_maintain_busy(struct store *, int);
 static void	store_busy_leave(struct store *, int);
@@ -1201,7 +1201,18 @@ store_txn_run(struct store *st, store_txn_fn fn, void *arg)
 	int	 entered, ret;
 
 	entered = store_busy_enter(st);
-	ret = store_txn_run_busy(st, fn, arg, 0);
+	ret = store_txn_run_busy(st, fn, arg, 0, 1);
+	store_busy_leave(st, entered);
+	return ret;
+}
+
+int
+store_txn_run_compensate(struct store *st, store_txn_fn fn, void *arg)
+{
+	int	 entered, ret;
+
+	entered = store_busy_enter(st);
+	ret = store_txn_run_busy(st, fn, arg, 0, 0);
 	store_busy_leave(st, entered);
 	return ret;
 }
@@ -1218,7 +1229,7 @@ store_txn_run_nosync(struct store *st, store_txn_fn fn, void *arg)
 	 * loses nothing and a flush by any process of the environment
 	 * covers it; only the fdatasync is left to store_log_flush().
 	 */
-	ret = store_txn_run_busy(st, fn, arg, DB_TXN_WRITE_NOSYNC);
+	ret = store_txn_run_busy(st, fn, arg, DB_TXN_WRITE_NOSYNC, 1);
 	store_busy_leave(st, entered);
 	return ret;
 }
@@ -1283,9 +1294,15 @@ store_log_flush_recover(struct store *st)
 	return ret;
 }
 
+/*
+ * gated: while the quorum is in doubt (store_repl_doubt), a run that
+ * wrote is aborted until a probe is acknowledged; a compensating
+ * transaction is not gated, since it must follow the record it undoes
+ * into the log whatever the peers do.
+ */
 static int
 store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
-    u_int32_t commit_flags)
+    u_int32_t commit_flags, int gated)
 {
 	struct store_txn txn;
 	unsigned	 gen;
@@ -1304,7 +1321,18 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
 		else {
 			txn.tid = tid;
 			ret = fn(&txn, arg);
-			if (ret == 0) {
+			/*
+			 * The last commit here went unacknowledged: this
+			 * one's record would reach the peers, if it ever
+			 * does, after its refusal.  So nothing goes in the
+			 * log until a probe of the quorum is acknowledged.
+			 */
+			if (ret == 0 && gated && txn.wrote &&
+			    store_repl_doubt(st)) {
+				tid->abort(tid);
+				if ((ret = store_repl_probe(st)) == 0)
+					continue;
+			} else if (ret == 0) {
 				/*
 				 * The commit flushes the log: this is the
 				 * ack (WRITE_NOSYNC: the flush after it).
@@ -1322,6 +1350,7 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
 					log_warnx("store: too few replication "
 					    "sites acknowledged a commit in "
 					    "time");
+					store_repl_doubt_set(st);
 					return STORE_EUNAVAIL;
 				}
 				/*
@@ -1440,6 +1469,7 @@ store_db_put_flags(struct store_txn *txn, enum store_dbi dbi, const void *key,
 	k.size = (u_int32_t)klen;
 	v.data = (void *)(uintptr_t)val;
 	v.size = (u_int32_t)vlen;
+	txn->wrote = 1;
 	return store_db_error(store_db_names[dbi],
 	    txn->store->db[dbi]->put(txn->store->db[dbi], txn->tid, &k, &v,
 	    flags));
@@ -1469,6 +1499,7 @@ store_db_del(struct store_txn *txn, enum store_dbi dbi, const void *key,
 	memset(&k, 0, sizeof(k));
 	k.data = (void *)(uintptr_t)key;
 	k.size = (u_int32_t)klen;
+	txn->wrote = 1;
 	return store_db_error(store_db_names[dbi],
 	    txn->store->db[dbi]->del(txn->store->db[dbi], txn->tid, &k, 0));
 }
@@ -1514,6 +1545,7 @@ store_db_iter(struct store_txn *txn, enum store_dbi dbi, const void *prefix,
 			break;
 		ret = fn(k.data, k.size, v.data, v.size, arg);
 		if (ret == STORE_ITER_DELETE) {
+			txn->wrote = 1;
 			if ((ret = cur->del(cur, 0)) != 0) {
 				ret = store_db_error(store_db_names[dbi], ret);
 				break;

@@ -280,6 +280,7 @@ store_erase_write(struct store_txn *txn, uint64_t id, const uint8_t *slot)
 	k.size = sizeof(r);
 	v.data = (void *)(uintptr_t)slot;
 	v.size = STORE_ERASE_SLOTBYTES;
+	txn->wrote = 1;
 	return store_db_error(store_db_names[DBI_ERASE_KEYS],
 	    db->put(db, txn->tid, &k, &v, 0));
 }

@@ -234,6 +234,17 @@ int	store_repl_commit_failed(void);
 void	store_repl_mark_dead(void);
 int	store_repl_take_dead(void);
 int	store_repl_enabled(void);
+/*
+ * A commit that went unacknowledged leaves the site's quorum in doubt
+ * (doubt_set); while it is, a transaction that writes first commits a
+ * probe of its own, and is refused without a record in the log unless
+ * the probe is acknowledged (probe: 0, or STORE_EUNAVAIL).
+ */
+void	store_repl_doubt_set(struct store *);
+int	store_repl_doubt(struct store *);
+int	store_repl_probe(struct store *);
+/* store_txn_run() without that gate, for a compensating transaction. */
+int	store_txn_run_compensate(struct store *, store_txn_fn, void *);
 
 /* A mapping of a region file (__db.0*) in /proc/self/maps. */
 struct store_map {
@@ -256,6 +267,7 @@ struct store_txn {
 	size_t		 nevents;
 	struct store_event events[STORE_NOTIFY_MAX_PENDING];
 	int		 events_overflow;
+	int		 wrote;		/* a put or a delete: needs an ack */
 };
 
 /*

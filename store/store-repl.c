@@ -19,7 +19,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,6 +38,13 @@
 #define STORE_REPL_WAIT_LOG_SECS	10
 /* Subordinates: how long an open waits for the role and connections. */
 #define STORE_REPL_SUB_WAIT_MS		3000
+/*
+ * In the state directory while the site's last commit went
+ * unacknowledged: every process of the site gates its writes on it.
+ */
+#define STORE_REPL_DOUBT_FILE		"repl-unacked"
+/* The record a probe of the quorum writes (meta.db). */
+#define STORE_REPL_PROBE_KEY		"repl-probe"
 /* repmgr's timeouts (microseconds): a dead master is noticed soon. */
 #define STORE_REPL_HEARTBEAT_SEND	(1 * 1000 * 1000)
 #define STORE_REPL_HEARTBEAT_MONITOR	(4 * 1000 * 1000)
@@ -128,6 +138,87 @@ int
 store_repl_commit_failed(void)
 {
 	return store_repl_perm_failed;
+}
+
+static int
+store_repl_doubt_path(const struct store *st, char *buf, size_t len)
+{
+	int	 n;
+
+	n = snprintf(buf, len, "%s/%s", st->state_dir, STORE_REPL_DOUBT_FILE);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+void
+store_repl_doubt_set(struct store *st)
+{
+	char	 path[PATH_MAX];
+	int	 fd;
+
+	if (store_repl_doubt_path(st, path, sizeof(path)) == -1)
+		return;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		log_warn("repl: %s", path);
+		return;
+	}
+	(void)close(fd);
+}
+
+int
+store_repl_doubt(struct store *st)
+{
+	char	 path[PATH_MAX];
+
+	if (st->opts.repl_site == NULL ||
+	    store_repl_doubt_path(st, path, sizeof(path)) == -1)
+		return 0;
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * One small commit (the time, in meta.db) whose acknowledgement says
+ * whether the quorum is back.  Its record is harmless wherever it lands
+ * later.  It leaves store_repl_commit_failed() at 0: that says whether
+ * the caller's own commit took here unacknowledged.
+ */
+int
+store_repl_probe(struct store *st)
+{
+	struct store_txn txn;
+	char		 path[PATH_MAX];
+	uint8_t		 v[8];
+	DB_TXN		*tid;
+	int		 ret, failed;
+
+	memset(&txn, 0, sizeof(txn));
+	txn.store = st;
+	txn.now = st->now();
+	if ((ret = st->env->txn_begin(st->env, NULL, &tid, 0)) != 0)
+		return store_db_error("txn_begin", ret);
+	txn.tid = tid;
+	pack_be64(v, (uint64_t)txn.now);
+	if ((ret = store_db_put(&txn, DBI_META, STORE_REPL_PROBE_KEY,
+	    sizeof(STORE_REPL_PROBE_KEY) - 1, v, sizeof(v))) != 0) {
+		(void)tid->abort(tid);
+		return ret;
+	}
+	store_repl_commit_begin();
+	/* Only the acknowledgement matters: the log goes to the file. */
+	ret = store_db_error("commit", tid->commit(tid, DB_TXN_WRITE_NOSYNC));
+	failed = store_repl_perm_failed;
+	store_repl_perm_failed = 0;
+	if (ret != 0)
+		return ret;
+	if (failed) {
+		log_warnx("repl: still too few sites acknowledge; a write "
+		    "is refused before it is logged");
+		return STORE_EUNAVAIL;
+	}
+	log_info("repl: the sites acknowledge again");
+	if (store_repl_doubt_path(st, path, sizeof(path)) == 0 &&
+	    unlink(path) == -1 && errno != ENOENT)
+		log_warn("repl: %s", path);
+	return 0;
 }
 
 static void

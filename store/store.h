@@ -732,6 +732,18 @@ int	 store_append_once(struct store_txn *, uint64_t account_id,
  */
 int	 store_append_run(struct store *, struct store_append *, store_txn_fn,
 	    void *arg);
+/*
+ * After a store_append_run() (or store_deliver_message()) that said
+ * STORE_EUNAVAIL: whether its commit is in this site's log all the same,
+ * unacknowledged by the other sites of a replication group (issue 15).
+ * If it is, store_unfile() takes those n messages out of the mailbox
+ * again in a compensating transaction, whose record follows theirs to
+ * every site that ever gets them: a 451 or NO means "not stored", and
+ * the retry that follows does not store them twice (guestbox(7)).
+ */
+int	 store_append_unacked(void);
+int	 store_unfile(struct store *, uint64_t account_id, uint32_t mailbox_id,
+	    const uint32_t *uids, size_t n);
 
 /*
  * A delivery (LMTP, the local delivery agent, bounces, the Gesendet copy

@@ -3,17 +3,55 @@
 # repl_* keys, its guestbox-repld, and what a test asks of a site (its
 # role, an LMTP delivery that says 250 or 451, the numbers in INBOX).
 
+import http.client
 import os
 import re
 import shutil
 import signal
 import smtplib
+import ssl
+import time
+import urllib.parse
 
 from .daemons import Daemon
-from .env import BUILDDIR, TestFailure, message
+from .env import BUILDDIR, PASSWORD, TestFailure, message
+from .net import quiet_port
 from .stack import Stack
 
 MSGID_RE = re.compile(rb"<msg(\d+)\.")
+
+
+def wait_for(what, fn, timeout=120):
+    """fn()'s first true value, asked twice a second; a TestFailure
+    after timeout seconds (an election or a catching up on a loaded
+    machine)."""
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise TestFailure("timed out waiting for %s" % what)
+        time.sleep(0.5)
+
+
+def make_group(account, wait=120, extra=(), extra_of=None):
+    """Three ReplSites whose ports are all distinct: each port is picked
+    free, but nothing binds it before the next pick.  extra_of(n): more
+    configuration lines for site n (from 0)."""
+    for _ in range(5):
+        ports = [quiet_port() for _ in range(3)]
+        sites = [ReplSite(n, ports, account, wait=wait, extra=list(extra) +
+                          list(extra_of(n) if extra_of else ()))
+                 for n in range(3)]
+        used = ports + [p for s in sites for p in (
+            s.port_tls, s.port_starttls, s.port_sub, s.port_lmtp,
+            s.port_sink, s.port_bootstrap)]
+        if len(set(used)) == len(used):
+            return sites
+        for s in sites:
+            s.cleanup()
+    raise TestFailure("no three sites with distinct ports")
 
 
 class ReplSite(Stack):
@@ -41,6 +79,8 @@ class ReplSite(Stack):
         self.repld = None
         self.account = account
         self.wait = wait
+        self.port_bootstrap = quiet_port()
+        self.frozen = False
 
     def start_repld(self):
         log = os.path.join(self.tmp, "repld.log")
@@ -128,19 +168,98 @@ class ReplSite(Stack):
         return dict(m.groups() for m in re.finditer(
             r"^peer: (\S+) (connected|disconnected)", out, re.M))
 
-    def stop_all(self, sig=signal.SIGSTOP):
-        """SIGSTOP (or SIGCONT) to every process of the site: a site cut
-        off from the others, whose processes and state stay as they are."""
-        for which in ("imapd", "submitd", "repld"):
-            p = self.procs.get(which)
-            if p is not None and p.poll() is None:
-                os.kill(p.pid, sig)
+    # -- a split, as a site that stops moving -----------------------------
+    def freeze(self):
+        """SIGSTOP to every process of the site: its sockets stay open,
+        so its peers see no reset, only silence."""
+        for p in self.procs.values():
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGSTOP)
+        self.frozen = True
+
+    def thaw(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGCONT)
+        self.frozen = False
+
+    def log_end(self):
+        """"file/offset" of the end of the site's log (`repl`), or None."""
+        r = self.gp("repl", check=False)
+        m = re.search(r"^log end: (\d+/\d+)$", r.stdout.decode(
+            errors="replace"), re.M)
+        return m.group(1) if m else None
 
     def cleanup(self, failed=False):
         """Also a guestbox-repld whose start failed (it waited for a group
-        that never formed): Stack.cleanup knows only those that started."""
+        that never formed): Stack.cleanup knows only those that started.
+        A stopped process would not die of the SIGKILL until continued."""
+        if self.frozen:
+            self.thaw()
         if self.repld is not None and self.repld.alive() and \
                 "repld" not in self.procs:
             os.killpg(self.repld.pid, signal.SIGKILL)
             self.repld.proc.wait()
         super().cleanup(failed)
+
+    # -- the bootstrap page -----------------------------------------------
+    def start_bootstrapd(self):
+        """guestbox-bootstrapd on port_bootstrap (TLS), as procs
+        ["bootstrapd"]; the links that create prints point elsewhere
+        (public_url), so bootstrap_password() takes their path only."""
+        with open(self.conf, "a") as f:
+            f.write("bootstrap_listen = 127.0.0.1:%d tls\n"
+                    "bootstrap_rate = 100000\n" % self.port_bootstrap)
+        log = os.path.join(self.tmp, "bootstrapd.log")
+        self.logs["bootstrapd"] = log
+        d = Daemon("bootstrapd%d" % self.n, [
+            os.path.join(BUILDDIR, "guestbox-bootstrapd"), "-d", "-c",
+            self.conf], log)
+        self.procs["bootstrapd"] = d.start((self.port_bootstrap,),
+                                           timeout=self.wait)
+
+    def _https(self, method, path, cookies, body=None):
+        ctx = ssl.create_default_context(cafile=self.cert)
+        ctx.check_hostname = False
+        c = http.client.HTTPSConnection("127.0.0.1", self.port_bootstrap,
+                                        context=ctx, timeout=120)
+        headers = {}
+        if cookies:
+            headers["Cookie"] = "; ".join("%s=%s" % kv
+                                          for kv in cookies.items())
+        if body is not None:
+            body = urllib.parse.urlencode(body)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            c.request(method, path, body=body, headers=headers)
+            r = c.getresponse()
+            text = r.read().decode(errors="replace")
+            for k, v in r.getheaders():
+                if k.lower() == "set-cookie":
+                    name, _, rest = v.partition("=")
+                    cookies[name.strip()] = rest.split(";")[0]
+            return r.status, r.getheader("Location"), text
+        finally:
+            c.close()
+
+    def bootstrap_password(self, link, password=PASSWORD):
+        """The invitation link's flow on the bootstrap page, without a
+        PIN: opens it, then posts the password.  (status, page) of the
+        answer to the post."""
+        cookies = {}
+        path = urllib.parse.urlsplit(link).path
+        status, where, text = self._https("GET", path, cookies)
+        for _ in range(5):
+            if status not in (302, 303) or where is None:
+                break
+            status, where, text = self._https(
+                "GET", urllib.parse.urlsplit(where).path, cookies)
+        m = re.search(r'name="csrf" value="([^"]*)"', text)
+        if status != 200 or m is None or 'name="password"' not in text:
+            raise TestFailure("site %d: no password form: %d %s" % (
+                self.n, status, text[:300]))
+        status, where, text = self._https(
+            "POST", "/password", cookies, {"csrf": m.group(1),
+                                           "password": password,
+                                           "password2": password})
+        return status, text
