@@ -124,8 +124,6 @@ static int	store_busy_enter(struct store *);
 static int	store_txn_run_busy(struct store *, store_txn_fn, void *,
 		    u_int32_t);
 static void	store_watchdog_stuck(struct store *);
-static int	store_env_failchk_begin(struct store *, uint64_t);
-static void	store_env_failchk_end(struct store *);
 static int	store_maintain_busy(struct store *, int);
 static void	store_busy_leave(struct store *, int);
 
@@ -254,7 +252,7 @@ store_wait_begin(struct store *st, enum store_wait what)
  * is not one on a dead process: the deadman's count, if running, starts
  * again once we have the turn.
  */
-static int
+int
 store_env_failchk_begin(struct store *st, uint64_t wait_ms)
 {
 	struct timespec	 ts;
@@ -285,7 +283,7 @@ store_env_failchk_begin(struct store *st, uint64_t wait_ms)
 	return ret == 0;
 }
 
-static void
+void
 store_env_failchk_end(struct store *st)
 {
 	store_fence_failchk_unlock(st);

@@ -219,6 +219,13 @@ void	store_fence_bump(struct store *);
 int	store_fence_failchk_lock(struct store *, uint64_t deadline);
 void	store_fence_failchk_unlock(struct store *);
 /*
+ * This thread's turn to run failchk in the environment, waiting up to
+ * wait_ms (0: one try) for the one running: 1, and
+ * store_env_failchk_end() after; 0 if that one still runs.
+ */
+int	store_env_failchk_begin(struct store *, uint64_t wait_ms);
+void	store_env_failchk_end(struct store *);
+/*
  * store_fence_mark(): this process's environment cannot be joined any
  * more, only recovered (a mutex that a dead process holds);
  * store_fence_marked(): whether st's has been so marked.
