@@ -97,7 +97,7 @@ static const struct conf_key conf_keys[] = {
 	K(mailbox_quota,	CT_SIZE,	"2G", 0, 1ULL << 50),
 	K(imap_login_timeout,	CT_DURATION,	"1m", 1, 3600),
 	K(imap_timeout,		CT_DURATION,	"30m", 1, 86400),
-	K(imap_workers,		CT_UINT,	"1", 0, 64),
+	K(imap_workers,		CT_UINT,	"0", 0, 64),
 	K(smtp_timeout,		CT_DURATION,	"5m", 1, 3600),
 	K(smtp_data_timeout,	CT_DURATION,	"10m", 1, 3600),
 	K(auth_cache_time,	CT_DURATION,	"5m", 0, 86400),

@@ -225,6 +225,72 @@ store_wait_begin(struct store *st, enum store_wait what)
 	atomic_store(&st->failchk_since, (int64_t)time(NULL));
 }
 
+/*
+ * failchk runs one at a time in the whole environment: st->failchk_lock
+ * among our threads, byte 2 of the fence (store-fence.c) among the
+ * processes.
+ *
+ * Berkeley DB 5.3's failchk is not safe against another failchk.
+ * __lock_failchk lets go of the lockers' mutex before it releases a dead
+ * process's read locks and frees its locker, and __txn_failchk of the
+ * transaction region's before it aborts a dead process's transaction:
+ * two failchk that see the same dead process at once free that locker,
+ * or abort that transaction (its locks, its locker, its detail), twice.
+ * The lock region is corrupt from then on (its count of lockers below
+ * the length of their list, free lists that loop), and the next
+ * lock_detect, in whichever process, writes past the matrix it sized by
+ * that count or follows a freed lock: the bystander's SIGSEGV after a
+ * kill (issue 13).  Every process notices a death at about the same
+ * moment (each watchdog looks once a second, and every thread that
+ * waited for the dead process's locks times out after STORE_LOCK_TIMEOUT
+ * and asks failchk), so each process more made it likelier: two imapd
+ * workers joining at once were seen freeing one dead process's lockers
+ * by turns, and one of them died of it.
+ *
+ * Waits up to wait_ms (0: one try) for the failchk another thread or
+ * process runs; 1 when it is our turn (store_env_failchk_end() after),
+ * 0 when the other one still runs: it does the cleaning up.  The wait
+ * is not one on a dead process: the deadman's count, if running, starts
+ * again once we have the turn.
+ */
+int
+store_env_failchk_begin(struct store *st, uint64_t wait_ms)
+{
+	struct timespec	 ts;
+	uint64_t	 deadline = 0;
+	int64_t		 since;
+	int		 ret;
+
+	since = atomic_exchange(&st->failchk_since, 0);
+	if (wait_ms == 0)
+		ret = pthread_mutex_trylock(&st->failchk_lock);
+	else {
+		deadline = time_mono_ms() + wait_ms;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)(wait_ms / 1000);
+		ts.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		ret = pthread_mutex_timedlock(&st->failchk_lock, &ts);
+	}
+	if (ret == 0 && store_fence_failchk_lock(st, deadline) == -1) {
+		pthread_mutex_unlock(&st->failchk_lock);
+		ret = -1;
+	}
+	if (since != 0)
+		atomic_store(&st->failchk_since, (int64_t)time(NULL));
+	return ret == 0;
+}
+
+void
+store_env_failchk_end(struct store *st)
+{
+	store_fence_failchk_unlock(st);
+	pthread_mutex_unlock(&st->failchk_lock);
+}
+
 static const char *
 store_wait_name(int what)
 {
@@ -508,9 +574,17 @@ store_env_open_flags(struct store *st, u_int32_t extra)
 	 * a panicked environment).  EBUSY: a dead process's handle mutex
 	 * stays allocated until the next recovery; its locks are released.
 	 */
-	if (!(extra & DB_RECOVER) && (ret = env->failchk(env, 0)) != 0 &&
-	    ret != EBUSY)
-		goto fail;
+	if (!(extra & DB_RECOVER)) {
+		if (store_env_failchk_begin(st, store_env_open_wait(st))) {
+			ret = env->failchk(env, 0);
+			store_env_failchk_end(st);
+			if (ret != 0 && ret != EBUSY)
+				goto fail;
+		} else
+			log_warnx("store: another process's failchk has run "
+			    "for %llu ms; joining without one",
+			    (unsigned long long)store_env_open_wait(st));
+	}
 	/* Waiting for the group is not waiting on a dead process. */
 	atomic_store(&st->failchk_since, 0);
 	if (st->opts.repl_site != NULL && (ret = store_repl_start(st)) != 0) {
@@ -872,6 +946,13 @@ store_watchdog(void *arg)
 			continue;
 		}
 		/*
+		 * Another thread or process runs failchk: it cleans up, and
+		 * this look waits for the next tick (store_env_failchk_begin).
+		 * The lock timeouts are expired under the same turn.
+		 */
+		if (!store_env_failchk_begin(st, 0))
+			continue;
+		/*
 		 * EBUSY: a dead process's handle mutex cannot be destroyed
 		 * (it stays allocated until the next recovery); its locks
 		 * and transactions are released all the same.
@@ -879,6 +960,7 @@ store_watchdog(void *arg)
 		store_wait_begin(st, STORE_WAIT_FAILCHK);
 		gen = atomic_load(&st->env_gen);
 		if ((ret = st->env->failchk(st->env, 0)) == DB_RUNRECOVERY) {
+			store_env_failchk_end(st);
 			atomic_store(&st->failchk_since, 0);
 			/*
 			 * A process died inside Berkeley DB, or another one
@@ -897,6 +979,7 @@ store_watchdog(void *arg)
 		/* The same wait, counted from failchk on. */
 		atomic_store(&st->failchk_what, STORE_WAIT_LOCK_DETECT);
 		(void)st->env->lock_detect(st->env, 0, DB_LOCK_EXPIRE, NULL);
+		store_env_failchk_end(st);
 		atomic_store(&st->failchk_since, 0);
 	}
 	pthread_mutex_unlock(&st->env_lock);
@@ -1094,6 +1177,7 @@ store_open(const char *state_dir, const struct store_options *opts, int *errp)
 	pthread_mutex_init(&st->env_lock, NULL);
 	pthread_cond_init(&st->watchdog_cond, NULL);
 	pthread_mutex_init(&st->deadman_lock, NULL);
+	pthread_mutex_init(&st->failchk_lock, NULL);
 	pthread_cond_init(&st->deadman_cond, NULL);
 	pthread_cond_init(&st->flush_cond, NULL);
 	if (sodium_init() == -1) {
@@ -1167,6 +1251,7 @@ store_close(struct store **stp)
 	pthread_mutex_destroy(&st->env_lock);
 	pthread_cond_destroy(&st->watchdog_cond);
 	pthread_mutex_destroy(&st->deadman_lock);
+	pthread_mutex_destroy(&st->failchk_lock);
 	pthread_cond_destroy(&st->deadman_cond);
 	pthread_cond_destroy(&st->flush_cond);
 	free(st->state_dir);
@@ -1378,9 +1463,16 @@ store_txn_run_busy(struct store *st, store_txn_fn fn, void *arg,
 			 * A dead process may hold the lock: failchk frees
 			 * its locks and aborts its transactions, or says
 			 * that only recovery can (it died inside a mutex).
+			 * If another one runs, it does that for us.  EBUSY:
+			 * as in the watchdog, its locks are released.
 			 */
-			if (st->env != NULL &&
-			    (ret = st->env->failchk(st->env, 0)) != 0) {
+			ret = 0;
+			if (st->env != NULL && store_env_failchk_begin(st,
+			    store_env_open_wait(st))) {
+				ret = st->env->failchk(st->env, 0);
+				store_env_failchk_end(st);
+			}
+			if (ret != 0 && ret != EBUSY) {
 				ret = store_db_error("failchk", ret);
 				if (ret == STORE_ERECOVER &&
 				    recovered++ < STORE_TXN_REOPENS &&

@@ -18,9 +18,11 @@
  * no other handle is open anywhere.  Byte 1 is a turnstile: a process
  * that waits to recover holds it exclusively, and openers pass it shared
  * before they take byte 0, so that a stream of short-lived LDAs cannot
- * starve the recovery.  The locks are open file description locks
- * (F_OFD_SETLK): one per handle, not per process, and a process that
- * dies drops them with its descriptors.
+ * starve the recovery.  Byte 2 is failchk's: whoever runs failchk holds
+ * it exclusively, so that only one runs at a time in the environment
+ * (store-env.c, store_env_failchk_begin).  The locks are open file description
+ * locks (F_OFD_SETLK): one per handle, not per process, and a process
+ * that dies drops them with its descriptors.
  *
  * Waits are polled against a deadline, never unbounded: a process that
  * cannot get a lock in time says so and fails with STORE_ERECOVER.
@@ -266,6 +268,26 @@ store_fence_downgrade(struct store *st)
 		fatal("store: fence: downgrading a lock");
 	(void)store_fence_lock(st->fence_fd, F_UNLCK, 1, 0);
 	st->fence_held = STORE_FENCE_SHARED;
+}
+
+/*
+ * Byte 2, exclusively: this handle's turn to run failchk, polled until
+ * deadline (0: one try).  0, or -1 if another handle held it until then.
+ * Not a lock among the threads of this handle (store_env_failchk_begin).
+ */
+int
+store_fence_failchk_lock(struct store *st, uint64_t deadline)
+{
+	if (st->fence_fd == -1)
+		return -1;
+	return store_fence_lock(st->fence_fd, F_WRLCK, 2, deadline);
+}
+
+void
+store_fence_failchk_unlock(struct store *st)
+{
+	if (st->fence_fd != -1)
+		(void)store_fence_lock(st->fence_fd, F_UNLCK, 2, 0);
 }
 
 /* Both bytes, whatever fence_held says: unlocking is idempotent. */

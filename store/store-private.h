@@ -119,6 +119,11 @@ struct store {
 	/* What it waits in then, for the deadman's message. */
 	atomic_int	 failchk_what;	/* enum store_wait */
 	/*
+	 * Held by the thread of ours that runs failchk; the fence's byte 2
+	 * keeps the other processes out meanwhile (store_env_failchk_begin).
+	 */
+	pthread_mutex_t	 failchk_lock;
+	/*
 	 * The regions the handle being replaced maps (store_env_reopen):
 	 * only these are unmapped after, never the new handle's.
 	 */
@@ -211,6 +216,16 @@ void	store_fence_downgrade(struct store *);
 void	store_fence_release(struct store *);
 uint32_t store_fence_gen(struct store *);
 void	store_fence_bump(struct store *);
+/* Byte 2: one failchk at a time (store-env.c, store_env_failchk_begin). */
+int	store_fence_failchk_lock(struct store *, uint64_t deadline);
+void	store_fence_failchk_unlock(struct store *);
+/*
+ * This thread's turn to run failchk in the environment, waiting up to
+ * wait_ms (0: one try) for the one running: 1, and
+ * store_env_failchk_end() after; 0 if that one still runs.
+ */
+int	store_env_failchk_begin(struct store *, uint64_t wait_ms);
+void	store_env_failchk_end(struct store *);
 /*
  * store_fence_mark(): this process's environment cannot be joined any
  * more, only recovered (a mutex that a dead process holds);

@@ -657,6 +657,99 @@ START_TEST(test_kill_locks_released)
 }
 END_TEST
 
+/*
+ * failchk runs one at a time in the environment (store-env.c,
+ * store_env_failchk_begin): two that cleaned up after the same dead
+ * process at once freed its locks twice and corrupted the lock region,
+ * and a lock detector then crashed.  While one process has the turn
+ * another does not get it, not even by waiting for it; a holder killed
+ * in the middle gives it back.
+ */
+START_TEST(test_failchk_turn)
+{
+	struct store	*s;
+	pid_t		 pid;
+	int		 up[2], err, status;
+	char		 c;
+
+	ck_assert_int_eq(pipe(up), 0);
+	if ((pid = fork()) == 0) {
+		close(up[0]);
+		if ((s = store_open(statedir, &opts, &err)) == NULL)
+			_exit(11);
+		if (!store_env_failchk_begin(s, 5000))
+			_exit(12);
+		if (write(up[1], "t", 1) != 1)
+			_exit(13);
+		pause();
+		_exit(14);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(up[1]);
+	ck_assert_int_eq(read(up[0], &c, 1), 1);
+	ck_assert_int_eq(store_env_failchk_begin(st, 0), 0);
+	ck_assert_int_eq(store_env_failchk_begin(st, 300), 0);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	ck_assert_int_eq(store_env_failchk_begin(st, 5000), 1);
+	store_env_failchk_end(st);
+	close(up[0]);
+}
+END_TEST
+
+/*
+ * Several processes join at once after a kill inside a transaction:
+ * each runs failchk at its open, so all of them see the same dead
+ * process.  Each then runs the lock detector, which crashed on the lock
+ * region that two failchk at once left; all must exit 0, and the store
+ * must still work and be clean.
+ */
+#define FAILCHK_JOINERS	4
+#define FAILCHK_ROUNDS	5
+
+START_TEST(test_failchk_joiners)
+{
+	struct acct	 ac;
+	struct store	*s;
+	pid_t		 pids[FAILCHK_JOINERS];
+	int		 go[2], err, i, round;
+	char		 c;
+
+	acct_create(st, "joiners@example.org", &ac);
+	for (round = 0; round < FAILCHK_ROUNDS; round++) {
+		append_parent(&ac, round, 1);
+		kill_in_txn(&ac, 0);
+		ck_assert_int_eq(pipe(go), 0);
+		for (i = 0; i < FAILCHK_JOINERS; i++) {
+			if ((pids[i] = fork()) == 0) {
+				close(go[1]);
+				if (read(go[0], &c, 1) != 0)
+					_exit(10);
+				if ((s = store_open(statedir, &opts, &err)) ==
+				    NULL)
+					_exit(11);
+				if (s->env->lock_detect(s->env, 0,
+				    DB_LOCK_DEFAULT, NULL) != 0)
+					_exit(12);
+				store_close(&s);
+				_exit(0);
+			}
+			ck_assert_int_ne(pids[i], -1);
+		}
+		/* All at once: closing the pipe wakes every one. */
+		close(go[0]);
+		close(go[1]);
+		for (i = 0; i < FAILCHK_JOINERS; i++)
+			wait_ok(pids[i]);
+	}
+	append_parent(&ac, FAILCHK_ROUNDS, 1);
+	check_survivors(st, &ac, FAILCHK_ROUNDS + 1, 0);
+	check_clean(st);
+	acct_free(&ac);
+}
+END_TEST
+
 /* A daemon's maintenance timer may be the first to meet a stale handle. */
 START_TEST(test_maintain_after_recovery)
 {
@@ -1168,6 +1261,8 @@ store_durability_suite(void)
 	tcase_add_test(tc, test_concurrent_mixed);
 	tcase_add_test(tc, test_kill_mid_txn);
 	tcase_add_test(tc, test_kill_locks_released);
+	tcase_add_test(tc, test_failchk_turn);
+	tcase_add_test(tc, test_failchk_joiners);
 	tcase_add_test(tc, test_kill_reopen);
 	tcase_add_test(tc, test_kill_recoverer_stays);
 	tcase_add_test(tc, test_recover_waits_for_commit);

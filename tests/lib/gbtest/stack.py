@@ -32,11 +32,14 @@ RECOVERY_EXIT = "exiting so that a restart recovers it"
 
 
 def libdb_fault(rc, text):
-    """A known fault, left open: Berkeley DB 5.3's lock detector
-    (__lock_detect) faults on a lock region that a process killed inside
-    it left half-changed.  Plainly that is SIGSEGV or SIGBUS; under ASan
-    (abort_on_error) SIGABRT after a SEGV or BUS report whose first frame
-    is in Berkeley DB.  text: what the process wrote last."""
+    """Berkeley DB 5.3's lock detector (__lock_detect) faulting on a
+    corrupt lock region: two failchk at once, cleaning up after the same
+    dead process, freed its lockers and locks twice.  One failchk runs at
+    a time now (store-env.c, store_env_failchk_begin); the kill tests
+    still tell this death from others.  Plainly that is SIGSEGV or
+    SIGBUS; under ASan (abort_on_error) SIGABRT after a SEGV or BUS
+    report whose first frame is in Berkeley DB.  text: what the process
+    wrote last."""
     if rc in (-signal.SIGSEGV, -signal.SIGBUS):
         return True
     if rc != -signal.SIGABRT:
