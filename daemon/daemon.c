@@ -404,12 +404,17 @@ daemon_notify(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon		*d = arg;
 	struct store_event	 ev;
-	int			 n = 0;
+	int			 n = 0, ret;
 
 	/* Bounded per wake-up so a flood cannot starve the sessions. */
 	while (n++ < 1000 && store_notify_read(d->store, &ev) == 1) {
 		if (d->auth != NULL && ev.mailbox_id == 0)
 			auth_forget_account(d->auth, ev.account_id);
+		/* Before the daemon's own reload (guestbox-repld's notice). */
+		if (ev.account_id == 0 && ev.mailbox_id == STORE_REOPEN_EVENT &&
+		    !d->repl_process && (ret = store_rejoin(d->store)) != 0)
+			log_warnx("store: not reopened: %s",
+			    store_strerror(ret));
 		if (d->ops->notify != NULL)
 			d->ops->notify(d, &ev);
 	}

@@ -653,6 +653,21 @@ imap_session_sync(struct imap_session *s, int allow_expunge)
 		imap_session_enter_state(s, S_LOGOUT);
 		return ret;
 	}
+	if (ret == 0 && s->view.unplaceable) {
+		/*
+		 * A rollback brought back a message this client was told is
+		 * expunged, or gave its UID to another (RFC 3501 2.3.1.1:
+		 * UIDs strictly ascend and are never reused): no untagged
+		 * response says that, so the session ends.
+		 */
+		log_warnx("%s: %s: the site rolled back messages this session "
+		    "was shown; ending it", s->conn->peer, s->address);
+		imap_printf(s, "* BYE [UNAVAILABLE] This server rolled back "
+		    "changes you were shown; log in and select the mailbox "
+		    "again\r\n");
+		imap_session_enter_state(s, S_LOGOUT);
+		return STORE_EUNAVAIL;
+	}
 	if (ret == 0)
 		imap_session_recent_add(s, sq.recent_first, sq.recent_last);
 	imap_view_report(&s->view, allow_expunge, &imap_sync_callbacks, s);

@@ -114,7 +114,8 @@ int
 imap_sort_cache_is(const struct imap_sort_cache *c, uint64_t account_id,
     uint32_t mailbox_id, uint32_t uidvalidity)
 {
-	return c != NULL && c->account_id == account_id &&
+	/* A forgotten one is not to be used again, even by its holders. */
+	return c != NULL && !c->forgotten && c->account_id == account_id &&
 	    c->mailbox_id == mailbox_id && c->uidvalidity == uidvalidity;
 }
 
@@ -170,13 +171,16 @@ imap_sort_cache_forget(uint64_t account_id)
 	size_t	 i;
 
 	for (i = 0; i < sort_ncaches; ) {
-		if (sort_cachev[i]->account_id == account_id &&
-		    sort_cachev[i]->users == 0) {
+		if (account_id != 0 && sort_cachev[i]->account_id !=
+		    account_id) {
+			i++;
+			continue;
+		}
+		if (sort_cachev[i]->users == 0) {
 			sort_cache_free(sort_cachev[i]);
 			continue;
 		}
-		if (sort_cachev[i]->account_id == account_id)
-			sort_cachev[i]->forgotten = 1;
+		sort_cachev[i]->forgotten = 1;
 		i++;
 	}
 }

@@ -54,7 +54,11 @@ void	 imap_sort_cache_put_back(struct imap_sort_cache **);
  * one); the caller's timer (imapd.c) calls it.
  */
 void	 imap_sort_cache_expire(uint64_t ttl_ms);
-/* The account was disabled or deleted: its caches go (used: once back). */
+/*
+ * The account was disabled or deleted: its caches go (used: once back);
+ * 0: every account's (the site rolled back: a UID may name another
+ * message now).
+ */
 void	 imap_sort_cache_forget(uint64_t account_id);
 
 /*

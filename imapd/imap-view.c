@@ -60,6 +60,7 @@ static void	imap_view_snap_free(struct imap_view_snap *);
 static int	imap_view_change(uint32_t, uint64_t, int, void *);
 static int	imap_view_apply(struct store_txn *, struct imap_view *,
 		    uint64_t since);
+static int	imap_view_reload(struct store_txn *, struct imap_view *);
 static int	imap_uid_cmp(const void *, const void *);
 
 uint64_t
@@ -188,7 +189,7 @@ imap_view_take_snapshot(struct imap_view *v, const struct store_mailbox *mb)
 		return 1;
 	}
 	for (o = imap_view_live; o != NULL; o = o->live_next) {
-		if (o == v || o->account_id != v->account_id ||
+		if (o == v || o->stale || o->account_id != v->account_id ||
 		    o->mailbox_id != v->mailbox_id ||
 		    o->uidvalidity != mb->uidvalidity ||
 		    o->highestmodseq > mb->highestmodseq)
@@ -358,11 +359,18 @@ found:
 void
 imap_view_cache_forget(uint64_t account_id)
 {
-	size_t	 i;
+	struct imap_view	*o;
+	size_t			 i;
 
 	for (i = 0; i < IMAP_VIEW_CACHE_SLOTS; i++)
-		if (imap_view_cache[i].account_id == account_id)
+		if (account_id == 0 || imap_view_cache[i].account_id ==
+		    account_id)
 			imap_view_snap_free(&imap_view_cache[i]);
+	if (account_id != 0)
+		return;
+	/* Nor may a SELECT copy an open view before it reloaded. */
+	for (o = imap_view_live; o != NULL; o = o->live_next)
+		o->stale = 1;
 }
 
 uint32_t
@@ -531,6 +539,64 @@ out:
 	return ret;
 }
 
+/*
+ * After a rollback the changes since a MODSEQ say nothing: the records
+ * the view was built from may be gone and their MODSEQs given again to
+ * others.  So the view is compared with the mailbox as it is, message by
+ * message (both in UID order): gone ones are marked expunged, changed
+ * flags dirty, and those above the view's highest UID appended (EXISTS,
+ * RFC 3501 7.4.1 and 7.3.1).
+ */
+static int
+imap_view_reload(struct store_txn *txn, struct imap_view *v)
+{
+	struct imap_view	 now;
+	struct imap_view_msg	*vm, *nm;
+	uint32_t		 i = 0, j = 0, max_uid = imap_view_max_uid(v);
+	uint32_t		 n = v->count;	/* the appended are not compared */
+	int			 ret;
+
+	memset(&now, 0, sizeof(now));
+	if ((ret = store_msg_iter(txn, v->account_id, v->mailbox_id, 1,
+	    UINT32_MAX, imap_view_load_one, &now)) != 0) {
+		imap_view_clear(&now);
+		return ret;
+	}
+	while (i < n || j < now.count) {
+		vm = i < n ? &v->msgs[i] : NULL;
+		nm = j < now.count ? &now.msgs[j] : NULL;
+		imap_view_nsteps++;
+		if (nm == NULL || (vm != NULL && vm->uid < nm->uid)) {
+			imap_view_mark_gone(v, i + 1);
+			i++;
+		} else if (vm == NULL || nm->uid < vm->uid) {
+			if (nm->uid > max_uid) {
+				if (v->count == v->cap) {
+					v->cap = v->cap == 0 ? 64 : v->cap * 2;
+					v->msgs = xreallocarray(v->msgs, v->cap,
+					    sizeof(*v->msgs));
+				}
+				v->msgs[v->count++] = *nm;
+				v->new_count++;
+			} else
+				v->unplaceable = 1;
+			j++;
+		} else {
+			if (!vm->expunged && (vm->flags != nm->flags ||
+			    vm->keywords != nm->keywords))
+				imap_view_mark_dirty(v, i + 1);
+			imap_view_set_flags(v, i + 1, nm->flags);
+			vm->keywords = nm->keywords;
+			vm->modseq = nm->modseq;
+			i++;
+			j++;
+		}
+	}
+	imap_view_clear(&now);
+	v->stale = 0;
+	return 0;
+}
+
 int
 imap_view_refresh(struct store_txn *txn, struct imap_view *v)
 {
@@ -540,6 +606,19 @@ imap_view_refresh(struct store_txn *txn, struct imap_view *v)
 	memset(&mb, 0, sizeof(mb));
 	if ((ret = store_mailbox_get(txn, v->account_id, v->mailbox_id, &mb)) != 0)
 		return ret;
+	/* Gone back: the site rolled back and no notice reached us. */
+	if (mb.highestmodseq < v->highestmodseq || mb.uidnext < v->uidnext)
+		v->stale = 1;
+	if (v->stale) {
+		imap_view_set_keywords(v, &mb);
+		ret = imap_view_reload(txn, v);
+		if (ret == 0) {
+			v->highestmodseq = mb.highestmodseq;
+			v->uidnext = mb.uidnext;
+		}
+		store_mailbox_clear(&mb);
+		return ret;
+	}
 	if (mb.highestmodseq == v->highestmodseq) {
 		store_mailbox_clear(&mb);
 		return 0;

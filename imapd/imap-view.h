@@ -53,6 +53,17 @@ struct imap_view {
 	uint32_t		*dirty;
 	size_t			 ndirty;
 	size_t			 dirtycap;
+	/*
+	 * The site rolled back (or may have): the next refresh reloads the
+	 * view in full, as MODSEQs may have gone back or been given twice.
+	 */
+	int			 stale;
+	/*
+	 * The reload found messages at or below the highest UID this client
+	 * knows that the view does not hold (a rolled-back expunge, or a
+	 * UID given twice): they cannot be shown in UID order.
+	 */
+	int			 unplaceable;
 	/* msgs[0 .. seen_below-1] are all \Seen (first-unseen lowwater). */
 	uint32_t		 seen_below;
 	/* Views open in this process (imap_view_open .. imap_view_clear). */
@@ -83,7 +94,11 @@ int	 imap_view_open(struct store_txn *, struct imap_view *,
 void	 imap_view_clear(struct imap_view *);
 /* Leaving the mailbox: the view goes to the snapshot cache, then clear. */
 void	 imap_view_release(struct imap_view *);
-/* Drops the cached snapshots of an account (disabled or deleted). */
+/*
+ * Drops the cached snapshots of an account (disabled or deleted), or of
+ * every account with 0 (the site rolled back), and with 0 marks every
+ * open view stale.
+ */
 void	 imap_view_cache_forget(uint64_t account_id);
 /*
  * RFC 3501 7.3.1 [UNSEEN n]: the sequence number of the first message
@@ -104,7 +119,9 @@ uint64_t imap_view_steps(void);
 /*
  * Reads the store's changes since the view's HIGHESTMODSEQ into the view:
  * new messages are appended, flag changes marked dirty, expunges marked.
- * Nothing is reported yet.
+ * A stale view, or one whose mailbox went back (HIGHESTMODSEQ or UIDNEXT
+ * lower than the view's), is compared with every message record
+ * instead.  Nothing is reported yet.
  */
 int	 imap_view_refresh(struct store_txn *, struct imap_view *);
 /*

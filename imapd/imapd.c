@@ -37,6 +37,18 @@ imapd_notify(struct daemon *d, const struct store_event *ev)
 	struct imapd		*im = d->arg;
 	struct imap_session	*s, *next;
 
+	/*
+	 * The site rolled back (daemon.c has reopened the store): what the
+	 * caches hold may name messages that are gone, and UIDs and MODSEQs
+	 * given again to others.  Every open view reloads in full at its
+	 * next sync (IDLE ones at once, below).
+	 */
+	if (ev->account_id == 0 && ev->mailbox_id == STORE_REOPEN_EVENT) {
+		log_info("the site rolled back or changed masters: every "
+		    "view reloads");
+		imap_view_cache_forget(0);
+		imap_sort_cache_forget(0);
+	}
 	for (s = im->sessions; s != NULL; s = next) {
 		next = s->next;		/* a sync may end the session */
 		if (s->account_id == 0 ||

@@ -12,6 +12,11 @@
  * log (repld_applied): a commit sends its change notices only from the
  * process that commits (store-notify.c), which is on the master, so an
  * IDLE session on a standby would otherwise never hear of new mail.
+ *
+ * And it tells them to reopen (repld_synced) once the site synced with
+ * a new master: the sync may have rolled back this site's log under
+ * the daemons' handles (an old master's unacknowledged commits, issue
+ * 15).
  */
 #include "config.h"
 
@@ -43,10 +48,13 @@ struct repld {
 	enum store_repl_role	 role;
 	/* The last applied transaction the daemons were told of. */
 	uint32_t		 told_file, told_offset;
+	/* The master change they were told to reopen for; -1: none yet. */
+	int64_t			 told_changes;
 };
 
 static void	repld_role(evutil_socket_t, short, void *);
 static void	repld_applied(evutil_socket_t, short, void *);
+static int	repld_synced(struct repld *);
 static void	repld_hook(struct repld *);
 static void	repld_shutdown(struct daemon *);
 
@@ -99,6 +107,8 @@ repld_applied(evutil_socket_t fd, short what, void *arg)
 	struct repld	*rd = arg;
 	uint32_t	 file, offset;
 
+	if (repld_synced(rd))
+		return;
 	if (rd->role != STORE_REPL_CLIENT ||
 	    store_repl_applied(rd->d.store, &file, &offset) != 0)
 		return;
@@ -107,6 +117,40 @@ repld_applied(evutil_socket_t fd, short what, void *arg)
 	rd->told_file = file;
 	rd->told_offset = offset;
 	store_notify_rescan(rd->d.store);
+}
+
+/*
+ * A client that synced with a new master may have rolled back: Berkeley
+ * DB undoes the records the new master never had (an old master's
+ * unacknowledged commits, or a client's log from a master that died)
+ * under the handles of every process, and raises DB_REP_HANDLE_DEAD
+ * only on a handle of a file whose revision it bumped, so a daemon
+ * that reads other files, or answers from its caches (guestbox-imapd's
+ * views), never learns of it.  Berkeley DB 5.3 has no rollback event
+ * and no count of rollbacks; what it does give is st_master_changes and
+ * st_startup_complete, which goes to 0 at a new master (before the
+ * verify step that rolls back) and to 1 once caught up.  So once per
+ * master change, after the sync, the daemons reopen and reload in full;
+ * a change without a rollback costs them a reopen, and failovers are
+ * rare.  The first sync after our start counts too: the daemons may
+ * have run through a restart of this process.  Returns 1 if it said
+ * "reopen" (which is a rescan as well).
+ */
+static int
+repld_synced(struct repld *rd)
+{
+	uint64_t	 changes;
+
+	if (!store_repl_synced(rd->d.store, &changes) ||
+	    (int64_t)changes == rd->told_changes)
+		return 0;
+	rd->told_changes = (int64_t)changes;
+	log_info("repl: synced with a new master (master change %llu): the "
+	    "daemons reopen the store", (unsigned long long)changes);
+	(void)store_repl_applied(rd->d.store, &rd->told_file,
+	    &rd->told_offset);
+	store_notify_reopen(rd->d.store);
+	return 1;
 }
 
 static void
@@ -139,6 +183,7 @@ main(int argc, char *argv[])
 
 	memset(&rd, 0, sizeof(rd));
 	rd.d.arg = &rd;
+	rd.told_changes = -1;
 	if ((ret = daemon_init(&rd.d, "guestbox-repld", &repld_ops, argc,
 	    argv)) != 0)
 		return ret > 255 ? ret - 256 : ret;

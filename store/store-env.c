@@ -761,6 +761,17 @@ store_env_rejoin(struct store *st, unsigned gen)
 	return ret;
 }
 
+int
+store_rejoin(struct store *st)
+{
+	/* Its handle keeps the Replication Manager (store_env_reopen). */
+	if (st->opts.repl_process)
+		return STORE_OK;
+	log_info("store: this site rolled back or changed masters; "
+	    "reopening its handles");
+	return store_env_rejoin(st, atomic_load(&st->env_gen));
+}
+
 /*
  * Waits up to tries * 10 ms for our other threads to leave Berkeley DB.
  * One may wait for a lock of the dead process: expiring lock timeouts

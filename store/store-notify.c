@@ -204,3 +204,12 @@ store_notify_rescan(struct store *st)
 {
 	store_notify_send(st, NULL, 0, 1);
 }
+
+void
+store_notify_reopen(struct store *st)
+{
+	const struct store_event ev = { .account_id = 0,
+	    .mailbox_id = STORE_REOPEN_EVENT, .modseq = 0 };
+
+	store_notify_send(st, &ev, 1, 0);
+}

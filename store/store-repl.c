@@ -552,6 +552,28 @@ store_repl_applied(struct store *st, uint32_t *file, uint32_t *offset)
 	    offset));
 }
 
+int
+store_repl_synced(struct store *st, uint64_t *changes)
+{
+	DB_REP_STAT	*rs;
+	int		 synced;
+
+	*changes = 0;
+	if (st->opts.repl_site == NULL || st->env == NULL ||
+	    st->env->rep_stat(st->env, &rs, 0) != 0)
+		return 0;
+	/*
+	 * Berkeley DB sets st_startup_complete to 0 whenever a client
+	 * learns of a new master (__rep_new_master, which also enters
+	 * the verify step that rolls back), and to 1 once it caught up.
+	 */
+	synced = rs->st_status == DB_REP_CLIENT && rs->st_master !=
+	    DB_EID_INVALID && rs->st_startup_complete != 0;
+	*changes = (uint64_t)rs->st_master_changes;
+	free(rs);
+	return synced;
+}
+
 /* In a message thread of the replication process: another site asks. */
 static void
 store_repl_dispatch(DB_ENV *env, DB_CHANNEL *chan, DBT *req, u_int32_t nreq,

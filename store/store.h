@@ -160,6 +160,19 @@ int		 store_repl_remove(struct store *, const char *hostport);
  */
 int		 store_repl_applied(struct store *, uint32_t *file,
 		    uint32_t *offset);
+/*
+ * 1 when this site is a client that finished its sync-up with its
+ * master (the verify step, and so any rollback of this site's log, is
+ * behind it), with *changes the number of times it changed masters;
+ * 0 otherwise.  guestbox-repld says "reopen" once per such change.
+ */
+int		 store_repl_synced(struct store *, uint64_t *changes);
+/*
+ * Opens the environment's handles anew, without recovery, as after
+ * DB_REP_HANDLE_DEAD: this site's log was rolled back (or may have
+ * been) under them.  A daemon does it on the "reopen" notice.
+ */
+int		 store_rejoin(struct store *);
 
 /*
  * Opens (creating if needed) the environment under state_dir: db/ for
@@ -958,6 +971,13 @@ int	 store_notify_read(struct store *, struct store_event *ev);
  * whose commits sent no events here.
  */
 void	 store_notify_rescan(struct store *);
+/*
+ * The site rolled back, or may have (it changed masters and synced
+ * again): account 0, mailbox STORE_REOPEN_EVENT.  A process that does
+ * not know the mailbox id takes it as a rescan.
+ */
+#define STORE_REOPEN_EVENT	(UINT32_MAX - 1)
+void	 store_notify_reopen(struct store *);
 /* Queues an event for the transaction's commit (store ops do this). */
 void	 store_txn_notify(struct store_txn *, uint64_t account_id,
 	    uint32_t mailbox_id, uint64_t modseq);
