@@ -262,6 +262,20 @@ conf_parse_listen(const char *val, struct listen_spec *ls, const char **whyp)
 		ls->host = xstrdup(addr);
 		ls->port = xstrdup(colon + 1);
 	}
+	/*
+	 * An address of blanks or control characters is none, and
+	 * "[\r]:587" would come out of conf_dump as "\r:587", whose
+	 * blank the next parse trims (found by fuzz-conf).
+	 */
+	for (colon = ls->host; *colon != '\0'; colon++)
+		if ((unsigned char)*colon <= ' ' || *colon == 0x7f) {
+			*whyp = "the address may not hold blanks or control "
+			    "characters";
+			free(ls->host);
+			free(ls->port);
+			ls->host = ls->port = NULL;
+			goto out;
+		}
 	{
 		uint64_t	 port;
 

@@ -443,6 +443,11 @@ START_TEST(test_listen_bad)
 	    "submission_listen");
 	parse_fails("imap_listen = [[::1]]:993 tls\n", "test.conf:1: "
 	    "imap_listen");
+	/* "[\r\r]:587" dumped as "\r\r:587", trimmed to ":587" (fuzz-conf). */
+	parse_fails("submission_listen = [\r\r]:587 starttls\n",
+	    "test.conf:1: submission_listen the address may not hold blanks");
+	parse_fails("imap_listen = a\x01b:993 tls\n", "test.conf:1: "
+	    "imap_listen the address may not hold blanks");
 	/* Without brackets "::1:993" could be an address without a port. */
 	parse_fails("imap_listen = ::1:993 tls\n", "test.conf:1: imap_listen "
 	    "an IPv6 address is written [ADDRESS]:PORT");
